@@ -1,0 +1,43 @@
+/**
+ * `sip-fhir`, the adapter's command line. Every failure is reported as one line on stderr with an
+ * exit status; callers never see a stack trace.
+ */
+import { runCheck, UsageError } from './check-command.js';
+import type { CommandIo } from './io.js';
+
+const USAGE = `Usage: sip-fhir <command> [options]
+
+Commands:
+  check <plan.json | folder>...   check SIP plans against the SIP model and its rules
+
+Run "sip-fhir <command> --help" for a command's options.`;
+
+const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo) => Promise<number>>> = {
+  check: runCheck,
+};
+
+/** Runs the command line and returns the exit status. */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.err(`sip-fhir: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(args, io);
+  } catch (error) {
+    // parseArgs reports unknown options with an ERR_PARSE_ARGS_* code.
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (error instanceof UsageError || code.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`sip-fhir ${name}: ${(error as Error).message}\nRun "sip-fhir ${name} --help" for usage.`);
+      return 2;
+    }
+    io.err(`sip-fhir ${name}: internal error: ${error instanceof Error ? error.message : String(error)}`);
+    return 70;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Calendar arithmetic for SIP rules. Every date rule (a consent's one-year limit, whether it has
+ * expired, whether the person is a child) is decided on the calendar in Europe/Stockholm, the time
+ * zone the plan's dates are written in; an instant is first turned into a Stockholm calendar date.
+ */
+import type { CalendarDate } from './identifiers.js';
+
+export const SIP_TIME_ZONE = 'Europe/Stockholm';
+
+const stockholmDateFormat = new Intl.DateTimeFormat('en-CA', {
+  timeZone: SIP_TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+});
+
+/** The calendar date in Europe/Stockholm at the given instant. */
+export function stockholmDate(instant: Date): CalendarDate {
+  const parts = stockholmDateFormat.formatToParts(instant);
+  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((part) => part.type === type)?.value);
+  return { year: get('year'), month: get('month'), day: get('day') };
+}
+
+/** Parses `YYYY-MM-DD` (already validated by the schema). */
+export function parseDate(iso: string): CalendarDate {
+  const [year, month, day] = iso.split('-').map(Number);
+  return { year: year ?? NaN, month: month ?? NaN, day: day ?? NaN };
+}
+
+/** `YYYY-MM-DD`. */
+export function formatDate(date: CalendarDate): string {
+  const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+  return `${pad(date.year, 4)}-${pad(date.month, 2)}-${pad(date.day, 2)}`;
+}
+
+/** Negative when `a` is before `b`, zero when equal, positive when after. */
+export function compareDates(a: CalendarDate, b: CalendarDate): number {
+  return a.year - b.year || a.month - b.month || a.day - b.day;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * The same day `years` later; 29 February becomes 28 February in a year that has no leap day, so a
+ * consent given on 29 February 2028 may last until 28 February 2029 and no longer.
+ */
+export function addYears(date: CalendarDate, years: number): CalendarDate {
+  const year = date.year + years;
+  return { year, month: date.month, day: Math.min(date.day, daysInMonth(year, date.month)) };
+}
+
+/** Whole years of age on `on`, counted on the calendar (a birthday counts from its first day). */
+export function ageOn(birthDate: CalendarDate, on: CalendarDate): number {
+  const hadBirthday = on.month > birthDate.month || (on.month === birthDate.month && on.day >= birthDate.day);
+  return on.year - birthDate.year - (hadBirthday ? 0 : 1);
+}
+
+/** Age of majority in Sweden (Föräldrabalken 9 kap. 1 §): below it a person is a child. */
+export const AGE_OF_MAJORITY = 18;

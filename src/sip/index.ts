@@ -1,0 +1,10 @@
+/** The canonical SIP model: schemas, identifiers, rules and what follows from a plan. */
+export * from './model/index.js';
+export * from './identifiers.js';
+export * from './dates.js';
+export * from './problem.js';
+export * from './parse.js';
+export * from './plan-index.js';
+export * from './consent-status.js';
+export * from './lifecycle.js';
+export * from './rules/index.js';

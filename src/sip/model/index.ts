@@ -1,0 +1,5 @@
+export * from './common.js';
+export * from './participants.js';
+export * from './consent.js';
+export * from './meeting.js';
+export * from './plan.js';

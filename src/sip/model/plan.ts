@@ -1,0 +1,153 @@
+/**
+ * The SIP itself (seed 001 §4.5–4.7, §5.2; seed 000; seed 002): goals, interventions with who is
+ * responsible, follow-up, approvals per principal and version, closure and deviations.
+ */
+import { z } from 'zod';
+import { consentSchema } from './consent.js';
+import { dateSchema, dateTimeSchema, localIdSchema, refSchema, textSchema } from './common.js';
+import { meetingSchema } from './meeting.js';
+import {
+  individualSchema,
+  otherActorSchema,
+  ownAccountSchema,
+  principalSchema,
+  professionalSchema,
+  relatedPersonSchema,
+} from './participants.js';
+
+/** A goal, in the person's own words where possible (seed 001 §3.1, §4.5 point 1). */
+export const goalSchema = z.strictObject({
+  id: localIdSchema,
+  description: textSchema,
+  /** Who expressed the goal: the individual, or a related person or professional by id. */
+  expressedBy: z.union([z.literal('individual'), refSchema]).default('individual'),
+  status: z.enum(['active', 'achieved', 'notAchieved', 'cancelled']).default('active'),
+  targetDate: dateSchema.optional(),
+  /** The meeting where the goal was set or last revised. */
+  setAt: refSchema.optional(),
+  /** The goal this one replaces after a follow-up revised it. */
+  replaces: refSchema.optional(),
+});
+export type Goal = z.infer<typeof goalSchema>;
+
+/**
+ * I väntan på beslut (seed 001 §4.5.1): when an intervention cannot be decided at the meeting, the
+ * plan says what happens meanwhile, how the time until the decision looks, and when the decision is
+ * reported back.
+ */
+export const pendingDecisionSchema = z.strictObject({
+  /** Who decides: "läkare efter bedömning", "biståndshandläggare", "socialnämndens arbetsutskott" … */
+  decidedBy: z.string().trim().max(200).optional(),
+  meanwhile: z.string().trim().max(5_000).optional(),
+  expectedDecisionDate: dateSchema.optional(),
+  reportBackBy: dateSchema.optional(),
+  reportBackTo: refSchema.optional(),
+});
+export type PendingDecision = z.infer<typeof pendingDecisionSchema>;
+
+/**
+ * An intervention (insats/åtgärd). `responsible` is a principal, one of its units, an other actor, or
+ * `individual` for what the person does themselves ("den enskilde vet vilket ansvar hen själv har").
+ */
+export const interventionSchema = z.strictObject({
+  id: localIdSchema,
+  description: textSchema,
+  responsible: z.union([z.literal('individual'), refSchema]),
+  /** The professional who carries it out, when named. */
+  performer: refSchema.optional(),
+  goals: z.array(refSchema).default([]),
+  status: z.enum(['planned', 'ongoing', 'awaitingDecision', 'completed', 'cancelled']),
+  start: dateSchema.optional(),
+  end: dateSchema.optional(),
+  /** How often or when, in words: "två gånger i veckan", "varje vardag 08–09". */
+  schedule: z.string().trim().max(500).optional(),
+  pendingDecision: pendingDecisionSchema.optional(),
+});
+export type Intervention = z.infer<typeof interventionSchema>;
+
+/** A planned follow-up (uppföljning, seed 001 §4.6): its date, and the meeting where it was held. */
+export const followUpSchema = z.strictObject({
+  date: dateSchema,
+  heldAt: refSchema.optional(),
+});
+export type FollowUp = z.infer<typeof followUpSchema>;
+
+/**
+ * A principal's approval of its part of the plan at one version (seed 000: primary care and the
+ * municipality approve separately; red / yellow / green). An edit of an approved part withdraws it.
+ */
+export const approvalSchema = z.strictObject({
+  principal: refSchema,
+  version: z.int().min(1),
+  approvedAt: dateTimeSchema,
+  approvedBy: refSchema,
+  withdrawn: z
+    .strictObject({
+      at: dateTimeSchema,
+      reason: z.enum(['editedAfterApproval', 'revokedByPrincipal']),
+    })
+    .optional(),
+});
+export type Approval = z.infer<typeof approvalSchema>;
+
+/** Avslutning (seed 001 §4.7): why, when, and who was told. */
+export const closureSchema = z.strictObject({
+  reason: z.enum(['goalsMet', 'needNoLongerExists', 'consentWithdrawn', 'other']).optional(),
+  reasonText: z.string().trim().max(2_000).optional(),
+  closedAt: dateTimeSchema,
+  closedBy: refSchema,
+  informed: z.array(z.union([z.literal('individual'), refSchema])).default([]),
+});
+export type Closure = z.infer<typeof closureSchema>;
+
+/** Avvikelse (seed 001 §5.2): an unexpected event between principals that risked quality or harm. */
+export const deviationSchema = z.strictObject({
+  id: localIdSchema,
+  reportedAt: dateTimeSchema,
+  reportedBy: refSchema,
+  concerns: refSchema,
+  category: z.enum(['absentFromMeeting', 'interventionNotDelivered', 'decisionDelayed', 'informationNotShared', 'other']),
+  description: textSchema,
+  status: z.enum(['open', 'underInvestigation', 'closed']).default('open'),
+  /** The interim division of responsibility agreed while the deviation is investigated. */
+  interimResponsibility: z.string().trim().max(2_000).optional(),
+});
+export type Deviation = z.infer<typeof deviationSchema>;
+
+export const sipPlanSchema = z.strictObject({
+  /** Optional pointer to a JSON Schema for editors; ignored by the adapter. */
+  $schema: z.string().optional(),
+  id: localIdSchema,
+  /** The plan's version; every change makes a new one. Approvals name the version they approve. */
+  version: z.int().min(1),
+  /** When this version was recorded. Rules are evaluated at this instant unless told otherwise. */
+  updatedAt: dateTimeSchema,
+  initiatedAt: dateSchema,
+  initiatedBy: z.union([z.literal('individual'), refSchema]),
+  individual: individualSchema,
+  relatedPersons: z.array(relatedPersonSchema).default([]),
+  ownAccount: ownAccountSchema.optional(),
+  principals: z.array(principalSchema),
+  otherActors: z.array(otherActorSchema).default([]),
+  professionals: z.array(professionalSchema).default([]),
+  /** Huvudansvarig/samordnare: the named professional responsible for the SIP process and follow-up. */
+  coordinator: refSchema.optional(),
+  consents: z.array(consentSchema).default([]),
+  meetings: z.array(meetingSchema).default([]),
+  goals: z.array(goalSchema).default([]),
+  interventions: z.array(interventionSchema).default([]),
+  /**
+   * True when the plan states that no one but the principals and the individual takes any action
+   * (seed 001 §4.5 point 3 is then answered "none" rather than left out).
+   */
+  noActionsByOthers: z.boolean().default(false),
+  overallResponsiblePrincipal: refSchema.optional(),
+  followUps: z.array(followUpSchema).default([]),
+  approvals: z.array(approvalSchema).default([]),
+  closure: closureSchema.optional(),
+  deviations: z.array(deviationSchema).default([]),
+  notes: textSchema.optional(),
+});
+export type SipPlan = z.infer<typeof sipPlanSchema>;
+/** A plan as written in JSON, before defaults are filled in. */
+export type SipPlanInput = z.input<typeof sipPlanSchema>;

@@ -1,0 +1,87 @@
+/**
+ * The SIP boundary: JSON text or parsed JSON in, a typed `SipPlan` or a list of problems out. Every
+ * problem names its location as a JSON pointer; malformed JSON names its line and column.
+ */
+import { z } from 'zod';
+import { sipPlanSchema, type SipPlan } from './model/index.js';
+import { toPointer, type Problem } from './problem.js';
+
+export type ParseResult = { ok: true; plan: SipPlan } | { ok: false; problems: Problem[] };
+
+/** Line and column (both from 1) of a character offset in `text`. */
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return { line, column };
+}
+
+/** Parses JSON text, turning V8's message into one that names the line and column. */
+export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; problems: Problem[] } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    const position = /at position (\d+)/.exec(detail)?.[1];
+    const where = position === undefined ? '' : (() => {
+      const { line, column } = lineAndColumn(text, Number(position));
+      return ` at line ${line}, column ${column}`;
+    })();
+    const reason = detail.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
+    return {
+      ok: false,
+      problems: [{ code: 'json.malformed', severity: 'error', pointer: '', message: `Malformed JSON${where}: ${reason}` }],
+    };
+  }
+}
+
+function describeReceived(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'an array';
+  return typeof input === 'object' ? 'an object' : `${typeof input} ${JSON.stringify(input)}`;
+}
+
+/** Turns zod's issues into problems with JSON pointers; unknown fields get one problem each. */
+export function zodIssuesToProblems(issues: readonly z.core.$ZodIssue[]): Problem[] {
+  return issues.flatMap((issue): Problem[] => {
+    const pointer = toPointer(issue.path);
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        return issue.keys.map((key) => ({
+          code: 'schema.unknown-field',
+          severity: 'error',
+          pointer: toPointer([...issue.path, key]),
+          message: `Unknown field "${key}"`,
+        }));
+      case 'invalid_type':
+        return [
+          {
+            code: issue.input === undefined ? 'schema.missing-field' : 'schema.wrong-type',
+            severity: 'error',
+            pointer,
+            message:
+              issue.input === undefined
+                ? `Required field is missing (expected ${issue.expected})`
+                : `Expected ${issue.expected}, got ${describeReceived(issue.input)}`,
+          },
+        ];
+      case 'invalid_union':
+        // For a discriminated union, zod reports the discriminator; otherwise list what was tried.
+        return [{ code: 'schema.invalid-value', severity: 'error', pointer, message: issue.message }];
+      default:
+        return [{ code: 'schema.invalid-value', severity: 'error', pointer, message: issue.message }];
+    }
+  });
+}
+
+/** Validates already-parsed JSON against the SIP model. */
+export function parsePlan(input: unknown): ParseResult {
+  const result = sipPlanSchema.safeParse(input, { reportInput: true });
+  return result.success ? { ok: true, plan: result.data } : { ok: false, problems: zodIssuesToProblems(result.error.issues) };
+}
+
+/** Parses and validates JSON text. */
+export function parsePlanText(text: string): ParseResult {
+  const json = parseJsonText(text);
+  return json.ok ? parsePlan(json.value) : json;
+}

@@ -1,0 +1,232 @@
+/** Samtycke: the consent rules of seed 001 §4.2 (and §4.7 for withdrawal). */
+import { consentStateAt, consentsInForce } from '../consent-status.js';
+import { addYears, AGE_OF_MAJORITY, ageOn, compareDates, formatDate, parseDate, stockholmDate } from '../dates.js';
+import { isClosed } from '../lifecycle.js';
+import { CONSENTING_REPRESENTATIVE_KINDS, type Consent, type SipPlan } from '../model/index.js';
+import { toPointer } from '../problem.js';
+import { defineRule, type RuleContext } from './rule.js';
+
+const SECTION_CONSENT = '§4.2 Samtycke';
+
+/** Whether the person was a child on the given date; undefined when the birth date is unknown. */
+export function isChildOn(context: RuleContext, date: string): boolean | undefined {
+  if (context.birthDate === undefined) return undefined;
+  return ageOn(context.birthDate, parseDate(date)) < AGE_OF_MAJORITY;
+}
+
+function planSpecific(plan: SipPlan): [Consent, number][] {
+  return plan.consents.flatMap((consent, i): [Consent, number][] => (consent.planId === plan.id ? [[consent, i]] : []));
+}
+
+/** The plan's latest consent (by the day it was given), with its index. */
+function latestConsent(plan: SipPlan): [Consent, number] | undefined {
+  return planSpecific(plan).reduce<[Consent, number] | undefined>(
+    (latest, entry) => (latest === undefined || entry[0].givenAt >= latest[0].givenAt ? entry : latest),
+    undefined,
+  );
+}
+
+export const consentMissing = defineRule({
+  code: 'consent.missing',
+  severity: 'error',
+  title: 'An open plan has a consent for this SIP in force; without it nothing is summoned or exchanged.',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT}; §4 (the process needs the person's consent)` },
+  *check({ plan, at, today }) {
+    if (isClosed(plan) || consentsInForce(plan, at).length > 0) return;
+    const latest = latestConsent(plan);
+    if (latest === undefined) {
+      yield { pointer: '/consents', message: 'The plan has no consent for this SIP; a SIP needs the consent of the person (or their guardians or representative)' };
+    } else if (consentStateAt(latest[0], at) === 'notYetValid') {
+      yield {
+        pointer: toPointer(['consents', latest[1], 'givenAt']),
+        message: `No consent is in force on ${formatDate(today)}: consent "${latest[0].id}" is given only from ${latest[0].givenAt}`,
+      };
+    }
+  },
+});
+
+export const consentExpired = defineRule({
+  code: 'consent.expired',
+  severity: 'error',
+  title: 'An open plan whose consent has expired is not used: renew the consent or close the plan.',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("gäller i max ett år"); §4.7 Avslutning` },
+  *check({ plan, at, today }) {
+    if (isClosed(plan) || consentsInForce(plan, at).length > 0) return;
+    const latest = latestConsent(plan);
+    if (latest !== undefined && consentStateAt(latest[0], at) === 'expired') {
+      yield {
+        pointer: toPointer(['consents', latest[1], 'validUntil']),
+        message: `Consent "${latest[0].id}" expired after ${latest[0].validUntil} and no other consent is in force on ${formatDate(today)}; nothing may be exchanged until it is renewed, or the plan is closed`,
+      };
+    }
+  },
+});
+
+export const consentWithdrawnPlanOpen = defineRule({
+  code: 'consent.withdrawn-plan-open',
+  severity: 'error',
+  title: 'When the consent is withdrawn and no other is in force, the plan is closed with reason consentWithdrawn.',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("när som helst rätt att dra tillbaka"); §4.7 Avslutning` },
+  *check({ plan, at }) {
+    if (isClosed(plan) || consentsInForce(plan, at).length > 0) return;
+    const latest = latestConsent(plan);
+    if (latest !== undefined && consentStateAt(latest[0], at) === 'withdrawn') {
+      yield {
+        pointer: toPointer(['consents', latest[1], 'withdrawal']),
+        message: `Consent "${latest[0].id}" was withdrawn and no other consent is in force; all exchange stops and the plan must be closed with reason "consentWithdrawn"`,
+      };
+    }
+  },
+});
+
+export const consentPeriodTooLong = defineRule({
+  code: 'consent.period-too-long',
+  severity: 'error',
+  title: 'A consent lasts at most one year from the day it was given (calendar in Europe/Stockholm).',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("tidsbegränsat (gäller i max ett år)")` },
+  *check({ plan }) {
+    for (const [i, consent] of plan.consents.entries()) {
+      const latestAllowed = addYears(parseDate(consent.givenAt), 1);
+      if (compareDates(parseDate(consent.validUntil), latestAllowed) > 0) {
+        yield {
+          pointer: toPointer(['consents', i, 'validUntil']),
+          message: `Consent is valid until ${consent.validUntil}, more than one year after it was given on ${consent.givenAt}; the latest allowed is ${formatDate(latestAllowed)}`,
+        };
+      }
+    }
+  },
+});
+
+export const consentPeriodInvalid = defineRule({
+  code: 'consent.period-invalid',
+  severity: 'error',
+  title: "A consent's period ends on or after the day it was given, and it is not withdrawn before it was given.",
+  source: { document: 'seed-001', section: SECTION_CONSENT },
+  *check({ plan }) {
+    for (const [i, consent] of plan.consents.entries()) {
+      if (consent.validUntil < consent.givenAt) {
+        yield {
+          pointer: toPointer(['consents', i, 'validUntil']),
+          message: `Consent ends on ${consent.validUntil}, before it was given on ${consent.givenAt}`,
+        };
+      }
+      if (consent.withdrawal) {
+        const withdrawn = formatDate(stockholmDate(new Date(consent.withdrawal.withdrawnAt)));
+        if (withdrawn < consent.givenAt) {
+          yield {
+            pointer: toPointer(['consents', i, 'withdrawal', 'withdrawnAt']),
+            message: `Consent is withdrawn on ${withdrawn}, before it was given on ${consent.givenAt}`,
+          };
+        }
+      }
+    }
+  },
+});
+
+export const consentNotPlanSpecific = defineRule({
+  code: 'consent.not-plan-specific',
+  severity: 'error',
+  title: 'A consent is never general: it names the SIP it is for.',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("kan aldrig vara generellt formulerat", "begränsat till arbetet med SIP")` },
+  *check({ plan }) {
+    for (const [i, consent] of plan.consents.entries()) {
+      if (consent.planId !== plan.id) {
+        yield {
+          pointer: toPointer(['consents', i, 'planId']),
+          message: `Consent names plan "${consent.planId}", not this plan "${plan.id}"; a consent only covers the SIP it names`,
+        };
+      }
+    }
+  },
+});
+
+export const consentNoCoveredActors = defineRule({
+  code: 'consent.no-covered-actors',
+  severity: 'error',
+  title: 'A consent names the actors that may exchange information within the SIP.',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("vilken typ av uppgifter … och till vem")` },
+  *check({ plan }) {
+    for (const [i, consent] of plan.consents.entries()) {
+      if (consent.coveredActors.length === 0) {
+        yield { pointer: toPointer(['consents', i, 'coveredActors']), message: 'Consent names no actor it covers; a consent is never general' };
+      }
+    }
+  },
+});
+
+export const consentGuardianMissing = defineRule({
+  code: 'consent.guardian-missing',
+  severity: 'error',
+  title: "For a child, every custodial guardian gives consent (both, when two share custody).",
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("Finns två vårdnadshavare måste båda ge sitt samtycke")` },
+  *check(context) {
+    const { plan } = context;
+    const guardians = plan.relatedPersons.filter((person) => person.kind === 'guardian');
+    for (const [i, consent] of plan.consents.entries()) {
+      if (isChildOn(context, consent.givenAt) !== true) continue;
+      if (guardians.length === 0) {
+        yield {
+          pointer: toPointer(['consents', i, 'givers']),
+          message: `The person was a child when consent was given on ${consent.givenAt}; custodial guardians consent for a child, and the plan records none`,
+        };
+      }
+      for (const guardian of guardians) {
+        if (!consent.givers.includes(guardian.id)) {
+          yield {
+            pointer: toPointer(['consents', i, 'givers']),
+            message: `Custodial guardian "${guardian.id}" (${guardian.name.given} ${guardian.name.family}) has not given this consent; every guardian with custody must consent for a child`,
+          };
+        }
+      }
+    }
+  },
+});
+
+export const consentGiverNotEntitled = defineRule({
+  code: 'consent.giver-not-entitled',
+  severity: 'error',
+  title:
+    'Consent is given by the person, by custodial guardians for a child, or by a legal representative (god man, förvaltare, framtidsfullmakt) for a person who cannot consent.',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} (last two paragraphs)` },
+  *check(context) {
+    const { plan, index } = context;
+    for (const [i, consent] of plan.consents.entries()) {
+      const child = isChildOn(context, consent.givenAt);
+      for (const [j, giver] of consent.givers.entries()) {
+        const pointer = toPointer(['consents', i, 'givers', j]);
+        if (giver === 'individual') {
+          if (!plan.individual.canConsent) {
+            yield { pointer, message: 'The person is recorded as unable to consent (individual.canConsent is false); a legal representative consents for them' };
+          }
+          continue;
+        }
+        if (index.entities.get(giver)?.kind !== 'relatedPerson') continue; // reported by plan.unresolved-reference
+        const person = plan.relatedPersons.find((candidate) => candidate.id === giver);
+        if (person?.kind === 'relative') {
+          yield { pointer, message: `"${giver}" is a relative (${person.relationship}); a relative cannot consent on the person's behalf` };
+        } else if (person?.kind === 'representative' && !CONSENTING_REPRESENTATIVE_KINDS.includes(person.representativeKind)) {
+          yield { pointer, message: `"${giver}" is a ${person.representativeKind}; only a god man, förvaltare or holder of a framtidsfullmakt may consent for the person` };
+        } else if (person?.kind === 'guardian' && child === false) {
+          yield { pointer, message: `"${giver}" is a custodial guardian, but the person was an adult when consent was given on ${consent.givenAt}` };
+        }
+      }
+    }
+  },
+});
+
+export const consentUndocumented = defineRule({
+  code: 'consent.undocumented',
+  severity: 'error',
+  title: 'An oral consent, or one shown in another way, names the professional who documented it.',
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("Ett muntligt samtycke ska … dokumenteras")` },
+  *check({ plan }) {
+    for (const [i, consent] of plan.consents.entries()) {
+      if (consent.form !== 'written' && consent.documentedBy === undefined) {
+        yield {
+          pointer: toPointer(['consents', i, 'documentedBy']),
+          message: `The consent was given ${consent.form === 'oral' ? 'orally' : 'in another way'}; name the professional who documented it`,
+        };
+      }
+    }
+  },
+});
