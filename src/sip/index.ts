@@ -8,3 +8,4 @@ export * from './plan-index.js';
 export * from './consent-status.js';
 export * from './lifecycle.js';
 export * from './rules/index.js';
+export * from './transitions.js';

@@ -192,6 +192,12 @@ export const consentGiverNotEntitled = defineRule({
     const { plan, index } = context;
     for (const [i, consent] of plan.consents.entries()) {
       const child = isChildOn(context, consent.givenAt);
+      if (child === false && plan.individual.canConsent && !consent.givers.includes('individual')) {
+        yield {
+          pointer: toPointer(['consents', i, 'givers']),
+          message: 'The person is an adult able to consent, and has not given this consent; no one else can give it for them',
+        };
+      }
       for (const [j, giver] of consent.givers.entries()) {
         const pointer = toPointer(['consents', i, 'givers', j]);
         if (giver === 'individual') {

@@ -22,6 +22,7 @@ export const RULES: readonly Rule[] = [
   integrity.unresolvedReference,
   integrity.birthDateMismatch,
   integrity.birthDateUnknown,
+  integrity.protectedIdentityContact,
   planRules.missingPrincipal,
   planRules.singlePrincipal,
   consent.consentMissing,

@@ -151,12 +151,31 @@ export const birthDateMismatch = defineRule({
   },
 });
 
+export const protectedIdentityContact = defineRule({
+  code: 'individual.protected-identity-contact',
+  severity: 'error',
+  title: 'A person with protected identity (skyddad identitet) has no address or phone number in the plan, which travels between principals.',
+  source: { document: 'design', section: '§3 (the individual: protected identity, never export address or phone)' },
+  *check({ plan }) {
+    const { protectedIdentity, contact } = plan.individual;
+    if (protectedIdentity === 'none' || contact === undefined) return;
+    for (const field of ['address', 'phone'] as const) {
+      if (contact[field] !== undefined) {
+        yield {
+          pointer: `/individual/contact/${field}`,
+          message: `The person has protected identity (${protectedIdentity}); their ${field} must not be part of the plan`,
+        };
+      }
+    }
+  },
+});
+
 export const birthDateUnknown = defineRule({
   code: 'individual.birth-date-unknown',
   severity: 'error',
   title: "With a reservnummer, the plan states the person's birth date, so that the rules for children can be applied.",
   source: { document: 'seed-001', section: '§4.2 Samtycke (children and custodial guardians)' },
-  *check({ plan, birthDate }) {
+  *check({ birthDate }) {
     if (birthDate === undefined) {
       yield {
         pointer: '/individual',

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { RULES } from '../src/sip/index.js';
+import { renderRulesDoc, RULES_DOC } from './support/render-rules-doc.js';
+
+describe('docs', () => {
+  it('docs/rules.md lists the rules as the code has them (run npm run docs:rules)', () => {
+    expect(readFileSync(RULES_DOC, 'utf8')).toBe(renderRulesDoc());
+  });
+
+  it('rule codes are unique, dotted and kebab-case, and every rule cites a source section', () => {
+    const codes = RULES.map((rule) => rule.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const rule of RULES) {
+      expect(rule.code).toMatch(/^[a-z]+\.[a-z]+(-[a-z]+)*$/);
+      expect(rule.source.section.length).toBeGreaterThan(2);
+    }
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The example plans as a test corpus: every valid example passes every rule, and every invalid
+ * example (one per rule, built by test/support/mutations.ts) breaks its own rule and no other.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkPlan, parsePlanText, RULES } from '../../src/sip/index.js';
+import { EXAMPLES_DIR, INVALID_DIR, renderInvalidExamples } from '../support/build-invalid-examples.js';
+import { MUTATIONS } from '../support/mutations.js';
+
+const validFiles = readdirSync(EXAMPLES_DIR).filter((file) => file.endsWith('.json')).sort();
+const invalidFiles = readdirSync(INVALID_DIR).filter((file) => file.endsWith('.json')).sort();
+
+function check(file: string) {
+  const parsed = parsePlanText(readFileSync(file, 'utf8'));
+  if (!parsed.ok) throw new Error(`${file} does not parse: ${JSON.stringify(parsed.problems)}`);
+  return checkPlan(parsed.plan);
+}
+
+describe('valid examples', () => {
+  it('has the eight situations the project promises', () => {
+    expect(validFiles).toEqual(
+      expect.arrayContaining([
+        'adult-psychiatry-addiction.json',
+        'child-two-guardians-school.json',
+        'elderly-discharge-multimorbidity.json',
+        'representative-god-man.json',
+        'awaiting-decision.json',
+        'closed-consent-withdrawn.json',
+        'protected-identity.json',
+        'follow-up-revised-goals.json',
+      ]),
+    );
+  });
+
+  it.each(validFiles)('%s passes every rule with no warning', (file) => {
+    expect(check(path.join(EXAMPLES_DIR, file))).toEqual([]);
+  });
+});
+
+describe('invalid examples', () => {
+  it('every rule has an invalid example, and every invalid example names a rule', () => {
+    const codes = RULES.map((rule) => rule.code).sort();
+    expect(invalidFiles.map((file) => file.replace(/\.json$/, '')).sort()).toEqual(codes);
+    expect(MUTATIONS.map((mutation) => mutation.code).sort()).toEqual(codes);
+  });
+
+  it('are what test/support/mutations.ts makes of the valid examples (run npm run examples:invalid)', () => {
+    for (const { file, text } of renderInvalidExamples()) {
+      expect(readFileSync(path.join(INVALID_DIR, file), 'utf8'), file).toBe(text);
+    }
+  });
+
+  it.each(invalidFiles)('%s breaks its rule and no other', (file) => {
+    const code = file.replace(/\.json$/, '');
+    const rule = RULES.find((candidate) => candidate.code === code);
+    const problems = check(path.join(INVALID_DIR, file));
+    expect(problems.length).toBeGreaterThan(0);
+    expect(new Set(problems.map((problem) => problem.code))).toEqual(new Set([code]));
+    for (const problem of problems) {
+      expect(problem.severity).toBe(rule?.severity);
+      expect(problem.pointer).toMatch(/^(\/[^/]+)*$/);
+      expect(problem.message.length).toBeGreaterThan(20);
+    }
+  });
+});

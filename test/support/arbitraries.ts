@@ -1,0 +1,214 @@
+/**
+ * fast-check generators of valid SIP plans. A plan is built from a handful of drawn choices (child or
+ * adult, identifier kind, how many units and other actors, consent dates and form, who has approved …)
+ * so that every generated plan meets every rule by construction; the properties then break it.
+ */
+import fc from 'fast-check';
+import { parseIdentityNumber } from '../../src/sip/index.js';
+import type { PlanJson } from './mutations.js';
+
+function isoDate(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+function addDays(iso: string, days: number): string {
+  return isoDate(new Date(Date.parse(`${iso}T00:00:00Z`) + days * 86_400_000));
+}
+
+/** A valid twelve-digit identity number for the birth date, with the day + 60 for a samordningsnummer. */
+function identityNumber(birth: string, serial: number, coordination: boolean): string {
+  const [year = '', month = '', day = ''] = birth.split('-');
+  const dd = coordination ? String(Number(day) + 60) : day;
+  const stem = `${year}${month}${dd}-${String(serial).padStart(3, '0')}`;
+  for (let check = 0; check < 10; check++) {
+    if (parseIdentityNumber(`${stem}${check}`).ok) return `${stem}${check}`;
+  }
+  throw new Error(`no check digit for ${stem}`);
+}
+
+const OTHER_ACTOR_KINDS = ['socialInsuranceAgency', 'publicEmploymentService', 'dentalCare', 'association', 'police'] as const;
+const FIRST_NAMES = ['Alva', 'Ahmed', 'Birgitta', 'Elias', 'Fatima', 'Gustav', 'Hanna', 'Ismail', 'Karin', 'Leo'];
+const LAST_NAMES = ['Andersson', 'Berg', 'Hassan', 'Johansson', 'Lind', 'Mohammed', 'Nilsson', 'Åberg'];
+
+export interface PlanShape {
+  child: boolean;
+  guardianCount: 1 | 2;
+  identifier: 'personnummer' | 'samordningsnummer' | 'reservnummer';
+  birthOffsetDays: number;
+  serial: number;
+  canConsent: boolean;
+  givenAt: string;
+  validityDays: number;
+  form: 'written' | 'oral' | 'other';
+  regionUnits: number;
+  municipalityUnits: number;
+  otherActors: number;
+  school: boolean;
+  goals: number;
+  extraInterventions: number[];
+  individualActs: boolean;
+  sentAfterDays: number;
+  updatedAfterDays: number;
+  meetingHeld: boolean;
+  responses: ('accepted' | 'tentative' | 'noResponse' | 'declined')[];
+  approvals: 0 | 1 | 2;
+  overallRegion: boolean;
+  name: [number, number];
+}
+
+export const planShapeArbitrary: fc.Arbitrary<PlanShape> = fc.record({
+  child: fc.boolean(),
+  guardianCount: fc.constantFrom(1 as const, 2 as const),
+  identifier: fc.constantFrom('personnummer' as const, 'samordningsnummer' as const, 'reservnummer' as const),
+  birthOffsetDays: fc.integer({ min: 0, max: 364 }),
+  serial: fc.integer({ min: 1, max: 999 }),
+  canConsent: fc.boolean(),
+  givenAt: fc.date({ min: new Date('2025-01-01T00:00:00Z'), max: new Date('2026-12-31T00:00:00Z'), noInvalidDate: true }).map(isoDate),
+  validityDays: fc.integer({ min: 30, max: 364 }),
+  form: fc.constantFrom('written' as const, 'oral' as const, 'other' as const),
+  regionUnits: fc.integer({ min: 1, max: 3 }),
+  municipalityUnits: fc.integer({ min: 1, max: 3 }),
+  otherActors: fc.integer({ min: 0, max: 3 }),
+  school: fc.boolean(),
+  goals: fc.integer({ min: 1, max: 4 }),
+  extraInterventions: fc.array(fc.nat(), { maxLength: 4 }),
+  individualActs: fc.boolean(),
+  sentAfterDays: fc.integer({ min: 0, max: 14 }),
+  updatedAfterDays: fc.integer({ min: 0, max: 14 }),
+  meetingHeld: fc.boolean(),
+  responses: fc.array(fc.constantFrom('accepted' as const, 'tentative' as const, 'noResponse' as const, 'declined' as const), {
+    minLength: 12,
+    maxLength: 12,
+  }),
+  approvals: fc.constantFrom(0 as const, 1 as const, 2 as const),
+  overallRegion: fc.boolean(),
+  name: fc.tuple(fc.nat({ max: FIRST_NAMES.length - 1 }), fc.nat({ max: LAST_NAMES.length - 1 })),
+});
+
+/** Builds the valid plan a shape describes. */
+export function buildPlan(shape: PlanShape): PlanJson {
+  const planId = `sip-gen-${String(shape.serial)}`;
+  const childAge = shape.child ? 15 : 40;
+  const birth = addDays(`${String(Number(shape.givenAt.slice(0, 4)) - childAge - 1)}-01-01`, shape.birthOffsetDays);
+  const identifier =
+    shape.identifier === 'reservnummer'
+      ? { system: 'reservnummer', value: `RN-${String(shape.serial)}`, issuer: 'urn:oid:1.2.752.99999.1' }
+      : { system: shape.identifier, value: identityNumber(birth, shape.serial, shape.identifier === 'samordningsnummer') };
+
+  const regionUnits = Array.from({ length: shape.regionUnits }, (_, i) => ({ id: `r-unit-${String(i)}`, name: `Regionens enhet ${String(i + 1)}` }));
+  const municipalityUnits = Array.from({ length: shape.municipalityUnits }, (_, i) => ({ id: `m-unit-${String(i)}`, name: `Kommunens enhet ${String(i + 1)}` }));
+  const otherActors = [
+    ...Array.from({ length: shape.otherActors }, (_, i) => ({
+      id: `actor-${String(i)}`,
+      kind: OTHER_ACTOR_KINDS[i % OTHER_ACTOR_KINDS.length],
+      name: `Aktör ${String(i + 1)}`,
+    })),
+    ...(shape.school ? [{ id: 'school', kind: 'school', name: 'Skolan' }] : []),
+  ];
+  const organizations = [...regionUnits, ...municipalityUnits, ...otherActors].map((organization) => organization.id);
+  const professionals = organizations.map((organization, i) => ({
+    id: `prof-${organization}`,
+    name: { given: FIRST_NAMES[i % FIRST_NAMES.length], family: LAST_NAMES[(i + 3) % LAST_NAMES.length] },
+    organization,
+  }));
+
+  const guardians = shape.child
+    ? Array.from({ length: shape.guardianCount }, (_, i) => ({ id: `guardian-${String(i)}`, kind: 'guardian', name: { given: FIRST_NAMES[i] ?? 'Anna', family: 'Förälder' } }))
+    : [];
+  const trustee = !shape.child && !shape.canConsent ? [{ id: 'god-man', kind: 'representative', representativeKind: 'trustee', name: { given: 'Gun', family: 'Godman' } }] : [];
+  const givers = shape.child ? guardians.map((guardian) => guardian.id) : shape.canConsent ? ['individual'] : ['god-man'];
+
+  const validUntil = addDays(shape.givenAt, shape.validityDays);
+  const sentDay = addDays(shape.givenAt, Math.min(shape.sentAfterDays, shape.validityDays));
+  const updatedDay = addDays(sentDay, Math.min(shape.updatedAfterDays, Math.max(0, shape.validityDays - shape.sentAfterDays)));
+  const meetingDay = addDays(sentDay, 7);
+  const coordinator = `prof-${regionUnits[0]?.id ?? ''}`;
+
+  const goals = Array.from({ length: shape.goals }, (_, i) => ({ id: `goal-${String(i)}`, description: `Mitt mål nummer ${String(i + 1)}.` }));
+  const interventions = [
+    { id: 'int-region', description: 'Regionens insats.', responsible: regionUnits[0]?.id, goals: ['goal-0'], status: 'ongoing' },
+    { id: 'int-municipality', description: 'Kommunens insats.', responsible: municipalityUnits[0]?.id, goals: ['goal-0'], status: 'planned' },
+    ...shape.extraInterventions.map((pick, i) => ({
+      id: `int-extra-${String(i)}`,
+      description: `Ytterligare insats ${String(i + 1)}.`,
+      responsible: organizations[pick % organizations.length],
+      status: 'planned',
+    })),
+    ...(shape.individualActs ? [{ id: 'int-own', description: 'Det jag själv gör.', responsible: 'individual', status: 'ongoing' }] : []),
+  ];
+  const byOthers = interventions.some((intervention) => intervention.responsible === 'individual' || intervention.responsible?.startsWith('actor') || intervention.responsible === 'school');
+
+  const invitees = [
+    { party: 'individual', response: 'accepted' },
+    ...professionals.map((professional, i) => {
+      const response = shape.responses[i % shape.responses.length] ?? 'accepted';
+      return response === 'declined' ? { party: professional.id, response, substitute: coordinator } : { party: professional.id, response };
+    }),
+  ];
+  const principals = [
+    { id: 'region', kind: 'region', name: 'Region Test', countyCode: '20', units: regionUnits },
+    { id: 'kommun', kind: 'municipality', name: 'Testkommun', municipalityCode: '2080', units: municipalityUnits },
+  ];
+  const approvals = principals.slice(0, shape.approvals).map((principal) => ({
+    principal: principal.id,
+    version: 1,
+    approvedAt: `${updatedDay}T12:00:00+01:00`,
+    approvedBy: `prof-${principal.units[0]?.id ?? ''}`,
+  }));
+
+  return {
+    id: planId,
+    version: 1,
+    updatedAt: `${updatedDay}T12:00:00+01:00`,
+    initiatedAt: shape.givenAt,
+    initiatedBy: coordinator,
+    individual: {
+      identifier,
+      name: { given: FIRST_NAMES[shape.name[0]], family: LAST_NAMES[shape.name[1]] },
+      ...(shape.identifier === 'reservnummer' ? { birthDate: birth } : {}),
+      canConsent: shape.child || shape.canConsent,
+    },
+    relatedPersons: [...guardians, ...trustee],
+    principals,
+    otherActors,
+    professionals,
+    coordinator,
+    consents: [
+      {
+        id: 'consent-1',
+        planId,
+        givers,
+        form: shape.form,
+        ...(shape.form === 'written' ? {} : { documentedBy: coordinator }),
+        givenAt: shape.givenAt,
+        validUntil,
+        coveredActors: ['region', 'kommun', ...otherActors.map((actor) => actor.id)],
+      },
+    ],
+    meetings: [
+      {
+        id: 'meeting-1',
+        kind: 'first',
+        status: shape.meetingHeld ? 'held' : 'summoned',
+        summons: {
+          sentAt: `${sentDay}T10:00:00+01:00`,
+          sentBy: coordinator,
+          start: `${meetingDay}T13:00:00+01:00`,
+          location: 'Mötesrummet',
+          agenda: 'Mål, insatser och ansvar.',
+          invitees,
+          contact: { name: 'Samordnaren', phone: '010-123 45 67' },
+        },
+        ...(shape.meetingHeld ? { meetingLeader: coordinator, secretary: coordinator, contactPersonAfterMeeting: coordinator } : {}),
+      },
+    ],
+    goals,
+    interventions,
+    noActionsByOthers: !byOthers,
+    overallResponsiblePrincipal: shape.overallRegion ? 'region' : 'kommun',
+    followUps: [{ date: addDays(updatedDay, 90) }],
+    approvals,
+  };
+}
+
+export const validPlanArbitrary: fc.Arbitrary<PlanJson> = planShapeArbitrary.map(buildPlan);
