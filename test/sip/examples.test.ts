@@ -6,11 +6,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkPlan, parsePlanText, RULES } from '../../src/sip/index.js';
-import { EXAMPLES_DIR, INVALID_DIR, renderInvalidExamples } from '../support/build-invalid-examples.js';
+import { EXAMPLES_DIR, INVALID_DIR, renderInvalidExamples, WARNINGS_DIR } from '../support/build-invalid-examples.js';
 import { MUTATIONS } from '../support/mutations.js';
 
 const validFiles = readdirSync(EXAMPLES_DIR).filter((file) => file.endsWith('.json')).sort();
-const invalidFiles = readdirSync(INVALID_DIR).filter((file) => file.endsWith('.json')).sort();
+const jsonIn = (dir: string): string[] => readdirSync(dir).filter((file) => file.endsWith('.json')).sort();
+const invalidFiles = jsonIn(INVALID_DIR).map((file) => path.join(INVALID_DIR, file));
+const warningFiles = jsonIn(WARNINGS_DIR).map((file) => path.join(WARNINGS_DIR, file));
+const codeOf = (file: string): string => path.basename(file, '.json');
 
 function check(file: string) {
   const parsed = parsePlanText(readFileSync(file, 'utf8'));
@@ -40,22 +43,23 @@ describe('valid examples', () => {
 });
 
 describe('invalid examples', () => {
-  it('every rule has an invalid example, and every invalid example names a rule', () => {
-    const codes = RULES.map((rule) => rule.code).sort();
-    expect(invalidFiles.map((file) => file.replace(/\.json$/, '')).sort()).toEqual(codes);
-    expect(MUTATIONS.map((mutation) => mutation.code).sort()).toEqual(codes);
+  it('every error rule has an invalid example, every warning rule a warning example, and nothing else is there', () => {
+    const codes = (severity: string): string[] => RULES.filter((rule) => rule.severity === severity).map((rule) => rule.code).sort();
+    expect(invalidFiles.map(codeOf).sort()).toEqual(codes('error'));
+    expect(warningFiles.map(codeOf).sort()).toEqual(codes('warning'));
+    expect(MUTATIONS.map((mutation) => mutation.code).sort()).toEqual(RULES.map((rule) => rule.code).sort());
   });
 
   it('are what test/support/mutations.ts makes of the valid examples (run npm run examples:invalid)', () => {
     for (const { file, text } of renderInvalidExamples()) {
-      expect(readFileSync(path.join(INVALID_DIR, file), 'utf8'), file).toBe(text);
+      expect(readFileSync(path.join(EXAMPLES_DIR, file), 'utf8'), file).toBe(text);
     }
   });
 
-  it.each(invalidFiles)('%s breaks its rule and no other', (file) => {
-    const code = file.replace(/\.json$/, '');
+  it.each([...invalidFiles, ...warningFiles])('%s breaks its rule and no other', (file) => {
+    const code = codeOf(file);
     const rule = RULES.find((candidate) => candidate.code === code);
-    const problems = check(path.join(INVALID_DIR, file));
+    const problems = check(file);
     expect(problems.length).toBeGreaterThan(0);
     expect(new Set(problems.map((problem) => problem.code))).toEqual(new Set([code]));
     for (const problem of problems) {
