@@ -65,9 +65,6 @@ export function zodIssuesToProblems(issues: readonly z.core.$ZodIssue[]): Proble
                 : `Expected ${issue.expected}, got ${describeReceived(issue.input)}`,
           },
         ];
-      case 'invalid_union':
-        // For a discriminated union, zod reports the discriminator; otherwise list what was tried.
-        return [{ code: 'schema.invalid-value', severity: 'error', pointer, message: issue.message }];
       default:
         return [{ code: 'schema.invalid-value', severity: 'error', pointer, message: issue.message }];
     }

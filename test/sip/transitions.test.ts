@@ -8,6 +8,7 @@ import {
   consentStateAt,
   parsePlanText,
   planStatus,
+  processStep,
   revisePlan,
   SipRuleError,
   trafficLight,
@@ -43,6 +44,19 @@ describe('traffic light and status', () => {
     expect(trafficLight({ ...plan, approvals: plan.approvals.slice(1) })).toBe('yellow');
     expect(planStatus({ ...plan, approvals: plan.approvals.slice(1) })).toBe('draft');
     expect(trafficLight({ ...plan, approvals: [] })).toBe('red');
+  });
+});
+
+describe('process step', () => {
+  it('follows the plan from initiation to closure', () => {
+    const plan = example('adult-psychiatry-addiction.json');
+    const at = new Date(plan.updatedAt);
+    expect(processStep(plan, at)).toBe('planned');
+    expect(processStep({ ...plan, meetings: plan.meetings.map((meeting) => ({ ...meeting, status: 'summoned' as const })) }, at)).toBe('summoned');
+    expect(processStep({ ...plan, meetings: [] }, at)).toBe('consented');
+    expect(processStep({ ...plan, meetings: [], consents: [] }, at)).toBe('initiated');
+    expect(processStep(example('follow-up-revised-goals.json'), at)).toBe('followingUp');
+    expect(processStep(example('closed-consent-withdrawn.json'), at)).toBe('closed');
   });
 });
 
