@@ -46,7 +46,7 @@ function parseAt(value: string | undefined): Date | undefined {
 }
 
 /** Checks one file's text; `unreadable` is true when the text is not JSON. */
-export function checkText(file: string, text: string, at: Date | undefined, strict: boolean): FileResult & { unreadable: boolean } {
+function checkText(file: string, text: string, at: Date | undefined, strict: boolean): FileResult & { unreadable: boolean } {
   const json = parseJsonText(text);
   if (!json.ok) return { file, valid: false, problems: json.problems, unreadable: true };
   const parsed = parsePlan(json.value);

@@ -1,5 +1,5 @@
 /** Samtycke: the consent rules of seed 001 §4.2 (and §4.7 for withdrawal). */
-import { consentStateAt, consentsInForce } from '../consent-status.js';
+import { consentStateAt, consentsInForce, type ConsentState } from '../consent-status.js';
 import { addYears, AGE_OF_MAJORITY, ageOn, compareDates, formatDate, parseDate, stockholmDate } from '../dates.js';
 import { isClosed } from '../lifecycle.js';
 import { CONSENTING_REPRESENTATIVE_KINDS, type Consent, type SipPlan } from '../model/index.js';
@@ -18,12 +18,18 @@ function planSpecific(plan: SipPlan): [Consent, number][] {
   return plan.consents.flatMap((consent, i): [Consent, number][] => (consent.planId === plan.id ? [[consent, i]] : []));
 }
 
-/** The plan's latest consent (by the day it was given), with its index. */
-function latestConsent(plan: SipPlan): [Consent, number] | undefined {
-  return planSpecific(plan).reduce<[Consent, number] | undefined>(
-    (latest, entry) => (latest === undefined || entry[0].givenAt >= latest[0].givenAt ? entry : latest),
+/**
+ * Why an open plan has no consent in force at `at`: `none` when it has no consent for this SIP, else
+ * the state of its latest one (by the day it was given). Undefined when the plan is closed or a
+ * consent is in force, that is when there is nothing to report. Shared by the three rules below.
+ */
+function consentLapse(plan: SipPlan, at: Date): 'none' | { consent: Consent; index: number; state: ConsentState } | undefined {
+  if (isClosed(plan) || consentsInForce(plan, at).length > 0) return undefined;
+  const latest = planSpecific(plan).reduce<[Consent, number] | undefined>(
+    (found, entry) => (found === undefined || entry[0].givenAt >= found[0].givenAt ? entry : found),
     undefined,
   );
+  return latest === undefined ? 'none' : { consent: latest[0], index: latest[1], state: consentStateAt(latest[0], at) };
 }
 
 export const consentMissing = defineRule({
@@ -32,14 +38,13 @@ export const consentMissing = defineRule({
   title: 'An open plan has a consent for this SIP in force; without it nothing is summoned or exchanged.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT}; §4 (the process needs the person's consent)` },
   *check({ plan, at, today }) {
-    if (isClosed(plan) || consentsInForce(plan, at).length > 0) return;
-    const latest = latestConsent(plan);
-    if (latest === undefined) {
+    const lapse = consentLapse(plan, at);
+    if (lapse === 'none') {
       yield { pointer: '/consents', message: 'The plan has no consent for this SIP; a SIP needs the consent of the person (or their guardians or representative)' };
-    } else if (consentStateAt(latest[0], at) === 'notYetValid') {
+    } else if (lapse?.state === 'notYetValid') {
       yield {
-        pointer: toPointer(['consents', latest[1], 'givenAt']),
-        message: `No consent is in force on ${formatDate(today)}: consent "${latest[0].id}" is given only from ${latest[0].givenAt}`,
+        pointer: toPointer(['consents', lapse.index, 'givenAt']),
+        message: `No consent is in force on ${formatDate(today)}: consent "${lapse.consent.id}" is given only from ${lapse.consent.givenAt}`,
       };
     }
   },
@@ -51,12 +56,11 @@ export const consentExpired = defineRule({
   title: 'An open plan whose consent has expired is not used: renew the consent or close the plan.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("gäller i max ett år"); §4.7 Avslutning` },
   *check({ plan, at, today }) {
-    if (isClosed(plan) || consentsInForce(plan, at).length > 0) return;
-    const latest = latestConsent(plan);
-    if (latest !== undefined && consentStateAt(latest[0], at) === 'expired') {
+    const lapse = consentLapse(plan, at);
+    if (lapse !== 'none' && lapse?.state === 'expired') {
       yield {
-        pointer: toPointer(['consents', latest[1], 'validUntil']),
-        message: `Consent "${latest[0].id}" expired after ${latest[0].validUntil} and no other consent is in force on ${formatDate(today)}; nothing may be exchanged until it is renewed, or the plan is closed`,
+        pointer: toPointer(['consents', lapse.index, 'validUntil']),
+        message: `Consent "${lapse.consent.id}" expired after ${lapse.consent.validUntil} and no other consent is in force on ${formatDate(today)}; nothing may be exchanged until it is renewed, or the plan is closed`,
       };
     }
   },
@@ -68,12 +72,11 @@ export const consentWithdrawnPlanOpen = defineRule({
   title: 'When the consent is withdrawn and no other is in force, the plan is closed with reason consentWithdrawn.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("när som helst rätt att dra tillbaka"); §4.7 Avslutning` },
   *check({ plan, at }) {
-    if (isClosed(plan) || consentsInForce(plan, at).length > 0) return;
-    const latest = latestConsent(plan);
-    if (latest !== undefined && consentStateAt(latest[0], at) === 'withdrawn') {
+    const lapse = consentLapse(plan, at);
+    if (lapse !== 'none' && lapse?.state === 'withdrawn') {
       yield {
-        pointer: toPointer(['consents', latest[1], 'withdrawal']),
-        message: `Consent "${latest[0].id}" was withdrawn and no other consent is in force; all exchange stops and the plan must be closed with reason "consentWithdrawn"`,
+        pointer: toPointer(['consents', lapse.index, 'withdrawal']),
+        message: `Consent "${lapse.consent.id}" was withdrawn and no other consent is in force; all exchange stops and the plan must be closed with reason "consentWithdrawn"`,
       };
     }
   },

@@ -2,10 +2,9 @@
  * The SIP rule set and the function that applies it. docs/rules.md lists the same rules; a test
  * keeps the two in step.
  */
-import { stockholmDate } from '../dates.js';
+import { parseDate, stockholmDate } from '../dates.js';
 import { parseIdentityNumber, type CalendarDate } from '../identifiers.js';
 import type { SipPlan } from '../model/index.js';
-import { parseDate } from '../dates.js';
 import { indexPlan } from '../plan-index.js';
 import type { Problem } from '../problem.js';
 import * as consent from './consent-rules.js';
