@@ -194,6 +194,7 @@ export function buildPlan(shape: PlanShape): PlanJson {
           sentAt: `${sentDay}T10:00:00+01:00`,
           sentBy: coordinator,
           start: `${meetingDay}T13:00:00+01:00`,
+          end: `${meetingDay}T14:30:00+01:00`,
           location: 'Mötesrummet',
           agenda: 'Mål, insatser och ansvar.',
           invitees,

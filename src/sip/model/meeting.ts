@@ -28,7 +28,11 @@ export const summonsSchema = z.strictObject({
   sentAt: dateTimeSchema,
   sentBy: refSchema,
   start: dateTimeSchema,
-  end: dateTimeSchema.optional(),
+  /**
+   * A summons states the time of the meeting (seed 001 §4.4), its end as well as its start: a
+   * booked FHIR Appointment needs both (R4 invariant app-3).
+   */
+  end: dateTimeSchema,
   /** Where the meeting is held; the person's home is preferred where possible (seed 000). */
   location: z.string().trim().max(500).optional(),
   digitalMeetingUrl: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),

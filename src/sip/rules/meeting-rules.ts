@@ -102,7 +102,7 @@ export const summonsIncomplete = defineRule({
       } else if (summons.contact.phone === undefined && summons.contact.email === undefined) {
         yield { pointer: toPointer([...path, 'contact']), message: 'The contact details name neither a phone number nor an e-mail address' };
       }
-      if (summons.end !== undefined && Date.parse(summons.end) <= Date.parse(summons.start)) {
+      if (Date.parse(summons.end) <= Date.parse(summons.start)) {
         yield { pointer: toPointer([...path, 'end']), message: `The meeting ends (${summons.end}) before it starts (${summons.start})` };
       }
     }

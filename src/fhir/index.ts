@@ -1,0 +1,10 @@
+/** SIP ⇄ FHIR R4: the mapping both ways, its code systems, canonical URLs and options. */
+export * from './canonical.js';
+export * from './code-systems.js';
+export * from './options.js';
+export * from './normal-form.js';
+export { planToBundle } from './write/bundle.js';
+export { PROTECTED_LOCATION_TEXT } from './write/appointment.js';
+export { toNarrative } from './write/narrative.js';
+export type { FhirReadResult } from './read/read-plan.js';
+export { bundleToPlan } from './read/read-plan.js';

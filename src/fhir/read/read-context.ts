@@ -1,0 +1,97 @@
+/**
+ * What every FHIR → SIP reader shares: the Bundle's index, the issues found so far, and the local id
+ * each entry became. Issues are OperationOutcome issues whose `expression` is a FHIRPath into the
+ * Bundle as received, so nothing that could not be mapped is dropped silently.
+ */
+import type { CodeableConcept, Coding, Element, Extension, FhirResource, OperationOutcomeIssue, Reference } from 'fhir/r4.js';
+import { IDENTIFIER_SYSTEM } from '../canonical.js';
+import type { BundleIndex, IndexedEntry } from './bundle-index.js';
+
+export const LOCAL_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export class ReadContext {
+  readonly index: BundleIndex;
+  readonly issues: OperationOutcomeIssue[] = [];
+  readonly #localIds = new Map<IndexedEntry, string>();
+  readonly #taken = new Set<string>(['individual']);
+  /** Entry of the plan's Patient: references to it become `individual`. */
+  patient: IndexedEntry | undefined;
+
+  constructor(index: BundleIndex) {
+    this.index = index;
+  }
+
+  issue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], expression: string, diagnostics: string): void {
+    this.issues.push({ severity, code, diagnostics, expression: [expression] });
+  }
+
+  /**
+   * The local id an entry becomes: the `<local id>` of its `sip-entity` identifier when the adapter
+   * wrote it, else its resource id, else the uuid of its `urn:uuid` fullUrl; prefixed by its type
+   * when that is taken, so ids stay unique in the plan.
+   */
+  localIdOf(entry: IndexedEntry, preferred?: string): string {
+    const known = this.#localIds.get(entry);
+    if (known !== undefined) return known;
+    const own = identifierList(entry.resource).find((identifier) => identifier.system === IDENTIFIER_SYSTEM.sipEntity)?.value;
+    const candidates = [
+      preferred,
+      own?.slice(own.indexOf('/') + 1),
+      entry.resource.id,
+      entry.fullUrl?.startsWith('urn:uuid:') === true ? entry.fullUrl.slice('urn:uuid:'.length) : undefined,
+    ].filter((candidate): candidate is string => candidate !== undefined && LOCAL_ID.test(candidate));
+    const type = entry.resource.resourceType.toLowerCase();
+    const id =
+      [...candidates, ...candidates.map((candidate) => `${type}-${candidate}`.slice(0, 64))].find((candidate) => !this.#taken.has(candidate)) ??
+      `${type}-${String(entry.index)}`;
+    this.#taken.add(id);
+    this.#localIds.set(entry, id);
+    return id;
+  }
+
+  /** The local id an entry already has, if it became a SIP entity. */
+  knownLocalId(entry: IndexedEntry): string | undefined {
+    return this.#localIds.get(entry);
+  }
+}
+
+function identifierList(resource: FhirResource): { system?: string; value?: string }[] {
+  const { identifier } = resource as { identifier?: { system?: string; value?: string } | { system?: string; value?: string }[] };
+  if (identifier === undefined) return [];
+  return Array.isArray(identifier) ? identifier : [identifier];
+}
+
+export function identifiersOf(resource: FhirResource): { system?: string; value?: string }[] {
+  return identifierList(resource);
+}
+
+export function extensionsOf(element: Element | undefined, url: string): Extension[] {
+  return (element?.extension ?? []).filter((extension) => extension.url === url);
+}
+
+export function extensionOf(element: Element | undefined, url: string): Extension | undefined {
+  return extensionsOf(element, url)[0];
+}
+
+export function partOf(extension: Extension | undefined, name: string): Extension | undefined {
+  return extension?.extension?.find((part) => part.url === name);
+}
+
+export function partsOf(extension: Extension | undefined, name: string): Extension[] {
+  return extension?.extension?.filter((part) => part.url === name) ?? [];
+}
+
+export function codeOf(concept: CodeableConcept | undefined, system: string): string | undefined {
+  return concept?.coding?.find((coding: Coding) => coding.system === system)?.code;
+}
+
+export function hasCode(concepts: readonly CodeableConcept[] | undefined, system: string, code: string): boolean {
+  return (concepts ?? []).some((concept) => codeOf(concept, system) === code);
+}
+
+/** A reference's FHIRPath inside an element path, for issue locations. */
+export function at(path: string, element: string, position?: number): string {
+  return position === undefined ? `${path}.${element}` : `${path}.${element}[${String(position)}]`;
+}
+
+export type { Reference };

@@ -1,0 +1,122 @@
+/**
+ * The SIP → `CarePlan` (https://hl7.org/fhir/R4/careplan.html), intent `plan`.
+ *
+ * - `status` is worked out, never stored: `draft` until both principals approved the current
+ *   version, then `active`; `completed` or `revoked` (consent withdrawn) once closed.
+ * - `author` is the principal with overall responsibility (R4 has it; R5 drops it).
+ * - Each intervention, and each action by an other actor, is an `activity.detail` whose first
+ *   performer is the one responsible and whose second, when named, the professional who does it.
+ *   An intervention awaiting a decision is `on-hold` with the `pending-decision` extension.
+ * - `text` is the plan in Swedish as the person reads it (see narrative.ts).
+ */
+import type { CarePlan, CarePlanActivity, CarePlanActivityDetail, Extension, Reference } from 'fhir/r4.js';
+import type { Intervention } from '../../sip/index.js';
+import { planStatus } from '../../sip/index.js';
+import { EXTENSION, IDENTIFIER_SYSTEM } from '../canonical.js';
+import { CLOSURE_REASON, INTERVENTION_STATUS_REASON, SIP_CATEGORY, ownCoding, swedishDisplay } from '../code-systems.js';
+import type { WriteContext } from './context.js';
+import { INDIVIDUAL, complexExtension, compact, referenceTo, stringPart } from './context.js';
+import { toNarrative } from './narrative.js';
+
+export const ACTIVITY_STATUS: Readonly<Record<Intervention['status'], CarePlanActivityDetail['status']>> = {
+  planned: 'not-started',
+  ongoing: 'in-progress',
+  awaitingDecision: 'on-hold',
+  completed: 'completed',
+  cancelled: 'cancelled',
+};
+
+function scheduled(intervention: Intervention): Partial<Pick<CarePlanActivityDetail, 'scheduledPeriod' | 'scheduledTiming'>> {
+  const period = compact({ start: intervention.start, end: intervention.end });
+  const hasPeriod = Object.keys(period).length > 0;
+  if (intervention.schedule !== undefined) {
+    return { scheduledTiming: compact({ repeat: hasPeriod ? { boundsPeriod: period } : undefined, code: { text: intervention.schedule } }) };
+  }
+  return hasPeriod ? { scheduledPeriod: period } : {};
+}
+
+function pendingDecisionExtension(context: WriteContext, intervention: Intervention): Extension | undefined {
+  const pending = intervention.pendingDecision;
+  if (pending === undefined) return undefined;
+  return complexExtension(EXTENSION.pendingDecision, [
+    stringPart('decidedBy', pending.decidedBy),
+    stringPart('meanwhile', pending.meanwhile),
+    pending.expectedDecisionDate === undefined ? undefined : { url: 'expectedDecisionDate', valueDate: pending.expectedDecisionDate },
+    pending.reportBackBy === undefined ? undefined : { url: 'reportBackBy', valueDate: pending.reportBackBy },
+    pending.reportBackTo === undefined ? undefined : { url: 'reportBackTo', valueReference: referenceTo(context, pending.reportBackTo) },
+  ]);
+}
+
+export function toActivity(context: WriteContext, intervention: Intervention): CarePlanActivity {
+  const pending = pendingDecisionExtension(context, intervention);
+  return {
+    // The intervention's id is the element id, so FHIR → SIP gives it back unchanged.
+    id: intervention.id,
+    detail: compact<CarePlanActivityDetail>({
+      extension: pending === undefined ? undefined : [pending],
+      status: ACTIVITY_STATUS[intervention.status],
+      statusReason:
+        intervention.status === 'awaitingDecision'
+          ? { coding: [ownCoding(INTERVENTION_STATUS_REASON, 'awaitingDecision')], text: swedishDisplay(INTERVENTION_STATUS_REASON, 'awaitingDecision') }
+          : undefined,
+      goal: intervention.goals.map((goal) => referenceTo(context, goal)),
+      ...scheduled(intervention),
+      performer: [referenceTo(context, intervention.responsible), ...(intervention.performer === undefined ? [] : [referenceTo(context, intervention.performer)])],
+      description: intervention.description,
+    }),
+  };
+}
+
+function planExtensions(context: WriteContext): Extension[] {
+  const { plan } = context;
+  const { closure } = plan;
+  return [
+    { url: EXTENSION.planVersion, valueInteger: plan.version },
+    { url: EXTENSION.planRecorded, valueDateTime: plan.updatedAt },
+    { url: EXTENSION.initiatedBy, valueReference: referenceTo(context, plan.initiatedBy) },
+    ...plan.followUps.map((followUp) =>
+      complexExtension(EXTENSION.followUp, [
+        { url: 'date', valueDate: followUp.date },
+        followUp.heldAt === undefined ? undefined : { url: 'heldAt', valueReference: referenceTo(context, followUp.heldAt) },
+      ]),
+    ),
+    ...(plan.noActionsByOthers ? [{ url: EXTENSION.noActionsByOthers, valueBoolean: true }] : []),
+    ...(closure === undefined
+      ? []
+      : [
+          complexExtension(EXTENSION.closure, [
+            closure.reason === undefined ? undefined : { url: 'reason', valueCoding: ownCoding(CLOSURE_REASON, closure.reason) },
+            stringPart('reasonText', closure.reasonText),
+            { url: 'closedAt', valueDateTime: closure.closedAt },
+            { url: 'closedBy', valueReference: referenceTo(context, closure.closedBy) },
+            ...closure.informed.map((party) => ({ url: 'informed', valueReference: referenceTo(context, party) })),
+          ]),
+        ]),
+  ];
+}
+
+export function toCarePlan(context: WriteContext): CarePlan {
+  const { plan, keys } = context;
+  const supportingInfo: Reference[] = [
+    ...(plan.ownAccount === undefined ? [] : [{ reference: keys.get('QuestionnaireResponse', 'own-account').fullUrl, type: 'QuestionnaireResponse' }]),
+    ...plan.deviations.map((deviation) => referenceTo(context, deviation.id)),
+  ];
+  return compact<CarePlan>({
+    resourceType: 'CarePlan',
+    text: { status: 'generated', div: toNarrative(plan) },
+    extension: planExtensions(context),
+    identifier: [{ system: IDENTIFIER_SYSTEM.sipPlan, value: plan.id }],
+    status: planStatus(plan),
+    intent: 'plan',
+    category: [{ coding: [ownCoding(SIP_CATEGORY, 'sip-plan'), ...context.options.carePlanCategory] }],
+    title: 'Samordnad individuell plan (SIP)',
+    subject: referenceTo(context, INDIVIDUAL),
+    period: compact({ start: plan.initiatedAt, end: plan.closure?.closedAt }),
+    author: plan.overallResponsiblePrincipal === undefined ? undefined : referenceTo(context, plan.overallResponsiblePrincipal),
+    careTeam: [{ reference: keys.get('CareTeam', plan.id).fullUrl, type: 'CareTeam' }],
+    supportingInfo,
+    goal: plan.goals.map((goal) => referenceTo(context, goal.id)),
+    activity: plan.interventions.map((intervention) => toActivity(context, intervention)),
+    note: plan.notes === undefined ? undefined : [{ text: plan.notes }],
+  });
+}

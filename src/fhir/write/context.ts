@@ -1,0 +1,180 @@
+/**
+ * What every SIP → FHIR mapping function shares: the plan, its index, and one deterministic key per
+ * resource. A key is the business identifier the resource is found by on a FHIR server; its
+ * `urn:uuid` fullUrl is a name-based (version 5) UUID of that identifier, so the same plan always
+ * gives the same Bundle and two plans naming the same organisation give it the same fullUrl.
+ */
+import type { Address, BundleEntry, BundleEntryRequest, ContactPoint, Extension, FhirResource, Identifier, Reference, Resource } from 'fhir/r4.js';
+import { v5 as uuidv5 } from 'uuid';
+import type { Contact, IndexedEntity, PlanIndex, SipPlan } from '../../sip/index.js';
+import { indexPlan } from '../../sip/index.js';
+import { CANONICAL_BASE, IDENTIFIER_SYSTEM } from '../canonical.js';
+import type { FhirMappingOptions } from '../options.js';
+
+/** Namespace of the adapter's name-based UUIDs (RFC 9562 §5.5), itself derived from the canonical base. */
+const UUID_NAMESPACE = uuidv5(CANONICAL_BASE, uuidv5.URL);
+
+/** How a resource is found on a server: conditional create for shared master data, conditional update for the plan's own. */
+export type Upsert = 'create-if-none-exist' | 'update';
+
+export interface ResourceKey {
+  readonly resourceType: Resource['resourceType'];
+  readonly identifier: Identifier & { system: string; value: string };
+  readonly fullUrl: string;
+  readonly upsert: Upsert;
+  /** The key is a `meta.tag` instead of an identifier (Provenance has no identifier in R4). */
+  readonly byTag?: boolean;
+}
+
+export interface WriteContext {
+  readonly plan: SipPlan;
+  readonly index: PlanIndex;
+  readonly options: FhirMappingOptions;
+  /** Whether the person has protected identity: no address, telecom or free-text location leaves. */
+  readonly protectedIdentity: boolean;
+  readonly keys: KeyRegistry;
+}
+
+/** Keys of every resource of one plan, by resource type and local id. */
+export class KeyRegistry {
+  readonly #keys = new Map<string, ResourceKey>();
+  readonly #fullUrls = new Set<string>();
+
+  /**
+   * Registers a resource. `preferred` are national identifiers (HSA-id, organisationsnummer …) that
+   * name the same thing on any server; the first one not already taken by another resource of this
+   * plan becomes the key, else the plan-scoped `fallback`.
+   */
+  register(
+    resourceType: Resource['resourceType'],
+    localId: string,
+    fallback: ResourceKey['identifier'],
+    options: { preferred?: readonly ResourceKey['identifier'][]; upsert: Upsert; byTag?: boolean },
+  ): ResourceKey {
+    const candidates = [...(options.preferred ?? []), fallback];
+    for (const identifier of candidates) {
+      const fullUrl = `urn:uuid:${uuidv5(`${resourceType}|${identifier.system}|${identifier.value}`, UUID_NAMESPACE)}`;
+      if (this.#fullUrls.has(fullUrl) && identifier !== fallback) continue;
+      const key: ResourceKey = { resourceType, identifier, fullUrl, upsert: options.upsert, ...(options.byTag ? { byTag: true } : {}) };
+      this.#fullUrls.add(fullUrl);
+      this.#keys.set(`${resourceType}/${localId}`, key);
+      return key;
+    }
+    throw new Error('unreachable: the fallback key is always accepted');
+  }
+
+  get(resourceType: Resource['resourceType'], localId: string): ResourceKey {
+    const key = this.#keys.get(`${resourceType}/${localId}`);
+    if (key === undefined) throw new Error(`no ${resourceType} was registered for "${localId}"`);
+    return key;
+  }
+
+  has(resourceType: Resource['resourceType'], localId: string): boolean {
+    return this.#keys.has(`${resourceType}/${localId}`);
+  }
+}
+
+/** The plan-scoped identifier of one of the plan's entities: `<plan id>/<local id>`. */
+export function entityIdentifier(plan: SipPlan, localId: string): ResourceKey['identifier'] {
+  return { system: IDENTIFIER_SYSTEM.sipEntity, value: `${plan.id}/${localId}` };
+}
+
+/** The local id the person the plan is about is registered under. */
+export const INDIVIDUAL = 'individual';
+
+/** Which resource stands for an entity of the plan when it is referred to. */
+const RESOURCE_OF_KIND: Readonly<Record<IndexedEntity['kind'], Resource['resourceType']>> = {
+  principal: 'Organization',
+  unit: 'Organization',
+  otherActor: 'Organization',
+  professional: 'PractitionerRole',
+  relatedPerson: 'RelatedPerson',
+  consent: 'Consent',
+  meeting: 'Appointment',
+  goal: 'Goal',
+  intervention: 'CarePlan',
+  deviation: 'DetectedIssue',
+};
+
+export function entityOf(context: WriteContext, id: string): IndexedEntity {
+  const entity = context.index.entities.get(id);
+  if (entity === undefined) throw new Error(`"${id}" is not declared in the plan`);
+  return entity;
+}
+
+/**
+ * A reference to the resource that stands for `id` (`individual` or a local id). `asInvitee` asks
+ * for what R4 allows as an Appointment participant: an organisation is then its HealthcareService.
+ */
+export function referenceTo(context: WriteContext, id: string, options: { asInvitee?: boolean } = {}): Reference {
+  if (id === INDIVIDUAL) return { reference: context.keys.get('Patient', INDIVIDUAL).fullUrl };
+  const entity = entityOf(context, id);
+  let resourceType = RESOURCE_OF_KIND[entity.kind];
+  if (options.asInvitee === true && resourceType === 'Organization') resourceType = 'HealthcareService';
+  const reference: Reference = { reference: context.keys.get(resourceType, id).fullUrl, type: resourceType };
+  const display = displayOf(context.plan, id);
+  return display === undefined ? reference : { ...reference, display };
+}
+
+/** The name of an organisation or person of the plan, for `Reference.display` and the narrative. */
+export function displayOf(plan: SipPlan, id: string): string | undefined {
+  if (id === INDIVIDUAL) return undefined;
+  for (const principal of plan.principals) {
+    if (principal.id === id) return principal.name;
+    const unit = principal.units.find((candidate) => candidate.id === id);
+    if (unit) return unit.name;
+  }
+  const named = [...plan.otherActors].find((actor) => actor.id === id);
+  if (named) return named.name;
+  const person = [...plan.professionals, ...plan.relatedPersons].find((candidate) => candidate.id === id);
+  return person ? `${person.name.given} ${person.name.family}` : undefined;
+}
+
+export function newContext(plan: SipPlan, options: FhirMappingOptions, keys: KeyRegistry): WriteContext {
+  return { plan, index: indexPlan(plan), options, protectedIdentity: plan.individual.protectedIdentity !== 'none', keys };
+}
+
+/** The Bundle entry for a resource under its key, with the conditional request that makes replay idempotent. */
+export function entryFor(key: ResourceKey, resource: FhirResource): BundleEntry {
+  const search = `${key.byTag === true ? '_tag' : 'identifier'}=${queryValue(key.identifier.system)}|${queryValue(key.identifier.value)}`;
+  const request: BundleEntryRequest =
+    key.upsert === 'update'
+      ? { method: 'PUT', url: `${key.resourceType}?${search}` }
+      : { method: 'POST', url: key.resourceType, ifNoneExist: search };
+  return { fullUrl: key.fullUrl, resource, request };
+}
+
+/** Percent-encodes a search parameter value, keeping the `:` and `/` of URIs readable (RFC 3986 §3.4). */
+function queryValue(value: string): string {
+  return encodeURIComponent(value).replaceAll('%3A', ':').replaceAll('%2F', '/');
+}
+
+/** Telecom of a contact; email is kept, phone and address only where allowed. */
+export function telecomOf(contact: Contact | undefined): ContactPoint[] | undefined {
+  if (contact === undefined) return undefined;
+  const telecom: ContactPoint[] = [
+    ...(contact.phone === undefined ? [] : [{ system: 'phone' as const, value: contact.phone }]),
+    ...(contact.email === undefined ? [] : [{ system: 'email' as const, value: contact.email }]),
+  ];
+  return telecom.length === 0 ? undefined : telecom;
+}
+
+export function addressOf(contact: Contact | undefined): Address | undefined {
+  const address = contact?.address;
+  if (address === undefined) return undefined;
+  return { line: [...address.line], postalCode: address.postalCode, city: address.city, country: 'SE' };
+}
+
+/** Keeps only the defined properties, so optional SIP fields never become `undefined` members. */
+export function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined && !(Array.isArray(member) && member.length === 0))) as T;
+}
+
+/** A complex extension from named parts; parts without a value are left out. */
+export function complexExtension(url: string, parts: readonly (Extension | undefined)[]): Extension {
+  return { url, extension: parts.filter((part): part is Extension => part !== undefined) };
+}
+
+export function stringPart(url: string, value: string | undefined): Extension | undefined {
+  return value === undefined ? undefined : { url, valueString: value };
+}

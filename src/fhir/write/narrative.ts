@@ -1,0 +1,114 @@
+/**
+ * The plan in plain Swedish, as the person it is about would read it: status, goals, who does what
+ * and when, who holds overall responsibility, and the next follow-up (seed 001 §4.5; seed 002).
+ *
+ * Output is FHIR narrative XHTML (https://hl7.org/fhir/R4/narrative.html#xhtml): one `div` in the
+ * XHTML namespace, only basic formatting elements, every text escaped.
+ */
+import type { Intervention, SipPlan } from '../../sip/index.js';
+import { trafficLight } from '../../sip/index.js';
+import { CLOSURE_REASON, swedishDisplay } from '../code-systems.js';
+import { displayOf } from './context.js';
+
+/** Escapes text for XHTML element content and attribute values. */
+export function escapeXml(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
+}
+
+const SWEDISH_DATE = new Intl.DateTimeFormat('sv-SE', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+const SWEDISH_INSTANT = new Intl.DateTimeFormat('sv-SE', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Stockholm' });
+
+/** `2026-03-05` → `5 mars 2026`. A date-only value is a calendar date, so it is formatted in UTC. */
+export function swedishDate(value: string): string {
+  return value.length === 10 ? SWEDISH_DATE.format(new Date(`${value}T00:00:00Z`)) : SWEDISH_INSTANT.format(new Date(value));
+}
+
+const INTERVENTION_STATUS: Readonly<Record<Intervention['status'], string>> = {
+  planned: 'Planerad',
+  ongoing: 'Pågår',
+  awaitingDecision: 'I väntan på beslut',
+  completed: 'Avslutad',
+  cancelled: 'Inställd',
+};
+
+const TRAFFIC_LIGHT = {
+  red: 'Planering pågår – ingen huvudman har godkänt planen ännu',
+  yellow: 'Delvis godkänd – en av huvudmännen har godkänt planen',
+  green: 'Godkänd av båda huvudmännen',
+} as const;
+
+function nameOf(plan: SipPlan, id: string): string {
+  return id === 'individual' ? `${plan.individual.name.given} själv` : (displayOf(plan, id) ?? id);
+}
+
+function statusLine(plan: SipPlan): string {
+  if (plan.closure) {
+    const reason = plan.closure.reason === undefined ? (plan.closure.reasonText ?? '') : swedishDisplay(CLOSURE_REASON, plan.closure.reason);
+    return `Planen avslutades ${swedishDate(plan.closure.closedAt)}${reason === '' ? '' : `: ${reason.toLowerCase()}`}.`;
+  }
+  return `${TRAFFIC_LIGHT[trafficLight(plan)]}.`;
+}
+
+function when(intervention: Intervention): string {
+  const period = [
+    intervention.start === undefined ? '' : `från ${swedishDate(intervention.start)}`,
+    intervention.end === undefined ? '' : `till ${swedishDate(intervention.end)}`,
+  ].filter((part) => part !== '');
+  return [...period, ...(intervention.schedule === undefined ? [] : [intervention.schedule])].join(', ');
+}
+
+function statusCell(intervention: Intervention): string {
+  const pending = intervention.pendingDecision;
+  if (intervention.status !== 'awaitingDecision' || pending === undefined) return INTERVENTION_STATUS[intervention.status];
+  const parts = [
+    pending.meanwhile === undefined ? undefined : `Under tiden: ${pending.meanwhile}`,
+    pending.expectedDecisionDate === undefined ? undefined : `Beslut väntas ${swedishDate(pending.expectedDecisionDate)}`,
+    pending.reportBackBy === undefined ? undefined : `Besked senast ${swedishDate(pending.reportBackBy)}`,
+  ].filter((part) => part !== undefined);
+  return [INTERVENTION_STATUS.awaitingDecision, ...parts].join('. ');
+}
+
+function interventionRow(plan: SipPlan, intervention: Intervention): string {
+  const cells = [
+    intervention.description,
+    nameOf(plan, intervention.responsible),
+    intervention.performer === undefined ? '' : nameOf(plan, intervention.performer),
+    when(intervention),
+    statusCell(intervention),
+  ];
+  return `<tr>${cells.map((cell) => `<td>${escapeXml(cell)}</td>`).join('')}</tr>`;
+}
+
+function nextFollowUp(plan: SipPlan): string {
+  const next = plan.followUps.filter((followUp) => followUp.heldAt === undefined).map((followUp) => followUp.date).sort()[0];
+  return next === undefined ? 'Ingen uppföljning är planerad.' : `Nästa uppföljning: ${swedishDate(next)}.`;
+}
+
+export function toNarrative(plan: SipPlan): string {
+  const person = `${plan.individual.name.given} ${plan.individual.name.family}`;
+  const goals = plan.goals.filter((goal) => goal.status === 'active');
+  const coordinator = plan.coordinator === undefined ? undefined : plan.professionals.find((professional) => professional.id === plan.coordinator);
+  const responsibility = [
+    plan.overallResponsiblePrincipal === undefined
+      ? 'Ingen huvudman har ännu fått det övergripande ansvaret.'
+      : `Övergripande ansvar: ${nameOf(plan, plan.overallResponsiblePrincipal)}.`,
+    coordinator === undefined
+      ? ''
+      : ` Huvudansvarig/samordnare: ${nameOf(plan, coordinator.id)}${coordinator.title === undefined ? '' : `, ${coordinator.title}`}.`,
+  ].join('');
+  return [
+    '<div xmlns="http://www.w3.org/1999/xhtml">',
+    `<h2>Samordnad individuell plan för ${escapeXml(person)}</h2>`,
+    `<p>Version ${String(plan.version)}. ${escapeXml(statusLine(plan))}</p>`,
+    '<h3>Mål</h3>',
+    goals.length === 0 ? '<p>Inga mål är satta ännu.</p>' : `<ul>${goals.map((goal) => `<li>${escapeXml(goal.description)}</li>`).join('')}</ul>`,
+    '<h3>Vem gör vad och när</h3>',
+    plan.interventions.length === 0
+      ? '<p>Inga insatser är planerade ännu.</p>'
+      : `<table><thead><tr><th>Insats</th><th>Ansvarig</th><th>Utförs av</th><th>När</th><th>Status</th></tr></thead><tbody>${plan.interventions.map((intervention) => interventionRow(plan, intervention)).join('')}</tbody></table>`,
+    '<h3>Ansvar och uppföljning</h3>',
+    `<p>${escapeXml(responsibility)}</p>`,
+    `<p>${escapeXml(nextFollowUp(plan))}</p>`,
+    '</div>',
+  ].join('');
+}

@@ -1,0 +1,84 @@
+/**
+ * Principals (huvudmän), their units and other actors → `Organization`; an organisation invited to a
+ * meeting also gets a `HealthcareService`, because R4 does not allow an Organization as an
+ * Appointment participant (https://hl7.org/fhir/R4/appointment-definitions.html#Appointment.participant.actor).
+ *
+ * Identifiers follow HL7 Sweden's SEBaseOrganization: HSA-id (`urn:oid:1.2.752.29.4.19`, type PRN)
+ * and organisationsnummer (`urn:oid:2.5.4.97`, type XX); SCB's kommunkod and länskod by their OIDs.
+ */
+import type { HealthcareService, Identifier, Organization, Reference } from 'fhir/r4.js';
+import type { OtherActor, Principal, Unit } from '../../sip/index.js';
+import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
+import { ORGANIZATION_TYPE, ownCoding } from '../code-systems.js';
+import type { ResourceKey, WriteContext } from './context.js';
+import { addressOf, compact, entityIdentifier, telecomOf } from './context.js';
+
+type NationalIdentifier = ResourceKey['identifier'];
+
+export function hsaIdentifier(value: string): NationalIdentifier {
+  return { system: IDENTIFIER_SYSTEM.hsaId, value };
+}
+
+/** The national identifiers of an organisation, most specific first (they key conditional creates). */
+export function nationalOrganizationIdentifiers(organization: Principal | Unit | OtherActor): NationalIdentifier[] {
+  const identifiers: NationalIdentifier[] = [];
+  if (organization.hsaId !== undefined) identifiers.push(hsaIdentifier(organization.hsaId));
+  if ('organisationsnummer' in organization && organization.organisationsnummer !== undefined) {
+    identifiers.push({ system: IDENTIFIER_SYSTEM.organisationsnummer, value: organization.organisationsnummer });
+  }
+  if ('kind' in organization && organization.kind === 'municipality' && organization.municipalityCode !== undefined) {
+    identifiers.push({ system: IDENTIFIER_SYSTEM.municipalityCode, value: organization.municipalityCode });
+  }
+  if ('kind' in organization && organization.kind === 'region' && organization.countyCode !== undefined) {
+    identifiers.push({ system: IDENTIFIER_SYSTEM.countyCode, value: organization.countyCode });
+  }
+  return identifiers;
+}
+
+function typed(identifier: NationalIdentifier): Identifier {
+  const code = identifier.system === IDENTIFIER_SYSTEM.hsaId ? 'PRN' : identifier.system === IDENTIFIER_SYSTEM.organisationsnummer ? 'XX' : undefined;
+  return code === undefined ? identifier : { type: { coding: [{ system: HL7_SYSTEM.v2IdentifierType, code }] }, ...identifier };
+}
+
+function organization(
+  context: WriteContext,
+  entity: Principal | Unit | OtherActor,
+  typeCode: string,
+  partOf: Reference | undefined,
+  contact: Parameters<typeof telecomOf>[0],
+): Organization {
+  return compact<Organization>({
+    resourceType: 'Organization',
+    identifier: [entityIdentifier(context.plan, entity.id), ...nationalOrganizationIdentifiers(entity).map(typed)],
+    active: true,
+    type: [{ coding: [ownCoding(ORGANIZATION_TYPE, typeCode)] }],
+    name: entity.name,
+    telecom: telecomOf(contact),
+    address: [addressOf(contact)].filter((address) => address !== undefined),
+    partOf,
+  });
+}
+
+export function toPrincipalOrganization(context: WriteContext, principal: Principal): Organization {
+  return organization(context, principal, principal.kind, undefined, undefined);
+}
+
+export function toUnitOrganization(context: WriteContext, principal: Principal, unit: Unit): Organization {
+  const partOf = { reference: context.keys.get('Organization', principal.id).fullUrl, type: 'Organization', display: principal.name };
+  return organization(context, unit, 'unit', partOf, unit.contact);
+}
+
+export function toOtherActorOrganization(context: WriteContext, actor: OtherActor): Organization {
+  return organization(context, actor, actor.kind, undefined, actor.contact);
+}
+
+/** The service an invited organisation provides in the SIP, so it can take part in an Appointment. */
+export function toHealthcareService(context: WriteContext, organizationId: string, name: string): HealthcareService {
+  return {
+    resourceType: 'HealthcareService',
+    identifier: [entityIdentifier(context.plan, `${organizationId}.service`)],
+    active: true,
+    providedBy: { reference: context.keys.get('Organization', organizationId).fullUrl, type: 'Organization', display: name },
+    name,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Professionals → `Practitioner` (the person, keyed by HSA-id when known) and `PractitionerRole` (the
+ * person acting for one organisation in this SIP); närstående, vårdnadshavare and företrädare →
+ * `RelatedPerson`, with HL7 v3 RoleCode beside the project's own code where one matches.
+ */
+import type { Coding, Practitioner, PractitionerRole, RelatedPerson as FhirRelatedPerson } from 'fhir/r4.js';
+import type { Professional, RelatedPerson } from '../../sip/index.js';
+import { HL7_SYSTEM } from '../canonical.js';
+import { RELATED_PERSON_ROLE, ownCoding } from '../code-systems.js';
+import type { WriteContext } from './context.js';
+import { INDIVIDUAL, addressOf, compact, entityIdentifier, referenceTo, telecomOf } from './context.js';
+import { hsaIdentifier } from './organization.js';
+import { personIdentifier } from './patient.js';
+
+export function toPractitioner(context: WriteContext, professional: Professional): Practitioner {
+  return compact<Practitioner>({
+    resourceType: 'Practitioner',
+    identifier: [
+      entityIdentifier(context.plan, professional.id),
+      ...(professional.hsaId === undefined ? [] : [hsaIdentifier(professional.hsaId)]),
+    ],
+    name: [{ family: professional.name.family, given: [professional.name.given] }],
+    // PractitionerRole has no address in R4, so a professional's work address is the Practitioner's.
+    address: [addressOf(professional.contact)].filter((address) => address !== undefined).map((address) => ({ use: 'work' as const, ...address })),
+  });
+}
+
+export function toPractitionerRole(context: WriteContext, professional: Professional): PractitionerRole {
+  return compact<PractitionerRole>({
+    resourceType: 'PractitionerRole',
+    identifier: [entityIdentifier(context.plan, professional.id)],
+    active: true,
+    practitioner: { reference: context.keys.get('Practitioner', professional.id).fullUrl, type: 'Practitioner' },
+    organization: referenceTo(context, professional.organization),
+    code: professional.title === undefined ? undefined : [{ text: professional.title }],
+    telecom: telecomOf(professional.contact),
+  });
+}
+
+/** HL7 v3 RoleCode equivalents (https://terminology.hl7.org/CodeSystem-v3-RoleCode.html). */
+const V3_ROLE: Readonly<Partial<Record<string, Coding>>> = {
+  guardian: { system: HL7_SYSTEM.v3RoleCode, code: 'GUARD', display: 'guardian' },
+  powerOfAttorney: { system: HL7_SYSTEM.v3RoleCode, code: 'POWATT', display: 'power of attorney' },
+};
+
+export function relatedPersonRoleCode(person: RelatedPerson): string {
+  return person.kind === 'representative' ? person.representativeKind : person.kind;
+}
+
+export function toRelatedPerson(context: WriteContext, person: RelatedPerson): FhirRelatedPerson {
+  const role = relatedPersonRoleCode(person);
+  const v3 = V3_ROLE[role];
+  return compact<FhirRelatedPerson>({
+    resourceType: 'RelatedPerson',
+    identifier: [
+      entityIdentifier(context.plan, person.id),
+      ...(person.identifier === undefined ? [] : [personIdentifier(person.identifier)]),
+    ],
+    active: true,
+    patient: referenceTo(context, INDIVIDUAL),
+    relationship: [
+      compact({
+        coding: [ownCoding(RELATED_PERSON_ROLE, role), ...(v3 === undefined ? [] : [v3])],
+        text: person.kind === 'relative' ? person.relationship : undefined,
+      }),
+    ],
+    name: [{ family: person.name.family, given: [person.name.given] }],
+    telecom: telecomOf(person.contact),
+    // A relative of a person with protected identity often shares the address that is protected.
+    address: context.protectedIdentity ? undefined : [addressOf(person.contact)].filter((address) => address !== undefined),
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * SIP → FHIR: every Bundle made from the examples passes two independent base-R4 validators (Medplum's
+ * StructureDefinition-driven validator and the official JSON schema through ajv), is deterministic,
+ * keeps every entry idempotent on a FHIR server, and carries a readable Swedish narrative.
+ */
+import { SyntaxValidator } from 'fast-xml-validator';
+import type { Bundle, CarePlan, FhirResource } from 'fhir/r4.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { IDENTIFIER_SYSTEM, planToBundle } from '../../src/fhir/index.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+import { errorsOnly, formatIssues, loadJsonSchema, loadMedplum, validateWithJsonSchema, validateWithMedplum } from '../support/fhir-validators.js';
+
+
+function resources(bundle: Bundle): FhirResource[] {
+  return (bundle.entry ?? []).flatMap((entry) => (entry.resource === undefined ? [] : [entry.resource]));
+}
+
+beforeAll(() => {
+  loadMedplum();
+  loadJsonSchema();
+}, 60_000);
+
+describe.each(exampleFiles)('the Bundle of %s', (file) => {
+  const plan = readExample(file);
+  const bundle = planToBundle(plan);
+
+  it('passes Medplum validateResource with no error, entry by entry and as a whole', () => {
+    const issues = errorsOnly([bundle, ...resources(bundle)].flatMap((resource) => validateWithMedplum(resource)));
+    expect(issues, formatIssues(issues)).toEqual([]);
+  });
+
+  it('passes the official R4 JSON schema, entry by entry and as a whole', () => {
+    const issues = [bundle, ...resources(bundle)].flatMap((resource) => validateWithJsonSchema(resource));
+    expect(issues, formatIssues(issues)).toEqual([]);
+  });
+
+  it('is deterministic: the same plan gives the same Bundle, byte for byte', () => {
+    expect(JSON.stringify(planToBundle(structuredClone(plan)))).toBe(JSON.stringify(bundle));
+  });
+
+  it('gives each entry a unique urn:uuid fullUrl and a conditional request', () => {
+    const entries = bundle.entry ?? [];
+    const fullUrls = entries.map((entry) => entry.fullUrl);
+    expect(new Set(fullUrls).size).toBe(entries.length);
+    for (const entry of entries) {
+      expect(entry.fullUrl).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const request = entry.request;
+      const conditional = request?.method === 'POST' ? request.ifNoneExist : request?.url.split('?')[1];
+      expect(conditional, `${entry.resource?.resourceType ?? ''} ${entry.fullUrl ?? ''}`).toMatch(/^(identifier|_tag)=[^|]+\|.+$/);
+      if (request?.method === 'PUT') expect(request.url.startsWith(`${entry.resource?.resourceType ?? '?'}?`)).toBe(true);
+    }
+    const conditions = entries.map((entry) => `${entry.request?.url ?? ''} ${entry.request?.ifNoneExist ?? ''}`);
+    expect(new Set(conditions).size).toBe(entries.length);
+  });
+
+  it('has a Swedish narrative that is well-formed XHTML in the XHTML namespace, naming every goal and intervention', () => {
+    const carePlan = resources(bundle).find((resource): resource is CarePlan => resource.resourceType === 'CarePlan');
+    const div = carePlan?.text?.div ?? '';
+    expect(carePlan?.text?.status).toBe('generated');
+    expect(() => SyntaxValidator.validate(div)).not.toThrow();
+    expect(div.startsWith('<div xmlns="http://www.w3.org/1999/xhtml">')).toBe(true);
+    expect(div).not.toMatch(/<(script|style|head|body|form|iframe)/);
+    const text = div.replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"').replaceAll('&#39;', "'");
+    for (const goal of plan.goals.filter((candidate) => candidate.status === 'active')) expect(text).toContain(goal.description);
+    for (const intervention of plan.interventions) expect(text).toContain(intervention.description);
+    expect(text).toMatch(/Nästa uppföljning: \d{1,2} [a-zåäö]+ \d{4}\.|Ingen uppföljning är planerad\./);
+  });
+});
+
+describe('identity of shared resources', () => {
+  it('keys the same organisation and person to the same fullUrl and condition in two plans', () => {
+    const a = planToBundle(readExample('adult-psychiatry-addiction.json'));
+    const b = planToBundle({ ...readExample('adult-psychiatry-addiction.json'), id: 'another-plan', version: 2 });
+    const shared = (bundle: Bundle) =>
+      (bundle.entry ?? []).filter((entry) => entry.request?.method === 'POST' && !(entry.request.ifNoneExist ?? '').includes(IDENTIFIER_SYSTEM.sipEntity));
+    expect(shared(a).length).toBeGreaterThan(2);
+    expect(shared(b).map((entry) => [entry.fullUrl, entry.request?.ifNoneExist])).toEqual(shared(a).map((entry) => [entry.fullUrl, entry.request?.ifNoneExist]));
+    const planOwned = (bundle: Bundle) => (bundle.entry ?? []).filter((entry) => entry.request?.method === 'PUT').map((entry) => entry.fullUrl);
+    expect(planOwned(b).some((fullUrl) => planOwned(a).includes(fullUrl))).toBe(false);
+  });
+
+  it('escapes markup in people\'s words in the narrative', () => {
+    const plan = readExample('adult-psychiatry-addiction.json');
+    const goal = plan.goals[0];
+    if (goal === undefined) throw new Error('the example has goals');
+    const bundle = planToBundle({ ...plan, goals: [{ ...goal, description: 'Må bättre <script>alert("x")</script> & sova' }, ...plan.goals.slice(1)] });
+    const div = resources(bundle).find((resource): resource is CarePlan => resource.resourceType === 'CarePlan')?.text?.div ?? '';
+    expect(() => SyntaxValidator.validate(div)).not.toThrow();
+    expect(div).toContain('Må bättre &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; sova');
+  });
+});
