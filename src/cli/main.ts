@@ -3,17 +3,22 @@
  * exit status; callers never see a stack trace.
  */
 import { runCheck, UsageError } from './check-command.js';
+import { runFromFhir, runToFhir } from './fhir-commands.js';
 import type { CommandIo } from './io.js';
 
 const USAGE = `Usage: sip-fhir <command> [options]
 
 Commands:
   check <plan.json | folder>...   check SIP plans against the SIP model and its rules
+  to-fhir <plan.json>             map a SIP plan to a FHIR R4 transaction Bundle
+  from-fhir <bundle.json>         read a SIP plan back from a FHIR R4 Bundle
 
 Run "sip-fhir <command> --help" for a command's options.`;
 
 const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo) => Promise<number>>> = {
   check: runCheck,
+  'to-fhir': runToFhir,
+  'from-fhir': runFromFhir,
 };
 
 /** Runs the command line and returns the exit status. */

@@ -16,6 +16,7 @@ export interface IndexedEntry {
 }
 
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
+const RESTFUL = /^https?:\/\/.+\/[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const RESOURCE_URL = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
 function identifiersOf(resource: FhirResource): readonly Identifier[] {
@@ -60,16 +61,21 @@ export class BundleIndex {
         (entry) => entry.resource.resourceType === conditional[1] && hasIdentifier(entry.resource, value === undefined ? undefined : system, value ?? system),
       );
     }
-    const exact = this.entries.find((entry) => entry.fullUrl === literal);
-    if (exact) return exact;
+    const unversioned = literal.replace(/\/_history\/[A-Za-z0-9\-.]{1,64}$/, '');
+    const exact = this.entries.find((entry) => entry.fullUrl === literal || entry.fullUrl === unversioned);
+    // An absolute URL that is no entry's fullUrl points outside the Bundle.
+    if (exact !== undefined || ABSOLUTE.test(literal)) return exact;
     const match = RESOURCE_URL.exec(literal);
     if (match === null) return undefined;
     const [, type, id] = match;
-    if (!ABSOLUTE.test(literal) && from.fullUrl !== undefined && ABSOLUTE.test(from.fullUrl)) {
+    const sameTypeAndId = (entry: IndexedEntry) => entry.resource.resourceType === type && entry.resource.id === id;
+    // Entries without a RESTful fullUrl live on the server the Bundle is sent to (or read from).
+    const local = this.entries.find((entry) => sameTypeAndId(entry) && (entry.fullUrl === undefined || !RESTFUL.test(entry.fullUrl)));
+    if (from.fullUrl !== undefined && RESTFUL.test(from.fullUrl)) {
+      // Relative to a RESTful fullUrl: that server's base, never an entry of another server.
       const base = from.fullUrl.replace(RESOURCE_URL, '');
-      const byBase = this.entries.find((entry) => entry.fullUrl === `${base}/${type ?? ''}/${id ?? ''}`);
-      if (byBase) return byBase;
+      return this.entries.find((entry) => entry.fullUrl === `${base}/${type ?? ''}/${id ?? ''}`) ?? local;
     }
-    return this.entries.find((entry) => entry.resource.resourceType === type && entry.resource.id === id);
+    return local ?? this.entries.find(sameTypeAndId);
   }
 }

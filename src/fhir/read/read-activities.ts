@@ -61,11 +61,13 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
   const performers = detail.performer ?? [];
   const parties = performers.map((performer, i) => partyOf(context, performer, plan, `${path}.detail.performer[${String(i)}]`));
   let [responsible, performer] = parties;
-  const firstType = performers[0] === undefined ? undefined : context.index.resolve(performers[0], plan)?.resource;
-  if (performers.length === 1 && (firstType?.resourceType === 'PractitionerRole' || firstType?.resourceType === 'Practitioner') && responsible !== undefined) {
+  const first = performers[0] === undefined ? undefined : context.index.resolve(performers[0], plan);
+  const firstType = first?.resource.resourceType;
+  if (performers.length === 1 && first !== undefined && (firstType === 'PractitionerRole' || firstType === 'Practitioner') && responsible !== undefined) {
     // Another writer named only the professional: the organisation they act for is responsible.
     performer = responsible;
-    responsible = firstType.resourceType === 'PractitionerRole' ? partyOf(context, firstType.organization, plan, `${path}.detail.performer[0]`) : undefined;
+    responsible =
+      first.resource.resourceType === 'PractitionerRole' ? partyOf(context, first.resource.organization, first, `${first.path}.organization`) : undefined;
   }
   if (responsible === undefined) context.issue('error', 'required', `${path}.detail.performer`, 'The activity names no one responsible (performer)');
   const description = detail.description ?? detail.code?.text;

@@ -29,7 +29,7 @@ const MAPPED: Readonly<Partial<Record<FhirResource['resourceType'], readonly str
   PractitionerRole: ['identifier', 'practitioner', 'organization', 'code', 'telecom', 'active'],
   RelatedPerson: ['identifier', 'patient', 'relationship', 'name', 'telecom', 'address', 'active'],
   CareTeam: ['identifier', 'status', 'name', 'subject', 'participant', 'managingOrganization'],
-  CarePlan: ['identifier', 'status', 'intent', 'category', 'title', 'subject', 'period', 'author', 'careTeam', 'supportingInfo', 'goal', 'activity', 'note'],
+  CarePlan: ['identifier', 'status', 'intent', 'category', 'title', 'subject', 'period', 'created', 'author', 'careTeam', 'supportingInfo', 'goal', 'activity', 'note'],
   Goal: ['identifier', 'lifecycleStatus', 'achievementStatus', 'description', 'subject', 'target', 'expressedBy'],
   Consent: ['identifier', 'status', 'scope', 'category', 'patient', 'policyRule', 'dateTime', 'performer', 'organization', 'verification', 'provision'],
   Appointment: ['identifier', 'status', 'serviceType', 'appointmentType', 'description', 'start', 'end', 'created', 'comment', 'supportingInformation', 'participant'],

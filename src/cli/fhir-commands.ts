@@ -1,0 +1,134 @@
+/**
+ * `sip-fhir to-fhir <plan.json>` and `sip-fhir from-fhir <bundle.json>`: the SIP ⇄ FHIR R4 mapping on
+ * the command line. The result goes to stdout, problems to stderr, so the two can be piped.
+ *
+ * Exit status: 0 mapped, 1 the input is not a valid plan or Bundle (malformed JSON included; every
+ * problem is printed with its location), 2 usage errors and files that cannot be read.
+ */
+import { parseArgs } from 'node:util';
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import { bundleToPlan, fhirMappingOptionsSchema, planToBundle, type FhirMappingOptions } from '../fhir/index.js';
+import { checkPlan, parseJsonText, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
+import { UsageError } from './check-command.js';
+import { InputError, readText } from './files.js';
+import type { CommandIo } from './io.js';
+
+export const TO_FHIR_USAGE = `Usage: sip-fhir to-fhir [options] <plan.json>
+
+Maps a SIP plan (JSON) to a FHIR R4 transaction Bundle and prints it. The plan must pass the SIP
+model and its rules ("sip-fhir check"); otherwise its problems are printed and nothing is mapped.
+
+Options:
+  --config <file>  mapping configuration (JSON), e.g.
+                   {"carePlanCategory": [{"system": "…", "code": "…"}]} for a verified KVÅ code
+  -h, --help       show this help
+
+Exit status: 0 mapped, 1 the plan is invalid, 2 usage error or unreadable file.`;
+
+export const FROM_FHIR_USAGE = `Usage: sip-fhir from-fhir [options] <bundle.json>
+
+Reads a FHIR R4 Bundle (transaction, collection, searchset, document or batch) holding one SIP
+CarePlan and prints the SIP plan. Whatever the SIP model has no place for is reported on stderr
+with its FHIRPath location.
+
+Options:
+  --format text|json  how issues are printed on stderr: lines (default) or an OperationOutcome
+  -h, --help          show this help
+
+Exit status: 0 read (possibly with warnings), 1 the Bundle holds no valid plan, 2 usage error or
+unreadable file.`;
+
+async function readInput(command: string, file: string, io: CommandIo): Promise<string | undefined> {
+  try {
+    return await readText(file);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    io.err(`sip-fhir ${command}: ${error.message}`);
+    return undefined;
+  }
+}
+
+function formatProblems(file: string, problems: readonly Problem[]): string {
+  return [
+    `${file}: not mapped — ${String(problems.length)} problem${problems.length === 1 ? '' : 's'}`,
+    ...problems.flatMap((problem) => [`  ${problem.severity} ${problem.code} at ${problem.pointer === '' ? '(document)' : problem.pointer}`, `    ${problem.message}`]),
+  ].join('\n');
+}
+
+async function readOptions(file: string | undefined, io: CommandIo): Promise<FhirMappingOptions | number> {
+  if (file === undefined) return fhirMappingOptionsSchema.parse({});
+  const text = await readInput('to-fhir', file, io);
+  if (text === undefined) return 2;
+  const json = parseJsonText(text);
+  const parsed = json.ok ? fhirMappingOptionsSchema.safeParse(json.value) : undefined;
+  if (parsed?.success === true) return parsed.data;
+  const problems = json.ok ? zodIssuesToProblems(parsed?.error.issues ?? []) : json.problems;
+  io.err(formatProblems(file, problems).replace('not mapped', 'invalid configuration'));
+  return 2;
+}
+
+export async function runToFhir(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    io.out(TO_FHIR_USAGE);
+    return 0;
+  }
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0) throw new UsageError('name exactly one plan file');
+  const options = await readOptions(values.config, io);
+  if (typeof options === 'number') return options;
+  const text = await readInput('to-fhir', file, io);
+  if (text === undefined) return 2;
+  const json = parseJsonText(text);
+  const parsed = json.ok ? parsePlan(json.value) : json;
+  if (!parsed.ok) {
+    io.err(formatProblems(file, parsed.problems));
+    return 1;
+  }
+  const problems = checkPlan(parsed.plan);
+  const errors = problems.filter((problem) => problem.severity === 'error');
+  if (errors.length > 0) {
+    io.err(formatProblems(file, errors));
+    return 1;
+  }
+  for (const warning of problems) io.err(`${file}: warning ${warning.code} at ${warning.pointer}: ${warning.message}`);
+  io.out(JSON.stringify(planToBundle(parsed.plan, options), null, 2));
+  return 0;
+}
+
+function formatIssue(issue: OperationOutcomeIssue): string {
+  return `  ${issue.severity} ${issue.code} at ${issue.expression?.join(', ') ?? '(Bundle)'}\n    ${issue.diagnostics ?? ''}`;
+}
+
+export async function runFromFhir(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: { format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    io.out(FROM_FHIR_USAGE);
+    return 0;
+  }
+  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be "text" or "json"; got "${values.format}"`);
+  const [file, ...extra] = positionals;
+  if (file === undefined || extra.length > 0) throw new UsageError('name exactly one Bundle file');
+  const text = await readInput('from-fhir', file, io);
+  if (text === undefined) return 2;
+  const json = parseJsonText(text);
+  if (!json.ok) {
+    io.err(formatProblems(file, json.problems));
+    return 1;
+  }
+  const result = bundleToPlan(json.value);
+  const reported = result.outcome.issue.filter((issue) => issue.code !== 'informational');
+  if (values.format === 'json') io.err(JSON.stringify(result.outcome, null, 2));
+  else if (reported.length > 0) io.err([`${file}: ${result.ok ? 'read' : 'no plan read'} — ${String(reported.length)} issue${reported.length === 1 ? '' : 's'}`, ...reported.map(formatIssue)].join('\n'));
+  if (!result.ok) return 1;
+  io.out(JSON.stringify(result.plan, null, 2));
+  return 0;
+}
