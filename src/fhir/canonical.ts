@@ -10,6 +10,9 @@
 /** Canonical base of the project's own CodeSystems, extensions, profiles and identifier systems. */
 export const CANONICAL_BASE = 'http://sip-fhir-adapter.se/fhir';
 
+/** Version of the project's own artefacts in `profiles/`. */
+export const ARTEFACT_VERSION = '0.1.0';
+
 /** URL of one of the project's own CodeSystems. */
 export function codeSystemUrl(id: string): string {
   return `${CANONICAL_BASE}/CodeSystem/${id}`;

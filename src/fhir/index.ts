@@ -6,5 +6,7 @@ export * from './normal-form.js';
 export { planToBundle } from './write/bundle.js';
 export { PROTECTED_LOCATION_TEXT } from './write/appointment.js';
 export { toNarrative } from './write/narrative.js';
+export { toRequestQuestionnaire } from './write/own-account.js';
+export { MAPPING_TABLE, renderMappingTable } from './mapping-table.js';
 export type { FhirReadResult } from './read/read-plan.js';
 export { bundleToPlan } from './read/read-plan.js';

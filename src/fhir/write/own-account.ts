@@ -2,7 +2,7 @@
  * Den enskildes egen beskrivning (seed 003, "Här kan du beskriva din situation") → a
  * `QuestionnaireResponse` to the project's SIP request form, in the person's own Swedish words.
  */
-import type { QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4.js';
+import type { Questionnaire, QuestionnaireResponse, QuestionnaireResponseItem } from 'fhir/r4.js';
 import type { OwnAccount } from '../../sip/index.js';
 import { REQUEST_QUESTIONNAIRE_URL } from '../canonical.js';
 import type { WriteContext } from './context.js';
@@ -40,4 +40,24 @@ export function toQuestionnaireResponse(context: WriteContext, account: OwnAccou
     source: referenceTo(context, INDIVIDUAL),
     item: items,
   });
+}
+
+/** The SIP request form (seed 003) as a Questionnaire, for `profiles/`; answers refer to it by URL. */
+export function toRequestQuestionnaire(version: string): Questionnaire {
+  return {
+    resourceType: 'Questionnaire',
+    id: 'sip-request',
+    url: REQUEST_QUESTIONNAIRE_URL,
+    version,
+    name: 'SIPRequest',
+    title: 'Information och önskemål inför SIP',
+    status: 'draft',
+    publisher: 'sip-fhir-adapter',
+    description: 'Den enskildes egen beskrivning inför en samordnad individuell plan (seed 003, "Här kan du beskriva din situation").',
+    subjectType: ['Patient'],
+    item: [
+      ...OWN_ACCOUNT_TEXT_ITEMS.map(({ linkId, text }) => ({ linkId, text, type: linkId === 'preferredCoordinator' ? ('string' as const) : ('text' as const) })),
+      { ...WANTS_TO_ATTEND_ITEM, type: 'boolean' as const },
+    ],
+  };
 }
