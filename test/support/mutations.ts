@@ -196,6 +196,14 @@ export const MUTATIONS: readonly Mutation[] = [
     },
   },
   {
+    code: 'meeting.summons-missing',
+    base: ADULT,
+    description: 'The held first meeting has lost its summons.',
+    apply: (plan) => {
+      delete plan.meetings[0].summons;
+    },
+  },
+  {
     code: 'summons.incomplete',
     base: ADULT,
     description: 'The summons states neither a place nor a digital meeting link.',

@@ -105,8 +105,20 @@ function findPlan(context: ReadContext): (IndexedEntry & { resource: CarePlan })
   return candidates[0] as IndexedEntry & { resource: CarePlan };
 }
 
-/** Reads one SIP plan from a Bundle given as parsed JSON. */
+/**
+ * Reads one SIP plan from a Bundle given as parsed JSON. Never throws: a Bundle whose resources do not
+ * have FHIR's shape (validated structurally only from issue #4 on) is reported as an error issue.
+ */
 export function bundleToPlan(input: unknown): FhirReadResult {
+  try {
+    return readBundle(input);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return failure('Bundle', `The Bundle is not well-formed FHIR R4: an element has the wrong type (${error.message})`);
+  }
+}
+
+function readBundle(input: unknown): FhirReadResult {
   const index = indexBundle(input);
   if (!(index instanceof BundleIndex)) return index;
   const context = new ReadContext(index);

@@ -37,6 +37,7 @@ export const RULES: readonly Rule[] = [
   meeting.summonsWithoutConsent,
   meeting.summonsInviteeNotCovered,
   meeting.summonsInviteeExcluded,
+  meeting.meetingWithoutSummons,
   meeting.summonsIncomplete,
   meeting.summonsDeclinedWithoutSubstitute,
   meeting.summonsSchoolNotInvited,

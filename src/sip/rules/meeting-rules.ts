@@ -81,6 +81,20 @@ export const summonsInviteeExcluded = defineRule({
   },
 });
 
+export const meetingWithoutSummons = defineRule({
+  code: 'meeting.summons-missing',
+  severity: 'error',
+  title: 'A meeting that has been summoned or held has its summons: when, where, the agenda and who was invited.',
+  source: { document: 'seed-001', section: '§4.4 Kallelse (the meeting is called by a summons that states time, place and invitees)' },
+  *check({ plan }) {
+    for (const [i, meeting] of plan.meetings.entries()) {
+      if ((meeting.status === 'summoned' || meeting.status === 'held') && meeting.summons === undefined) {
+        yield { pointer: toPointer(['meetings', i]), message: `Meeting "${meeting.id}" is ${meeting.status} but has no summons` };
+      }
+    }
+  },
+});
+
 export const summonsIncomplete = defineRule({
   code: 'summons.incomplete',
   severity: 'error',
