@@ -221,10 +221,10 @@ export function swedishDisplay(system: CodeSystemDefinition, code: string): stri
   return system.concepts.find((candidate) => candidate.code === code)?.sv ?? code;
 }
 
-/** The code of `system` in a list of codings, if one is there. */
-export function findOwnCode(system: CodeSystemDefinition, codings: readonly Coding[] | undefined): string | undefined {
+/** The code of `system` among codings (missing ones allowed, as read from optional elements), if one is there. */
+export function findOwnCode(system: CodeSystemDefinition, codings: readonly (Coding | undefined)[] | undefined): string | undefined {
   const url = codeSystemUrl(system.id);
-  return codings?.find((coding) => coding.system === url && coding.code !== undefined)?.code;
+  return codings?.find((coding) => coding?.system === url && coding.code !== undefined)?.code;
 }
 
 /** The CodeSystem resource for `profiles/`. */

@@ -19,7 +19,8 @@ const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
 const RESTFUL = /^https?:\/\/.+\/[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 const RESOURCE_URL = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
 
-function identifiersOf(resource: FhirResource): readonly Identifier[] {
+/** A resource's identifiers, whether it has a list of them or (QuestionnaireResponse) one. */
+export function identifiersOf(resource: FhirResource): readonly Identifier[] {
   const { identifier } = resource as { identifier?: Identifier | Identifier[] };
   if (identifier === undefined) return [];
   return Array.isArray(identifier) ? identifier : [identifier];

@@ -17,11 +17,14 @@ import {
   PARTICIPANT_ROLE,
   findOwnCode,
 } from '../code-systems.js';
+import { APPOINTMENT_STATUS, PARTICIPANT_STATUS } from '../write/appointment.js';
+import { ACTIVITY_STATUS } from '../write/care-plan.js';
+import { DEVIATION_STATUS as WRITTEN_DEVIATION_STATUS } from '../write/deviation.js';
 import { OWN_ACCOUNT_TEXT_ITEMS, WANTS_TO_ATTEND_ITEM } from '../write/own-account.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { contactOf, partyOf } from './read-parties.js';
 import type { ReadContext } from './read-context.js';
-import { LOCAL_ID, codeOf, extensionOf, extensionsOf, partOf, partsOf } from './read-context.js';
+import { LOCAL_ID, codeOf, extensionOf, extensionsOf, invert, partOf, partsOf } from './read-context.js';
 
 type Input<K extends keyof SipPlanInput> = NonNullable<SipPlanInput[K]>;
 type InterventionInput = Input<'interventions'>[number];
@@ -41,13 +44,10 @@ function defined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined)) as T;
 }
 
+/** What the writer writes, read back; plus the codes other writers use that mean the same. */
 const INTERVENTION_STATUS: Readonly<Record<string, InterventionInput['status']>> = {
-  'not-started': 'planned',
+  ...invert(ACTIVITY_STATUS),
   scheduled: 'planned',
-  'in-progress': 'ongoing',
-  'on-hold': 'awaitingDecision',
-  completed: 'completed',
-  cancelled: 'cancelled',
   stopped: 'cancelled',
 };
 
@@ -134,7 +134,7 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
   const root = consent.provision;
   const recording = extensionOf(consent, EXTENSION.consentRecording);
   const withdrawal = extensionOf(consent, EXTENSION.consentWithdrawal);
-  const form = findOwnCode(CONSENT_FORM, partOf(recording, 'form')?.valueCoding === undefined ? [] : [partOf(recording, 'form')?.valueCoding ?? {}]);
+  const form = findOwnCode(CONSENT_FORM, [partOf(recording, 'form')?.valueCoding]);
   const givenAt = dateOf(consent.dateTime ?? root?.period?.start);
   const validUntil = dateOf(root?.period?.end);
   if (givenAt === undefined) context.issue('error', 'required', `${path}.dateTime`, 'The Consent does not say when it was given');
@@ -185,22 +185,14 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
 }
 
 const MEETING_STATUS: Readonly<Record<string, MeetingInput['status']>> = {
-  proposed: 'planned',
+  ...invert(APPOINTMENT_STATUS),
   pending: 'summoned',
-  booked: 'summoned',
   arrived: 'held',
   'checked-in': 'held',
-  fulfilled: 'held',
-  cancelled: 'cancelled',
   noshow: 'cancelled',
 };
 
-const RESPONSE: Readonly<Record<string, InviteeInput['response']>> = {
-  accepted: 'accepted',
-  declined: 'declined',
-  tentative: 'tentative',
-  'needs-action': 'noResponse',
-};
+const RESPONSE: Readonly<Record<string, InviteeInput['response']>> = invert(PARTICIPANT_STATUS);
 
 export function readMeeting(context: ReadContext, entry: IndexedEntry & { resource: Appointment }): MeetingInput {
   const appointment = entry.resource;
@@ -208,7 +200,7 @@ export function readMeeting(context: ReadContext, entry: IndexedEntry & { resour
   const kind = findOwnCode(MEETING_KIND, appointment.appointmentType?.coding) ?? (codeOf(appointment.appointmentType, HL7_SYSTEM.v2AppointmentReason) === 'FOLLOWUP' ? 'followUp' : 'first');
   const roles = Object.fromEntries(
     extensionsOf(appointment, EXTENSION.meetingRole).map((role) => [
-      findOwnCode(PARTICIPANT_ROLE, [partOf(role, 'role')?.valueCoding ?? {}]) ?? '',
+      findOwnCode(PARTICIPANT_ROLE, [partOf(role, 'role')?.valueCoding]) ?? '',
       partyOf(context, partOf(role, 'party')?.valueReference, entry, `${path}.extension('${EXTENSION.meetingRole}')`),
     ]),
   );
@@ -287,7 +279,6 @@ export function readApproval(context: ReadContext, entry: IndexedEntry & { resou
   const approvedBy = partyOf(context, agent?.who, entry, `${path}.who`);
   if (principal === undefined) context.issue('error', 'required', `${path}.onBehalfOf`, 'The approval does not say which principal it is for');
   const withdrawal = extensionOf(provenance, EXTENSION.approvalWithdrawal);
-  const reasonCoding = partOf(withdrawal, 'reason')?.valueCoding;
   const version = extensionOf(provenance, EXTENSION.planVersion)?.valueInteger;
   if (version === undefined) context.issue('warning', 'incomplete', `${entry.path}.extension`, `The approval names no plan version; read as version ${String(planVersion)}`);
   return defined<ApprovalInput>({
@@ -300,15 +291,13 @@ export function readApproval(context: ReadContext, entry: IndexedEntry & { resou
         ? undefined
         : {
             at: partOf(withdrawal, 'at')?.valueDateTime ?? '?',
-            reason: (findOwnCode(APPROVAL_WITHDRAWAL_REASON, reasonCoding === undefined ? [] : [reasonCoding]) ?? 'revokedByPrincipal') as 'revokedByPrincipal',
+            reason: (findOwnCode(APPROVAL_WITHDRAWAL_REASON, [partOf(withdrawal, 'reason')?.valueCoding]) ?? 'revokedByPrincipal') as 'revokedByPrincipal',
           },
   });
 }
 
 const DEVIATION_STATUS: Readonly<Record<string, DeviationInput['status']>> = {
-  registered: 'open',
-  preliminary: 'underInvestigation',
-  final: 'closed',
+  ...invert(WRITTEN_DEVIATION_STATUS),
   amended: 'closed',
   corrected: 'closed',
 };
@@ -351,10 +340,9 @@ export function readClosure(context: ReadContext, plan: IndexedEntry & { resourc
     }
     return undefined;
   }
-  const reasonCoding = partOf(closure, 'reason')?.valueCoding;
   const where = `${plan.path}.extension('${EXTENSION.closure}')`;
   return defined({
-    reason: findOwnCode(CLOSURE_REASON, reasonCoding === undefined ? [] : [reasonCoding]) as 'other' | undefined,
+    reason: findOwnCode(CLOSURE_REASON, [partOf(closure, 'reason')?.valueCoding]) as 'other' | undefined,
     reasonText: partOf(closure, 'reasonText')?.valueString,
     closedAt: partOf(closure, 'closedAt')?.valueDateTime ?? '?',
     closedBy: partyOf(context, partOf(closure, 'closedBy')?.valueReference, plan, where) ?? '?',

@@ -3,9 +3,10 @@
  * each entry became. Issues are OperationOutcome issues whose `expression` is a FHIRPath into the
  * Bundle as received, so nothing that could not be mapped is dropped silently.
  */
-import type { CodeableConcept, Coding, Element, Extension, FhirResource, OperationOutcomeIssue, Reference } from 'fhir/r4.js';
+import type { CodeableConcept, Coding, Element, Extension, OperationOutcomeIssue } from 'fhir/r4.js';
 import { IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { BundleIndex, IndexedEntry } from './bundle-index.js';
+import { identifiersOf } from './bundle-index.js';
 
 export const LOCAL_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -33,7 +34,7 @@ export class ReadContext {
   localIdOf(entry: IndexedEntry, preferred?: string): string {
     const known = this.#localIds.get(entry);
     if (known !== undefined) return known;
-    const own = identifierList(entry.resource).find((identifier) => identifier.system === IDENTIFIER_SYSTEM.sipEntity)?.value;
+    const own = identifiersOf(entry.resource).find((identifier) => identifier.system === IDENTIFIER_SYSTEM.sipEntity)?.value;
     const candidates = [
       preferred,
       own?.slice(own.indexOf('/') + 1),
@@ -53,16 +54,6 @@ export class ReadContext {
   knownLocalId(entry: IndexedEntry): string | undefined {
     return this.#localIds.get(entry);
   }
-}
-
-function identifierList(resource: FhirResource): { system?: string; value?: string }[] {
-  const { identifier } = resource as { identifier?: { system?: string; value?: string } | { system?: string; value?: string }[] };
-  if (identifier === undefined) return [];
-  return Array.isArray(identifier) ? identifier : [identifier];
-}
-
-export function identifiersOf(resource: FhirResource): { system?: string; value?: string }[] {
-  return identifierList(resource);
 }
 
 export function extensionsOf(element: Element | undefined, url: string): Extension[] {
@@ -89,9 +80,7 @@ export function hasCode(concepts: readonly CodeableConcept[] | undefined, system
   return (concepts ?? []).some((concept) => codeOf(concept, system) === code);
 }
 
-/** A reference's FHIRPath inside an element path, for issue locations. */
-export function at(path: string, element: string, position?: number): string {
-  return position === undefined ? `${path}.${element}` : `${path}.${element}[${String(position)}]`;
+/** The inverse of a writer's code table, so reading can never disagree with writing. */
+export function invert<K extends string, V extends string>(table: Readonly<Record<K, V>>): Record<V, K> {
+  return Object.fromEntries(Object.entries(table).map(([key, value]) => [value, key])) as Record<V, K>;
 }
-
-export type { Reference };

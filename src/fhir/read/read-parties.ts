@@ -3,13 +3,14 @@
  * unit or other actor; PractitionerRole (+ Practitioner) → professional; RelatedPerson → guardian,
  * relative or representative. Each becomes an entity with a local id before any reference is read.
  */
-import type { Address, ContactPoint, HumanName, Organization, Patient, PractitionerRole, RelatedPerson } from 'fhir/r4.js';
+import type { Address, ContactPoint, HumanName, Organization, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
 import type { SipPlanInput } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { ORGANIZATION_TYPE, RELATED_PERSON_ROLE, findOwnCode } from '../code-systems.js';
 import type { IndexedEntry } from './bundle-index.js';
-import type { ReadContext, Reference } from './read-context.js';
-import { extensionOf, identifiersOf } from './read-context.js';
+import { identifiersOf } from './bundle-index.js';
+import type { ReadContext } from './read-context.js';
+import { extensionOf } from './read-context.js';
 
 type PrincipalInput = SipPlanInput['principals'][number];
 type UnitInput = NonNullable<PrincipalInput['units']>[number];

@@ -20,14 +20,14 @@ import { INDIVIDUAL, addressOf, complexExtension, compact, entityIdentifier, ref
 /** The place shown instead of a free-text location when the person has protected identity. */
 export const PROTECTED_LOCATION_TEXT = 'Platsen meddelas av den som kallar (skyddade personuppgifter)';
 
-const STATUS: Readonly<Record<Meeting['status'], Appointment['status']>> = {
+export const APPOINTMENT_STATUS: Readonly<Record<Meeting['status'], Appointment['status']>> = {
   planned: 'proposed',
   summoned: 'booked',
   held: 'fulfilled',
   cancelled: 'cancelled',
 };
 
-const RESPONSE: Readonly<Record<Invitee['response'], AppointmentParticipant['status']>> = {
+export const PARTICIPANT_STATUS: Readonly<Record<Invitee['response'], AppointmentParticipant['status']>> = {
   accepted: 'accepted',
   declined: 'declined',
   tentative: 'tentative',
@@ -50,7 +50,7 @@ function inviteeParticipant(context: WriteContext, meeting: Meeting, invitee: In
     type: roles.map((role) => ({ coding: [ownCoding(PARTICIPANT_ROLE, role)] })),
     actor: referenceTo(context, invitee.party, { asInvitee: true }),
     required: invitee.required ? 'required' : 'optional',
-    status: RESPONSE[invitee.response],
+    status: PARTICIPANT_STATUS[invitee.response],
   });
 }
 
@@ -124,7 +124,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
       ...(meeting.notes === undefined ? [] : [{ url: EXTENSION.appointmentNote, valueAnnotation: { text: meeting.notes } }]),
     ],
     identifier: [entityIdentifier(context.plan, meeting.id)],
-    status: STATUS[meeting.status],
+    status: APPOINTMENT_STATUS[meeting.status],
     serviceType: [{ coding: [ownCoding(SIP_CATEGORY, 'sip-meeting')] }],
     appointmentType: {
       coding: [

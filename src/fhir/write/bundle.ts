@@ -8,7 +8,7 @@
  * - everything the plan itself owns is a conditional update (`PUT Type?identifier=…`).
  */
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
-import type { SipPlan } from '../../sip/index.js';
+import type { OtherActor, Principal, SipPlan, Unit } from '../../sip/index.js';
 import { IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { FhirMappingOptions } from '../options.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../options.js';
@@ -26,6 +26,11 @@ import { toQuestionnaireResponse } from './own-account.js';
 import { personIdentifier, toPatient } from './patient.js';
 import { toPractitioner, toPractitionerRole, toRelatedPerson } from './people.js';
 
+/** Every organisation of the plan: each principal followed by its units, then the other actors. */
+function organizationsOf(plan: SipPlan): (Principal | Unit | OtherActor)[] {
+  return [...plan.principals.flatMap((principal) => [principal, ...principal.units]), ...plan.otherActors];
+}
+
 /** Organisations invited to any meeting: each needs a HealthcareService to be an Appointment participant. */
 function invitedOrganizations(context: WriteContext): string[] {
   const organizations = new Set<string>();
@@ -42,8 +47,7 @@ function invitedOrganizations(context: WriteContext): string[] {
 function registerKeys(plan: SipPlan, keys: KeyRegistry, invited: readonly string[]): void {
   const own = (localId: string) => entityIdentifier(plan, localId);
   keys.register('Patient', INDIVIDUAL, personIdentifier(plan.individual.identifier), { upsert: 'create-if-none-exist' });
-  const organizations = [...plan.principals.flatMap((principal) => [principal, ...principal.units]), ...plan.otherActors];
-  for (const organization of organizations) {
+  for (const organization of organizationsOf(plan)) {
     keys.register('Organization', organization.id, own(organization.id), {
       preferred: nationalOrganizationIdentifiers(organization),
       upsert: 'create-if-none-exist',
@@ -93,7 +97,7 @@ export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAUL
     ]),
     ...plan.otherActors.map((actor) => entry('Organization', actor.id, toOtherActorOrganization(context, actor))),
     ...invited.map((id) => {
-      const organization = [...plan.principals.flatMap((principal) => [principal, ...principal.units]), ...plan.otherActors].find((candidate) => candidate.id === id);
+      const organization = organizationsOf(plan).find((candidate) => candidate.id === id);
       return entry('HealthcareService', id, toHealthcareService(context, id, organization?.name ?? id));
     }),
     ...plan.professionals.flatMap((professional) => [

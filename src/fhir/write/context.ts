@@ -68,10 +68,6 @@ export class KeyRegistry {
     if (key === undefined) throw new Error(`no ${resourceType} was registered for "${localId}"`);
     return key;
   }
-
-  has(resourceType: Resource['resourceType'], localId: string): boolean {
-    return this.#keys.has(`${resourceType}/${localId}`);
-  }
 }
 
 /** The plan-scoped identifier of one of the plan's entities: `<plan id>/<local id>`. */
