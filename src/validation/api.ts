@@ -39,6 +39,8 @@ export const STRUCTURE_RULES = {
   danglingReference: 'dangling-reference',
   /** `meta.profile` (or `--profile`) names a profile the validator does not have (a warning). */
   unknownProfile: 'unknown-profile',
+  /** `meta.profile` (or `--profile`) names a profile of another resource type. */
+  profileMismatch: 'profile-mismatch',
   /** A constraint's FHIRPath failed to evaluate on this instance (a warning, the rule is unchecked). */
   constraintFailed: 'constraint-failed',
 } as const;
