@@ -65,24 +65,47 @@ const userInvocationTable = {
       }),
     arity: { 0: [] },
   },
+  /**
+   * `trace()` returns its input; some R4 constraints (ref-1) call it, and fhirpath.js's own builds
+   * the text it would log even when nobody reads it, which made ref-1 three times slower.
+   */
+  trace: { fn: (collection: unknown[]): unknown[] => collection, arity: { 1: ['String' as const], 2: ['String' as const, 'Expr' as const] }, internalStructures: true },
 };
-
-/** Some R4 constraints call `trace()`; their output is not the validator's. */
-const ignoreTrace = (): void => undefined;
 
 export type ConstraintResult = { readonly passed: boolean } | { readonly error: string };
 
+/** Expressions whose result depends on more than the element they are evaluated on. */
+const CONTEXT_DEPENDENT = /%resource|%rootResource|resolve\(|now\(|today\(|timeOfDay\(/;
+
+/** Results kept per expression, keyed by the element's JSON; cleared when this many pile up. */
+const MEMO_LIMIT = 5_000;
+
 export class InvariantEngine {
   readonly #compiled = new Map<string, Compiled | string>();
+  readonly #memo = new Map<string, Map<string, boolean>>();
 
-  /** Evaluates `expression` on `node`, whose element path (or type name) is `base`. */
+  /**
+   * Evaluates `expression` on `node`, whose element path (or type name) is `base`. An expression
+   * that looks at nothing but the element gives the same answer for the same JSON, so its results
+   * are remembered: a Bundle repeats the same references, codings and extensions many times.
+   */
   evaluate(expression: string, base: string, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
-    const compiled = this.#compile(expression, base);
+    const key = `${base}\u0000${expression}`;
+    const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
+    const memo = this.#memo.get(key);
+    const json = memo === undefined ? undefined : JSON.stringify(node);
+    const known = json === undefined ? undefined : memo?.get(json);
+    if (known !== undefined) return { passed: known };
     currentScope = scope;
     try {
       const result = compiled(node, env);
-      return { passed: !(result.length === 1 && result[0] === false) };
+      const passed = !(result.length === 1 && result[0] === false);
+      if (memo !== undefined && json !== undefined) {
+        if (memo.size >= MEMO_LIMIT) memo.clear();
+        memo.set(json, passed);
+      }
+      return { passed };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     } finally {
@@ -90,16 +113,16 @@ export class InvariantEngine {
     }
   }
 
-  #compile(expression: string, base: string): Compiled | string {
-    const key = `${base}\u0000${expression}`;
+  #compile(key: string, expression: string, base: string): Compiled | string {
     let compiled = this.#compiled.get(key);
     if (compiled === undefined) {
       try {
-        compiled = fhirpath.compile({ base, expression }, r4, { userInvocationTable, traceFn: ignoreTrace }) as Compiled;
+        compiled = fhirpath.compile({ base, expression }, r4, { userInvocationTable, resolveInternalTypes: false }) as Compiled;
       } catch (error) {
         compiled = `cannot compile: ${error instanceof Error ? error.message : String(error)}`;
       }
       this.#compiled.set(key, compiled);
+      if (typeof compiled !== 'string' && !CONTEXT_DEPENDENT.test(expression)) this.#memo.set(key, new Map());
     }
     return compiled;
   }
