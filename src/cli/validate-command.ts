@@ -63,24 +63,48 @@ function outcomeOf(issue: OperationOutcomeIssue): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: [issue] };
 }
 
+/** How many characters V8 quotes on either side of an unexpected token. */
+const V8_CONTEXT = 10;
+
+/**
+ * The character offset of a `JSON.parse` error in `text`. V8 gives "at position N" for most errors,
+ * but for an unexpected token only a quoted snippet around it (`..."snippet"...`, up to ten
+ * characters either side); the offset is recovered from the snippet. End of input is the text's end.
+ */
+export function jsonErrorOffset(message: string, text: string): number | undefined {
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position !== undefined) return Number(position);
+  if (message.startsWith('Unexpected end of JSON input')) return text.length;
+  const token = /^Unexpected token '(.{1,2})', (\.\.\.)?"(.*)"(\.\.\.)? is not valid JSON$/s.exec(message);
+  if (token === null) return undefined;
+  const [, character = '', cutBefore, snippet = '', cutAfter] = token;
+  if (cutBefore === undefined && cutAfter === undefined) return Math.max(0, text.indexOf(character));
+  if (cutBefore === undefined) return snippet.length - V8_CONTEXT;
+  if (cutAfter === undefined) return text.length - snippet.length + V8_CONTEXT;
+  const at = text.indexOf(snippet);
+  return at < 0 ? undefined : at + V8_CONTEXT;
+}
+
 /** Parses one resource's JSON; a syntax error becomes an outcome naming the line and column in the file. */
 function parseResource(unit: Unit): { ok: true; value: unknown } | { ok: false; outcome: OperationOutcome } {
   try {
     return { ok: true, value: JSON.parse(unit.text) as unknown };
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    const position = /at position (\d+)/.exec(detail)?.[1];
-    const offset = position === undefined ? unit.text.length : Number(position);
-    const before = unit.text.slice(0, offset);
-    const line = unit.firstLine + before.split('\n').length - 1;
-    const column = offset - before.lastIndexOf('\n');
-    const reason = detail.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
+    const offset = jsonErrorOffset(detail, unit.text);
+    let where = ` at line ${String(unit.firstLine)}`;
+    if (offset !== undefined) {
+      const before = unit.text.slice(0, offset);
+      const line = unit.firstLine + before.split('\n').length - 1;
+      where = ` at line ${String(line)}, column ${String(offset - before.lastIndexOf('\n'))}`;
+    }
+    const reason = detail.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
     return {
       ok: false,
       outcome: outcomeOf({
         severity: 'error',
         code: 'structure',
-        details: { coding: [{ code: MALFORMED_JSON }], text: `Malformed JSON at line ${String(line)}, column ${String(column)}: ${reason}` },
+        details: { coding: [{ code: MALFORMED_JSON }], text: `Malformed JSON${where}: ${reason}` },
       }),
     };
   }
