@@ -23,7 +23,8 @@ export default tseslint.config(
   },
   {
     // Mutations and generators edit plans as parsed JSON (PlanJson), the one place `any` is allowed.
-    files: ['test/support/mutations.ts', 'test/support/arbitraries.ts', 'test/sip/properties.test.ts'],
+    // The FHIR mutation corpus edits official examples as parsed JSON the same way.
+    files: ['test/support/mutations.ts', 'test/support/arbitraries.ts', 'test/sip/properties.test.ts', 'test/validation/mutation-corpus.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

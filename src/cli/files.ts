@@ -1,4 +1,4 @@
-/** Reading the files a command is given: plain files, or folders whose `.json` files are read in name order. */
+/** Reading the files a command is given: plain files, or folders whose `.json` (or other named) files are read in name order. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -6,8 +6,11 @@ export class InputError extends Error {
   override readonly name = 'InputError';
 }
 
-/** Expands folders into the `.json` files below them; files are kept as given. */
-export async function expandInputs(inputs: readonly string[]): Promise<string[]> {
+/**
+ * Expands folders into the files below them whose names end with one of `extensions` (default
+ * `.json`), sorted by path; files named directly are kept as given, whatever their extension.
+ */
+export async function expandInputs(inputs: readonly string[], extensions: readonly string[] = ['.json']): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) {
     let info;
@@ -20,7 +23,7 @@ export async function expandInputs(inputs: readonly string[]): Promise<string[]>
       const entries = await readdir(input, { recursive: true, withFileTypes: true });
       files.push(
         ...entries
-          .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
+          .filter((entry) => entry.isFile() && extensions.some((extension) => entry.name.endsWith(extension)))
           .map((entry) => path.join(entry.parentPath, entry.name))
           .sort(),
       );

@@ -5,6 +5,7 @@
 import { runCheck, UsageError } from './check-command.js';
 import { runFromFhir, runToFhir } from './fhir-commands.js';
 import type { CommandIo } from './io.js';
+import { runValidate } from './validate-command.js';
 
 const USAGE = `Usage: sip-fhir <command> [options]
 
@@ -12,6 +13,7 @@ Commands:
   check <plan.json | folder>...   check SIP plans against the SIP model and its rules
   to-fhir <plan.json>             map a SIP plan to a FHIR R4 transaction Bundle
   from-fhir <bundle.json>         read a SIP plan back from a FHIR R4 Bundle
+  validate <file | folder>...     validate FHIR R4 resources (.json, .ndjson) against R4 and the SIP profiles
 
 Run "sip-fhir <command> --help" for a command's options.`;
 
@@ -19,6 +21,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
   check: runCheck,
   'to-fhir': runToFhir,
   'from-fhir': runFromFhir,
+  validate: (args, io) => runValidate(args, io),
 };
 
 /** Runs the command line and returns the exit status. */

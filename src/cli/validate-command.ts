@@ -1,0 +1,229 @@
+/**
+ * `sip-fhir validate [--profile <canonical>]... <file | folder | ndjson>...` — checks FHIR R4
+ * resources against base R4 and the SIP profiles with the project's validator, and prints every
+ * issue with its rule key and FHIRPath location.
+ *
+ * Unlike `check`, malformed JSON is a verdict on the input (exit 1), not a failure to read it: a
+ * FHIR receiver would reject it just like an invalid resource, and an `.ndjson` export with one bad
+ * line should still have its other lines judged.
+ *
+ * Exit status: 0 no input has an error (or fatal) issue, 1 one has, 2 usage errors (an unknown
+ * `--profile` included) and inputs that cannot be read.
+ */
+import { parseArgs } from 'node:util';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+import { createValidator, hasErrors, type Validator } from '../validation/index.js';
+import { UsageError } from './check-command.js';
+import { expandInputs, InputError, readText } from './files.js';
+import type { CommandIo } from './io.js';
+
+/** More resources than this, and progress is worth reporting. */
+const PROGRESS_THRESHOLD = 20;
+
+export const VALIDATE_USAGE = `Usage: sip-fhir validate [options] <file.json | file.ndjson | folder>...
+
+Validates FHIR R4 resources against base R4 and the SIP profiles, and prints every issue with its
+severity, rule key (a constraint key such as cpl-3, or a structure rule such as binding-required),
+FHIRPath location and message. A .json file holds one resource (a Bundle is one resource, its
+entries are checked inside it); an .ndjson file holds one resource per line, reported as
+file:line; a folder is read for its .json and .ndjson files, recursively, in name order.
+
+Options:
+  --profile <canonical>  also check every resource against this profile (repeatable); resources
+                         are always checked against the profiles their meta.profile claims
+  --format text|json     output for people (default) or for machines: [{file, valid, outcome}]
+  --quiet                print only the inputs that fail, and the summary
+  --progress             report "validated N/M" on stderr (default: only when stderr is a
+                         terminal and there are more than ${String(PROGRESS_THRESHOLD)} resources)
+  -h, --help             show this help
+
+Exit status: 0 no resource has an error, 1 a resource has an error (malformed JSON included),
+2 usage error (an unknown profile included) or unreadable input.`;
+
+/** The verdict on one resource: one `.json` file, or one line of an `.ndjson` file (`path:line`). */
+export interface ValidateResult {
+  file: string;
+  valid: boolean;
+  outcome: OperationOutcome;
+}
+
+/** One resource to validate: where it came from, its JSON text, and the file line it starts on. */
+interface Unit {
+  readonly name: string;
+  readonly text: string;
+  readonly firstLine: number;
+}
+
+/** Key of the issue for input that is not JSON at all; no StructureDefinition is its source. */
+export const MALFORMED_JSON = 'malformed-json';
+/** Key of the issue for an input file that exists but cannot be read. */
+export const UNREADABLE_INPUT = 'unreadable-input';
+
+function outcomeOf(issue: OperationOutcomeIssue): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [issue] };
+}
+
+/** How many characters V8 quotes on either side of an unexpected token. */
+const V8_CONTEXT = 10;
+
+/**
+ * The character offset of a `JSON.parse` error in `text`. V8 gives "at position N" for most errors,
+ * but for an unexpected token only a quoted snippet around it (`..."snippet"...`, up to ten
+ * characters either side); the offset is recovered from the snippet. End of input is the text's end.
+ */
+export function jsonErrorOffset(message: string, text: string): number | undefined {
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position !== undefined) return Number(position);
+  if (message.startsWith('Unexpected end of JSON input')) return text.length;
+  const token = /^Unexpected token '(.{1,2})', (\.\.\.)?"(.*)"(\.\.\.)? is not valid JSON$/s.exec(message);
+  if (token === null) return undefined;
+  const [, character = '', cutBefore, snippet = '', cutAfter] = token;
+  if (cutBefore === undefined && cutAfter === undefined) return Math.max(0, text.indexOf(character));
+  if (cutBefore === undefined) return snippet.length - V8_CONTEXT;
+  if (cutAfter === undefined) return text.length - snippet.length + V8_CONTEXT;
+  const at = text.indexOf(snippet);
+  return at < 0 ? undefined : at + V8_CONTEXT;
+}
+
+/** Parses one resource's JSON; a syntax error becomes an outcome naming the line and column in the file. */
+function parseResource(unit: Unit): { ok: true; value: unknown } | { ok: false; outcome: OperationOutcome } {
+  try {
+    return { ok: true, value: JSON.parse(unit.text) as unknown };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    const offset = jsonErrorOffset(detail, unit.text);
+    let where = ` at line ${String(unit.firstLine)}`;
+    if (offset !== undefined) {
+      const before = unit.text.slice(0, offset);
+      const line = unit.firstLine + before.split('\n').length - 1;
+      where = ` at line ${String(line)}, column ${String(offset - before.lastIndexOf('\n'))}`;
+    }
+    const reason = detail.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
+    return {
+      ok: false,
+      outcome: outcomeOf({
+        severity: 'error',
+        code: 'structure',
+        details: { coding: [{ code: MALFORMED_JSON }], text: `Malformed JSON${where}: ${reason}` },
+      }),
+    };
+  }
+}
+
+/** Splits a file into the resources it holds: the whole text, or each non-blank line of an `.ndjson` file. */
+function unitsOf(file: string, text: string): Unit[] {
+  if (!file.endsWith('.ndjson')) return [{ name: file, text, firstLine: 1 }];
+  return text.split('\n').flatMap((line, index) => (line.trim() === '' ? [] : [{ name: `${file}:${String(index + 1)}`, text: line, firstLine: index + 1 }]));
+}
+
+function ruleKey(issue: OperationOutcomeIssue): string {
+  return issue.details?.coding?.[0]?.code ?? issue.code;
+}
+
+function counts(issues: readonly OperationOutcomeIssue[]): { errors: number; warnings: number } {
+  const errors = issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal').length;
+  const warnings = issues.filter((issue) => issue.severity === 'warning').length;
+  return { errors, warnings };
+}
+
+const plural = (count: number, noun: string): string => `${String(count)} ${noun}${count === 1 ? '' : 's'}`;
+
+/** The text report of one resource: nothing (quiet and clean), one line, or a line per issue. */
+function formatResult(result: ValidateResult, quiet: boolean): string[] {
+  const { errors, warnings } = counts(result.outcome.issue);
+  if (quiet && result.valid) return [];
+  const tally = [errors > 0 ? plural(errors, 'error') : '', warnings > 0 ? plural(warnings, 'warning') : ''].filter(Boolean).join(', ');
+  return [
+    `${result.file}: ${result.valid ? 'ok' : 'FAILED'}${tally === '' ? '' : ` — ${tally}`}`,
+    ...result.outcome.issue.map(
+      (issue) => `  ${issue.severity} ${ruleKey(issue)} at ${issue.expression?.[0] ?? '(resource)'}: ${issue.details?.text ?? issue.diagnostics ?? issue.code}`,
+    ),
+  ];
+}
+
+function formatSummary(results: readonly ValidateResult[]): string {
+  const valid = results.filter((result) => result.valid).length;
+  const { errors, warnings } = counts(results.flatMap((result) => result.outcome.issue));
+  return `${plural(results.length, 'resource')}: ${String(valid)} valid, ${String(results.length - valid)} invalid; ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
+}
+
+/**
+ * Runs `sip-fhir validate`. The validator is a parameter so callers that already hold one (a server,
+ * a test) can reuse it; by default one is created, and it loads its definitions on first use.
+ */
+export async function runValidate(args: readonly string[], io: CommandIo, validator: Validator = createValidator()): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      profile: { type: 'string', multiple: true, default: [] },
+      format: { type: 'string', default: 'text' },
+      quiet: { type: 'boolean', default: false },
+      progress: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.out(VALIDATE_USAGE);
+    return 0;
+  }
+  if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be "text" or "json"; got "${values.format}"`);
+  if (positionals.length === 0) throw new UsageError('name at least one .json or .ndjson file, or a folder');
+  const profiles = values.profile;
+  for (const profile of profiles) {
+    if (!validator.knowsProfile(profile)) throw new UsageError(`unknown profile "${profile}": no StructureDefinition with this canonical URL is loaded`);
+  }
+
+  let files: string[];
+  try {
+    files = await expandInputs(positionals, ['.json', '.ndjson']);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    io.err(`sip-fhir validate: ${error.message}`);
+    return 2;
+  }
+
+  // Read everything first: the total is what makes progress ("validated N/M") meaningful.
+  let unreadable = false;
+  const units: (Unit | ValidateResult)[] = [];
+  for (const file of files) {
+    try {
+      units.push(...unitsOf(file, await readText(file)));
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      io.err(`sip-fhir validate: ${error.message}`);
+      unreadable = true;
+      const issue: OperationOutcomeIssue = { severity: 'fatal', code: 'not-found', details: { coding: [{ code: UNREADABLE_INPUT }], text: error.message } };
+      units.push({ file, valid: false, outcome: outcomeOf(issue) });
+    }
+  }
+
+  const total = units.filter((unit) => 'text' in unit).length;
+  const showProgress = total > PROGRESS_THRESHOLD && (values.progress || io.errIsTerminal === true);
+  const step = Math.max(1, Math.ceil(total / 10));
+  const options = profiles.length > 0 ? { profiles } : undefined;
+  const results: ValidateResult[] = [];
+  let done = 0;
+  for (const unit of units) {
+    let result: ValidateResult;
+    if ('text' in unit) {
+      const parsed = parseResource(unit);
+      const outcome = parsed.ok ? validator.validate(parsed.value, options) : parsed.outcome;
+      result = { file: unit.name, valid: !hasErrors(outcome), outcome };
+      done += 1;
+      if (showProgress && (done % step === 0 || done === total)) io.err(`validated ${String(done)}/${String(total)}`);
+    } else {
+      result = unit;
+    }
+    results.push(result);
+    // Text goes out as it is known, so a long .ndjson run shows its failures before it ends.
+    if (values.format === 'text') {
+      const lines = formatResult(result, values.quiet);
+      if (lines.length > 0) io.out(lines.join('\n'));
+    }
+  }
+
+  io.out(values.format === 'json' ? JSON.stringify(results, null, 2) : formatSummary(results));
+  if (unreadable) return 2;
+  return results.every((result) => result.valid) ? 0 : 1;
+}
