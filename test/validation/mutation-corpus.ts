@@ -14,8 +14,10 @@
  *   a placeholder system no real coding has, so they can never fire (a defect of R4 4.0.1). The SIP
  *   Consent profile must require `patient` itself.
  * - bdl-6 does not exist in R4; bdl-10..12 (document/message Bundles) do not concern transactions.
- * - dom-3 and ele-1 on every element are evaluated by some validators and skipped by others (Medplum
- *   skips both); ele-1 is in the corpus once, for an empty object, the case it exists for.
+ * - dom-3 and ele-1 are not evaluated through FHIRPath (dom-3 throws in fhirpath.js, ele-1 is on
+ *   every element); the validator checks both itself (REPLACED_CONSTRAINTS in
+ *   src/validation/invariants.ts), so each has a row: ele-1 for an empty object, dom-3 for a
+ *   contained resource nothing refers to.
  */
 import { STRUCTURE_RULES } from '../../src/validation/api.js';
 
@@ -157,6 +159,7 @@ export const MUTATION_CORPUS: readonly MutationRow[] = [
 
   // --- DomainResource ----------------------------------------------------------------------------
   { example: 'CarePlan-example.json', describe: 'dom-2: a contained resource containing another', mutate: (r) => { r.contained[0].contained = [{ resourceType: 'Patient', id: 'nested' }]; }, key: 'dom-2', expression: 'CarePlan' },
+  { example: 'CarePlan-example.json', describe: 'dom-3: a contained resource nothing refers to', mutate: (r) => { r.contained.push({ resourceType: 'Organization', id: 'orphan', name: 'Nobody refers to me' }); }, key: 'dom-3', expression: 'CarePlan.contained[1]' },
   { example: 'CarePlan-example.json', describe: 'dom-4: a contained resource with meta.versionId', mutate: (r) => { r.contained[0].meta = { versionId: '2' }; }, key: 'dom-4', expression: 'CarePlan' },
   {
     example: 'CarePlan-example.json',
