@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { checkPlan, parseJsonText, parsePlan, planStatus, trafficLight, type Problem } from '../sip/index.js';
 import { expandInputs, InputError, readText } from './files.js';
 import type { CommandIo } from './io.js';
+import { UsageError } from './usage-error.js';
 
 export const CHECK_USAGE = `Usage: sip-fhir check [options] <plan.json | folder>...
 
@@ -29,10 +30,6 @@ export interface FileResult {
   /** Present when the file is a readable plan. */
   summary?: { id: string; version: number; trafficLight: string; status: string };
   problems: Problem[];
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 function parseAt(value: string | undefined): Date | undefined {

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { bundleToPlan, fhirMappingOptionsSchema, planToBundle, type FhirMappingOptions } from '../fhir/index.js';
 import { checkPlan, parseJsonText, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
-import { UsageError } from './check-command.js';
+import { UsageError } from './usage-error.js';
 import { InputError, readText } from './files.js';
 import type { CommandIo } from './io.js';
 

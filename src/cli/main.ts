@@ -2,10 +2,8 @@
  * `sip-fhir`, the adapter's command line. Every failure is reported as one line on stderr with an
  * exit status; callers never see a stack trace.
  */
-import { runCheck, UsageError } from './check-command.js';
-import { runFromFhir, runToFhir } from './fhir-commands.js';
 import type { CommandIo } from './io.js';
-import { runValidate } from './validate-command.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `Usage: sip-fhir <command> [options]
 
@@ -17,11 +15,12 @@ Commands:
 
 Run "sip-fhir <command> --help" for a command's options.`;
 
+/** Each command's module is loaded when it runs: `validate` need not load the SIP mapping, nor `check` the validator. */
 const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo) => Promise<number>>> = {
-  check: runCheck,
-  'to-fhir': runToFhir,
-  'from-fhir': runFromFhir,
-  validate: (args, io) => runValidate(args, io),
+  check: async (args, io) => (await import('./check-command.js')).runCheck(args, io),
+  'to-fhir': async (args, io) => (await import('./fhir-commands.js')).runToFhir(args, io),
+  'from-fhir': async (args, io) => (await import('./fhir-commands.js')).runFromFhir(args, io),
+  validate: async (args, io) => (await import('./validate-command.js')).runValidate(args, io),
 };
 
 /** Runs the command line and returns the exit status. */

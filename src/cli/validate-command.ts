@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import { createValidator, hasErrors, type Validator } from '../validation/index.js';
-import { UsageError } from './check-command.js';
+import { UsageError } from './usage-error.js';
 import { expandInputs, InputError, readText } from './files.js';
 import type { CommandIo } from './io.js';
 
