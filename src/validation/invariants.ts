@@ -83,6 +83,11 @@ const MEMO_LIMIT = 5_000;
 export class InvariantEngine {
   readonly #compiled = new Map<string, Compiled | string>();
   readonly #memo = new Map<string, Map<string, boolean>>();
+  readonly #remember: boolean;
+
+  constructor(remember = true) {
+    this.#remember = remember;
+  }
 
   /**
    * Evaluates `expression` on `node`, whose element path (or type name) is `base`. An expression
@@ -122,7 +127,7 @@ export class InvariantEngine {
         compiled = `cannot compile: ${error instanceof Error ? error.message : String(error)}`;
       }
       this.#compiled.set(key, compiled);
-      if (typeof compiled !== 'string' && !CONTEXT_DEPENDENT.test(expression)) this.#memo.set(key, new Map());
+      if (this.#remember && typeof compiled !== 'string' && !CONTEXT_DEPENDENT.test(expression)) this.#memo.set(key, new Map());
     }
     return compiled;
   }
