@@ -114,3 +114,37 @@ export const EXTENSION = {
 
 /** Canonical URL of the SIP request form (seed 003) that `ownAccount` is written to. */
 export const REQUEST_QUESTIONNAIRE_URL = `${CANONICAL_BASE}/Questionnaire/sip-request`;
+
+/** URL of one of the project's own StructureDefinitions (profiles and extensions). */
+export function structureDefinitionUrl(id: string): string {
+  return `${CANONICAL_BASE}/StructureDefinition/${id}`;
+}
+
+/** URL of one of the project's own ValueSets; each has the id of the CodeSystem it holds all codes of. */
+export function valueSetUrl(id: string): string {
+  return `${CANONICAL_BASE}/ValueSet/${id}`;
+}
+
+/**
+ * The project's SIP profiles (`profiles/StructureDefinition-<id>.json`, sources in
+ * src/fhir/profiles/). The writer declares them in `meta.profile`.
+ */
+export const PROFILE = {
+  bundle: structureDefinitionUrl('sip-bundle'),
+  carePlan: structureDefinitionUrl('sip-careplan'),
+  careTeam: structureDefinitionUrl('sip-careteam'),
+  consent: structureDefinitionUrl('sip-consent'),
+  appointment: structureDefinitionUrl('sip-appointment'),
+  goal: structureDefinitionUrl('sip-goal'),
+  approvalTask: structureDefinitionUrl('sip-approval-task'),
+  patient: structureDefinitionUrl('sip-patient'),
+  organization: structureDefinitionUrl('sip-organization'),
+  practitioner: structureDefinitionUrl('sip-practitioner'),
+  practitionerRole: structureDefinitionUrl('sip-practitionerrole'),
+  relatedPerson: structureDefinitionUrl('sip-relatedperson'),
+} as const;
+
+/** Canonical URL of a base FHIR R4 StructureDefinition (https://hl7.org/fhir/R4/structuredefinition.html). */
+export function coreStructureDefinitionUrl(type: string): string {
+  return `http://hl7.org/fhir/StructureDefinition/${type}`;
+}

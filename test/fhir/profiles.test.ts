@@ -1,10 +1,12 @@
 /** The artefacts in profiles/ are the code's, and valid FHIR R4 to independent validators. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CodeSystem } from 'fhir/r4.js';
+import type { CodeSystem, OperationOutcome, OperationOutcomeIssue, Resource } from 'fhir/r4.js';
+import { OperationOutcomeError, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CANONICAL_BASE, CODE_SYSTEMS, planToBundle } from '../../src/fhir/index.js';
-import { PROFILES_DIR, generatedArtefacts, serialise } from '../support/build-profiles.js';
+import { CANONICAL_BASE, CODE_SYSTEMS, PROFILE, planToBundle } from '../../src/fhir/index.js';
+import { PROFILES_DIR, generatedArtefacts, profilesReadme, profilesWithSnapshots, serialise } from '../support/build-profiles.js';
+import { BREAKERS } from '../support/profile-breakers.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { errorsOnly, formatIssues, loadJsonSchema, loadMedplum, validateWithJsonSchema, validateWithMedplum } from '../support/fhir-validators.js';
 
@@ -22,6 +24,10 @@ describe.each([...generatedArtefacts()])('profiles/%s', (file, resource) => {
     const issues = [...errorsOnly(validateWithMedplum(resource)), ...validateWithJsonSchema(resource)];
     expect(issues, formatIssues(issues)).toEqual([]);
   });
+});
+
+it('profiles/README.md is what npm run profiles:build writes', () => {
+  expect(readFileSync(join(PROFILES_DIR, 'README.md'), 'utf8')).toBe(profilesReadme());
 });
 
 describe('codes in the Bundles', () => {
@@ -43,5 +49,65 @@ describe('codes in the Bundles', () => {
       }
     }
     expect(checked).toBeGreaterThan(50);
+  });
+});
+
+/** Medplum's StructureDefinition type (from the uninstalled @medplum/fhirtypes); ours fits structurally. */
+type MedplumOptions = Parameters<typeof validateResource>[1];
+
+describe('the SIP profiles in @medplum/core 4.5.2', () => {
+  const definitions = profilesWithSnapshots();
+  const byUrl = new Map(definitions.map((definition) => [definition.url, definition]));
+
+  beforeAll(() => {
+    loadMedplum();
+    // After the base R4 definitions, as a server loading profiles/ would.
+    indexStructureDefinitionBundle({ resourceType: 'Bundle', type: 'collection', entry: definitions.map((resource) => ({ resource })) } as Parameters<typeof indexStructureDefinitionBundle>[0]);
+  });
+
+  function profileErrors(resource: Resource, profileUrl: string): string[] {
+    const profile = byUrl.get(profileUrl);
+    if (profile === undefined) throw new Error(`no profile ${profileUrl}`);
+    try {
+      const options = { profile } as MedplumOptions;
+      const issues: unknown = validateResource(resource as Parameters<typeof validateResource>[0], options);
+      return (issues as OperationOutcomeIssue[]).filter((issue) => issue.severity === 'error').map((issue) => issue.diagnostics ?? issue.details?.text ?? '');
+    } catch (error: unknown) {
+      if (!(error instanceof OperationOutcomeError)) throw error;
+      const outcome = error.outcome as OperationOutcome;
+      return outcome.issue.filter((issue) => issue.severity === 'error').map((issue) => `${issue.details?.text ?? ''} ${issue.diagnostics ?? ''} ${(issue.expression ?? []).join(', ')}`);
+    }
+  }
+
+  describe.each(exampleFiles)('%s', (file) => {
+    const bundle = planToBundle(readExample(file));
+    const declared = [bundle, ...(bundle.entry ?? []).flatMap((entry) => (entry.resource === undefined ? [] : [entry.resource]))].filter(
+      (resource) => resource.meta?.profile !== undefined,
+    );
+
+    it('declares a SIP profile on the Bundle and on every resource that has one', () => {
+      expect(bundle.meta?.profile).toEqual([PROFILE.bundle]);
+      const types = new Set(declared.map((resource) => resource.resourceType));
+      for (const type of ['CarePlan', 'CareTeam', 'Consent', 'Appointment', 'Goal', 'Task', 'Patient', 'Organization']) expect(types).toContain(type);
+    });
+
+    it('every resource is accepted by Medplum against the profile it declares', () => {
+      for (const resource of declared) {
+        for (const profileUrl of resource.meta?.profile ?? []) {
+          const errors = profileErrors(resource, profileUrl);
+          expect(errors, `${resource.resourceType} against ${profileUrl}`).toEqual([]);
+        }
+      }
+    });
+  });
+
+  describe.each(BREAKERS)('Medplum rejects $what with $key', ({ key, on, apply }) => {
+    it('naming the rule', () => {
+      const bundle = structuredClone(planToBundle(readExample('adult-psychiatry-addiction.json')));
+      apply(bundle);
+      const resources = on === 'Bundle' ? [bundle] : (bundle.entry ?? []).flatMap((entry) => (entry.resource?.resourceType === on ? [entry.resource] : []));
+      const messages = resources.flatMap((resource) => profileErrors(resource, resource.meta?.profile?.[0] ?? ''));
+      expect(messages.join('\n')).toContain(key);
+    });
   });
 });

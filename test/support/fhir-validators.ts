@@ -91,13 +91,21 @@ let ajvInstance: Ajv | undefined;
 const resourceTypes = new Set<string>();
 const validatorsByType = new Map<string, ValidateFunction>();
 
-/** Recursively drop every `discriminator` keyword (OpenAPI-ism; ajv 8 rejects it without `discriminator: true`). */
+/** The OpenAPI `discriminator` keyword (`{propertyName, mapping}`), not a FHIR property named `discriminator`. */
+function isDiscriminatorKeyword(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && 'propertyName' in value;
+}
+
+/**
+ * Recursively drop every `discriminator` keyword (OpenAPI-ism; ajv 8 rejects it without
+ * `discriminator: true`), keeping the FHIR property `ElementDefinition.slicing.discriminator`.
+ */
 function stripDiscriminators(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(stripDiscriminators);
   if (node !== null && typeof node === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(node)) {
-      if (key === 'discriminator') continue;
+      if (key === 'discriminator' && isDiscriminatorKeyword(value)) continue;
       out[key] = stripDiscriminators(value);
     }
     return out;

@@ -58,6 +58,9 @@ export function toApprovalTask(context: WriteContext, principal: Principal): Tas
   const given = plan.approvals.filter((approval) => approval.principal === principal.id);
   return compact<Task>({
     resourceType: 'Task',
+    // The version this Task asks the principal to approve: the focus is the CarePlan's urn:uuid,
+    // which cannot carry `/_history/` in a transaction (profile sip-approval-task, sip-tsk-1).
+    extension: [{ url: EXTENSION.planVersion, valueInteger: plan.version }],
     identifier: [entityIdentifier(plan, `${principal.id}.approval`)],
     status: approved ? 'completed' : 'requested',
     businessStatus: { text: approved ? 'Godkänd' : 'Inte godkänd' },

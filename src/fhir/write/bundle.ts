@@ -8,8 +8,9 @@
  * - everything the plan itself owns is a conditional update (`PUT Type?identifier=…`).
  */
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
+import { PROFILE_OF_TYPE } from '../profiles/index.js';
 import type { OtherActor, Principal, SipPlan, Unit } from '../../sip/index.js';
-import { IDENTIFIER_SYSTEM } from '../canonical.js';
+import { IDENTIFIER_SYSTEM, PROFILE } from '../canonical.js';
 import type { FhirMappingOptions } from '../options.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../options.js';
 import { approvalKey, toApprovalProvenance, toApprovalTask } from './approval.js';
@@ -79,6 +80,17 @@ function registerKeys(plan: SipPlan, keys: KeyRegistry, invited: readonly string
 }
 
 /**
+ * The resource with `meta.profile` naming its SIP profile (src/fhir/profiles/), when there is one,
+ * so a receiver knows what to validate it against (https://hl7.org/fhir/R4/resource.html#Meta).
+ */
+function declaringProfile(resource: FhirResource): FhirResource {
+  const profile = PROFILE_OF_TYPE[resource.resourceType];
+  if (profile === undefined) return resource;
+  const { resourceType, meta, ...rest } = resource;
+  return { resourceType, meta: { ...meta, profile: [profile] }, ...rest } as FhirResource;
+}
+
+/**
  * Maps a SIP plan to a transaction Bundle. The plan must already be valid (parsed by the SIP schema,
  * with every reference declared); the result depends on nothing but the plan and the options.
  */
@@ -88,7 +100,7 @@ export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAUL
   const invited = invitedOrganizations(context);
   registerKeys(plan, keys, invited);
   const entry = (resourceType: Resource['resourceType'], localId: string, resource: FhirResource): BundleEntry =>
-    entryFor(keys.get(resourceType, localId), resource);
+    entryFor(keys.get(resourceType, localId), declaringProfile(resource));
   const entries: BundleEntry[] = [
     entry('Patient', INDIVIDUAL, toPatient(context)),
     ...plan.principals.flatMap((principal) => [
@@ -118,5 +130,5 @@ export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAUL
     ...plan.principals.map((principal) => entry('Task', principal.id, toApprovalTask(context, principal))),
     ...plan.approvals.map((approval) => entry('Provenance', approvalKey(approval), toApprovalProvenance(context, approval))),
   ];
-  return { resourceType: 'Bundle', type: 'transaction', entry: entries };
+  return { resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', entry: entries };
 }
