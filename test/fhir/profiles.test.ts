@@ -1,11 +1,11 @@
 /** The artefacts in profiles/ are the code's, and valid FHIR R4 to independent validators. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CodeSystem, OperationOutcome, OperationOutcomeIssue, Resource } from 'fhir/r4.js';
-import { OperationOutcomeError, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
+import type { CodeSystem } from 'fhir/r4.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CANONICAL_BASE, CODE_SYSTEMS, PROFILE, planToBundle } from '../../src/fhir/index.js';
-import { PROFILES_DIR, generatedArtefacts, profilesReadme, profilesWithSnapshots, serialise } from '../support/build-profiles.js';
+import { PROFILES_DIR, generatedArtefacts, profilesReadme, serialise } from '../support/build-profiles.js';
+import { loadMedplumWithProfiles, medplumProfileErrors } from '../support/medplum-profiles.js';
 import { BREAKERS } from '../support/profile-breakers.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { errorsOnly, formatIssues, loadJsonSchema, loadMedplum, validateWithJsonSchema, validateWithMedplum } from '../support/fhir-validators.js';
@@ -52,32 +52,12 @@ describe('codes in the Bundles', () => {
   });
 });
 
-/** Medplum's StructureDefinition type (from the uninstalled @medplum/fhirtypes); ours fits structurally. */
-type MedplumOptions = Parameters<typeof validateResource>[1];
-
 describe('the SIP profiles in @medplum/core 4.5.2', () => {
-  const definitions = profilesWithSnapshots();
-  const byUrl = new Map(definitions.map((definition) => [definition.url, definition]));
-
   beforeAll(() => {
-    loadMedplum();
-    // After the base R4 definitions, as a server loading profiles/ would.
-    indexStructureDefinitionBundle({ resourceType: 'Bundle', type: 'collection', entry: definitions.map((resource) => ({ resource })) } as Parameters<typeof indexStructureDefinitionBundle>[0]);
+    loadMedplumWithProfiles();
   });
 
-  function profileErrors(resource: Resource, profileUrl: string): string[] {
-    const profile = byUrl.get(profileUrl);
-    if (profile === undefined) throw new Error(`no profile ${profileUrl}`);
-    try {
-      const options = { profile } as MedplumOptions;
-      const issues: unknown = validateResource(resource as Parameters<typeof validateResource>[0], options);
-      return (issues as OperationOutcomeIssue[]).filter((issue) => issue.severity === 'error').map((issue) => issue.diagnostics ?? issue.details?.text ?? '');
-    } catch (error: unknown) {
-      if (!(error instanceof OperationOutcomeError)) throw error;
-      const outcome = error.outcome as OperationOutcome;
-      return outcome.issue.filter((issue) => issue.severity === 'error').map((issue) => `${issue.details?.text ?? ''} ${issue.diagnostics ?? ''} ${(issue.expression ?? []).join(', ')}`);
-    }
-  }
+  const profileErrors = medplumProfileErrors;
 
   describe.each(exampleFiles)('%s', (file) => {
     const bundle = planToBundle(readExample(file));

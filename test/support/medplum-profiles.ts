@@ -1,0 +1,34 @@
+/**
+ * @medplum/core 4.5.2 with the SIP profiles loaded, as a second validator that shares no code with
+ * src/validation: it reads the same StructureDefinitions (with the snapshots the build generates).
+ */
+import { OperationOutcomeError, indexStructureDefinitionBundle, validateResource } from '@medplum/core';
+import type { OperationOutcome, OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
+import { profilesWithSnapshots } from './build-profiles.js';
+import { loadMedplum } from './fhir-validators.js';
+
+let byUrl: Map<string | undefined, StructureDefinition> | undefined;
+
+/** Indexes the base R4 definitions, then the SIP profiles, as a server loading profiles/ would. Idempotent. */
+export function loadMedplumWithProfiles(): void {
+  if (byUrl !== undefined) return;
+  loadMedplum();
+  const definitions = profilesWithSnapshots();
+  indexStructureDefinitionBundle({ resourceType: 'Bundle', type: 'collection', entry: definitions.map((resource) => ({ resource })) } as Parameters<typeof indexStructureDefinitionBundle>[0]);
+  byUrl = new Map(definitions.map((definition) => [definition.url, definition]));
+}
+
+/** Medplum's error messages for `resource` against one SIP profile. */
+export function medplumProfileErrors(resource: Resource, profileUrl: string): string[] {
+  loadMedplumWithProfiles();
+  const profile = byUrl?.get(profileUrl);
+  if (profile === undefined) throw new Error(`no profile ${profileUrl}`);
+  try {
+    const issues: unknown = validateResource(resource as Parameters<typeof validateResource>[0], { profile });
+    return (issues as OperationOutcomeIssue[]).filter((issue) => issue.severity === 'error').map((issue) => issue.diagnostics ?? issue.details?.text ?? '');
+  } catch (error: unknown) {
+    if (!(error instanceof OperationOutcomeError)) throw error;
+    const outcome = error.outcome as OperationOutcome;
+    return outcome.issue.filter((issue) => issue.severity === 'error').map((issue) => `${issue.details?.text ?? ''} ${issue.diagnostics ?? ''} ${(issue.expression ?? []).join(', ')}`);
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The SIP profiles through the project's validator:
+ * - every Bundle `to-fhir` makes from the examples validates against them with no error, and the
+ *   profiles are really applied (each resource is walked against the profile it declares);
+ * - every sip-* invariant fails, with its key, location and profile, on the broken variant made for it;
+ * - @medplum/core 4.5.2, loading the same StructureDefinitions, reaches the same verdict on every
+ *   sip-* invariant, resource by resource, on all of those Bundles.
+ */
+import type { Bundle, OperationOutcome, Resource } from 'fhir/r4.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { planToBundle, PROFILE } from '../../src/fhir/index.js';
+import { createValidator, hasErrors } from '../../src/validation/index.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+import { loadMedplumWithProfiles, medplumProfileErrors } from '../support/medplum-profiles.js';
+import { BREAKERS } from '../support/profile-breakers.js';
+
+const validator = createValidator();
+const BROKEN_EXAMPLE = 'adult-psychiatry-addiction.json';
+const SIP_KEY = /\bsip-[a-z]+-\d+\b/g;
+
+/** The Bundle and its entries, each with the FHIRPath our validator reports it under. */
+function located(bundle: Bundle): { at: string; resource: Resource }[] {
+  return [
+    { at: 'Bundle', resource: bundle },
+    ...(bundle.entry ?? []).flatMap((entry, index) => (entry.resource === undefined ? [] : [{ at: `Bundle.entry[${String(index)}].resource`, resource: entry.resource }])),
+  ];
+}
+
+/** sip-* keys our validator reports, by the resource they are on. */
+function oursByResource(bundle: Bundle, outcome: OperationOutcome): Map<string, string[]> {
+  const byResource = new Map<string, string[]>();
+  const places = located(bundle).map(({ at }) => at).sort((a, b) => b.length - a.length);
+  for (const issue of outcome.issue) {
+    const key = issue.details?.coding?.[0]?.code ?? '';
+    if (!key.startsWith('sip-') || (issue.severity !== 'error' && issue.severity !== 'fatal')) continue;
+    const expression = issue.expression?.[0] ?? '';
+    const at = places.find((place) => expression === place || expression.startsWith(`${place}.`)) ?? 'Bundle';
+    byResource.set(at, [...(byResource.get(at) ?? []), key].sort());
+  }
+  return byResource;
+}
+
+/** sip-* keys Medplum reports, validating each resource against the profiles it declares. */
+function medplumByResource(bundle: Bundle): Map<string, string[]> {
+  const byResource = new Map<string, string[]>();
+  for (const { at, resource } of located(bundle)) {
+    const keys = (resource.meta?.profile ?? []).flatMap((profile) => medplumProfileErrors(resource, profile).flatMap((message) => message.match(SIP_KEY) ?? []));
+    if (keys.length > 0) byResource.set(at, [...new Set(keys)].sort());
+  }
+  return byResource;
+}
+
+function brokenBundle(apply: (bundle: Bundle) => void): Bundle {
+  const bundle = structuredClone(planToBundle(readExample(BROKEN_EXAMPLE)));
+  apply(bundle);
+  return bundle;
+}
+
+describe('to-fhir Bundles against the SIP profiles', () => {
+  it.each(exampleFiles)('%s validates with no error', (file) => {
+    const outcome = validator.validate(planToBundle(readExample(file)));
+    const errors = outcome.issue.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
+    expect(errors.map((issue) => `${issue.details?.coding?.[0]?.code ?? ''} at ${issue.expression?.[0] ?? ''}: ${issue.details?.text ?? ''}`)).toEqual([]);
+    expect(outcome.issue.filter((issue) => issue.details?.coding?.[0]?.code === 'unknown-profile')).toEqual([]);
+  });
+
+  it('walks each resource against the profile it declares, not only the base type', () => {
+    const bundle = structuredClone(planToBundle(readExample(BROKEN_EXAMPLE)));
+    const consent = bundle.entry?.find((entry) => entry.resource?.resourceType === 'Consent')?.resource;
+    if (consent?.resourceType !== 'Consent') throw new Error('no Consent');
+    expect(consent.meta?.profile).toEqual([PROFILE.consent]);
+    delete consent.patient;
+    const outcome = validator.validate(bundle);
+    expect(outcome.issue.find((issue) => issue.details?.coding?.[0]?.code === 'sip-con-1')?.details?.coding?.[0]?.system).toBe(PROFILE.consent);
+    // R4's own ppc-2..5 never fire: without the profile, a Consent without a patient passes.
+    delete consent.meta;
+    expect(hasErrors(validator.validate(consent))).toBe(false);
+    expect(hasErrors(validator.validate(consent, { profiles: [PROFILE.consent] }))).toBe(true);
+  });
+});
+
+describe.each(BREAKERS)('$key is broken by $what', ({ key, on, apply }) => {
+  it('our validator reports it, at the resource it is on, from the SIP profile', () => {
+    const bundle = brokenBundle(apply);
+    const outcome = validator.validate(bundle);
+    const issue = outcome.issue.find((candidate) => candidate.details?.coding?.[0]?.code === key);
+    expect(issue, JSON.stringify(outcome.issue.filter((candidate) => candidate.severity === 'error'), null, 1)).toBeDefined();
+    expect(issue?.severity).toBe('error');
+    expect(issue?.details?.coding?.[0]?.system).toMatch(/^http:\/\/sip-fhir-adapter\.se\/fhir\/StructureDefinition\/sip-/);
+    const onResource = located(bundle).filter(({ resource }) => resource.resourceType === on).map(({ at }) => at);
+    expect(onResource.some((at) => issue?.expression?.[0] === at || issue?.expression?.[0]?.startsWith(`${at}.`) === true)).toBe(true);
+  });
+});
+
+describe('@medplum/core reaches the same verdict on every sip-* invariant', () => {
+  beforeAll(() => {
+    loadMedplumWithProfiles();
+  });
+
+  const corpus = [
+    ...exampleFiles.map((file) => ({ name: file, bundle: () => planToBundle(readExample(file)) })),
+    ...BREAKERS.map(({ key, what, apply }) => ({ name: `${key}: ${what}`, bundle: () => brokenBundle(apply) })),
+  ];
+
+  it.each(corpus)('$name', ({ bundle: make }) => {
+    const bundle = make();
+    const ours = Object.fromEntries(oursByResource(bundle, validator.validate(bundle)));
+    const medplum = Object.fromEntries(medplumByResource(bundle));
+    expect(ours).toEqual(medplum);
+  });
+});
