@@ -29,6 +29,16 @@ describe('the SIP boundary', () => {
     if (!result.ok) expect(result.problems).toEqual([{ code: 'schema.wrong-type', severity: 'error', pointer: '/version', message: 'Expected number, got string "3"' }]);
   });
 
+  it('wants a summons to state its agenda (seed 001 §4.4)', () => {
+    const input = plan() as { meetings: { summons: { agenda: string } }[] };
+    const summons = input.meetings[0]?.summons;
+    if (summons === undefined) throw new Error('the example has no summons');
+    summons.agenda = '   ';
+    const result = parsePlan(input);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.map((problem) => [problem.pointer, problem.message])).toEqual([['/meetings/0/summons/agenda', expect.stringContaining('agenda') as unknown]]);
+  });
+
   it('names each unknown field, however deep', () => {
     const input = plan();
     (input.individual as Record<string, unknown>).shoeSize = 43;

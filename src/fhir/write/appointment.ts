@@ -132,7 +132,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
         ...(meeting.kind === 'followUp' ? [{ system: HL7_SYSTEM.v2AppointmentReason, code: 'FOLLOWUP', display: 'A follow up visit from a previous appointment' }] : []),
       ],
     },
-    description: summons?.agenda === '' ? undefined : summons?.agenda,
+    description: summons?.agenda,
     start: summons?.start,
     end: summons?.end,
     created: summons?.sentAt,

@@ -36,7 +36,11 @@ export const summonsSchema = z.strictObject({
   /** Where the meeting is held; the person's home is preferred where possible (seed 000). */
   location: z.string().trim().max(500).optional(),
   digitalMeetingUrl: z.url({ protocol: /^https$/, message: 'must be an https URL' }).optional(),
-  agenda: z.string().trim().max(10_000),
+  /**
+   * The agenda, decided with the person beforehand (seed 001 §4.4); a summons without one is not a
+   * summons, and the SIP Appointment profile requires it of a booked meeting (sip-app-1).
+   */
+  agenda: z.string().trim().min(1, 'a summons states the agenda').max(10_000),
   invitees: z.array(inviteeSchema),
   interpreter: z.strictObject({ language: nameSchema }).optional(),
   otherNeeds: z.string().trim().max(2_000).optional(),
