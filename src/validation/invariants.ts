@@ -74,15 +74,50 @@ const userInvocationTable = {
 
 export type ConstraintResult = { readonly passed: boolean } | { readonly error: string };
 
-/** Expressions whose result depends on more than the element they are evaluated on. */
-const CONTEXT_DEPENDENT = /%resource|%rootResource|resolve\(|now\(|today\(|timeOfDay\(/;
+/**
+ * Expressions that may look at more of the element than the children they name (`children()`,
+ * `$this` …), or at the world outside it (`resolve()`, the clock): their results are not remembered.
+ */
+const NOT_REMEMBERED = /children\(|descendants\(|repeat\(|aggregate\(|\$this|%context|resolve\(|now\(|today\(|timeOfDay\(/;
 
-/** Results kept per expression, keyed by the element's JSON; cleared when this many pile up. */
+/** Results kept per expression; cleared when this many pile up. */
 const MEMO_LIMIT = 5_000;
+
+interface Memo {
+  readonly results: Map<string, boolean>;
+  /** Whether a JSON property is one the expression can reach by name. */
+  readonly reaches: (property: string) => boolean;
+  readonly usesResource: boolean;
+}
+
+/**
+ * Which JSON properties an expression can reach by name: those named anywhere in it (`valueString`
+ * through `value`, `_given` through `given`), and `resourceType`. Any name in the text counts,
+ * string literals included, so the set is never too small.
+ */
+function reachableProperties(expression: string): (property: string) => boolean {
+  const names = new Set(expression.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []);
+  const known = new Map<string, boolean>();
+  return (property) => {
+    let reached = known.get(property);
+    if (reached === undefined) {
+      const name = property.startsWith('_') ? property.slice(1) : property;
+      reached = name === 'resourceType' || names.has(name) || [...names].some((candidate) => name.startsWith(candidate) && /[A-Z]/.test(name.charAt(candidate.length)));
+      known.set(property, reached);
+    }
+    return reached;
+  };
+}
+
+/** The part of a JSON object the expression can see; other values are kept whole. */
+function project(value: unknown, reaches: (property: string) => boolean): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([property]) => reaches(property)));
+}
 
 export class InvariantEngine {
   readonly #compiled = new Map<string, Compiled | string>();
-  readonly #memo = new Map<string, Map<string, boolean>>();
+  readonly #memo = new Map<string, Memo>();
   readonly #remember: boolean;
 
   constructor(remember = true) {
@@ -90,25 +125,29 @@ export class InvariantEngine {
   }
 
   /**
-   * Evaluates `expression` on `node`, whose element path (or type name) is `base`. An expression
-   * that looks at nothing but the element gives the same answer for the same JSON, so its results
-   * are remembered: a Bundle repeats the same references, codings and extensions many times.
+   * Evaluates `expression` on `node`, whose element path (or type name) is `base`.
+   *
+   * FHIRPath reaches into an element only through the names it uses, so an expression that uses
+   * no `children()`, `$this`, `resolve()` or clock gives the same answer for elements that agree on
+   * the properties it names (and on those of `%resource`/`%rootResource`, when it uses them). Its
+   * results are remembered under that part: the dom-* rules of every resource without `contained`
+   * share one answer, and a Bundle repeats the same references and extensions many times.
    */
   evaluate(expression: string, base: string, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
     const key = `${base}\u0000${expression}`;
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
     const memo = this.#memo.get(key);
-    const json = memo === undefined ? undefined : JSON.stringify(node);
-    const known = json === undefined ? undefined : memo?.get(json);
+    const seen = memo === undefined ? undefined : JSON.stringify(memo.usesResource ? [project(node, memo.reaches), project(env.resource, memo.reaches), project(env.rootResource, memo.reaches)] : project(node, memo.reaches));
+    const known = seen === undefined ? undefined : memo?.results.get(seen);
     if (known !== undefined) return { passed: known };
     currentScope = scope;
     try {
       const result = compiled(node, env);
       const passed = !(result.length === 1 && result[0] === false);
-      if (memo !== undefined && json !== undefined) {
-        if (memo.size >= MEMO_LIMIT) memo.clear();
-        memo.set(json, passed);
+      if (memo !== undefined && seen !== undefined) {
+        if (memo.results.size >= MEMO_LIMIT) memo.results.clear();
+        memo.results.set(seen, passed);
       }
       return { passed };
     } catch (error) {
@@ -127,7 +166,9 @@ export class InvariantEngine {
         compiled = `cannot compile: ${error instanceof Error ? error.message : String(error)}`;
       }
       this.#compiled.set(key, compiled);
-      if (this.#remember && typeof compiled !== 'string' && !CONTEXT_DEPENDENT.test(expression)) this.#memo.set(key, new Map());
+      if (this.#remember && typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
+        this.#memo.set(key, { results: new Map(), reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression) });
+      }
     }
     return compiled;
   }
