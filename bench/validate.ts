@@ -42,6 +42,16 @@ const bundles: Bundle[] = readdirSync('examples')
     if (!parsed.ok) throw new Error(`examples/${file} is not a valid plan`);
     return planToBundle(parsed.plan);
   });
+/**
+ * The same Bundles without `meta.profile`: ours then checks what Medplum's `validateResource`
+ * checks without a profile (the base R4 definitions), and not the SIP profiles' cross-resource rules.
+ */
+const baseOnly: Bundle[] = bundles.map((bundle) => {
+  const copy = structuredClone(bundle);
+  delete copy.meta;
+  for (const entry of copy.entry ?? []) if (entry.resource !== undefined) delete entry.resource.meta;
+  return copy;
+});
 const sipEntries: Resource[] = bundles.flatMap((bundle) => (bundle.entry ?? []).flatMap((entry) => (entry.resource ? [entry.resource] : [])));
 
 const examplesDir = path.dirname(createRequire(import.meta.url).resolve('hl7.fhir.r4.examples/package.json'));
@@ -97,7 +107,8 @@ write(`Loading: ours ${oursLoad.toFixed(0)} ms (first validate), medplum ${medpl
 write(`Throughput (median of ${String(rounds)} rounds after warm-up)`);
 for (const [label, resources] of [
   [`SIP Bundle entries (${String(sipEntries.length)})`, sipEntries],
-  [`SIP Bundles, whole (${String(bundles.length)})`, bundles],
+  [`SIP Bundles, whole, with their SIP profiles (${String(bundles.length)})`, bundles],
+  [`SIP Bundles, whole, base R4 only: meta.profile removed (${String(baseOnly.length)})`, baseOnly],
   [`official R4 examples (${String(official.length)})`, official],
 ] as const) {
   const a = measure(resources, ours);

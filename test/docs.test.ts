@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../src/sip/index.js';
+import { REPLACED_CONSTRAINTS } from '../src/validation/index.js';
 import { renderRulesDoc, RULES_DOC } from './support/render-rules-doc.js';
 
 describe('docs', () => {
@@ -15,5 +16,10 @@ describe('docs', () => {
       expect(rule.code).toMatch(/^[a-z]+\.[a-z]+(-[a-z]+)*$/);
       expect(rule.source.section.length).toBeGreaterThan(2);
     }
+  });
+
+  it('the README names every base constraint the validator does not evaluate as written', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const key of Object.keys(REPLACED_CONSTRAINTS)) expect(readme, key).toContain(`**${key}**`);
   });
 });
