@@ -209,7 +209,7 @@ export class Walker {
     if (code !== undefined && PRIMITIVE_TYPES.has(code)) {
       const problem = checkPrimitive(code, item, this.#regexOf(code));
       if (problem !== undefined) {
-        this.#report(findings, { rule: problem.rule, code: problem.rule === 'invalid-type' ? 'structure' : 'value', source: node.sourceUrl, expression, message: `${node.path}: ${problem.message}` });
+        this.#report(findings, { rule: problem.rule, code: problem.rule === 'invalid-type' ? 'structure' : 'value', source: node.sourceUrl, expression, message: problem.message });
         return;
       }
       this.#checkValue(item, node, expression, findings);
