@@ -8,8 +8,6 @@
  *  (c) the CLI's cold start on one SIP Bundle (`node dist/cli/bin.js validate`), against `node -e ""`.
  * Run with `npm run bench:validate`; figures are printed, nothing is asserted. BENCH_ROUNDS (default
  * 15) and BENCH_SPAWNS (default 10) set the repetitions.
- *
- * While src/validation/index.ts is the temporary stand-in, the figures for "ours" are meaningless.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /**
  * `sip-fhir validate`: inputs, output, exit status and progress — the command's plumbing. Every
  * expectation here holds whatever the validator decides about a well-formed resource (official R4
- * examples are valid; non-objects and malformed JSON are not), so it passes with the temporary
- * stand-in and with the real validator. Verdicts on broken resources are in validate-verdicts.test.ts.
+ * examples are valid; non-objects and malformed JSON are not). Verdicts on broken resources are in
+ * validate-verdicts.test.ts.
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';

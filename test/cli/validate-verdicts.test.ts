@@ -1,8 +1,6 @@
 /**
  * `sip-fhir validate` with the real validator's verdicts, written against the contract in
- * `src/validation/api.ts`. These FAIL while `src/validation/index.ts` is the temporary stand-in
- * (it finds nothing wrong with any object that has a resourceType) and pass once the real
- * validator is merged; they are kept apart from validate-command.test.ts, which tests plumbing only.
+ * `src/validation/api.ts`; kept apart from validate-command.test.ts, which tests plumbing only.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

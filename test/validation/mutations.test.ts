@@ -2,9 +2,6 @@
  * The mutation corpus (mutation-corpus.ts) against the validator: each official example must pass
  * unbroken (otherwise the row, not the validator, is wrong) and, broken in its one way, must have an
  * issue with the row's rule key at (or below) the row's FHIRPath.
- *
- * These fail while src/validation/index.ts is the temporary stand-in, which finds nothing wrong with
- * any object that has a resourceType; they are the acceptance test of the real validator.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
