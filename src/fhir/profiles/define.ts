@@ -105,21 +105,28 @@ export function computableName(id: string): string {
     .join('');
 }
 
+/** What every one of the project's StructureDefinitions states about itself. */
+export function definitionHeader(id: string, title: string, description: string) {
+  return {
+    resourceType: 'StructureDefinition',
+    id,
+    url: structureDefinitionUrl(id),
+    version: ARTEFACT_VERSION,
+    name: computableName(id),
+    title,
+    status: 'draft',
+    experimental: false,
+    publisher: PUBLISHER,
+    description,
+    fhirVersion: '4.0.1',
+  } as const satisfies Partial<StructureDefinition>;
+}
+
 /** A constraint profile on a resource, as a differential. */
 export function profile(source: ProfileSource): StructureDefinition {
   const url = structureDefinitionUrl(source.id);
   return {
-    resourceType: 'StructureDefinition',
-    id: source.id,
-    url,
-    version: ARTEFACT_VERSION,
-    name: computableName(source.id),
-    title: source.title,
-    status: 'draft',
-    experimental: false,
-    publisher: PUBLISHER,
-    description: source.description,
-    fhirVersion: '4.0.1',
+    ...definitionHeader(source.id, source.title, source.description),
     kind: 'resource',
     abstract: false,
     type: source.type,

@@ -5,9 +5,9 @@
  * also uses (`goal-relationship`, the R5 cross-version ones) are HL7's to define and left out.
  */
 import type { ElementDefinition, ElementDefinitionBinding, StructureDefinition } from 'fhir/r4.js';
-import { ARTEFACT_VERSION, EXTENSION, coreStructureDefinitionUrl } from '../canonical.js';
+import { EXTENSION, coreStructureDefinitionUrl } from '../canonical.js';
 import { APPROVAL_WITHDRAWAL_REASON, CLOSURE_REASON, CONSENT_FORM, PARTICIPANT_ROLE } from '../code-systems.js';
-import { PUBLISHER, bindingTo, computableName, element, slicedByValue } from './define.js';
+import { bindingTo, definitionHeader, element, slicedByValue } from './define.js';
 
 type OwnExtensionKey = Exclude<keyof typeof EXTENSION, 'goalRelationship' | 'virtualService' | 'appointmentNote'>;
 
@@ -185,17 +185,7 @@ export function extensionDefinition(key: OwnExtensionKey): StructureDefinition {
           element('Extension.value[x]', { max: '0' }),
         ];
   return {
-    resourceType: 'StructureDefinition',
-    id,
-    url,
-    version: ARTEFACT_VERSION,
-    name: computableName(id),
-    title: source.title,
-    status: 'draft',
-    experimental: false,
-    publisher: PUBLISHER,
-    description: source.description,
-    fhirVersion: '4.0.1',
+    ...definitionHeader(id, source.title, source.description),
     kind: 'complex-type',
     abstract: false,
     context: source.context.map((expression) => ({ type: 'element', expression })),
