@@ -92,9 +92,9 @@ export class DefinitionStore {
   }
 
   #find(type: DefinitionType, url: string): Definition | undefined {
-    const own = this.#own.get(`${type} ${url}`);
-    if (own !== undefined) return own;
     const key = `${type} ${url}`;
+    const own = this.#own.get(key);
+    if (own !== undefined) return own;
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached ?? undefined;
     const tail = url.slice(url.lastIndexOf('/') + 1);

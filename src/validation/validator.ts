@@ -14,7 +14,7 @@ import { Findings, toOperationOutcome } from './issues.js';
 import { InvariantEngine } from './invariants.js';
 import { Terminology } from './terminology.js';
 import type { TypeModel } from './type-model.js';
-import { Walker, type ResourceScope } from './walker.js';
+import { isObject, Walker, type Json, type ResourceScope } from './walker.js';
 
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
 
@@ -26,12 +26,6 @@ export interface ValidatorOptions {
    * (default true). Off, every constraint is evaluated every time; the benchmark measures both.
    */
   readonly rememberResults?: boolean;
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isResource(value: unknown): value is FhirResource {

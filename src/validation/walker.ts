@@ -29,9 +29,10 @@ export interface ResourceScope extends ResolveScope {
   readonly onNestedResource: (resource: unknown, expression: string, parent: ResourceScope, contained: boolean) => void;
 }
 
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
+/** A JSON object (not an array, not null). */
+export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
