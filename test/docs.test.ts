@@ -13,7 +13,7 @@ describe('docs', () => {
     const codes = RULES.map((rule) => rule.code);
     expect(new Set(codes).size).toBe(codes.length);
     for (const rule of RULES) {
-      expect(rule.code).toMatch(/^[a-z]+\.[a-z]+(-[a-z]+)*$/);
+      expect(rule.code).toMatch(/^[a-z]+(-[a-z]+)*\.[a-z]+(-[a-z]+)*$/);
       expect(rule.source.section.length).toBeGreaterThan(2);
     }
   });

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { checkPlan, parseJsonText, parsePlan, planStatus, trafficLight, type Problem } from '../sip/index.js';
 import { expandInputs, InputError, readText } from './files.js';
 import type { CommandIo } from './io.js';
+import { parseInstant } from './instant.js';
 import { UsageError } from './usage-error.js';
 
 export const CHECK_USAGE = `Usage: sip-fhir check [options] <plan.json | folder>...
@@ -30,16 +31,6 @@ export interface FileResult {
   /** Present when the file is a readable plan. */
   summary?: { id: string; version: number; trafficLight: string; status: string };
   problems: Problem[];
-}
-
-function parseAt(value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'now') return new Date();
-  const instant = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(instant.getTime())) {
-    throw new UsageError(`--at must be an ISO 8601 date or instant, or "now"; got "${value}"`);
-  }
-  return instant;
 }
 
 /** Checks one file's text; `unreadable` is true when the text is not JSON. */
@@ -98,7 +89,7 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
   }
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be "text" or "json"; got "${values.format}"`);
   if (positionals.length === 0) throw new UsageError('name at least one plan file or folder');
-  const at = parseAt(values.at);
+  const at = parseInstant(values.at);
 
   let files: string[];
   try {

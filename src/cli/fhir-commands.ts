@@ -7,36 +7,46 @@
  */
 import { parseArgs } from 'node:util';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { bundleToPlan, fhirMappingOptionsSchema, planToBundle, type FhirMappingOptions } from '../fhir/index.js';
-import { checkPlan, parseJsonText, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
+import { bundleToPlan, fhirMappingOptionsSchema, planToBundle, RULE_CODE_SYSTEM, ruleIssue, type FhirMappingOptions, type FhirReadResult } from '../fhir/index.js';
+import { checkPlan, CONSENT_IN_FORCE_CODES, judgeSend, parseJsonText, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
+import { parseInstant } from './instant.js';
 import { UsageError } from './usage-error.js';
 import { InputError, readText } from './files.js';
 import type { CommandIo } from './io.js';
 
 export const TO_FHIR_USAGE = `Usage: sip-fhir to-fhir [options] <plan.json>
 
-Maps a SIP plan (JSON) to a FHIR R4 transaction Bundle and prints it. The plan must pass the SIP
-model and its rules ("sip-fhir check"); otherwise its problems are printed and nothing is mapped.
+Maps a SIP plan (JSON) to a FHIR R4 transaction Bundle and prints it. Mapping is sending: the
+person's consent is judged at the moment of sending (now, or --at), not when the plan was
+recorded, and an expired, withdrawn or missing consent refuses the send. The plan must also pass
+the SIP model and its rules ("sip-fhir check"); otherwise its problems are printed and nothing is
+mapped. The Bundle's timestamp is the moment of sending, and each Consent's status is its status
+then.
 
 Options:
+  --at <instant>   the moment of sending (ISO 8601, or "now"; default now)
   --config <file>  mapping configuration (JSON), e.g.
                    {"carePlanCategory": [{"system": "…", "code": "…"}]} for a verified KVÅ code
   -h, --help       show this help
 
-Exit status: 0 mapped, 1 the plan is invalid, 2 usage error or unreadable file.`;
+Exit status: 0 mapped, 1 the plan is invalid or may not be sent, 2 usage error or unreadable file.`;
 
 export const FROM_FHIR_USAGE = `Usage: sip-fhir from-fhir [options] <bundle.json>
 
 Reads a FHIR R4 Bundle (transaction, collection, searchset, document or batch) holding one SIP
 CarePlan and prints the SIP plan. Whatever the SIP model has no place for is reported on stderr
-with its FHIRPath location.
+with its FHIRPath location. The plan read is checked against the SIP rules ("sip-fhir check") at
+the instant its version was recorded (or --at); when the Bundle has a timestamp (when it was
+sent), the consent is also judged at that moment. Each rule problem is an issue carrying the
+rule code.
 
 Options:
+  --at <instant>      judge the plan at this instant (ISO 8601, or "now")
   --format text|json  how issues are printed on stderr: lines (default) or an OperationOutcome
   -h, --help          show this help
 
-Exit status: 0 read (possibly with warnings), 1 the Bundle holds no valid plan, 2 usage error or
-unreadable file.`;
+Exit status: 0 read (possibly with warnings), 1 the Bundle holds no valid plan or the plan breaks
+a rule, 2 usage error or unreadable file.`;
 
 async function readInput(command: string, file: string, io: CommandIo): Promise<string | undefined> {
   try {
@@ -71,7 +81,7 @@ export async function runToFhir(args: readonly string[], io: CommandIo): Promise
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
-    options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { at: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
   });
   if (values.help) {
     io.out(TO_FHIR_USAGE);
@@ -79,6 +89,7 @@ export async function runToFhir(args: readonly string[], io: CommandIo): Promise
   }
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('name exactly one plan file');
+  const sentAt = parseInstant(values.at) ?? new Date();
   const options = await readOptions(values.config, io);
   if (typeof options === 'number') return options;
   const text = await readInput('to-fhir', file, io);
@@ -89,18 +100,46 @@ export async function runToFhir(args: readonly string[], io: CommandIo): Promise
     io.err(formatProblems(file, parsed.problems));
     return 1;
   }
-  const problems = checkPlan(parsed.plan);
+  const problems = judgeSend(parsed.plan, sentAt);
   const errors = problems.filter((problem) => problem.severity === 'error');
   if (errors.length > 0) {
     io.err(formatProblems(file, errors));
     return 1;
   }
   for (const warning of problems) io.err(`${file}: warning ${warning.code} at ${warning.pointer}: ${warning.message}`);
-  io.out(JSON.stringify(planToBundle(parsed.plan, options), null, 2));
+  io.out(JSON.stringify(planToBundle(parsed.plan, options, sentAt), null, 2));
   return 0;
 }
 
+/**
+ * The plan read, checked against the SIP rules: at `at` when given, else at the instant its version
+ * was recorded, and its consent also at the Bundle's timestamp (when the Bundle was sent, see
+ * {@link judgeSend}). Each problem becomes an issue carrying its rule code; an error means no
+ * valid plan was read.
+ */
+function withRuleIssues(read: FhirReadResult & { ok: true }, bundle: unknown, at: Date | undefined): FhirReadResult {
+  const sentAt = at === undefined ? bundleTimestamp(bundle) : undefined;
+  const problems = checkPlan(read.plan, at === undefined ? {} : { at });
+  const seen = new Set(problems.map((problem) => `${problem.code} ${problem.pointer}`));
+  const atSending = sentAt === undefined ? [] : judgeSend(read.plan, sentAt).filter((problem) => CONSENT_IN_FORCE_CODES.has(problem.code) && !seen.has(`${problem.code} ${problem.pointer}`));
+  const issues = [...problems, ...atSending].map(ruleIssue);
+  if (issues.length === 0) return read;
+  const kept = read.outcome.issue.filter((issue) => issue.code !== 'informational' || read.outcome.issue.length > 1);
+  const outcome = { ...read.outcome, issue: [...kept, ...issues] };
+  return issues.some((issue) => issue.severity === 'error') ? { ok: false, outcome } : { ...read, outcome };
+}
+
+/** `Bundle.timestamp` as an instant, when the Bundle has a valid one. */
+function bundleTimestamp(bundle: unknown): Date | undefined {
+  const timestamp = typeof bundle === 'object' && bundle !== null ? (bundle as { timestamp?: unknown }).timestamp : undefined;
+  if (typeof timestamp !== 'string') return undefined;
+  const instant = new Date(timestamp);
+  return Number.isNaN(instant.getTime()) ? undefined : instant;
+}
+
 function formatIssue(issue: OperationOutcomeIssue): string {
+  // A rule problem's diagnostics already say the rule code and where in the plan.
+  if (issue.details?.coding?.some((coding) => coding.system === RULE_CODE_SYSTEM) === true) return `  ${issue.severity} ${issue.diagnostics ?? ''}`;
   return `  ${issue.severity} ${issue.code} at ${issue.expression?.join(', ') ?? '(Bundle)'}\n    ${issue.diagnostics ?? ''}`;
 }
 
@@ -108,7 +147,7 @@ export async function runFromFhir(args: readonly string[], io: CommandIo): Promi
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
-    options: { format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { at: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h', default: false } },
   });
   if (values.help) {
     io.out(FROM_FHIR_USAGE);
@@ -117,6 +156,7 @@ export async function runFromFhir(args: readonly string[], io: CommandIo): Promi
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be "text" or "json"; got "${values.format}"`);
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('name exactly one Bundle file');
+  const at = parseInstant(values.at);
   const text = await readInput('from-fhir', file, io);
   if (text === undefined) return 2;
   const json = parseJsonText(text);
@@ -124,7 +164,8 @@ export async function runFromFhir(args: readonly string[], io: CommandIo): Promi
     io.err(formatProblems(file, json.problems));
     return 1;
   }
-  const result = bundleToPlan(json.value);
+  const read = bundleToPlan(json.value);
+  const result = read.ok ? withRuleIssues(read, json.value, at) : read;
   const reported = result.outcome.issue.filter((issue) => issue.code !== 'informational');
   if (values.format === 'json') io.err(JSON.stringify(result.outcome, null, 2));
   else if (reported.length > 0) io.err([`${file}: ${result.ok ? 'read' : 'no plan read'} — ${String(reported.length)} issue${reported.length === 1 ? '' : 's'}`, ...reported.map(formatIssue)].join('\n'));

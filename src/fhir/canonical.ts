@@ -102,6 +102,9 @@ export const EXTENSION = {
   goalRelationship: 'http://hl7.org/fhir/StructureDefinition/goal-relationship',
   approvalWithdrawal: extensionUrl('approval-withdrawal'),
   reportedBy: extensionUrl('reported-by'),
+  approvalDigest: extensionUrl('approval-digest'),
+  childView: extensionUrl('child-view'),
+  interimResponsiblePrincipal: extensionUrl('interim-responsible-principal'),
   /**
    * R5 `Appointment.virtualService`, a complex extension in R4 (hl7.fhir.uv.xver-r5.r4,
    * `StructureDefinition-ext-R5-Appointment.virtualService`): sub-extensions `_datatype` =

@@ -60,6 +60,7 @@ export const MAPPING_TABLE: readonly MappingRow[] = [
   { sip: 'consents[].coveredActors', fhir: 'Consent.provision.actor (role v3 IRCP)', expression: `${r('Consent')}.provision.actor` },
   { sip: 'consents[].excludedInformation', fhir: 'Consent.provision.provision (type deny).code (sip-information-class + v3 PSY/ETH/SEX/GDIS)', expression: `${r('Consent')}.provision.provision.code` },
   { sip: 'consents[].excludedParties', fhir: 'Consent.provision.provision (type deny).actor', expression: `${r('Consent')}.provision.provision.actor` },
+  { sip: 'consents[].childView', fhir: `Consent.extension:${short(EXTENSION.childView)} (view, notAskedReason)`, expression: ext('Consent', EXTENSION.childView), note: 'for a child' },
   { sip: 'consents[].withdrawal', fhir: `Consent.extension:${short(EXTENSION.consentWithdrawal)}; Consent.status inactive`, expression: ext('Consent', EXTENSION.consentWithdrawal) },
   { sip: 'meetings[]', fhir: 'Appointment, serviceType sip-meeting, supportingInformation → CarePlan', expression: r('Appointment') },
   { sip: 'meetings[].kind', fhir: 'Appointment.appointmentType (sip-meeting-kind, v2 FOLLOWUP)', expression: `${r('Appointment')}.appointmentType` },
@@ -101,9 +102,11 @@ export const MAPPING_TABLE: readonly MappingRow[] = [
   { sip: 'followUps[]', fhir: `CarePlan.extension:${short(EXTENSION.followUp)} (date, heldAt → Appointment)`, expression: ext('CarePlan', EXTENSION.followUp) },
   { sip: 'approvals[]', fhir: 'Provenance (agent verifier, who, onBehalfOf = principal, recorded); Task approve per principal', expression: `${r('Provenance')}.agent.onBehalfOf` },
   { sip: 'approvals[].version', fhir: `Provenance.extension:${short(EXTENSION.planVersion)}`, expression: ext('Provenance', EXTENSION.planVersion) },
+  { sip: 'approvals[].digest', fhir: `Provenance.extension:${short(EXTENSION.approvalDigest)}`, expression: ext('Provenance', EXTENSION.approvalDigest), note: 'sha256 of the RFC 8785 JSON of the approved part' },
   { sip: 'approvals[].withdrawn', fhir: `Provenance.extension:${short(EXTENSION.approvalWithdrawal)}`, expression: ext('Provenance', EXTENSION.approvalWithdrawal) },
   { sip: 'closure', fhir: `CarePlan.extension:${short(EXTENSION.closure)}; CarePlan.status completed / revoked; period.end`, expression: ext('CarePlan', EXTENSION.closure) },
   { sip: 'deviations[]', fhir: 'DetectedIssue (code, identified, author or reported-by, implicated, detail, mitigation), in CarePlan.supportingInfo', expression: `${r('DetectedIssue')}.detail` },
+  { sip: 'deviations[].interimResponsiblePrincipal', fhir: `DetectedIssue.extension:${short(EXTENSION.interimResponsiblePrincipal)}`, expression: ext('DetectedIssue', EXTENSION.interimResponsiblePrincipal) },
   { sip: 'notes', fhir: 'CarePlan.note', expression: `${r('CarePlan')}.note.text` },
 ];
 

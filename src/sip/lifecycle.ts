@@ -3,12 +3,25 @@
  * light (seed 000, "Ikonförklaringar"), the plan's status, and its step in the SIP process
  * (seed 001 §4: initiation → consent → preparation → summons → meeting → follow-up → closure).
  */
+import { approvalDigest, approvalParts, type ApprovalParts } from './approval-digest.js';
 import { consentsInForce } from './consent-status.js';
-import type { Approval, SipPlan } from './model/index.js';
+import { formatDate, stockholmDate } from './dates.js';
+import type { Approval, FollowUp, SipPlan } from './model/index.js';
 
-/** An approval counts for the current version unless it was withdrawn or names a later version. */
+/**
+ * The approvals that count for the current version: not withdrawn, for a version that exists, and for
+ * what the plan states now. An approval with a digest counts while its part is unchanged (the digest
+ * still matches, whatever version it named); one without a digest counts only for the version it
+ * names, since nothing else shows what it approved.
+ */
 export function approvalsInForce(plan: SipPlan): Approval[] {
-  return plan.approvals.filter((approval) => approval.withdrawn === undefined && approval.version <= plan.version);
+  let parts: ApprovalParts | undefined;
+  return plan.approvals.filter((approval) => {
+    if (approval.withdrawn !== undefined || approval.version > plan.version) return false;
+    if (approval.digest === undefined) return approval.version === plan.version;
+    parts ??= approvalParts(plan);
+    return approval.digest === approvalDigest(plan, approval.principal, parts);
+  });
 }
 
 export type TrafficLight = 'red' | 'yellow' | 'green';
@@ -50,4 +63,14 @@ export function processStep(plan: SipPlan, at: Date): ProcessStep {
   if (held.some((meeting) => meeting.kind === 'first')) return 'planned';
   if (plan.meetings.some((meeting) => meeting.summons !== undefined && meeting.status !== 'cancelled')) return 'summoned';
   return consentsInForce(plan, at).length > 0 ? 'consented' : 'initiated';
+}
+
+/**
+ * Follow-ups of an open plan whose date has passed at `at` without being held (seed 001 §4.6: a SIP
+ * is always followed up). What a search for overdue plans asks; the rule follow-up.overdue reports it.
+ */
+export function overdueFollowUps(plan: SipPlan, at: Date): { followUp: FollowUp; index: number }[] {
+  if (isClosed(plan)) return [];
+  const today = formatDate(stockholmDate(at));
+  return plan.followUps.flatMap((followUp, index) => (followUp.heldAt === undefined && followUp.date < today ? [{ followUp, index }] : []));
 }

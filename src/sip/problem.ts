@@ -17,6 +17,10 @@ export interface Problem {
   /** JSON pointer (RFC 6901) to the offending value; `""` is the whole document. */
   readonly pointer: string;
   readonly source?: RuleSource;
+  /** The kind of rule that found it (see docs/rules.md): integrity, completeness or history. */
+  readonly kind?: 'integrity' | 'completeness' | 'history';
+  /** A fact of the past that seed 001 §5.2 asks to be reported as a deviation (avvikelse). */
+  readonly reportDeviation?: boolean;
 }
 
 /** Builds a JSON pointer from path segments, escaping `~` and `/` (RFC 6901 §3). */

@@ -4,17 +4,18 @@
  *
  * - `revisePlan`: a new version; an edit of an approved part withdraws that part's approval (seed 000:
  *   each principal approves its own part; the traffic light falls back when a part changes).
- * - `approvePlan`: a principal's approval of the current version; refused unless the plan states the
- *   five required elements (seed 001 §4.5). An approval is a signature on a version, not an edit: it
- *   does not make a new version.
+ * - `approvePlan`: a principal's approval of the current version, with the digest of the part it
+ *   approves (src/sip/approval-digest.ts); refused unless the plan states the five required elements
+ *   (seed 001 §4.5). An approval is a signature on a version, not an edit: it does not make a new
+ *   version.
  * - `withdrawConsent`: records the withdrawal; when no consent remains in force the plan is closed with
  *   reason `consentWithdrawn` (seed 001 §4.2, §4.7).
  * - `closePlan`: closure needs a reason; a closed plan is read-only.
  */
+import { approvalDigest, principalsWithEditedParts } from './approval-digest.js';
 import { consentsInForce } from './consent-status.js';
 import { isClosed } from './lifecycle.js';
 import type { Closure, SipPlan } from './model/index.js';
-import { indexPlan, principalOf } from './plan-index.js';
 import { SipRuleError, type Problem } from './problem.js';
 import { checkPlan, RULES } from './rules/index.js';
 
@@ -25,38 +26,6 @@ function refuse(code: string, message: string, pointer = ''): never {
 
 function assertOpen(plan: SipPlan): void {
   if (isClosed(plan)) refuse('plan.closed-read-only', `Plan "${plan.id}" was closed at ${plan.closure?.closedAt ?? ''} and is read-only`, '/closure');
-}
-
-/**
- * The parts of a plan that approvals cover: each principal's own interventions, and the shared part
- * (goals, others' actions, overall responsibility, coordinator, follow-up) that every principal approves.
- */
-export function approvalParts(plan: SipPlan): { shared: string; principals: Map<string, string> } {
-  const index = indexPlan(plan);
-  const byPrincipal = new Map<string, unknown[]>(plan.principals.map((principal) => [principal.id, []]));
-  const others: unknown[] = [];
-  for (const intervention of plan.interventions) {
-    const principal = intervention.responsible === 'individual' ? undefined : principalOf(index, intervention.responsible);
-    (principal === undefined ? others : (byPrincipal.get(principal) ?? others)).push(intervention);
-  }
-  const shared = JSON.stringify([
-    plan.goals,
-    others,
-    plan.overallResponsiblePrincipal ?? null,
-    plan.coordinator ?? null,
-    plan.followUps,
-    plan.noActionsByOthers,
-  ]);
-  return { shared, principals: new Map([...byPrincipal].map(([id, items]) => [id, JSON.stringify(items)])) };
-}
-
-/** The principals whose approved part differs between two versions. */
-export function principalsWithEditedParts(before: SipPlan, after: SipPlan): Set<string> {
-  const old = approvalParts(before);
-  const now = approvalParts(after);
-  const everyone = new Set([...old.principals.keys(), ...now.principals.keys()]);
-  if (old.shared !== now.shared) return everyone;
-  return new Set([...everyone].filter((id) => old.principals.get(id) !== now.principals.get(id)));
 }
 
 export interface ChangeContext {
@@ -96,7 +65,13 @@ export function approvePlan(plan: SipPlan, approval: { principal: string; approv
     ...plan,
     approvals: [
       ...plan.approvals,
-      { principal: approval.principal, version: plan.version, approvedAt: approval.at.toISOString(), approvedBy: approval.approvedBy },
+      {
+        principal: approval.principal,
+        version: plan.version,
+        approvedAt: approval.at.toISOString(),
+        approvedBy: approval.approvedBy,
+        digest: approvalDigest(plan, approval.principal),
+      },
     ],
   };
   const problems: Problem[] = checkPlan(approved, { rules: APPROVAL_RULES }).filter((problem) => problem.severity === 'error');

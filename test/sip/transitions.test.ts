@@ -119,7 +119,9 @@ describe('approvePlan', () => {
 
   it('records the approval for the current version', () => {
     const approved = approvePlan(draft, { principal: 'falu-kommun', approvedBy: 'prof-lars-nyman', at });
-    expect(approved.approvals).toEqual([{ principal: 'falu-kommun', version: plan.version, approvedAt: at.toISOString(), approvedBy: 'prof-lars-nyman' }]);
+    expect(approved.approvals).toEqual([
+      { principal: 'falu-kommun', version: plan.version, approvedAt: at.toISOString(), approvedBy: 'prof-lars-nyman', digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as string },
+    ]);
     expect(trafficLight(approved)).toBe('yellow');
   });
 

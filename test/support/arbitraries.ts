@@ -183,6 +183,7 @@ export function buildPlan(shape: PlanShape): PlanJson {
         givenAt: shape.givenAt,
         validUntil,
         coveredActors: ['region', 'kommun', ...otherActors.map((actor) => actor.id)],
+        ...(shape.child ? { childView: { view: 'Jag vill att de vuxna pratar med varandra.' } } : {}),
       },
     ],
     meetings: [

@@ -5,7 +5,7 @@
  * Run with `npm run examples:invalid` after changing an example or a mutation; a test fails when the
  * committed files differ from what this writes.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { RULES } from '../../src/sip/index.js';
@@ -31,7 +31,16 @@ export function renderInvalidExamples(): { file: string; text: string }[] {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const { file, text } of renderInvalidExamples()) {
+  const rendered = renderInvalidExamples();
+  const written = new Set(rendered.map(({ file }) => file));
+  for (const dir of ['invalid', 'warnings']) {
+    for (const name of readdirSync(path.join(EXAMPLES_DIR, dir)).filter((file) => file.endsWith('.json'))) {
+      if (written.has(path.join(dir, name))) continue;
+      rmSync(path.join(EXAMPLES_DIR, dir, name));
+      process.stdout.write(`removed examples/${dir}/${name} (no rule of that code and severity)\n`);
+    }
+  }
+  for (const { file, text } of rendered) {
     writeFileSync(path.join(EXAMPLES_DIR, file), text);
     process.stdout.write(`wrote examples/${file}\n`);
   }

@@ -24,6 +24,21 @@ export interface Mutation {
 const ADULT = 'adult-psychiatry-addiction.json';
 const CHILD = 'child-two-guardians-school.json';
 const CLOSED = 'closed-consent-withdrawn.json';
+const FOLLOW_UP = 'follow-up-revised-goals.json';
+const AWAITING = 'awaiting-decision.json';
+
+/**
+ * Every approval in force names the current version and carries no digest: the principals approved
+ * the plan exactly as mutated. The completeness rules apply only to a plan under approval, and an
+ * approval's digest would otherwise no longer match the mutated part (src/sip/approval-digest.ts).
+ */
+function approvedAsMutated(plan: PlanJson): void {
+  for (const approval of plan.approvals) {
+    if (approval.withdrawn !== undefined) continue;
+    approval.version = plan.version;
+    delete approval.digest;
+  }
+}
 
 export const MUTATIONS: readonly Mutation[] = [
   {
@@ -80,10 +95,10 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     code: 'plan.single-principal',
     base: ADULT,
-    description: 'A draft in which every principal intervention is the municipality\'s.',
+    description: "An approved plan in which every principal intervention is the municipality's.",
     apply: (plan) => {
-      plan.approvals = [];
       plan.interventions = plan.interventions.filter((intervention: PlanJson) => intervention.responsible !== 'unit-psyk-falun');
+      approvedAsMutated(plan);
     },
   },
   {
@@ -99,17 +114,34 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     code: 'consent.expired',
     base: ADULT,
-    description: 'The plan version is recorded after the consent\'s last valid day.',
+    description: 'The plan version is recorded after the consent\'s last valid day (with a follow-up date still to come).',
     apply: (plan) => {
       plan.updatedAt = '2027-02-12T09:00:00+01:00';
+      plan.followUps[0].date = '2027-03-04';
     },
   },
   {
-    code: 'consent.withdrawn-plan-open',
+    code: 'consent.withdrawn',
     base: ADULT,
     description: 'The only consent is withdrawn but the plan is not closed.',
     apply: (plan) => {
       plan.consents[0].withdrawal = { withdrawnAt: '2026-03-12T09:00:00+01:00', withdrawnBy: 'individual', recordedBy: 'prof-anna-lind' };
+    },
+  },
+  {
+    code: 'consent.principal-not-covered',
+    base: ADULT,
+    description: "A second consent, given after the meeting, covers only the municipality's part (and Försäkringskassan).",
+    apply: (plan) => {
+      plan.consents.push({ ...plan.consents[0], id: 'consent-2', givenAt: '2026-03-10', validUntil: '2027-03-09', coveredActors: ['falu-kommun', 'fk'] });
+    },
+  },
+  {
+    code: 'consent.child-view-missing',
+    base: CHILD,
+    description: "The consent for the child records neither the child's view nor why the child was not asked.",
+    apply: (plan) => {
+      delete plan.consents[0].childView;
     },
   },
   {
@@ -213,6 +245,22 @@ export const MUTATIONS: readonly Mutation[] = [
     },
   },
   {
+    code: 'summons.ends-before-start',
+    base: ADULT,
+    description: 'The summoned meeting ends an hour before it starts.',
+    apply: (plan) => {
+      plan.meetings[0].summons.end = '2026-03-05T12:00:00+01:00';
+    },
+  },
+  {
+    code: 'summons.sent-after-start',
+    base: ADULT,
+    description: 'The summons is recorded as sent the day after the meeting started.',
+    apply: (plan) => {
+      plan.meetings[0].summons.sentAt = '2026-03-06T09:00:00+01:00';
+    },
+  },
+  {
     code: 'summons.declined-without-substitute',
     base: ADULT,
     description: 'The psychiatrist declines and no substitute is named.',
@@ -250,6 +298,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'Every goal is cancelled while the plan is approved.',
     apply: (plan) => {
       for (const goal of plan.goals) goal.status = 'cancelled';
+      approvedAsMutated(plan);
     },
   },
   {
@@ -259,14 +308,17 @@ export const MUTATIONS: readonly Mutation[] = [
     apply: (plan) => {
       plan.interventions = [];
       plan.noActionsByOthers = true;
+      approvedAsMutated(plan);
     },
   },
   {
     code: 'plan.missing-principal-interventions',
     base: ADULT,
-    description: 'A second municipality is a principal but is responsible for no intervention.',
+    description: 'A second municipality is a principal, covered by the consent, but is responsible for no intervention.',
     apply: (plan) => {
       plan.principals.push({ id: 'borlange-kommun', kind: 'municipality', name: 'Borlänge kommun', municipalityCode: '2081' });
+      plan.consents[0].coveredActors.push('borlange-kommun');
+      approvedAsMutated(plan);
     },
   },
   {
@@ -275,6 +327,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'The actions of Försäkringskassan and of the person are removed, and "no actions by others" is not stated.',
     apply: (plan) => {
       plan.interventions = plan.interventions.filter((intervention: PlanJson) => !['fk', 'individual'].includes(intervention.responsible));
+      approvedAsMutated(plan);
     },
   },
   {
@@ -283,6 +336,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'The approved plan does not say which principal holds overall responsibility.',
     apply: (plan) => {
       delete plan.overallResponsiblePrincipal;
+      approvedAsMutated(plan);
     },
   },
   {
@@ -291,6 +345,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'The approved plan has no follow-up date.',
     apply: (plan) => {
       plan.followUps = [];
+      approvedAsMutated(plan);
     },
   },
   {
@@ -299,6 +354,7 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'The approved plan names no coordinator.',
     apply: (plan) => {
       delete plan.coordinator;
+      approvedAsMutated(plan);
     },
   },
   {
@@ -308,6 +364,65 @@ export const MUTATIONS: readonly Mutation[] = [
     apply: (plan) => {
       plan.interventions[2].status = 'awaitingDecision';
       plan.interventions[2].pendingDecision = { decidedBy: 'socialnämndens arbetsutskott' };
+      approvedAsMutated(plan);
+    },
+  },
+  {
+    code: 'intervention.pending-decision-dates',
+    base: AWAITING,
+    description: 'The decision on the assistive device is to be reported back a week before it is expected.',
+    apply: (plan) => {
+      plan.interventions[1].pendingDecision.reportBackBy = '2026-04-08';
+    },
+  },
+  {
+    code: 'follow-up.overdue',
+    base: ADULT,
+    description: 'A version recorded on 2026-06-01, after the follow-up date 2026-05-28, with no follow-up held.',
+    apply: (plan) => {
+      plan.updatedAt = '2026-06-01T10:00:00+02:00';
+    },
+  },
+  {
+    code: 'follow-up.held-late',
+    base: FOLLOW_UP,
+    description: 'The follow-up held on 2026-02-10 had been planned for 2026-02-03.',
+    apply: (plan) => {
+      plan.followUps[0].date = '2026-02-03';
+    },
+  },
+  {
+    code: 'follow-up.held-at-not-held',
+    base: FOLLOW_UP,
+    description: 'The held follow-up names the first meeting instead of the follow-up meeting.',
+    apply: (plan) => {
+      plan.followUps[0].heldAt = 'meeting-1';
+    },
+  },
+  {
+    code: 'deviation.interim-principal-missing',
+    base: ADULT,
+    description: 'An open deviation (the psychiatric clinic did not come to a meeting) names no principal responsible meanwhile.',
+    apply: (plan) => {
+      plan.deviations = [
+        {
+          id: 'deviation-1',
+          reportedAt: '2026-03-06T10:00:00+01:00',
+          reportedBy: 'prof-sara-holm',
+          concerns: 'unit-psyk-falun',
+          category: 'absentFromMeeting',
+          description: 'Psykiatrin kom inte till SIP-mötet och skickade ingen ersättare.',
+          status: 'open',
+        },
+      ];
+    },
+  },
+  {
+    code: 'plan.reserved-id',
+    base: ADULT,
+    description: 'A patient association is recorded with the id "individual".',
+    apply: (plan) => {
+      plan.otherActors.push({ id: 'individual', kind: 'association', name: 'RSMH Falun' });
     },
   },
   {
@@ -332,6 +447,30 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'The closure gives no reason.',
     apply: (plan) => {
       delete plan.closure.reason;
+    },
+  },
+  {
+    code: 'closure.consent-not-withdrawn',
+    base: CLOSED,
+    description: 'The plan is closed for a withdrawn consent, but the consent records no withdrawal.',
+    apply: (plan) => {
+      delete plan.consents[0].withdrawal;
+    },
+  },
+  {
+    code: 'closure.informed-missing',
+    base: CLOSED,
+    description: 'Only the person is recorded as informed of the closure.',
+    apply: (plan) => {
+      plan.closure.informed = ['individual'];
+    },
+  },
+  {
+    code: 'closure.not-at-follow-up',
+    base: CLOSED,
+    description: 'The plan is closed as its goals are met, but its last follow-up was never held.',
+    apply: (plan) => {
+      plan.closure.reason = 'goalsMet';
     },
   },
   {

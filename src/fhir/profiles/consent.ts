@@ -86,6 +86,7 @@ export const SIP_CONSENT: StructureDefinition = profile({
     ...extensionSlices('Consent', [
       { name: 'consentRecording', url: EXTENSION.consentRecording, min: 1, short: 'How the consent was given and documented' },
       { name: 'consentWithdrawal', url: EXTENSION.consentWithdrawal, short: 'Withdrawal of the consent' },
+      { name: 'childView', url: EXTENSION.childView, short: "The child's own view, or why the child was not asked" },
     ]),
     element('Consent.scope', { patternCodeableConcept: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] } }),
     element('Consent.patient', { min: 1 }),

@@ -150,6 +150,28 @@ export const EXTENSION_SOURCES: Readonly<Record<OwnExtensionKey, ExtensionSource
     context: ['DetectedIssue'],
     value: REFERENCE,
   },
+  approvalDigest: {
+    title: 'SIP approved part digest',
+    description:
+      "What the approval approved: SHA-256 (sha256:<hex>) of the RFC 8785 canonical JSON of the principal's interventions and the part all principals share, so a reader can tell whether a later version left it unchanged (seed 000: an edit of an approved part withdraws the approval).",
+    context: ['Provenance'],
+    value: ['string'],
+  },
+  childView: {
+    title: "Child's view of the SIP",
+    description: "When guardians consent for a child: the child's own view, or why the child was not asked given age and maturity (seed 001 §4.2).",
+    context: ['Consent'],
+    parts: [
+      { name: 'view', types: ['string'], short: "The child's own view" },
+      { name: 'notAskedReason', types: ['string'], short: 'Why the child was not asked (age and maturity)' },
+    ],
+  },
+  interimResponsiblePrincipal: {
+    title: 'Deviation: principal responsible meanwhile',
+    description: 'The principal that holds responsibility while a deviation is investigated (seed 001 §5.2: "tillfällig ansvarsfördelning").',
+    context: ['DetectedIssue'],
+    value: REFERENCE,
+  },
 };
 
 function partElements(part: ExtensionPart): ElementDefinition[] {

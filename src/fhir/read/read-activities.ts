@@ -134,6 +134,7 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
   const root = consent.provision;
   const recording = extensionOf(consent, EXTENSION.consentRecording);
   const withdrawal = extensionOf(consent, EXTENSION.consentWithdrawal);
+  const childView = extensionOf(consent, EXTENSION.childView);
   const form = findOwnCode(CONSENT_FORM, [partOf(recording, 'form')?.valueCoding]);
   const givenAt = dateOf(consent.dateTime ?? root?.period?.start);
   const validUntil = dateOf(root?.period?.end);
@@ -172,6 +173,7 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
     excludedParties: nested
       .flatMap((provision, i) => (provision.actor ?? []).map((actor, j) => party(actor.reference, `${path}.provision.provision[${String(i)}].actor[${String(j)}]`)))
       .filter((actor) => actor !== undefined),
+    childView: childView === undefined ? undefined : defined({ view: partOf(childView, 'view')?.valueString, notAskedReason: partOf(childView, 'notAskedReason')?.valueString }),
     withdrawal:
       withdrawal === undefined
         ? undefined
@@ -286,6 +288,7 @@ export function readApproval(context: ReadContext, entry: IndexedEntry & { resou
     version: version ?? planVersion,
     approvedAt: provenance.recorded,
     approvedBy: approvedBy ?? '?',
+    digest: extensionOf(provenance, EXTENSION.approvalDigest)?.valueString,
     withdrawn:
       withdrawal === undefined
         ? undefined
@@ -315,6 +318,7 @@ export function readDeviation(context: ReadContext, entry: IndexedEntry & { reso
     description: issue.detail ?? issue.code?.text ?? '?',
     status: DEVIATION_STATUS[issue.status] ?? 'open',
     interimResponsibility: issue.mitigation?.[0]?.action.text,
+    interimResponsiblePrincipal: partyOf(context, extensionOf(issue, EXTENSION.interimResponsiblePrincipal)?.valueReference, entry, `${entry.path}.extension('${EXTENSION.interimResponsiblePrincipal}')`),
   });
 }
 

@@ -30,6 +30,7 @@ export function toApprovalProvenance(context: WriteContext, approval: Approval):
     meta: { tag: [{ system: IDENTIFIER_SYSTEM.sipEntity, code: entityIdentifier(context.plan, approvalKey(approval)).value }] },
     extension: [
       { url: EXTENSION.planVersion, valueInteger: approval.version },
+      ...(approval.digest === undefined ? [] : [{ url: EXTENSION.approvalDigest, valueString: approval.digest }]),
       ...(withdrawn === undefined
         ? []
         : [

@@ -94,7 +94,7 @@ function declaringProfile(resource: FhirResource): FhirResource {
  * Maps a SIP plan to a transaction Bundle. The plan must already be valid (parsed by the SIP schema,
  * with every reference declared); the result depends on nothing but the plan and the options.
  */
-export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS): Bundle {
+export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt)): Bundle {
   const keys = new KeyRegistry();
   const context = newContext(plan, options, keys);
   const invited = invitedOrganizations(context);
@@ -130,5 +130,5 @@ export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAUL
     ...plan.principals.map((principal) => entry('Task', principal.id, toApprovalTask(context, principal))),
     ...plan.approvals.map((approval) => entry('Provenance', approvalKey(approval), toApprovalProvenance(context, approval))),
   ];
-  return { resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', entry: entries };
+  return { resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', timestamp: at.toISOString(), entry: entries };
 }

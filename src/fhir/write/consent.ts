@@ -52,6 +52,9 @@ export function toConsent(context: WriteContext, consent: Consent): FhirConsent 
         consent.documentedBy === undefined ? undefined : { url: 'documentedBy', valueReference: referenceTo(context, consent.documentedBy) },
         stringPart('documentedIn', consent.documentedIn),
       ]),
+      ...(consent.childView === undefined
+        ? []
+        : [complexExtension(EXTENSION.childView, [stringPart('view', consent.childView.view), stringPart('notAskedReason', consent.childView.notAskedReason)])]),
       ...(withdrawal === undefined
         ? []
         : [

@@ -20,7 +20,12 @@ export function toDetectedIssue(context: WriteContext, deviation: Deviation): De
   const byProfessional = entityOf(context, deviation.reportedBy).kind === 'professional';
   return compact<DetectedIssue>({
     resourceType: 'DetectedIssue',
-    extension: byProfessional ? undefined : [{ url: EXTENSION.reportedBy, valueReference: referenceTo(context, deviation.reportedBy) }],
+    extension: [
+      ...(byProfessional ? [] : [{ url: EXTENSION.reportedBy, valueReference: referenceTo(context, deviation.reportedBy) }]),
+      ...(deviation.interimResponsiblePrincipal === undefined
+        ? []
+        : [{ url: EXTENSION.interimResponsiblePrincipal, valueReference: referenceTo(context, deviation.interimResponsiblePrincipal) }]),
+    ],
     identifier: [entityIdentifier(context.plan, deviation.id)],
     status: DEVIATION_STATUS[deviation.status],
     code: { coding: [ownCoding(DEVIATION_CATEGORY, deviation.category), ownCoding(SIP_CATEGORY, 'sip-deviation')] },

@@ -29,6 +29,21 @@ export const informationClassSchema = z.enum([
 ]);
 export type InformationClass = z.infer<typeof informationClassSchema>;
 
+/**
+ * The child's own view of the SIP when guardians consent for a child (seed 001 §4.2: "I beaktande av
+ * barnets ålder och mognad bör hen tillfrågas och delta i beslutet"): what the child said, or why the
+ * child was not asked, given age and maturity.
+ */
+export const childViewSchema = z
+  .strictObject({
+    view: z.string().trim().min(1).max(5_000).optional(),
+    notAskedReason: z.string().trim().min(1).max(2_000).optional(),
+  })
+  .refine((childView) => (childView.view === undefined) !== (childView.notAskedReason === undefined), {
+    message: "states either the child's view or why the child was not asked, not both",
+  });
+export type ChildView = z.infer<typeof childViewSchema>;
+
 export const consentSchema = z.strictObject({
   id: refSchema,
   /** The plan this consent is for; a consent for any other purpose is general and not valid for SIP. */
@@ -48,6 +63,8 @@ export const consentSchema = z.strictObject({
     .default([]),
   /** Persons or units the person does not consent to (seed 001 §4.2). */
   excludedParties: z.array(refSchema).default([]),
+  /** For a child: the child's own view, or why it was not asked (seed 001 §4.2). */
+  childView: childViewSchema.optional(),
   withdrawal: z
     .strictObject({
       withdrawnAt: dateTimeSchema,

@@ -81,6 +81,13 @@ export const approvalSchema = z.strictObject({
   version: z.int().min(1),
   approvedAt: dateTimeSchema,
   approvedBy: refSchema,
+  /**
+   * What was approved: a digest of the principal's part and the shared part at approval
+   * (`sha256:<hex>`, see src/sip/approval-digest.ts). It binds the approval to its content, so any
+   * reader can tell whether a later version left the part unchanged; without one, an approval counts
+   * only for the version it names.
+   */
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be "sha256:" and 64 lowercase hex digits').optional(),
   withdrawn: z
     .strictObject({
       at: dateTimeSchema,
@@ -111,6 +118,11 @@ export const deviationSchema = z.strictObject({
   status: z.enum(['open', 'underInvestigation', 'closed']).default('open'),
   /** The interim division of responsibility agreed while the deviation is investigated. */
   interimResponsibility: z.string().trim().max(2_000).optional(),
+  /**
+   * The principal that holds responsibility meanwhile ("tillfällig ansvarsfördelning", seed 001 §5.2),
+   * while the deviation is open or under investigation.
+   */
+  interimResponsiblePrincipal: refSchema.optional(),
 });
 export type Deviation = z.infer<typeof deviationSchema>;
 

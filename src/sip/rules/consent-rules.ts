@@ -3,6 +3,7 @@ import { consentStateAt, consentsInForce, type ConsentState } from '../consent-s
 import { addYears, AGE_OF_MAJORITY, ageOn, compareDates, formatDate, parseDate, stockholmDate } from '../dates.js';
 import { isClosed } from '../lifecycle.js';
 import { CONSENTING_REPRESENTATIVE_KINDS, type Consent, type SipPlan } from '../model/index.js';
+import { principalOf } from '../plan-index.js';
 import { toPointer } from '../problem.js';
 import { defineRule, type RuleContext } from './rule.js';
 
@@ -19,12 +20,13 @@ function planSpecific(plan: SipPlan): [Consent, number][] {
 }
 
 /**
- * Why an open plan has no consent in force at `at`: `none` when it has no consent for this SIP, else
- * the state of its latest one (by the day it was given). Undefined when the plan is closed or a
- * consent is in force, that is when there is nothing to report. Shared by the three rules below.
+ * Why no consent is in force at `at`: `none` when the plan has no consent for this SIP, else the state
+ * of its latest one (by the day it was given). Undefined when a consent is in force, or when a closed
+ * plan is judged as a record: closing is what a lapsed consent calls for. A plan being sent is judged
+ * whatever its state, since nothing leaves without a consent in force. Shared by the three rules below.
  */
-function consentLapse(plan: SipPlan, at: Date): 'none' | { consent: Consent; index: number; state: ConsentState } | undefined {
-  if (isClosed(plan) || consentsInForce(plan, at).length > 0) return undefined;
+function consentLapse({ plan, at, sending }: RuleContext): 'none' | { consent: Consent; index: number; state: ConsentState } | undefined {
+  if ((isClosed(plan) && !sending) || consentsInForce(plan, at).length > 0) return undefined;
   const latest = planSpecific(plan).reduce<[Consent, number] | undefined>(
     (found, entry) => (found === undefined || entry[0].givenAt >= found[0].givenAt ? entry : found),
     undefined,
@@ -32,19 +34,27 @@ function consentLapse(plan: SipPlan, at: Date): 'none' | { consent: Consent; ind
   return latest === undefined ? 'none' : { consent: latest[0], index: latest[1], state: consentStateAt(latest[0], at) };
 }
 
+/** How a finding ends: what a lapsed consent stops, as a record or as a send. */
+function stops(context: RuleContext): string {
+  return context.sending ? `nothing of the plan may be sent on ${formatDate(context.today)}` : 'nothing may be summoned or exchanged';
+}
+
 export const consentMissing = defineRule({
   code: 'consent.missing',
-  severity: 'error',
-  title: 'An open plan has a consent for this SIP in force; without it nothing is summoned or exchanged.',
+  kind: 'integrity',
+  title: 'A plan has a consent for this SIP in force while it is open and whenever it is sent; without it nothing is summoned or exchanged.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT}; §4 (the process needs the person's consent)` },
-  *check({ plan, at, today }) {
-    const lapse = consentLapse(plan, at);
+  *check(context) {
+    const lapse = consentLapse(context);
     if (lapse === 'none') {
-      yield { pointer: '/consents', message: 'The plan has no consent for this SIP; a SIP needs the consent of the person (or their guardians or representative)' };
+      yield {
+        pointer: '/consents',
+        message: `The plan has no consent for this SIP; a SIP needs the consent of the person (or their guardians or representative), and ${stops(context)}`,
+      };
     } else if (lapse?.state === 'notYetValid') {
       yield {
         pointer: toPointer(['consents', lapse.index, 'givenAt']),
-        message: `No consent is in force on ${formatDate(today)}: consent "${lapse.consent.id}" is given only from ${lapse.consent.givenAt}`,
+        message: `No consent is in force on ${formatDate(context.today)}: consent "${lapse.consent.id}" is given only from ${lapse.consent.givenAt}; ${stops(context)}`,
       };
     }
   },
@@ -52,39 +62,72 @@ export const consentMissing = defineRule({
 
 export const consentExpired = defineRule({
   code: 'consent.expired',
-  severity: 'error',
-  title: 'An open plan whose consent has expired is not used: renew the consent or close the plan.',
+  kind: 'integrity',
+  title: 'A consent that has expired, with no other in force, stops the plan: renew the consent or close the plan; nothing is sent.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("gäller i max ett år"); §4.7 Avslutning` },
-  *check({ plan, at, today }) {
-    const lapse = consentLapse(plan, at);
+  *check(context) {
+    const lapse = consentLapse(context);
     if (lapse !== 'none' && lapse?.state === 'expired') {
       yield {
         pointer: toPointer(['consents', lapse.index, 'validUntil']),
-        message: `Consent "${lapse.consent.id}" expired after ${lapse.consent.validUntil} and no other consent is in force on ${formatDate(today)}; nothing may be exchanged until it is renewed, or the plan is closed`,
+        message: context.sending
+          ? `Consent "${lapse.consent.id}" expired after ${lapse.consent.validUntil} and no other consent is in force on ${formatDate(context.today)}; ${stops(context)} until the consent is renewed`
+          : `Consent "${lapse.consent.id}" expired after ${lapse.consent.validUntil} and no other consent is in force on ${formatDate(context.today)}; nothing may be exchanged until it is renewed, or the plan is closed`,
       };
     }
   },
 });
 
-export const consentWithdrawnPlanOpen = defineRule({
-  code: 'consent.withdrawn-plan-open',
-  severity: 'error',
-  title: 'When the consent is withdrawn and no other is in force, the plan is closed with reason consentWithdrawn.',
+export const consentWithdrawn = defineRule({
+  code: 'consent.withdrawn',
+  kind: 'integrity',
+  title: 'When the consent is withdrawn and no other is in force, nothing more is exchanged and the plan is closed with reason consentWithdrawn.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("när som helst rätt att dra tillbaka"); §4.7 Avslutning` },
-  *check({ plan, at }) {
-    const lapse = consentLapse(plan, at);
+  *check(context) {
+    const lapse = consentLapse(context);
     if (lapse !== 'none' && lapse?.state === 'withdrawn') {
       yield {
         pointer: toPointer(['consents', lapse.index, 'withdrawal']),
-        message: `Consent "${lapse.consent.id}" was withdrawn and no other consent is in force; all exchange stops and the plan must be closed with reason "consentWithdrawn"`,
+        message: context.sending
+          ? `Consent "${lapse.consent.id}" was withdrawn and no other consent is in force; ${stops(context)}`
+          : `Consent "${lapse.consent.id}" was withdrawn and no other consent is in force; all exchange stops and the plan must be closed with reason "consentWithdrawn"`,
       };
+    }
+  },
+});
+
+export const consentPrincipalNotCovered = defineRule({
+  code: 'consent.principal-not-covered',
+  kind: 'integrity',
+  title:
+    'A consent in force covers both principals (each, or a unit or professional of it) and excludes neither: a person who consents to only one side\'s interventions gets no SIP.',
+  source: { document: 'seed-001', section: '§3.6.2 När SIP inte ska genomföras ("endast samtycker till socialtjänstens insatser … eller vice versa"); §4.2' },
+  *check({ plan, index, at }) {
+    for (const [i, consent] of plan.consents.entries()) {
+      // A consent that names no actor at all is consent.no-covered-actors' to report.
+      if (consent.planId !== plan.id || consent.coveredActors.length === 0 || consentStateAt(consent, at) !== 'inForce') continue;
+      for (const principal of plan.principals) {
+        const covered = consent.coveredActors.some((actor) => principalOf(index, actor) === principal.id);
+        const excluded = consent.excludedParties.indexOf(principal.id);
+        if (excluded >= 0) {
+          yield {
+            pointer: toPointer(['consents', i, 'excludedParties', excluded]),
+            message: `Consent "${consent.id}" excludes principal "${principal.id}" (${principal.name}); a SIP needs the consent to both principals' interventions`,
+          };
+        } else if (!covered) {
+          yield {
+            pointer: toPointer(['consents', i, 'coveredActors']),
+            message: `Consent "${consent.id}" covers neither principal "${principal.id}" (${principal.name}) nor any of its units or professionals; a SIP needs the consent to both principals' interventions`,
+          };
+        }
+      }
     }
   },
 });
 
 export const consentPeriodTooLong = defineRule({
   code: 'consent.period-too-long',
-  severity: 'error',
+  kind: 'integrity',
   title: 'A consent lasts at most one year from the day it was given (calendar in Europe/Stockholm).',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("tidsbegränsat (gäller i max ett år)")` },
   *check({ plan }) {
@@ -102,7 +145,7 @@ export const consentPeriodTooLong = defineRule({
 
 export const consentPeriodInvalid = defineRule({
   code: 'consent.period-invalid',
-  severity: 'error',
+  kind: 'integrity',
   title: "A consent's period ends on or after the day it was given, and it is not withdrawn before it was given.",
   source: { document: 'seed-001', section: SECTION_CONSENT },
   *check({ plan }) {
@@ -128,7 +171,7 @@ export const consentPeriodInvalid = defineRule({
 
 export const consentNotPlanSpecific = defineRule({
   code: 'consent.not-plan-specific',
-  severity: 'error',
+  kind: 'integrity',
   title: 'A consent is never general: it names the SIP it is for.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("kan aldrig vara generellt formulerat", "begränsat till arbetet med SIP")` },
   *check({ plan }) {
@@ -145,7 +188,7 @@ export const consentNotPlanSpecific = defineRule({
 
 export const consentNoCoveredActors = defineRule({
   code: 'consent.no-covered-actors',
-  severity: 'error',
+  kind: 'integrity',
   title: 'A consent names the actors that may exchange information within the SIP.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("vilken typ av uppgifter … och till vem")` },
   *check({ plan }) {
@@ -159,7 +202,7 @@ export const consentNoCoveredActors = defineRule({
 
 export const consentGuardianMissing = defineRule({
   code: 'consent.guardian-missing',
-  severity: 'error',
+  kind: 'integrity',
   title: "For a child, every custodial guardian gives consent (both, when two share custody).",
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("Finns två vårdnadshavare måste båda ge sitt samtycke")` },
   *check(context) {
@@ -187,7 +230,7 @@ export const consentGuardianMissing = defineRule({
 
 export const consentGiverNotEntitled = defineRule({
   code: 'consent.giver-not-entitled',
-  severity: 'error',
+  kind: 'integrity',
   title:
     'Consent is given by the person, by custodial guardians for a child, or by a legal representative (god man, förvaltare, framtidsfullmakt) for a person who cannot consent.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} (last two paragraphs)` },
@@ -225,7 +268,7 @@ export const consentGiverNotEntitled = defineRule({
 
 export const consentUndocumented = defineRule({
   code: 'consent.undocumented',
-  severity: 'error',
+  kind: 'integrity',
   title: 'An oral consent, or one shown in another way, names the professional who documented it.',
   source: { document: 'seed-001', section: `${SECTION_CONSENT} ("Ett muntligt samtycke ska … dokumenteras")` },
   *check({ plan }) {
@@ -234,6 +277,23 @@ export const consentUndocumented = defineRule({
         yield {
           pointer: toPointer(['consents', i, 'documentedBy']),
           message: `The consent was given ${consent.form === 'oral' ? 'orally' : 'in another way'}; name the professional who documented it`,
+        };
+      }
+    }
+  },
+});
+
+export const consentChildViewMissing = defineRule({
+  code: 'consent.child-view-missing',
+  kind: 'history',
+  title: "When guardians consent for a child, the child's own view is recorded, or why the child was not asked given age and maturity.",
+  source: { document: 'seed-001', section: `${SECTION_CONSENT} ("I beaktande av barnets ålder och mognad bör hen tillfrågas och delta i beslutet")` },
+  *check(context) {
+    for (const [i, consent] of context.plan.consents.entries()) {
+      if (isChildOn(context, consent.givenAt) === true && consent.childView === undefined) {
+        yield {
+          pointer: toPointer(['consents', i]),
+          message: `The person was a child when consent "${consent.id}" was given on ${consent.givenAt}; record the child's own view (childView.view), or why the child was not asked (childView.notAskedReason)`,
         };
       }
     }

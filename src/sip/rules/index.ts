@@ -11,13 +11,15 @@ import * as consent from './consent-rules.js';
 import * as integrity from './integrity-rules.js';
 import * as meeting from './meeting-rules.js';
 import * as planRules from './plan-rules.js';
-import type { Rule, RuleContext } from './rule.js';
+import { DEVIATION_ADVICE, type Finding, type Rule, type RuleContext } from './rule.js';
+import { approvalsInForce, isClosed } from '../lifecycle.js';
 
-export type { Rule, RuleContext, Finding } from './rule.js';
-export { SOURCE_DOCUMENTS } from './rule.js';
+export type { Rule, RuleContext, Finding, RuleKind } from './rule.js';
+export { SOURCE_DOCUMENTS, SEVERITY_OF_KIND, DEVIATION_ADVICE } from './rule.js';
 
 export const RULES: readonly Rule[] = [
   integrity.duplicateId,
+  integrity.reservedId,
   integrity.unresolvedReference,
   integrity.birthDateMismatch,
   integrity.birthDateUnknown,
@@ -26,7 +28,8 @@ export const RULES: readonly Rule[] = [
   planRules.singlePrincipal,
   consent.consentMissing,
   consent.consentExpired,
-  consent.consentWithdrawnPlanOpen,
+  consent.consentWithdrawn,
+  consent.consentPrincipalNotCovered,
   consent.consentPeriodTooLong,
   consent.consentPeriodInvalid,
   consent.consentNotPlanSpecific,
@@ -34,11 +37,14 @@ export const RULES: readonly Rule[] = [
   consent.consentGuardianMissing,
   consent.consentGiverNotEntitled,
   consent.consentUndocumented,
+  consent.consentChildViewMissing,
   meeting.summonsWithoutConsent,
   meeting.summonsInviteeNotCovered,
   meeting.summonsInviteeExcluded,
   meeting.meetingWithoutSummons,
   meeting.summonsIncomplete,
+  meeting.summonsEndsBeforeStart,
+  meeting.summonsSentAfterStart,
   meeting.summonsDeclinedWithoutSubstitute,
   meeting.summonsSchoolNotInvited,
   meeting.meetingRolesNotAppointed,
@@ -50,11 +56,22 @@ export const RULES: readonly Rule[] = [
   planRules.missingFollowUp,
   planRules.missingCoordinator,
   planRules.pendingDecisionIncomplete,
+  planRules.pendingDecisionDates,
+  planRules.followUpOverdue,
+  planRules.followUpHeldLate,
+  planRules.followUpHeldAtNotHeld,
   planRules.approvalFutureVersion,
   planRules.approverNotOfPrincipal,
   planRules.closureMissingReason,
+  planRules.closureConsentNotWithdrawn,
+  planRules.closureInformedMissing,
+  planRules.closureNotAtFollowUp,
   planRules.closedReadOnly,
+  planRules.deviationInterimPrincipalMissing,
 ];
+
+/** The rules that say no consent is in force at the instant judged: the ones that refuse a send. */
+export const CONSENT_IN_FORCE_CODES: ReadonlySet<string> = new Set([consent.consentMissing.code, consent.consentExpired.code, consent.consentWithdrawn.code]);
 
 /** The person's birth date: from the personnummer or samordningsnummer, else as written in the plan. */
 export function birthDateOf(plan: SipPlan): CalendarDate | undefined {
@@ -71,15 +88,61 @@ export interface CheckOptions {
   readonly at?: Date;
   /** Rules to apply; all of them by default. */
   readonly rules?: readonly Rule[];
+  /**
+   * Judge the plan as it is about to be sent: consent must be in force at `at` whatever the plan's
+   * state, closed plans included. See {@link judgeSend}.
+   */
+  readonly sending?: boolean;
 }
 
-/** Applies every rule and returns all problems found, errors and warnings, in rule order. */
+/**
+ * Whether the plan's completeness rules apply: once a principal has approved it (an approval still in
+ * force) and while it is open. Before that the plan is under preparation and may be incomplete.
+ */
+export function underApproval(plan: SipPlan): boolean {
+  return !isClosed(plan) && approvalsInForce(plan).length > 0;
+}
+
+function problemOf(rule: Rule, finding: Finding): Problem {
+  const message = rule.reportDeviation === true ? `${finding.message}; ${DEVIATION_ADVICE}` : finding.message;
+  return {
+    code: rule.code,
+    severity: rule.severity,
+    kind: rule.kind,
+    message,
+    pointer: finding.pointer,
+    source: rule.source,
+    ...(rule.reportDeviation === true ? { reportDeviation: true } : {}),
+  };
+}
+
+/**
+ * Applies the rules and returns all problems found, errors and warnings, in rule order. Completeness
+ * rules are applied only to a plan under approval ({@link underApproval}).
+ */
 export function checkPlan(plan: SipPlan, options: CheckOptions = {}): Problem[] {
   const at = options.at ?? new Date(plan.updatedAt);
-  const context: RuleContext = { plan, index: indexPlan(plan), at, today: stockholmDate(at), birthDate: birthDateOf(plan) };
-  return (options.rules ?? RULES).flatMap((rule) =>
-    [...rule.check(context)].map(
-      (finding): Problem => ({ code: rule.code, severity: rule.severity, message: finding.message, pointer: finding.pointer, source: rule.source }),
-    ),
-  );
+  const context: RuleContext = {
+    plan,
+    index: indexPlan(plan),
+    at,
+    sending: options.sending ?? false,
+    today: stockholmDate(at),
+    birthDate: birthDateOf(plan),
+  };
+  const complete = underApproval(plan);
+  return (options.rules ?? RULES)
+    .filter((rule) => rule.kind !== 'completeness' || complete)
+    .flatMap((rule) => [...rule.check(context)].map((finding) => problemOf(rule, finding)));
+}
+
+/**
+ * Judges a plan at the moment it is sent (every path out: `to-fhir`, and later the server and
+ * delivery). Consent is judged at `at`, the moment the data leaves, not when the version was
+ * recorded: a consent that has expired or been withdrawn since refuses the send with its rule code
+ * (seed 001 §4.2: "Ett samtycke är tidsbegränsat … när som helst rätt att dra tillbaka"). The other
+ * rules depend on the record alone and give the same answer at either instant.
+ */
+export function judgeSend(plan: SipPlan, at: Date): Problem[] {
+  return checkPlan(plan, { at, sending: true });
 }

@@ -6,6 +6,9 @@ import type { EntityKind } from '../plan-index.js';
 import { toPointer } from '../problem.js';
 import { defineRule } from './rule.js';
 
+/** The id by which a plan names its individual (the person the plan is about). */
+const INDIVIDUAL_ID = 'individual';
+
 const ORGANIZATIONS: readonly EntityKind[] = ['principal', 'unit', 'otherActor'];
 const PARTIES: readonly EntityKind[] = [...ORGANIZATIONS, 'professional', 'relatedPerson'];
 
@@ -77,6 +80,7 @@ function* referenceSites(plan: SipPlan): Generator<ReferenceSite> {
   for (const [i, deviation] of plan.deviations.entries()) {
     yield site(['deviations', i, 'reportedBy'], deviation.reportedBy, ['professional', 'principal', 'unit']);
     yield site(['deviations', i, 'concerns'], deviation.concerns, [...ORGANIZATIONS, 'professional']);
+    yield site(['deviations', i, 'interimResponsiblePrincipal'], deviation.interimResponsiblePrincipal, ['principal']);
   }
 }
 
@@ -100,7 +104,7 @@ function expected(site: ReferenceSite): string {
 
 export const duplicateId = defineRule({
   code: 'plan.duplicate-id',
-  severity: 'error',
+  kind: 'integrity',
   title: 'Every id in a plan is unique, so that a reference names exactly one thing.',
   source: { document: 'design', section: '§3 (references between the parts of a plan)' },
   *check({ index }) {
@@ -112,9 +116,22 @@ export const duplicateId = defineRule({
   },
 });
 
+export const reservedId = defineRule({
+  code: 'plan.reserved-id',
+  kind: 'integrity',
+  title: 'No part of a plan takes the id "individual": it is how references name the person the plan is about.',
+  source: { document: 'design', section: '§3 (references between the parts of a plan)' },
+  *check({ index }) {
+    const pointers = index.duplicates.get(INDIVIDUAL_ID) ?? [index.entities.get(INDIVIDUAL_ID)?.pointer].filter((pointer) => pointer !== undefined);
+    for (const pointer of pointers) {
+      yield { pointer: `${pointer}/id`, message: `Id "${INDIVIDUAL_ID}" is reserved for the person the plan is about; a reference to it would never reach this entity` };
+    }
+  },
+});
+
 export const unresolvedReference = defineRule({
   code: 'plan.unresolved-reference',
-  severity: 'error',
+  kind: 'integrity',
   title: 'Every reference names an entity of the plan, of a kind that fits where it stands.',
   source: { document: 'design', section: '§3 (references between the parts of a plan)' },
   *check({ plan, index }) {
@@ -135,7 +152,7 @@ export const unresolvedReference = defineRule({
 
 export const birthDateMismatch = defineRule({
   code: 'individual.birth-date-mismatch',
-  severity: 'error',
+  kind: 'integrity',
   title: "A birth date written beside a personnummer or samordningsnummer agrees with the number.",
   source: { document: 'design', section: '§3 (the individual: personnummer or samordningsnummer)' },
   *check({ plan }) {
@@ -153,7 +170,7 @@ export const birthDateMismatch = defineRule({
 
 export const protectedIdentityContact = defineRule({
   code: 'individual.protected-identity-contact',
-  severity: 'error',
+  kind: 'integrity',
   title: 'A person with protected identity (skyddad identitet) has no address or phone number in the plan, which travels between principals.',
   source: { document: 'design', section: '§3 (the individual: protected identity, never export address or phone)' },
   *check({ plan }) {
@@ -172,7 +189,7 @@ export const protectedIdentityContact = defineRule({
 
 export const birthDateUnknown = defineRule({
   code: 'individual.birth-date-unknown',
-  severity: 'error',
+  kind: 'integrity',
   title: "With a reservnummer, the plan states the person's birth date, so that the rules for children can be applied.",
   source: { document: 'seed-001', section: '§4.2 Samtycke (children and custodial guardians)' },
   *check({ birthDate }) {

@@ -16,7 +16,8 @@ function* summonses(context: RuleContext): Generator<{ meeting: Meeting; summons
 
 export const summonsWithoutConsent = defineRule({
   code: 'summons.without-consent',
-  severity: 'error',
+  kind: 'history',
+  reportDeviation: true,
   title: 'No one is summoned before a consent for the SIP is in force.',
   source: { document: 'seed-001', section: '§4.2 Samtycke; §4 ("Den enskildes samtycke krävs för att starta en SIP-process")' },
   *check(context) {
@@ -43,7 +44,8 @@ function invitedParties(summons: Summons): { party: string; path: (string | numb
 
 export const summonsInviteeNotCovered = defineRule({
   code: 'summons.invitee-not-covered',
-  severity: 'error',
+  kind: 'history',
+  reportDeviation: true,
   title: 'Only actors the consent covers are summoned: the person decides who takes part.',
   source: { document: 'seed-001', section: '§4.2 Samtycke ("genom sitt samtycke också utser vilka aktörer som kallas"); §4.3' },
   *check(context) {
@@ -64,7 +66,8 @@ export const summonsInviteeNotCovered = defineRule({
 
 export const summonsInviteeExcluded = defineRule({
   code: 'summons.invitee-excluded',
-  severity: 'error',
+  kind: 'history',
+  reportDeviation: true,
   title: 'A person or unit the individual has excluded is not summoned.',
   source: { document: 'seed-001', section: '§4.2 Samtycke ("personer/enheter som den enskilde inte samtycker till")' },
   *check(context) {
@@ -83,7 +86,7 @@ export const summonsInviteeExcluded = defineRule({
 
 export const meetingWithoutSummons = defineRule({
   code: 'meeting.summons-missing',
-  severity: 'error',
+  kind: 'integrity',
   title: 'A meeting that has been summoned or held has its summons: when, where, the agenda and who was invited.',
   source: { document: 'seed-001', section: '§4.4 Kallelse (the meeting is called by a summons that states time, place and invitees)' },
   *check({ plan }) {
@@ -97,16 +100,13 @@ export const meetingWithoutSummons = defineRule({
 
 export const summonsIncomplete = defineRule({
   code: 'summons.incomplete',
-  severity: 'error',
-  title: 'A summons states the time, a place or digital meeting link, the agenda, everyone invited and the contact details.',
+  kind: 'history',
+  title: 'A summons states a place or digital meeting link, everyone invited and the contact details of the one who convenes.',
   source: { document: 'seed-001', section: '§4.4 Kallelse' },
   *check(context) {
     for (const { summons, path } of summonses(context)) {
       if (summons.location === undefined && summons.digitalMeetingUrl === undefined) {
         yield { pointer: toPointer(path), message: 'The summons states neither a place (location) nor a digital meeting link (digitalMeetingUrl)' };
-      }
-      if (summons.agenda.length === 0) {
-        yield { pointer: toPointer([...path, 'agenda']), message: 'The summons has no agenda (frågeställning/agenda för mötet)' };
       }
       if (summons.invitees.length === 0) {
         yield { pointer: toPointer([...path, 'invitees']), message: 'The summons lists no one invited' };
@@ -116,6 +116,17 @@ export const summonsIncomplete = defineRule({
       } else if (summons.contact.phone === undefined && summons.contact.email === undefined) {
         yield { pointer: toPointer([...path, 'contact']), message: 'The contact details name neither a phone number nor an e-mail address' };
       }
+    }
+  },
+});
+
+export const summonsEndsBeforeStart = defineRule({
+  code: 'summons.ends-before-start',
+  kind: 'integrity',
+  title: 'A summoned meeting ends after it starts.',
+  source: { document: 'seed-001', section: '§4.4 Kallelse ("Tid och plats")' },
+  *check(context) {
+    for (const { summons, path } of summonses(context)) {
       if (Date.parse(summons.end) <= Date.parse(summons.start)) {
         yield { pointer: toPointer([...path, 'end']), message: `The meeting ends (${summons.end}) before it starts (${summons.start})` };
       }
@@ -123,9 +134,27 @@ export const summonsIncomplete = defineRule({
   },
 });
 
+export const summonsSentAfterStart = defineRule({
+  code: 'summons.sent-after-start',
+  kind: 'integrity',
+  title: 'A summons is sent before the meeting it calls to starts.',
+  source: { document: 'seed-001', section: '§4.4 Kallelse ("Kallelse/inbjudan till SIP-möte skickas … till inbjudna aktörer"); §4.3 Förberedelser' },
+  *check(context) {
+    for (const { summons, path } of summonses(context)) {
+      if (Date.parse(summons.sentAt) >= Date.parse(summons.start)) {
+        yield {
+          pointer: toPointer([...path, 'sentAt']),
+          message: `The summons is recorded as sent at ${summons.sentAt}, not before the meeting it calls to started (${summons.start})`,
+        };
+      }
+    }
+  },
+});
+
 export const summonsDeclinedWithoutSubstitute = defineRule({
   code: 'summons.declined-without-substitute',
-  severity: 'error',
+  kind: 'history',
+  reportDeviation: true,
   title: "A principal's invitee who cannot come names a substitute.",
   source: { document: 'seed-001', section: '§4.4 Kallelse ("Vid förhinder ska en ersättare utses"); §3.5' },
   *check(context) {
@@ -144,7 +173,8 @@ export const summonsDeclinedWithoutSubstitute = defineRule({
 
 export const summonsSchoolNotInvited = defineRule({
   code: 'summons.school-not-invited',
-  severity: 'error',
+  kind: 'history',
+  reportDeviation: true,
   title: "For a child, the school is summoned whenever the consent covers it.",
   source: {
     document: 'seed-001',
@@ -178,7 +208,7 @@ export const summonsSchoolNotInvited = defineRule({
 
 export const meetingRolesNotAppointed = defineRule({
   code: 'meeting.roles-not-appointed',
-  severity: 'warning',
+  kind: 'history',
   title: 'A held SIP meeting names its meeting leader, its secretary and whom the person can turn to afterwards.',
   source: { document: 'seed-000', section: '"Mötet" (utse mötesledare, sekreterare, vem den enskilde kan vända sig till); seed-001 §4.3' },
   *check({ plan }) {
