@@ -85,6 +85,8 @@ export const EXTENSION = {
   initiatedBy: extensionUrl('initiated-by'),
   followUp: extensionUrl('follow-up'),
   closure: extensionUrl('closure'),
+  /** The plan is made at discharge from inpatient care (seed 001 §3.3.2, §3.6.1). */
+  discharge: extensionUrl('discharge'),
   noActionsByOthers: extensionUrl('no-actions-by-others'),
   pendingDecision: extensionUrl('pending-decision'),
   canConsent: extensionUrl('can-consent'),

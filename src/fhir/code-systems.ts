@@ -9,10 +9,12 @@
  */
 import type { CodeSystem, Coding } from 'fhir/r4.js';
 import {
+  compulsoryCareSchema,
   consentSchema,
   closureSchema,
   deviationSchema,
   informationClassSchema,
+  inpatientCareSchema,
   meetingSchema,
   otherActorKindSchema,
   representativeKindSchema,
@@ -194,6 +196,40 @@ export const INTERVENTION_STATUS_REASON = {
   concepts: [{ code: 'awaitingDecision', display: 'Awaiting decision', sv: 'I väntan på beslut' }],
 } as const satisfies CodeSystemDefinition;
 
+export const INPATIENT_CARE = {
+  id: 'sip-inpatient-care',
+  title: 'Inpatient care a SIP is made at discharge from',
+  description:
+    'The slutenvård (inpatient care) a person is discharged from when the SIP is made at discharge under lag (2017:612) om samverkan vid utskrivning från sluten hälso- och sjukvård (seed 001 §3.3.2).',
+  concepts: conceptsFor(inpatientCareSchema.options, {
+    somaticInpatientCare: { display: 'Somatic inpatient care', sv: 'Somatisk slutenvård' },
+    psychiatricInpatientCare: { display: 'Psychiatric inpatient care', sv: 'Psykiatrisk slutenvård' },
+  }),
+} as const satisfies CodeSystemDefinition;
+
+/**
+ * The two laws on compulsory psychiatric care, by their Swedish abbreviations. Each code means that
+ * the person continues in compulsory care outside hospital after discharge, where the law
+ * prescribes a samordnad vårdplan instead of a SIP (seed 001 §3.6.1). Not a national code system:
+ * no published one names these (2026).
+ */
+export const COMPULSORY_CARE = {
+  id: 'sip-compulsory-care',
+  title: 'Compulsory psychiatric care after discharge',
+  description:
+    'The law under which a person discharged from psychiatric inpatient care continues in compulsory care outside hospital; planning is then a samordnad vårdplan under that law instead of a SIP (seed 001 §3.6.1).',
+  concepts: conceptsFor(compulsoryCareSchema.options, {
+    LPT: {
+      display: 'Outpatient compulsory psychiatric care under LPT (SFS 1991:1128)',
+      sv: 'Öppen psykiatrisk tvångsvård enligt lagen (1991:1128) om psykiatrisk tvångsvård (LPT)',
+    },
+    LRV: {
+      display: 'Outpatient forensic psychiatric care under LRV (SFS 1991:1129)',
+      sv: 'Öppen rättspsykiatrisk vård enligt lagen (1991:1129) om rättspsykiatrisk vård (LRV)',
+    },
+  }),
+} as const satisfies CodeSystemDefinition;
+
 /** Every code system of the project, in the order `profiles/` lists them. */
 export const CODE_SYSTEMS: readonly CodeSystemDefinition[] = [
   SIP_CATEGORY,
@@ -207,6 +243,8 @@ export const CODE_SYSTEMS: readonly CodeSystemDefinition[] = [
   DEVIATION_CATEGORY,
   APPROVAL_WITHDRAWAL_REASON,
   INTERVENTION_STATUS_REASON,
+  INPATIENT_CARE,
+  COMPULSORY_CARE,
 ];
 
 /** A Coding of one of the project's code systems, with its English display. */

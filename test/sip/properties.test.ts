@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkPlan, parsePlan, type Problem, type SipPlan } from '../../src/sip/index.js';
-import { planShapeArbitrary, buildPlan, validPlanArbitrary } from '../support/arbitraries.js';
+import { planShapeArbitrary, buildPlan, mappablePlanArbitrary, validPlanArbitrary } from '../support/arbitraries.js';
 import type { PlanJson } from '../support/mutations.js';
 
 function parse(json: PlanJson): SipPlan {
@@ -40,6 +40,28 @@ describe('generated valid plans', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('generated plans made at discharge (seed 001 §3.3.2, §3.6.1)', () => {
+  it('have no error, and the warning plan.compulsory-care-discharge exactly when the person leaves for LPT or LRV care', () => {
+    let warned = 0;
+    fc.assert(
+      fc.property(mappablePlanArbitrary, (json) => {
+        const problems = checkPlan(parse(json));
+        const written: unknown = json.discharge?.compulsoryCare;
+        const law = typeof written === 'string' ? written : undefined;
+        expect(problems.map(({ code, severity, pointer }) => ({ code, severity, pointer }))).toEqual(
+          law === undefined ? [] : [{ code: 'plan.compulsory-care-discharge', severity: 'warning', pointer: '/discharge/compulsoryCare' }],
+        );
+        if (law !== undefined) {
+          warned += 1;
+          expect(problems[0]?.message).toContain(`under ${law}`);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(warned).toBeGreaterThan(0);
   });
 });
 

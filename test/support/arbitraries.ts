@@ -2,6 +2,11 @@
  * fast-check generators of valid SIP plans. A plan is built from a handful of drawn choices (child or
  * adult, identifier kind, how many units and other actors, consent dates and form, who has approved …)
  * so that every generated plan meets every rule by construction; the properties then break it.
+ *
+ * Some plans are made at discharge from inpatient care (seed 001 §3.3.2). A discharge into öppen
+ * tvångsvård under LPT or LRV draws the warning `plan.compulsory-care-discharge` (§3.6.1), so
+ * {@link validPlanArbitrary} never has one, while {@link mappablePlanArbitrary} (for the FHIR round
+ * trip) sometimes does.
  */
 import fc from 'fast-check';
 import { parseIdentityNumber } from '../../src/sip/index.js';
@@ -30,6 +35,13 @@ const OTHER_ACTOR_KINDS = ['socialInsuranceAgency', 'publicEmploymentService', '
 const FIRST_NAMES = ['Alva', 'Ahmed', 'Birgitta', 'Elias', 'Fatima', 'Gustav', 'Hanna', 'Ismail', 'Karin', 'Leo'];
 const LAST_NAMES = ['Andersson', 'Berg', 'Hassan', 'Johansson', 'Lind', 'Mohammed', 'Nilsson', 'Åberg'];
 
+export interface DischargeShape {
+  from: 'somaticInpatientCare' | 'psychiatricInpatientCare';
+  /** Days from the consent to the discharge; no date when undefined. */
+  afterDays: number | undefined;
+  compulsoryCare: 'LPT' | 'LRV' | undefined;
+}
+
 export interface PlanShape {
   child: boolean;
   guardianCount: 1 | 2;
@@ -54,6 +66,7 @@ export interface PlanShape {
   approvals: 0 | 1 | 2;
   overallRegion: boolean;
   name: [number, number];
+  discharge: DischargeShape | undefined;
 }
 
 export const planShapeArbitrary: fc.Arbitrary<PlanShape> = fc.record({
@@ -83,6 +96,21 @@ export const planShapeArbitrary: fc.Arbitrary<PlanShape> = fc.record({
   approvals: fc.constantFrom(0 as const, 1 as const, 2 as const),
   overallRegion: fc.boolean(),
   name: fc.tuple(fc.nat({ max: FIRST_NAMES.length - 1 }), fc.nat({ max: LAST_NAMES.length - 1 })),
+  discharge: fc.option(
+    fc.oneof(
+      fc.record({
+        from: fc.constant('somaticInpatientCare' as const),
+        afterDays: fc.option(fc.integer({ min: 0, max: 14 }), { nil: undefined }),
+        compulsoryCare: fc.constant(undefined),
+      }),
+      fc.record({
+        from: fc.constant('psychiatricInpatientCare' as const),
+        afterDays: fc.option(fc.integer({ min: 0, max: 14 }), { nil: undefined }),
+        compulsoryCare: fc.option(fc.constantFrom('LPT' as const, 'LRV' as const), { nil: undefined }),
+      }),
+    ),
+    { nil: undefined },
+  ),
 });
 
 /** Builds the valid plan a shape describes. */
@@ -156,12 +184,22 @@ export function buildPlan(shape: PlanShape): PlanJson {
     approvedBy: `prof-${principal.units[0]?.id ?? ''}`,
   }));
 
+  const discharge =
+    shape.discharge === undefined
+      ? undefined
+      : {
+          from: shape.discharge.from,
+          ...(shape.discharge.afterDays === undefined ? {} : { dischargedAt: addDays(shape.givenAt, shape.discharge.afterDays) }),
+          ...(shape.discharge.compulsoryCare === undefined ? {} : { compulsoryCare: shape.discharge.compulsoryCare }),
+        };
+
   return {
     id: planId,
     version: 1,
     updatedAt: `${updatedDay}T12:00:00+01:00`,
     initiatedAt: shape.givenAt,
     initiatedBy: coordinator,
+    ...(discharge === undefined ? {} : { discharge }),
     individual: {
       identifier,
       name: { given: FIRST_NAMES[shape.name[0]], family: LAST_NAMES[shape.name[1]] },
@@ -213,4 +251,13 @@ export function buildPlan(shape: PlanShape): PlanJson {
   };
 }
 
-export const validPlanArbitrary: fc.Arbitrary<PlanJson> = planShapeArbitrary.map(buildPlan);
+/** Plans that meet every rule with no warning: a discharge, when there is one, is not into compulsory care. */
+export const validPlanArbitrary: fc.Arbitrary<PlanJson> = planShapeArbitrary.map((shape) =>
+  buildPlan(shape.discharge === undefined ? shape : { ...shape, discharge: { ...shape.discharge, compulsoryCare: undefined } }),
+);
+
+/**
+ * Plans with no error that `to-fhir` maps: like {@link validPlanArbitrary}, but a discharge may be
+ * into öppen tvångsvård under LPT or LRV, which only the warning plan.compulsory-care-discharge flags.
+ */
+export const mappablePlanArbitrary: fc.Arbitrary<PlanJson> = planShapeArbitrary.map(buildPlan);

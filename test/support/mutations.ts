@@ -102,6 +102,14 @@ export const MUTATIONS: readonly Mutation[] = [
     },
   },
   {
+    code: 'plan.compulsory-care-discharge',
+    base: ADULT,
+    description: 'The plan is made as the person leaves psychiatric inpatient care for öppen psykiatrisk tvångsvård under LPT.',
+    apply: (plan) => {
+      plan.discharge = { from: 'psychiatricInpatientCare', dischargedAt: '2026-03-05', compulsoryCare: 'LPT' };
+    },
+  },
+  {
     code: 'consent.missing',
     base: ADULT,
     description: 'No consent is recorded and the meeting is only planned, not summoned.',

@@ -5,6 +5,7 @@
  */
 import type { Appointment, Bundle, CarePlan, CareTeam, Consent, FhirResource, Task } from 'fhir/r4.js';
 import { EXTENSION, codeSystemUrl } from '../../src/fhir/index.js';
+import { RESOURCE_PROFILES } from '../../src/fhir/profiles/index.js';
 
 export interface Breaker {
   readonly key: string;
@@ -13,6 +14,15 @@ export interface Breaker {
   readonly what: string;
   /** Edits the Bundle (a copy) in place. */
   readonly apply: (bundle: Bundle) => void;
+}
+
+/** The severity of a sip-* invariant as its profile declares it; a warning breaker sets off a warning, not an error. */
+export function invariantSeverity(key: string): 'error' | 'warning' {
+  const constraint = RESOURCE_PROFILES.flatMap((definition) => definition.differential?.element ?? [])
+    .flatMap((element) => element.constraint ?? [])
+    .find((candidate) => candidate.key === key);
+  if (constraint?.severity === undefined) throw new Error(`no invariant ${key}`);
+  return constraint.severity;
 }
 
 function all<T extends FhirResource>(bundle: Bundle, type: T['resourceType']): T[] {
@@ -59,6 +69,24 @@ export const BREAKERS: readonly Breaker[] = [
   },
   { key: 'sip-cpl-5', on: 'CarePlan', what: 'active without care team', apply: (b) => { delete carePlan(b).careTeam; } },
   { key: 'sip-cpl-6', on: 'CarePlan', what: 'active without interventions', apply: (b) => { delete carePlan(b).activity; } },
+  {
+    key: 'sip-cpl-7',
+    on: 'CarePlan',
+    what: 'discharge into öppen psykiatrisk tvångsvård (LPT), a warning',
+    apply: (b) => {
+      const plan = carePlan(b);
+      plan.extension = [
+        ...(plan.extension ?? []),
+        {
+          url: EXTENSION.discharge,
+          extension: [
+            { url: 'from', valueCoding: { system: codeSystemUrl('sip-inpatient-care'), code: 'psychiatricInpatientCare' } },
+            { url: 'compulsoryCare', valueCoding: { system: codeSystemUrl('sip-compulsory-care'), code: 'LPT' } },
+          ],
+        },
+      ];
+    },
+  },
   {
     key: 'sip-ctm-1',
     on: 'CareTeam',

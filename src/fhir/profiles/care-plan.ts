@@ -5,7 +5,7 @@
  */
 import type { StructureDefinition } from 'fhir/r4.js';
 import { EXTENSION, codeSystemUrl } from '../canonical.js';
-import { INTERVENTION_STATUS_REASON, SIP_CATEGORY } from '../code-systems.js';
+import { COMPULSORY_CARE, INTERVENTION_STATUS_REASON, SIP_CATEGORY } from '../code-systems.js';
 import type { Invariant } from './define.js';
 import { bindingTo, element, extensionSlices, profile } from './define.js';
 
@@ -55,6 +55,18 @@ export const CARE_PLAN_INVARIANTS: readonly Invariant[] = [
     expression: "status = 'active' implies (activity.exists() and activity.all(detail.performer.exists()))",
     source: `${FIVE_ELEMENTS}, items 1–3`,
   },
+  {
+    // A warning: the plan stays valid FHIR, but the principals should make a samordnad vårdplan.
+    // Written with `where(...).empty()` on the coding rather than `extension(...).empty()` alone, so
+    // a compulsoryCare part of another code system does not fire it; both engines agree on it
+    // (test/fhir/profile-invariants.test.ts).
+    key: 'sip-cpl-7',
+    severity: 'warning',
+    human:
+      'A person who leaves inpatient care for compulsory psychiatric care under LPT or LRV is planned for with a samordnad vårdplan (LPT 7 a §, LRV 12 a §), not a SIP',
+    expression: `extension('${EXTENSION.discharge}').extension('compulsoryCare').value.ofType(Coding).where(system = '${codeSystemUrl(COMPULSORY_CARE.id)}').empty()`,
+    source: 'Seed 001 §3.6.1 (Undantag vid tvångsvård och rättspsykiatri); §3.3.2',
+  },
 ];
 
 export const SIP_CARE_PLAN: StructureDefinition = profile({
@@ -69,6 +81,7 @@ export const SIP_CARE_PLAN: StructureDefinition = profile({
       { name: 'planVersion', url: EXTENSION.planVersion, short: 'Version of the plan' },
       { name: 'planRecorded', url: EXTENSION.planRecorded, short: 'When this version was recorded' },
       { name: 'initiatedBy', url: EXTENSION.initiatedBy, short: 'Who initiated the SIP' },
+      { name: 'discharge', url: EXTENSION.discharge, short: 'The plan is made at discharge from inpatient care' },
       { name: 'followUp', url: EXTENSION.followUp, max: '*', short: 'Planned follow-ups' },
       { name: 'noActionsByOthers', url: EXTENSION.noActionsByOthers, short: 'No one but the principals takes action' },
       { name: 'closure', url: EXTENSION.closure, short: 'Closure of the SIP' },

@@ -6,7 +6,7 @@
  */
 import type { ElementDefinition, ElementDefinitionBinding, StructureDefinition } from 'fhir/r4.js';
 import { EXTENSION, coreStructureDefinitionUrl } from '../canonical.js';
-import { APPROVAL_WITHDRAWAL_REASON, CLOSURE_REASON, CONSENT_FORM, PARTICIPANT_ROLE } from '../code-systems.js';
+import { APPROVAL_WITHDRAWAL_REASON, CLOSURE_REASON, COMPULSORY_CARE, CONSENT_FORM, INPATIENT_CARE, PARTICIPANT_ROLE } from '../code-systems.js';
 import { bindingTo, definitionHeader, element, slicedByValue } from './define.js';
 
 type OwnExtensionKey = Exclude<keyof typeof EXTENSION, 'goalRelationship' | 'virtualService' | 'appointmentNote'>;
@@ -63,6 +63,22 @@ export const EXTENSION_SOURCES: Readonly<Record<OwnExtensionKey, ExtensionSource
       { name: 'closedAt', types: ['dateTime'], short: 'When the plan was closed', min: 1 },
       { name: 'closedBy', types: REFERENCE, short: 'Who closed the plan', min: 1 },
       { name: 'informed', types: REFERENCE, short: 'Who was told of the closure', max: '*' },
+    ],
+  },
+  discharge: {
+    title: 'SIP at discharge from inpatient care',
+    description:
+      'The plan is made at discharge from inpatient care under lag (2017:612) om samverkan vid utskrivning från sluten hälso- och sjukvård: from which inpatient care, when, and whether the person continues in compulsory care under LPT or LRV, where a samordnad vårdplan is prescribed instead of a SIP (seed 001 §3.3.2, §3.6.1).',
+    context: ['CarePlan'],
+    parts: [
+      { name: 'from', types: ['Coding'], short: 'Somatic or psychiatric inpatient care', min: 1, binding: bindingTo(INPATIENT_CARE, 'required') },
+      { name: 'dischargedAt', types: ['date'], short: 'The day of discharge' },
+      {
+        name: 'compulsoryCare',
+        types: ['Coding'],
+        short: 'Öppen psykiatrisk tvångsvård (LPT) or öppen rättspsykiatrisk vård (LRV) after discharge',
+        binding: bindingTo(COMPULSORY_CARE, 'required'),
+      },
     ],
   },
   noActionsByOthers: {

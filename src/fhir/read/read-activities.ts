@@ -6,13 +6,15 @@
  */
 import type { Appointment, CarePlan, CarePlanActivity, Consent, DetectedIssue, Goal, Provenance, QuestionnaireResponse } from 'fhir/r4.js';
 import type { SipPlanInput } from '../../sip/index.js';
-import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
+import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
 import {
   APPROVAL_WITHDRAWAL_REASON,
   CLOSURE_REASON,
+  COMPULSORY_CARE,
   CONSENT_FORM,
   DEVIATION_CATEGORY,
   INFORMATION_CLASS,
+  INPATIENT_CARE,
   MEETING_KIND,
   PARTICIPANT_ROLE,
   findOwnCode,
@@ -353,5 +355,31 @@ export function readClosure(context: ReadContext, plan: IndexedEntry & { resourc
     informed: partsOf(closure, 'informed')
       .map((part) => partyOf(context, part.valueReference, plan, where))
       .filter((party) => party !== undefined),
+  });
+}
+
+/**
+ * The inverse of `dischargeExtension` (seed 001 §3.3.2, §3.6.1). Codes are read from the project's
+ * own code systems only; a compulsory care coded otherwise is an error rather than dropped, since
+ * dropping it would hide that a samordnad vårdplan is prescribed instead of a SIP. The SIP model
+ * then judges the codes and that compulsory care follows psychiatric inpatient care.
+ */
+export function readDischarge(context: ReadContext, plan: IndexedEntry & { resource: CarePlan }): SipPlanInput['discharge'] {
+  const discharge = extensionOf(plan.resource, EXTENSION.discharge);
+  if (discharge === undefined) return undefined;
+  const where = `${plan.path}.extension('${EXTENSION.discharge}')`;
+  const from = findOwnCode(INPATIENT_CARE, [partOf(discharge, 'from')?.valueCoding]);
+  if (from === undefined) {
+    context.issue('error', 'required', `${where}.extension('from')`, `The discharge does not say, as a code of ${codeSystemUrl(INPATIENT_CARE.id)}, which inpatient care the person leaves`);
+  }
+  const compulsoryCoding = partOf(discharge, 'compulsoryCare')?.valueCoding;
+  const compulsoryCare = findOwnCode(COMPULSORY_CARE, [compulsoryCoding]);
+  if (compulsoryCoding !== undefined && compulsoryCare === undefined) {
+    context.issue('error', 'code-invalid', `${where}.extension('compulsoryCare')`, `The compulsory care is not coded in ${codeSystemUrl(COMPULSORY_CARE.id)} (LPT or LRV)`);
+  }
+  return defined({
+    from: (from ?? '?') as Input<'discharge'>['from'],
+    dischargedAt: dateOf(partOf(discharge, 'dischargedAt')?.valueDate),
+    compulsoryCare: compulsoryCare as Input<'discharge'>['compulsoryCare'],
   });
 }

@@ -10,7 +10,7 @@ import { EXTENSION, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
 import { PARTICIPANT_ROLE, SIP_CATEGORY, findOwnCode } from '../code-systems.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { BundleIndex } from './bundle-index.js';
-import { readApproval, readClosure, readConsent, readDeviation, readGoal, readIntervention, readMeeting, readOwnAccount } from './read-activities.js';
+import { readApproval, readClosure, readConsent, readDeviation, readDischarge, readGoal, readIntervention, readMeeting, readOwnAccount } from './read-activities.js';
 import { LOCAL_ID, ReadContext, extensionOf, extensionsOf, hasCode, partOf } from './read-context.js';
 import { partyOf, readParties } from './read-parties.js';
 
@@ -171,6 +171,10 @@ function readBundle(input: unknown): FhirReadResult {
     updatedAt: updatedAt ?? '?',
     initiatedAt: initiatedAt ?? '?',
     initiatedBy: (initiatedBy === undefined ? undefined : partyOf(context, initiatedBy, planEntry, where(EXTENSION.initiatedBy))) ?? 'individual',
+    ...(() => {
+      const discharge = readDischarge(context, planEntry);
+      return discharge === undefined ? {} : { discharge };
+    })(),
     individual: parties.individual,
     relatedPersons: parties.relatedPersons,
     ...(ownAccount === undefined ? {} : { ownAccount: readOwnAccount(context, ownAccount) }),

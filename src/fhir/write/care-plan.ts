@@ -7,13 +7,15 @@
  * - Each intervention, and each action by an other actor, is an `activity.detail` whose first
  *   performer is the one responsible and whose second, when named, the professional who does it.
  *   An intervention awaiting a decision is `on-hold` with the `pending-decision` extension.
+ * - A plan made at discharge from inpatient care carries the `discharge` extension: the kind of
+ *   inpatient care, the day, and compulsory care under LPT or LRV (seed 001 §3.3.2, §3.6.1).
  * - `text` is the plan in Swedish as the person reads it (see narrative.ts).
  */
 import type { CarePlan, CarePlanActivity, CarePlanActivityDetail, Extension, Reference } from 'fhir/r4.js';
-import type { Intervention } from '../../sip/index.js';
+import type { Discharge, Intervention } from '../../sip/index.js';
 import { planStatus } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM } from '../canonical.js';
-import { CLOSURE_REASON, INTERVENTION_STATUS_REASON, SIP_CATEGORY, ownCoding, swedishDisplay } from '../code-systems.js';
+import { CLOSURE_REASON, COMPULSORY_CARE, INPATIENT_CARE, INTERVENTION_STATUS_REASON, SIP_CATEGORY, ownCoding, swedishDisplay } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, complexExtension, compact, referenceTo, stringPart } from './context.js';
 import { toNarrative } from './narrative.js';
@@ -67,6 +69,19 @@ export function toActivity(context: WriteContext, intervention: Intervention): C
   };
 }
 
+/**
+ * SIP vid utskrivning (seed 001 §3.3.2): from which inpatient care, when, and the compulsory care
+ * under LPT or LRV that follows, where a samordnad vårdplan is prescribed instead (§3.6.1; the SIP
+ * CarePlan profile warns of it, sip-cpl-7).
+ */
+export function dischargeExtension(discharge: Discharge): Extension {
+  return complexExtension(EXTENSION.discharge, [
+    { url: 'from', valueCoding: ownCoding(INPATIENT_CARE, discharge.from) },
+    discharge.dischargedAt === undefined ? undefined : { url: 'dischargedAt', valueDate: discharge.dischargedAt },
+    discharge.compulsoryCare === undefined ? undefined : { url: 'compulsoryCare', valueCoding: ownCoding(COMPULSORY_CARE, discharge.compulsoryCare) },
+  ]);
+}
+
 function planExtensions(context: WriteContext): Extension[] {
   const { plan } = context;
   const { closure } = plan;
@@ -74,6 +89,7 @@ function planExtensions(context: WriteContext): Extension[] {
     { url: EXTENSION.planVersion, valueInteger: plan.version },
     { url: EXTENSION.planRecorded, valueDateTime: plan.updatedAt },
     { url: EXTENSION.initiatedBy, valueReference: referenceTo(context, plan.initiatedBy) },
+    ...(plan.discharge === undefined ? [] : [dischargeExtension(plan.discharge)]),
     ...plan.followUps.map((followUp) =>
       complexExtension(EXTENSION.followUp, [
         { url: 'date', valueDate: followUp.date },

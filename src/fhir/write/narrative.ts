@@ -1,13 +1,14 @@
 /**
- * The plan in plain Swedish, as the person it is about would read it: status, goals, who does what
- * and when, who holds overall responsibility, and the next follow-up (seed 001 §4.5; seed 002).
+ * The plan in plain Swedish, as the person it is about would read it: status, a discharge from
+ * inpatient care it is made at, goals, who does what and when, who holds overall responsibility, and
+ * the next follow-up (seed 001 §4.5, §3.3.2, §3.6.1; seed 002).
  *
  * Output is FHIR narrative XHTML (https://hl7.org/fhir/R4/narrative.html#xhtml): one `div` in the
  * XHTML namespace, only basic formatting elements, every text escaped.
  */
-import type { Intervention, SipPlan } from '../../sip/index.js';
+import type { Discharge, Intervention, SipPlan } from '../../sip/index.js';
 import { trafficLight } from '../../sip/index.js';
-import { CLOSURE_REASON, swedishDisplay } from '../code-systems.js';
+import { CLOSURE_REASON, INPATIENT_CARE, swedishDisplay } from '../code-systems.js';
 import { displayOf } from './context.js';
 
 /** Escapes text for XHTML element content and attribute values. */
@@ -47,6 +48,24 @@ function statusLine(plan: SipPlan): string {
     return `Planen avslutades ${swedishDate(plan.closure.closedAt)}${reason === '' ? '' : `: ${reason.toLowerCase()}`}.`;
   }
   return `${TRAFFIC_LIGHT[trafficLight(plan)]}.`;
+}
+
+/** What each law calls the compulsory care outside hospital, in the narrative. */
+const COMPULSORY_CARE_TEXT: Readonly<Record<NonNullable<Discharge['compulsoryCare']>, string>> = {
+  LPT: 'öppen psykiatrisk tvångsvård enligt LPT',
+  LRV: 'öppen rättspsykiatrisk vård enligt LRV',
+};
+
+/**
+ * SIP vid utskrivning (seed 001 §3.3.2) in one sentence; with compulsory care, a second one saying
+ * that the law prescribes a samordnad vårdplan instead (§3.6.1).
+ */
+function dischargeLine(discharge: Discharge): string {
+  const from = swedishDisplay(INPATIENT_CARE, discharge.from).toLowerCase();
+  const day = discharge.dischargedAt === undefined ? '' : ` den ${swedishDate(discharge.dischargedAt)}`;
+  const made = `Planen görs vid utskrivning från ${from}${day}.`;
+  if (discharge.compulsoryCare === undefined) return made;
+  return `${made} Efter utskrivningen ges ${COMPULSORY_CARE_TEXT[discharge.compulsoryCare]}; då ska planeringen enligt lag i stället göras som en samordnad vårdplan.`;
 }
 
 function when(intervention: Intervention): string {
@@ -100,6 +119,7 @@ export function toNarrative(plan: SipPlan): string {
     '<div xmlns="http://www.w3.org/1999/xhtml">',
     `<h2>Samordnad individuell plan för ${escapeXml(person)}</h2>`,
     `<p>Version ${String(plan.version)}. ${escapeXml(statusLine(plan))}</p>`,
+    plan.discharge === undefined ? '' : `<p>${escapeXml(dischargeLine(plan.discharge))}</p>`,
     '<h3>Mål</h3>',
     goals.length === 0 ? '<p>Inga mål är satta ännu.</p>' : `<ul>${goals.map((goal) => `<li>${escapeXml(goal.description)}</li>`).join('')}</ul>`,
     '<h3>Vem gör vad och när</h3>',

@@ -1,6 +1,7 @@
 /**
  * The SIP itself (seed 001 §4.5–4.7, §5.2; seed 000; seed 002): goals, interventions with who is
- * responsible, follow-up, approvals per principal and version, closure and deviations.
+ * responsible, follow-up, approvals per principal and version, closure and deviations; and, for a
+ * plan made at discharge from inpatient care, the discharge (seed 001 §3.3.2, §3.6.1).
  */
 import { z } from 'zod';
 import { consentSchema } from './consent.js';
@@ -14,6 +15,48 @@ import {
   professionalSchema,
   relatedPersonSchema,
 } from './participants.js';
+
+/**
+ * The slutenvård (inpatient care, heldygnsvård) the person is discharged from: somatic or
+ * psychiatric. Lag (2017:612) om samverkan vid utskrivning från sluten hälso- och sjukvård covers
+ * both (seed 001 §3.3.2).
+ */
+export const inpatientCareSchema = z.enum(['somaticInpatientCare', 'psychiatricInpatientCare']);
+export type InpatientCare = z.infer<typeof inpatientCareSchema>;
+
+/**
+ * The law under which the person, once discharged, continues in compulsory care outside hospital:
+ * öppen psykiatrisk tvångsvård under LPT (lag 1991:1128 om psykiatrisk tvångsvård) or öppen
+ * rättspsykiatrisk vård under LRV (lag 1991:1129 om rättspsykiatrisk vård). A person whose
+ * compulsory care ends at discharge has none.
+ */
+export const compulsoryCareSchema = z.enum(['LPT', 'LRV']);
+export type CompulsoryCare = z.infer<typeof compulsoryCareSchema>;
+
+/**
+ * SIP vid utskrivning från sluten hälso- och sjukvård (seed 001 §3.3.2, lag 2017:612 4 kap.
+ * 1–3 §§): the plan is made because the person is discharged from inpatient care and then needs
+ * interventions from both the municipality and the region.
+ *
+ * `compulsoryCare` is set when the person leaves inpatient care for öppen psykiatrisk tvångsvård
+ * (LPT) or öppen rättspsykiatrisk vård (LRV): the law then prescribes a samordnad vårdplan instead
+ * of a SIP (seed 001 §3.6.1; LPT 7 a §, LRV 12 a §), which the rule `plan.compulsory-care-discharge`
+ * warns about. Both kinds of compulsory care are psychiatric inpatient care, so the model refuses
+ * `compulsoryCare` after a somatic discharge: that is a contradiction in the data, not a judgement
+ * about the plan, hence a schema check rather than a rule.
+ */
+export const dischargeSchema = z
+  .strictObject({
+    from: inpatientCareSchema,
+    /** The day the person was, or is to be, discharged (utskrivningsdag). */
+    dischargedAt: dateSchema.optional(),
+    compulsoryCare: compulsoryCareSchema.optional(),
+  })
+  .refine((discharge) => discharge.compulsoryCare === undefined || discharge.from === 'psychiatricInpatientCare', {
+    path: ['compulsoryCare'],
+    message: 'compulsory care under LPT or LRV follows only a discharge from psychiatric inpatient care (from: "psychiatricInpatientCare")',
+  });
+export type Discharge = z.infer<typeof dischargeSchema>;
 
 /** A goal, in the person's own words where possible (seed 001 §3.1, §4.5 point 1). */
 export const goalSchema = z.strictObject({
@@ -136,6 +179,8 @@ export const sipPlanSchema = z.strictObject({
   updatedAt: dateTimeSchema,
   initiatedAt: dateSchema,
   initiatedBy: z.union([z.literal('individual'), refSchema]),
+  /** Set when the plan is made at discharge from inpatient care (seed 001 §3.3.2, §3.6.1). */
+  discharge: dischargeSchema.optional(),
   individual: individualSchema,
   relatedPersons: z.array(relatedPersonSchema).default([]),
   ownAccount: ownAccountSchema.optional(),

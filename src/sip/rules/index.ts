@@ -8,6 +8,7 @@ import type { SipPlan } from '../model/index.js';
 import { indexPlan } from '../plan-index.js';
 import type { Problem } from '../problem.js';
 import * as consent from './consent-rules.js';
+import * as discharge from './discharge-rules.js';
 import * as integrity from './integrity-rules.js';
 import * as meeting from './meeting-rules.js';
 import * as planRules from './plan-rules.js';
@@ -26,6 +27,7 @@ export const RULES: readonly Rule[] = [
   integrity.protectedIdentityContact,
   planRules.missingPrincipal,
   planRules.singlePrincipal,
+  discharge.compulsoryCareDischarge,
   consent.consentMissing,
   consent.consentExpired,
   consent.consentWithdrawn,
