@@ -7,6 +7,7 @@ export * from './parse.js';
 export * from './plan-index.js';
 export * from './consent-status.js';
 export * from './approval-digest.js';
+export * from './law.js';
 export * from './lifecycle.js';
 export * from './rules/index.js';
 export * from './transitions.js';

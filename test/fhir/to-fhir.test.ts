@@ -88,4 +88,16 @@ describe('identity of shared resources', () => {
     expect(() => SyntaxValidator.validate(div)).not.toThrow();
     expect(div).toContain('Må bättre &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; sova');
   });
+
+  it('cites the law in force, and the former paragraph for a plan made before 2025-07-01', () => {
+    const plan = readExample('adult-psychiatry-addiction.json');
+    const narrativeOf = (initiatedAt: string): string =>
+      resources(planToBundle({ ...plan, initiatedAt })).find((resource): resource is CarePlan => resource.resourceType === 'CarePlan')?.text?.div ?? '';
+    expect(narrativeOf('2025-07-01')).toContain(
+      '<p>Planen upprättas enligt 10 kap. 8–9 §§ socialtjänstlagen (2025:400) och 16 kap. 4 § hälso- och sjukvårdslagen (2017:30).</p>',
+    );
+    expect(narrativeOf('2025-06-30')).toContain(
+      '<p>Planen upprättas enligt 2 kap. 7 § socialtjänstlagen (2001:453), numera 10 kap. 8–9 §§ socialtjänstlagen (2025:400) och 16 kap. 4 § hälso- och sjukvårdslagen (2017:30).</p>',
+    );
+  });
 });

@@ -1,13 +1,14 @@
 /**
  * The plan in plain Swedish, as the person it is about would read it: status, a discharge from
  * inpatient care it is made at, goals, who does what and when, who holds overall responsibility, and
- * the next follow-up (seed 001 §4.5, §3.3.2, §3.6.1; seed 002).
+ * the next follow-up (seed 001 §4.5, §3.3.2, §3.6.1; seed 002), and the law the plan is made under
+ * (src/sip/law.ts).
  *
  * Output is FHIR narrative XHTML (https://hl7.org/fhir/R4/narrative.html#xhtml): one `div` in the
  * XHTML namespace, only basic formatting elements, every text escaped.
  */
 import type { Discharge, Intervention, SipPlan } from '../../sip/index.js';
-import { trafficLight } from '../../sip/index.js';
+import { legalBasis, trafficLight } from '../../sip/index.js';
 import { CLOSURE_REASON, INPATIENT_CARE, swedishDisplay } from '../code-systems.js';
 import { displayOf } from './context.js';
 
@@ -129,6 +130,7 @@ export function toNarrative(plan: SipPlan): string {
     '<h3>Ansvar och uppföljning</h3>',
     `<p>${escapeXml(responsibility)}</p>`,
     `<p>${escapeXml(nextFollowUp(plan))}</p>`,
+    `<p>${escapeXml(legalBasis(plan.initiatedAt))}</p>`,
     '</div>',
   ].join('');
 }

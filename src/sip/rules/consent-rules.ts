@@ -3,6 +3,7 @@ import { consentStateAt, consentsInForce, type ConsentState } from '../consent-s
 import { addYears, AGE_OF_MAJORITY, ageOn, compareDates, formatDate, parseDate, stockholmDate } from '../dates.js';
 import { isClosed } from '../lifecycle.js';
 import { CONSENTING_REPRESENTATIVE_KINDS, type Consent, type SipPlan } from '../model/index.js';
+import { SIP_LAW_CITATION } from '../law.js';
 import { principalOf } from '../plan-index.js';
 import { toPointer } from '../problem.js';
 import { defineRule, type RuleContext } from './rule.js';
@@ -43,7 +44,7 @@ export const consentMissing = defineRule({
   code: 'consent.missing',
   kind: 'integrity',
   title: 'A plan has a consent for this SIP in force while it is open and whenever it is sent; without it nothing is summoned or exchanged.',
-  source: { document: 'seed-001', section: `${SECTION_CONSENT}; §4 (the process needs the person's consent)` },
+  source: { document: 'seed-001', section: `${SECTION_CONSENT}; §4 (the process needs the person's consent); ${SIP_LAW_CITATION} ("om den enskilde samtycker")` },
   *check(context) {
     const lapse = consentLapse(context);
     if (lapse === 'none') {

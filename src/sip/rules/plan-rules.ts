@@ -4,6 +4,7 @@
  * closure (§4.7).
  */
 import { formatDate, stockholmDate } from '../dates.js';
+import { SIP_LAW_CITATION } from '../law.js';
 import { overdueFollowUps } from '../lifecycle.js';
 import type { SipPlan } from '../model/index.js';
 import { principalOf, type PlanIndex } from '../plan-index.js';
@@ -23,7 +24,7 @@ export const missingPrincipal = defineRule({
   code: 'plan.missing-principal',
   kind: 'integrity',
   title: 'A SIP has both principals: the municipality and the region.',
-  source: { document: 'seed-001', section: '§3 Vad är SIP?; §6.1 Huvudmän' },
+  source: { document: 'seed-001', section: `§3 Vad är SIP?; §6.1 Huvudmän; ${SIP_LAW_CITATION}` },
   *check({ plan }) {
     for (const kind of ['municipality', 'region'] as const) {
       if (!plan.principals.some((principal) => principal.kind === kind)) {
@@ -37,7 +38,7 @@ export const singlePrincipal = defineRule({
   code: 'plan.single-principal',
   kind: 'completeness',
   title: 'A plan whose interventions all come from one principal is not a SIP.',
-  source: { document: 'seed-001', section: '§3.6.2 När SIP inte ska genomföras; §3.3 Lag om SIP' },
+  source: { document: 'seed-001', section: `§3.6.2 När SIP inte ska genomföras; §3.3 Lag om SIP: ${SIP_LAW_CITATION}` },
   *check({ plan, index }) {
     const kinds = new Set(
       responsiblePrincipals(plan, index)
