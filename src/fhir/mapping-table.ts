@@ -4,7 +4,9 @@
  * these rows (`npm run docs:mapping`), and a test evaluates every expression on the examples'
  * Bundles and checks that every field the examples use has a row, so the table cannot drift.
  *
- * SIP paths use `[]` for "each element of the array", e.g. `consents[].givenAt`.
+ * SIP paths use `[]` for "each element of the array", e.g. `consents[].givenAt`. A path in
+ * parentheses is no field of the plan but an input of the mapping itself, such as the send instant;
+ * its row must find a value in every Bundle.
  */
 import { EXTENSION } from './canonical.js';
 
@@ -25,6 +27,12 @@ export const MAPPING_TABLE: readonly MappingRow[] = [
   { sip: 'id', fhir: 'CarePlan.identifier (sid/sip-plan)', expression: `${r('CarePlan')}.identifier` },
   { sip: 'version', fhir: `CarePlan.extension:${short(EXTENSION.planVersion)}`, expression: ext('CarePlan', EXTENSION.planVersion) },
   { sip: 'updatedAt', fhir: `CarePlan.extension:${short(EXTENSION.planRecorded)}`, expression: ext('CarePlan', EXTENSION.planRecorded), note: 'meta.lastUpdated belongs to the server' },
+  {
+    sip: '(sent at)',
+    fhir: 'Bundle.timestamp, with the Europe/Stockholm offset (+01:00, summer +02:00): planToBundle(plan, options, at)',
+    expression: 'Bundle.timestamp',
+    note: 'at defaults to updatedAt; each Consent.status is judged at it, and the SIP Bundle requires a consent in force then (sip-bdl-6..8)',
+  },
   { sip: 'initiatedAt', fhir: 'CarePlan.period.start', expression: `${r('CarePlan')}.period.start` },
   { sip: 'initiatedBy', fhir: `CarePlan.extension:${short(EXTENSION.initiatedBy)}`, expression: ext('CarePlan', EXTENSION.initiatedBy) },
   { sip: 'discharge', fhir: `CarePlan.extension:${short(EXTENSION.discharge)}`, expression: ext('CarePlan', EXTENSION.discharge), note: 'a plan made at discharge from inpatient care (lag 2017:612)' },

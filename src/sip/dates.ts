@@ -21,6 +21,36 @@ export function stockholmDate(instant: Date): CalendarDate {
   return { year: get('year'), month: get('month'), day: get('day') };
 }
 
+const stockholmTimeFormat = new Intl.DateTimeFormat('en-CA', {
+  timeZone: SIP_TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/**
+ * The instant as Stockholm wall-clock time with its UTC offset, `YYYY-MM-DDThh:mm:ss+01:00` in winter
+ * and `+02:00` in summer (milliseconds only when there are any), so that its first ten characters are
+ * the Stockholm calendar date: FHIRPath rules that compare dates by their text see the same day as
+ * the SIP rules do.
+ */
+export function stockholmInstant(instant: Date): string {
+  const parts = stockholmTimeFormat.formatToParts(instant);
+  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((part) => part.type === type)?.value);
+  const date = { year: get('year'), month: get('month'), day: get('day') };
+  const [hour, minute, second] = [get('hour'), get('minute'), get('second')];
+  const milliseconds = instant.getUTCMilliseconds();
+  const offsetMinutes = Math.round((Date.UTC(date.year, date.month - 1, date.day, hour, minute, second, milliseconds) - instant.getTime()) / 60_000);
+  const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+  const fraction = milliseconds === 0 ? '' : `.${pad(milliseconds, 3)}`;
+  const offset = `${offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offsetMinutes) / 60))}:${pad(Math.abs(offsetMinutes) % 60)}`;
+  return `${formatDate(date)}T${pad(hour)}:${pad(minute)}:${pad(second)}${fraction}${offset}`;
+}
+
 /** Parses `YYYY-MM-DD` (already validated by the schema). */
 export function parseDate(iso: string): CalendarDate {
   const [year, month, day] = iso.split('-').map(Number);

@@ -1,13 +1,14 @@
 /**
  * Every sip-* invariant evaluates, without throwing, to the same boolean in the `fhirpath` package
- * and in @medplum/core: true on every resource of every example's Bundle, false on the broken
+ * and in @medplum/core: true on every resource of every example's Bundle (but false, on the Bundle,
+ * for the rule that refuses an example with no consent in force when sent), false on the broken
  * variant made for it.
  */
-import type { Bundle, Resource } from 'fhir/r4.js';
+import type { Bundle, Consent, Resource } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
-import { planToBundle } from '../../src/fhir/index.js';
+import { IDENTIFIER_SYSTEM, planToBundle } from '../../src/fhir/index.js';
 import { RESOURCE_PROFILES } from '../../src/fhir/profiles/index.js';
-import { exampleFiles, readExample } from '../support/examples.js';
+import { NOT_SENDABLE, exampleFiles, readExample } from '../support/examples.js';
 import { evaluateWithFhirpath, evaluateWithMedplum } from '../support/fhirpath-engines.js';
 import { BREAKERS } from '../support/profile-breakers.js';
 
@@ -33,13 +34,19 @@ describe('sip-* invariants in fhirpath and @medplum/core', () => {
 
   describe.each(exampleFiles)('%s', (file) => {
     const bundle = planToBundle(readExample(file));
-    it.each(invariants)('$key holds in both engines', ({ type, expression }) => {
+    const refusedBy = NOT_SENDABLE[file];
+    it.each(invariants.filter(({ key }) => key !== refusedBy))('$key holds in both engines', ({ type, expression }) => {
       const resources = resourcesOf(bundle, type);
       expect(resources.length).toBeGreaterThan(0);
       for (const resource of resources) {
         expect(evaluateWithFhirpath(expression, resource)).toEqual([true]);
         expect(evaluateWithMedplum(expression, resource)).toEqual([true]);
       }
+    });
+    it.each(invariants.filter(({ key }) => key === refusedBy))('$key fails on the Bundle in both engines: no consent is in force when it is sent', ({ type, expression }) => {
+      expect(type).toBe('Bundle');
+      expect(evaluateWithFhirpath(expression, bundle)).toEqual([false]);
+      expect(evaluateWithMedplum(expression, bundle)).toEqual([false]);
     });
   });
 
@@ -55,6 +62,35 @@ describe('sip-* invariants in fhirpath and @medplum/core', () => {
       ]);
       expect(verdicts).toContainEqual(['[false]', '[false]']);
       for (const [fhirpathVerdict, medplumVerdict] of verdicts) expect(fhirpathVerdict).toBe(medplumVerdict);
+    });
+  });
+
+  describe('a consent naming the plan by its sip-plan identifier instead of its fullUrl', () => {
+    const consentRules = invariants.filter(({ key }) => ['sip-bdl-6', 'sip-bdl-7', 'sip-bdl-8'].includes(key));
+    /** The example's Bundle with the consent's plan reference replaced by an identifier of `planId`. */
+    const namingPlan = (planId: string): Bundle => {
+      const bundle = structuredClone(planToBundle(readExample(BROKEN_EXAMPLE)));
+      const consent = bundle.entry?.find((entry) => entry.resource?.resourceType === 'Consent')?.resource as Consent | undefined;
+      const [data] = consent?.provision?.data ?? [];
+      if (data === undefined) throw new Error('no consent data');
+      data.reference = { type: 'CarePlan', identifier: { system: IDENTIFIER_SYSTEM.sipPlan, value: planId } };
+      return bundle;
+    };
+
+    it('counts as the consent to the plan in both engines', () => {
+      const bundle = namingPlan('sip-falun-2026-0142');
+      expect(consentRules.map(({ key }) => key)).toEqual(['sip-bdl-6', 'sip-bdl-7', 'sip-bdl-8']);
+      for (const { expression } of consentRules) {
+        expect(evaluateWithFhirpath(expression, bundle)).toEqual([true]);
+        expect(evaluateWithMedplum(expression, bundle)).toEqual([true]);
+      }
+    });
+
+    it('naming another plan, it is no consent to this one (sip-bdl-6) in both engines', () => {
+      const bundle = namingPlan('sip-falun-2026-9999');
+      const expression = consentRules.find(({ key }) => key === 'sip-bdl-6')?.expression ?? '';
+      expect(evaluateWithFhirpath(expression, bundle)).toEqual([false]);
+      expect(evaluateWithMedplum(expression, bundle)).toEqual([false]);
     });
   });
 });

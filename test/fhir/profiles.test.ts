@@ -7,7 +7,7 @@ import { CANONICAL_BASE, CODE_SYSTEMS, PROFILE, planToBundle } from '../../src/f
 import { PROFILES_DIR, generatedArtefacts, profilesReadme, serialise } from '../support/build-profiles.js';
 import { loadMedplumWithProfiles, medplumProfileErrors } from '../support/medplum-profiles.js';
 import { BREAKERS, invariantSeverity } from '../support/profile-breakers.js';
-import { exampleFiles, readExample } from '../support/examples.js';
+import { NOT_SENDABLE, exampleFiles, readExample } from '../support/examples.js';
 import { errorsOnly, formatIssues, loadJsonSchema, loadMedplum, validateWithJsonSchema, validateWithMedplum } from '../support/fhir-validators.js';
 
 beforeAll(() => {
@@ -71,14 +71,21 @@ describe('the SIP profiles in @medplum/core 4.5.2', () => {
       for (const type of ['CarePlan', 'CareTeam', 'Consent', 'Appointment', 'Goal', 'Task', 'Patient', 'Organization']) expect(types).toContain(type);
     });
 
-    it('every resource is accepted by Medplum against the profile it declares', () => {
-      for (const resource of declared) {
-        for (const profileUrl of resource.meta?.profile ?? []) {
-          const errors = profileErrors(resource, profileUrl);
-          expect(errors, `${resource.resourceType} against ${profileUrl}`).toEqual([]);
+    const refusedBy = NOT_SENDABLE[file];
+    it(
+      refusedBy === undefined
+        ? 'every resource is accepted by Medplum against the profile it declares'
+        : `every resource is accepted by Medplum against the profile it declares, but the Bundle is refused with ${refusedBy}: no consent is in force when it is sent`,
+      () => {
+        for (const resource of declared) {
+          for (const profileUrl of resource.meta?.profile ?? []) {
+            const errors = profileErrors(resource, profileUrl);
+            const expected = resource === bundle && refusedBy !== undefined ? [refusedBy] : [];
+            expect(errors.map((message) => /\bsip-[a-z]+-\d+\b/.exec(message)?.[0] ?? message), `${resource.resourceType} against ${profileUrl}`).toEqual(expected);
+          }
         }
-      }
-    });
+      },
+    );
   });
 
   function brokenMessages({ on, apply }: (typeof BREAKERS)[number]): string[] {

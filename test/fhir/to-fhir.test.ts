@@ -4,9 +4,9 @@
  * keeps every entry idempotent on a FHIR server, and carries a readable Swedish narrative.
  */
 import { SyntaxValidator } from 'fast-xml-validator';
-import type { Bundle, CarePlan, FhirResource } from 'fhir/r4.js';
+import type { Bundle, CarePlan, Consent, FhirResource } from 'fhir/r4.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IDENTIFIER_SYSTEM, planToBundle } from '../../src/fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, bundleToPlan, planToBundle } from '../../src/fhir/index.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { errorsOnly, formatIssues, loadJsonSchema, loadMedplum, validateWithJsonSchema, validateWithMedplum } from '../support/fhir-validators.js';
 
@@ -99,5 +99,69 @@ describe('identity of shared resources', () => {
     expect(narrativeOf('2025-06-30')).toContain(
       '<p>Planen upprättas enligt 2 kap. 7 § socialtjänstlagen (2001:453), numera 10 kap. 8–9 §§ socialtjänstlagen (2025:400) och 16 kap. 4 § hälso- och sjukvårdslagen (2017:30).</p>',
     );
+  });
+});
+
+describe('the send time (at)', () => {
+  const plan = readExample('adult-psychiatry-addiction.json');
+  const sentAt = (at: Date): Bundle => planToBundle(plan, DEFAULT_MAPPING_OPTIONS, at);
+  const consentStatus = (bundle: Bundle): Consent['status'] | undefined =>
+    resources(bundle).find((resource): resource is Consent => resource.resourceType === 'Consent')?.status;
+
+  it('is the Bundle timestamp, with the Europe/Stockholm offset of that day', () => {
+    expect(sentAt(new Date('2026-03-02T08:30:00Z')).timestamp).toBe('2026-03-02T09:30:00+01:00');
+    expect(sentAt(new Date('2026-07-15T07:30:00Z')).timestamp).toBe('2026-07-15T09:30:00+02:00');
+    // 23:30 UTC is already the next day in Stockholm, and the timestamp says so in its first ten characters.
+    expect(sentAt(new Date('2026-12-31T23:30:00Z')).timestamp).toBe('2027-01-01T00:30:00+01:00');
+  });
+
+  it('is by default when the plan version was recorded (updatedAt, 2026-03-12T15:20:00+01:00)', () => {
+    expect(planToBundle(plan).timestamp).toBe('2026-03-12T15:20:00+01:00');
+    expect(planToBundle(plan)).toEqual(sentAt(new Date('2026-03-12T14:20:00Z')));
+  });
+
+  it('judges the consent at it: active up to the last day of validUntil (2027-02-11) in Stockholm, inactive after', () => {
+    expect(consentStatus(sentAt(new Date('2026-03-12T14:20:00Z')))).toBe('active');
+    expect(consentStatus(sentAt(new Date('2027-02-11T23:30:00+01:00')))).toBe('active');
+    // 2027-02-11T23:30Z is half past midnight on 12 February in Stockholm: the consent has expired.
+    expect(consentStatus(sentAt(new Date('2027-02-11T23:30:00Z')))).toBe('inactive');
+    expect(consentStatus(sentAt(new Date('2030-01-01T12:00:00+01:00')))).toBe('inactive');
+  });
+
+  it('judges a withdrawn consent at it: active before the withdrawal (2026-02-24T14:05+01:00), inactive from then on', () => {
+    const withdrawn = readExample('closed-consent-withdrawn.json');
+    const status = (at: string) => consentStatus(planToBundle(withdrawn, DEFAULT_MAPPING_OPTIONS, new Date(at)));
+    expect(status('2026-02-24T14:04:59+01:00')).toBe('active');
+    expect(status('2026-02-24T14:05:00+01:00')).toBe('inactive');
+    expect(consentStatus(planToBundle(withdrawn))).toBe('inactive');
+  });
+
+  it('changes nothing but the timestamp and the consent status', () => {
+    const recorded = planToBundle(plan);
+    const later = sentAt(new Date('2027-06-01T10:00:00+02:00'));
+    const consentAt = (bundle: Bundle) => (bundle.entry ?? []).findIndex((entry) => entry.resource?.resourceType === 'Consent');
+    expect(later.timestamp).toBe('2027-06-01T10:00:00+02:00');
+    expect(consentAt(later)).toBe(consentAt(recorded));
+    const restored = structuredClone(later);
+    restored.timestamp = recorded.timestamp;
+    const consent = restored.entry?.[consentAt(later)]?.resource;
+    if (consent?.resourceType !== 'Consent') throw new Error('no Consent');
+    expect(consent.status).toBe('inactive');
+    consent.status = 'active';
+    expect(restored).toEqual(recorded);
+  });
+
+  it('is deterministic: the same plan and instant give the same Bundle, byte for byte', () => {
+    const at = '2026-10-25T01:30:00Z';
+    expect(JSON.stringify(sentAt(new Date(at)))).toBe(JSON.stringify(planToBundle(structuredClone(plan), DEFAULT_MAPPING_OPTIONS, new Date(at))));
+  });
+
+  it('is read back without an issue: Bundle.timestamp is no part of the plan and is not reported as unsupported', () => {
+    const bundle = sentAt(new Date('2026-07-15T07:30:00Z'));
+    expect(bundle.timestamp).toBe('2026-07-15T09:30:00+02:00');
+    const result = bundleToPlan(JSON.parse(JSON.stringify(bundle)) as unknown);
+    expect(result.ok).toBe(true);
+    expect(result.outcome.issue.filter((issue) => issue.severity !== 'information')).toEqual([]);
+    expect(JSON.stringify(result.outcome)).not.toContain('timestamp');
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addYears, ageOn, compareDates, formatDate, parseDate, stockholmDate } from '../../src/sip/index.js';
+import { addYears, ageOn, compareDates, formatDate, parseDate, stockholmDate, stockholmInstant } from '../../src/sip/index.js';
 
 describe('Stockholm calendar', () => {
   it('turns instants into the date in Stockholm, across midnight and daylight saving', () => {
@@ -9,6 +9,28 @@ describe('Stockholm calendar', () => {
     // 22:30 UTC on 30 June is 00:30 on 1 July in summer time (+02:00).
     expect(formatDate(stockholmDate(new Date('2026-06-30T22:30:00Z')))).toBe('2026-07-01');
     expect(formatDate(stockholmDate(new Date('2026-06-30T21:30:00Z')))).toBe('2026-06-30');
+  });
+
+  it('writes instants as Stockholm time with its offset, so the first ten characters are the Stockholm date', () => {
+    expect(stockholmInstant(new Date('2026-03-02T08:30:00Z'))).toBe('2026-03-02T09:30:00+01:00');
+    expect(stockholmInstant(new Date('2026-07-15T07:30:00Z'))).toBe('2026-07-15T09:30:00+02:00');
+    // The clocks go forward at 02:00 CET on 29 March 2026, and back at 03:00 CEST on 25 October.
+    expect(stockholmInstant(new Date('2026-03-29T00:59:59Z'))).toBe('2026-03-29T01:59:59+01:00');
+    expect(stockholmInstant(new Date('2026-03-29T01:00:00Z'))).toBe('2026-03-29T03:00:00+02:00');
+    expect(stockholmInstant(new Date('2026-10-25T00:30:00Z'))).toBe('2026-10-25T02:30:00+02:00');
+    expect(stockholmInstant(new Date('2026-10-25T01:30:00Z'))).toBe('2026-10-25T02:30:00+01:00');
+    // Past midnight in Stockholm, still the old year in UTC; milliseconds are kept.
+    expect(stockholmInstant(new Date('2026-12-31T23:30:00.123Z'))).toBe('2027-01-01T00:30:00.123+01:00');
+  });
+
+  it('an instant written in Stockholm time is the same instant', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('1970-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }), (instant) => {
+        const written = stockholmInstant(instant);
+        expect(Date.parse(written)).toBe(instant.getTime());
+        expect(written.slice(0, 10)).toBe(formatDate(stockholmDate(instant)));
+      }),
+    );
   });
 
   it('adds a year on the calendar; 29 February becomes 28 February', () => {

@@ -13,3 +13,12 @@ export function readExample(file: string): SipPlan {
   if (!result.ok) throw new Error(`${file} does not parse: ${JSON.stringify(result.problems)}`);
   return result.plan;
 }
+
+/**
+ * Examples whose Bundle, sent when the plan version was recorded (planToBundle's default), must be
+ * refused by the SIP Bundle profile, with the one rule that refuses it: the plan closed after the
+ * person withdrew their consent (2026-02-24) has no consent in force on 2026-02-26 to be sent under.
+ */
+export const NOT_SENDABLE: Readonly<Partial<Record<string, string>>> = {
+  'closed-consent-withdrawn.json': 'sip-bdl-7',
+};

@@ -50,6 +50,18 @@ function principalUrl(bundle: Bundle, kind: 'region' | 'municipality'): string {
   return entry.fullUrl;
 }
 
+/** The calendar day after `yyyy-mm-dd`. */
+function dayAfter(date: string): string {
+  return new Date(Date.parse(`${date.slice(0, 10)}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+/** A consent's root provision, which the consent rules of the Bundle look at. */
+function rootProvision(bundle: Bundle): NonNullable<Consent['provision']> {
+  const root = consent(bundle).provision;
+  if (root === undefined) throw new Error('no root provision');
+  return root;
+}
+
 /** A booked meeting with nothing else changed. */
 function booked(bundle: Bundle): Appointment {
   const meeting = appointment(bundle);
@@ -188,5 +200,37 @@ export const BREAKERS: readonly Breaker[] = [
     on: 'Bundle',
     what: 'the person as overall responsible',
     apply: (b) => { const plan = carePlan(b); plan.author = { reference: plan.subject.reference ?? '' }; },
+  },
+  { key: 'sip-bdl-6', on: 'Bundle', what: 'no consent', apply: (b) => { b.entry = b.entry?.filter((entry) => entry.resource?.resourceType !== 'Consent'); } },
+  {
+    key: 'sip-bdl-7',
+    on: 'Bundle',
+    what: 'sent the day after the consent expired',
+    apply: (b) => {
+      const end = rootProvision(b).period?.end;
+      if (end === undefined) throw new Error('no consent period');
+      b.timestamp = `${dayAfter(end)}T09:00:00+01:00`;
+    },
+  },
+  { key: 'sip-bdl-7', on: 'Bundle', what: 'an inactive consent', apply: (b) => { consent(b).status = 'inactive'; } },
+  {
+    key: 'sip-bdl-8',
+    on: 'Bundle',
+    what: 'a consent covering only the region',
+    apply: (b) => {
+      const root = rootProvision(b);
+      const municipality = principalUrl(b, 'municipality');
+      root.actor = root.actor?.filter((actor) => actor.reference.reference !== municipality);
+    },
+  },
+  {
+    key: 'sip-bdl-8',
+    on: 'Bundle',
+    what: 'a consent excluding the municipality',
+    apply: (b) => {
+      const root = rootProvision(b);
+      const recipient = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] };
+      root.provision = [...(root.provision ?? []), { type: 'deny', actor: [{ role: recipient, reference: { reference: principalUrl(b, 'municipality') } }] }];
+    },
   },
 ];

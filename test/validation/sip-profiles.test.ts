@@ -1,7 +1,9 @@
 /**
  * The SIP profiles through the project's validator:
- * - every Bundle `to-fhir` makes from the examples validates against them with no error, and the
+ * - every Bundle `to-fhir` makes from the examples validates against them with no error, but for the
+ *   examples with no consent in force when sent (NOT_SENDABLE), reported with that rule only; and the
  *   profiles are really applied (each resource is walked against the profile it declares);
+ * - the consent is judged when the Bundle is sent (its timestamp), in both validators;
  * - every sip-* invariant fails, with its key, severity, location and profile, on the broken variant
  *   made for it;
  * - @medplum/core 4.5.2, loading the same StructureDefinitions, reaches the same verdict on every
@@ -11,9 +13,9 @@
  */
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { planToBundle, PROFILE } from '../../src/fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, planToBundle, PROFILE } from '../../src/fhir/index.js';
 import { createValidator, hasErrors } from '../../src/validation/index.js';
-import { exampleFiles, readExample } from '../support/examples.js';
+import { NOT_SENDABLE, exampleFiles, readExample } from '../support/examples.js';
 import { loadMedplumWithProfiles, medplumProfileErrors } from '../support/medplum-profiles.js';
 import { BREAKERS, invariantSeverity } from '../support/profile-breakers.js';
 
@@ -59,12 +61,29 @@ function brokenBundle(apply: (bundle: Bundle) => void): Bundle {
   return bundle;
 }
 
+/** Errors of an outcome as `key at expression: text`, for a readable comparison. */
+function errorsOf(outcome: OperationOutcome): string[] {
+  return outcome.issue
+    .filter((issue) => issue.severity === 'error' || issue.severity === 'fatal')
+    .map((issue) => `${issue.details?.coding?.[0]?.code ?? ''} at ${issue.expression?.[0] ?? ''}: ${issue.details?.text ?? ''}`);
+}
+
 describe('to-fhir Bundles against the SIP profiles', () => {
-  it.each(exampleFiles)('%s validates with no error', (file) => {
+  const sendable = exampleFiles.filter((file) => NOT_SENDABLE[file] === undefined);
+
+  it('only closed-consent-withdrawn.json, whose consent was withdrawn, has no consent in force when sent', () => {
+    expect(exampleFiles.filter((file) => !sendable.includes(file))).toEqual(['closed-consent-withdrawn.json']);
+  });
+
+  it.each(sendable)('%s validates with no error', (file) => {
     const outcome = validator.validate(planToBundle(readExample(file)));
-    const errors = outcome.issue.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
-    expect(errors.map((issue) => `${issue.details?.coding?.[0]?.code ?? ''} at ${issue.expression?.[0] ?? ''}: ${issue.details?.text ?? ''}`)).toEqual([]);
+    expect(errorsOf(outcome)).toEqual([]);
     expect(outcome.issue.filter((issue) => issue.details?.coding?.[0]?.code === 'unknown-profile')).toEqual([]);
+  });
+
+  it.each(Object.entries(NOT_SENDABLE))('%s has no consent in force when sent: the Bundle is reported with %s and nothing else', (file, key) => {
+    const outcome = validator.validate(planToBundle(readExample(file)));
+    expect(errorsOf(outcome).map((error) => error.slice(0, error.indexOf(':')))).toEqual([`${key ?? ''} at Bundle`]);
   });
 
   it('walks each resource against the profile it declares, not only the base type', () => {
@@ -92,6 +111,36 @@ describe.each(BREAKERS)('$key is broken by $what', ({ key, on, apply }) => {
     expect(issue?.details?.coding?.[0]?.system).toMatch(/^http:\/\/sip-fhir-adapter\.se\/fhir\/StructureDefinition\/sip-/);
     const onResource = located(bundle).filter(({ resource }) => resource.resourceType === on).map(({ at }) => at);
     expect(onResource.some((at) => issue?.expression?.[0] === at || issue?.expression?.[0]?.startsWith(`${at}.`) === true)).toBe(true);
+  });
+});
+
+describe('the consent is judged when the Bundle is sent', () => {
+  // adult-psychiatry-addiction's consent is valid until 2027-02-11, a Stockholm calendar date.
+  const plan = readExample(BROKEN_EXAMPLE);
+  const sentAt = (at: string): Bundle => planToBundle(plan, DEFAULT_MAPPING_OPTIONS, new Date(at));
+
+  beforeAll(() => {
+    loadMedplumWithProfiles();
+  });
+
+  it('on its last day, 23:30 in Stockholm, the Bundle passes both validators', () => {
+    const bundle = sentAt('2027-02-11T23:30:00+01:00');
+    expect(errorsOf(validator.validate(bundle))).toEqual([]);
+    expect(medplumProfileErrors(bundle, PROFILE.bundle)).toEqual([]);
+  });
+
+  it('half an hour later, the next day in Stockholm though not in UTC, both report sip-bdl-7', () => {
+    const bundle = sentAt('2027-02-11T23:30:00Z');
+    expect(bundle.timestamp).toBe('2027-02-12T00:30:00+01:00');
+    expect(errorsOf(validator.validate(bundle)).map((error) => error.slice(0, error.indexOf(':')))).toEqual(['sip-bdl-7 at Bundle']);
+    expect(medplumProfileErrors(bundle, PROFILE.bundle).flatMap((message) => message.match(SIP_KEY) ?? [])).toEqual(['sip-bdl-7']);
+  });
+
+  it('a Bundle without a timestamp breaks the SIP Bundle profile, which requires it', () => {
+    const bundle = sentAt('2026-03-12T15:20:00+01:00');
+    delete bundle.timestamp;
+    const outcome = validator.validate(bundle);
+    expect(outcome.issue.some((issue) => issue.severity === 'error' && issue.expression?.[0] === 'Bundle.timestamp' && issue.details?.coding?.[0]?.system === PROFILE.bundle)).toBe(true);
   });
 });
 

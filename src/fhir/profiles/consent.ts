@@ -9,12 +9,9 @@ import type { StructureDefinition } from 'fhir/r4.js';
 import { EXTENSION, codeSystemUrl } from '../canonical.js';
 import { CONSENT_FORM, SIP_CATEGORY } from '../code-systems.js';
 import type { Invariant } from './define.js';
-import { element, extensionSlices, profile } from './define.js';
+import { dayNumber, element, extensionSlices, profile } from './define.js';
 
 const CONSENT_RULES = 'Seed 001 §4.2 (Samtycke)';
-
-/** `yyyy-mm-dd…` → the integer yyyymmdd, FHIRPath with no date arithmetic (see {@link Invariant}). */
-const dayNumber = (element: string): string => `${element}.substring(0, 10).replace('-', '').toInteger()`;
 
 export const CONSENT_INVARIANTS: readonly Invariant[] = [
   {

@@ -31,6 +31,9 @@ export interface Invariant {
   readonly source: string;
 }
 
+/** `yyyy-mm-dd…` → the integer yyyymmdd, FHIRPath with no date arithmetic (see {@link Invariant}). */
+export const dayNumber = (element: string): string => `${element}.substring(0, 10).replace('-', '').toInteger()`;
+
 export function constraintOf(profileUrl: string, invariant: Invariant): ElementDefinitionConstraint {
   return {
     key: invariant.key,

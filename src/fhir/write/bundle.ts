@@ -10,6 +10,7 @@
 import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
 import { PROFILE_OF_TYPE } from '../profiles/index.js';
 import type { OtherActor, Principal, SipPlan, Unit } from '../../sip/index.js';
+import { stockholmInstant } from '../../sip/index.js';
 import { IDENTIFIER_SYSTEM, PROFILE } from '../canonical.js';
 import type { FhirMappingOptions } from '../options.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../options.js';
@@ -92,11 +93,16 @@ function declaringProfile(resource: FhirResource): FhirResource {
 
 /**
  * Maps a SIP plan to a transaction Bundle. The plan must already be valid (parsed by the SIP schema,
- * with every reference declared); the result depends on nothing but the plan and the options.
+ * with every reference declared); the result depends on nothing but the plan, the options and `at`.
+ *
+ * `at` is when the Bundle is sent, by default when the plan version was recorded. It becomes
+ * `Bundle.timestamp`, and each Consent's status is judged at it: nothing of a SIP may leave without a
+ * consent in force at the moment it leaves (seed 001 §4.2), which the SIP Bundle profile checks
+ * against that timestamp.
  */
 export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt)): Bundle {
   const keys = new KeyRegistry();
-  const context = newContext(plan, options, keys);
+  const context = newContext(plan, options, keys, at);
   const invited = invitedOrganizations(context);
   registerKeys(plan, keys, invited);
   const entry = (resourceType: Resource['resourceType'], localId: string, resource: FhirResource): BundleEntry =>
@@ -130,5 +136,5 @@ export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAUL
     ...plan.principals.map((principal) => entry('Task', principal.id, toApprovalTask(context, principal))),
     ...plan.approvals.map((approval) => entry('Provenance', approvalKey(approval), toApprovalProvenance(context, approval))),
   ];
-  return { resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', timestamp: at.toISOString(), entry: entries };
+  return { resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', timestamp: stockholmInstant(at), entry: entries };
 }

@@ -32,7 +32,7 @@ function planReference(context: WriteContext, planId: string): Reference {
 }
 
 export function toConsent(context: WriteContext, consent: Consent): FhirConsent {
-  const state = consentStateAt(consent, new Date(context.plan.updatedAt));
+  const state = consentStateAt(consent, context.at);
   const { withdrawal } = consent;
   const exclusions: ConsentProvision[] = [
     ...consent.excludedInformation.map((excluded) => ({
@@ -67,7 +67,7 @@ export function toConsent(context: WriteContext, consent: Consent): FhirConsent 
           ]),
     ],
     identifier: [entityIdentifier(context.plan, consent.id)],
-    // Withdrawn or past its period when the plan version was recorded: no longer in force.
+    // Withdrawn or past its period when the Bundle is sent: no longer in force.
     status: state === 'withdrawn' || state === 'expired' ? 'inactive' : 'active',
     scope: { coding: [{ system: HL7_SYSTEM.consentScope, code: 'patient-privacy', display: 'Privacy Consent' }] },
     category: [{ coding: [ownCoding(SIP_CATEGORY, 'sip-consent'), { system: HL7_SYSTEM.loinc, code: '59284-0', display: 'Patient Consent' }] }],

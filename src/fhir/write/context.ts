@@ -30,6 +30,11 @@ export interface WriteContext {
   readonly plan: SipPlan;
   readonly index: PlanIndex;
   readonly options: FhirMappingOptions;
+  /**
+   * When the Bundle is sent (`Bundle.timestamp`): what is in force, such as a consent, is judged at
+   * this instant, not when the plan version was recorded.
+   */
+  readonly at: Date;
   /** Whether the person has protected identity: no address, telecom or free-text location leaves. */
   readonly protectedIdentity: boolean;
   readonly keys: KeyRegistry;
@@ -126,8 +131,8 @@ export function displayOf(plan: SipPlan, id: string): string | undefined {
   return person ? `${person.name.given} ${person.name.family}` : undefined;
 }
 
-export function newContext(plan: SipPlan, options: FhirMappingOptions, keys: KeyRegistry): WriteContext {
-  return { plan, index: indexPlan(plan), options, protectedIdentity: plan.individual.protectedIdentity !== 'none', keys };
+export function newContext(plan: SipPlan, options: FhirMappingOptions, keys: KeyRegistry, at: Date): WriteContext {
+  return { plan, index: indexPlan(plan), options, at, protectedIdentity: plan.individual.protectedIdentity !== 'none', keys };
 }
 
 /** The Bundle entry for a resource under its key, with the conditional request that makes replay idempotent. */
