@@ -163,7 +163,10 @@ describe('sip-fhir from-fhir', () => {
       expect(result.out).toBe('');
       const outcome = JSON.parse(result.err) as { issue: { severity: string; details?: { coding?: { code: string }[] } }[] };
       const errors = outcome.issue.filter((issue) => issue.severity === 'error').map((issue) => issue.details?.coding?.[0]?.code);
-      expect(errors).toEqual(['consent.missing']);
+      expect(errors).toEqual(['consent.missing']);      // The SIP Bundle profile says the same to any validator that loads it.
+      const validated = await run(['validate', file]);
+      expect(validated.status).toBe(1);
+      expect(validated.err + validated.out).toContain('sip-bdl-6');
     });
 
     it('a Consent that had expired when the version was recorded: exit 1, consent.expired', async () => {
@@ -173,7 +176,9 @@ describe('sip-fhir from-fhir', () => {
       });
       const result = await run(['from-fhir', file]);
       expect(result.status).toBe(1);
-      expect(result.err).toContain('error consent.expired at /consents/0/validUntil');
+      expect(result.err).toContain('error consent.expired at /consents/0/validUntil');      const validated = await run(['validate', file]);
+      expect(validated.status).toBe(1);
+      expect(validated.err + validated.out).toContain('sip-bdl-7');
     });
 
     it('a Consent in force when recorded but expired when the Bundle was sent (its timestamp): exit 1, consent.expired', async () => {
@@ -197,7 +202,9 @@ describe('sip-fhir from-fhir', () => {
       });
       const result = await run(['from-fhir', file]);
       expect(result.status).toBe(1);
-      expect(result.err).toContain('error consent.principal-not-covered at /consents/0/coveredActors');
+      expect(result.err).toContain('error consent.principal-not-covered at /consents/0/coveredActors');      const validated = await run(['validate', file]);
+      expect(validated.status).toBe(1);
+      expect(validated.err + validated.out).toContain('sip-bdl-8');
     });
   });
 
