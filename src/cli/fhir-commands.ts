@@ -7,8 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { bundleToPlan, fhirMappingOptionsSchema, planToBundle, RULE_CODE_SYSTEM, ruleIssue, type FhirMappingOptions, type FhirReadResult } from '../fhir/index.js';
-import { checkPlan, CONSENT_IN_FORCE_CODES, judgeSend, parseJsonText, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
+import { fhirMappingOptionsSchema, planToBundle, readCheckedPlan, RULE_CODE_SYSTEM, type FhirMappingOptions } from '../fhir/index.js';
+import { judgeSend, parseJsonText, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
 import { parseInstant } from './instant.js';
 import { UsageError } from './usage-error.js';
 import { InputError, readText } from './files.js';
@@ -111,32 +111,6 @@ export async function runToFhir(args: readonly string[], io: CommandIo): Promise
   return 0;
 }
 
-/**
- * The plan read, checked against the SIP rules: at `at` when given, else at the instant its version
- * was recorded, and its consent also at the Bundle's timestamp (when the Bundle was sent, see
- * {@link judgeSend}). Each problem becomes an issue carrying its rule code; an error means no
- * valid plan was read.
- */
-function withRuleIssues(read: FhirReadResult & { ok: true }, bundle: unknown, at: Date | undefined): FhirReadResult {
-  const sentAt = at === undefined ? bundleTimestamp(bundle) : undefined;
-  const problems = checkPlan(read.plan, at === undefined ? {} : { at });
-  const seen = new Set(problems.map((problem) => `${problem.code} ${problem.pointer}`));
-  const atSending = sentAt === undefined ? [] : judgeSend(read.plan, sentAt).filter((problem) => CONSENT_IN_FORCE_CODES.has(problem.code) && !seen.has(`${problem.code} ${problem.pointer}`));
-  const issues = [...problems, ...atSending].map(ruleIssue);
-  if (issues.length === 0) return read;
-  const kept = read.outcome.issue.filter((issue) => issue.code !== 'informational' || read.outcome.issue.length > 1);
-  const outcome = { ...read.outcome, issue: [...kept, ...issues] };
-  return issues.some((issue) => issue.severity === 'error') ? { ok: false, outcome } : { ...read, outcome };
-}
-
-/** `Bundle.timestamp` as an instant, when the Bundle has a valid one. */
-function bundleTimestamp(bundle: unknown): Date | undefined {
-  const timestamp = typeof bundle === 'object' && bundle !== null ? (bundle as { timestamp?: unknown }).timestamp : undefined;
-  if (typeof timestamp !== 'string') return undefined;
-  const instant = new Date(timestamp);
-  return Number.isNaN(instant.getTime()) ? undefined : instant;
-}
-
 function formatIssue(issue: OperationOutcomeIssue): string {
   // A rule problem's diagnostics already say the rule code and where in the plan.
   if (issue.details?.coding?.some((coding) => coding.system === RULE_CODE_SYSTEM) === true) return `  ${issue.severity} ${issue.diagnostics ?? ''}`;
@@ -164,8 +138,7 @@ export async function runFromFhir(args: readonly string[], io: CommandIo): Promi
     io.err(formatProblems(file, json.problems));
     return 1;
   }
-  const read = bundleToPlan(json.value);
-  const result = read.ok ? withRuleIssues(read, json.value, at) : read;
+  const result = readCheckedPlan(json.value, at === undefined ? {} : { at });
   const reported = result.outcome.issue.filter((issue) => issue.code !== 'informational');
   if (values.format === 'json') io.err(JSON.stringify(result.outcome, null, 2));
   else if (reported.length > 0) io.err([`${file}: ${result.ok ? 'read' : 'no plan read'} — ${String(reported.length)} issue${reported.length === 1 ? '' : 's'}`, ...reported.map(formatIssue)].join('\n'));

@@ -10,4 +10,4 @@ export { toRequestQuestionnaire } from './write/own-account.js';
 export { MAPPING_TABLE, renderMappingTable } from './mapping-table.js';
 export type { FhirReadResult } from './read/read-plan.js';
 export { bundleToPlan } from './read/read-plan.js';
-export { RULE_CODE_SYSTEM, ruleIssue } from './rule-issues.js';
+export { RULE_CODE_SYSTEM, readCheckedPlan, ruleIssue } from './rule-issues.js';

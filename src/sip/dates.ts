@@ -14,10 +14,15 @@ const stockholmDateFormat = new Intl.DateTimeFormat('en-CA', {
   day: '2-digit',
 });
 
+/** Reads the numeric fields of `instant` as `format` shows it. */
+function numericParts(format: Intl.DateTimeFormat, instant: Date): (type: Intl.DateTimeFormatPartTypes) => number {
+  const parts = format.formatToParts(instant);
+  return (type) => Number(parts.find((part) => part.type === type)?.value);
+}
+
 /** The calendar date in Europe/Stockholm at the given instant. */
 export function stockholmDate(instant: Date): CalendarDate {
-  const parts = stockholmDateFormat.formatToParts(instant);
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((part) => part.type === type)?.value);
+  const get = numericParts(stockholmDateFormat, instant);
   return { year: get('year'), month: get('month'), day: get('day') };
 }
 
@@ -39,8 +44,7 @@ const stockholmTimeFormat = new Intl.DateTimeFormat('en-CA', {
  * the SIP rules do.
  */
 export function stockholmInstant(instant: Date): string {
-  const parts = stockholmTimeFormat.formatToParts(instant);
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((part) => part.type === type)?.value);
+  const get = numericParts(stockholmTimeFormat, instant);
   const date = { year: get('year'), month: get('month'), day: get('day') };
   const [hour, minute, second] = [get('hour'), get('minute'), get('second')];
   const milliseconds = instant.getUTCMilliseconds();
