@@ -50,9 +50,9 @@ export function revisePlan(current: SipPlan, edited: SipPlan, { at }: ChangeCont
   return next;
 }
 
-/** Rules a plan must meet before a principal may approve it. */
+/** Rules a plan must meet before a principal may approve it: every completeness rule, both principals, and the approval's own. */
 const APPROVAL_RULES = RULES.filter(
-  (rule) => rule.code.startsWith('plan.missing-') || rule.code === 'plan.single-principal' || rule.code.startsWith('approval.'),
+  (rule) => rule.kind === 'completeness' || rule.code === 'plan.missing-principal' || rule.code.startsWith('approval.'),
 );
 
 /** A principal approves the current version of the plan. */

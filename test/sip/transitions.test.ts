@@ -133,6 +133,18 @@ describe('approvePlan', () => {
     ]);
   });
 
+  it('is refused while an intervention awaiting a decision does not say what happens meanwhile (a completeness rule)', () => {
+    const pending: SipPlan = {
+      ...draft,
+      interventions: draft.interventions.map((intervention, i) =>
+        i === 0 ? { ...intervention, status: 'awaitingDecision' as const, pendingDecision: { decidedBy: 'överläkaren' } } : intervention,
+      ),
+    };
+    expect(new Set(codesOf(() => approvePlan(pending, { principal: 'falu-kommun', approvedBy: 'prof-lars-nyman', at })))).toEqual(
+      new Set(['intervention.pending-decision-incomplete']),
+    );
+  });
+
   it('is refused when the approver acts for another principal', () => {
     expect(codesOf(() => approvePlan(draft, { principal: 'falu-kommun', approvedBy: 'prof-erik-berg', at }))).toEqual(['approval.approver-not-of-principal']);
   });
