@@ -139,9 +139,11 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     code: 'consent.principal-not-covered',
     base: ADULT,
-    description: "A second consent, given after the meeting, covers only the municipality's part (and Försäkringskassan).",
+    description: "After the meeting the person withdraws the consent and gives a new one that covers only the municipality's part (and Försäkringskassan).",
     apply: (plan) => {
+      plan.consents[0].withdrawal = { withdrawnAt: '2026-03-10T09:00:00+01:00', withdrawnBy: 'individual', recordedBy: 'prof-sara-holm' };
       plan.consents.push({ ...plan.consents[0], id: 'consent-2', givenAt: '2026-03-10', validUntil: '2027-03-09', coveredActors: ['falu-kommun', 'fk'] });
+      delete plan.consents[1].withdrawal;
     },
   },
   {

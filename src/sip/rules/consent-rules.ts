@@ -101,26 +101,29 @@ export const consentPrincipalNotCovered = defineRule({
   code: 'consent.principal-not-covered',
   kind: 'integrity',
   title:
-    'A consent in force covers both principals (each, or a unit or professional of it) and excludes neither: a person who consents to only one side\'s interventions gets no SIP.',
+    "The consents in force cover both principals (each, or a unit or professional of it) and exclude neither: a person who consents to only one side's interventions gets no SIP.",
   source: { document: 'seed-001', section: '§3.6.2 När SIP inte ska genomföras ("endast samtycker till socialtjänstens insatser … eller vice versa"); §4.2' },
   *check({ plan, index, at }) {
-    for (const [i, consent] of plan.consents.entries()) {
-      // A consent that names no actor at all is consent.no-covered-actors' to report.
-      if (consent.planId !== plan.id || consent.coveredActors.length === 0 || consentStateAt(consent, at) !== 'inForce') continue;
-      for (const principal of plan.principals) {
-        const covered = consent.coveredActors.some((actor) => principalOf(index, actor) === principal.id);
-        const excluded = consent.excludedParties.indexOf(principal.id);
-        if (excluded >= 0) {
-          yield {
-            pointer: toPointer(['consents', i, 'excludedParties', excluded]),
-            message: `Consent "${consent.id}" excludes principal "${principal.id}" (${principal.name}); a SIP needs the consent to both principals' interventions`,
-          };
-        } else if (!covered) {
-          yield {
-            pointer: toPointer(['consents', i, 'coveredActors']),
-            message: `Consent "${consent.id}" covers neither principal "${principal.id}" (${principal.name}) nor any of its units or professionals; a SIP needs the consent to both principals' interventions`,
-          };
-        }
+    // Consents naming no actor at all are consent.no-covered-actors' to report; with none in force,
+    // the consent rules above say why.
+    const inForce = plan.consents.flatMap((consent, i): [Consent, number][] =>
+      consent.planId === plan.id && consent.coveredActors.length > 0 && consentStateAt(consent, at) === 'inForce' ? [[consent, i]] : [],
+    );
+    const latest = inForce.at(-1);
+    if (latest === undefined) return;
+    for (const principal of plan.principals) {
+      const excluding = inForce.find(([consent]) => consent.excludedParties.includes(principal.id));
+      if (excluding !== undefined) {
+        const [consent, i] = excluding;
+        yield {
+          pointer: toPointer(['consents', i, 'excludedParties', consent.excludedParties.indexOf(principal.id)]),
+          message: `Consent "${consent.id}" excludes principal "${principal.id}" (${principal.name}); a SIP needs the consent to both principals' interventions`,
+        };
+      } else if (!inForce.some(([consent]) => consent.coveredActors.some((actor) => principalOf(index, actor) === principal.id))) {
+        yield {
+          pointer: toPointer(['consents', latest[1], 'coveredActors']),
+          message: `No consent in force covers principal "${principal.id}" (${principal.name}) or any of its units or professionals; a SIP needs the consent to both principals' interventions`,
+        };
       }
     }
   },
