@@ -90,6 +90,7 @@ export const EXTENSION = {
   noActionsByOthers: extensionUrl('no-actions-by-others'),
   pendingDecision: extensionUrl('pending-decision'),
   canConsent: extensionUrl('can-consent'),
+  planParty: extensionUrl('plan-party'),
   consentRecording: extensionUrl('consent-recording'),
   consentWithdrawal: extensionUrl('consent-withdrawal'),
   convener: extensionUrl('convener'),

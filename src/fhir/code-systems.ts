@@ -90,6 +90,7 @@ export const PARTICIPANT_ROLE = {
   concepts: [
     { code: 'individual', display: 'The person the plan is for', sv: 'Den enskilde' },
     { code: 'principal', display: 'Principal', sv: 'Huvudman' },
+    { code: 'unit', display: 'Unit of a principal', sv: 'Verksamhet/enhet' },
     { code: 'otherActor', display: 'Other actor', sv: 'Berörd aktör' },
     { code: 'professional', display: 'Professional', sv: 'Yrkesperson' },
     { code: 'relatedPerson', display: 'Relative, guardian or representative', sv: 'Närstående, vårdnadshavare eller företrädare' },

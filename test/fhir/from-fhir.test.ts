@@ -147,9 +147,11 @@ describe('an EHR transaction with relative references', () => {
     });
   });
 
-  it('reads the region by its type code and the municipality by its SCB kommunkod alone', () => {
+  it('reads the region by its type code and the municipality by its SCB kommunkod alone, in the CareTeam\'s order', () => {
     const { plan } = read();
+    // The CareTeam lists the municipality before the region; the Bundle's entries the other way round.
     expect(plan.principals).toEqual([
+      { id: 'kom', kind: 'municipality', name: 'Sandvikens kommun', municipalityCode: '2181', units: [] },
       {
         id: 'reg',
         kind: 'region',
@@ -159,7 +161,6 @@ describe('an EHR transaction with relative references', () => {
         countyCode: '21',
         units: [{ id: 'psyk', name: 'Psykiatrisk öppenvård Sandviken', hsaId: 'SE2321000198-E0PSY', contact: { phone: '026-15 40 00' } }],
       },
-      { id: 'kom', kind: 'municipality', name: 'Sandvikens kommun', municipalityCode: '2181', units: [] },
     ]);
     expect(plan.otherActors).toEqual([]);
     expect(plan.relatedPersons).toEqual([]);
@@ -272,11 +273,12 @@ describe('a FHIR server searchset', () => {
     expect(plan.otherActors).toEqual([{ id: '5', kind: 'socialInsuranceAgency', name: 'Försäkringskassan', organisationsnummer: '202100-5521' }]);
   });
 
-  it('prefixes taken ids with the type and prefers a sip-entity identifier', () => {
+  it('prefixes taken ids with the type and prefers a sip-entity identifier, in the CareTeam\'s order', () => {
     const { plan } = read();
+    // The CareTeam lists PractitionerRole/2 first; the searchset has PractitionerRole/1 first.
     expect(plan.professionals).toEqual([
-      { id: 'practitionerrole-1', name: { given: 'Karin', family: 'Holm' }, title: 'distriktssköterska', hsaId: 'SE2321000206-P7781', organization: '4' },
       { id: 'prof-ahmed', name: { given: 'Ahmed', family: 'Nilsson' }, title: 'biståndshandläggare', organization: '2', contact: { email: 'ahmed.nilsson@vasteras.example.se' } },
+      { id: 'practitionerrole-1', name: { given: 'Karin', family: 'Holm' }, title: 'distriktssköterska', hsaId: 'SE2321000206-P7781', organization: '4' },
     ]);
     expect(plan.coordinator).toBe('prof-ahmed');
     expect(plan.goals.map((goal) => goal.id)).toEqual(['goal-1', 'goal-2']);

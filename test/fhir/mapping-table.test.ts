@@ -66,7 +66,7 @@ describe('the mapping table', () => {
   });
 
   it('has a row for the send instant, Bundle.timestamp', () => {
-    expect(MAPPING_TABLE.filter((row) => isMappingInput(row.sip)).map((row) => row.expression)).toEqual(['Bundle.timestamp']);
+    expect(MAPPING_TABLE.filter((row) => isMappingInput(row.sip)).map((row) => [row.sip, row.expression])).toContainEqual(['(sent at)', 'Bundle.timestamp']);
   });
 
   it('has a row for every field the examples use', () => {

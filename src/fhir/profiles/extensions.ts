@@ -101,9 +101,21 @@ export const EXTENSION_SOURCES: Readonly<Record<OwnExtensionKey, ExtensionSource
   },
   canConsent: {
     title: 'Can consent',
-    description: 'False when the person cannot give consent themselves, so a representative does (seed 001 §4.2). Written only when false.',
-    context: ['Patient'],
+    description:
+      "False when the person cannot give consent themselves, so a representative does (seed 001 §4.2). The plan's assessment, so it is written on the person's CareTeam participant, never on the shared Patient; written only when false.",
+    context: ['CareTeam.participant'],
     value: ['boolean'],
+  },
+  planParty: {
+    title: 'SIP party, as this plan knows it',
+    description:
+      "A member of the SIP care team as this plan records it: its local id in the plan, and the plan's contact details for it. Shared master data (Patient, Organization, Practitioner) belongs to whoever wrote it first and is never updated by the adapter, so nothing plan-specific is written there (DESIGN.md §6).",
+    context: ['CareTeam.participant'],
+    parts: [
+      { name: 'localId', types: ['Identifier'], short: 'The party\'s id in the plan (system sid/sip-entity, value <plan id>/<local id>)', min: 1 },
+      { name: 'telecom', types: ['ContactPoint'], short: "The plan's phone or e-mail for the party", max: '*' },
+      { name: 'address', types: ['Address'], short: "The plan's postal address for the party" },
+    ],
   },
   consentRecording: {
     title: 'How the SIP consent was given and documented',

@@ -6,10 +6,10 @@
  * package this build can read; the slices are what a SE base validator checks too.
  */
 import type { StructureDefinition } from 'fhir/r4.js';
-import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
+import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { ORGANIZATION_TYPE, RELATED_PERSON_ROLE } from '../code-systems.js';
 import type { Invariant } from './define.js';
-import { bindingTo, element, extensionSlices, profile, slicedByValue } from './define.js';
+import { bindingTo, element, profile, slicedByValue } from './define.js';
 
 /** An identifier slice `<path>:<name>` with a fixed system (and a v2-0203 type, as SEBaseOrganization has). */
 function identifierSlice(path: string, name: string, system: string, short: string, v2Type?: string) {
@@ -56,7 +56,6 @@ export const SIP_PATIENT: StructureDefinition = profile({
   description: 'The person a SIP is for, identified as in HL7 Sweden\'s SEBasePatient (personnummer, samordningsnummer, nationellt reservnummer).',
   invariants: PATIENT_INVARIANTS,
   elements: [
-    ...extensionSlices('Patient', [{ name: 'canConsent', url: EXTENSION.canConsent, short: 'False when the person cannot consent themselves' }]),
     ...personIdentifierSlices('Patient.identifier').map((item) => (item.id === 'Patient.identifier' ? { ...item, min: 1 } : item)),
   ],
 });

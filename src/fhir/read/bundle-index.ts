@@ -43,17 +43,26 @@ export class BundleIndex {
     );
   }
 
-  /** The entry a reference points to, or `undefined` when it is not in the Bundle. */
+  /**
+   * The entry a reference points to, or `undefined` when it is not in the Bundle. A literal reference
+   * that names no entry still finds its target by the reference's `identifier`, when it has one
+   * (a logical reference, https://hl7.org/fhir/R4/references.html#logical): a Bundle assembled from
+   * searches holds the target under the server's URL, not the writer's `urn:uuid`.
+   */
   resolve(reference: Reference | undefined, from: IndexedEntry): IndexedEntry | undefined {
     if (reference === undefined) return undefined;
-    const literal = reference.reference;
-    if (literal === undefined) {
-      const { identifier } = reference;
-      if (identifier?.value === undefined) return undefined;
-      return this.entries.find(
-        (entry) => (reference.type === undefined || entry.resource.resourceType === reference.type) && hasIdentifier(entry.resource, identifier.system, identifier.value),
-      );
-    }
+    return (reference.reference === undefined ? undefined : this.#resolveLiteral(reference.reference, from)) ?? this.#resolveLogical(reference);
+  }
+
+  #resolveLogical(reference: Reference): IndexedEntry | undefined {
+    const { identifier } = reference;
+    if (identifier?.value === undefined) return undefined;
+    return this.entries.find(
+      (entry) => (reference.type === undefined || entry.resource.resourceType === reference.type) && hasIdentifier(entry.resource, identifier.system, identifier.value),
+    );
+  }
+
+  #resolveLiteral(literal: string, from: IndexedEntry): IndexedEntry | undefined {
     if (literal.startsWith('#')) return undefined;
     const conditional = /^([A-Z][A-Za-z]+)\?identifier=([^&]*)$/.exec(literal);
     if (conditional) {

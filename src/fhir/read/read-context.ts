@@ -3,12 +3,28 @@
  * each entry became. Issues are OperationOutcome issues whose `expression` is a FHIRPath into the
  * Bundle as received, so nothing that could not be mapped is dropped silently.
  */
-import type { CodeableConcept, Coding, Element, Extension, OperationOutcomeIssue } from 'fhir/r4.js';
+import type { Address, CodeableConcept, Coding, ContactPoint, Element, Extension, OperationOutcomeIssue } from 'fhir/r4.js';
 import { IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { BundleIndex, IndexedEntry } from './bundle-index.js';
 import { identifiersOf } from './bundle-index.js';
 
 export const LOCAL_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Shared master data: another writer may own these, so a plan-scoped identifier on one of them may
+ * be another plan's and never gives a local id (DESIGN.md §6).
+ */
+const SHARED_TYPES = new Set(['Patient', 'Organization', 'Practitioner']);
+
+/** What the plan's CareTeam records about one of its members (extension `plan-party`, care-team.ts). */
+export interface PartyDetails {
+  /** Position among the CareTeam's participants: the plan's order. */
+  readonly order: number;
+  readonly localId?: string;
+  /** The plan's contact details, when the participant has a `plan-party` extension. */
+  readonly contact?: { readonly telecom: readonly ContactPoint[]; readonly address: readonly Address[] };
+  readonly canConsent?: boolean;
+}
 
 export class ReadContext {
   readonly index: BundleIndex;
@@ -17,6 +33,7 @@ export class ReadContext {
   readonly #taken = new Set<string>(['individual']);
   /** Entry of the plan's Patient: references to it become `individual`. */
   patient: IndexedEntry | undefined;
+  readonly #parties = new Map<IndexedEntry, PartyDetails>();
 
   constructor(index: BundleIndex) {
     this.index = index;
@@ -26,17 +43,40 @@ export class ReadContext {
     this.issues.push({ severity, code, diagnostics, expression: [expression] });
   }
 
+  /** Records what the plan's CareTeam says about the member in `entry`. */
+  setParty(entry: IndexedEntry, details: PartyDetails): void {
+    if (!this.#parties.has(entry)) this.#parties.set(entry, details);
+  }
+
+  party(entry: IndexedEntry): PartyDetails | undefined {
+    return this.#parties.get(entry);
+  }
+
+  /** Sorts entries into the plan's order (the CareTeam's); entries it does not list keep Bundle order, after those it does. */
+  inPlanOrder<T>(items: readonly T[], entryOf: (item: T) => IndexedEntry): T[] {
+    const position = (item: T): number => this.#parties.get(entryOf(item))?.order ?? Number.MAX_SAFE_INTEGER;
+    return items
+      .map((item, i) => ({ item, i }))
+      .sort((a, b) => position(a.item) - position(b.item) || a.i - b.i)
+      .map(({ item }) => item);
+  }
+
   /**
-   * The local id an entry becomes: the `<local id>` of its `sip-entity` identifier when the adapter
-   * wrote it, else its resource id, else the uuid of its `urn:uuid` fullUrl; prefixed by its type
-   * when that is taken, so ids stay unique in the plan.
+   * The local id an entry becomes: the one the plan's CareTeam gives it, else the `<local id>` of
+   * its `sip-entity` identifier when the adapter wrote it on a resource the plan owns, else its
+   * resource id, else the uuid of its `urn:uuid` fullUrl; prefixed by its type when that is taken, so
+   * ids stay unique in the plan. A shared resource's `sip-entity` identifier is never used: it may be
+   * another plan's.
    */
   localIdOf(entry: IndexedEntry, preferred?: string): string {
     const known = this.#localIds.get(entry);
     if (known !== undefined) return known;
-    const own = identifiersOf(entry.resource).find((identifier) => identifier.system === IDENTIFIER_SYSTEM.sipEntity)?.value;
+    const own = SHARED_TYPES.has(entry.resource.resourceType)
+      ? undefined
+      : identifiersOf(entry.resource).find((identifier) => identifier.system === IDENTIFIER_SYSTEM.sipEntity)?.value;
     const candidates = [
       preferred,
+      this.#parties.get(entry)?.localId,
       own?.slice(own.indexOf('/') + 1),
       entry.resource.id,
       entry.fullUrl?.startsWith('urn:uuid:') === true ? entry.fullUrl.slice('urn:uuid:'.length) : undefined,

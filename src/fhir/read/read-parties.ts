@@ -3,14 +3,14 @@
  * unit or other actor; PractitionerRole (+ Practitioner) → professional; RelatedPerson → guardian,
  * relative or representative. Each becomes an entity with a local id before any reference is read.
  */
-import type { Address, ContactPoint, HumanName, Organization, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
+import type { Address, CareTeam, ContactPoint, HumanName, Organization, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
 import type { SipPlanInput } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { ORGANIZATION_TYPE, RELATED_PERSON_ROLE, findOwnCode } from '../code-systems.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { identifiersOf } from './bundle-index.js';
 import type { ReadContext } from './read-context.js';
-import { extensionOf } from './read-context.js';
+import { extensionOf, partOf, partsOf } from './read-context.js';
 
 type PrincipalInput = SipPlanInput['principals'][number];
 type UnitInput = NonNullable<PrincipalInput['units']>[number];
@@ -76,14 +76,15 @@ function readIndividual(context: ReadContext, entry: IndexedEntry & { resource: 
   if (identifier === undefined) context.issue('error', 'required', `${entry.path}.identifier`, 'The Patient has no personnummer, samordningsnummer or reservnummer');
   const name = nameOf(patient.name);
   if (name === undefined) context.issue('error', 'required', `${entry.path}.name`, 'The Patient has no name with given and family parts');
-  const contact = protectedIdentity === 'none' ? contactOf(patient.telecom, patient.address) : undefined;
+  const contact = protectedIdentity === 'none' ? planContactOf(context, entry, patient.telecom, patient.address) : undefined;
   if (protectedIdentity !== 'none' && (patient.telecom !== undefined || patient.address !== undefined)) {
     context.issue('warning', 'security', `${entry.path}.telecom`, 'The Patient has protected identity; its address and telecom are not read into the plan');
   }
   const language = (patient.communication?.find((communication) => communication.preferred === true) ?? patient.communication?.[0])?.language.coding?.find(
     (coding) => coding.system === HL7_SYSTEM.bcp47,
   )?.code;
-  const canConsent = extensionOf(patient, EXTENSION.canConsent)?.valueBoolean;
+  // Earlier versions of the adapter wrote the assessment on the Patient itself.
+  const canConsent = context.party(entry)?.canConsent ?? extensionOf(patient, EXTENSION.canConsent)?.valueBoolean;
   return {
     identifier: identifier ?? { system: 'reservnummer', value: '?', issuer: 'urn:oid:0' },
     name: name ?? { given: '?', family: '?' },
@@ -129,12 +130,12 @@ function organizationFields(context: ReadContext, entry: IndexedEntry & { resour
 
 function readOrganizations(context: ReadContext): Pick<Parties, 'principals' | 'otherActors'> {
   const principals: { entry: IndexedEntry; principal: PrincipalInput & { units: UnitInput[] } }[] = [];
-  const otherActors: OtherActorInput[] = [];
+  const otherActors: { entry: IndexedEntry; actor: OtherActorInput }[] = [];
   const units: { principal: IndexedEntry; entry: IndexedEntry & { resource: Organization } }[] = [];
   for (const entry of context.index.ofType('Organization')) {
     const role = organizationRole(context, entry);
     const organization = entry.resource;
-    const contact = contactOf(organization.telecom, organization.address);
+    const contact = planContactOf(context, entry, organization.telecom, organization.address);
     if (role.kind === 'principal') {
       const municipalityCode = valueOf(organization, IDENTIFIER_SYSTEM.municipalityCode);
       const countyCode = valueOf(organization, IDENTIFIER_SYSTEM.countyCode);
@@ -152,19 +153,21 @@ function readOrganizations(context: ReadContext): Pick<Parties, 'principals' | '
       units.push({ principal: role.principal, entry });
     } else {
       otherActors.push({
-        ...organizationFields(context, entry),
-        kind: role.actorKind as OtherActorInput['kind'],
-        ...(contact === undefined ? {} : { contact }),
+        entry,
+        actor: { ...organizationFields(context, entry), kind: role.actorKind as OtherActorInput['kind'], ...(contact === undefined ? {} : { contact }) },
       });
     }
   }
-  for (const { principal, entry } of units) {
+  for (const { principal, entry } of context.inPlanOrder(units, (unit) => unit.entry)) {
     const owner = principals.find((candidate) => candidate.entry === principal);
     const fields = organizationFields(context, entry);
-    const contact = contactOf(entry.resource.telecom, entry.resource.address);
+    const contact = planContactOf(context, entry, entry.resource.telecom, entry.resource.address);
     owner?.principal.units.push({ id: fields.id, name: fields.name, ...(fields.hsaId === undefined ? {} : { hsaId: fields.hsaId }), ...(contact === undefined ? {} : { contact }) });
   }
-  return { principals: principals.map(({ principal }) => principal), otherActors };
+  return {
+    principals: context.inPlanOrder(principals, (principal) => principal.entry).map(({ principal }) => principal),
+    otherActors: context.inPlanOrder(otherActors, (actor) => actor.entry).map(({ actor }) => actor),
+  };
 }
 
 function readProfessional(context: ReadContext, entry: IndexedEntry & { resource: PractitionerRole }): ProfessionalInput | undefined {
@@ -184,7 +187,7 @@ function readProfessional(context: ReadContext, entry: IndexedEntry & { resource
     (practitioner === undefined ? undefined : valueOf(practitioner, IDENTIFIER_SYSTEM.hsaId, IDENTIFIER_SYSTEM.hsaIdRivta)) ??
     valueOf(role, IDENTIFIER_SYSTEM.hsaId, IDENTIFIER_SYSTEM.hsaIdRivta);
   const title = role.code?.[0]?.text ?? role.code?.[0]?.coding?.[0]?.display;
-  const contact = contactOf(role.telecom, practitioner?.address);
+  const contact = planContactOf(context, entry, role.telecom, practitioner?.address);
   return {
     id: context.localIdOf(entry),
     name: name ?? { given: '?', family: '?' },
@@ -204,7 +207,7 @@ function readRelatedPerson(context: ReadContext, entry: IndexedEntry & { resourc
   const name = nameOf(person.name);
   if (name === undefined) context.issue('error', 'required', `${entry.path}.name`, 'The RelatedPerson has no name with given and family parts');
   const identifier = personIdentifierOf(person);
-  const contact = contactOf(person.telecom, person.address);
+  const contact = planContactOf(context, entry, person.telecom, person.address);
   const base = {
     id: context.localIdOf(entry),
     name: name ?? { given: '?', family: '?' },
@@ -219,16 +222,60 @@ function readRelatedPerson(context: ReadContext, entry: IndexedEntry & { resourc
   return { ...base, kind: 'representative', representativeKind: role as 'trustee' };
 }
 
+/**
+ * Records what the plan's CareTeam says about each member (care-team.ts): its position (the plan's
+ * order), its local id in this plan (`plan-party` extension, `<plan id>/<local id>`), the plan's
+ * contact details for it and, for the person, whether they can consent. Run before any party is read,
+ * so that nothing plan-specific is taken from a shared Patient, Organization or Practitioner.
+ */
+export function readCareTeamParties(context: ReadContext, careTeams: readonly (IndexedEntry & { resource: CareTeam })[], planId: string): void {
+  let order = 0;
+  for (const careTeam of careTeams) {
+    for (const participant of careTeam.resource.participant ?? []) {
+      const member = context.index.resolve(participant.member, careTeam);
+      const position = order++;
+      if (member === undefined) continue;
+      const party = extensionOf(participant, EXTENSION.planParty);
+      const scoped = partOf(party, 'localId')?.valueIdentifier;
+      const localId =
+        scoped?.system === IDENTIFIER_SYSTEM.sipEntity && scoped.value?.startsWith(`${planId}/`) === true ? scoped.value.slice(planId.length + 1) : undefined;
+      const canConsent = extensionOf(participant, EXTENSION.canConsent)?.valueBoolean;
+      context.setParty(member, {
+        order: position,
+        ...(localId === undefined ? {} : { localId }),
+        ...(party === undefined
+          ? {}
+          : {
+              contact: {
+                telecom: partsOf(party, 'telecom').flatMap((part) => (part.valueContactPoint === undefined ? [] : [part.valueContactPoint])),
+                address: partsOf(party, 'address').flatMap((part) => (part.valueAddress === undefined ? [] : [part.valueAddress])),
+              },
+            }),
+        ...(canConsent === undefined ? {} : { canConsent }),
+      });
+    }
+  }
+}
+
+/**
+ * The plan's contact details for a party: those its CareTeam participant records when the writer is
+ * the adapter (possibly none), else what the resource itself carries (a Bundle from another writer).
+ */
+function planContactOf(context: ReadContext, entry: IndexedEntry, telecom: readonly ContactPoint[] | undefined, addresses: readonly Address[] | undefined): ContactInput | undefined {
+  const recorded = context.party(entry)?.contact;
+  return recorded === undefined ? contactOf(telecom, addresses) : contactOf(recorded.telecom, recorded.address);
+}
+
 /** Reads every party of the plan, giving each its local id; organisations first, since professionals refer to them. */
 export function readParties(context: ReadContext, patient: IndexedEntry & { resource: Patient }): Parties {
   const individual = readIndividual(context, patient);
   const organizations = readOrganizations(context);
-  const professionals = context.index
-    .ofType('PractitionerRole')
+  const professionals = context
+    .inPlanOrder(context.index.ofType('PractitionerRole'), (entry) => entry)
     .map((entry) => readProfessional(context, entry))
     .filter((professional) => professional !== undefined);
-  const relatedPersons = context.index
-    .ofType('RelatedPerson')
+  const relatedPersons = context
+    .inPlanOrder(context.index.ofType('RelatedPerson'), (entry) => entry)
     .filter((entry) => context.index.resolve(entry.resource.patient, entry) === patient)
     .map((entry) => readRelatedPerson(context, entry));
   return { individual, ...organizations, professionals, relatedPersons };

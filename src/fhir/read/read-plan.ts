@@ -3,7 +3,7 @@
  * SIP plan. The Bundle need not come from this adapter: references may be `urn:uuid`, relative or
  * absolute, and what the SIP model has no place for is reported, never dropped silently.
  */
-import type { Bundle, CarePlan, FhirResource, Goal, OperationOutcome, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
+import type { Bundle, CarePlan, CareTeam, FhirResource, Goal, OperationOutcome, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
 import type { SipPlan, SipPlanInput } from '../../sip/index.js';
 import { sipPlanSchema, zodIssuesToProblems } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
@@ -12,7 +12,7 @@ import type { IndexedEntry } from './bundle-index.js';
 import { BundleIndex } from './bundle-index.js';
 import { readApproval, readClosure, readConsent, readDeviation, readDischarge, readGoal, readIntervention, readMeeting, readOwnAccount } from './read-activities.js';
 import { LOCAL_ID, ReadContext, extensionOf, extensionsOf, hasCode, partOf } from './read-context.js';
-import { partyOf, readParties } from './read-parties.js';
+import { partyOf, readCareTeamParties, readParties } from './read-parties.js';
 
 export type FhirReadResult =
   | { readonly ok: true; readonly plan: SipPlan; readonly outcome: OperationOutcome }
@@ -132,10 +132,14 @@ function readBundle(input: unknown): FhirReadResult {
   context.patient = patient;
   const belongs = (reference: Parameters<BundleIndex['resolve']>[0], from: IndexedEntry) => index.resolve(reference, from) === planEntry;
 
-  const parties = readParties(context, patient as IndexedEntry & { resource: Patient });
   const planId =
     carePlan.identifier?.find((identifier) => identifier.system === IDENTIFIER_SYSTEM.sipPlan)?.value ??
     (carePlan.id !== undefined && LOCAL_ID.test(carePlan.id) ? carePlan.id : context.localIdOf(planEntry));
+  const careTeams = (carePlan.careTeam ?? [])
+    .map((reference) => index.resolve(reference, planEntry))
+    .filter((entry): entry is IndexedEntry & { resource: CareTeam } => entry?.resource.resourceType === 'CareTeam');
+  readCareTeamParties(context, careTeams, planId);
+  const parties = readParties(context, patient as IndexedEntry & { resource: Patient });
   // Give every plan-owned resource its local id before references between them are read.
   const goals = (carePlan.goal ?? [])
     .map((goal) => index.resolve(goal, planEntry))
@@ -152,9 +156,8 @@ function readBundle(input: unknown): FhirReadResult {
   const approvals = index.ofType('Provenance').filter((entry) => entry.resource.target.some((reference) => belongs(reference, entry)));
   for (const entry of [...goals, ...meetings, ...consents, ...deviations]) context.localIdOf(entry);
 
-  const careTeams = (carePlan.careTeam ?? []).map((reference) => index.resolve(reference, planEntry)).filter((entry) => entry?.resource.resourceType === 'CareTeam');
   const coordinatorParticipant = careTeams
-    .flatMap((entry) => (entry?.resource.resourceType === 'CareTeam' ? (entry.resource.participant ?? []).map((participant) => ({ entry, participant })) : []))
+    .flatMap((entry) => (entry.resource.participant ?? []).map((participant) => ({ entry, participant })))
     .find(({ participant }) => (participant.role ?? []).some((role) => findOwnCode(PARTICIPANT_ROLE, role.coding) === 'coordinator'));
   const version = extensionOf(carePlan, EXTENSION.planVersion)?.valueInteger ?? (Number.parseInt(carePlan.meta?.versionId ?? '', 10) || 1);
   const updatedAt = extensionOf(carePlan, EXTENSION.planRecorded)?.valueDateTime ?? carePlan.meta?.lastUpdated;

@@ -106,13 +106,21 @@ export function entityOf(context: WriteContext, id: string): IndexedEntity {
 /**
  * A reference to the resource that stands for `id` (`individual` or a local id). `asInvitee` asks
  * for what R4 allows as an Appointment participant: an organisation is then its HealthcareService.
+ *
+ * Besides `reference`, it carries the business `identifier` the target is found by on a server and
+ * a `display`, so a reader that cannot reach the target (a search that does not include it) still
+ * knows whom it names (https://hl7.org/fhir/R4/references.html#logical).
  */
 export function referenceTo(context: WriteContext, id: string, options: { asInvitee?: boolean } = {}): Reference {
-  if (id === INDIVIDUAL) return { reference: context.keys.get('Patient', INDIVIDUAL).fullUrl };
+  if (id === INDIVIDUAL) {
+    const key = context.keys.get('Patient', INDIVIDUAL);
+    return { reference: key.fullUrl, type: 'Patient', identifier: key.identifier };
+  }
   const entity = entityOf(context, id);
   let resourceType = RESOURCE_OF_KIND[entity.kind];
   if (options.asInvitee === true && resourceType === 'Organization') resourceType = 'HealthcareService';
-  const reference: Reference = { reference: context.keys.get(resourceType, id).fullUrl, type: resourceType };
+  const key = context.keys.get(resourceType, id);
+  const reference: Reference = { reference: key.fullUrl, type: resourceType, identifier: key.identifier };
   const display = displayOf(context.plan, id);
   return display === undefined ? reference : { ...reference, display };
 }

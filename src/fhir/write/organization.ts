@@ -11,7 +11,7 @@ import type { OtherActor, Principal, Unit } from '../../sip/index.js';
 import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { ORGANIZATION_TYPE, ownCoding } from '../code-systems.js';
 import type { ResourceKey, WriteContext } from './context.js';
-import { addressOf, compact, entityIdentifier, telecomOf } from './context.js';
+import { compact, entityIdentifier } from './context.js';
 
 type NationalIdentifier = ResourceKey['identifier'];
 
@@ -40,36 +40,43 @@ function typed(identifier: NationalIdentifier): Identifier {
   return code === undefined ? identifier : { type: { coding: [{ system: HL7_SYSTEM.v2IdentifierType, code }] }, ...identifier };
 }
 
-function organization(
-  context: WriteContext,
-  entity: Principal | Unit | OtherActor,
-  typeCode: string,
-  partOf: Reference | undefined,
-  contact: Parameters<typeof telecomOf>[0],
-): Organization {
+/**
+ * The identifiers a shared resource carries: its national identifiers, and the plan-scoped one only
+ * when that is its key (it has no national identifier of its own), since the key is what a server
+ * finds it by. A plan-scoped identifier on an organisation another plan also names would be one
+ * plan's data on a record the first writer owns.
+ */
+export function sharedIdentifiers(key: ResourceKey, national: readonly Identifier[]): Identifier[] {
+  const keyIsNational = national.some((identifier) => identifier.system === key.identifier.system && identifier.value === key.identifier.value);
+  return keyIsNational ? [...national] : [key.identifier, ...national];
+}
+
+/**
+ * An organisation as shared master data: national identifiers, name, type and place in its
+ * principal. The plan's contact details for it are on its CareTeam participant (care-team.ts).
+ */
+function organization(context: WriteContext, entity: Principal | Unit | OtherActor, typeCode: string, partOf: Reference | undefined): Organization {
   return compact<Organization>({
     resourceType: 'Organization',
-    identifier: [entityIdentifier(context.plan, entity.id), ...nationalOrganizationIdentifiers(entity).map(typed)],
+    identifier: sharedIdentifiers(context.keys.get('Organization', entity.id), nationalOrganizationIdentifiers(entity).map(typed)),
     active: true,
     type: [{ coding: [ownCoding(ORGANIZATION_TYPE, typeCode)] }],
     name: entity.name,
-    telecom: telecomOf(contact),
-    address: [addressOf(contact)].filter((address) => address !== undefined),
     partOf,
   });
 }
 
 export function toPrincipalOrganization(context: WriteContext, principal: Principal): Organization {
-  return organization(context, principal, principal.kind, undefined, undefined);
+  return organization(context, principal, principal.kind, undefined);
 }
 
 export function toUnitOrganization(context: WriteContext, principal: Principal, unit: Unit): Organization {
   const partOf = { reference: context.keys.get('Organization', principal.id).fullUrl, type: 'Organization', display: principal.name };
-  return organization(context, unit, 'unit', partOf, unit.contact);
+  return organization(context, unit, 'unit', partOf);
 }
 
 export function toOtherActorOrganization(context: WriteContext, actor: OtherActor): Organization {
-  return organization(context, actor, actor.kind, undefined, actor.contact);
+  return organization(context, actor, actor.kind, undefined);
 }
 
 /** The service an invited organisation provides in the SIP, so it can take part in an Appointment. */

@@ -3,15 +3,19 @@
  * (http://hl7.se/fhir/ig/base/StructureDefinition/SEBasePatient).
  *
  * Protected identity (skyddade personuppgifter) is marked in `meta.security` with HL7 Sweden's
- * security labels (basprofiler-r4 `sekretess.fsh`) and v3 `DEMO`; the person's address and telecom
- * are then never written, whatever the plan holds.
+ * security labels (basprofiler-r4 `sekretess.fsh`) and v3 `DEMO`.
+ *
+ * The Patient is shared master data: it is created if no Patient with the identity number exists and
+ * never updated, so it carries only who the person is. The plan's contact details for the person and
+ * whether they can consent are on their CareTeam participant (care-team.ts), and never leave at all
+ * for a person with protected identity.
  */
 import type { Coding, Identifier, Patient } from 'fhir/r4.js';
 import type { PersonIdentifier, ProtectedIdentity } from '../../sip/index.js';
 import { formatDate, parseIdentityNumber } from '../../sip/index.js';
-import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
+import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { WriteContext } from './context.js';
-import { addressOf, compact, telecomOf } from './context.js';
+import { compact } from './context.js';
 
 export function personIdentifier(identifier: PersonIdentifier): Identifier & { system: string; value: string } {
   switch (identifier.system) {
@@ -51,17 +55,14 @@ export function birthDateOf(identifier: PersonIdentifier, stated: string | undef
   return parsed.ok ? formatDate(parsed.birthDate) : undefined;
 }
 
-export function toPatient({ plan, protectedIdentity }: WriteContext): Patient {
+export function toPatient({ plan }: WriteContext): Patient {
   const { individual } = plan;
   const label = individual.protectedIdentity === 'none' ? undefined : SECURITY_LABEL[individual.protectedIdentity];
   return compact<Patient>({
     resourceType: 'Patient',
     meta: label === undefined ? undefined : { security: [label, DEMOGRAPHIC_SENSITIVITY] },
-    extension: individual.canConsent ? undefined : [{ url: EXTENSION.canConsent, valueBoolean: false }],
     identifier: [personIdentifier(individual.identifier)],
     name: [{ family: individual.name.family, given: [individual.name.given] }],
-    telecom: protectedIdentity ? undefined : telecomOf(individual.contact),
-    address: protectedIdentity ? undefined : [addressOf(individual.contact)].filter((address) => address !== undefined),
     birthDate: birthDateOf(individual.identifier, individual.birthDate),
     communication:
       individual.language === undefined

@@ -9,19 +9,19 @@ import { HL7_SYSTEM } from '../canonical.js';
 import { RELATED_PERSON_ROLE, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, compact, entityIdentifier, referenceTo, telecomOf } from './context.js';
-import { hsaIdentifier } from './organization.js';
+import { hsaIdentifier, sharedIdentifiers } from './organization.js';
 import { personIdentifier } from './patient.js';
 
+/**
+ * The person as shared master data: HSA-id and name. The plan's contact details for them are on the
+ * PractitionerRole (telecom) and on their CareTeam participant (telecom and work address; R4's
+ * PractitionerRole has no address).
+ */
 export function toPractitioner(context: WriteContext, professional: Professional): Practitioner {
   return compact<Practitioner>({
     resourceType: 'Practitioner',
-    identifier: [
-      entityIdentifier(context.plan, professional.id),
-      ...(professional.hsaId === undefined ? [] : [hsaIdentifier(professional.hsaId)]),
-    ],
+    identifier: sharedIdentifiers(context.keys.get('Practitioner', professional.id), professional.hsaId === undefined ? [] : [hsaIdentifier(professional.hsaId)]),
     name: [{ family: professional.name.family, given: [professional.name.given] }],
-    // PractitionerRole has no address in R4, so a professional's work address is the Practitioner's.
-    address: [addressOf(professional.contact)].filter((address) => address !== undefined).map((address) => ({ use: 'work' as const, ...address })),
   });
 }
 
