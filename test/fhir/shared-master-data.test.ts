@@ -39,14 +39,17 @@ describe.each(exampleFiles)('the shared resources of the Bundle of %s', (file) =
   });
 });
 
-/** The adult example as another plan of the same person and organisations, with the unit's phone changed. */
+/**
+ * The adult example as another plan of the same person and organisations, in which the psychiatric
+ * unit (keyed by its HSA-id, so shared) has another local id and another phone number.
+ */
 function secondPlan(): SipPlan {
-  const first = readExample('adult-psychiatry-addiction.json');
-  const second = structuredClone(first);
+  const text = JSON.stringify(readExample('adult-psychiatry-addiction.json')).replaceAll('"unit-psyk-falun"', '"psykiatrin"');
+  const second = JSON.parse(text) as SipPlan;
   second.id = 'sip-falun-2026-0999';
   for (const consent of second.consents) consent.planId = second.id;
-  const unit = second.principals.flatMap((principal) => principal.units).find((candidate) => candidate.id === 'unit-boendestod');
-  if (unit === undefined) throw new Error('the example has the boendestöd unit');
+  const unit = second.principals.flatMap((principal) => principal.units).find((candidate) => candidate.id === 'psykiatrin');
+  if (unit === undefined) throw new Error('the example has the psychiatric unit');
   unit.contact = { phone: '023-99 99 99' };
   return second;
 }
@@ -78,7 +81,7 @@ describe('two plans naming the same organisations', () => {
     const read = bundleToPlan(asStoredAfter(firstBundle, secondBundle));
     if (!read.ok) throw new Error(JSON.stringify(read.outcome.issue));
     expect(read.plan).toEqual(fhirNormalForm(second));
-    expect(read.plan.principals.flatMap((principal) => principal.units).find((unit) => unit.id === 'unit-boendestod')?.contact).toEqual({ phone: '023-99 99 99' });
+    expect(read.plan.principals.flatMap((principal) => principal.units).find((unit) => unit.id === 'psykiatrin')?.contact).toEqual({ phone: '023-99 99 99' });
   });
 });
 
