@@ -382,11 +382,26 @@ describe('Bundles the reader refuses', () => {
       },
       `${ehrPlanPath}.author`,
     ],
-  ])('a reference to an entry that is not in the Bundle: %s', (_name, change, expression) => {
+  ])('a reference to nothing, with no identifier or display to read the party from: %s', (_name, change, expression) => {
     const bundle = fixture(EHR_FILE);
     change(bundle);
     const issues = readFailure(bundle);
-    expect(summary(issues)).toContainEqual({ severity: 'error', code: 'not-found', expression: [expression] });
+    // The reference itself is a warning; what cannot do without the party (a responsible principal,
+    // the overall responsibility, an exclusion of the consent) is an error.
+    expect(summary(issues)).toContainEqual({ severity: 'warning', code: 'not-found', expression: [expression] });
+    expect(issues.some((issue) => issue.severity === 'error')).toBe(true);
+  });
+
+  it("a consent's excluded party that cannot be read is an error: leaving it out would widen the consent", () => {
+    const bundle = fixture(EHR_FILE);
+    const actor = resourceAt(bundle, EHR.consent, 'Consent').provision?.provision?.[0]?.actor?.[0];
+    if (actor === undefined) throw new Error('fixture changed');
+    actor.reference = { reference: 'Organization/finns-inte' };
+    expect(summary(readFailure(bundle))).toContainEqual({
+      severity: 'error',
+      code: 'not-found',
+      expression: [`Bundle.entry[${String(EHR.consent)}].resource.provision.provision[0].actor[0]`],
+    });
   });
 });
 
@@ -407,7 +422,7 @@ describe('references resolve as the R4 Bundle rules say', () => {
     const bundle = fixture(SERVER_FILE);
     // Organization/3 on this server is the home-care unit; the municipality's own server is another one.
     resourceAt(bundle, SRV.carePlan, 'CarePlan').author = { reference: 'https://fhir.kommun.example/fhir/Organization/3' };
-    expect(summary(readFailure(bundle))).toContainEqual({ severity: 'error', code: 'not-found', expression: [`${srvPlanPath}.author`] });
+    expect(summary(readFailure(bundle))).toContainEqual({ severity: 'warning', code: 'not-found', expression: [`${srvPlanPath}.author`] });
   });
 
   it("a relative reference resolves against the referring entry's base, not to an entry of another server", () => {
@@ -422,7 +437,7 @@ describe('references resolve as the R4 Bundle rules say', () => {
     if (performer === undefined) throw new Error('fixture changed');
     // From https://fhir.server.example/fhir/CarePlan/1 this means https://fhir.server.example/fhir/Organization/9.
     performer.reference = 'Organization/9';
-    expect(summary(readFailure(bundle))).toContainEqual({ severity: 'error', code: 'not-found', expression: [`${srvPlanPath}.activity[2].detail.performer[0]`] });
+    expect(summary(readFailure(bundle))).toContainEqual({ severity: 'warning', code: 'not-found', expression: [`${srvPlanPath}.activity[2].detail.performer[0]`] });
   });
 
   it("the references inside a PractitionerRole resolve against the PractitionerRole's own fullUrl", () => {

@@ -173,7 +173,15 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
       }),
     ),
     excludedParties: nested
-      .flatMap((provision, i) => (provision.actor ?? []).map((actor, j) => party(actor.reference, `${path}.provision.provision[${String(i)}].actor[${String(j)}]`)))
+      .flatMap((provision, i) =>
+        (provision.actor ?? []).map((actor, j) => {
+          const where = `${path}.provision.provision[${String(i)}].actor[${String(j)}]`;
+          const excluded = party(actor.reference, where);
+          // Leaving out an exclusion would widen what the person consented to: the consent cannot be read without it.
+          if (excluded === undefined) context.issue('error', 'not-found', where, 'The consent excludes a party that cannot be read; without it the consent would allow more than the person agreed to');
+          return excluded;
+        }),
+      )
       .filter((actor) => actor !== undefined),
     childView: childView === undefined ? undefined : defined({ view: partOf(childView, 'view')?.valueString, notAskedReason: partOf(childView, 'notAskedReason')?.valueString }),
     withdrawal:

@@ -3,7 +3,7 @@
  * each entry became. Issues are OperationOutcome issues whose `expression` is a FHIRPath into the
  * Bundle as received, so nothing that could not be mapped is dropped silently.
  */
-import type { Address, CodeableConcept, Coding, ContactPoint, Element, Extension, OperationOutcomeIssue } from 'fhir/r4.js';
+import type { Address, CodeableConcept, Coding, ContactPoint, Element, Extension, OperationOutcomeIssue, Reference } from 'fhir/r4.js';
 import { IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { BundleIndex, IndexedEntry } from './bundle-index.js';
 import { identifiersOf } from './bundle-index.js';
@@ -34,6 +34,10 @@ export class ReadContext {
   /** Entry of the plan's Patient: references to it become `individual`. */
   patient: IndexedEntry | undefined;
   readonly #parties = new Map<IndexedEntry, PartyDetails>();
+  /** Local ids the CareTeam gives members that are not in the Bundle, by the member reference's key. */
+  readonly #absentMembers = new Map<string, string>();
+  /** Organisations known only from references to them, by the reference's key (see {@link keptParty}). */
+  readonly #kept = new Map<string, { id: string; name: string }>();
 
   constructor(index: BundleIndex) {
     this.index = index;
@@ -46,6 +50,41 @@ export class ReadContext {
   /** Records what the plan's CareTeam says about the member in `entry`. */
   setParty(entry: IndexedEntry, details: PartyDetails): void {
     if (!this.#parties.has(entry)) this.#parties.set(entry, details);
+  }
+
+  /** Records the local id the CareTeam gives a member whose resource is not in the Bundle. */
+  setAbsentMember(reference: Reference, localId: string): void {
+    for (const key of referenceKeys(reference)) this.#absentMembers.set(key, localId);
+  }
+
+  /**
+   * The organisation a reference names when its target is not in the Bundle (a search that did not
+   * include it), kept from what the reference carries: its `display` as the name, and the local id
+   * the CareTeam gives it, else one made from its identifier. Each is read once, however many
+   * references name it; the plan's other actors list them ({@link keptOrganizations}).
+   */
+  keptParty(reference: Reference): string | undefined {
+    const keys = referenceKeys(reference);
+    for (const key of keys) {
+      const kept = this.#kept.get(key);
+      if (kept !== undefined) return kept.id;
+    }
+    const type = reference.type ?? /([A-Z][A-Za-z]+)\/[^/]+$/.exec(reference.reference ?? '')?.[1];
+    if (type !== 'Organization' && type !== 'HealthcareService') return undefined;
+    const name = reference.display ?? reference.identifier?.value;
+    if (name === undefined) return undefined;
+    const preferred = keys.map((key) => this.#absentMembers.get(key)).find((id) => id !== undefined);
+    const fromIdentifier = reference.identifier?.value?.replace(/[^A-Za-z0-9\-.]/g, '-').slice(0, 64);
+    const id = [preferred, fromIdentifier, 'organization'].find((candidate): candidate is string => candidate !== undefined && LOCAL_ID.test(candidate) && !this.#taken.has(candidate)) ?? `organization-${String(this.#kept.size + 1)}`;
+    this.#taken.add(id);
+    const kept = { id, name };
+    for (const key of keys) this.#kept.set(key, kept);
+    return id;
+  }
+
+  /** The organisations read from references alone, each once. */
+  keptOrganizations(): { id: string; name: string }[] {
+    return [...new Set(this.#kept.values())];
   }
 
   party(entry: IndexedEntry): PartyDetails | undefined {
@@ -94,6 +133,14 @@ export class ReadContext {
   knownLocalId(entry: IndexedEntry): string | undefined {
     return this.#localIds.get(entry);
   }
+}
+
+/** What identifies a reference's target without the target: its literal reference and its identifier. */
+function referenceKeys(reference: Reference): string[] {
+  return [
+    ...(reference.reference === undefined ? [] : [`ref ${reference.reference}`]),
+    ...(reference.identifier?.value === undefined ? [] : [`id ${reference.identifier.system ?? ''}|${reference.identifier.value}`]),
+  ];
 }
 
 export function extensionsOf(element: Element | undefined, url: string): Extension[] {

@@ -234,11 +234,14 @@ export function readCareTeamParties(context: ReadContext, careTeams: readonly (I
     for (const participant of careTeam.resource.participant ?? []) {
       const member = context.index.resolve(participant.member, careTeam);
       const position = order++;
-      if (member === undefined) continue;
       const party = extensionOf(participant, EXTENSION.planParty);
       const scoped = partOf(party, 'localId')?.valueIdentifier;
       const localId =
         scoped?.system === IDENTIFIER_SYSTEM.sipEntity && scoped.value?.startsWith(`${planId}/`) === true ? scoped.value.slice(planId.length + 1) : undefined;
+      if (member === undefined) {
+        if (localId !== undefined && participant.member !== undefined) context.setAbsentMember(participant.member, localId);
+        continue;
+      }
       const canConsent = extensionOf(participant, EXTENSION.canConsent)?.valueBoolean;
       context.setParty(member, {
         order: position,
@@ -290,8 +293,17 @@ export function partyOf(context: ReadContext, reference: Reference | undefined, 
   if (reference === undefined) return undefined;
   const target = context.index.resolve(reference, from);
   if (target === undefined) {
-    context.issue('error', 'not-found', path, `The reference "${reference.reference ?? reference.identifier?.value ?? ''}" does not resolve to an entry of the Bundle`);
-    return undefined;
+    const named = `"${reference.reference ?? reference.identifier?.value ?? ''}"${reference.display === undefined ? '' : ` (${reference.display})`}`;
+    const kept = context.keptParty(reference);
+    context.issue(
+      'warning',
+      'not-found',
+      path,
+      kept === undefined
+        ? `The reference ${named} names nothing in the Bundle and carries too little to read the party from; it is left out`
+        : `The reference ${named} names nothing in the Bundle; the organisation is read from the reference alone, as other actor "${kept}"`,
+    );
+    return kept;
   }
   if (target === context.patient) return 'individual';
   if (target.resource.resourceType === 'HealthcareService') return partyOf(context, target.resource.providedBy, target, path);

@@ -144,16 +144,36 @@ function readBundle(input: unknown): FhirReadResult {
   const goals = (carePlan.goal ?? [])
     .map((goal) => index.resolve(goal, planEntry))
     .filter((entry): entry is IndexedEntry & { resource: Goal } => entry?.resource.resourceType === 'Goal');
-  const meetings = index.ofType('Appointment').filter(
-    (entry) =>
-      (entry.resource.supportingInformation ?? []).some((reference) => belongs(reference, entry)) ||
-      entry.resource.participant.some((participant) => index.resolve(participant.actor, entry) === patient),
-  );
-  const consents = index.ofType('Consent').filter((entry) => index.resolve(entry.resource.patient, entry) === patient);
   const supporting = (carePlan.supportingInfo ?? []).map((reference) => index.resolve(reference, planEntry));
-  const deviations = index.ofType('DetectedIssue').filter((entry) => supporting.includes(entry));
+  /** In the plan's order: as the CarePlan lists them in supportingInfo, then the others in Bundle order. */
+  const inPlanOrder = <T extends IndexedEntry>(entries: readonly T[], then: (a: T, b: T) => number = () => 0): T[] => {
+    const position = (entry: T): number => {
+      const at = supporting.indexOf(entry);
+      return at < 0 ? Number.MAX_SAFE_INTEGER : at;
+    };
+    return entries
+      .map((entry, i) => ({ entry, i }))
+      .sort((a, b) => position(a.entry) - position(b.entry) || then(a.entry, b.entry) || a.i - b.i)
+      .map(({ entry }) => entry);
+  };
+  const meetings = inPlanOrder(
+    index
+      .ofType('Appointment')
+      .filter(
+        (entry) =>
+          (entry.resource.supportingInformation ?? []).some((reference) => belongs(reference, entry)) ||
+          entry.resource.participant.some((participant) => index.resolve(participant.actor, entry) === patient),
+      ),
+  );
+  const consents = inPlanOrder(index.ofType('Consent').filter((entry) => index.resolve(entry.resource.patient, entry) === patient));
+  const deviations = inPlanOrder(index.ofType('DetectedIssue').filter((entry) => supporting.includes(entry)));
   const ownAccount = index.ofType('QuestionnaireResponse').find((entry) => supporting.includes(entry));
-  const approvals = index.ofType('Provenance').filter((entry) => entry.resource.target.some((reference) => belongs(reference, entry)));
+  // A Provenance has no identifier in R4, so one a server returns may not be found from supportingInfo:
+  // approvals are then in the order they were given.
+  const approvals = inPlanOrder(
+    index.ofType('Provenance').filter((entry) => entry.resource.target.some((reference) => belongs(reference, entry))),
+    (a, b) => Date.parse(a.resource.recorded) - Date.parse(b.resource.recorded),
+  );
   for (const entry of [...goals, ...meetings, ...consents, ...deviations]) context.localIdOf(entry);
 
   const coordinatorParticipant = careTeams
@@ -206,6 +226,8 @@ function readBundle(input: unknown): FhirReadResult {
     deviations: deviations.map((entry) => readDeviation(context, entry)),
     ...(carePlan.note === undefined ? {} : { notes: carePlan.note.map((note) => note.text).join('\n\n') }),
   };
+  // Organisations known only from references to them (their resources were not in the Bundle).
+  plan.otherActors = [...parties.otherActors, ...context.keptOrganizations().map(({ id, name }) => ({ id, kind: 'other' as const, name }))];
   for (const entry of index.entries) reportUnmapped(context, entry);
 
   const parsed = sipPlanSchema.safeParse(plan);

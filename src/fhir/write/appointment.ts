@@ -15,7 +15,7 @@ import type { Invitee, Meeting, Summons } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM } from '../canonical.js';
 import { MEETING_KIND, PARTICIPANT_ROLE, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
-import { INDIVIDUAL, addressOf, complexExtension, compact, entityIdentifier, referenceTo, stringPart, telecomOf } from './context.js';
+import { INDIVIDUAL, addressOf, compact, complexExtension, entityIdentifier, keyReference, referenceTo, stringPart, telecomOf } from './context.js';
 
 /** The place shown instead of a free-text location when the person has protected identity. */
 export const PROTECTED_LOCATION_TEXT = 'Platsen meddelas av den som kallar (skyddade personuppgifter)';
@@ -109,7 +109,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
           ...summons.invitees.map((invitee) => inviteeParticipant(context, meeting, invitee)),
           ...(summons.location === undefined
             ? []
-            : [{ actor: { reference: context.keys.get('Location', meeting.id).fullUrl, type: 'Location' }, required: 'information-only' as const, status: 'accepted' as const }]),
+            : [{ actor: keyReference(context.keys.get('Location', meeting.id)), required: 'information-only' as const, status: 'accepted' as const }]),
         ];
   return compact<Appointment>({
     resourceType: 'Appointment',
@@ -137,7 +137,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
     end: summons?.end,
     created: summons?.sentAt,
     comment: summons === undefined ? undefined : needsComment(summons),
-    supportingInformation: [{ reference: context.keys.get('CarePlan', context.plan.id).fullUrl, type: 'CarePlan' }],
+    supportingInformation: [keyReference(context.keys.get('CarePlan', context.plan.id))],
     participant: participants,
   });
 }

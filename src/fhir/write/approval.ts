@@ -6,21 +6,21 @@
  *
  * Provenance has no identifier in R4, so it is keyed by a `meta.tag` in the `sip-entity` system.
  */
-import type { Provenance, Task } from 'fhir/r4.js';
+import type { Provenance, Reference, Task } from 'fhir/r4.js';
 import type { Approval, Principal } from '../../sip/index.js';
 import { approvalsInForce } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { APPROVAL_WITHDRAWAL_REASON, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
-import { INDIVIDUAL, complexExtension, compact, entityIdentifier, referenceTo } from './context.js';
+import { INDIVIDUAL, compact, complexExtension, entityIdentifier, keyReference, referenceTo } from './context.js';
 
 /** The local key of one approval: principal, version and instant, which together never repeat. */
 export function approvalKey(approval: Approval): string {
   return `${approval.principal}.approval.v${String(approval.version)}.${approval.approvedAt.replace(/[^0-9]/g, '')}`;
 }
 
-function carePlanReference(context: WriteContext): { reference: string; type: string } {
-  return { reference: context.keys.get('CarePlan', context.plan.id).fullUrl, type: 'CarePlan' };
+function carePlanReference(context: WriteContext): Reference {
+  return keyReference(context.keys.get('CarePlan', context.plan.id));
 }
 
 export function toApprovalProvenance(context: WriteContext, approval: Approval): Provenance {
@@ -73,6 +73,6 @@ export function toApprovalTask(context: WriteContext, principal: Principal): Tas
     authoredOn: plan.updatedAt,
     owner: referenceTo(context, principal.id),
     input: [{ type: { text: 'Planversion' }, valueInteger: plan.version }],
-    relevantHistory: given.map((approval) => ({ reference: context.keys.get('Provenance', approvalKey(approval)).fullUrl, type: 'Provenance' })),
+    relevantHistory: given.map((approval) => keyReference(context.keys.get('Provenance', approvalKey(approval)))),
   });
 }

@@ -16,8 +16,9 @@ import type { Discharge, Intervention } from '../../sip/index.js';
 import { planStatus } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { CLOSURE_REASON, COMPULSORY_CARE, INPATIENT_CARE, INTERVENTION_STATUS_REASON, SIP_CATEGORY, ownCoding, swedishDisplay } from '../code-systems.js';
+import { approvalKey } from './approval.js';
 import type { WriteContext } from './context.js';
-import { INDIVIDUAL, complexExtension, compact, referenceTo, stringPart } from './context.js';
+import { INDIVIDUAL, compact, complexExtension, keyReference, referenceTo, stringPart } from './context.js';
 import { toNarrative } from './narrative.js';
 
 export const ACTIVITY_STATUS: Readonly<Record<Intervention['status'], CarePlanActivityDetail['status']>> = {
@@ -113,8 +114,13 @@ function planExtensions(context: WriteContext): Extension[] {
 
 export function toCarePlan(context: WriteContext): CarePlan {
   const { plan, keys } = context;
+  // What else belongs to the plan, in the plan's order, which the reader follows (a server returns
+  // search results in an order of its own).
   const supportingInfo: Reference[] = [
-    ...(plan.ownAccount === undefined ? [] : [{ reference: keys.get('QuestionnaireResponse', 'own-account').fullUrl, type: 'QuestionnaireResponse' }]),
+    ...(plan.ownAccount === undefined ? [] : [keyReference(keys.get('QuestionnaireResponse', 'own-account'))]),
+    ...plan.consents.map((consent) => referenceTo(context, consent.id)),
+    ...plan.meetings.map((meeting) => referenceTo(context, meeting.id)),
+    ...plan.approvals.map((approval) => keyReference(keys.get('Provenance', approvalKey(approval)))),
     ...plan.deviations.map((deviation) => referenceTo(context, deviation.id)),
   ];
   return compact<CarePlan>({
@@ -129,7 +135,7 @@ export function toCarePlan(context: WriteContext): CarePlan {
     subject: referenceTo(context, INDIVIDUAL),
     period: compact({ start: plan.initiatedAt, end: plan.closure?.closedAt }),
     author: plan.overallResponsiblePrincipal === undefined ? undefined : referenceTo(context, plan.overallResponsiblePrincipal),
-    careTeam: [{ reference: keys.get('CareTeam', plan.id).fullUrl, type: 'CareTeam' }],
+    careTeam: [keyReference(keys.get('CareTeam', plan.id))],
     supportingInfo,
     goal: plan.goals.map((goal) => referenceTo(context, goal.id)),
     activity: plan.interventions.map((intervention) => toActivity(context, intervention)),

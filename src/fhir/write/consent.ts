@@ -12,7 +12,7 @@ import { consentStateAt } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { CONSENT_FORM, INFORMATION_CLASS, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
-import { INDIVIDUAL, complexExtension, compact, entityIdentifier, referenceTo, stringPart } from './context.js';
+import { INDIVIDUAL, compact, complexExtension, entityIdentifier, keyReference, referenceTo, stringPart } from './context.js';
 
 /** HL7 v3 information sensitivity codes that match an exclusion class (v3 ActCode, InformationSensitivityPolicy). */
 const V3_SENSITIVITY: Readonly<Partial<Record<string, Coding>>> = {
@@ -27,7 +27,7 @@ const INFORMATION_RECIPIENT = { coding: [{ system: HL7_SYSTEM.v3ParticipationTyp
 
 function planReference(context: WriteContext, planId: string): Reference {
   return planId === context.plan.id
-    ? { reference: context.keys.get('CarePlan', context.plan.id).fullUrl, type: 'CarePlan' }
+    ? keyReference(context.keys.get('CarePlan', context.plan.id))
     : { type: 'CarePlan', identifier: { system: IDENTIFIER_SYSTEM.sipPlan, value: planId } };
 }
 

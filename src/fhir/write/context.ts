@@ -112,17 +112,24 @@ export function entityOf(context: WriteContext, id: string): IndexedEntity {
  * knows whom it names (https://hl7.org/fhir/R4/references.html#logical).
  */
 export function referenceTo(context: WriteContext, id: string, options: { asInvitee?: boolean } = {}): Reference {
-  if (id === INDIVIDUAL) {
-    const key = context.keys.get('Patient', INDIVIDUAL);
-    return { reference: key.fullUrl, type: 'Patient', identifier: key.identifier };
-  }
+  if (id === INDIVIDUAL) return keyReference(context.keys.get('Patient', INDIVIDUAL));
   const entity = entityOf(context, id);
   let resourceType = RESOURCE_OF_KIND[entity.kind];
   if (options.asInvitee === true && resourceType === 'Organization') resourceType = 'HealthcareService';
-  const key = context.keys.get(resourceType, id);
-  const reference: Reference = { reference: key.fullUrl, type: resourceType, identifier: key.identifier };
-  const display = displayOf(context.plan, id);
-  return display === undefined ? reference : { ...reference, display };
+  return keyReference(context.keys.get(resourceType, id), displayOf(context.plan, id));
+}
+
+/**
+ * A reference to a resource of the Bundle by its key: the `urn:uuid` fullUrl, and the business
+ * identifier a server finds it by (not for a resource keyed by a tag, which has no identifier in R4).
+ */
+export function keyReference(key: ResourceKey, display?: string): Reference {
+  return {
+    reference: key.fullUrl,
+    type: key.resourceType,
+    ...(key.byTag === true ? {} : { identifier: key.identifier }),
+    ...(display === undefined ? {} : { display }),
+  };
 }
 
 /** The name of an organisation or person of the plan, for `Reference.display` and the narrative. */

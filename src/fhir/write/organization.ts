@@ -11,7 +11,7 @@ import type { OtherActor, Principal, Unit } from '../../sip/index.js';
 import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { ORGANIZATION_TYPE, ownCoding } from '../code-systems.js';
 import type { ResourceKey, WriteContext } from './context.js';
-import { compact, entityIdentifier } from './context.js';
+import { compact, entityIdentifier, keyReference } from './context.js';
 
 type NationalIdentifier = ResourceKey['identifier'];
 
@@ -71,7 +71,7 @@ export function toPrincipalOrganization(context: WriteContext, principal: Princi
 }
 
 export function toUnitOrganization(context: WriteContext, principal: Principal, unit: Unit): Organization {
-  const partOf = { reference: context.keys.get('Organization', principal.id).fullUrl, type: 'Organization', display: principal.name };
+  const partOf = keyReference(context.keys.get('Organization', principal.id), principal.name);
   return organization(context, unit, 'unit', partOf);
 }
 
@@ -85,7 +85,7 @@ export function toHealthcareService(context: WriteContext, organizationId: strin
     resourceType: 'HealthcareService',
     identifier: [entityIdentifier(context.plan, `${organizationId}.service`)],
     active: true,
-    providedBy: { reference: context.keys.get('Organization', organizationId).fullUrl, type: 'Organization', display: name },
+    providedBy: keyReference(context.keys.get('Organization', organizationId), name),
     name,
   };
 }

@@ -8,7 +8,7 @@ import type { Professional, RelatedPerson } from '../../sip/index.js';
 import { HL7_SYSTEM } from '../canonical.js';
 import { RELATED_PERSON_ROLE, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
-import { INDIVIDUAL, addressOf, compact, entityIdentifier, referenceTo, telecomOf } from './context.js';
+import { INDIVIDUAL, addressOf, compact, entityIdentifier, keyReference, referenceTo, telecomOf } from './context.js';
 import { hsaIdentifier, sharedIdentifiers } from './organization.js';
 import { personIdentifier } from './patient.js';
 
@@ -30,7 +30,7 @@ export function toPractitionerRole(context: WriteContext, professional: Professi
     resourceType: 'PractitionerRole',
     identifier: [entityIdentifier(context.plan, professional.id)],
     active: true,
-    practitioner: { reference: context.keys.get('Practitioner', professional.id).fullUrl, type: 'Practitioner' },
+    practitioner: keyReference(context.keys.get('Practitioner', professional.id), `${professional.name.given} ${professional.name.family}`),
     organization: referenceTo(context, professional.organization),
     code: professional.title === undefined ? undefined : [{ text: professional.title }],
     telecom: telecomOf(professional.contact),
