@@ -27,11 +27,26 @@ export function jsonErrorOffset(message: string, text: string): number | undefin
   if (cutBefore === undefined && cutAfter === undefined) return Math.max(0, text.indexOf(character));
   if (cutBefore === undefined) return snippet.length - V8_CONTEXT;
   if (cutAfter === undefined) return text.length - snippet.length + V8_CONTEXT;
-  // Cut on both sides: the snippet may occur more than once; the token sits ten characters in.
+  // Cut on both sides: the token sits ten characters into the snippet, which a string before it may
+  // hold too. Only the real one ends a prefix that is valid JSON but for a missing value; a prefix
+  // ending inside a string is an unterminated string.
+  let first: number | undefined;
   for (let at = text.indexOf(snippet); at >= 0; at = text.indexOf(snippet, at + 1)) {
-    if (text.startsWith(character, at + V8_CONTEXT)) return at + V8_CONTEXT;
+    const offset = at + V8_CONTEXT;
+    first ??= offset;
+    if (!insideString(text, offset)) return offset;
   }
-  return undefined;
+  return first;
+}
+
+/** Whether `offset` is inside a string of JSON text that is valid up to there. */
+function insideString(text: string, offset: number): boolean {
+  try {
+    JSON.parse(text.slice(0, offset));
+    return false;
+  } catch (error) {
+    return error instanceof Error && error.message.startsWith('Unterminated string');
+  }
 }
 
 /** Line and column (both from 1; columns count UTF-16 code units) of a character offset in `text`. */
