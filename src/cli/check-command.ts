@@ -1,13 +1,16 @@
 /**
  * `sip-fhir check <plan.json|folder>...` — applies the SIP model and its rules to plan files.
  *
- * Exit status: 0 when every file passes, 1 when a file breaks a rule or the model (an error, or a
- * warning with --strict), 2 for usage errors and files that cannot be read or are not JSON.
+ * Exit status (README, "Exit status"): 0 when every file passes, 1 when a file is not a valid plan —
+ * malformed JSON, invalid UTF-8 or a number out of range as much as a broken rule (an error, or a
+ * warning with --strict) — and 2 for usage errors and files that cannot be read (missing, over
+ * --max-file-size, nothing to check). Malformed JSON was 2 until issue #10: it is a verdict on the
+ * input, as in every other command.
  */
 import { parseArgs } from 'node:util';
-import { checkPlan, parseJsonText, parsePlan, planStatus, trafficLight, type Problem } from '../sip/index.js';
-import { expandInputs, InputError, readText } from './files.js';
-import type { CommandIo } from './io.js';
+import { checkPlan, parsePlan, planStatus, trafficLight, type Problem } from '../sip/index.js';
+import { expandInputs, INPUT_OPTIONS, InputError, MAX_FILE_SIZE_USAGE, parseInputLimits, readJsonFile, type InputLimits } from './files.js';
+import { escapeControl, type CommandIo } from './io.js';
 import { parseInstant } from './instant.js';
 import { UsageError } from './usage-error.js';
 
@@ -21,9 +24,14 @@ Options:
   --at <instant>      judge the plans at this instant (ISO 8601, or "now"); by default each
                       plan is judged when its current version was recorded (its updatedAt)
   --strict            warnings fail too
+${MAX_FILE_SIZE_USAGE}
   -h, --help          show this help
 
-Exit status: 0 all files pass, 1 a file breaks a rule, 2 usage error or unreadable input.`;
+A folder is read for its .json files, recursively; symbolic links inside it are not followed.
+
+Exit status: 0 all files pass, 1 a file is not a valid plan (malformed JSON, invalid UTF-8 or a
+number out of range included) or breaks a rule, 2 usage error, unreadable or too large input, or
+nothing to check.`;
 
 export interface FileResult {
   file: string;
@@ -33,12 +41,26 @@ export interface FileResult {
   problems: Problem[];
 }
 
-/** Checks one file's text; `unreadable` is true when the text is not JSON. */
-function checkText(file: string, text: string, at: Date | undefined, strict: boolean): FileResult & { unreadable: boolean } {
-  const json = parseJsonText(text);
-  if (!json.ok) return { file, valid: false, problems: json.problems, unreadable: true };
+/** A problem with the file itself rather than the plan in it. */
+function fileProblem(code: string, message: string): Problem {
+  return { code, severity: 'error', pointer: '', message };
+}
+
+/**
+ * Checks one file. An `InputError` (not read at all) is a result too, so the other files are still
+ * reported; `unread` tells the caller to exit 2.
+ */
+async function checkFile(file: string, limits: InputLimits, at: Date | undefined, strict: boolean): Promise<FileResult & { unread: boolean }> {
+  let json;
+  try {
+    json = await readJsonFile(file, limits);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return { file, valid: false, problems: [fileProblem(`file.${error.reason}`, error.message)], unread: true };
+  }
+  if (!json.ok) return { file, valid: false, problems: [fileProblem('json.malformed', json.message)], unread: false };
   const parsed = parsePlan(json.value);
-  if (!parsed.ok) return { file, valid: false, problems: parsed.problems, unreadable: false };
+  if (!parsed.ok) return { file, valid: false, problems: parsed.problems, unread: false };
   const { plan } = parsed;
   const problems = checkPlan(plan, at === undefined ? {} : { at });
   const failing = problems.filter((problem) => problem.severity === 'error' || strict);
@@ -47,9 +69,12 @@ function checkText(file: string, text: string, at: Date | undefined, strict: boo
     valid: failing.length === 0,
     summary: { id: plan.id, version: plan.version, trafficLight: trafficLight(plan), status: planStatus(plan) },
     problems,
-    unreadable: false,
+    unread: false,
   };
 }
+
+/** Text read from a file, on one line: its newlines escaped too (the rest `main` escapes). */
+const line = (text: string): string => escapeControl(text, true);
 
 function formatText(results: readonly FileResult[]): string {
   const lines: string[] = [];
@@ -60,10 +85,10 @@ function formatText(results: readonly FileResult[]): string {
       .filter(Boolean)
       .join(', ');
     const about = result.summary ? ` (plan ${result.summary.id} v${result.summary.version}, ${result.summary.status}, ${result.summary.trafficLight})` : '';
-    lines.push(`${result.file}: ${result.valid ? 'ok' : 'FAILED'}${about}${counts ? ` — ${counts}` : ''}`);
+    lines.push(`${line(result.file)}: ${result.valid ? 'ok' : 'FAILED'}${about}${counts ? ` — ${counts}` : ''}`);
     for (const problem of result.problems) {
-      lines.push(`  ${problem.severity} ${problem.code} at ${problem.pointer === '' ? '(document)' : problem.pointer}`);
-      lines.push(`    ${problem.message}`);
+      lines.push(`  ${problem.severity} ${problem.code} at ${problem.pointer === '' ? '(document)' : line(problem.pointer)}`);
+      lines.push(`    ${line(problem.message)}`);
       if (problem.source) lines.push(`    rule from ${problem.source.document} ${problem.source.section}`);
     }
   }
@@ -81,6 +106,7 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
       at: { type: 'string' },
       strict: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...INPUT_OPTIONS,
     },
   });
   if (values.help) {
@@ -90,6 +116,7 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be "text" or "json"; got "${values.format}"`);
   if (positionals.length === 0) throw new UsageError('name at least one plan file or folder');
   const at = parseInstant(values.at);
+  const limits = parseInputLimits(values['max-file-size']);
 
   let files: string[];
   try {
@@ -101,23 +128,16 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
     }
     throw error;
   }
-  let unreadable = false;
+  let unread = false;
   const results: FileResult[] = [];
   for (const file of files) {
-    let text: string;
-    try {
-      text = await readText(file);
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      unreadable = true;
-      results.push({ file, valid: false, problems: [{ code: 'file.unreadable', severity: 'error', pointer: '', message: error.message }] });
-      continue;
-    }
-    const { unreadable: notJson, ...result } = checkText(file, text, at, values.strict);
-    unreadable ||= notJson;
+    const { unread: notRead, ...result } = await checkFile(file, limits, at, values.strict);
+    // Like every command, say on stderr what was not read; the report has it too.
+    if (notRead) io.err(`sip-fhir check: ${result.problems[0]?.message ?? file}`);
+    unread ||= notRead;
     results.push(result);
   }
   io.out(values.format === 'json' ? JSON.stringify(results, null, 2) : formatText(results));
-  if (unreadable) return 2;
+  if (unread) return 2;
   return results.every((result) => result.valid) ? 0 : 1;
 }

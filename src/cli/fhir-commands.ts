@@ -2,17 +2,20 @@
  * `sip-fhir to-fhir <plan.json>` and `sip-fhir from-fhir <bundle.json>`: the SIP ⇄ FHIR R4 mapping on
  * the command line. The result goes to stdout, problems to stderr, so the two can be piped.
  *
- * Exit status: 0 mapped, 1 the input is not a valid plan or Bundle (malformed JSON included; every
- * problem is printed with its location), 2 usage errors and files that cannot be read.
+ * Exit status (README, "Exit status"): 0 mapped, 1 the input is not a valid plan or Bundle
+ * (malformed JSON, invalid UTF-8 and numbers out of range included; every problem is printed with
+ * its location), 2 usage errors, a bad --config, and files that cannot be read (missing, over
+ * --max-file-size, a folder: these read one file).
  */
 import { parseArgs } from 'node:util';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { fhirMappingOptionsSchema, planToBundle, readCheckedPlan, RULE_CODE_SYSTEM, type FhirMappingOptions } from '../fhir/index.js';
-import { judgeSend, parseJsonText, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
+import { judgeSend, parsePlan, zodIssuesToProblems, type Problem } from '../sip/index.js';
 import { parseInstant } from './instant.js';
 import { UsageError } from './usage-error.js';
-import { InputError, readText } from './files.js';
-import type { CommandIo } from './io.js';
+import { INPUT_OPTIONS, InputError, MAX_FILE_SIZE_USAGE, parseInputLimits, readJsonFile, singleInput, type InputLimits } from './files.js';
+import { escapeControl, type CommandIo } from './io.js';
+import type { JsonText } from '../sip/json-text.js';
 
 export const TO_FHIR_USAGE = `Usage: sip-fhir to-fhir [options] <plan.json>
 
@@ -27,9 +30,12 @@ Options:
   --at <instant>   the moment of sending (ISO 8601, or "now"; default now)
   --config <file>  mapping configuration (JSON), e.g.
                    {"carePlanCategory": [{"system": "…", "code": "…"}]} for a verified KVÅ code
+${MAX_FILE_SIZE_USAGE}
   -h, --help       show this help
 
-Exit status: 0 mapped, 1 the plan is invalid or may not be sent, 2 usage error or unreadable file.`;
+Exit status: 0 mapped, 1 the plan is invalid (malformed JSON, invalid UTF-8 or a number out of
+range included) or may not be sent, 2 usage error, bad --config, unreadable or too large file, or a
+folder (nothing to check when it is empty).`;
 
 export const FROM_FHIR_USAGE = `Usage: sip-fhir from-fhir [options] <bundle.json>
 
@@ -43,14 +49,20 @@ rule code.
 Options:
   --at <instant>      judge the plan at this instant (ISO 8601, or "now")
   --format text|json  how issues are printed on stderr: lines (default) or an OperationOutcome
+${MAX_FILE_SIZE_USAGE}
   -h, --help          show this help
 
-Exit status: 0 read (possibly with warnings), 1 the Bundle holds no valid plan or the plan breaks
-a rule, 2 usage error or unreadable file.`;
+Exit status: 0 read (possibly with warnings), 1 the Bundle holds no valid plan (malformed JSON,
+invalid UTF-8 or a number out of range included) or the plan breaks a rule, 2 usage error,
+unreadable or too large file, or a folder (nothing to check when it is empty).`;
 
-async function readInput(command: string, file: string, io: CommandIo): Promise<string | undefined> {
+/**
+ * The one file a command reads, as JSON; `undefined` when it could not be read (reported, exit 2).
+ * A folder argument is refused here, by the same rules as every command's inputs.
+ */
+async function readInput(command: string, what: string, argument: string, limits: InputLimits, io: CommandIo): Promise<JsonText | undefined> {
   try {
-    return await readText(file);
+    return await readJsonFile(await singleInput(argument, what), limits);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     io.err(`sip-fhir ${command}: ${error.message}`);
@@ -58,22 +70,29 @@ async function readInput(command: string, file: string, io: CommandIo): Promise<
   }
 }
 
-function formatProblems(file: string, problems: readonly Problem[]): string {
+/** Text read from a file, on one line: its newlines escaped too (the rest `main` escapes). */
+const line = (text: string): string => escapeControl(text, true);
+
+function malformed(message: string): Problem {
+  return { code: 'json.malformed', severity: 'error', pointer: '', message };
+}
+
+function formatProblems(file: string, problems: readonly Problem[], verdict = 'not mapped'): string {
   return [
-    `${file}: not mapped — ${String(problems.length)} problem${problems.length === 1 ? '' : 's'}`,
-    ...problems.flatMap((problem) => [`  ${problem.severity} ${problem.code} at ${problem.pointer === '' ? '(document)' : problem.pointer}`, `    ${problem.message}`]),
+    `${line(file)}: ${verdict} — ${String(problems.length)} problem${problems.length === 1 ? '' : 's'}`,
+    ...problems.flatMap((problem) => [`  ${problem.severity} ${problem.code} at ${problem.pointer === '' ? '(document)' : line(problem.pointer)}`, `    ${line(problem.message)}`]),
   ].join('\n');
 }
 
-async function readOptions(file: string | undefined, io: CommandIo): Promise<FhirMappingOptions | number> {
+/** The mapping configuration; a bad one is a bad option, exit 2, whatever is wrong with it. */
+async function readOptions(file: string | undefined, limits: InputLimits, io: CommandIo): Promise<FhirMappingOptions | number> {
   if (file === undefined) return fhirMappingOptionsSchema.parse({});
-  const text = await readInput('to-fhir', file, io);
-  if (text === undefined) return 2;
-  const json = parseJsonText(text);
+  const json = await readInput('to-fhir', 'configuration', file, limits, io);
+  if (json === undefined) return 2;
   const parsed = json.ok ? fhirMappingOptionsSchema.safeParse(json.value) : undefined;
   if (parsed?.success === true) return parsed.data;
-  const problems = json.ok ? zodIssuesToProblems(parsed?.error.issues ?? []) : json.problems;
-  io.err(formatProblems(file, problems).replace('not mapped', 'invalid configuration'));
+  const problems = json.ok ? zodIssuesToProblems(parsed?.error.issues ?? []) : [malformed(json.message)];
+  io.err(formatProblems(file, problems, 'invalid configuration'));
   return 2;
 }
 
@@ -81,7 +100,7 @@ export async function runToFhir(args: readonly string[], io: CommandIo): Promise
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
-    options: { at: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { at: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false }, ...INPUT_OPTIONS },
   });
   if (values.help) {
     io.out(TO_FHIR_USAGE);
@@ -90,12 +109,12 @@ export async function runToFhir(args: readonly string[], io: CommandIo): Promise
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('name exactly one plan file');
   const sentAt = parseInstant(values.at) ?? new Date();
-  const options = await readOptions(values.config, io);
+  const limits = parseInputLimits(values['max-file-size']);
+  const options = await readOptions(values.config, limits, io);
   if (typeof options === 'number') return options;
-  const text = await readInput('to-fhir', file, io);
-  if (text === undefined) return 2;
-  const json = parseJsonText(text);
-  const parsed = json.ok ? parsePlan(json.value) : json;
+  const json = await readInput('to-fhir', 'plan', file, limits, io);
+  if (json === undefined) return 2;
+  const parsed = json.ok ? parsePlan(json.value) : { ok: false as const, problems: [malformed(json.message)] };
   if (!parsed.ok) {
     io.err(formatProblems(file, parsed.problems));
     return 1;
@@ -106,22 +125,22 @@ export async function runToFhir(args: readonly string[], io: CommandIo): Promise
     io.err(formatProblems(file, errors));
     return 1;
   }
-  for (const warning of problems) io.err(`${file}: warning ${warning.code} at ${warning.pointer}: ${warning.message}`);
+  for (const warning of problems) io.err(`${line(file)}: warning ${warning.code} at ${line(warning.pointer)}: ${line(warning.message)}`);
   io.out(JSON.stringify(planToBundle(parsed.plan, options, sentAt), null, 2));
   return 0;
 }
 
 function formatIssue(issue: OperationOutcomeIssue): string {
   // A rule problem's diagnostics already say the rule code and where in the plan.
-  if (issue.details?.coding?.some((coding) => coding.system === RULE_CODE_SYSTEM) === true) return `  ${issue.severity} ${issue.diagnostics ?? ''}`;
-  return `  ${issue.severity} ${issue.code} at ${issue.expression?.join(', ') ?? '(Bundle)'}\n    ${issue.diagnostics ?? ''}`;
+  if (issue.details?.coding?.some((coding) => coding.system === RULE_CODE_SYSTEM) === true) return `  ${issue.severity} ${line(issue.diagnostics ?? '')}`;
+  return `  ${issue.severity} ${issue.code} at ${line(issue.expression?.join(', ') ?? '(Bundle)')}\n    ${line(issue.diagnostics ?? '')}`;
 }
 
 export async function runFromFhir(args: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
-    options: { at: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: { at: { type: 'string' }, format: { type: 'string', default: 'text' }, help: { type: 'boolean', short: 'h', default: false }, ...INPUT_OPTIONS },
   });
   if (values.help) {
     io.out(FROM_FHIR_USAGE);
@@ -131,17 +150,17 @@ export async function runFromFhir(args: readonly string[], io: CommandIo): Promi
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) throw new UsageError('name exactly one Bundle file');
   const at = parseInstant(values.at);
-  const text = await readInput('from-fhir', file, io);
-  if (text === undefined) return 2;
-  const json = parseJsonText(text);
+  const limits = parseInputLimits(values['max-file-size']);
+  const json = await readInput('from-fhir', 'Bundle', file, limits, io);
+  if (json === undefined) return 2;
   if (!json.ok) {
-    io.err(formatProblems(file, json.problems));
+    io.err(formatProblems(file, [malformed(json.message)], 'no plan read'));
     return 1;
   }
   const result = readCheckedPlan(json.value, at === undefined ? {} : { at });
   const reported = result.outcome.issue.filter((issue) => issue.code !== 'informational');
   if (values.format === 'json') io.err(JSON.stringify(result.outcome, null, 2));
-  else if (reported.length > 0) io.err([`${file}: ${result.ok ? 'read' : 'no plan read'} — ${String(reported.length)} issue${reported.length === 1 ? '' : 's'}`, ...reported.map(formatIssue)].join('\n'));
+  else if (reported.length > 0) io.err([`${line(file)}: ${result.ok ? 'read' : 'no plan read'} — ${String(reported.length)} issue${reported.length === 1 ? '' : 's'}`, ...reported.map(formatIssue)].join('\n'));
   if (!result.ok) return 1;
   io.out(JSON.stringify(result.plan, null, 2));
   return 0;

@@ -1,8 +1,9 @@
 /**
  * `sip-fhir`, the adapter's command line. Every failure is reported as one line on stderr with an
- * exit status; callers never see a stack trace.
+ * exit status (README, "Exit status": 0 pass, 1 invalid input, 2 not judged, 70 internal error);
+ * callers never see a stack trace, nor a control character read from a file.
  */
-import type { CommandIo } from './io.js';
+import { escapeControl, escapingIo, type CommandIo } from './io.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `Usage: sip-fhir <command> [options]
@@ -12,6 +13,10 @@ Commands:
   to-fhir <plan.json>             map a SIP plan to a FHIR R4 transaction Bundle
   from-fhir <bundle.json>         read a SIP plan back from a FHIR R4 Bundle
   validate <file | folder>...     validate FHIR R4 resources (.json, .ndjson) against R4 and the SIP profiles
+
+Exit status, alike for every command: 0 the input passes, 1 the input is invalid (malformed JSON,
+invalid UTF-8 or a number out of range included), 2 nothing was judged (usage error, an input that
+cannot be read or is over --max-file-size, nothing to check), 70 internal error.
 
 Run "sip-fhir <command> --help" for a command's options.`;
 
@@ -24,15 +29,21 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
 };
 
 /** Runs the command line and returns the exit status. */
-export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+export async function main(argv: readonly string[], streams: CommandIo): Promise<number> {
+  const io = escapingIo(streams);
   const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    // Usage asked for by mistake is an error: stderr, so that it never passes for a command's output.
+    io.err(USAGE);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.out(USAGE);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    io.err(`sip-fhir: unknown command "${name}"\n\n${USAGE}`);
+    io.err(`sip-fhir: unknown command "${escapeControl(name, true)}"\n\n${USAGE}`);
     return 2;
   }
   try {
@@ -44,6 +55,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       io.err(`sip-fhir ${name}: ${(error as Error).message}\nRun "sip-fhir ${name} --help" for usage.`);
       return 2;
     }
+    // The message only: a stack trace is for developers, and they can run the tests.
     io.err(`sip-fhir ${name}: internal error: ${error instanceof Error ? error.message : String(error)}`);
     return 70;
   }

@@ -7,15 +7,17 @@
  * FHIR receiver would reject it just like an invalid resource, and an `.ndjson` export with one bad
  * line should still have its other lines judged.
  *
- * Exit status: 0 no input has an error (or fatal) issue, 1 one has, 2 usage errors (an unknown
- * `--profile` included) and inputs that cannot be read.
+ * Exit status (README, "Exit status"): 0 no input has an error (or fatal) issue, 1 one has (malformed
+ * JSON, invalid UTF-8 and numbers out of range included), 2 usage errors (an unknown `--profile`
+ * included) and inputs that cannot be read (missing, over --max-file-size, nothing to check).
  */
 import { parseArgs } from 'node:util';
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
+import { parseJson } from '../sip/json-text.js';
 import { createValidator, hasErrors, type Validator } from '../validation/index.js';
 import { UsageError } from './usage-error.js';
-import { expandInputs, InputError, readText } from './files.js';
-import type { CommandIo } from './io.js';
+import { expandInputs, INPUT_OPTIONS, InputError, parseInputLimits, readInputText } from './files.js';
+import { escapeControl, type CommandIo } from './io.js';
 
 /** More resources than this, and progress is worth reporting. */
 const PROGRESS_THRESHOLD = 20;
@@ -35,10 +37,15 @@ Options:
   --quiet                print only the inputs that fail, and the summary
   --progress             report "validated N/M" on stderr (default: only when stderr is a
                          terminal and there are more than ${String(PROGRESS_THRESHOLD)} resources)
+  --max-file-size <bytes|NNMiB>
+                         refuse a larger file without reading it (default 64MiB; KiB, MiB, GiB)
   -h, --help             show this help
 
-Exit status: 0 no resource has an error, 1 a resource has an error (malformed JSON included),
-2 usage error (an unknown profile included) or unreadable input.`;
+Symbolic links inside a folder are not followed.
+
+Exit status: 0 no resource has an error, 1 a resource has an error (malformed JSON, invalid UTF-8
+or a number out of range included), 2 usage error (an unknown profile included), unreadable or too
+large input, or nothing to check.`;
 
 /** The verdict on one resource: one `.json` file, or one line of an `.ndjson` file (`path:line`). */
 export interface ValidateResult {
@@ -58,56 +65,22 @@ interface Unit {
 export const MALFORMED_JSON = 'malformed-json';
 /** Key of the issue for an input file that exists but cannot be read. */
 export const UNREADABLE_INPUT = 'unreadable-input';
+/** Key of the issue for an input file over `--max-file-size`, refused without being read. */
+export const INPUT_TOO_LARGE = 'input-too-large';
 
 function outcomeOf(issue: OperationOutcomeIssue): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: [issue] };
 }
 
-/** How many characters V8 quotes on either side of an unexpected token. */
-const V8_CONTEXT = 10;
-
-/**
- * The character offset of a `JSON.parse` error in `text`. V8 gives "at position N" for most errors,
- * but for an unexpected token only a quoted snippet around it (`..."snippet"...`, up to ten
- * characters either side); the offset is recovered from the snippet. End of input is the text's end.
- */
-export function jsonErrorOffset(message: string, text: string): number | undefined {
-  const position = /at position (\d+)/.exec(message)?.[1];
-  if (position !== undefined) return Number(position);
-  if (message.startsWith('Unexpected end of JSON input')) return text.length;
-  const token = /^Unexpected token '(.{1,2})', (\.\.\.)?"(.*)"(\.\.\.)? is not valid JSON$/s.exec(message);
-  if (token === null) return undefined;
-  const [, character = '', cutBefore, snippet = '', cutAfter] = token;
-  if (cutBefore === undefined && cutAfter === undefined) return Math.max(0, text.indexOf(character));
-  if (cutBefore === undefined) return snippet.length - V8_CONTEXT;
-  if (cutAfter === undefined) return text.length - snippet.length + V8_CONTEXT;
-  const at = text.indexOf(snippet);
-  return at < 0 ? undefined : at + V8_CONTEXT;
+/** A resource, or a whole file, that is not acceptable JSON: one error with the line and column. */
+function malformed(message: string): OperationOutcome {
+  return outcomeOf({ severity: 'error', code: 'structure', details: { coding: [{ code: MALFORMED_JSON }], text: message } });
 }
 
 /** Parses one resource's JSON; a syntax error becomes an outcome naming the line and column in the file. */
 function parseResource(unit: Unit): { ok: true; value: unknown } | { ok: false; outcome: OperationOutcome } {
-  try {
-    return { ok: true, value: JSON.parse(unit.text) as unknown };
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    const offset = jsonErrorOffset(detail, unit.text);
-    let where = ` at line ${String(unit.firstLine)}`;
-    if (offset !== undefined) {
-      const before = unit.text.slice(0, offset);
-      const line = unit.firstLine + before.split('\n').length - 1;
-      where = ` at line ${String(line)}, column ${String(offset - before.lastIndexOf('\n'))}`;
-    }
-    const reason = detail.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
-    return {
-      ok: false,
-      outcome: outcomeOf({
-        severity: 'error',
-        code: 'structure',
-        details: { coding: [{ code: MALFORMED_JSON }], text: `Malformed JSON${where}: ${reason}` },
-      }),
-    };
-  }
+  const json = parseJson(unit.text, unit.firstLine);
+  return json.ok ? json : { ok: false, outcome: malformed(json.message) };
 }
 
 /** Splits a file into the resources it holds: the whole text, or each non-blank line of an `.ndjson` file. */
@@ -133,10 +106,12 @@ function formatResult(result: ValidateResult, quiet: boolean): string[] {
   const { errors, warnings } = counts(result.outcome.issue);
   if (quiet && result.valid) return [];
   const tally = [errors > 0 ? plural(errors, 'error') : '', warnings > 0 ? plural(warnings, 'warning') : ''].filter(Boolean).join(', ');
+  // What a file says is put on one line: its newlines escaped too (the rest `main` escapes).
+  const line = (text: string): string => escapeControl(text, true);
   return [
-    `${result.file}: ${result.valid ? 'ok' : 'FAILED'}${tally === '' ? '' : ` — ${tally}`}`,
+    `${line(result.file)}: ${result.valid ? 'ok' : 'FAILED'}${tally === '' ? '' : ` — ${tally}`}`,
     ...result.outcome.issue.map(
-      (issue) => `  ${issue.severity} ${ruleKey(issue)} at ${issue.expression?.[0] ?? '(resource)'}: ${issue.details?.text ?? issue.diagnostics ?? issue.code}`,
+      (issue) => `  ${issue.severity} ${line(ruleKey(issue))} at ${line(issue.expression?.[0] ?? '(resource)')}: ${line(issue.details?.text ?? issue.diagnostics ?? issue.code)}`,
     ),
   ];
 }
@@ -161,6 +136,7 @@ export async function runValidate(args: readonly string[], io: CommandIo, valida
       quiet: { type: 'boolean', default: false },
       progress: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...INPUT_OPTIONS,
     },
   });
   if (values.help) {
@@ -173,6 +149,7 @@ export async function runValidate(args: readonly string[], io: CommandIo, valida
   for (const profile of profiles) {
     if (!validator.knowsProfile(profile)) throw new UsageError(`unknown profile "${profile}": no StructureDefinition with this canonical URL is loaded`);
   }
+  const limits = parseInputLimits(values['max-file-size']);
 
   let files: string[];
   try {
@@ -188,12 +165,15 @@ export async function runValidate(args: readonly string[], io: CommandIo, valida
   const units: (Unit | ValidateResult)[] = [];
   for (const file of files) {
     try {
-      units.push(...unitsOf(file, await readText(file)));
+      const input = await readInputText(file, limits);
+      // Bytes that are not UTF-8 spoil the whole file, .ndjson or not: it is one invalid input.
+      units.push(...(input.ok ? unitsOf(file, input.text) : [{ file, valid: false, outcome: malformed(input.message) }]));
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       io.err(`sip-fhir validate: ${error.message}`);
       unreadable = true;
-      const issue: OperationOutcomeIssue = { severity: 'fatal', code: 'not-found', details: { coding: [{ code: UNREADABLE_INPUT }], text: error.message } };
+      const [code, key] = error.reason === 'too-large' ? (['too-costly', INPUT_TOO_LARGE] as const) : (['not-found', UNREADABLE_INPUT] as const);
+      const issue: OperationOutcomeIssue = { severity: 'fatal', code, details: { coding: [{ code: key }], text: error.message } };
       units.push({ file, valid: false, outcome: outcomeOf(issue) });
     }
   }

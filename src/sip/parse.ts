@@ -4,35 +4,18 @@
  */
 import { z } from 'zod';
 import { sipPlanSchema, type SipPlan } from './model/index.js';
+import { parseJson } from './json-text.js';
 import { toPointer, type Problem } from './problem.js';
 
 export type ParseResult = { ok: true; plan: SipPlan } | { ok: false; problems: Problem[] };
 
-/** Line and column (both from 1) of a character offset in `text`. */
-function lineAndColumn(text: string, offset: number): { line: number; column: number } {
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return { line, column };
-}
-
-/** Parses JSON text, turning V8's message into one that names the line and column. */
+/**
+ * Parses JSON text (see `parseJson`): malformed JSON, and a number out of the double range, are one
+ * `json.malformed` problem naming the line and column.
+ */
 export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; problems: Problem[] } {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    const position = /at position (\d+)/.exec(detail)?.[1];
-    const where = position === undefined ? '' : (() => {
-      const { line, column } = lineAndColumn(text, Number(position));
-      return ` at line ${line}, column ${column}`;
-    })();
-    const reason = detail.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
-    return {
-      ok: false,
-      problems: [{ code: 'json.malformed', severity: 'error', pointer: '', message: `Malformed JSON${where}: ${reason}` }],
-    };
-  }
+  const json = parseJson(text);
+  return json.ok ? json : { ok: false, problems: [{ code: 'json.malformed', severity: 'error', pointer: '', message: json.message }] };
 }
 
 function describeReceived(input: unknown): string {

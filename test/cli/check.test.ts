@@ -65,9 +65,9 @@ describe('sip-fhir check', () => {
     expect((await run('check', '--strict', warning)).status).toBe(1);
   });
 
-  it('reports malformed JSON with its line and column, exit 2, no stack trace', async () => {
+  it('reports malformed JSON with its line and column, exit 1 (an invalid input, as in every command), no stack trace', async () => {
     const { status, out } = await run('check', tempFile('broken.json', '{\n  "id": "x"\n  "version": 1\n}'));
-    expect(status).toBe(2);
+    expect(status).toBe(1);
     expect(out).toMatch(/json\.malformed at \(document\)\n\s+Malformed JSON at line 3, column 3/);
     expect(out).not.toMatch(/\n\s+at .*\.(ts|js):\d+/);
   });
