@@ -4,7 +4,13 @@
  * Appointment participant (https://hl7.org/fhir/R4/appointment-definitions.html#Appointment.participant.actor).
  *
  * Identifiers follow HL7 Sweden's SEBaseOrganization: HSA-id (`urn:oid:1.2.752.29.4.19`, type PRN)
- * and organisationsnummer (`urn:oid:2.5.4.97`, type XX); SCB's kommunkod and länskod by their OIDs.
+ * and organisationsnummer (`urn:oid:2.5.4.97`); SCB's kommunkod and länskod by their OIDs.
+ *
+ * The organisationsnummer goes without `type`. SEBaseOrganization fixes it to v2-0203 `XX`
+ * ("Organization identifier") only when present, and `XX` is not in R4's extensible
+ * identifier-type ValueSet, which has no code for a legal entity's registration number (`TAX` is a
+ * tax number, `PRN` a provider number; neither is what an organisationsnummer is). The system
+ * already says what the identifier is, so leaving the type out is both correct and free of warnings.
  */
 import type { HealthcareService, Identifier, Organization, Reference } from 'fhir/r4.js';
 import type { OtherActor, Principal, Unit } from '../../sip/index.js';
@@ -36,8 +42,7 @@ export function nationalOrganizationIdentifiers(organization: Principal | Unit |
 }
 
 function typed(identifier: NationalIdentifier): Identifier {
-  const code = identifier.system === IDENTIFIER_SYSTEM.hsaId ? 'PRN' : identifier.system === IDENTIFIER_SYSTEM.organisationsnummer ? 'XX' : undefined;
-  return code === undefined ? identifier : { type: { coding: [{ system: HL7_SYSTEM.v2IdentifierType, code }] }, ...identifier };
+  return identifier.system === IDENTIFIER_SYSTEM.hsaId ? { type: { coding: [{ system: HL7_SYSTEM.v2IdentifierType, code: 'PRN' }] }, ...identifier } : identifier;
 }
 
 function organization(
