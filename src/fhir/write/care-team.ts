@@ -7,6 +7,7 @@ import type { CareTeam, CareTeamParticipant } from 'fhir/r4.js';
 import { PARTICIPANT_ROLE, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, entityIdentifier, referenceTo } from './context.js';
+import { careTeamNarrative, generatedText } from './resource-narratives.js';
 
 function participant(context: WriteContext, id: string, roles: readonly string[]): CareTeamParticipant {
   return { role: roles.map((role) => ({ coding: [ownCoding(PARTICIPANT_ROLE, role)] })), member: referenceTo(context, id) };
@@ -16,6 +17,7 @@ export function toCareTeam(context: WriteContext): CareTeam {
   const { plan } = context;
   return {
     resourceType: 'CareTeam',
+    text: generatedText(careTeamNarrative(plan)),
     identifier: [entityIdentifier(plan, 'care-team')],
     status: plan.closure === undefined ? 'active' : 'inactive',
     name: 'SIP',

@@ -18,6 +18,7 @@ import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { ORGANIZATION_TYPE, ownCoding } from '../code-systems.js';
 import type { ResourceKey, WriteContext } from './context.js';
 import { addressOf, compact, entityIdentifier, telecomOf } from './context.js';
+import { generatedText, healthcareServiceNarrative, otherActorNarrative, principalNarrative, unitNarrative } from './resource-narratives.js';
 
 type NationalIdentifier = ResourceKey['identifier'];
 
@@ -51,9 +52,11 @@ function organization(
   typeCode: string,
   partOf: Reference | undefined,
   contact: Parameters<typeof telecomOf>[0],
+  narrative: string,
 ): Organization {
   return compact<Organization>({
     resourceType: 'Organization',
+    text: generatedText(narrative),
     identifier: [entityIdentifier(context.plan, entity.id), ...nationalOrganizationIdentifiers(entity).map(typed)],
     active: true,
     type: [{ coding: [ownCoding(ORGANIZATION_TYPE, typeCode)] }],
@@ -65,22 +68,23 @@ function organization(
 }
 
 export function toPrincipalOrganization(context: WriteContext, principal: Principal): Organization {
-  return organization(context, principal, principal.kind, undefined, undefined);
+  return organization(context, principal, principal.kind, undefined, undefined, principalNarrative(principal));
 }
 
 export function toUnitOrganization(context: WriteContext, principal: Principal, unit: Unit): Organization {
   const partOf = { reference: context.keys.get('Organization', principal.id).fullUrl, type: 'Organization', display: principal.name };
-  return organization(context, unit, 'unit', partOf, unit.contact);
+  return organization(context, unit, 'unit', partOf, unit.contact, unitNarrative(principal, unit));
 }
 
 export function toOtherActorOrganization(context: WriteContext, actor: OtherActor): Organization {
-  return organization(context, actor, actor.kind, undefined, actor.contact);
+  return organization(context, actor, actor.kind, undefined, actor.contact, otherActorNarrative(actor));
 }
 
 /** The service an invited organisation provides in the SIP, so it can take part in an Appointment. */
 export function toHealthcareService(context: WriteContext, organizationId: string, name: string): HealthcareService {
   return {
     resourceType: 'HealthcareService',
+    text: generatedText(healthcareServiceNarrative(name)),
     identifier: [entityIdentifier(context.plan, `${organizationId}.service`)],
     active: true,
     providedBy: { reference: context.keys.get('Organization', organizationId).fullUrl, type: 'Organization', display: name },

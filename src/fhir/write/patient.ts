@@ -12,6 +12,7 @@ import { formatDate, parseIdentityNumber } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { WriteContext } from './context.js';
 import { addressOf, compact, telecomOf } from './context.js';
+import { generatedText, patientNarrative } from './resource-narratives.js';
 
 export function personIdentifier(identifier: PersonIdentifier): Identifier & { system: string; value: string } {
   switch (identifier.system) {
@@ -51,12 +52,14 @@ export function birthDateOf(identifier: PersonIdentifier, stated: string | undef
   return parsed.ok ? formatDate(parsed.birthDate) : undefined;
 }
 
-export function toPatient({ plan, protectedIdentity }: WriteContext): Patient {
+export function toPatient(context: WriteContext): Patient {
+  const { plan, protectedIdentity } = context;
   const { individual } = plan;
   const label = individual.protectedIdentity === 'none' ? undefined : SECURITY_LABEL[individual.protectedIdentity];
   return compact<Patient>({
     resourceType: 'Patient',
     meta: label === undefined ? undefined : { security: [label, DEMOGRAPHIC_SENSITIVITY] },
+    text: generatedText(patientNarrative(context)),
     extension: individual.canConsent ? undefined : [{ url: EXTENSION.canConsent, valueBoolean: false }],
     identifier: [personIdentifier(individual.identifier)],
     name: [{ family: individual.name.family, given: [individual.name.given] }],

@@ -11,10 +11,12 @@ import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, compact, entityIdentifier, referenceTo, telecomOf } from './context.js';
 import { hsaIdentifier } from './organization.js';
 import { personIdentifier } from './patient.js';
+import { generatedText, practitionerNarrative, practitionerRoleNarrative, relatedPersonNarrative } from './resource-narratives.js';
 
 export function toPractitioner(context: WriteContext, professional: Professional): Practitioner {
   return compact<Practitioner>({
     resourceType: 'Practitioner',
+    text: generatedText(practitionerNarrative(professional)),
     identifier: [
       entityIdentifier(context.plan, professional.id),
       ...(professional.hsaId === undefined ? [] : [hsaIdentifier(professional.hsaId)]),
@@ -28,6 +30,7 @@ export function toPractitioner(context: WriteContext, professional: Professional
 export function toPractitionerRole(context: WriteContext, professional: Professional): PractitionerRole {
   return compact<PractitionerRole>({
     resourceType: 'PractitionerRole',
+    text: generatedText(practitionerRoleNarrative(context.plan, professional)),
     identifier: [entityIdentifier(context.plan, professional.id)],
     active: true,
     practitioner: { reference: context.keys.get('Practitioner', professional.id).fullUrl, type: 'Practitioner' },
@@ -52,6 +55,7 @@ export function toRelatedPerson(context: WriteContext, person: RelatedPerson): F
   const v3 = V3_ROLE[role];
   return compact<FhirRelatedPerson>({
     resourceType: 'RelatedPerson',
+    text: generatedText(relatedPersonNarrative(context.plan, person)),
     identifier: [
       entityIdentifier(context.plan, person.id),
       ...(person.identifier === undefined ? [] : [personIdentifier(person.identifier)]),
