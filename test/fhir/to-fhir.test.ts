@@ -136,7 +136,7 @@ describe('the send time (at)', () => {
     expect(consentStatus(planToBundle(withdrawn))).toBe('inactive');
   });
 
-  it('changes nothing but the timestamp and the consent status', () => {
+  it('changes nothing but the timestamp and the consent status, with the sentence of the Consent narrative that tells it', () => {
     const recorded = planToBundle(plan);
     const later = sentAt(new Date('2027-06-01T10:00:00+02:00'));
     const consentAt = (bundle: Bundle) => (bundle.entry ?? []).findIndex((entry) => entry.resource?.resourceType === 'Consent');
@@ -148,6 +148,9 @@ describe('the send time (at)', () => {
     if (consent?.resourceType !== 'Consent') throw new Error('no Consent');
     expect(consent.status).toBe('inactive');
     consent.status = 'active';
+    const div = consent.text?.div ?? '';
+    expect(div).toContain('<p>Samtycket har gått ut och gäller inte längre.</p></div>');
+    if (consent.text !== undefined) consent.text.div = div.replace('Samtycket har gått ut och gäller inte längre.', 'Samtycket gäller när planen skickas.');
     expect(restored).toEqual(recorded);
   });
 

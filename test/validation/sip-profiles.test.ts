@@ -86,6 +86,26 @@ describe('to-fhir Bundles against the SIP profiles', () => {
     expect(errorsOf(outcome).map((error) => error.slice(0, error.indexOf(':')))).toEqual([`${key ?? ''} at Bundle`]);
   });
 
+  // A Bundle sent when the plan version was recorded, and one sent on 2026-05-01 (as `to-fhir --at`).
+  const sendings = [
+    { when: 'when the version was recorded', at: undefined },
+    { when: 'on 2026-05-01', at: '2026-05-01T12:00:00+02:00' },
+  ];
+  it.each(exampleFiles.flatMap((file) => sendings.map((sending) => ({ file, ...sending }))))(
+    '$file, sent $when, has no warning: every entry is narrated (dom-6) and every code is in its ValueSet',
+    ({ file, at }) => {
+      const plan = readExample(file);
+      const bundle = at === undefined ? planToBundle(plan) : planToBundle(plan, DEFAULT_MAPPING_OPTIONS, new Date(at));
+      const outcome = validator.validate(bundle);
+      const warnings = outcome.issue
+        .filter((issue) => issue.severity === 'warning')
+        .map((issue) => `${issue.details?.coding?.[0]?.code ?? ''} at ${issue.expression?.[0] ?? ''}: ${issue.details?.text ?? issue.diagnostics ?? ''}`);
+      expect(warnings).toEqual([]);
+      const refusedFor = NOT_SENDABLE[file];
+      expect(errorsOf(outcome).map((error) => error.slice(0, error.indexOf(':')))).toEqual(refusedFor === undefined ? [] : [`${refusedFor} at Bundle`]);
+    },
+  );
+
   it('walks each resource against the profile it declares, not only the base type', () => {
     const bundle = structuredClone(planToBundle(readExample(BROKEN_EXAMPLE)));
     const consent = bundle.entry?.find((entry) => entry.resource?.resourceType === 'Consent')?.resource;

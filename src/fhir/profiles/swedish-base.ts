@@ -64,6 +64,7 @@ function organizationIdentifierSlices(path: string) {
   return [
     element(path, { ...slicedByValue('system', 'Swedish organisation identifiers (as SEBaseOrganization)'), min: 1 }),
     ...identifierSlice(path, 'hsaid', IDENTIFIER_SYSTEM.hsaId, 'HSA-id', 'PRN'),
+    // `XX` if a type is given, as SEBaseOrganization; the adapter writes none (write/organization.ts).
     ...identifierSlice(path, 'organizationIdentifier', IDENTIFIER_SYSTEM.organisationsnummer, 'Organisationsnummer', 'XX'),
   ];
 }

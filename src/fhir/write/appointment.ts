@@ -16,6 +16,7 @@ import { EXTENSION, HL7_SYSTEM } from '../canonical.js';
 import { MEETING_KIND, PARTICIPANT_ROLE, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, compact, complexExtension, entityIdentifier, keyReference, referenceTo, stringPart, telecomOf } from './context.js';
+import { appointmentNarrative, generatedText, locationNarrative } from './resource-narratives.js';
 
 /** The place shown instead of a free-text location when the person has protected identity. */
 export const PROTECTED_LOCATION_TEXT = 'Platsen meddelas av den som kallar (skyddade personuppgifter)';
@@ -90,12 +91,19 @@ function summonsExtensions(context: WriteContext, summons: Summons): Extension[]
   ];
 }
 
+/** The place as it may be written: the neutral text for a person with protected identity. */
+function placeName(context: WriteContext, text: string): string {
+  return context.protectedIdentity ? PROTECTED_LOCATION_TEXT : text;
+}
+
 export function toLocation(context: WriteContext, meeting: Meeting, text: string): Location {
+  const name = placeName(context, text);
   return {
     resourceType: 'Location',
+    text: generatedText(locationNarrative(meeting, name)),
     identifier: [entityIdentifier(context.plan, `${meeting.id}.location`)],
     status: 'active',
-    name: context.protectedIdentity ? PROTECTED_LOCATION_TEXT : text,
+    name,
     mode: 'instance',
   };
 }
@@ -113,6 +121,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
         ];
   return compact<Appointment>({
     resourceType: 'Appointment',
+    text: generatedText(appointmentNarrative(context, meeting, summons?.location === undefined ? undefined : placeName(context, summons.location))),
     extension: [
       ...(summons === undefined ? [] : summonsExtensions(context, summons)),
       ...MEETING_ROLES.flatMap((role) => {

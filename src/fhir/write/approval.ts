@@ -13,6 +13,7 @@ import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { APPROVAL_WITHDRAWAL_REASON, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, complexExtension, entityIdentifier, keyReference, referenceTo } from './context.js';
+import { approvalProvenanceNarrative, approvalTaskNarrative, generatedText } from './resource-narratives.js';
 
 /** The local key of one approval: principal, version and instant, which together never repeat. */
 export function approvalKey(approval: Approval): string {
@@ -28,6 +29,7 @@ export function toApprovalProvenance(context: WriteContext, approval: Approval):
   return compact<Provenance>({
     resourceType: 'Provenance',
     meta: { tag: [{ system: IDENTIFIER_SYSTEM.sipEntity, code: entityIdentifier(context.plan, approvalKey(approval)).value }] },
+    text: generatedText(approvalProvenanceNarrative(context.plan, approval)),
     extension: [
       { url: EXTENSION.planVersion, valueInteger: approval.version },
       ...(approval.digest === undefined ? [] : [{ url: EXTENSION.approvalDigest, valueString: approval.digest }]),
@@ -55,10 +57,12 @@ export function toApprovalProvenance(context: WriteContext, approval: Approval):
 
 export function toApprovalTask(context: WriteContext, principal: Principal): Task {
   const { plan } = context;
-  const approved = approvalsInForce(plan).some((approval) => approval.principal === principal.id);
+  const inForce = approvalsInForce(plan).find((approval) => approval.principal === principal.id);
+  const approved = inForce !== undefined;
   const given = plan.approvals.filter((approval) => approval.principal === principal.id);
   return compact<Task>({
     resourceType: 'Task',
+    text: generatedText(approvalTaskNarrative(plan, principal, inForce)),
     // The version this Task asks the principal to approve: the focus is the CarePlan's urn:uuid,
     // which cannot carry `/_history/` in a transaction (profile sip-approval-task, sip-tsk-1).
     extension: [{ url: EXTENSION.planVersion, valueInteger: plan.version }],

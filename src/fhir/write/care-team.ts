@@ -16,6 +16,7 @@ import { EXTENSION } from '../canonical.js';
 import { PARTICIPANT_ROLE, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, entityIdentifier, referenceTo, telecomOf } from './context.js';
+import { careTeamNarrative, generatedText } from './resource-narratives.js';
 
 /** The party as this plan knows it: its local id and, unless withheld, the plan's contact details. */
 function planParty(context: WriteContext, id: string, contact: Contact | undefined): Extension {
@@ -51,6 +52,7 @@ export function toCareTeam(context: WriteContext): CareTeam {
   const { individual } = plan;
   return {
     resourceType: 'CareTeam',
+    text: generatedText(careTeamNarrative(plan)),
     identifier: [entityIdentifier(plan, 'care-team')],
     status: plan.closure === undefined ? 'active' : 'inactive',
     name: 'SIP',

@@ -13,6 +13,7 @@ import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { CONSENT_FORM, INFORMATION_CLASS, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, complexExtension, entityIdentifier, keyReference, referenceTo, stringPart } from './context.js';
+import { consentNarrative, generatedText } from './resource-narratives.js';
 
 /** HL7 v3 information sensitivity codes that match an exclusion class (v3 ActCode, InformationSensitivityPolicy). */
 const V3_SENSITIVITY: Readonly<Partial<Record<string, Coding>>> = {
@@ -46,6 +47,7 @@ export function toConsent(context: WriteContext, consent: Consent): FhirConsent 
   ];
   return compact<FhirConsent>({
     resourceType: 'Consent',
+    text: generatedText(consentNarrative(context, consent)),
     extension: [
       complexExtension(EXTENSION.consentRecording, [
         { url: 'form', valueCoding: ownCoding(CONSENT_FORM, consent.form) },

@@ -9,6 +9,7 @@ import { EXTENSION } from '../canonical.js';
 import { DEVIATION_CATEGORY, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, entityIdentifier, entityOf, referenceTo } from './context.js';
+import { deviationNarrative, generatedText } from './resource-narratives.js';
 
 export const DEVIATION_STATUS: Readonly<Record<Deviation['status'], DetectedIssue['status']>> = {
   open: 'registered',
@@ -20,6 +21,7 @@ export function toDetectedIssue(context: WriteContext, deviation: Deviation): De
   const byProfessional = entityOf(context, deviation.reportedBy).kind === 'professional';
   return compact<DetectedIssue>({
     resourceType: 'DetectedIssue',
+    text: generatedText(deviationNarrative(context.plan, deviation)),
     extension: [
       ...(byProfessional ? [] : [{ url: EXTENSION.reportedBy, valueReference: referenceTo(context, deviation.reportedBy) }]),
       ...(deviation.interimResponsiblePrincipal === undefined

@@ -8,6 +8,7 @@ import type { Goal } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM } from '../canonical.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, entityIdentifier, referenceTo } from './context.js';
+import { generatedText, goalNarrative } from './resource-narratives.js';
 
 const LIFECYCLE: Readonly<Record<Goal['status'], { lifecycleStatus: FhirGoal['lifecycleStatus']; achievement?: string }>> = {
   active: { lifecycleStatus: 'active' },
@@ -21,6 +22,7 @@ export function toGoal(context: WriteContext, goal: Goal): FhirGoal {
   const replacedBy = context.plan.goals.filter((candidate) => candidate.replaces === goal.id);
   return compact<FhirGoal>({
     resourceType: 'Goal',
+    text: generatedText(goalNarrative(context.plan, goal)),
     extension: [
       ...(goal.setAt === undefined ? [] : [{ url: EXTENSION.goalSetAt, valueReference: referenceTo(context, goal.setAt) }]),
       ...replacedBy.map((successor) => ({

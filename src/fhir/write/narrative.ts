@@ -25,6 +25,35 @@ export function swedishDate(value: string): string {
   return value.length === 10 ? SWEDISH_DATE.format(new Date(`${value}T00:00:00Z`)) : SWEDISH_INSTANT.format(new Date(value));
 }
 
+const SWEDISH_CLOCK = new Intl.DateTimeFormat('sv-SE', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Stockholm' });
+
+/** `2026-03-05T13:00:00+01:00` → `13.00`, the time of day in Stockholm written the Swedish way. */
+export function swedishClock(value: string): string {
+  const parts = SWEDISH_CLOCK.formatToParts(new Date(value));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '00';
+  return `${part('hour')}.${part('minute')}`;
+}
+
+/** `2026-03-05T13:00:00+01:00` → `5 mars 2026 kl. 13.00`, in Stockholm. */
+export function swedishDateTime(value: string): string {
+  return `${swedishDate(value)} kl. ${swedishClock(value)}`;
+}
+
+/** A period between two instants: `5 mars 2026 kl. 13.00–14.30`, or both dates in full when it spans days. */
+export function swedishTimeRange(start: string, end: string): string {
+  return swedishDate(start) === swedishDate(end) ? `${swedishDateTime(start)}–${swedishClock(end)}` : `${swedishDateTime(start)} – ${swedishDateTime(end)}`;
+}
+
+/** A FHIR narrative `div` of blocks of XHTML (already escaped); blocks left undefined are left out. */
+export function narrativeDiv(blocks: readonly (string | undefined)[]): string {
+  return `<div xmlns="http://www.w3.org/1999/xhtml">${blocks.filter((block) => block !== undefined).join('')}</div>`;
+}
+
+/** A paragraph of plain text, escaped. */
+export function paragraph(text: string): string {
+  return `<p>${escapeXml(text)}</p>`;
+}
+
 const INTERVENTION_STATUS: Readonly<Record<Intervention['status'], string>> = {
   planned: 'Planerad',
   ongoing: 'Pågår',

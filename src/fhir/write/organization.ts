@@ -4,7 +4,13 @@
  * Appointment participant (https://hl7.org/fhir/R4/appointment-definitions.html#Appointment.participant.actor).
  *
  * Identifiers follow HL7 Sweden's SEBaseOrganization: HSA-id (`urn:oid:1.2.752.29.4.19`, type PRN)
- * and organisationsnummer (`urn:oid:2.5.4.97`, type XX); SCB's kommunkod and länskod by their OIDs.
+ * and organisationsnummer (`urn:oid:2.5.4.97`); SCB's kommunkod and länskod by their OIDs.
+ *
+ * The organisationsnummer goes without `type`. SEBaseOrganization fixes it to v2-0203 `XX`
+ * ("Organization identifier") only when present, and `XX` is not in R4's extensible
+ * identifier-type ValueSet, which has no code for a legal entity's registration number (`TAX` is a
+ * tax number, `PRN` a provider number; neither is what an organisationsnummer is). The system
+ * already says what the identifier is, so leaving the type out is both correct and free of warnings.
  */
 import type { HealthcareService, Identifier, Organization, Reference } from 'fhir/r4.js';
 import type { OtherActor, Principal, Unit } from '../../sip/index.js';
@@ -12,6 +18,7 @@ import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { ORGANIZATION_TYPE, ownCoding } from '../code-systems.js';
 import type { ResourceKey, WriteContext } from './context.js';
 import { compact, entityIdentifier, keyReference } from './context.js';
+import { generatedText, healthcareServiceNarrative, otherActorNarrative, principalNarrative, unitNarrative } from './resource-narratives.js';
 
 type NationalIdentifier = ResourceKey['identifier'];
 
@@ -36,8 +43,7 @@ export function nationalOrganizationIdentifiers(organization: Principal | Unit |
 }
 
 function typed(identifier: NationalIdentifier): Identifier {
-  const code = identifier.system === IDENTIFIER_SYSTEM.hsaId ? 'PRN' : identifier.system === IDENTIFIER_SYSTEM.organisationsnummer ? 'XX' : undefined;
-  return code === undefined ? identifier : { type: { coding: [{ system: HL7_SYSTEM.v2IdentifierType, code }] }, ...identifier };
+  return identifier.system === IDENTIFIER_SYSTEM.hsaId ? { type: { coding: [{ system: HL7_SYSTEM.v2IdentifierType, code: 'PRN' }] }, ...identifier } : identifier;
 }
 
 /**
@@ -55,9 +61,10 @@ export function sharedIdentifiers(key: ResourceKey, national: readonly Identifie
  * An organisation as shared master data: national identifiers, name, type and place in its
  * principal. The plan's contact details for it are on its CareTeam participant (care-team.ts).
  */
-function organization(context: WriteContext, entity: Principal | Unit | OtherActor, typeCode: string, partOf: Reference | undefined): Organization {
+function organization(context: WriteContext, entity: Principal | Unit | OtherActor, typeCode: string, partOf: Reference | undefined, narrative: string): Organization {
   return compact<Organization>({
     resourceType: 'Organization',
+    text: generatedText(narrative),
     identifier: sharedIdentifiers(context.keys.get('Organization', entity.id), nationalOrganizationIdentifiers(entity).map(typed)),
     active: true,
     type: [{ coding: [ownCoding(ORGANIZATION_TYPE, typeCode)] }],
@@ -67,22 +74,23 @@ function organization(context: WriteContext, entity: Principal | Unit | OtherAct
 }
 
 export function toPrincipalOrganization(context: WriteContext, principal: Principal): Organization {
-  return organization(context, principal, principal.kind, undefined);
+  return organization(context, principal, principal.kind, undefined, principalNarrative(principal));
 }
 
 export function toUnitOrganization(context: WriteContext, principal: Principal, unit: Unit): Organization {
   const partOf = keyReference(context.keys.get('Organization', principal.id), principal.name);
-  return organization(context, unit, 'unit', partOf);
+  return organization(context, unit, 'unit', partOf, unitNarrative(principal, unit));
 }
 
 export function toOtherActorOrganization(context: WriteContext, actor: OtherActor): Organization {
-  return organization(context, actor, actor.kind, undefined);
+  return organization(context, actor, actor.kind, undefined, otherActorNarrative(actor));
 }
 
 /** The service an invited organisation provides in the SIP, so it can take part in an Appointment. */
 export function toHealthcareService(context: WriteContext, organizationId: string, name: string): HealthcareService {
   return {
     resourceType: 'HealthcareService',
+    text: generatedText(healthcareServiceNarrative(name)),
     identifier: [entityIdentifier(context.plan, `${organizationId}.service`)],
     active: true,
     providedBy: keyReference(context.keys.get('Organization', organizationId), name),

@@ -7,6 +7,7 @@ import type { OwnAccount } from '../../sip/index.js';
 import { REQUEST_QUESTIONNAIRE_URL } from '../canonical.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, entityIdentifier, referenceTo } from './context.js';
+import { generatedText, ownAccountNarrative } from './resource-narratives.js';
 
 /** The form's text questions, by `linkId` (the SIP field name), with the form's Swedish wording. */
 export const OWN_ACCOUNT_TEXT_ITEMS = [
@@ -19,6 +20,9 @@ export const OWN_ACCOUNT_TEXT_ITEMS = [
 
 export const WANTS_TO_ATTEND_ITEM = { linkId: 'wantsToAttendMeeting', text: 'Jag vill delta i mötet' } as const;
 
+/** The request form's title, which heads the person's account in the narrative too. */
+export const REQUEST_FORM_TITLE = 'Information och önskemål inför SIP';
+
 export function toQuestionnaireResponse(context: WriteContext, account: OwnAccount): QuestionnaireResponse {
   const items: QuestionnaireResponseItem[] = [
     ...OWN_ACCOUNT_TEXT_ITEMS.flatMap(({ linkId, text }) => {
@@ -29,8 +33,13 @@ export function toQuestionnaireResponse(context: WriteContext, account: OwnAccou
       ? []
       : [{ ...WANTS_TO_ATTEND_ITEM, answer: [{ valueBoolean: account.wantsToAttendMeeting }] }]),
   ];
+  const answered = items.map((item) => {
+    const answer = item.answer?.[0];
+    return { text: item.text ?? item.linkId, answer: answer?.valueString ?? (answer?.valueBoolean === true ? 'Ja' : 'Nej') };
+  });
   return compact<QuestionnaireResponse>({
     resourceType: 'QuestionnaireResponse',
+    text: generatedText(ownAccountNarrative(context.plan, account, REQUEST_FORM_TITLE, answered)),
     identifier: entityIdentifier(context.plan, 'own-account'),
     questionnaire: REQUEST_QUESTIONNAIRE_URL,
     status: 'completed',
@@ -50,7 +59,7 @@ export function toRequestQuestionnaire(version: string): Questionnaire {
     url: REQUEST_QUESTIONNAIRE_URL,
     version,
     name: 'SIPRequest',
-    title: 'Information och önskemål inför SIP',
+    title: REQUEST_FORM_TITLE,
     status: 'draft',
     publisher: 'sip-fhir-adapter',
     description: 'Den enskildes egen beskrivning inför en samordnad individuell plan (seed 003, "Här kan du beskriva din situation").',

@@ -16,6 +16,7 @@ import { formatDate, parseIdentityNumber } from '../../sip/index.js';
 import { HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { WriteContext } from './context.js';
 import { compact } from './context.js';
+import { generatedText, patientNarrative } from './resource-narratives.js';
 
 export function personIdentifier(identifier: PersonIdentifier): Identifier & { system: string; value: string } {
   switch (identifier.system) {
@@ -55,12 +56,14 @@ export function birthDateOf(identifier: PersonIdentifier, stated: string | undef
   return parsed.ok ? formatDate(parsed.birthDate) : undefined;
 }
 
-export function toPatient({ plan }: WriteContext): Patient {
+export function toPatient(context: WriteContext): Patient {
+  const { plan } = context;
   const { individual } = plan;
   const label = individual.protectedIdentity === 'none' ? undefined : SECURITY_LABEL[individual.protectedIdentity];
   return compact<Patient>({
     resourceType: 'Patient',
     meta: label === undefined ? undefined : { security: [label, DEMOGRAPHIC_SENSITIVITY] },
+    text: generatedText(patientNarrative(context)),
     identifier: [personIdentifier(individual.identifier)],
     name: [{ family: individual.name.family, given: [individual.name.given] }],
     birthDate: birthDateOf(individual.identifier, individual.birthDate),

@@ -11,6 +11,7 @@ import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, compact, entityIdentifier, keyReference, referenceTo, telecomOf } from './context.js';
 import { hsaIdentifier, sharedIdentifiers } from './organization.js';
 import { personIdentifier } from './patient.js';
+import { generatedText, practitionerNarrative, practitionerRoleNarrative, relatedPersonNarrative } from './resource-narratives.js';
 
 /**
  * The person as shared master data: HSA-id and name. The plan's contact details for them are on the
@@ -20,6 +21,7 @@ import { personIdentifier } from './patient.js';
 export function toPractitioner(context: WriteContext, professional: Professional): Practitioner {
   return compact<Practitioner>({
     resourceType: 'Practitioner',
+    text: generatedText(practitionerNarrative(professional)),
     identifier: sharedIdentifiers(context.keys.get('Practitioner', professional.id), professional.hsaId === undefined ? [] : [hsaIdentifier(professional.hsaId)]),
     name: [{ family: professional.name.family, given: [professional.name.given] }],
   });
@@ -28,6 +30,7 @@ export function toPractitioner(context: WriteContext, professional: Professional
 export function toPractitionerRole(context: WriteContext, professional: Professional): PractitionerRole {
   return compact<PractitionerRole>({
     resourceType: 'PractitionerRole',
+    text: generatedText(practitionerRoleNarrative(context.plan, professional)),
     identifier: [entityIdentifier(context.plan, professional.id)],
     active: true,
     practitioner: keyReference(context.keys.get('Practitioner', professional.id), `${professional.name.given} ${professional.name.family}`),
@@ -52,6 +55,7 @@ export function toRelatedPerson(context: WriteContext, person: RelatedPerson): F
   const v3 = V3_ROLE[role];
   return compact<FhirRelatedPerson>({
     resourceType: 'RelatedPerson',
+    text: generatedText(relatedPersonNarrative(context.plan, person)),
     identifier: [
       entityIdentifier(context.plan, person.id),
       ...(person.identifier === undefined ? [] : [personIdentifier(person.identifier)]),
