@@ -11,9 +11,9 @@
 import type { Bundle, CarePlan, FhirResource, OperationOutcome } from 'fhir/r4.js';
 import { getSearchParameter } from '@medplum/core';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, planToBundle } from '../../src/fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, bundleToPlan, fhirNormalForm, planToBundle } from '../../src/fhir/index.js';
 import type { SipPlan } from '../../src/sip/index.js';
-import { revisePlan } from '../../src/sip/index.js';
+import { parsePlan, revisePlan } from '../../src/sip/index.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import type { FhirServer } from '../support/fhir-server.js';
 import { CAREPLAN_REVINCLUDES, FhirRequestError, fetchPlan, newFhirServer, referenceOf } from '../support/fhir-server.js';
@@ -195,5 +195,101 @@ describe('an edited plan posted again', () => {
     expect(after.activity?.[0]?.detail?.description).toBe(description);
     expect(before.activity?.[0]?.detail?.description).toBe(plan.interventions[0]?.description);
     expect(await server.count(WRITTEN_TYPES)).toEqual(countsBefore);
+  });
+});
+
+/** Reads a plan back from the server as a client would (fetchPlan), and maps the searchset to a plan. */
+async function readBack(server: FhirServer, planId: string): Promise<SipPlan> {
+  const { bundle } = await fetchPlan(server, IDENTIFIER_SYSTEM.sipPlan, planId);
+  const result = bundleToPlan(bundle);
+  if (!result.ok) throw new Error(JSON.stringify(result.outcome.issue, null, 2));
+  return result.plan;
+}
+
+describe.each(exampleFiles)('%s read back from the server', (file) => {
+  it('with CarePlan?identifier=…, the searches that stand for _revinclude and reads of the rest, equals its normal form', async () => {
+    const server = newFhirServer();
+    const plan = readExample(file);
+    await server.post(bundleOf(plan));
+    const { bundle } = await fetchPlan(server, IDENTIFIER_SYSTEM.sipPlan, plan.id);
+    expect(bundle.entry?.[0]?.search?.mode).toBe('match');
+    expect(bundle.entry?.[0]?.resource?.resourceType).toBe('CarePlan');
+    const result = bundleToPlan(bundle);
+    expect(result.outcome.issue.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.plan).toEqual(fhirNormalForm(plan));
+  });
+});
+
+describe('an edited plan read back from the server', () => {
+  it('after the revision was posted over the first version, equals the revised plan\'s normal form', async () => {
+    const server = newFhirServer();
+    const plan = readExample('adult-psychiatry-addiction.json');
+    await server.post(bundleOf(plan));
+    const description = 'Läkemedelsbehandling och återbesök hos psykiatrin varannan vecka.';
+    const edited: SipPlan = {
+      ...plan,
+      interventions: plan.interventions.map((intervention, i) => (i === 0 ? { ...intervention, description } : intervention)),
+    };
+    const revised = revisePlan(plan, edited, { at: new Date('2026-05-01T12:00:00+02:00') });
+    await server.post(bundleOf(revised));
+    expect(await readBack(server, plan.id)).toEqual(fhirNormalForm(revised));
+  });
+});
+
+/**
+ * A second plan made from the first by editing its JSON text: another plan id (which also renames
+ * the consent's `planId`) plus the given edits. Parsed again, so it is a valid plan.
+ */
+function secondPlan(first: SipPlan, id: string, edits: readonly (readonly [string, string])[]): SipPlan {
+  const text = edits.reduce((json, [from, to]) => json.replaceAll(from, to), JSON.stringify(first).replaceAll(`"${first.id}"`, `"${id}"`));
+  const result = parsePlan(JSON.parse(text) as unknown);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return result.plan;
+}
+
+type UnitOf = SipPlan['principals'][number]['units'][number];
+
+function unitOf(plan: SipPlan, id: string): UnitOf | undefined {
+  return plan.principals.flatMap((principal) => principal.units).find((unit) => unit.id === id);
+}
+
+describe('two plans sharing the person and organisations (the same personnummer, HSA-ids and organisationsnummer), both posted', () => {
+  const first = readExample('adult-psychiatry-addiction.json');
+  // Psykiatrisk öppenvård Falun (HSA-id SE2321000180-4PSY) is shared; its phone is 023-49 00 00 in the first plan.
+  it.each([
+    {
+      name: 'another phone for the shared unit',
+      second: secondPlan(first, 'sip-falun-2026-0143', [['023-49 00 00', '023-49 11 11']]),
+      unit: 'unit-psyk-falun',
+    },
+    {
+      name: 'the shared unit under another local id',
+      second: secondPlan(first, 'sip-falun-2026-0143', [['"unit-psyk-falun"', '"psyk-falun"']]),
+      unit: 'psyk-falun',
+    },
+    {
+      name: 'the person with another phone',
+      second: secondPlan(first, 'sip-falun-2026-0143', [['070-123 45 67', '070-765 43 21']]),
+      unit: 'unit-psyk-falun',
+    },
+  ])('$name: each plan reads back complete, with its own contact details and local ids', async ({ second, unit }) => {
+    expect(second).not.toEqual(first);
+    const server = newFhirServer();
+    await server.post(bundleOf(first));
+    await server.post(bundleOf(second));
+    const expectedFirst = fhirNormalForm(first);
+    const expectedSecond = fhirNormalForm(second);
+    const readFirst = await readBack(server, first.id);
+    const readSecond = await readBack(server, second.id);
+    // The parts the plans do not share first, so a failure names them; then the whole plans.
+    expect({ unit: unitOf(readFirst, 'unit-psyk-falun'), individual: readFirst.individual }).toEqual({
+      unit: unitOf(expectedFirst, 'unit-psyk-falun'),
+      individual: expectedFirst.individual,
+    });
+    expect({ unit: unitOf(readSecond, unit), individual: readSecond.individual }).toEqual({ unit: unitOf(expectedSecond, unit), individual: expectedSecond.individual });
+    expect(readFirst).toEqual(expectedFirst);
+    expect(readSecond).toEqual(expectedSecond);
   });
 });
