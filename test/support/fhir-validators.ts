@@ -42,8 +42,8 @@ export function loadMedplum(): void {
   // readJson returns `any`; these files are FHIR Bundles of StructureDefinitions.
   const types: unknown = readJson('fhir/r4/profiles-types.json');
   const resources: unknown = readJson('fhir/r4/profiles-resources.json');
-  // @medplum/core is typed against @medplum/fhirtypes, which is not installed here; the parameter type
-  // resolves structurally, and both JSON files are R4 Bundles.
+  // @medplum/core is typed against @medplum/fhirtypes (installed with @medplum/fhir-router); both JSON
+  // files are R4 Bundles of StructureDefinitions, passed as its parameter type.
   indexStructureDefinitionBundle(types as Parameters<typeof indexStructureDefinitionBundle>[0]);
   indexStructureDefinitionBundle(resources as Parameters<typeof indexStructureDefinitionBundle>[0]);
   medplumIndexed = true;
@@ -65,11 +65,12 @@ function fromMedplumIssue(issue: OperationOutcomeIssue): ValidatorIssue {
  */
 export function validateWithMedplum(resource: Resource): ValidatorIssue[] {
   loadMedplum();
-  // @medplum/core's types come from @medplum/fhirtypes (an uninstalled peer dependency), so its
-  // return and outcome types are unresolved; take them as unknown and narrow.
+  // @medplum/core is typed against @medplum/fhirtypes (installed with @medplum/fhir-router), whose
+  // types differ in detail from @types/fhir's; pass the resource as its parameter type, take the
+  // return and outcome as unknown and narrow.
   let issues: unknown;
   try {
-    issues = validateResource(resource);
+    issues = validateResource(resource as Parameters<typeof validateResource>[0]);
   } catch (err: unknown) {
     if (!(err instanceof OperationOutcomeError)) throw err;
     const outcome: unknown = err.outcome;

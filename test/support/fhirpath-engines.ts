@@ -22,7 +22,7 @@ export function evaluateWithFhirpath(expression: string, resource: Resource): En
 
 export function evaluateWithMedplum(expression: string, resource: Resource): EngineResult {
   try {
-    // @medplum/core is typed against @medplum/fhirtypes (not installed); the R4 resource fits structurally.
+    // @medplum/core is typed against @medplum/fhirtypes; the @types/fhir R4 resource fits it structurally.
     const typed = toTypedValue(resource);
     return evalFhirPathTyped(expression, [typed], { '%context': typed, '%resource': typed, '%rootResource': typed }).map((value) => value.value as unknown);
   } catch (error: unknown) {

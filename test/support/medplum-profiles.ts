@@ -24,7 +24,9 @@ export function medplumProfileErrors(resource: Resource, profileUrl: string): st
   const profile = byUrl?.get(profileUrl);
   if (profile === undefined) throw new Error(`no profile ${profileUrl}`);
   try {
-    const issues: unknown = validateResource(resource as Parameters<typeof validateResource>[0], { profile });
+    // @medplum/fhirtypes' StructureDefinition differs in detail from @types/fhir's (see fhir-validators.ts).
+    const options = { profile } as unknown as NonNullable<Parameters<typeof validateResource>[1]>;
+    const issues: unknown = validateResource(resource as Parameters<typeof validateResource>[0], options);
     return (issues as OperationOutcomeIssue[]).filter((issue) => issue.severity === 'error').map((issue) => issue.diagnostics ?? issue.details?.text ?? '');
   } catch (error: unknown) {
     if (!(error instanceof OperationOutcomeError)) throw error;
