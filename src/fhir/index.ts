@@ -1,6 +1,7 @@
 /** SIP ⇄ FHIR R4: the mapping both ways, its code systems, canonical URLs and options. */
 export * from './canonical.js';
 export * from './code-systems.js';
+export * from './concept-maps.js';
 export * from './options.js';
 export * from './normal-form.js';
 export { planToBundle } from './write/bundle.js';

@@ -50,7 +50,7 @@ export const MAPPING_TABLE: readonly MappingRow[] = [
   {
     sip: 'individual.contact',
     fhir: `CareTeam.participant (the person).extension:${short(EXTENSION.planParty)} (telecom, address)`,
-    expression: `${r('CareTeam')}.participant.where(role.coding.code = 'individual').extension('${EXTENSION.planParty}').extension.where(url = 'telecom' or url = 'address')`,
+    expression: `${r('CareTeam')}.participant.where(role.coding.where(code = 'individual').exists()).extension('${EXTENSION.planParty}').extension.where(url = 'telecom' or url = 'address')`,
     note: 'never written for protected identity; never on the shared Patient',
   },
   { sip: 'individual.protectedIdentity', fhir: 'Patient.meta.security (HL7 Sweden SecurityLabel + v3 DEMO)', expression: `${r('Patient')}.meta.security`, note: '"none" writes nothing' },

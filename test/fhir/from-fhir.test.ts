@@ -228,6 +228,8 @@ describe('an EHR transaction with relative references', () => {
 
   it('reports, at their FHIRPath, exactly what the SIP model cannot hold', () => {
     expect(summary(read().issues)).toEqual([
+      // The unit's type is the EHR's own code (enhetstyp PSYK-OV): neither a SIP code nor mapped by a ConceptMap.
+      { severity: 'warning', code: 'code-invalid', expression: [`Bundle.entry[${String(EHR.unit)}].resource.type`] },
       { severity: 'information', code: 'incomplete', expression: [`${ehrPlanPath}.extension`] },
       {
         severity: 'warning',

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FhirResource, StructureDefinition } from 'fhir/r4.js';
-import { ARTEFACT_VERSION, CODE_SYSTEMS, toCodeSystemResource, toRequestQuestionnaire } from '../../src/fhir/index.js';
+import { ARTEFACT_VERSION, CODE_SYSTEMS, CONCEPT_MAPS, toCodeSystemResource, toConceptMapResource, toRequestQuestionnaire } from '../../src/fhir/index.js';
 import { PROFILE_VALUE_SETS, STRUCTURE_DEFINITIONS } from '../../src/fhir/profiles/index.js';
 import { generateSnapshot } from '../../src/validation/snapshot.js';
 import { renderProfilesReadme } from './render-profiles-readme.js';
@@ -58,6 +58,7 @@ export function generatedArtefacts(): Map<string, FhirResource> {
   for (const valueSet of PROFILE_VALUE_SETS) artefacts.set(`ValueSet-${valueSet.id ?? ''}.json`, valueSet);
   for (const definition of profilesWithSnapshots()) artefacts.set(`StructureDefinition-${definition.id ?? ''}.json`, definition);
   artefacts.set('Questionnaire-sip-request.json', toRequestQuestionnaire(ARTEFACT_VERSION));
+  for (const definition of CONCEPT_MAPS) artefacts.set(`ConceptMap-${definition.id}.json`, toConceptMapResource(definition));
   return artefacts;
 }
 
@@ -67,7 +68,7 @@ export function serialise(resource: FhirResource): string {
 
 /** The generated `profiles/README.md`. */
 export function profilesReadme(): string {
-  return renderProfilesReadme(STRUCTURE_DEFINITIONS, PROFILE_VALUE_SETS);
+  return renderProfilesReadme(STRUCTURE_DEFINITIONS, PROFILE_VALUE_SETS, CONCEPT_MAPS.map(toConceptMapResource));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

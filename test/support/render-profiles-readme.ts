@@ -1,10 +1,10 @@
 /** Renders `profiles/README.md` from the profile sources, so the list of rules cannot drift from them. */
-import type { StructureDefinition, ValueSet } from 'fhir/r4.js';
+import type { ConceptMap, StructureDefinition, ValueSet } from 'fhir/r4.js';
 import { CANONICAL_BASE } from '../../src/fhir/index.js';
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-export function renderProfilesReadme(definitions: readonly StructureDefinition[], valueSets: readonly ValueSet[]): string {
+export function renderProfilesReadme(definitions: readonly StructureDefinition[], valueSets: readonly ValueSet[], conceptMaps: readonly ConceptMap[]): string {
   const profiles = definitions.filter((definition) => definition.type !== 'Extension');
   const extensions = definitions.filter((definition) => definition.type === 'Extension');
   const lines = [
@@ -25,9 +25,13 @@ export function renderProfilesReadme(definitions: readonly StructureDefinition[]
     '  Codes are the SIP model\'s own values; each concept has an English display and a Swedish designation.',
     '- `Questionnaire-sip-request.json`: the person\'s own account from the SIP request form (seed 003),',
     '  which `ownAccount` is written to as a QuestionnaireResponse.',
+    '- `ConceptMap-*.json`: how codes that regional EHRs use (SNOMED CT, HL7 v3 and v2, HL7 organization-type)',
+    '  are read as the SIP codes, from `src/fhir/concept-maps.ts`. The reader takes a SIP code first and these',
+    '  maps next, and reports a code neither knows with its FHIRPath; the writer writes the standard code',
+    '  beside its own where a map says they are equivalent.',
     '',
-    'National codes (KVÅ, SNOMED CT) are deliberately absent: they are configuration (`to-fhir --config`)',
-    'until verified. The writer declares the profiles in `meta.profile` of every resource it writes.',
+    'National codes (KVÅ) are deliberately absent: they are configuration (`to-fhir --config`) until',
+    'verified. The writer declares the profiles in `meta.profile` of every resource it writes.',
     '',
     '## Profiles',
     '',
@@ -66,6 +70,19 @@ export function renderProfilesReadme(definitions: readonly StructureDefinition[]
           : (value?.type ?? []).map((type) => type.code).join(', ');
       return `| \`${definition.url}\` | ${cell(valueText)} | ${(definition.context ?? []).map((context) => context.expression).join(', ')} | ${cell(definition.description ?? '')} |`;
     }),
+    '',
+    '## Concept maps',
+    '',
+    '| concept map | source → SIP code |',
+    '|---|---|',
+    ...conceptMaps.map(
+      (conceptMap) =>
+        `| \`${conceptMap.url ?? ''}\` | ${cell(
+          (conceptMap.group ?? [])
+            .flatMap((group) => group.element.map((element) => `${group.source ?? ''}|${element.code ?? ''} (${element.display ?? ''}) → ${element.target?.[0]?.code ?? ''} (${element.target?.[0]?.equivalence ?? ''})`))
+            .join('; '),
+        )} |`,
+    ),
     '',
     '## Value sets',
     '',

@@ -23,6 +23,7 @@ import { APPOINTMENT_STATUS, PARTICIPANT_STATUS } from '../write/appointment.js'
 import { ACTIVITY_STATUS } from '../write/care-plan.js';
 import { DEVIATION_STATUS as WRITTEN_DEVIATION_STATUS } from '../write/deviation.js';
 import { OWN_ACCOUNT_TEXT_ITEMS, WANTS_TO_ATTEND_ITEM } from '../write/own-account.js';
+import { translateToOwn } from '../concept-maps.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { contactOf, partyOf } from './read-parties.js';
 import type { ReadContext } from './read-context.js';
@@ -167,7 +168,7 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
     coveredActors: (root?.actor ?? []).map((actor, i) => party(actor.reference, `${path}.provision.actor[${String(i)}]`)).filter((actor) => actor !== undefined),
     excludedInformation: nested.flatMap((provision, i) =>
       (provision.code ?? []).map((code) => {
-        const informationClass = findOwnCode(INFORMATION_CLASS, code.coding);
+        const informationClass = translateToOwn(INFORMATION_CLASS, code.coding);
         if (informationClass === undefined) context.issue('warning', 'code-invalid', `${path}.provision.provision[${String(i)}].code`, 'An excluded information class without a SIP code is read as "other"');
         return defined({ class: (informationClass ?? 'other') as 'other', description: code.text ?? (informationClass === undefined ? code.coding?.[0]?.display : undefined) });
       }),
@@ -209,7 +210,7 @@ const RESPONSE: Readonly<Record<string, InviteeInput['response']>> = invert(PART
 export function readMeeting(context: ReadContext, entry: IndexedEntry & { resource: Appointment }): MeetingInput {
   const appointment = entry.resource;
   const path = entry.path;
-  const kind = findOwnCode(MEETING_KIND, appointment.appointmentType?.coding) ?? (codeOf(appointment.appointmentType, HL7_SYSTEM.v2AppointmentReason) === 'FOLLOWUP' ? 'followUp' : 'first');
+  const kind = context.ownCode(MEETING_KIND, appointment.appointmentType?.coding, `${path}.appointmentType`) ?? 'first';
   const roles = Object.fromEntries(
     extensionsOf(appointment, EXTENSION.meetingRole).map((role) => [
       findOwnCode(PARTICIPANT_ROLE, [partOf(role, 'role')?.valueCoding]) ?? '',
@@ -218,8 +219,8 @@ export function readMeeting(context: ReadContext, entry: IndexedEntry & { resour
   );
   // Without the extension, a participant's type tells its role.
   for (const [i, participant] of (appointment.participant).entries()) {
-    for (const type of participant.type ?? []) {
-      const role = findOwnCode(PARTICIPANT_ROLE, type.coding);
+    for (const [k, type] of (participant.type ?? []).entries()) {
+      const role = context.ownCode(PARTICIPANT_ROLE, type.coding, `${path}.participant[${String(i)}].type[${String(k)}]`);
       if (role !== undefined && roles[role] === undefined) roles[role] = partyOf(context, participant.actor, entry, `${path}.participant[${String(i)}].actor`);
     }
   }

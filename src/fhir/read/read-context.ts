@@ -5,6 +5,8 @@
  */
 import type { Address, CodeableConcept, Coding, ContactPoint, Element, Extension, OperationOutcomeIssue, Reference } from 'fhir/r4.js';
 import { IDENTIFIER_SYSTEM } from '../canonical.js';
+import type { CodeSystemDefinition } from '../code-systems.js';
+import { translateToOwn } from '../concept-maps.js';
 import type { BundleIndex, IndexedEntry } from './bundle-index.js';
 import { identifiersOf } from './bundle-index.js';
 
@@ -45,6 +47,20 @@ export class ReadContext {
 
   issue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], expression: string, diagnostics: string): void {
     this.issues.push({ severity, code, diagnostics, expression: [expression] });
+  }
+
+  /**
+   * The adapter's code in `target` for `codings`, its own or through a ConceptMap (concept-maps.ts).
+   * Codes that neither knows are reported at `path`, never dropped silently.
+   */
+  ownCode(target: CodeSystemDefinition, codings: readonly (Coding | undefined)[] | undefined, path: string): string | undefined {
+    const code = translateToOwn(target, codings);
+    const present = (codings ?? []).filter((coding): coding is Coding => coding?.code !== undefined);
+    if (code === undefined && present.length > 0) {
+      const shown = present.map((coding) => `${coding.system ?? '(no system)'}|${coding.code ?? ''}`).join(', ');
+      this.issue('warning', 'code-invalid', path, `No SIP code (${target.id}) and no ConceptMap in profiles/ knows ${shown}; it is not read`);
+    }
+    return code;
   }
 
   /** Records what the plan's CareTeam says about the member in `entry`. */

@@ -6,7 +6,8 @@
 import type { Address, CareTeam, ContactPoint, HumanName, Organization, Patient, PractitionerRole, Reference, RelatedPerson } from 'fhir/r4.js';
 import type { SipPlanInput } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
-import { ORGANIZATION_TYPE, RELATED_PERSON_ROLE, findOwnCode } from '../code-systems.js';
+import { ORGANIZATION_TYPE, PARTICIPANT_ROLE, RELATED_PERSON_ROLE } from '../code-systems.js';
+import { translateToOwn } from '../concept-maps.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { identifiersOf } from './bundle-index.js';
 import type { ReadContext } from './read-context.js';
@@ -100,7 +101,7 @@ type OrganizationRole = { kind: 'principal'; principalKind: 'region' | 'municipa
 
 function organizationRole(context: ReadContext, entry: IndexedEntry & { resource: Organization }, seen: readonly IndexedEntry[] = []): OrganizationRole {
   const organization = entry.resource;
-  const code = findOwnCode(ORGANIZATION_TYPE, organization.type?.flatMap((type) => type.coding ?? []));
+  const code = seen.length > 0 ? translateToOwn(ORGANIZATION_TYPE, organization.type?.flatMap((type) => type.coding ?? [])) : context.ownCode(ORGANIZATION_TYPE, organization.type?.flatMap((type) => type.coding ?? []), `${entry.path}.type`);
   if (code === 'region' || code === 'municipality') return { kind: 'principal', principalKind: code };
   const parent = context.index.resolve(organization.partOf, entry);
   if (parent?.resource.resourceType === 'Organization' && !seen.includes(parent)) {
@@ -201,9 +202,8 @@ function readProfessional(context: ReadContext, entry: IndexedEntry & { resource
 function readRelatedPerson(context: ReadContext, entry: IndexedEntry & { resource: RelatedPerson }): RelatedPersonInput {
   const person = entry.resource;
   const codings = person.relationship?.flatMap((relationship) => relationship.coding ?? []) ?? [];
-  const own = findOwnCode(RELATED_PERSON_ROLE, codings);
-  const v3 = codings.find((coding) => coding.system === HL7_SYSTEM.v3RoleCode)?.code;
-  const role = own ?? (v3 === 'GUARD' ? 'guardian' : v3 === 'POWATT' ? 'powerOfAttorney' : 'relative');
+  // A relationship without a known code is a närstående (relative), reported as such.
+  const role = context.ownCode(RELATED_PERSON_ROLE, codings, `${entry.path}.relationship`) ?? 'relative';
   const name = nameOf(person.name);
   if (name === undefined) context.issue('error', 'required', `${entry.path}.name`, 'The RelatedPerson has no name with given and family parts');
   const identifier = personIdentifierOf(person);
@@ -231,7 +231,8 @@ function readRelatedPerson(context: ReadContext, entry: IndexedEntry & { resourc
 export function readCareTeamParties(context: ReadContext, careTeams: readonly (IndexedEntry & { resource: CareTeam })[], planId: string): void {
   let order = 0;
   for (const careTeam of careTeams) {
-    for (const participant of careTeam.resource.participant ?? []) {
+    for (const [i, participant] of (careTeam.resource.participant ?? []).entries()) {
+      for (const [k, role] of (participant.role ?? []).entries()) context.ownCode(PARTICIPANT_ROLE, role.coding, `${careTeam.path}.participant[${String(i)}].role[${String(k)}]`);
       const member = context.index.resolve(participant.member, careTeam);
       const position = order++;
       const party = extensionOf(participant, EXTENSION.planParty);

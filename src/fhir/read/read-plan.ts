@@ -7,7 +7,8 @@ import type { Bundle, CarePlan, CareTeam, FhirResource, Goal, OperationOutcome, 
 import type { SipPlan, SipPlanInput } from '../../sip/index.js';
 import { sipPlanSchema, zodIssuesToProblems } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
-import { PARTICIPANT_ROLE, SIP_CATEGORY, findOwnCode } from '../code-systems.js';
+import { PARTICIPANT_ROLE, SIP_CATEGORY } from '../code-systems.js';
+import { translateToOwn } from '../concept-maps.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { BundleIndex } from './bundle-index.js';
 import { readApproval, readClosure, readConsent, readDeviation, readDischarge, readGoal, readIntervention, readMeeting, readOwnAccount } from './read-activities.js';
@@ -178,7 +179,7 @@ function readBundle(input: unknown): FhirReadResult {
 
   const coordinatorParticipant = careTeams
     .flatMap((entry) => (entry.resource.participant ?? []).map((participant) => ({ entry, participant })))
-    .find(({ participant }) => (participant.role ?? []).some((role) => findOwnCode(PARTICIPANT_ROLE, role.coding) === 'coordinator'));
+    .find(({ participant }) => (participant.role ?? []).some((role) => translateToOwn(PARTICIPANT_ROLE, role.coding) === 'coordinator'));
   const version = extensionOf(carePlan, EXTENSION.planVersion)?.valueInteger ?? (Number.parseInt(carePlan.meta?.versionId ?? '', 10) || 1);
   const updatedAt = extensionOf(carePlan, EXTENSION.planRecorded)?.valueDateTime ?? carePlan.meta?.lastUpdated;
   if (updatedAt === undefined) context.issue('error', 'required', `${planEntry.path}.meta.lastUpdated`, 'The CarePlan does not say when this version was recorded');

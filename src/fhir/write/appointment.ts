@@ -12,8 +12,9 @@
  */
 import type { Appointment, AppointmentParticipant, Extension, Location } from 'fhir/r4.js';
 import type { Invitee, Meeting, Summons } from '../../sip/index.js';
-import { EXTENSION, HL7_SYSTEM } from '../canonical.js';
+import { EXTENSION } from '../canonical.js';
 import { MEETING_KIND, PARTICIPANT_ROLE, SIP_CATEGORY, ownCoding } from '../code-systems.js';
+import { equivalentStandardCodings } from '../concept-maps.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, compact, complexExtension, entityIdentifier, keyReference, referenceTo, stringPart, telecomOf } from './context.js';
 import { appointmentNarrative, generatedText, locationNarrative } from './resource-narratives.js';
@@ -138,7 +139,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
     appointmentType: {
       coding: [
         ownCoding(MEETING_KIND, meeting.kind),
-        ...(meeting.kind === 'followUp' ? [{ system: HL7_SYSTEM.v2AppointmentReason, code: 'FOLLOWUP', display: 'A follow up visit from a previous appointment' }] : []),
+        ...equivalentStandardCodings(MEETING_KIND, meeting.kind),
       ],
     },
     description: summons?.agenda,

@@ -14,6 +14,7 @@ import type { CareTeam, CareTeamParticipant, Extension } from 'fhir/r4.js';
 import type { Contact } from '../../sip/index.js';
 import { EXTENSION } from '../canonical.js';
 import { PARTICIPANT_ROLE, ownCoding } from '../code-systems.js';
+import { equivalentStandardCodings } from '../concept-maps.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, entityIdentifier, referenceTo, telecomOf } from './context.js';
 import { careTeamNarrative, generatedText } from './resource-narratives.js';
@@ -42,7 +43,7 @@ function withoutAddress(contact: Contact | undefined): Contact | undefined {
 function participant(context: WriteContext, id: string, roles: readonly string[], contact: Contact | undefined, extra: readonly Extension[] = []): CareTeamParticipant {
   return {
     extension: [planParty(context, id, contact), ...extra],
-    role: roles.map((role) => ({ coding: [ownCoding(PARTICIPANT_ROLE, role)] })),
+    role: roles.map((role) => ({ coding: [ownCoding(PARTICIPANT_ROLE, role), ...equivalentStandardCodings(PARTICIPANT_ROLE, role)] })),
     member: referenceTo(context, id),
   };
 }

@@ -6,22 +6,15 @@
  * information class (`code`) or of a person or unit (`actor`). The SIP it is for is the provision's
  * `data` with meaning `related`, so the consent is never general (seed 001 §4.2).
  */
-import type { Coding, Consent as FhirConsent, ConsentProvision, Reference } from 'fhir/r4.js';
+import type { Consent as FhirConsent, ConsentProvision, Reference } from 'fhir/r4.js';
 import type { Consent } from '../../sip/index.js';
 import { consentStateAt } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { CONSENT_FORM, INFORMATION_CLASS, SIP_CATEGORY, ownCoding } from '../code-systems.js';
+import { equivalentStandardCodings } from '../concept-maps.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, complexExtension, entityIdentifier, keyReference, referenceTo, stringPart } from './context.js';
 import { consentNarrative, generatedText } from './resource-narratives.js';
-
-/** HL7 v3 information sensitivity codes that match an exclusion class (v3 ActCode, InformationSensitivityPolicy). */
-const V3_SENSITIVITY: Readonly<Partial<Record<string, Coding>>> = {
-  mentalHealth: { system: HL7_SYSTEM.v3ActCode, code: 'PSY', display: 'psychiatry disorder information sensitivity' },
-  substanceUse: { system: HL7_SYSTEM.v3ActCode, code: 'ETH', display: 'substance abuse information sensitivity' },
-  sexualAndReproductiveHealth: { system: HL7_SYSTEM.v3ActCode, code: 'SEX', display: 'sexuality and reproductive health information sensitivity' },
-  geneticInformation: { system: HL7_SYSTEM.v3ActCode, code: 'GDIS', display: 'genetic disease information sensitivity' },
-};
 
 /** v3 ParticipationType IRCP: the actor receives information under the consent. */
 const INFORMATION_RECIPIENT = { coding: [{ system: HL7_SYSTEM.v3ParticipationType, code: 'IRCP', display: 'information recipient' }] };
@@ -38,7 +31,7 @@ export function toConsent(context: WriteContext, consent: Consent): FhirConsent 
   const exclusions: ConsentProvision[] = [
     ...consent.excludedInformation.map((excluded) => ({
       type: 'deny' as const,
-      code: [compact({ coding: [ownCoding(INFORMATION_CLASS, excluded.class), ...[V3_SENSITIVITY[excluded.class]].filter((c) => c !== undefined)], text: excluded.description })],
+      code: [compact({ coding: [ownCoding(INFORMATION_CLASS, excluded.class), ...equivalentStandardCodings(INFORMATION_CLASS, excluded.class)], text: excluded.description })],
     })),
     ...consent.excludedParties.map((party) => ({
       type: 'deny' as const,

@@ -3,10 +3,10 @@
  * person acting for one organisation in this SIP); närstående, vårdnadshavare and företrädare →
  * `RelatedPerson`, with HL7 v3 RoleCode beside the project's own code where one matches.
  */
-import type { Coding, Practitioner, PractitionerRole, RelatedPerson as FhirRelatedPerson } from 'fhir/r4.js';
+import type { Practitioner, PractitionerRole, RelatedPerson as FhirRelatedPerson } from 'fhir/r4.js';
 import type { Professional, RelatedPerson } from '../../sip/index.js';
-import { HL7_SYSTEM } from '../canonical.js';
 import { RELATED_PERSON_ROLE, ownCoding } from '../code-systems.js';
+import { equivalentStandardCodings } from '../concept-maps.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, addressOf, compact, entityIdentifier, keyReference, referenceTo, telecomOf } from './context.js';
 import { hsaIdentifier, sharedIdentifiers } from './organization.js';
@@ -40,19 +40,12 @@ export function toPractitionerRole(context: WriteContext, professional: Professi
   });
 }
 
-/** HL7 v3 RoleCode equivalents (https://terminology.hl7.org/CodeSystem-v3-RoleCode.html). */
-const V3_ROLE: Readonly<Partial<Record<string, Coding>>> = {
-  guardian: { system: HL7_SYSTEM.v3RoleCode, code: 'GUARD', display: 'guardian' },
-  powerOfAttorney: { system: HL7_SYSTEM.v3RoleCode, code: 'POWATT', display: 'power of attorney' },
-};
-
 export function relatedPersonRoleCode(person: RelatedPerson): string {
   return person.kind === 'representative' ? person.representativeKind : person.kind;
 }
 
 export function toRelatedPerson(context: WriteContext, person: RelatedPerson): FhirRelatedPerson {
   const role = relatedPersonRoleCode(person);
-  const v3 = V3_ROLE[role];
   return compact<FhirRelatedPerson>({
     resourceType: 'RelatedPerson',
     text: generatedText(relatedPersonNarrative(context.plan, person)),
@@ -64,7 +57,7 @@ export function toRelatedPerson(context: WriteContext, person: RelatedPerson): F
     patient: referenceTo(context, INDIVIDUAL),
     relationship: [
       compact({
-        coding: [ownCoding(RELATED_PERSON_ROLE, role), ...(v3 === undefined ? [] : [v3])],
+        coding: [ownCoding(RELATED_PERSON_ROLE, role), ...equivalentStandardCodings(RELATED_PERSON_ROLE, role)],
         text: person.kind === 'relative' ? person.relationship : undefined,
       }),
     ],
