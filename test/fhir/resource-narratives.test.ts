@@ -10,7 +10,7 @@ import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAPPING_OPTIONS, PROTECTED_LOCATION_TEXT, bundleToPlan, planToBundle } from '../../src/fhir/index.js';
 import type { SipPlan } from '../../src/sip/index.js';
-import { exampleFiles, readExample } from '../support/examples.js';
+import { exampleFiles, leakyProtectedPlan, readExample } from '../support/examples.js';
 
 /** The moment every Bundle here is sent. */
 const AT = new Date('2026-05-01T12:00:00+02:00');
@@ -330,27 +330,7 @@ describe('narratives escape people\'s words', () => {
 
 describe('protected identity (skyddade personuppgifter) in the narratives', () => {
   const base = readExample('protected-identity.json');
-  // The plan's own rules forbid these for a protected person; the narratives must hold even when a
-  // plan breaks them, so they are put in here on purpose.
-  const leaky: SipPlan = {
-    ...base,
-    individual: {
-      ...base.individual,
-      contact: { phone: '070-111 22 33', email: 'linnea.hemlig@example.se', address: { line: ['Hemliga gatan 7'], postalCode: '413 01', city: 'Göteborg' } },
-    },
-    relatedPersons: [
-      {
-        id: 'rel-mamma',
-        kind: 'relative',
-        relationship: 'mamma',
-        name: { given: 'Eva', family: 'Karlsson' },
-        contact: { phone: '070-444 55 66', address: { line: ['Hemliga gatan 7'], postalCode: '413 01', city: 'Göteborg' } },
-      },
-    ],
-    meetings: base.meetings.map((meeting) =>
-      meeting.summons === undefined ? meeting : { ...meeting, summons: { ...meeting.summons, location: 'Hemma hos Linnea, Hemliga gatan 7' } },
-    ),
-  };
+  const leaky: SipPlan = leakyProtectedPlan();
   /** Every phone number and address line anywhere in the plan: the person's, a relative's, the convener's, an office's. */
   const secrets = [
     'Hemliga gatan',

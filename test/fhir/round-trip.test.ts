@@ -10,7 +10,7 @@ import { PROTECTED_LOCATION_TEXT, bundleToPlan, fhirNormalForm, planToBundle } f
 import type { SipPlan } from '../../src/sip/index.js';
 import { checkPlan, parsePlan } from '../../src/sip/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
-import { exampleFiles, readExample } from '../support/examples.js';
+import { exampleFiles, leakyProtectedPlan, readExample } from '../support/examples.js';
 
 /** What a receiver gets: the Bundle as JSON text, parsed again. */
 function overTheWire(bundle: Bundle): unknown {
@@ -62,29 +62,7 @@ describe('round trip of generated plans', () => {
 });
 
 describe('protected identity (skyddade personuppgifter)', () => {
-  const base = readExample('protected-identity.json');
-  // The plan's own rule forbids these fields for a protected person; the mapping must hold even when
-  // a plan breaks that rule, so they are put back here on purpose.
-  const leaky: SipPlan = {
-    ...base,
-    individual: {
-      ...base.individual,
-      contact: { phone: '070-111 22 33', email: 'linnea.hemlig@example.se', address: { line: ['Hemliga gatan 7'], postalCode: '413 01', city: 'Göteborg' } },
-    },
-    relatedPersons: [
-      ...base.relatedPersons,
-      {
-        id: 'rel-mamma',
-        kind: 'relative',
-        relationship: 'mamma',
-        name: { given: 'Eva', family: 'Karlsson' },
-        contact: { phone: '070-444 55 66', address: { line: ['Hemliga gatan 7'], postalCode: '413 01', city: 'Göteborg' } },
-      },
-    ],
-    meetings: base.meetings.map((meeting) =>
-      meeting.summons === undefined ? meeting : { ...meeting, summons: { ...meeting.summons, location: 'Hemma hos Linnea, Hemliga gatan 7' } },
-    ),
-  };
+  const leaky: SipPlan = leakyProtectedPlan();
   const text = JSON.stringify(planToBundle(leaky));
 
   it('writes no address, phone, e-mail or free-text place of the person anywhere, narrative included', () => {

@@ -22,3 +22,32 @@ export function readExample(file: string): SipPlan {
 export const NOT_SENDABLE: Readonly<Partial<Record<string, string>>> = {
   'closed-consent-withdrawn.json': 'sip-bdl-7',
 };
+
+/**
+ * The protected-identity example with what its own rules forbid put back on purpose: the person's
+ * address, phone and e-mail, a relative living at the same address, and the person's home as the
+ * meeting place. What the adapter writes must withhold all of it even when a plan breaks the rules.
+ */
+export function leakyProtectedPlan(): SipPlan {
+  const base = readExample('protected-identity.json');
+  return {
+    ...base,
+    individual: {
+      ...base.individual,
+      contact: { phone: '070-111 22 33', email: 'linnea.hemlig@example.se', address: { line: ['Hemliga gatan 7'], postalCode: '413 01', city: 'Göteborg' } },
+    },
+    relatedPersons: [
+      ...base.relatedPersons,
+      {
+        id: 'rel-mamma',
+        kind: 'relative',
+        relationship: 'mamma',
+        name: { given: 'Eva', family: 'Karlsson' },
+        contact: { phone: '070-444 55 66', address: { line: ['Hemliga gatan 7'], postalCode: '413 01', city: 'Göteborg' } },
+      },
+    ],
+    meetings: base.meetings.map((meeting) =>
+      meeting.summons === undefined ? meeting : { ...meeting, summons: { ...meeting.summons, location: 'Hemma hos Linnea, Hemliga gatan 7' } },
+    ),
+  };
+}
