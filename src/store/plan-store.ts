@@ -1,0 +1,103 @@
+/**
+ * The store's contract (DESIGN.md §6): plans as immutable versions, an append-only audit log, and the
+ * searches the service needs. One SQL dialect, PostgreSQL, behind two drivers: PGlite embedded in the
+ * process (the default, persisted under the data folder) and a real PostgreSQL through `pg`
+ * (`DATABASE_URL`). The HTTP layer and the exchange depend on this interface only.
+ *
+ * The store keeps plans as the SIP model has them (validated `SipPlan` JSON); FHIR is a view made by
+ * the mapping when a plan is read through the FHIR facade.
+ */
+import type { SipPlan } from '../sip/index.js';
+
+/** One stored version of a plan. `version` is the plan's own (`SipPlan.version`), 1, 2, 3 … with no gaps. */
+export interface StoredPlan {
+  readonly plan: SipPlan;
+  readonly version: number;
+  /** When the store recorded this version (the server's clock), ISO 8601. */
+  readonly recordedAt: string;
+  /** Who recorded it: the calling organisation's HSA-id, or `system` for the example plans. */
+  readonly recordedBy: string;
+}
+
+export interface PlanSearch {
+  /** personnummer, samordningsnummer or reservnummer value of the individual, as written in the plan. */
+  readonly personIdentifier?: string;
+  /** The plan status (lifecycle.ts `planStatus`): draft, active, completed, revoked. */
+  readonly status?: string;
+  /** A principal's local id in the plan, or its HSA-id / organisationsnummer / kommunkod / länskod. */
+  readonly principal?: string;
+  /** Plans with an unheld follow-up dated on or before this date (YYYY-MM-DD). */
+  readonly followUpDueBy?: string;
+  /** Plans whose consent in force ends on or before this date (YYYY-MM-DD). */
+  readonly consentEndsBy?: string;
+  /** Open plans with a follow-up whose date has passed at this instant without being held. */
+  readonly overdueAt?: Date;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** What the audit log records of every read and write (Patientdatalagen: access logging). */
+export interface AuditEntry {
+  readonly at: string;
+  /** The calling organisation (HSA-id), or `anonymous` for a refused call without a valid token. */
+  readonly organization: string;
+  /** The calling user or system, as its token names it (`sub`), when known. */
+  readonly agent?: string;
+  /** The plan concerned, when there is one. */
+  readonly planId?: string;
+  /** The person concerned (their identifier value), when known. */
+  readonly personIdentifier?: string;
+  readonly action: 'create' | 'read' | 'update' | 'search' | 'delete' | 'execute';
+  /** What was asked, e.g. `GET /sip/plans/sip-falun-2026-0142`. */
+  readonly what: string;
+  readonly outcome: 'success' | 'refused' | 'failed';
+  /** The HTTP status or error code that ended it. */
+  readonly detail?: string;
+}
+
+/** A write refused because the plan changed since the caller read it (`If-Match`, HTTP 412). */
+export class VersionConflictError extends Error {
+  override readonly name = 'VersionConflictError';
+  constructor(
+    readonly planId: string,
+    readonly expected: number,
+    readonly current: number,
+  ) {
+    super(`plan "${planId}" is at version ${String(current)}, not ${String(expected)}`);
+  }
+}
+
+/** A create refused because a plan with that id exists (HTTP 409). */
+export class PlanExistsError extends Error {
+  override readonly name = 'PlanExistsError';
+  constructor(readonly planId: string) {
+    super(`plan "${planId}" already exists`);
+  }
+}
+
+export interface PlanStore {
+  /** Applies pending migrations; safe to call on every start and from several processes at once. */
+  migrate(): Promise<void>;
+  /**
+   * Stores version 1 of a new plan (its `version` must be 1). Throws {@link PlanExistsError} when the
+   * id is taken — a unique key, never check-then-insert, so concurrent creates cannot both win.
+   */
+  create(plan: SipPlan, recordedBy: string): Promise<StoredPlan>;
+  /**
+   * Stores the next version of a plan, in one transaction, serialised with other writes to the same
+   * plan: `plan.version` must be `expectedVersion + 1`, and `expectedVersion` the current one, else
+   * {@link VersionConflictError}. Nothing is half-written when it fails.
+   */
+  update(plan: SipPlan, expectedVersion: number, recordedBy: string): Promise<StoredPlan>;
+  /** The current version, or the given one; undefined when there is none. */
+  get(planId: string, version?: number): Promise<StoredPlan | undefined>;
+  /** Every version of a plan, oldest first. */
+  history(planId: string): Promise<StoredPlan[]>;
+  /** The current versions matching every given criterion, by plan id. */
+  search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
+  /** Appends to the audit log; entries are never changed or deleted. */
+  audit(entry: AuditEntry): Promise<void>;
+  /** Audit entries, newest first, optionally for one person, organisation or period. */
+  auditLog(query: { personIdentifier?: string; organization?: string; since?: string; until?: string; limit?: number }): Promise<AuditEntry[]>;
+  close(): Promise<void>;
+}
