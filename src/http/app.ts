@@ -1,0 +1,124 @@
+/**
+ * The adapter as an HTTP service (Express 5): the SIP JSON API under `/sip`, built by a function that
+ * takes everything it depends on, so a test starts it on a loopback port with its own store and clock
+ * and no globals.
+ *
+ * Every answer that is not a success is a problem document (RFC 9457) on `/sip` and an
+ * OperationOutcome on `/fhir`, with a 4xx status for anything the caller can fix; a fault of the
+ * server is a 500 with the request id, never a stack trace.
+ */
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import express from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { randomUUID } from 'node:crypto';
+import { parseJsonText, type SipPlan } from '../sip/index.js';
+import type { PlanStore } from '../store/plan-store.js';
+import { HttpError, operationOutcome, problemDocument } from './problem.js';
+import { sipRouter } from './sip-routes.js';
+
+/** Who calls: the organisation (HSA-id) and agent the caller's token names. */
+export interface Caller {
+  readonly organization: string;
+  readonly agent?: string;
+}
+
+export interface AppDependencies {
+  readonly store: PlanStore;
+  /** The server's clock: when a change is recorded, and when consent is judged for what is sent. */
+  readonly clock: () => Date;
+  readonly logger: Logger;
+  readonly maxBodyBytes: number;
+  readonly rateLimitPerMinute: number;
+  /** Who is calling, or an HttpError 401/403; the auth module provides it. */
+  readonly authenticate: (request: Request) => Promise<Caller>;
+  /** Whether the caller's organisation may see and change a plan, judged at `at`. */
+  readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => { allowed: true } | { allowed: false; reason: string };
+}
+
+export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
+
+/** Request bodies are read as text and parsed by the project's one JSON reader, so errors say line and column. */
+function jsonBody(maxBodyBytes: number): RequestHandler[] {
+  const text = express.text({ type: JSON_TYPES, limit: maxBodyBytes });
+  const parse: RequestHandler = (request, _response, next) => {
+    if (request.method !== 'POST' && request.method !== 'PUT') {
+      next();
+      return;
+    }
+    if (!request.is(JSON_TYPES)) {
+      throw new HttpError(415, 'Unsupported Media Type', `Send the body as application/json or application/fhir+json; got ${request.headers['content-type'] ?? 'no Content-Type'}`);
+    }
+    const body: unknown = request.body;
+    const parsed = parseJsonText(typeof body === 'string' ? body : '');
+    if (!parsed.ok) throw new HttpError(400, 'Malformed JSON', parsed.problems.map((problem) => problem.message).join('; '), parsed.problems);
+    request.body = parsed.value;
+    next();
+  };
+  return [text, parse];
+}
+
+/** Body-parser's own errors, as the HTTP errors they are. */
+function asHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  const type = (error as { type?: unknown }).type;
+  if (type === 'entity.too.large') return new HttpError(413, 'Payload Too Large', 'The request body is larger than the server accepts (SIP_MAX_BODY)');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new HttpError(415, 'Unsupported Media Type', 'Send the body as UTF-8');
+  if (type === 'request.aborted' || type === 'request.size.invalid') return new HttpError(400, 'Bad Request', 'The request body was not received whole');
+  return undefined;
+}
+
+export function createApp(dependencies: AppDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(
+    pinoHttp({
+      logger: dependencies.logger,
+      genReqId: (request, response) => {
+        const id = randomUUID();
+        response.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // No personal data in logs: the path may hold a plan id, never the person's identity; bodies are not logged.
+      serializers: { req: (request: { id: unknown; method: unknown; url: unknown }) => ({ id: request.id, method: request.method, url: request.url }) },
+    }),
+  );
+  app.use(helmet());
+  app.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: dependencies.rateLimitPerMinute,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      handler: (_request, _response, next) => {
+        next(new HttpError(429, 'Too Many Requests', `More than ${String(dependencies.rateLimitPerMinute)} requests a minute from this address; wait and try again`));
+      },
+    }),
+  );
+  app.use(jsonBody(dependencies.maxBodyBytes));
+  app.get('/health', (_request, response) => {
+    response.json({ status: 'ok' });
+  });
+  app.use('/sip', sipRouter(dependencies));
+  app.use((request, _response, next) => {
+    next(new HttpError(404, 'Not Found', `No ${request.method} ${request.path} here; the SIP API is under /sip`));
+  });
+  // Express tells an error handler by its four parameters, so `_next` stays though it is not called.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const errors: ErrorRequestHandler = (error: unknown, request: Request, response: Response, _next: NextFunction) => {
+    const requestId = typeof request.id === 'string' || typeof request.id === 'number' ? String(request.id) : 'unknown';
+    const known = asHttpError(error) ?? new HttpError(500, 'Internal Server Error', `The server failed on this request (request id ${requestId}); it is logged`);
+    if (known.status >= 500) request.log.error({ err: error }, 'request failed');
+    for (const [name, value] of Object.entries(known.headers)) response.setHeader(name, value);
+    if (request.path.startsWith('/fhir')) {
+      response.status(known.status).type('application/fhir+json').send(JSON.stringify(operationOutcome(known)));
+    } else {
+      response.status(known.status).type('application/problem+json').send(JSON.stringify(problemDocument(known, request.originalUrl)));
+    }
+  };
+  app.use(errors);
+  return app;
+}

@@ -1,0 +1,82 @@
+/**
+ * The server's settings, from the environment and the command line, validated with zod at start-up:
+ * every bad setting is named with what is wrong, all of them at once, before anything starts.
+ */
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+
+/** A size like `5MiB`, `512KiB` or a number of bytes. */
+const sizeSchema = z
+  .union([z.number(), z.string()])
+  .transform((value, context) => {
+    const match = /^\s*(\d+)\s*(B|KiB|MiB)?\s*$/i.exec(String(value));
+    if (match === null) {
+      context.addIssue({ code: 'custom', message: 'must be a size in bytes, or with KiB or MiB, e.g. 5MiB' });
+      return z.NEVER;
+    }
+    const unit = (match[2] ?? 'B').toLowerCase();
+    return Number(match[1]) * (unit === 'mib' ? MIB : unit === 'kib' ? 1024 : 1);
+  });
+
+const flagSchema = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((value) => value === true || value === 'true' || value === '1' || value === 'yes');
+
+export const serverConfigSchema = z.object({
+  /** `SIP_PORT`: the TCP port; 0 lets the system choose (tests). */
+  port: z.coerce.number().int('must be a whole number').min(0, 'must be 0–65535').max(65_535, 'must be 0–65535').default(8080),
+  /** `SIP_HOST`: the address to listen on; loopback unless told otherwise. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** `SIP_DATA_DIR`: the embedded store (PGlite) and the local signing key live here. */
+  dataDir: z.string().min(1, 'must name a folder').default('./data'),
+  /** `DATABASE_URL`: a real PostgreSQL instead of the embedded store. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  /** `SIP_MAX_BODY`: the largest request body accepted (413 above it). */
+  maxBodyBytes: sizeSchema.default(5 * MIB),
+  /** `SIP_RATE_LIMIT`: requests per minute from one address before 429. */
+  rateLimitPerMinute: z.coerce.number().int().min(1, 'must be at least 1').default(1_200),
+  /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */
+  loadExamples: flagSchema.default(true),
+  /** `SIP_AUTH_DISABLED`: no authentication at all — for local experiments only, and loudly so. */
+  authDisabled: flagSchema.default(false),
+});
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+
+/** The environment variable of each setting, for messages and the README's settings table. */
+export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
+  port: 'SIP_PORT',
+  host: 'SIP_HOST',
+  dataDir: 'SIP_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  maxBodyBytes: 'SIP_MAX_BODY',
+  rateLimitPerMinute: 'SIP_RATE_LIMIT',
+  loadExamples: 'SIP_LOAD_EXAMPLES',
+  authDisabled: 'SIP_AUTH_DISABLED',
+};
+
+export type ConfigResult = { ok: true; config: ServerConfig } | { ok: false; problems: string[] };
+
+/**
+ * The settings from the environment, overridden by command-line values (already named by setting).
+ * Empty environment variables count as unset.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, overrides: Partial<Record<keyof ServerConfig, unknown>> = {}): ConfigResult {
+  const raw: Record<string, unknown> = {};
+  for (const [key, variable] of Object.entries(SETTING_VARIABLES)) {
+    const value = env[variable];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) raw[key] = value;
+  const parsed = serverConfigSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '') as keyof ServerConfig;
+      const variable = SETTING_VARIABLES[key];
+      return `${variable} (${key}) ${issue.message}; got ${JSON.stringify(raw[key])}`;
+    }),
+  };
+}

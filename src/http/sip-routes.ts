@@ -1,0 +1,281 @@
+/**
+ * The SIP JSON API under `/sip`: plans as the SIP model has them (src/sip/model/), each change a new
+ * immutable version. Every model rule that is broken answers 422 with the rule's code and JSON
+ * pointer; warnings travel in the answer without failing it. A write names the version it edits in
+ * `If-Match`, and a stale one answers 412.
+ *
+ * Every call is written to the audit log: who (organisation and agent), which plan and person, what,
+ * when, and how it ended.
+ */
+import type { Request, Response } from 'express';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Problem, SipPlan } from '../sip/index.js';
+import {
+  SipRuleError,
+  approvePlan,
+  checkPlan,
+  closePlan,
+  closureSchema,
+  parsePlan,
+  planStatus,
+  refSchema,
+  revisePlan,
+  trafficLight,
+  withdrawConsent,
+} from '../sip/index.js';
+import type { AuditEntry, PlanSearch, StoredPlan } from '../store/plan-store.js';
+import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
+import type { AppDependencies, Caller } from './app.js';
+import { HttpError } from './problem.js';
+
+/** The plan as the API answers it: the plan, which version, and what follows from it. */
+function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): Record<string, unknown> {
+  return {
+    plan: stored.plan,
+    version: stored.version,
+    recordedAt: stored.recordedAt,
+    recordedBy: stored.recordedBy,
+    trafficLight: trafficLight(stored.plan),
+    status: planStatus(stored.plan),
+    ...(warnings.length === 0 ? {} : { warnings }),
+  };
+}
+
+const etagOf = (version: number): string => `W/"${String(version)}"`;
+
+/** The version an `If-Match` header names: `W/"3"`, `"3"` or `3`. */
+export function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+function rejectProblems(problems: readonly Problem[], what: string): void {
+  const errors = problems.filter((problem) => problem.severity === 'error');
+  if (errors.length > 0) throw new HttpError(422, 'Unprocessable Content', `${what} breaks ${String(errors.length)} rule${errors.length === 1 ? '' : 's'} of the SIP model`, errors);
+}
+
+/** A plan from a request body, through the SIP model's schema (422 with every problem). */
+function planFrom(body: unknown): SipPlan {
+  const parsed = parsePlan(body);
+  if (!parsed.ok) throw new HttpError(422, 'Unprocessable Content', 'The body is not a valid SIP plan', parsed.problems);
+  return parsed.plan;
+}
+
+const searchSchema = z.strictObject({
+  person: z.string().min(1).optional(),
+  status: z.enum(['draft', 'active', 'completed', 'revoked']).optional(),
+  principal: z.string().min(1).optional(),
+  followUpDueBy: z.iso.date().optional(),
+  consentEndsBy: z.iso.date().optional(),
+  overdue: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const approvalSchema = z.strictObject({ principal: refSchema, approvedBy: refSchema });
+const withdrawalSchema = z.strictObject({ withdrawnBy: z.union([z.literal('individual'), refSchema]), recordedBy: refSchema, note: z.string().trim().min(1).max(10_000).optional() });
+const closeSchema = closureSchema.omit({ closedAt: true });
+
+function bodyOf<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  throw new HttpError(
+    422,
+    'Unprocessable Content',
+    'The body is not what this endpoint takes',
+    parsed.error.issues.map((issue) => ({ code: 'request.invalid', severity: 'error', pointer: issue.path.map((segment) => `/${String(segment)}`).join(''), message: issue.message })),
+  );
+}
+
+export function sipRouter(dependencies: AppDependencies): Router {
+  const { store, clock } = dependencies;
+  const router = Router();
+
+  /** Runs a route as the caller, audits how it ended, and maps store errors to HTTP. */
+  const route =
+    (action: AuditEntry['action'], run: (request: Request, response: Response, caller: Caller, audit: { planId?: string; person?: string }) => Promise<void>) =>
+    async (request: Request, response: Response): Promise<void> => {
+      const what = `${request.method} ${request.baseUrl}${request.path}`;
+      const subject: { planId?: string; person?: string } = {};
+      let caller: Caller | undefined;
+      try {
+        caller = await dependencies.authenticate(request);
+        await run(request, response, caller, subject);
+        await store.audit(auditEntry(caller, action, what, subject, 'success', String(response.statusCode)));
+      } catch (error) {
+        const mapped =
+          error instanceof VersionConflictError
+            ? new HttpError(412, 'Precondition Failed', `The plan is at version ${String(error.current)}, not ${String(error.expected)}; read it again and redo the change`, [], { ETag: etagOf(error.current) })
+            : error instanceof PlanExistsError
+              ? new HttpError(409, 'Conflict', `A plan "${error.planId}" exists; change it with PUT /sip/plans/${error.planId}`)
+              : error instanceof SipRuleError
+                ? new HttpError(422, 'Unprocessable Content', 'The change breaks a rule of the SIP process', error.problems)
+                : error;
+        const status = mapped instanceof HttpError ? mapped.status : 500;
+        await store.audit(auditEntry(caller, action, what, subject, status === 401 || status === 403 ? 'refused' : 'failed', String(status)));
+        throw mapped;
+      }
+    };
+
+  /** The current plan the caller may see, or 404 (also when it exists but is not theirs to see). */
+  async function current(planId: string, caller: Caller, subject: { planId?: string; person?: string }): Promise<StoredPlan> {
+    subject.planId = planId;
+    const stored = await store.get(planId);
+    if (stored === undefined) throw new HttpError(404, 'Not Found', `No plan "${planId}"`);
+    subject.person = stored.plan.individual.identifier.value;
+    const access = dependencies.mayAccess(stored.plan, caller, clock());
+    if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see plan "${planId}": ${access.reason}`);
+    return stored;
+  }
+
+  /** Records `next` as the version after `stored`, after the SIP rules, and answers it. */
+  async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200): Promise<void> {
+    const problems = checkPlan(next);
+    rejectProblems(problems, `Version ${String(next.version)}`);
+    const saved = await store.update(next, stored.version, caller.organization);
+    response.status(status).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
+  }
+
+  /** The version after `plan`, recorded now: approvals and closures are recorded as versions too. */
+  const nextVersion = (plan: SipPlan, at: Date): SipPlan => ({ ...plan, version: plan.version + 1, updatedAt: at.toISOString() });
+
+  router.post(
+    '/plans',
+    route('create', async (request, response, caller, subject) => {
+      const plan = planFrom(request.body);
+      subject.planId = plan.id;
+      subject.person = plan.individual.identifier.value;
+      if (plan.version !== 1) throw new HttpError(422, 'Unprocessable Content', `A new plan is version 1; this one says ${String(plan.version)}`);
+      const access = dependencies.mayAccess(plan, caller, clock());
+      if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not record this plan: ${access.reason}`);
+      const problems = checkPlan(plan);
+      rejectProblems(problems, 'The plan');
+      const saved = await store.create(plan, caller.organization);
+      response.status(201).setHeader('Location', `${request.baseUrl}/plans/${encodeURIComponent(plan.id)}`).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
+    }),
+  );
+
+  router.get(
+    '/plans',
+    route('search', async (request, response, caller) => {
+      const query = searchSchema.safeParse(request.query);
+      if (!query.success) {
+        throw new HttpError(400, 'Bad Request', query.error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; '));
+      }
+      const { person, status, principal, followUpDueBy, consentEndsBy, overdue, limit, offset } = query.data;
+      const search: PlanSearch = {
+        ...(person === undefined ? {} : { personIdentifier: person }),
+        ...(status === undefined ? {} : { status }),
+        ...(principal === undefined ? {} : { principal }),
+        ...(followUpDueBy === undefined ? {} : { followUpDueBy }),
+        ...(consentEndsBy === undefined ? {} : { consentEndsBy }),
+        ...(overdue === 'true' ? { overdueAt: clock() } : {}),
+        limit,
+        offset,
+      };
+      const found = await store.search(search);
+      const at = clock();
+      const visible = found.plans.filter((stored) => dependencies.mayAccess(stored.plan, caller, at).allowed);
+      response.json({ total: found.total, count: visible.length, offset, plans: visible.map((stored) => planBody(stored)) });
+    }),
+  );
+
+  router.get(
+    '/plans/:id',
+    route('read', async (request, response, caller, subject) => {
+      const stored = await current(String(request.params.id), caller, subject);
+      response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored, checkPlan(stored.plan).filter((problem) => problem.severity === 'warning')));
+    }),
+  );
+
+  router.put(
+    '/plans/:id',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await current(String(request.params.id), caller, subject);
+      const header = request.headers['if-match'];
+      const expected = ifMatchVersion(header);
+      if (header === undefined) throw new HttpError(428, 'Precondition Required', `Name the version you edit in If-Match (the ETag you read, ${etagOf(stored.version)})`);
+      if (expected === undefined) throw new HttpError(400, 'Bad Request', `If-Match must be an ETag such as ${etagOf(stored.version)}; got ${header}`);
+      if (expected !== stored.version) throw new VersionConflictError(stored.plan.id, expected, stored.version);
+      const edited = planFrom(request.body);
+      if (edited.id !== stored.plan.id) throw new HttpError(422, 'Unprocessable Content', `The body is plan "${edited.id}", not "${stored.plan.id}"`);
+      await record(stored, revisePlan(stored.plan, edited, { at: clock() }), caller, response);
+    }),
+  );
+
+  router.get(
+    '/plans/:id/_history',
+    route('read', async (request, response, caller, subject) => {
+      await current(String(request.params.id), caller, subject);
+      const versions = await store.history(String(request.params.id));
+      response.json({ versions: versions.map((stored) => planBody(stored)) });
+    }),
+  );
+
+  router.get(
+    '/plans/:id/_history/:version',
+    route('read', async (request, response, caller, subject) => {
+      await current(String(request.params.id), caller, subject);
+      const version = Number(request.params.version);
+      const stored = Number.isInteger(version) ? await store.get(String(request.params.id), version) : undefined;
+      if (stored === undefined) throw new HttpError(404, 'Not Found', `Plan "${String(request.params.id)}" has no version ${String(request.params.version)}`);
+      response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored));
+    }),
+  );
+
+  router.post(
+    '/plans/:id/approvals',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await current(String(request.params.id), caller, subject);
+      const { principal, approvedBy } = bodyOf(approvalSchema, request.body);
+      const at = clock();
+      // The approval names the version it approves and the digest of its part; it is recorded as the next version.
+      const approved = approvePlan(stored.plan, { principal, approvedBy, at });
+      await record(stored, nextVersion(approved, at), caller, response, 201);
+    }),
+  );
+
+  router.post(
+    '/plans/:id/consents/:consentId/withdrawal',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await current(String(request.params.id), caller, subject);
+      const withdrawal = bodyOf(withdrawalSchema, request.body);
+      const next = withdrawConsent(stored.plan, { consentId: String(request.params.consentId), ...withdrawal, at: clock() });
+      await record(stored, next, caller, response, 201);
+    }),
+  );
+
+  router.post(
+    '/plans/:id/closure',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await current(String(request.params.id), caller, subject);
+      const closure = bodyOf(closeSchema, request.body);
+      await record(stored, closePlan(stored.plan, { ...closure, at: clock() }), caller, response, 201);
+    }),
+  );
+
+  return router;
+}
+
+function auditEntry(
+  caller: Caller | undefined,
+  action: AuditEntry['action'],
+  what: string,
+  subject: { planId?: string; person?: string },
+  outcome: AuditEntry['outcome'],
+  detail: string,
+): AuditEntry {
+  return {
+    at: new Date().toISOString(),
+    organization: caller?.organization ?? 'anonymous',
+    ...(caller?.agent === undefined ? {} : { agent: caller.agent }),
+    ...(subject.planId === undefined ? {} : { planId: subject.planId }),
+    ...(subject.person === undefined ? {} : { personIdentifier: subject.person }),
+    action,
+    what,
+    outcome,
+    detail,
+  };
+}
