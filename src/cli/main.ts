@@ -13,6 +13,7 @@ Commands:
   to-fhir <plan.json>             map a SIP plan to a FHIR R4 transaction Bundle
   from-fhir <bundle.json>         read a SIP plan back from a FHIR R4 Bundle
   validate <file | folder>...     validate FHIR R4 resources (.json, .ndjson) against R4 and the SIP profiles
+  token --org <HSA-id> --scope …  print a bearer token signed with the server's local key
 
 Exit status, alike for every command: 0 the input passes, 1 the input is invalid (malformed JSON,
 invalid UTF-8 or a number out of range included), 2 nothing was judged (usage error, an input that
@@ -26,6 +27,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
   'to-fhir': async (args, io) => (await import('./fhir-commands.js')).runToFhir(args, io),
   'from-fhir': async (args, io) => (await import('./fhir-commands.js')).runFromFhir(args, io),
   validate: async (args, io) => (await import('./validate-command.js')).runValidate(args, io),
+  token: async (args, io) => (await import('./token-command.js')).runToken(args, io),
 };
 
 /** Runs the command line and returns the exit status. */

@@ -1,0 +1,93 @@
+/**
+ * Which organisation may see and change which plan (DESIGN §7): the calling organisation, named by
+ * its HSA-id, is matched against the HSA-ids written in the plan —
+ *
+ * - a **principal** (huvudman) or a **unit** of one has access: the plan is theirs by law, and they
+ *   must be able to record a withdrawal and close the plan when consent ends;
+ * - an **other actor** has access while a consent in force covers it and none excludes it
+ *   (`decideExchange`, the same judgement as for sending the plan);
+ * - a party a consent excludes has no access at all, principal's unit included — the person's
+ *   explicit wish. Exclusions are read from the consents in force, or, when none is, from the
+ *   consent given last (an expired or withdrawn consent still says whom the person kept out).
+ *
+ * A professional's HSA-id is a person's, not an organisation's, and is never matched: a caller acts
+ * for an organisation. An HSA-id found nowhere in the plan has no access.
+ */
+import { consentsInForce, consentStateAt, decideExchange, isExcludedBy } from '../../sip/consent-status.js';
+import type { Consent, SipPlan } from '../../sip/model/index.js';
+import { indexPlan, type PlanIndex } from '../../sip/plan-index.js';
+
+export type AccessRole = 'principal' | 'unit' | 'otherActor';
+
+export type AccessRefusal = 'notAParty' | 'excluded' | 'noConsentInForce' | 'notCovered';
+
+export type AccessDecision =
+  | { readonly allowed: true; readonly role: AccessRole; readonly partyId: string; readonly consentId?: string }
+  | {
+      readonly allowed: false;
+      readonly reason: AccessRefusal;
+      readonly partyId?: string;
+      /** For the audit log: the plan, the party and why; no personal data. */
+      readonly message: string;
+    };
+
+interface Party {
+  readonly id: string;
+  readonly role: AccessRole;
+}
+
+/** Every organisation of the plan with this HSA-id. */
+function partiesWith(plan: SipPlan, hsaId: string): Party[] {
+  const parties: Party[] = [];
+  for (const principal of plan.principals) {
+    if (principal.hsaId === hsaId) parties.push({ id: principal.id, role: 'principal' });
+    for (const unit of principal.units) if (unit.hsaId === hsaId) parties.push({ id: unit.id, role: 'unit' });
+  }
+  for (const actor of plan.otherActors) if (actor.hsaId === hsaId) parties.push({ id: actor.id, role: 'otherActor' });
+  return parties;
+}
+
+/** The consents whose exclusions hold at `at`: those in force, else the last one given for this plan. */
+function consentsThatExclude(plan: SipPlan, at: Date): Consent[] {
+  const inForce = consentsInForce(plan, at);
+  if (inForce.length > 0) return inForce;
+  const given = plan.consents.filter((consent) => consent.planId === plan.id && consentStateAt(consent, at) !== 'notYetValid');
+  const last = given.reduce<Consent | undefined>((latest, consent) => (latest === undefined || consent.givenAt > latest.givenAt ? consent : latest), undefined);
+  return last === undefined ? [] : [last];
+}
+
+const REFUSAL_TEXT: Readonly<Record<Exclude<AccessRefusal, 'notAParty'>, string>> = {
+  excluded: 'is excluded by the person’s consent',
+  noConsentInForce: 'is an other actor and no consent is in force',
+  notCovered: 'is an other actor that no consent in force covers',
+};
+
+function judge(plan: SipPlan, index: PlanIndex, party: Party, at: Date): AccessDecision {
+  const refuse = (reason: Exclude<AccessRefusal, 'notAParty'>): AccessDecision => ({
+    allowed: false,
+    reason,
+    partyId: party.id,
+    message: `plan ${plan.id}: party "${party.id}" ${REFUSAL_TEXT[reason]} on ${at.toISOString()}`,
+  });
+  if (consentsThatExclude(plan, at).some((consent) => isExcludedBy(consent, index, party.id))) return refuse('excluded');
+  if (party.role !== 'otherActor') return { allowed: true, role: party.role, partyId: party.id };
+  const decision = decideExchange(plan, index, party.id, at);
+  return decision.allowed ? { allowed: true, role: party.role, partyId: party.id, consentId: decision.consent.id } : refuse(decision.reason);
+}
+
+/**
+ * May the organisation with this HSA-id see and change the plan at `at`? When it appears more than
+ * once in the plan, an exclusion anywhere refuses it; otherwise the first party that is allowed
+ * decides (principal before unit before other actor).
+ */
+export function mayAccess(plan: SipPlan, organizationHsaId: string, at: Date): AccessDecision {
+  const parties = partiesWith(plan, organizationHsaId);
+  if (parties.length === 0) {
+    return { allowed: false, reason: 'notAParty', message: `plan ${plan.id}: the organisation is not a principal, unit or other actor of the plan` };
+  }
+  const index = indexPlan(plan);
+  const decisions = parties.map((party) => judge(plan, index, party, at));
+  const excluded = decisions.find((decision) => !decision.allowed && decision.reason === 'excluded');
+  if (excluded !== undefined) return excluded;
+  return decisions.find((decision) => decision.allowed) ?? decisions[0] ?? { allowed: false, reason: 'notAParty', message: `plan ${plan.id}: no party` };
+}
