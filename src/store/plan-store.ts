@@ -7,7 +7,7 @@
  * The store keeps plans as the SIP model has them (validated `SipPlan` JSON); FHIR is a view made by
  * the mapping when a plan is read through the FHIR facade.
  */
-import type { SipPlan } from '../sip/index.js';
+import type { Problem, SipPlan } from '../sip/index.js';
 
 /** One stored version of a plan. `version` is the plan's own (`SipPlan.version`), 1, 2, 3 … with no gaps. */
 export interface StoredPlan {
@@ -28,10 +28,15 @@ export interface PlanSearch {
   readonly principal?: string;
   /** Plans with an unheld follow-up dated on or before this date (YYYY-MM-DD). */
   readonly followUpDueBy?: string;
-  /** Plans whose consent in force ends on or before this date (YYYY-MM-DD). */
+  /**
+   * Plans whose consent in force ends on or before this date (YYYY-MM-DD): the latest `validUntil` of
+   * the plan's own consents that are not withdrawn. A plan with no such consent (none given, or all
+   * withdrawn) has no consent to end and is not found.
+   */
   readonly consentEndsBy?: string;
   /** Open plans with a follow-up whose date has passed at this instant without being held. */
   readonly overdueAt?: Date;
+  /** At most this many plans (default 100, at most 1000); `total` counts them all. */
   readonly limit?: number;
   readonly offset?: number;
 }
@@ -75,21 +80,63 @@ export class PlanExistsError extends Error {
   }
 }
 
+/** An update of a plan the store does not have (HTTP 404). */
+export class PlanNotFoundError extends Error {
+  override readonly name = 'PlanNotFoundError';
+  constructor(readonly planId: string) {
+    super(`plan "${planId}" does not exist`);
+  }
+}
+
+/** A plan handed to `create` or `update` that does not pass the SIP model (HTTP 422); nothing is written. */
+export class InvalidPlanError extends Error {
+  override readonly name = 'InvalidPlanError';
+  constructor(
+    readonly planId: string | undefined,
+    readonly problems: readonly Problem[],
+  ) {
+    super(`plan${planId === undefined ? '' : ` "${planId}"`} is not a valid SIP: ${problems.map((problem) => `${problem.code} at ${problem.pointer || '/'}`).join(', ')}`);
+  }
+}
+
+/**
+ * A stored version that no longer parses as a SIP (the model changed under it, or the row was edited
+ * outside the store): an error of the server (HTTP 500) naming the plan and the version.
+ */
+export class UnreadablePlanError extends Error {
+  override readonly name = 'UnreadablePlanError';
+  constructor(
+    readonly planId: string,
+    readonly version: number,
+    readonly problems: readonly Problem[],
+  ) {
+    super(
+      `stored plan "${planId}" version ${String(version)} no longer parses: ${problems.map((problem) => `${problem.code} at ${problem.pointer || '/'}`).join(', ')}`,
+    );
+  }
+}
+
 export interface PlanStore {
   /** Applies pending migrations; safe to call on every start and from several processes at once. */
   migrate(): Promise<void>;
   /**
-   * Stores version 1 of a new plan (its `version` must be 1). Throws {@link PlanExistsError} when the
-   * id is taken — a unique key, never check-then-insert, so concurrent creates cannot both win.
+   * Stores version 1 of a new plan (its `version` must be 1, else {@link VersionConflictError} as
+   * from version 0). Throws {@link PlanExistsError} when the id is taken — a unique key, never
+   * check-then-insert, so concurrent creates cannot both win — and {@link InvalidPlanError} when the
+   * plan does not pass the SIP model.
    */
   create(plan: SipPlan, recordedBy: string): Promise<StoredPlan>;
   /**
    * Stores the next version of a plan, in one transaction, serialised with other writes to the same
    * plan: `plan.version` must be `expectedVersion + 1`, and `expectedVersion` the current one, else
-   * {@link VersionConflictError}. Nothing is half-written when it fails.
+   * {@link VersionConflictError}; {@link PlanNotFoundError} when there is no such plan. Nothing is
+   * half-written when it fails.
    */
   update(plan: SipPlan, expectedVersion: number, recordedBy: string): Promise<StoredPlan>;
-  /** The current version, or the given one; undefined when there is none. */
+  /**
+   * The current version, or the given one; undefined when there is none. A stored version that no
+   * longer parses throws {@link UnreadablePlanError} (also from `history` and `search`).
+   */
   get(planId: string, version?: number): Promise<StoredPlan | undefined>;
   /** Every version of a plan, oldest first. */
   history(planId: string): Promise<StoredPlan[]>;

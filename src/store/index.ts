@@ -1,0 +1,18 @@
+/** The store (DESIGN.md §6): `createPlanStore` opens PGlite in a folder, or PostgreSQL at a URL. */
+import type { PlanStore } from './plan-store.js';
+import { SqlPlanStore } from './sql-plan-store.js';
+import { openPg, openPglite } from './sql-client.js';
+
+export * from './plan-store.js';
+
+/**
+ * Where the store keeps its data: PGlite, embedded, in `dataDir` (created when missing; one process
+ * at a time), or the PostgreSQL server at `databaseUrl` (several processes may share it).
+ */
+export type PlanStoreOptions = { readonly dataDir: string } | { readonly databaseUrl: string };
+
+/** Opens the store; call `migrate()` before using it (every start may: it applies only what is new). */
+export async function createPlanStore(options: PlanStoreOptions): Promise<PlanStore> {
+  const client = 'databaseUrl' in options ? openPg(options.databaseUrl) : await openPglite(options.dataDir);
+  return new SqlPlanStore(client);
+}

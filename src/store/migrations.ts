@@ -1,0 +1,114 @@
+/**
+ * The store's schema, as numbered migrations applied in order and recorded in `schema_migrations`.
+ * A migration, once released, is never edited: a change is a new migration at the end.
+ *
+ * `migrate` takes a PostgreSQL advisory lock for its transaction, so adapter instances that start at
+ * once against one server apply each migration once; the others wait and then find nothing to do.
+ * DDL is transactional in PostgreSQL: a migration that fails leaves nothing behind.
+ */
+import type { SqlClient } from './sql-client.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** One statement each (PGlite's extended protocol runs one at a time). */
+  readonly statements: readonly string[];
+}
+
+/** A trigger function that refuses to change or remove rows of an append-only table. */
+const REFUSE_CHANGE = `
+CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'restrict_violation';
+END
+$$`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'plans, plan versions and the audit log',
+    statements: [
+      REFUSE_CHANGE,
+      // Every version of every plan, as the SIP model has it; immutable once written.
+      `CREATE TABLE plan_versions (
+        plan_id text NOT NULL,
+        version integer NOT NULL CHECK (version >= 1),
+        plan jsonb NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now(),
+        recorded_by text NOT NULL,
+        PRIMARY KEY (plan_id, version),
+        CHECK (plan ->> 'id' = plan_id AND plan ->> 'version' = version::text)
+      )`,
+      `CREATE TRIGGER plan_versions_append_only BEFORE UPDATE OR DELETE ON plan_versions
+        FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
+      `CREATE TRIGGER plan_versions_no_truncate BEFORE TRUNCATE ON plan_versions
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()`,
+      // One row per plan: its current version and what searches ask, derived from that version when it
+      // is written (src/store/search-columns.ts). The primary key is what makes concurrent creates safe.
+      `CREATE TABLE plans (
+        plan_id text PRIMARY KEY,
+        version integer NOT NULL,
+        person_identifier text NOT NULL,
+        status text NOT NULL CHECK (status IN ('draft', 'active', 'completed', 'revoked')),
+        principal_keys text[] NOT NULL,
+        next_follow_up date,
+        consent_ends date,
+        closed boolean NOT NULL,
+        FOREIGN KEY (plan_id, version) REFERENCES plan_versions (plan_id, version) DEFERRABLE INITIALLY DEFERRED
+      )`,
+      `CREATE INDEX plans_person_identifier ON plans (person_identifier)`,
+      `CREATE INDEX plans_status ON plans (status)`,
+      `CREATE INDEX plans_principal_keys ON plans USING gin (principal_keys)`,
+      `CREATE INDEX plans_next_follow_up ON plans (next_follow_up)`,
+      `CREATE INDEX plans_open_next_follow_up ON plans (next_follow_up) WHERE NOT closed`,
+      `CREATE INDEX plans_consent_ends ON plans (consent_ends)`,
+      // Who read or changed what, when, on whose behalf (Patientdatalagen): appended to, never changed.
+      `CREATE TABLE audit_log (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at timestamptz NOT NULL,
+        organization text NOT NULL,
+        agent text,
+        plan_id text,
+        person_identifier text,
+        action text NOT NULL CHECK (action IN ('create', 'read', 'update', 'search', 'delete', 'execute')),
+        what text NOT NULL,
+        outcome text NOT NULL CHECK (outcome IN ('success', 'refused', 'failed')),
+        detail text
+      )`,
+      `CREATE INDEX audit_log_at ON audit_log (at DESC, id DESC)`,
+      `CREATE INDEX audit_log_person ON audit_log (person_identifier, at DESC, id DESC)`,
+      `CREATE INDEX audit_log_organization ON audit_log (organization, at DESC, id DESC)`,
+      `CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
+      `CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()`,
+    ],
+  },
+];
+
+/** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */
+export async function migrate(client: SqlClient, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return client.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('sip-fhir-adapter:schema_migrations'))`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((row) => row.version));
+    const known = Math.max(0, ...migrations.map((migration) => migration.version));
+    const newer = [...applied].filter((version) => version > known);
+    if (newer.length > 0) {
+      throw new Error(`the database has schema migration ${String(Math.max(...newer))}, newer than this adapter knows (${String(known)}): upgrade the adapter`);
+    }
+    const done: number[] = [];
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      done.push(migration.version);
+    }
+    return done;
+  });
+}

@@ -1,0 +1,238 @@
+/**
+ * The PlanStore over the SQL client (sql-client.ts): the same statements for PGlite and PostgreSQL.
+ * Schema in migrations.ts; the search columns in search-columns.ts.
+ */
+import { formatDate, parsePlan, stockholmDate, type SipPlan } from '../sip/index.js';
+import { migrate } from './migrations.js';
+import {
+  InvalidPlanError,
+  PlanExistsError,
+  PlanNotFoundError,
+  UnreadablePlanError,
+  VersionConflictError,
+  type AuditEntry,
+  type PlanSearch,
+  type PlanStore,
+  type StoredPlan,
+} from './plan-store.js';
+import { principalSearchKeys, searchColumns } from './search-columns.js';
+import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
+
+/** How many rows a search or an audit query returns when not told, and the most it returns. */
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1_000;
+
+const UNIQUE_VIOLATION = '23505';
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+interface VersionRow {
+  plan_id: string;
+  version: number;
+  plan: unknown;
+  recorded_at: Date | string;
+  recorded_by: string;
+}
+
+interface AuditRow {
+  at: Date | string;
+  organization: string;
+  agent: string | null;
+  plan_id: string | null;
+  person_identifier: string | null;
+  action: AuditEntry['action'];
+  what: string;
+  outcome: AuditEntry['outcome'];
+  detail: string | null;
+}
+
+const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.recorded_at, v.recorded_by';
+
+function isoInstant(value: Date | string): string {
+  return (value instanceof Date ? value : new Date(value)).toISOString();
+}
+
+/** The plan as the SIP model has it, with defaults filled in and identifiers normalised. */
+function validated(plan: SipPlan): SipPlan {
+  const result = parsePlan(plan);
+  if (!result.ok) {
+    const id = (plan as { id?: unknown }).id;
+    throw new InvalidPlanError(typeof id === 'string' ? id : undefined, result.problems);
+  }
+  return result.plan;
+}
+
+function toStored(row: VersionRow): StoredPlan {
+  const result = parsePlan(row.plan);
+  if (!result.ok) throw new UnreadablePlanError(row.plan_id, row.version, result.problems);
+  return { plan: result.plan, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+}
+
+function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < 0 || result > max) throw new RangeError(`${name} must be an integer from 0 to ${String(max)}, not ${String(value)}`);
+  return result;
+}
+
+function checkDate(name: string, value: string): string {
+  if (!DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) throw new RangeError(`${name} must be a date as YYYY-MM-DD, not "${value}"`);
+  return value;
+}
+
+function checkInstant(name: string, value: string): string {
+  if (Number.isNaN(Date.parse(value))) throw new RangeError(`${name} must be an ISO 8601 instant, not "${value}"`);
+  return value;
+}
+
+async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string): Promise<StoredPlan> {
+  const [row] = await tx.query<{ recorded_at: Date | string }>(
+    'INSERT INTO plan_versions (plan_id, version, plan, recorded_by) VALUES ($1, $2, $3::jsonb, $4) RETURNING recorded_at',
+    [plan.id, plan.version, JSON.stringify(plan), recordedBy],
+  );
+  if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
+  return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
+}
+
+function columnValues(plan: SipPlan): unknown[] {
+  const columns = searchColumns(plan);
+  return [plan.id, plan.version, columns.personIdentifier, columns.status, columns.principalKeys, columns.nextFollowUp, columns.consentEnds, columns.closed];
+}
+
+export class SqlPlanStore implements PlanStore {
+  constructor(private readonly client: SqlClient) {}
+
+  async migrate(): Promise<void> {
+    await migrate(this.client);
+  }
+
+  async create(input: SipPlan, recordedBy: string): Promise<StoredPlan> {
+    const plan = validated(input);
+    if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
+    try {
+      return await this.client.transaction(async (tx) => {
+        // The primary key of `plans` decides between concurrent creates: the loser waits for the
+        // winner's commit and then fails with a unique violation.
+        await tx.query(
+          `INSERT INTO plans (plan_id, version, person_identifier, status, principal_keys, next_follow_up, consent_ends, closed)
+           VALUES ($1, $2, $3, $4, $5::text[], $6::date, $7::date, $8)`,
+          columnValues(plan),
+        );
+        return insertVersion(tx, plan, recordedBy);
+      });
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);
+      throw error;
+    }
+  }
+
+  async update(input: SipPlan, expectedVersion: number, recordedBy: string): Promise<StoredPlan> {
+    const plan = validated(input);
+    return this.client.transaction(async (tx) => {
+      // The row lock serialises writes to one plan: a concurrent update waits here, then reads the
+      // version the winner wrote and fails the check below.
+      const [current] = await tx.query<{ version: number }>('SELECT version FROM plans WHERE plan_id = $1 FOR UPDATE', [plan.id]);
+      if (current === undefined) throw new PlanNotFoundError(plan.id);
+      if (current.version !== expectedVersion) throw new VersionConflictError(plan.id, expectedVersion, current.version);
+      if (plan.version !== expectedVersion + 1) throw new VersionConflictError(plan.id, plan.version - 1, current.version);
+      const stored = await insertVersion(tx, plan, recordedBy);
+      await tx.query(
+        `UPDATE plans SET version = $2, person_identifier = $3, status = $4, principal_keys = $5::text[],
+           next_follow_up = $6::date, consent_ends = $7::date, closed = $8
+         WHERE plan_id = $1`,
+        columnValues(plan),
+      );
+      return stored;
+    });
+  }
+
+  async get(planId: string, version?: number): Promise<StoredPlan | undefined> {
+    const rows =
+      version === undefined
+        ? await this.client.query<VersionRow>(
+            `SELECT ${VERSION_COLUMNS} FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version WHERE p.plan_id = $1`,
+            [planId],
+          )
+        : await this.client.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE v.plan_id = $1 AND v.version = $2`, [planId, version]);
+    const [row] = rows;
+    return row === undefined ? undefined : toStored(row);
+  }
+
+  async history(planId: string): Promise<StoredPlan[]> {
+    const rows = await this.client.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE v.plan_id = $1 ORDER BY v.version`, [planId]);
+    return rows.map(toStored);
+  }
+
+  async search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }> {
+    const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    const offset = checkLimit('offset', query.offset, 0, Number.MAX_SAFE_INTEGER);
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    if (query.personIdentifier !== undefined) where.push(`p.person_identifier = ${param(query.personIdentifier)}`);
+    if (query.status !== undefined) where.push(`p.status = ${param(query.status)}`);
+    if (query.principal !== undefined) where.push(`p.principal_keys && ${param(principalSearchKeys(query.principal))}::text[]`);
+    if (query.followUpDueBy !== undefined) where.push(`p.next_follow_up <= ${param(checkDate('followUpDueBy', query.followUpDueBy))}::date`);
+    if (query.consentEndsBy !== undefined) where.push(`p.consent_ends <= ${param(checkDate('consentEndsBy', query.consentEndsBy))}::date`);
+    if (query.overdueAt !== undefined) {
+      if (Number.isNaN(query.overdueAt.getTime())) throw new RangeError('overdueAt is not a valid date');
+      // As lifecycle.ts overdueFollowUps: open, and a follow-up dated before today in Stockholm unheld.
+      where.push(`NOT p.closed AND p.next_follow_up < ${param(formatDate(stockholmDate(query.overdueAt)))}::date`);
+    }
+    const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    const [counted] = await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params);
+    const rows = await this.client.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
+       ${filter} ORDER BY p.plan_id LIMIT ${param(limit)} OFFSET ${param(offset)}`,
+      params,
+    );
+    return { total: counted?.total ?? 0, plans: rows.map(toStored) };
+  }
+
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.client.query(
+      `INSERT INTO audit_log (at, organization, agent, plan_id, person_identifier, action, what, outcome, detail)
+       VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        checkInstant('at', entry.at),
+        entry.organization,
+        entry.agent ?? null,
+        entry.planId ?? null,
+        entry.personIdentifier ?? null,
+        entry.action,
+        entry.what,
+        entry.outcome,
+        entry.detail ?? null,
+      ],
+    );
+  }
+
+  async auditLog(query: { personIdentifier?: string; organization?: string; since?: string; until?: string; limit?: number }): Promise<AuditEntry[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    if (query.personIdentifier !== undefined) where.push(`person_identifier = ${param(query.personIdentifier)}`);
+    if (query.organization !== undefined) where.push(`organization = ${param(query.organization)}`);
+    if (query.since !== undefined) where.push(`at >= ${param(checkInstant('since', query.since))}::timestamptz`);
+    if (query.until !== undefined) where.push(`at <= ${param(checkInstant('until', query.until))}::timestamptz`);
+    const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    const rows = await this.client.query<AuditRow>(
+      `SELECT at, organization, agent, plan_id, person_identifier, action, what, outcome, detail FROM audit_log
+       ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY at DESC, id DESC LIMIT ${param(limit)}`,
+      params,
+    );
+    return rows.map((row) => ({
+      at: isoInstant(row.at),
+      organization: row.organization,
+      ...(row.agent === null ? {} : { agent: row.agent }),
+      ...(row.plan_id === null ? {} : { planId: row.plan_id }),
+      ...(row.person_identifier === null ? {} : { personIdentifier: row.person_identifier }),
+      action: row.action,
+      what: row.what,
+      outcome: row.outcome,
+      ...(row.detail === null ? {} : { detail: row.detail }),
+    }));
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

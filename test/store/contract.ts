@@ -1,0 +1,328 @@
+/**
+ * The PlanStore contract, run against each driver (pglite.test.ts, postgres.test.ts): the same tests,
+ * the same SQL. Dates are fixed; nothing depends on today's clock.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { overdueFollowUps, type SipPlan } from '../../src/sip/index.js';
+import {
+  InvalidPlanError,
+  PlanExistsError,
+  PlanNotFoundError,
+  UnreadablePlanError,
+  VersionConflictError,
+  type AuditEntry,
+  type PlanStore,
+} from '../../src/store/index.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
+import type { SqlQueryable } from '../../src/store/sql-client.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+
+/** A migrated store, a way to run SQL on its database beside it, and how to get rid of both. */
+export interface OpenedStore {
+  readonly store: PlanStore;
+  readonly sql: SqlQueryable;
+  dispose(): Promise<void>;
+}
+
+const HOOK_TIMEOUT = 120_000;
+
+/** The example as its version 1: approvals and closure of later versions are not in it yet. */
+function asNew(plan: SipPlan, id: string = plan.id): SipPlan {
+  return {
+    ...plan,
+    id,
+    version: 1,
+    consents: plan.consents.map((consent) => (consent.planId === plan.id ? { ...consent, planId: id } : consent)),
+  };
+}
+
+/** Stores the example at its own version: version 1, then the same content as 2, 3 … up to it. */
+async function storeAtItsVersion(store: PlanStore, plan: SipPlan): Promise<void> {
+  await store.create({ ...plan, version: 1 }, 'system');
+  for (let version = 2; version <= plan.version; version++) await store.update({ ...plan, version }, version - 1, 'system');
+}
+
+async function settle<T>(attempts: Promise<T>[]): Promise<{ won: T[]; lost: unknown[] }> {
+  const results = await Promise.allSettled(attempts);
+  return {
+    won: results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
+    lost: results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : [])),
+  };
+}
+
+/**
+ * A store opened before the tests of a group. When opening fails (no PostgreSQL server, say), every
+ * test of the group fails with that error, rather than being reported as skipped.
+ */
+function openedBeforeAll(open: () => Promise<OpenedStore>, fill: (store: PlanStore) => Promise<void> = () => Promise.resolve()): () => OpenedStore {
+  let opened: OpenedStore | undefined;
+  let failure: unknown;
+  beforeAll(async () => {
+    try {
+      opened = await open();
+      await fill(opened.store);
+    } catch (error) {
+      failure = error;
+    }
+  }, HOOK_TIMEOUT);
+  afterAll(async () => {
+    await opened?.dispose();
+  }, HOOK_TIMEOUT);
+  return () => {
+    if (failure instanceof Error) throw failure;
+    if (opened === undefined || failure !== undefined) throw new Error(`the store was not opened: ${String(failure)}`);
+    return opened;
+  };
+}
+
+export function planStoreContract(driver: string, open: () => Promise<OpenedStore>): void {
+  describe(`PlanStore on ${driver}`, () => {
+    const opened = openedBeforeAll(open);
+    const base = readExample('adult-psychiatry-addiction.json');
+
+    it('migrates again, and twice at once, without changing anything', async () => {
+      await opened().store.migrate();
+      await Promise.all([opened().store.migrate(), opened().store.migrate()]);
+      const rows = await opened().sql.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+      expect(rows.map((row) => row.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
+    });
+
+    it('creates a plan and gets it back as it was stored', async () => {
+      const plan = asNew(base, 'sip-store-create');
+      const created = await opened().store.create(plan, 'SE2321000180-1000');
+      expect(created).toMatchObject({ version: 1, recordedBy: 'SE2321000180-1000', plan });
+      expect(created.recordedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(await opened().store.get('sip-store-create')).toEqual(created);
+      expect(await opened().store.get('sip-store-create', 1)).toEqual(created);
+      expect(await opened().store.get('sip-store-create', 2)).toBeUndefined();
+      expect(await opened().store.get('sip-store-unknown')).toBeUndefined();
+    });
+
+    it('refuses to create a plan whose id is taken', async () => {
+      const plan = asNew(base, 'sip-store-taken');
+      await opened().store.create(plan, 'system');
+      const again = opened().store.create({ ...plan, notes: 'Another plan under the same id' }, 'system');
+      await expect(again).rejects.toBeInstanceOf(PlanExistsError);
+      await expect(again).rejects.toMatchObject({ planId: 'sip-store-taken' });
+      expect((await opened().store.history('sip-store-taken')).map((stored) => stored.plan.notes)).toEqual([plan.notes]);
+    });
+
+    it('lets exactly one of 10 racing creates of one id win', async () => {
+      const attempts = Array.from({ length: 10 }, (_, index) => opened().store.create({ ...asNew(base, 'sip-store-race'), notes: `create ${String(index)}` }, `creator-${String(index)}`));
+      const { won, lost } = await settle(attempts);
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(9);
+      for (const reason of lost) expect(reason).toBeInstanceOf(PlanExistsError);
+      const history = await opened().store.history('sip-store-race');
+      expect(history).toEqual(won);
+    });
+
+    it('refuses a create that is not version 1, and a plan the SIP model refuses, writing nothing', async () => {
+      await expect(opened().store.create({ ...asNew(base, 'sip-store-v2'), version: 2 }, 'system')).rejects.toBeInstanceOf(VersionConflictError);
+      const broken = { ...asNew(base, 'sip-store-broken'), individual: { ...base.individual, identifier: { system: 'personnummer', value: '198503141230' } } } as SipPlan;
+      const refused = opened().store.create(broken, 'system');
+      await expect(refused).rejects.toBeInstanceOf(InvalidPlanError);
+      await expect(refused).rejects.toMatchObject({ planId: 'sip-store-broken', problems: [expect.objectContaining({ pointer: '/individual/identifier/value' })] });
+      expect(await opened().store.history('sip-store-v2')).toEqual([]);
+      expect(await opened().store.history('sip-store-broken')).toEqual([]);
+    });
+
+    it('updates from the current version and refuses a stale one, writing nothing', async () => {
+      const plan = asNew(base, 'sip-store-update');
+      await opened().store.create(plan, 'system');
+      const second = await opened().store.update({ ...plan, version: 2, notes: 'Second version' }, 1, 'SE2321000180-1000');
+      expect(second).toMatchObject({ version: 2, recordedBy: 'SE2321000180-1000' });
+      expect(await opened().store.get('sip-store-update')).toEqual(second);
+
+      const stale = opened().store.update({ ...plan, version: 2, notes: 'Written from version 1 again' }, 1, 'system');
+      await expect(stale).rejects.toBeInstanceOf(VersionConflictError);
+      await expect(stale).rejects.toMatchObject({ planId: 'sip-store-update', expected: 1, current: 2 });
+      // The right expected version, but a plan that does not say it is the next one.
+      await expect(opened().store.update({ ...plan, version: 4 }, 2, 'system')).rejects.toMatchObject({ name: 'VersionConflictError', expected: 3, current: 2 });
+      await expect(opened().store.update({ ...plan, version: 3, notes: '' }, 2, 'system')).rejects.toBeInstanceOf(InvalidPlanError);
+
+      expect((await opened().store.history('sip-store-update')).map((stored) => stored.version)).toEqual([1, 2]);
+      expect(await opened().store.get('sip-store-update')).toEqual(second);
+      await expect(opened().store.update({ ...asNew(base, 'sip-store-nowhere'), version: 2 }, 1, 'system')).rejects.toBeInstanceOf(PlanNotFoundError);
+    });
+
+    it('lets exactly one of 10 concurrent updates from the same version win', async () => {
+      const plan = asNew(base, 'sip-store-contended');
+      await opened().store.create(plan, 'system');
+      const attempts = Array.from({ length: 10 }, (_, index) => opened().store.update({ ...plan, version: 2, notes: `update ${String(index)}` }, 1, `writer-${String(index)}`));
+      const { won, lost } = await settle(attempts);
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(9);
+      for (const reason of lost) expect(reason).toMatchObject({ name: 'VersionConflictError', expected: 1, current: 2 });
+      expect((await opened().store.history('sip-store-contended')).map((stored) => stored.version)).toEqual([1, 2]);
+      expect(await opened().store.get('sip-store-contended')).toEqual(won[0]);
+    });
+
+    it('keeps every version: history oldest first, and any old version by number', async () => {
+      const plan = asNew(base, 'sip-store-history');
+      await opened().store.create(plan, 'system');
+      for (const version of [2, 3, 4]) await opened().store.update({ ...plan, version, notes: `Version ${String(version)}` }, version - 1, 'system');
+      const history = await opened().store.history('sip-store-history');
+      expect(history.map((stored) => [stored.version, stored.plan.version, stored.plan.notes])).toEqual([
+        [1, 1, plan.notes],
+        [2, 2, 'Version 2'],
+        [3, 3, 'Version 3'],
+        [4, 4, 'Version 4'],
+      ]);
+      expect(await opened().store.get('sip-store-history', 2)).toEqual(history[1]);
+      expect((await opened().store.get('sip-store-history'))?.version).toBe(4);
+      expect(await opened().store.history('sip-store-unknown')).toEqual([]);
+    });
+
+    it('finds a plan by its current version only', async () => {
+      const plan = asNew({ ...base, approvals: [] }, 'sip-store-closing');
+      await opened().store.create(plan, 'system');
+      const ids = async (status: string) => (await opened().store.search({ status, personIdentifier: base.individual.identifier.value })).plans.map((stored) => stored.plan.id);
+      expect(await ids('draft')).toContain('sip-store-closing');
+      await opened().store.update({ ...plan, version: 2, closure: { reason: 'goalsMet', closedAt: '2026-06-01T10:00:00+02:00', closedBy: 'region-dalarna', informed: [] } }, 1, 'system');
+      expect(await ids('draft')).not.toContain('sip-store-closing');
+      expect(await ids('completed')).toEqual(['sip-store-closing']);
+    });
+
+    it('refuses to change or remove a stored version', async () => {
+      await opened().store.create(asNew(base, 'sip-store-immutable'), 'system');
+      await expect(opened().sql.query(`UPDATE plan_versions SET recorded_by = 'someone' WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);
+      await expect(opened().sql.query(`DELETE FROM plan_versions WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);
+      expect((await opened().store.get('sip-store-immutable'))?.recordedBy).toBe('system');
+    });
+
+    it('names the plan and version of a stored row that no longer parses', async () => {
+      await opened().store.create(asNew(base, 'sip-store-unreadable'), 'system');
+      // A version written outside the store, as an older model might have left it.
+      await opened().sql.query(
+        `INSERT INTO plan_versions (plan_id, version, plan, recorded_by)
+         SELECT plan_id, 2, jsonb_set(jsonb_set(plan, '{version}', '2'), '{goals}', '"none"'), 'elsewhere' FROM plan_versions WHERE plan_id = 'sip-store-unreadable'`,
+      );
+      await opened().sql.query(`UPDATE plans SET version = 2 WHERE plan_id = 'sip-store-unreadable'`);
+      const read = opened().store.get('sip-store-unreadable');
+      await expect(read).rejects.toBeInstanceOf(UnreadablePlanError);
+      await expect(read).rejects.toThrow(/"sip-store-unreadable" version 2/);
+      await expect(opened().store.history('sip-store-unreadable')).rejects.toMatchObject({ planId: 'sip-store-unreadable', version: 2 });
+      expect((await opened().store.get('sip-store-unreadable', 1))?.version).toBe(1);
+    });
+
+    describe('audit log', () => {
+      const entry = (at: string, organization: string, personIdentifier: string | undefined, what: string): AuditEntry => ({
+        at,
+        organization,
+        agent: 'kurator@falun',
+        planId: 'sip-falun-2026-0142',
+        ...(personIdentifier === undefined ? {} : { personIdentifier }),
+        action: 'read',
+        what,
+        outcome: 'success',
+        detail: '200',
+      });
+
+      it('appends entries and returns them newest first, by person, organisation and period', async () => {
+        const entries = [
+          entry('2026-03-12T09:00:00.000Z', 'SE2321000180-AUD1', '198503141239', 'GET /sip/plans/sip-falun-2026-0142 (1)'),
+          entry('2026-03-12T10:00:00.000Z', 'SE2321000180-AUD2', '198503141239', 'GET /sip/plans/sip-falun-2026-0142 (2)'),
+          entry('2026-03-12T11:00:00.000Z', 'SE2321000180-AUD1', '197811035240', 'GET /sip/plans/sip-stockholm-2026-1184'),
+          { at: '2026-03-12T13:00:00+01:00', organization: 'anonymous', action: 'search', what: 'GET /sip/plans?person=198503141239', outcome: 'refused' } satisfies AuditEntry,
+        ];
+        for (const each of entries) await opened().store.audit(each);
+
+        const normalised = { ...entries[3], at: '2026-03-12T12:00:00.000Z' };
+        expect(await opened().store.auditLog({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z' })).toEqual([normalised, entries[2], entries[1], entries[0]]);
+        expect(await opened().store.auditLog({ personIdentifier: '198503141239' })).toEqual([entries[1], entries[0]]);
+        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD1' })).toEqual([entries[2], entries[0]]);
+        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD1', since: '2026-03-12T10:30:00+01:00', until: '2026-03-12T12:00:00+01:00' })).toEqual([entries[2]]);
+        expect(await opened().store.auditLog({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z', limit: 2 })).toEqual([normalised, entries[2]]);
+        await expect(opened().store.audit({ ...entries[0], at: 'yesterday' } as AuditEntry)).rejects.toThrow(RangeError);
+      });
+
+      it('refuses to change, remove or empty what it recorded', async () => {
+        const recorded = entry('2026-04-01T08:00:00.000Z', 'SE2321000180-AUD3', '199104273686', 'GET /sip/plans/sip-goteborg-2026-0415');
+        await opened().store.audit(recorded);
+        await expect(opened().sql.query(`UPDATE audit_log SET outcome = 'failed' WHERE organization = 'SE2321000180-AUD3'`)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
+        await expect(opened().sql.query(`DELETE FROM audit_log WHERE organization = 'SE2321000180-AUD3'`)).rejects.toThrow(/audit_log is append-only: DELETE refused/);
+        await expect(opened().sql.query('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
+        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD3' })).toEqual([recorded]);
+      });
+    });
+
+    describe('search over the example plans', () => {
+      const examples = exampleFiles.map(readExample);
+      // A draft: the first example before any principal approved it, under its own id.
+      const draft = asNew({ ...base, approvals: [] }, 'sip-falun-2026-0999');
+      const searched = openedBeforeAll(open, async (store) => {
+        for (const plan of examples) await storeAtItsVersion(store, plan);
+        await store.create(draft, 'system');
+      });
+      const ids = async (query: Parameters<PlanStore['search']>[0]) => (await searched().store.search(query)).plans.map((stored) => stored.plan.id);
+
+      it('finds every plan by plan id, in pages, with the total', async () => {
+        const all = [...examples.map((plan) => plan.id), draft.id].sort();
+        expect(all).toHaveLength(9);
+        const everything = await searched().store.search({});
+        expect(everything.total).toBe(9);
+        expect(everything.plans.map((stored) => stored.plan.id)).toEqual(all);
+        expect(everything.plans.find((stored) => stored.plan.id === 'sip-umea-2025-0318')?.version).toBe(6);
+        const page = await searched().store.search({ limit: 2, offset: 2 });
+        expect(page.total).toBe(9);
+        expect(page.plans.map((stored) => stored.plan.id)).toEqual(all.slice(2, 4));
+        expect(await searched().store.search({ offset: 20 })).toEqual({ total: 9, plans: [] });
+        await expect(searched().store.search({ limit: -1 })).rejects.toThrow(RangeError);
+      });
+
+      it('finds plans by person identifier and by status', async () => {
+        expect(await ids({ personIdentifier: '198503141239' })).toEqual(['sip-falun-2026-0142', 'sip-falun-2026-0999']);
+        expect(await ids({ personIdentifier: '199807194171' })).toEqual(['sip-malmo-2025-0862']);
+        expect(await ids({ personIdentifier: '190001019999' })).toEqual([]);
+        expect(await ids({ status: 'draft' })).toEqual(['sip-falun-2026-0999']);
+        expect(await ids({ status: 'revoked' })).toEqual(['sip-malmo-2025-0862']);
+        expect(await ids({ status: 'active' })).toHaveLength(7);
+        expect(await ids({ status: 'active', personIdentifier: '198503141239' })).toEqual(['sip-falun-2026-0142']);
+      });
+
+      it('finds plans by principal: local id, HSA-id, organisationsnummer, kommunkod, länskod', async () => {
+        expect(await ids({ principal: 'falu-kommun' })).toEqual(['sip-falun-2026-0142', 'sip-falun-2026-0999']);
+        expect(await ids({ principal: 'SE2321000016-1000' })).toEqual(['sip-stockholm-2026-1184']);
+        expect(await ids({ principal: 'SE2120000449-1000' })).toEqual(['sip-linkoping-2026-0077']);
+        expect(await ids({ principal: '212000-0142' })).toEqual(['sip-stockholm-2026-1184']);
+        expect(await ids({ principal: '2120000142' })).toEqual(['sip-stockholm-2026-1184']);
+        expect(await ids({ principal: '0580' })).toEqual(['sip-linkoping-2026-0077']);
+        expect(await ids({ principal: '20', status: 'active' })).toEqual(['sip-falun-2026-0142']);
+        // A unit's HSA-id is not a principal's.
+        expect(await ids({ principal: 'SE2321000180-4PSY' })).toEqual([]);
+      });
+
+      it('finds plans with an unheld follow-up due by a date', async () => {
+        expect(await ids({ followUpDueBy: '2026-03-19' })).toEqual(['sip-linkoping-2026-0077', 'sip-malmo-2025-0862', 'sip-orebro-2025-0219']);
+        expect(await ids({ followUpDueBy: '2026-03-18' })).toEqual(['sip-malmo-2025-0862', 'sip-orebro-2025-0219']);
+        // Umeå's follow-up of 2026-02-10 was held; its next is 2026-06-02.
+        expect(await ids({ followUpDueBy: '2026-02-28' })).toEqual(['sip-orebro-2025-0219']);
+        expect(await ids({ followUpDueBy: '2026-06-02' })).toContain('sip-umea-2025-0318');
+        await expect(searched().store.search({ followUpDueBy: '2026-3-1' })).rejects.toThrow(RangeError);
+      });
+
+      it('finds plans whose consent ends by a date; a withdrawn consent ends nothing', async () => {
+        expect(await ids({ consentEndsBy: '2026-10-05' })).toEqual(['sip-orebro-2025-0219', 'sip-umea-2025-0318']);
+        expect(await ids({ consentEndsBy: '2026-10-04' })).toEqual(['sip-umea-2025-0318']);
+        expect(await ids({ consentEndsBy: '2027-01-25' })).toEqual(['sip-linkoping-2026-0077', 'sip-orebro-2025-0219', 'sip-umea-2025-0318', 'sip-uppsala-2026-0031']);
+        expect(await ids({ consentEndsBy: '2030-01-01' })).not.toContain('sip-malmo-2025-0862');
+      });
+
+      it('finds open plans overdue at an instant, by the calendar in Stockholm, as overdueFollowUps does', async () => {
+        // On 2026-03-19 Linköping's follow-up of that day is not yet overdue; Malmö's plan is closed.
+        expect(await ids({ overdueAt: new Date('2026-03-19T12:00:00+01:00') })).toEqual(['sip-orebro-2025-0219']);
+        // 23:30 UTC is already 2026-03-20 in Stockholm.
+        expect(await ids({ overdueAt: new Date('2026-03-19T23:30:00Z') })).toEqual(['sip-linkoping-2026-0077', 'sip-orebro-2025-0219']);
+        expect(await ids({ overdueAt: new Date('2026-01-01T00:00:00+01:00') })).toEqual([]);
+        const all = [...examples, draft];
+        for (const at of ['2026-01-23T08:00:00+01:00', '2026-05-08T08:00:00+02:00', '2026-06-30T08:00:00+02:00', '2027-01-01T08:00:00+01:00']) {
+          const instant = new Date(at);
+          const expected = all.filter((plan) => overdueFollowUps(plan, instant).length > 0).map((plan) => plan.id).sort();
+          expect(await ids({ overdueAt: instant }), at).toEqual(expected);
+        }
+        expect(await ids({ overdueAt: new Date('2026-06-30T08:00:00+02:00'), principal: 'SE2321000131-1000' })).toEqual(['sip-goteborg-2026-0415']);
+      });
+    });
+  });
+}
