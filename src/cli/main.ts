@@ -14,6 +14,7 @@ Commands:
   from-fhir <bundle.json>         read a SIP plan back from a FHIR R4 Bundle
   validate <file | folder>...     validate FHIR R4 resources (.json, .ndjson) against R4 and the SIP profiles
   token --org <HSA-id> --scope …  print a bearer token signed with the server's local key
+  serve                           start the service: the SIP API on the embedded store, with the examples
 
 Exit status, alike for every command: 0 the input passes, 1 the input is invalid (malformed JSON,
 invalid UTF-8 or a number out of range included), 2 nothing was judged (usage error, an input that
@@ -28,6 +29,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
   'from-fhir': async (args, io) => (await import('./fhir-commands.js')).runFromFhir(args, io),
   validate: async (args, io) => (await import('./validate-command.js')).runValidate(args, io),
   token: async (args, io) => (await import('./token-command.js')).runToken(args, io),
+  serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
 };
 
 /** Runs the command line and returns the exit status. */

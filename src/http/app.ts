@@ -19,10 +19,12 @@ import type { PlanStore } from '../store/plan-store.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { sipRouter } from './sip-routes.js';
 
-/** Who calls: the organisation (HSA-id) and agent the caller's token names. */
+/** Who calls: the organisation (HSA-id) and agent the caller's token names, and what its scopes allow. */
 export interface Caller {
   readonly organization: string;
   readonly agent?: string;
+  /** Whether the caller's scopes allow an interaction on the plans (SMART `system/CarePlan.*`). */
+  readonly may: (interaction: 'create' | 'read' | 'update' | 'search') => boolean;
 }
 
 export interface AppDependencies {

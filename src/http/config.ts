@@ -41,6 +41,16 @@ export const serverConfigSchema = z.object({
   loadExamples: flagSchema.default(true),
   /** `SIP_AUTH_DISABLED`: no authentication at all — for local experiments only, and loudly so. */
   authDisabled: flagSchema.default(false),
+  /** `SIP_AUTH_ISSUER`: the expected `iss` of tokens from an external authorisation server. */
+  authIssuer: z.string().min(1).optional(),
+  /** `SIP_AUTH_AUDIENCE`: the expected `aud`, comma-separated when several. */
+  authAudience: z.string().min(1).optional(),
+  /** `SIP_AUTH_JWKS_URL`: the issuer's JSON Web Key Set. */
+  authJwksUrl: z.url({ message: 'must be a URL' }).optional(),
+  /** `SIP_AUTH_PUBLIC_KEY`: the issuer's public key (PEM), instead of a JWKS. */
+  authPublicKey: z.string().min(1).optional(),
+  /** `SIP_AUTH_ORG_CLAIM`: the token claim holding the calling organisation's HSA-id. */
+  authOrgClaim: z.string().min(1).optional(),
 });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
@@ -54,6 +64,11 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   rateLimitPerMinute: 'SIP_RATE_LIMIT',
   loadExamples: 'SIP_LOAD_EXAMPLES',
   authDisabled: 'SIP_AUTH_DISABLED',
+  authIssuer: 'SIP_AUTH_ISSUER',
+  authAudience: 'SIP_AUTH_AUDIENCE',
+  authJwksUrl: 'SIP_AUTH_JWKS_URL',
+  authPublicKey: 'SIP_AUTH_PUBLIC_KEY',
+  authOrgClaim: 'SIP_AUTH_ORG_CLAIM',
 };
 
 export type ConfigResult = { ok: true; config: ServerConfig } | { ok: false; problems: string[] };

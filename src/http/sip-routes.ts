@@ -102,6 +102,10 @@ export function sipRouter(dependencies: AppDependencies): Router {
       let caller: Caller | undefined;
       try {
         caller = await dependencies.authenticate(request);
+        const interaction = action === 'search' || action === 'read' || action === 'create' ? action : 'update';
+        if (!caller.may(interaction)) {
+          throw new HttpError(403, 'Forbidden', `The token's scopes do not allow ${interaction} of plans (system/CarePlan.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/CarePlan.${interaction.charAt(0)} in SMART v2)`);
+        }
         await run(request, response, caller, subject);
         await store.audit(auditEntry(caller, action, what, subject, 'success', String(response.statusCode)));
       } catch (error) {
@@ -177,8 +181,10 @@ export function sipRouter(dependencies: AppDependencies): Router {
       };
       const found = await store.search(search);
       const at = clock();
+      // Access is judged per plan after the page is read, so a page may hold fewer than `limit` plans;
+      // the total of plans the caller may not see is not told.
       const visible = found.plans.filter((stored) => dependencies.mayAccess(stored.plan, caller, at).allowed);
-      response.json({ total: found.total, count: visible.length, offset, plans: visible.map((stored) => planBody(stored)) });
+      response.json({ count: visible.length, offset, limit, plans: visible.map((stored) => planBody(stored)) });
     }),
   );
 

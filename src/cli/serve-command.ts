@@ -1,0 +1,107 @@
+/**
+ * `sip-fhir serve` — starts the adapter as a service: the SIP JSON API on the embedded store (PGlite
+ * in the data folder) or a PostgreSQL server, with the example plans loaded into a new store, and
+ * bearer-token authentication (the server's own key unless an issuer is configured). Runs until
+ * SIGINT or SIGTERM, then closes the store cleanly.
+ *
+ * Exit status: 0 stopped by a signal, 2 a bad setting (every one is named) or a port in use.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig, SETTING_VARIABLES, type ServerConfig } from '../http/config.js';
+import type { CommandIo } from './io.js';
+
+export const SERVE_USAGE = `Usage: sip-fhir serve [options]
+
+Starts the SIP adapter service. Settings come from the environment and these options:
+
+Options:
+  --port <n>            ${SETTING_VARIABLES.port}, default 8080 (0: any free port)
+  --host <address>      ${SETTING_VARIABLES.host}, default 127.0.0.1
+  --data-dir <dir>      ${SETTING_VARIABLES.dataDir}, default ./data (the embedded store and the local key)
+  --database-url <url>  ${SETTING_VARIABLES.databaseUrl}, a PostgreSQL server instead of the embedded store
+  --no-examples         do not load the example plans into a new store (${SETTING_VARIABLES.loadExamples}=false)
+  --auth-disabled       no authentication at all, for local experiments only (${SETTING_VARIABLES.authDisabled})
+  -h, --help            show this help
+
+Other settings: ${SETTING_VARIABLES.maxBodyBytes}, ${SETTING_VARIABLES.rateLimitPerMinute}, ${SETTING_VARIABLES.authIssuer},
+${SETTING_VARIABLES.authAudience}, ${SETTING_VARIABLES.authJwksUrl}, ${SETTING_VARIABLES.authPublicKey}, ${SETTING_VARIABLES.authOrgClaim} (see the README).
+
+Exit status: 0 stopped by SIGINT or SIGTERM, 2 a bad setting or the port is taken.`;
+
+/** An HSA-id of a principal in the example plans (Region Dalarna), for the banner's token command. */
+const EXAMPLE_ORG = 'SE2321000180-1000';
+
+function banner(url: string, config: ServerConfig, authMode: string): string {
+  const store = config.databaseUrl === undefined ? `embedded PostgreSQL (PGlite) in ${config.dataDir}` : 'PostgreSQL at DATABASE_URL';
+  return [
+    `SIP adapter listening on ${url}`,
+    `  store:      ${store}`,
+    `  SIP API:    ${url}/sip/plans`,
+    `  health:     ${url}/health`,
+    authMode === 'disabled'
+      ? '  auth:       DISABLED'
+      : authMode === 'local'
+        ? [
+            `  auth:       bearer tokens signed by this server's key in ${config.dataDir}; get one with`,
+            `              npx sip-fhir token --data-dir ${config.dataDir} --org ${EXAMPLE_ORG} --scope "system/*.*"`,
+            `              curl -H "Authorization: Bearer $TOKEN" ${url}/sip/plans`,
+          ].join('\n')
+        : '  auth:       bearer tokens from the configured issuer',
+  ].join('\n');
+}
+
+export async function runServe(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+      'no-examples': { type: 'boolean', default: false },
+      'auth-disabled': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    io.out(SERVE_USAGE);
+    return 0;
+  }
+  const settings = loadConfig(process.env, {
+    port: values.port,
+    host: values.host,
+    dataDir: values['data-dir'],
+    databaseUrl: values['database-url'],
+    ...(values['no-examples'] ? { loadExamples: false } : {}),
+    ...(values['auth-disabled'] ? { authDisabled: true } : {}),
+  });
+  if (!settings.ok) {
+    io.err(['sip-fhir serve: the settings are not valid:', ...settings.problems.map((problem) => `  ${problem}`)].join('\n'));
+    return 2;
+  }
+  const { startServer } = await import('../http/server.js');
+  let server;
+  try {
+    server = await startServer(settings.config);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      io.err(`sip-fhir serve: port ${String(settings.config.port)} on ${settings.config.host} is in use; choose another with --port or ${SETTING_VARIABLES.port}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (server.authenticator.mode === 'disabled') io.err(server.authenticator.warning);
+  io.err(banner(server.url, settings.config, server.authenticator.mode));
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,131 @@
+/**
+ * Starts the service: the store (PGlite in the data folder, or PostgreSQL at `DATABASE_URL`), its
+ * migrations, the example plans in a new store, authentication, and the HTTP app on a port. Used by
+ * `sip-fhir serve` and by the end-to-end tests, which start it on a loopback port.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Request } from 'express';
+import { pino, type Logger } from 'pino';
+import { parsePlanText, type SipPlan } from '../sip/index.js';
+import { createPlanStore, type PlanStore } from '../store/index.js';
+import { createApp, type Caller } from './app.js';
+import type { ServerConfig } from './config.js';
+import { AuthError, allows, createAuthenticator, mayAccess, resolveAuthMode, wwwAuthenticate, type Authenticator } from './auth/index.js';
+import { HttpError } from './problem.js';
+
+/** The example plans shipped with the adapter (`examples/*.json`), loaded into a new store. */
+const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+export interface RunningServer {
+  readonly url: string;
+  readonly store: PlanStore;
+  readonly authenticator: Authenticator;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the example plans when the store holds no plan yet; returns how many were loaded. An example
+ * is one recorded version N of its plan, and the store keeps every plan from version 1: versions
+ * 1 … N−1 are the example without the approvals of later versions and without its closure, so the
+ * approvals the example records name versions that exist.
+ */
+export async function loadExamples(store: PlanStore): Promise<number> {
+  if ((await store.search({ limit: 1 })).total > 0) return 0;
+  let loaded = 0;
+  for (const file of readdirSync(EXAMPLES_DIR).filter((name) => name.endsWith('.json')).sort()) {
+    const parsed = parsePlanText(readFileSync(join(EXAMPLES_DIR, file), 'utf8'));
+    if (!parsed.ok) throw new Error(`examples/${file} is not a valid plan: ${parsed.problems.map((problem) => problem.message).join('; ')}`);
+    const { plan } = parsed;
+    const versionOf = (version: number): SipPlan => {
+      const earlier: SipPlan = { ...plan, version, approvals: plan.approvals.filter((approval) => approval.version <= version && approval.withdrawn === undefined) };
+      delete earlier.closure;
+      return earlier;
+    };
+    await store.create(plan.version === 1 ? plan : versionOf(1), 'system');
+    for (let version = 2; version <= plan.version; version++) await store.update(version === plan.version ? plan : versionOf(version), version - 1, 'system');
+    loaded++;
+  }
+  return loaded;
+}
+
+/** The caller a request's bearer token names, or 401 (503 when the issuer's keys cannot be fetched). */
+function authenticateWith(authenticator: Authenticator): (request: Request) => Promise<Caller> {
+  if (authenticator.mode === 'disabled') {
+    return () => Promise.resolve({ organization: 'unauthenticated', may: () => true });
+  }
+  return async (request) => {
+    try {
+      const verified = await authenticator.verify(request.headers.authorization);
+      return {
+        organization: verified.organization,
+        ...(verified.subject === undefined ? {} : { agent: verified.subject }),
+        may: (interaction) => allows(verified.scopes, 'CarePlan', interaction),
+      };
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      throw new HttpError(error.status, error.status === 401 ? 'Unauthorized' : 'Service Unavailable', error.message, [], { 'WWW-Authenticate': wwwAuthenticate(error) });
+    }
+  };
+}
+
+export async function startServer(config: ServerConfig, options: { clock?: () => Date; logger?: Logger } = {}): Promise<RunningServer> {
+  const clock = options.clock ?? (() => new Date());
+  const logger = options.logger ?? pino({ name: 'sip-fhir' });
+  const mode = resolveAuthMode({
+    authDisabled: config.authDisabled,
+    dataDir: config.dataDir,
+    ...(config.authIssuer === undefined ? {} : { issuer: config.authIssuer }),
+    ...(config.authAudience === undefined ? {} : { audience: config.authAudience.split(',').map((audience) => audience.trim()) }),
+    ...(config.authJwksUrl === undefined ? {} : { jwksUrl: config.authJwksUrl }),
+    ...(config.authPublicKey === undefined ? {} : { publicKey: config.authPublicKey }),
+    ...(config.authOrgClaim === undefined ? {} : { orgClaim: config.authOrgClaim }),
+  });
+  const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl });
+  try {
+    await store.migrate();
+    if (config.loadExamples) await loadExamples(store);
+    const authenticator = await createAuthenticator(mode, { clock });
+    const app = createApp({
+      store,
+      clock,
+      logger,
+      maxBodyBytes: config.maxBodyBytes,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      authenticate: authenticateWith(authenticator),
+      mayAccess: (plan, caller, at) => {
+        if (authenticator.mode === 'disabled') return { allowed: true };
+        const decision = mayAccess(plan, caller.organization, at);
+        return decision.allowed ? { allowed: true } : { allowed: false, reason: decision.message };
+      },
+    });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const listening = app.listen(config.port, config.host, () => {
+        resolve(listening);
+      });
+      listening.once('error', reject);
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return {
+      url: `http://${host}:${String(port)}`,
+      store,
+      authenticator,
+      close: async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+          server.closeAllConnections();
+        });
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
