@@ -4,8 +4,8 @@
  * readable by its owner only (0600); `sip-fhir token` signs tokens with it and the server accepts
  * only tokens signed by it, with the local issuer and audience below.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { hsaIdSchema } from '../../sip/identifiers.js';
@@ -83,17 +83,22 @@ export async function loadOrCreateLocalKey(dataDir: string): Promise<LocalKey> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const { privateKey } = await generateKeyPair(LOCAL_ALGORITHM, { extractable: true });
   const jwk = await exportJWK(privateKey);
-  let handle;
-  try {
-    handle = await open(file, 'wx', 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readKey(file);
-    throw error;
-  }
+  // Written whole to a file of our own, then linked into place: a link fails if the name exists, so
+  // of two processes starting together exactly one key wins, and no one ever reads a half-written key.
+  const draft = `${file}.${String(process.pid)}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(draft, 'wx', 0o600);
   try {
     await handle.writeFile(`${JSON.stringify(jwk)}\n`);
+    await handle.sync();
   } finally {
     await handle.close();
+  }
+  try {
+    await link(draft, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    await unlink(draft);
   }
   return readKey(file);
 }
