@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Bundle, CapabilityStatement, CarePlan, Consent, OperationOutcome } from 'fhir/r4.js';
 import { pino } from 'pino';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IDENTIFIER_SYSTEM, PROFILE, bundleToPlan, fhirNormalForm, planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
@@ -202,12 +202,16 @@ describe.each([
     const carePlanId = await idOf('CarePlan');
     await api().get(`/fhir/CarePlan/${carePlanId}`).set(auth()).expect(200);
     await api().get('/fhir/CarePlan').query({ identifier: PLAN }).set(auth()).expect(200);
-    const log = await server.store.auditLog({ organization: REGION, limit: 2 });
     const person = (await stored()).plan.individual.identifier.value;
-    expect(log).toEqual([
-      expect.objectContaining({ action: 'search', what: 'GET /fhir/CarePlan', planId: PLAN, personIdentifier: person, outcome: 'success', detail: '200' }),
-      expect.objectContaining({ action: 'read', what: `GET /fhir/CarePlan/${carePlanId}`, planId: PLAN, personIdentifier: person, outcome: 'success', detail: '200' }),
-    ]);
+    // A success is audited right after the answer is sent, so the entry may land a moment later.
+    await vi.waitFor(async () => {
+      const log = await server.store.auditLog({ organization: REGION, limit: 2 });
+      expect(log).toHaveLength(2);
+      expect(log).toEqual(expect.arrayContaining([
+        expect.objectContaining({ action: 'search', what: 'GET /fhir/CarePlan', planId: PLAN, personIdentifier: person, outcome: 'success', detail: '200' }),
+        expect.objectContaining({ action: 'read', what: `GET /fhir/CarePlan/${carePlanId}`, planId: PLAN, personIdentifier: person, outcome: 'success', detail: '200' }),
+      ]));
+    });
     const anonymous = await server.store.auditLog({ organization: 'anonymous' });
     expect(anonymous.some((entry) => entry.what.startsWith('GET /fhir/') && entry.outcome === 'refused' && entry.detail === '401')).toBe(true);
   });
