@@ -198,6 +198,26 @@ describe.each([
     await api().get(`/fhir/CarePlan/${await idOf('CarePlan')}`).set(auth(await bearer(REGION, 'system/Patient.read'))).expect(403);
   });
 
+  it('pages the matches with _count and a next link; a Patient two plans share is read as the plan recorded last maps it', async () => {
+    const { plan } = await stored();
+    const second = { ...plan, id: 'sip-falun-2026-0999', version: 1, approvals: [], consents: plan.consents.map((consent) => ({ ...consent, planId: 'sip-falun-2026-0999' })) };
+    delete (second as { closure?: unknown }).closure;
+    await api().post('/sip/plans').set(auth()).send(second).expect(201);
+    const person = `${IDENTIFIER_SYSTEM.personnummer}|${plan.individual.identifier.value}`;
+    const first = (await api().get('/fhir/CarePlan').query({ 'patient:identifier': person, _count: '1' }).set(auth()).expect(200)).body as Bundle;
+    expect(first.total).toBe(2);
+    expect(first.entry?.map((entry) => (entry.resource as CarePlan).identifier?.[0]?.value)).toEqual([PLAN]);
+    const next = first.link?.find((link) => link.relation === 'next')?.url;
+    if (next === undefined) throw new Error('no next link on the first of two pages');
+    const page = (await api().get(next.slice(server.url.length)).set(auth()).expect(200)).body as Bundle;
+    expect(page.entry?.map((entry) => (entry.resource as CarePlan).identifier?.[0]?.value)).toEqual(['sip-falun-2026-0999']);
+    expect(page.link?.map((link) => link.relation)).toEqual(['self']);
+    const patientId = await idOf('Patient');
+    expect(await server.store.plansWithResource('Patient', patientId)).toEqual([PLAN, 'sip-falun-2026-0999']);
+    const patient = await api().get(`/fhir/Patient/${patientId}`).set(auth()).expect(200);
+    expect(patient.headers.etag).toBe('W/"1"');
+  });
+
   it('audits every read and search: who, which plan and person, what and how it ended', async () => {
     const carePlanId = await idOf('CarePlan');
     await api().get(`/fhir/CarePlan/${carePlanId}`).set(auth()).expect(200);
