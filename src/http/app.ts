@@ -1,7 +1,7 @@
 /**
- * The adapter as an HTTP service (Express 5): the SIP JSON API under `/sip`, built by a function that
- * takes everything it depends on, so a test starts it on a loopback port with its own store and clock
- * and no globals.
+ * The adapter as an HTTP service (Express 5): the SIP JSON API under `/sip` and the FHIR R4 facade
+ * under `/fhir`, built by a function that takes everything it depends on, so a test starts it on a
+ * loopback port with its own store and clock and no globals.
  *
  * Every answer that is not a success is a problem document (RFC 9457) on `/sip` and an
  * OperationOutcome on `/fhir`, with a 4xx status for anything the caller can fix; a fault of the
@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
+import { fhirRouter } from './fhir-routes.js';
 import { sipRouter } from './sip-routes.js';
 
 /** Who calls: the organisation (HSA-id) and agent the caller's token names, and what its scopes allow. */
@@ -105,8 +106,9 @@ export function createApp(dependencies: AppDependencies): express.Express {
     response.json({ status: 'ok' });
   });
   app.use('/sip', sipRouter(dependencies));
+  app.use('/fhir', fhirRouter(dependencies));
   app.use((request, _response, next) => {
-    next(new HttpError(404, 'Not Found', `No ${request.method} ${request.path} here; the SIP API is under /sip`));
+    next(new HttpError(404, 'Not Found', `No ${request.method} ${request.path} here; the SIP API is under /sip, the FHIR facade under /fhir`));
   });
   // Express tells an error handler by its four parameters, so `_next` stays though it is not called.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars

@@ -7,7 +7,7 @@
  * Every call is written to the audit log: who (organisation and agent), which plan and person, what,
  * when, and how it ended.
  */
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Problem, SipPlan } from '../sip/index.js';
@@ -24,9 +24,10 @@ import {
   trafficLight,
   withdrawConsent,
 } from '../sip/index.js';
-import type { AuditEntry, PlanSearch, StoredPlan } from '../store/plan-store.js';
+import type { PlanSearch, StoredPlan } from '../store/plan-store.js';
 import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
+import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 
 /** The plan as the API answers it: the plan, which version, and what follows from it. */
@@ -42,7 +43,7 @@ function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): Record
   };
 }
 
-const etagOf = (version: number): string => `W/"${String(version)}"`;
+export const etagOf = (version: number): string => `W/"${String(version)}"`;
 
 /** The version an `If-Match` header names: `W/"3"`, `"3"` or `3`. */
 export function ifMatchVersion(header: string | undefined): number | undefined {
@@ -93,38 +94,19 @@ export function sipRouter(dependencies: AppDependencies): Router {
   const { store, clock } = dependencies;
   const router = Router();
 
-  /** Runs a route as the caller, audits how it ended, and maps store errors to HTTP. */
-  const route =
-    (action: AuditEntry['action'], run: (request: Request, response: Response, caller: Caller, audit: { planId?: string; person?: string }) => Promise<void>) =>
-    async (request: Request, response: Response): Promise<void> => {
-      const what = `${request.method} ${request.baseUrl}${request.path}`;
-      const subject: { planId?: string; person?: string } = {};
-      let caller: Caller | undefined;
-      try {
-        caller = await dependencies.authenticate(request);
-        const interaction = action === 'search' || action === 'read' || action === 'create' ? action : 'update';
-        if (!caller.may(interaction)) {
-          throw new HttpError(403, 'Forbidden', `The token's scopes do not allow ${interaction} of plans (system/CarePlan.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/CarePlan.${interaction.charAt(0)} in SMART v2)`);
-        }
-        await run(request, response, caller, subject);
-        await store.audit(auditEntry(caller, action, what, subject, 'success', String(response.statusCode)));
-      } catch (error) {
-        const mapped =
-          error instanceof VersionConflictError
-            ? new HttpError(412, 'Precondition Failed', `The plan is at version ${String(error.current)}, not ${String(error.expected)}; read it again and redo the change`, [], { ETag: etagOf(error.current) })
-            : error instanceof PlanExistsError
-              ? new HttpError(409, 'Conflict', `A plan "${error.planId}" exists; change it with PUT /sip/plans/${error.planId}`)
-              : error instanceof SipRuleError
-                ? new HttpError(422, 'Unprocessable Content', 'The change breaks a rule of the SIP process', error.problems)
-                : error;
-        const status = mapped instanceof HttpError ? mapped.status : 500;
-        await store.audit(auditEntry(caller, action, what, subject, status === 401 || status === 403 ? 'refused' : 'failed', String(status)));
-        throw mapped;
-      }
-    };
+  /** Runs a route as the caller and audits how it ended; store and rule errors become HTTP errors. */
+  const route = auditedRoutes(dependencies, (error) =>
+    error instanceof VersionConflictError
+      ? new HttpError(412, 'Precondition Failed', `The plan is at version ${String(error.current)}, not ${String(error.expected)}; read it again and redo the change`, [], { ETag: etagOf(error.current) })
+      : error instanceof PlanExistsError
+        ? new HttpError(409, 'Conflict', `A plan "${error.planId}" exists; change it with PUT /sip/plans/${error.planId}`)
+        : error instanceof SipRuleError
+          ? new HttpError(422, 'Unprocessable Content', 'The change breaks a rule of the SIP process', error.problems)
+          : error,
+  );
 
   /** The current plan the caller may see, or 404 (also when it exists but is not theirs to see). */
-  async function current(planId: string, caller: Caller, subject: { planId?: string; person?: string }): Promise<StoredPlan> {
+  async function current(planId: string, caller: Caller, subject: AuditSubject): Promise<StoredPlan> {
     subject.planId = planId;
     const stored = await store.get(planId);
     if (stored === undefined) throw new HttpError(404, 'Not Found', `No plan "${planId}"`);
@@ -263,25 +245,4 @@ export function sipRouter(dependencies: AppDependencies): Router {
   );
 
   return router;
-}
-
-function auditEntry(
-  caller: Caller | undefined,
-  action: AuditEntry['action'],
-  what: string,
-  subject: { planId?: string; person?: string },
-  outcome: AuditEntry['outcome'],
-  detail: string,
-): AuditEntry {
-  return {
-    at: new Date().toISOString(),
-    organization: caller?.organization ?? 'anonymous',
-    ...(caller?.agent === undefined ? {} : { agent: caller.agent }),
-    ...(subject.planId === undefined ? {} : { planId: subject.planId }),
-    ...(subject.person === undefined ? {} : { personIdentifier: subject.person }),
-    action,
-    what,
-    outcome,
-    detail,
-  };
 }

@@ -84,6 +84,23 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()`,
     ],
   },
+  {
+    version: 2,
+    name: 'the FHIR resources of each plan version',
+    statements: [
+      // For each plan version written, the (type, id) of every resource of its FHIR view
+      // (src/store/resource-ids.ts), so `GET /fhir/{type}/{id}` finds the plan. Ids are stable across
+      // versions, so a pair is recorded once; shared master data leads to every plan that names it.
+      `CREATE TABLE plan_resources (
+        resource_type text NOT NULL,
+        resource_id text NOT NULL,
+        plan_id text NOT NULL REFERENCES plans (plan_id),
+        PRIMARY KEY (resource_type, resource_id, plan_id)
+      )`,
+      `CREATE TRIGGER plan_resources_append_only BEFORE UPDATE OR DELETE ON plan_resources
+        FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

@@ -142,6 +142,11 @@ export interface PlanStore {
   history(planId: string): Promise<StoredPlan[]>;
   /** The current versions matching every given criterion, by plan id. */
   search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
+  /**
+   * The ids of the plans whose FHIR view has, or had in any version, a resource of this type and id
+   * (src/store/resource-ids.ts), sorted; several for shared master data, none for an unknown id.
+   */
+  plansWithResource(resourceType: string, resourceId: string): Promise<string[]>;
   /** Appends to the audit log; entries are never changed or deleted. */
   audit(entry: AuditEntry): Promise<void>;
   /** Audit entries, newest first, optionally for one person, organisation or period. */

@@ -15,6 +15,7 @@ import {
   type PlanStore,
   type StoredPlan,
 } from './plan-store.js';
+import { planResourceIds } from './resource-ids.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
 import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
 
@@ -89,7 +90,19 @@ async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string
     [plan.id, plan.version, JSON.stringify(plan), recordedBy],
   );
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
+  await indexResources(tx, plan);
   return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
+}
+
+/** Records the FHIR resources of a plan version (migration 2); pairs already recorded stay as they are. */
+async function indexResources(tx: SqlQueryable, plan: SipPlan): Promise<void> {
+  const ids = planResourceIds(plan);
+  await tx.query(
+    `INSERT INTO plan_resources (resource_type, resource_id, plan_id)
+     SELECT resource_type, resource_id, $3 FROM unnest($1::text[], $2::text[]) AS r (resource_type, resource_id)
+     ON CONFLICT DO NOTHING`,
+    [ids.map((id) => id.resourceType), ids.map((id) => id.id), plan.id],
+  );
 }
 
 function columnValues(plan: SipPlan): unknown[] {
@@ -102,6 +115,14 @@ export class SqlPlanStore implements PlanStore {
 
   async migrate(): Promise<void> {
     await migrate(this.client);
+    // Plans written before migration 2 have no resources recorded: record those of every version.
+    const unindexed = await this.client.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE NOT EXISTS (SELECT 1 FROM plan_resources r WHERE r.plan_id = v.plan_id) ORDER BY v.plan_id, v.version`,
+    );
+    for (const row of unindexed) {
+      const parsed = parsePlan(row.plan);
+      if (parsed.ok) await indexResources(this.client, parsed.plan);
+    }
   }
 
   async create(input: SipPlan, recordedBy: string): Promise<StoredPlan> {
@@ -185,6 +206,14 @@ export class SqlPlanStore implements PlanStore {
       params,
     );
     return { total: counted?.total ?? 0, plans: rows.map(toStored) };
+  }
+
+  async plansWithResource(resourceType: string, resourceId: string): Promise<string[]> {
+    const rows = await this.client.query<{ plan_id: string }>(
+      'SELECT plan_id FROM plan_resources WHERE resource_type = $1 AND resource_id = $2 ORDER BY plan_id',
+      [resourceType, resourceId],
+    );
+    return rows.map((row) => row.plan_id);
   }
 
   async audit(entry: AuditEntry): Promise<void> {

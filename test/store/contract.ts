@@ -14,6 +14,7 @@ import {
   type PlanStore,
 } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
+import { planResourceIds } from '../../src/store/resource-ids.js';
 import type { SqlQueryable } from '../../src/store/sql-client.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 
@@ -182,6 +183,34 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       await opened().store.update({ ...plan, version: 2, closure: { reason: 'goalsMet', closedAt: '2026-06-01T10:00:00+02:00', closedBy: 'region-dalarna', informed: [] } }, 1, 'system');
       expect(await ids('draft')).not.toContain('sip-store-closing');
       expect(await ids('completed')).toEqual(['sip-store-closing']);
+    });
+
+    it('leads from the id of each FHIR resource of any version to its plan, and from shared master data to every plan naming it', async () => {
+      const plan = asNew(base, 'sip-store-resources');
+      const other = asNew(base, 'sip-store-resources-other');
+      await opened().store.create(plan, 'system');
+      await opened().store.create(other, 'system');
+      const [dropped, ...kept] = plan.goals;
+      if (dropped === undefined) throw new Error('the example has goals');
+      await opened().store.update({ ...plan, version: 2, goals: kept, interventions: plan.interventions.filter((intervention) => !intervention.goals.includes(dropped.id)) }, 1, 'system');
+      const idOf = (resourceType: string, of: SipPlan = plan) => {
+        const found = planResourceIds(of).filter((resource) => resource.resourceType === resourceType);
+        if (found[0] === undefined) throw new Error(`no ${resourceType} in the plan's FHIR view`);
+        return found;
+      };
+      const [carePlan] = idOf('CarePlan');
+      const [patient] = idOf('Patient');
+      const goals = idOf('Goal');
+      expect(goals.length).toBe(plan.goals.length);
+      if (carePlan === undefined || patient === undefined) throw new Error('unreachable');
+      expect(carePlan.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(await opened().store.plansWithResource('CarePlan', carePlan.id)).toEqual(['sip-store-resources']);
+      // A goal of version 1 only still leads to the plan; every goal does.
+      for (const goal of goals) expect(await opened().store.plansWithResource('Goal', goal.id)).toEqual(['sip-store-resources']);
+      expect(await opened().store.plansWithResource('Patient', patient.id)).toEqual(expect.arrayContaining(['sip-store-resources', 'sip-store-resources-other']));
+      expect(await opened().store.plansWithResource('Goal', carePlan.id)).toEqual([]);
+      expect(await opened().store.plansWithResource('CarePlan', '00000000-0000-0000-0000-000000000000')).toEqual([]);
+      await expect(opened().sql.query(`DELETE FROM plan_resources WHERE plan_id = 'sip-store-resources'`)).rejects.toThrow(/append-only/);
     });
 
     it('refuses to change or remove a stored version', async () => {

@@ -1,0 +1,58 @@
+/**
+ * How every route of the service runs: as the caller its token names, with the token's scopes
+ * checked for the interaction, and with how it ended written to the audit log (Patientdatalagen:
+ * who read or changed what, about whom, when). Shared by the SIP API and the FHIR facade.
+ */
+import type { Request, Response } from 'express';
+import type { AuditEntry } from '../store/plan-store.js';
+import type { AppDependencies, Caller } from './app.js';
+import { HttpError } from './problem.js';
+
+/** The plan and person a call concerned, filled in by the route as soon as it knows them. */
+export interface AuditSubject {
+  planId?: string;
+  person?: string;
+}
+
+export type AuditedRun = (request: Request, response: Response, caller: Caller, subject: AuditSubject) => Promise<void>;
+
+/**
+ * Route handlers that authenticate, check the scopes, run, and audit. `mapError` turns errors of the
+ * layers below into HTTP errors before the outcome is judged and the error passed on.
+ */
+export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'authenticate'>, mapError: (error: unknown) => unknown = (error) => error) {
+  return (action: AuditEntry['action'], run: AuditedRun) =>
+    async (request: Request, response: Response): Promise<void> => {
+      const what = `${request.method} ${request.baseUrl}${request.path}`;
+      const subject: AuditSubject = {};
+      let caller: Caller | undefined;
+      try {
+        caller = await dependencies.authenticate(request);
+        const interaction = action === 'search' || action === 'read' || action === 'create' ? action : 'update';
+        if (!caller.may(interaction)) {
+          throw new HttpError(403, 'Forbidden', `The token's scopes do not allow ${interaction} of plans (system/CarePlan.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/CarePlan.${interaction.charAt(0)} in SMART v2)`);
+        }
+        await run(request, response, caller, subject);
+        await dependencies.store.audit(auditEntry(caller, action, what, subject, 'success', String(response.statusCode)));
+      } catch (error) {
+        const mapped = mapError(error);
+        const status = mapped instanceof HttpError ? mapped.status : 500;
+        await dependencies.store.audit(auditEntry(caller, action, what, subject, status === 401 || status === 403 ? 'refused' : 'failed', String(status)));
+        throw mapped;
+      }
+    };
+}
+
+function auditEntry(caller: Caller | undefined, action: AuditEntry['action'], what: string, subject: AuditSubject, outcome: AuditEntry['outcome'], detail: string): AuditEntry {
+  return {
+    at: new Date().toISOString(),
+    organization: caller?.organization ?? 'anonymous',
+    ...(caller?.agent === undefined ? {} : { agent: caller.agent }),
+    ...(subject.planId === undefined ? {} : { planId: subject.planId }),
+    ...(subject.person === undefined ? {} : { personIdentifier: subject.person }),
+    action,
+    what,
+    outcome,
+    detail,
+  };
+}

@@ -1,0 +1,380 @@
+/**
+ * The read side of the FHIR R4 facade under `/fhir`: the plans of the store as the mapping
+ * (src/fhir/write/) writes them, made when they are asked for.
+ *
+ * - `GET /fhir/metadata`: what the facade supports (no token needed).
+ * - `GET /fhir/{type}/{id}`: one resource of a plan's FHIR view.
+ * - `GET /fhir/CarePlan?…`: plans as a `searchset` Bundle, with `_include` / `_revinclude`.
+ *
+ * Sending is judged at the moment the data leaves: every answer that carries plan data maps the plan
+ * only after `judgeSend(plan, now)` finds no error, else it answers 403 naming the rule (a consent
+ * withdrawn or expired since the version was recorded refuses it). A resource's id is the UUID of
+ * its `urn:uuid` fullUrl, which the mapping derives from the resource's business identifier, so it
+ * is the same in every version of the plan; the store records which plans each id belongs to
+ * (src/store/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
+ */
+import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestResource, CarePlan, Consent, Appointment, FhirResource, Provenance, Reference } from 'fhir/r4.js';
+import type { Request, Response } from 'express';
+import { Router } from 'express';
+import { z } from 'zod';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, planToBundle } from '../fhir/index.js';
+import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
+import { personIdentifier } from '../fhir/write/patient.js';
+import { judgeSend, planStatus } from '../sip/index.js';
+import type { StoredPlan } from '../store/plan-store.js';
+import { MAX_LIMIT } from '../store/sql-plan-store.js';
+import { resourceIdOf } from '../store/resource-ids.js';
+import type { AppDependencies, Caller } from './app.js';
+import { auditedRoutes, type AuditSubject } from './audited-route.js';
+import { HttpError } from './problem.js';
+import { etagOf } from './sip-routes.js';
+
+const FHIR_JSON = 'application/fhir+json';
+
+/** Every resource type the mapping writes (src/fhir/write/bundle.ts); each can be read by id. */
+export const FHIR_RESOURCE_TYPES = [
+  'Patient',
+  'Organization',
+  'HealthcareService',
+  'Practitioner',
+  'PractitionerRole',
+  'RelatedPerson',
+  'CarePlan',
+  'CareTeam',
+  'Goal',
+  'Consent',
+  'Location',
+  'Appointment',
+  'QuestionnaireResponse',
+  'DetectedIssue',
+  'Task',
+  'Provenance',
+] as const;
+const KNOWN_TYPES: ReadonlySet<string> = new Set(FHIR_RESOURCE_TYPES);
+
+/** A FHIR id (https://hl7.org/fhir/R4/datatypes.html#id). */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** `_include` values: the resources a CarePlan refers to by one of its elements. */
+const INCLUDES: Readonly<Record<string, (carePlan: CarePlan) => readonly (Reference | undefined)[]>> = {
+  'CarePlan:subject': (carePlan) => [carePlan.subject],
+  'CarePlan:care-team': (carePlan) => carePlan.careTeam ?? [],
+  'CarePlan:goal': (carePlan) => carePlan.goal ?? [],
+};
+
+/** `_revinclude` values: resources of a type that refer to the CarePlan by one of their elements. */
+const REV_INCLUDES: Readonly<Record<string, { type: string; references: (resource: FhirResource) => readonly (Reference | undefined)[] }>> = {
+  'Consent:data': { type: 'Consent', references: (resource) => ((resource as Consent).provision?.data ?? []).map((data) => data.reference) },
+  'Appointment:supporting-info': { type: 'Appointment', references: (resource) => (resource as Appointment).supportingInformation ?? [] },
+  'Provenance:target': { type: 'Provenance', references: (resource) => (resource as Provenance).target },
+};
+
+/** Most CarePlans a searchset page holds, and how many when `_count` is not given. */
+const MAX_COUNT = 200;
+const DEFAULT_COUNT = 50;
+
+const SEARCH_PARAMS = new Set(['identifier', 'patient', 'subject', 'patient:identifier', 'subject:identifier', 'status', '_include', '_revinclude', '_count', '_offset']);
+const countSchema = z.coerce.number().int().min(0).max(MAX_COUNT);
+const offsetSchema = z.coerce.number().int().min(0);
+
+/** One resource of a plan's FHIR view as the facade answers it. */
+interface ViewEntry {
+  readonly type: string;
+  readonly id: string;
+  readonly resource: FhirResource;
+}
+
+/** The FHIR view of a stored plan, mapped at `at`. */
+interface PlanView {
+  readonly stored: StoredPlan;
+  readonly entries: readonly ViewEntry[];
+}
+
+/** `reference` values rewritten from the Bundle's `urn:uuid` fullUrls to `Type/id`, everywhere in a resource. */
+function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => relativeReferences(item, targets));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? (targets.get(item) ?? item) : relativeReferences(item, targets)]),
+  );
+}
+
+/**
+ * The plan's FHIR view at `at`: refused with 403 naming the rules when the plan may not be sent at
+ * that moment (judgeSend), mapped only after it may.
+ */
+function viewOf(stored: StoredPlan, at: Date): PlanView {
+  const errors = judgeSend(stored.plan, at).filter((problem) => problem.severity === 'error');
+  if (errors.length > 0) {
+    throw new HttpError(403, 'Forbidden', `Plan "${stored.plan.id}" may not be sent now: ${[...new Set(errors.map((problem) => problem.code))].join(', ')}`, errors);
+  }
+  const bundle = planToBundle(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
+  const targets = new Map<string, string>();
+  for (const entry of bundle.entry ?? []) {
+    const id = resourceIdOf(entry.fullUrl);
+    if (id !== undefined && entry.fullUrl !== undefined && entry.resource !== undefined) targets.set(entry.fullUrl, `${entry.resource.resourceType}/${id}`);
+  }
+  const entries = (bundle.entry ?? []).flatMap((entry): ViewEntry[] => {
+    const id = resourceIdOf(entry.fullUrl);
+    if (id === undefined || entry.resource === undefined) return [];
+    const { resourceType, meta, ...rest } = relativeReferences(entry.resource, targets) as FhirResource;
+    const resource = { resourceType, id, meta: { ...meta, versionId: String(stored.version), lastUpdated: stored.recordedAt }, ...rest } as FhirResource;
+    return [{ type: resourceType, id, resource }];
+  });
+  return { stored, entries };
+}
+
+function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+  response.status(200).type(FHIR_JSON).send(JSON.stringify(resource));
+}
+
+/** Every value a query parameter was given, repeated or comma-separated. */
+function queryValues(request: Request, name: string): string[] {
+  const raw: unknown = request.query[name];
+  const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  return values.flatMap((value) => (typeof value === 'string' ? value.split(',') : [])).filter((value) => value !== '');
+}
+
+/** A token `system|value`, `|value` or `value` (https://hl7.org/fhir/R4/search.html#token). */
+function token(text: string): { system?: string; value: string } {
+  const bar = text.indexOf('|');
+  return bar < 0 ? { value: text } : { system: text.slice(0, bar), value: text.slice(bar + 1) };
+}
+
+/** The base URL of the facade as the caller reached it, for `fullUrl` and links. */
+function baseUrl(request: Request): string {
+  return `${request.protocol}://${request.get('host') ?? 'localhost'}${request.baseUrl}`;
+}
+
+export function capabilityStatement(base: string, at: Date): CapabilityStatement {
+  const resource = (type: string): CapabilityStatementRestResource => {
+    const profile = PROFILE_OF_TYPE[type];
+    const carePlan = type === 'CarePlan';
+    return {
+      type,
+      ...(profile === undefined ? {} : { supportedProfile: [profile] }),
+      interaction: [{ code: 'read' }, ...(carePlan ? [{ code: 'search-type' as const }] : [])],
+      versioning: 'versioned',
+      readHistory: false,
+      ...(carePlan
+        ? {
+            searchInclude: [...Object.keys(INCLUDES), '*'],
+            searchRevInclude: [...Object.keys(REV_INCLUDES), '*'],
+            searchParam: [
+              { name: 'identifier', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/clinical-identifier', documentation: `${IDENTIFIER_SYSTEM.sipPlan}|<plan id>` },
+              { name: 'patient', type: 'reference', definition: 'http://hl7.org/fhir/SearchParameter/clinical-patient', documentation: 'Patient/<id>, or patient:identifier=<system>|<personnummer …>' },
+              { name: 'subject', type: 'reference', definition: 'http://hl7.org/fhir/SearchParameter/CarePlan-subject', documentation: 'As patient' },
+              { name: 'status', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/CarePlan-status' },
+              { name: '_count', type: 'number', documentation: `CarePlans a page holds: default ${String(DEFAULT_COUNT)}, at most ${String(MAX_COUNT)}; the next page is the link "next"` },
+            ],
+          }
+        : {}),
+    };
+  };
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: at.toISOString(),
+    kind: 'instance',
+    software: { name: 'sip-fhir-adapter', version: ARTEFACT_VERSION },
+    implementation: { description: 'SIP FHIR R4 facade: the plans of the adapter as FHIR, read only', url: base },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+          description: 'Bearer tokens with SMART backend services scopes (system/CarePlan.read or system/*.read); the organisation the token names must be a party to the plan',
+        },
+        resource: FHIR_RESOURCE_TYPES.map(resource),
+      },
+    ],
+  };
+}
+
+export function fhirRouter(dependencies: AppDependencies): Router {
+  const { store, clock } = dependencies;
+  const router = Router();
+  const route = auditedRoutes(dependencies);
+
+  const visible = (stored: StoredPlan, caller: Caller, at: Date): boolean => dependencies.mayAccess(stored.plan, caller, at).allowed;
+
+  router.get('/metadata', (request, response) => {
+    response.status(200).type(FHIR_JSON).send(JSON.stringify(capabilityStatement(baseUrl(request), clock())));
+  });
+
+  router.get(
+    '/CarePlan',
+    route('search', async (request, response, caller, subject) => {
+      const unknown = Object.keys(request.query).filter((name) => !SEARCH_PARAMS.has(name));
+      if (unknown.length > 0) throw new HttpError(400, 'Bad Request', `Search parameters not supported on CarePlan: ${unknown.join(', ')} (see GET /fhir/metadata)`);
+      const includes = queryValues(request, '_include');
+      const revIncludes = queryValues(request, '_revinclude');
+      const unsupported = [...includes.filter((value) => value !== '*' && !(value in INCLUDES)), ...revIncludes.filter((value) => value !== '*' && !(value in REV_INCLUDES))];
+      if (unsupported.length > 0) throw new HttpError(400, 'Bad Request', `Not supported: ${unsupported.join(', ')} (see GET /fhir/metadata)`);
+      const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
+      const offset = offsetSchema.safeParse(request.query._offset ?? 0);
+      if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
+
+      const at = clock();
+      const matches = await matchingPlans(request);
+      const allowed = matches.filter((stored) => visible(stored, caller, at));
+      if (allowed.length === 1 && allowed[0] !== undefined) {
+        subject.planId = allowed[0].plan.id;
+        subject.person = allowed[0].plan.individual.identifier.value;
+      }
+      // Plans that may not be sent now are left out; when every plan found is, the answer is the refusal.
+      const refusals: HttpError[] = [];
+      const sendable = allowed.filter((stored) => {
+        const errors = judgeSend(stored.plan, at).filter((problem) => problem.severity === 'error');
+        if (errors.length > 0) refusals.push(new HttpError(403, 'Forbidden', `Plan "${stored.plan.id}" may not be sent now`, errors));
+        return errors.length === 0;
+      });
+      const [refusal] = refusals;
+      if (sendable.length === 0 && refusal !== undefined) throw refusal;
+
+      const page = sendable.slice(offset.data, offset.data + count.data);
+      const base = baseUrl(request);
+      const seen = new Set<string>();
+      const entries: BundleEntry[] = [];
+      const add = (entry: ViewEntry, mode: 'match' | 'include'): void => {
+        const key = `${entry.type}/${entry.id}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+        entries.push({ fullUrl: `${base}/${key}`, resource: entry.resource, search: { mode } });
+      };
+      for (const stored of page) {
+        const view = viewOf(stored, at);
+        const match = view.entries.find((entry) => entry.type === 'CarePlan');
+        if (match === undefined) continue;
+        add(match, 'match');
+        const carePlanRef = `CarePlan/${match.id}`;
+        const wanted = new Set<string>();
+        for (const include of includes) {
+          for (const reference of include === '*' ? [] : (INCLUDES[include]?.(match.resource as CarePlan) ?? [])) if (reference?.reference !== undefined) wanted.add(reference.reference);
+        }
+        const whole = includes.includes('*') || revIncludes.includes('*');
+        for (const entry of view.entries) {
+          if (entry === match) continue;
+          const reverse = revIncludes.some((name) => {
+            const rev = REV_INCLUDES[name];
+            return rev !== undefined && rev.type === entry.type && rev.references(entry.resource).some((reference) => reference?.reference === carePlanRef);
+          });
+          if (whole || reverse || wanted.has(`${entry.type}/${entry.id}`)) add(entry, 'include');
+        }
+      }
+      if (refusals.length > 0) {
+        entries.push({
+          resource: {
+            resourceType: 'OperationOutcome',
+            issue: refusals.map((refused) => ({ severity: 'warning', code: 'forbidden', diagnostics: `${refused.detail}: ${[...new Set(refused.problems.map((problem) => problem.code))].join(', ')}` })),
+          },
+          search: { mode: 'outcome' },
+        });
+      }
+      const link = (pageOffset: number): string => {
+        const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+        query.set('_offset', String(pageOffset));
+        query.set('_count', String(count.data));
+        return `${base}/CarePlan?${query.toString()}`;
+      };
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: sendable.length,
+        link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendable.length ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
+        entry: entries,
+      };
+      sendFhir(response, bundle);
+    }),
+  );
+
+  /** The plans a CarePlan search names, before access and consent are judged. */
+  async function matchingPlans(request: Request): Promise<StoredPlan[]> {
+    const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
+    const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
+    const people = [...queryValues(request, 'patient:identifier'), ...queryValues(request, 'subject:identifier')].map(token);
+    const statuses = queryValues(request, 'status');
+    if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1) throw new HttpError(400, 'Bad Request', 'Give identifier, patient and patient:identifier once each');
+    const patientId = patients[0]?.replace(/^Patient\//, '');
+    const ofPatient = patientId === undefined ? undefined : new Set(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
+    let found: StoredPlan[];
+    if (identifier !== undefined) {
+      const stored = identifier.system === undefined || identifier.system === '' || identifier.system === IDENTIFIER_SYSTEM.sipPlan ? await store.get(identifier.value) : undefined;
+      found = stored === undefined ? [] : [stored];
+    } else if (ofPatient !== undefined) {
+      found = (await Promise.all([...ofPatient].map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
+    } else {
+      found = [];
+      const personValue = people[0]?.value;
+      for (let offset = 0; ; offset += MAX_LIMIT) {
+        const pageOf = await store.search({ ...(personValue === undefined ? {} : { personIdentifier: personValue }), limit: MAX_LIMIT, offset });
+        found.push(...pageOf.plans);
+        if (offset + MAX_LIMIT >= pageOf.total) break;
+      }
+    }
+    const person = people[0];
+    return found
+      .filter((stored) => statuses.length === 0 || statuses.includes(planStatus(stored.plan)))
+      .filter((stored) => {
+        if (person === undefined) return true;
+        const written = personIdentifier(stored.plan.individual.identifier);
+        return written.value === person.value && (person.system === undefined || person.system === '' || person.system === written.system);
+      })
+      .filter((stored) => ofPatient === undefined || ofPatient.has(stored.plan.id))
+      .sort((a, b) => a.plan.id.localeCompare(b.plan.id));
+  }
+
+  router.get(
+    '/:type/:id',
+    route('read', async (request, response, caller, subject) => {
+      const type = String(request.params.type);
+      const id = String(request.params.id);
+      if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
+      const planIds = FHIR_ID.test(id) ? await store.plansWithResource(type, id) : [];
+      const candidates = (await Promise.all(planIds.map((planId) => store.get(planId))))
+        .filter((stored) => stored !== undefined)
+        // Shared master data is answered as the plan recorded last maps it.
+        .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+      const at = clock();
+      let refusal: HttpError | undefined;
+      for (const stored of candidates) {
+        const concerned: AuditSubject = { planId: stored.plan.id, person: stored.plan.individual.identifier.value };
+        const access = dependencies.mayAccess(stored.plan, caller, at);
+        if (!access.allowed) {
+          if (refusal === undefined) {
+            refusal = new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see ${type}/${id}: ${access.reason}`);
+            Object.assign(subject, concerned);
+          }
+          continue;
+        }
+        let view: PlanView;
+        try {
+          view = viewOf(stored, at);
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+          refusal = error;
+          Object.assign(subject, concerned);
+          continue;
+        }
+        const found = view.entries.find((entry) => entry.type === type && entry.id === id);
+        if (found === undefined) continue;
+        Object.assign(subject, concerned);
+        sendFhir(response, found.resource, { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() });
+        return;
+      }
+      throw refusal ?? new HttpError(404, 'Not Found', `No ${type}/${id}`);
+    }),
+  );
+
+  router.get('/:type', (request) => {
+    const type = request.params.type;
+    throw KNOWN_TYPES.has(type)
+      ? new HttpError(404, 'Not Found', `Search is supported on CarePlan only; read a ${type} by its id (GET /fhir/${type}/{id}) or include it in a CarePlan search`)
+      : new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
+  });
+
+  return router;
+}
