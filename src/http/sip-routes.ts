@@ -26,7 +26,7 @@ import {
 } from '../sip/index.js';
 import type { AuditEntry, PlanSearch, StoredPlan } from '../store/plan-store.js';
 import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
-import type { AppDependencies, Caller } from './app.js';
+import { unstorableText, type AppDependencies, type Caller } from './app.js';
 import { HttpError } from './problem.js';
 
 /** The plan as the API answers it: the plan, which version, and what follows from it. */
@@ -101,6 +101,9 @@ export function sipRouter(dependencies: AppDependencies): Router {
       const subject: { planId?: string; person?: string } = {};
       let caller: Caller | undefined;
       try {
+        // Before anything reaches the store, and before the audit names the plan: text PostgreSQL cannot keep.
+        const unstorable = unstorableText({ ...request.params }) ?? unstorableText({ ...(request.query as Record<string, unknown>) });
+        if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The path or query holds U+0000 or an unpaired surrogate (${unstorable})`);
         caller = await dependencies.authenticate(request);
         const interaction = action === 'search' || action === 'read' || action === 'create' ? action : 'update';
         if (!caller.may(interaction)) {
