@@ -101,122 +101,128 @@ interface Figures {
   errors: number;
 }
 
-const scratch = await createScratchDatabase();
-const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
-const server = await startServe(scratch.url, dataDir);
-const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
-try {
-  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-
-  // Seed plans to read and search, one person each.
-  const seeded = Array.from({ length: SEEDED }, (_, index) => ({ id: `sip-bench-seed-${String(index)}`, person: personnummer(index) }));
-  for (const { id, person } of seeded) {
-    const response = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(newPlan(id, person)) });
-    if (response.status !== 201) throw new Error(`seeding ${id} answered ${String(response.status)}: ${await response.text()}`);
-  }
-
-  // Each create sends a plan never seen before: the template with a fresh id and person put in.
-  const template = JSON.stringify(newPlan('PLAN-ID', 'PERSON-ID'));
-  let created = 0;
-  let read = 0;
-  const scenarios: Record<string, autocannon.Request[]> = {
-    health: [{ method: 'GET', path: '/health' }],
-    create: [
-      {
-        method: 'POST',
-        path: '/sip/plans',
-        setupRequest: (request) => {
-          created++;
-          return { ...request, body: template.replaceAll('PLAN-ID', `sip-bench-new-${String(created)}`).replaceAll('PERSON-ID', personnummer(SEEDED + created)) };
-        },
-      },
-    ],
-    read: [
-      {
-        method: 'GET',
-        setupRequest: (request) => ({ ...request, path: `/sip/plans/${seeded[read++ % SEEDED]?.id ?? ''}` }),
-      },
-    ],
-    search: [
-      {
-        method: 'GET',
-        setupRequest: (request) => ({ ...request, path: `/sip/plans?person=${seeded[read++ % SEEDED]?.person ?? ''}` }),
-      },
-    ],
-  };
-
-  const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
-  write(`bench:http — sip-fhir serve on PostgreSQL (scratch database), ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}`);
-  // A warm-up pass of every scenario (not counted), so the rounds measure the server after its JIT has settled.
-  for (const requests of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers, requests });
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const [name, requests] of Object.entries(scenarios)) {
-      const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
-      const figures: Figures = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
-      results[name]?.push(figures);
-      write(`  round ${String(round)} ${name.padEnd(7)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms${figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''}`);
+/** Where one create's and one read's time goes, in this process on the same database: medians of N. */
+async function inProcess(databaseUrl: string, dataDir: string, token: string): Promise<void> {
+  const N = 200;
+  const store = await createPlanStore({ databaseUrl });
+  try {
+    const authenticator = await createAuthenticator(resolveAuthMode({ authDisabled: false, dataDir }));
+    if (authenticator.mode !== 'local') throw new Error('the bench signs its own tokens');
+    const times = { token: [] as number[], parse: [] as number[], checkPlan: [] as number[], create: [] as number[], audit: [] as number[], read: [] as number[], light: [] as number[] };
+    for (let index = 0; index < N; index++) {
+      let start = performance.now();
+      await authenticator.verify(`Bearer ${token}`);
+      times.token.push(performance.now() - start);
+      const body = JSON.parse(JSON.stringify(newPlan(`sip-bench-inproc-${String(index)}`, personnummer(100_000 + index)))) as unknown;
+      start = performance.now();
+      const parsed = parsePlan(body);
+      times.parse.push(performance.now() - start);
+      if (!parsed.ok) throw new Error('the bench plan does not parse');
+      start = performance.now();
+      checkPlan(parsed.plan);
+      times.checkPlan.push(performance.now() - start);
+      start = performance.now();
+      await store.create(parsed.plan, ORG);
+      times.create.push(performance.now() - start);
+      start = performance.now();
+      await store.audit({ at: new Date().toISOString(), organization: ORG, planId: parsed.plan.id, action: 'create', what: 'POST /sip/plans', outcome: 'success', detail: '201' });
+      times.audit.push(performance.now() - start);
+      start = performance.now();
+      await store.get(parsed.plan.id);
+      times.read.push(performance.now() - start);
+      start = performance.now();
+      trafficLight(parsed.plan);
+      times.light.push(performance.now() - start);
     }
+    write();
+    write(`one create, in process (median of ${String(N)}): parsePlan ${median(times.parse).toFixed(2)} ms, checkPlan ${median(times.checkPlan).toFixed(2)} ms, store.create ${median(times.create).toFixed(2)} ms (parses again, one transaction), audit ${median(times.audit).toFixed(2)} ms; bearer token check ${median(times.token).toFixed(2)} ms`);
+    write(`one read, in process (median of ${String(N)}): store.get ${median(times.read).toFixed(2)} ms (parses the stored plan), checkPlan for its warnings ${median(times.checkPlan).toFixed(2)} ms, trafficLight ${median(times.light).toFixed(2)} ms, audit ${median(times.audit).toFixed(2)} ms`);
+  } finally {
+    await store.close();
   }
-
-  write();
-  write('scenario   req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health');
-  const baseline = median((results.health ?? []).map((figures) => figures.rps));
-  for (const [name, figures] of Object.entries(results)) {
-    const rps = figures.map((figure) => figure.rps);
-    const p99 = figures.map((figure) => figure.p99);
-    write(
-      `${name.padEnd(9)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(37) +
-        `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
-        (median(rps) / baseline).toFixed(3),
-    );
-  }
-  const medianOf = (name: string, key: keyof Figures): number => median((results[name] ?? []).map((figures) => figures[key]));
-  const worstP99 = (name: string): number => Math.max(...(results[name] ?? []).map((figures) => figures.p99));
-  write();
-  write(`aim ≥ 100 creates/s: ${medianOf('create', 'rps') >= 100 ? 'met' : 'NOT met'} (${medianOf('create', 'rps').toFixed(0)}/s, p99 ${String(medianOf('create', 'p99'))} ms)`);
-  write(`aim ≥ 2,000 reads/s: ${medianOf('read', 'rps') >= 2000 ? 'met' : 'NOT met'} (${medianOf('read', 'rps').toFixed(0)}/s); search ${medianOf('search', 'rps').toFixed(0)}/s`);
-  write(`aim p99 ≤ 50 ms: create ${worstP99('create') <= 50 ? 'met' : 'NOT met'} (worst ${String(worstP99('create'))} ms), read ${worstP99('read') <= 50 ? 'met' : 'NOT met'} (worst ${String(worstP99('read'))} ms), search ${worstP99('search') <= 50 ? 'met' : 'NOT met'} (worst ${String(worstP99('search'))} ms)`);
-} finally {
-  await server.stop();
 }
 
-// Where one create's time goes, in this process on the same database: medians of N creates.
-const N = 200;
-const store = await createPlanStore({ databaseUrl: scratch.url });
+const scratch = await createScratchDatabase();
+const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
 try {
-  const authenticator = await createAuthenticator(resolveAuthMode({ authDisabled: false, dataDir }));
-  if (authenticator.mode !== 'local') throw new Error('the bench signs its own tokens');
-  const times = { token: [] as number[], parse: [] as number[], checkPlan: [] as number[], create: [] as number[], audit: [] as number[], read: [] as number[], light: [] as number[] };
-  for (let index = 0; index < N; index++) {
-    let start = performance.now();
-    await authenticator.verify(`Bearer ${token}`);
-    times.token.push(performance.now() - start);
-    const body = JSON.parse(JSON.stringify(newPlan(`sip-bench-inproc-${String(index)}`, personnummer(100_000 + index)))) as unknown;
-    start = performance.now();
-    const parsed = parsePlan(body);
-    times.parse.push(performance.now() - start);
-    if (!parsed.ok) throw new Error('the bench plan does not parse');
-    start = performance.now();
-    checkPlan(parsed.plan);
-    times.checkPlan.push(performance.now() - start);
-    start = performance.now();
-    await store.create(parsed.plan, ORG);
-    times.create.push(performance.now() - start);
-    start = performance.now();
-    await store.audit({ at: new Date().toISOString(), organization: ORG, planId: parsed.plan.id, action: 'create', what: 'POST /sip/plans', outcome: 'success', detail: '201' });
-    times.audit.push(performance.now() - start);
-    start = performance.now();
-    await store.get(parsed.plan.id);
-    times.read.push(performance.now() - start);
-    start = performance.now();
-    trafficLight(parsed.plan);
-    times.light.push(performance.now() - start);
+  const server = await startServe(scratch.url, dataDir);
+  const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
+  try {
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+
+    // Seed plans to read and search, one person each.
+    const seeded = Array.from({ length: SEEDED }, (_, index) => ({ id: `sip-bench-seed-${String(index)}`, person: personnummer(index) }));
+    for (const { id, person } of seeded) {
+      const response = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(newPlan(id, person)) });
+      if (response.status !== 201) throw new Error(`seeding ${id} answered ${String(response.status)}: ${await response.text()}`);
+    }
+
+    // Each create sends a plan never seen before: the template with a fresh id and person put in.
+    const template = JSON.stringify(newPlan('PLAN-ID', 'PERSON-ID'));
+    let created = 0;
+    let read = 0;
+    const scenarios: Record<string, autocannon.Request[]> = {
+      health: [{ method: 'GET', path: '/health' }],
+      create: [
+        {
+          method: 'POST',
+          path: '/sip/plans',
+          setupRequest: (request) => {
+            created++;
+            return { ...request, body: template.replaceAll('PLAN-ID', `sip-bench-new-${String(created)}`).replaceAll('PERSON-ID', personnummer(SEEDED + created)) };
+          },
+        },
+      ],
+      read: [
+        {
+          method: 'GET',
+          setupRequest: (request) => ({ ...request, path: `/sip/plans/${seeded[read++ % SEEDED]?.id ?? ''}` }),
+        },
+      ],
+      search: [
+        {
+          method: 'GET',
+          setupRequest: (request) => ({ ...request, path: `/sip/plans?person=${seeded[read++ % SEEDED]?.person ?? ''}` }),
+        },
+      ],
+    };
+
+    const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
+    write(`bench:http — sip-fhir serve on PostgreSQL (scratch database), ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}`);
+    // A warm-up pass of every scenario (not counted), so the rounds measure the server after its JIT has settled.
+    for (const requests of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers, requests });
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, requests] of Object.entries(scenarios)) {
+        const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
+        const figures: Figures = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+        results[name]?.push(figures);
+        write(`  round ${String(round)} ${name.padEnd(7)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms${figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''}`);
+      }
+    }
+
+    write();
+    write('scenario   req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health');
+    const baseline = median((results.health ?? []).map((figures) => figures.rps));
+    for (const [name, figures] of Object.entries(results)) {
+      const rps = figures.map((figure) => figure.rps);
+      const p99 = figures.map((figure) => figure.p99);
+      write(
+        `${name.padEnd(9)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(37) +
+          `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
+          (median(rps) / baseline).toFixed(3),
+      );
+    }
+    const medianOf = (name: string, key: keyof Figures): number => median((results[name] ?? []).map((figures) => figures[key]));
+    const worstP99 = (name: string): number => Math.max(...(results[name] ?? []).map((figures) => figures.p99));
+    write();
+    write(`aim ≥ 100 creates/s: ${medianOf('create', 'rps') >= 100 ? 'met' : 'NOT met'} (${medianOf('create', 'rps').toFixed(0)}/s, p99 ${String(medianOf('create', 'p99'))} ms)`);
+    write(`aim ≥ 2,000 reads/s: ${medianOf('read', 'rps') >= 2000 ? 'met' : 'NOT met'} (${medianOf('read', 'rps').toFixed(0)}/s); search ${medianOf('search', 'rps').toFixed(0)}/s`);
+    write(`aim p99 ≤ 50 ms: create ${worstP99('create') <= 50 ? 'met' : 'NOT met'} (worst ${String(worstP99('create'))} ms), read ${worstP99('read') <= 50 ? 'met' : 'NOT met'} (worst ${String(worstP99('read'))} ms), search ${worstP99('search') <= 50 ? 'met' : 'NOT met'} (worst ${String(worstP99('search'))} ms)`);
+  } finally {
+    await server.stop();
   }
-  write();
-  write(`one create, in process (median of ${String(N)}): parsePlan ${median(times.parse).toFixed(2)} ms, checkPlan ${median(times.checkPlan).toFixed(2)} ms, store.create ${median(times.create).toFixed(2)} ms (parses again, one transaction), audit ${median(times.audit).toFixed(2)} ms; bearer token check ${median(times.token).toFixed(2)} ms`);
-  write(`one read, in process (median of ${String(N)}): store.get ${median(times.read).toFixed(2)} ms (parses the stored plan), checkPlan for its warnings ${median(times.checkPlan).toFixed(2)} ms, trafficLight ${median(times.light).toFixed(2)} ms, audit ${median(times.audit).toFixed(2)} ms`);
+  await inProcess(scratch.url, dataDir, token);
 } finally {
-  await store.close();
   await scratch.drop();
   rmSync(dataDir, { recursive: true, force: true });
 }
