@@ -14,6 +14,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
@@ -57,19 +58,59 @@ function jsonBody(maxBodyBytes: number): RequestHandler[] {
     const body: unknown = request.body;
     const parsed = parseJsonText(typeof body === 'string' ? body : '');
     if (!parsed.ok) throw new HttpError(400, 'Malformed JSON', parsed.problems.map((problem) => problem.message).join('; '), parsed.problems);
+    const unstorable = unstorableText(parsed.value);
+    if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The body holds text the store cannot keep (U+0000 or an unpaired surrogate) at ${unstorable === '' ? '(document)' : unstorable}`);
     request.body = parsed.value;
     next();
   };
   return [text, parse];
 }
 
-/** Body-parser's own errors, as the HTTP errors they are. */
+/** An unpaired UTF-16 surrogate: valid in a JSON string (`"\\ud800"`), not in PostgreSQL text or jsonb. */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The JSON pointer of the first string (value or member name) in `value` that PostgreSQL cannot
+ * store — one holding U+0000 or an unpaired surrogate — or undefined when there is none. Such text is
+ * the caller's error (400), not the server's: without this check the store's refusal was a 500.
+ */
+export function unstorableText(value: unknown, pointer = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') || UNPAIRED_SURROGATE.test(value) ? pointer : undefined;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = unstorableText(item, `${pointer}/${String(index)}`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      const at = `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      if (unstorableText(key) !== undefined) return at;
+      const found = unstorableText(item, at);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Errors of Express's router and of body-parser, as the HTTP errors they are: a path parameter with a
+ * malformed percent-encoding (`/sip/plans/%E0`), a body that does not decompress, and so on carry a
+ * 4xx status of their own, and were answered 500 before.
+ */
 function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   const type = (error as { type?: unknown }).type;
   if (type === 'entity.too.large') return new HttpError(413, 'Payload Too Large', 'The request body is larger than the server accepts (SIP_MAX_BODY)');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new HttpError(415, 'Unsupported Media Type', 'Send the body as UTF-8');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new HttpError(400, 'Bad Request', 'The request body was not received whole');
+  if (error instanceof URIError) return new HttpError(400, 'Bad Request', 'The path holds a malformed percent-encoding');
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500) {
+    const expose = (error as { expose?: unknown }).expose === true && error instanceof Error;
+    return new HttpError(status, STATUS_CODES[status] ?? 'Bad Request', expose ? `The request cannot be read: ${error.message}` : 'The request cannot be read');
+  }
   return undefined;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import type { AuditEntry } from '../store/plan-store.js';
-import type { AppDependencies, Caller } from './app.js';
+import { unstorableText, type AppDependencies, type Caller } from './app.js';
 import { HttpError } from './problem.js';
 
 /** The plan and person a call concerned, filled in by the route as soon as it knows them. */
@@ -23,10 +23,14 @@ export type AuditedRun = (request: Request, response: Response, caller: Caller, 
 export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'authenticate'>, mapError: (error: unknown) => unknown = (error) => error) {
   return (action: AuditEntry['action'], run: AuditedRun) =>
     async (request: Request, response: Response): Promise<void> => {
-      const what = `${request.method} ${request.baseUrl}${request.path}`;
+      // The audit log keeps what was asked; text PostgreSQL cannot store (U+0000, an unpaired
+      // surrogate) is replaced there, and refused before it reaches the store.
+      const what = storable(`${request.method} ${request.baseUrl}${request.path}`);
       const subject: AuditSubject = {};
       let caller: Caller | undefined;
       try {
+        const unstorable = unstorableText({ ...request.params }) ?? unstorableText({ ...(request.query as Record<string, unknown>) });
+        if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The path or query holds U+0000 or an unpaired surrogate (${unstorable})`);
         caller = await dependencies.authenticate(request);
         const interaction = action === 'search' || action === 'read' || action === 'create' ? action : 'update';
         if (!caller.may(interaction)) {
@@ -41,6 +45,11 @@ export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'aut
         throw mapped;
       }
     };
+}
+
+/** The text with U+0000 and unpaired surrogates replaced by U+FFFD, as PostgreSQL can store it. */
+function storable(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 function auditEntry(caller: Caller | undefined, action: AuditEntry['action'], what: string, subject: AuditSubject, outcome: AuditEntry['outcome'], detail: string): AuditEntry {
