@@ -4,7 +4,7 @@ export * from './code-systems.js';
 export * from './concept-maps.js';
 export * from './options.js';
 export * from './normal-form.js';
-export { planToBundle } from './write/bundle.js';
+export { WRITTEN_RESOURCE_TYPES, planToBundle } from './write/bundle.js';
 export { PROTECTED_LOCATION_TEXT } from './write/appointment.js';
 export { toNarrative } from './write/narrative.js';
 export { toRequestQuestionnaire } from './write/own-account.js';

@@ -17,7 +17,7 @@ import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestR
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, planToBundle } from '../fhir/index.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planToBundle } from '../fhir/index.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { judgeSend, planStatus } from '../sip/index.js';
@@ -31,26 +31,7 @@ import { etagOf } from './sip-routes.js';
 
 const FHIR_JSON = 'application/fhir+json';
 
-/** Every resource type the mapping writes (src/fhir/write/bundle.ts); each can be read by id. */
-export const FHIR_RESOURCE_TYPES = [
-  'Patient',
-  'Organization',
-  'HealthcareService',
-  'Practitioner',
-  'PractitionerRole',
-  'RelatedPerson',
-  'CarePlan',
-  'CareTeam',
-  'Goal',
-  'Consent',
-  'Location',
-  'Appointment',
-  'QuestionnaireResponse',
-  'DetectedIssue',
-  'Task',
-  'Provenance',
-] as const;
-const KNOWN_TYPES: ReadonlySet<string> = new Set(FHIR_RESOURCE_TYPES);
+const KNOWN_TYPES: ReadonlySet<string> = new Set(WRITTEN_RESOURCE_TYPES);
 
 /** A FHIR id (https://hl7.org/fhir/R4/datatypes.html#id). */
 const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -188,7 +169,7 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
           description: 'Bearer tokens with SMART backend services scopes (system/CarePlan.read or system/*.read); the organisation the token names must be a party to the plan',
         },
-        resource: FHIR_RESOURCE_TYPES.map(resource),
+        resource: WRITTEN_RESOURCE_TYPES.map(resource),
       },
     ],
   };

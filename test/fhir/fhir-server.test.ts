@@ -11,7 +11,7 @@
 import type { Bundle, CarePlan, FhirResource, OperationOutcome } from 'fhir/r4.js';
 import { getSearchParameter } from '@medplum/core';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, bundleToPlan, fhirNormalForm, planToBundle } from '../../src/fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, bundleToPlan, fhirNormalForm, planToBundle } from '../../src/fhir/index.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { parsePlan, revisePlan } from '../../src/sip/index.js';
 import { exampleFiles, readExample } from '../support/examples.js';
@@ -19,24 +19,7 @@ import type { FhirServer } from '../support/fhir-server.js';
 import { CAREPLAN_REVINCLUDES, FhirRequestError, fetchPlan, newFhirServer, referenceOf } from '../support/fhir-server.js';
 
 /** Every resource type the writer produces. */
-const WRITTEN_TYPES: readonly FhirResource['resourceType'][] = [
-  'Patient',
-  'Organization',
-  'HealthcareService',
-  'Practitioner',
-  'PractitionerRole',
-  'RelatedPerson',
-  'CarePlan',
-  'CareTeam',
-  'Goal',
-  'Consent',
-  'Location',
-  'Appointment',
-  'QuestionnaireResponse',
-  'DetectedIssue',
-  'Task',
-  'Provenance',
-];
+const WRITTEN_TYPES: readonly FhirResource['resourceType'][] = WRITTEN_RESOURCE_TYPES;
 
 /** Shared master data: conditional creates (`ifNoneExist`), never overwritten. */
 const MASTER_DATA = new Set<string>(['Patient', 'Organization', 'Practitioner']);

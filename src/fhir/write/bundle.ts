@@ -28,6 +28,26 @@ import { toQuestionnaireResponse } from './own-account.js';
 import { personIdentifier, toPatient } from './patient.js';
 import { toPractitioner, toPractitionerRole, toRelatedPerson } from './people.js';
 
+/** Every resource type `planToBundle` writes. */
+export const WRITTEN_RESOURCE_TYPES = [
+  'Patient',
+  'Organization',
+  'HealthcareService',
+  'Practitioner',
+  'PractitionerRole',
+  'RelatedPerson',
+  'CarePlan',
+  'CareTeam',
+  'Goal',
+  'Consent',
+  'Location',
+  'Appointment',
+  'QuestionnaireResponse',
+  'DetectedIssue',
+  'Task',
+  'Provenance',
+] as const;
+
 /** Every organisation of the plan: each principal followed by its units, then the other actors. */
 function organizationsOf(plan: SipPlan): (Principal | Unit | OtherActor)[] {
   return [...plan.principals.flatMap((principal) => [principal, ...principal.units]), ...plan.otherActors];
