@@ -5,9 +5,9 @@
  * them until the process is killed with SIGKILL; a second process on the same store must then hold
  * every write that was answered 2xx, and every plan's history must be 1..n, each version readable.
  *
- * The server runs on the real clock (a child process cannot be given ours); nothing here depends on
- * the date: the caller is a principal of the plans (Region Dalarna), whose access does not hang on
- * the consent in force, and the SIP rules checked on a write do not read the clock.
+ * The server runs on the real clock (a child process cannot be given ours), and every write is judged
+ * when it is recorded, so the plans' consent runs from today for a year: the test passes on any day.
+ * The caller is a principal of the plans (Region Dalarna), whose access does not hang on the consent.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,10 +15,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatDate, stockholmDate } from '../../src/sip/index.js';
 import { DRIVERS, freshPlan, REGION } from '../support/http-server.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/bin.ts'];
+
+/** A new plan recorded now, whose consent is in force on the real date, from today for 300 days. */
+function planOfToday(id: string): ReturnType<typeof freshPlan> {
+  const plan = freshPlan(id);
+  const today = new Date();
+  const givenAt = formatDate(stockholmDate(today));
+  const validUntil = formatDate(stockholmDate(new Date(today.getTime() + 300 * 86_400_000)));
+  return { ...plan, updatedAt: today.toISOString(), consents: plan.consents.map((consent) => ({ ...consent, givenAt, validUntil })) };
+}
 const WRITERS = 6;
 /** The process is killed once this many writes were acknowledged (or after KILL_AFTER_MS). */
 const ACKNOWLEDGED_BEFORE_KILL = 40;
@@ -92,7 +102,7 @@ describe.each(DRIVERS)('a crash during writes on %s', (_name, driver) => {
       try {
         for (let round = 0; running(); round++) {
           const id = `sip-crash-${String(index)}-${String(round)}`;
-          const plan = freshPlan(id);
+          const plan = planOfToday(id);
           const versions = new Map<number, string>();
           const created = await fetch(`${first.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify({ ...plan, notes: 'version 1' }) });
           if (created.status !== 201) throw new Error(`create answered ${String(created.status)}: ${await created.text()}`);
