@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, resolveAuthMode } from '../src/http/auth/index.js';
-import { checkPlan, parsePlan, trafficLight, type SipPlan } from '../src/sip/index.js';
+import { checkPlan, formatDate, parsePlan, stockholmDate, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 
@@ -49,6 +49,8 @@ function personnummer(serial: number): string {
   return `${birth}-${number}${String((10 - (sum % 10)) % 10)}`;
 }
 
+const TODAY = formatDate(stockholmDate(new Date()));
+const IN_300_DAYS = formatDate(stockholmDate(new Date(Date.now() + 300 * 86_400_000)));
 const adult = JSON.parse(readFileSync('examples/adult-psychiatry-addiction.json', 'utf8')) as SipPlan;
 /** Plan `id` of person `person`: the adult example as a new plan, version 1, not yet approved. */
 function newPlan(id: string, person: string): SipPlan {
@@ -58,7 +60,9 @@ function newPlan(id: string, person: string): SipPlan {
     version: 1,
     approvals: [],
     individual: { ...adult.individual, identifier: { ...adult.individual.identifier, value: person } },
-    consents: adult.consents.map((consent) => ({ ...consent, planId: id })),
+    // Recorded now with a consent from today, so the plan may be read (sent) whenever the bench runs.
+    updatedAt: new Date().toISOString(),
+    consents: adult.consents.map((consent) => ({ ...consent, planId: id, givenAt: TODAY, validUntil: IN_300_DAYS })),
   };
 }
 

@@ -15,7 +15,7 @@ export const SERVE_USAGE = `Usage: sip-fhir serve [options]
 Starts the SIP adapter service. Settings come from the environment and these options:
 
 Options:
-  --port <n>            ${SETTING_VARIABLES.port}, default 8080 (0: any free port)
+  --port <n>            ${SETTING_VARIABLES.port}, default 8080 (0: the system picks a free port)
   --host <address>      ${SETTING_VARIABLES.host}, default 127.0.0.1
   --data-dir <dir>      ${SETTING_VARIABLES.dataDir}, default ./data (the embedded store and the local key)
   --database-url <url>  ${SETTING_VARIABLES.databaseUrl}, a PostgreSQL server instead of the embedded store

@@ -20,13 +20,14 @@ import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planToBundle } from '../fhir/index.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
-import { judgeSend, planStatus } from '../sip/index.js';
+import { planStatus } from '../sip/index.js';
 import type { StoredPlan } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import { resourceIdOf } from '../store/resource-ids.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
+import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
 
 const FHIR_JSON = 'application/fhir+json';
@@ -85,10 +86,8 @@ function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>
  * that moment (judgeSend), mapped only after it may.
  */
 function viewOf(stored: StoredPlan, at: Date): PlanView {
-  const errors = judgeSend(stored.plan, at).filter((problem) => problem.severity === 'error');
-  if (errors.length > 0) {
-    throw new HttpError(403, 'Forbidden', `Plan "${stored.plan.id}" may not be sent now: ${[...new Set(errors.map((problem) => problem.code))].join(', ')}`, errors);
-  }
+  const refusal = sendRefusal(stored.plan, at);
+  if (refusal !== undefined) throw refusal;
   const bundle = planToBundle(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
   const targets = new Map<string, string>();
   for (const entry of bundle.entry ?? []) {
@@ -209,9 +208,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       // Plans that may not be sent now are left out; when every plan found is, the answer is the refusal.
       const refusals: HttpError[] = [];
       const sendable = allowed.filter((stored) => {
-        const errors = judgeSend(stored.plan, at).filter((problem) => problem.severity === 'error');
-        if (errors.length > 0) refusals.push(new HttpError(403, 'Forbidden', `Plan "${stored.plan.id}" may not be sent now`, errors));
-        return errors.length === 0;
+        const refused = sendRefusal(stored.plan, at);
+        if (refused !== undefined) refusals.push(refused);
+        return refused === undefined;
       });
       const [refusal] = refusals;
       if (sendable.length === 0 && refusal !== undefined) throw refusal;

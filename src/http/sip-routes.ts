@@ -29,6 +29,7 @@ import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
+import { sendRefusal } from './sending.js';
 
 /** The plan as the API answers it: the plan, which version, and what follows from it. */
 function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): Record<string, unknown> {
@@ -116,12 +117,30 @@ export function sipRouter(dependencies: AppDependencies): Router {
     return stored;
   }
 
+  /**
+   * The current plan for an answer that carries it out: refused with 403 naming the rule when its
+   * consent does not allow sending it now (a consent withdrawn or expired since it was recorded).
+   * Writes are still taken (a withdrawal, a closure), so the plan can be brought in order.
+   */
+  async function sendable(planId: string, caller: Caller, subject: { planId?: string; person?: string }): Promise<StoredPlan> {
+    const stored = await current(planId, caller, subject);
+    const refusal = sendRefusal(stored.plan, clock());
+    if (refusal !== undefined) throw refusal;
+    return stored;
+  }
+
   /** Records `next` as the version after `stored`, after the SIP rules, and answers it. */
   async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200): Promise<void> {
     const problems = checkPlan(next);
     rejectProblems(problems, `Version ${String(next.version)}`);
     const saved = await store.update(next, stored.version, caller.organization);
-    response.status(status).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
+    // The answer carries the plan only while it may be sent: after a withdrawal it tells what was recorded, not the plan.
+    const refusal = sendRefusal(saved.plan, clock());
+    const { plan: _withheld, ...recorded } = planBody(saved, problems);
+    response
+      .status(status)
+      .setHeader('ETag', etagOf(saved.version))
+      .json(refusal === undefined ? planBody(saved, problems) : { ...recorded, planId: saved.plan.id, withheld: refusal.detail });
   }
 
   /** The version after `plan`, recorded now: approvals and closures are recorded as versions too. */
@@ -163,9 +182,9 @@ export function sipRouter(dependencies: AppDependencies): Router {
       };
       const found = await store.search(search);
       const at = clock();
-      // Access is judged per plan after the page is read, so a page may hold fewer than `limit` plans;
-      // the total of plans the caller may not see is not told.
-      const visible = found.plans.filter((stored) => dependencies.mayAccess(stored.plan, caller, at).allowed);
+      // Access, and whether the plan may be sent now, are judged per plan after the page is read, so a
+      // page may hold fewer than `limit` plans; the total of plans the caller may not see is not told.
+      const visible = found.plans.filter((stored) => dependencies.mayAccess(stored.plan, caller, at).allowed && sendRefusal(stored.plan, at) === undefined);
       response.json({ count: visible.length, offset, limit, plans: visible.map((stored) => planBody(stored)) });
     }),
   );
@@ -173,7 +192,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.get(
     '/plans/:id',
     route('read', async (request, response, caller, subject) => {
-      const stored = await current(String(request.params.id), caller, subject);
+      const stored = await sendable(String(request.params.id), caller, subject);
       response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored, checkPlan(stored.plan).filter((problem) => problem.severity === 'warning')));
     }),
   );
@@ -196,7 +215,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.get(
     '/plans/:id/_history',
     route('read', async (request, response, caller, subject) => {
-      await current(String(request.params.id), caller, subject);
+      await sendable(String(request.params.id), caller, subject);
       const versions = await store.history(String(request.params.id));
       response.json({ versions: versions.map((stored) => planBody(stored)) });
     }),
@@ -205,7 +224,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.get(
     '/plans/:id/_history/:version',
     route('read', async (request, response, caller, subject) => {
-      await current(String(request.params.id), caller, subject);
+      await sendable(String(request.params.id), caller, subject);
       const version = Number(request.params.version);
       const stored = Number.isInteger(version) ? await store.get(String(request.params.id), version) : undefined;
       if (stored === undefined) throw new HttpError(404, 'Not Found', `Plan "${String(request.params.id)}" has no version ${String(request.params.version)}`);

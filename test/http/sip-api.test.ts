@@ -130,6 +130,17 @@ describe.each([
   it('withdraws the consent: the plan closes (revoked)', async () => {
     const response = await api().post('/sip/plans/sip-api-test-1/consents/consent-1/withdrawal').set(auth()).send({ withdrawnBy: 'individual', recordedBy: 'prof-anna-lind' }).expect(201);
     expect(response.body as PlanAnswer).toMatchObject({ version: 5, status: 'revoked' });
+    // The answer tells what was recorded but no longer carries the plan: nothing is sent without consent.
+    expect(response.body).not.toHaveProperty('plan');
+  });
+
+  it('sends the plan no more once its consent is withdrawn: read, history and search refuse it, naming the rule', async () => {
+    const read = await api().get('/sip/plans/sip-api-test-1').set(auth()).expect(403);
+    expect((read.body as ProblemAnswer).problems?.map((problem) => problem.code)).toContain('consent.withdrawn');
+    await api().get('/sip/plans/sip-api-test-1/_history').set(auth()).expect(403);
+    await api().get('/sip/plans/sip-api-test-1/_history/1').set(auth()).expect(403);
+    const found = await api().get('/sip/plans').set(auth()).query({ person: fresh.individual.identifier.value }).expect(200);
+    expect((found.body as { plans: PlanAnswer[] }).plans).toEqual([]);
   });
 
   it('refuses a call without a token (401), with a missing scope (403) and from an organisation not in the plan (403), and audits each', async () => {
