@@ -121,8 +121,8 @@ export function answerSummons(plan: SipPlan, meetingId: string, party: string, a
 
 /**
  * Records that a summoned meeting was held, with its roles (seed 000 "Mötet"; seed 001 §4.5), or that
- * a planned or summoned meeting was cancelled. Held and cancelled are final; a meeting is held once
- * the time its summons gives has come.
+ * a planned or summoned meeting was cancelled. Held and cancelled are final. A meeting recorded as
+ * held before its start breaks `meeting.held-before-start`, which the plan's rules report.
  */
 export function recordMeetingOutcome(plan: SipPlan, meetingId: string, outcome: MeetingOutcome, { at }: ChangeContext): SipPlan {
   assertOpen(plan);
@@ -131,9 +131,6 @@ export function recordMeetingOutcome(plan: SipPlan, meetingId: string, outcome: 
   if (meeting.status === 'held' || meeting.status === 'cancelled') refuse(MEETING_STATUS_CHANGE, `Meeting "${meetingId}" is ${meeting.status} already, which is final`, pointer);
   if (outcome.status === 'held' && meeting.status === 'planned') {
     refuse('meeting.summons-missing', `Meeting "${meetingId}" was never summoned; send its summons before recording it as held`, toPointer(['meetings', index]));
-  }
-  if (outcome.status === 'held' && meeting.summons !== undefined && at.getTime() < Date.parse(meeting.summons.start)) {
-    refuse(MEETING_STATUS_CHANGE, `Meeting "${meetingId}" starts at ${meeting.summons.start}; it is recorded as held once it has started`, pointer);
   }
   return withMeeting(plan, index, { ...meeting, ...outcome }, at);
 }

@@ -119,14 +119,23 @@ describe.each(DRIVERS)('meetings and consents on the SIP API on %s', (_name, dri
     expect(answer.warnings).toEqual([expect.objectContaining({ code: 'summons.declined-without-substitute', severity: 'warning', pointer: '/meetings/1/summons/invitees/2' })]);
   });
 
-  it('records the substitute and the warning is gone; an answer given yesterday keeps its time', async () => {
+  it('refuses an answer given before the summons was sent (summons.answer-out-of-time)', async () => {
     const response = await api()
       .put(`${plan}/meetings/meeting-2/invitees/prof-erik-berg/response`)
       .set(auth())
       .send({ response: 'declined', substitute: 'prof-sara-holm', respondedAt: '2026-03-31T16:00:00+02:00' })
+      .expect(422);
+    expect((response.body as Answer).problems).toEqual([expect.objectContaining({ code: 'summons.answer-out-of-time', pointer: '/meetings/1/summons/invitees/2/respondedAt' })]);
+  });
+
+  it('records the substitute and the warning is gone; the time of the answer is kept as written', async () => {
+    const response = await api()
+      .put(`${plan}/meetings/meeting-2/invitees/prof-erik-berg/response`)
+      .set(auth())
+      .send({ response: 'declined', substitute: 'prof-sara-holm', respondedAt: '2026-04-01T08:00:00Z' })
       .expect(200);
     const answer = response.body as Answer;
-    expect(answer.plan.meetings[1]?.summons?.invitees[2]).toEqual({ party: 'prof-erik-berg', required: true, response: 'declined', respondedAt: '2026-03-31T16:00:00+02:00', substitute: 'prof-sara-holm' });
+    expect(answer.plan.meetings[1]?.summons?.invitees[2]).toEqual({ party: 'prof-erik-berg', required: true, response: 'declined', respondedAt: '2026-04-01T08:00:00Z', substitute: 'prof-sara-holm' });
     expect(answer.warnings ?? []).toEqual([]);
   });
 
@@ -142,7 +151,7 @@ describe.each(DRIVERS)('meetings and consents on the SIP API on %s', (_name, dri
 
   it('refuses to record the meeting as held before it starts, cancels it, and then refuses any change of its status', async () => {
     const early = await api().put(`${plan}/meetings/meeting-2/status`).set(auth()).send({ status: 'held' }).expect(422);
-    expect((early.body as Answer).problems).toEqual([expect.objectContaining({ code: 'meeting.status-change', pointer: '/meetings/1/status' })]);
+    expect((early.body as Answer).problems).toEqual([expect.objectContaining({ code: 'meeting.held-before-start', pointer: '/meetings/1/status' })]);
     const cancelled = await api().put(`${plan}/meetings/meeting-2/status`).set(auth()).send({ status: 'cancelled', notes: 'Jonas är sjuk; nytt möte bokas.' }).expect(200);
     expect((cancelled.body as Answer).plan.meetings[1]).toMatchObject({ status: 'cancelled', notes: 'Jonas är sjuk; nytt möte bokas.' });
     const again = await api().post(`${plan}/meetings/meeting-2/summons`).set(auth()).send(summons).expect(422);
