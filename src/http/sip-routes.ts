@@ -2,7 +2,13 @@
  * The SIP JSON API under `/sip`: plans as the SIP model has them (src/sip/model/), each change a new
  * immutable version. Every model rule that is broken answers 422 with the rule's code and JSON
  * pointer; warnings travel in the answer without failing it. A write names the version it edits in
- * `If-Match`, and a stale one answers 412.
+ * `If-Match`, and a stale one answers 412: required for an edited plan (`PUT`), optional for the
+ * changes recorded as the next version (approvals, consents and their withdrawal, meetings, their
+ * summons and answers, the closure), which are made on whatever version is current.
+ *
+ * Request bodies and the search query are parsed with the schemas of ./sip-schemas.ts, which the
+ * OpenAPI document (./openapi.ts) is generated from; a new route needs its entry there
+ * (test/http/openapi.test.ts checks).
  *
  * Every call is written to the audit log: who (organisation and agent), which plan and person, what,
  * when, and how it ended.
