@@ -14,7 +14,7 @@
  */
 import type { Consent, Invitee, Meeting, SipPlan, Summons } from './model/index.js';
 import { SipRuleError, toPointer, type Problem } from './problem.js';
-import { checkPlan, RULES } from './rules/index.js';
+import { checkPlan, DEVIATION_ADVICE, RULES } from './rules/index.js';
 import { assertOpen, refuse, type ChangeContext } from './transitions.js';
 
 /**
@@ -46,11 +46,19 @@ const CONSENT_SUMMONS_RULES = RULES.filter((rule) => ['summons.without-consent',
 
 const nextVersion = (plan: SipPlan, at: Date): Pick<SipPlan, 'version' | 'updatedAt'> => ({ version: plan.version + 1, updatedAt: at.toISOString() });
 
-/** The problems `rules` find at or under `pointer` in `plan`, as errors: they judge what happens now. */
+/**
+ * The problems `rules` find at or under `pointer` in `plan`, as errors: they judge what happens now,
+ * which is refused, so there is no deviation to report (seed 001 §5.2 is about what happened).
+ */
 function refusedNow(plan: SipPlan, rules: typeof RULES, pointer: string): Problem[] {
+  const advice = `; ${DEVIATION_ADVICE}`;
   return checkPlan(plan, { rules })
     .filter((problem) => problem.pointer === pointer || problem.pointer.startsWith(`${pointer}/`))
-    .map((problem) => ({ ...problem, severity: 'error' as const }));
+    .map(({ reportDeviation: _report, ...problem }) => ({
+      ...problem,
+      severity: 'error' as const,
+      message: problem.message.endsWith(advice) ? problem.message.slice(0, -advice.length) : problem.message,
+    }));
 }
 
 function meetingAt(plan: SipPlan, meetingId: string): { meeting: Meeting; index: number } {

@@ -16,6 +16,7 @@ import {
   SipRuleError,
   summonMeeting,
   withdrawConsent,
+  type Problem,
   type SipPlan,
   type SummonsToSend,
 } from '../../src/sip/index.js';
@@ -26,16 +27,19 @@ function adult(): SipPlan {
   return result.plan;
 }
 
-/** The codes and pointers a refused change names. */
-function refusal(action: () => unknown): [string, string, string][] {
+/** The problems a refused change names; fails when the change is not refused. */
+function refusedProblems(action: () => unknown): readonly Problem[] {
   try {
     action();
   } catch (error) {
-    if (error instanceof SipRuleError) return error.problems.map((problem) => [problem.code, problem.severity, problem.pointer]);
+    if (error instanceof SipRuleError) return error.problems;
     throw error;
   }
   throw new Error('the change was not refused');
 }
+
+/** The codes, severities and pointers a refused change names. */
+const refusal = (action: () => unknown): [string, string, string][] => refusedProblems(action).map((problem) => [problem.code, problem.severity, problem.pointer]);
 
 const planned = new Date('2026-04-01T10:00:00+02:00');
 const sent = new Date('2026-04-02T09:00:00+02:00');
@@ -93,6 +97,10 @@ describe('meetings and summonses', () => {
     expect(refusal(() => summonMeeting(withMeeting, 'meeting-2', { ...summons, invitees: [{ party: 'unit-vc-britsarvet', required: true }] }, { at: sent }))).toEqual([
       ['summons.invitee-excluded', 'error', '/meetings/1/summons/invitees/0/party'],
     ]);
+    // Nothing happened, so there is no deviation to report: the refusal says what is wrong and no more.
+    const [excluded] = refusedProblems(() => summonMeeting(withMeeting, 'meeting-2', { ...summons, invitees: [{ party: 'unit-vc-britsarvet', required: true }] }, { at: sent }));
+    expect(excluded).not.toHaveProperty('reportDeviation');
+    expect(excluded?.message).toBe('"unit-vc-britsarvet" is summoned but the person\'s consent excludes it');
     const { location: _location, ...nowhere } = summons;
     expect(refusal(() => summonMeeting(withMeeting, 'meeting-2', nowhere, { at: sent }))).toEqual([['summons.incomplete', 'error', '/meetings/1/summons']]);
   });
