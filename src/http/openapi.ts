@@ -265,8 +265,14 @@ interface FhirOperation {
   readonly summary: string;
   /** The SMART scope it needs; none for what carries no plan data. */
   readonly scope?: Scope;
+  /** Takes a FHIR resource (a transaction Bundle, a resource to validate) as `application/fhir+json`. */
+  readonly takesResource?: boolean;
 }
 
+/**
+ * The FHIR facade's routes. A route added to src/http/fhir-routes.ts gets its line here, or
+ * test/http/openapi.test.ts fails naming it.
+ */
 export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   { method: 'get', path: '/fhir/metadata', summary: 'The CapabilityStatement: the resource types, searches and SIP profiles supported' },
   { method: 'get', path: '/fhir/CarePlan', summary: 'Search the plans as a searchset Bundle (identifier, patient, patient:identifier, status, _include, _revinclude, _count, _offset)', scope: READ },
@@ -357,6 +363,7 @@ function fhirOperation(operation: FhirOperation): JsonObject {
     operationId: `fhir${operation.method}${operation.path.replace(/^\/fhir/, '').replace(/[^A-Za-z0-9]+(.)?/g, (_match, next: string | undefined) => (next ?? '').toUpperCase())}`,
     ...(operation.scope === undefined ? { security: [] } : { security: [{ bearer: [operation.scope] }] }),
     parameters: pathParameters(operation.path),
+    ...(operation.takesResource === true ? { requestBody: { required: true, content: { [FHIR_JSON]: { schema: ref('FhirResource') } } } } : {}),
     responses: {
       '200': { description: 'A FHIR R4 resource', content: { [FHIR_JSON]: { schema: ref('FhirResource') } } },
       default: { description: 'An error: an OperationOutcome (400, 401, 403, 404, 422, 429 …)', content: { [FHIR_JSON]: { schema: ref('OperationOutcome') } } },
