@@ -18,6 +18,7 @@ import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
+import { docsRouter } from './docs-routes.js';
 import { fhirRouter } from './fhir-routes.js';
 import { sipRouter } from './sip-routes.js';
 
@@ -146,6 +147,7 @@ export function createApp(dependencies: AppDependencies): express.Express {
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });
   });
+  app.use(docsRouter());
   app.use('/sip', sipRouter(dependencies));
   app.use('/fhir', fhirRouter(dependencies));
   app.use((request, _response, next) => {
