@@ -66,15 +66,21 @@ const SIMPLE_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * field and line. Anything else is located by its input and the expression's text.
  */
 function simplePathPointer(input: unknown, pointer: string, expression: string): string | undefined {
+  const target = simplePathTarget(input, pointer, expression);
+  return target === undefined || Array.isArray(target.node) ? undefined : target.pointer;
+}
+
+/** The node a plain path of field names reaches, and its pointer. */
+function simplePathTarget(input: unknown, pointer: string, expression: string): { node: unknown; pointer: string } | undefined {
   if (!SIMPLE_PATH.test(expression)) return undefined;
   let node = input;
   let at = pointer;
   for (const field of expression.split('.')) {
     if (typeof node !== 'object' || node === null || Array.isArray(node) || !(field in node)) return undefined;
     node = (node as Record<string, unknown>)[field];
-    at = `${at}/${field}`;
+    at = `${at}${toPointer([field])}`;
   }
-  return Array.isArray(node) ? undefined : at;
+  return { node, pointer: at };
 }
 
 interface Scope {
@@ -191,12 +197,15 @@ class Runner {
 
   each(rule: Extract<CompiledRule, { kind: 'each' }>, scope: Scope, out: string, offset: number): JsonValue[] {
     const collection = this.evaluate(rule.expression, scope, `${rule.rule}.$each`) ?? [];
+    // Items that are not objects (a list of ids or dates) are located through the array they are in.
+    const array = scope.pointer === undefined ? undefined : simplePathTarget(scope.input, scope.pointer, rule.expression.text);
+    const arrayPointer = array !== undefined && Array.isArray(array.node) && array.node.length === collection.length ? array.pointer : undefined;
     const items: JsonValue[] = [];
     collection.forEach((item, index) => {
       const itemScope: Scope = {
         input: item,
         env: { ...scope.env, item, index },
-        pointer: this.index.pointerOf(item) ?? scope.pointer,
+        pointer: this.index.pointerOf(item) ?? (arrayPointer === undefined ? scope.pointer : `${arrayPointer}/${String(index)}`),
       };
       const value = this.run(rule.item, itemScope, `${out}/${String(offset + items.length)}`);
       if (value !== undefined) items.push(value);
