@@ -58,7 +58,8 @@ export function xmlPathOf(pointer: string): string {
     .slice(1);
 }
 
-const SIMPLE_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const SEGMENT = '([A-Za-z_][A-Za-z0-9_]*|`[^`.]+`)';
+const SIMPLE_PATH = new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`);
 
 /**
  * The pointer an expression read, when it is a plain path of field names through objects only
@@ -75,7 +76,8 @@ function simplePathTarget(input: unknown, pointer: string, expression: string): 
   if (!SIMPLE_PATH.test(expression)) return undefined;
   let node = input;
   let at = pointer;
-  for (const field of expression.split('.')) {
+  for (const segment of expression.split('.')) {
+    const field = segment.replace(/^`(.*)`$/, '$1');
     if (typeof node !== 'object' || node === null || Array.isArray(node) || !(field in node)) return undefined;
     node = (node as Record<string, unknown>)[field];
     at = `${at}${toPointer([field])}`;
@@ -189,8 +191,9 @@ class Runner {
       if (value !== undefined) result[key] = value;
     }
     if (Object.keys(result).length === 0) return undefined;
-    // An object is located where its first field was read: its own scope may be the whole document.
-    const first = rule.fields.map(([key]) => this.trace.get(`${out}${toPointer([key])}`)).find((entry) => entry !== undefined);
+    // An object built from one item of the source is located at that item; one built from the whole
+    // document, where its first field was read.
+    const first = scope.pointer === '' ? rule.fields.map(([key]) => this.trace.get(`${out}${toPointer([key])}`)).find((entry) => entry !== undefined) : undefined;
     this.trace.set(out, { rule: rule.rule, source: first?.source ?? this.location(scope, undefined) });
     return result;
   }
