@@ -119,6 +119,17 @@ describe('modern-case-api samples', () => {
     expect(result.issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'mapping.not-carried', planPointer: '/ownAccount' }));
   });
 
+  it('writes a municipal intervention whose description names no type as a decision without a code, and reads it back unchanged', () => {
+    const plan = inbound('elderly-home-help.json');
+    const freeText = { ...plan, interventions: plan.interventions.map((intervention) => (intervention.id === 'B-2026-0311' ? { ...intervention, description: 'Trygghetslarm och tillsyn nattetid' } : intervention)) };
+    const written = translateOutbound(mapping, freeText, { at: SENT });
+    expect(written.issues.filter((issue) => issue.code === 'mapping.not-carried')).toEqual([]);
+    const document = JSON.parse(written.text ?? '') as { decisions: Record<string, unknown>[] };
+    expect(document.decisions[0]).not.toHaveProperty('interventionCode');
+    expect(document.decisions[0]?.concerns).toBe('Trygghetslarm och tillsyn nattetid');
+    expect(translateInbound(mapping, written.text ?? '').plan?.interventions[0]?.description).toBe('Trygghetslarm och tillsyn nattetid');
+  });
+
   it('judges consent at the moment of sending: refused after the consent expired, with the rule and the rule path', () => {
     const plan = inbound('elderly-home-help.json');
     const late = new Date('2027-03-01T09:00:00+01:00');
