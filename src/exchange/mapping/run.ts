@@ -102,12 +102,17 @@ class Runner {
     readonly index: InputIndex,
   ) {}
 
-  location(scope: Scope, expression: Expression | undefined, value?: unknown): SourceLocation {
+  /**
+   * Where a value was read. The line is looked up only for a problem reported now (`withLine`):
+   * traces are kept for every value written, and finding lines for all of them would cost more than
+   * the translation; a later problem gets its line through `lineOf`.
+   */
+  location(scope: Scope, expression: Expression | undefined, value?: unknown, withLine = false): SourceLocation {
     const pointer =
       (value === undefined ? undefined : this.index.pointerOf(value)) ??
       (expression === undefined || scope.pointer === undefined ? undefined : simplePathPointer(scope.input, scope.pointer, expression.text)) ??
       scope.pointer;
-    const line = pointer === undefined ? undefined : this.index.lineOf(pointer === scope.pointer ? scope.input : value, pointer);
+    const line = !withLine || pointer === undefined ? undefined : this.index.lineOf(pointer === scope.pointer ? scope.input : value, pointer);
     return {
       ...(pointer === undefined ? {} : this.index.xml ? { xmlPath: xmlPathOf(pointer), pointer } : { pointer }),
       ...(expression === undefined ? {} : { expression: expression.text }),
@@ -123,12 +128,12 @@ class Runner {
   lookup(scope: Scope, rule: string, mapName: string, code: unknown): unknown {
     const map = this.mapping.valueMaps.get(mapName);
     if (map === undefined) {
-      this.report('mapping.unknown-value-map', rule, `mapped('${mapName}'): no value map "${mapName}" in "valueMaps"`, this.location(scope, undefined));
+      this.report('mapping.unknown-value-map', rule, `mapped('${mapName}'): no value map "${mapName}" in "valueMaps"`, this.location(scope, undefined, undefined, true));
       return undefined;
     }
     const value = map.forward.get(String(code));
     if (value === undefined) {
-      this.report('mapping.value-unknown', rule, `the code ${JSON.stringify(code)} is not in the value map "${mapName}"`, this.location(scope, undefined));
+      this.report('mapping.value-unknown', rule, `the code ${JSON.stringify(code)} is not in the value map "${mapName}"`, this.location(scope, undefined, undefined, true));
     }
     return value;
   }
@@ -140,7 +145,7 @@ class Runner {
         () => expression.evaluate(scope.input, scope.env),
       );
     } catch (error) {
-      this.report('mapping.expression-failed', rule, `\`${expression.text}\` failed: ${error instanceof Error ? error.message : String(error)}`, this.location(scope, expression));
+      this.report('mapping.expression-failed', rule, `\`${expression.text}\` failed: ${error instanceof Error ? error.message : String(error)}`, this.location(scope, expression, undefined, true));
       return undefined;
     }
   }
@@ -246,14 +251,14 @@ class Runner {
     const result = this.evaluate(rule.expression, scope, rule.rule);
     if (result === undefined) return undefined;
     if (result.length > 1) {
-      this.report('mapping.cardinality', rule.rule, `\`${rule.expression.text}\` yields ${String(result.length)} values where the target holds one (use $each for a list)`, this.location(scope, rule.expression));
+      this.report('mapping.cardinality', rule.rule, `\`${rule.expression.text}\` yields ${String(result.length)} values where the target holds one (use $each for a list)`, this.location(scope, rule.expression, undefined, true));
       return undefined;
     }
     const [read] = result;
     if (read === undefined || read === null || read === '') return rule.fallback === undefined ? undefined : this.traced(out, rule.rule, scope, rule.expression, rule.fallback);
     const converted = this.convertValue(rule, read as JsonValue);
     if (!converted.ok) {
-      this.report(converted.code, rule.rule, converted.message, this.location(scope, rule.expression, read));
+      this.report(converted.code, rule.rule, converted.message, this.location(scope, rule.expression, read, true));
       return undefined;
     }
     const value = converted.value;
