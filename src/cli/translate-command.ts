@@ -178,6 +178,7 @@ export async function runTranslate(args: readonly string[], io: CommandIo): Prom
   const from = await resolveFormat(values.from, mappingsDir, io);
   const to = await resolveFormat(values.to, mappingsDir, io);
   if (from === undefined || to === undefined) return 2;
+  if (to.kind === 'mapping' && to.mapping.outbound === undefined) throw new UsageError(`the mapping "${to.mapping.name}" has no outbound template: plans cannot be written in its format`);
   let files: string[];
   try {
     files = await expandInputs([input], [extensionOf(from)]);
