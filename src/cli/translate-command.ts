@@ -140,7 +140,9 @@ async function translateFile(file: string, from: Format, to: Format, at: Date, l
     return 1;
   }
   const written = writePlan(to, read.value, at);
-  const issues = [...read.issues, ...written.issues];
+  // The rules run on the way in and again when the plan is sent: a warning both give is said once.
+  const seen = new Set(read.issues.map((issue) => `${issue.code} ${issue.planPointer ?? ''} ${issue.message}`));
+  const issues = [...read.issues, ...written.issues.filter((issue) => !seen.has(`${issue.code} ${issue.planPointer ?? ''} ${issue.message}`))];
   if (written.value === undefined) {
     report(file, 'not translated', issues, io);
     return 1;

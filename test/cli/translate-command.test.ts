@@ -47,6 +47,15 @@ describe('sip-fhir translate', () => {
     expect(document.decisions.map((decision) => decision.interventionCode)).toEqual(['HTJ', 'KTV-SOL']);
   });
 
+  it('a rule warning found on the way in and again when sending is said once', async () => {
+    const file = join(scratch, 'no-place.json');
+    writeFileSync(file, readFileSync(SAMPLE, 'utf8').replace('"location": "Hemma hos Gunnar, Ekholmsvägen 22, Linköping",', ''));
+    const result = await run(['translate', '--from', 'modern-case-api', '--to', 'fhir', ...SENT, file]);
+    expect(result.status).toBe(0);
+    expect(result.err.match(/warning summons\.incomplete/g)).toHaveLength(1);
+    expect(result.err).toContain('warning summons.incomplete at mappings/modern-case-api/mapping.json, rule inbound.meetings[0].summons, plan /meetings/0/summons');
+  });
+
   it('a folder needs --out, and then gets one file per input', async () => {
     const folder = 'mappings/modern-case-api/samples';
     const refused = await run(['translate', '--from', 'modern-case-api', '--to', 'fhir', ...SENT, folder]);
