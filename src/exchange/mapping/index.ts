@@ -1,0 +1,7 @@
+/**
+ * Declarative mappings between external systems' own formats and the SIP (mappings/README.md):
+ * load a mapping folder, translate a document in, a plan out, and check a mapping for its author.
+ */
+export { compileMapping, loadMapping, MAPPING_FILE, MAPPING_SCHEMA_FILE, MappingLoadError, type Mapping, type ValueMap } from './compile.js';
+export { translateInbound, translateOutbound, type InboundResult, type OutboundResult, type TranslateOptions } from './translate.js';
+export { formatIssue, isError, type JsonValue, type MappingDocument, type MappingIssue, type SourceLocation } from './types.js';
