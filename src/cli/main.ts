@@ -13,6 +13,9 @@ Commands:
   to-fhir <plan.json>             map a SIP plan to a FHIR R4 transaction Bundle
   from-fhir <bundle.json>         read a SIP plan back from a FHIR R4 Bundle
   validate <file | folder>...     validate FHIR R4 resources (.json, .ndjson) against R4 and the SIP profiles
+  translate --from F --to F <file | folder>
+                                  translate between fhir, sip and municipal formats (mappings/) through the SIP
+  mappings list | check <folder>  the municipal systems' mappings; check one with its samples
   token --org <HSA-id> --scope …  print a bearer token signed with the server's local key
   serve                           start the service: the SIP API on the embedded store, with the examples
 
@@ -28,6 +31,8 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
   'to-fhir': async (args, io) => (await import('./fhir-commands.js')).runToFhir(args, io),
   'from-fhir': async (args, io) => (await import('./fhir-commands.js')).runFromFhir(args, io),
   validate: async (args, io) => (await import('./validate-command.js')).runValidate(args, io),
+  translate: async (args, io) => (await import('./translate-command.js')).runTranslate(args, io),
+  mappings: async (args, io) => (await import('./mappings-command.js')).runMappings(args, io),
   token: async (args, io) => (await import('./token-command.js')).runToken(args, io),
   serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
 };

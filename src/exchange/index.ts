@@ -1,0 +1,2 @@
+/** Exchange with external systems: declarative mappings of their formats (mappings/). */
+export * from './mapping/index.js';
