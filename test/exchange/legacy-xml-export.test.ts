@@ -6,7 +6,7 @@
  * documents. The expected SIPs in test/fixtures/mappings/legacy-xml-export were written by hand from
  * the samples and the SIP model, not produced by the mapping.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { XMLParser } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -203,5 +203,19 @@ describe('legacy-xml-export: bad exports name their place', () => {
     expect(result.plan).toBeUndefined();
     const codes = errors(result.issues).map((issue) => issue.code);
     expect(codes).toContain('individual.protected-identity-contact');
+  });
+});
+
+describe('legacy-xml-export: the example plans of the project', () => {
+  const exampleFolder = fileURLToPath(new URL('../../examples/', import.meta.url));
+  const examples = readdirSync(exampleFolder).filter((file) => file.endsWith('.json'));
+
+  it.each(examples)('%s: SIP → XML → SIP gives the plan back, with nothing reported lost', (file) => {
+    const parsed = parsePlan(JSON.parse(readFileSync(`${exampleFolder}${file}`, 'utf8')) as unknown);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const written = translateOutbound(mapping, parsed.plan);
+    expect(errors(written.issues)).toEqual([]);
+    expect(written.issues.filter((issue) => issue.code === 'mapping.not-carried')).toEqual([]);
+    expect(inbound(written.text ?? '')).toEqual(parsed.plan);
   });
 });
