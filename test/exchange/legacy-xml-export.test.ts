@@ -19,8 +19,8 @@ const FOLDER = fileURLToPath(new URL('../../mappings/legacy-xml-export/', import
 const FIXTURES = fileURLToPath(new URL('../fixtures/mappings/legacy-xml-export/', import.meta.url));
 
 const SAMPLES = ['aldre-hemtjanst-hemsjukvard', 'ung-vuxen-lss-psykiatri', 'skyddad-identitet-vald', 'samordningsnummer-utskrivning'] as const;
-/** The samples whose SIP was written by hand. */
-const HAND_WRITTEN = ['aldre-hemtjanst-hemsjukvard', 'ung-vuxen-lss-psykiatri', 'samordningsnummer-utskrivning'] as const;
+/** Every sample has its SIP written by hand. */
+const HAND_WRITTEN = SAMPLES;
 
 const sampleText = (name: string): string => readFileSync(`${FOLDER}samples/${name}.xml`, 'utf8');
 
