@@ -58,7 +58,8 @@ export function xmlPathOf(pointer: string): string {
     .slice(1);
 }
 
-const SIMPLE_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const SEGMENT = '([A-Za-z_][A-Za-z0-9_]*|`[^`.]+`)';
+const SIMPLE_PATH = new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`);
 
 /**
  * The pointer an expression read, when it is a plain path of field names through objects only
@@ -66,15 +67,22 @@ const SIMPLE_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
  * field and line. Anything else is located by its input and the expression's text.
  */
 function simplePathPointer(input: unknown, pointer: string, expression: string): string | undefined {
+  const target = simplePathTarget(input, pointer, expression);
+  return target === undefined || Array.isArray(target.node) ? undefined : target.pointer;
+}
+
+/** The node a plain path of field names reaches, and its pointer. */
+function simplePathTarget(input: unknown, pointer: string, expression: string): { node: unknown; pointer: string } | undefined {
   if (!SIMPLE_PATH.test(expression)) return undefined;
   let node = input;
   let at = pointer;
-  for (const field of expression.split('.')) {
+  for (const segment of expression.split('.')) {
+    const field = segment.replace(/^`(.*)`$/, '$1');
     if (typeof node !== 'object' || node === null || Array.isArray(node) || !(field in node)) return undefined;
     node = (node as Record<string, unknown>)[field];
-    at = `${at}/${field}`;
+    at = `${at}${toPointer([field])}`;
   }
-  return Array.isArray(node) ? undefined : at;
+  return { node, pointer: at };
 }
 
 interface Scope {
@@ -94,12 +102,17 @@ class Runner {
     readonly index: InputIndex,
   ) {}
 
-  location(scope: Scope, expression: Expression | undefined, value?: unknown): SourceLocation {
+  /**
+   * Where a value was read. The line is looked up only for a problem reported now (`withLine`):
+   * traces are kept for every value written, and finding lines for all of them would cost more than
+   * the translation; a later problem gets its line through `lineOf`.
+   */
+  location(scope: Scope, expression: Expression | undefined, value?: unknown, withLine = false): SourceLocation {
     const pointer =
       (value === undefined ? undefined : this.index.pointerOf(value)) ??
       (expression === undefined || scope.pointer === undefined ? undefined : simplePathPointer(scope.input, scope.pointer, expression.text)) ??
       scope.pointer;
-    const line = pointer === undefined ? undefined : this.index.lineOf(pointer === scope.pointer ? scope.input : value, pointer);
+    const line = !withLine || pointer === undefined ? undefined : this.index.lineOf(pointer === scope.pointer ? scope.input : value, pointer);
     return {
       ...(pointer === undefined ? {} : this.index.xml ? { xmlPath: xmlPathOf(pointer), pointer } : { pointer }),
       ...(expression === undefined ? {} : { expression: expression.text }),
@@ -115,12 +128,12 @@ class Runner {
   lookup(scope: Scope, rule: string, mapName: string, code: unknown): unknown {
     const map = this.mapping.valueMaps.get(mapName);
     if (map === undefined) {
-      this.report('mapping.unknown-value-map', rule, `mapped('${mapName}'): no value map "${mapName}" in "valueMaps"`, this.location(scope, undefined));
+      this.report('mapping.unknown-value-map', rule, `mapped('${mapName}'): no value map "${mapName}" in "valueMaps"`, this.location(scope, undefined, undefined, true));
       return undefined;
     }
     const value = map.forward.get(String(code));
     if (value === undefined) {
-      this.report('mapping.value-unknown', rule, `the code ${JSON.stringify(code)} is not in the value map "${mapName}"`, this.location(scope, undefined));
+      this.report('mapping.value-unknown', rule, `the code ${JSON.stringify(code)} is not in the value map "${mapName}"`, this.location(scope, undefined, undefined, true));
     }
     return value;
   }
@@ -132,7 +145,7 @@ class Runner {
         () => expression.evaluate(scope.input, scope.env),
       );
     } catch (error) {
-      this.report('mapping.expression-failed', rule, `\`${expression.text}\` failed: ${error instanceof Error ? error.message : String(error)}`, this.location(scope, expression));
+      this.report('mapping.expression-failed', rule, `\`${expression.text}\` failed: ${error instanceof Error ? error.message : String(error)}`, this.location(scope, expression, undefined, true));
       return undefined;
     }
   }
@@ -183,20 +196,24 @@ class Runner {
       if (value !== undefined) result[key] = value;
     }
     if (Object.keys(result).length === 0) return undefined;
-    // An object is located where its first field was read: its own scope may be the whole document.
-    const first = rule.fields.map(([key]) => this.trace.get(`${out}${toPointer([key])}`)).find((entry) => entry !== undefined);
+    // An object built from one item of the source is located at that item; one built from the whole
+    // document, where its first field was read.
+    const first = scope.pointer === '' ? rule.fields.map(([key]) => this.trace.get(`${out}${toPointer([key])}`)).find((entry) => entry !== undefined) : undefined;
     this.trace.set(out, { rule: rule.rule, source: first?.source ?? this.location(scope, undefined) });
     return result;
   }
 
   each(rule: Extract<CompiledRule, { kind: 'each' }>, scope: Scope, out: string, offset: number): JsonValue[] {
     const collection = this.evaluate(rule.expression, scope, `${rule.rule}.$each`) ?? [];
+    // Items that are not objects (a list of ids or dates) are located through the array they are in.
+    const array = scope.pointer === undefined ? undefined : simplePathTarget(scope.input, scope.pointer, rule.expression.text);
+    const arrayPointer = array !== undefined && Array.isArray(array.node) && array.node.length === collection.length ? array.pointer : undefined;
     const items: JsonValue[] = [];
     collection.forEach((item, index) => {
       const itemScope: Scope = {
         input: item,
         env: { ...scope.env, item, index },
-        pointer: this.index.pointerOf(item) ?? scope.pointer,
+        pointer: this.index.pointerOf(item) ?? (arrayPointer === undefined ? scope.pointer : `${arrayPointer}/${String(index)}`),
       };
       const value = this.run(rule.item, itemScope, `${out}/${String(offset + items.length)}`);
       if (value !== undefined) items.push(value);
@@ -234,14 +251,14 @@ class Runner {
     const result = this.evaluate(rule.expression, scope, rule.rule);
     if (result === undefined) return undefined;
     if (result.length > 1) {
-      this.report('mapping.cardinality', rule.rule, `\`${rule.expression.text}\` yields ${String(result.length)} values where the target holds one (use $each for a list)`, this.location(scope, rule.expression));
+      this.report('mapping.cardinality', rule.rule, `\`${rule.expression.text}\` yields ${String(result.length)} values where the target holds one (use $each for a list)`, this.location(scope, rule.expression, undefined, true));
       return undefined;
     }
     const [read] = result;
     if (read === undefined || read === null || read === '') return rule.fallback === undefined ? undefined : this.traced(out, rule.rule, scope, rule.expression, rule.fallback);
     const converted = this.convertValue(rule, read as JsonValue);
     if (!converted.ok) {
-      this.report(converted.code, rule.rule, converted.message, this.location(scope, rule.expression, read));
+      this.report(converted.code, rule.rule, converted.message, this.location(scope, rule.expression, read, true));
       return undefined;
     }
     const value = converted.value;

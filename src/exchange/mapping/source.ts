@@ -40,12 +40,24 @@ function jsonIndex(text: string, document: unknown): InputIndex {
   };
 }
 
+/** The line of the innermost element object on the way to `pointer` (text-only elements are strings). */
+function nearestElementLine(text: string, document: unknown, pointer: string): number | undefined {
+  let node = document;
+  let line = xmlLine(text, node);
+  for (const raw of pointer.split('/').slice(1)) {
+    if (typeof node !== 'object' || node === null) break;
+    node = (node as Record<string, unknown>)[raw.replaceAll('~1', '/').replaceAll('~0', '~')];
+    line = xmlLine(text, node) ?? line;
+  }
+  return line;
+}
+
 function xmlIndex(text: string, document: unknown): InputIndex {
   const pointers = indexPointers(document);
   return {
     xml: true,
     pointerOf: (value) => (typeof value === 'object' && value !== null ? pointers.get(value) : undefined),
-    lineOf: (value) => xmlLine(text, value),
+    lineOf: (value, pointer) => xmlLine(text, value) ?? nearestElementLine(text, document, pointer),
   };
 }
 

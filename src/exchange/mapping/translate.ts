@@ -53,8 +53,10 @@ function traceOf(trace: ReadonlyMap<string, TraceEntry>, pointer: string): { rul
   return {};
 }
 
-function fromProblem(mapping: Mapping, problem: Problem, trace: ReadonlyMap<string, TraceEntry>): MappingIssue {
-  const { rule, source } = traceOf(trace, problem.pointer);
+function fromProblem(mapping: Mapping, problem: Problem, trace: ReadonlyMap<string, TraceEntry>, index?: InputIndex): MappingIssue {
+  const { rule, source: traced } = traceOf(trace, problem.pointer);
+  const line = traced?.pointer === undefined ? undefined : index?.lineOf(undefined, traced.pointer);
+  const source = traced === undefined || line === undefined ? traced : { ...traced, line };
   return {
     severity: problem.severity,
     code: problem.code,
@@ -86,7 +88,7 @@ function buildPlan(mapping: Mapping, sourceText: string): Built {
   const run = runRules(mapping, mapping.inbound, 'inbound', read.document, read.index);
   if (run.issues.some(isError)) return { issues: run.issues };
   const parsed = parsePlan(run.value ?? {});
-  if (!parsed.ok) return { issues: [...run.issues, ...parsed.problems.map((problem) => fromProblem(mapping, problem, run.trace))] };
+  if (!parsed.ok) return { issues: [...run.issues, ...parsed.problems.map((problem) => fromProblem(mapping, problem, run.trace, read.index))] };
   return { plan: parsed.plan, document: read.document, index: read.index, trace: run.trace, issues: [...run.issues] };
 }
 
@@ -155,7 +157,7 @@ export function translateInbound(mapping: Mapping, sourceText: string, options: 
   if (built.plan === undefined) return { issues: built.issues };
   const plan = built.plan;
   const trace = built.trace ?? new Map<string, TraceEntry>();
-  const problems = ruleProblems(plan, options.at).map((problem) => fromProblem(mapping, problem, trace));
+  const problems = ruleProblems(plan, options.at).map((problem) => fromProblem(mapping, problem, trace, built.index));
   const loss = options.reportLoss === false ? [] : inboundLoss(mapping, built);
   const issues = [...built.issues, ...problems, ...loss];
   return issues.some(isError) ? { issues } : { plan, issues };

@@ -1,0 +1,166 @@
+/**
+ * The modern-case-api mapping (mappings/modern-case-api): every sample becomes a SIP that passes the
+ * rules, a Bundle that passes the SIP profiles, and comes back to the same document — directly and
+ * through FHIR — up to the normalisation the mapping declares (roundTrip.notCarried). Two samples are
+ * held to SIPs written by hand in test/fixtures/mappings/modern-case-api.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadMapping, translateInbound, translateOutbound, type Mapping } from '../../src/exchange/index.js';
+import { DEFAULT_MAPPING_OPTIONS, PROTECTED_LOCATION_TEXT, planToBundle, readCheckedPlan } from '../../src/fhir/index.js';
+import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
+import { createValidator, hasErrors } from '../../src/validation/index.js';
+
+const FOLDER = 'mappings/modern-case-api';
+const SAMPLES = join(FOLDER, 'samples');
+const EXPECTED = 'test/fixtures/mappings/modern-case-api';
+const samples = readdirSync(SAMPLES).filter((name) => name.endsWith('.json')).sort();
+
+/** A fixed moment of sending, inside every sample's consent period. */
+const SENT = new Date('2026-04-15T09:00:00+02:00');
+
+let mapping: Mapping;
+beforeAll(async () => {
+  mapping = await loadMapping(FOLDER);
+});
+
+const read = (name: string): string => readFileSync(join(SAMPLES, name), 'utf8');
+
+/** The sample as it should come back: without what the mapping declares the SIP cannot carry. */
+function normalised(document: unknown, patterns: readonly string[]): unknown {
+  const strip = (value: unknown, pointer: string): unknown => {
+    if (patterns.some((pattern) => matches(pattern, pointer))) return undefined;
+    if (Array.isArray(value)) return value.map((item, index) => strip(item, `${pointer}/${String(index)}`));
+    if (typeof value !== 'object' || value === null) return value;
+    return Object.fromEntries(
+      Object.entries(value)
+        .map(([key, item]) => [key, strip(item, `${pointer}/${key}`)] as const)
+        .filter(([, item]) => item !== undefined),
+    );
+  };
+  return strip(document, '');
+}
+
+function matches(pattern: string, pointer: string): boolean {
+  const want = pattern.split('/');
+  const have = pointer.split('/');
+  return want.length === have.length && want.every((segment, index) => segment === '*' || segment === have[index]);
+}
+
+function inbound(name: string): SipPlan {
+  const result = translateInbound(mapping, read(name));
+  expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+  if (result.plan === undefined) throw new Error(`${name}: no plan`);
+  return result.plan;
+}
+
+function expectedPlan(name: string): SipPlan {
+  const parsed = parsePlan(JSON.parse(readFileSync(join(EXPECTED, name.replace('.json', '.sip.json')), 'utf8')) as unknown);
+  if (!parsed.ok) throw new Error(`${name}: the hand-written SIP does not parse: ${JSON.stringify(parsed.problems)}`);
+  return parsed.plan;
+}
+
+describe('modern-case-api samples', () => {
+  const validator = createValidator();
+  const patterns = (): string[] => (mapping.document.roundTrip?.notCarried ?? []).map((entry) => entry.pointer);
+
+  it('has at least three samples', () => {
+    expect(samples.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(samples)('%s → SIP that passes check → Bundle that passes validate → back to the same document', (name) => {
+    const plan = inbound(name);
+    expect(checkPlan(plan).filter((problem) => problem.severity === 'error')).toEqual([]);
+    const bundle = planToBundle(plan, DEFAULT_MAPPING_OPTIONS, SENT);
+    const outcome = validator.validate(bundle);
+    expect(hasErrors(outcome), JSON.stringify(outcome.issue.filter((issue) => issue.severity === 'error'))).toBe(false);
+    const back = translateOutbound(mapping, plan, { at: SENT });
+    expect(back.issues.filter((issue) => issue.severity !== 'warning' || issue.code === 'mapping.not-carried')).toEqual([]);
+    expect(JSON.parse(back.text ?? '')).toEqual(normalised(JSON.parse(read(name)), patterns()));
+  });
+
+  it.each(samples)('%s → SIP → FHIR → SIP → municipal gives the same document up to roundTrip.notCarried', (name) => {
+    const bundle = planToBundle(inbound(name), DEFAULT_MAPPING_OPTIONS, SENT);
+    const fromFhir = readCheckedPlan(JSON.parse(JSON.stringify(bundle)) as unknown);
+    if (!fromFhir.ok) throw new Error(JSON.stringify(fromFhir.outcome));
+    const back = translateOutbound(mapping, fromFhir.plan, { at: SENT });
+    expect(back.issues.filter((issue) => issue.code === 'mapping.not-carried')).toEqual([]);
+    const expected = normalised(JSON.parse(read(name)), patterns()) as { client: { protectedIdentity: boolean }; sipMeeting?: { location?: string } };
+    // FHIR never carries where a person with protected identity meets (src/fhir/write/appointment.ts).
+    if (expected.client.protectedIdentity && expected.sipMeeting?.location !== undefined) expected.sipMeeting.location = PROTECTED_LOCATION_TEXT;
+    expect(JSON.parse(back.text ?? '')).toEqual(expected);
+  });
+
+  it.each(['elderly-home-help.json', 'lss-contact-person.json'])('%s gives the SIP written by hand', (name) => {
+    expect(inbound(name)).toEqual(expectedPlan(name));
+  });
+
+  it('reports each declared field the SIP cannot carry, with its reason and source place', () => {
+    const result = translateInbound(mapping, read('elderly-home-help.json'));
+    const statute = result.issues.find((issue) => issue.rule === 'roundTrip.notCarried /decisions/*/statute');
+    expect(statute?.severity).toBe('warning');
+    expect(statute?.message).toContain('2 values at /decisions/*/statute not carried');
+    expect(statute?.source?.pointer).toBe('/decisions/0/statute');
+  });
+
+  it('reports a source field the mapping neither maps nor declares, never dropping it silently', () => {
+    const document = JSON.parse(read('elderly-home-help.json')) as { client: Record<string, unknown> };
+    document.client.nickname = 'Gunne';
+    const result = translateInbound(mapping, JSON.stringify(document, null, 2));
+    expect(result.plan).toBeDefined();
+    expect(result.issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'mapping.not-carried', source: { pointer: '/client/nickname' } }));
+  });
+
+  it('reports a plan field the format has no place for when writing out', () => {
+    const plan = { ...inbound('elderly-home-help.json'), ownAccount: { experience: 'Det är svårt att komma ihåg tiderna.' } };
+    const result = translateOutbound(mapping, plan, { at: SENT });
+    expect(result.text).toBeDefined();
+    expect(result.issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'mapping.not-carried', planPointer: '/ownAccount' }));
+  });
+
+  it('writes a municipal intervention whose description names no type as a decision without a code, and reads it back unchanged', () => {
+    const plan = inbound('elderly-home-help.json');
+    const freeText = { ...plan, interventions: plan.interventions.map((intervention) => (intervention.id === 'B-2026-0311' ? { ...intervention, description: 'Trygghetslarm och tillsyn nattetid' } : intervention)) };
+    const written = translateOutbound(mapping, freeText, { at: SENT });
+    expect(written.issues.filter((issue) => issue.code === 'mapping.not-carried')).toEqual([]);
+    const document = JSON.parse(written.text ?? '') as { decisions: Record<string, unknown>[] };
+    expect(document.decisions[0]).not.toHaveProperty('interventionCode');
+    expect(document.decisions[0]?.concerns).toBe('Trygghetslarm och tillsyn nattetid');
+    expect(translateInbound(mapping, written.text ?? '').plan?.interventions[0]?.description).toBe('Trygghetslarm och tillsyn nattetid');
+  });
+
+  it('judges consent at the moment of sending: refused after the consent expired, with the rule and the rule path', () => {
+    const plan = inbound('elderly-home-help.json');
+    const late = new Date('2027-03-01T09:00:00+01:00');
+    const outbound = translateOutbound(mapping, plan, { at: late });
+    expect(outbound.text).toBeUndefined();
+    expect(outbound.issues).toContainEqual(expect.objectContaining({ severity: 'error', code: 'consent.expired', planPointer: '/consents/0/validUntil' }));
+    const inboundLate = translateInbound(mapping, read('elderly-home-help.json'), { at: late });
+    expect(inboundLate.plan).toBeUndefined();
+    const expired = inboundLate.issues.find((issue) => issue.code === 'consent.expired');
+    expect(expired?.rule).toBe('inbound.consents[0].validUntil');
+    expect(expired?.source?.pointer).toBe('/consent/validUntil');
+    expect(expired?.source?.line).toBe(read('elderly-home-help.json').split('\n').findIndex((text) => text.includes('"validUntil"')) + 1);
+  });
+
+  it('converts local Stockholm times with the offset in force: winter +01:00, summer +02:00, and back', () => {
+    const document = JSON.parse(read('elderly-home-help.json')) as { sipCase: Record<string, unknown> };
+    document.sipCase.lastModified = '2026-07-01 08:05';
+    const result = translateInbound(mapping, JSON.stringify(document));
+    expect(result.plan?.updatedAt).toBe('2026-07-01T08:05:00+02:00');
+    expect(inbound('elderly-home-help.json').updatedAt).toBe('2026-03-11T15:20:00+01:00');
+    const plan = { ...inbound('elderly-home-help.json'), updatedAt: '2026-07-01T06:05:00Z' };
+    const written = JSON.parse(translateOutbound(mapping, plan).text ?? '') as { sipCase: { lastModified: string } };
+    expect(written.sipCase.lastModified).toBe('2026-07-01 08:05');
+  });
+
+  it('carries the protected identity flag and kind, and a refused and a pending decision, as the SIP has them', () => {
+    const protectedPlan = inbound('protected-identity-housing-support.json');
+    expect(protectedPlan.individual.protectedIdentity).toBe('protectedRegistration');
+    expect(protectedPlan.individual.contact).toBeUndefined();
+    const lss = inbound('lss-contact-person.json');
+    expect(lss.interventions.find((intervention) => intervention.id === 'B-2026-0089')?.status).toBe('cancelled');
+    expect(lss.interventions.find((intervention) => intervention.id === 'B-2026-0102')?.status).toBe('awaitingDecision');
+  });
+});
