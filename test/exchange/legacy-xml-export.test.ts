@@ -181,7 +181,7 @@ describe('legacy-xml-export: bad exports name their place', () => {
     expect(issue?.source?.line).toBe(183);
   });
 
-  it('a time not written yyyyMMddHHmm names the value, the format, the rule and the FHIRPath that read it', () => {
+  it('a time not written yyyyMMddHHmm names the value, the format, the rule, the FHIRPath that read it, the attribute and its line', () => {
     const text = sampleText('ung-vuxen-lss-psykiatri').replace('andrad="202605271640"', 'andrad="2026-05-27 16:40"');
     const result = translateInbound(mapping, text);
     expect(result.plan).toBeUndefined();
@@ -192,6 +192,8 @@ describe('legacy-xml-export: bad exports name their place', () => {
     expect(issue?.file).toMatch(/legacy-xml-export[/\\]mapping\.json$/);
     expect(issue?.rule).toBe('inbound.updatedAt');
     expect(issue?.source?.expression).toBe('Export.SipArende.`@_andrad`');
+    expect(issue?.source?.xmlPath).toBe('Export/SipArende/@_andrad');
+    expect(issue?.source?.line).toBe(101);
   });
 
   it('a protected person whose export carries their phone number is refused by the SIP rule', () => {
