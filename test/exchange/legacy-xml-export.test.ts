@@ -71,7 +71,8 @@ const elements = (value: unknown): Element[] => (Array.isArray(value) ? (value a
 /**
  * The round trip's documented normalisation (mappings/legacy-xml-export/README.md, "Round trip and
  * normalisation"), applied to the original document: decisions and applications are not carried and
- * their interventions come back in the plan case after its own; `skapad` becomes the plan's
+ * their interventions come back in the plan case after its own, with what the decision concerns as
+ * their own code; `skapad` becomes the plan's
  * `andrad`; through FHIR, a protected person's meeting place becomes the adapter's fixed text.
  */
 function normalised(original: Record<string, unknown>, throughFhirToo: boolean): Record<string, unknown> {
@@ -80,9 +81,12 @@ function normalised(original: Record<string, unknown>, throughFhirToo: boolean):
   const plan = root.SipArende as Element;
   root['@_skapad'] = plan['@_andrad'];
   const cases = elements((root.Arenden as Element | undefined)?.Arende);
+  // An intervention of a decision or application keeps what it concerns as its own code.
+  const withCode = (holder: Element): Element[] =>
+    elements(holder.Insats).map((intervention) => ({ ...intervention, '@_kod': (holder.Avser as Element)['@_kod'] }));
   const moved = cases.flatMap((decisionCase) => [
-    ...elements(decisionCase.Beslut).flatMap((decision) => elements(decision.Insats)),
-    ...elements(decisionCase.Ansokan).flatMap((application) => elements(application.Insats)),
+    ...elements(decisionCase.Beslut).flatMap(withCode),
+    ...elements(decisionCase.Ansokan).flatMap(withCode),
   ]);
   if (moved.length > 0) plan.Insats = [...elements(plan.Insats), ...moved];
   delete root.Arenden;
@@ -155,6 +159,22 @@ describe('legacy-xml-export: the SIPs written by hand', () => {
     expect(plan.interventions.find((intervention) => intervention.id === 'INS-112-1')?.start).toBe('2026-02-23');
   });
 
+  it('what a decision concerns, a local code, begins the description of its intervention and comes back as the code of the Insats', () => {
+    const plan = inbound(sampleText('ung-vuxen-lss-psykiatri'));
+    expect(plan.interventions.find((intervention) => intervention.id === 'INS-44-2')?.description).toBe(
+      'Bostad med särskild service för vuxna: ansökan avslagen; stödet i boendet ges som boendestöd och kontaktperson.',
+    );
+    const written = translateOutbound(mapping, plan).text ?? '';
+    expect(written).toContain('<Insats id="INS-44-2" ansvarig="LSS-HL" utforare="SAHE" status="AVBRUTEN" kod="BSS">');
+    expect(written).toContain('<Beskrivning>ansökan avslagen; stödet i boendet ges som boendestöd och kontaktperson.</Beskrivning>');
+  });
+
+  it('a description whose first words name no local code is written whole, without a code', () => {
+    const written = translateOutbound(mapping, inbound(sampleText('aldre-hemtjanst-hemsjukvard'))).text ?? '';
+    expect(written).toContain('<Insats id="A1" ansvarig="VC-SJODAL" utforare="MAGU" status="PAGAR" start="20260302">');
+    expect(written).toContain('<Beskrivning>Hemsjukvård: distriktssköterskan lägger om såret');
+  });
+
   it('local times become instants with the offset in force in Stockholm: +01:00 in winter, +02:00 in summer', () => {
     expect(inbound(sampleText('aldre-hemtjanst-hemsjukvard')).updatedAt).toBe('2026-03-09T15:20:00+01:00');
     expect(inbound(sampleText('ung-vuxen-lss-psykiatri')).updatedAt).toBe('2026-05-27T16:40:00+02:00');
@@ -179,6 +199,18 @@ describe('legacy-xml-export: bad exports name their place', () => {
     expect(issue?.rule).toBe('inbound.interventions[].status');
     expect(issue?.source?.xmlPath).toMatch(/^Export\/Arenden\/Arende\[1\]\/Ansokan\[1\]\/Insats\[1\]/);
     expect(issue?.source?.line).toBe(183);
+  });
+
+  it('a local intervention code the value map does not know, on the decision, is named with the intervention it describes', () => {
+    const text = sampleText('aldre-hemtjanst-hemsjukvard').replace('<Avser kod="TRL">', '<Avser kod="LARM">');
+    const result = translateInbound(mapping, text);
+    expect(result.plan).toBeUndefined();
+    const [issue] = errors(result.issues);
+    expect(issue?.code).toBe('mapping.value-unknown');
+    expect(issue?.message).toBe('the code "LARM" is not in the value map "insatskod"');
+    expect(issue?.rule).toBe('inbound.interventions[].description');
+    expect(issue?.source?.xmlPath).toBe('Export/Arenden/Arende[2]/Beslut[1]/Insats[1]');
+    expect(issue?.source?.line).toBe(162);
   });
 
   it('a time not written yyyyMMddHHmm names the value, the format, the rule, the FHIRPath that read it, the attribute and its line', () => {
