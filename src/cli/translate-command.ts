@@ -49,12 +49,18 @@ type Format = { kind: 'sip' } | { kind: 'fhir' } | { kind: 'mapping'; mapping: M
 
 const line = (text: string): string => escapeControl(text, true);
 
+/** A folder as problems name it: relative to the working folder when it is inside it. */
+function shown(folder: string): string {
+  const relative = path.relative(process.cwd(), folder);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? folder : relative;
+}
+
 /** The format named on the command line; a mapping is loaded (and checked) once for all inputs. */
 async function resolveFormat(name: string, mappingsDir: string, io: CommandIo): Promise<Format | undefined> {
   if (name === 'sip' || name === 'fhir') return { kind: name };
   if (!/^[a-z][a-z0-9-]{1,62}$/.test(name)) throw new UsageError(`"${name}" is neither fhir, sip nor a mapping's name`);
   try {
-    return { kind: 'mapping', mapping: await loadMapping(path.join(mappingsDir, name)) };
+    return { kind: 'mapping', mapping: await loadMapping(shown(path.join(mappingsDir, name))) };
   } catch (error) {
     if (!(error instanceof MappingLoadError)) throw error;
     io.err([`sip-fhir translate: mapping "${name}" cannot be used: ${line(error.message)}`, ...error.issues.map((issue) => `  ${line(formatIssue(issue))}`)].join('\n'));
@@ -172,6 +178,7 @@ export async function runTranslate(args: readonly string[], io: CommandIo): Prom
   const from = await resolveFormat(values.from, mappingsDir, io);
   const to = await resolveFormat(values.to, mappingsDir, io);
   if (from === undefined || to === undefined) return 2;
+  if (to.kind === 'mapping' && to.mapping.outbound === undefined) throw new UsageError(`the mapping "${to.mapping.name}" has no outbound template: plans cannot be written in its format`);
   let files: string[];
   try {
     files = await expandInputs([input], [extensionOf(from)]);

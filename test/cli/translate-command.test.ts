@@ -86,6 +86,28 @@ describe('sip-fhir translate', () => {
     expect(result.err).toContain('the SIP value "Hemtjänst morgon och kväll" is not in the value map "interventionType"');
   });
 
+  it('an XML system: the third fixture mapping, to FHIR and back to the same XML text', async () => {
+    const sample = 'test/fixtures/mappings/third-system/samples/minimal.xml';
+    const bundle = join(scratch, 'third.json');
+    const toFhir = await run(['translate', '--mappings', 'test/fixtures/mappings', '--from', 'third-system', '--to', 'fhir', ...SENT, sample]);
+    expect(toFhir.status).toBe(0);
+    writeFileSync(bundle, toFhir.out);
+    const back = await run(['translate', '--mappings', 'test/fixtures/mappings', '--from', 'fhir', '--to', 'third-system', ...SENT, bundle]);
+    expect(back.status).toBe(0);
+    expect(`${back.out}\n`).toBe(readFileSync(sample, 'utf8'));
+    // FHIR adds the birth date (from the personnummer) that this format has no place for: said, not dropped.
+    expect(back.err).toContain('warning mapping.not-carried at test/fixtures/mappings/third-system/mapping.json, plan /individual/birthDate');
+  });
+
+  it('a mapping without an outbound template cannot be translated to, exit 2', async () => {
+    const dir = join(scratch, 'inbound-only');
+    mkdirSync(join(dir, 'reader'), { recursive: true });
+    writeFileSync(join(dir, 'reader', 'mapping.json'), JSON.stringify({ name: 'reader', format: 'json', inbound: { id: 'caseNumber' } }));
+    const result = await run(['translate', '--mappings', dir, '--from', 'sip', '--to', 'reader', 'examples/awaiting-decision.json']);
+    expect(result.status).toBe(2);
+    expect(result.err).toContain('the mapping "reader" has no outbound template');
+  });
+
   it('an unknown format or a broken mapping is exit 2, the broken mapping\'s problems named', async () => {
     const unknown = await run(['translate', '--from', 'no-such-system', '--to', 'sip', SAMPLE]);
     expect(unknown.status).toBe(2);

@@ -300,6 +300,11 @@ describe('dates are converted explicitly', () => {
 });
 
 describe('the XML convention', () => {
+  it('refuses a DOCTYPE (entity expansion) with its line', () => {
+    const bomb = '<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY x "xxxxxxxx"><!ENTITY y "&x;&x;&x;&x;">]>\n<a>&y;</a>';
+    expect(readXml(bomb, [])).toEqual({ ok: false, message: 'XML with a DOCTYPE is refused: an export needs none, and its entities could expand without bound', line: 2 });
+  });
+
   it('attributes as @_, text as #text beside attributes, values as strings, listed elements always arrays', () => {
     const read = readXml('<a n="1"><b>2</b><c k="x">text</c><d>one</d></a>', ['a.d']);
     expect(read.ok && (JSON.parse(JSON.stringify(read.value)) as unknown)).toEqual({ a: { '@_n': '1', b: '2', c: { '@_k': 'x', '#text': 'text' }, d: ['one'] } });

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { compileExpression, ExpressionError, type Expression } from './expressions.js';
 import { hasOffset, hasTime, ISO_FORMAT } from './dates.js';
-import type { DateFormat, JsonValue, MappingDocument, MappingIssue, RuleNode, ValueMapDefinition, ValueType } from './types.js';
+import type { ConstRule, DateFormat, EachRule, JsonValue, MappingDocument, MappingIssue, RuleNode, ValueMapDefinition, ValueRule, ValueType } from './types.js';
 
 /** mappings/mapping.schema.json, which ships with the package beside the mappings. */
 export const MAPPING_SCHEMA_FILE = fileURLToPath(new URL('../../../mappings/mapping.schema.json', import.meta.url));
@@ -121,7 +121,7 @@ function compileValueMaps(document: MappingDocument, file: string, issues: Mappi
     for (const [code, value] of forward) {
       const key = JSON.stringify(value);
       if (reverse.has(key) && definition.reverse?.[String(value)] === undefined) ambiguous.push(String(value));
-      if (!reverse.has(key)) reverse.set(key, typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number' ? code : code);
+      if (!reverse.has(key)) reverse.set(key, code);
     }
     for (const [value, code] of Object.entries(definition.reverse ?? {})) {
       // A reverse key is the SIP value as written; booleans and numbers are written as their text.
@@ -179,7 +179,7 @@ function compileRule(compiler: Compiler, node: RuleNode, rule: string): Compiled
   const when = typeof node.$when === 'string' ? expressionAt(compiler, node.$when, `${rule}.$when`) : undefined;
   const withWhen = <T extends object>(compiled: T): T => (when === undefined ? compiled : { ...compiled, when });
   if ('$path' in node) {
-    const value = node as unknown as import('./types.js').ValueRule;
+    const value = node as unknown as ValueRule;
     if (value.$map !== undefined && !compiler.valueMaps.has(value.$map)) {
       compiler.issues.push({ severity: 'error', code: 'mapping.unknown-value-map', file: compiler.file, rule: `${rule}.$map`, message: `no value map "${value.$map}" in "valueMaps"` });
     }
@@ -195,10 +195,10 @@ function compileRule(compiler: Compiler, node: RuleNode, rule: string): Compiled
     });
   }
   if ('$each' in node) {
-    const each = node as unknown as import('./types.js').EachRule;
+    const each = node as unknown as EachRule;
     return withWhen({ kind: 'each' as const, rule, expression: expressionAt(compiler, each.$each, `${rule}.$each`), item: compileRule(compiler, each.$item, `${rule}[]`) });
   }
-  if ('$const' in node) return withWhen({ kind: 'const' as const, rule, value: (node as unknown as import('./types.js').ConstRule).$const });
+  if ('$const' in node) return withWhen({ kind: 'const' as const, rule, value: (node as unknown as ConstRule).$const });
   const fields = Object.entries(node)
     .filter(([key]) => key !== '$when')
     .map(([key, child]) => [key, compileRule(compiler, child, `${rule}.${key}`)] as const);
