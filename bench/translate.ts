@@ -12,7 +12,8 @@
  * machine busy for a moment slows all three alike, and every round gets inputs of its own: each plan
  * is a variant of a sample with its own case number, names and texts, so no pipeline sees an input
  * twice. Run with `npm run bench:translate` (BENCH_ROUNDS, BENCH_BATCH); figures are printed, nothing
- * is asserted.
+ * is asserted. `BENCH_MAPPING=legacy-xml-export` measures the XML mapping instead (its samples sent
+ * at a moment all their consents are in force).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,15 +21,17 @@ import { loadMapping, translateInbound, type Mapping } from '../src/exchange/ind
 import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../src/fhir/index.js';
 import { judgeSend, parsePlan, type SipPlan } from '../src/sip/index.js';
 
-const FOLDER = 'mappings/modern-case-api';
-const SENT = new Date('2026-04-15T09:00:00+02:00');
+const NAME = process.env.BENCH_MAPPING ?? 'modern-case-api';
+if (NAME !== 'modern-case-api' && NAME !== 'legacy-xml-export') throw new Error(`BENCH_MAPPING must be modern-case-api or legacy-xml-export, not ${NAME}`);
+const FOLDER = `mappings/${NAME}`;
+const SENT = new Date(NAME === 'modern-case-api' ? '2026-04-15T09:00:00+02:00' : '2026-11-12T12:00:00+01:00');
 const rounds = Number(process.env.BENCH_ROUNDS ?? '12');
 const batch = Number(process.env.BENCH_BATCH ?? '60');
 
-const samples = readdirSync(join(FOLDER, 'samples'))
-  .filter((name) => name.endsWith('.json'))
+const sampleTexts = readdirSync(join(FOLDER, 'samples'))
+  .filter((name) => name.endsWith(NAME === 'modern-case-api' ? '.json' : '.xml'))
   .sort()
-  .map((name) => JSON.parse(readFileSync(join(FOLDER, 'samples', name), 'utf8')) as Export);
+  .map((name) => readFileSync(join(FOLDER, 'samples', name), 'utf8'));
 
 interface Export {
   sipCase: { caseNumber: string; notes?: string };
@@ -38,14 +41,25 @@ interface Export {
 }
 
 /** Variant `n` of a sample: its own case number, name and texts, so that no input repeats. */
-function variant(n: number): string {
-  const base = structuredClone(samples[n % samples.length]) as Export;
+function jsonVariant(n: number): string {
+  const base = JSON.parse(sampleTexts[n % sampleTexts.length] ?? '{}') as Export;
   base.sipCase.caseNumber = `${base.sipCase.caseNumber}-${String(n)}`;
   base.client.firstName = `${base.client.firstName} ${String(n)}`;
   for (const goal of base.goals) goal.text = `${goal.text} (${String(n)})`;
   for (const decision of base.decisions) decision.concerns = `${decision.concerns}, variant ${String(n)}`;
   return JSON.stringify(base, null, 2);
 }
+
+/** The same for an XML export of legacy-xml-export: its own case number, first name and goal texts. */
+function xmlVariant(n: number): string {
+  const suffix = String(n);
+  return (sampleTexts[n % sampleTexts.length] ?? '')
+    .replace(/<SipArende nr="([^"]*)"/, (_match, nr: string) => `<SipArende nr="${nr}-${suffix}"`)
+    .replace(/<Fornamn>([^<]*)<\/Fornamn>/, (_match, name: string) => `<Fornamn>${name} ${suffix}</Fornamn>`)
+    .replace(/(<Mal id="[^"]*"[^>]*>)([^<]*)</g, (_match, open: string, text: string) => `${open}${text} (${suffix})<`);
+}
+
+const variant = NAME === 'modern-case-api' ? jsonVariant : xmlVariant;
 
 function planOf(mapping: Mapping, text: string): SipPlan {
   const plan = translateInbound(mapping, text, { reportLoss: false }).plan;
