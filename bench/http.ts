@@ -89,7 +89,23 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+/**
+ * CPU time the process has used so far (user + system), in ms, from /proc on Linux; undefined
+ * elsewhere. Per request it is steadier than requests/s on a shared machine: other processes taking
+ * the cores lower the rate, not the work each request needs.
+ */
+function cpuMillis(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name): utime and stime, in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {
   const profile = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000' },
@@ -109,6 +125,7 @@ async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: 
   });
   return {
     url,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -118,6 +135,8 @@ async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: 
 
 interface Figures {
   rps: number;
+  /** The server's CPU time per request, ms. */
+  cpu: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -290,18 +309,21 @@ try {
     for (const requests of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers, requests });
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, requests] of Object.entries(scenarios)) {
+        const cpuBefore = cpuMillis(server.pid);
         const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
-        const figures: Figures = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+        const cpuAfter = cpuMillis(server.pid);
+        const cpu = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : (cpuAfter - cpuBefore) / Math.max(1, result.requests.total);
+        const figures: Figures = { rps: result.requests.average, cpu, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
         results[name]?.push(figures);
         write(
-          `  round ${String(round)} ${name.padEnd(11)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms` +
+          `  round ${String(round)} ${name.padEnd(11)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  server CPU ${figures.cpu.toFixed(3)} ms/req` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''),
         );
       }
     }
 
     write();
-    write('scenario     req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health');
+    write('scenario     req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   server CPU ms/req (median)');
     const baseline = median((results.health ?? []).map((figures) => figures.rps));
     for (const [name, figures] of Object.entries(results)) {
       const rps = figures.map((figure) => figure.rps);
@@ -309,7 +331,8 @@ try {
       write(
         `${name.padEnd(11)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(39) +
           `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
-          (median(rps) / baseline).toFixed(3),
+          (median(rps) / baseline).toFixed(3).padEnd(17) +
+          median(figures.map((figure) => figure.cpu)).toFixed(3),
       );
     }
     const medianOf = (name: string): number => median((results[name] ?? []).map((figures) => figures.rps));
