@@ -17,6 +17,9 @@
  *  - `sip-search`  `GET /sip/plans?person=…`;
  *  - `fhir-read`   `GET /fhir/CarePlan/{id}`;
  *  - `fhir-search` `GET /fhir/CarePlan?patient:identifier=<system>|<value>`;
+ *  - `sip-read (no caches)`, `fhir-read (no caches)`: the same reads from a second server on the same
+ *                  database started with everything it remembers between requests turned off
+ *                  (SIP_TOKEN_CACHE=0), so the figures with caches can be told from what they cost without;
  * after a 2 s warm-up of each, BENCH_ROUNDS (default 3) × BENCH_SECONDS (default 5) per scenario,
  * BENCH_CONNECTIONS (default 10) connections; BENCH_ONLY=name,name runs only those (health always).
  * BENCH_CPU_PROF=<dir> runs the server with `node --cpu-prof` into that folder (see bench/README.md).
@@ -105,10 +108,19 @@ function cpuMillis(pid: number | undefined): number | undefined {
   }
 }
 
-async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: string; pid: number | undefined; stop: () => Promise<void> }> {
-  const profile = CPU_PROF === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)];
+/** The settings that turn off what the server remembers between requests, for the figures without it. */
+const NO_CACHES = { SIP_TOKEN_CACHE: '0' };
+
+interface Served {
+  url: string;
+  pid: number | undefined;
+  stop: () => Promise<void>;
+}
+
+async function startServe(databaseUrl: string, dataDir: string, env: Readonly<Record<string, string>> = {}): Promise<Served> {
+  const profile = CPU_PROF === undefined || Object.keys(env).length > 0 ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)];
   const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000' },
+    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
@@ -208,6 +220,8 @@ const scratch = await createScratchDatabase();
 const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
 try {
   const server = await startServe(scratch.url, dataDir);
+  // A second server on the same database and key, remembering nothing between requests: the figures without caches.
+  const uncached = await startServe(scratch.url, dataDir, NO_CACHES);
   const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
   let planIds: string[] = [];
   try {
@@ -297,7 +311,11 @@ try {
         { method: 'GET', setupRequest: (request) => ({ ...request, path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(`${patientSystem}|${pick().person}`)}` }) },
       ],
     };
-    const scenarios = Object.fromEntries(Object.entries(all).filter(([name]) => ONLY === undefined || name === 'health' || ONLY.includes(name)));
+    const withoutCaches: Record<string, autocannon.Request[]> = { 'sip-read': all['sip-read'] ?? [], 'fhir-read': all['fhir-read'] ?? [] };
+    const scenarios: Record<string, { server: Served; requests: autocannon.Request[] }> = Object.fromEntries([
+      ...Object.entries(all).map(([name, requests]) => [name, { server, requests }] as const),
+      ...Object.entries(withoutCaches).map(([name, requests]) => [`${name} (no caches)`, { server: uncached, requests }] as const),
+    ].filter(([name]) => ONLY === undefined || name === 'health' || ONLY.includes(name.replace(' (no caches)', ''))));
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
     write(
@@ -306,30 +324,30 @@ try {
     );
     if (!transactions) write(`fhir-tx: POST /fhir answered ${String(probe.status)} (${probeText.slice(0, 120).replaceAll('\n', ' ')}…): transactions are not served yet, so not measured`);
     // A warm-up pass of every scenario (not counted), so the rounds measure the server after its JIT has settled.
-    for (const requests of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers, requests });
+    for (const { server: target, requests } of Object.values(scenarios)) await autocannon({ url: target.url, connections: CONNECTIONS, duration: 2, headers, requests });
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, requests] of Object.entries(scenarios)) {
-        const cpuBefore = cpuMillis(server.pid);
-        const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
-        const cpuAfter = cpuMillis(server.pid);
+      for (const [name, { server: target, requests }] of Object.entries(scenarios)) {
+        const cpuBefore = cpuMillis(target.pid);
+        const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
+        const cpuAfter = cpuMillis(target.pid);
         const cpu = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : (cpuAfter - cpuBefore) / Math.max(1, result.requests.total);
         const figures: Figures = { rps: result.requests.average, cpu, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
         results[name]?.push(figures);
         write(
-          `  round ${String(round)} ${name.padEnd(11)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  server CPU ${figures.cpu.toFixed(3)} ms/req` +
+          `  round ${String(round)} ${name.padEnd(23)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  server CPU ${figures.cpu.toFixed(3)} ms/req` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''),
         );
       }
     }
 
     write();
-    write('scenario     req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   server CPU ms/req (median)');
+    write('scenario                 req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   server CPU ms/req (median)');
     const baseline = median((results.health ?? []).map((figures) => figures.rps));
     for (const [name, figures] of Object.entries(results)) {
       const rps = figures.map((figure) => figure.rps);
       const p99 = figures.map((figure) => figure.p99);
       write(
-        `${name.padEnd(11)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(39) +
+        `${name.padEnd(23)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(51) +
           `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
           (median(rps) / baseline).toFixed(3).padEnd(17) +
           median(figures.map((figure) => figure.cpu)).toFixed(3),
@@ -343,11 +361,12 @@ try {
       write(`aim ≥ 100 ${name === 'fhir-tx' ? 'transactions' : 'creates'}/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 100 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
     }
     if (!('fhir-tx' in results)) write('aim ≥ 100 SIP transactions/s (fhir-tx): not measured — POST /fhir does not take transactions yet');
-    for (const name of ['sip-read', 'fhir-read', 'sip-search', 'fhir-search'].filter((name) => name in results)) {
+    for (const name of ['sip-read', 'fhir-read', 'sip-search', 'fhir-search', 'sip-read (no caches)', 'fhir-read (no caches)'].filter((name) => name in results)) {
       write(`aim ≥ 2,000 reads/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 2000 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
     }
   } finally {
     await server.stop();
+    await uncached.stop();
   }
   await inProcess(scratch.url, dataDir, token, planIds);
 } finally {
