@@ -28,7 +28,7 @@
  * printed, nothing is asserted. Run with `npm run bench:http`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -108,6 +108,28 @@ function cpuMillis(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU time (ms) used so far by the PostgreSQL backends serving `database` (their process title is
+ * `postgres: <user> <database> <client> …`), from /proc on Linux; undefined elsewhere. Backends of
+ * other databases, and the server's WAL writer and checkpointer, are not counted.
+ */
+function databaseCpuMillis(database: string): number | undefined {
+  try {
+    let total = 0;
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (title.startsWith('postgres: ') && title.split(' ').includes(database)) total += cpuMillis(Number(pid)) ?? 0;
+      } catch {
+        // The process ended while being read.
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
 const NO_CACHES = { SIP_TOKEN_CACHE: '0' };
 
@@ -149,6 +171,8 @@ interface Figures {
   rps: number;
   /** The server's CPU time per request, ms. */
   cpu: number;
+  /** CPU time per request of the PostgreSQL backends serving the scratch database, ms. */
+  db: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -217,6 +241,7 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
 }
 
 const scratch = await createScratchDatabase();
+const databaseName = new URL(scratch.url).pathname.slice(1);
 const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
 try {
   const server = await startServe(scratch.url, dataDir);
@@ -314,7 +339,8 @@ try {
     const withoutCaches: Record<string, autocannon.Request[]> = { 'sip-read': all['sip-read'] ?? [], 'fhir-read': all['fhir-read'] ?? [] };
     const scenarios: Record<string, { server: Served; requests: autocannon.Request[] }> = Object.fromEntries([
       ...Object.entries(all).map(([name, requests]) => [name, { server, requests }] as const),
-      ...Object.entries(withoutCaches).map(([name, requests]) => [`${name} (no caches)`, { server: uncached, requests }] as const),
+      // Left out when profiling, so that the end of the profile is the last scenario of the profiled server.
+      ...Object.entries(CPU_PROF === undefined ? withoutCaches : {}).map(([name, requests]) => [`${name} (no caches)`, { server: uncached, requests }] as const),
     ].filter(([name]) => ONLY === undefined || name === 'health' || ONLY.includes(name.replace(' (no caches)', ''))));
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
@@ -328,20 +354,23 @@ try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, { server: target, requests }] of Object.entries(scenarios)) {
         const cpuBefore = cpuMillis(target.pid);
+        const dbBefore = databaseCpuMillis(databaseName);
         const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
         const cpuAfter = cpuMillis(target.pid);
-        const cpu = cpuBefore === undefined || cpuAfter === undefined ? Number.NaN : (cpuAfter - cpuBefore) / Math.max(1, result.requests.total);
-        const figures: Figures = { rps: result.requests.average, cpu, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+        const dbAfter = databaseCpuMillis(databaseName);
+        const perRequest = (before: number | undefined, after: number | undefined): number =>
+          before === undefined || after === undefined ? Number.NaN : (after - before) / Math.max(1, result.requests.total);
+        const figures: Figures = { rps: result.requests.average, cpu: perRequest(cpuBefore, cpuAfter), db: perRequest(dbBefore, dbAfter), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
         results[name]?.push(figures);
         write(
-          `  round ${String(round)} ${name.padEnd(23)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  server CPU ${figures.cpu.toFixed(3)} ms/req` +
+          `  round ${String(round)} ${name.padEnd(23)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''),
         );
       }
     }
 
     write();
-    write('scenario                 req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   server CPU ms/req (median)');
+    write('scenario                 req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   CPU ms/req (median): server, PostgreSQL');
     const baseline = median((results.health ?? []).map((figures) => figures.rps));
     for (const [name, figures] of Object.entries(results)) {
       const rps = figures.map((figure) => figure.rps);
@@ -350,7 +379,7 @@ try {
         `${name.padEnd(23)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(51) +
           `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
           (median(rps) / baseline).toFixed(3).padEnd(17) +
-          median(figures.map((figure) => figure.cpu)).toFixed(3),
+          `${median(figures.map((figure) => figure.cpu)).toFixed(3)}, ${median(figures.map((figure) => figure.db)).toFixed(3)}`,
       );
     }
     const medianOf = (name: string): number => median((results[name] ?? []).map((figures) => figures.rps));

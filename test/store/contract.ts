@@ -316,6 +316,9 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         expect(page.total).toBe(9);
         expect(page.plans.map((stored) => stored.plan.id)).toEqual(all.slice(2, 4));
         expect(await searched().store.search({ offset: 20 })).toEqual({ total: 9, plans: [] });
+        expect(await searched().store.search({ limit: 0 })).toEqual({ total: 9, plans: [] });
+        expect(await searched().store.search({ personIdentifier: '190001019999' })).toEqual({ total: 0, plans: [] });
+        expect((await searched().store.search({ status: 'draft', limit: 5 })).total).toBe(1);
         await expect(searched().store.search({ limit: -1 })).rejects.toThrow(RangeError);
       });
 
