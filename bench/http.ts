@@ -195,8 +195,10 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
   const N = 300;
   const store = await createPlanStore({ databaseUrl });
   try {
+    // Both with the verified-token memory (SIP_TOKEN_CACHE's default) and without it, so the signature check itself shows.
     const authenticator = await createAuthenticator(resolveAuthMode({ authDisabled: false, dataDir }));
-    if (authenticator.mode !== 'local') throw new Error('the bench signs its own tokens');
+    const uncachedAuthenticator = await createAuthenticator(resolveAuthMode({ authDisabled: false, dataDir }), { tokenCache: 0 });
+    if (authenticator.mode !== 'local' || uncachedAuthenticator.mode !== 'local') throw new Error('the bench signs its own tokens');
     const bodies = Array.from({ length: N }, (_, index) => JSON.parse(JSON.stringify(newPlan(`sip-bench-inproc-${String(index)}`, personnummer(500_000 + index)))) as unknown);
     const plans = bodies.map((body) => {
       const parsed = parsePlan(body);
@@ -214,7 +216,8 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
     const storedPlan = (index: number): SipPlan => storedPlans[index]?.plan ?? adult;
     const audit = (index: number) => store.audit({ at: new Date().toISOString(), organization: ORG, planId: plan(index).id, action: 'read', what: 'GET /sip/plans/x', outcome: 'success', detail: '200' });
     const t = {
-      token: await timed(N, () => authenticator.verify(`Bearer ${token}`)),
+      token: await timed(N, () => uncachedAuthenticator.verify(`Bearer ${token}`)),
+      tokenRemembered: await timed(N, () => authenticator.verify(`Bearer ${token}`)),
       parse: await timed(N, (index) => parsePlan(bodies[index])),
       checkPlan: await timed(N, (index) => checkPlan(plan(index))),
       create: await timed(N, (index) => store.create(plan(index), ORG)),
@@ -230,7 +233,7 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
     const ms = (value: number): string => `${value.toFixed(3)} ms`;
     write();
     write(`where the time goes, in this process on the same database (median of ${String(N)} each, ${String(planIds.length)} distinct stored plans):`);
-    write(`  bearer token check (jose ES256 verify)     ${ms(t.token)}`);
+    write(`  bearer token check: jose ES256 verify ${ms(t.token)}, a remembered token ${ms(t.tokenRemembered)}`);
     write(`  one create: parsePlan ${ms(t.parse)}, checkPlan ${ms(t.checkPlan)}, store.create ${ms(t.create)} (one transaction), audit INSERT ${ms(t.audit)}`);
     write(`  one read:   store.get ${ms(t.get)} (SELECT + parse of the stored plan; a one-row indexed SELECT alone ${ms(t.rawSelect)}), mayAccess ${ms(t.access)},`);
     write(`              judgeSend ${ms(t.judgeSend)}, checkPlan for warnings ${ms(t.checkPlan)}, trafficLight + status ${ms(t.light)}, JSON.stringify ${ms(t.stringify)},`);
