@@ -109,25 +109,34 @@ function cpuMillis(pid: number | undefined): number | undefined {
 }
 
 /**
- * CPU time (ms) used so far by the PostgreSQL backends serving `database` (their process title is
- * `postgres: <user> <database> <client> …`), from /proc on Linux; undefined elsewhere. Backends of
- * other databases, and the server's WAL writer and checkpointer, are not counted.
+ * CPU time (ms) used so far by each PostgreSQL backend serving `database` (their process title is
+ * `postgres: <user> <database> <client> …`), by process id, from /proc on Linux; undefined elsewhere.
+ * Backends of other databases, and the server's WAL writer and checkpointer, are not counted.
  */
-function databaseCpuMillis(database: string): number | undefined {
+function databaseCpuMillis(database: string): Map<number, number> | undefined {
   try {
-    let total = 0;
+    const backends = new Map<number, number>();
     for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
       try {
         const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (title.startsWith('postgres: ') && title.split(' ').includes(database)) total += cpuMillis(Number(pid)) ?? 0;
+        const used = title.startsWith('postgres: ') && title.split(' ').includes(database) ? cpuMillis(Number(pid)) : undefined;
+        if (used !== undefined) backends.set(Number(pid), used);
       } catch {
         // The process ended while being read.
       }
     }
-    return total;
+    return backends;
   } catch {
     return undefined;
   }
+}
+
+/** CPU time the backends used between two readings: a backend started in between counts whole, one that ended is lost. */
+function databaseCpuBetween(before: Map<number, number> | undefined, after: Map<number, number> | undefined): number | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  let total = 0;
+  for (const [pid, used] of after) total += used - (before.get(pid) ?? 0);
+  return total;
 }
 
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
@@ -361,9 +370,12 @@ try {
         const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
         const cpuAfter = cpuMillis(target.pid);
         const dbAfter = databaseCpuMillis(databaseName);
-        const perRequest = (before: number | undefined, after: number | undefined): number =>
-          before === undefined || after === undefined ? Number.NaN : (after - before) / Math.max(1, result.requests.total);
-        const figures: Figures = { rps: result.requests.average, cpu: perRequest(cpuBefore, cpuAfter), db: perRequest(dbBefore, dbAfter), p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+        const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, result.requests.total));
+        const figures: Figures = {
+          rps: result.requests.average,
+          cpu: perRequest(cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore),
+          db: perRequest(databaseCpuBetween(dbBefore, dbAfter)),
+          p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
         results[name]?.push(figures);
         write(
           `  round ${String(round)} ${name.padEnd(23)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}` +
