@@ -1,7 +1,8 @@
 /**
  * How every route of the service runs: as the caller its token names, with the token's scopes
  * checked for the interaction, and with how it ended written to the audit log (Patientdatalagen:
- * who read or changed what, about whom, when). Shared by the SIP API and the FHIR facade.
+ * who read or changed what, about whom, when) before the answer leaves. Shared by the SIP API and
+ * the FHIR facade.
  */
 import type { Request, Response } from 'express';
 import type { AuditEntry } from '../store/plan-store.js';
@@ -28,6 +29,7 @@ export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'aut
       const what = storable(`${request.method} ${request.baseUrl}${request.path}`);
       const subject: AuditSubject = {};
       let caller: Caller | undefined;
+      const answer = holdAnswer(response);
       try {
         const unstorable = unstorableText({ ...request.params }) ?? unstorableText({ ...(request.query as Record<string, unknown>) });
         if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The path or query holds U+0000 or an unpaired surrogate (${unstorable})`);
@@ -39,12 +41,43 @@ export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'aut
         await run(request, response, caller, subject);
         await dependencies.store.audit(auditEntry(caller, action, what, subject, 'success', String(response.statusCode)));
       } catch (error) {
+        // An answer the route made is not sent: the error is, after its own audit entry.
+        answer.drop();
         const mapped = mapError(error);
         const status = mapped instanceof HttpError ? mapped.status : 500;
         await dependencies.store.audit(auditEntry(caller, action, what, subject, status === 401 || status === 403 ? 'refused' : 'failed', String(status)));
         throw mapped;
       }
+      answer.send();
     };
+}
+
+/**
+ * Holds back what a route sends (`response.send`, which `response.json` calls too) until `send()` is
+ * called, so the answer leaves only after its audit entry is committed: an answered request whose
+ * entry a crash could still lose would be a read of patient data nobody can account for
+ * (Patientdatalagen 4 kap. 3 §). `drop()` forgets the held answer, for an error answered instead.
+ */
+function holdAnswer(response: Response): { send: () => void; drop: () => void } {
+  const original = response.send.bind(response);
+  let held: { body: unknown } | undefined;
+  response.send = ((body?: unknown) => {
+    held = { body };
+    return response;
+  }) as Response['send'];
+  const restore = (): void => {
+    response.send = original;
+  };
+  return {
+    send: () => {
+      restore();
+      if (held !== undefined) original(held.body);
+    },
+    drop: () => {
+      restore();
+      held = undefined;
+    },
+  };
 }
 
 /** The text with U+0000 and unpaired surrogates replaced by U+FFFD, as PostgreSQL can store it. */

@@ -37,6 +37,8 @@ export const serverConfigSchema = z.object({
   maxBodyBytes: sizeSchema.default(5 * MIB),
   /** `SIP_RATE_LIMIT`: requests per minute from one address before 429. */
   rateLimitPerMinute: z.coerce.number().int().min(1, 'must be at least 1').default(1_200),
+  /** `SIP_TOKEN_CACHE`: verified bearer tokens remembered (src/http/auth/verify.ts); 0 verifies every signature. */
+  tokenCache: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(100_000, 'must be at most 100000').default(1_000),
   /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */
   loadExamples: flagSchema.default(true),
   /** `SIP_AUTH_DISABLED`: no authentication at all — for local experiments only, and loudly so. */
@@ -62,6 +64,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   databaseUrl: 'DATABASE_URL',
   maxBodyBytes: 'SIP_MAX_BODY',
   rateLimitPerMinute: 'SIP_RATE_LIMIT',
+  tokenCache: 'SIP_TOKEN_CACHE',
   loadExamples: 'SIP_LOAD_EXAMPLES',
   authDisabled: 'SIP_AUTH_DISABLED',
   authIssuer: 'SIP_AUTH_ISSUER',

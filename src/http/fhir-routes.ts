@@ -96,10 +96,24 @@ function viewOf(stored: StoredPlan, at: Date): PlanView {
   }
   const entries = (bundle.entry ?? []).flatMap((entry): ViewEntry[] => {
     const id = resourceIdOf(entry.fullUrl);
-    if (id === undefined || entry.resource === undefined) return [];
-    const { resourceType, meta, ...rest } = relativeReferences(entry.resource, targets) as FhirResource;
-    const resource = { resourceType, id, meta: { ...meta, versionId: String(stored.version), lastUpdated: stored.recordedAt }, ...rest } as FhirResource;
-    return [{ type: resourceType, id, resource }];
+    const mapped = entry.resource;
+    if (id === undefined || mapped === undefined) return [];
+    // Rewritten when first asked for: a read answers one resource of the view, a search without
+    // _include / _revinclude one per plan, and rewriting every resource was a third of a read's time.
+    let resource: FhirResource | undefined;
+    return [
+      {
+        type: mapped.resourceType,
+        id,
+        get resource(): FhirResource {
+          if (resource === undefined) {
+            const { resourceType, meta, ...rest } = relativeReferences(mapped, targets) as FhirResource;
+            resource = { resourceType, id, meta: { ...meta, versionId: String(stored.version), lastUpdated: stored.recordedAt }, ...rest } as FhirResource;
+          }
+          return resource;
+        },
+      },
+    ];
   });
   return { stored, entries };
 }

@@ -88,7 +88,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
   try {
     await store.migrate();
     if (config.loadExamples) await loadExamples(store);
-    const authenticator = await createAuthenticator(mode, { clock });
+    const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
     const app = createApp({
       store,
       clock,

@@ -20,12 +20,6 @@ function numericParts(format: Intl.DateTimeFormat, instant: Date): (type: Intl.D
   return (type) => Number(parts.find((part) => part.type === type)?.value);
 }
 
-/** The calendar date in Europe/Stockholm at the given instant. */
-export function stockholmDate(instant: Date): CalendarDate {
-  const get = numericParts(stockholmDateFormat, instant);
-  return { year: get('year'), month: get('month'), day: get('day') };
-}
-
 const stockholmTimeFormat = new Intl.DateTimeFormat('en-CA', {
   timeZone: SIP_TIME_ZONE,
   year: 'numeric',
@@ -37,6 +31,47 @@ const stockholmTimeFormat = new Intl.DateTimeFormat('en-CA', {
   hourCycle: 'h23',
 });
 
+const HOUR = 3_600_000;
+/**
+ * Since 1980 Sweden has followed the EU rule, changing between CET and CEST at 01:00 UTC
+ * (https://data.iana.org/time-zones/tzdb/europe, Zone Europe/Stockholm; Directive 2000/84/EC art. 2–3),
+ * so its offset from UTC is the same throughout every whole UTC hour.
+ */
+const WHOLE_HOUR_OFFSETS_FROM = Date.UTC(1980, 0, 1);
+/** Stockholm's offset from UTC (ms) in the UTC hours asked about, emptied when it holds this many. */
+const MAX_REMEMBERED_HOURS = 4_096;
+const offsetOfHour = new Map<number, number>();
+
+/**
+ * Stockholm's offset from UTC at `instant`, in ms, as Intl's time zone data has it, asked once per UTC
+ * hour: `Intl.DateTimeFormat#formatToParts` was a tenth of the server's time, called for every consent
+ * of every plan judged. Undefined before 1980 (and for an invalid date), where the caller asks Intl.
+ */
+function stockholmOffset(instant: Date): number | undefined {
+  const time = instant.getTime();
+  if (!(time >= WHOLE_HOUR_OFFSETS_FROM)) return undefined;
+  const hour = Math.floor(time / HOUR);
+  let offset = offsetOfHour.get(hour);
+  if (offset === undefined) {
+    const get = numericParts(stockholmTimeFormat, new Date(hour * HOUR));
+    offset = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - hour * HOUR;
+    if (offsetOfHour.size >= MAX_REMEMBERED_HOURS) offsetOfHour.clear();
+    offsetOfHour.set(hour, offset);
+  }
+  return offset;
+}
+
+/** The calendar date in Europe/Stockholm at the given instant. */
+export function stockholmDate(instant: Date): CalendarDate {
+  const offset = stockholmOffset(instant);
+  if (offset !== undefined) {
+    const local = new Date(instant.getTime() + offset);
+    return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
+  }
+  const get = numericParts(stockholmDateFormat, instant);
+  return { year: get('year'), month: get('month'), day: get('day') };
+}
+
 /**
  * The instant as Stockholm wall-clock time with its UTC offset, `YYYY-MM-DDThh:mm:ss+01:00` in winter
  * and `+02:00` in summer (milliseconds only when there are any), so that its first ten characters are
@@ -44,9 +79,20 @@ const stockholmTimeFormat = new Intl.DateTimeFormat('en-CA', {
  * the SIP rules do.
  */
 export function stockholmInstant(instant: Date): string {
-  const get = numericParts(stockholmTimeFormat, instant);
-  const date = { year: get('year'), month: get('month'), day: get('day') };
-  const [hour, minute, second] = [get('hour'), get('minute'), get('second')];
+  const known = stockholmOffset(instant);
+  let date: CalendarDate;
+  let hour: number;
+  let minute: number;
+  let second: number;
+  if (known === undefined) {
+    const get = numericParts(stockholmTimeFormat, instant);
+    date = { year: get('year'), month: get('month'), day: get('day') };
+    [hour, minute, second] = [get('hour'), get('minute'), get('second')];
+  } else {
+    const local = new Date(instant.getTime() + known);
+    date = { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
+    [hour, minute, second] = [local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds()];
+  }
   const milliseconds = instant.getUTCMilliseconds();
   const offsetMinutes = Math.round((Date.UTC(date.year, date.month - 1, date.day, hour, minute, second, milliseconds) - instant.getTime()) / 60_000);
   const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

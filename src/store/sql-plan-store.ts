@@ -3,6 +3,7 @@
  * Schema in migrations.ts; the search columns in search-columns.ts.
  */
 import { formatDate, parsePlan, stockholmDate, type SipPlan } from '../sip/index.js';
+import { AuditWriter } from './audit-writer.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
@@ -111,7 +112,11 @@ function columnValues(plan: SipPlan): unknown[] {
 }
 
 export class SqlPlanStore implements PlanStore {
-  constructor(private readonly client: SqlClient) {}
+  private readonly auditWriter: AuditWriter;
+
+  constructor(private readonly client: SqlClient) {
+    this.auditWriter = new AuditWriter(client);
+  }
 
   async migrate(): Promise<void> {
     await migrate(this.client);
@@ -216,22 +221,10 @@ export class SqlPlanStore implements PlanStore {
     return rows.map((row) => row.plan_id);
   }
 
+  /** Resolves when the entry is committed; entries written at the same time share one INSERT (audit-writer.ts). */
   async audit(entry: AuditEntry): Promise<void> {
-    await this.client.query(
-      `INSERT INTO audit_log (at, organization, agent, plan_id, person_identifier, action, what, outcome, detail)
-       VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        checkInstant('at', entry.at),
-        entry.organization,
-        entry.agent ?? null,
-        entry.planId ?? null,
-        entry.personIdentifier ?? null,
-        entry.action,
-        entry.what,
-        entry.outcome,
-        entry.detail ?? null,
-      ],
-    );
+    checkInstant('at', entry.at);
+    await this.auditWriter.write(entry);
   }
 
   async auditLog(query: { personIdentifier?: string; organization?: string; since?: string; until?: string; limit?: number }): Promise<AuditEntry[]> {
@@ -261,7 +254,8 @@ export class SqlPlanStore implements PlanStore {
     }));
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  async close(): Promise<void> {
+    await this.auditWriter.drained();
+    await this.client.close();
   }
 }

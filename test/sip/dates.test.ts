@@ -23,6 +23,23 @@ describe('Stockholm calendar', () => {
     expect(stockholmInstant(new Date('2026-12-31T23:30:00.123Z'))).toBe('2027-01-01T00:30:00.123+01:00');
   });
 
+  it('gives the date and time Intl gives in Europe/Stockholm, also asked again in the same hour and around each change of the clocks', () => {
+    const intl = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Stockholm', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    const check = (instant: Date): void => {
+      // sv-SE writes "2026-03-29 03:00:00".
+      const [date, time] = intl.format(instant).split(' ');
+      for (let twice = 0; twice < 2; twice++) {
+        expect(formatDate(stockholmDate(instant))).toBe(date);
+        expect(stockholmInstant(instant).slice(0, 19)).toBe(`${date ?? ''}T${time ?? ''}`);
+      }
+    };
+    fc.assert(fc.property(fc.date({ min: new Date('1900-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }), check), { numRuns: 2_000 });
+    // Each second around the changes of 2026 (01:00 UTC), and the last second of 1979, before and after.
+    for (const change of ['2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z', '1980-01-01T00:00:00Z', '1980-04-06T01:00:00Z']) {
+      for (let second = -3; second <= 3; second++) check(new Date(Date.parse(change) + second * 1000));
+    }
+  });
+
   it('an instant written in Stockholm time is the same instant', () => {
     fc.assert(
       fc.property(fc.date({ min: new Date('1970-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }), (instant) => {

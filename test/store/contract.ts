@@ -266,6 +266,25 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         await expect(opened().store.audit({ ...entries[0], at: 'yesterday' } as AuditEntry)).rejects.toThrow(RangeError);
       });
 
+      it('keeps every entry written at once, each committed when its write resolves, and fails only the one it cannot store', async () => {
+        const organization = 'SE2321000180-AUD4';
+        const at = (minute: number): string => `2026-05-04T08:${String(minute).padStart(2, '0')}:00.000Z`;
+        const entries = Array.from({ length: 40 }, (_, index) => entry(at(index), organization, '198503141239', `GET /sip/plans/sip-falun-2026-0142 (${String(index)})`));
+        // PostgreSQL cannot store U+0000 in text: this entry is refused, and only this one.
+        const refused = { ...entry(at(50), organization, undefined, 'GET /sip/plans/\u0000'), agent: 'kurator@falun' };
+        const seenAtFirst: number[] = [];
+        const writes = entries.map((each) => opened().store.audit(each));
+        // The first write's entry is in the log when that write resolves, whatever else is still running.
+        const first = writes[0]?.then(async () => {
+          seenAtFirst.push((await opened().store.auditLog({ organization, until: at(0) })).length);
+        });
+        const outcomes = await Promise.allSettled([...writes, opened().store.audit(refused), first]);
+        expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toHaveLength(1);
+        expect(outcomes[40]?.status).toBe('rejected');
+        expect(seenAtFirst).toEqual([1]);
+        expect(await opened().store.auditLog({ organization, limit: 100 })).toEqual([...entries].reverse());
+      });
+
       it('refuses to change, remove or empty what it recorded', async () => {
         const recorded = entry('2026-04-01T08:00:00.000Z', 'SE2321000180-AUD3', '199104273686', 'GET /sip/plans/sip-goteborg-2026-0415');
         await opened().store.audit(recorded);
@@ -297,6 +316,9 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         expect(page.total).toBe(9);
         expect(page.plans.map((stored) => stored.plan.id)).toEqual(all.slice(2, 4));
         expect(await searched().store.search({ offset: 20 })).toEqual({ total: 9, plans: [] });
+        expect(await searched().store.search({ limit: 0 })).toEqual({ total: 9, plans: [] });
+        expect(await searched().store.search({ personIdentifier: '190001019999' })).toEqual({ total: 0, plans: [] });
+        expect((await searched().store.search({ status: 'draft', limit: 5 })).total).toBe(1);
         await expect(searched().store.search({ limit: -1 })).rejects.toThrow(RangeError);
       });
 

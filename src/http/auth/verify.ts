@@ -44,6 +44,61 @@ export interface VerifierOptions {
   readonly clockToleranceSeconds: number;
   /** The current instant; tests fix it. */
   readonly clock?: () => Date;
+  /** How many verified tokens to remember ({@link VerifiedTokens}); 0 verifies every signature. Default {@link DEFAULT_TOKEN_CACHE}. */
+  readonly tokenCache?: number;
+}
+
+/** Verified tokens remembered by default: a few per client of a server with a few hundred clients. */
+export const DEFAULT_TOKEN_CACHE = 1_000;
+/** The longest a verified token is taken on trust: a key withdrawn from the issuer's JWKS is honoured within this. */
+export const TOKEN_CACHE_SECONDS = 60;
+
+interface Remembered {
+  readonly caller: VerifiedCaller;
+  readonly notBefore?: number;
+  /** ms since the epoch: `exp`, or TOKEN_CACHE_SECONDS after the check, whichever is first. */
+  readonly until: number;
+}
+
+/**
+ * Tokens whose signature and claims were verified, by their exact text (a token is its signature:
+ * another text is another token), so a client that sends the same bearer token with every call — as
+ * SMART Backend Services clients do for its lifetime — costs one ES256 or RS256 verification, not
+ * one per call (that was a tenth of a plan read's CPU). A remembered token is still judged against the
+ * clock on every call: past `exp` or before `nbf` (with the tolerance) it is verified again, and so
+ * refused as before. Bounded: the least recently used are forgotten beyond `size`.
+ */
+export class VerifiedTokens {
+  private readonly tokens = new Map<string, Remembered>();
+
+  constructor(
+    private readonly size: number,
+    private readonly toleranceMs: number,
+  ) {}
+
+  get(token: string, now: Date): VerifiedCaller | undefined {
+    const remembered = this.tokens.get(token);
+    if (remembered === undefined) return undefined;
+    const time = now.getTime();
+    if (time >= remembered.until + this.toleranceMs || (remembered.notBefore !== undefined && time < remembered.notBefore - this.toleranceMs)) {
+      this.tokens.delete(token);
+      return undefined;
+    }
+    // Most recently used last, so the first key is the one to forget.
+    this.tokens.delete(token);
+    this.tokens.set(token, remembered);
+    return remembered.caller;
+  }
+
+  set(token: string, caller: VerifiedCaller, payload: JWTPayload, now: Date): void {
+    if (this.size === 0) return;
+    const until = Math.min(caller.expiresAt.getTime(), now.getTime() + TOKEN_CACHE_SECONDS * 1000);
+    this.tokens.set(token, { caller, until, ...(payload.nbf === undefined ? {} : { notBefore: payload.nbf * 1000 }) });
+    if (this.tokens.size > this.size) {
+      const oldest = this.tokens.keys().next();
+      if (oldest.done !== true) this.tokens.delete(oldest.value);
+    }
+  }
 }
 
 /** Verifies an `Authorization` header value (or its absence) and returns the caller. */
@@ -135,14 +190,18 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const key = keyResolver(options.key);
   const orgClaim = options.orgClaim ?? DEFAULT_ORG_CLAIM;
   const clock = options.clock ?? (() => new Date());
+  const verified = new VerifiedTokens(options.tokenCache ?? DEFAULT_TOKEN_CACHE, options.clockToleranceSeconds * 1000);
   return async (authorization) => {
     const token = bearerToken(authorization);
+    const now = clock();
+    const known = verified.get(token, now);
+    if (known !== undefined) return known;
     const verifyOptions: JWTVerifyOptions = {
       issuer: options.issuer,
       audience: [...options.audience],
       algorithms: [...options.algorithms],
       clockTolerance: options.clockToleranceSeconds,
-      currentDate: clock(),
+      currentDate: now,
       // A token without exp would never expire.
       requiredClaims: ['exp'],
     };
@@ -153,7 +212,9 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     } catch (error) {
       throw translate(error);
     }
-    return callerOf(payload, orgClaim);
+    const caller = callerOf(payload, orgClaim);
+    verified.set(token, caller, payload, now);
+    return caller;
   };
 }
 
@@ -164,8 +225,8 @@ export type Authenticator =
   | { readonly mode: 'external'; readonly verify: TokenVerifier };
 
 /** The verifier for a resolved mode (`resolveAuthMode`); in local mode, the key is made on first use. */
-export async function createAuthenticator(mode: AuthMode, options: { readonly clock?: () => Date } = {}): Promise<Authenticator> {
-  const clock = options.clock === undefined ? {} : { clock: options.clock };
+export async function createAuthenticator(mode: AuthMode, options: { readonly clock?: () => Date; readonly tokenCache?: number } = {}): Promise<Authenticator> {
+  const clock = { ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.tokenCache === undefined ? {} : { tokenCache: options.tokenCache }) };
   switch (mode.mode) {
     case 'disabled':
       return { mode: 'disabled', warning: authDisabledWarning() };
