@@ -11,19 +11,18 @@
  * withdrawn or expired since the version was recorded refuses it). A resource's id is the UUID of
  * its `urn:uuid` fullUrl, which the mapping derives from the resource's business identifier, so it
  * is the same in every version of the plan; the store records which plans each id belongs to
- * (src/store/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
+ * (src/fhir/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
  */
 import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestResource, CarePlan, Consent, Appointment, FhirResource, Provenance, Reference } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planToBundle } from '../fhir/index.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planToBundle, resourceIdOf } from '../fhir/index.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
 import type { StoredPlan } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
-import { resourceIdOf } from '../store/resource-ids.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';

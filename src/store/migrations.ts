@@ -89,7 +89,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'the FHIR resources of each plan version',
     statements: [
       // For each plan version written, the (type, id) of every resource of its FHIR view
-      // (src/store/resource-ids.ts), so `GET /fhir/{type}/{id}` finds the plan. Ids are stable across
+      // (src/fhir/resource-ids.ts, handed to the store by the writer), so `GET /fhir/{type}/{id}` finds the plan. Ids are stable across
       // versions, so a pair is recorded once; shared master data leads to every plan that names it.
       `CREATE TABLE plan_resources (
         resource_type text NOT NULL,

@@ -11,11 +11,12 @@ import {
   UnreadablePlanError,
   VersionConflictError,
   type AuditEntry,
+  type PlanResource,
+  type PlanResourcesOf,
   type PlanSearch,
   type PlanStore,
   type StoredPlan,
 } from './plan-store.js';
-import { planResourceIds } from './resource-ids.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
 import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
 
@@ -25,6 +26,9 @@ export const MAX_LIMIT = 1_000;
 
 const UNIQUE_VIOLATION = '23505';
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A FHIR resource type name (R4 names are letters only) and a FHIR id (https://hl7.org/fhir/R4/datatypes.html#id). */
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 interface VersionRow {
   plan_id: string;
@@ -84,24 +88,29 @@ function checkInstant(name: string, value: string): string {
   return value;
 }
 
-async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string): Promise<StoredPlan> {
+function checkResources(resources: readonly PlanResource[]): readonly PlanResource[] {
+  const bad = resources.find((resource) => !RESOURCE_TYPE.test(resource.resourceType) || !RESOURCE_ID.test(resource.id));
+  if (bad !== undefined) throw new RangeError(`a plan resource must be a FHIR resource type and id, not "${bad.resourceType}/${bad.id}"`);
+  return resources;
+}
+
+async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
   const [row] = await tx.query<{ recorded_at: Date | string }>(
     'INSERT INTO plan_versions (plan_id, version, plan, recorded_by) VALUES ($1, $2, $3::jsonb, $4) RETURNING recorded_at',
     [plan.id, plan.version, JSON.stringify(plan), recordedBy],
   );
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
-  await indexResources(tx, plan);
+  await indexResources(tx, plan.id, resources);
   return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
 }
 
 /** Records the FHIR resources of a plan version (migration 2); pairs already recorded stay as they are. */
-async function indexResources(tx: SqlQueryable, plan: SipPlan): Promise<void> {
-  const ids = planResourceIds(plan);
+async function indexResources(tx: SqlQueryable, planId: string, ids: readonly PlanResource[]): Promise<void> {
   await tx.query(
     `INSERT INTO plan_resources (resource_type, resource_id, plan_id)
      SELECT resource_type, resource_id, $3 FROM unnest($1::text[], $2::text[]) AS r (resource_type, resource_id)
      ON CONFLICT DO NOTHING`,
-    [ids.map((id) => id.resourceType), ids.map((id) => id.id), plan.id],
+    [ids.map((id) => id.resourceType), ids.map((id) => id.id), planId],
   );
 }
 
@@ -113,20 +122,23 @@ function columnValues(plan: SipPlan): unknown[] {
 export class SqlPlanStore implements PlanStore {
   constructor(private readonly client: SqlClient) {}
 
-  async migrate(): Promise<void> {
+  async migrate(options: { readonly resourcesOf?: PlanResourcesOf } = {}): Promise<void> {
     await migrate(this.client);
+    const { resourcesOf } = options;
+    if (resourcesOf === undefined) return;
     // Plans written before migration 2 have no resources recorded: record those of every version.
     const unindexed = await this.client.query<VersionRow>(
       `SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE NOT EXISTS (SELECT 1 FROM plan_resources r WHERE r.plan_id = v.plan_id) ORDER BY v.plan_id, v.version`,
     );
     for (const row of unindexed) {
       const parsed = parsePlan(row.plan);
-      if (parsed.ok) await indexResources(this.client, parsed.plan);
+      if (parsed.ok) await indexResources(this.client, parsed.plan.id, checkResources(resourcesOf(parsed.plan)));
     }
   }
 
-  async create(input: SipPlan, recordedBy: string): Promise<StoredPlan> {
+  async create(input: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
     const plan = validated(input);
+    checkResources(resources);
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
       return await this.client.transaction(async (tx) => {
@@ -137,7 +149,7 @@ export class SqlPlanStore implements PlanStore {
            VALUES ($1, $2, $3, $4, $5::text[], $6::date, $7::date, $8)`,
           columnValues(plan),
         );
-        return insertVersion(tx, plan, recordedBy);
+        return insertVersion(tx, plan, recordedBy, resources);
       });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);
@@ -145,8 +157,9 @@ export class SqlPlanStore implements PlanStore {
     }
   }
 
-  async update(input: SipPlan, expectedVersion: number, recordedBy: string): Promise<StoredPlan> {
+  async update(input: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
     const plan = validated(input);
+    checkResources(resources);
     return this.client.transaction(async (tx) => {
       // The row lock serialises writes to one plan: a concurrent update waits here, then reads the
       // version the winner wrote and fails the check below.
@@ -154,7 +167,7 @@ export class SqlPlanStore implements PlanStore {
       if (current === undefined) throw new PlanNotFoundError(plan.id);
       if (current.version !== expectedVersion) throw new VersionConflictError(plan.id, expectedVersion, current.version);
       if (plan.version !== expectedVersion + 1) throw new VersionConflictError(plan.id, plan.version - 1, current.version);
-      const stored = await insertVersion(tx, plan, recordedBy);
+      const stored = await insertVersion(tx, plan, recordedBy, resources);
       await tx.query(
         `UPDATE plans SET version = $2, person_identifier = $3, status = $4, principal_keys = $5::text[],
            next_follow_up = $6::date, consent_ends = $7::date, closed = $8

@@ -13,11 +13,10 @@ import type { Bundle, CapabilityStatement, CarePlan, Consent, OperationOutcome }
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { IDENTIFIER_SYSTEM, PROFILE, bundleToPlan, fhirNormalForm, planToBundle } from '../../src/fhir/index.js';
+import { IDENTIFIER_SYSTEM, PROFILE, bundleToPlan, fhirNormalForm, planResourceIds, planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
-import { planResourceIds } from '../../src/store/resource-ids.js';
 import type { StoredPlan } from '../../src/store/index.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';

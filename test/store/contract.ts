@@ -14,7 +14,7 @@ import {
   type PlanStore,
 } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { planResourceIds } from '../../src/store/resource-ids.js';
+import { planResourceIds } from '../../src/fhir/index.js';
 import type { SqlQueryable } from '../../src/store/sql-client.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 
@@ -37,10 +37,14 @@ function asNew(plan: SipPlan, id: string = plan.id): SipPlan {
   };
 }
 
+/** Writes as the service does: with the resources of the version's FHIR view (src/fhir/resource-ids.ts). */
+const create = (store: PlanStore, plan: SipPlan, recordedBy: string) => store.create(plan, recordedBy, planResourceIds(plan));
+const update = (store: PlanStore, plan: SipPlan, expectedVersion: number, recordedBy: string) => store.update(plan, expectedVersion, recordedBy, planResourceIds(plan));
+
 /** Stores the example at its own version: version 1, then the same content as 2, 3 … up to it. */
 async function storeAtItsVersion(store: PlanStore, plan: SipPlan): Promise<void> {
-  await store.create({ ...plan, version: 1 }, 'system');
-  for (let version = 2; version <= plan.version; version++) await store.update({ ...plan, version }, version - 1, 'system');
+  await create(store, { ...plan, version: 1 }, 'system');
+  for (let version = 2; version <= plan.version; version++) await update(store, { ...plan, version }, version - 1, 'system');
 }
 
 async function settle<T>(attempts: Promise<T>[]): Promise<{ won: T[]; lost: unknown[] }> {
@@ -90,7 +94,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('creates a plan and gets it back as it was stored', async () => {
       const plan = asNew(base, 'sip-store-create');
-      const created = await opened().store.create(plan, 'SE2321000180-1000');
+      const created = await create(opened().store, plan, 'SE2321000180-1000');
       expect(created).toMatchObject({ version: 1, recordedBy: 'SE2321000180-1000', plan });
       expect(created.recordedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(await opened().store.get('sip-store-create')).toEqual(created);
@@ -101,15 +105,15 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('refuses to create a plan whose id is taken', async () => {
       const plan = asNew(base, 'sip-store-taken');
-      await opened().store.create(plan, 'system');
-      const again = opened().store.create({ ...plan, notes: 'Another plan under the same id' }, 'system');
+      await create(opened().store, plan, 'system');
+      const again = create(opened().store, { ...plan, notes: 'Another plan under the same id' }, 'system');
       await expect(again).rejects.toBeInstanceOf(PlanExistsError);
       await expect(again).rejects.toMatchObject({ planId: 'sip-store-taken' });
       expect((await opened().store.history('sip-store-taken')).map((stored) => stored.plan.notes)).toEqual([plan.notes]);
     });
 
     it('lets exactly one of 10 racing creates of one id win', async () => {
-      const attempts = Array.from({ length: 10 }, (_, index) => opened().store.create({ ...asNew(base, 'sip-store-race'), notes: `create ${String(index)}` }, `creator-${String(index)}`));
+      const attempts = Array.from({ length: 10 }, (_, index) => create(opened().store, { ...asNew(base, 'sip-store-race'), notes: `create ${String(index)}` }, `creator-${String(index)}`));
       const { won, lost } = await settle(attempts);
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(9);
@@ -119,9 +123,9 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
     });
 
     it('refuses a create that is not version 1, and a plan the SIP model refuses, writing nothing', async () => {
-      await expect(opened().store.create({ ...asNew(base, 'sip-store-v2'), version: 2 }, 'system')).rejects.toBeInstanceOf(VersionConflictError);
+      await expect(create(opened().store, { ...asNew(base, 'sip-store-v2'), version: 2 }, 'system')).rejects.toBeInstanceOf(VersionConflictError);
       const broken = { ...asNew(base, 'sip-store-broken'), individual: { ...base.individual, identifier: { system: 'personnummer', value: '198503141230' } } } as SipPlan;
-      const refused = opened().store.create(broken, 'system');
+      const refused = create(opened().store, broken, 'system');
       await expect(refused).rejects.toBeInstanceOf(InvalidPlanError);
       await expect(refused).rejects.toMatchObject({ planId: 'sip-store-broken', problems: [expect.objectContaining({ pointer: '/individual/identifier/value' })] });
       expect(await opened().store.history('sip-store-v2')).toEqual([]);
@@ -130,27 +134,27 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('updates from the current version and refuses a stale one, writing nothing', async () => {
       const plan = asNew(base, 'sip-store-update');
-      await opened().store.create(plan, 'system');
-      const second = await opened().store.update({ ...plan, version: 2, notes: 'Second version' }, 1, 'SE2321000180-1000');
+      await create(opened().store, plan, 'system');
+      const second = await update(opened().store, { ...plan, version: 2, notes: 'Second version' }, 1, 'SE2321000180-1000');
       expect(second).toMatchObject({ version: 2, recordedBy: 'SE2321000180-1000' });
       expect(await opened().store.get('sip-store-update')).toEqual(second);
 
-      const stale = opened().store.update({ ...plan, version: 2, notes: 'Written from version 1 again' }, 1, 'system');
+      const stale = update(opened().store, { ...plan, version: 2, notes: 'Written from version 1 again' }, 1, 'system');
       await expect(stale).rejects.toBeInstanceOf(VersionConflictError);
       await expect(stale).rejects.toMatchObject({ planId: 'sip-store-update', expected: 1, current: 2 });
       // The right expected version, but a plan that does not say it is the next one.
-      await expect(opened().store.update({ ...plan, version: 4 }, 2, 'system')).rejects.toMatchObject({ name: 'VersionConflictError', expected: 3, current: 2 });
-      await expect(opened().store.update({ ...plan, version: 3, notes: '' }, 2, 'system')).rejects.toBeInstanceOf(InvalidPlanError);
+      await expect(update(opened().store, { ...plan, version: 4 }, 2, 'system')).rejects.toMatchObject({ name: 'VersionConflictError', expected: 3, current: 2 });
+      await expect(update(opened().store, { ...plan, version: 3, notes: '' }, 2, 'system')).rejects.toBeInstanceOf(InvalidPlanError);
 
       expect((await opened().store.history('sip-store-update')).map((stored) => stored.version)).toEqual([1, 2]);
       expect(await opened().store.get('sip-store-update')).toEqual(second);
-      await expect(opened().store.update({ ...asNew(base, 'sip-store-nowhere'), version: 2 }, 1, 'system')).rejects.toBeInstanceOf(PlanNotFoundError);
+      await expect(update(opened().store, { ...asNew(base, 'sip-store-nowhere'), version: 2 }, 1, 'system')).rejects.toBeInstanceOf(PlanNotFoundError);
     });
 
     it('lets exactly one of 10 concurrent updates from the same version win', async () => {
       const plan = asNew(base, 'sip-store-contended');
-      await opened().store.create(plan, 'system');
-      const attempts = Array.from({ length: 10 }, (_, index) => opened().store.update({ ...plan, version: 2, notes: `update ${String(index)}` }, 1, `writer-${String(index)}`));
+      await create(opened().store, plan, 'system');
+      const attempts = Array.from({ length: 10 }, (_, index) => update(opened().store, { ...plan, version: 2, notes: `update ${String(index)}` }, 1, `writer-${String(index)}`));
       const { won, lost } = await settle(attempts);
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(9);
@@ -161,8 +165,8 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('keeps every version: history oldest first, and any old version by number', async () => {
       const plan = asNew(base, 'sip-store-history');
-      await opened().store.create(plan, 'system');
-      for (const version of [2, 3, 4]) await opened().store.update({ ...plan, version, notes: `Version ${String(version)}` }, version - 1, 'system');
+      await create(opened().store, plan, 'system');
+      for (const version of [2, 3, 4]) await update(opened().store, { ...plan, version, notes: `Version ${String(version)}` }, version - 1, 'system');
       const history = await opened().store.history('sip-store-history');
       expect(history.map((stored) => [stored.version, stored.plan.version, stored.plan.notes])).toEqual([
         [1, 1, plan.notes],
@@ -177,10 +181,10 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('finds a plan by its current version only', async () => {
       const plan = asNew({ ...base, approvals: [] }, 'sip-store-closing');
-      await opened().store.create(plan, 'system');
+      await create(opened().store, plan, 'system');
       const ids = async (status: string) => (await opened().store.search({ status, personIdentifier: base.individual.identifier.value })).plans.map((stored) => stored.plan.id);
       expect(await ids('draft')).toContain('sip-store-closing');
-      await opened().store.update({ ...plan, version: 2, closure: { reason: 'goalsMet', closedAt: '2026-06-01T10:00:00+02:00', closedBy: 'region-dalarna', informed: [] } }, 1, 'system');
+      await update(opened().store, { ...plan, version: 2, closure: { reason: 'goalsMet', closedAt: '2026-06-01T10:00:00+02:00', closedBy: 'region-dalarna', informed: [] } }, 1, 'system');
       expect(await ids('draft')).not.toContain('sip-store-closing');
       expect(await ids('completed')).toEqual(['sip-store-closing']);
     });
@@ -188,11 +192,11 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
     it('leads from the id of each FHIR resource of any version to its plan, and from shared master data to every plan naming it', async () => {
       const plan = asNew(base, 'sip-store-resources');
       const other = asNew(base, 'sip-store-resources-other');
-      await opened().store.create(plan, 'system');
-      await opened().store.create(other, 'system');
+      await create(opened().store, plan, 'system');
+      await create(opened().store, other, 'system');
       const [dropped, ...kept] = plan.goals;
       if (dropped === undefined) throw new Error('the example has goals');
-      await opened().store.update({ ...plan, version: 2, goals: kept, interventions: plan.interventions.filter((intervention) => !intervention.goals.includes(dropped.id)) }, 1, 'system');
+      await update(opened().store, { ...plan, version: 2, goals: kept, interventions: plan.interventions.filter((intervention) => !intervention.goals.includes(dropped.id)) }, 1, 'system');
       const idOf = (resourceType: string, of: SipPlan = plan) => {
         const found = planResourceIds(of).filter((resource) => resource.resourceType === resourceType);
         if (found[0] === undefined) throw new Error(`no ${resourceType} in the plan's FHIR view`);
@@ -213,15 +217,37 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       await expect(opened().sql.query(`DELETE FROM plan_resources WHERE plan_id = 'sip-store-resources'`)).rejects.toThrow(/append-only/);
     });
 
+    it('refuses resources that are not a FHIR type and id, writing nothing', async () => {
+      const plan = asNew(base, 'sip-store-bad-resources');
+      await expect(opened().store.create(plan, 'system', [{ resourceType: 'CarePlan', id: 'not/an id' }])).rejects.toThrow(/FHIR resource type and id, not "CarePlan\/not\/an id"/);
+      await expect(opened().store.create(plan, 'system', [{ resourceType: 'careplan', id: 'abc' }])).rejects.toThrow(RangeError);
+      expect(await opened().store.history('sip-store-bad-resources')).toEqual([]);
+      await create(opened().store, plan, 'system');
+      await expect(opened().store.update({ ...plan, version: 2 }, 1, 'system', [{ resourceType: 'Goal', id: '' }])).rejects.toThrow(RangeError);
+      expect((await opened().store.history('sip-store-bad-resources')).map((stored) => stored.version)).toEqual([1]);
+    });
+
+    it('records on migrate the resources of plans stored without any, when told how to compute them', async () => {
+      const plan = asNew(base, 'sip-store-unindexed');
+      // As a plan stored before migration 2 recorded resources.
+      await opened().store.create(plan, 'system', []);
+      const [carePlan] = planResourceIds(plan).filter((resource) => resource.resourceType === 'CarePlan');
+      if (carePlan === undefined) throw new Error('the plan has a CarePlan');
+      await opened().store.migrate();
+      expect(await opened().store.plansWithResource('CarePlan', carePlan.id)).toEqual([]);
+      await opened().store.migrate({ resourcesOf: planResourceIds });
+      expect(await opened().store.plansWithResource('CarePlan', carePlan.id)).toEqual(['sip-store-unindexed']);
+    });
+
     it('refuses to change or remove a stored version', async () => {
-      await opened().store.create(asNew(base, 'sip-store-immutable'), 'system');
+      await create(opened().store, asNew(base, 'sip-store-immutable'), 'system');
       await expect(opened().sql.query(`UPDATE plan_versions SET recorded_by = 'someone' WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);
       await expect(opened().sql.query(`DELETE FROM plan_versions WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);
       expect((await opened().store.get('sip-store-immutable'))?.recordedBy).toBe('system');
     });
 
     it('names the plan and version of a stored row that no longer parses', async () => {
-      await opened().store.create(asNew(base, 'sip-store-unreadable'), 'system');
+      await create(opened().store, asNew(base, 'sip-store-unreadable'), 'system');
       // A version written outside the store, as an older model might have left it.
       await opened().sql.query(
         `INSERT INTO plan_versions (plan_id, version, plan, recorded_by)
@@ -282,7 +308,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       const draft = asNew({ ...base, approvals: [] }, 'sip-falun-2026-0999');
       const searched = openedBeforeAll(open, async (store) => {
         for (const plan of examples) await storeAtItsVersion(store, plan);
-        await store.create(draft, 'system');
+        await create(store, draft, 'system');
       });
       const ids = async (query: Parameters<PlanStore['search']>[0]) => (await searched().store.search(query)).plans.map((stored) => stored.plan.id);
 
