@@ -101,6 +101,15 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
     ],
   },
+  {
+    version: 3,
+    name: 'audit log searches by agent and by plan',
+    statements: [
+      // The FHIR AuditEvent search by agent (the token's subject), and the review of a principal's plans.
+      `CREATE INDEX audit_log_agent ON audit_log (agent, at DESC, id DESC)`,
+      `CREATE INDEX audit_log_plan ON audit_log (plan_id, at DESC, id DESC)`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

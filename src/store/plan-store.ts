@@ -73,6 +73,40 @@ export interface AuditEntry {
   readonly detail?: string;
 }
 
+/** An audit entry as the log keeps it: with the id the log gave it, stable for ever (the AuditEvent's id). */
+export interface RecordedAuditEntry extends AuditEntry {
+  /** A positive whole number as text, unique in the log; larger for entries appended later. */
+  readonly id: string;
+}
+
+/** Which audit entries to return, newest first (by `at`, then by the order they were appended). */
+export interface AuditQuery {
+  /** The person concerned (their identifier value). */
+  readonly personIdentifier?: string;
+  /** The calling organisation (HSA-id). */
+  readonly organization?: string;
+  /** The calling user or system, as its token named it (`sub`). */
+  readonly agent?: string;
+  /** The plan concerned. */
+  readonly planId?: string;
+  /** Entries at or after this instant (ISO 8601). */
+  readonly since?: string;
+  /** Entries at or before this instant. */
+  readonly until?: string;
+  /** Entries strictly before this instant. */
+  readonly before?: string;
+  /**
+   * Only entries the organisation with this HSA-id may review: those it made itself, those about a
+   * plan whose current version names it as a principal (by HSA-id), and those that name no plan but
+   * the person of such a plan. Who may read what is decided by the HTTP layer; this is the filter.
+   */
+  readonly visibleTo?: string;
+  /** The next page: entries that come after the entry with this id in the newest-first order. */
+  readonly afterId?: string;
+  /** At most this many entries (default 100, at most 1000). */
+  readonly limit?: number;
+}
+
 /** A write refused because the plan changed since the caller read it (`If-Match`, HTTP 412). */
 export class VersionConflictError extends Error {
   override readonly name = 'VersionConflictError';
@@ -168,7 +202,9 @@ export interface PlanStore {
   plansWithResource(resourceType: string, resourceId: string): Promise<string[]>;
   /** Appends to the audit log; entries are never changed or deleted. */
   audit(entry: AuditEntry): Promise<void>;
-  /** Audit entries, newest first, optionally for one person, organisation or period. */
-  auditLog(query: { personIdentifier?: string; organization?: string; since?: string; until?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** Audit entries, newest first, matching every criterion given. A malformed instant or id is a RangeError. */
+  auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]>;
+  /** One audit entry by its id; undefined when there is none, or when `visibleTo` may not review it (see {@link AuditQuery}). */
+  auditEntry(id: string, options?: { readonly visibleTo?: string }): Promise<RecordedAuditEntry | undefined>;
   close(): Promise<void>;
 }

@@ -11,10 +11,12 @@ import {
   UnreadablePlanError,
   VersionConflictError,
   type AuditEntry,
+  type AuditQuery,
   type PlanResource,
   type PlanResourcesOf,
   type PlanSearch,
   type PlanStore,
+  type RecordedAuditEntry,
   type StoredPlan,
 } from './plan-store.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
@@ -39,6 +41,7 @@ interface VersionRow {
 }
 
 interface AuditRow {
+  id: string | number;
   at: Date | string;
   organization: string;
   agent: string | null;
@@ -51,6 +54,9 @@ interface AuditRow {
 }
 
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.recorded_at, v.recorded_by';
+const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
+/** An audit entry's id: the text of a positive bigint. */
+const AUDIT_ID = /^[1-9]\d{0,18}$/;
 
 function isoInstant(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
@@ -117,6 +123,38 @@ async function indexResources(tx: SqlQueryable, planId: string, ids: readonly Pl
 function columnValues(plan: SipPlan): unknown[] {
   const columns = searchColumns(plan);
   return [plan.id, plan.version, columns.personIdentifier, columns.status, columns.principalKeys, columns.nextFollowUp, columns.consentEnds, columns.closed];
+}
+
+function checkAuditId(name: string, value: string): string {
+  if (!AUDIT_ID.test(value)) throw new RangeError(`${name} must be the id of an audit entry (a positive whole number), not "${value}"`);
+  return value;
+}
+
+/**
+ * The audit entries the organisation named by the parameter may review (AuditQuery.visibleTo): its
+ * own, those about a plan whose current version has it as a principal, and those naming no plan but
+ * the person of such a plan.
+ */
+function visibleTo(organization: string): string {
+  const principalOf = `SELECT p.plan_id, p.person_identifier FROM plans p WHERE p.principal_keys && ARRAY[${organization}]::text[]`;
+  return `(a.organization = ${organization}
+    OR a.plan_id IN (SELECT plan_id FROM (${principalOf}) AS own)
+    OR (a.plan_id IS NULL AND a.person_identifier IN (SELECT person_identifier FROM (${principalOf}) AS own)))`;
+}
+
+function toAuditEntry(row: AuditRow): RecordedAuditEntry {
+  return {
+    id: String(row.id),
+    at: isoInstant(row.at),
+    organization: row.organization,
+    ...(row.agent === null ? {} : { agent: row.agent }),
+    ...(row.plan_id === null ? {} : { planId: row.plan_id }),
+    ...(row.person_identifier === null ? {} : { personIdentifier: row.person_identifier }),
+    action: row.action,
+    what: row.what,
+    outcome: row.outcome,
+    ...(row.detail === null ? {} : { detail: row.detail }),
+  };
 }
 
 export class SqlPlanStore implements PlanStore {
@@ -247,31 +285,37 @@ export class SqlPlanStore implements PlanStore {
     );
   }
 
-  async auditLog(query: { personIdentifier?: string; organization?: string; since?: string; until?: string; limit?: number }): Promise<AuditEntry[]> {
+  async auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]> {
     const params: unknown[] = [];
     const where: string[] = [];
     const param = (value: unknown): string => `$${String(params.push(value))}`;
-    if (query.personIdentifier !== undefined) where.push(`person_identifier = ${param(query.personIdentifier)}`);
-    if (query.organization !== undefined) where.push(`organization = ${param(query.organization)}`);
-    if (query.since !== undefined) where.push(`at >= ${param(checkInstant('since', query.since))}::timestamptz`);
-    if (query.until !== undefined) where.push(`at <= ${param(checkInstant('until', query.until))}::timestamptz`);
+    if (query.personIdentifier !== undefined) where.push(`a.person_identifier = ${param(query.personIdentifier)}`);
+    if (query.organization !== undefined) where.push(`a.organization = ${param(query.organization)}`);
+    if (query.agent !== undefined) where.push(`a.agent = ${param(query.agent)}`);
+    if (query.planId !== undefined) where.push(`a.plan_id = ${param(query.planId)}`);
+    if (query.since !== undefined) where.push(`a.at >= ${param(checkInstant('since', query.since))}::timestamptz`);
+    if (query.until !== undefined) where.push(`a.at <= ${param(checkInstant('until', query.until))}::timestamptz`);
+    if (query.before !== undefined) where.push(`a.at < ${param(checkInstant('before', query.before))}::timestamptz`);
+    if (query.visibleTo !== undefined) where.push(visibleTo(param(query.visibleTo)));
+    if (query.afterId !== undefined) {
+      // Keyset paging: entries appended meanwhile do not shift the pages already handed out.
+      where.push(`(a.at, a.id) < (SELECT c.at, c.id FROM audit_log c WHERE c.id = ${param(checkAuditId('afterId', query.afterId))}::bigint)`);
+    }
     const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
     const rows = await this.client.query<AuditRow>(
-      `SELECT at, organization, agent, plan_id, person_identifier, action, what, outcome, detail FROM audit_log
-       ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY at DESC, id DESC LIMIT ${param(limit)}`,
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log a
+       ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY a.at DESC, a.id DESC LIMIT ${param(limit)}`,
       params,
     );
-    return rows.map((row) => ({
-      at: isoInstant(row.at),
-      organization: row.organization,
-      ...(row.agent === null ? {} : { agent: row.agent }),
-      ...(row.plan_id === null ? {} : { planId: row.plan_id }),
-      ...(row.person_identifier === null ? {} : { personIdentifier: row.person_identifier }),
-      action: row.action,
-      what: row.what,
-      outcome: row.outcome,
-      ...(row.detail === null ? {} : { detail: row.detail }),
-    }));
+    return rows.map(toAuditEntry);
+  }
+
+  async auditEntry(id: string, options: { readonly visibleTo?: string } = {}): Promise<RecordedAuditEntry | undefined> {
+    if (!AUDIT_ID.test(id)) return undefined;
+    const params: unknown[] = [id];
+    const visible = options.visibleTo === undefined ? '' : ` AND ${visibleTo(`$${String(params.push(options.visibleTo))}`)}`;
+    const [row] = await this.client.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_log a WHERE a.id = $1::bigint${visible}`, params);
+    return row === undefined ? undefined : toAuditEntry(row);
   }
 
   close(): Promise<void> {

@@ -11,7 +11,9 @@ import {
   UnreadablePlanError,
   VersionConflictError,
   type AuditEntry,
+  type AuditQuery,
   type PlanStore,
+  type RecordedAuditEntry,
 } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { planResourceIds } from '../../src/fhir/index.js';
@@ -46,6 +48,9 @@ async function storeAtItsVersion(store: PlanStore, plan: SipPlan): Promise<void>
   await create(store, { ...plan, version: 1 }, 'system');
   for (let version = 2; version <= plan.version; version++) await update(store, { ...plan, version }, version - 1, 'system');
 }
+
+/** Entries as they were handed to `audit`, without the ids the log gave them. */
+const withoutIds = (entries: readonly RecordedAuditEntry[]): AuditEntry[] => entries.map(({ id, ...entry }) => entry);
 
 async function settle<T>(attempts: Promise<T>[]): Promise<{ won: T[]; lost: unknown[] }> {
   const results = await Promise.allSettled(attempts);
@@ -284,11 +289,16 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         for (const each of entries) await opened().store.audit(each);
 
         const normalised = { ...entries[3], at: '2026-03-12T12:00:00.000Z' };
-        expect(await opened().store.auditLog({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z' })).toEqual([normalised, entries[2], entries[1], entries[0]]);
-        expect(await opened().store.auditLog({ personIdentifier: '198503141239' })).toEqual([entries[1], entries[0]]);
-        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD1' })).toEqual([entries[2], entries[0]]);
-        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD1', since: '2026-03-12T10:30:00+01:00', until: '2026-03-12T12:00:00+01:00' })).toEqual([entries[2]]);
-        expect(await opened().store.auditLog({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z', limit: 2 })).toEqual([normalised, entries[2]]);
+        const log = async (query: AuditQuery) => withoutIds(await opened().store.auditLog(query));
+        expect(await log({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z' })).toEqual([normalised, entries[2], entries[1], entries[0]]);
+        expect(await log({ personIdentifier: '198503141239' })).toEqual([entries[1], entries[0]]);
+        expect(await log({ organization: 'SE2321000180-AUD1' })).toEqual([entries[2], entries[0]]);
+        expect(await log({ organization: 'SE2321000180-AUD1', since: '2026-03-12T10:30:00+01:00', until: '2026-03-12T12:00:00+01:00' })).toEqual([entries[2]]);
+        expect(await log({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z', limit: 2 })).toEqual([normalised, entries[2]]);
+        // `before` leaves out the instant itself; `until` keeps it.
+        expect(await log({ since: '2026-03-12T09:00:00Z', before: '2026-03-12T11:00:00Z' })).toEqual([entries[1], entries[0]]);
+        expect(await log({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T11:00:00Z' })).toEqual([entries[2], entries[1], entries[0]]);
+        await expect(opened().store.auditLog({ before: 'soon' })).rejects.toThrow(RangeError);
         await expect(opened().store.audit({ ...entries[0], at: 'yesterday' } as AuditEntry)).rejects.toThrow(RangeError);
       });
 
@@ -298,7 +308,93 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         await expect(opened().sql.query(`UPDATE audit_log SET outcome = 'failed' WHERE organization = 'SE2321000180-AUD3'`)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
         await expect(opened().sql.query(`DELETE FROM audit_log WHERE organization = 'SE2321000180-AUD3'`)).rejects.toThrow(/audit_log is append-only: DELETE refused/);
         await expect(opened().sql.query('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
-        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD3' })).toEqual([recorded]);
+        expect(withoutIds(await opened().store.auditLog({ organization: 'SE2321000180-AUD3' }))).toEqual([recorded]);
+      });
+
+      it('gives every entry an id of its own, in the order appended, and reads an entry by it', async () => {
+        const at = '2031-01-01T08:00:00.000Z';
+        // Three entries at the same instant: the newest-first order falls back to the order appended.
+        for (const what of ['GET /a', 'GET /b', 'GET /c']) await opened().store.audit(entry(at, 'SE2321000180-AUD4', undefined, what));
+        const found = await opened().store.auditLog({ organization: 'SE2321000180-AUD4' });
+        expect(found.map((each) => each.what)).toEqual(['GET /c', 'GET /b', 'GET /a']);
+        const ids = found.map((each) => each.id);
+        for (const id of ids) expect(id).toMatch(/^[1-9][0-9]*$/);
+        expect(new Set(ids).size).toBe(3);
+        expect(ids.map(Number)).toEqual([...ids.map(Number)].sort((a, b) => b - a));
+        const [newest] = found;
+        if (newest === undefined) throw new Error('three entries were appended');
+        expect(await opened().store.auditEntry(newest.id)).toEqual(newest);
+        expect(await opened().store.auditEntry('0')).toBeUndefined();
+        expect(await opened().store.auditEntry('12abc')).toBeUndefined();
+        expect(await opened().store.auditEntry('99999999999')).toBeUndefined();
+        expect(await opened().store.auditEntry('99999999999999999999')).toBeUndefined();
+      });
+
+      it('finds entries by agent and by plan', async () => {
+        await opened().store.audit({ ...entry('2031-02-01T08:00:00.000Z', 'SE2321000180-AUD5', undefined, 'GET /x'), agent: 'kurator-5@falun', planId: 'sip-store-audit-5a' });
+        await opened().store.audit({ ...entry('2031-02-01T09:00:00.000Z', 'SE2321000180-AUD5', undefined, 'GET /y'), agent: 'lakare-5@falun', planId: 'sip-store-audit-5b' });
+        expect((await opened().store.auditLog({ agent: 'kurator-5@falun' })).map((each) => each.what)).toEqual(['GET /x']);
+        expect((await opened().store.auditLog({ planId: 'sip-store-audit-5b' })).map((each) => each.what)).toEqual(['GET /y']);
+        expect(await opened().store.auditLog({ agent: 'kurator-5@falun', planId: 'sip-store-audit-5b' })).toEqual([]);
+      });
+
+      it('pages newest first after a given entry, and entries appended meanwhile do not shift the next page', async () => {
+        const org = 'SE2321000180-AUD6';
+        for (const hour of ['08', '09', '10', '11', '12']) await opened().store.audit(entry(`2031-03-01T${hour}:00:00.000Z`, org, undefined, `GET /${hour}`));
+        const first = await opened().store.auditLog({ organization: org, limit: 2 });
+        expect(first.map((each) => each.what)).toEqual(['GET /12', 'GET /11']);
+        // A newer entry arrives between the pages.
+        await opened().store.audit(entry('2031-03-01T13:00:00.000Z', org, undefined, 'GET /13'));
+        const afterId = first[1]?.id;
+        if (afterId === undefined) throw new Error('the first page has two entries');
+        const second = await opened().store.auditLog({ organization: org, limit: 2, afterId });
+        expect(second.map((each) => each.what)).toEqual(['GET /10', 'GET /09']);
+        const last = await opened().store.auditLog({ organization: org, limit: 2, afterId: second[1]?.id ?? '' });
+        expect(last.map((each) => each.what)).toEqual(['GET /08']);
+        await expect(opened().store.auditLog({ afterId: 'x' })).rejects.toThrow(RangeError);
+      });
+
+      it('shows an organisation its own entries, those about plans it is a principal of, and those naming only the person of such a plan', async () => {
+        const region = 'SE2321000180-1000';
+        const other = 'SE2321000180-AUD7';
+        const visiblePlan = asNew(base, 'sip-store-audit-region');
+        const foreign = asNew(readExample('awaiting-decision.json'), 'sip-store-audit-stockholm');
+        await create(opened().store, visiblePlan, 'system');
+        await create(opened().store, foreign, 'system');
+        const person = visiblePlan.individual.identifier.value;
+        const foreignPerson = foreign.individual.identifier.value;
+        expect(person).not.toBe(foreignPerson);
+        const at = (minute: number) => `2031-04-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
+        const about = (minute: number, organization: string, planId: string | undefined, personIdentifier: string | undefined): AuditEntry => ({
+          at: at(minute),
+          organization,
+          ...(planId === undefined ? {} : { planId }),
+          ...(personIdentifier === undefined ? {} : { personIdentifier }),
+          action: 'read',
+          what: `GET /minute/${String(minute)}`,
+          outcome: 'success',
+        });
+        const entries = [
+          about(1, other, visiblePlan.id, person), // about the region's plan: visible
+          about(2, region, foreign.id, foreignPerson), // the region's own: visible
+          about(3, other, foreign.id, foreignPerson), // another principal's plan: hidden
+          about(4, other, undefined, person), // no plan, the person of the region's plan: visible
+          about(5, other, undefined, foreignPerson), // no plan, another person: hidden
+          about(6, other, 'sip-store-audit-elsewhere', person), // the same person, another plan: hidden
+          about(7, other, undefined, undefined), // nothing about anyone, someone else's: hidden
+        ];
+        for (const each of entries) await opened().store.audit(each);
+        const window = { since: at(0), until: at(59) };
+        const seen = await opened().store.auditLog({ ...window, visibleTo: region });
+        expect(seen.map((each) => each.what)).toEqual(['GET /minute/4', 'GET /minute/2', 'GET /minute/1']);
+        expect((await opened().store.auditLog({ ...window, visibleTo: other })).map((each) => each.what)).toEqual(
+          ['GET /minute/7', 'GET /minute/6', 'GET /minute/5', 'GET /minute/4', 'GET /minute/3', 'GET /minute/1'],
+        );
+        const everything = await opened().store.auditLog(window);
+        const idOf = (minute: number) => everything.find((each) => each.what === `GET /minute/${String(minute)}`)?.id ?? '';
+        expect((await opened().store.auditEntry(idOf(1), { visibleTo: region }))?.what).toBe('GET /minute/1');
+        expect(await opened().store.auditEntry(idOf(3), { visibleTo: region })).toBeUndefined();
+        expect((await opened().store.auditEntry(idOf(3)))?.what).toBe('GET /minute/3');
       });
     });
 

@@ -54,7 +54,7 @@ describe('PlanStore on PGlite in a folder', () => {
       expect((await second.get(plan.id))?.plan.notes).toBe('Before the restart');
       expect((await second.search({ personIdentifier: plan.individual.identifier.value })).total).toBe(1);
       expect(await second.auditLog({ organization: 'SE2321000164-1000' })).toEqual([
-        { at: '2025-10-28T09:00:00.000Z', organization: 'SE2321000164-1000', action: 'create', what: 'POST /sip/plans', outcome: 'success' },
+        { id: expect.stringMatching(/^[1-9][0-9]*$/) as unknown, at: '2025-10-28T09:00:00.000Z', organization: 'SE2321000164-1000', action: 'create', what: 'POST /sip/plans', outcome: 'success' },
       ]);
     } finally {
       await second.close();
