@@ -68,7 +68,7 @@ function authenticateWith(authenticator: Authenticator): (request: Request) => P
       return {
         organization: verified.organization,
         ...(verified.subject === undefined ? {} : { agent: verified.subject }),
-        may: (interaction) => allows(verified.scopes, 'CarePlan', interaction),
+        may: (interaction, resourceType = 'CarePlan') => allows(verified.scopes, resourceType, interaction),
       };
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
