@@ -25,6 +25,7 @@ import { auditedRoutes } from './audited-route.js';
 import { dateSearchRange } from './fhir-date-search.js';
 import { FHIR_ID, baseUrl, sendFhir, token } from './fhir-routes.js';
 import { HttpError } from './problem.js';
+import { occurrences, single } from './query-params.js';
 
 const SEARCH_PARAMS = new Set(['patient', 'patient:identifier', 'agent', 'agent:identifier', 'altid', 'date', '_count', '_cursor']);
 const countSchema = z.coerce.number().int().min(0).max(AUDIT_MAX_COUNT);
@@ -32,19 +33,6 @@ const cursorSchema = z.string().regex(/^[1-9]\d{0,18}$/);
 
 /** HSA-id systems an `agent:identifier` may name: the FHIR one and the RIV-TA one (DESIGN.md §4). */
 const HSA_SYSTEMS = new Set<string>([IDENTIFIER_SYSTEM.hsaId, IDENTIFIER_SYSTEM.hsaIdRivta]);
-
-/** The occurrences of a query parameter, each as given (commas kept). */
-function occurrences(request: Request, name: string): string[] {
-  const raw: unknown = request.query[name];
-  return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).filter((value): value is string => typeof value === 'string');
-}
-
-/** The one value of a parameter that takes one; 400 when it is given twice or holds a comma (FHIR's "or", not supported here). */
-function single(request: Request, name: string): string | undefined {
-  const values = occurrences(request, name);
-  if (values.length > 1 || values.some((value) => value.includes(','))) throw new HttpError(400, 'Bad Request', `Give ${name} once, with one value`);
-  return values[0];
-}
 
 /** A filter no entry can match: the search answers an empty page. */
 const NOTHING = Symbol('nothing');

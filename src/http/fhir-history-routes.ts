@@ -21,14 +21,15 @@
  * reads.
  */
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
-import type { Request } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
+import { planResourceIds } from '../fhir/index.js';
 import type { StoredPlan } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { FHIR_ID, KNOWN_TYPES, baseUrl, sendFhir, viewOf, type PlanView } from './fhir-routes.js';
 import { HttpError } from './problem.js';
+import { single } from './query-params.js';
 import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
 
@@ -50,13 +51,6 @@ interface ResourceVersion {
 
 /** The HTTP status a history entry's `response` records for each method (https://hl7.org/fhir/R4/http.html#history). */
 const RESPONSE_STATUS: Readonly<Record<ResourceVersion['method'], string>> = { POST: '201 Created', PUT: '200 OK', DELETE: '204 No Content' };
-
-/** The only value of a query parameter, as text; 400 when it is given more than once. */
-function single(request: Request, name: string): string | undefined {
-  const raw: unknown = request.query[name];
-  if (Array.isArray(raw)) throw new HttpError(400, 'Bad Request', `Give ${name} once`);
-  return typeof raw === 'string' ? raw : undefined;
-}
 
 /**
  * The versions of `type/id` in the plan's history (oldest first), each that may be sent at `at`;
@@ -95,7 +89,8 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
 
   /**
    * The current version of the plan whose versions `type/id` has: of the plans the id leads to, the
-   * most recently recorded that the caller may see and that may be sent at `at` (as a read chooses).
+   * most recently recorded that the caller may see and that may be sent at `at`, and whose current
+   * version still has the resource, as a read chooses; when none still has it, the first of them.
    * 404 for an unknown type or id; else the refusal of the last plan judged, 403.
    */
   async function planOf(type: string, id: string, caller: Caller, subject: AuditSubject, at: Date): Promise<StoredPlan> {
@@ -105,6 +100,7 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
       .filter((stored) => stored !== undefined)
       .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
     let refusal: HttpError | undefined;
+    let fallback: StoredPlan | undefined;
     for (const stored of candidates) {
       const concerned: AuditSubject = { planId: stored.plan.id, person: stored.plan.individual.identifier.value };
       const access = dependencies.mayAccess(stored.plan, caller, at);
@@ -121,7 +117,13 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
         refusal = refused;
         continue;
       }
-      return stored;
+      // Only shared master data leads to several plans; whether one still has the resource takes a mapping.
+      if (candidates.length === 1 || planResourceIds(stored.plan).some((resource) => resource.resourceType === type && resource.id === id)) return stored;
+      fallback ??= stored;
+    }
+    if (fallback !== undefined) {
+      Object.assign(subject, { planId: fallback.plan.id, person: fallback.plan.individual.identifier.value });
+      return fallback;
     }
     throw refusal ?? new HttpError(404, 'Not Found', `No ${type}/${id}`);
   }

@@ -216,6 +216,34 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
       expect(bundle.total).toBe((await history(answering?.plan.id ?? '')).length);
     });
 
+    it('gives an organisation the newest plan no longer names the history of the plan a read answers from', async () => {
+      const a = freshPlan('sip-history-org-a');
+      const b = freshPlan('sip-history-org-b');
+      await server.store.create(a, REGION, planResourceIds(a));
+      await server.store.create(b, REGION, planResourceIds(b));
+      // Version 2 of b no longer has the health centre (an Organization by its HSA-id, shared by every
+      // plan naming it): recorded last, b is the newest plan the id leads to, but no longer names it.
+      const unit = 'unit-vc-britsarvet';
+      const withoutUnit: SipPlan = {
+        ...b,
+        version: 2,
+        principals: b.principals.map((principal) => ({ ...principal, units: principal.units.filter((candidate) => candidate.id !== unit) })),
+        consents: b.consents.map((consent) => ({ ...consent, excludedParties: consent.excludedParties.filter((party) => party !== unit) })),
+      };
+      await server.store.update(withoutUnit, 1, REGION, planResourceIds(withoutUnit));
+      const organizations = (plan: SipPlan) => new Set(planResourceIds(plan).filter((resource) => resource.resourceType === 'Organization').map((resource) => resource.id));
+      const [unitId, ...others] = [...organizations(b)].filter((id) => !organizations(withoutUnit).has(id));
+      if (unitId === undefined || others.length > 0) throw new Error('the health centre is the one Organization b version 2 lacks');
+      expect(organizations(a).has(unitId)).toBe(true);
+      expect(await server.store.plansWithResource('Organization', unitId)).toEqual(expect.arrayContaining(['sip-history-org-a', 'sip-history-org-b']));
+      const created = await server.store.get('sip-history-org-a');
+      const read = await api().get(`/fhir/Organization/${unitId}`).set(auth()).expect(200);
+      expect((read.body as Goal).meta?.lastUpdated).toBe(created?.recordedAt);
+      const bundle = (await api().get(`/fhir/Organization/${unitId}/_history`).set(auth()).expect(200)).body as Bundle;
+      expect(bundle.total).toBe(1);
+      expect(bundle.entry?.map((entry) => [entry.request?.method, entry.response?.etag, entry.response?.lastModified])).toEqual([['POST', 'W/"1"', created?.recordedAt]]);
+    });
+
     it('answers 401 without a token, and 403 to an organisation of no plan or a token without the scope', async () => {
       const id = await idOf('CarePlan');
       await api().get(`/fhir/CarePlan/${id}/_history`).expect(401);
