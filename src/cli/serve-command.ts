@@ -31,12 +31,16 @@ Exit status: 0 stopped by SIGINT or SIGTERM, 2 a bad setting or the port is take
 /** An HSA-id of a principal in the example plans (Region Dalarna), for the banner's token command. */
 const EXAMPLE_ORG = 'SE2321000180-1000';
 
-function banner(url: string, config: ServerConfig, authMode: string): string {
+/** What `serve` prints once it listens: where everything is, and how to get a token. */
+export function banner(url: string, config: ServerConfig, authMode: string): string {
   const store = config.databaseUrl === undefined ? `embedded PostgreSQL (PGlite) in ${config.dataDir}` : 'PostgreSQL at DATABASE_URL';
   return [
     `SIP adapter listening on ${url}`,
     `  store:      ${store}`,
     `  SIP API:    ${url}/sip/plans`,
+    `  FHIR base:  ${url}/fhir (${url}/fhir/metadata)`,
+    `  API docs:   ${url}/docs`,
+    `  OpenAPI:    ${url}/openapi.json`,
     `  health:     ${url}/health`,
     authMode === 'disabled'
       ? '  auth:       DISABLED'

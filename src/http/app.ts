@@ -19,6 +19,7 @@ import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
+import { docsRouter } from './docs-routes.js';
 import { fhirHistoryRouter } from './fhir-history-routes.js';
 import { fhirRouter } from './fhir-routes.js';
 import { sipRouter } from './sip-routes.js';
@@ -151,6 +152,7 @@ export function createApp(dependencies: AppDependencies): express.Express {
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });
   });
+  app.use(docsRouter());
   app.use('/sip', sipRouter(dependencies));
   // Before the read side: its `/{type}` and `/{type}/{id}` would take `/AuditEvent/…` and `…/_history` otherwise.
   app.use('/fhir', auditEventRouter(dependencies), fhirHistoryRouter(dependencies));

@@ -2,26 +2,35 @@
  * The SIP JSON API under `/sip`: plans as the SIP model has them (src/sip/model/), each change a new
  * immutable version. Every model rule that is broken answers 422 with the rule's code and JSON
  * pointer; warnings travel in the answer without failing it. A write names the version it edits in
- * `If-Match`, and a stale one answers 412.
+ * `If-Match`, and a stale one answers 412: required for an edited plan (`PUT`), optional for the
+ * changes recorded as the next version (approvals, consents and their withdrawal, meetings, their
+ * summons and answers, the closure), which are made on whatever version is current.
+ *
+ * Request bodies and the search query are parsed with the schemas of ./sip-schemas.ts, which the
+ * OpenAPI document (./openapi.ts) is generated from; a new route needs its entry there
+ * (test/http/openapi.test.ts checks).
  *
  * Every call is written to the audit log: who (organisation and agent), which plan and person, what,
  * when, and how it ended.
  */
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { Router } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
 import type { Problem, SipPlan } from '../sip/index.js';
 import {
   SipRuleError,
+  addMeeting,
+  answerSummons,
   approvePlan,
   checkPlan,
   closePlan,
-  closureSchema,
   parsePlan,
   planStatus,
-  refSchema,
+  recordConsent,
+  recordMeetingOutcome,
   revisePlan,
+  summonMeeting,
   trafficLight,
   withdrawConsent,
 } from '../sip/index.js';
@@ -31,9 +40,21 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { sendRefusal } from './sending.js';
+import {
+  approvalRequestSchema,
+  closureRequestSchema,
+  consentRequestSchema,
+  meetingOutcomeRequestSchema,
+  meetingRequestSchema,
+  planSearchQuerySchema,
+  summonsAnswerRequestSchema,
+  summonsRequestSchema,
+  withdrawalRequestSchema,
+  type PlanAnswer,
+} from './sip-schemas.js';
 
 /** The plan as the API answers it: the plan, which version, and what follows from it. */
-function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): Record<string, unknown> {
+function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): PlanAnswer {
   return {
     plan: stored.plan,
     version: stored.version,
@@ -41,7 +62,7 @@ function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): Record
     recordedBy: stored.recordedBy,
     trafficLight: trafficLight(stored.plan),
     status: planStatus(stored.plan),
-    ...(warnings.length === 0 ? {} : { warnings }),
+    ...(warnings.length === 0 ? {} : { warnings: [...warnings] }),
   };
 }
 
@@ -65,21 +86,6 @@ function planFrom(body: unknown): SipPlan {
   if (!parsed.ok) throw new HttpError(422, 'Unprocessable Content', 'The body is not a valid SIP plan', parsed.problems);
   return parsed.plan;
 }
-
-const searchSchema = z.strictObject({
-  person: z.string().min(1).optional(),
-  status: z.enum(['draft', 'active', 'completed', 'revoked']).optional(),
-  principal: z.string().min(1).optional(),
-  followUpDueBy: z.iso.date().optional(),
-  consentEndsBy: z.iso.date().optional(),
-  overdue: z.enum(['true', 'false']).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
-const approvalSchema = z.strictObject({ principal: refSchema, approvedBy: refSchema });
-const withdrawalSchema = z.strictObject({ withdrawnBy: z.union([z.literal('individual'), refSchema]), recordedBy: refSchema, note: z.string().trim().min(1).max(10_000).optional() });
-const closeSchema = closureSchema.omit({ closedAt: true });
 
 function bodyOf<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body);
@@ -115,6 +121,21 @@ export function sipRouter(dependencies: AppDependencies): Router {
     subject.person = stored.plan.individual.identifier.value;
     const access = dependencies.mayAccess(stored.plan, caller, clock());
     if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see plan "${planId}": ${access.reason}`);
+    return stored;
+  }
+
+  /**
+   * The current plan for a change recorded as its next version (an approval, a summons, a consent …):
+   * `If-Match` is optional there, as the change is made on whatever version is current, but when it is
+   * given it must name that version (412 otherwise), so a client can make sure of what it changes.
+   */
+  async function editable(request: Request, caller: Caller, subject: AuditSubject): Promise<StoredPlan> {
+    const stored = await current(String(request.params.id), caller, subject);
+    const header = request.headers['if-match'];
+    if (header === undefined) return stored;
+    const expected = ifMatchVersion(header);
+    if (expected === undefined) throw new HttpError(400, 'Bad Request', `If-Match must be an ETag such as ${etagOf(stored.version)}; got ${header}`);
+    if (expected !== stored.version) throw new VersionConflictError(stored.plan.id, expected, stored.version);
     return stored;
   }
 
@@ -166,7 +187,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.get(
     '/plans',
     route('search', async (request, response, caller) => {
-      const query = searchSchema.safeParse(request.query);
+      const query = planSearchQuerySchema.safeParse(request.query);
       if (!query.success) {
         throw new HttpError(400, 'Bad Request', query.error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; '));
       }
@@ -236,8 +257,8 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.post(
     '/plans/:id/approvals',
     route('update', async (request, response, caller, subject) => {
-      const stored = await current(String(request.params.id), caller, subject);
-      const { principal, approvedBy } = bodyOf(approvalSchema, request.body);
+      const stored = await editable(request, caller, subject);
+      const { principal, approvedBy } = bodyOf(approvalRequestSchema, request.body);
       const at = clock();
       // The approval names the version it approves and the digest of its part; it is recorded as the next version.
       const approved = approvePlan(stored.plan, { principal, approvedBy, at });
@@ -248,8 +269,8 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.post(
     '/plans/:id/consents/:consentId/withdrawal',
     route('update', async (request, response, caller, subject) => {
-      const stored = await current(String(request.params.id), caller, subject);
-      const withdrawal = bodyOf(withdrawalSchema, request.body);
+      const stored = await editable(request, caller, subject);
+      const withdrawal = bodyOf(withdrawalRequestSchema, request.body);
       const next = withdrawConsent(stored.plan, { consentId: String(request.params.consentId), ...withdrawal, at: clock() });
       await record(stored, next, caller, response, 201);
     }),
@@ -258,9 +279,54 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.post(
     '/plans/:id/closure',
     route('update', async (request, response, caller, subject) => {
-      const stored = await current(String(request.params.id), caller, subject);
-      const closure = bodyOf(closeSchema, request.body);
+      const stored = await editable(request, caller, subject);
+      const closure = bodyOf(closureRequestSchema, request.body);
       await record(stored, closePlan(stored.plan, { ...closure, at: clock() }), caller, response, 201);
+    }),
+  );
+
+  router.post(
+    '/plans/:id/consents',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await editable(request, caller, subject);
+      const consent = bodyOf(consentRequestSchema, request.body);
+      await record(stored, recordConsent(stored.plan, consent, { at: clock() }), caller, response, 201);
+    }),
+  );
+
+  router.post(
+    '/plans/:id/meetings',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await editable(request, caller, subject);
+      const meeting = bodyOf(meetingRequestSchema, request.body);
+      await record(stored, addMeeting(stored.plan, meeting, { at: clock() }), caller, response, 201);
+    }),
+  );
+
+  router.post(
+    '/plans/:id/meetings/:meetingId/summons',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await editable(request, caller, subject);
+      const summons = bodyOf(summonsRequestSchema, request.body);
+      await record(stored, summonMeeting(stored.plan, String(request.params.meetingId), summons, { at: clock() }), caller, response, 201);
+    }),
+  );
+
+  router.put(
+    '/plans/:id/meetings/:meetingId/invitees/:party/response',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await editable(request, caller, subject);
+      const answer = bodyOf(summonsAnswerRequestSchema, request.body);
+      await record(stored, answerSummons(stored.plan, String(request.params.meetingId), String(request.params.party), answer, { at: clock() }), caller, response);
+    }),
+  );
+
+  router.put(
+    '/plans/:id/meetings/:meetingId/status',
+    route('update', async (request, response, caller, subject) => {
+      const stored = await editable(request, caller, subject);
+      const outcome = bodyOf(meetingOutcomeRequestSchema, request.body);
+      await record(stored, recordMeetingOutcome(stored.plan, String(request.params.meetingId), outcome, { at: clock() }), caller, response);
     }),
   );
 

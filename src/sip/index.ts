@@ -12,3 +12,4 @@ export * from './law.js';
 export * from './lifecycle.js';
 export * from './rules/index.js';
 export * from './transitions.js';
+export * from './meeting-transitions.js';

@@ -11,6 +11,8 @@
  * - `withdrawConsent`: records the withdrawal; when no consent remains in force the plan is closed with
  *   reason `consentWithdrawn` (seed 001 §4.2, §4.7).
  * - `closePlan`: closure needs a reason; a closed plan is read-only.
+ *
+ * The meeting, its summons and the answers, and a new consent, are in ./meeting-transitions.ts.
  */
 import { approvalDigest, principalsWithEditedParts } from './approval-digest.js';
 import { consentsInForce } from './consent-status.js';
@@ -19,12 +21,14 @@ import type { Closure, SipPlan } from './model/index.js';
 import { SipRuleError, type Problem } from './problem.js';
 import { checkPlan, RULES } from './rules/index.js';
 
-function refuse(code: string, message: string, pointer = ''): never {
+/** Refuses a change with the problem `code` names (with the rule's source when it is a rule). */
+export function refuse(code: string, message: string, pointer = ''): never {
   const rule = RULES.find((candidate) => candidate.code === code);
   throw new SipRuleError([{ code, severity: 'error', message, pointer, ...(rule ? { source: rule.source } : {}) }]);
 }
 
-function assertOpen(plan: SipPlan): void {
+/** Refuses any change of a closed plan (`plan.closed-read-only`). */
+export function assertOpen(plan: SipPlan): void {
   if (isClosed(plan)) refuse('plan.closed-read-only', `Plan "${plan.id}" was closed at ${plan.closure?.closedAt ?? ''} and is read-only`, '/closure');
 }
 

@@ -11,7 +11,20 @@ import { DRIVERS, freshPlan, startTestServer, type TestServer } from '../support
 
 const RUNS = 100;
 const PLAN = 'sip-fuzz-1';
-const WRITE_PATHS = ['/sip/plans', `/sip/plans/${PLAN}`, `/sip/plans/${PLAN}/approvals`, `/sip/plans/${PLAN}/consents/consent-1/withdrawal`, `/sip/plans/${PLAN}/closure`];
+const WRITE_PATHS = [
+  '/sip/plans',
+  `/sip/plans/${PLAN}`,
+  `/sip/plans/${PLAN}/approvals`,
+  `/sip/plans/${PLAN}/consents`,
+  `/sip/plans/${PLAN}/consents/consent-1/withdrawal`,
+  `/sip/plans/${PLAN}/meetings`,
+  `/sip/plans/${PLAN}/meetings/meeting-1/summons`,
+  `/sip/plans/${PLAN}/meetings/meeting-1/invitees/individual/response`,
+  `/sip/plans/${PLAN}/meetings/meeting-1/status`,
+  `/sip/plans/${PLAN}/closure`,
+];
+/** The write endpoints taking PUT; the others take POST. */
+const PUT_PATHS = new Set([`/sip/plans/${PLAN}`, `/sip/plans/${PLAN}/meetings/meeting-1/invitees/individual/response`, `/sip/plans/${PLAN}/meetings/meeting-1/status`]);
 const SEARCH_KEYS = ['person', 'status', 'principal', 'followUpDueBy', 'consentEndsBy', 'overdue', 'limit', 'offset'];
 
 interface Sent {
@@ -101,7 +114,7 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
 
   it('arbitrary JSON bodies on every write endpoint', async () => {
     await property(fc.tuple(fc.constantFrom(...WRITE_PATHS), fc.json({ maxDepth: 4 })), ([path, body]) => ({
-      method: path === `/sip/plans/${PLAN}` ? 'PUT' : 'POST',
+      method: PUT_PATHS.has(path) ? 'PUT' : 'POST',
       path,
       body,
       headers: { ...json, 'If-Match': 'W/"1"' },
@@ -118,7 +131,7 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
 
   it('arbitrary text and bytes sent as application/json', async () => {
     await property(fc.tuple(fc.constantFrom(...WRITE_PATHS), fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.uint8Array({ maxLength: 200 }))), ([path, body]) => ({
-      method: path === `/sip/plans/${PLAN}` ? 'PUT' : 'POST',
+      method: PUT_PATHS.has(path) ? 'PUT' : 'POST',
       path,
       body,
       headers: { ...json, 'If-Match': 'W/"1"' },
@@ -131,7 +144,7 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
       fc.constantFrom('application/json; charset=latin1', 'application/json; charset=utf-16', 'application/json;;', 'application/fhir+json', 'text/plain', 'multipart/form-data', '*/*'),
     );
     await property(fc.tuple(fc.constantFrom(...WRITE_PATHS), contentType, fc.option(fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'zstd', 'x'))), ([path, type, encoding]) => ({
-      method: path === `/sip/plans/${PLAN}` ? 'PUT' : 'POST',
+      method: PUT_PATHS.has(path) ? 'PUT' : 'POST',
       path,
       body: JSON.stringify(freshPlan(PLAN)),
       headers: { 'Content-Type': type, 'If-Match': 'W/"1"', ...(encoding === null ? {} : { 'Content-Encoding': encoding }) },

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { banner } from '../../src/cli/serve-command.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { loadConfig, serverConfigSchema } from '../../src/http/config.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
@@ -69,5 +70,22 @@ describe('settings', () => {
     const status = await main(['serve', '--port', 'eighty'], { out: () => undefined, err: (text) => err.push(text) });
     expect(status).toBe(2);
     expect(err.join('\n')).toMatch(/SIP_PORT \(port\)/);
+  });
+});
+
+describe('the start-up banner', () => {
+  it('names the SIP API, the FHIR base, the docs page, the OpenAPI document and how to get a token', () => {
+    const config = serverConfigSchema.parse({ dataDir: './data' });
+    const lines = banner('http://127.0.0.1:8080', config, 'local').split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'SIP adapter listening on http://127.0.0.1:8080',
+        '  SIP API:    http://127.0.0.1:8080/sip/plans',
+        '  FHIR base:  http://127.0.0.1:8080/fhir (http://127.0.0.1:8080/fhir/metadata)',
+        '  API docs:   http://127.0.0.1:8080/docs',
+        '  OpenAPI:    http://127.0.0.1:8080/openapi.json',
+        '              npx sip-fhir token --data-dir ./data --org SE2321000180-1000 --scope "system/*.*"',
+      ]),
+    );
   });
 });

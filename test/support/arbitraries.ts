@@ -150,6 +150,8 @@ export function buildPlan(shape: PlanShape): PlanJson {
   const sentDay = addDays(shape.givenAt, Math.min(shape.sentAfterDays, shape.validityDays));
   const updatedDay = addDays(sentDay, Math.min(shape.updatedAfterDays, Math.max(0, shape.validityDays - shape.sentAfterDays)));
   const meetingDay = addDays(sentDay, 7);
+  // A meeting is held only in a version recorded after it started (meeting.held-before-start).
+  const held = shape.meetingHeld && updatedDay > meetingDay;
   const coordinator = `prof-${regionUnits[0]?.id ?? ''}`;
 
   const goals = Array.from({ length: shape.goals }, (_, i) => ({ id: `goal-${String(i)}`, description: `Mitt mål nummer ${String(i + 1)}.` }));
@@ -228,7 +230,7 @@ export function buildPlan(shape: PlanShape): PlanJson {
       {
         id: 'meeting-1',
         kind: 'first',
-        status: shape.meetingHeld ? 'held' : 'summoned',
+        status: held ? 'held' : 'summoned',
         summons: {
           sentAt: `${sentDay}T10:00:00+01:00`,
           sentBy: coordinator,
@@ -239,7 +241,7 @@ export function buildPlan(shape: PlanShape): PlanJson {
           invitees,
           contact: { name: 'Samordnaren', phone: '010-123 45 67' },
         },
-        ...(shape.meetingHeld ? { meetingLeader: coordinator, secretary: coordinator, contactPersonAfterMeeting: coordinator } : {}),
+        ...(held ? { meetingLeader: coordinator, secretary: coordinator, contactPersonAfterMeeting: coordinator } : {}),
       },
     ],
     goals,

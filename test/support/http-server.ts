@@ -39,8 +39,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the server; the rate limit is lifted so that many requests from loopback are not refused with 429. */
-export async function startTestServer(driver: Driver): Promise<TestServer> {
+/**
+ * Starts the server; the rate limit is lifted so that many requests from loopback are not refused with
+ * 429. Its clock is {@link NOW} unless a test brings its own (to read a plan at a moment its consent
+ * is in force, say).
+ */
+export async function startTestServer(driver: Driver, clock: () => Date = () => NOW): Promise<TestServer> {
   const folder = mkdtempSync(join(tmpdir(), 'sip-http-'));
   let scratch: ScratchDatabase | undefined;
   try {
@@ -53,7 +57,7 @@ export async function startTestServer(driver: Driver): Promise<TestServer> {
       maxBodyBytes: 256 * 1024,
       ...(scratch === undefined ? {} : { databaseUrl: scratch.url }),
     });
-    const server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    const server = await startServer(config, { clock, logger: pino({ level: 'silent' }) });
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
     const token = await issueLocalToken({ org: REGION, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
     const database = scratch;

@@ -303,6 +303,25 @@ export const MUTATIONS: readonly Mutation[] = [
     },
   },
   {
+    code: 'meeting.held-before-start',
+    base: ADULT,
+    description: 'The meeting is moved to the day after the version that records it as held.',
+    apply: (plan) => {
+      plan.meetings[0].summons.start = '2026-03-13T13:00:00+01:00';
+      plan.meetings[0].summons.end = '2026-03-13T14:30:00+01:00';
+    },
+  },
+  {
+    code: 'summons.answer-out-of-time',
+    base: AWAITING,
+    description: 'The person is recorded as answering the day before the summons was sent.',
+    apply: (plan) => {
+      const summons = plan.meetings[0].summons;
+      const day = new Date(Date.parse(summons.sentAt) - 24 * 60 * 60 * 1000);
+      summons.invitees[0].respondedAt = day.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    },
+  },
+  {
     code: 'plan.missing-goals',
     base: ADULT,
     description: 'Every goal is cancelled while the plan is approved.',

@@ -227,3 +227,43 @@ export const meetingRolesNotAppointed = defineRule({
     }
   },
 });
+
+export const meetingHeldBeforeStart = defineRule({
+  code: 'meeting.held-before-start',
+  kind: 'integrity',
+  title: 'A meeting is recorded as held only once it has started: no version recorded before the start its summons gives says it was held.',
+  source: { document: 'seed-001', section: '§4.4 Kallelse ("Tid och plats"); §4.5 Möte' },
+  *check({ plan }) {
+    for (const [i, meeting] of plan.meetings.entries()) {
+      if (meeting.status !== 'held' || meeting.summons === undefined) continue;
+      if (Date.parse(plan.updatedAt) < Date.parse(meeting.summons.start)) {
+        yield {
+          pointer: toPointer(['meetings', i, 'status']),
+          message: `Meeting "${meeting.id}" is held in a version recorded at ${plan.updatedAt}, before it starts at ${meeting.summons.start}`,
+        };
+      }
+    }
+  },
+});
+
+export const summonsAnswerOutOfTime = defineRule({
+  code: 'summons.answer-out-of-time',
+  kind: 'integrity',
+  title: 'An invitee answers a summons after it was sent, and no later than the version that records the answer.',
+  source: { document: 'seed-001', section: '§4.4 Kallelse ("De kallade/inbjudna ska meddela vem som kommer delta på SIP-mötet")' },
+  *check(context) {
+    const recordedAt = Date.parse(context.plan.updatedAt);
+    for (const { summons, path } of summonses(context)) {
+      for (const [j, invitee] of summons.invitees.entries()) {
+        if (invitee.respondedAt === undefined) continue;
+        const respondedAt = Date.parse(invitee.respondedAt);
+        const pointer = toPointer([...path, 'invitees', j, 'respondedAt']);
+        if (respondedAt < Date.parse(summons.sentAt)) {
+          yield { pointer, message: `"${invitee.party}" answered at ${invitee.respondedAt}, before the summons was sent at ${summons.sentAt}` };
+        } else if (respondedAt > recordedAt) {
+          yield { pointer, message: `"${invitee.party}" answered at ${invitee.respondedAt}, after the version recording the answer (${context.plan.updatedAt})` };
+        }
+      }
+    }
+  },
+});
