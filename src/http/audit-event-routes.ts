@@ -40,7 +40,7 @@ const NOTHING = Symbol('nothing');
 export function auditEventRouter(dependencies: AppDependencies): Router {
   const { store } = dependencies;
   const router = Router();
-  const route = auditedRoutes(dependencies);
+  const route = auditedRoutes(dependencies, undefined, 'AuditEvent');
 
   /** The person a `patient` / `patient:identifier` search names, by their number; NOTHING when it names nobody the store knows. */
   async function person(request: Request): Promise<string | typeof NOTHING | undefined> {
@@ -130,7 +130,6 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
         };
         sendFhir(response, bundle);
       },
-      'AuditEvent',
     ),
   );
 
@@ -146,7 +145,6 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
         if (entry.personIdentifier !== undefined) subject.person = entry.personIdentifier;
         sendFhir(response, auditEventOf(entry));
       },
-      'AuditEvent',
     ),
   );
 

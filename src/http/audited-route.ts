@@ -20,9 +20,13 @@ export type AuditedRun = (request: Request, response: Response, caller: Caller, 
  * Route handlers that authenticate, check the scopes, run, and audit. `mapError` turns errors of the
  * layers below into HTTP errors before the outcome is judged and the error passed on.
  */
-export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'authenticate'>, mapError: (error: unknown) => unknown = (error) => error) {
-  /** `resourceType` names what the scopes must grant: the plans (`CarePlan`, the default) or the audit log (`AuditEvent`). */
-  return (action: AuditEntry['action'], run: AuditedRun, resourceType = 'CarePlan') =>
+export function auditedRoutes(
+  dependencies: Pick<AppDependencies, 'store' | 'authenticate'>,
+  mapError: (error: unknown) => unknown = (error) => error,
+  /** What the token's scopes must grant the interaction on: the plans (`CarePlan`) or the audit log (`AuditEvent`). */
+  resourceType = 'CarePlan',
+) {
+  return (action: AuditEntry['action'], run: AuditedRun) =>
     async (request: Request, response: Response): Promise<void> => {
       // The audit log keeps what was asked; text PostgreSQL cannot store (U+0000, an unpaired
       // surrogate) is replaced there, and refused before it reaches the store.
