@@ -22,6 +22,25 @@ export default tseslint.config(
     },
   },
   {
+    // DESIGN.md §2: each layer imports only the layers below it. The store keeps plans as the SIP model
+    // has them and knows nothing of FHIR or HTTP; what it needs from a mapping (the FHIR resource ids of
+    // a version) its caller hands in.
+    files: ['src/store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(fhir|validation|exchange|http|cli)(/|$)',
+              message: 'src/store may import only src/sip (DESIGN.md §2): let the caller compute what needs a higher layer and hand it in.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Mutations and generators edit plans as parsed JSON (PlanJson), the one place `any` is allowed.
     // The FHIR mutation corpus edits official examples as parsed JSON the same way.
     files: ['test/support/mutations.ts', 'test/support/arbitraries.ts', 'test/sip/properties.test.ts', 'test/validation/mutation-corpus.ts'],

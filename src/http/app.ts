@@ -18,7 +18,9 @@ import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
+import { auditEventRouter } from './audit-event-routes.js';
 import { docsRouter } from './docs-routes.js';
+import { fhirHistoryRouter } from './fhir-history-routes.js';
 import { fhirRouter } from './fhir-routes.js';
 import { sipRouter } from './sip-routes.js';
 
@@ -26,8 +28,11 @@ import { sipRouter } from './sip-routes.js';
 export interface Caller {
   readonly organization: string;
   readonly agent?: string;
-  /** Whether the caller's scopes allow an interaction on the plans (SMART `system/CarePlan.*`). */
-  readonly may: (interaction: 'create' | 'read' | 'update' | 'search') => boolean;
+  /**
+   * Whether the caller's scopes allow an interaction on a resource type: the plans are `CarePlan`
+   * (SMART `system/CarePlan.*`, the default), the audit log `AuditEvent`.
+   */
+  readonly may: (interaction: 'create' | 'read' | 'update' | 'search', resourceType?: string) => boolean;
 }
 
 export interface AppDependencies {
@@ -149,6 +154,8 @@ export function createApp(dependencies: AppDependencies): express.Express {
   });
   app.use(docsRouter());
   app.use('/sip', sipRouter(dependencies));
+  // Before the read side: its `/{type}` and `/{type}/{id}` would take `/AuditEvent/…` and `…/_history` otherwise.
+  app.use('/fhir', auditEventRouter(dependencies), fhirHistoryRouter(dependencies));
   app.use('/fhir', fhirRouter(dependencies));
   app.use((request, _response, next) => {
     next(new HttpError(404, 'Not Found', `No ${request.method} ${request.path} here; the SIP API is under /sip, the FHIR facade under /fhir`));

@@ -21,7 +21,12 @@ export type AuditedRun = (request: Request, response: Response, caller: Caller, 
  * Route handlers that authenticate, check the scopes, run, and audit. `mapError` turns errors of the
  * layers below into HTTP errors before the outcome is judged and the error passed on.
  */
-export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'authenticate'>, mapError: (error: unknown) => unknown = (error) => error) {
+export function auditedRoutes(
+  dependencies: Pick<AppDependencies, 'store' | 'authenticate'>,
+  mapError: (error: unknown) => unknown = (error) => error,
+  /** What the token's scopes must grant the interaction on: the plans (`CarePlan`) or the audit log (`AuditEvent`). */
+  resourceType = 'CarePlan',
+) {
   return (action: AuditEntry['action'], run: AuditedRun) =>
     async (request: Request, response: Response): Promise<void> => {
       // The audit log keeps what was asked; text PostgreSQL cannot store (U+0000, an unpaired
@@ -35,8 +40,13 @@ export function auditedRoutes(dependencies: Pick<AppDependencies, 'store' | 'aut
         if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The path or query holds U+0000 or an unpaired surrogate (${unstorable})`);
         caller = await dependencies.authenticate(request);
         const interaction = action === 'search' || action === 'read' || action === 'create' ? action : 'update';
-        if (!caller.may(interaction)) {
-          throw new HttpError(403, 'Forbidden', `The token's scopes do not allow ${interaction} of plans (system/CarePlan.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/CarePlan.${interaction.charAt(0)} in SMART v2)`);
+        if (!caller.may(interaction, resourceType)) {
+          const what = resourceType === 'CarePlan' ? 'plans' : resourceType;
+          throw new HttpError(
+            403,
+            'Forbidden',
+            `The token's scopes do not allow ${interaction} of ${what} (system/${resourceType}.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/${resourceType}.${interaction.charAt(0)} in SMART v2)`,
+          );
         }
         await run(request, response, caller, subject);
         await dependencies.store.audit(auditEntry(caller, action, what, subject, 'success', String(response.statusCode)));

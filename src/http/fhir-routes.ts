@@ -11,31 +11,31 @@
  * withdrawn or expired since the version was recorded refuses it). A resource's id is the UUID of
  * its `urn:uuid` fullUrl, which the mapping derives from the resource's business identifier, so it
  * is the same in every version of the plan; the store records which plans each id belongs to
- * (src/store/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
+ * (src/fhir/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
  */
 import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestResource, CarePlan, Consent, Appointment, FhirResource, Provenance, Reference } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planToBundle } from '../fhir/index.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planToBundle, resourceIdOf } from '../fhir/index.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
 import type { StoredPlan } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
-import { resourceIdOf } from '../store/resource-ids.js';
 import type { AppDependencies, Caller } from './app.js';
+import { auditEventCapability } from './audit-event.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
 
-const FHIR_JSON = 'application/fhir+json';
+export const FHIR_JSON = 'application/fhir+json';
 
-const KNOWN_TYPES: ReadonlySet<string> = new Set(WRITTEN_RESOURCE_TYPES);
+export const KNOWN_TYPES: ReadonlySet<string> = new Set(WRITTEN_RESOURCE_TYPES);
 
 /** A FHIR id (https://hl7.org/fhir/R4/datatypes.html#id). */
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+export const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** `_include` values: the resources a CarePlan refers to by one of its elements. */
 const INCLUDES: Readonly<Record<string, (carePlan: CarePlan) => readonly (Reference | undefined)[]>> = {
@@ -60,14 +60,14 @@ const countSchema = z.coerce.number().int().min(0).max(MAX_COUNT);
 const offsetSchema = z.coerce.number().int().min(0);
 
 /** One resource of a plan's FHIR view as the facade answers it. */
-interface ViewEntry {
+export interface ViewEntry {
   readonly type: string;
   readonly id: string;
   readonly resource: FhirResource;
 }
 
 /** The FHIR view of a stored plan, mapped at `at`. */
-interface PlanView {
+export interface PlanView {
   readonly stored: StoredPlan;
   readonly entries: readonly ViewEntry[];
 }
@@ -85,7 +85,7 @@ function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>
  * The plan's FHIR view at `at`: refused with 403 naming the rules when the plan may not be sent at
  * that moment (judgeSend), mapped only after it may.
  */
-function viewOf(stored: StoredPlan, at: Date): PlanView {
+export function viewOf(stored: StoredPlan, at: Date): PlanView {
   const refusal = sendRefusal(stored.plan, at);
   if (refusal !== undefined) throw refusal;
   const bundle = planToBundle(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
@@ -118,26 +118,26 @@ function viewOf(stored: StoredPlan, at: Date): PlanView {
   return { stored, entries };
 }
 
-function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
+export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
   for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   response.status(200).type(FHIR_JSON).send(JSON.stringify(resource));
 }
 
 /** Every value a query parameter was given, repeated or comma-separated. */
-function queryValues(request: Request, name: string): string[] {
+export function queryValues(request: Request, name: string): string[] {
   const raw: unknown = request.query[name];
   const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
   return values.flatMap((value) => (typeof value === 'string' ? value.split(',') : [])).filter((value) => value !== '');
 }
 
 /** A token `system|value`, `|value` or `value` (https://hl7.org/fhir/R4/search.html#token). */
-function token(text: string): { system?: string; value: string } {
+export function token(text: string): { system?: string; value: string } {
   const bar = text.indexOf('|');
   return bar < 0 ? { value: text } : { system: text.slice(0, bar), value: text.slice(bar + 1) };
 }
 
 /** The base URL of the facade as the caller reached it, for `fullUrl` and links. */
-function baseUrl(request: Request): string {
+export function baseUrl(request: Request): string {
   return `${request.protocol}://${request.get('host') ?? 'localhost'}${request.baseUrl}`;
 }
 
@@ -148,9 +148,10 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
     return {
       type,
       ...(profile === undefined ? {} : { supportedProfile: [profile] }),
-      interaction: [{ code: 'read' }, ...(carePlan ? [{ code: 'search-type' as const }] : [])],
+      interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, ...(carePlan ? [{ code: 'search-type' as const }] : [])],
       versioning: 'versioned',
-      readHistory: false,
+      // vread answers past versions (src/http/fhir-history-routes.ts).
+      readHistory: true,
       ...(carePlan
         ? {
             searchInclude: [...Object.keys(INCLUDES), '*'],
@@ -172,7 +173,7 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
     date: at.toISOString(),
     kind: 'instance',
     software: { name: 'sip-fhir-adapter', version: ARTEFACT_VERSION },
-    implementation: { description: 'SIP FHIR R4 facade: the plans of the adapter as FHIR, read only', url: base },
+    implementation: { description: 'SIP FHIR R4 facade: the plans of the adapter as FHIR with their versions, and its audit log, read only', url: base },
     fhirVersion: '4.0.1',
     format: ['json'],
     rest: [
@@ -180,9 +181,10 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
         mode: 'server',
         security: {
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-          description: 'Bearer tokens with SMART backend services scopes (system/CarePlan.read or system/*.read); the organisation the token names must be a party to the plan',
+          description:
+            'Bearer tokens with SMART backend services scopes (system/CarePlan.read or system/*.read; system/AuditEvent.read for the audit log); the organisation the token names must be a party to the plan',
         },
-        resource: WRITTEN_RESOURCE_TYPES.map(resource),
+        resource: [...WRITTEN_RESOURCE_TYPES.map(resource), auditEventCapability()],
       },
     ],
   };

@@ -79,8 +79,9 @@ function componentSchemas(): Record<string, JsonObject> {
 }
 
 /** Who may call: the SMART system scope an operation needs (v1 syntax; v2 letters work as well). */
-type Scope = 'system/CarePlan.read' | 'system/CarePlan.write';
+type Scope = 'system/CarePlan.read' | 'system/CarePlan.write' | 'system/AuditEvent.read';
 const READ: Scope = 'system/CarePlan.read';
+const READ_AUDIT: Scope = 'system/AuditEvent.read';
 const WRITE: Scope = 'system/CarePlan.write';
 
 interface Success {
@@ -278,6 +279,13 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   { method: 'get', path: '/fhir/CarePlan', summary: 'Search the plans as a searchset Bundle (identifier, patient, patient:identifier, status, _include, _revinclude, _count, _offset)', scope: READ },
   { method: 'get', path: '/fhir/{type}/{id}', summary: 'Read a resource of a plan, as the current version maps it', scope: READ },
   { method: 'get', path: '/fhir/{type}', summary: 'Search of another type: 404, search is supported on CarePlan (see metadata)', scope: READ },
+  // src/http/fhir-history-routes.ts
+  { method: 'get', path: '/fhir/{type}/{id}/_history', summary: 'The versions of a resource, newest first, as a history Bundle (_count; the next link pages on)', scope: READ },
+  { method: 'get', path: '/fhir/{type}/{id}/_history/{vid}', summary: 'vread: a resource as a version of its plan maps it', scope: READ },
+  { method: 'get', path: '/fhir/{type}/_history', summary: 'History of a whole type: 404, not supported' },
+  // src/http/audit-event-routes.ts
+  { method: 'get', path: '/fhir/AuditEvent', summary: 'Search the audit log as AuditEvents, newest first (patient, patient:identifier, agent, agent:identifier, altid, date, _count)', scope: READ_AUDIT },
+  { method: 'get', path: '/fhir/AuditEvent/{id}', summary: 'Read one entry of the audit log as an AuditEvent', scope: READ_AUDIT },
 ];
 
 /** Routes of the service itself, outside both APIs; none needs a token. */
@@ -294,6 +302,7 @@ const PATH_PARAMETERS: Readonly<Record<string, string>> = {
   meetingId: 'The id of a meeting of the plan',
   party: 'The invitee: "individual", or the id the plan gives the professional, unit, principal, other actor or related person invited',
   type: 'A FHIR resource type the mapping writes (see metadata)',
+  vid: 'A version of the resource: the version of its plan it was mapped from (meta.versionId)',
 };
 
 function pathParameters(path: string): JsonObject[] {
@@ -384,7 +393,8 @@ function serviceOperation(operation: (typeof SERVICE_OPERATIONS)[number]): JsonO
 const SECURITY_DESCRIPTION = [
   'An OAuth2 bearer token (a JWT), as SMART Backend Services callers use: `system/CarePlan.read` reads and searches, `system/CarePlan.write` changes',
   '(`system/*.read`, `system/*.*` and the SMART v2 letters `system/CarePlan.rs`, `system/*.cruds` too). The calling organisation is the HSA-id in the token;',
-  'it sees and changes only plans where it is a principal (or a unit of one) or a party the consent covers. Without a configured issuer, the server',
+  'it sees and changes only plans where it is a principal (or a unit of one) or a party the consent covers. `system/AuditEvent.read` reads the audit log',
+  '(`/fhir/AuditEvent`): an organisation sees its own entries and, as a principal of a plan, every entry about it. Without a configured issuer, the server',
   'accepts only tokens it signed: `npx sip-fhir token --org <HSA-id> --scope "system/*.*"`.',
 ].join(' ');
 

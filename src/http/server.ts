@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request } from 'express';
 import { pino, type Logger } from 'pino';
+import { planResourceIds } from '../fhir/index.js';
 import { parsePlanText, type SipPlan } from '../sip/index.js';
 import { createPlanStore, type PlanStore } from '../store/index.js';
 import { createApp, type Caller } from './app.js';
@@ -45,8 +46,12 @@ export async function loadExamples(store: PlanStore): Promise<number> {
       delete earlier.closure;
       return earlier;
     };
-    await store.create(plan.version === 1 ? plan : versionOf(1), 'system');
-    for (let version = 2; version <= plan.version; version++) await store.update(version === plan.version ? plan : versionOf(version), version - 1, 'system');
+    const first = plan.version === 1 ? plan : versionOf(1);
+    await store.create(first, 'system', planResourceIds(first));
+    for (let version = 2; version <= plan.version; version++) {
+      const next = version === plan.version ? plan : versionOf(version);
+      await store.update(next, version - 1, 'system', planResourceIds(next));
+    }
     loaded++;
   }
   return loaded;
@@ -63,7 +68,7 @@ function authenticateWith(authenticator: Authenticator): (request: Request) => P
       return {
         organization: verified.organization,
         ...(verified.subject === undefined ? {} : { agent: verified.subject }),
-        may: (interaction) => allows(verified.scopes, 'CarePlan', interaction),
+        may: (interaction, resourceType = 'CarePlan') => allows(verified.scopes, resourceType, interaction),
       };
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
@@ -86,7 +91,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
   });
   const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl });
   try {
-    await store.migrate();
+    await store.migrate({ resourcesOf: planResourceIds });
     if (config.loadExamples) await loadExamples(store);
     const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
     const app = createApp({

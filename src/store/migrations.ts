@@ -89,7 +89,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'the FHIR resources of each plan version',
     statements: [
       // For each plan version written, the (type, id) of every resource of its FHIR view
-      // (src/store/resource-ids.ts), so `GET /fhir/{type}/{id}` finds the plan. Ids are stable across
+      // (src/fhir/resource-ids.ts, handed to the store by the writer), so `GET /fhir/{type}/{id}` finds the plan. Ids are stable across
       // versions, so a pair is recorded once; shared master data leads to every plan that names it.
       `CREATE TABLE plan_resources (
         resource_type text NOT NULL,
@@ -99,6 +99,15 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE TRIGGER plan_resources_append_only BEFORE UPDATE OR DELETE ON plan_resources
         FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'audit log searches by agent and by plan',
+    statements: [
+      // The FHIR AuditEvent search by agent (the token's subject), and the review of a principal's plans.
+      `CREATE INDEX audit_log_agent ON audit_log (agent, at DESC, id DESC)`,
+      `CREATE INDEX audit_log_plan ON audit_log (plan_id, at DESC, id DESC)`,
     ],
   },
 ];

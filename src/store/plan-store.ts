@@ -9,6 +9,19 @@
  */
 import type { Problem, SipPlan } from '../sip/index.js';
 
+/**
+ * A resource of a plan version's FHIR view, as the caller that writes the version names it
+ * (src/fhir/resource-ids.ts): its type and its id on the FHIR facade. The store records the pairs so
+ * `plansWithResource` can go from an id to the plans, without knowing FHIR itself (DESIGN.md §2).
+ */
+export interface PlanResource {
+  readonly resourceType: string;
+  readonly id: string;
+}
+
+/** Computes the resources of a stored plan version; `migrate` uses it for versions stored before they were recorded. */
+export type PlanResourcesOf = (plan: SipPlan) => readonly PlanResource[];
+
 /** One stored version of a plan. `version` is the plan's own (`SipPlan.version`), 1, 2, 3 … with no gaps. */
 export interface StoredPlan {
   readonly plan: SipPlan;
@@ -58,6 +71,40 @@ export interface AuditEntry {
   readonly outcome: 'success' | 'refused' | 'failed';
   /** The HTTP status or error code that ended it. */
   readonly detail?: string;
+}
+
+/** An audit entry as the log keeps it: with the id the log gave it, stable for ever (the AuditEvent's id). */
+export interface RecordedAuditEntry extends AuditEntry {
+  /** A positive whole number as text, unique in the log; larger for entries appended later. */
+  readonly id: string;
+}
+
+/** Which audit entries to return, newest first (by `at`, then by the order they were appended). */
+export interface AuditQuery {
+  /** The person concerned (their identifier value). */
+  readonly personIdentifier?: string;
+  /** The calling organisation (HSA-id). */
+  readonly organization?: string;
+  /** The calling user or system, as its token named it (`sub`). */
+  readonly agent?: string;
+  /** The plan concerned. */
+  readonly planId?: string;
+  /** Entries at or after this instant (ISO 8601). */
+  readonly since?: string;
+  /** Entries at or before this instant. */
+  readonly until?: string;
+  /** Entries strictly before this instant. */
+  readonly before?: string;
+  /**
+   * Only entries the organisation with this HSA-id may review: those it made itself, those about a
+   * plan whose current version names it as a principal (by HSA-id), and those that name no plan but
+   * the person of such a plan. Who may read what is decided by the HTTP layer; this is the filter.
+   */
+  readonly visibleTo?: string;
+  /** The next page: entries that come after the entry with this id in the newest-first order. */
+  readonly afterId?: string;
+  /** At most this many entries (default 100, at most 1000). */
+  readonly limit?: number;
 }
 
 /** A write refused because the plan changed since the caller read it (`If-Match`, HTTP 412). */
@@ -117,22 +164,28 @@ export class UnreadablePlanError extends Error {
 }
 
 export interface PlanStore {
-  /** Applies pending migrations; safe to call on every start and from several processes at once. */
-  migrate(): Promise<void>;
+  /**
+   * Applies pending migrations; safe to call on every start and from several processes at once.
+   * With `resourcesOf`, the resources of plans stored before they were recorded (migration 2) are
+   * recorded too; without it such plans stay unknown to `plansWithResource`.
+   */
+  migrate(options?: { readonly resourcesOf?: PlanResourcesOf }): Promise<void>;
   /**
    * Stores version 1 of a new plan (its `version` must be 1, else {@link VersionConflictError} as
    * from version 0). Throws {@link PlanExistsError} when the id is taken — a unique key, never
    * check-then-insert, so concurrent creates cannot both win — and {@link InvalidPlanError} when the
-   * plan does not pass the SIP model.
+   * plan does not pass the SIP model. `resources` are the resources of the version's FHIR view
+   * (computed by the caller from the plan as `parsePlan` returns it), recorded in the same transaction;
+   * a pair that is not a FHIR type and id is a RangeError and nothing is written.
    */
-  create(plan: SipPlan, recordedBy: string): Promise<StoredPlan>;
+  create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan>;
   /**
    * Stores the next version of a plan, in one transaction, serialised with other writes to the same
    * plan: `plan.version` must be `expectedVersion + 1`, and `expectedVersion` the current one, else
    * {@link VersionConflictError}; {@link PlanNotFoundError} when there is no such plan. Nothing is
-   * half-written when it fails.
+   * half-written when it fails. `resources` as for `create`.
    */
-  update(plan: SipPlan, expectedVersion: number, recordedBy: string): Promise<StoredPlan>;
+  update(plan: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan>;
   /**
    * The current version, or the given one; undefined when there is none. A stored version that no
    * longer parses throws {@link UnreadablePlanError} (also from `history` and `search`).
@@ -144,12 +197,14 @@ export interface PlanStore {
   search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
   /**
    * The ids of the plans whose FHIR view has, or had in any version, a resource of this type and id
-   * (src/store/resource-ids.ts), sorted; several for shared master data, none for an unknown id.
+   * (as the writer named them to `create` / `update`), sorted; several for shared master data, none for an unknown id.
    */
   plansWithResource(resourceType: string, resourceId: string): Promise<string[]>;
   /** Appends to the audit log; entries are never changed or deleted. */
   audit(entry: AuditEntry): Promise<void>;
-  /** Audit entries, newest first, optionally for one person, organisation or period. */
-  auditLog(query: { personIdentifier?: string; organization?: string; since?: string; until?: string; limit?: number }): Promise<AuditEntry[]>;
+  /** Audit entries, newest first, matching every criterion given. A malformed instant or id is a RangeError. */
+  auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]>;
+  /** One audit entry by its id; undefined when there is none, or when `visibleTo` may not review it (see {@link AuditQuery}). */
+  auditEntry(id: string, options?: { readonly visibleTo?: string }): Promise<RecordedAuditEntry | undefined>;
   close(): Promise<void>;
 }

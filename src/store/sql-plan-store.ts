@@ -12,11 +12,14 @@ import {
   UnreadablePlanError,
   VersionConflictError,
   type AuditEntry,
+  type AuditQuery,
+  type PlanResource,
+  type PlanResourcesOf,
   type PlanSearch,
   type PlanStore,
+  type RecordedAuditEntry,
   type StoredPlan,
 } from './plan-store.js';
-import { planResourceIds } from './resource-ids.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
 import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
 
@@ -26,6 +29,9 @@ export const MAX_LIMIT = 1_000;
 
 const UNIQUE_VIOLATION = '23505';
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A FHIR resource type name (R4 names are letters only) and a FHIR id (https://hl7.org/fhir/R4/datatypes.html#id). */
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 interface VersionRow {
   plan_id: string;
@@ -36,6 +42,7 @@ interface VersionRow {
 }
 
 interface AuditRow {
+  id: string | number;
   at: Date | string;
   organization: string;
   agent: string | null;
@@ -48,6 +55,9 @@ interface AuditRow {
 }
 
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.recorded_at, v.recorded_by';
+const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
+/** An audit entry's id: the text of a positive bigint. */
+const AUDIT_ID = /^[1-9]\d{0,18}$/;
 
 function isoInstant(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
@@ -85,30 +95,67 @@ function checkInstant(name: string, value: string): string {
   return value;
 }
 
-async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string): Promise<StoredPlan> {
+function checkResources(resources: readonly PlanResource[]): readonly PlanResource[] {
+  const bad = resources.find((resource) => !RESOURCE_TYPE.test(resource.resourceType) || !RESOURCE_ID.test(resource.id));
+  if (bad !== undefined) throw new RangeError(`a plan resource must be a FHIR resource type and id, not "${bad.resourceType}/${bad.id}"`);
+  return resources;
+}
+
+async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
   const [row] = await tx.query<{ recorded_at: Date | string }>(
     'INSERT INTO plan_versions (plan_id, version, plan, recorded_by) VALUES ($1, $2, $3::jsonb, $4) RETURNING recorded_at',
     [plan.id, plan.version, JSON.stringify(plan), recordedBy],
   );
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
-  await indexResources(tx, plan);
+  await indexResources(tx, plan.id, resources);
   return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
 }
 
 /** Records the FHIR resources of a plan version (migration 2); pairs already recorded stay as they are. */
-async function indexResources(tx: SqlQueryable, plan: SipPlan): Promise<void> {
-  const ids = planResourceIds(plan);
+async function indexResources(tx: SqlQueryable, planId: string, ids: readonly PlanResource[]): Promise<void> {
   await tx.query(
     `INSERT INTO plan_resources (resource_type, resource_id, plan_id)
      SELECT resource_type, resource_id, $3 FROM unnest($1::text[], $2::text[]) AS r (resource_type, resource_id)
      ON CONFLICT DO NOTHING`,
-    [ids.map((id) => id.resourceType), ids.map((id) => id.id), plan.id],
+    [ids.map((id) => id.resourceType), ids.map((id) => id.id), planId],
   );
 }
 
 function columnValues(plan: SipPlan): unknown[] {
   const columns = searchColumns(plan);
   return [plan.id, plan.version, columns.personIdentifier, columns.status, columns.principalKeys, columns.nextFollowUp, columns.consentEnds, columns.closed];
+}
+
+function checkAuditId(name: string, value: string): string {
+  if (!AUDIT_ID.test(value)) throw new RangeError(`${name} must be the id of an audit entry (a positive whole number), not "${value}"`);
+  return value;
+}
+
+/**
+ * The audit entries the organisation named by the parameter may review (AuditQuery.visibleTo): its
+ * own, those about a plan whose current version has it as a principal, and those naming no plan but
+ * the person of such a plan.
+ */
+function visibleTo(organization: string): string {
+  const principalOf = `SELECT p.plan_id, p.person_identifier FROM plans p WHERE p.principal_keys && ARRAY[${organization}]::text[]`;
+  return `(a.organization = ${organization}
+    OR a.plan_id IN (SELECT plan_id FROM (${principalOf}) AS own)
+    OR (a.plan_id IS NULL AND a.person_identifier IN (SELECT person_identifier FROM (${principalOf}) AS own)))`;
+}
+
+function toAuditEntry(row: AuditRow): RecordedAuditEntry {
+  return {
+    id: String(row.id),
+    at: isoInstant(row.at),
+    organization: row.organization,
+    ...(row.agent === null ? {} : { agent: row.agent }),
+    ...(row.plan_id === null ? {} : { planId: row.plan_id }),
+    ...(row.person_identifier === null ? {} : { personIdentifier: row.person_identifier }),
+    action: row.action,
+    what: row.what,
+    outcome: row.outcome,
+    ...(row.detail === null ? {} : { detail: row.detail }),
+  };
 }
 
 export class SqlPlanStore implements PlanStore {
@@ -118,20 +165,23 @@ export class SqlPlanStore implements PlanStore {
     this.auditWriter = new AuditWriter(client);
   }
 
-  async migrate(): Promise<void> {
+  async migrate(options: { readonly resourcesOf?: PlanResourcesOf } = {}): Promise<void> {
     await migrate(this.client);
+    const { resourcesOf } = options;
+    if (resourcesOf === undefined) return;
     // Plans written before migration 2 have no resources recorded: record those of every version.
     const unindexed = await this.client.query<VersionRow>(
       `SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE NOT EXISTS (SELECT 1 FROM plan_resources r WHERE r.plan_id = v.plan_id) ORDER BY v.plan_id, v.version`,
     );
     for (const row of unindexed) {
       const parsed = parsePlan(row.plan);
-      if (parsed.ok) await indexResources(this.client, parsed.plan);
+      if (parsed.ok) await indexResources(this.client, parsed.plan.id, checkResources(resourcesOf(parsed.plan)));
     }
   }
 
-  async create(input: SipPlan, recordedBy: string): Promise<StoredPlan> {
+  async create(input: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
     const plan = validated(input);
+    checkResources(resources);
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
       return await this.client.transaction(async (tx) => {
@@ -142,7 +192,7 @@ export class SqlPlanStore implements PlanStore {
            VALUES ($1, $2, $3, $4, $5::text[], $6::date, $7::date, $8)`,
           columnValues(plan),
         );
-        return insertVersion(tx, plan, recordedBy);
+        return insertVersion(tx, plan, recordedBy, resources);
       });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);
@@ -150,8 +200,9 @@ export class SqlPlanStore implements PlanStore {
     }
   }
 
-  async update(input: SipPlan, expectedVersion: number, recordedBy: string): Promise<StoredPlan> {
+  async update(input: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
     const plan = validated(input);
+    checkResources(resources);
     return this.client.transaction(async (tx) => {
       // The row lock serialises writes to one plan: a concurrent update waits here, then reads the
       // version the winner wrote and fails the check below.
@@ -159,7 +210,7 @@ export class SqlPlanStore implements PlanStore {
       if (current === undefined) throw new PlanNotFoundError(plan.id);
       if (current.version !== expectedVersion) throw new VersionConflictError(plan.id, expectedVersion, current.version);
       if (plan.version !== expectedVersion + 1) throw new VersionConflictError(plan.id, plan.version - 1, current.version);
-      const stored = await insertVersion(tx, plan, recordedBy);
+      const stored = await insertVersion(tx, plan, recordedBy, resources);
       await tx.query(
         `UPDATE plans SET version = $2, person_identifier = $3, status = $4, principal_keys = $5::text[],
            next_follow_up = $6::date, consent_ends = $7::date, closed = $8
@@ -227,31 +278,37 @@ export class SqlPlanStore implements PlanStore {
     await this.auditWriter.write(entry);
   }
 
-  async auditLog(query: { personIdentifier?: string; organization?: string; since?: string; until?: string; limit?: number }): Promise<AuditEntry[]> {
+  async auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]> {
     const params: unknown[] = [];
     const where: string[] = [];
     const param = (value: unknown): string => `$${String(params.push(value))}`;
-    if (query.personIdentifier !== undefined) where.push(`person_identifier = ${param(query.personIdentifier)}`);
-    if (query.organization !== undefined) where.push(`organization = ${param(query.organization)}`);
-    if (query.since !== undefined) where.push(`at >= ${param(checkInstant('since', query.since))}::timestamptz`);
-    if (query.until !== undefined) where.push(`at <= ${param(checkInstant('until', query.until))}::timestamptz`);
+    if (query.personIdentifier !== undefined) where.push(`a.person_identifier = ${param(query.personIdentifier)}`);
+    if (query.organization !== undefined) where.push(`a.organization = ${param(query.organization)}`);
+    if (query.agent !== undefined) where.push(`a.agent = ${param(query.agent)}`);
+    if (query.planId !== undefined) where.push(`a.plan_id = ${param(query.planId)}`);
+    if (query.since !== undefined) where.push(`a.at >= ${param(checkInstant('since', query.since))}::timestamptz`);
+    if (query.until !== undefined) where.push(`a.at <= ${param(checkInstant('until', query.until))}::timestamptz`);
+    if (query.before !== undefined) where.push(`a.at < ${param(checkInstant('before', query.before))}::timestamptz`);
+    if (query.visibleTo !== undefined) where.push(visibleTo(param(query.visibleTo)));
+    if (query.afterId !== undefined) {
+      // Keyset paging: entries appended meanwhile do not shift the pages already handed out.
+      where.push(`(a.at, a.id) < (SELECT c.at, c.id FROM audit_log c WHERE c.id = ${param(checkAuditId('afterId', query.afterId))}::bigint)`);
+    }
     const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
     const rows = await this.client.query<AuditRow>(
-      `SELECT at, organization, agent, plan_id, person_identifier, action, what, outcome, detail FROM audit_log
-       ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY at DESC, id DESC LIMIT ${param(limit)}`,
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log a
+       ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY a.at DESC, a.id DESC LIMIT ${param(limit)}`,
       params,
     );
-    return rows.map((row) => ({
-      at: isoInstant(row.at),
-      organization: row.organization,
-      ...(row.agent === null ? {} : { agent: row.agent }),
-      ...(row.plan_id === null ? {} : { planId: row.plan_id }),
-      ...(row.person_identifier === null ? {} : { personIdentifier: row.person_identifier }),
-      action: row.action,
-      what: row.what,
-      outcome: row.outcome,
-      ...(row.detail === null ? {} : { detail: row.detail }),
-    }));
+    return rows.map(toAuditEntry);
+  }
+
+  async auditEntry(id: string, options: { readonly visibleTo?: string } = {}): Promise<RecordedAuditEntry | undefined> {
+    if (!AUDIT_ID.test(id)) return undefined;
+    const params: unknown[] = [id];
+    const visible = options.visibleTo === undefined ? '' : ` AND ${visibleTo(`$${String(params.push(options.visibleTo))}`)}`;
+    const [row] = await this.client.query<AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit_log a WHERE a.id = $1::bigint${visible}`, params);
+    return row === undefined ? undefined : toAuditEntry(row);
   }
 
   async close(): Promise<void> {

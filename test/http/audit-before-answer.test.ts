@@ -7,6 +7,7 @@
 import request from 'supertest';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planResourceIds } from '../../src/fhir/index.js';
 import { createApp } from '../../src/http/app.js';
 import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
 import { readExample } from '../support/examples.js';
@@ -27,7 +28,8 @@ describe('the audit entry before the answer', () => {
     scratch = await createScratchDatabase();
     store = await createPlanStore({ databaseUrl: scratch.url });
     await store.migrate();
-    await store.create({ ...adult, version: 1, approvals: [] }, 'system');
+    const plan = { ...adult, version: 1, approvals: [] };
+    await store.create(plan, 'system', planResourceIds(plan));
   }, 60_000);
 
   afterAll(async () => {

@@ -13,11 +13,10 @@ import type { Bundle, CapabilityStatement, CarePlan, Consent, OperationOutcome }
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { IDENTIFIER_SYSTEM, PROFILE, bundleToPlan, fhirNormalForm, planToBundle } from '../../src/fhir/index.js';
+import { IDENTIFIER_SYSTEM, PROFILE, bundleToPlan, fhirNormalForm, planResourceIds, planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
-import { planResourceIds } from '../../src/store/resource-ids.js';
 import type { StoredPlan } from '../../src/store/index.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
@@ -82,10 +81,18 @@ describe.each([
     const written = new Set(exampleFiles.flatMap((file) => (planToBundle(readExample(file)).entry ?? []).map((entry) => entry.resource?.resourceType ?? '')));
     // The examples write all but two of the types; a deviation (DetectedIssue) and a summons to an
     // organisation (HealthcareService) are written too (src/fhir/write/bundle.ts).
-    expect(rest?.resource?.map((resource) => resource.type).sort()).toEqual([...new Set([...written, 'DetectedIssue', 'HealthcareService'])].sort());
-    for (const resource of rest?.resource ?? []) expect(resource.interaction?.map((interaction) => interaction.code)).toContain('read');
+    // And the audit log, as AuditEvent.
+    expect(rest?.resource?.map((resource) => resource.type).sort()).toEqual([...new Set([...written, 'DetectedIssue', 'HealthcareService', 'AuditEvent'])].sort());
+    for (const resource of rest?.resource ?? []) {
+      if (resource.type === 'AuditEvent') continue;
+      expect(resource.interaction?.map((interaction) => interaction.code)).toEqual(expect.arrayContaining(['read', 'vread', 'history-instance']));
+      expect(resource).toMatchObject({ versioning: 'versioned', readHistory: true });
+    }
     const carePlan = rest?.resource?.find((resource) => resource.type === 'CarePlan');
-    expect(carePlan?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'search-type']);
+    expect(carePlan?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'vread', 'history-instance', 'search-type']);
+    const auditEvent = rest?.resource?.find((resource) => resource.type === 'AuditEvent');
+    expect(auditEvent?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'search-type']);
+    expect(auditEvent?.searchParam?.map((param) => param.name)).toEqual(['patient', 'agent', 'altid', 'date', '_count']);
     expect(carePlan?.supportedProfile).toEqual([PROFILE.carePlan]);
     expect(carePlan?.searchParam?.map((param) => param.name)).toEqual(expect.arrayContaining(['identifier', 'patient', 'subject', 'status']));
     expect(carePlan?.searchInclude).toEqual(expect.arrayContaining(['CarePlan:subject', 'CarePlan:care-team', 'CarePlan:goal', '*']));

@@ -11,10 +11,12 @@ import {
   UnreadablePlanError,
   VersionConflictError,
   type AuditEntry,
+  type AuditQuery,
   type PlanStore,
+  type RecordedAuditEntry,
 } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { planResourceIds } from '../../src/store/resource-ids.js';
+import { planResourceIds } from '../../src/fhir/index.js';
 import type { SqlQueryable } from '../../src/store/sql-client.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 
@@ -37,11 +39,18 @@ function asNew(plan: SipPlan, id: string = plan.id): SipPlan {
   };
 }
 
+/** Writes as the service does: with the resources of the version's FHIR view (src/fhir/resource-ids.ts). */
+const create = (store: PlanStore, plan: SipPlan, recordedBy: string) => store.create(plan, recordedBy, planResourceIds(plan));
+const update = (store: PlanStore, plan: SipPlan, expectedVersion: number, recordedBy: string) => store.update(plan, expectedVersion, recordedBy, planResourceIds(plan));
+
 /** Stores the example at its own version: version 1, then the same content as 2, 3 … up to it. */
 async function storeAtItsVersion(store: PlanStore, plan: SipPlan): Promise<void> {
-  await store.create({ ...plan, version: 1 }, 'system');
-  for (let version = 2; version <= plan.version; version++) await store.update({ ...plan, version }, version - 1, 'system');
+  await create(store, { ...plan, version: 1 }, 'system');
+  for (let version = 2; version <= plan.version; version++) await update(store, { ...plan, version }, version - 1, 'system');
 }
+
+/** Entries as they were handed to `audit`, without the ids the log gave them. */
+const withoutIds = (entries: readonly RecordedAuditEntry[]): AuditEntry[] => entries.map(({ id, ...entry }) => entry);
 
 async function settle<T>(attempts: Promise<T>[]): Promise<{ won: T[]; lost: unknown[] }> {
   const results = await Promise.allSettled(attempts);
@@ -90,7 +99,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('creates a plan and gets it back as it was stored', async () => {
       const plan = asNew(base, 'sip-store-create');
-      const created = await opened().store.create(plan, 'SE2321000180-1000');
+      const created = await create(opened().store, plan, 'SE2321000180-1000');
       expect(created).toMatchObject({ version: 1, recordedBy: 'SE2321000180-1000', plan });
       expect(created.recordedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(await opened().store.get('sip-store-create')).toEqual(created);
@@ -101,15 +110,15 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('refuses to create a plan whose id is taken', async () => {
       const plan = asNew(base, 'sip-store-taken');
-      await opened().store.create(plan, 'system');
-      const again = opened().store.create({ ...plan, notes: 'Another plan under the same id' }, 'system');
+      await create(opened().store, plan, 'system');
+      const again = create(opened().store, { ...plan, notes: 'Another plan under the same id' }, 'system');
       await expect(again).rejects.toBeInstanceOf(PlanExistsError);
       await expect(again).rejects.toMatchObject({ planId: 'sip-store-taken' });
       expect((await opened().store.history('sip-store-taken')).map((stored) => stored.plan.notes)).toEqual([plan.notes]);
     });
 
     it('lets exactly one of 10 racing creates of one id win', async () => {
-      const attempts = Array.from({ length: 10 }, (_, index) => opened().store.create({ ...asNew(base, 'sip-store-race'), notes: `create ${String(index)}` }, `creator-${String(index)}`));
+      const attempts = Array.from({ length: 10 }, (_, index) => create(opened().store, { ...asNew(base, 'sip-store-race'), notes: `create ${String(index)}` }, `creator-${String(index)}`));
       const { won, lost } = await settle(attempts);
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(9);
@@ -119,9 +128,9 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
     });
 
     it('refuses a create that is not version 1, and a plan the SIP model refuses, writing nothing', async () => {
-      await expect(opened().store.create({ ...asNew(base, 'sip-store-v2'), version: 2 }, 'system')).rejects.toBeInstanceOf(VersionConflictError);
+      await expect(create(opened().store, { ...asNew(base, 'sip-store-v2'), version: 2 }, 'system')).rejects.toBeInstanceOf(VersionConflictError);
       const broken = { ...asNew(base, 'sip-store-broken'), individual: { ...base.individual, identifier: { system: 'personnummer', value: '198503141230' } } } as SipPlan;
-      const refused = opened().store.create(broken, 'system');
+      const refused = create(opened().store, broken, 'system');
       await expect(refused).rejects.toBeInstanceOf(InvalidPlanError);
       await expect(refused).rejects.toMatchObject({ planId: 'sip-store-broken', problems: [expect.objectContaining({ pointer: '/individual/identifier/value' })] });
       expect(await opened().store.history('sip-store-v2')).toEqual([]);
@@ -130,27 +139,27 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('updates from the current version and refuses a stale one, writing nothing', async () => {
       const plan = asNew(base, 'sip-store-update');
-      await opened().store.create(plan, 'system');
-      const second = await opened().store.update({ ...plan, version: 2, notes: 'Second version' }, 1, 'SE2321000180-1000');
+      await create(opened().store, plan, 'system');
+      const second = await update(opened().store, { ...plan, version: 2, notes: 'Second version' }, 1, 'SE2321000180-1000');
       expect(second).toMatchObject({ version: 2, recordedBy: 'SE2321000180-1000' });
       expect(await opened().store.get('sip-store-update')).toEqual(second);
 
-      const stale = opened().store.update({ ...plan, version: 2, notes: 'Written from version 1 again' }, 1, 'system');
+      const stale = update(opened().store, { ...plan, version: 2, notes: 'Written from version 1 again' }, 1, 'system');
       await expect(stale).rejects.toBeInstanceOf(VersionConflictError);
       await expect(stale).rejects.toMatchObject({ planId: 'sip-store-update', expected: 1, current: 2 });
       // The right expected version, but a plan that does not say it is the next one.
-      await expect(opened().store.update({ ...plan, version: 4 }, 2, 'system')).rejects.toMatchObject({ name: 'VersionConflictError', expected: 3, current: 2 });
-      await expect(opened().store.update({ ...plan, version: 3, notes: '' }, 2, 'system')).rejects.toBeInstanceOf(InvalidPlanError);
+      await expect(update(opened().store, { ...plan, version: 4 }, 2, 'system')).rejects.toMatchObject({ name: 'VersionConflictError', expected: 3, current: 2 });
+      await expect(update(opened().store, { ...plan, version: 3, notes: '' }, 2, 'system')).rejects.toBeInstanceOf(InvalidPlanError);
 
       expect((await opened().store.history('sip-store-update')).map((stored) => stored.version)).toEqual([1, 2]);
       expect(await opened().store.get('sip-store-update')).toEqual(second);
-      await expect(opened().store.update({ ...asNew(base, 'sip-store-nowhere'), version: 2 }, 1, 'system')).rejects.toBeInstanceOf(PlanNotFoundError);
+      await expect(update(opened().store, { ...asNew(base, 'sip-store-nowhere'), version: 2 }, 1, 'system')).rejects.toBeInstanceOf(PlanNotFoundError);
     });
 
     it('lets exactly one of 10 concurrent updates from the same version win', async () => {
       const plan = asNew(base, 'sip-store-contended');
-      await opened().store.create(plan, 'system');
-      const attempts = Array.from({ length: 10 }, (_, index) => opened().store.update({ ...plan, version: 2, notes: `update ${String(index)}` }, 1, `writer-${String(index)}`));
+      await create(opened().store, plan, 'system');
+      const attempts = Array.from({ length: 10 }, (_, index) => update(opened().store, { ...plan, version: 2, notes: `update ${String(index)}` }, 1, `writer-${String(index)}`));
       const { won, lost } = await settle(attempts);
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(9);
@@ -161,8 +170,8 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('keeps every version: history oldest first, and any old version by number', async () => {
       const plan = asNew(base, 'sip-store-history');
-      await opened().store.create(plan, 'system');
-      for (const version of [2, 3, 4]) await opened().store.update({ ...plan, version, notes: `Version ${String(version)}` }, version - 1, 'system');
+      await create(opened().store, plan, 'system');
+      for (const version of [2, 3, 4]) await update(opened().store, { ...plan, version, notes: `Version ${String(version)}` }, version - 1, 'system');
       const history = await opened().store.history('sip-store-history');
       expect(history.map((stored) => [stored.version, stored.plan.version, stored.plan.notes])).toEqual([
         [1, 1, plan.notes],
@@ -177,10 +186,10 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('finds a plan by its current version only', async () => {
       const plan = asNew({ ...base, approvals: [] }, 'sip-store-closing');
-      await opened().store.create(plan, 'system');
+      await create(opened().store, plan, 'system');
       const ids = async (status: string) => (await opened().store.search({ status, personIdentifier: base.individual.identifier.value })).plans.map((stored) => stored.plan.id);
       expect(await ids('draft')).toContain('sip-store-closing');
-      await opened().store.update({ ...plan, version: 2, closure: { reason: 'goalsMet', closedAt: '2026-06-01T10:00:00+02:00', closedBy: 'region-dalarna', informed: [] } }, 1, 'system');
+      await update(opened().store, { ...plan, version: 2, closure: { reason: 'goalsMet', closedAt: '2026-06-01T10:00:00+02:00', closedBy: 'region-dalarna', informed: [] } }, 1, 'system');
       expect(await ids('draft')).not.toContain('sip-store-closing');
       expect(await ids('completed')).toEqual(['sip-store-closing']);
     });
@@ -188,11 +197,11 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
     it('leads from the id of each FHIR resource of any version to its plan, and from shared master data to every plan naming it', async () => {
       const plan = asNew(base, 'sip-store-resources');
       const other = asNew(base, 'sip-store-resources-other');
-      await opened().store.create(plan, 'system');
-      await opened().store.create(other, 'system');
+      await create(opened().store, plan, 'system');
+      await create(opened().store, other, 'system');
       const [dropped, ...kept] = plan.goals;
       if (dropped === undefined) throw new Error('the example has goals');
-      await opened().store.update({ ...plan, version: 2, goals: kept, interventions: plan.interventions.filter((intervention) => !intervention.goals.includes(dropped.id)) }, 1, 'system');
+      await update(opened().store, { ...plan, version: 2, goals: kept, interventions: plan.interventions.filter((intervention) => !intervention.goals.includes(dropped.id)) }, 1, 'system');
       const idOf = (resourceType: string, of: SipPlan = plan) => {
         const found = planResourceIds(of).filter((resource) => resource.resourceType === resourceType);
         if (found[0] === undefined) throw new Error(`no ${resourceType} in the plan's FHIR view`);
@@ -213,15 +222,37 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       await expect(opened().sql.query(`DELETE FROM plan_resources WHERE plan_id = 'sip-store-resources'`)).rejects.toThrow(/append-only/);
     });
 
+    it('refuses resources that are not a FHIR type and id, writing nothing', async () => {
+      const plan = asNew(base, 'sip-store-bad-resources');
+      await expect(opened().store.create(plan, 'system', [{ resourceType: 'CarePlan', id: 'not/an id' }])).rejects.toThrow(/FHIR resource type and id, not "CarePlan\/not\/an id"/);
+      await expect(opened().store.create(plan, 'system', [{ resourceType: 'careplan', id: 'abc' }])).rejects.toThrow(RangeError);
+      expect(await opened().store.history('sip-store-bad-resources')).toEqual([]);
+      await create(opened().store, plan, 'system');
+      await expect(opened().store.update({ ...plan, version: 2 }, 1, 'system', [{ resourceType: 'Goal', id: '' }])).rejects.toThrow(RangeError);
+      expect((await opened().store.history('sip-store-bad-resources')).map((stored) => stored.version)).toEqual([1]);
+    });
+
+    it('records on migrate the resources of plans stored without any, when told how to compute them', async () => {
+      const plan = asNew(base, 'sip-store-unindexed');
+      // As a plan stored before migration 2 recorded resources.
+      await opened().store.create(plan, 'system', []);
+      const [carePlan] = planResourceIds(plan).filter((resource) => resource.resourceType === 'CarePlan');
+      if (carePlan === undefined) throw new Error('the plan has a CarePlan');
+      await opened().store.migrate();
+      expect(await opened().store.plansWithResource('CarePlan', carePlan.id)).toEqual([]);
+      await opened().store.migrate({ resourcesOf: planResourceIds });
+      expect(await opened().store.plansWithResource('CarePlan', carePlan.id)).toEqual(['sip-store-unindexed']);
+    });
+
     it('refuses to change or remove a stored version', async () => {
-      await opened().store.create(asNew(base, 'sip-store-immutable'), 'system');
+      await create(opened().store, asNew(base, 'sip-store-immutable'), 'system');
       await expect(opened().sql.query(`UPDATE plan_versions SET recorded_by = 'someone' WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);
       await expect(opened().sql.query(`DELETE FROM plan_versions WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);
       expect((await opened().store.get('sip-store-immutable'))?.recordedBy).toBe('system');
     });
 
     it('names the plan and version of a stored row that no longer parses', async () => {
-      await opened().store.create(asNew(base, 'sip-store-unreadable'), 'system');
+      await create(opened().store, asNew(base, 'sip-store-unreadable'), 'system');
       // A version written outside the store, as an older model might have left it.
       await opened().sql.query(
         `INSERT INTO plan_versions (plan_id, version, plan, recorded_by)
@@ -258,16 +289,21 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         for (const each of entries) await opened().store.audit(each);
 
         const normalised = { ...entries[3], at: '2026-03-12T12:00:00.000Z' };
-        expect(await opened().store.auditLog({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z' })).toEqual([normalised, entries[2], entries[1], entries[0]]);
-        expect(await opened().store.auditLog({ personIdentifier: '198503141239' })).toEqual([entries[1], entries[0]]);
-        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD1' })).toEqual([entries[2], entries[0]]);
-        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD1', since: '2026-03-12T10:30:00+01:00', until: '2026-03-12T12:00:00+01:00' })).toEqual([entries[2]]);
-        expect(await opened().store.auditLog({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z', limit: 2 })).toEqual([normalised, entries[2]]);
+        const log = async (query: AuditQuery) => withoutIds(await opened().store.auditLog(query));
+        expect(await log({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z' })).toEqual([normalised, entries[2], entries[1], entries[0]]);
+        expect(await log({ personIdentifier: '198503141239' })).toEqual([entries[1], entries[0]]);
+        expect(await log({ organization: 'SE2321000180-AUD1' })).toEqual([entries[2], entries[0]]);
+        expect(await log({ organization: 'SE2321000180-AUD1', since: '2026-03-12T10:30:00+01:00', until: '2026-03-12T12:00:00+01:00' })).toEqual([entries[2]]);
+        expect(await log({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T12:00:00Z', limit: 2 })).toEqual([normalised, entries[2]]);
+        // `before` leaves out the instant itself; `until` keeps it.
+        expect(await log({ since: '2026-03-12T09:00:00Z', before: '2026-03-12T11:00:00Z' })).toEqual([entries[1], entries[0]]);
+        expect(await log({ since: '2026-03-12T09:00:00Z', until: '2026-03-12T11:00:00Z' })).toEqual([entries[2], entries[1], entries[0]]);
+        await expect(opened().store.auditLog({ before: 'soon' })).rejects.toThrow(RangeError);
         await expect(opened().store.audit({ ...entries[0], at: 'yesterday' } as AuditEntry)).rejects.toThrow(RangeError);
       });
 
       it('keeps every entry written at once, each committed when its write resolves, and fails only the one it cannot store', async () => {
-        const organization = 'SE2321000180-AUD4';
+        const organization = 'SE2321000180-AUD40';
         const at = (minute: number): string => `2026-05-04T08:${String(minute).padStart(2, '0')}:00.000Z`;
         const entries = Array.from({ length: 40 }, (_, index) => entry(at(index), organization, '198503141239', `GET /sip/plans/sip-falun-2026-0142 (${String(index)})`));
         // PostgreSQL cannot store U+0000 in text: this entry is refused, and only this one.
@@ -282,7 +318,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toHaveLength(1);
         expect(outcomes[40]?.status).toBe('rejected');
         expect(seenAtFirst).toEqual([1]);
-        expect(await opened().store.auditLog({ organization, limit: 100 })).toEqual([...entries].reverse());
+        expect(withoutIds(await opened().store.auditLog({ organization, limit: 100 }))).toEqual([...entries].reverse());
       });
 
       it('refuses to change, remove or empty what it recorded', async () => {
@@ -291,7 +327,93 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         await expect(opened().sql.query(`UPDATE audit_log SET outcome = 'failed' WHERE organization = 'SE2321000180-AUD3'`)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
         await expect(opened().sql.query(`DELETE FROM audit_log WHERE organization = 'SE2321000180-AUD3'`)).rejects.toThrow(/audit_log is append-only: DELETE refused/);
         await expect(opened().sql.query('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE refused/);
-        expect(await opened().store.auditLog({ organization: 'SE2321000180-AUD3' })).toEqual([recorded]);
+        expect(withoutIds(await opened().store.auditLog({ organization: 'SE2321000180-AUD3' }))).toEqual([recorded]);
+      });
+
+      it('gives every entry an id of its own, in the order appended, and reads an entry by it', async () => {
+        const at = '2031-01-01T08:00:00.000Z';
+        // Three entries at the same instant: the newest-first order falls back to the order appended.
+        for (const what of ['GET /a', 'GET /b', 'GET /c']) await opened().store.audit(entry(at, 'SE2321000180-AUD4', undefined, what));
+        const found = await opened().store.auditLog({ organization: 'SE2321000180-AUD4' });
+        expect(found.map((each) => each.what)).toEqual(['GET /c', 'GET /b', 'GET /a']);
+        const ids = found.map((each) => each.id);
+        for (const id of ids) expect(id).toMatch(/^[1-9][0-9]*$/);
+        expect(new Set(ids).size).toBe(3);
+        expect(ids.map(Number)).toEqual([...ids.map(Number)].sort((a, b) => b - a));
+        const [newest] = found;
+        if (newest === undefined) throw new Error('three entries were appended');
+        expect(await opened().store.auditEntry(newest.id)).toEqual(newest);
+        expect(await opened().store.auditEntry('0')).toBeUndefined();
+        expect(await opened().store.auditEntry('12abc')).toBeUndefined();
+        expect(await opened().store.auditEntry('99999999999')).toBeUndefined();
+        expect(await opened().store.auditEntry('99999999999999999999')).toBeUndefined();
+      });
+
+      it('finds entries by agent and by plan', async () => {
+        await opened().store.audit({ ...entry('2031-02-01T08:00:00.000Z', 'SE2321000180-AUD5', undefined, 'GET /x'), agent: 'kurator-5@falun', planId: 'sip-store-audit-5a' });
+        await opened().store.audit({ ...entry('2031-02-01T09:00:00.000Z', 'SE2321000180-AUD5', undefined, 'GET /y'), agent: 'lakare-5@falun', planId: 'sip-store-audit-5b' });
+        expect((await opened().store.auditLog({ agent: 'kurator-5@falun' })).map((each) => each.what)).toEqual(['GET /x']);
+        expect((await opened().store.auditLog({ planId: 'sip-store-audit-5b' })).map((each) => each.what)).toEqual(['GET /y']);
+        expect(await opened().store.auditLog({ agent: 'kurator-5@falun', planId: 'sip-store-audit-5b' })).toEqual([]);
+      });
+
+      it('pages newest first after a given entry, and entries appended meanwhile do not shift the next page', async () => {
+        const org = 'SE2321000180-AUD6';
+        for (const hour of ['08', '09', '10', '11', '12']) await opened().store.audit(entry(`2031-03-01T${hour}:00:00.000Z`, org, undefined, `GET /${hour}`));
+        const first = await opened().store.auditLog({ organization: org, limit: 2 });
+        expect(first.map((each) => each.what)).toEqual(['GET /12', 'GET /11']);
+        // A newer entry arrives between the pages.
+        await opened().store.audit(entry('2031-03-01T13:00:00.000Z', org, undefined, 'GET /13'));
+        const afterId = first[1]?.id;
+        if (afterId === undefined) throw new Error('the first page has two entries');
+        const second = await opened().store.auditLog({ organization: org, limit: 2, afterId });
+        expect(second.map((each) => each.what)).toEqual(['GET /10', 'GET /09']);
+        const last = await opened().store.auditLog({ organization: org, limit: 2, afterId: second[1]?.id ?? '' });
+        expect(last.map((each) => each.what)).toEqual(['GET /08']);
+        await expect(opened().store.auditLog({ afterId: 'x' })).rejects.toThrow(RangeError);
+      });
+
+      it('shows an organisation its own entries, those about plans it is a principal of, and those naming only the person of such a plan', async () => {
+        const region = 'SE2321000180-1000';
+        const other = 'SE2321000180-AUD7';
+        const visiblePlan = asNew(base, 'sip-store-audit-region');
+        const foreign = asNew(readExample('awaiting-decision.json'), 'sip-store-audit-stockholm');
+        await create(opened().store, visiblePlan, 'system');
+        await create(opened().store, foreign, 'system');
+        const person = visiblePlan.individual.identifier.value;
+        const foreignPerson = foreign.individual.identifier.value;
+        expect(person).not.toBe(foreignPerson);
+        const at = (minute: number) => `2031-04-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
+        const about = (minute: number, organization: string, planId: string | undefined, personIdentifier: string | undefined): AuditEntry => ({
+          at: at(minute),
+          organization,
+          ...(planId === undefined ? {} : { planId }),
+          ...(personIdentifier === undefined ? {} : { personIdentifier }),
+          action: 'read',
+          what: `GET /minute/${String(minute)}`,
+          outcome: 'success',
+        });
+        const entries = [
+          about(1, other, visiblePlan.id, person), // about the region's plan: visible
+          about(2, region, foreign.id, foreignPerson), // the region's own: visible
+          about(3, other, foreign.id, foreignPerson), // another principal's plan: hidden
+          about(4, other, undefined, person), // no plan, the person of the region's plan: visible
+          about(5, other, undefined, foreignPerson), // no plan, another person: hidden
+          about(6, other, 'sip-store-audit-elsewhere', person), // the same person, another plan: hidden
+          about(7, other, undefined, undefined), // nothing about anyone, someone else's: hidden
+        ];
+        for (const each of entries) await opened().store.audit(each);
+        const window = { since: at(0), until: at(59) };
+        const seen = await opened().store.auditLog({ ...window, visibleTo: region });
+        expect(seen.map((each) => each.what)).toEqual(['GET /minute/4', 'GET /minute/2', 'GET /minute/1']);
+        expect((await opened().store.auditLog({ ...window, visibleTo: other })).map((each) => each.what)).toEqual(
+          ['GET /minute/7', 'GET /minute/6', 'GET /minute/5', 'GET /minute/4', 'GET /minute/3', 'GET /minute/1'],
+        );
+        const everything = await opened().store.auditLog(window);
+        const idOf = (minute: number) => everything.find((each) => each.what === `GET /minute/${String(minute)}`)?.id ?? '';
+        expect((await opened().store.auditEntry(idOf(1), { visibleTo: region }))?.what).toBe('GET /minute/1');
+        expect(await opened().store.auditEntry(idOf(3), { visibleTo: region })).toBeUndefined();
+        expect((await opened().store.auditEntry(idOf(3)))?.what).toBe('GET /minute/3');
       });
     });
 
@@ -301,7 +423,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       const draft = asNew({ ...base, approvals: [] }, 'sip-falun-2026-0999');
       const searched = openedBeforeAll(open, async (store) => {
         for (const plan of examples) await storeAtItsVersion(store, plan);
-        await store.create(draft, 'system');
+        await create(store, draft, 'system');
       });
       const ids = async (query: Parameters<PlanStore['search']>[0]) => (await searched().store.search(query)).plans.map((stored) => stored.plan.id);
 

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { planResourceIds } from '../../src/fhir/index.js';
 import { createPlanStore } from '../../src/store/index.js';
 import { openPglite } from '../../src/store/sql-client.js';
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
@@ -40,8 +41,9 @@ describe('PlanStore on PGlite in a folder', () => {
     const plan = { ...readExample('representative-god-man.json'), version: 1 };
     const first = await createPlanStore({ dataDir });
     await first.migrate();
-    const created = await first.create(plan, 'system');
-    await first.update({ ...plan, version: 2, notes: 'Before the restart' }, 1, 'system');
+    const created = await first.create(plan, 'system', planResourceIds(plan));
+    const next = { ...plan, version: 2, notes: 'Before the restart' };
+    await first.update(next, 1, 'system', planResourceIds(next));
     await first.audit({ at: '2025-10-28T09:00:00.000Z', organization: 'SE2321000164-1000', action: 'create', what: 'POST /sip/plans', outcome: 'success' });
     await first.close();
 
@@ -52,7 +54,7 @@ describe('PlanStore on PGlite in a folder', () => {
       expect((await second.get(plan.id))?.plan.notes).toBe('Before the restart');
       expect((await second.search({ personIdentifier: plan.individual.identifier.value })).total).toBe(1);
       expect(await second.auditLog({ organization: 'SE2321000164-1000' })).toEqual([
-        { at: '2025-10-28T09:00:00.000Z', organization: 'SE2321000164-1000', action: 'create', what: 'POST /sip/plans', outcome: 'success' },
+        { id: expect.stringMatching(/^[1-9][0-9]*$/) as unknown, at: '2025-10-28T09:00:00.000Z', organization: 'SE2321000164-1000', action: 'create', what: 'POST /sip/plans', outcome: 'success' },
       ]);
     } finally {
       await second.close();

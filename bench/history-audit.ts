@@ -1,0 +1,206 @@
+/**
+ * How fast the FHIR facade answers versions and the audit log, against `GET /health` and a plain read
+ * measured in the same run. `sip-fhir serve` runs as a child process on a scratch database of the
+ * machine's PostgreSQL (SIP_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres),
+ * seeded in this process with plans (one of them with VERSIONS versions) and an audit log of
+ * AUDIT_ROWS entries (default 50,000) spread over organisations, plans and persons; autocannon drives:
+ *  (a) `GET /health`, the baseline,
+ *  (b) `GET /fhir/CarePlan/{id}`, a read of the current version,
+ *  (c) `GET /fhir/CarePlan/{id}/_history/{vid}`, a vread of a middle version,
+ *  (d) `GET /fhir/CarePlan/{id}/_history`, the whole history (every version judged and mapped),
+ *  (e) `GET /fhir/AuditEvent?_count=100`, the newest page of what the organisation may review,
+ *  (f) `GET /fhir/AuditEvent?patient:identifier=…&_count=50`, one person's entries,
+ * after a 2 s warm-up of each, in interleaved rounds (BENCH_ROUNDS, default 3; BENCH_SECONDS each,
+ * default 5; BENCH_CONNECTIONS, default 10). Figures are printed, nothing is asserted.
+ * Run with `npm run bench:history`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { planResourceIds } from '../src/fhir/index.js';
+import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
+import { formatDate, parsePlan, stockholmDate, type SipPlan } from '../src/sip/index.js';
+import { createPlanStore } from '../src/store/index.js';
+import { openPg } from '../src/store/sql-client.js';
+import { createScratchDatabase } from '../test/store/postgres-scratch.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
+const AUDIT_ROWS = Number(process.env.AUDIT_ROWS ?? '50000');
+const VERSIONS = 20;
+const PLANS = 100;
+/** Region Dalarna, principal of every seeded plan. */
+const ORG = 'SE2321000180-1000';
+const write = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+const TODAY = formatDate(stockholmDate(new Date()));
+const IN_300_DAYS = formatDate(stockholmDate(new Date(Date.now() + 300 * 86_400_000)));
+const adult = JSON.parse(readFileSync('examples/adult-psychiatry-addiction.json', 'utf8')) as SipPlan;
+
+/** A valid personnummer for a serial number (born 1960, Luhn check digit). */
+function personnummer(serial: number): string {
+  const birth = `1960${String(1 + (serial % 12)).padStart(2, '0')}${String(1 + (Math.floor(serial / 12) % 28)).padStart(2, '0')}`;
+  const number = String(100 + Math.floor(serial / 336)).padStart(3, '0');
+  const digits = `${birth.slice(2)}${number}`;
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    const product = Number(digits.charAt(index)) * (index % 2 === 0 ? 2 : 1);
+    sum += product > 9 ? product - 9 : product;
+  }
+  return `${birth}${number}${String((10 - (sum % 10)) % 10)}`;
+}
+
+/** Plan `id` of person `person`, version 1, with a consent from today so it may be sent while the bench runs. */
+function newPlan(id: string, person: string): SipPlan {
+  const parsed = parsePlan({
+    ...adult,
+    id,
+    version: 1,
+    approvals: [],
+    individual: { ...adult.individual, identifier: { ...adult.individual.identifier, value: person } },
+    updatedAt: new Date().toISOString(),
+    consents: adult.consents.map((consent) => ({ ...consent, planId: id, givenAt: TODAY, validUntil: IN_300_DAYS })),
+  });
+  if (!parsed.ok) throw new Error(`the bench plan does not parse: ${parsed.problems.map((problem) => problem.message).join('; ')}`);
+  return parsed.plan;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const url = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`sip-fhir serve ended (${String(code)}):\n${stderr}`));
+    });
+  });
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Seeds the plans through the store and the audit log straight into its table (one INSERT … SELECT). */
+async function seed(databaseUrl: string): Promise<{ carePlanId: string; person: string }> {
+  const store = await createPlanStore({ databaseUrl });
+  try {
+    await store.migrate();
+    const people = Array.from({ length: PLANS }, (_, index) => personnummer(index));
+    for (const [index, person] of people.entries()) {
+      const plan = newPlan(`sip-bench-history-${String(index)}`, person);
+      await store.create(plan, ORG, planResourceIds(plan));
+    }
+    const first = newPlan('sip-bench-history-0', people[0] ?? '');
+    for (let version = 2; version <= VERSIONS; version++) {
+      const next = { ...first, version, notes: `Version ${String(version)}` };
+      await store.update(next, version - 1, ORG, planResourceIds(next));
+    }
+    const carePlanId = planResourceIds(first).find((resource) => resource.resourceType === 'CarePlan')?.id;
+    if (carePlanId === undefined) throw new Error('the plan has a CarePlan');
+    const sql = openPg(databaseUrl, { maxConnections: 1 });
+    try {
+      // One in five entries by the region, the rest by nineteen others; each about one of the plans and
+      // its person; spread over the last 30 days.
+      await sql.query(
+        `INSERT INTO audit_log (at, organization, agent, plan_id, person_identifier, action, what, outcome, detail)
+         SELECT now() - (g * interval '50 seconds'),
+                CASE WHEN g % 5 = 0 THEN $1 ELSE 'SE2321000180-' || lpad((g % 19)::text, 4, '0') END,
+                'user-' || (g % 97),
+                'sip-bench-history-' || (g % $2),
+                ($3::text[])[1 + g % $2],
+                CASE WHEN g % 10 = 0 THEN 'search' ELSE 'read' END,
+                'GET /fhir/CarePlan/' || g,
+                CASE WHEN g % 50 = 0 THEN 'refused' ELSE 'success' END,
+                CASE WHEN g % 50 = 0 THEN '403' ELSE '200' END
+         FROM generate_series(1, $4::integer) AS g`,
+        [ORG, PLANS, people, AUDIT_ROWS],
+      );
+    } finally {
+      await sql.close();
+    }
+    return { carePlanId, person: people[0] ?? '' };
+  } finally {
+    await store.close();
+  }
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+const scratch = await createScratchDatabase();
+const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-history-'));
+try {
+  const { carePlanId, person } = await seed(scratch.url);
+  const server = await startServe(scratch.url, dataDir);
+  const token = await issueLocalToken({ org: ORG, scopes: 'system/*.read', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
+  try {
+    const headers = { Authorization: `Bearer ${token}` };
+    const scenarios: Record<string, string> = {
+      health: '/health',
+      read: `/fhir/CarePlan/${carePlanId}`,
+      vread: `/fhir/CarePlan/${carePlanId}/_history/${String(VERSIONS / 2)}`,
+      history: `/fhir/CarePlan/${carePlanId}/_history`,
+      audit: '/fhir/AuditEvent?_count=100',
+      'audit-person': `/fhir/AuditEvent?patient:identifier=${person}&_count=50`,
+    };
+    for (const [name, path] of Object.entries(scenarios)) {
+      const response = await fetch(`${server.url}${path}`, { headers });
+      if (response.status !== 200) throw new Error(`${name} answered ${String(response.status)}: ${await response.text()}`);
+    }
+    write(`bench:history — sip-fhir serve on PostgreSQL (scratch database), ${String(PLANS)} plans, one with ${String(VERSIONS)} versions, ${String(AUDIT_ROWS)} audit entries; ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}`);
+    for (const path of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers, requests: [{ method: 'GET', path }] });
+    const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, path] of Object.entries(scenarios)) {
+        const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, headers, requests: [{ method: 'GET', path }] });
+        const figures: Figures = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+        results[name]?.push(figures);
+        write(`  round ${String(round)} ${name.padEnd(12)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(4)} ms${figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''}`);
+      }
+    }
+    write();
+    write('scenario      req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   ÷ read');
+    const rpsOf = (name: string): number => median((results[name] ?? []).map((figures) => figures.rps));
+    for (const [name, figures] of Object.entries(results)) {
+      const rps = figures.map((figure) => figure.rps);
+      const p99 = figures.map((figure) => figure.p99);
+      write(
+        `${name.padEnd(12)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(40) +
+          `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
+          (median(rps) / rpsOf('health')).toFixed(3).padEnd(17) +
+          (median(rps) / rpsOf('read')).toFixed(3),
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+} finally {
+  await scratch.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,403 @@
+/**
+ * Versions and the audit log on the FHIR facade, end to end: the real server (`startServer`) on a
+ * loopback port with the example plans, on PGlite and on the machine's PostgreSQL, with a fixed clock
+ * and tokens signed by the server's own key.
+ *
+ * - vread and `_history` of a resource: every plan version that has it, newest first, with request
+ *   and response as R4 http.html#history has them; a resource gone from a version is a DELETE; paging;
+ *   consent judged now for the current version and for every version sent; access as for a read.
+ * - `/fhir/AuditEvent`: search by patient, agent, altid and date with paging, read by id; an
+ *   organisation sees its own entries and those about the plans it is a principal of; the scope
+ *   `system/AuditEvent.read`; reading the log is audited too.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AuditEvent, Bundle, CarePlan, Goal, OperationOutcome } from 'fhir/r4.js';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { IDENTIFIER_SYSTEM, planResourceIds } from '../../src/fhir/index.js';
+import { issueLocalToken } from '../../src/http/auth/index.js';
+import { serverConfigSchema } from '../../src/http/config.js';
+import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { SipPlan } from '../../src/sip/index.js';
+import type { StoredPlan } from '../../src/store/index.js';
+import { createValidator, hasErrors } from '../../src/validation/index.js';
+import { DRIVERS, freshPlan } from '../support/http-server.js';
+import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+
+/** A moment while the adult example's consent is in force (2026-02-12 – 2027-02-11). */
+const NOW = new Date('2026-04-01T10:00:00+02:00');
+/** Region Dalarna, a principal of the adult example's plan. */
+const REGION = 'SE2321000180-1000';
+const PLAN = 'sip-falun-2026-0142';
+/** Region Skåne, a principal of the plan closed after the person withdrew their consent. */
+const SKANE = 'SE2321000255-1000';
+const WITHDRAWN_PLAN = 'sip-malmo-2025-0862';
+/** An organisation of no plan. */
+const STRANGER = 'SE2321000180-9999';
+
+const validator = createValidator();
+
+describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
+  let server: RunningServer;
+  let folder: string;
+  let scratch: ScratchDatabase | undefined;
+  let token: string;
+
+  const bearer = (organization: string, scope = 'system/*.*'): Promise<string> => {
+    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
+    return issueLocalToken({ org: organization, scopes: scope, ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
+  };
+
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'sip-fhir-history-'));
+    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
+    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, rateLimitPerMinute: 1_000_000, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
+    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    token = await bearer(REGION);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server.close();
+    await scratch?.drop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const api = () => request(server.url);
+  const auth = (value = token) => ({ Authorization: `Bearer ${value}` });
+  const history = async (planId: string): Promise<StoredPlan[]> => server.store.history(planId);
+  /** The facade's id of the plan's first resource of a type (its fullUrl UUID). */
+  const idOf = async (resourceType: string, planId = PLAN, version?: number): Promise<string> => {
+    const stored = await server.store.get(planId, version);
+    const found = planResourceIds(stored?.plan ?? freshPlan('none')).find((resource) => resource.resourceType === resourceType);
+    if (stored === undefined || found === undefined) throw new Error(`no ${resourceType} in ${planId}`);
+    return found.id;
+  };
+  const path = (url: string | undefined): string => {
+    if (url === undefined) throw new Error('no link');
+    return url.slice(server.url.length);
+  };
+
+  describe('_history and vread', () => {
+    it('lists every version of the CarePlan newest first, as a history Bundle R4 accepts', async () => {
+      const versions = await history(PLAN);
+      expect(versions.length).toBeGreaterThan(1);
+      const id = await idOf('CarePlan');
+      const response = await api().get(`/fhir/CarePlan/${id}/_history`).set(auth()).expect(200);
+      expect(response.headers['content-type']).toContain('application/fhir+json');
+      const bundle = response.body as Bundle;
+      expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'history', total: versions.length });
+      expect(bundle.link?.map((link) => link.relation)).toEqual(['self']);
+      const newestFirst = [...versions].reverse();
+      expect(bundle.entry?.map((entry) => entry.response)).toEqual(
+        newestFirst.map((stored) => ({ status: stored.version === 1 ? '201 Created' : '200 OK', etag: `W/"${String(stored.version)}"`, lastModified: stored.recordedAt })),
+      );
+      expect(bundle.entry?.map((entry) => entry.request)).toEqual(newestFirst.map((stored) => (stored.version === 1 ? { method: 'POST', url: 'CarePlan' } : { method: 'PUT', url: `CarePlan/${id}` })));
+      for (const [index, entry] of (bundle.entry ?? []).entries()) {
+        const stored = newestFirst[index];
+        expect(entry.fullUrl).toBe(`${server.url}/fhir/CarePlan/${id}`);
+        expect(entry.resource).toMatchObject({ resourceType: 'CarePlan', id, meta: { versionId: String(stored?.version), lastUpdated: stored?.recordedAt } });
+      }
+      // Version 1 has no approval yet: a draft; the last has both: active (DESIGN.md §4).
+      expect((bundle.entry?.at(-1)?.resource as CarePlan).status).toBe('draft');
+      expect((bundle.entry?.[0]?.resource as CarePlan).status).toBe('active');
+      expect(hasErrors(validator.validate(bundle))).toBe(false);
+    });
+
+    it('pages with _count and a next link, each version once', async () => {
+      const versions = await history(PLAN);
+      const id = await idOf('CarePlan');
+      const seen: string[] = [];
+      let next: string | undefined = `/fhir/CarePlan/${id}/_history?_count=1`;
+      while (next !== undefined) {
+        const page = (await api().get(next).set(auth()).expect(200)).body as Bundle;
+        expect(page.total).toBe(versions.length);
+        expect(page.entry?.length).toBe(1);
+        seen.push(...(page.entry ?? []).map((entry) => entry.resource?.meta?.versionId ?? ''));
+        const link = page.link?.find((candidate) => candidate.relation === 'next')?.url;
+        next = link === undefined ? undefined : path(link);
+      }
+      expect(seen).toEqual([...versions].reverse().map((stored) => String(stored.version)));
+      await api().get(`/fhir/CarePlan/${id}/_history?_count=500`).set(auth()).expect(400);
+      await api().get(`/fhir/CarePlan/${id}/_history?_since=2026-01-01`).set(auth()).expect(400);
+      await api().get(`/fhir/CarePlan/${id}/_history?_cursor=x`).set(auth()).expect(400);
+    });
+
+    it('reads a past version by vread, with its ETag; an unknown version is a 404 OperationOutcome', async () => {
+      const id = await idOf('CarePlan');
+      const [first] = await history(PLAN);
+      const response = await api().get(`/fhir/CarePlan/${id}/_history/1`).set(auth()).expect(200);
+      expect(response.headers['content-type']).toContain('application/fhir+json');
+      expect(response.headers.etag).toBe('W/"1"');
+      expect(response.headers['last-modified']).toBe(new Date(first?.recordedAt ?? '').toUTCString());
+      expect(response.body as CarePlan).toMatchObject({ resourceType: 'CarePlan', id, status: 'draft', meta: { versionId: '1', lastUpdated: first?.recordedAt } });
+      for (const vid of ['99', '0', 'abc', '1.0']) {
+        const missing = await api().get(`/fhir/CarePlan/${id}/_history/${vid}`).set(auth()).expect(404);
+        expect(missing.headers['content-type']).toContain('application/fhir+json');
+        expect((missing.body as OperationOutcome).issue[0]?.code).toBe('not-found');
+      }
+      await api().get('/fhir/CarePlan/00000000-0000-0000-0000-000000000000/_history/1').set(auth()).expect(404);
+      await api().get('/fhir/Banana/abc/_history').set(auth()).expect(404);
+      await api().get('/fhir/CarePlan/_history').set(auth()).expect(404);
+    });
+
+    it('lists a goal a later version dropped as a DELETE; its vread there is a 404, before it a 200', async () => {
+      const plan = { ...freshPlan('sip-history-goal'), individual: { ...freshPlan('x').individual, identifier: { system: 'personnummer' as const, value: '19790617-2387' } } };
+      await api().post('/sip/plans').set(auth()).send(plan).expect(201);
+      const goalId = await idOf('Goal', 'sip-history-goal');
+      const goal = (await api().get(`/fhir/Goal/${goalId}`).set(auth()).expect(200)).body as Goal;
+      const [dropped] = (await history('sip-history-goal'))[0]?.plan.goals ?? [];
+      if (dropped === undefined) throw new Error('the plan has goals');
+      const current = (await server.store.get('sip-history-goal'))?.plan;
+      if (current === undefined) throw new Error('the plan was created');
+      const edited: SipPlan = {
+        ...current,
+        goals: current.goals.filter((candidate) => candidate.id !== dropped.id),
+        interventions: current.interventions.map((intervention) => ({ ...intervention, goals: intervention.goals.filter((goalRef) => goalRef !== dropped.id) })).filter((intervention) => intervention.goals.length > 0),
+      };
+      await api().put('/sip/plans/sip-history-goal').set(auth()).set('If-Match', 'W/"1"').send(edited).expect(200);
+      const bundle = (await api().get(`/fhir/Goal/${goalId}/_history`).set(auth()).expect(200)).body as Bundle;
+      expect(bundle.total).toBe(2);
+      expect(bundle.entry?.map((entry) => [entry.request?.method, entry.request?.url, entry.response?.status, entry.response?.etag, entry.resource?.id])).toEqual([
+        ['DELETE', `Goal/${goalId}`, '204 No Content', 'W/"2"', undefined],
+        ['POST', 'Goal', '201 Created', 'W/"1"', goalId],
+      ]);
+      expect(hasErrors(validator.validate(bundle))).toBe(false);
+      await api().get(`/fhir/Goal/${goalId}/_history/2`).set(auth()).expect(404);
+      expect((await api().get(`/fhir/Goal/${goalId}/_history/1`).set(auth()).expect(200)).body).toEqual(goal);
+    });
+
+    it('refuses every version of a plan whose consent was withdrawn, older versions included', async () => {
+      const skane = await bearer(SKANE);
+      const id = await idOf('CarePlan', WITHDRAWN_PLAN);
+      const refused = await api().get(`/fhir/CarePlan/${id}/_history`).set(auth(skane)).expect(403);
+      expect(JSON.stringify(refused.body)).toContain('consent.withdrawn');
+      // Version 1 still shows the consent in force; the current version knows it was withdrawn.
+      const vread = await api().get(`/fhir/CarePlan/${id}/_history/1`).set(auth(skane)).expect(403);
+      expect(JSON.stringify(vread.body)).toContain('consent.withdrawn');
+    });
+
+    it('leaves out a version whose own consent has expired, and refuses its vread', async () => {
+      const base = freshPlan('sip-history-renewed');
+      const [consent] = base.consents;
+      if (consent === undefined) throw new Error('the example has a consent');
+      const first: SipPlan = {
+        ...base,
+        individual: { ...base.individual, identifier: { system: 'personnummer', value: '198403219291' } },
+        consents: [{ ...consent, id: 'consent-old', givenAt: '2025-03-01', validUntil: '2026-02-28' }],
+      };
+      const second: SipPlan = { ...first, version: 2, consents: [...first.consents, { ...consent, id: 'consent-new', givenAt: '2026-03-01', validUntil: '2027-02-28' }] };
+      await server.store.create(first, REGION, planResourceIds(first));
+      await server.store.update(second, 1, REGION, planResourceIds(second));
+      const id = await idOf('CarePlan', 'sip-history-renewed');
+      const bundle = (await api().get(`/fhir/CarePlan/${id}/_history`).set(auth()).expect(200)).body as Bundle;
+      expect(bundle.total).toBe(1);
+      expect(bundle.entry?.map((entry) => entry.resource?.meta?.versionId)).toEqual(['2']);
+      const refused = await api().get(`/fhir/CarePlan/${id}/_history/1`).set(auth()).expect(403);
+      expect(JSON.stringify(refused.body)).toMatch(/consent\.[a-zA-Z]+/);
+      await api().get(`/fhir/CarePlan/${id}/_history/2`).set(auth()).expect(200);
+    });
+
+    it('gives shared master data the history of the plan a read answers from', async () => {
+      // A second plan for the adult example's person, recorded later.
+      await api().post('/sip/plans').set(auth()).send(freshPlan('sip-history-shared')).expect(201);
+      const patientId = await idOf('Patient');
+      const plans = await server.store.plansWithResource('Patient', patientId);
+      expect(plans.length).toBeGreaterThan(1);
+      const read = await api().get(`/fhir/Patient/${patientId}`).set(auth()).expect(200);
+      const bundle = (await api().get(`/fhir/Patient/${patientId}/_history`).set(auth()).expect(200)).body as Bundle;
+      const [newest] = bundle.entry ?? [];
+      expect(newest?.response?.etag).toBe(read.headers.etag);
+      expect(newest?.response?.lastModified).toBe((read.body as Goal).meta?.lastUpdated);
+      const answering = (await Promise.all(plans.map((planId) => server.store.get(planId)))).find((stored) => stored?.recordedAt === newest?.response?.lastModified);
+      expect(answering).toBeDefined();
+      expect(bundle.total).toBe((await history(answering?.plan.id ?? '')).length);
+    });
+
+    it('gives an organisation the newest plan no longer names the history of the plan a read answers from', async () => {
+      const a = freshPlan('sip-history-org-a');
+      const b = freshPlan('sip-history-org-b');
+      await server.store.create(a, REGION, planResourceIds(a));
+      await server.store.create(b, REGION, planResourceIds(b));
+      // Version 2 of b no longer has the health centre (an Organization by its HSA-id, shared by every
+      // plan naming it): recorded last, b is the newest plan the id leads to, but no longer names it.
+      const unit = 'unit-vc-britsarvet';
+      const withoutUnit: SipPlan = {
+        ...b,
+        version: 2,
+        principals: b.principals.map((principal) => ({ ...principal, units: principal.units.filter((candidate) => candidate.id !== unit) })),
+        consents: b.consents.map((consent) => ({ ...consent, excludedParties: consent.excludedParties.filter((party) => party !== unit) })),
+      };
+      await server.store.update(withoutUnit, 1, REGION, planResourceIds(withoutUnit));
+      const organizations = (plan: SipPlan) => new Set(planResourceIds(plan).filter((resource) => resource.resourceType === 'Organization').map((resource) => resource.id));
+      const [unitId, ...others] = [...organizations(b)].filter((id) => !organizations(withoutUnit).has(id));
+      if (unitId === undefined || others.length > 0) throw new Error('the health centre is the one Organization b version 2 lacks');
+      expect(organizations(a).has(unitId)).toBe(true);
+      expect(await server.store.plansWithResource('Organization', unitId)).toEqual(expect.arrayContaining(['sip-history-org-a', 'sip-history-org-b']));
+      const created = await server.store.get('sip-history-org-a');
+      const read = await api().get(`/fhir/Organization/${unitId}`).set(auth()).expect(200);
+      expect((read.body as Goal).meta?.lastUpdated).toBe(created?.recordedAt);
+      const bundle = (await api().get(`/fhir/Organization/${unitId}/_history`).set(auth()).expect(200)).body as Bundle;
+      expect(bundle.total).toBe(1);
+      expect(bundle.entry?.map((entry) => [entry.request?.method, entry.response?.etag, entry.response?.lastModified])).toEqual([['POST', 'W/"1"', created?.recordedAt]]);
+    });
+
+    it('answers 401 without a token, and 403 to an organisation of no plan or a token without the scope', async () => {
+      const id = await idOf('CarePlan');
+      await api().get(`/fhir/CarePlan/${id}/_history`).expect(401);
+      await api().get(`/fhir/CarePlan/${id}/_history/1`).set(auth(await bearer(STRANGER))).expect(403);
+      await api().get(`/fhir/CarePlan/${id}/_history`).set(auth(await bearer(STRANGER))).expect(403);
+      await api().get(`/fhir/CarePlan/${id}/_history`).set(auth(await bearer(REGION, 'system/AuditEvent.read'))).expect(403);
+    });
+
+    it('audits a vread and a history read as reads of the plan', async () => {
+      const id = await idOf('CarePlan');
+      const agent = await issueLocalToken({ org: REGION, subject: 'history-reader', scopes: 'system/CarePlan.read', ttlSeconds: 3600 }, localKey(), NOW);
+      await api().get(`/fhir/CarePlan/${id}/_history/1`).set(auth(agent)).expect(200);
+      await api().get(`/fhir/CarePlan/${id}/_history`).set(auth(agent)).expect(200);
+      const person = (await server.store.get(PLAN))?.plan.individual.identifier.value;
+      await vi.waitFor(async () => {
+        const log = await server.store.auditLog({ agent: 'history-reader' });
+        expect(log.map((entry) => [entry.action, entry.what, entry.planId, entry.personIdentifier, entry.outcome])).toEqual([
+          ['read', `GET /fhir/CarePlan/${id}/_history`, PLAN, person, 'success'],
+          ['read', `GET /fhir/CarePlan/${id}/_history/1`, PLAN, person, 'success'],
+        ]);
+      });
+    });
+  });
+
+  const localKey = () => {
+    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
+    return server.authenticator.localKey;
+  };
+
+  describe('AuditEvent', () => {
+    const personSystem = IDENTIFIER_SYSTEM.personnummer;
+    const events = (bundle: Bundle): AuditEvent[] => (bundle.entry ?? []).map((entry) => entry.resource as AuditEvent);
+    const search = async (query: Record<string, string | string[]>, bearerToken = token): Promise<Bundle> => (await api().get('/fhir/AuditEvent').query(query).set(auth(bearerToken)).expect(200)).body as Bundle;
+
+    it('finds the reads of a person by patient:identifier and by patient, as valid AuditEvents', async () => {
+      const start = new Date();
+      const agent = await issueLocalToken({ org: REGION, subject: 'audit-reader-1', scopes: 'system/*.read', ttlSeconds: 3600 }, localKey(), NOW);
+      const carePlanId = await idOf('CarePlan');
+      await api().get(`/fhir/CarePlan/${carePlanId}`).set(auth(agent)).expect(200);
+      await api().get(`/fhir/CarePlan/${carePlanId}/_history/1`).set(auth(agent)).expect(200);
+      const person = (await server.store.get(PLAN))?.plan.individual.identifier.value ?? '';
+      await vi.waitFor(async () => { expect(await server.store.auditLog({ agent: 'audit-reader-1' })).toHaveLength(2); });
+      const window = [`ge${start.toISOString()}`, `lt${new Date(Date.now() + 1).toISOString()}`];
+      const bundle = await search({ 'patient:identifier': `${personSystem}|${person}`, altid: 'audit-reader-1', date: window });
+      expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+      expect(hasErrors(validator.validate(bundle))).toBe(false);
+      const found = events(bundle);
+      expect(found.map((event) => [event.subtype?.[0]?.code, event.action, event.outcome, event.entity?.at(-1)?.description])).toEqual([
+        ['vread', 'R', '0', `GET /fhir/CarePlan/${carePlanId}/_history/1`],
+        ['read', 'R', '0', `GET /fhir/CarePlan/${carePlanId}`],
+      ]);
+      for (const event of found) {
+        expect(event.agent).toEqual([{ who: { identifier: { system: 'urn:oid:1.2.752.29.4.19', value: REGION } }, altId: 'audit-reader-1', requestor: true }]);
+        expect(event.entity?.slice(0, 2).map((entity) => entity.what?.identifier)).toEqual([
+          { system: IDENTIFIER_SYSTEM.sipPlan, value: PLAN },
+          { system: personSystem, value: person },
+        ]);
+        expect(event.recorded >= start.toISOString()).toBe(true);
+      }
+      expect(bundle.entry?.map((entry) => entry.fullUrl)).toEqual(found.map((event) => `${server.url}/fhir/AuditEvent/${event.id ?? ''}`));
+      const byPatient = await search({ patient: `Patient/${await idOf('Patient')}`, altid: 'audit-reader-1', date: window });
+      expect(events(byPatient)).toEqual(found);
+      expect(events(await search({ 'patient:identifier': `${personSystem}|190001019999`, altid: 'audit-reader-1' }))).toEqual([]);
+      expect(events(await search({ patient: 'Patient/00000000-0000-0000-0000-000000000000' }))).toEqual([]);
+    });
+
+    it('shows a principal the refused attempts of others on its plan, and the other only its own', async () => {
+      const skane = await bearer(SKANE);
+      const carePlanId = await idOf('CarePlan');
+      await api().get(`/fhir/CarePlan/${carePlanId}`).set(auth(skane)).expect(403);
+      // Skåne's own plan, refused for its withdrawn consent: not the region's to review.
+      await api().get(`/fhir/CarePlan/${await idOf('CarePlan', WITHDRAWN_PLAN)}`).set(auth(skane)).expect(403);
+      await vi.waitFor(async () => { expect((await server.store.auditLog({ organization: SKANE, planId: PLAN })).length).toBeGreaterThan(0); });
+      const bySkane = events(await search({ 'agent:identifier': `urn:oid:1.2.752.29.4.19|${SKANE}` }));
+      // The region sees Skåne's attempt on its plan, not Skåne's reads of Skåne's own plan.
+      expect(bySkane.length).toBeGreaterThan(0);
+      for (const event of bySkane) {
+        expect(event.entity?.[0]?.what?.identifier?.value).toBe(PLAN);
+        expect(event.agent[0]?.who?.identifier?.value).toBe(SKANE);
+      }
+      expect(bySkane.map((event) => [event.subtype?.[0]?.code, event.outcome, event.outcomeDesc])).toContainEqual(['read', '4', 'refused (HTTP 403)']);
+      expect(events(await search({ agent: SKANE }))).toEqual(bySkane);
+      expect(events(await search({ 'agent:identifier': `urn:other|${SKANE}` }))).toEqual([]);
+      // Skåne sees only its own entries, also about the region's plan's person.
+      const person = (await server.store.get(PLAN))?.plan.individual.identifier.value ?? '';
+      const seenBySkane = events(await search({ 'patient:identifier': person }, skane));
+      expect(seenBySkane.length).toBeGreaterThan(0);
+      for (const event of seenBySkane) expect(event.agent[0]?.who?.identifier?.value).toBe(SKANE);
+      // An organisation that made no call about the person sees nothing of it.
+      expect(events(await search({ 'patient:identifier': person }, await bearer('SE2321000180-8888')))).toEqual([]);
+    });
+
+    it('pages newest first with _count and a next link, and narrows by date', async () => {
+      const start = new Date(Date.now() - 1);
+      const agent = await issueLocalToken({ org: REGION, subject: 'audit-pager', scopes: 'system/CarePlan.read', ttlSeconds: 3600 }, localKey(), NOW);
+      for (let index = 0; index < 5; index++) await api().get(`/fhir/CarePlan/${await idOf('CarePlan')}`).set(auth(agent)).expect(200);
+      await vi.waitFor(async () => { expect(await server.store.auditLog({ agent: 'audit-pager' })).toHaveLength(5); });
+      const all = events(await search({ altid: 'audit-pager' }));
+      expect(all).toHaveLength(5);
+      const recorded = all.map((event) => event.recorded);
+      expect(recorded).toEqual([...recorded].sort().reverse());
+      const pages: AuditEvent[][] = [];
+      let next: string | undefined = '/fhir/AuditEvent?altid=audit-pager&_count=2';
+      while (next !== undefined) {
+        const page = (await api().get(next).set(auth()).expect(200)).body as Bundle;
+        pages.push(events(page));
+        const link = page.link?.find((candidate) => candidate.relation === 'next')?.url;
+        next = link === undefined ? undefined : path(link);
+      }
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+      expect(pages.flat()).toEqual(all);
+      const [, second] = all;
+      if (second === undefined) throw new Error('five events');
+      // ge the second newest: it and the newer ones; lt it: the older ones (several may share a millisecond).
+      expect(events(await search({ altid: 'audit-pager', date: `ge${second.recorded}` }))).toEqual(all.filter((event) => event.recorded >= second.recorded));
+      expect(events(await search({ altid: 'audit-pager', date: [`ge${start.toISOString()}`, `lt${second.recorded}`] }))).toEqual(all.filter((event) => event.recorded < second.recorded));
+      expect(events(await search({ altid: 'audit-pager', date: `eq${second.recorded}` }))).toEqual(all.filter((event) => event.recorded === second.recorded));
+      expect(events(await search({ altid: 'audit-pager', date: `lt${start.toISOString()}` }))).toEqual([]);
+      expect(events(await search({ altid: 'audit-pager', date: [`ge${second.recorded}`, `lt${second.recorded}`] }))).toEqual([]);
+    });
+
+    it('reads one AuditEvent by id, only one the organisation may see', async () => {
+      const [event] = events(await search({ _count: '1', agent: REGION }));
+      if (event?.id === undefined) throw new Error('the region has entries');
+      const read = await api().get(`/fhir/AuditEvent/${event.id}`).set(auth()).expect(200);
+      expect(read.headers['content-type']).toContain('application/fhir+json');
+      expect(read.body).toEqual(event);
+      // The region's own search names no plan of Skåne's: Skåne may not see it, and is told only that it is not there.
+      const hidden = await api().get(`/fhir/AuditEvent/${event.id}`).set(auth(await bearer(STRANGER))).expect(404);
+      expect((hidden.body as OperationOutcome).issue[0]?.code).toBe('not-found');
+      await api().get('/fhir/AuditEvent/99999999999').set(auth()).expect(404);
+      await api().get('/fhir/AuditEvent/abc').set(auth()).expect(404);
+    });
+
+    it('needs system/AuditEvent.read (or .rs), answers bad parameters with 400, and audits reading the log', async () => {
+      const readerOfPlans = await bearer(REGION, 'system/CarePlan.read');
+      const refused = await api().get('/fhir/AuditEvent').set(auth(readerOfPlans)).expect(403);
+      expect((refused.body as OperationOutcome).issue[0]?.diagnostics).toContain('system/AuditEvent.read');
+      await api().get('/fhir/AuditEvent/1').set(auth(readerOfPlans)).expect(403);
+      await api().get('/fhir/AuditEvent').expect(401);
+      const v2 = await issueLocalToken({ org: REGION, subject: 'log-reviewer', scopes: 'system/AuditEvent.rs', ttlSeconds: 3600 }, localKey(), NOW);
+      const person = (await server.store.get(PLAN))?.plan.individual.identifier.value ?? '';
+      await api().get('/fhir/AuditEvent').query({ 'patient:identifier': person }).set(auth(v2)).expect(200);
+      for (const query of [{ date: 'ne2026-01-01' }, { date: '2026-13' }, { colour: 'red' }, { _count: '1000' }, { _cursor: 'x' }, { patient: ['a', 'b'] }]) {
+        const bad = await api().get('/fhir/AuditEvent').query(query).set(auth()).expect(400);
+        expect(bad.headers['content-type']).toContain('application/fhir+json');
+      }
+      await vi.waitFor(async () => {
+        const [entry] = await server.store.auditLog({ agent: 'log-reviewer' });
+        expect(entry).toMatchObject({ action: 'search', what: 'GET /fhir/AuditEvent', personIdentifier: person, outcome: 'success', organization: REGION });
+      });
+      const [reviewed] = await server.store.auditLog({ agent: 'log-reviewer' });
+      // The review shows up in the log it reviews.
+      expect(events(await search({ altid: 'log-reviewer' })).map((event) => [event.subtype?.[0]?.code, event.action, event.id])).toEqual([['search-type', 'E', reviewed?.id]]);
+    });
+  });
+});
