@@ -6,7 +6,7 @@
  */
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import canonicalize from 'canonicalize';
-import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, fhirNormalForm, planToBundle } from '../fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fhirNormalForm, planToBundle } from '../fhir/index.js';
 import type { SipPlan } from '../sip/index.js';
 import { resourceIdOf, type ResourceId } from '../store/resource-ids.js';
 
@@ -35,6 +35,31 @@ export function samePlanContent(current: SipPlan, incoming: SipPlan): boolean {
 /** Whether the two plans state the same closure (or both none). */
 export function sameClosure(current: SipPlan, incoming: SipPlan): boolean {
   return canonicalize(current.closure ?? null) === canonicalize(incoming.closure ?? null);
+}
+
+/**
+ * The incoming edit with what FHIR never carries of a person with protected identity put back from
+ * the stored plan (src/fhir/normal-form.ts): the postal addresses of their related persons and the
+ * place of each meeting, which the writer replaces by {@link PROTECTED_LOCATION_TEXT}. Without this,
+ * an edit made through FHIR would record the placeholder as the meeting's place and lose the
+ * addresses, though the sender never saw them. Only what the sender could not have sent is taken
+ * over: a place the sender did write, and a related person the sender left out, stay as sent.
+ */
+export function keepWithheld(current: SipPlan, incoming: SipPlan): SipPlan {
+  if (incoming.individual.protectedIdentity === 'none') return incoming;
+  const meetings = new Map(current.meetings.map((meeting) => [meeting.id, meeting]));
+  const persons = new Map(current.relatedPersons.map((person) => [person.id, person]));
+  return {
+    ...incoming,
+    relatedPersons: incoming.relatedPersons.map((person) => {
+      const address = persons.get(person.id)?.contact?.address;
+      return address === undefined || person.contact?.address !== undefined ? person : { ...person, contact: { ...person.contact, address } };
+    }),
+    meetings: incoming.meetings.map((meeting) => {
+      const location = meetings.get(meeting.id)?.summons?.location;
+      return meeting.summons?.location !== PROTECTED_LOCATION_TEXT || location === undefined ? meeting : { ...meeting, summons: { ...meeting.summons, location } };
+    }),
+  };
 }
 
 /**

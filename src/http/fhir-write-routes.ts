@@ -30,7 +30,7 @@ import { planResourceIds } from '../store/resource-ids.js';
 import { createValidator, hasErrors, type Validator } from '../validation/index.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
-import { asFirstVersion, matchEntries, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
+import { asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
 import { etagOf, ifMatchVersion } from './sip-routes.js';
 
@@ -268,7 +268,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         return { stored: current, outcomes: ids.map((id) => ({ ...id, created: false })), action: 'update' };
       }
       if (!caller.may('update')) throw new HttpError(403, 'Forbidden', "The token's scopes do not allow changing a plan (system/CarePlan.write, or system/CarePlan.u in SMART v2)");
-      const next = revisePlan(current.plan, incoming, { at });
+      const next = revisePlan(current.plan, keepWithheld(current.plan, incoming), { at });
       const problems = checkPlan(next).filter((problem) => problem.severity === 'error');
       if (problems.length > 0) throw ruleOutcome(problems);
       const ids = entryIds(entries, next);

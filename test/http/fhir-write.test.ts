@@ -17,6 +17,7 @@ import { issueLocalToken } from '../../src/http/auth/index.js';
 import { parsePlanText, type SipPlan } from '../../src/sip/index.js';
 import { readFileSync } from 'node:fs';
 import { DRIVERS, NOW, REGION, freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
+import { readExample } from '../support/examples.js';
 
 const RACERS = 10;
 /** An organisation that is no party to the adult example's plan. */
@@ -174,6 +175,43 @@ describe.each(DRIVERS)('the FHIR facade (write) on %s', (_name, driver) => {
     const answer = await post(theirs, { 'Content-Type': 'application/json' });
     expect(answer.status).toBe(200);
     expect(locations(answer.body)).toEqual(idsOf(ours).map((id) => `${id}/_history/1`));
+  });
+
+  it('keeps what FHIR withholds of a person with protected identity when an edit comes through FHIR: the meeting place stays the stored one', async () => {
+    const open = freshPlan('sip-fhir-write-protected');
+    const { contact: _contact, ...individual } = open.individual;
+    const plan: SipPlan = { ...open, individual: { ...individual, protectedIdentity: 'protectedRegistration' } };
+    const created = await call('POST', '/sip/plans', plan, { 'Content-Type': 'application/json' });
+    expect(created.status).toBe(201);
+    const answer = await post(bundleOf({ ...plan, notes: 'Ändrad via FHIR.' }));
+    expect(answer.status).toBe(200);
+    const stored = await test.server.store.get(plan.id);
+    expect(stored).toMatchObject({ version: 2, plan: { notes: 'Ändrad via FHIR.' } });
+    expect(stored?.plan.meetings[0]?.summons?.location).toBe('Psykiatrisk öppenvård Falun, samtalsrum 3');
+  });
+
+  it('refuses a closure, an ifMatch on a plan the adapter does not hold, and an approval of an earlier version in a new plan; nothing is recorded', async () => {
+    const plan = freshPlan('sip-fhir-write-closure');
+    expect((await post(bundleOf(plan))).status).toBe(200);
+    const closing = await post(bundleOf({ ...plan, closure: { reason: 'goalsMet', closedAt: NOW.toISOString(), closedBy: 'prof-erik-berg', informed: [] } }));
+    expect(closing.status).toBe(422);
+    expect(outcome(closing).issue[0]?.diagnostics).toContain(`/sip/plans/${plan.id}/closure`);
+    expect(await versions(plan.id)).toEqual([1]);
+
+    const unknown = bundleOf(freshPlan('sip-fhir-write-unheld'));
+    const carePlanAt = idsOf(unknown).findIndex((id) => id.startsWith('CarePlan/'));
+    const entry = unknown.entry?.[carePlanAt] as BundleEntry;
+    entry.request = { method: 'PUT', url: entry.request?.url ?? 'CarePlan', ifMatch: 'W/"1"' };
+    expect((await post(unknown)).status).toBe(412);
+    expect(await test.server.store.get('sip-fhir-write-unheld')).toBeUndefined();
+
+    // The adult example at version 3, approved at versions 2 and 3: version 2 was never recorded here.
+    const adult = readExample('adult-psychiatry-addiction.json');
+    const approved: SipPlan = { ...adult, id: 'sip-fhir-write-approved', consents: adult.consents.map((consent) => ({ ...consent, planId: 'sip-fhir-write-approved' })) };
+    const refused = await post(bundleOf(approved));
+    expect(refused.status).toBe(422);
+    expect(outcome(refused).issue[0]?.diagnostics).toContain('earlier version');
+    expect(await test.server.store.get('sip-fhir-write-approved')).toBeUndefined();
   });
 
   it('refuses what is not a transaction of POST and PUT entries with 400, and a body that is not FHIR JSON with 415', async () => {
