@@ -179,7 +179,7 @@ export interface EntryOutcome extends ResourceId {
 
 /**
  * The `transaction-response` Bundle: one entry per request entry, in the request's order, each with
- * its status (`201 Created` when the resource is new, else `200 OK`), its location
+ * its status (`201 Created` when the resource is new to the plan, else `200 OK`), its location
  * `Type/id/_history/n` and ETag `W/"n"` at the plan version n that holds it, and when that version
  * was recorded (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.entry.response). The
  * OperationOutcome of the write (warnings of the profiles, the reader and the rules) travels in the
