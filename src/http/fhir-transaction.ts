@@ -9,6 +9,41 @@ import canonicalize from 'canonicalize';
 import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fhirNormalForm, planToBundle } from '../fhir/index.js';
 import type { SipPlan } from '../sip/index.js';
 import { resourceIdOf, type ResourceId } from '../store/resource-ids.js';
+import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
+
+/** `reference` values anywhere in `value`, each rewritten by `rewrite`. */
+function mapReferences(value: unknown, rewrite: (reference: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapReferences(item, rewrite));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? rewrite(item) : mapReferences(item, rewrite)]));
+}
+
+/**
+ * The Bundle with every literal reference that resolves to one of its entries
+ * (https://hl7.org/fhir/R4/bundle.html#references: `Patient/p1` against the entry's RESTful fullUrl,
+ * a conditional `Patient?identifier=…`) written as that entry's fullUrl. The SIP Bundle profile's
+ * cross-resource rules join references to fullUrls literally (src/fhir/profiles/bundle.ts), so
+ * without this a client that refers relatively — as FHIR allows, and as the reader follows — would be
+ * refused for a consent or a care team it did send. Nothing else changes, so every FHIRPath location
+ * stays that of the Bundle as sent.
+ */
+export function withBundleReferences(bundle: Bundle): Bundle {
+  const entries: IndexedEntry[] = [];
+  (bundle.entry ?? []).forEach((entry, index) => {
+    if (typeof entry.resource?.resourceType === 'string') entries.push({ index, fullUrl: entry.fullUrl, resource: entry.resource, path: `Bundle.entry[${String(index)}].resource` });
+  });
+  const index = new BundleIndex(entries);
+  const byIndex = new Map(entries.map((entry) => [entry.index, entry]));
+  return {
+    ...bundle,
+    entry: (bundle.entry ?? []).map((entry, position) => {
+      const from = byIndex.get(position);
+      if (from === undefined) return entry;
+      const resource = mapReferences(entry.resource, (reference) => index.resolve({ reference }, from)?.fullUrl ?? reference) as FhirResource;
+      return { ...entry, resource };
+    }),
+  };
+}
 
 /**
  * The plan as compared for "nothing changed": in the mapping's normal form (what survives SIP → FHIR

@@ -20,7 +20,7 @@
  * ({@link VersionConflictError}) when another write came first, and the transaction is then decided
  * again on what is stored now, a bounded number of times.
  */
-import type { BundleEntry, CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Parameters } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Parameters } from 'fhir/r4.js';
 import type { Request } from 'express';
 import { Router } from 'express';
 import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan } from '../fhir/index.js';
@@ -30,7 +30,7 @@ import { planResourceIds } from '../store/resource-ids.js';
 import { createValidator, hasErrors, type Validator } from '../validation/index.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
-import { asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
+import { asFirstVersion, keepWithheld, matchEntries, withBundleReferences, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
 import { etagOf, ifMatchVersion } from './sip-routes.js';
 
@@ -149,11 +149,13 @@ function transactionEntries(body: unknown): BundleEntry[] {
 }
 
 /**
- * The plan of a transaction: the Bundle validated against the SIP Bundle profile and the profiles its
- * entries claim, then read and checked against the rules with its consent judged at its timestamp.
+ * The plan of a transaction: the Bundle, its references within it written as the fullUrls they
+ * resolve to ({@link withBundleReferences}), validated against the SIP Bundle profile and the
+ * profiles its entries claim, then read and checked against the rules with its consent judged at its timestamp.
  * Any error answers 422 with every issue (FHIRPath locations, rule codes); the warnings are returned.
  */
-function planOf(bundle: unknown, validator: Validator): { plan: SipPlan; warnings: OperationOutcomeIssue[] } {
+function planOf(sent: unknown, validator: Validator): { plan: SipPlan; warnings: OperationOutcomeIssue[] } {
+  const bundle = withBundleReferences(sent as Bundle);
   const validation = validator.validate(bundle, { profiles: [PROFILE.bundle] });
   if (hasErrors(validation)) throw new OutcomeError(422, 'Unprocessable Content', validation);
   const read = readCheckedPlan(bundle);
@@ -319,7 +321,9 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
    * Bundle profile without a structural error, what reading its plan and the SIP rules say — what
    * `POST /fhir` would answer, without recording anything.
    */
-  function verdict(resource: unknown, profiles: readonly string[]): OperationOutcome {
+  function verdict(sent: unknown, profiles: readonly string[]): OperationOutcome {
+    const isBundle = typeof sent === 'object' && sent !== null && (sent as { resourceType?: unknown }).resourceType === 'Bundle' && Array.isArray((sent as { entry?: unknown }).entry);
+    const resource = isBundle ? withBundleReferences(sent as Bundle) : sent;
     const validation = validator.validate(resource, { profiles });
     const claims = (resource as { meta?: { profile?: unknown } }).meta?.profile;
     const sipBundle = (resource as { resourceType?: unknown }).resourceType === 'Bundle' && (profiles.includes(PROFILE.bundle) || (Array.isArray(claims) && claims.includes(PROFILE.bundle)));

@@ -7,7 +7,7 @@
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
 import { IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, planToBundle } from '../../src/fhir/index.js';
-import { asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionResponse } from '../../src/http/fhir-transaction.js';
+import { asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionResponse, withBundleReferences } from '../../src/http/fhir-transaction.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { freshPlan } from '../support/http-server.js';
 import { readExample } from '../support/examples.js';
@@ -139,6 +139,36 @@ describe('matchEntries', () => {
     const patient = entries.find((entry) => entry.resource?.resourceType === 'Patient') as BundleEntry;
     const secondPatient: BundleEntry = { ...patient, fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000002', resource: { resourceType: 'Patient', id: 'other' } };
     expect(matchEntries([...entries, observation, secondPatient], plan)).toEqual({ ok: false, unmatched: [entries.length, entries.length + 1] });
+  });
+});
+
+describe('withBundleReferences', () => {
+  it('writes a reference that resolves within the Bundle as the fullUrl of its target, and leaves every other reference as it is', () => {
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl: 'http://ehr.example/fhir/Patient/p1', resource: { resourceType: 'Patient', id: 'p1' }, request: { method: 'PUT', url: 'Patient/p1' } },
+        {
+          fullUrl: 'http://ehr.example/fhir/Goal/g1',
+          resource: {
+            resourceType: 'Goal',
+            id: 'g1',
+            lifecycleStatus: 'active',
+            description: { text: 'x' },
+            subject: { reference: 'Patient/p1' },
+            expressedBy: { reference: 'http://elsewhere.example/fhir/Practitioner/x' },
+            addresses: [{ reference: '#contained' }, { reference: 'Condition/not-here' }],
+          },
+          request: { method: 'PUT', url: 'Goal/g1' },
+        },
+      ],
+    };
+    const goal = withBundleReferences(bundle).entry?.[1]?.resource as { subject: { reference: string }; expressedBy: { reference: string }; addresses: { reference: string }[] };
+    expect(goal.subject.reference).toBe('http://ehr.example/fhir/Patient/p1');
+    expect(goal.expressedBy.reference).toBe('http://elsewhere.example/fhir/Practitioner/x');
+    expect(goal.addresses.map((address) => address.reference)).toEqual(['#contained', 'Condition/not-here']);
+    expect((bundle.entry?.[1]?.resource as { subject: { reference: string } }).subject.reference).toBe('Patient/p1');
   });
 });
 

@@ -177,6 +177,37 @@ describe.each(DRIVERS)('the FHIR facade (write) on %s', (_name, driver) => {
     expect(locations(answer.body)).toEqual(idsOf(ours).map((id) => `${id}/_history/1`));
   });
 
+  it("takes a client that refers relatively: RESTful fullUrls, PUT Type/id, references Type/id resolved in the Bundle as FHIR says", async () => {
+    const plan = freshPlan('sip-fhir-write-relative');
+    const ours = bundleOf(plan);
+    const base = 'http://ehr.region.example/fhir';
+    const typeOf = new Map((ours.entry ?? []).map((entry) => [entry.fullUrl ?? '', entry.resource?.resourceType ?? '']));
+    let text = JSON.stringify(ours);
+    for (const [fullUrl, type] of typeOf) text = text.replaceAll(`"reference":"${fullUrl}"`, `"reference":"${type}/${fullUrl.slice('urn:uuid:'.length)}"`);
+    const theirs = JSON.parse(text) as Bundle;
+    theirs.entry = (theirs.entry ?? []).map((entry) => {
+      const id = entry.fullUrl?.slice('urn:uuid:'.length) ?? '';
+      const type = entry.resource?.resourceType ?? '';
+      return { fullUrl: `${base}/${type}/${id}`, resource: { ...(entry.resource as FhirResource), id }, request: { method: 'PUT', url: `${type}/${id}` } };
+    });
+    expect(JSON.stringify(theirs)).not.toContain('urn:uuid:');
+    const answer = await post(theirs);
+    expect(answer.status).toBe(200);
+    expect(locations(answer.body)).toEqual(idsOf(ours).map((id) => `${id}/_history/1`));
+  });
+
+  it('refuses an EHR transaction that breaks the SIP Bundle profile with 422 naming each rule and where: entries without fullUrl, a plan whose principals the profile cannot tell', async () => {
+    const ehr = JSON.parse(readFileSync('test/fixtures/fhir/ehr-transaction-relative-refs.json', 'utf8')) as Bundle;
+    const answer = await post(ehr);
+    expect(answer.status).toBe(422);
+    const found = outcome(answer).issue.filter((issue) => issue.severity === 'error').map((issue) => `${issue.details?.coding?.[0]?.code ?? ''} ${issue.expression?.[0] ?? ''}`);
+    // Entries 3, 7, 8, 10 and 11 of the fixture have no fullUrl, which the SIP Bundle requires; its
+    // municipality carries no organisation type (the reader knows it by its kommunkod, the profile
+    // does not), so the profile finds no municipality responsible for an intervention or as author.
+    expect(found).toEqual(expect.arrayContaining(['min-cardinality Bundle.entry[3].fullUrl', 'min-cardinality Bundle.entry[11].fullUrl', 'sip-bdl-3 Bundle', 'sip-bdl-5 Bundle']));
+    expect(await test.server.store.get('sip-sandviken-2026-0031')).toBeUndefined();
+  });
+
   it('keeps what FHIR withholds of a person with protected identity when an edit comes through FHIR: the meeting place stays the stored one', async () => {
     const open = freshPlan('sip-fhir-write-protected');
     const { contact: _contact, ...individual } = open.individual;
