@@ -99,6 +99,21 @@ describe.each(DRIVERS)('the FHIR facade (write) on %s', (_name, driver) => {
     });
   });
 
+  it("carries the plan's warnings in the CarePlan entry's response.outcome, with the rule code, and records the plan", async () => {
+    const parsed = parsePlanText(readFileSync('examples/warnings/meeting.roles-not-appointed.json', 'utf8'));
+    if (!parsed.ok) throw new Error('the warning example parses');
+    const id = 'sip-fhir-write-warning';
+    const plan: SipPlan = { ...parsed.plan, id, version: 1, approvals: [], consents: parsed.plan.consents.map((consent) => ({ ...consent, planId: id })) };
+    const bundle = bundleOf(plan);
+    const answer = await post(bundle);
+    expect(answer.status).toBe(200);
+    const carePlanAt = idsOf(bundle).findIndex((entry) => entry.startsWith('CarePlan/'));
+    const warnings = (answer.body.entry?.[carePlanAt]?.response?.outcome as OperationOutcome | undefined)?.issue ?? [];
+    expect(warnings).toContainEqual(expect.objectContaining({ severity: 'warning', details: expect.objectContaining({ coding: [expect.objectContaining({ code: 'meeting.roles-not-appointed' })] }) as unknown }));
+    expect((answer.body.entry ?? []).filter((entry) => entry.response?.outcome !== undefined)).toHaveLength(1);
+    expect(await versions(id)).toEqual([1]);
+  });
+
   it('replays the same Bundle without recording anything: 200 OK for every entry at the current version', async () => {
     const plan = freshPlan('sip-fhir-write-replay');
     const bundle = bundleOf(plan);
