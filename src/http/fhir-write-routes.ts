@@ -23,7 +23,7 @@
 import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Parameters } from 'fhir/r4.js';
 import type { Request } from 'express';
 import { Router } from 'express';
-import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan } from '../fhir/index.js';
+import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan, ruleIssue } from '../fhir/index.js';
 import { SipRuleError, checkPlan, revisePlan, type Problem, type SipPlan } from '../sip/index.js';
 import { InvalidPlanError, PlanExistsError, VersionConflictError, type StoredPlan } from '../store/plan-store.js';
 import { planResourceIds } from '../store/resource-ids.js';
@@ -92,22 +92,9 @@ function outcomeOf(issues: readonly OperationOutcomeIssue[], fallback: string): 
   return { resourceType: 'OperationOutcome', issue: issues.length > 0 ? [...issues] : [{ severity: 'information', code: 'informational', diagnostics: fallback }] };
 }
 
-/** The rule problems as OperationOutcome issues, for a 422 of the plan about to be recorded. */
+/** The rule problems of the plan about to be recorded as a 422, each issue with its rule code (`ruleIssue`, as `from-fhir` reports them). */
 function ruleOutcome(problems: readonly Problem[]): OutcomeError {
-  return new OutcomeError(
-    422,
-    'Unprocessable Content',
-    outcomeOf(
-      problems.map((problem) => ({
-        severity: problem.severity,
-        code: 'business-rule',
-        details: { coding: [{ system: 'http://sip-fhir-adapter.se/fhir/sip-rules', code: problem.code }], text: problem.message },
-        diagnostics: `${problem.code} at ${problem.pointer === '' ? 'the plan' : problem.pointer} in the plan as it would be recorded: ${problem.message}`,
-        expression: ['Bundle'],
-      })),
-      'The plan breaks a rule',
-    ),
-  );
+  return new OutcomeError(422, 'Unprocessable Content', outcomeOf(problems.map(ruleIssue), 'The plan breaks a rule'));
 }
 
 /** One error issue at a FHIRPath, as a ready OperationOutcome error. */
@@ -117,7 +104,7 @@ function issueError(status: number, title: string, expression: string, diagnosti
 
 /** The request is a FHIR JSON body (415 otherwise: the service as a whole also takes problem+json, the facade does not). */
 function requireFhirJson(request: Request): void {
-  if (request.is(FHIR_BODY_TYPES) === false || request.is(FHIR_BODY_TYPES) === null) {
+  if (!request.is(FHIR_BODY_TYPES)) {
     throw new HttpError(415, 'Unsupported Media Type', `Send the body as application/fhir+json (or application/json); got ${request.headers['content-type'] ?? 'no Content-Type'}`);
   }
 }

@@ -260,6 +260,22 @@ describe.each(DRIVERS)('the FHIR facade (write) on %s', (_name, driver) => {
     expect(await test.server.store.get('sip-fhir-write-approved')).toBeUndefined();
   });
 
+  it('a closed plan: a replay of what it stated before the closure records nothing (200), an edit is refused with 422 plan.closed-read-only', async () => {
+    const plan = freshPlan('sip-fhir-write-closed');
+    const bundle = bundleOf(plan);
+    expect((await post(bundle)).status).toBe(200);
+    const closed = await call('POST', `/sip/plans/${plan.id}/closure`, { reason: 'goalsMet', closedBy: 'prof-erik-berg', informed: ['individual'] }, { 'Content-Type': 'application/json' });
+    expect(closed.status).toBe(201);
+    const replay = await post(bundle);
+    expect(replay.status).toBe(200);
+    expect(statuses(replay.body)).toEqual(idsOf(bundle).map(() => '200 OK'));
+    expect(locations(replay.body)).toEqual(idsOf(bundle).map((id) => `${id}/_history/2`));
+    const edit = await post(bundleOf({ ...plan, notes: 'Efter avslut' }));
+    expect(edit.status).toBe(422);
+    expect(outcome(edit).issue.flatMap((issue) => issue.details?.coding?.map((coding) => coding.code) ?? [])).toEqual(['plan.closed-read-only']);
+    expect(await versions(plan.id)).toEqual([1, 2]);
+  });
+
   it('refuses what is not a transaction of POST and PUT entries with 400, and a body that is not FHIR JSON with 415', async () => {
     const bundle = bundleOf(freshPlan('sip-fhir-write-400'));
     for (const type of ['collection', 'batch', 'searchset']) {
