@@ -17,11 +17,13 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
+import type { Validator } from '../validation/index.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
 import { docsRouter } from './docs-routes.js';
 import { fhirHistoryRouter } from './fhir-history-routes.js';
 import { fhirRouter } from './fhir-routes.js';
+import { fhirWriteRouter } from './fhir-write-routes.js';
 import { sipRouter } from './sip-routes.js';
 
 /** Who calls: the organisation (HSA-id) and agent the caller's token names, and what its scopes allow. */
@@ -46,6 +48,8 @@ export interface AppDependencies {
   readonly authenticate: (request: Request) => Promise<Caller>;
   /** Whether the caller's organisation may see and change a plan, judged at `at`. */
   readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => { allowed: true } | { allowed: false; reason: string };
+  /** The FHIR validator with the SIP profiles, for the facade's writes and `$validate`; one is made when not given. */
+  readonly validator?: Validator;
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -157,6 +161,8 @@ export function createApp(dependencies: AppDependencies): express.Express {
   // Before the read side: its `/{type}` and `/{type}/{id}` would take `/AuditEvent/…` and `…/_history` otherwise.
   app.use('/fhir', auditEventRouter(dependencies), fhirHistoryRouter(dependencies));
   app.use('/fhir', fhirRouter(dependencies));
+  // The write side after every read route, so its 405s answer only what no route takes.
+  app.use('/fhir', fhirWriteRouter(dependencies));
   app.use((request, _response, next) => {
     next(new HttpError(404, 'Not Found', `No ${request.method} ${request.path} here; the SIP API is under /sip, the FHIR facade under /fhir`));
   });

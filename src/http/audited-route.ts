@@ -13,13 +13,20 @@ import { HttpError } from './problem.js';
 export interface AuditSubject {
   planId?: string;
   person?: string;
+  /** The action to audit, when the route learns it only as it runs (a FHIR transaction creates or updates). */
+  action?: AuditEntry['action'];
 }
+
+type Interaction = Parameters<Caller['may']>[0];
 
 export type AuditedRun = (request: Request, response: Response, caller: Caller, subject: AuditSubject) => Promise<void>;
 
 /**
  * Route handlers that authenticate, check the scopes, run, and audit. `mapError` turns errors of the
- * layers below into HTTP errors before the outcome is judged and the error passed on.
+ * layers below into HTTP errors before the outcome is judged and the error passed on. A route that
+ * knows only as it runs which interaction it is (a FHIR transaction creates or updates) names the
+ * interactions it may be in `interactions`: the token must allow one of them up front, and the route
+ * checks the one it turns out to be.
  */
 export function auditedRoutes(
   dependencies: Pick<AppDependencies, 'store' | 'authenticate'>,
@@ -27,35 +34,43 @@ export function auditedRoutes(
   /** What the token's scopes must grant the interaction on: the plans (`CarePlan`) or the audit log (`AuditEvent`). */
   resourceType = 'CarePlan',
 ) {
-  return (action: AuditEntry['action'], run: AuditedRun) =>
+  const granted = resourceType === 'CarePlan' ? 'plans' : resourceType;
+  return (action: AuditEntry['action'], run: AuditedRun, interactions?: readonly Interaction[]) =>
     async (request: Request, response: Response): Promise<void> => {
       // The audit log keeps what was asked; text PostgreSQL cannot store (U+0000, an unpaired
       // surrogate) is replaced there, and refused before it reaches the store.
-      const what = storable(`${request.method} ${request.baseUrl}${request.path}`);
+      const what = storable(`${request.method} ${request.baseUrl}${request.path === '/' && request.baseUrl !== '' ? '' : request.path}`);
       const subject: AuditSubject = {};
       let caller: Caller | undefined;
       const answer = holdAnswer(response);
       try {
         const unstorable = unstorableText({ ...request.params }) ?? unstorableText({ ...(request.query as Record<string, unknown>) });
         if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The path or query holds U+0000 or an unpaired surrogate (${unstorable})`);
-        caller = await dependencies.authenticate(request);
+        const authenticated = await dependencies.authenticate(request);
+        caller = authenticated;
         const interaction = action === 'search' || action === 'read' || action === 'create' ? action : 'update';
-        if (!caller.may(interaction, resourceType)) {
-          const what = resourceType === 'CarePlan' ? 'plans' : resourceType;
+        if (interactions !== undefined && !interactions.some((allowed) => authenticated.may(allowed, resourceType))) {
           throw new HttpError(
             403,
             'Forbidden',
-            `The token's scopes do not allow ${interaction} of ${what} (system/${resourceType}.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/${resourceType}.${interaction.charAt(0)} in SMART v2)`,
+            `The token's scopes allow none of ${interactions.join(', ')} on ${granted} (system/${resourceType}.read or .write, or the SMART v2 letters ${interactions.map((allowed) => allowed.charAt(0)).join(', ')})`,
+          );
+        }
+        if (interactions === undefined && !caller.may(interaction, resourceType)) {
+          throw new HttpError(
+            403,
+            'Forbidden',
+            `The token's scopes do not allow ${interaction} of ${granted} (system/${resourceType}.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/${resourceType}.${interaction.charAt(0)} in SMART v2)`,
           );
         }
         await run(request, response, caller, subject);
-        await dependencies.store.audit(auditEntry(caller, action, what, subject, 'success', String(response.statusCode)));
+        await dependencies.store.audit(auditEntry(caller, subject.action ?? action, what, subject, 'success', String(response.statusCode)));
       } catch (error) {
         // An answer the route made is not sent: the error is, after its own audit entry.
         answer.drop();
         const mapped = mapError(error);
         const status = mapped instanceof HttpError ? mapped.status : 500;
-        await dependencies.store.audit(auditEntry(caller, action, what, subject, status === 401 || status === 403 ? 'refused' : 'failed', String(status)));
+        await dependencies.store.audit(auditEntry(caller, subject.action ?? action, what, subject, status === 401 || status === 403 ? 'refused' : 'failed', String(status)));
         throw mapped;
       }
       answer.send();

@@ -29,6 +29,7 @@ import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
+import { withWriteCapabilities } from './fhir-write-routes.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -198,7 +199,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   const visible = (stored: StoredPlan, caller: Caller, at: Date): boolean => dependencies.mayAccess(stored.plan, caller, at).allowed;
 
   router.get('/metadata', (request, response) => {
-    response.status(200).type(FHIR_JSON).send(JSON.stringify(capabilityStatement(baseUrl(request), clock())));
+    response.status(200).type(FHIR_JSON).send(JSON.stringify(withWriteCapabilities(capabilityStatement(baseUrl(request), clock()))));
   });
 
   router.get(

@@ -286,6 +286,16 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   // src/http/audit-event-routes.ts
   { method: 'get', path: '/fhir/AuditEvent', summary: 'Search the audit log as AuditEvents, newest first (patient, patient:identifier, agent, agent:identifier, altid, date, _count)', scope: READ_AUDIT },
   { method: 'get', path: '/fhir/AuditEvent/{id}', summary: 'Read one entry of the audit log as an AuditEvent', scope: READ_AUDIT },
+  // src/http/fhir-write-routes.ts
+  {
+    method: 'post',
+    path: '/fhir',
+    summary: 'A transaction Bundle holding one SIP: validated against the SIP profiles, read and ruled, recorded as one version (a replay records nothing); answered with a transaction-response',
+    scope: WRITE,
+    takesResource: true,
+  },
+  { method: 'post', path: '/fhir/{operation}', summary: '$validate of a resource or a Parameters with one (any other operation: 405); 200 with the OperationOutcome', scope: READ, takesResource: true },
+  { method: 'post', path: '/fhir/{type}/{operation}', summary: '$validate of a resource of that type; 200 with the OperationOutcome', scope: READ, takesResource: true },
 ];
 
 /** Routes of the service itself, outside both APIs; none needs a token. */
@@ -302,6 +312,7 @@ const PATH_PARAMETERS: Readonly<Record<string, string>> = {
   meetingId: 'The id of a meeting of the plan',
   party: 'The invitee: "individual", or the id the plan gives the professional, unit, principal, other actor or related person invited',
   type: 'A FHIR resource type the mapping writes (see metadata)',
+  operation: 'The FHIR operation: `$validate`',
   vid: 'A version of the resource: the version of its plan it was mapped from (meta.versionId)',
 };
 

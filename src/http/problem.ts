@@ -20,6 +20,21 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * An answer of the FHIR facade whose OperationOutcome is already made, e.g. by the validator, with
+ * each issue's FHIRPath location (`expression`) and rule key kept as they are.
+ */
+export class OutcomeError extends HttpError {
+  constructor(
+    status: number,
+    title: string,
+    readonly outcome: OperationOutcome,
+    headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(status, title, outcome.issue.map((issue) => issue.diagnostics ?? issue.details?.text ?? issue.code).join('; '), [], headers);
+  }
+}
+
 /** The problem document of RFC 9457 §3, with the SIP problems as an extension member. */
 export interface ProblemDocument {
   readonly type: string;
@@ -58,6 +73,7 @@ const ISSUE_TYPE: Readonly<Record<number, OperationOutcomeIssue['code']>> = {
 };
 
 export function operationOutcome(error: HttpError): OperationOutcome {
+  if (error instanceof OutcomeError) return error.outcome;
   const issues: OperationOutcomeIssue[] =
     error.problems.length > 0
       ? error.problems.map((problem) => ({

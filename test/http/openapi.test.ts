@@ -34,7 +34,7 @@ function registeredRoutes(stack: readonly Layer[], prefix = ''): string[] {
       const paths = (Array.isArray(path) ? path : [path]).map(String);
       return Object.keys(methods)
         .filter((method) => methods[method] === true && method !== '_all')
-        .flatMap((method) => paths.map((one) => `${method.toUpperCase()} ${prefix}${one}`.replace(/:(\w+)/g, '{$1}')));
+        .flatMap((method) => paths.map((one) => `${method.toUpperCase()} ${prefix}${one}`.replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1')));
     }
     const inner = layer.handle?.stack;
     if (!Array.isArray(inner)) return [];

@@ -1,0 +1,183 @@
+/**
+ * How fast the FHIR facade takes a plan's transaction Bundle (`POST /fhir`), beside the same plan
+ * through the SIP JSON API and `GET /health` measured in the same run (ratios travel better than
+ * figures on a shared machine). `sip-fhir serve` runs as a child process on a scratch database of the
+ * machine's PostgreSQL (SIP_TEST_DATABASE_URL), on loopback; autocannon drives it from this process:
+ *  (a) `POST /fhir` of new plans, each a Bundle `planToBundle` wrote for a plan never seen before,
+ *  (b) `POST /fhir` replaying a Bundle already recorded (the answer records nothing),
+ *  (c) `POST /sip/plans` of new plans, the same plans as SIP JSON,
+ *  (d) `GET /health`, the baseline,
+ * after a 2 s warm-up of each, in interleaved rounds (BENCH_ROUNDS, default 3; BENCH_SECONDS each,
+ * default 5; BENCH_CONNECTIONS, default 10). Then, in this process, where one transaction's time goes:
+ * the profile validation, reading the plan and its rules, the rules of the version to record, and
+ * matching the entries to the plan's resources. Issue #11 aims at ≥ 100 SIP transactions/s; the
+ * verdict is printed, nothing is asserted. Run with `npm run bench:fhir-write`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { PROFILE, planToBundle, readCheckedPlan } from '../src/fhir/index.js';
+import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
+import { matchEntries } from '../src/http/fhir-transaction.js';
+import { checkPlan } from '../src/sip/index.js';
+import { createValidator } from '../src/validation/index.js';
+import { createScratchDatabase } from '../test/store/postgres-scratch.js';
+import { median, newPlan, personnummer } from './plans.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
+/** New plans made ready before the run: more than the creates the rounds can reach at the aim. */
+const PREPARED = 2_000;
+const ORG = 'SE2321000180-1000';
+const write = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const url = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`sip-fhir serve ended (${String(code)}):\n${stderr}`));
+    });
+  });
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** Where one transaction's time goes, in this process: medians of N. */
+function inProcess(): void {
+  const N = 100;
+  const validator = createValidator();
+  const times = { validate: [] as number[], read: [] as number[], rules: [] as number[], match: [] as number[] };
+  for (let index = 0; index < N; index++) {
+    const plan = newPlan(`sip-bench-fhir-inproc-${String(index)}`, personnummer(900_000 + index));
+    const bundle = JSON.parse(JSON.stringify(planToBundle(plan, undefined, new Date()))) as unknown;
+    let start = performance.now();
+    validator.validate(bundle, { profiles: [PROFILE.bundle] });
+    times.validate.push(performance.now() - start);
+    start = performance.now();
+    const read = readCheckedPlan(bundle);
+    times.read.push(performance.now() - start);
+    if (!read.ok) throw new Error(`the bench Bundle does not read: ${JSON.stringify(read.outcome)}`);
+    start = performance.now();
+    checkPlan(read.plan);
+    times.rules.push(performance.now() - start);
+    start = performance.now();
+    matchEntries((bundle as { entry: [] }).entry, read.plan);
+    times.match.push(performance.now() - start);
+  }
+  write();
+  write(
+    `one transaction, in process (median of ${String(N)}): validate against the SIP profiles ${median(times.validate).toFixed(2)} ms, ` +
+      `readCheckedPlan ${median(times.read).toFixed(2)} ms, checkPlan of the version to record ${median(times.rules).toFixed(2)} ms, ` +
+      `matching entries to the plan's resources ${median(times.match).toFixed(2)} ms`,
+  );
+}
+
+const scratch = await createScratchDatabase();
+const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-fhir-'));
+try {
+  const server = await startServe(scratch.url, dataDir);
+  const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
+  try {
+    const fhirHeaders = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/fhir+json' };
+    const prepared = Array.from({ length: PREPARED }, (_, index) => JSON.stringify(planToBundle(newPlan(`sip-bench-fhir-${String(index)}`, personnummer(index)), undefined, new Date())));
+    const sipTemplate = JSON.stringify(newPlan('PLAN-ID', 'PERSON-ID'));
+    const replayed = JSON.stringify(planToBundle(newPlan('sip-bench-fhir-replayed', personnummer(500_000)), undefined, new Date()));
+    const first = await fetch(`${server.url}/fhir`, { method: 'POST', headers: fhirHeaders, body: replayed });
+    if (first.status !== 200) throw new Error(`recording the replayed plan answered ${String(first.status)}: ${await first.text()}`);
+
+    let created = 0;
+    let sipCreated = 0;
+    const scenarios: Record<string, autocannon.Request[]> = {
+      health: [{ method: 'GET', path: '/health' }],
+      'fhir-new': [
+        {
+          method: 'POST',
+          path: '/fhir',
+          setupRequest: (request) => {
+            const body = prepared[created++];
+            if (body === undefined) throw new Error(`more than ${String(PREPARED)} creates: raise PREPARED`);
+            return { ...request, body };
+          },
+        },
+      ],
+      'fhir-replay': [{ method: 'POST', path: '/fhir', body: replayed }],
+      'sip-new': [
+        {
+          method: 'POST',
+          path: '/sip/plans',
+          headers: { 'Content-Type': 'application/json' },
+          setupRequest: (request) => {
+            sipCreated++;
+            return { ...request, body: sipTemplate.replaceAll('PLAN-ID', `sip-bench-sip-${String(sipCreated)}`).replaceAll('PERSON-ID', personnummer(600_000 + sipCreated)) };
+          },
+        },
+      ],
+    };
+
+    const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
+    write(`bench:fhir-write — sip-fhir serve on PostgreSQL (scratch database), ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}`);
+    for (const requests of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers: fhirHeaders, requests });
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, requests] of Object.entries(scenarios)) {
+        const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: fhirHeaders, requests });
+        const figures: Figures = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+        results[name]?.push(figures);
+        write(`  round ${String(round)} ${name.padEnd(11)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(4)} ms  p99 ${String(figures.p99).padStart(4)} ms${figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''}`);
+      }
+    }
+
+    write();
+    write('scenario     req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health');
+    const baseline = median((results.health ?? []).map((figures) => figures.rps));
+    for (const [name, figures] of Object.entries(results)) {
+      const rps = figures.map((figure) => figure.rps);
+      const p99 = figures.map((figure) => figure.p99);
+      write(
+        `${name.padEnd(11)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(39) +
+          `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
+          (median(rps) / baseline).toFixed(3),
+      );
+    }
+    const rpsOf = (name: string): number => median((results[name] ?? []).map((figures) => figures.rps));
+    write();
+    write(`aim ≥ 100 SIP transactions/s: ${rpsOf('fhir-new') >= 100 ? 'met' : 'NOT met'} (${rpsOf('fhir-new').toFixed(0)}/s new plans, ${rpsOf('fhir-replay').toFixed(0)}/s replays; the SIP API ${rpsOf('sip-new').toFixed(0)}/s)`);
+    const stored = await fetch(`${server.url}/sip/plans/sip-bench-fhir-replayed/_history`, { headers: { Authorization: `Bearer ${token}` } });
+    const { versions } = (await stored.json()) as { versions: unknown[] };
+    write(`the replayed plan has ${String(versions.length)} version${versions.length === 1 ? '' : 's'} after every replay (1 expected)`);
+  } finally {
+    await server.stop();
+  }
+  inProcess();
+} finally {
+  await scratch.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,47 @@
+/**
+ * Plans for the HTTP benchmarks: the adult example as new plans, each with its own id and person,
+ * recorded now with a consent from today, so a run on any day may send (read) them.
+ */
+import { readFileSync } from 'node:fs';
+import { formatDate, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
+
+/** A valid personnummer `YYYYMMDD-NNNC` for a serial number: born 1950–1999, Luhn check digit. */
+export function personnummer(serial: number): string {
+  const year = 1950 + (serial % 50);
+  const month = 1 + (Math.floor(serial / 50) % 12);
+  const day = 1 + (Math.floor(serial / 600) % 28);
+  const birth = `${String(year)}${String(month).padStart(2, '0')}${String(day).padStart(2, '0')}`;
+  const number = String(1 + (Math.floor(serial / 16_800) % 999)).padStart(3, '0');
+  const digits = `${birth.slice(2)}${number}`;
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    const product = Number(digits.charAt(index)) * (index % 2 === 0 ? 2 : 1);
+    sum += product > 9 ? product - 9 : product;
+  }
+  return `${birth}-${number}${String((10 - (sum % 10)) % 10)}`;
+}
+
+const parsed = parsePlanText(readFileSync('examples/adult-psychiatry-addiction.json', 'utf8'));
+if (!parsed.ok) throw new Error('examples/adult-psychiatry-addiction.json does not parse');
+/** The adult example as the SIP model reads it (defaults filled in, which the mapping needs). */
+const adult: SipPlan = parsed.plan;
+
+/** Plan `id` of person `person`: the adult example as a new plan, version 1, not yet approved. */
+export function newPlan(id: string, person: string, now: Date = new Date()): SipPlan {
+  const today = formatDate(stockholmDate(now));
+  const in300Days = formatDate(stockholmDate(new Date(now.getTime() + 300 * 86_400_000)));
+  return {
+    ...adult,
+    id,
+    version: 1,
+    approvals: [],
+    individual: { ...adult.individual, identifier: { ...adult.individual.identifier, value: person } },
+    updatedAt: now.toISOString(),
+    consents: adult.consents.map((consent) => ({ ...consent, planId: id, givenAt: today, validUntil: in300Days })),
+  };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}

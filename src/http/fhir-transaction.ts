@@ -1,0 +1,242 @@
+/**
+ * The pure half of the FHIR facade's write side (`POST /fhir` with a transaction Bundle): when an
+ * incoming plan is "the same" as the stored one, what a plan new to the adapter is recorded as, and
+ * which resource of the recorded plan each entry of the request became, for the
+ * `transaction-response` (https://hl7.org/fhir/R4/http.html#transaction-response).
+ */
+import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
+import canonicalize from 'canonicalize';
+import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fhirNormalForm, planToBundle } from '../fhir/index.js';
+import type { SipPlan } from '../sip/index.js';
+import { resourceIdOf, type ResourceId } from '../fhir/index.js';
+import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
+
+/** `reference` values anywhere in `value`, each rewritten by `rewrite`. */
+function mapReferences(value: unknown, rewrite: (reference: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapReferences(item, rewrite));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? rewrite(item) : mapReferences(item, rewrite)]));
+}
+
+/**
+ * The Bundle with every literal reference that resolves to one of its entries
+ * (https://hl7.org/fhir/R4/bundle.html#references: `Patient/p1` against the entry's RESTful fullUrl,
+ * a conditional `Patient?identifier=…`) written as that entry's fullUrl. The SIP Bundle profile's
+ * cross-resource rules join references to fullUrls literally (src/fhir/profiles/bundle.ts), so
+ * without this a client that refers relatively — as FHIR allows, and as the reader follows — would be
+ * refused for a consent or a care team it did send. Nothing else changes, so every FHIRPath location
+ * stays that of the Bundle as sent.
+ */
+export function withBundleReferences(bundle: Bundle): Bundle {
+  const entries: IndexedEntry[] = [];
+  (bundle.entry ?? []).forEach((entry, index) => {
+    if (typeof entry.resource?.resourceType === 'string') entries.push({ index, fullUrl: entry.fullUrl, resource: entry.resource, path: `Bundle.entry[${String(index)}].resource` });
+  });
+  const index = new BundleIndex(entries);
+  const byIndex = new Map(entries.map((entry) => [entry.index, entry]));
+  return {
+    ...bundle,
+    entry: (bundle.entry ?? []).map((entry, position) => {
+      const from = byIndex.get(position);
+      if (from === undefined) return entry;
+      const resource = mapReferences(entry.resource, (reference) => index.resolve({ reference }, from)?.fullUrl ?? reference) as FhirResource;
+      return { ...entry, resource };
+    }),
+  };
+}
+
+/**
+ * The plan as compared for "nothing changed": in the mapping's normal form (what survives SIP → FHIR
+ * → SIP, src/fhir/normal-form.ts), without what records a version rather than states the plan —
+ * `version` and `updatedAt`, which the adapter assigns — and without `approvals` and `closure`,
+ * which a write of the plan never changes (`revisePlan` keeps the stored ones; a principal approves,
+ * and a plan is closed, through their own steps on the SIP API).
+ */
+function comparable(plan: SipPlan): string {
+  const { version: _version, updatedAt: _updatedAt, approvals: _approvals, closure: _closure, ...content } = fhirNormalForm(plan);
+  return canonicalize(content) ?? '';
+}
+
+/**
+ * Whether recording `incoming` over `current` would state nothing new: the two are equal in
+ * everything but version, record time, approvals and closure (compared as RFC 8785 canonical JSON,
+ * so member order does not matter and array order does). Replaying a Bundle is then answered with
+ * the current version and records nothing.
+ */
+export function samePlanContent(current: SipPlan, incoming: SipPlan): boolean {
+  return comparable(current) === comparable(incoming);
+}
+
+/** Whether the two plans state the same closure (or both none). */
+export function sameClosure(current: SipPlan, incoming: SipPlan): boolean {
+  return canonicalize(current.closure ?? null) === canonicalize(incoming.closure ?? null);
+}
+
+/**
+ * The incoming edit with what FHIR never carries of a person with protected identity put back from
+ * the stored plan (src/fhir/normal-form.ts): the postal addresses of their related persons and the
+ * place of each meeting, which the writer replaces by {@link PROTECTED_LOCATION_TEXT}. Without this,
+ * an edit made through FHIR would record the placeholder as the meeting's place and lose the
+ * addresses, though the sender never saw them. Only what the sender could not have sent is taken
+ * over: a place the sender did write, and a related person the sender left out, stay as sent.
+ */
+export function keepWithheld(current: SipPlan, incoming: SipPlan): SipPlan {
+  if (incoming.individual.protectedIdentity === 'none') return incoming;
+  const meetings = new Map(current.meetings.map((meeting) => [meeting.id, meeting]));
+  const persons = new Map(current.relatedPersons.map((person) => [person.id, person]));
+  return {
+    ...incoming,
+    relatedPersons: incoming.relatedPersons.map((person) => {
+      const address = persons.get(person.id)?.contact?.address;
+      return address === undefined || person.contact?.address !== undefined ? person : { ...person, contact: { ...person.contact, address } };
+    }),
+    meetings: incoming.meetings.map((meeting) => {
+      const location = meetings.get(meeting.id)?.summons?.location;
+      return meeting.summons?.location !== PROTECTED_LOCATION_TEXT || location === undefined ? meeting : { ...meeting, summons: { ...meeting.summons, location } };
+    }),
+  };
+}
+
+/**
+ * The plan as the adapter records a plan it does not hold yet: version 1, recorded at `at`. Its
+ * approvals stay only when they name the version the sender numbered it (then they name 1): an
+ * approval names a version, and the adapter has no other version of this plan for it to name.
+ * Returns undefined when an approval names an earlier version, which the caller refuses.
+ */
+export function asFirstVersion(plan: SipPlan, at: Date): SipPlan | undefined {
+  if (plan.approvals.some((approval) => approval.version !== plan.version)) return undefined;
+  return { ...plan, version: 1, updatedAt: at.toISOString(), approvals: plan.approvals.map((approval) => ({ ...approval, version: 1 })) };
+}
+
+/** Identifier systems that name the same thing: RIV-TA's HSA-id OID is read as the HSA-id. */
+const SAME_SYSTEM: Readonly<Record<string, string>> = { [IDENTIFIER_SYSTEM.hsaIdRivta]: IDENTIFIER_SYSTEM.hsaId };
+
+function identifierKeys(type: string, resource: FhirResource): string[] {
+  const identifiers = (resource as { identifier?: Identifier | Identifier[] }).identifier;
+  const list = Array.isArray(identifiers) ? identifiers : identifiers === undefined ? [] : [identifiers];
+  const tags = type === 'Provenance' ? (resource.meta?.tag ?? []).map((tag) => ({ system: tag.system, value: tag.code })) : [];
+  return [...list, ...tags].flatMap((identifier) =>
+    identifier.value === undefined ? [] : [`${type}|${SAME_SYSTEM[identifier.system ?? ''] ?? identifier.system ?? ''}|${identifier.value}`],
+  );
+}
+
+/** The business identifiers a conditional request names: `identifier=system|value` or `_tag=system|code`. */
+function conditionalKeys(type: string, entry: BundleEntry): string[] {
+  const queries = [entry.request?.ifNoneExist, entry.request?.url.includes('?') === true ? entry.request.url.slice(entry.request.url.indexOf('?') + 1) : undefined];
+  return queries.flatMap((query) => {
+    if (query === undefined) return [];
+    return [...new URLSearchParams(query)].flatMap(([name, value]) => {
+      if (name !== 'identifier' && name !== '_tag') return [];
+      const bar = value.indexOf('|');
+      const system = bar < 0 ? '' : value.slice(0, bar);
+      return [`${type}|${SAME_SYSTEM[system] ?? system}|${bar < 0 ? value : value.slice(bar + 1)}`];
+    });
+  });
+}
+
+/** What a resource of the request may have been given as its local id by the reader (src/fhir/read/read-context.ts). */
+function localIdCandidates(entry: BundleEntry, resource: FhirResource): string[] {
+  const fromUrl = entry.fullUrl?.startsWith('urn:uuid:') === true ? entry.fullUrl.slice('urn:uuid:'.length) : undefined;
+  const type = resource.resourceType.toLowerCase();
+  return [resource.id, fromUrl].flatMap((candidate) => (candidate === undefined ? [] : [candidate, `${type}-${candidate}`]));
+}
+
+/** One resource of the recorded plan's FHIR view. */
+interface ViewResource extends ResourceId {
+  readonly keys: readonly string[];
+}
+
+function viewResources(plan: SipPlan): ViewResource[] {
+  return (planToBundle(plan, DEFAULT_MAPPING_OPTIONS).entry ?? []).flatMap((entry) => {
+    const id = resourceIdOf(entry.fullUrl);
+    if (id === undefined || entry.resource === undefined) return [];
+    const type = entry.resource.resourceType;
+    return [{ resourceType: type, id, keys: identifierKeys(type, entry.resource) }];
+  });
+}
+
+export type EntryMatch = { readonly ok: true; readonly ids: readonly ResourceId[] } | { readonly ok: false; readonly unmatched: readonly number[] };
+
+/**
+ * Which resource of `plan`'s FHIR view each entry of the request became, in the request's order,
+ * each view resource at most once. Tried in turn:
+ * 1. a business identifier both carry (the shape `to-fhir` writes; shared master data by its national
+ *    identifier), or the one the entry's conditional URL or `ifNoneExist` names;
+ * 2. the entry's fullUrl UUID or resource id, which is the facade's id for resources it wrote;
+ * 3. the plan-scoped identifier the reader gave it (`<plan id>/<local id>`, the local id taken from
+ *    the resource's id or fullUrl);
+ * 4. what is left of one type, paired in order: another client's CareTeam, Location or Task has no
+ *    key the plan keeps, and it stands for the plan's one of that type.
+ * An entry matched by none has no place in the plan (a type a SIP does not map, or more resources of
+ * a type than the plan has): the indexes of such entries are returned, and nothing is recorded.
+ */
+export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan): EntryMatch {
+  const view = viewResources(plan);
+  const taken = new Set<ViewResource>();
+  const found: (ViewResource | undefined)[] = entries.map(() => undefined);
+  const claim = (index: number, candidate: ViewResource | undefined): void => {
+    if (candidate === undefined || taken.has(candidate) || found[index] !== undefined) return;
+    taken.add(candidate);
+    found[index] = candidate;
+  };
+  const resourceOf = (entry: BundleEntry): FhirResource | undefined => entry.resource;
+  const steps: ((entry: BundleEntry, resource: FhirResource, free: ViewResource[]) => ViewResource | undefined)[] = [
+    (entry, resource, free) => {
+      const keys = new Set([...identifierKeys(resource.resourceType, resource), ...conditionalKeys(resource.resourceType, entry)]);
+      return free.find((candidate) => candidate.keys.some((key) => keys.has(key)));
+    },
+    (entry, resource, free) => {
+      const ids = new Set([resourceIdOf(entry.fullUrl), resource.id]);
+      return free.find((candidate) => ids.has(candidate.id));
+    },
+    (entry, resource, free) => {
+      const keys = new Set(localIdCandidates(entry, resource).map((localId) => `${resource.resourceType}|${IDENTIFIER_SYSTEM.sipEntity}|${plan.id}/${localId}`));
+      return free.find((candidate) => candidate.keys.some((key) => keys.has(key)));
+    },
+    (_entry, _resource, free) => free[0],
+  ];
+  for (const step of steps) {
+    entries.forEach((entry, index) => {
+      const resource = resourceOf(entry);
+      if (resource === undefined || found[index] !== undefined) return;
+      claim(index, step(entry, resource, view.filter((candidate) => candidate.resourceType === resource.resourceType && !taken.has(candidate))));
+    });
+  }
+  const unmatched = found.flatMap((match, index) => (match === undefined ? [index] : []));
+  if (unmatched.length > 0) return { ok: false, unmatched };
+  return { ok: true, ids: found.map((match) => ({ resourceType: match?.resourceType ?? '', id: match?.id ?? '' })) };
+}
+
+/** How each entry of the request ended, for its `response`. */
+export interface EntryOutcome extends ResourceId {
+  readonly created: boolean;
+}
+
+/**
+ * The `transaction-response` Bundle: one entry per request entry, in the request's order, each with
+ * its status (`201 Created` when the resource is new to the plan, else `200 OK`), its location
+ * `Type/id/_history/n` and ETag `W/"n"` at the plan version n that holds it, and when that version
+ * was recorded (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.entry.response). The
+ * OperationOutcome of the write (warnings of the profiles, the reader and the rules) travels in the
+ * CarePlan's entry.
+ */
+export function transactionResponse(outcomes: readonly EntryOutcome[], version: number, recordedAt: string, outcome: FhirResource | undefined): Bundle {
+  let outcomeGiven = false;
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction-response',
+    entry: outcomes.map((entry) => {
+      const withOutcome = outcome !== undefined && !outcomeGiven && entry.resourceType === 'CarePlan';
+      if (withOutcome) outcomeGiven = true;
+      return {
+        response: {
+          status: entry.created ? '201 Created' : '200 OK',
+          location: `${entry.resourceType}/${entry.id}/_history/${String(version)}`,
+          etag: `W/"${String(version)}"`,
+          lastModified: recordedAt,
+          ...(withOutcome ? { outcome } : {}),
+        },
+      };
+    }),
+  };
+}

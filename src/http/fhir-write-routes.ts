@@ -1,0 +1,378 @@
+/**
+ * The write side of the FHIR R4 facade under `/fhir`:
+ *
+ * - `POST /fhir` with a `transaction` Bundle holding one SIP (the shape `to-fhir` writes, or another
+ *   client's: `urn:uuid` or absolute fullUrls, POST with `ifNoneExist`, PUT with a conditional URL):
+ *   validated against the SIP profiles, read into the SIP model and checked against its rules
+ *   (`readCheckedPlan`, the consent judged at `Bundle.timestamp`, when it was sent), authorised, and
+ *   stored as one new plan version in one database transaction; answered with a
+ *   `transaction-response` (https://hl7.org/fhir/R4/http.html#transaction).
+ * - `POST /fhir/$validate` and `POST /fhir/{type}/$validate`: the validator's OperationOutcome
+ *   (https://hl7.org/fhir/R4/resource-operation-validate.html).
+ * - 405 for a method the facade does not support on a path it knows.
+ *
+ * The plan is identified by its CarePlan's `sip-plan` identifier, so the whole Bundle is one
+ * conditional create-or-update of that plan, and replaying it creates nothing twice: when the
+ * adapter has no such plan it records version 1; when it has one that states the same
+ * ({@link samePlanContent}) it records nothing and answers the current version; otherwise it records
+ * the next version. Concurrency rests on the store, never on check-then-insert: the create is refused
+ * by the store's unique key ({@link PlanExistsError}) and the update by its version check
+ * ({@link VersionConflictError}) when another write came first, and the transaction is then decided
+ * again on what is stored now, a bounded number of times.
+ */
+import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Parameters } from 'fhir/r4.js';
+import type { Request } from 'express';
+import { Router } from 'express';
+import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan, ruleIssue } from '../fhir/index.js';
+import { SipRuleError, checkPlan, revisePlan, type Problem, type SipPlan } from '../sip/index.js';
+import { InvalidPlanError, PlanExistsError, VersionConflictError, type StoredPlan } from '../store/plan-store.js';
+import { planResourceIds } from '../fhir/index.js';
+import { createValidator, hasErrors, type Validator } from '../validation/index.js';
+import type { AppDependencies, Caller } from './app.js';
+import { auditedRoutes, type AuditSubject } from './audited-route.js';
+import { asFirstVersion, keepWithheld, matchEntries, withBundleReferences, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
+import { HttpError, OutcomeError } from './problem.js';
+import { etagOf, ifMatchVersion } from './sip-routes.js';
+
+const FHIR_JSON = 'application/fhir+json';
+
+/** What `POST /fhir` takes (https://hl7.org/fhir/R4/http.html#mime-type). */
+const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json'];
+
+/** How often a transaction is decided again after another write to the same plan came first. */
+export const MAX_ATTEMPTS = 10;
+
+/** Types `$validate` takes: those the mapping writes, and the Bundle that carries a plan. */
+const VALIDATE_TYPES: ReadonlySet<string> = new Set([...WRITTEN_RESOURCE_TYPES, 'Bundle']);
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(WRITTEN_RESOURCE_TYPES);
+
+const VALIDATE_DEFINITION = 'http://hl7.org/fhir/OperationDefinition/Resource-validate';
+
+/** The CapabilityStatement of the read side with what this module adds: the transaction interaction and `$validate`. */
+export function withWriteCapabilities(statement: CapabilityStatement): CapabilityStatement {
+  const validate = { name: 'validate', definition: VALIDATE_DEFINITION };
+  return {
+    ...statement,
+    implementation: {
+      ...statement.implementation,
+      description: 'SIP FHIR R4 facade: the plans of the adapter as FHIR; a plan is written as one transaction Bundle',
+    },
+    rest: (statement.rest ?? []).map((rest) => ({
+      ...rest,
+      ...(rest.security === undefined
+        ? {}
+        : {
+            security: {
+              ...rest.security,
+              description:
+                'Bearer tokens with SMART backend services scopes: system/CarePlan.read (v2 .rs) to read and search, system/CarePlan.write (v2 .c to record a new plan, .u to change one) for a transaction; the organisation the token names must be a party to the plan',
+            },
+          }),
+      resource: (rest.resource ?? []).map((resource) => ({ ...resource, operation: [...(resource.operation ?? []), validate] })),
+      interaction: [
+        ...(rest.interaction ?? []),
+        {
+          code: 'transaction',
+          documentation:
+            'One SIP per Bundle (the SIP Bundle profile), stored as one plan version: conditional on the CarePlan identifier (sip-plan), so a replay creates nothing; If-Match on the CarePlan entry (request.ifMatch) is honoured. A batch is not taken.',
+        },
+      ],
+      operation: [...(rest.operation ?? []), { ...validate, documentation: 'POST /fhir/$validate (a Bundle) or /fhir/{type}/$validate; a Parameters with resource (and profile) is taken too' }],
+    })),
+  };
+}
+
+/** The issues worth telling a writer whose write went through: not the reader's "all entries were mapped". */
+function reportable(issues: readonly OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  return issues.filter((issue) => issue.severity !== 'error' && issue.severity !== 'fatal' && issue.code !== 'informational');
+}
+
+function outcomeOf(issues: readonly OperationOutcomeIssue[], fallback: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: issues.length > 0 ? [...issues] : [{ severity: 'information', code: 'informational', diagnostics: fallback }] };
+}
+
+/** The rule problems of the plan about to be recorded as a 422, each issue with its rule code (`ruleIssue`, as `from-fhir` reports them). */
+function ruleOutcome(problems: readonly Problem[]): OutcomeError {
+  return new OutcomeError(422, 'Unprocessable Content', outcomeOf(problems.map(ruleIssue), 'The plan breaks a rule'));
+}
+
+/** One error issue at a FHIRPath, as a ready OperationOutcome error. */
+function issueError(status: number, title: string, expression: string, diagnostics: string, code: OperationOutcomeIssue['code']): OutcomeError {
+  return new OutcomeError(status, title, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, diagnostics, expression: [expression] }] });
+}
+
+/** The request is a FHIR JSON body (415 otherwise: the service as a whole also takes problem+json, the facade does not). */
+function requireFhirJson(request: Request): void {
+  if (!request.is(FHIR_BODY_TYPES)) {
+    throw new HttpError(415, 'Unsupported Media Type', `Send the body as application/fhir+json (or application/json); got ${request.headers['content-type'] ?? 'no Content-Type'}`);
+  }
+}
+
+/** What a transaction Bundle is before its content is judged: a transaction whose entries are POST or PUT. */
+function transactionEntries(body: unknown): BundleEntry[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || (body as { resourceType?: unknown }).resourceType !== 'Bundle') {
+    throw issueError(400, 'Bad Request', 'Bundle', 'POST /fhir takes a Bundle of type transaction (resourceType "Bundle")', 'structure');
+  }
+  const { type, entry } = body as { type?: unknown; entry?: unknown };
+  if (type === 'batch') {
+    throw issueError(400, 'Bad Request', 'Bundle.type', 'A batch is not taken: its entries would stand alone, and a SIP is stored whole or not at all; send the plan as a transaction', 'not-supported');
+  }
+  if (type !== 'transaction') throw issueError(400, 'Bad Request', 'Bundle.type', `POST /fhir takes a transaction Bundle; this one is "${String(type)}"`, 'not-supported');
+  if (!Array.isArray(entry) || entry.length === 0) throw issueError(400, 'Bad Request', 'Bundle.entry', 'The transaction has no entries', 'required');
+  entry.forEach((item: unknown, index) => {
+    const method = (item as { request?: { method?: unknown } } | null)?.request?.method;
+    if (method !== 'POST' && method !== 'PUT') {
+      throw issueError(
+        400,
+        'Bad Request',
+        `Bundle.entry[${String(index)}].request.method`,
+        `Each entry of a plan's transaction creates or updates one of its resources (POST or PUT); got ${method === undefined ? 'no request.method' : JSON.stringify(method)}`,
+        'not-supported',
+      );
+    }
+  });
+  return entry as BundleEntry[];
+}
+
+/**
+ * The plan of a transaction: the Bundle, its references within it written as the fullUrls they
+ * resolve to ({@link withBundleReferences}), validated against the SIP Bundle profile and the
+ * profiles its entries claim, then read and checked against the rules with its consent judged at its timestamp.
+ * Any error answers 422 with every issue (FHIRPath locations, rule codes); the warnings are returned.
+ */
+function planOf(sent: unknown, validator: Validator): { plan: SipPlan; warnings: OperationOutcomeIssue[] } {
+  const bundle = withBundleReferences(sent as Bundle);
+  const validation = validator.validate(bundle, { profiles: [PROFILE.bundle] });
+  if (hasErrors(validation)) throw new OutcomeError(422, 'Unprocessable Content', validation);
+  const read = readCheckedPlan(bundle);
+  if (!read.ok) throw new OutcomeError(422, 'Unprocessable Content', { resourceType: 'OperationOutcome', issue: [...read.outcome.issue, ...reportable(validation.issue)] });
+  return { plan: read.plan, warnings: [...reportable(validation.issue), ...reportable(read.outcome.issue)] };
+}
+
+/** The version the CarePlan entry's `request.ifMatch` names, when it names one. */
+function ifMatchOf(entries: readonly BundleEntry[]): number | undefined {
+  const index = entries.findIndex((entry) => entry.resource?.resourceType === 'CarePlan');
+  const header = entries[index]?.request?.ifMatch;
+  if (header === undefined) return undefined;
+  const version = ifMatchVersion(header);
+  if (version === undefined) throw issueError(400, 'Bad Request', `Bundle.entry[${String(index)}].request.ifMatch`, `ifMatch must be an ETag such as W/"3"; got ${header}`, 'value');
+  return version;
+}
+
+/** What was decided for a transaction: a plan version recorded, or the current one, unchanged. */
+interface Decision {
+  readonly stored: StoredPlan;
+  readonly outcomes: readonly EntryOutcome[];
+  readonly action: 'create' | 'update';
+}
+
+export function fhirWriteRouter(dependencies: AppDependencies): Router {
+  const { store, clock } = dependencies;
+  const validator = dependencies.validator ?? createValidator();
+  const router = Router();
+  const route = auditedRoutes(dependencies, (error) =>
+    error instanceof SipRuleError
+      ? ruleOutcome(error.problems)
+      : error instanceof InvalidPlanError
+        ? new HttpError(422, 'Unprocessable Content', 'The plan read from the Bundle is not a valid SIP', error.problems)
+        : error,
+  );
+
+  /** The FHIR ids of the request's entries in the plan as it would be recorded; 422 naming the entries that have no place in it. */
+  function entryIds(entries: readonly BundleEntry[], plan: SipPlan) {
+    const matched = matchEntries(entries, plan);
+    if (matched.ok) return matched.ids;
+    throw new OutcomeError(422, 'Unprocessable Content', {
+      resourceType: 'OperationOutcome',
+      issue: matched.unmatched.map((index) => {
+        const type = entries[index]?.resource?.resourceType ?? 'resource';
+        const why =
+          type === 'Provenance'
+            ? 'an approval the stored plan does not have: a principal approves through POST /sip/plans/{id}/approvals'
+            : KNOWN_TYPES.has(type)
+              ? `one ${type} more than the plan has`
+              : `a ${type} is not part of a SIP`;
+        return { severity: 'error', code: 'not-supported', diagnostics: `This entry has no place in plan "${plan.id}" (${why}); nothing was recorded`, expression: [`Bundle.entry[${String(index)}]`] };
+      }),
+    });
+  }
+
+  /**
+   * Which of the ids are new to the plan: not among the resources of its current version (`before`).
+   * Shared master data (a Patient, an Organization) may be served from another plan already; it is
+   * still "created" for this plan, since asking the store which plans hold a region's Organization
+   * costs a row per plan of that region on every write (measured in bench/fhir-write.ts).
+   */
+  function outcomesOf(ids: readonly { resourceType: string; id: string }[], before: ReadonlySet<string>): EntryOutcome[] {
+    return ids.map((id) => ({ ...id, created: !before.has(`${id.resourceType}/${id.id}`) }));
+  }
+
+  /**
+   * Decides and records one transaction, again on what is stored now whenever another write to the
+   * plan came first (the store refused with PlanExistsError or VersionConflictError); 409 after
+   * {@link MAX_ATTEMPTS}.
+   */
+  async function decide(incoming: SipPlan, entries: readonly BundleEntry[], caller: Caller, subject: AuditSubject): Promise<Decision> {
+    const expected = ifMatchOf(entries);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const current = await store.get(incoming.id);
+      const at = clock();
+      if (current === undefined) {
+        subject.action = 'create';
+        if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `ifMatch names version ${String(expected)} of plan "${incoming.id}", which the adapter does not hold`);
+        if (!caller.may('create')) throw new HttpError(403, 'Forbidden', "The token's scopes do not allow recording a new plan (system/CarePlan.write, or system/CarePlan.c in SMART v2)");
+        const access = dependencies.mayAccess(incoming, caller, at);
+        if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not record this plan: ${access.reason}`);
+        const first = asFirstVersion(incoming, at);
+        if (first === undefined) {
+          throw issueError(422, 'Unprocessable Content', 'Bundle.entry.resource.ofType(Provenance)', `Plan "${incoming.id}" is new here, and an approval in it names an earlier version the adapter never had; send it without that approval`, 'business-rule');
+        }
+        const problems = checkPlan(first).filter((problem) => problem.severity === 'error');
+        if (problems.length > 0) throw ruleOutcome(problems);
+        const ids = entryIds(entries, first);
+        const outcomes = outcomesOf(ids, new Set());
+        try {
+          return { stored: await store.create(first, caller.organization, planResourceIds(first)), outcomes, action: 'create' };
+        } catch (error) {
+          if (error instanceof PlanExistsError) continue;
+          throw error;
+        }
+      }
+      subject.action = 'update';
+      const access = dependencies.mayAccess(current.plan, caller, at);
+      if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not change plan "${current.plan.id}": ${access.reason}`);
+      if (expected !== undefined && expected !== current.version) {
+        throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" is at version ${String(current.version)}, not ${String(expected)}; read it again and redo the change`, [], { ETag: etagOf(current.version) });
+      }
+      if (incoming.closure !== undefined && !sameClosure(current.plan, incoming)) {
+        throw issueError(422, 'Unprocessable Content', 'Bundle.entry.resource.ofType(CarePlan).status', `A plan is closed through POST /sip/plans/${current.plan.id}/closure, not by a transaction; nothing was recorded`, 'business-rule');
+      }
+      if (samePlanContent(current.plan, incoming)) {
+        const ids = entryIds(entries, current.plan);
+        return { stored: current, outcomes: ids.map((id) => ({ ...id, created: false })), action: 'update' };
+      }
+      if (!caller.may('update')) throw new HttpError(403, 'Forbidden', "The token's scopes do not allow changing a plan (system/CarePlan.write, or system/CarePlan.u in SMART v2)");
+      const next = revisePlan(current.plan, keepWithheld(current.plan, incoming), { at });
+      const problems = checkPlan(next).filter((problem) => problem.severity === 'error');
+      if (problems.length > 0) throw ruleOutcome(problems);
+      const ids = entryIds(entries, next);
+      const outcomes = outcomesOf(ids, new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`)));
+      try {
+        return { stored: await store.update(next, current.version, caller.organization, planResourceIds(next)), outcomes, action: 'update' };
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this transaction was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });
+      }
+    }
+    throw new HttpError(409, 'Conflict', `Plan "${incoming.id}" was changed by ${String(MAX_ATTEMPTS)} other writes while this transaction was being recorded; send it again`);
+  }
+
+  router.post(
+    '/',
+    route(
+      'update',
+      async (request, response, caller, subject) => {
+        requireFhirJson(request);
+        const body: unknown = request.body;
+        const entries = transactionEntries(body);
+        const { plan, warnings } = planOf(body, validator);
+        subject.planId = plan.id;
+        subject.person = plan.individual.identifier.value;
+        const decision = await decide(plan, entries, caller, subject);
+        subject.action = decision.action;
+        const bundle = transactionResponse(decision.outcomes, decision.stored.version, decision.stored.recordedAt, warnings.length === 0 ? undefined : outcomeOf(warnings, ''));
+        response.status(200).type(FHIR_JSON).send(JSON.stringify(bundle));
+      },
+      ['create', 'update'],
+    ),
+  );
+
+  /** The resource and the profiles a `$validate` call names: the body itself, or a Parameters with `resource` (and `profile`). */
+  function validateInput(body: unknown): { resource: unknown; profiles: string[] } {
+    if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') return { resource: body, profiles: [] };
+    const parameters = (body as Parameters).parameter ?? [];
+    const unknown = parameters.filter((parameter) => !['resource', 'profile', 'mode'].includes(parameter.name));
+    if (unknown.length > 0) throw new HttpError(400, 'Bad Request', `$validate takes the parameters resource, profile and mode; not ${unknown.map((parameter) => parameter.name).join(', ')}`);
+    const mode = parameters.find((parameter) => parameter.name === 'mode')?.valueCode;
+    if (mode !== undefined && mode !== 'create' && mode !== 'update') throw new HttpError(400, 'Bad Request', `$validate mode ${mode} is not supported (create or update)`);
+    const resources = parameters.filter((parameter) => parameter.name === 'resource');
+    if (resources.length !== 1 || resources[0]?.resource === undefined) throw new HttpError(400, 'Bad Request', 'A Parameters for $validate holds exactly one parameter "resource" with the resource');
+    const profiles = parameters.filter((parameter) => parameter.name === 'profile').map((parameter) => parameter.valueUri ?? parameter.valueCanonical ?? '');
+    for (const profile of profiles) if (!validator.knowsProfile(profile)) throw new HttpError(400, 'Bad Request', `$validate: the profile "${profile}" is not known here (see GET /fhir/metadata)`);
+    return { resource: resources[0].resource, profiles };
+  }
+
+  /**
+   * The verdict on a resource: the validator's issues and, for a Bundle checked against the SIP
+   * Bundle profile without a structural error, what reading its plan and the SIP rules say — what
+   * `POST /fhir` would answer, without recording anything.
+   */
+  function verdict(sent: unknown, profiles: readonly string[]): OperationOutcome {
+    const isBundle = typeof sent === 'object' && sent !== null && (sent as { resourceType?: unknown }).resourceType === 'Bundle' && Array.isArray((sent as { entry?: unknown }).entry);
+    const resource = isBundle ? withBundleReferences(sent as Bundle) : sent;
+    const validation = validator.validate(resource, { profiles });
+    const claims = (resource as { meta?: { profile?: unknown } }).meta?.profile;
+    const sipBundle = (resource as { resourceType?: unknown }).resourceType === 'Bundle' && (profiles.includes(PROFILE.bundle) || (Array.isArray(claims) && claims.includes(PROFILE.bundle)));
+    const read = sipBundle && !hasErrors(validation) ? readCheckedPlan(resource).outcome.issue.filter((issue) => issue.code !== 'informational') : [];
+    return outcomeOf([...validation.issue, ...read], 'No issues: the resource conforms');
+  }
+
+  const validate = route(
+    'execute',
+    (request, response) => {
+      requireFhirJson(request);
+      const type = (request.params as { type?: string }).type;
+      const { resource, profiles } = validateInput(request.body);
+      const actual = (resource as { resourceType?: unknown } | null)?.resourceType;
+      if (type !== undefined && actual !== type) throw new HttpError(400, 'Bad Request', `POST /fhir/${type}/$validate takes a ${type}; the body is ${typeof actual === 'string' ? `a ${actual}` : 'not a resource'}`);
+      response.status(200).type(FHIR_JSON).send(JSON.stringify(verdict(resource, profiles)));
+      return Promise.resolve();
+    },
+    ['read', 'create', 'update'],
+  );
+
+  router.post(
+    '/:operation',
+    (request, _response, next) => {
+      if (request.params.operation !== '$validate') throw notAllowed(request, String(request.params.operation));
+      next();
+    },
+    validate,
+  );
+
+  router.post(
+    '/:type/:operation',
+    (request, _response, next) => {
+      const type = String(request.params.type);
+      const operation = String(request.params.operation);
+      if (!VALIDATE_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
+      if (operation !== '$validate') throw notAllowed(request, type);
+      next();
+    },
+    validate,
+  );
+
+  router.all('/', (request) => {
+    throw new HttpError(405, 'Method Not Allowed', `${request.method} /fhir is not supported: POST a transaction Bundle here`, [], { Allow: 'POST' });
+  });
+  router.all('/metadata', (request) => {
+    throw new HttpError(405, 'Method Not Allowed', `${request.method} /fhir/metadata is not supported: GET it`, [], { Allow: 'GET' });
+  });
+  router.all('/:type', (request) => {
+    throw notAllowed(request, request.params.type);
+  });
+  router.all('/:type/:id', (request) => {
+    const { type } = request.params;
+    if (request.params.id === '$validate') throw new HttpError(405, 'Method Not Allowed', `${request.method} /fhir/${type}/$validate is not supported: POST the resource`, [], { Allow: 'POST' });
+    throw notAllowed(request, type);
+  });
+
+  return router;
+}
+
+/** 404 for a type the facade does not know, else 405: the facade writes a plan only as one transaction Bundle. */
+function notAllowed(request: Request, type: string): HttpError {
+  if (!KNOWN_TYPES.has(type)) return new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
+  return new HttpError(405, 'Method Not Allowed', `${request.method} is not supported on ${request.baseUrl}${request.path}: a plan is written as one transaction Bundle (POST /fhir)`, [], { Allow: 'GET' });
+}
