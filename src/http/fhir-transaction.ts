@@ -28,21 +28,36 @@ function mapReferences(value: unknown, rewrite: (reference: string) => string): 
  * stays that of the Bundle as sent.
  */
 export function withBundleReferences(bundle: Bundle): Bundle {
+  // The Bundle is parsed JSON that has not been validated yet: an entry that is not the shape FHIR
+  // gives it (null, a resource that is not an object, a fullUrl that is not a string) is left as it
+  // is, for the validator to report where it is wrong.
+  const given: unknown = bundle.entry;
+  if (!Array.isArray(given)) return bundle;
+  const all = given as unknown[];
   const entries: IndexedEntry[] = [];
-  (bundle.entry ?? []).forEach((entry, index) => {
-    if (typeof entry.resource?.resourceType === 'string') entries.push({ index, fullUrl: entry.fullUrl, resource: entry.resource, path: `Bundle.entry[${String(index)}].resource` });
+  all.forEach((entry, index) => {
+    if (!isWellFormedEntry(entry)) return;
+    entries.push({ index, fullUrl: entry.fullUrl, resource: entry.resource, path: `Bundle.entry[${String(index)}].resource` });
   });
   const index = new BundleIndex(entries);
   const byIndex = new Map(entries.map((entry) => [entry.index, entry]));
   return {
     ...bundle,
-    entry: (bundle.entry ?? []).map((entry, position) => {
+    entry: (all as BundleEntry[]).map((entry, position) => {
       const from = byIndex.get(position);
       if (from === undefined) return entry;
       const resource = mapReferences(entry.resource, (reference) => index.resolve({ reference }, from)?.fullUrl ?? reference) as FhirResource;
       return { ...entry, resource };
     }),
   };
+}
+
+/** An entry with a resource object naming its type, and a fullUrl that is a string when present. */
+function isWellFormedEntry(entry: unknown): entry is BundleEntry & { resource: FhirResource } {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return false;
+  const { resource, fullUrl } = entry as { resource?: unknown; fullUrl?: unknown };
+  if (fullUrl !== undefined && typeof fullUrl !== 'string') return false;
+  return typeof resource === 'object' && resource !== null && !Array.isArray(resource) && typeof (resource as { resourceType?: unknown }).resourceType === 'string';
 }
 
 /**

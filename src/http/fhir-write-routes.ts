@@ -20,7 +20,7 @@
  * ({@link VersionConflictError}) when another write came first, and the transaction is then decided
  * again on what is stored now, a bounded number of times.
  */
-import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, OperationOutcomeIssue, Parameters } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, OperationOutcomeIssue, ParametersParameter } from 'fhir/r4.js';
 import type { Request } from 'express';
 import { Router } from 'express';
 import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan, ruleIssue } from '../fhir/index.js';
@@ -289,18 +289,30 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
   );
 
   /** The resource and the profiles a `$validate` call names: the body itself, or a Parameters with `resource` (and `profile`). */
+  /** A JSON object, not null and not an array: what a FHIR resource is on the wire. */
+  function isJsonObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  }
+
   function validateInput(body: unknown): { resource: unknown; profiles: string[] } {
-    if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') return { resource: body, profiles: [] };
-    const parameters = (body as Parameters).parameter ?? [];
+    if (!isJsonObject(body)) throw new HttpError(400, 'Bad Request', `$validate takes a FHIR resource (a JSON object with resourceType) or a Parameters holding one; the body is ${body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`}`);
+    if (body.resourceType !== 'Parameters') return { resource: body, profiles: [] };
+    // The body is parsed JSON: a Parameters only in name until its shape is checked.
+    const given: unknown = body.parameter ?? [];
+    if (!Array.isArray(given) || !given.every(isJsonObject)) throw new HttpError(400, 'Bad Request', 'Parameters.parameter must be an array of parameters (https://hl7.org/fhir/R4/parameters.html)');
+    const parameters = given as unknown as ParametersParameter[];
     const unknown = parameters.filter((parameter) => !['resource', 'profile', 'mode'].includes(parameter.name));
     if (unknown.length > 0) throw new HttpError(400, 'Bad Request', `$validate takes the parameters resource, profile and mode; not ${unknown.map((parameter) => parameter.name).join(', ')}`);
     const mode = parameters.find((parameter) => parameter.name === 'mode')?.valueCode;
     if (mode !== undefined && mode !== 'create' && mode !== 'update') throw new HttpError(400, 'Bad Request', `$validate mode ${mode} is not supported (create or update)`);
     const resources = parameters.filter((parameter) => parameter.name === 'resource');
-    if (resources.length !== 1 || resources[0]?.resource === undefined) throw new HttpError(400, 'Bad Request', 'A Parameters for $validate holds exactly one parameter "resource" with the resource');
+    const [only] = resources;
+    if (resources.length !== 1 || only === undefined || !isJsonObject(only.resource)) throw new HttpError(400, 'Bad Request', 'A Parameters for $validate holds exactly one parameter "resource" with the resource');
     const profiles = parameters.filter((parameter) => parameter.name === 'profile').map((parameter) => parameter.valueUri ?? parameter.valueCanonical ?? '');
-    for (const profile of profiles) if (!validator.knowsProfile(profile)) throw new HttpError(400, 'Bad Request', `$validate: the profile "${profile}" is not known here (see GET /fhir/metadata)`);
-    return { resource: resources[0].resource, profiles };
+    for (const profile of profiles) {
+      if (typeof profile !== 'string' || !validator.knowsProfile(profile)) throw new HttpError(400, 'Bad Request', `$validate: the profile ${JSON.stringify(profile)} is not known here (see GET /fhir/metadata)`);
+    }
+    return { resource: only.resource, profiles };
   }
 
   /**

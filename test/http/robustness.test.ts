@@ -7,7 +7,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DRIVERS, freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
+import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../../src/fhir/index.js';
+import { DRIVERS, NOW, freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
+import { jsonPaths, replacedAt } from '../support/json-paths.js';
 
 const RUNS = 100;
 const PLAN = 'sip-fuzz-1';
@@ -22,6 +24,9 @@ const WRITE_PATHS = [
   `/sip/plans/${PLAN}/meetings/meeting-1/invitees/individual/response`,
   `/sip/plans/${PLAN}/meetings/meeting-1/status`,
   `/sip/plans/${PLAN}/closure`,
+  '/fhir',
+  '/fhir/$validate',
+  '/fhir/CarePlan/$validate',
 ];
 /** The write endpoints taking PUT; the others take POST. */
 const PUT_PATHS = new Set([`/sip/plans/${PLAN}`, `/sip/plans/${PLAN}/meetings/meeting-1/invitees/individual/response`, `/sip/plans/${PLAN}/meetings/meeting-1/status`]);
@@ -80,7 +85,7 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
       }
     } else {
       expect(response.status >= 200 && response.status < 300, what).toBe(true);
-      if (method !== 'OPTIONS') expect(type, what).toMatch(/^application\/json/);
+      if (method !== 'OPTIONS') expect(type, what).toMatch(new URL(response.url).pathname.startsWith('/fhir') ? /^application\/fhir\+json/ : /^application\/json/);
     }
     return response.status;
   }
@@ -108,6 +113,12 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
       { method: 'POST', path: '/sip/plans', body: plan('sip-fuzz-surrogate', 'a\ud800b'), headers: json },
       { method: 'POST', path: '/sip/plans', body: '{"a":1}', headers: { ...json, 'Content-Encoding': 'gzip' } },
       { method: 'POST', path: '/sip/plans', body: '{"a":1}', headers: { ...json, 'Content-Encoding': 'br' } },
+      { method: 'POST', path: '/fhir/$validate', body: 'null', headers: json },
+      { method: 'POST', path: '/fhir/Bundle/$validate', body: '[1]', headers: json },
+      { method: 'POST', path: '/fhir/$validate', body: '{"resourceType":"Parameters","parameter":[{"name":"resource","resource":null}]}', headers: json },
+      { method: 'POST', path: '/fhir/$validate', body: '{"resourceType":"Parameters","parameter":"resource"}', headers: json },
+      { method: 'POST', path: '/fhir/$validate', body: '{"resourceType":"Parameters","parameter":[null]}', headers: json },
+      { method: 'POST', path: '/fhir/$validate', body: '{"resourceType":"Parameters","parameter":[{"name":"profile","valueUri":7},{"name":"resource","resource":{"resourceType":"Patient"}}]}', headers: json },
     ];
     for (const sent of cases) expect(await check(sent)).toBe(400);
   });
@@ -128,6 +139,20 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
       return { method: 'POST', path: '/sip/plans', body: JSON.stringify({ ...freshPlan(`sip-fuzz-new-${String(created)}`), [key]: value }), headers: json };
     });
   }, 60_000);
+
+  it('a SIP transaction Bundle with one value anywhere replaced by arbitrary JSON, posted to /fhir and to $validate', async () => {
+    const bundle = planToBundle(freshPlan('sip-fuzz-fhir'), DEFAULT_MAPPING_OPTIONS, NOW);
+    const places = jsonPaths(bundle);
+    await property(
+      fc.tuple(fc.constantFrom('/fhir', '/fhir/$validate', '/fhir/Bundle/$validate'), fc.integer({ min: 0, max: places.length - 1 }), fc.jsonValue({ maxDepth: 3 })),
+      ([path, index, value]) => ({
+        method: 'POST',
+        path,
+        body: JSON.stringify(replacedAt(bundle, places[index] ?? [], value)),
+        headers: { 'Content-Type': 'application/fhir+json' },
+      }),
+    );
+  }, 120_000);
 
   it('arbitrary text and bytes sent as application/json', async () => {
     await property(fc.tuple(fc.constantFrom(...WRITE_PATHS), fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.uint8Array({ maxLength: 200 }))), ([path, body]) => ({
