@@ -347,7 +347,7 @@ export function decisionNarrative(plan: SipPlan, intervention: Intervention, dec
     decision.validTo === undefined ? '' : `till ${swedishDate(decision.validTo)}`,
   ].filter((part) => part !== '');
   return narrativeDiv([
-    paragraph(`Beslut om ${decision.concerns.text}, för insatsen: ${intervention.description}`),
+    paragraph(`Beslut om ${lowerFirst(decision.concerns.text)}, för insatsen: ${intervention.description}`),
     paragraph(`${outcome} enligt ${citeStatute(decision.statute)}. ${decided}${decision.status === 'overturned' ? ' Beslutet är upphävt.' : ''}`),
     decision.reasoning === undefined ? undefined : paragraph(`Motivering: ${decision.reasoning}`),
     scopeText.length === 0 ? undefined : paragraph(`Omfattning: ${scopeText.join(', ')}.`),
