@@ -81,4 +81,21 @@ describe('a decision as a ServiceRequest', () => {
     expect(read.outcome.issue.some((issue) => issue.severity === 'warning' && issue.diagnostics?.includes('not the decision of any intervention'))).toBe(true);
     expect(read.ok && read.plan.interventions.find((candidate) => candidate.id === 'int-6')?.decision).toBeUndefined();
   });
+
+  it('reads another writer\'s decision with a code but no system as words only, and refuses one with no statute, naming where', () => {
+    const written = planToBundle(readExample(EXAMPLE));
+    const entry = written.entry?.find((candidate) => candidate.resource?.resourceType === 'ServiceRequest');
+    const request = entry?.resource as ServiceRequest;
+    request.code = { coding: [{ code: 'HTJ' }], text: 'Hemtjänst' };
+    const read = bundleToPlan(written);
+    expect(read.ok && read.plan.interventions.find((candidate) => candidate.id === 'int-6')?.decision?.concerns).toEqual({ text: 'Hemtjänst' });
+
+    delete request.extension;
+    const refused = bundleToPlan(written);
+    expect(refused.ok).toBe(false);
+    const index = written.entry?.indexOf(entry ?? {}) ?? -1;
+    expect(refused.outcome.issue).toContainEqual(
+      expect.objectContaining({ severity: 'error', code: 'required', expression: [`Bundle.entry[${String(index)}].resource.extension('${EXTENSION.statute}')`] }),
+    );
+  });
 });

@@ -127,7 +127,8 @@ export function readDecision(context: ReadContext, entry: IndexedEntry & { resou
   const text = request.code?.text ?? request.code?.coding?.[0]?.display;
   if (text === undefined) context.issue('error', 'required', `${path}.code.text`, 'The decision does not say what it concerns (code.text)');
   if (request.authoredOn === undefined) context.issue('error', 'required', `${path}.authoredOn`, 'The decision has no decision time (authoredOn)');
-  const coding = request.code?.coding?.[0];
+  // Another writer's coding without a system or a code names no code of a known list: only the words are read.
+  const coding = request.code?.coding?.find((candidate) => candidate.system !== undefined && candidate.code !== undefined);
   const numerator = request.quantityRatio?.numerator;
   const per = SCOPE_PER[request.quantityRatio?.denominator?.code ?? ''];
   if (request.quantityRatio !== undefined && (numerator?.code !== 'h' || per === undefined || request.quantityRatio.denominator?.value !== 1)) {
