@@ -41,6 +41,11 @@ describe('a decision as a ServiceRequest', () => {
     ]);
   });
 
+  it('is told in the plan\'s own narrative, in the intervention\'s status', () => {
+    const carePlan = bundle.entry?.find((entry) => entry.resource?.resourceType === 'CarePlan')?.resource as CarePlan;
+    expect(carePlan.text?.div).toContain('<td>Pågår. Beviljad enligt 11 kap. 1 § socialtjänstlagen (2025:400) den 27 januari 2026</td>');
+  });
+
   it('is linked from its activity and based on the plan', () => {
     const carePlanEntry = bundle.entry?.find((entry) => entry.resource?.resourceType === 'CarePlan');
     const activity = (carePlanEntry?.resource as CarePlan).activity?.find((candidate) => candidate.id === 'int-6');
