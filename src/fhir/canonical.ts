@@ -71,6 +71,8 @@ export const HL7_SYSTEM = {
   provenanceParticipantType: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
   goalAchievement: 'http://terminology.hl7.org/CodeSystem/goal-achievement',
   loinc: 'http://loinc.org',
+  /** UCUM units (https://hl7.org/fhir/R4/datatypes.html#Quantity): the hours of a decision's scope. */
+  ucum: 'http://unitsofmeasure.org',
   bcp47: 'urn:ietf:bcp:47',
 } as const;
 
@@ -89,6 +91,10 @@ export const EXTENSION = {
   discharge: extensionUrl('discharge'),
   noActionsByOthers: extensionUrl('no-actions-by-others'),
   pendingDecision: extensionUrl('pending-decision'),
+  /** On an intervention (activity.detail): the ServiceRequest that records its municipal decision (beslut). */
+  decision: extensionUrl('decision'),
+  /** On a decision's ServiceRequest: the provision it was made under (SFS number, chapter, section, point). */
+  statute: extensionUrl('statute'),
   canConsent: extensionUrl('can-consent'),
   planParty: extensionUrl('plan-party'),
   consentRecording: extensionUrl('consent-recording'),
@@ -142,6 +148,7 @@ export const PROFILE = {
   consent: structureDefinitionUrl('sip-consent'),
   appointment: structureDefinitionUrl('sip-appointment'),
   goal: structureDefinitionUrl('sip-goal'),
+  decision: structureDefinitionUrl('sip-decision'),
   approvalTask: structureDefinitionUrl('sip-approval-task'),
   patient: structureDefinitionUrl('sip-patient'),
   organization: structureDefinitionUrl('sip-organization'),

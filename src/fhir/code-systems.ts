@@ -57,6 +57,7 @@ export const SIP_CATEGORY = {
     { code: 'sip-meeting', display: 'SIP meeting', sv: 'SIP-möte' },
     { code: 'sip-approval', display: "A principal's approval of its part of a SIP", sv: 'Huvudmans godkännande av SIP' },
     { code: 'sip-deviation', display: 'Deviation between the principals of a SIP', sv: 'Avvikelse mellan huvudmännen' },
+    { code: 'sip-decision', display: 'Municipal decision on an intervention of a SIP', sv: 'Beslut om insats i SIP' },
   ],
 } as const satisfies CodeSystemDefinition;
 

@@ -6,6 +6,7 @@
  * 16 kap. 4 § is unchanged. A plan made before the change was made under the former paragraph, so
  * it cites both (../shared/GLOSSARY.md, "Legal references that changed").
  */
+import type { Statute } from './model/index.js';
 
 /** The first day of socialtjänstlagen (2025:400). */
 export const NEW_SOCIAL_SERVICES_ACT_FROM = '2025-07-01';
@@ -29,4 +30,44 @@ export function legalBasis(madeOn: string): string {
       ? `${SIP_PROVISION.formerSocialServices}, numera ${SIP_PROVISION.socialServices}`
       : SIP_PROVISION.socialServices;
   return `Planen upprättas enligt ${socialServices} och ${SIP_PROVISION.health}.`;
+}
+
+/** SFS numbers of the acts municipal decisions cite. */
+export const ACT = {
+  socialServices: '2025:400',
+  formerSocialServices: '2001:453',
+  /** Lag (1993:387) om stöd och service till vissa funktionshindrade (LSS). */
+  lss: '1993:387',
+} as const;
+
+/** How an act is named after its provision, in the form Swedish citations use. */
+function actName(act: string): string {
+  switch (act) {
+    case ACT.socialServices:
+    case ACT.formerSocialServices:
+      return `socialtjänstlagen (${act})`;
+    case ACT.lss:
+      return `lagen (${act}) om stöd och service till vissa funktionshindrade`;
+    default:
+      return `lag (${act})`;
+  }
+}
+
+/** A provision as Swedish law is cited: "11 kap. 1 § socialtjänstlagen (2025:400)", "9 § 4 lagen (1993:387) om …". */
+export function citeStatute(statute: Statute): string {
+  const chapter = statute.chapter === undefined ? '' : `${statute.chapter} kap. `;
+  const point = statute.point === undefined ? '' : ` ${statute.point}`;
+  return `${chapter}${statute.section} §${point} ${actName(statute.act)}`;
+}
+
+/**
+ * The same provision in the numbering in force today: bistånd moved from SoL (2001:453) 4 kap. 1 §
+ * to SoL (2025:400) 11 kap. 1 § (GLOSSARY.md, "Legal references that changed"). Any other provision
+ * is returned as it is.
+ */
+export function currentStatute(statute: Statute): Statute {
+  if (statute.act === ACT.formerSocialServices && statute.chapter === 4 && statute.section === 1) {
+    return { act: ACT.socialServices, chapter: 11, section: 1, ...(statute.point === undefined ? {} : { point: statute.point }) };
+  }
+  return statute;
 }

@@ -26,7 +26,7 @@ describe('sip-fhir translate', () => {
     expect(bundle.resourceType).toBe('Bundle');
     expect(bundle.type).toBe('transaction');
     expect(new Date(bundle.timestamp).toISOString()).toBe('2026-04-15T07:00:00.000Z');
-    expect(result.err).toContain('2 values at /decisions/*/statute not carried into the SIP');
+    expect(result.err).toContain('1 value at /exportedAt not carried into the SIP');
   });
 
   it('municipal → SIP gives the plan written by hand', async () => {

@@ -283,7 +283,11 @@ describe('broken samples are refused with their place', () => {
     expect(result.issues.map(formatIssue)).toEqual([
       `error mapping.value-map-incomplete at ${join(folder, 'mapping.json')}, rule valueMaps.goalStatus: no source code for "cancelled" of goal.status: a plan holding it cannot be written`,
     ]);
-    expect(result.samples[0]?.issues.map((issue) => [issue.code, issue.rule, issue.source?.pointer])).toEqual([['mapping.value-type', 'inbound.interventions[0][].end', '/decisions/0/validTo']]);
+    expect(result.samples[0]?.issues.map((issue) => [issue.code, issue.rule, issue.source?.pointer])).toEqual([
+      // Both the intervention's end and its decision's validity are read from validTo.
+      ['mapping.value-type', 'inbound.interventions[0][].end', '/decisions/0/validTo'],
+      ['mapping.value-type', 'inbound.interventions[0][].decision.validTo', '/decisions/0/validTo'],
+    ]);
   });
 });
 

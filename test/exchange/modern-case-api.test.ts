@@ -96,12 +96,26 @@ describe('modern-case-api samples', () => {
     expect(inbound(name)).toEqual(expectedPlan(name));
   });
 
-  it('reports each declared field the SIP cannot carry, with its reason and source place', () => {
+  it('reports each declared field the SIP cannot carry, with its reason and source place, and nothing of a decision', () => {
     const result = translateInbound(mapping, read('elderly-home-help.json'));
-    const statute = result.issues.find((issue) => issue.rule === 'roundTrip.notCarried /decisions/*/statute');
-    expect(statute?.severity).toBe('warning');
-    expect(statute?.message).toContain('2 values at /decisions/*/statute not carried');
-    expect(statute?.source?.pointer).toBe('/decisions/0/statute');
+    const notCarried = result.issues.filter((issue) => issue.code === 'mapping.not-carried');
+    expect(notCarried).toHaveLength(1);
+    expect(notCarried[0]?.rule).toBe('roundTrip.notCarried /exportedAt');
+    expect(notCarried[0]?.severity).toBe('warning');
+    expect(notCarried[0]?.message).toContain('1 value at /exportedAt not carried');
+    expect(notCarried[0]?.source?.pointer).toBe('/exportedAt');
+  });
+
+  it('carries a decision made under the former act with its statute in both numberings, and the granted hours', () => {
+    const plan = inbound('elderly-home-help.json');
+    const respite = plan.interventions.find((intervention) => intervention.id === 'B-2025-1187');
+    expect(respite?.decision?.statute).toEqual({ act: '2001:453', chapter: 4, section: 1 });
+    const written = JSON.parse(translateOutbound(mapping, plan, { at: SENT }).text ?? '') as { decisions: { decisionId: string; statute: unknown; scopeHours?: number }[] };
+    expect(written.decisions.find((decision) => decision.decisionId === 'B-2025-1187')?.statute).toEqual({
+      asDecided: '4 kap. 1 § socialtjänstlagen (2001:453)',
+      current: '11 kap. 1 § socialtjänstlagen (2025:400)',
+    });
+    expect(written.decisions.find((decision) => decision.decisionId === 'B-2026-0311')?.scopeHours).toBe(30);
   });
 
   it('reports a source field the mapping neither maps nor declares, never dropping it silently', () => {
@@ -121,7 +135,12 @@ describe('modern-case-api samples', () => {
 
   it('writes a municipal intervention whose description names no type as a decision without a code, and reads it back unchanged', () => {
     const plan = inbound('elderly-home-help.json');
-    const freeText = { ...plan, interventions: plan.interventions.map((intervention) => (intervention.id === 'B-2026-0311' ? { ...intervention, description: 'Trygghetslarm och tillsyn nattetid' } : intervention)) };
+    const freeText = { ...plan, interventions: plan.interventions.map((intervention) => {
+      if (intervention.id !== 'B-2026-0311') return intervention;
+      // A plan from elsewhere: an intervention with no type in its words and no decision of this system.
+      const { decision: _decision, ...undecided } = intervention;
+      return { ...undecided, description: 'Trygghetslarm och tillsyn nattetid' };
+    }) };
     const written = translateOutbound(mapping, freeText, { at: SENT });
     expect(written.issues.filter((issue) => issue.code === 'mapping.not-carried')).toEqual([]);
     const document = JSON.parse(written.text ?? '') as { decisions: Record<string, unknown>[] };

@@ -229,6 +229,19 @@ describe('each resource type is narrated in Swedish (adult-psychiatry-addiction.
     expect(account.endsWith('<h4>Jag vill delta i mötet</h4><p>Ja</p></div>')).toBe(true);
   });
 
+  it('ServiceRequest: the decision in plain words — what, granted under which provision, when and by whom, why, how much, how long, who provides it', () => {
+    expect(only(bundleOf(adult), 'ServiceRequest')).toBe(
+      div(
+        '<p>Beslut om boendestöd, för insatsen: Boendestöd två gånger i veckan: ekonomi, post och hyra.</p>',
+        '<p>Beviljat (bifall) enligt 11 kap. 1 § socialtjänstlagen (2025:400). Beslutat den 11 mars 2026 kl. 13.45 av Lars Nyman.</p>',
+        '<p>Motivering: Jonas behöver stöd med ekonomi och hushåll för att kunna behålla sin lägenhet.</p>',
+        '<p>Omfattning: två besök i veckan, 3 timmar per vecka.</p>',
+        '<p>Gäller från 16 mars 2026 till 30 september 2026.</p>',
+        '<p>Utförare: Boendestöd.</p>',
+      ),
+    );
+  });
+
   it('Task: each principal\'s approval of the current version and its status', () => {
     expect(narrativesOf(bundle, 'Task')).toEqual([
       div(

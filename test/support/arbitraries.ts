@@ -42,6 +42,21 @@ export interface DischargeShape {
   compulsoryCare: 'LPT' | 'LRV' | undefined;
 }
 
+/** A municipal decision on the municipality's intervention (GLOSSARY.md, "Municipal decisions"). */
+export interface DecisionShape {
+  outcome: 'granted' | 'refused';
+  overturned: boolean;
+  law: 'sol' | 'lss';
+  coded: boolean;
+  reasoning: boolean;
+  hours: number | undefined;
+  per: 'week' | 'month';
+  scopeText: boolean;
+  validityDays: number | undefined;
+  /** Days before the consent was given that the decision was made. */
+  daysBefore: number;
+}
+
 export interface PlanShape {
   child: boolean;
   guardianCount: 1 | 2;
@@ -67,6 +82,7 @@ export interface PlanShape {
   overallRegion: boolean;
   name: [number, number];
   discharge: DischargeShape | undefined;
+  decision: DecisionShape | undefined;
 }
 
 export const planShapeArbitrary: fc.Arbitrary<PlanShape> = fc.record({
@@ -111,7 +127,49 @@ export const planShapeArbitrary: fc.Arbitrary<PlanShape> = fc.record({
     ),
     { nil: undefined },
   ),
+  decision: fc.option(
+    fc.record({
+      outcome: fc.constantFrom('granted' as const, 'refused' as const),
+      overturned: fc.boolean(),
+      law: fc.constantFrom('sol' as const, 'lss' as const),
+      coded: fc.boolean(),
+      reasoning: fc.boolean(),
+      hours: fc.option(fc.integer({ min: 1, max: 200 }), { nil: undefined }),
+      per: fc.constantFrom('week' as const, 'month' as const),
+      scopeText: fc.boolean(),
+      validityDays: fc.option(fc.integer({ min: 1, max: 365 }), { nil: undefined }),
+      daysBefore: fc.integer({ min: 0, max: 400 }),
+    }),
+    { nil: undefined },
+  ),
 });
+
+/**
+ * The decision a shape describes, made `daysBefore` days before `givenAt` at 10:00 (never after the
+ * version is recorded at noon on a later or the same day), citing the social services act in force
+ * that day, so it raises no rule.
+ */
+function buildDecision(shape: DecisionShape, givenAt: string, provider: string | undefined, decidedBy: string): PlanJson {
+  const day = addDays(givenAt, -shape.daysBefore);
+  const statute =
+    shape.law === 'lss' ? { act: '1993:387', section: 9, point: 4 } : day < '2025-07-01' ? { act: '2001:453', chapter: 4, section: 1 } : { act: '2025:400', chapter: 11, section: 1 };
+  const scope = {
+    ...(shape.scopeText ? { text: 'varje vardag' } : {}),
+    ...(shape.hours === undefined ? {} : { hours: shape.hours, per: shape.per }),
+  };
+  return {
+    concerns: shape.coded ? { system: 'https://kommun.example.se/insatskod', code: shape.law === 'lss' ? 'KP' : 'HTJ', text: 'Beslutad insats' } : { text: 'Beslutad insats' },
+    statute,
+    outcome: shape.outcome,
+    ...(shape.reasoning ? { reasoning: 'Behovet kan inte tillgodoses på annat sätt.' } : {}),
+    decidedAt: `${day}T10:00:00+01:00`,
+    decidedBy,
+    ...(Object.keys(scope).length === 0 ? {} : { scope }),
+    ...(shape.validityDays === undefined ? {} : { validFrom: day, validTo: addDays(day, shape.validityDays) }),
+    ...(provider === undefined ? {} : { provider }),
+    status: shape.overturned ? 'overturned' : 'inForce',
+  };
+}
 
 /** Builds the valid plan a shape describes. */
 export function buildPlan(shape: PlanShape): PlanJson {
@@ -164,6 +222,18 @@ export function buildPlan(shape: PlanShape): PlanJson {
       responsible: organizations[pick % organizations.length],
       status: 'planned',
     })),
+    // A refusal in force leaves its intervention cancelled (decision.refused-backs-intervention).
+    ...(shape.decision === undefined
+      ? []
+      : [
+          {
+            id: 'int-decided',
+            description: 'Kommunens beslutade insats.',
+            responsible: municipalityUnits[0]?.id,
+            status: shape.decision.outcome === 'refused' && !shape.decision.overturned ? 'cancelled' : 'ongoing',
+            decision: buildDecision(shape.decision, shape.givenAt, municipalityUnits[0]?.id, `prof-${municipalityUnits[0]?.id ?? ''}`),
+          },
+        ]),
     ...(shape.individualActs ? [{ id: 'int-own', description: 'Det jag själv gör.', responsible: 'individual', status: 'ongoing' }] : []),
   ];
   const byOthers = interventions.some((intervention) => intervention.responsible === 'individual' || intervention.responsible?.startsWith('actor') || intervention.responsible === 'school');

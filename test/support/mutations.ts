@@ -26,6 +26,7 @@ const CHILD = 'child-two-guardians-school.json';
 const CLOSED = 'closed-consent-withdrawn.json';
 const FOLLOW_UP = 'follow-up-revised-goals.json';
 const AWAITING = 'awaiting-decision.json';
+const ELDERLY = 'elderly-discharge-multimorbidity.json';
 
 /**
  * Every approval in force names the current version and carries no digest: the principals approved
@@ -402,6 +403,39 @@ export const MUTATIONS: readonly Mutation[] = [
     description: 'The decision on the assistive device is to be reported back a week before it is expected.',
     apply: (plan) => {
       plan.interventions[1].pendingDecision.reportBackBy = '2026-04-08';
+    },
+  },
+  {
+    code: 'decision.refused-backs-intervention',
+    base: ELDERLY,
+    description: 'The home-help decision is recorded as refused while the home help is ongoing.',
+    apply: (plan) => {
+      plan.interventions[5].decision.outcome = 'refused';
+    },
+  },
+  {
+    code: 'decision.made-while-awaiting',
+    base: ELDERLY,
+    description: 'The home help is recorded as awaiting a decision although its decision in force was made on 2026-01-27.',
+    apply: (plan) => {
+      plan.interventions[5].status = 'awaitingDecision';
+      plan.interventions[5].pendingDecision = { decidedBy: 'biståndshandläggaren', meanwhile: 'Hemtjänsten fortsätter.', expectedDecisionDate: '2026-02-10', reportBackBy: '2026-02-12', reportBackTo: 'prof-jonas-wik' };
+    },
+  },
+  {
+    code: 'decision.after-recording',
+    base: ELDERLY,
+    description: 'The home-help decision is dated 2026-02-06, the day after the version was recorded (2026-02-05 15:30).',
+    apply: (plan) => {
+      plan.interventions[5].decision.decidedAt = '2026-02-06T09:00:00+01:00';
+    },
+  },
+  {
+    code: 'decision.former-act-after-change',
+    base: ELDERLY,
+    description: 'The home-help decision of 2026-01-27 cites 4 kap. 1 § of the former socialtjänstlag (2001:453).',
+    apply: (plan) => {
+      plan.interventions[5].decision.statute = { act: '2001:453', chapter: 4, section: 1 };
     },
   },
   {

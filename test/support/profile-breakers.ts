@@ -159,6 +159,9 @@ export const BREAKERS: readonly Breaker[] = [
     apply: (b) => { const approval = task(b); approval.extension = approval.extension?.filter((extension) => extension.url !== EXTENSION.planVersion); },
   },
   { key: 'sip-tsk-2', on: 'Task', what: 'approval owned by nobody', apply: (b) => { delete task(b).owner; } },
+  { key: 'sip-dec-1', on: 'ServiceRequest', what: 'a decision without the SIP category', apply: (b) => { delete first<FhirResource & { resourceType: 'ServiceRequest' }>(b, 'ServiceRequest').category; } },
+  { key: 'sip-dec-2', on: 'ServiceRequest', what: 'a decision without its decision time', apply: (b) => { delete first<FhirResource & { resourceType: 'ServiceRequest' }>(b, 'ServiceRequest').authoredOn; } },
+  { key: 'sip-dec-3', on: 'ServiceRequest', what: 'a decision on hold', apply: (b) => { first<FhirResource & { resourceType: 'ServiceRequest' }>(b, 'ServiceRequest').status = 'on-hold'; } },
   { key: 'sip-gol-1', on: 'Goal', what: 'goal as a code only', apply: (b) => { first<FhirResource & { resourceType: 'Goal' }>(b, 'Goal').description = { coding: [{ code: 'x' }] }; } },
   { key: 'sip-pat-1', on: 'Patient', what: 'an unidentified person', apply: (b) => { delete first<FhirResource & { resourceType: 'Patient' }>(b, 'Patient').identifier; } },
   {

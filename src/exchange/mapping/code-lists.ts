@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   closureSchema,
+  decisionSchema,
   consentSchema,
   deviationSchema,
   goalSchema,
@@ -42,6 +43,8 @@ export const SIP_CODE_LISTS: Readonly<Record<string, readonly string[]>> = {
   'invitee.response': enumValues(inviteeSchema.shape.response),
   'goal.status': enumValues(goalSchema.shape.status),
   'intervention.status': enumValues(interventionSchema.shape.status),
+  'decision.outcome': enumValues(decisionSchema.shape.outcome),
+  'decision.status': enumValues(decisionSchema.shape.status),
   'closure.reason': enumValues(closureSchema.shape.reason),
   'deviation.category': enumValues(deviationSchema.shape.category),
   'deviation.status': enumValues(deviationSchema.shape.status),

@@ -92,6 +92,10 @@ export const SIP_CARE_PLAN: StructureDefinition = profile({
     element('CarePlan.careTeam', { mustSupport: true }),
     element('CarePlan.goal', { mustSupport: true }),
     element('CarePlan.activity.detail', { min: 1, short: 'Every intervention is written inline (never only a reference)' }),
+    ...extensionSlices('CarePlan.activity.detail', [
+      { name: 'pendingDecision', url: EXTENSION.pendingDecision, short: 'What happens while the decision is awaited' },
+      { name: 'decision', url: EXTENSION.decision, short: 'The municipal decision (ServiceRequest) the intervention rests on' },
+    ]),
     element('CarePlan.activity.detail.statusReason', { binding: bindingTo(INTERVENTION_STATUS_REASON, 'extensible', 'Why an intervention waits') }),
     element('CarePlan.activity.detail.performer', { min: 1, short: 'First the one responsible (principal, unit or other actor), then who does it' }),
   ],

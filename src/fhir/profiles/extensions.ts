@@ -99,6 +99,25 @@ export const EXTENSION_SOURCES: Readonly<Record<OwnExtensionKey, ExtensionSource
       { name: 'reportBackTo', types: REFERENCE, short: 'To whom the decision is reported back' },
     ],
   },
+  decision: {
+    title: 'Decision on the intervention',
+    description:
+      "The municipal decision (beslut) the intervention rests on, a ServiceRequest of the SIP Decision profile. An activity cannot have both a reference and a detail (cpl-3), so the link is made from the detail (GLOSSARY.md: intervention → CarePlan.activity + ServiceRequest where it needs a decision).",
+    context: ['CarePlan.activity.detail'],
+    value: REFERENCE,
+  },
+  statute: {
+    title: 'Statute',
+    description:
+      'The provision of Swedish law a decision was made under: SFS number, chapter, section and point. Both numberings of the social services act occur: SoL (2001:453) 4 kap. 1 § before 2025-07-01, SoL (2025:400) 11 kap. 1 § since; LSS (1993:387) 9 § has no chapters (GLOSSARY.md, "Legal references that changed").',
+    context: ['ServiceRequest'],
+    parts: [
+      { name: 'act', types: ['string'], short: 'SFS number of the act, e.g. 2025:400', min: 1 },
+      { name: 'chapter', types: ['positiveInt'], short: 'Chapter (kapitel); absent for acts without chapters' },
+      { name: 'section', types: ['positiveInt'], short: 'Section (paragraf)', min: 1 },
+      { name: 'point', types: ['positiveInt'], short: 'Point (punkt) of the section' },
+    ],
+  },
   canConsent: {
     title: 'Can consent',
     description:

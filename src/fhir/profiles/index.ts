@@ -10,6 +10,7 @@ import { SIP_BUNDLE } from './bundle.js';
 import { SIP_CARE_PLAN } from './care-plan.js';
 import { SIP_CARE_TEAM } from './care-team.js';
 import { SIP_CONSENT } from './consent.js';
+import { SIP_DECISION } from './decision.js';
 import { EXTENSION_DEFINITIONS } from './extensions.js';
 import { SIP_GOAL } from './goal.js';
 import { SIP_ORGANIZATION, SIP_PATIENT, SIP_PRACTITIONER, SIP_PRACTITIONER_ROLE, SIP_RELATED_PERSON } from './swedish-base.js';
@@ -25,6 +26,7 @@ export const RESOURCE_PROFILES: readonly StructureDefinition[] = [
   SIP_CONSENT,
   SIP_APPOINTMENT,
   SIP_APPROVAL_TASK,
+  SIP_DECISION,
   SIP_PATIENT,
   SIP_ORGANIZATION,
   SIP_PRACTITIONER,

@@ -4,7 +4,7 @@
  * QuestionnaireResponse → the person's own account. Each function is the inverse of its writer in
  * `../write/`; what it cannot map is reported on the context.
  */
-import type { Appointment, CarePlan, CarePlanActivity, Consent, DetectedIssue, Goal, Provenance, QuestionnaireResponse } from 'fhir/r4.js';
+import type { Appointment, CarePlan, CarePlanActivity, Consent, DetectedIssue, Goal, Provenance, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
 import type { SipPlanInput } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
 import {
@@ -21,6 +21,7 @@ import {
 } from '../code-systems.js';
 import { APPOINTMENT_STATUS, PARTICIPANT_STATUS } from '../write/appointment.js';
 import { ACTIVITY_STATUS } from '../write/care-plan.js';
+import { DECISION_STATUS, SCOPE_PERIOD } from '../write/decision.js';
 import { DEVIATION_STATUS as WRITTEN_DEVIATION_STATUS } from '../write/deviation.js';
 import { OWN_ACCOUNT_TEXT_ITEMS, WANTS_TO_ATTEND_ITEM } from '../write/own-account.js';
 import { translateToOwn } from '../concept-maps.js';
@@ -31,6 +32,7 @@ import { LOCAL_ID, codeOf, extensionOf, extensionsOf, invert, partOf, partsOf } 
 
 type Input<K extends keyof SipPlanInput> = NonNullable<SipPlanInput[K]>;
 type InterventionInput = Input<'interventions'>[number];
+type DecisionInput = NonNullable<InterventionInput['decision']>;
 type GoalInput = Input<'goals'>[number];
 type ConsentInput = Input<'consents'>[number];
 type MeetingInput = Input<'meetings'>[number];
@@ -80,6 +82,11 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
   const period = detail.scheduledPeriod ?? detail.scheduledTiming?.repeat?.boundsPeriod;
   const pending = extensionOf(detail, EXTENSION.pendingDecision);
   const goals = (detail.goal ?? []).map((goal) => context.index.resolve(goal, plan)).map((entry) => (entry === undefined ? undefined : context.knownLocalId(entry)));
+  const decisionLink = extensionOf(detail, EXTENSION.decision)?.valueReference;
+  const decisionEntry = context.index.resolve(decisionLink, plan);
+  if (decisionLink !== undefined && decisionEntry?.resource.resourceType !== 'ServiceRequest') {
+    context.issue('warning', 'not-found', `${path}.detail.extension('${EXTENSION.decision}')`, 'The decision the intervention links to is not a ServiceRequest in the Bundle; it is left out');
+  }
   return defined<InterventionInput>({
     id: activity.id !== undefined && LOCAL_ID.test(activity.id) ? activity.id : `intervention-${String(position + 1)}`,
     description: description ?? '?',
@@ -100,6 +107,52 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
             reportBackBy: partOf(pending, 'reportBackBy')?.valueDate,
             reportBackTo: partyOf(context, partOf(pending, 'reportBackTo')?.valueReference, plan, `${path}.detail.extension('${EXTENSION.pendingDecision}')`),
           }),
+    decision: decisionEntry?.resource.resourceType === 'ServiceRequest' ? readDecision(context, decisionEntry as IndexedEntry & { resource: ServiceRequest }) : undefined,
+  });
+}
+
+const DECISION_STATUS_READ: Readonly<Record<string, DecisionInput['status']>> = { ...invert(DECISION_STATUS), completed: 'inForce' };
+const SCOPE_PER: Readonly<Record<string, 'week' | 'month'>> = invert(SCOPE_PERIOD);
+
+/** The inverse of src/fhir/write/decision.ts: a decision's ServiceRequest → the intervention's decision. */
+export function readDecision(context: ReadContext, entry: IndexedEntry & { resource: ServiceRequest }): DecisionInput {
+  const request = entry.resource;
+  const path = entry.path;
+  const status = DECISION_STATUS_READ[request.status];
+  if (status === undefined) context.issue('warning', 'code-invalid', `${path}.status`, `ServiceRequest status "${request.status}" is neither in force (active) nor overturned (revoked); read as in force`);
+  const statute = extensionOf(request, EXTENSION.statute);
+  const act = partOf(statute, 'act')?.valueString;
+  const section = partOf(statute, 'section')?.valuePositiveInt;
+  if (act === undefined || section === undefined) context.issue('error', 'required', `${path}.extension('${EXTENSION.statute}')`, 'The decision states no statute (act and section)');
+  const text = request.code?.text ?? request.code?.coding?.[0]?.display;
+  if (text === undefined) context.issue('error', 'required', `${path}.code.text`, 'The decision does not say what it concerns (code.text)');
+  if (request.authoredOn === undefined) context.issue('error', 'required', `${path}.authoredOn`, 'The decision has no decision time (authoredOn)');
+  // Another writer's coding without a system or a code names no code of a known list: only the words are read.
+  const coding = request.code?.coding?.find((candidate) => candidate.system !== undefined && candidate.code !== undefined);
+  const numerator = request.quantityRatio?.numerator;
+  const per = SCOPE_PER[request.quantityRatio?.denominator?.code ?? ''];
+  if (request.quantityRatio !== undefined && (numerator?.code !== 'h' || per === undefined || request.quantityRatio.denominator?.value !== 1)) {
+    context.issue('warning', 'not-supported', `${path}.quantityRatio`, 'The granted scope is not hours (h) per week (wk) or month (mo); it is not mapped');
+  }
+  const hours = numerator?.code === 'h' && per !== undefined ? numerator.value : undefined;
+  const scope = defined({ text: request.orderDetail?.[0]?.text, hours, per: hours === undefined ? undefined : per });
+  return defined<DecisionInput>({
+    concerns: defined({ system: coding?.system, code: coding?.code, text: text ?? '?' }),
+    statute: defined({
+      act: act ?? '?',
+      chapter: partOf(statute, 'chapter')?.valuePositiveInt,
+      section: section ?? 0,
+      point: partOf(statute, 'point')?.valuePositiveInt,
+    }),
+    outcome: request.doNotPerform === true ? 'refused' : 'granted',
+    reasoning: request.reasonCode?.map((reason) => reason.text).find((reasoning) => reasoning !== undefined),
+    decidedAt: request.authoredOn ?? '?',
+    decidedBy: partyOf(context, request.requester, entry, `${path}.requester`),
+    scope: Object.keys(scope).length === 0 ? undefined : scope,
+    validFrom: dateOf(request.occurrencePeriod?.start),
+    validTo: dateOf(request.occurrencePeriod?.end),
+    provider: partyOf(context, request.performer?.[0], entry, `${path}.performer[0]`),
+    status: status ?? 'inForce',
   });
 }
 

@@ -37,6 +37,7 @@ const MAPPED: Readonly<Partial<Record<FhirResource['resourceType'], readonly str
   Location: ['identifier', 'status', 'name', 'mode'],
   QuestionnaireResponse: ['identifier', 'questionnaire', 'status', 'subject', 'authored', 'author', 'source', 'item'],
   DetectedIssue: ['identifier', 'status', 'code', 'patient', 'identifiedDateTime', 'author', 'implicated', 'detail', 'mitigation'],
+  ServiceRequest: ['identifier', 'basedOn', 'status', 'intent', 'category', 'doNotPerform', 'code', 'orderDetail', 'quantityRatio', 'subject', 'occurrencePeriod', 'authoredOn', 'requester', 'performer', 'reasonCode'],
   Task: ['identifier', 'status', 'businessStatus', 'intent', 'code', 'description', 'focus', 'for', 'authoredOn', 'owner', 'input', 'relevantHistory'],
   Provenance: ['target', 'recorded', 'activity', 'agent'],
 };
@@ -230,6 +231,11 @@ function readBundle(input: unknown): FhirReadResult {
   // Organisations known only from references to them (their resources were not in the Bundle).
   plan.otherActors = [...parties.otherActors, ...context.keptOrganizations().map(({ id, name }) => ({ id, kind: 'other' as const, name }))];
   for (const entry of index.entries) reportUnmapped(context, entry);
+  // A decision no intervention links to has nowhere to go in the SIP.
+  const linkedDecisions = new Set((carePlan.activity ?? []).map((activity) => index.resolve(extensionOf(activity.detail, EXTENSION.decision)?.valueReference, planEntry)));
+  for (const entry of index.ofType('ServiceRequest')) {
+    if (!linkedDecisions.has(entry)) context.issue('warning', 'not-supported', entry.path, 'The ServiceRequest is not the decision of any intervention of the plan (no activity links to it); it is not mapped');
+  }
 
   const parsed = sipPlanSchema.safeParse(plan);
   if (!parsed.success) {

@@ -21,6 +21,7 @@ import { toCareTeam } from './care-team.js';
 import { toConsent } from './consent.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, KeyRegistry, entityIdentifier, entryFor, newContext } from './context.js';
+import { decisionKey, toDecisionServiceRequest } from './decision.js';
 import { toDetectedIssue } from './deviation.js';
 import { toGoal } from './goal.js';
 import { nationalOrganizationIdentifiers, hsaIdentifier, toHealthcareService, toOtherActorOrganization, toPrincipalOrganization, toUnitOrganization } from './organization.js';
@@ -44,6 +45,7 @@ export const WRITTEN_RESOURCE_TYPES = [
   'Appointment',
   'QuestionnaireResponse',
   'DetectedIssue',
+  'ServiceRequest',
   'Task',
   'Provenance',
 ] as const;
@@ -87,6 +89,9 @@ function registerKeys(plan: SipPlan, keys: KeyRegistry, invited: readonly string
   keys.register('CareTeam', plan.id, own('care-team'), { upsert: 'update' });
   keys.register('CarePlan', plan.id, { system: IDENTIFIER_SYSTEM.sipPlan, value: plan.id }, { upsert: 'update' });
   for (const goal of plan.goals) keys.register('Goal', goal.id, own(goal.id), { upsert: 'update' });
+  for (const intervention of plan.interventions) {
+    if (intervention.decision !== undefined) keys.register('ServiceRequest', decisionKey(intervention), own(decisionKey(intervention)), { upsert: 'update' });
+  }
   for (const consent of plan.consents) keys.register('Consent', consent.id, own(consent.id), { upsert: 'update' });
   for (const meeting of plan.meetings) {
     keys.register('Appointment', meeting.id, own(meeting.id), { upsert: 'update' });
@@ -146,6 +151,9 @@ export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAUL
     entry('CarePlan', plan.id, toCarePlan(context)),
     entry('CareTeam', plan.id, toCareTeam(context)),
     ...plan.goals.map((goal) => entry('Goal', goal.id, toGoal(context, goal))),
+    ...plan.interventions.flatMap((intervention) =>
+      intervention.decision === undefined ? [] : [entry('ServiceRequest', decisionKey(intervention), toDecisionServiceRequest(context, intervention, intervention.decision))],
+    ),
     ...plan.consents.map((consent) => entry('Consent', consent.id, toConsent(context, consent))),
     ...plan.meetings.flatMap((meeting) => [
       ...(meeting.summons?.location === undefined ? [] : [entry('Location', meeting.id, toLocation(context, meeting, meeting.summons.location))]),

@@ -7,6 +7,8 @@
  * - Each intervention, and each action by an other actor, is an `activity.detail` whose first
  *   performer is the one responsible and whose second, when named, the professional who does it.
  *   An intervention awaiting a decision is `on-hold` with the `pending-decision` extension.
+ * - An intervention with a municipal decision links to its `ServiceRequest` by the `decision`
+ *   extension on its detail (decision.ts).
  * - A plan made at discharge from inpatient care carries the `discharge` extension: the kind of
  *   inpatient care, the day, and compulsory care under LPT or LRV (seed 001 §3.3.2, §3.6.1).
  * - `text` is the plan in Swedish as the person reads it (see narrative.ts).
@@ -17,6 +19,7 @@ import { planStatus } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { CLOSURE_REASON, COMPULSORY_CARE, INPATIENT_CARE, INTERVENTION_STATUS_REASON, SIP_CATEGORY, ownCoding, swedishDisplay } from '../code-systems.js';
 import { approvalKey } from './approval.js';
+import { decisionKey } from './decision.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, complexExtension, keyReference, referenceTo, stringPart } from './context.js';
 import { toNarrative } from './narrative.js';
@@ -50,13 +53,19 @@ function pendingDecisionExtension(context: WriteContext, intervention: Intervent
   ]);
 }
 
+/** The link to the intervention's decision (ServiceRequest, see decision.ts): an activity cannot have both `reference` and `detail` (cpl-3). */
+function decisionExtension(context: WriteContext, intervention: Intervention): Extension | undefined {
+  if (intervention.decision === undefined) return undefined;
+  return { url: EXTENSION.decision, valueReference: keyReference(context.keys.get('ServiceRequest', decisionKey(intervention)), intervention.decision.concerns.text) };
+}
+
 export function toActivity(context: WriteContext, intervention: Intervention): CarePlanActivity {
-  const pending = pendingDecisionExtension(context, intervention);
+  const extensions = [pendingDecisionExtension(context, intervention), decisionExtension(context, intervention)].filter((extension) => extension !== undefined);
   return {
     // The intervention's id is the element id, so FHIR → SIP gives it back unchanged.
     id: intervention.id,
     detail: compact<CarePlanActivityDetail>({
-      extension: pending === undefined ? undefined : [pending],
+      extension: extensions,
       status: ACTIVITY_STATUS[intervention.status],
       statusReason:
         intervention.status === 'awaitingDecision'

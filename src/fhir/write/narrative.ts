@@ -8,7 +8,7 @@
  * XHTML namespace, only basic formatting elements, every text escaped.
  */
 import type { Discharge, Intervention, SipPlan } from '../../sip/index.js';
-import { legalBasis, trafficLight } from '../../sip/index.js';
+import { citeStatute, legalBasis, trafficLight } from '../../sip/index.js';
 import { CLOSURE_REASON, INPATIENT_CARE, swedishDisplay } from '../code-systems.js';
 import { displayOf } from './context.js';
 
@@ -106,8 +106,18 @@ function when(intervention: Intervention): string {
   return [...period, ...(intervention.schedule === undefined ? [] : [intervention.schedule])].join(', ');
 }
 
+/** The municipality's decision on the intervention, in one sentence: "Beviljad enligt 11 kap. 1 § socialtjänstlagen (2025:400) den 27 januari 2026". */
+function decisionText(intervention: Intervention): string | undefined {
+  const decision = intervention.decision;
+  if (decision === undefined) return undefined;
+  const outcome = decision.outcome === 'granted' ? 'Beviljad' : 'Avslag';
+  return `${outcome} enligt ${citeStatute(decision.statute)} den ${swedishDate(decision.decidedAt)}${decision.status === 'overturned' ? ' (beslutet är upphävt)' : ''}`;
+}
+
 function statusCell(intervention: Intervention): string {
   const pending = intervention.pendingDecision;
+  const decided = decisionText(intervention);
+  if (decided !== undefined) return `${INTERVENTION_STATUS[intervention.status]}. ${decided}`;
   if (intervention.status !== 'awaitingDecision' || pending === undefined) return INTERVENTION_STATUS[intervention.status];
   const parts = [
     pending.meanwhile === undefined ? undefined : `Under tiden: ${pending.meanwhile}`,

@@ -8,8 +8,8 @@
  * number or the text of a meeting place: people and organisations are named, never their contact
  * details, and a place is the neutral PROTECTED_LOCATION_TEXT.
  */
-import type { Approval, Consent, Deviation, Goal, Invitee, Meeting, OtherActor, OwnAccount, Principal, Professional, RelatedPerson, SipPlan, Unit } from '../../sip/index.js';
-import { consentStateAt } from '../../sip/index.js';
+import type { Approval, Consent, Decision, Deviation, Goal, Intervention, Invitee, Meeting, OtherActor, OwnAccount, Principal, Professional, RelatedPerson, SipPlan, Unit } from '../../sip/index.js';
+import { citeStatute, consentStateAt } from '../../sip/index.js';
 import {
   APPROVAL_WITHDRAWAL_REASON,
   CONSENT_FORM,
@@ -330,5 +330,28 @@ export function approvalProvenanceNarrative(plan: SipPlan, approval: Approval): 
     withdrawn === undefined
       ? undefined
       : paragraph(`Godkännandet återkallades den ${swedishDateTime(withdrawn.at)}: ${lowerFirst(swedishDisplay(APPROVAL_WITHDRAWAL_REASON, withdrawn.reason))}.`),
+  ]);
+}
+
+/** A municipal decision: what it concerns, granted or refused under which provision, when and by whom, and its scope. */
+export function decisionNarrative(plan: SipPlan, intervention: Intervention, decision: Decision): string {
+  const outcome = decision.outcome === 'granted' ? 'Beviljat (bifall)' : 'Avslag';
+  const decided = `Beslutat den ${swedishDateTime(decision.decidedAt)}${decision.decidedBy === undefined ? '' : ` av ${nameOf(plan, decision.decidedBy)}`}.`;
+  const scope = decision.scope;
+  const scopeText = [
+    ...(scope?.text === undefined ? [] : [scope.text]),
+    ...(scope?.hours === undefined ? [] : [`${String(scope.hours)} timmar per ${scope.per === 'week' ? 'vecka' : 'månad'}`]),
+  ];
+  const validity = [
+    decision.validFrom === undefined ? '' : `från ${swedishDate(decision.validFrom)}`,
+    decision.validTo === undefined ? '' : `till ${swedishDate(decision.validTo)}`,
+  ].filter((part) => part !== '');
+  return narrativeDiv([
+    paragraph(`Beslut om ${lowerFirst(decision.concerns.text)}, för insatsen: ${intervention.description}`),
+    paragraph(`${outcome} enligt ${citeStatute(decision.statute)}. ${decided}${decision.status === 'overturned' ? ' Beslutet är upphävt.' : ''}`),
+    decision.reasoning === undefined ? undefined : paragraph(`Motivering: ${decision.reasoning}`),
+    scopeText.length === 0 ? undefined : paragraph(`Omfattning: ${scopeText.join(', ')}.`),
+    validity.length === 0 ? undefined : paragraph(`Gäller ${validity.join(' ')}.`),
+    decision.provider === undefined ? undefined : paragraph(`Utförare: ${nameOf(plan, decision.provider)}.`),
   ]);
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { consentSchema } from './consent.js';
+import { decisionSchema } from './decision.js';
 import { dateSchema, dateTimeSchema, localIdSchema, refSchema, textSchema } from './common.js';
 import { meetingSchema } from './meeting.js';
 import {
@@ -105,6 +106,12 @@ export const interventionSchema = z.strictObject({
   /** How often or when, in words: "två gånger i veckan", "varje vardag 08–09". */
   schedule: z.string().trim().max(500).optional(),
   pendingDecision: pendingDecisionSchema.optional(),
+  /**
+   * The municipality's decision (beslut) the intervention rests on, once made (GLOSSARY.md,
+   * "Municipal decisions"). One per intervention: a new decision on the same need is a new
+   * intervention, or replaces this one when the earlier is overturned.
+   */
+  decision: decisionSchema.optional(),
 });
 export type Intervention = z.infer<typeof interventionSchema>;
 

@@ -8,6 +8,7 @@ import type { SipPlan } from '../model/index.js';
 import { indexPlan } from '../plan-index.js';
 import type { Problem } from '../problem.js';
 import * as consent from './consent-rules.js';
+import * as decision from './decision-rules.js';
 import * as discharge from './discharge-rules.js';
 import * as integrity from './integrity-rules.js';
 import * as meeting from './meeting-rules.js';
@@ -61,6 +62,10 @@ export const RULES: readonly Rule[] = [
   planRules.missingCoordinator,
   planRules.pendingDecisionIncomplete,
   planRules.pendingDecisionDates,
+  decision.refusedDecisionBacksIntervention,
+  decision.decidedWhileAwaiting,
+  decision.decidedAfterRecording,
+  decision.formerActAfterChange,
   planRules.followUpOverdue,
   planRules.followUpHeldLate,
   planRules.followUpHeldAtNotHeld,

@@ -67,6 +67,8 @@ function* referenceSites(plan: SipPlan): Generator<ReferenceSite> {
     yield site(['interventions', i, 'performer'], intervention.performer, ['professional', 'relatedPerson']);
     for (const [j, goal] of intervention.goals.entries()) yield site(['interventions', i, 'goals', j], goal, ['goal']);
     yield site(['interventions', i, 'pendingDecision', 'reportBackTo'], intervention.pendingDecision?.reportBackTo, ['professional', ...ORGANIZATIONS]);
+    yield site(['interventions', i, 'decision', 'decidedBy'], intervention.decision?.decidedBy, ['professional']);
+    yield site(['interventions', i, 'decision', 'provider'], intervention.decision?.provider, ORGANIZATIONS);
   }
   for (const [i, followUp] of plan.followUps.entries()) yield site(['followUps', i, 'heldAt'], followUp.heldAt, ['meeting']);
   for (const [i, approval] of plan.approvals.entries()) {

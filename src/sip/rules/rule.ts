@@ -15,6 +15,7 @@ export const SOURCE_DOCUMENTS: Readonly<Record<string, string>> = {
   'seed-003': 'Information och begäran om SIP (the form for the individual)',
   'seed-004': 'Samordnad individuell plan – SIP (presentation, Gävleborg)',
   design: 'DESIGN.md §3, the SIP model',
+  glossary: 'GLOSSARY.md (shared), from Socialstyrelsen\'s national information model and the law text',
 };
 
 export interface RuleContext {
