@@ -13,7 +13,7 @@
  * is the same in every version of the plan; the store records which plans each id belongs to
  * (src/fhir/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
  */
-import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestResource, CarePlan, Consent, Appointment, FhirResource, Provenance, Reference } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestResource, CarePlan, Consent, Appointment, FhirResource, Provenance, Reference, ServiceRequest } from 'fhir/r4.js';
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -50,6 +50,8 @@ const REV_INCLUDES: Readonly<Record<string, { type: string; references: (resourc
   'Consent:data': { type: 'Consent', references: (resource) => ((resource as Consent).provision?.data ?? []).map((data) => data.reference) },
   'Appointment:supporting-info': { type: 'Appointment', references: (resource) => (resource as Appointment).supportingInformation ?? [] },
   'Provenance:target': { type: 'Provenance', references: (resource) => (resource as Provenance).target },
+  /** A municipal decision (beslut) behind an intervention, written as a ServiceRequest based on the plan. */
+  'ServiceRequest:based-on': { type: 'ServiceRequest', references: (resource) => (resource as ServiceRequest).basedOn ?? [] },
 };
 
 /** Most CarePlans a searchset page holds, and how many when `_count` is not given. */

@@ -96,7 +96,7 @@ describe.each([
     expect(carePlan?.supportedProfile).toEqual([PROFILE.carePlan]);
     expect(carePlan?.searchParam?.map((param) => param.name)).toEqual(expect.arrayContaining(['identifier', 'patient', 'subject', 'status']));
     expect(carePlan?.searchInclude).toEqual(expect.arrayContaining(['CarePlan:subject', 'CarePlan:care-team', 'CarePlan:goal', '*']));
-    expect(carePlan?.searchRevInclude).toEqual(expect.arrayContaining(['Consent:data', 'Appointment:supporting-info', 'Provenance:target', '*']));
+    expect(carePlan?.searchRevInclude).toEqual(expect.arrayContaining(['Consent:data', 'Appointment:supporting-info', 'Provenance:target', 'ServiceRequest:based-on', '*']));
     expect(rest?.resource?.find((resource) => resource.type === 'Consent')?.supportedProfile).toEqual([PROFILE.consent]);
     expect(rest?.security?.service?.[0]?.coding?.[0]).toEqual({ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' });
   });
@@ -150,6 +150,17 @@ describe.each([
     const read = bundleToPlan(bundle);
     if (!read.ok) throw new Error(JSON.stringify(read.outcome));
     expect(read.plan).toEqual(fhirNormalForm(current.plan));
+  });
+
+  it('brings the municipal decisions with _revinclude=ServiceRequest:based-on: the one granting boendestöd (int-4) in the adult example', async () => {
+    const response = await api().get('/fhir/CarePlan').query({ identifier: PLAN, _revinclude: 'ServiceRequest:based-on' }).set(auth()).expect(200);
+    const entries = (response.body as Bundle).entry ?? [];
+    expect(entries.map((entry) => [entry.resource?.resourceType, entry.search?.mode])).toEqual([
+      ['CarePlan', 'match'],
+      ['ServiceRequest', 'include'],
+    ]);
+    const carePlan = entries[0]?.resource as CarePlan;
+    expect((entries[1]?.resource as { basedOn?: { reference?: string }[] }).basedOn?.[0]?.reference).toBe(`CarePlan/${carePlan.id ?? ''}`);
   });
 
   it('includes only what is asked: the subject, the goals and the consents naming the plan; finds by patient and status', async () => {
