@@ -27,6 +27,7 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditEventCapability } from './audit-event.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
+import { searchedPersonToken } from './person-search.js';
 import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
 import { withWriteCapabilities } from './fhir-write-routes.js';
@@ -292,7 +293,10 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   async function matchingPlans(request: Request): Promise<StoredPlan[]> {
     const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
     const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
-    const people = [...queryValues(request, 'patient:identifier'), ...queryValues(request, 'subject:identifier')].map(token);
+    const people = [
+      ...queryValues(request, 'patient:identifier').map((value) => searchedPersonToken('patient:identifier', token(value))),
+      ...queryValues(request, 'subject:identifier').map((value) => searchedPersonToken('subject:identifier', token(value))),
+    ];
     const statuses = queryValues(request, 'status');
     if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1) throw new HttpError(400, 'Bad Request', 'Give identifier, patient and patient:identifier once each');
     const patientId = patients[0]?.replace(/^Patient\//, '');

@@ -40,6 +40,7 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { sendRefusal } from './sending.js';
+import { searchedPerson } from './person-search.js';
 import {
   approvalRequestSchema,
   closureRequestSchema,
@@ -193,7 +194,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       }
       const { person, status, principal, followUpDueBy, consentEndsBy, overdue, limit, offset } = query.data;
       const search: PlanSearch = {
-        ...(person === undefined ? {} : { personIdentifier: person }),
+        ...(person === undefined ? {} : { personIdentifier: searchedPerson(person) }),
         ...(status === undefined ? {} : { status }),
         ...(principal === undefined ? {} : { principal }),
         ...(followUpDueBy === undefined ? {} : { followUpDueBy }),
