@@ -34,10 +34,10 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { Bundle, CarePlan } from 'fhir/r4.js';
-import { DEFAULT_MAPPING_OPTIONS, planResourceIds, planToBundle } from '../src/fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, planToBundle } from '../src/fhir/index.js';
 import { personIdentifier } from '../src/fhir/write/patient.js';
 import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, resolveAuthMode } from '../src/http/auth/index.js';
-import { checkPlan, formatDate, judgeSend, parsePlan, planStatus, stockholmDate, trafficLight, type SipPlan } from '../src/sip/index.js';
+import { checkPlan, formatDate, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, stockholmDate, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 
@@ -239,6 +239,8 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
       light: await timed(N, (index) => [trafficLight(storedPlan(index)), planStatus(storedPlan(index))]),
       stringify: await timed(N, (index) => JSON.stringify(storedPlans[index])),
       toBundle: await timed(N, (index) => planToBundle(storedPlan(index), DEFAULT_MAPPING_OPTIONS, at)),
+      sendAndRecorded: await timed(N, (index) => judgeSendAndRecorded(storedPlan(index), at)),
+      carePlanEntry: await timed(N, (index) => planEntries(storedPlan(index), DEFAULT_MAPPING_OPTIONS, at).find((entry) => entry.resourceType === 'CarePlan')?.entry()),
     };
     const ms = (value: number): string => `${value.toFixed(3)} ms`;
     write();
@@ -247,7 +249,8 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
     write(`  one create: parsePlan ${ms(t.parse)}, checkPlan ${ms(t.checkPlan)}, FHIR resource ids ${ms(t.resources)}, store.create ${ms(t.create)} (one transaction, its resource ids computed again inside the timing), audit INSERT ${ms(t.audit)}`);
     write(`  one read:   store.get ${ms(t.get)} (SELECT + parse of the stored plan; a one-row indexed SELECT alone ${ms(t.rawSelect)}), mayAccess ${ms(t.access)},`);
     write(`              judgeSend ${ms(t.judgeSend)}, checkPlan for warnings ${ms(t.checkPlan)}, trafficLight + status ${ms(t.light)}, JSON.stringify ${ms(t.stringify)},`);
-    write(`              planToBundle (the FHIR view) ${ms(t.toBundle)}, audit INSERT ${ms(t.audit)}`);
+    write(`              both at once as a SIP read does them (judgeSendAndRecorded) ${ms(t.sendAndRecorded)},`);
+    write(`              planToBundle (the whole plan) ${ms(t.toBundle)}, the CarePlan alone as a FHIR read maps it (planEntries) ${ms(t.carePlanEntry)}, audit INSERT ${ms(t.audit)}`);
   } finally {
     await store.close();
   }

@@ -5,6 +5,7 @@ export * from './concept-maps.js';
 export * from './options.js';
 export * from './normal-form.js';
 export { WRITTEN_RESOURCE_TYPES, planToBundle } from './write/bundle.js';
+export { planEntries, type PlanEntry } from './write/plan-entries.js';
 export { PROTECTED_LOCATION_TEXT } from './write/appointment.js';
 export { toNarrative } from './write/narrative.js';
 export { toRequestQuestionnaire } from './write/own-account.js';

@@ -10,7 +10,7 @@
  */
 import type { SipPlan } from '../sip/index.js';
 import { DEFAULT_MAPPING_OPTIONS } from './options.js';
-import { planToBundle } from './write/bundle.js';
+import { planEntries } from './write/plan-entries.js';
 
 export interface ResourceId {
   readonly resourceType: string;
@@ -29,8 +29,9 @@ export function resourceIdOf(fullUrl: string | undefined): string | undefined {
  * Give it the plan as `parsePlan` returns it (identifiers normalised), as the store keeps it.
  */
 export function planResourceIds(plan: SipPlan): ResourceId[] {
-  return (planToBundle(plan, DEFAULT_MAPPING_OPTIONS).entry ?? []).flatMap((entry) => {
-    const id = resourceIdOf(entry.fullUrl);
-    return id === undefined || entry.resource === undefined ? [] : [{ resourceType: entry.resource.resourceType, id }];
+  // The keys alone give the ids: no resource needs mapping (src/fhir/write/plan-entries.ts).
+  return planEntries(plan, DEFAULT_MAPPING_OPTIONS).flatMap(({ resourceType, key }) => {
+    const id = resourceIdOf(key.fullUrl);
+    return id === undefined ? [] : [{ resourceType, id }];
   });
 }

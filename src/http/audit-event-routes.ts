@@ -25,6 +25,7 @@ import { auditedRoutes } from './audited-route.js';
 import { dateSearchRange } from './fhir-date-search.js';
 import { FHIR_ID, baseUrl, sendFhir, token } from './fhir-routes.js';
 import { HttpError } from './problem.js';
+import { searchedPersonToken } from './person-search.js';
 import { occurrences, single } from './query-params.js';
 
 const SEARCH_PARAMS = new Set(['patient', 'patient:identifier', 'agent', 'agent:identifier', 'altid', 'date', '_count', '_cursor']);
@@ -59,7 +60,7 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
     }
     if (byIdentifier !== undefined) {
       // The log keeps the number's value only; the system, when given, is not compared.
-      const given = token(byIdentifier).value;
+      const given = searchedPersonToken('patient:identifier', token(byIdentifier)).value;
       if (given === '' || (value !== undefined && value !== given)) return NOTHING;
       value = given;
     }

@@ -17,7 +17,7 @@ import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestR
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planToBundle, resourceIdOf } from '../fhir/index.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planEntries, resourceIdOf } from '../fhir/index.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
@@ -27,6 +27,7 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditEventCapability } from './audit-event.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
+import { searchedPersonToken } from './person-search.js';
 import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
 import { withWriteCapabilities } from './fhir-write-routes.js';
@@ -87,29 +88,33 @@ function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>
 /**
  * The plan's FHIR view at `at`: refused with 403 naming the rules when the plan may not be sent at
  * that moment (judgeSend), mapped only after it may.
+ *
+ * Each resource is mapped (src/fhir/write/plan-entries.ts) and rewritten when first asked for: a read
+ * answers one resource of the view, a search without _include / _revinclude one per plan, and
+ * mapping the whole plan then picking one was a fifth of a FHIR read's CPU (docs/performance.md).
+ * The keys of every resource, which give the ids and the references' targets, are known at once.
  */
 export function viewOf(stored: StoredPlan, at: Date): PlanView {
   const refusal = sendRefusal(stored.plan, at);
   if (refusal !== undefined) throw refusal;
-  const bundle = planToBundle(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
+  const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
   const targets = new Map<string, string>();
-  for (const entry of bundle.entry ?? []) {
-    const id = resourceIdOf(entry.fullUrl);
-    if (id !== undefined && entry.fullUrl !== undefined && entry.resource !== undefined) targets.set(entry.fullUrl, `${entry.resource.resourceType}/${id}`);
+  for (const { key } of planned) {
+    const id = resourceIdOf(key.fullUrl);
+    if (id !== undefined) targets.set(key.fullUrl, `${key.resourceType}/${id}`);
   }
-  const entries = (bundle.entry ?? []).flatMap((entry): ViewEntry[] => {
-    const id = resourceIdOf(entry.fullUrl);
-    const mapped = entry.resource;
-    if (id === undefined || mapped === undefined) return [];
-    // Rewritten when first asked for: a read answers one resource of the view, a search without
-    // _include / _revinclude one per plan, and rewriting every resource was a third of a read's time.
+  const entries = planned.flatMap((planEntry): ViewEntry[] => {
+    const id = resourceIdOf(planEntry.key.fullUrl);
+    if (id === undefined) return [];
     let resource: FhirResource | undefined;
     return [
       {
-        type: mapped.resourceType,
+        type: planEntry.resourceType,
         id,
         get resource(): FhirResource {
           if (resource === undefined) {
+            const mapped = planEntry.entry().resource;
+            if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
             const { resourceType, meta, ...rest } = relativeReferences(mapped, targets) as FhirResource;
             resource = { resourceType, id, meta: { ...meta, versionId: String(stored.version), lastUpdated: stored.recordedAt }, ...rest } as FhirResource;
           }
@@ -294,7 +299,10 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   async function matchingPlans(request: Request): Promise<StoredPlan[]> {
     const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
     const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
-    const people = [...queryValues(request, 'patient:identifier'), ...queryValues(request, 'subject:identifier')].map(token);
+    const people = [
+      ...queryValues(request, 'patient:identifier').map((value) => searchedPersonToken('patient:identifier', token(value))),
+      ...queryValues(request, 'subject:identifier').map((value) => searchedPersonToken('subject:identifier', token(value))),
+    ];
     const statuses = queryValues(request, 'status');
     if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1) throw new HttpError(400, 'Bad Request', 'Give identifier, patient and patient:identifier once each');
     const patientId = patients[0]?.replace(/^Patient\//, '');

@@ -25,6 +25,7 @@ import {
   approvePlan,
   checkPlan,
   closePlan,
+  judgeSendAndRecorded,
   parsePlan,
   planStatus,
   recordConsent,
@@ -39,7 +40,8 @@ import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
-import { sendRefusal } from './sending.js';
+import { refusalOf, sendRefusal } from './sending.js';
+import { searchedPerson } from './person-search.js';
 import {
   approvalRequestSchema,
   closureRequestSchema,
@@ -193,7 +195,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       }
       const { person, status, principal, followUpDueBy, consentEndsBy, overdue, limit, offset } = query.data;
       const search: PlanSearch = {
-        ...(person === undefined ? {} : { personIdentifier: person }),
+        ...(person === undefined ? {} : { personIdentifier: searchedPerson(person) }),
         ...(status === undefined ? {} : { status }),
         ...(principal === undefined ? {} : { principal }),
         ...(followUpDueBy === undefined ? {} : { followUpDueBy }),
@@ -214,8 +216,13 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.get(
     '/plans/:id',
     route('read', async (request, response, caller, subject) => {
-      const stored = await sendable(String(request.params.id), caller, subject);
-      response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored, checkPlan(stored.plan).filter((problem) => problem.severity === 'warning')));
+      const stored = await current(String(request.params.id), caller, subject);
+      // judgeSend now and the version's own warnings (checkPlan at its recording), each rule that
+      // does not depend on the instant run once for both (judgeSendAndRecorded).
+      const { send, recorded } = judgeSendAndRecorded(stored.plan, clock());
+      const refusal = refusalOf(stored.plan, send);
+      if (refusal !== undefined) throw refusal;
+      response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored, recorded.filter((problem) => problem.severity === 'warning')));
     }),
   );
 

@@ -11,7 +11,7 @@ import { closureSchema, consentGiverSchema, consentSchema, inviteeSchema, meetin
 
 /** The query of `GET /sip/plans`. */
 export const planSearchQuerySchema = z.strictObject({
-  person: z.string().min(1).optional().describe("The person's personnummer, samordningsnummer or reservnummer, as the plan writes it"),
+  person: z.string().min(1).optional().describe("The person's personnummer or samordningsnummer in any form (10 or 12 digits, with or without - or +), or reservnummer as the plan writes it"),
   status: z.enum(['draft', 'active', 'completed', 'revoked']).optional().describe('The plan status: draft until both principals approve, active, completed or revoked (closed on consent withdrawal)'),
   principal: z.string().min(1).optional().describe('A principal, by its local id or HSA-id'),
   followUpDueBy: z.iso.date().optional().describe('Plans with a follow-up not yet held on or before this date'),

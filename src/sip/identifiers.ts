@@ -61,6 +61,29 @@ export function parseIdentityNumber(
   };
 }
 
+/**
+ * A personnummer or samordningsnummer written in any form the `personnummer` package accepts — ten or
+ * twelve digits, with or without `-` or `+` (`850314-1239`, `8503141239`, `19850314-1239`,
+ * `198503141239`) — in the normalised twelve-digit form plans are stored with.
+ *
+ * For looking a person up, not for recording one: a plan must state all twelve digits
+ * ({@link parseIdentityNumber}), since the century of the short form depends on the day it is read.
+ * People search with the short form nevertheless; the package reads its century as Skatteverket
+ * writes it, against today's date: the person is under 100 with `-` (or no separator) and 100 or
+ * older with `+` (Skatteverket, SKV 704, "Personnummer").
+ *
+ * @returns undefined when the value is not a valid personnummer or samordningsnummer.
+ */
+export function searchedIdentityNumber(value: string): { normalized: string; coordination: boolean } | undefined {
+  let parsed: InstanceType<typeof Personnummer>;
+  try {
+    parsed = Personnummer.parse(value.trim(), { allowCoordinationNumber: true, allowInterimNumber: false });
+  } catch {
+    return undefined;
+  }
+  return { normalized: parsed.format(true), coordination: parsed.isCoordinationNumber() };
+}
+
 /** Formats a normalised twelve-digit identity number as `YYYYMMDD-NNNN` for people to read. */
 export function formatIdentityNumber(normalized: string): string {
   return `${normalized.slice(0, 8)}-${normalized.slice(8)}`;

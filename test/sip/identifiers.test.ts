@@ -6,6 +6,7 @@ import {
   organisationsnummerSchema,
   parseIdentityNumber,
   personIdentifierSchema,
+  searchedIdentityNumber,
 } from '../../src/sip/index.js';
 
 describe('personnummer and samordningsnummer', () => {
@@ -23,6 +24,20 @@ describe('personnummer and samordningsnummer', () => {
   it('refuses the ten-digit form, whose century depends on the day it is read', () => {
     const result = personIdentifierSchema.safeParse({ system: 'personnummer', value: '121212-1212' });
     expect(result.error?.issues[0]?.message).toMatch(/twelve digits/);
+  });
+
+  it('reads a searched number in any form people write it: ten digits take the century by - or + (under or over 100)', () => {
+    // 121212-1212 names someone born 2012-12-12, 121212+1212 someone born 1912-12-12: true on every
+    // day from 2013 to 2111, so under any fixed clock the suite runs with.
+    expect(searchedIdentityNumber('121212-1212')).toEqual({ normalized: '201212121212', coordination: false });
+    expect(searchedIdentityNumber('121212+1212')).toEqual({ normalized: '191212121212', coordination: false });
+    expect(searchedIdentityNumber('1212121212')).toEqual({ normalized: '201212121212', coordination: false });
+    expect(searchedIdentityNumber('19121212-1212')).toEqual({ normalized: '191212121212', coordination: false });
+    expect(searchedIdentityNumber(' 191212121212 ')).toEqual({ normalized: '191212121212', coordination: false });
+    expect(searchedIdentityNumber('900161-0014')).toEqual({ normalized: '199001610014', coordination: true });
+    expect(searchedIdentityNumber('19121212-1213')).toBeUndefined();
+    expect(searchedIdentityNumber('19121312-1212')).toBeUndefined();
+    expect(searchedIdentityNumber('reserv-1')).toBeUndefined();
   });
 
   it('tells a samordningsnummer (day + 60) from a personnummer, each way round', () => {

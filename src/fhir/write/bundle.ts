@@ -51,12 +51,12 @@ export const WRITTEN_RESOURCE_TYPES = [
 ] as const;
 
 /** Every organisation of the plan: each principal followed by its units, then the other actors. */
-function organizationsOf(plan: SipPlan): (Principal | Unit | OtherActor)[] {
+export function organizationsOf(plan: SipPlan): (Principal | Unit | OtherActor)[] {
   return [...plan.principals.flatMap((principal) => [principal, ...principal.units]), ...plan.otherActors];
 }
 
 /** Organisations invited to any meeting: each needs a HealthcareService to be an Appointment participant. */
-function invitedOrganizations(context: WriteContext): string[] {
+export function invitedOrganizations(context: WriteContext): string[] {
   const organizations = new Set<string>();
   for (const meeting of context.plan.meetings) {
     for (const invitee of meeting.summons?.invitees ?? []) {
@@ -68,7 +68,7 @@ function invitedOrganizations(context: WriteContext): string[] {
 }
 
 /** Registers the key of every resource before any is written, so references can point forwards. */
-function registerKeys(plan: SipPlan, keys: KeyRegistry, invited: readonly string[]): void {
+export function registerKeys(plan: SipPlan, keys: KeyRegistry, invited: readonly string[]): void {
   const own = (localId: string) => entityIdentifier(plan, localId);
   keys.register('Patient', INDIVIDUAL, personIdentifier(plan.individual.identifier), { upsert: 'create-if-none-exist' });
   for (const organization of organizationsOf(plan)) {
@@ -109,7 +109,7 @@ function registerKeys(plan: SipPlan, keys: KeyRegistry, invited: readonly string
  * The resource with `meta.profile` naming its SIP profile (src/fhir/profiles/), when there is one,
  * so a receiver knows what to validate it against (https://hl7.org/fhir/R4/resource.html#Meta).
  */
-function declaringProfile(resource: FhirResource): FhirResource {
+export function declaringProfile(resource: FhirResource): FhirResource {
   const profile = PROFILE_OF_TYPE[resource.resourceType];
   if (profile === undefined) return resource;
   const { resourceType, meta, ...rest } = resource;

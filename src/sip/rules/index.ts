@@ -155,3 +155,67 @@ export function checkPlan(plan: SipPlan, options: CheckOptions = {}): Problem[] 
 export function judgeSend(plan: SipPlan, at: Date): Problem[] {
   return checkPlan(plan, { at, sending: true });
 }
+
+/** What a read of a stored version answers: whether it may be sent now, and what was found in it as recorded. */
+export interface SendAndRecordedJudgement {
+  /** `judgeSend(plan, at)`. */
+  readonly send: Problem[];
+  /** `checkPlan(plan)`: the plan judged when its version was recorded, as a read reports its warnings. */
+  readonly recorded: Problem[];
+}
+
+/**
+ * `judgeSend(plan, at)` and `checkPlan(plan)` at once, for a read that must judge the plan at the
+ * moment it leaves and also report what the version was found to have when it was recorded.
+ *
+ * The two differ only in `at`, `today` and `sending`, and most rules read none of them. Each rule is
+ * run at the moment of sending with those three fields watched; a rule that read none of them gave
+ * what it would give at any instant (a rule is a pure function of its context), so its findings serve
+ * both, and only a rule that read one (the consent-in-force rules, follow-up.overdue …) is run a
+ * second time at the version's own instant. Which rules those are is found as they run, not listed,
+ * so a rule added later that reads the instant is run twice without anyone remembering to say so.
+ * Equal to the two calls by a property test (test/sip/rules-once.test.ts).
+ */
+export function judgeSendAndRecorded(plan: SipPlan, at: Date): SendAndRecordedJudgement {
+  const recordedAt = new Date(plan.updatedAt);
+  const index = indexPlan(plan);
+  const birthDate = birthDateOf(plan);
+  // Whether the rule being run has read the instant; a Set, not a boolean, because getters set it
+  // behind the control flow a linter follows.
+  const instantRead = new Set<true>();
+  const sendToday = stockholmDate(at);
+  const sending: RuleContext = {
+    plan,
+    index,
+    birthDate,
+    get at() {
+      instantRead.add(true);
+      return at;
+    },
+    get sending() {
+      instantRead.add(true);
+      return true;
+    },
+    get today() {
+      instantRead.add(true);
+      return sendToday;
+    },
+  };
+  let recordedContext: RuleContext | undefined;
+  const complete = underApproval(plan);
+  const send: Problem[] = [];
+  const recorded: Problem[] = [];
+  for (const rule of RULES) {
+    if (rule.kind === 'completeness' && !complete) continue;
+    instantRead.clear();
+    const sendFindings = [...rule.check(sending)];
+    send.push(...sendFindings.map((finding) => problemOf(rule, finding)));
+    if (instantRead.size === 0) {
+      recorded.push(...sendFindings.map((finding) => problemOf(rule, finding)));
+      continue;
+    }
+    recordedContext ??= { plan, index, birthDate, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
+    recorded.push(...[...rule.check(recordedContext)].map((finding) => problemOf(rule, finding)));
+  }
+  return { send, recorded };
+}

@@ -1,0 +1,90 @@
+/**
+ * The entries of a plan's Bundle one at a time: each resource is mapped only when it is asked for.
+ *
+ * `GET /fhir/{type}/{id}` answers one resource, and a CarePlan search without `_include` one per
+ * plan, yet mapping the whole plan (`planToBundle`) was a fifth of a FHIR read's time (issue #11,
+ * docs/performance.md). The keys of every resource — its business identifier and `urn:uuid`
+ * fullUrl, which give the facade's id and every reference — are registered up front exactly as
+ * `planToBundle` does (cheap, and references may point to any resource); the mapping of each resource
+ * waits until {@link PlanEntry.entry} is called.
+ *
+ * The list holds the same entries in the same order as `planToBundle(plan, options, at).entry`, and
+ * each entry mapped alone equals that Bundle's entry (test/fhir/plan-entries.test.ts, over every
+ * example and the property-based plans): a resource type added to `planToBundle` must be added here
+ * too, which that test tells.
+ */
+import type { BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
+import type { SipPlan } from '../../sip/index.js';
+import type { FhirMappingOptions } from '../options.js';
+import { DEFAULT_MAPPING_OPTIONS } from '../options.js';
+import { approvalKey, toApprovalProvenance, toApprovalTask } from './approval.js';
+import { toAppointment, toLocation } from './appointment.js';
+import { declaringProfile, invitedOrganizations, organizationsOf, registerKeys } from './bundle.js';
+import { toCarePlan } from './care-plan.js';
+import { toCareTeam } from './care-team.js';
+import { toConsent } from './consent.js';
+import type { ResourceKey } from './context.js';
+import { INDIVIDUAL, KeyRegistry, entryFor, newContext } from './context.js';
+import { toDetectedIssue } from './deviation.js';
+import { toGoal } from './goal.js';
+import { toHealthcareService, toOtherActorOrganization, toPrincipalOrganization, toUnitOrganization } from './organization.js';
+import { toQuestionnaireResponse } from './own-account.js';
+import { toPatient } from './patient.js';
+import { toPractitioner, toPractitionerRole, toRelatedPerson } from './people.js';
+
+/** One entry of the plan's Bundle: its type and key known at once, its resource mapped on demand. */
+export interface PlanEntry {
+  readonly resourceType: Resource['resourceType'];
+  /** The business identifier and `urn:uuid` fullUrl the resource is written under. */
+  readonly key: ResourceKey;
+  /** The Bundle entry as `planToBundle` writes it, mapped on the first call and kept. */
+  entry(): BundleEntry;
+}
+
+/**
+ * The entries of `planToBundle(plan, options, at)`, in its order, each mapped only when asked for.
+ * As for `planToBundle`, the plan must be valid, and `at` is the moment the data is sent.
+ */
+export function planEntries(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt)): PlanEntry[] {
+  const keys = new KeyRegistry();
+  const context = newContext(plan, options, keys, at);
+  const invited = invitedOrganizations(context);
+  registerKeys(plan, keys, invited);
+  const lazy = (resourceType: Resource['resourceType'], localId: string, map: () => FhirResource): PlanEntry => {
+    const key = keys.get(resourceType, localId);
+    let mapped: BundleEntry | undefined;
+    return { resourceType, key, entry: () => (mapped ??= entryFor(key, declaringProfile(map()))) };
+  };
+  const { ownAccount } = plan;
+  return [
+    lazy('Patient', INDIVIDUAL, () => toPatient(context)),
+    ...plan.principals.flatMap((principal) => [
+      lazy('Organization', principal.id, () => toPrincipalOrganization(context, principal)),
+      ...principal.units.map((unit) => lazy('Organization', unit.id, () => toUnitOrganization(context, principal, unit))),
+    ]),
+    ...plan.otherActors.map((actor) => lazy('Organization', actor.id, () => toOtherActorOrganization(context, actor))),
+    ...invited.map((id) =>
+      lazy('HealthcareService', id, () => toHealthcareService(context, id, organizationsOf(plan).find((candidate) => candidate.id === id)?.name ?? id)),
+    ),
+    ...plan.professionals.flatMap((professional) => [
+      lazy('Practitioner', professional.id, () => toPractitioner(context, professional)),
+      lazy('PractitionerRole', professional.id, () => toPractitionerRole(context, professional)),
+    ]),
+    ...plan.relatedPersons.map((person) => lazy('RelatedPerson', person.id, () => toRelatedPerson(context, person))),
+    lazy('CarePlan', plan.id, () => toCarePlan(context)),
+    lazy('CareTeam', plan.id, () => toCareTeam(context)),
+    ...plan.goals.map((goal) => lazy('Goal', goal.id, () => toGoal(context, goal))),
+    ...plan.consents.map((consent) => lazy('Consent', consent.id, () => toConsent(context, consent))),
+    ...plan.meetings.flatMap((meeting) => {
+      const location = meeting.summons?.location;
+      return [
+        ...(location === undefined ? [] : [lazy('Location', meeting.id, () => toLocation(context, meeting, location))]),
+        lazy('Appointment', meeting.id, () => toAppointment(context, meeting)),
+      ];
+    }),
+    ...(ownAccount === undefined ? [] : [lazy('QuestionnaireResponse', 'own-account', () => toQuestionnaireResponse(context, ownAccount))]),
+    ...plan.deviations.map((deviation) => lazy('DetectedIssue', deviation.id, () => toDetectedIssue(context, deviation))),
+    ...plan.principals.map((principal) => lazy('Task', principal.id, () => toApprovalTask(context, principal))),
+    ...plan.approvals.map((approval) => lazy('Provenance', approvalKey(approval), () => toApprovalProvenance(context, approval))),
+  ];
+}
