@@ -1,5 +1,7 @@
 /**
- * A SIP → one FHIR `transaction` Bundle (https://hl7.org/fhir/R4/http.html#transaction).
+ * A SIP → one FHIR `transaction` Bundle (https://hl7.org/fhir/R4/http.html#transaction): the keys of
+ * every resource and what they rest on; the list of entries and `planToBundle` itself are in
+ * plan-entries.ts, so a resource can also be mapped alone.
  *
  * Every entry is conditional on a stable business identifier, so posting the same plan twice
  * creates nothing twice:
@@ -7,27 +9,16 @@
  *   (`ifNoneExist`), never overwritten, since the person's and the organisations' own records own it;
  * - everything the plan itself owns is a conditional update (`PUT Type?identifier=…`).
  */
-import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
+import type { FhirResource } from 'fhir/r4.js';
 import { PROFILE_OF_TYPE } from '../profiles/index.js';
 import type { OtherActor, Principal, SipPlan, Unit } from '../../sip/index.js';
-import { stockholmInstant } from '../../sip/index.js';
-import { IDENTIFIER_SYSTEM, PROFILE } from '../canonical.js';
-import type { FhirMappingOptions } from '../options.js';
-import { DEFAULT_MAPPING_OPTIONS } from '../options.js';
-import { approvalKey, toApprovalProvenance, toApprovalTask } from './approval.js';
-import { toAppointment, toLocation } from './appointment.js';
-import { toCarePlan } from './care-plan.js';
-import { toCareTeam } from './care-team.js';
-import { toConsent } from './consent.js';
+import { IDENTIFIER_SYSTEM } from '../canonical.js';
+import { approvalKey } from './approval.js';
 import type { WriteContext } from './context.js';
-import { INDIVIDUAL, KeyRegistry, entityIdentifier, entryFor, newContext } from './context.js';
-import { decisionKey, toDecisionServiceRequest } from './decision.js';
-import { toDetectedIssue } from './deviation.js';
-import { toGoal } from './goal.js';
-import { nationalOrganizationIdentifiers, hsaIdentifier, toHealthcareService, toOtherActorOrganization, toPrincipalOrganization, toUnitOrganization } from './organization.js';
-import { toQuestionnaireResponse } from './own-account.js';
-import { personIdentifier, toPatient } from './patient.js';
-import { toPractitioner, toPractitionerRole, toRelatedPerson } from './people.js';
+import { INDIVIDUAL, KeyRegistry, entityIdentifier } from './context.js';
+import { decisionKey } from './decision.js';
+import { nationalOrganizationIdentifiers, hsaIdentifier } from './organization.js';
+import { personIdentifier } from './patient.js';
 
 /** Every resource type `planToBundle` writes. */
 export const WRITTEN_RESOURCE_TYPES = [
@@ -116,53 +107,3 @@ export function declaringProfile(resource: FhirResource): FhirResource {
   return { resourceType, meta: { ...meta, profile: [profile] }, ...rest } as FhirResource;
 }
 
-/**
- * Maps a SIP plan to a transaction Bundle. The plan must already be valid (parsed by the SIP schema,
- * with every reference declared); the result depends on nothing but the plan, the options and `at`.
- *
- * `at` is when the Bundle is sent, by default when the plan version was recorded. It becomes
- * `Bundle.timestamp`, and each Consent's status is judged at it: nothing of a SIP may leave without a
- * consent in force at the moment it leaves (seed 001 §4.2), which the SIP Bundle profile checks
- * against that timestamp.
- */
-export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt)): Bundle {
-  const keys = new KeyRegistry();
-  const context = newContext(plan, options, keys, at);
-  const invited = invitedOrganizations(context);
-  registerKeys(plan, keys, invited);
-  const entry = (resourceType: Resource['resourceType'], localId: string, resource: FhirResource): BundleEntry =>
-    entryFor(keys.get(resourceType, localId), declaringProfile(resource));
-  const entries: BundleEntry[] = [
-    entry('Patient', INDIVIDUAL, toPatient(context)),
-    ...plan.principals.flatMap((principal) => [
-      entry('Organization', principal.id, toPrincipalOrganization(context, principal)),
-      ...principal.units.map((unit) => entry('Organization', unit.id, toUnitOrganization(context, principal, unit))),
-    ]),
-    ...plan.otherActors.map((actor) => entry('Organization', actor.id, toOtherActorOrganization(context, actor))),
-    ...invited.map((id) => {
-      const organization = organizationsOf(plan).find((candidate) => candidate.id === id);
-      return entry('HealthcareService', id, toHealthcareService(context, id, organization?.name ?? id));
-    }),
-    ...plan.professionals.flatMap((professional) => [
-      entry('Practitioner', professional.id, toPractitioner(context, professional)),
-      entry('PractitionerRole', professional.id, toPractitionerRole(context, professional)),
-    ]),
-    ...plan.relatedPersons.map((person) => entry('RelatedPerson', person.id, toRelatedPerson(context, person))),
-    entry('CarePlan', plan.id, toCarePlan(context)),
-    entry('CareTeam', plan.id, toCareTeam(context)),
-    ...plan.goals.map((goal) => entry('Goal', goal.id, toGoal(context, goal))),
-    ...plan.interventions.flatMap((intervention) =>
-      intervention.decision === undefined ? [] : [entry('ServiceRequest', decisionKey(intervention), toDecisionServiceRequest(context, intervention, intervention.decision))],
-    ),
-    ...plan.consents.map((consent) => entry('Consent', consent.id, toConsent(context, consent))),
-    ...plan.meetings.flatMap((meeting) => [
-      ...(meeting.summons?.location === undefined ? [] : [entry('Location', meeting.id, toLocation(context, meeting, meeting.summons.location))]),
-      entry('Appointment', meeting.id, toAppointment(context, meeting)),
-    ]),
-    ...(plan.ownAccount === undefined ? [] : [entry('QuestionnaireResponse', 'own-account', toQuestionnaireResponse(context, plan.ownAccount))]),
-    ...plan.deviations.map((deviation) => entry('DetectedIssue', deviation.id, toDetectedIssue(context, deviation))),
-    ...plan.principals.map((principal) => entry('Task', principal.id, toApprovalTask(context, principal))),
-    ...plan.approvals.map((approval) => entry('Provenance', approvalKey(approval), toApprovalProvenance(context, approval))),
-  ];
-  return { resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', timestamp: stockholmInstant(at), entry: entries };
-}

@@ -10,11 +10,12 @@
  *
  * The list holds the same entries in the same order as `planToBundle(plan, options, at).entry`, and
  * each entry mapped alone equals that Bundle's entry (test/fhir/plan-entries.test.ts, over every
- * example and the property-based plans): a resource type added to `planToBundle` must be added here
- * too, which that test tells.
+ * example and the property-based plans). `planToBundle` is this list with every entry mapped, so
+ * there is one list of what a plan becomes.
  */
-import type { BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
-import type { SipPlan } from '../../sip/index.js';
+import type { Bundle, BundleEntry, FhirResource, Resource } from 'fhir/r4.js';
+import { stockholmInstant, type SipPlan } from '../../sip/index.js';
+import { PROFILE } from '../canonical.js';
 import type { FhirMappingOptions } from '../options.js';
 import { DEFAULT_MAPPING_OPTIONS } from '../options.js';
 import { approvalKey, toApprovalProvenance, toApprovalTask } from './approval.js';
@@ -25,6 +26,7 @@ import { toCareTeam } from './care-team.js';
 import { toConsent } from './consent.js';
 import type { ResourceKey } from './context.js';
 import { INDIVIDUAL, KeyRegistry, entryFor, newContext } from './context.js';
+import { toDecisionServiceRequest, decisionKey } from './decision.js';
 import { toDetectedIssue } from './deviation.js';
 import { toGoal } from './goal.js';
 import { toHealthcareService, toOtherActorOrganization, toPrincipalOrganization, toUnitOrganization } from './organization.js';
@@ -74,6 +76,10 @@ export function planEntries(plan: SipPlan, options: FhirMappingOptions = DEFAULT
     lazy('CarePlan', plan.id, () => toCarePlan(context)),
     lazy('CareTeam', plan.id, () => toCareTeam(context)),
     ...plan.goals.map((goal) => lazy('Goal', goal.id, () => toGoal(context, goal))),
+    ...plan.interventions.flatMap((intervention) => {
+      const { decision } = intervention;
+      return decision === undefined ? [] : [lazy('ServiceRequest', decisionKey(intervention), () => toDecisionServiceRequest(context, intervention, decision))];
+    }),
     ...plan.consents.map((consent) => lazy('Consent', consent.id, () => toConsent(context, consent))),
     ...plan.meetings.flatMap((meeting) => {
       const location = meeting.summons?.location;
@@ -87,4 +93,18 @@ export function planEntries(plan: SipPlan, options: FhirMappingOptions = DEFAULT
     ...plan.principals.map((principal) => lazy('Task', principal.id, () => toApprovalTask(context, principal))),
     ...plan.approvals.map((approval) => lazy('Provenance', approvalKey(approval), () => toApprovalProvenance(context, approval))),
   ];
+}
+
+/**
+ * Maps a SIP plan to a transaction Bundle. The plan must already be valid (parsed by the SIP schema,
+ * with every reference declared); the result depends on nothing but the plan, the options and `at`.
+ *
+ * `at` is when the Bundle is sent, by default when the plan version was recorded. It becomes
+ * `Bundle.timestamp`, and each Consent's status is judged at it: nothing of a SIP may leave without a
+ * consent in force at the moment it leaves (seed 001 §4.2), which the SIP Bundle profile checks
+ * against that timestamp.
+ */
+export function planToBundle(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt)): Bundle {
+  const entries = planEntries(plan, options, at).map((planEntry) => planEntry.entry());
+  return { resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', timestamp: stockholmInstant(at), entry: entries };
 }
