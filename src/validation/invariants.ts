@@ -12,6 +12,7 @@
  */
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
+import { hoistInvariants } from './hoist.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -32,6 +33,15 @@ export const REPLACED_CONSTRAINTS: Readonly<Record<string, string>> = {
 };
 
 type Compiled = (resource: unknown, env: Record<string, unknown>) => unknown[];
+
+/**
+ * An expression ready to run: as written, and, when it has `%resource`/`%rootResource` chains,
+ * rewritten to compute each of them once ({@link hoistInvariants}).
+ */
+interface Prepared {
+  readonly plain: Compiled;
+  readonly hoisted?: { readonly expression: Compiled; readonly variables: readonly { readonly name: string; readonly text: string; readonly compiled: Compiled }[] };
+}
 
 const asNode = fhirpath.compile('$this', r4, { resolveInternalTypes: false }) as Compiled;
 
@@ -115,13 +125,43 @@ function project(value: unknown, reaches: (property: string) => boolean): unknow
   return Object.fromEntries(Object.entries(value).filter(([property]) => reaches(property)));
 }
 
+function compileExpression(expression: string, base: string): Compiled {
+  return fhirpath.compile({ base, expression }, r4, { userInvocationTable, resolveInternalTypes: false }) as Compiled;
+}
+
+/** Compiles `expression` as written and, when it has chains to hoist, rewritten. */
+function prepare(expression: string, base: string, hoist: boolean): Prepared {
+  const plain = compileExpression(expression, base);
+  const plan = hoistInvariants(expression);
+  if (!hoist || plan.variables.length === 0) return { plain };
+  try {
+    const variables = plan.variables.map((variable) => ({ name: variable.name.slice(1), text: variable.source, compiled: compileExpression(variable.expression, base) }));
+    return { plain, hoisted: { expression: compileExpression(plan.expression, base), variables } };
+  } catch {
+    return { plain };
+  }
+}
+
 export class InvariantEngine {
-  readonly #compiled = new Map<string, Compiled | string>();
+  readonly #compiled = new Map<string, Prepared | string>();
+  /**
+   * Values of hoisted `%resource` chains for the resource whose constraints are being evaluated
+   * (one resource at a time, so at most one entry per distinct chain in the loaded profiles).
+   */
+  #shared: { readonly resource: unknown; readonly rootResource: unknown; readonly values: Map<string, unknown[]> } | undefined;
   readonly #memo = new Map<string, Memo>();
   readonly #remember: boolean;
 
-  constructor(remember = true) {
+  readonly #hoist: boolean;
+
+  /**
+   * @param remember - remember results of constraints that look only at their element (see {@link evaluate}).
+   * @param hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants});
+   *   off, expressions run only as written (the benchmark and the differential test compare both).
+   */
+  constructor(remember = true, hoist = true) {
     this.#remember = remember;
+    this.#hoist = hoist;
   }
 
   /**
@@ -143,7 +183,7 @@ export class InvariantEngine {
     if (known !== undefined) return { passed: known };
     currentScope = scope;
     try {
-      const result = compiled(node, env);
+      const result = this.#run(compiled, node, env);
       const passed = !(result.length === 1 && result[0] === false);
       if (memo !== undefined && seen !== undefined) {
         if (memo.results.size >= MEMO_LIMIT) memo.results.clear();
@@ -157,11 +197,47 @@ export class InvariantEngine {
     }
   }
 
-  #compile(key: string, expression: string, base: string): Compiled | string {
+  /**
+   * Forgets the values of `%resource` chains kept for the resource being validated; the validator
+   * calls it when a validation starts and ends, so nothing outlives one call or sees a changed resource.
+   */
+  forget(): void {
+    this.#shared = undefined;
+  }
+
+  /**
+   * Runs a prepared expression: its hoisted chains first (each once per resource, shared by all the
+   * constraints on it that use the same chain), then the rewritten expression. Should a hoisted
+   * chain throw — where the expression as written might never have evaluated it — the expression is
+   * run as written, so the verdict (and the error) is always the plain evaluation's.
+   */
+  #run(prepared: Prepared, node: unknown, env: { resource: unknown; rootResource: unknown }): unknown[] {
+    const { hoisted } = prepared;
+    if (hoisted === undefined) return prepared.plain(node, env);
+    const current = this.#shared;
+    const shared = current !== undefined && current.resource === env.resource && current.rootResource === env.rootResource ? current : { resource: env.resource, rootResource: env.rootResource, values: new Map<string, unknown[]>() };
+    this.#shared = shared;
+    const variables: Record<string, unknown> = { resource: env.resource, rootResource: env.rootResource };
+    try {
+      for (const variable of hoisted.variables) {
+        let value = shared.values.get(variable.text);
+        if (value === undefined) {
+          value = variable.compiled(node, variables);
+          shared.values.set(variable.text, value);
+        }
+        variables[variable.name] = value;
+      }
+      return hoisted.expression(node, variables);
+    } catch {
+      return prepared.plain(node, env);
+    }
+  }
+
+  #compile(key: string, expression: string, base: string): Prepared | string {
     let compiled = this.#compiled.get(key);
     if (compiled === undefined) {
       try {
-        compiled = fhirpath.compile({ base, expression }, r4, { userInvocationTable, resolveInternalTypes: false }) as Compiled;
+        compiled = prepare(expression, base, this.#hoist);
       } catch (error) {
         compiled = `cannot compile: ${error instanceof Error ? error.message : String(error)}`;
       }
