@@ -92,12 +92,24 @@ const NOT_REMEMBERED = /children\(|descendants\(|repeat\(|aggregate\(|\$this|%co
 
 /** Results kept per expression; cleared when this many pile up. */
 const MEMO_LIMIT = 5_000;
+/**
+ * The longest key (characters of projected JSON) a result is remembered under. An expression whose
+ * key was ever longer — one that names `entry` on a Bundle, say, whose key would be the whole
+ * Bundle — is not remembered from then on, so no resource-sized key is kept or even built again.
+ */
+const MAX_KEY_LENGTH = 1_024;
+/** All remembered keys together, in characters; past it every memo is cleared. */
+const MEMO_BUDGET = 8 * 1_024 * 1_024;
 
 interface Memo {
   readonly results: Map<string, boolean>;
   /** Whether a JSON property is one the expression can reach by name. */
   readonly reaches: (property: string) => boolean;
   readonly usesResource: boolean;
+  /** Set once a key was longer than {@link MAX_KEY_LENGTH}: the expression is no longer remembered. */
+  oversized: boolean;
+  /** Characters of its keys. */
+  characters: number;
 }
 
 /**
@@ -150,6 +162,8 @@ export class InvariantEngine {
    */
   #shared: { readonly resource: unknown; readonly rootResource: unknown; readonly values: Map<string, unknown[]> } | undefined;
   readonly #memo = new Map<string, Memo>();
+  /** Characters of all remembered keys. */
+  #memoBytes = 0;
   readonly #remember: boolean;
 
   readonly #hoist: boolean;
@@ -178,23 +192,50 @@ export class InvariantEngine {
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
     const memo = this.#memo.get(key);
-    const seen = memo === undefined ? undefined : JSON.stringify(memo.usesResource ? [project(node, memo.reaches), project(env.resource, memo.reaches), project(env.rootResource, memo.reaches)] : project(node, memo.reaches));
+    const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
     const known = seen === undefined ? undefined : memo?.results.get(seen);
     if (known !== undefined) return { passed: known };
     currentScope = scope;
     try {
       const result = this.#run(compiled, node, env);
       const passed = !(result.length === 1 && result[0] === false);
-      if (memo !== undefined && seen !== undefined) {
-        if (memo.results.size >= MEMO_LIMIT) memo.results.clear();
-        memo.results.set(seen, passed);
-      }
+      if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, passed);
       return { passed };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     } finally {
       currentScope = undefined;
     }
+  }
+
+  /** How much is remembered: results over all expressions, and the characters of their keys (for tests and benchmarks). */
+  get remembered(): { readonly results: number; readonly characters: number } {
+    let results = 0;
+    for (const memo of this.#memo.values()) results += memo.results.size;
+    return { results, characters: this.#memoBytes };
+  }
+
+  /** The part of the element (and of its resources, when the expression uses them) the result depends on, as JSON; undefined when too long to keep. */
+  #memoKey(memo: Memo, node: unknown, env: { resource: unknown; rootResource: unknown }): string | undefined {
+    const seen = JSON.stringify(memo.usesResource ? [project(node, memo.reaches), project(env.resource, memo.reaches), project(env.rootResource, memo.reaches)] : project(node, memo.reaches));
+    if (seen.length <= MAX_KEY_LENGTH) return seen;
+    memo.oversized = true;
+    this.#clear(memo);
+    return undefined;
+  }
+
+  #clear(memo: Memo): void {
+    memo.results.clear();
+    this.#memoBytes -= memo.characters;
+    memo.characters = 0;
+  }
+
+  #rememberResult(memo: Memo, seen: string, passed: boolean): void {
+    if (memo.results.size >= MEMO_LIMIT) this.#clear(memo);
+    if (this.#memoBytes + seen.length > MEMO_BUDGET) for (const other of this.#memo.values()) this.#clear(other);
+    memo.results.set(seen, passed);
+    memo.characters += seen.length;
+    this.#memoBytes += seen.length;
   }
 
   /**
@@ -243,7 +284,7 @@ export class InvariantEngine {
       }
       this.#compiled.set(key, compiled);
       if (this.#remember && typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
-        this.#memo.set(key, { results: new Map(), reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression) });
+        this.#memo.set(key, { results: new Map(), reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression), oversized: false, characters: 0 });
       }
     }
     return compiled;
