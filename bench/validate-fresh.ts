@@ -2,7 +2,9 @@
  * Milliseconds per SIP Bundle on Bundles never validated before: each round, every plan of
  * `examples/*.json` becomes a new plan (its own id, person and timestamps, as `bench/plans.ts` makes
  * them) and `planToBundle` writes its Bundle, so no result can be remembered from an earlier one.
- * The validator runs with its result cache on and off, interleaved in the same rounds.
+ * The validator runs with its expressions as written, with the %resource chains hoisted
+ * (src/validation/hoist.ts), with the native ref-1/ext-1 checks too (src/validation/native.ts), each
+ * with its result cache on and off, interleaved in the same rounds.
  * Run with `npx tsx bench/validate-fresh.ts` (BENCH_ROUNDS, default 20; BENCH_ONLY=text to run only
  * the variants whose name holds it, e.g. `BENCH_ONLY='cache off'` under `node --cpu-prof`).
  */
@@ -45,9 +47,14 @@ function freshBundle(plan: SipPlan): Bundle {
   return planToBundle(fresh);
 }
 
-const variants = [false, true]
-  .flatMap((hoistInvariants) => [true, false].map((rememberResults) => ({ hoistInvariants, rememberResults })))
-  .map((options) => ({ name: `hoisting ${options.hoistInvariants ? 'on ' : 'off'}, result cache ${options.rememberResults ? 'on' : 'off'}`, validator: createValidator(options), times: [] as number[], invalid: 0 }))
+const variants = [
+  { name: 'as written, result cache off', options: { hoistInvariants: false, nativeChecks: false, rememberResults: false } },
+  { name: 'as written, result cache on', options: { hoistInvariants: false, nativeChecks: false, rememberResults: true } },
+  { name: 'hoisting, result cache off', options: { hoistInvariants: true, nativeChecks: false, rememberResults: false } },
+  { name: 'hoisting + native, result cache off', options: { hoistInvariants: true, nativeChecks: true, rememberResults: false } },
+  { name: 'hoisting + native, result cache on (default)', options: { hoistInvariants: true, nativeChecks: true, rememberResults: true } },
+]
+  .map(({ name, options }) => ({ name, validator: createValidator(options), times: [] as number[], invalid: 0 }))
   .filter((variant) => only === undefined || variant.name.includes(only));
 
 for (const variant of variants) variant.validator.validate(freshBundle(plans[0] as SipPlan), { profiles: [PROFILE.bundle] });
@@ -62,4 +69,4 @@ for (let round = 0; round < rounds + 2; round += 1) {
   }
 }
 write(`${String(plans.length)} example plans, fresh Bundles each round, ${String(rounds)} rounds (median ms per SIP Bundle):`);
-for (const variant of variants) write(`  ${variant.name.padEnd(36)} ${median(variant.times).toFixed(2)} ms  (${String(variant.invalid)} of ${String(plans.length)} judged invalid)`);
+for (const variant of variants) write(`  ${variant.name.padEnd(46)} ${median(variant.times).toFixed(2)} ms  (${String(variant.invalid)} of ${String(plans.length)} judged invalid)`);

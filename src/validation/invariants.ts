@@ -13,6 +13,7 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { hoistInvariants } from './hoist.js';
+import { NATIVE_CHECKS } from './native.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -167,15 +168,18 @@ export class InvariantEngine {
   readonly #remember: boolean;
 
   readonly #hoist: boolean;
+  readonly #native: boolean;
 
   /**
-   * @param remember - remember results of constraints that look only at their element (see {@link evaluate}).
-   * @param hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants});
-   *   off, expressions run only as written (the benchmark and the differential test compare both).
+   * @param options.remember - remember results of constraints that look only at their element (see {@link evaluate}); default true.
+   * @param options.hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants}); default true.
+   * @param options.native - check ref-1 and ext-1 on the JSON ({@link NATIVE_CHECKS}); default true.
+   * Off, expressions run only as written; the benchmark and the differential tests compare both.
    */
-  constructor(remember = true, hoist = true) {
-    this.#remember = remember;
-    this.#hoist = hoist;
+  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean } = {}) {
+    this.#remember = options.remember ?? true;
+    this.#hoist = options.hoist ?? true;
+    this.#native = options.native ?? true;
   }
 
   /**
@@ -191,6 +195,8 @@ export class InvariantEngine {
     const key = `${base}\u0000${expression}`;
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
+    const verdict = this.#native ? NATIVE_CHECKS.get(expression)?.(node, env) : undefined;
+    if (verdict !== undefined) return { passed: verdict };
     const memo = this.#memo.get(key);
     const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
     const known = seen === undefined ? undefined : memo?.results.get(seen);

@@ -32,6 +32,11 @@ export interface ValidatorOptions {
    * expression runs as written; the benchmark and the differential test compare both.
    */
   readonly hoistInvariants?: boolean;
+  /**
+   * Check ref-1 and ext-1 on the JSON instead of through FHIRPath where the JSON's shape is plain
+   * (default true; see src/validation/native.ts). Off, they are evaluated as written.
+   */
+  readonly nativeChecks?: boolean;
 }
 
 function isResource(value: unknown): value is FhirResource {
@@ -61,7 +66,7 @@ class ProfileValidator implements Validator {
 
   constructor(options: ValidatorOptions) {
     const store = new DefinitionStore(basePackageDirectory(), options.profileDirectory ?? defaultProfileDirectory());
-    this.#engine = new InvariantEngine(options.rememberResults ?? true, options.hoistInvariants ?? true);
+    this.#engine = new InvariantEngine({ remember: options.rememberResults, hoist: options.hoistInvariants, native: options.nativeChecks });
     this.#walker = new Walker(store, new Terminology(store), this.#engine);
   }
 

@@ -1,12 +1,12 @@
 /**
  * Hoisting `%resource` chains out of per-item evaluation (src/validation/hoist.ts):
  * - the rewriting, on expressions whose rewritten form was worked out by hand;
- * - differentially, the validator with hoisting gives exactly the OperationOutcome of the validator
- *   that runs every expression as written, on: the Bundles of every example plan (valid, with
+ * - differentially, the validator with hoisting, with the native ref-1/ext-1 checks, and with both
+ *   and the result cache (the default) gives exactly the OperationOutcome of the validator that runs
+ *   every expression as written through fhirpath.js, on: the Bundles of every example plan (valid, with
  *   warnings, and examples/invalid), the broken Bundle of every sip-* invariant
  *   (test/support/profile-breakers.ts), the official R4 examples broken one way each
- *   (mutation-corpus.ts), and generated plans (test/support/arbitraries.ts) — with the result cache
- *   off, and on;
+ *   (mutation-corpus.ts), and generated plans (test/support/arbitraries.ts);
  * - the values kept for one resource are not reused for a changed resource.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,9 +24,10 @@ import { readExample } from '../support/examples.js';
 import { BREAKERS } from '../support/profile-breakers.js';
 import { MUTATION_CORPUS } from './mutation-corpus.js';
 
-const asWritten = createValidator({ hoistInvariants: false, rememberResults: false });
-const hoisted = createValidator({ hoistInvariants: true, rememberResults: false });
-const hoistedRemembering = createValidator();
+const asWritten = createValidator({ hoistInvariants: false, nativeChecks: false, rememberResults: false });
+const hoisted = createValidator({ hoistInvariants: true, nativeChecks: false, rememberResults: false });
+const native = createValidator({ hoistInvariants: false, nativeChecks: true, rememberResults: false });
+const byDefault = createValidator();
 
 describe('hoistInvariants', () => {
   it('replaces a %resource chain inside where() by a variable computed once', () => {
@@ -81,10 +82,11 @@ function expectSameVerdicts(resource: unknown): void {
   const expected = asWritten.validate(resource, { profiles: (resource as { resourceType?: unknown }).resourceType === 'Bundle' ? [PROFILE.bundle] : [] });
   const options = { profiles: (resource as { resourceType?: unknown }).resourceType === 'Bundle' ? [PROFILE.bundle] : [] };
   expect(hoisted.validate(resource, options)).toEqual(expected);
-  expect(hoistedRemembering.validate(resource, options)).toEqual(expected);
+  expect(native.validate(resource, options)).toEqual(expected);
+  expect(byDefault.validate(resource, options)).toEqual(expected);
 }
 
-describe('hoisting changes no verdict', () => {
+describe('hoisting, the native checks (src/validation/native.ts) and the result cache change no verdict', () => {
   const examples = [...planBundles('examples'), ...planBundles('examples/warnings'), ...planBundles('examples/invalid')];
 
   it('maps most example plans, valid and invalid, to Bundles', () => {

@@ -14,7 +14,7 @@ function bundleOf(entries: number, tag: string): Record<string, unknown> {
 
 describe('the result cache', () => {
   it('keeps nothing for a constraint whose key would hold a whole Bundle, and still judges each Bundle', () => {
-    const engine = new InvariantEngine(true);
+    const engine = new InvariantEngine({ remember: true });
     for (let round = 0; round < 20; round += 1) {
       const bundle = bundleOf(30, `b${String(round)}`);
       expect(engine.evaluate('entry.count() = 30', 'Bundle', bundle, { resource: bundle, rootResource: bundle }, scope)).toEqual({ passed: true });
@@ -24,7 +24,7 @@ describe('the result cache', () => {
   });
 
   it('keeps small keys, at most 5,000 per expression, and counts their characters', () => {
-    const engine = new InvariantEngine(true);
+    const engine = new InvariantEngine({ remember: true });
     const period = { start: '2030-01-01', end: '2030-02-01' };
     expect(engine.evaluate('start <= end', 'Period', period, { resource: period, rootResource: period }, scope)).toEqual({ passed: true });
     // The projection {"start":…,"end":…} is the key: 41 characters.
@@ -38,7 +38,7 @@ describe('the result cache', () => {
   });
 
   it('keeps nothing when told not to remember', () => {
-    const engine = new InvariantEngine(false);
+    const engine = new InvariantEngine({ remember: false });
     const period = { start: '2030-01-01', end: '2030-02-01' };
     engine.evaluate('start <= end', 'Period', period, { resource: period, rootResource: period }, scope);
     expect(engine.remembered).toEqual({ results: 0, characters: 0 });
