@@ -12,6 +12,8 @@
  */
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
+import { hoistInvariants } from './hoist.js';
+import { NATIVE_CHECKS } from './native.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -32,6 +34,15 @@ export const REPLACED_CONSTRAINTS: Readonly<Record<string, string>> = {
 };
 
 type Compiled = (resource: unknown, env: Record<string, unknown>) => unknown[];
+
+/**
+ * An expression ready to run: as written, and, when it has `%resource`/`%rootResource` chains,
+ * rewritten to compute each of them once ({@link hoistInvariants}).
+ */
+interface Prepared {
+  readonly plain: Compiled;
+  readonly hoisted?: { readonly expression: Compiled; readonly variables: readonly { readonly name: string; readonly text: string; readonly compiled: Compiled }[] };
+}
 
 const asNode = fhirpath.compile('$this', r4, { resolveInternalTypes: false }) as Compiled;
 
@@ -82,12 +93,24 @@ const NOT_REMEMBERED = /children\(|descendants\(|repeat\(|aggregate\(|\$this|%co
 
 /** Results kept per expression; cleared when this many pile up. */
 const MEMO_LIMIT = 5_000;
+/**
+ * The longest key (characters of projected JSON) a result is remembered under. An expression whose
+ * key was ever longer — one that names `entry` on a Bundle, say, whose key would be the whole
+ * Bundle — is not remembered from then on, so no resource-sized key is kept or even built again.
+ */
+const MAX_KEY_LENGTH = 1_024;
+/** All remembered keys together, in characters; past it every memo is cleared. */
+const MEMO_BUDGET = 8 * 1_024 * 1_024;
 
 interface Memo {
   readonly results: Map<string, boolean>;
   /** Whether a JSON property is one the expression can reach by name. */
   readonly reaches: (property: string) => boolean;
   readonly usesResource: boolean;
+  /** Set once a key was longer than {@link MAX_KEY_LENGTH}: the expression is no longer remembered. */
+  oversized: boolean;
+  /** Characters of its keys. */
+  characters: number;
 }
 
 /**
@@ -115,13 +138,48 @@ function project(value: unknown, reaches: (property: string) => boolean): unknow
   return Object.fromEntries(Object.entries(value).filter(([property]) => reaches(property)));
 }
 
+function compileExpression(expression: string, base: string): Compiled {
+  return fhirpath.compile({ base, expression }, r4, { userInvocationTable, resolveInternalTypes: false }) as Compiled;
+}
+
+/** Compiles `expression` as written and, when it has chains to hoist, rewritten. */
+function prepare(expression: string, base: string, hoist: boolean): Prepared {
+  const plain = compileExpression(expression, base);
+  const plan = hoistInvariants(expression);
+  if (!hoist || plan.variables.length === 0) return { plain };
+  try {
+    const variables = plan.variables.map((variable) => ({ name: variable.name.slice(1), text: variable.source, compiled: compileExpression(variable.expression, base) }));
+    return { plain, hoisted: { expression: compileExpression(plan.expression, base), variables } };
+  } catch {
+    return { plain };
+  }
+}
+
 export class InvariantEngine {
-  readonly #compiled = new Map<string, Compiled | string>();
+  readonly #compiled = new Map<string, Prepared | string>();
+  /**
+   * Values of hoisted `%resource` chains for the resource whose constraints are being evaluated
+   * (one resource at a time, so at most one entry per distinct chain in the loaded profiles).
+   */
+  #shared: { readonly resource: unknown; readonly rootResource: unknown; readonly values: Map<string, unknown[]> } | undefined;
   readonly #memo = new Map<string, Memo>();
+  /** Characters of all remembered keys. */
+  #memoBytes = 0;
   readonly #remember: boolean;
 
-  constructor(remember = true) {
-    this.#remember = remember;
+  readonly #hoist: boolean;
+  readonly #native: boolean;
+
+  /**
+   * @param options.remember - remember results of constraints that look only at their element (see {@link evaluate}); default true.
+   * @param options.hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants}); default true.
+   * @param options.native - check ref-1 and ext-1 on the JSON ({@link NATIVE_CHECKS}); default true.
+   * Off, expressions run only as written; the benchmark and the differential tests compare both.
+   */
+  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean } = {}) {
+    this.#remember = options.remember ?? true;
+    this.#hoist = options.hoist ?? true;
+    this.#native = options.native ?? true;
   }
 
   /**
@@ -137,18 +195,17 @@ export class InvariantEngine {
     const key = `${base}\u0000${expression}`;
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
+    const verdict = this.#native ? NATIVE_CHECKS.get(expression)?.(node, env) : undefined;
+    if (verdict !== undefined) return { passed: verdict };
     const memo = this.#memo.get(key);
-    const seen = memo === undefined ? undefined : JSON.stringify(memo.usesResource ? [project(node, memo.reaches), project(env.resource, memo.reaches), project(env.rootResource, memo.reaches)] : project(node, memo.reaches));
+    const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
     const known = seen === undefined ? undefined : memo?.results.get(seen);
     if (known !== undefined) return { passed: known };
     currentScope = scope;
     try {
-      const result = compiled(node, env);
+      const result = this.#run(compiled, node, env);
       const passed = !(result.length === 1 && result[0] === false);
-      if (memo !== undefined && seen !== undefined) {
-        if (memo.results.size >= MEMO_LIMIT) memo.results.clear();
-        memo.results.set(seen, passed);
-      }
+      if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, passed);
       return { passed };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
@@ -157,17 +214,83 @@ export class InvariantEngine {
     }
   }
 
-  #compile(key: string, expression: string, base: string): Compiled | string {
+  /** How much is remembered: results over all expressions, and the characters of their keys (for tests and benchmarks). */
+  get remembered(): { readonly results: number; readonly characters: number } {
+    let results = 0;
+    for (const memo of this.#memo.values()) results += memo.results.size;
+    return { results, characters: this.#memoBytes };
+  }
+
+  /** The part of the element (and of its resources, when the expression uses them) the result depends on, as JSON; undefined when too long to keep. */
+  #memoKey(memo: Memo, node: unknown, env: { resource: unknown; rootResource: unknown }): string | undefined {
+    const seen = JSON.stringify(memo.usesResource ? [project(node, memo.reaches), project(env.resource, memo.reaches), project(env.rootResource, memo.reaches)] : project(node, memo.reaches));
+    if (seen.length <= MAX_KEY_LENGTH) return seen;
+    memo.oversized = true;
+    this.#clear(memo);
+    return undefined;
+  }
+
+  #clear(memo: Memo): void {
+    memo.results.clear();
+    this.#memoBytes -= memo.characters;
+    memo.characters = 0;
+  }
+
+  #rememberResult(memo: Memo, seen: string, passed: boolean): void {
+    if (memo.results.size >= MEMO_LIMIT) this.#clear(memo);
+    if (this.#memoBytes + seen.length > MEMO_BUDGET) for (const other of this.#memo.values()) this.#clear(other);
+    memo.results.set(seen, passed);
+    memo.characters += seen.length;
+    this.#memoBytes += seen.length;
+  }
+
+  /**
+   * Forgets the values of `%resource` chains kept for the resource being validated; the validator
+   * calls it when a validation starts and ends, so nothing outlives one call or sees a changed resource.
+   */
+  forget(): void {
+    this.#shared = undefined;
+  }
+
+  /**
+   * Runs a prepared expression: its hoisted chains first (each once per resource, shared by all the
+   * constraints on it that use the same chain), then the rewritten expression. Should a hoisted
+   * chain throw — where the expression as written might never have evaluated it — the expression is
+   * run as written, so the verdict (and the error) is always the plain evaluation's.
+   */
+  #run(prepared: Prepared, node: unknown, env: { resource: unknown; rootResource: unknown }): unknown[] {
+    const { hoisted } = prepared;
+    if (hoisted === undefined) return prepared.plain(node, env);
+    const current = this.#shared;
+    const shared = current !== undefined && current.resource === env.resource && current.rootResource === env.rootResource ? current : { resource: env.resource, rootResource: env.rootResource, values: new Map<string, unknown[]>() };
+    this.#shared = shared;
+    const variables: Record<string, unknown> = { resource: env.resource, rootResource: env.rootResource };
+    try {
+      for (const variable of hoisted.variables) {
+        let value = shared.values.get(variable.text);
+        if (value === undefined) {
+          value = variable.compiled(node, variables);
+          shared.values.set(variable.text, value);
+        }
+        variables[variable.name] = value;
+      }
+      return hoisted.expression(node, variables);
+    } catch {
+      return prepared.plain(node, env);
+    }
+  }
+
+  #compile(key: string, expression: string, base: string): Prepared | string {
     let compiled = this.#compiled.get(key);
     if (compiled === undefined) {
       try {
-        compiled = fhirpath.compile({ base, expression }, r4, { userInvocationTable, resolveInternalTypes: false }) as Compiled;
+        compiled = prepare(expression, base, this.#hoist);
       } catch (error) {
         compiled = `cannot compile: ${error instanceof Error ? error.message : String(error)}`;
       }
       this.#compiled.set(key, compiled);
       if (this.#remember && typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
-        this.#memo.set(key, { results: new Map(), reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression) });
+        this.#memo.set(key, { results: new Map(), reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression), oversized: false, characters: 0 });
       }
     }
     return compiled;

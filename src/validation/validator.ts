@@ -26,6 +26,17 @@ export interface ValidatorOptions {
    * (default true). Off, every constraint is evaluated every time; the benchmark measures both.
    */
   readonly rememberResults?: boolean;
+  /**
+   * Compute each `%resource`/`%rootResource` chain of a constraint once per resource instead of once
+   * per item the constraint iterates over (default true; see src/validation/hoist.ts). Off, every
+   * expression runs as written; the benchmark and the differential test compare both.
+   */
+  readonly hoistInvariants?: boolean;
+  /**
+   * Check ref-1 and ext-1 on the JSON instead of through FHIRPath where the JSON's shape is plain
+   * (default true; see src/validation/native.ts). Off, they are evaluated as written.
+   */
+  readonly nativeChecks?: boolean;
 }
 
 function isResource(value: unknown): value is FhirResource {
@@ -51,10 +62,12 @@ function bundleContext(bundle: Json, expression: string): BundleContext | undefi
 
 class ProfileValidator implements Validator {
   readonly #walker: Walker;
+  readonly #engine: InvariantEngine;
 
   constructor(options: ValidatorOptions) {
     const store = new DefinitionStore(basePackageDirectory(), options.profileDirectory ?? defaultProfileDirectory());
-    this.#walker = new Walker(store, new Terminology(store), new InvariantEngine(options.rememberResults ?? true));
+    this.#engine = new InvariantEngine({ remember: options.rememberResults, hoist: options.hoistInvariants, native: options.nativeChecks });
+    this.#walker = new Walker(store, new Terminology(store), this.#engine);
   }
 
   knowsProfile(canonical: string): boolean {
@@ -64,7 +77,12 @@ class ProfileValidator implements Validator {
   validate(resource: unknown, options: ValidateOptions = {}): OperationOutcome {
     const findings = new Findings();
     const expression = isResource(resource) ? resource.resourceType : 'Resource';
-    this.#validateResource(resource, expression, options.profiles ?? [], undefined, false, findings);
+    this.#engine.forget();
+    try {
+      this.#validateResource(resource, expression, options.profiles ?? [], undefined, false, findings);
+    } finally {
+      this.#engine.forget();
+    }
     return toOperationOutcome(findings.list);
   }
 
