@@ -13,7 +13,6 @@
  * matching the entries to the plan's resources. Issue #11 aims at ≥ 100 SIP transactions/s; the
  * verdict is printed, nothing is asserted. Run with `npm run bench:fhir-write`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import { matchEntries } from '../src/http/fhir-transaction.js';
 import { checkPlan } from '../src/sip/index.js';
 import { createValidator } from '../src/validation/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer } from './plans.js';
+import { median, newPlan, personnummer, startServe, write } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -33,36 +32,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 /** New plans made ready before the run: more than the creates the rounds can reach at the aim. */
 const PREPARED = 2_000;
 const ORG = 'SE2321000180-1000';
-const write = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
-  const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`sip-fhir serve ended (${String(code)}):\n${stderr}`));
-    });
-  });
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 interface Figures {
   rps: number;
   p50: number;

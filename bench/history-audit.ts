@@ -14,17 +14,16 @@
  * default 5; BENCH_CONNECTIONS, default 10). Figures are printed, nothing is asserted.
  * Run with `npm run bench:history`.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { planResourceIds } from '../src/fhir/index.js';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
-import { formatDate, parsePlan, stockholmDate, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { openPg } from '../src/store/sql-client.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
+import { median, newPlan, personnummer, startServe, write } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -34,73 +33,6 @@ const VERSIONS = 20;
 const PLANS = 100;
 /** Region Dalarna, principal of every seeded plan. */
 const ORG = 'SE2321000180-1000';
-const write = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-const TODAY = formatDate(stockholmDate(new Date()));
-const IN_300_DAYS = formatDate(stockholmDate(new Date(Date.now() + 300 * 86_400_000)));
-const adult = JSON.parse(readFileSync('examples/adult-psychiatry-addiction.json', 'utf8')) as SipPlan;
-
-/** A valid personnummer for a serial number (born 1960, Luhn check digit). */
-function personnummer(serial: number): string {
-  const birth = `1960${String(1 + (serial % 12)).padStart(2, '0')}${String(1 + (Math.floor(serial / 12) % 28)).padStart(2, '0')}`;
-  const number = String(100 + Math.floor(serial / 336)).padStart(3, '0');
-  const digits = `${birth.slice(2)}${number}`;
-  let sum = 0;
-  for (let index = 0; index < digits.length; index++) {
-    const product = Number(digits.charAt(index)) * (index % 2 === 0 ? 2 : 1);
-    sum += product > 9 ? product - 9 : product;
-  }
-  return `${birth}${number}${String((10 - (sum % 10)) % 10)}`;
-}
-
-/** Plan `id` of person `person`, version 1, with a consent from today so it may be sent while the bench runs. */
-function newPlan(id: string, person: string): SipPlan {
-  const parsed = parsePlan({
-    ...adult,
-    id,
-    version: 1,
-    approvals: [],
-    individual: { ...adult.individual, identifier: { ...adult.individual.identifier, value: person } },
-    updatedAt: new Date().toISOString(),
-    consents: adult.consents.map((consent) => ({ ...consent, planId: id, givenAt: TODAY, validUntil: IN_300_DAYS })),
-  });
-  if (!parsed.ok) throw new Error(`the bench plan does not parse: ${parsed.problems.map((problem) => problem.message).join('; ')}`);
-  return parsed.plan;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-async function startServe(databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
-  const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`sip-fhir serve ended (${String(code)}):\n${stderr}`));
-    });
-  });
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 /** Seeds the plans through the store and the audit log straight into its table (one INSERT … SELECT). */
 async function seed(databaseUrl: string): Promise<{ carePlanId: string; person: string }> {
   const store = await createPlanStore({ databaseUrl });

@@ -27,7 +27,6 @@
  * Issue #11 aims at ≥ 100 transactions/s and ≥ 2,000 reads/s with p99 ≤ 50 ms; the verdict is
  * printed, nothing is asserted. Run with `npm run bench:http`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,9 +36,10 @@ import type { Bundle, CarePlan } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, planToBundle } from '../src/fhir/index.js';
 import { personIdentifier } from '../src/fhir/write/patient.js';
 import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, resolveAuthMode } from '../src/http/auth/index.js';
-import { checkPlan, formatDate, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, stockholmDate, trafficLight, type SipPlan } from '../src/sip/index.js';
+import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
+import { median, newPlan, personnummer, startServe, write, type Served } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -47,51 +47,11 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const ONLY = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter((name) => name !== '');
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** The plan every bench plan is made from (support.ts), for the fallbacks of the in-process timings. */
+const adult = newPlan('sip-bench-template', personnummer(0));
 /** A prime that does not divide PLANS, so `i × STRIDE mod PLANS` visits every plan before it repeats. */
 const STRIDE = 7_919;
 const ORG = 'SE2321000180-1000';
-const write = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
-};
-
-/** A valid personnummer `YYYYMMDD-NNNC` for a serial number: born 1950–1999, Luhn check digit. */
-function personnummer(serial: number): string {
-  const year = 1950 + (serial % 50);
-  const month = 1 + (Math.floor(serial / 50) % 12);
-  const day = 1 + (Math.floor(serial / 600) % 28);
-  const birth = `${String(year)}${String(month).padStart(2, '0')}${String(day).padStart(2, '0')}`;
-  const number = String(1 + (Math.floor(serial / 16_800) % 999)).padStart(3, '0');
-  const digits = `${birth.slice(2)}${number}`;
-  let sum = 0;
-  for (let index = 0; index < digits.length; index++) {
-    const product = Number(digits.charAt(index)) * (index % 2 === 0 ? 2 : 1);
-    sum += product > 9 ? product - 9 : product;
-  }
-  return `${birth}-${number}${String((10 - (sum % 10)) % 10)}`;
-}
-
-const TODAY = formatDate(stockholmDate(new Date()));
-const IN_300_DAYS = formatDate(stockholmDate(new Date(Date.now() + 300 * 86_400_000)));
-const adult = JSON.parse(readFileSync('examples/adult-psychiatry-addiction.json', 'utf8')) as SipPlan;
-/** Plan `id` of person `person`: the adult example as a new plan, version 1, not yet approved. */
-function newPlan(id: string, person: string): SipPlan {
-  return {
-    ...adult,
-    id,
-    version: 1,
-    approvals: [],
-    individual: { ...adult.individual, identifier: { ...adult.individual.identifier, value: person } },
-    // Recorded now with a consent from today, so the plan may be read (sent) whenever the bench runs.
-    updatedAt: new Date().toISOString(),
-    consents: adult.consents.map((consent) => ({ ...consent, planId: id, givenAt: TODAY, validUntil: IN_300_DAYS })),
-  };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
 /**
  * CPU time the process has used so far (user + system), in ms, from /proc on Linux; undefined
  * elsewhere. Per request it is steadier than requests/s on a shared machine: other processes taking
@@ -141,40 +101,6 @@ function databaseCpuBetween(before: Map<number, number> | undefined, after: Map<
 
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
 const NO_CACHES = { SIP_TOKEN_CACHE: '0' };
-
-interface Served {
-  url: string;
-  pid: number | undefined;
-  stop: () => Promise<void>;
-}
-
-async function startServe(databaseUrl: string, dataDir: string, env: Readonly<Record<string, string>> = {}): Promise<Served> {
-  const profile = CPU_PROF === undefined || Object.keys(env).length > 0 ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
-  const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`sip-fhir serve ended (${String(code)}):\n${stderr}`));
-    });
-  });
-  return {
-    url,
-    pid: child.pid,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 interface Figures {
   rps: number;
@@ -260,9 +186,9 @@ const scratch = await createScratchDatabase();
 const databaseName = new URL(scratch.url).pathname.slice(1);
 const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
 try {
-  const server = await startServe(scratch.url, dataDir);
+  const server = await startServe(scratch.url, dataDir, CPU_PROF === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)] });
   // A second server on the same database and key, remembering nothing between requests: the figures without caches.
-  const uncached = await startServe(scratch.url, dataDir, NO_CACHES);
+  const uncached = await startServe(scratch.url, dataDir, { env: NO_CACHES });
   const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
   let planIds: string[] = [];
   try {

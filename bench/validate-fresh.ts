@@ -1,6 +1,6 @@
 /**
  * Milliseconds per SIP Bundle on Bundles never validated before: each round, every plan of
- * `examples/*.json` becomes a new plan (its own id, person and timestamps, as `bench/plans.ts` makes
+ * `examples/*.json` becomes a new plan (its own id, person and timestamps, as `bench/support.ts` makes
  * them) and `planToBundle` writes its Bundle, so no result can be remembered from an earlier one.
  * The validator runs with its expressions as written, with the %resource chains hoisted
  * (src/validation/hoist.ts), with the native ref-1/ext-1 checks too (src/validation/native.ts), each
@@ -15,7 +15,7 @@ import type { Bundle } from 'fhir/r4.js';
 import { PROFILE, planToBundle } from '../src/fhir/index.js';
 import { parsePlanText, type SipPlan } from '../src/sip/index.js';
 import { createValidator, hasErrors } from '../src/validation/index.js';
-import { median, personnummer } from './plans.js';
+import { median, personnummer } from './support.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? '20');
 const only = process.env.BENCH_ONLY;

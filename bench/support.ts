@@ -1,7 +1,9 @@
 /**
- * Plans for the HTTP benchmarks: the adult example as new plans, each with its own id and person,
- * recorded now with a consent from today, so a run on any day may send (read) them.
+ * What the HTTP benchmarks share: plans (the adult example as new plans, each with its own id and
+ * person, recorded now with a consent from today, so a run on any day may send (read) them), the
+ * server as a child process, and the median.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { formatDate, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
 
@@ -44,4 +46,47 @@ export function newPlan(id: string, person: string, now: Date = new Date()): Sip
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+export const write = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** `sip-fhir serve` as a child process on loopback. */
+export interface Served {
+  readonly url: string;
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `sip-fhir serve` as a child process — as it runs in production, and so that autocannon's own
+ * CPU is not counted in the server's event loop — on the database, without the example plans and
+ * with the rate limit lifted; `env` adds settings, `nodeArgs` options of node (`--cpu-prof`, say).
+ */
+export async function startServe(databaseUrl: string, dataDir: string, options: { env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[] } = {}): Promise<Served> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000', ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const url = await new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`sip-fhir serve ended (${String(code)}):\n${stderr}`));
+    });
+  });
+  return {
+    url,
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
