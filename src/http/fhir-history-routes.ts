@@ -27,7 +27,7 @@ import { planResourceIds } from '../fhir/index.js';
 import type { StoredPlan } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
-import { FHIR_ID, KNOWN_TYPES, baseUrl, sendFhir, viewOf, type PlanView } from './fhir-routes.js';
+import { baseUrl, plansWithResource, sendFhir, viewOf, type PlanView } from './fhir-routes.js';
 import { HttpError } from './problem.js';
 import { single } from './query-params.js';
 import { sendRefusal } from './sending.js';
@@ -94,11 +94,7 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
    * 404 for an unknown type or id; else the refusal of the last plan judged, 403.
    */
   async function planOf(type: string, id: string, caller: Caller, subject: AuditSubject, at: Date): Promise<StoredPlan> {
-    if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-    const planIds = FHIR_ID.test(id) ? await store.plansWithResource(type, id) : [];
-    const candidates = (await Promise.all(planIds.map((planId) => store.get(planId))))
-      .filter((stored) => stored !== undefined)
-      .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+    const candidates = await plansWithResource(store, type, id);
     let refusal: HttpError | undefined;
     let fallback: StoredPlan | undefined;
     for (const stored of candidates) {

@@ -21,7 +21,7 @@ import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_R
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
-import type { StoredPlan } from '../store/plan-store.js';
+import type { PlanStore, StoredPlan } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditEventCapability } from './audit-event.js';
@@ -124,6 +124,19 @@ export function viewOf(stored: StoredPlan, at: Date): PlanView {
     ];
   });
   return { stored, entries };
+}
+
+/**
+ * The current versions of the plans whose FHIR view has, or had, the resource `type/id`, the most
+ * recently recorded first: shared master data (one id in every plan naming it) is answered as the
+ * plan recorded last maps it. 404 for a type the mapping does not write; none for an unknown id.
+ */
+export async function plansWithResource(store: PlanStore, type: string, id: string): Promise<StoredPlan[]> {
+  if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
+  const planIds = FHIR_ID.test(id) ? await store.plansWithResource(type, id) : [];
+  return (await Promise.all(planIds.map((planId) => store.get(planId))))
+    .filter((stored) => stored !== undefined)
+    .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
 }
 
 export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
@@ -339,12 +352,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     route('read', async (request, response, caller, subject) => {
       const type = String(request.params.type);
       const id = String(request.params.id);
-      if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-      const planIds = FHIR_ID.test(id) ? await store.plansWithResource(type, id) : [];
-      const candidates = (await Promise.all(planIds.map((planId) => store.get(planId))))
-        .filter((stored) => stored !== undefined)
-        // Shared master data is answered as the plan recorded last maps it.
-        .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+      const candidates = await plansWithResource(store, type, id);
       const at = clock();
       let refusal: HttpError | undefined;
       for (const stored of candidates) {
