@@ -261,80 +261,32 @@ export function sipRouter(dependencies: AppDependencies): Router {
     }),
   );
 
-  router.post(
-    '/plans/:id/approvals',
+  /**
+   * A route that records a change of the process as the next version of the plan: the stored plan
+   * (If-Match checked when given), the body parsed by its schema, the transition at the server's clock.
+   */
+  const change = <T>(schema: z.ZodType<T>, apply: (plan: SipPlan, body: T, params: Readonly<Record<string, string>>, at: Date) => SipPlan, status = 201) =>
     route('update', async (request, response, caller, subject) => {
       const stored = await editable(request, caller, subject);
-      const { principal, approvedBy } = bodyOf(approvalRequestSchema, request.body);
-      const at = clock();
-      // The approval names the version it approves and the digest of its part; it is recorded as the next version.
-      const approved = approvePlan(stored.plan, { principal, approvedBy, at });
-      await record(stored, nextVersion(approved, at), caller, response, 201);
-    }),
-  );
+      const body = bodyOf(schema, request.body);
+      const params = Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, String(value)]));
+      await record(stored, apply(stored.plan, body, params, clock()), caller, response, status);
+    });
 
-  router.post(
-    '/plans/:id/consents/:consentId/withdrawal',
-    route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
-      const withdrawal = bodyOf(withdrawalRequestSchema, request.body);
-      const next = withdrawConsent(stored.plan, { consentId: String(request.params.consentId), ...withdrawal, at: clock() });
-      await record(stored, next, caller, response, 201);
-    }),
-  );
-
-  router.post(
-    '/plans/:id/closure',
-    route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
-      const closure = bodyOf(closureRequestSchema, request.body);
-      await record(stored, closePlan(stored.plan, { ...closure, at: clock() }), caller, response, 201);
-    }),
-  );
-
-  router.post(
-    '/plans/:id/consents',
-    route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
-      const consent = bodyOf(consentRequestSchema, request.body);
-      await record(stored, recordConsent(stored.plan, consent, { at: clock() }), caller, response, 201);
-    }),
-  );
-
-  router.post(
-    '/plans/:id/meetings',
-    route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
-      const meeting = bodyOf(meetingRequestSchema, request.body);
-      await record(stored, addMeeting(stored.plan, meeting, { at: clock() }), caller, response, 201);
-    }),
-  );
-
-  router.post(
-    '/plans/:id/meetings/:meetingId/summons',
-    route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
-      const summons = bodyOf(summonsRequestSchema, request.body);
-      await record(stored, summonMeeting(stored.plan, String(request.params.meetingId), summons, { at: clock() }), caller, response, 201);
-    }),
-  );
-
+  // The approval names the version it approves and the digest of its part; it is recorded as the next version.
+  router.post('/plans/:id/approvals', change(approvalRequestSchema, (plan, { principal, approvedBy }, _params, at) => nextVersion(approvePlan(plan, { principal, approvedBy, at }), at)));
+  router.post('/plans/:id/consents/:consentId/withdrawal', change(withdrawalRequestSchema, (plan, withdrawal, params, at) => withdrawConsent(plan, { consentId: params.consentId ?? '', ...withdrawal, at })));
+  router.post('/plans/:id/closure', change(closureRequestSchema, (plan, closure, _params, at) => closePlan(plan, { ...closure, at })));
+  router.post('/plans/:id/consents', change(consentRequestSchema, (plan, consent, _params, at) => recordConsent(plan, consent, { at })));
+  router.post('/plans/:id/meetings', change(meetingRequestSchema, (plan, meeting, _params, at) => addMeeting(plan, meeting, { at })));
+  router.post('/plans/:id/meetings/:meetingId/summons', change(summonsRequestSchema, (plan, summons, params, at) => summonMeeting(plan, params.meetingId ?? '', summons, { at })));
   router.put(
     '/plans/:id/meetings/:meetingId/invitees/:party/response',
-    route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
-      const answer = bodyOf(summonsAnswerRequestSchema, request.body);
-      await record(stored, answerSummons(stored.plan, String(request.params.meetingId), String(request.params.party), answer, { at: clock() }), caller, response);
-    }),
+    change(summonsAnswerRequestSchema, (plan, answer, params, at) => answerSummons(plan, params.meetingId ?? '', params.party ?? '', answer, { at }), 200),
   );
-
   router.put(
     '/plans/:id/meetings/:meetingId/status',
-    route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
-      const outcome = bodyOf(meetingOutcomeRequestSchema, request.body);
-      await record(stored, recordMeetingOutcome(stored.plan, String(request.params.meetingId), outcome, { at: clock() }), caller, response);
-    }),
+    change(meetingOutcomeRequestSchema, (plan, outcome, params, at) => recordMeetingOutcome(plan, params.meetingId ?? '', outcome, { at }), 200),
   );
 
   return router;
