@@ -7,10 +7,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMapping, translateInbound, translateOutbound, type Mapping } from '../../src/exchange/index.js';
+import { loadMapping, translateInbound, translateOutbound, type Mapping, type OutboundResult } from '../../src/exchange/index.js';
 import { DEFAULT_MAPPING_OPTIONS, PROTECTED_LOCATION_TEXT, planToBundle, readCheckedPlan } from '../../src/fhir/index.js';
 import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
 import { createValidator, hasErrors } from '../../src/validation/index.js';
+
+/** The plan written back as it would be sent when its version was recorded (an outbound translation always names the moment it sends). */
+function outboundWhenRecorded(mapping: Mapping, plan: SipPlan): OutboundResult {
+  return translateOutbound(mapping, plan, { at: new Date(plan.updatedAt) });
+}
+
 
 const FOLDER = 'mappings/modern-case-api';
 const SAMPLES = join(FOLDER, 'samples');
@@ -170,7 +176,7 @@ describe('modern-case-api samples', () => {
     expect(result.plan?.updatedAt).toBe('2026-07-01T08:05:00+02:00');
     expect(inbound('elderly-home-help.json').updatedAt).toBe('2026-03-11T15:20:00+01:00');
     const plan = { ...inbound('elderly-home-help.json'), updatedAt: '2026-07-01T06:05:00Z' };
-    const written = JSON.parse(translateOutbound(mapping, plan).text ?? '') as { sipCase: { lastModified: string } };
+    const written = JSON.parse(outboundWhenRecorded(mapping, plan).text ?? '') as { sipCase: { lastModified: string } };
     expect(written.sipCase.lastModified).toBe('2026-07-01 08:05');
   });
 

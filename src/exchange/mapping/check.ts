@@ -75,10 +75,10 @@ export async function sampleFiles(folder: string, format: 'json' | 'xml'): Promi
 /** Translates one sample in, and back out when the mapping can write. */
 export async function checkSample(mapping: Mapping, file: string, at?: Date): Promise<SampleCheck> {
   const text = await readFile(file, 'utf8');
-  const options = at === undefined ? {} : { at };
   const inbound = translateInbound(mapping, text, { reportLoss: mapping.outbound !== undefined });
   if (inbound.plan === undefined || mapping.outbound === undefined) return { file, ok: !inbound.issues.some(isError), issues: inbound.issues };
-  const outbound = translateOutbound(mapping, inbound.plan, options);
+  // Written back as it would be sent at `at`, or else when the sample's plan version was recorded.
+  const outbound = translateOutbound(mapping, inbound.plan, { at: at ?? new Date(inbound.plan.updatedAt) });
   const issues = [...inbound.issues, ...outbound.issues];
   return { file, ok: !issues.some(isError), issues };
 }

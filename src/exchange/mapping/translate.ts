@@ -23,6 +23,17 @@ export interface TranslateOptions {
   readonly reportLoss?: boolean;
 }
 
+/**
+ * Options of an outbound translation, which is data leaving the adapter: the moment it leaves is
+ * required, and the plan is judged at it (`judgeSend`: consent in force then, covering the
+ * principals) — never at the moment the version was recorded.
+ */
+export interface OutboundOptions {
+  readonly at: Date;
+  /** Report what the other side has no place for, by translating the result back (default true). */
+  readonly reportLoss?: boolean;
+}
+
 export interface InboundResult {
   /** The plan, when it came out valid and passes the rules (warnings allowed). */
   readonly plan?: SipPlan;
@@ -164,11 +175,10 @@ export function translateInbound(mapping: Mapping, sourceText: string, options: 
 }
 
 /**
- * A SIP plan → a document of the mapping's system, after the plan passes the SIP rules (judged at
- * `options.at` as a send, when given). SIP fields the format has no place for are reported by their
- * plan pointer.
+ * A SIP plan → a document of the mapping's system, after the plan passes the SIP rules judged at
+ * `options.at` as a send. SIP fields the format has no place for are reported by their plan pointer.
  */
-export function translateOutbound(mapping: Mapping, plan: SipPlan, options: TranslateOptions = {}): OutboundResult {
+export function translateOutbound(mapping: Mapping, plan: SipPlan, options: OutboundOptions): OutboundResult {
   const problems: MappingIssue[] = ruleProblems(plan, options.at).map((problem) => ({
     severity: problem.severity,
     code: problem.code,
