@@ -16,9 +16,10 @@
  * - links: `self`, `first`, `previous`, `next`, `last` at most once each; paging links only in
  *   searchset and history Bundles (bundle.html#searchset, http.html#paging);
  * - document Bundles (documents.html#content): the Composition's references resolve inside the
- *   Bundle, and every entry is reachable from the Composition by following references (an entry
- *   reached only backwards — it refers to the document but nothing in the document refers to it —
- *   is a warning, except a Provenance);
+ *   Bundle — a version-specific one (`…/_history/2`) to the entry with that `meta.versionId` — and
+ *   every entry is reachable from the Composition by following references (an entry reached only
+ *   backwards — it refers to the document but nothing in the document refers to it — is a
+ *   warning, except a Provenance);
  * - searchset Bundles (bundle.html#searchset, search.html#conformance): a `self` link; entries
  *   with `search.mode` `match` or `include` carry a resource with an id, `match` entries are of
  *   the type searched (from the self link), `outcome` entries are OperationOutcomes.
@@ -67,6 +68,8 @@ interface Entry {
   readonly resource: Json | undefined;
   readonly type: string | undefined;
   readonly id: string | undefined;
+  /** `meta.versionId` of the resource. */
+  readonly version: string | undefined;
 }
 
 /** The entries of one Bundle by fullUrl and by `Type/id`, built once. */
@@ -85,20 +88,19 @@ class EntryIndex {
 
   /**
    * The entry a literal reference names, from the entry `from` (bundle.html#references): an
-   * absolute URL is a fullUrl (without its version); a relative `Type/id` is resolved against the
-   * base of `from`'s RESTful fullUrl, or else matched by type and id.
+   * absolute URL is a fullUrl; a relative `Type/id` is resolved against the base of `from`'s
+   * RESTful fullUrl, or else matched by type and id. A version-specific reference
+   * (`…/_history/2`) names that version: the entry whose `meta.versionId` is 2.
    */
   resolve(reference: string, from: Entry | undefined): Entry | undefined {
-    const literal = reference.replace(/\/_history\/[A-Za-z0-9\-.]{1,64}$/, '');
-    if (ABSOLUTE.test(literal)) return this.#byFullUrl.get(literal)?.[0] ?? this.#byFullUrl.get(reference)?.[0];
-    const relative = RELATIVE.exec(literal);
-    if (relative === null) return undefined;
+    const versioned = /^(.*)\/_history\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
+    const literal = versioned?.[1] ?? reference;
+    const pick = (candidates: readonly Entry[] | undefined) => (versioned === null ? candidates?.[0] : candidates?.find((entry) => entry.version === versioned[2]));
+    if (ABSOLUTE.test(literal)) return pick(this.#byFullUrl.get(literal));
+    if (RELATIVE.exec(literal) === null) return undefined;
     const base = from?.fullUrl === undefined ? undefined : RESTFUL.exec(from.fullUrl)?.[1];
-    if (base !== undefined) {
-      const onServer = this.#byFullUrl.get(`${base}/${literal}`)?.[0];
-      if (onServer !== undefined) return onServer;
-    }
-    return this.#byTypeAndId.get(literal)?.[0];
+    const onServer = base === undefined ? undefined : this.#byFullUrl.get(`${base}/${literal}`);
+    return onServer === undefined ? pick(this.#byTypeAndId.get(literal)) : pick(onServer);
   }
 
   hasFullUrl(fullUrl: string): boolean {
@@ -117,7 +119,8 @@ function entriesOf(bundle: Json): Entry[] {
   return bundle.entry.map((item: unknown, index) => {
     const entry = isObject(item) ? item : {};
     const resource = isObject(entry.resource) ? entry.resource : undefined;
-    return { index, fullUrl: text(entry.fullUrl), resource, type: text(resource?.resourceType), id: text(resource?.id) };
+    const meta = resource?.meta;
+    return { index, fullUrl: text(entry.fullUrl), resource, type: text(resource?.resourceType), id: text(resource?.id), version: isObject(meta) ? text(meta.versionId) : undefined };
   });
 }
 
@@ -200,8 +203,7 @@ function checkDuplicates(check: BundleCheck, index: EntryIndex, report: Report):
   for (const entry of index.entries) {
     if (entry.type === undefined || entry.id === undefined) continue;
     const base = entry.fullUrl === undefined ? '' : (RESTFUL.exec(entry.fullUrl)?.[1] ?? '');
-    const meta = entry.resource?.meta;
-    const version = isObject(meta) ? (text(meta.versionId) ?? '') : '';
+    const version = entry.version ?? '';
     const key = `${base} ${entry.type}/${entry.id} ${version}`;
     const first = seen.get(key);
     if (first === undefined) {
@@ -302,7 +304,9 @@ function checkDocument(check: BundleCheck, index: EntryIndex, report: Report): v
   const compositionAt = `${check.expression}.entry[0].resource`;
   for (const { reference, expression } of compositionReferences(composition.resource, compositionAt)) {
     if (index.resolve(reference, composition) !== undefined || /^urn:(?:uuid|oid):/.test(reference)) continue; // an unresolved urn is a dangling reference already
-    report({ severity: 'error', code: 'not-found', rule: STRUCTURE_RULES.documentReference, expression, message: `${reference} is not an entry of this document; what the Composition refers to must be in the Bundle (https://hl7.org/fhir/R4/documents.html#content)` });
+    const version = /\/_history\/([A-Za-z0-9\-.]{1,64})$/.exec(reference)?.[1];
+    const what = version === undefined ? `${reference} is not an entry of this document` : `${reference} is not an entry of this document: no entry is version ${version} of it`;
+    report({ severity: 'error', code: 'not-found', rule: STRUCTURE_RULES.documentReference, expression, message: `${what}; what the Composition refers to must be in the Bundle (https://hl7.org/fhir/R4/documents.html#content)` });
   }
 
   const targets = new Map<Entry, Set<Entry>>();

@@ -163,6 +163,16 @@ describe('document Bundles (https://hl7.org/fhir/R4/documents.html#content)', ()
     expect(findings(validator.validate(bundle))).toEqual([[STRUCTURE_RULES.documentReference, 'Bundle.entry[0].resource.custodian', 'error']]);
   });
 
+  it('a version-specific reference names the entry of that version', () => {
+    const subject = 'http://fhir.healthintersections.com.au/open/Patient/d1';
+    const versioned = example('Bundle-father.json');
+    resourceOf(versioned, 0).subject = { reference: `${subject}/_history/2` };
+    expect(findings(validator.validate(versioned))).toEqual([[STRUCTURE_RULES.documentReference, 'Bundle.entry[0].resource.subject', 'error']]);
+    const patient = entries(versioned).findIndex((entry) => entry.fullUrl === subject);
+    resourceOf(versioned, patient).meta = { versionId: '2' };
+    expect(findings(validator.validate(versioned))).toEqual([]);
+  });
+
   it('an entry not reached from the Composition is an error; one reached only backwards a warning, unless a Provenance', () => {
     const orphan = example('Bundle-father.json');
     entries(orphan).push({ fullUrl: 'urn:uuid:6a2e1d9c-0000-4000-8000-000000000001', resource: OBSERVATION('Patient/somebody-else') });
