@@ -5,7 +5,7 @@
 import type { OperationOutcome } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
 import { createValidator, STRUCTURE_RULES } from '../../src/validation/index.js';
-import { readOfficialExample } from '../support/fhir-validators.js';
+import { listOfficialExamples, readOfficialExample } from '../support/fhir-validators.js';
 
 const validator = createValidator();
 
@@ -216,5 +216,30 @@ describe('searchset Bundles (https://hl7.org/fhir/R4/bundle.html#searchset)', ()
     const bundle = example('Bundle-bundle-example.json');
     entries(bundle)[1] = { ...entries(bundle)[1], search: { mode: 'outcome' } };
     expect(findings(validator.validate(bundle))).toEqual([[STRUCTURE_RULES.searchsetEntry, 'Bundle.entry[1].resource', 'error']]);
+  });
+});
+
+describe('the official examples', () => {
+  /**
+   * What these rules find in the official R4 Bundles (those of up to 100 entries; the larger ones
+   * are the definition Bundles, whose entries are also published one by one) and in the one
+   * example with a long id — each a real disagreement with the specification, read by hand:
+   * - two message Bundles give `http://acme.com/ehr/fhir/Patient/pat12` as the fullUrl of Patient/pat2;
+   * - Bundle-lri-example gives each Observation a fullUrl `…/Observation/lri-<id>` for the id `<id>`;
+   * - a SearchParameter's id has 67 characters, more than the 64 of the id type.
+   */
+  it('are flagged only where they disagree with the specification', () => {
+    const bundles = listOfficialExamples().filter((file) => file.startsWith('Bundle-') && (((readOfficialExample(file) as unknown as Json).entry as unknown[] | undefined)?.length ?? 0) <= 100);
+    expect(bundles.length).toBeGreaterThan(25);
+    const found = [...bundles, 'SearchParameter-questionnaireresponse-extensions-QuestionnaireResponse-item-subject.json'].flatMap((file) =>
+      findings(validator.validate(readOfficialExample(file))).map(([rule, expression, severity]) => `${file} ${rule} ${expression} ${severity}`),
+    );
+    const lri = Array.from({ length: 16 }, (_, index) => index + 1).map((index) => `Bundle-lri-example.json ${STRUCTURE_RULES.fullUrlMismatch} Bundle.entry[${String(index)}].fullUrl error`);
+    expect(found).toEqual([
+      `Bundle-10bb101f-a121-4264-a920-67be9cb82c74.json ${STRUCTURE_RULES.fullUrlMismatch} Bundle.entry[2].fullUrl error`,
+      `Bundle-3a0707d3-549e-4467-b8b8-5a2ab3800efe.json ${STRUCTURE_RULES.fullUrlMismatch} Bundle.entry[3].fullUrl error`,
+      ...lri,
+      `SearchParameter-questionnaireresponse-extensions-QuestionnaireResponse-item-subject.json ${STRUCTURE_RULES.invalidValue} SearchParameter.id error`,
+    ]);
   });
 });
