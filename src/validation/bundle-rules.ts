@@ -108,6 +108,12 @@ class EntryIndex {
   }
 }
 
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (set === undefined) map.set(key, new Set([value]));
+  else set.add(value);
+}
+
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [value]);
@@ -309,44 +315,46 @@ function checkDocument(check: BundleCheck, index: EntryIndex, report: Report): v
     report({ severity: 'error', code: 'not-found', rule: STRUCTURE_RULES.documentReference, expression, message: `${what}; what the Composition refers to must be in the Bundle (https://hl7.org/fhir/R4/documents.html#content)` });
   }
 
+  // Links between entries, both ways, each reference once: the walk below is linear in them.
   const targets = new Map<Entry, Set<Entry>>();
+  const sources = new Map<Entry, Set<Entry>>();
   const prefix = `${check.expression}.entry[`;
   for (const { reference, expression } of check.references) {
     const from = index.entries[entryIndexOf(expression, prefix) ?? -1];
     if (from === undefined || reference.startsWith('#')) continue;
     const target = index.resolve(reference, from);
     if (target === undefined || target === from) continue;
-    const set = targets.get(from) ?? new Set<Entry>();
-    set.add(target);
-    targets.set(from, set);
+    addTo(targets, from, target);
+    addTo(sources, target, from);
   }
   const reached = new Set<Entry>();
-  const visit = (start: Entry) => {
+  /** Entries reached, in the order reached; each is later asked which entries refer to it. */
+  const order: Entry[] = [];
+  const forwards = (start: Entry) => {
     const stack = [start];
     while (stack.length > 0) {
       const entry = stack.pop();
       if (entry === undefined || reached.has(entry)) continue;
       reached.add(entry);
+      order.push(entry);
       for (const target of targets.get(entry) ?? []) stack.push(target);
     }
   };
-  visit(composition);
-  // Backwards: an entry whose references reach the document; repeat until nothing more is reached.
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const entry of index.entries) {
-      if (reached.has(entry) || entry.resource === undefined || ![...(targets.get(entry) ?? [])].some((target) => reached.has(target))) continue;
+  forwards(composition);
+  // Backwards: an entry that refers to a reached one is reached too, and what it refers to.
+  for (let position = 0; position < order.length; position += 1) {
+    const reachedEntry = order[position];
+    for (const entry of reachedEntry === undefined ? [] : (sources.get(reachedEntry) ?? [])) {
+      if (reached.has(entry)) continue;
       if (entry.type !== 'Provenance') {
-        report({ severity: 'warning', code: 'informational', rule: STRUCTURE_RULES.documentOrphan, expression: `${check.expression}.entry[${String(entry.index)}]`, message: `entry ${String(entry.index)} is reached from the Composition only backwards (it refers to the document, nothing in the document refers to it); R4 documents link forwards from the Composition (https://hl7.org/fhir/R4/documents.html#content)` });
+        report({ severity: 'warning', code: 'invalid', rule: STRUCTURE_RULES.documentOrphan, expression: `${check.expression}.entry[${String(entry.index)}]`, message: `entry ${String(entry.index)} is reached from the Composition only backwards (it refers to the document, nothing in the document refers to it); R4 documents link forwards from the Composition (https://hl7.org/fhir/R4/documents.html#content)` });
       }
-      visit(entry);
-      grew = true;
+      forwards(entry);
     }
   }
   for (const entry of index.entries) {
     if (reached.has(entry) || entry.resource === undefined) continue;
-    report({ severity: 'error', code: 'informational', rule: STRUCTURE_RULES.documentOrphan, expression: `${check.expression}.entry[${String(entry.index)}]`, message: `entry ${String(entry.index)}${entry.fullUrl === undefined ? '' : ` (${entry.fullUrl})`} is not reached from the Composition by following references; a document holds what its Composition refers to (https://hl7.org/fhir/R4/documents.html#content)` });
+    report({ severity: 'error', code: 'invalid', rule: STRUCTURE_RULES.documentOrphan, expression: `${check.expression}.entry[${String(entry.index)}]`, message: `entry ${String(entry.index)}${entry.fullUrl === undefined ? '' : ` (${entry.fullUrl})`} is not reached from the Composition by following references; a document holds what its Composition refers to (https://hl7.org/fhir/R4/documents.html#content)` });
   }
 }
 
