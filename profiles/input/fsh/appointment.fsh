@@ -1,3 +1,6 @@
+// SIP Appointment: a SIP meeting and its summons (https://hl7.org/fhir/R4/appointment.html). The
+// time of a booked meeting needs no rule of ours: R4's app-3 already requires start and end.
+
 Invariant: sip-app-1
 Description: "A booked SIP meeting has an agenda (description)"
 Severity: #error

@@ -1,3 +1,12 @@
+// SIP approval Task: one per principal, asking it to approve its part of one version of the plan
+// (https://hl7.org/fhir/R4/task.html; seed 000: red, yellow, green).
+//
+// Which version: in a transaction Bundle the CarePlan is referred to by its `urn:uuid` fullUrl,
+// which cannot carry `/_history/<version>` (the server assigns ids and versions while it processes
+// the transaction, https://hl7.org/fhir/R4/http.html#trules). So the Task names the version in the
+// `plan-version` extension, as the approval's Provenance does; a Task read from a server may
+// instead have a version-specific `focus` reference (`CarePlan/<id>/_history/<version>`).
+
 Invariant: sip-tsk-1
 Description: "An approval Task is about one version of the CarePlan: a version-specific focus reference, or the plan-version extension"
 Severity: #error

@@ -1,3 +1,13 @@
+// SIP Bundle: one SIP as a `transaction` (or `collection`) Bundle. Rules that need more than one
+// resource live here and join entries by `fullUrl` (e.g. a CarePlan's `careTeam.reference` matched
+// against `entry.fullUrl`), never with `resolve()`: Medplum's `resolve()` does not look inside
+// Bundles, and every validator loading `profiles/` must reach the same verdict.
+//
+// The consent rules (sip-bdl-6..8) are judged at `Bundle.timestamp`, when the Bundle is sent, not
+// when the plan version was recorded: nothing of a SIP leaves without a consent in force at that
+// moment. The writer states the timestamp with the Europe/Stockholm offset, so its first ten
+// characters are the Stockholm date the consent's calendar dates are compared with.
+
 Invariant: sip-bdl-1
 Description: "A SIP Bundle is a transaction or a collection"
 Severity: #error

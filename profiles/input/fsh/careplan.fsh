@@ -1,3 +1,7 @@
+// SIP CarePlan: the plan itself (https://hl7.org/fhir/R4/careplan.html). An `active` plan is one
+// both principals approved, so it must state what seed 001 §4.5 says every plan states; rules that
+// need the care team or the organisations are on the SIP Bundle profile (bundle.fsh).
+
 Invariant: sip-cpl-1
 Description: "A SIP CarePlan is categorised as a SIP (category sip-category#sip-plan)"
 Severity: #error
@@ -34,6 +38,9 @@ Severity: #error
 Expression: "status = 'active' implies (activity.exists() and activity.all(detail.performer.exists()))"
 * requirements = "Seed 001 §4.5 (Möte: \"Av planen ska det framgå\" 1–5), items 1–3"
 
+// A warning: the plan stays valid FHIR, but the principals should make a samordnad vårdplan. Written
+// with `where(...).empty()` on the coding rather than `extension(...).empty()` alone, so a
+// compulsoryCare part of another code system does not fire it; both engines agree on it.
 Invariant: sip-cpl-7
 Description: "A person who leaves inpatient care for compulsory psychiatric care under LPT or LRV is planned for with a samordnad vårdplan (LPT 7 a §, LRV 12 a §), not a SIP"
 Severity: #warning

@@ -1,3 +1,5 @@
+//  SIP CareTeam: everyone around the plan, with their SIP roles (https://hl7.org/fhir/R4/careteam.html).
+
 Invariant: sip-ctm-1
 Description: "A SIP care team has at most one coordinator (huvudansvarig)"
 Severity: #error

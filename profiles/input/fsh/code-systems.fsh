@@ -1,3 +1,11 @@
+// The project's own code systems: SIP concepts that have no national code (DESIGN.md §4). Each
+// concept's code is the SIP model's own value, so mapping is the identity and cannot drift; the
+// Swedish display is what the narrative and people read.
+//
+// `profiles/CodeSystem-*.json` is built from this file (`npm run profiles:build`); src/fhir/code-systems.ts
+// reads it, and test/fhir/code-systems.test.ts fails when a code system drifts from its SIP enum.
+// National codes (KVÅ, SNOMED CT) are not invented here: they are configuration (see `FhirMappingOptions`, src/fhir/options.ts).
+
 CodeSystem: SIPCategory
 Id: sip-category
 Title: "SIP categories"

@@ -1,3 +1,9 @@
+// SIP Consent (https://hl7.org/fhir/R4/consent.html): never general, for one SIP, at most a year.
+//
+// R4 has no `Consent.period`, so the consent's period is the root provision's. R4's own ppc-2..ppc-5
+// test `patient` against `scope` in a way that never fires (their expressions compare a
+// CodeableConcept with a code), so this profile requires the patient itself (sip-con-1).
+
 Invariant: sip-con-1
 Description: "A SIP consent names the person it is about (patient)"
 Severity: #error

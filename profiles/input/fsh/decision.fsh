@@ -1,3 +1,7 @@
+// SIP Decision: a municipal decision (beslut) on an intervention of a SIP, as a ServiceRequest
+// (https://hl7.org/fhir/R4/servicerequest.html), GLOSSARY.md's FHIR home for an intervention that
+// needs a decision. How a decision's parts map, and why, is in src/fhir/write/decision.ts.
+
 Invariant: sip-dec-1
 Description: "A SIP decision is categorised as one (category sip-category#sip-decision)"
 Severity: #error

@@ -1,3 +1,8 @@
+// One Extension StructureDefinition (https://hl7.org/fhir/R4/extensibility.html#Extension) for each
+// of the project's own extensions in `EXTENSION` (src/fhir/canonical.ts), with the value types the writer
+// (src/fhir/write/) uses and the elements it puts them on. HL7's own extensions that the writer
+// also uses (`goal-relationship`, the R5 cross-version ones) are HL7's to define and left out.
+
 Extension: PlanVersion
 Id: plan-version
 Title: "SIP plan version"

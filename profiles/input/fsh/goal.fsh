@@ -1,3 +1,5 @@
+//  SIP Goal: the person's own goal, in their own words (https://hl7.org/fhir/R4/goal.html).
+
 Invariant: sip-gol-1
 Description: "A SIP goal is written in words (description.text), as the person said it"
 Severity: #error

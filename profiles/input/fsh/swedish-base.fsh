@@ -1,3 +1,9 @@
+// Patient, Organization, Practitioner, PractitionerRole and RelatedPerson as a SIP writes them,
+// aligned with HL7 Sweden's base profiles (basprofiler-r4, `input/fsh/profiles/`): the same
+// identifier slices (discriminated by `system`, open) with the same systems and slice names. They
+// derive from the R4 core definitions, not from HL7 Sweden's, because those have no published
+// package this build can read; the slices are what a SE base validator checks too.
+
 Invariant: sip-pat-1
 Description: "The person of a SIP is identified (an identifier with system and value)"
 Severity: #error

@@ -1,3 +1,6 @@
+// One ValueSet per project CodeSystem, with all its codes, so elements can be bound to them
+// (https://hl7.org/fhir/R4/terminologies.html#binding). The ValueSet has the CodeSystem's id.
+
 ValueSet: SIPCategoryVS
 Id: sip-category
 Title: "SIP categories"
