@@ -83,5 +83,7 @@ Description: "The person's consent to a SIP: who agreed, for which SIP, for at m
 * dateTime ^short = "When the consent was given"
 * performer 1..*
 * performer ^short = "Who agreed: the person, each custodial guardian, or a representative"
+// Only the root: nested provisions share these element definitions (contentReference), so the
+// root's type and period are required by sip-con-2 and sip-con-3 instead of cardinalities.
 * provision 1..1
 * provision ^short = "Root provision: permit, for the consent period (at most one year)"

@@ -67,6 +67,7 @@ Description: "A principal (kommun or region), one of its units, or an other acto
 * identifier[hsaid].system = "urn:oid:1.2.752.29.4.19" (exactly)
 * identifier[hsaid].value 1..1
 * identifier[organizationIdentifier] ^short = "Organisationsnummer"
+// `XX` if a type is given, as SEBaseOrganization; the adapter writes none (src/fhir/write/organization.ts).
 * identifier[organizationIdentifier].type = http://terminology.hl7.org/CodeSystem/v2-0203#XX
 * identifier[organizationIdentifier].system 1..1
 * identifier[organizationIdentifier].system = "urn:oid:2.5.4.97" (exactly)
