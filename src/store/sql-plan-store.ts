@@ -2,7 +2,7 @@
  * The PlanStore over the SQL client (sql-client.ts): the same statements for PGlite and PostgreSQL.
  * Schema in migrations.ts; the search columns in search-columns.ts.
  */
-import { formatDate, parsePlan, stockholmDate, type SipPlan } from '../sip/index.js';
+import { formatDate, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
 import { AuditWriter } from './audit-writer.js';
 import { migrate } from './migrations.js';
 import {
@@ -36,7 +36,12 @@ const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 interface VersionRow {
   plan_id: string;
   version: number;
+  /** The version as written before migration 4 (jsonb), else null. */
   plan: unknown;
+  /** The version as the SIP model wrote it (json), else null. */
+  document: unknown;
+  /** The model that wrote `document` (src/sip/model-version.ts). */
+  model: string | null;
   recorded_at: Date | string;
   recorded_by: string;
 }
@@ -54,7 +59,7 @@ interface AuditRow {
   detail: string | null;
 }
 
-const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.recorded_at, v.recorded_by';
+const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
@@ -73,10 +78,20 @@ function validated(plan: SipPlan): SipPlan {
   return result.plan;
 }
 
+/**
+ * The stored version as a plan. One the model running now wrote is the plan as that model parsed it
+ * (it was parsed before it was stored, and rows are immutable), so it is not parsed again: that was a
+ * fifth of a read's CPU. Any other is parsed, and one that no longer parses is an UnreadablePlanError.
+ */
 function toStored(row: VersionRow): StoredPlan {
-  const result = parsePlan(row.plan);
+  const plan = row.document !== null && row.model === planModelVersion() ? (row.document as SipPlan) : parsedRow(row);
+  return { plan, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+}
+
+function parsedRow(row: VersionRow): SipPlan {
+  const result = parsePlan(row.document ?? row.plan);
   if (!result.ok) throw new UnreadablePlanError(row.plan_id, row.version, result.problems);
-  return { plan: result.plan, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+  return result.plan;
 }
 
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
@@ -103,8 +118,8 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
 
 async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
   const [row] = await tx.query<{ recorded_at: Date | string }>(
-    'INSERT INTO plan_versions (plan_id, version, plan, recorded_by) VALUES ($1, $2, $3::jsonb, $4) RETURNING recorded_at',
-    [plan.id, plan.version, JSON.stringify(plan), recordedBy],
+    'INSERT INTO plan_versions (plan_id, version, document, model, recorded_by) VALUES ($1, $2, $3::json, $4, $5) RETURNING recorded_at',
+    [plan.id, plan.version, JSON.stringify(plan), planModelVersion(), recordedBy],
   );
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
   await indexResources(tx, plan.id, resources);
@@ -174,7 +189,7 @@ export class SqlPlanStore implements PlanStore {
       `SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE NOT EXISTS (SELECT 1 FROM plan_resources r WHERE r.plan_id = v.plan_id) ORDER BY v.plan_id, v.version`,
     );
     for (const row of unindexed) {
-      const parsed = parsePlan(row.plan);
+      const parsed = parsePlan(row.document ?? row.plan);
       if (parsed.ok) await indexResources(this.client, parsed.plan.id, checkResources(resourcesOf(parsed.plan)));
     }
   }
