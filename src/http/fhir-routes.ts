@@ -133,10 +133,7 @@ export function viewOf(stored: StoredPlan, at: Date): PlanView {
  */
 export async function plansWithResource(store: PlanStore, type: string, id: string): Promise<StoredPlan[]> {
   if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-  const planIds = FHIR_ID.test(id) ? await store.plansWithResource(type, id) : [];
-  return (await Promise.all(planIds.map((planId) => store.get(planId))))
-    .filter((stored) => stored !== undefined)
-    .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
 }
 
 export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {

@@ -270,13 +270,15 @@ export class SqlPlanStore implements PlanStore {
       where.push(`NOT p.closed AND p.next_follow_up < ${param(formatDate(stockholmDate(query.overdueAt)))}::date`);
     }
     const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
-    const [counted] = await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params);
-    const rows = await this.client.query<VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
+    // One statement for the page and the total (a window count over every match, before LIMIT); only
+    // a page that comes back empty (past the end, or limit 0) has to count on its own.
+    const rows = await this.client.query<VersionRow & { total: number }>(
+      `SELECT ${VERSION_COLUMNS}, count(*) OVER ()::integer AS total FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
        ${filter} ORDER BY p.plan_id LIMIT ${param(limit)} OFFSET ${param(offset)}`,
       params,
     );
-    return { total: counted?.total ?? 0, plans: rows.map(toStored) };
+    const total = rows[0]?.total ?? (await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params.slice(0, -2)))[0]?.total ?? 0;
+    return { total, plans: rows.map(toStored) };
   }
 
   async plansWithResource(resourceType: string, resourceId: string): Promise<string[]> {
@@ -285,6 +287,16 @@ export class SqlPlanStore implements PlanStore {
       [resourceType, resourceId],
     );
     return rows.map((row) => row.plan_id);
+  }
+
+  async currentWithResource(resourceType: string, resourceId: string): Promise<StoredPlan[]> {
+    const rows = await this.client.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM plan_resources r
+       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
+       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
+      [resourceType, resourceId],
+    );
+    return rows.map(toStored);
   }
 
   /** Resolves when the entry is committed; entries written at the same time share one INSERT (audit-writer.ts). */

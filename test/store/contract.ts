@@ -219,6 +219,11 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect(await opened().store.plansWithResource('Patient', patient.id)).toEqual(expect.arrayContaining(['sip-store-resources', 'sip-store-resources-other']));
       expect(await opened().store.plansWithResource('Goal', carePlan.id)).toEqual([]);
       expect(await opened().store.plansWithResource('CarePlan', '00000000-0000-0000-0000-000000000000')).toEqual([]);
+      // The current versions of those plans, in one query: version 2 of the plan, by the goal only version 1 had (the first).
+      const current = (type: string, id: string) => opened().store.currentWithResource(type, id).then((found) => found.map((stored) => `${stored.plan.id}@${String(stored.version)}`));
+      expect(await current('Goal', goals[0]?.id ?? '')).toEqual(['sip-store-resources@2']);
+      expect(await current('Patient', patient.id)).toEqual(expect.arrayContaining(['sip-store-resources@2', 'sip-store-resources-other@1']));
+      expect(await current('CarePlan', '00000000-0000-0000-0000-000000000000')).toEqual([]);
       await expect(opened().sql.query(`DELETE FROM plan_resources WHERE plan_id = 'sip-store-resources'`)).rejects.toThrow(/append-only/);
     });
 
