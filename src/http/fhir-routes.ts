@@ -97,6 +97,11 @@ function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>
 export function viewOf(stored: StoredPlan, at: Date): PlanView {
   const refusal = sendRefusal(stored.plan, at);
   if (refusal !== undefined) throw refusal;
+  return judgedView(stored, at);
+}
+
+/** {@link viewOf} of a plan already judged sendable at `at` (a search judges each plan once, to leave out those that may not be sent). */
+function judgedView(stored: StoredPlan, at: Date): PlanView {
   const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
   const targets = new Map<string, string>();
   for (const { key } of planned) {
@@ -260,7 +265,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         entries.push({ fullUrl: `${base}/${key}`, resource: entry.resource, search: { mode } });
       };
       for (const stored of page) {
-        const view = viewOf(stored, at);
+        // Judged sendable at `at` above.
+        const view = judgedView(stored, at);
         const match = view.entries.find((entry) => entry.type === 'CarePlan');
         if (match === undefined) continue;
         add(match, 'match');
