@@ -47,6 +47,13 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const ONLY = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter((name) => name !== '');
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/**
+ * Another checkout of the adapter (a git worktree of main, say) whose server is measured beside this
+ * one in the same rounds, on a scratch database of its own seeded with the same plans: each read and
+ * search scenario again as `<name> [before]`. On a shared, loaded machine a before/after in separate
+ * runs compares two loads, not two servers.
+ */
+const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 /** The plan every bench plan is made from (support.ts), for the fallbacks of the in-process timings. */
 const adult = newPlan('sip-bench-template', personnummer(0));
 /** A prime that does not divide PLANS, so `i × STRIDE mod PLANS` visits every plan before it repeats. */
@@ -173,7 +180,7 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
     write(`where the time goes, in this process on the same database (median of ${String(N)} each, ${String(planIds.length)} distinct stored plans):`);
     write(`  bearer token check: jose ES256 verify ${ms(t.token)}, a remembered token ${ms(t.tokenRemembered)}`);
     write(`  one create: parsePlan ${ms(t.parse)}, checkPlan ${ms(t.checkPlan)}, FHIR resource ids ${ms(t.resources)}, store.create ${ms(t.create)} (one transaction, its resource ids computed again inside the timing), audit INSERT ${ms(t.audit)}`);
-    write(`  one read:   store.get ${ms(t.get)} (SELECT + parse of the stored plan; a one-row indexed SELECT alone ${ms(t.rawSelect)}), mayAccess ${ms(t.access)},`);
+    write(`  one read:   store.get ${ms(t.get)} (one SELECT; a version the running model wrote is not parsed again, parsePlan would add ${ms(t.parse)}; a one-row indexed SELECT alone ${ms(t.rawSelect)}), mayAccess ${ms(t.access)},`);
     write(`              judgeSend ${ms(t.judgeSend)}, checkPlan for warnings ${ms(t.checkPlan)}, trafficLight + status ${ms(t.light)}, JSON.stringify ${ms(t.stringify)},`);
     write(`              both at once as a SIP read does them (judgeSendAndRecorded) ${ms(t.sendAndRecorded)},`);
     write(`              planToBundle (the whole plan) ${ms(t.toBundle)}, the CarePlan alone as a FHIR read maps it (planEntries) ${ms(t.carePlanEntry)}, audit INSERT ${ms(t.audit)}`);
@@ -184,9 +191,12 @@ async function inProcess(databaseUrl: string, dataDir: string, token: string, pl
 
 const scratch = await createScratchDatabase();
 const databaseName = new URL(scratch.url).pathname.slice(1);
+const beforeScratch = BEFORE_DIR === undefined ? undefined : await createScratchDatabase();
 const dataDir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
 try {
   const server = await startServe(scratch.url, dataDir, CPU_PROF === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)] });
+  // The same data folder, so the same signing key: one token serves both.
+  const before = beforeScratch === undefined ? undefined : await startServe(beforeScratch.url, dataDir, { cwd: resolve(BEFORE_DIR ?? '.') });
   // A second server on the same database and key, remembering nothing between requests: the figures without caches.
   const uncached = await startServe(scratch.url, dataDir, { env: NO_CACHES });
   const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
@@ -206,9 +216,11 @@ try {
     for (let from = 0; from < seeded.length; from += 10) {
       await Promise.all(
         seeded.slice(from, from + 10).map(async (plan) => {
-          const response = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(newPlan(plan.id, plan.person)) });
-          if (response.status !== 201) throw new Error(`seeding ${plan.id} answered ${String(response.status)}: ${await response.text()}`);
-          await response.arrayBuffer();
+          for (const target of before === undefined ? [server] : [server, before]) {
+            const response = await fetch(`${target.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(newPlan(plan.id, plan.person)) });
+            if (response.status !== 201) throw new Error(`seeding ${plan.id} answered ${String(response.status)}: ${await response.text()}`);
+            await response.arrayBuffer();
+          }
           const searchset = (await get(`/fhir/CarePlan?identifier=${encodeURIComponent(plan.id)}`)) as Bundle;
           const carePlan = searchset.entry?.[0]?.resource as CarePlan | undefined;
           if (carePlan?.id === undefined) throw new Error(`no CarePlan found for ${plan.id}`);
@@ -283,7 +295,20 @@ try {
       ...Object.entries(all).map(([name, requests]) => [name, { server, requests }] as const),
       // Left out when profiling, so that the end of the profile is the last scenario of the profiled server.
       ...Object.entries(CPU_PROF === undefined ? withoutCaches : {}).map(([name, requests]) => [`${name} (no caches)`, { server: uncached, requests }] as const),
-    ].filter(([name]) => ONLY === undefined || name === 'health' || ONLY.includes(name.replace(' (no caches)', ''))));
+      ...(before === undefined
+        ? []
+        : Object.entries(all)
+            .filter(([name]) => name === 'health' || name.includes('read') || name.includes('search'))
+            .map(([name, requests]) => [`${name} [before]`, { server: before, requests }] as const)),
+    ]
+      .filter(([name]) => ONLY === undefined || name === 'health' || ONLY.includes(name.replace(' (no caches)', '').replace(' [before]', '')))
+      // Each scenario's [before] right after it, so the two meet the same load.
+      .map((entry, index) => {
+        const of = Object.keys(all).indexOf(entry[0].replace(' [before]', ''));
+        return { entry, order: of < 0 ? 1_000 + index : of + (entry[0].endsWith(' [before]') ? 0.5 : 0) };
+      })
+      .sort((a, b) => a.order - b.order)
+      .map(({ entry }) => entry));
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
     write(
@@ -295,11 +320,12 @@ try {
     for (const { server: target, requests } of Object.values(scenarios)) await autocannon({ url: target.url, connections: CONNECTIONS, duration: 2, headers, requests });
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, { server: target, requests }] of Object.entries(scenarios)) {
+        const database = target === before && beforeScratch !== undefined ? new URL(beforeScratch.url).pathname.slice(1) : databaseName;
         const cpuBefore = cpuMillis(target.pid);
-        const dbBefore = databaseCpuMillis(databaseName);
+        const dbBefore = databaseCpuMillis(database);
         const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
         const cpuAfter = cpuMillis(target.pid);
-        const dbAfter = databaseCpuMillis(databaseName);
+        const dbAfter = databaseCpuMillis(database);
         const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, result.requests.total));
         const figures: Figures = {
           rps: result.requests.average,
@@ -341,9 +367,11 @@ try {
   } finally {
     await server.stop();
     await uncached.stop();
+    await before?.stop();
   }
   await inProcess(scratch.url, dataDir, token, planIds);
 } finally {
   await scratch.drop();
+  await beforeScratch?.drop();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -64,10 +64,15 @@ export interface Served {
  * CPU is not counted in the server's event loop — on the database, without the example plans and
  * with the rate limit lifted; `env` adds settings, `nodeArgs` options of node (`--cpu-prof`, say).
  */
-export async function startServe(databaseUrl: string, dataDir: string, options: { env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[] } = {}): Promise<Served> {
+export async function startServe(
+  databaseUrl: string,
+  dataDir: string,
+  options: { env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[]; /** Another checkout to run (its src/), for a before/after in the same rounds. */ cwd?: string } = {},
+): Promise<Served> {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
   const url = await new Promise<string>((resolve, reject) => {

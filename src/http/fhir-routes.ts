@@ -97,6 +97,11 @@ function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>
 export function viewOf(stored: StoredPlan, at: Date): PlanView {
   const refusal = sendRefusal(stored.plan, at);
   if (refusal !== undefined) throw refusal;
+  return judgedView(stored, at);
+}
+
+/** {@link viewOf} of a plan already judged sendable at `at` (a search judges each plan once, to leave out those that may not be sent). */
+function judgedView(stored: StoredPlan, at: Date): PlanView {
   const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
   const targets = new Map<string, string>();
   for (const { key } of planned) {
@@ -133,10 +138,7 @@ export function viewOf(stored: StoredPlan, at: Date): PlanView {
  */
 export async function plansWithResource(store: PlanStore, type: string, id: string): Promise<StoredPlan[]> {
   if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-  const planIds = FHIR_ID.test(id) ? await store.plansWithResource(type, id) : [];
-  return (await Promise.all(planIds.map((planId) => store.get(planId))))
-    .filter((stored) => stored !== undefined)
-    .sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
 }
 
 export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
@@ -263,7 +265,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         entries.push({ fullUrl: `${base}/${key}`, resource: entry.resource, search: { mode } });
       };
       for (const stored of page) {
-        const view = viewOf(stored, at);
+        // Judged sendable at `at` above.
+        const view = judgedView(stored, at);
         const match = view.entries.find((entry) => entry.type === 'CarePlan');
         if (match === undefined) continue;
         add(match, 'match');

@@ -4,6 +4,7 @@ export * from './identifiers.js';
 export * from './dates.js';
 export * from './problem.js';
 export * from './parse.js';
+export * from './model-version.js';
 export * from './json-text.js';
 export * from './plan-index.js';
 export * from './consent-status.js';

@@ -110,6 +110,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX audit_log_plan ON audit_log (plan_id, at DESC, id DESC)`,
     ],
   },
+  {
+    version: 4,
+    name: 'plan versions as written, with the model that wrote them',
+    statements: [
+      // A version is kept as the JSON text the SIP model made of it (`document`, type json: the text as
+      // given, key order included, and handed back without jsonb's conversion), with the model that
+      // parsed it (src/sip/model-version.ts), so a version written by the model running now is read
+      // back without parsing it again. Versions written before keep `plan` (jsonb) and no model, and
+      // are parsed when read; each row has the one form or the other.
+      `ALTER TABLE plan_versions ADD COLUMN document json`,
+      `ALTER TABLE plan_versions ADD COLUMN model text`,
+      `ALTER TABLE plan_versions ALTER COLUMN plan DROP NOT NULL`,
+      `ALTER TABLE plan_versions ADD CONSTRAINT plan_versions_one_form CHECK ((plan IS NULL) <> (document IS NULL))`,
+      `ALTER TABLE plan_versions ADD CONSTRAINT plan_versions_document_names_version
+        CHECK (document ->> 'id' = plan_id AND document ->> 'version' = version::text)`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

@@ -200,6 +200,11 @@ export interface PlanStore {
    * (as the writer named them to `create` / `update`), sorted; several for shared master data, none for an unknown id.
    */
   plansWithResource(resourceType: string, resourceId: string): Promise<string[]>;
+  /**
+   * The current versions of the plans {@link plansWithResource} names, by plan id, in one query: what a
+   * read of a FHIR resource by its id needs. A version that no longer parses throws as `get` does.
+   */
+  currentWithResource(resourceType: string, resourceId: string): Promise<StoredPlan[]>;
   /** Appends to the audit log; entries are never changed or deleted. */
   audit(entry: AuditEntry): Promise<void>;
   /** Audit entries, newest first, matching every criterion given. A malformed instant or id is a RangeError. */

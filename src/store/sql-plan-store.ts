@@ -2,7 +2,7 @@
  * The PlanStore over the SQL client (sql-client.ts): the same statements for PGlite and PostgreSQL.
  * Schema in migrations.ts; the search columns in search-columns.ts.
  */
-import { formatDate, parsePlan, stockholmDate, type SipPlan } from '../sip/index.js';
+import { formatDate, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
 import { AuditWriter } from './audit-writer.js';
 import { migrate } from './migrations.js';
 import {
@@ -36,7 +36,12 @@ const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 interface VersionRow {
   plan_id: string;
   version: number;
+  /** The version as written before migration 4 (jsonb), else null. */
   plan: unknown;
+  /** The version as the SIP model wrote it (json), else null. */
+  document: unknown;
+  /** The model that wrote `document` (src/sip/model-version.ts). */
+  model: string | null;
   recorded_at: Date | string;
   recorded_by: string;
 }
@@ -54,7 +59,7 @@ interface AuditRow {
   detail: string | null;
 }
 
-const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.recorded_at, v.recorded_by';
+const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
@@ -73,10 +78,20 @@ function validated(plan: SipPlan): SipPlan {
   return result.plan;
 }
 
+/**
+ * The stored version as a plan. One the model running now wrote is the plan as that model parsed it
+ * (it was parsed before it was stored, and rows are immutable), so it is not parsed again: that was a
+ * fifth of a read's CPU. Any other is parsed, and one that no longer parses is an UnreadablePlanError.
+ */
 function toStored(row: VersionRow): StoredPlan {
-  const result = parsePlan(row.plan);
+  const plan = row.document !== null && row.model === planModelVersion() ? (row.document as SipPlan) : parsedRow(row);
+  return { plan, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+}
+
+function parsedRow(row: VersionRow): SipPlan {
+  const result = parsePlan(row.document ?? row.plan);
   if (!result.ok) throw new UnreadablePlanError(row.plan_id, row.version, result.problems);
-  return { plan: result.plan, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+  return result.plan;
 }
 
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
@@ -103,8 +118,8 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
 
 async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
   const [row] = await tx.query<{ recorded_at: Date | string }>(
-    'INSERT INTO plan_versions (plan_id, version, plan, recorded_by) VALUES ($1, $2, $3::jsonb, $4) RETURNING recorded_at',
-    [plan.id, plan.version, JSON.stringify(plan), recordedBy],
+    'INSERT INTO plan_versions (plan_id, version, document, model, recorded_by) VALUES ($1, $2, $3::json, $4, $5) RETURNING recorded_at',
+    [plan.id, plan.version, JSON.stringify(plan), planModelVersion(), recordedBy],
   );
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
   await indexResources(tx, plan.id, resources);
@@ -174,7 +189,7 @@ export class SqlPlanStore implements PlanStore {
       `SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE NOT EXISTS (SELECT 1 FROM plan_resources r WHERE r.plan_id = v.plan_id) ORDER BY v.plan_id, v.version`,
     );
     for (const row of unindexed) {
-      const parsed = parsePlan(row.plan);
+      const parsed = parsePlan(row.document ?? row.plan);
       if (parsed.ok) await indexResources(this.client, parsed.plan.id, checkResources(resourcesOf(parsed.plan)));
     }
   }
@@ -255,13 +270,15 @@ export class SqlPlanStore implements PlanStore {
       where.push(`NOT p.closed AND p.next_follow_up < ${param(formatDate(stockholmDate(query.overdueAt)))}::date`);
     }
     const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
-    const [counted] = await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params);
-    const rows = await this.client.query<VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
+    // One statement for the page and the total (a window count over every match, before LIMIT); only
+    // a page that comes back empty (past the end, or limit 0) has to count on its own.
+    const rows = await this.client.query<VersionRow & { total: number }>(
+      `SELECT ${VERSION_COLUMNS}, count(*) OVER ()::integer AS total FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
        ${filter} ORDER BY p.plan_id LIMIT ${param(limit)} OFFSET ${param(offset)}`,
       params,
     );
-    return { total: counted?.total ?? 0, plans: rows.map(toStored) };
+    const total = rows[0]?.total ?? (await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params.slice(0, -2)))[0]?.total ?? 0;
+    return { total, plans: rows.map(toStored) };
   }
 
   async plansWithResource(resourceType: string, resourceId: string): Promise<string[]> {
@@ -270,6 +287,16 @@ export class SqlPlanStore implements PlanStore {
       [resourceType, resourceId],
     );
     return rows.map((row) => row.plan_id);
+  }
+
+  async currentWithResource(resourceType: string, resourceId: string): Promise<StoredPlan[]> {
+    const rows = await this.client.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS} FROM plan_resources r
+       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
+       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
+      [resourceType, resourceId],
+    );
+    return rows.map(toStored);
   }
 
   /** Resolves when the entry is committed; entries written at the same time share one INSERT (audit-writer.ts). */

@@ -76,6 +76,7 @@ class RacingStore {
       history: (planId) => inner.history(planId),
       search: (query) => inner.search(query),
       plansWithResource: (type, id) => inner.plansWithResource(type, id),
+      currentWithResource: (type, id) => inner.currentWithResource(type, id),
       audit: (entry) => inner.audit(entry),
       auditLog: (query) => inner.auditLog(query),
       auditEntry: (id) => inner.auditEntry(id),

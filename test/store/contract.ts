@@ -3,7 +3,7 @@
  * the same SQL. Dates are fixed; nothing depends on today's clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { overdueFollowUps, type SipPlan } from '../../src/sip/index.js';
+import { overdueFollowUps, planModelVersion, type SipPlan } from '../../src/sip/index.js';
 import {
   InvalidPlanError,
   PlanExistsError,
@@ -219,6 +219,11 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect(await opened().store.plansWithResource('Patient', patient.id)).toEqual(expect.arrayContaining(['sip-store-resources', 'sip-store-resources-other']));
       expect(await opened().store.plansWithResource('Goal', carePlan.id)).toEqual([]);
       expect(await opened().store.plansWithResource('CarePlan', '00000000-0000-0000-0000-000000000000')).toEqual([]);
+      // The current versions of those plans, in one query: version 2 of the plan, by the goal only version 1 had (the first).
+      const current = (type: string, id: string) => opened().store.currentWithResource(type, id).then((found) => found.map((stored) => `${stored.plan.id}@${String(stored.version)}`));
+      expect(await current('Goal', goals[0]?.id ?? '')).toEqual(['sip-store-resources@2']);
+      expect(await current('Patient', patient.id)).toEqual(expect.arrayContaining(['sip-store-resources@2', 'sip-store-resources-other@1']));
+      expect(await current('CarePlan', '00000000-0000-0000-0000-000000000000')).toEqual([]);
       await expect(opened().sql.query(`DELETE FROM plan_resources WHERE plan_id = 'sip-store-resources'`)).rejects.toThrow(/append-only/);
     });
 
@@ -253,10 +258,10 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
 
     it('names the plan and version of a stored row that no longer parses', async () => {
       await create(opened().store, asNew(base, 'sip-store-unreadable'), 'system');
-      // A version written outside the store, as an older model might have left it.
+      // A version written outside the store, as an older model might have left it (jsonb, before migration 4).
       await opened().sql.query(
         `INSERT INTO plan_versions (plan_id, version, plan, recorded_by)
-         SELECT plan_id, 2, jsonb_set(jsonb_set(plan, '{version}', '2'), '{goals}', '"none"'), 'elsewhere' FROM plan_versions WHERE plan_id = 'sip-store-unreadable'`,
+         SELECT plan_id, 2, jsonb_set(jsonb_set(document::jsonb, '{version}', '2'), '{goals}', '"none"'), 'elsewhere' FROM plan_versions WHERE plan_id = 'sip-store-unreadable'`,
       );
       await opened().sql.query(`UPDATE plans SET version = 2 WHERE plan_id = 'sip-store-unreadable'`);
       const read = opened().store.get('sip-store-unreadable');
@@ -264,6 +269,67 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       await expect(read).rejects.toThrow(/"sip-store-unreadable" version 2/);
       await expect(opened().store.history('sip-store-unreadable')).rejects.toMatchObject({ planId: 'sip-store-unreadable', version: 2 });
       expect((await opened().store.get('sip-store-unreadable', 1))?.version).toBe(1);
+    });
+
+    describe('versions and the model that wrote them', () => {
+      /** Inserts version 2 of the plan as `document` (json) with `model`, outside the store, and makes it current. */
+      const writeVersion2 = async (planId: string, document: string, model: string | null): Promise<void> => {
+        await opened().sql.query(`INSERT INTO plan_versions (plan_id, version, document, model, recorded_by) VALUES ($1, 2, $2::json, $3, 'elsewhere')`, [planId, document, model]);
+        await opened().sql.query(`UPDATE plans SET version = 2 WHERE plan_id = $1`, [planId]);
+      };
+      /** The plan as written by the store, as version 2, without its `relatedPersons` (which the model defaults to []). */
+      const withoutDefault = async (planId: string): Promise<string> => {
+        const [row] = await opened().sql.query<{ document: string }>(`SELECT document::text AS document FROM plan_versions WHERE plan_id = $1 AND version = 1`, [planId]);
+        const { relatedPersons: _left, ...rest } = JSON.parse(row?.document ?? '{}') as SipPlan;
+        return JSON.stringify({ ...rest, version: 2 });
+      };
+
+      it('keeps a version as the model wrote it, key order included, with the model named', async () => {
+        const plan = asNew(base, 'sip-store-document');
+        await create(opened().store, plan, 'system');
+        const [row] = await opened().sql.query<{ document: string; model: string; plan: unknown }>(
+          `SELECT document::text AS document, model, plan FROM plan_versions WHERE plan_id = 'sip-store-document'`,
+        );
+        expect(row?.plan).toBeNull();
+        expect(row?.model).toBe(planModelVersion());
+        expect(row?.document).toMatch(/^\{"id":"sip-store-document","version":1,"updatedAt":/);
+        expect(JSON.parse(row?.document ?? '')).toEqual((await opened().store.get('sip-store-document'))?.plan);
+      });
+
+      it('parses a version another model wrote: defaults filled in, and UnreadablePlanError when it no longer parses', async () => {
+        await create(opened().store, asNew(base, 'sip-store-older-model'), 'system');
+        await writeVersion2('sip-store-older-model', await withoutDefault('sip-store-older-model'), '0:an older model');
+        expect((await opened().store.get('sip-store-older-model'))?.plan.relatedPersons).toEqual([]);
+
+        await create(opened().store, asNew(base, 'sip-store-older-unreadable'), 'system');
+        const unreadable = { ...(JSON.parse(await withoutDefault('sip-store-older-unreadable')) as object), goals: 'none' };
+        await writeVersion2('sip-store-older-unreadable', JSON.stringify(unreadable), '0:an older model');
+        await expect(opened().store.get('sip-store-older-unreadable')).rejects.toMatchObject({ name: 'UnreadablePlanError', planId: 'sip-store-older-unreadable', version: 2 });
+        // No model named is an older model too.
+        await create(opened().store, asNew(base, 'sip-store-no-model'), 'system');
+        await writeVersion2('sip-store-no-model', JSON.stringify(unreadable).replace('sip-store-older-unreadable', 'sip-store-no-model'), null);
+        await expect(opened().store.get('sip-store-no-model')).rejects.toBeInstanceOf(UnreadablePlanError);
+      });
+
+      it('does not parse again a version the model running now wrote', async () => {
+        await create(opened().store, asNew(base, 'sip-store-current-model'), 'system');
+        // Written outside the store but naming the current model: trusted as parsed, so the default is not filled in.
+        await writeVersion2('sip-store-current-model', await withoutDefault('sip-store-current-model'), planModelVersion());
+        const read = await opened().store.get('sip-store-current-model');
+        expect(read?.version).toBe(2);
+        expect(read?.plan).not.toHaveProperty('relatedPersons');
+      });
+
+      it('refuses a row with both forms or neither', async () => {
+        await create(opened().store, asNew(base, 'sip-store-two-forms'), 'system');
+        await expect(
+          opened().sql.query(
+            `INSERT INTO plan_versions (plan_id, version, plan, document, recorded_by)
+             SELECT plan_id, 2, jsonb_set(document::jsonb, '{version}', '2'), jsonb_set(document::jsonb, '{version}', '2')::json, 'x' FROM plan_versions WHERE plan_id = 'sip-store-two-forms'`,
+          ),
+        ).rejects.toThrow(/plan_versions_one_form/);
+        await expect(opened().sql.query(`INSERT INTO plan_versions (plan_id, version, recorded_by) VALUES ('sip-store-two-forms', 2, 'x')`)).rejects.toThrow(/plan_versions_one_form/);
+      });
     });
 
     describe('audit log', () => {

@@ -5,7 +5,8 @@
  * gives the same Bundle and two plans naming the same organisation give it the same fullUrl.
  */
 import type { Address, BundleEntry, BundleEntryRequest, ContactPoint, Extension, FhirResource, Identifier, Reference, Resource } from 'fhir/r4.js';
-import { v5 as uuidv5 } from 'uuid';
+import { createHash } from 'node:crypto';
+import { parse as uuidParse, v5 as uuidv5 } from 'uuid';
 import type { Contact, IndexedEntity, PlanIndex, SipPlan } from '../../sip/index.js';
 import { indexPlan } from '../../sip/index.js';
 import { CANONICAL_BASE, IDENTIFIER_SYSTEM } from '../canonical.js';
@@ -13,6 +14,22 @@ import type { FhirMappingOptions } from '../options.js';
 
 /** Namespace of the adapter's name-based UUIDs (RFC 9562 §5.5), itself derived from the canonical base. */
 const UUID_NAMESPACE = uuidv5(CANONICAL_BASE, uuidv5.URL);
+const UUID_NAMESPACE_BYTES = uuidParse(UUID_NAMESPACE);
+
+/**
+ * `uuidv5(name, UUID_NAMESPACE)`, computed as RFC 9562 §5.5 says (SHA-1 of the namespace's bytes and
+ * the name's UTF-8, version and variant bits set) with the namespace's bytes parsed once: every
+ * resource key of a plan is one of these, on each FHIR read too, and the `uuid` package's encoding of
+ * the name and parsing of the namespace on every call were most of their cost. Equal to `uuidv5` by a
+ * property test (test/fhir/name-uuid.test.ts).
+ */
+export function nameBasedUuid(name: string): string {
+  const hash = createHash('sha1').update(UUID_NAMESPACE_BYTES).update(name, 'utf8').digest();
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
+  const hex = hash.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** How a resource is found on a server: conditional create for shared master data, conditional update for the plan's own. */
 export type Upsert = 'create-if-none-exist' | 'update';
@@ -58,7 +75,7 @@ export class KeyRegistry {
   ): ResourceKey {
     const candidates = [...(options.preferred ?? []), fallback];
     for (const identifier of candidates) {
-      const fullUrl = `urn:uuid:${uuidv5(`${resourceType}|${identifier.system}|${identifier.value}`, UUID_NAMESPACE)}`;
+      const fullUrl = `urn:uuid:${nameBasedUuid(`${resourceType}|${identifier.system}|${identifier.value}`)}`;
       if (this.#fullUrls.has(fullUrl) && identifier !== fallback) continue;
       const key: ResourceKey = { resourceType, identifier, fullUrl, upsert: options.upsert, ...(options.byTag ? { byTag: true } : {}) };
       this.#fullUrls.add(fullUrl);
