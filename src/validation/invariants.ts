@@ -102,11 +102,27 @@ const MAX_KEY_LENGTH = 1_024;
 /** All remembered keys together, in characters; past it every memo is cleared. */
 const MEMO_BUDGET = 8 * 1_024 * 1_024;
 
-interface Memo {
-  readonly results: Map<string, boolean>;
+/**
+ * What an expression can see of its element: the JSON properties it names, and whether it looks at
+ * `%resource`/`%rootResource`. Only for expressions that reach their element by name alone (see
+ * {@link NOT_REMEMBERED}).
+ */
+interface Reach {
   /** Whether a JSON property is one the expression can reach by name. */
   readonly reaches: (property: string) => boolean;
   readonly usesResource: boolean;
+  /**
+   * The verdict on an element that has none of the properties the expression names, by the
+   * element's `resourceType` ('' for none): such elements all look the same to the expression
+   * (`contained.contained.empty()` on every resource without `contained`), so it is evaluated once
+   * per type, not per element. At most one entry per resource type: not a cache of data.
+   */
+  readonly absent: Map<string, boolean>;
+}
+
+interface Memo {
+  readonly results: Map<string, boolean>;
+  readonly reach: Reach;
   /** Set once a key was longer than {@link MAX_KEY_LENGTH}: the expression is no longer remembered. */
   oversized: boolean;
   /** Characters of its keys. */
@@ -138,6 +154,22 @@ function project(value: unknown, reaches: (property: string) => boolean): unknow
   return Object.fromEntries(Object.entries(value).filter(([property]) => reaches(property)));
 }
 
+/** The `resourceType` ('' for none) of a JSON object that has no property the expression reaches besides it; undefined otherwise. */
+function absentKeyOf(reach: Reach, node: unknown): string | undefined {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+  let resourceType = '';
+  for (const property in node) {
+    if (property === 'resourceType') {
+      const value = (node as Record<string, unknown>)[property];
+      if (typeof value !== 'string') return undefined;
+      resourceType = value;
+    } else if (reach.reaches(property)) {
+      return undefined;
+    }
+  }
+  return resourceType;
+}
+
 function compileExpression(expression: string, base: string): Compiled {
   return fhirpath.compile({ base, expression }, r4, { userInvocationTable, resolveInternalTypes: false }) as Compiled;
 }
@@ -163,23 +195,27 @@ export class InvariantEngine {
    */
   #shared: { readonly resource: unknown; readonly rootResource: unknown; readonly values: Map<string, unknown[]> } | undefined;
   readonly #memo = new Map<string, Memo>();
+  readonly #reach = new Map<string, Reach>();
   /** Characters of all remembered keys. */
   #memoBytes = 0;
   readonly #remember: boolean;
 
   readonly #hoist: boolean;
   readonly #native: boolean;
+  readonly #skipAbsent: boolean;
 
   /**
    * @param options.remember - remember results of constraints that look only at their element (see {@link evaluate}); default true.
    * @param options.hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants}); default true.
-   * @param options.native - check ref-1 and ext-1 on the JSON ({@link NATIVE_CHECKS}); default true.
+   * @param options.native - check the constraints of {@link NATIVE_CHECKS} (ref-1, ext-1, dom-*, bdl-*, the SIP Bundle rules) on the JSON; default true.
+   * @param options.skipAbsent - evaluate a constraint once per resource type on elements that lack every property it names ({@link Reach}); default true.
    * Off, expressions run only as written; the benchmark and the differential tests compare both.
    */
-  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean } = {}) {
+  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean; readonly skipAbsent?: boolean } = {}) {
     this.#remember = options.remember ?? true;
     this.#hoist = options.hoist ?? true;
     this.#native = options.native ?? true;
+    this.#skipAbsent = options.skipAbsent ?? true;
   }
 
   /**
@@ -197,6 +233,10 @@ export class InvariantEngine {
     if (typeof compiled === 'string') return { error: compiled };
     const verdict = this.#native ? NATIVE_CHECKS.get(expression)?.(node, env) : undefined;
     if (verdict !== undefined) return { passed: verdict };
+    const reach = this.#skipAbsent ? this.#reach.get(key) : undefined;
+    const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);
+    const absent = absentKey === undefined ? undefined : reach?.absent.get(absentKey);
+    if (absent !== undefined) return { passed: absent };
     const memo = this.#memo.get(key);
     const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
     const known = seen === undefined ? undefined : memo?.results.get(seen);
@@ -206,6 +246,7 @@ export class InvariantEngine {
       const result = this.#run(compiled, node, env);
       const passed = !(result.length === 1 && result[0] === false);
       if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, passed);
+      if (absentKey !== undefined) reach?.absent.set(absentKey, passed);
       return { passed };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
@@ -223,7 +264,8 @@ export class InvariantEngine {
 
   /** The part of the element (and of its resources, when the expression uses them) the result depends on, as JSON; undefined when too long to keep. */
   #memoKey(memo: Memo, node: unknown, env: { resource: unknown; rootResource: unknown }): string | undefined {
-    const seen = JSON.stringify(memo.usesResource ? [project(node, memo.reaches), project(env.resource, memo.reaches), project(env.rootResource, memo.reaches)] : project(node, memo.reaches));
+    const { reaches, usesResource } = memo.reach;
+    const seen = JSON.stringify(usesResource ? [project(node, reaches), project(env.resource, reaches), project(env.rootResource, reaches)] : project(node, reaches));
     if (seen.length <= MAX_KEY_LENGTH) return seen;
     memo.oversized = true;
     this.#clear(memo);
@@ -289,8 +331,10 @@ export class InvariantEngine {
         compiled = `cannot compile: ${error instanceof Error ? error.message : String(error)}`;
       }
       this.#compiled.set(key, compiled);
-      if (this.#remember && typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
-        this.#memo.set(key, { results: new Map(), reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression), oversized: false, characters: 0 });
+      if (typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
+        const reach: Reach = { reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression), absent: new Map() };
+        if (!reach.usesResource) this.#reach.set(key, reach);
+        if (this.#remember) this.#memo.set(key, { results: new Map(), reach, oversized: false, characters: 0 });
       }
     }
     return compiled;

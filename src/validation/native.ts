@@ -73,8 +73,219 @@ const ext1: NativeCheck = (node) => {
   return hasExtension !== hasValue;
 };
 
+/** The items of a repeating element as fhirpath.js sees them, or undefined when the JSON is not a plain array of objects. */
+function objects(value: unknown): readonly Record<string, unknown>[] | undefined {
+  if (value === undefined) return [];
+  return Array.isArray(value) && value.every(isPlainObject) ? value : undefined;
+}
+
+/** A singleton string element: its value, `null` when absent, undefined when the shape is not plain (`_name`, a non-string). */
+function stringOf(node: Record<string, unknown>, name: string): string | null | undefined {
+  if (node[`_${name}`] !== undefined) return undefined;
+  const value = node[name];
+  if (value === undefined) return null;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Whether a singleton complex element is present (`null` is not a plain shape: undefined). */
+function present(node: Record<string, unknown>, name: string): boolean | undefined {
+  const value = node[name];
+  if (value === undefined) return false;
+  return isPlainObject(value) ? true : undefined;
+}
+
+/** The contained resources of a DomainResource (JSON objects), or undefined when `contained` is not a plain array. */
+const containedOf = (node: unknown): readonly Record<string, unknown>[] | undefined => (isPlainObject(node) ? objects(node.contained) : undefined);
+
+/** dom-2, https://hl7.org/fhir/R4/domainresource.html: `contained.contained.empty()`, no contained resource contains others. */
+const dom2: NativeCheck = (node) => {
+  const contained = containedOf(node);
+  if (contained === undefined) return undefined;
+  for (const resource of contained) {
+    const nested = objects(resource.contained);
+    if (nested === undefined || resource._contained !== undefined) return undefined;
+    if (nested.length > 0) return false;
+  }
+  return true;
+};
+
+/** The `meta` of each contained resource that has one, or undefined when a shape is not plain. */
+function containedMetas(node: unknown): Record<string, unknown>[] | undefined {
+  const contained = containedOf(node);
+  if (contained === undefined) return undefined;
+  const metas: Record<string, unknown>[] = [];
+  for (const resource of contained) {
+    const has = present(resource, 'meta');
+    if (has === undefined) return undefined;
+    if (has) metas.push(resource.meta as Record<string, unknown>);
+  }
+  return metas;
+}
+
+/** dom-4: `contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()`. */
+const dom4: NativeCheck = (node) => {
+  const metas = containedMetas(node);
+  if (metas === undefined) return undefined;
+  for (const meta of metas) {
+    const versionId = stringOf(meta, 'versionId');
+    const lastUpdated = stringOf(meta, 'lastUpdated');
+    if (versionId === undefined || lastUpdated === undefined) return undefined;
+    if (versionId !== null || lastUpdated !== null) return false;
+  }
+  return true;
+};
+
+/** dom-5: `contained.meta.security.empty()`. */
+const dom5: NativeCheck = (node) => {
+  const metas = containedMetas(node);
+  if (metas === undefined) return undefined;
+  for (const meta of metas) {
+    const security = objects(meta.security);
+    if (security === undefined) return undefined;
+    if (security.length > 0) return false;
+  }
+  return true;
+};
+
+/** dom-6 (a best practice, a warning): ``text.`div`.exists()``, the resource has a narrative. */
+const dom6: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const has = present(node, 'text');
+  if (has !== true) return has;
+  const div = stringOf(node.text as Record<string, unknown>, 'div');
+  return div === undefined ? undefined : div !== null;
+};
+
+/** `type` of a Bundle when it is a plain string; undefined otherwise (absent included: the three-valued logic is left to FHIRPath). */
+function bundleType(node: unknown): string | undefined {
+  if (!isPlainObject(node)) return undefined;
+  return stringOf(node, 'type') ?? undefined;
+}
+
+/** bdl-1, https://hl7.org/fhir/R4/bundle.html: `total.empty() or (type = 'searchset') or (type = 'history')`. */
+const bdl1: NativeCheck = (node) => {
+  if (!isPlainObject(node) || node._total !== undefined) return undefined;
+  if (node.total === undefined) return true;
+  const type = bundleType(node);
+  return type === undefined ? undefined : type === 'searchset' || type === 'history';
+};
+
+/** bdl-2: `entry.search.empty() or (type = 'searchset')`. */
+const bdl2: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const entries = objects(node.entry);
+  if (entries === undefined) return undefined;
+  let searched = false;
+  for (const entry of entries) {
+    const has = present(entry, 'search');
+    if (has === undefined) return undefined;
+    searched ||= has;
+  }
+  if (!searched) return true;
+  const type = bundleType(node);
+  return type === undefined ? undefined : type === 'searchset';
+};
+
+/** bdl-3 and bdl-4: `entry.all(<part>.exists() = (%resource.type = … ))`, the part present exactly in Bundles of the listed types. */
+function entriesHaveIf(part: string, types: readonly string[]): NativeCheck {
+  return (node, env) => {
+    if (!isPlainObject(node)) return undefined;
+    const entries = objects(node.entry);
+    if (entries === undefined) return undefined;
+    if (entries.length === 0) return true;
+    const type = bundleType(env.resource);
+    if (type === undefined) return undefined;
+    const expected = types.includes(type);
+    for (const entry of entries) {
+      const has = present(entry, part);
+      if (has === undefined) return undefined;
+      if (has !== expected) return false;
+    }
+    return true;
+  };
+}
+
+/** bdl-5, on each entry: `resource.exists() or request.exists() or response.exists()`. */
+const bdl5: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  let any = false;
+  for (const part of ['resource', 'request', 'response']) {
+    const has = present(node, part);
+    if (has === undefined) return undefined;
+    any ||= has;
+  }
+  return any;
+};
+
+/**
+ * bdl-7: `(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()`.
+ * fhirpath.js compares every pair of the concatenated strings (quadratic in the entries: 4 s of a
+ * 10,000-entry Bundle); `&` makes plain strings, equal exactly when `===`, so a Set decides it.
+ */
+const bdl7: NativeCheck = (node) => {
+  const type = bundleType(node);
+  if (type === undefined || !isPlainObject(node)) return undefined;
+  if (type === 'history') return true;
+  const entries = objects(node.entry);
+  if (entries === undefined) return undefined;
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const fullUrl = stringOf(entry, 'fullUrl');
+    if (fullUrl === undefined) return undefined;
+    if (fullUrl === null) continue;
+    let versionId: string | null = null;
+    const hasResource = present(entry, 'resource');
+    if (hasResource === undefined) return undefined;
+    if (hasResource) {
+      const resource = entry.resource as Record<string, unknown>;
+      const hasMeta = present(resource, 'meta');
+      if (hasMeta === undefined) return undefined;
+      if (hasMeta) {
+        const found = stringOf(resource.meta as Record<string, unknown>, 'versionId');
+        if (found === undefined) return undefined;
+        versionId = found;
+      }
+    }
+    const key = fullUrl + (versionId ?? '');
+    if (seen.has(key)) return false;
+    seen.add(key);
+  }
+  return true;
+};
+
+/** bdl-8, on each entry: `fullUrl.contains('/_history/').not()`. */
+const bdl8: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const fullUrl = stringOf(node, 'fullUrl');
+  if (fullUrl === undefined) return undefined;
+  return fullUrl === null ? true : !fullUrl.includes('/_history/');
+};
+
+/** bdl-9 … bdl-12, `type = 'document' implies …` (or `'message'`): true for any other type; that type is left to FHIRPath. */
+function onlyFor(kind: string): NativeCheck {
+  return (node) => {
+    const type = bundleType(node);
+    return type === undefined || type === kind ? undefined : true;
+  };
+}
+
 /** Native checks by the exact expression they replace (as the R4 StructureDefinitions write them). */
 export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
   ["reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", ref1],
   ['extension.exists() != value.exists()', ext1],
+  ['contained.contained.empty()', dom2],
+  ['contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()', dom4],
+  ['contained.meta.security.empty()', dom5],
+  ['text.`div`.exists()', dom6],
+  ["total.empty() or (type = 'searchset') or (type = 'history')", bdl1],
+  ["entry.search.empty() or (type = 'searchset')", bdl2],
+  ["entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))", entriesHaveIf('request', ['batch', 'transaction', 'history'])],
+  ["entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))", entriesHaveIf('response', ['batch-response', 'transaction-response', 'history'])],
+  ['resource.exists() or request.exists() or response.exists()', bdl5],
+  ["(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()", bdl7],
+  ["fullUrl.contains('/_history/').not()", bdl8],
+  ["type = 'document' implies (identifier.system.exists() and identifier.value.exists())", onlyFor('document')],
+  ["type = 'document' implies (timestamp.hasValue())", onlyFor('document')],
+  ["type = 'document' implies entry.first().resource.is(Composition)", onlyFor('document')],
+  ["type = 'message' implies entry.first().resource.is(MessageHeader)", onlyFor('message')],
 ]);
