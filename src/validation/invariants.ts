@@ -99,8 +99,14 @@ const MEMO_LIMIT = 5_000;
  * Bundle — is not remembered from then on, so no resource-sized key is kept or even built again.
  */
 const MAX_KEY_LENGTH = 1_024;
-/** All remembered keys together, in characters; past it every memo is cleared. */
-const MEMO_BUDGET = 8 * 1_024 * 1_024;
+/**
+ * The default bound of the result cache in bytes: each remembered result counts its key (UTF-16, two
+ * bytes a character) and {@link ENTRY_BYTES} for the Map entry and boolean; past it every memo is cleared.
+ */
+export const DEFAULT_CACHE_BYTES = 16 * 1_024 * 1_024;
+/** What one remembered result costs besides its key's characters: a Map entry, its hash slot, the boolean (an estimate on the high side for V8). */
+const ENTRY_BYTES = 64;
+const bytesOf = (key: string): number => key.length * 2 + ENTRY_BYTES;
 
 /**
  * What an expression can see of its element: the JSON properties it names, and whether it looks at
@@ -127,6 +133,8 @@ interface Memo {
   oversized: boolean;
   /** Characters of its keys. */
   characters: number;
+  /** Bytes of its results ({@link DEFAULT_CACHE_BYTES}). */
+  bytes: number;
 }
 
 /**
@@ -197,7 +205,10 @@ export class InvariantEngine {
   readonly #memo = new Map<string, Memo>();
   readonly #reach = new Map<string, Reach>();
   /** Characters of all remembered keys. */
+  #memoCharacters = 0;
+  /** Bytes of all remembered results, kept under {@link #budget}. */
   #memoBytes = 0;
+  readonly #budget: number;
   readonly #remember: boolean;
 
   readonly #hoist: boolean;
@@ -208,11 +219,13 @@ export class InvariantEngine {
    * @param options.remember - remember results of constraints that look only at their element (see {@link evaluate}); default true.
    * @param options.hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants}); default true.
    * @param options.native - check the constraints of {@link NATIVE_CHECKS} (ref-1, ext-1, dom-*, bdl-*, the SIP Bundle rules) on the JSON; default true.
+   * @param options.cacheBytes - the bound of the result cache in bytes (default {@link DEFAULT_CACHE_BYTES}).
    * @param options.skipAbsent - evaluate a constraint once per resource type on elements that lack every property it names ({@link Reach}); default true.
    * Off, expressions run only as written; the benchmark and the differential tests compare both.
    */
-  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean; readonly skipAbsent?: boolean } = {}) {
+  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean; readonly skipAbsent?: boolean; readonly cacheBytes?: number } = {}) {
     this.#remember = options.remember ?? true;
+    this.#budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.#hoist = options.hoist ?? true;
     this.#native = options.native ?? true;
     this.#skipAbsent = options.skipAbsent ?? true;
@@ -259,7 +272,12 @@ export class InvariantEngine {
   get remembered(): { readonly results: number; readonly characters: number } {
     let results = 0;
     for (const memo of this.#memo.values()) results += memo.results.size;
-    return { results, characters: this.#memoBytes };
+    return { results, characters: this.#memoCharacters };
+  }
+
+  /** The result cache's size in bytes as it counts them, and its bound. */
+  get cacheBytes(): { readonly used: number; readonly bound: number } {
+    return { used: this.#memoBytes, bound: this.#budget };
   }
 
   /** The part of the element (and of its resources, when the expression uses them) the result depends on, as JSON; undefined when too long to keep. */
@@ -274,16 +292,22 @@ export class InvariantEngine {
 
   #clear(memo: Memo): void {
     memo.results.clear();
-    this.#memoBytes -= memo.characters;
+    this.#memoCharacters -= memo.characters;
+    this.#memoBytes -= memo.bytes;
     memo.characters = 0;
+    memo.bytes = 0;
   }
 
   #rememberResult(memo: Memo, seen: string, passed: boolean): void {
+    const bytes = bytesOf(seen);
+    if (bytes > this.#budget) return;
     if (memo.results.size >= MEMO_LIMIT) this.#clear(memo);
-    if (this.#memoBytes + seen.length > MEMO_BUDGET) for (const other of this.#memo.values()) this.#clear(other);
+    if (this.#memoBytes + bytes > this.#budget) for (const other of this.#memo.values()) this.#clear(other);
     memo.results.set(seen, passed);
     memo.characters += seen.length;
-    this.#memoBytes += seen.length;
+    memo.bytes += bytes;
+    this.#memoCharacters += seen.length;
+    this.#memoBytes += bytes;
   }
 
   /**
@@ -334,7 +358,7 @@ export class InvariantEngine {
       if (typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
         const reach: Reach = { reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression), absent: new Map() };
         if (!reach.usesResource) this.#reach.set(key, reach);
-        if (this.#remember) this.#memo.set(key, { results: new Map(), reach, oversized: false, characters: 0 });
+        if (this.#remember) this.#memo.set(key, { results: new Map(), reach, oversized: false, characters: 0, bytes: 0 });
       }
     }
     return compiled;

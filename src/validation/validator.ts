@@ -42,6 +42,10 @@ export interface ValidatorOptions {
    * it names, instead of on each of them (default true; see `Reach` in src/validation/invariants.ts).
    */
   readonly skipAbsent?: boolean;
+  /** The bound of the result cache in bytes (default 16 MiB, `DEFAULT_CACHE_BYTES` in src/validation/invariants.ts). */
+  readonly resultCacheBytes?: number;
+  /** The constraint engine to use instead of one made from the options above (tests read its cache size). */
+  readonly engine?: InvariantEngine;
 }
 
 function isResource(value: unknown): value is FhirResource {
@@ -71,7 +75,7 @@ class ProfileValidator implements Validator {
 
   constructor(options: ValidatorOptions) {
     const store = new DefinitionStore(basePackageDirectory(), options.profileDirectory ?? defaultProfileDirectory());
-    this.#engine = new InvariantEngine({ remember: options.rememberResults, hoist: options.hoistInvariants, native: options.nativeChecks, skipAbsent: options.skipAbsent });
+    this.#engine = options.engine ?? new InvariantEngine({ remember: options.rememberResults, hoist: options.hoistInvariants, native: options.nativeChecks, skipAbsent: options.skipAbsent, cacheBytes: options.resultCacheBytes });
     this.#walker = new Walker(store, new Terminology(store), this.#engine);
   }
 
