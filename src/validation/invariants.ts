@@ -13,7 +13,7 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { hoistInvariants } from './hoist.js';
-import { NATIVE_CHECKS } from './native.js';
+import { nativeCheckFor, type NativeCheck } from './native.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -218,7 +218,7 @@ export class InvariantEngine {
   /**
    * @param options.remember - remember results of constraints that look only at their element (see {@link evaluate}); default true.
    * @param options.hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants}); default true.
-   * @param options.native - check the constraints of {@link NATIVE_CHECKS} (ref-1, ext-1, dom-*, bdl-*, the SIP Bundle rules) on the JSON; default true.
+   * @param options.native - check the constraints of {@link NATIVE_CHECKS} (ref-1, ext-1, dom-*, bdl-*, per-1) and the presence disjunctions ({@link nativeCheckFor}) on the JSON; default true.
    * @param options.cacheBytes - the bound of the result cache in bytes (default {@link DEFAULT_CACHE_BYTES}).
    * @param options.skipAbsent - evaluate a constraint once per resource type on elements that lack every property it names ({@link Reach}); default true.
    * Off, expressions run only as written; the benchmark and the differential tests compare both.
@@ -244,7 +244,7 @@ export class InvariantEngine {
     const key = `${base}\u0000${expression}`;
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
-    const verdict = this.#native ? NATIVE_CHECKS.get(expression)?.(node, env) : undefined;
+    const verdict = this.#native ? this.#nativeOf(expression)?.(node, env) : undefined;
     if (verdict !== undefined) return { passed: verdict };
     const reach = this.#skipAbsent ? this.#reach.get(key) : undefined;
     const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);
@@ -344,6 +344,17 @@ export class InvariantEngine {
     } catch {
       return prepared.plain(node, env);
     }
+  }
+
+  readonly #natives = new Map<string, NativeCheck | null>();
+
+  #nativeOf(expression: string): NativeCheck | undefined {
+    let check = this.#natives.get(expression);
+    if (check === undefined) {
+      check = nativeCheckFor(expression) ?? null;
+      this.#natives.set(expression, check);
+    }
+    return check ?? undefined;
   }
 
   #compile(key: string, expression: string, base: string): Prepared | string {

@@ -269,6 +269,70 @@ function onlyFor(kind: string): NativeCheck {
   };
 }
 
+/**
+ * Whether a child element named `name` is present on a JSON object: true or false when the JSON
+ * says so plainly, undefined when fhirpath.js might see it otherwise (`_name`, a choice-type name
+ * such as `valueQuantity` for `value`, null, an empty array).
+ */
+function has(node: Record<string, unknown>, name: string): boolean | undefined {
+  for (const property in node) {
+    if (property.length > name.length && property.startsWith(name) && /[A-Z]/.test(property.charAt(name.length))) return undefined;
+  }
+  if (node[`_${name}`] !== undefined) return undefined;
+  const value = node[name];
+  if (value === undefined) return false;
+  if (value === null || (Array.isArray(value) && value.length === 0)) return undefined;
+  return true;
+}
+
+const TERM = /^([a-z][A-Za-z0-9]*)\.(exists|empty)\(\)$/;
+
+/**
+ * A constraint that is a disjunction of `name.exists()` and `name.empty()` over child elements
+ * (cpt-2 `value.empty() or system.exists()`, qty-3, att-1, tim-1/2/6/7/8, and the like across R4),
+ * checked on the JSON; undefined when the expression has another form.
+ */
+export function presenceDisjunction(expression: string): NativeCheck | undefined {
+  const terms = expression.split(' or ').map((term) => TERM.exec(term.trim()));
+  if (terms.length < 2 || terms.some((term) => term === null)) return undefined;
+  const parts = terms.map((term) => ({ name: term?.[1] ?? '', exists: term?.[2] === 'exists' }));
+  return (node) => {
+    if (!isPlainObject(node)) return undefined;
+    let passed = false;
+    for (const part of parts) {
+      const found = has(node, part.name);
+      if (found === undefined) return undefined;
+      if (found === part.exists) passed = true;
+    }
+    return passed;
+  };
+}
+
+/** Dates and instants whose order fhirpath.js decides the way string or time order does: the same precision, a date or a dateTime to the second with a zone. */
+const DATE = /^\d{4}(?:-\d{2}(?:-\d{2})?)?$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * per-1, https://hl7.org/fhir/R4/datatypes.html#Period: `start.hasValue().not() or end.hasValue().not() or (start <= end)`.
+ * Decided here when a bound is missing, or both are dates of the same precision (compared as text),
+ * or both are dateTimes to the second with a zone (compared as instants); other precisions are left
+ * to FHIRPath, where a comparison across precisions may be empty.
+ */
+const per1: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const start = stringOf(node, 'start');
+  const end = stringOf(node, 'end');
+  if (start === undefined || end === undefined) return undefined;
+  if (start === null || end === null) return true;
+  if (DATE.test(start) && DATE.test(end) && start.length === end.length) return start <= end;
+  if (INSTANT.test(start) && INSTANT.test(end)) {
+    const from = Date.parse(start);
+    const to = Date.parse(end);
+    return Number.isNaN(from) || Number.isNaN(to) ? undefined : from <= to;
+  }
+  return undefined;
+};
+
 /** Native checks by the exact expression they replace (as the R4 StructureDefinitions write them). */
 export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
   ["reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", ref1],
@@ -288,4 +352,13 @@ export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
   ["type = 'document' implies (timestamp.hasValue())", onlyFor('document')],
   ["type = 'document' implies entry.first().resource.is(Composition)", onlyFor('document')],
   ["type = 'message' implies entry.first().resource.is(MessageHeader)", onlyFor('message')],
+  ['start.hasValue().not() or end.hasValue().not() or (start <= end)', per1],
 ]);
+
+/**
+ * The native check of an expression: one of {@link NATIVE_CHECKS}, or a {@link presenceDisjunction};
+ * undefined when it has none.
+ */
+export function nativeCheckFor(expression: string): NativeCheck | undefined {
+  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression);
+}
