@@ -14,6 +14,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { hoistInvariants } from './hoist.js';
 import { nativeCheckFor, type NativeCheck } from './native.js';
+import { SIP_NATIVE_CHECKS } from './native-sip.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -241,7 +242,7 @@ export class InvariantEngine {
    * share one answer, and a Bundle repeats the same references and extensions many times.
    */
   evaluate(expression: string, base: string, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
-    const key = `${base}\u0000${expression}`;
+    const key = this.#keyOf(expression, base);
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
     const verdict = this.#native ? this.#nativeOf(expression)?.(node, env) : undefined;
@@ -347,11 +348,27 @@ export class InvariantEngine {
   }
 
   readonly #natives = new Map<string, NativeCheck | null>();
+  /** The key of each expression on each base, built once: the same string each time, so Maps hash it once (SIP expressions run to 2,000 characters). */
+  readonly #keys = new Map<string, Map<string, string>>();
+
+  #keyOf(expression: string, base: string): string {
+    let byBase = this.#keys.get(expression);
+    if (byBase === undefined) {
+      byBase = new Map();
+      this.#keys.set(expression, byBase);
+    }
+    let key = byBase.get(base);
+    if (key === undefined) {
+      key = `${base}\u0000${expression}`;
+      byBase.set(base, key);
+    }
+    return key;
+  }
 
   #nativeOf(expression: string): NativeCheck | undefined {
     let check = this.#natives.get(expression);
     if (check === undefined) {
-      check = nativeCheckFor(expression) ?? null;
+      check = SIP_NATIVE_CHECKS.get(expression) ?? nativeCheckFor(expression) ?? null;
       this.#natives.set(expression, check);
     }
     return check ?? undefined;
