@@ -318,12 +318,28 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$/;
  * or both are dateTimes to the second with a zone (compared as instants); other precisions are left
  * to FHIRPath, where a comparison across precisions may be empty.
  */
+/**
+ * Whether the text's calendar date and time of day exist (fhirpath.js fails to convert `2016-04-31`,
+ * and the constraint cannot be evaluated: that is left to it).
+ */
+function realMoment(text: string): boolean {
+  const [year = 0, month = 1, day = 1] = text.slice(0, 10).split('-').map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return false;
+  if (text.length <= 10) return true;
+  const hours = Number(text.slice(11, 13));
+  const minutes = Number(text.slice(14, 16));
+  const seconds = Number(text.slice(17, 19));
+  return hours < 24 && minutes < 60 && seconds < 60;
+}
+
 const per1: NativeCheck = (node) => {
   if (!isPlainObject(node)) return undefined;
   const start = stringOf(node, 'start');
   const end = stringOf(node, 'end');
   if (start === undefined || end === undefined) return undefined;
   if (start === null || end === null) return true;
+  if (!realMoment(start) || !realMoment(end)) return undefined;
   if (DATE.test(start) && DATE.test(end) && start.length === end.length) return start <= end;
   if (INSTANT.test(start) && INSTANT.test(end)) {
     const from = Date.parse(start);

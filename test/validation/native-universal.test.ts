@@ -22,6 +22,7 @@ import { NATIVE_CHECKS, presenceDisjunction, type NativeCheck } from '../../src/
 import { readExample } from '../support/examples.js';
 import { jsonPaths, replacedAt } from '../support/json-paths.js';
 import { BREAKERS } from '../support/profile-breakers.js';
+import { MUTATION_CORPUS } from './mutation-corpus.js';
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -136,6 +137,12 @@ describe('each native check agrees with fhirpath.js on the R4 expression', () =>
     const bdl7 = CASES.bundle.find((check) => check.key === 'bdl-7');
     const twice = { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:a', resource: { resourceType: 'Basic' } }, { fullUrl: 'urn:uuid:a', resource: { resourceType: 'Basic' } }] };
     expect(bdl7?.native(twice, { resource: twice, rootResource: twice })).toBe(false);
+    const [per1] = CASES.period;
+    expect(per1?.native({ start: '2030-02-01', end: '2030-01-31' }, { resource: {}, rootResource: {} })).toBe(false);
+    expect(per1?.native({ start: '2030-01-31T23:00:00+01:00', end: '2030-01-31T22:30:00Z' }, { resource: {}, rootResource: {} })).toBe(true);
+    // Across precisions, and on a day that does not exist (fhirpath.js cannot convert it), FHIRPath decides.
+    expect(per1?.native({ start: '2030-01-31', end: '2030-01-31T22:30:00Z' }, { resource: {}, rootResource: {} })).toBeUndefined();
+    expect(per1?.native({ start: '1964-01-01', end: '2016-04-31' }, { resource: {}, rootResource: {} })).toBeUndefined();
     const cpt2 = presenceDisjunction('value.empty() or system.exists()');
     expect(cpt2?.({ value: '+46 8 123' }, { resource: {}, rootResource: {} })).toBe(false);
     expect(cpt2?.({ value: '+46 8 123', system: 'phone' }, { resource: {}, rootResource: {} })).toBe(true);
@@ -167,6 +174,15 @@ describe('the validator gives the same outcome with the native checks and the ab
   it('on every official R4 example', () => {
     for (const example of examples) same(example);
   }, 300_000);
+
+  it('on the official examples broken one way each (test/validation/mutation-corpus.ts)', () => {
+    for (const row of MUTATION_CORPUS) {
+      const resource = JSON.parse(readFileSync(path.join(examplesDir, row.example), 'utf8')) as unknown;
+      row.mutate(resource);
+      same(resource);
+      compareAll(resource);
+    }
+  }, 120_000);
 
   it('on the SIP Bundle of each example plan broken by each profile breaker', () => {
     for (const breaker of BREAKERS) {
