@@ -35,6 +35,8 @@ Options:
                          are always checked against the profiles their meta.profile claims
   --format text|json     output for people (default) or for machines: [{file, valid, outcome}]
   --quiet                print only the inputs that fail, and the summary
+  --no-cache             remember no constraint result between resources (the result cache is
+                         bounded, 16 MiB, and helps when resources repeat; off, memory stays flat)
   --progress             report "validated N/M" on stderr (default: only when stderr is a
                          terminal and there are more than ${String(PROGRESS_THRESHOLD)} resources)
   --max-file-size <bytes|NNMiB>
@@ -126,7 +128,7 @@ function formatSummary(results: readonly ValidateResult[]): string {
  * Runs `sip-fhir validate`. The validator is a parameter so callers that already hold one (a server,
  * a test) can reuse it; by default one is created, and it loads its definitions on first use.
  */
-export async function runValidate(args: readonly string[], io: CommandIo, validator: Validator = createValidator()): Promise<number> {
+export async function runValidate(args: readonly string[], io: CommandIo, given?: Validator): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
@@ -134,6 +136,7 @@ export async function runValidate(args: readonly string[], io: CommandIo, valida
       profile: { type: 'string', multiple: true, default: [] },
       format: { type: 'string', default: 'text' },
       quiet: { type: 'boolean', default: false },
+      'no-cache': { type: 'boolean', default: false },
       progress: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       ...INPUT_OPTIONS,
@@ -145,6 +148,7 @@ export async function runValidate(args: readonly string[], io: CommandIo, valida
   }
   if (values.format !== 'text' && values.format !== 'json') throw new UsageError(`--format must be "text" or "json"; got "${values.format}"`);
   if (positionals.length === 0) throw new UsageError('name at least one .json or .ndjson file, or a folder');
+  const validator = given ?? createValidator({ rememberResults: !values['no-cache'] });
   const profiles = values.profile;
   for (const profile of profiles) {
     if (!validator.knowsProfile(profile)) throw new UsageError(`unknown profile "${profile}": no StructureDefinition with this canonical URL is loaded`);

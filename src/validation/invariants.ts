@@ -13,7 +13,8 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { hoistInvariants } from './hoist.js';
-import { NATIVE_CHECKS } from './native.js';
+import { nativeCheckFor, type NativeCheck } from './native.js';
+import { SIP_NATIVE_CHECKS } from './native-sip.js';
 import { repairConstraint } from './repaired-constraints.js';
 
 export interface ResolveScope {
@@ -100,18 +101,42 @@ const MEMO_LIMIT = 5_000;
  * Bundle — is not remembered from then on, so no resource-sized key is kept or even built again.
  */
 const MAX_KEY_LENGTH = 1_024;
-/** All remembered keys together, in characters; past it every memo is cleared. */
-const MEMO_BUDGET = 8 * 1_024 * 1_024;
+/**
+ * The default bound of the result cache in bytes: each remembered result counts its key (UTF-16, two
+ * bytes a character) and {@link ENTRY_BYTES} for the Map entry and boolean; past it every memo is cleared.
+ */
+export const DEFAULT_CACHE_BYTES = 16 * 1_024 * 1_024;
+/** What one remembered result costs besides its key's characters: a Map entry, its hash slot, the boolean (an estimate on the high side for V8). */
+const ENTRY_BYTES = 64;
+const bytesOf = (key: string): number => key.length * 2 + ENTRY_BYTES;
 
-interface Memo {
-  readonly results: Map<string, boolean>;
+/**
+ * What an expression can see of its element: the JSON properties it names, and whether it looks at
+ * `%resource`/`%rootResource`. Only for expressions that reach their element by name alone (see
+ * {@link NOT_REMEMBERED}).
+ */
+interface Reach {
   /** Whether a JSON property is one the expression can reach by name. */
   readonly reaches: (property: string) => boolean;
   readonly usesResource: boolean;
+  /**
+   * The verdict on an element that has none of the properties the expression names, by the
+   * element's `resourceType` ('' for none): such elements all look the same to the expression
+   * (`contained.contained.empty()` on every resource without `contained`), so it is evaluated once
+   * per type, not per element. At most one entry per resource type: not a cache of data.
+   */
+  readonly absent: Map<string, boolean>;
+}
+
+interface Memo {
+  readonly results: Map<string, boolean>;
+  readonly reach: Reach;
   /** Set once a key was longer than {@link MAX_KEY_LENGTH}: the expression is no longer remembered. */
   oversized: boolean;
   /** Characters of its keys. */
   characters: number;
+  /** Bytes of its results ({@link DEFAULT_CACHE_BYTES}). */
+  bytes: number;
 }
 
 /**
@@ -139,6 +164,22 @@ function project(value: unknown, reaches: (property: string) => boolean): unknow
   return Object.fromEntries(Object.entries(value).filter(([property]) => reaches(property)));
 }
 
+/** The `resourceType` ('' for none) of a JSON object that has no property the expression reaches besides it; undefined otherwise. */
+function absentKeyOf(reach: Reach, node: unknown): string | undefined {
+  if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+  let resourceType = '';
+  for (const property in node) {
+    if (property === 'resourceType') {
+      const value = (node as Record<string, unknown>)[property];
+      if (typeof value !== 'string') return undefined;
+      resourceType = value;
+    } else if (reach.reaches(property)) {
+      return undefined;
+    }
+  }
+  return resourceType;
+}
+
 function compileExpression(expression: string, base: string): Compiled {
   return fhirpath.compile({ base, expression }, r4, { userInvocationTable, resolveInternalTypes: false }) as Compiled;
 }
@@ -164,23 +205,32 @@ export class InvariantEngine {
    */
   #shared: { readonly resource: unknown; readonly rootResource: unknown; readonly values: Map<string, unknown[]> } | undefined;
   readonly #memo = new Map<string, Memo>();
+  readonly #reach = new Map<string, Reach>();
   /** Characters of all remembered keys. */
+  #memoCharacters = 0;
+  /** Bytes of all remembered results, kept under {@link #budget}. */
   #memoBytes = 0;
+  readonly #budget: number;
   readonly #remember: boolean;
 
   readonly #hoist: boolean;
   readonly #native: boolean;
+  readonly #skipAbsent: boolean;
 
   /**
    * @param options.remember - remember results of constraints that look only at their element (see {@link evaluate}); default true.
    * @param options.hoist - compute each `%resource`/`%rootResource` chain once per resource ({@link hoistInvariants}); default true.
-   * @param options.native - check ref-1 and ext-1 on the JSON ({@link NATIVE_CHECKS}); default true.
+   * @param options.native - check the constraints of {@link NATIVE_CHECKS} (ref-1, ext-1, dom-*, bdl-*, per-1) and the presence disjunctions ({@link nativeCheckFor}) on the JSON; default true.
+   * @param options.cacheBytes - the bound of the result cache in bytes (default {@link DEFAULT_CACHE_BYTES}).
+   * @param options.skipAbsent - evaluate a constraint once per resource type on elements that lack every property it names ({@link Reach}); default true.
    * Off, expressions run only as written; the benchmark and the differential tests compare both.
    */
-  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean } = {}) {
+  constructor(options: { readonly remember?: boolean; readonly hoist?: boolean; readonly native?: boolean; readonly skipAbsent?: boolean; readonly cacheBytes?: number } = {}) {
     this.#remember = options.remember ?? true;
+    this.#budget = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.#hoist = options.hoist ?? true;
     this.#native = options.native ?? true;
+    this.#skipAbsent = options.skipAbsent ?? true;
   }
 
   /**
@@ -196,11 +246,15 @@ export class InvariantEngine {
     // The five R4 constraints fhirpath.js cannot evaluate as written (src/validation/repaired-constraints.ts).
     const expression = repairConstraint(written, node);
     if (typeof expression === 'boolean') return { passed: expression };
-    const key = `${base}\u0000${expression}`;
+    const key = this.#keyOf(expression, base);
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
-    const verdict = this.#native ? NATIVE_CHECKS.get(expression)?.(node, env) : undefined;
+    const verdict = this.#native ? this.#nativeOf(expression)?.(node, env) : undefined;
     if (verdict !== undefined) return { passed: verdict };
+    const reach = this.#skipAbsent ? this.#reach.get(key) : undefined;
+    const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);
+    const absent = absentKey === undefined ? undefined : reach?.absent.get(absentKey);
+    if (absent !== undefined) return { passed: absent };
     const memo = this.#memo.get(key);
     const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
     const known = seen === undefined ? undefined : memo?.results.get(seen);
@@ -210,6 +264,7 @@ export class InvariantEngine {
       const result = this.#run(compiled, node, env);
       const passed = !(result.length === 1 && result[0] === false);
       if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, passed);
+      if (absentKey !== undefined) reach?.absent.set(absentKey, passed);
       return { passed };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
@@ -222,12 +277,18 @@ export class InvariantEngine {
   get remembered(): { readonly results: number; readonly characters: number } {
     let results = 0;
     for (const memo of this.#memo.values()) results += memo.results.size;
-    return { results, characters: this.#memoBytes };
+    return { results, characters: this.#memoCharacters };
+  }
+
+  /** The result cache's size in bytes as it counts them, and its bound. */
+  get cacheBytes(): { readonly used: number; readonly bound: number } {
+    return { used: this.#memoBytes, bound: this.#budget };
   }
 
   /** The part of the element (and of its resources, when the expression uses them) the result depends on, as JSON; undefined when too long to keep. */
   #memoKey(memo: Memo, node: unknown, env: { resource: unknown; rootResource: unknown }): string | undefined {
-    const seen = JSON.stringify(memo.usesResource ? [project(node, memo.reaches), project(env.resource, memo.reaches), project(env.rootResource, memo.reaches)] : project(node, memo.reaches));
+    const { reaches, usesResource } = memo.reach;
+    const seen = JSON.stringify(usesResource ? [project(node, reaches), project(env.resource, reaches), project(env.rootResource, reaches)] : project(node, reaches));
     if (seen.length <= MAX_KEY_LENGTH) return seen;
     memo.oversized = true;
     this.#clear(memo);
@@ -236,16 +297,22 @@ export class InvariantEngine {
 
   #clear(memo: Memo): void {
     memo.results.clear();
-    this.#memoBytes -= memo.characters;
+    this.#memoCharacters -= memo.characters;
+    this.#memoBytes -= memo.bytes;
     memo.characters = 0;
+    memo.bytes = 0;
   }
 
   #rememberResult(memo: Memo, seen: string, passed: boolean): void {
+    const bytes = bytesOf(seen);
+    if (bytes > this.#budget) return;
     if (memo.results.size >= MEMO_LIMIT) this.#clear(memo);
-    if (this.#memoBytes + seen.length > MEMO_BUDGET) for (const other of this.#memo.values()) this.#clear(other);
+    if (this.#memoBytes + bytes > this.#budget) for (const other of this.#memo.values()) this.#clear(other);
     memo.results.set(seen, passed);
     memo.characters += seen.length;
-    this.#memoBytes += seen.length;
+    memo.bytes += bytes;
+    this.#memoCharacters += seen.length;
+    this.#memoBytes += bytes;
   }
 
   /**
@@ -284,6 +351,33 @@ export class InvariantEngine {
     }
   }
 
+  readonly #natives = new Map<string, NativeCheck | null>();
+  /** The key of each expression on each base, built once: the same string each time, so Maps hash it once (SIP expressions run to 2,000 characters). */
+  readonly #keys = new Map<string, Map<string, string>>();
+
+  #keyOf(expression: string, base: string): string {
+    let byBase = this.#keys.get(expression);
+    if (byBase === undefined) {
+      byBase = new Map();
+      this.#keys.set(expression, byBase);
+    }
+    let key = byBase.get(base);
+    if (key === undefined) {
+      key = `${base}\u0000${expression}`;
+      byBase.set(base, key);
+    }
+    return key;
+  }
+
+  #nativeOf(expression: string): NativeCheck | undefined {
+    let check = this.#natives.get(expression);
+    if (check === undefined) {
+      check = SIP_NATIVE_CHECKS.get(expression) ?? nativeCheckFor(expression) ?? null;
+      this.#natives.set(expression, check);
+    }
+    return check ?? undefined;
+  }
+
   #compile(key: string, expression: string, base: string): Prepared | string {
     let compiled = this.#compiled.get(key);
     if (compiled === undefined) {
@@ -293,8 +387,10 @@ export class InvariantEngine {
         compiled = `cannot compile: ${error instanceof Error ? error.message : String(error)}`;
       }
       this.#compiled.set(key, compiled);
-      if (this.#remember && typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
-        this.#memo.set(key, { results: new Map(), reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression), oversized: false, characters: 0 });
+      if (typeof compiled !== 'string' && !NOT_REMEMBERED.test(expression)) {
+        const reach: Reach = { reaches: reachableProperties(expression), usesResource: /%resource|%rootResource/.test(expression), absent: new Map() };
+        if (!reach.usesResource) this.#reach.set(key, reach);
+        if (this.#remember) this.#memo.set(key, { results: new Map(), reach, oversized: false, characters: 0, bytes: 0 });
       }
     }
     return compiled;

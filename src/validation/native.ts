@@ -73,8 +73,308 @@ const ext1: NativeCheck = (node) => {
   return hasExtension !== hasValue;
 };
 
+/** The items of a repeating element as fhirpath.js sees them, or undefined when the JSON is not a plain array of objects. */
+function objects(value: unknown): readonly Record<string, unknown>[] | undefined {
+  if (value === undefined) return [];
+  return Array.isArray(value) && value.every(isPlainObject) ? value : undefined;
+}
+
+/** A singleton string element: its value, `null` when absent, undefined when the shape is not plain (`_name`, a non-string). */
+function stringOf(node: Record<string, unknown>, name: string): string | null | undefined {
+  if (node[`_${name}`] !== undefined) return undefined;
+  const value = node[name];
+  if (value === undefined) return null;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Whether a singleton complex element is present (`null` is not a plain shape: undefined). */
+function present(node: Record<string, unknown>, name: string): boolean | undefined {
+  const value = node[name];
+  if (value === undefined) return false;
+  return isPlainObject(value) ? true : undefined;
+}
+
+/** The contained resources of a DomainResource (JSON objects), or undefined when `contained` is not a plain array. */
+const containedOf = (node: unknown): readonly Record<string, unknown>[] | undefined => (isPlainObject(node) ? objects(node.contained) : undefined);
+
+/** dom-2, https://hl7.org/fhir/R4/domainresource.html: `contained.contained.empty()`, no contained resource contains others. */
+const dom2: NativeCheck = (node) => {
+  const contained = containedOf(node);
+  if (contained === undefined) return undefined;
+  for (const resource of contained) {
+    const nested = objects(resource.contained);
+    if (nested === undefined || resource._contained !== undefined) return undefined;
+    if (nested.length > 0) return false;
+  }
+  return true;
+};
+
+/** The `meta` of each contained resource that has one, or undefined when a shape is not plain. */
+function containedMetas(node: unknown): Record<string, unknown>[] | undefined {
+  const contained = containedOf(node);
+  if (contained === undefined) return undefined;
+  const metas: Record<string, unknown>[] = [];
+  for (const resource of contained) {
+    const has = present(resource, 'meta');
+    if (has === undefined) return undefined;
+    if (has) metas.push(resource.meta as Record<string, unknown>);
+  }
+  return metas;
+}
+
+/** dom-4: `contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()`. */
+const dom4: NativeCheck = (node) => {
+  const metas = containedMetas(node);
+  if (metas === undefined) return undefined;
+  for (const meta of metas) {
+    const versionId = stringOf(meta, 'versionId');
+    const lastUpdated = stringOf(meta, 'lastUpdated');
+    if (versionId === undefined || lastUpdated === undefined) return undefined;
+    if (versionId !== null || lastUpdated !== null) return false;
+  }
+  return true;
+};
+
+/** dom-5: `contained.meta.security.empty()`. */
+const dom5: NativeCheck = (node) => {
+  const metas = containedMetas(node);
+  if (metas === undefined) return undefined;
+  for (const meta of metas) {
+    const security = objects(meta.security);
+    if (security === undefined) return undefined;
+    if (security.length > 0) return false;
+  }
+  return true;
+};
+
+/** dom-6 (a best practice, a warning): ``text.`div`.exists()``, the resource has a narrative. */
+const dom6: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const has = present(node, 'text');
+  if (has !== true) return has;
+  const div = stringOf(node.text as Record<string, unknown>, 'div');
+  return div === undefined ? undefined : div !== null;
+};
+
+/** `type` of a Bundle when it is a plain string; undefined otherwise (absent included: the three-valued logic is left to FHIRPath). */
+function bundleType(node: unknown): string | undefined {
+  if (!isPlainObject(node)) return undefined;
+  return stringOf(node, 'type') ?? undefined;
+}
+
+/** bdl-1, https://hl7.org/fhir/R4/bundle.html: `total.empty() or (type = 'searchset') or (type = 'history')`. */
+const bdl1: NativeCheck = (node) => {
+  if (!isPlainObject(node) || node._total !== undefined) return undefined;
+  if (node.total === undefined) return true;
+  const type = bundleType(node);
+  return type === undefined ? undefined : type === 'searchset' || type === 'history';
+};
+
+/** bdl-2: `entry.search.empty() or (type = 'searchset')`. */
+const bdl2: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const entries = objects(node.entry);
+  if (entries === undefined) return undefined;
+  let searched = false;
+  for (const entry of entries) {
+    const has = present(entry, 'search');
+    if (has === undefined) return undefined;
+    searched ||= has;
+  }
+  if (!searched) return true;
+  const type = bundleType(node);
+  return type === undefined ? undefined : type === 'searchset';
+};
+
+/** bdl-3 and bdl-4: `entry.all(<part>.exists() = (%resource.type = … ))`, the part present exactly in Bundles of the listed types. */
+function entriesHaveIf(part: string, types: readonly string[]): NativeCheck {
+  return (node, env) => {
+    if (!isPlainObject(node)) return undefined;
+    const entries = objects(node.entry);
+    if (entries === undefined) return undefined;
+    if (entries.length === 0) return true;
+    const type = bundleType(env.resource);
+    if (type === undefined) return undefined;
+    const expected = types.includes(type);
+    for (const entry of entries) {
+      const has = present(entry, part);
+      if (has === undefined) return undefined;
+      if (has !== expected) return false;
+    }
+    return true;
+  };
+}
+
+/** bdl-5, on each entry: `resource.exists() or request.exists() or response.exists()`. */
+const bdl5: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  let any = false;
+  for (const part of ['resource', 'request', 'response']) {
+    const has = present(node, part);
+    if (has === undefined) return undefined;
+    any ||= has;
+  }
+  return any;
+};
+
+/**
+ * bdl-7: `(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()`.
+ * fhirpath.js compares every pair of the concatenated strings (quadratic in the entries: 4 s of a
+ * 10,000-entry Bundle); `&` makes plain strings, equal exactly when `===`, so a Set decides it.
+ */
+const bdl7: NativeCheck = (node) => {
+  const type = bundleType(node);
+  if (type === undefined || !isPlainObject(node)) return undefined;
+  if (type === 'history') return true;
+  const entries = objects(node.entry);
+  if (entries === undefined) return undefined;
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const fullUrl = stringOf(entry, 'fullUrl');
+    if (fullUrl === undefined) return undefined;
+    if (fullUrl === null) continue;
+    let versionId: string | null = null;
+    const hasResource = present(entry, 'resource');
+    if (hasResource === undefined) return undefined;
+    if (hasResource) {
+      const resource = entry.resource as Record<string, unknown>;
+      const hasMeta = present(resource, 'meta');
+      if (hasMeta === undefined) return undefined;
+      if (hasMeta) {
+        const found = stringOf(resource.meta as Record<string, unknown>, 'versionId');
+        if (found === undefined) return undefined;
+        versionId = found;
+      }
+    }
+    const key = fullUrl + (versionId ?? '');
+    if (seen.has(key)) return false;
+    seen.add(key);
+  }
+  return true;
+};
+
+/** bdl-8, on each entry: `fullUrl.contains('/_history/').not()`. */
+const bdl8: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const fullUrl = stringOf(node, 'fullUrl');
+  if (fullUrl === undefined) return undefined;
+  return fullUrl === null ? true : !fullUrl.includes('/_history/');
+};
+
+/** bdl-9 … bdl-12, `type = 'document' implies …` (or `'message'`): true for any other type; that type is left to FHIRPath. */
+function onlyFor(kind: string): NativeCheck {
+  return (node) => {
+    const type = bundleType(node);
+    return type === undefined || type === kind ? undefined : true;
+  };
+}
+
+/**
+ * Whether a child element named `name` is present on a JSON object: true or false when the JSON
+ * says so plainly, undefined when fhirpath.js might see it otherwise (`_name`, a choice-type name
+ * such as `valueQuantity` for `value`, null, an empty array).
+ */
+function has(node: Record<string, unknown>, name: string): boolean | undefined {
+  for (const property in node) {
+    if (property.length > name.length && property.startsWith(name) && /[A-Z]/.test(property.charAt(name.length))) return undefined;
+  }
+  if (node[`_${name}`] !== undefined) return undefined;
+  const value = node[name];
+  if (value === undefined) return false;
+  if (value === null || (Array.isArray(value) && value.length === 0)) return undefined;
+  return true;
+}
+
+const TERM = /^([a-z][A-Za-z0-9]*)\.(exists|empty)\(\)$/;
+
+/**
+ * A constraint that is a disjunction of `name.exists()` and `name.empty()` over child elements
+ * (cpt-2 `value.empty() or system.exists()`, qty-3, att-1, tim-1/2/6/7/8, and the like across R4),
+ * checked on the JSON; undefined when the expression has another form.
+ */
+export function presenceDisjunction(expression: string): NativeCheck | undefined {
+  const terms = expression.split(' or ').map((term) => TERM.exec(term.trim()));
+  if (terms.length < 2 || terms.some((term) => term === null)) return undefined;
+  const parts = terms.map((term) => ({ name: term?.[1] ?? '', exists: term?.[2] === 'exists' }));
+  return (node) => {
+    if (!isPlainObject(node)) return undefined;
+    let passed = false;
+    for (const part of parts) {
+      const found = has(node, part.name);
+      if (found === undefined) return undefined;
+      if (found === part.exists) passed = true;
+    }
+    return passed;
+  };
+}
+
+/** Dates and instants whose order fhirpath.js decides the way string or time order does: the same precision, a date or a dateTime to the second with a zone. */
+const DATE = /^\d{4}(?:-\d{2}(?:-\d{2})?)?$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * per-1, https://hl7.org/fhir/R4/datatypes.html#Period: `start.hasValue().not() or end.hasValue().not() or (start <= end)`.
+ * Decided here when a bound is missing, or both are dates of the same precision (compared as text),
+ * or both are dateTimes to the second with a zone (compared as instants); other precisions are left
+ * to FHIRPath, where a comparison across precisions may be empty.
+ */
+/**
+ * Whether the text's calendar date and time of day exist (fhirpath.js fails to convert `2016-04-31`,
+ * and the constraint cannot be evaluated: that is left to it).
+ */
+function realMoment(text: string): boolean {
+  const [year = 0, month = 1, day = 1] = text.slice(0, 10).split('-').map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return false;
+  if (text.length <= 10) return true;
+  const hours = Number(text.slice(11, 13));
+  const minutes = Number(text.slice(14, 16));
+  const seconds = Number(text.slice(17, 19));
+  return hours < 24 && minutes < 60 && seconds < 60;
+}
+
+const per1: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const start = stringOf(node, 'start');
+  const end = stringOf(node, 'end');
+  if (start === undefined || end === undefined) return undefined;
+  if (start === null || end === null) return true;
+  if (!realMoment(start) || !realMoment(end)) return undefined;
+  if (DATE.test(start) && DATE.test(end) && start.length === end.length) return start <= end;
+  if (INSTANT.test(start) && INSTANT.test(end)) {
+    const from = Date.parse(start);
+    const to = Date.parse(end);
+    return Number.isNaN(from) || Number.isNaN(to) ? undefined : from <= to;
+  }
+  return undefined;
+};
+
 /** Native checks by the exact expression they replace (as the R4 StructureDefinitions write them). */
 export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
   ["reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", ref1],
   ['extension.exists() != value.exists()', ext1],
+  ['contained.contained.empty()', dom2],
+  ['contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()', dom4],
+  ['contained.meta.security.empty()', dom5],
+  ['text.`div`.exists()', dom6],
+  ["total.empty() or (type = 'searchset') or (type = 'history')", bdl1],
+  ["entry.search.empty() or (type = 'searchset')", bdl2],
+  ["entry.all(request.exists() = (%resource.type = 'batch' or %resource.type = 'transaction' or %resource.type = 'history'))", entriesHaveIf('request', ['batch', 'transaction', 'history'])],
+  ["entry.all(response.exists() = (%resource.type = 'batch-response' or %resource.type = 'transaction-response' or %resource.type = 'history'))", entriesHaveIf('response', ['batch-response', 'transaction-response', 'history'])],
+  ['resource.exists() or request.exists() or response.exists()', bdl5],
+  ["(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&resource.meta.versionId).isDistinct()", bdl7],
+  ["fullUrl.contains('/_history/').not()", bdl8],
+  ["type = 'document' implies (identifier.system.exists() and identifier.value.exists())", onlyFor('document')],
+  ["type = 'document' implies (timestamp.hasValue())", onlyFor('document')],
+  ["type = 'document' implies entry.first().resource.is(Composition)", onlyFor('document')],
+  ["type = 'message' implies entry.first().resource.is(MessageHeader)", onlyFor('message')],
+  ['start.hasValue().not() or end.hasValue().not() or (start <= end)', per1],
 ]);
+
+/**
+ * The native check of an expression: one of {@link NATIVE_CHECKS}, or a {@link presenceDisjunction};
+ * undefined when it has none.
+ */
+export function nativeCheckFor(expression: string): NativeCheck | undefined {
+  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression);
+}

@@ -36,10 +36,19 @@ export interface ValidatorOptions {
    */
   readonly hoistInvariants?: boolean;
   /**
-   * Check ref-1 and ext-1 on the JSON instead of through FHIRPath where the JSON's shape is plain
+   * Check ref-1, ext-1, dom-2/4/5/6, bdl-* and the SIP Bundle rules on the JSON instead of through FHIRPath where the JSON's shape is plain
    * (default true; see src/validation/native.ts). Off, they are evaluated as written.
    */
   readonly nativeChecks?: boolean;
+  /**
+   * Evaluate a constraint once per resource type on the elements that have none of the properties
+   * it names, instead of on each of them (default true; see `Reach` in src/validation/invariants.ts).
+   */
+  readonly skipAbsent?: boolean;
+  /** The bound of the result cache in bytes (default 16 MiB, `DEFAULT_CACHE_BYTES` in src/validation/invariants.ts). */
+  readonly resultCacheBytes?: number;
+  /** The constraint engine to use instead of one made from the options above (tests read its cache size). */
+  readonly engine?: InvariantEngine;
 }
 
 function isResource(value: unknown): value is FhirResource {
@@ -69,7 +78,7 @@ class ProfileValidator implements Validator {
 
   constructor(options: ValidatorOptions) {
     const store = new DefinitionStore(basePackageDirectory(), options.profileDirectory ?? defaultProfileDirectory());
-    this.#engine = new InvariantEngine({ remember: options.rememberResults, hoist: options.hoistInvariants, native: options.nativeChecks });
+    this.#engine = options.engine ?? new InvariantEngine({ remember: options.rememberResults, hoist: options.hoistInvariants, native: options.nativeChecks, skipAbsent: options.skipAbsent, cacheBytes: options.resultCacheBytes });
     this.#walker = new Walker(store, new Terminology(store), this.#engine);
   }
 

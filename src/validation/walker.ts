@@ -12,7 +12,7 @@ import type { Coding } from 'fhir/r4.js';
 import { STRUCTURE_RULES } from './api.js';
 import { unversioned, type DefinitionStore } from './definitions.js';
 import type { Finding, Findings } from './issues.js';
-import type { InvariantEngine, ResolveScope } from './invariants.js';
+import type { ConstraintResult, InvariantEngine, ResolveScope } from './invariants.js';
 import { checkPrimitive } from './primitives.js';
 import type { Terminology } from './terminology.js';
 import { childFor, compileTypeModel, PRIMITIVE_TYPES, type Constraint, type ElementNode, type TypeChoice, type TypeModel } from './type-model.js';
@@ -287,10 +287,17 @@ export class Walker {
   }
 
   #checkConstraints(constraints: readonly Constraint[], base: string, value: unknown, expression: string, scope: ResourceScope, findings: Findings, done: Set<string>): void {
+    // Two keys with the same expression on the same element (txt-1 and txt-2 are both `htmlChecks()`) are evaluated once.
+    let results: Map<string, ConstraintResult> | undefined;
     for (const constraint of constraints) {
       if (constraint.key === 'ele-1' || constraint.key === 'dom-3' || done.has(constraint.key)) continue;
       done.add(constraint.key);
-      const result = this.#engine.evaluate(constraint.expression ?? 'true', base.replace(/\[x\]$/, ''), value, { resource: scope.resource, rootResource: scope.rootResource }, scope);
+      const text = constraint.expression ?? 'true';
+      let result = results?.get(text);
+      if (result === undefined) {
+        result = this.#engine.evaluate(text, base.replace(/\[x\]$/, ''), value, { resource: scope.resource, rootResource: scope.rootResource }, scope);
+        (results ??= new Map()).set(text, result);
+      }
       if ('error' in result) {
         this.#report(findings, { rule: STRUCTURE_RULES.constraintFailed, severity: 'warning', code: 'exception', source: constraint.sourceUrl, expression, message: `constraint ${constraint.key} could not be evaluated: ${result.error}` });
       } else if (!result.passed) {
