@@ -10,6 +10,7 @@
  */
 import type { Coding } from 'fhir/r4.js';
 import { STRUCTURE_RULES } from './api.js';
+import { ConformanceChecks } from './conformance-checks.js';
 import { unversioned, type DefinitionStore } from './definitions.js';
 import type { Finding, Findings } from './issues.js';
 import type { InvariantEngine, ResolveScope } from './invariants.js';
@@ -70,9 +71,11 @@ export class Walker {
   readonly #engine: InvariantEngine;
   readonly #models = new Map<string, TypeModel | null>();
   readonly #primitiveRegex = new Map<string, RegExp | undefined>();
+  readonly #conformance: ConformanceChecks;
 
   constructor(store: DefinitionStore, terminology: Terminology, engine: InvariantEngine) {
     this.#store = store;
+    this.#conformance = new ConformanceChecks(store);
     this.#terminology = terminology;
     this.#engine = engine;
   }
@@ -91,6 +94,7 @@ export class Walker {
 
   /** Walks `resource` (already known to be an object with a `resourceType`) against `model`. */
   walkResource(resource: Json, model: TypeModel, expression: string, scope: ResourceScope, findings: Findings): void {
+    this.#conformance.element(model.type, model.root, resource, expression, findings);
     this.#walkObject(resource, model.root, model, model.type, expression, scope, findings, true);
     this.#checkContainedAreReferenced(resource, model, expression, findings);
   }
@@ -171,6 +175,7 @@ export class Walker {
         return;
       }
       const { value, ...elementPart } = item;
+      this.#conformance.element(type, node, elementPart, location, findings);
       if (value !== undefined) this.#report(findings, { rule: STRUCTURE_RULES.unknownElement, source: node.sourceUrl, expression: `${location}.value`, message: 'a primitive\'s value belongs in the property without "_"' });
       this.#walkObject(elementPart, primitiveModel.root, primitiveModel, type, location, scope, findings, false);
     });
@@ -214,6 +219,7 @@ export class Walker {
         return;
       }
       this.#checkValue(item, node, expression, findings);
+      this.#conformance.primitive(code, item, expression, findings);
       if (code === 'code') this.#checkBinding(node, [{ code: item as string }], expression, findings, false);
       this.#checkConstraints(node.constraints, node.path, item, expression, scope, findings, new Set());
       return;
@@ -227,6 +233,7 @@ export class Walker {
       return;
     }
     this.#checkValue(item, node, expression, findings);
+    this.#conformance.element(code, node, item, expression, findings);
     if (code === 'Reference' && typeof item.reference === 'string') scope.onReference(item.reference, expression);
     if (code === 'Coding') this.#checkBinding(node, [item], expression, findings, true);
     if (code === 'CodeableConcept' && Array.isArray(item.coding)) this.#checkBinding(node, item.coding.filter(isObject), expression, findings, true);
