@@ -65,6 +65,19 @@ function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/**
+ * The fixed or pattern value at the end of `steps` below `node`. A step onto an element that is
+ * itself sliced looks into its slices too: the vital-signs profiles slice `component` by
+ * `code.coding.code`, whose fixed value is in the slice `code.coding:SBPCode.code`.
+ */
+function fixedAlong(node: ElementNode, steps: readonly string[]): unknown {
+  const [step, ...rest] = steps;
+  if (step === undefined) return node.fixed ?? node.pattern;
+  const child = childFor(node, step)?.node;
+  if (child === undefined) return undefined;
+  return fixedAlong(child, rest) ?? child.slices.map((slice) => fixedAlong(slice.node, rest)).find((value) => value !== undefined);
+}
+
 export class Walker {
   readonly #store: DefinitionStore;
   readonly #terminology: Terminology;
@@ -198,7 +211,7 @@ export class Walker {
     items.forEach((item, index) => {
       this.#walkItem(item, node, type, model, node.isArray ? `${expression}[${String(index)}]` : expression, scope, findings);
     });
-    if (node.slices.length > 0) this.#checkSlices(items, node, expression, findings);
+    if (node.slices.length > 0) this.#checkSlices(items, node, expression, findings, type?.code);
   }
 
   #walkItem(item: unknown, node: ElementNode, choice: TypeChoice | undefined, model: TypeModel, expression: string, scope: ResourceScope, findings: Findings): void {
@@ -307,10 +320,10 @@ export class Walker {
   }
 
   /** Which slice an item belongs to, by its `value`/`pattern` discriminators; then each slice's cardinality. */
-  #checkSlices(items: readonly unknown[], node: ElementNode, expression: string, findings: Findings): void {
+  #checkSlices(items: readonly unknown[], node: ElementNode, expression: string, findings: Findings, typeCode: string | undefined): void {
     const counts = new Map<string, number>();
     for (const item of items) {
-      const slice = node.slices.find((candidate) => this.#matchesSlice(item, candidate.node, node));
+      const slice = node.slices.find((candidate) => this.#matchesSlice(item, candidate.node, node, typeCode));
       if (slice !== undefined) counts.set(slice.name, (counts.get(slice.name) ?? 0) + 1);
     }
     for (const slice of node.slices) {
@@ -327,10 +340,12 @@ export class Walker {
     }
   }
 
-  #matchesSlice(item: unknown, slice: ElementNode, sliced: ElementNode): boolean {
+  #matchesSlice(item: unknown, slice: ElementNode, sliced: ElementNode, typeCode: string | undefined): boolean {
     const discriminators = sliced.slicing?.discriminator ?? [];
     if (discriminators.length === 0) return false;
     return discriminators.every((discriminator) => {
+      // A choice element sliced by type (`value[x]` in the vital-signs profiles): the JSON name gave the type.
+      if (discriminator.type === 'type') return discriminator.path === '$this' && typeCode !== undefined && slice.types.some((type) => type.code === typeCode);
       if (discriminator.type !== 'value' && discriminator.type !== 'pattern') return false;
       const expected = this.#discriminatorValue(slice, discriminator.path);
       if (expected === undefined) return false;
@@ -340,12 +355,8 @@ export class Walker {
   }
 
   #discriminatorValue(slice: ElementNode, path: string): unknown {
-    let node: ElementNode | undefined = slice;
-    if (path !== '$this') {
-      for (const step of path.split('.')) node = node === undefined ? undefined : childFor(node, step)?.node;
-    }
-    if (node === undefined) return path === 'url' ? slice.types[0]?.profiles[0] : undefined;
-    return node.fixed ?? node.pattern ?? (path === 'url' ? slice.types[0]?.profiles[0] : undefined);
+    const found = path === '$this' ? slice.fixed ?? slice.pattern : fixedAlong(slice, path.split('.'));
+    return found ?? (path === 'url' ? slice.types[0]?.profiles[0] : undefined);
   }
 
   /**
