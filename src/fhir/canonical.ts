@@ -3,8 +3,9 @@
  * extensions and identifier systems, and the national and HL7 systems it uses.
  *
  * The project's own artefacts live under one canonical base, {@link CANONICAL_BASE}. No national
- * body publishes SIP profiles yet (2026); when one does, change this one constant and rebuild
- * `profiles/` (`npm run profiles:build`).
+ * body publishes SIP profiles yet (2026); when one does, change this constant, `canonical` in
+ * `profiles/sushi-config.yaml` and the URLs in the FSH invariants' expressions, and rebuild
+ * `profiles/` (`npm run profiles:build`); test/fhir/code-systems.test.ts checks they agree.
  */
 
 /** Canonical base of the project's own CodeSystems, extensions, profiles and identifier systems. */
@@ -139,7 +140,7 @@ export function valueSetUrl(id: string): string {
 
 /**
  * The project's SIP profiles (`profiles/StructureDefinition-<id>.json`, sources in
- * src/fhir/profiles/). The writer declares them in `meta.profile`.
+ * FHIR Shorthand in profiles/input/fsh/). The writer declares them in `meta.profile`.
  */
 export const PROFILE = {
   bundle: structureDefinitionUrl('sip-bundle'),

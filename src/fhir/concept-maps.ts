@@ -3,7 +3,7 @@
  *
  * Regional EHRs code roles, relationships, organisation types and meeting kinds in SNOMED CT or
  * HL7's code systems, not in the adapter's own. Each ConceptMap here maps such codes to one of the
- * adapter's CodeSystems (code-systems.ts); `npm run profiles:build` writes them to `profiles/`, so a
+ * adapter's CodeSystems (profiles/input/fsh/code-systems.fsh); `npm run profiles:build` writes them to `profiles/`, so a
  * reader, a terminology server or a person can see exactly what the adapter understands. The reader
  * takes the adapter's own code first and the ConceptMaps next ({@link translateToOwn}); a code that
  * neither knows is reported with its FHIRPath, never dropped silently.

@@ -22,7 +22,7 @@ function mapReferences(value: unknown, rewrite: (reference: string) => string): 
  * The Bundle with every literal reference that resolves to one of its entries
  * (https://hl7.org/fhir/R4/bundle.html#references: `Patient/p1` against the entry's RESTful fullUrl,
  * a conditional `Patient?identifier=…`) written as that entry's fullUrl. The SIP Bundle profile's
- * cross-resource rules join references to fullUrls literally (src/fhir/profiles/bundle.ts), so
+ * cross-resource rules join references to fullUrls literally (profiles/input/fsh/bundle.fsh), so
  * without this a client that refers relatively — as FHIR allows, and as the reader follows — would be
  * refused for a consent or a care team it did send. Nothing else changes, so every FHIRPath location
  * stays that of the Bundle as sent.

@@ -35,7 +35,10 @@ export const STRUCTURE_RULES = {
   extensibleBinding: 'binding-extensible',
   /** A slice occurs fewer or more times than its cardinality. */
   sliceCardinality: 'slice-cardinality',
-  /** A reference inside a Bundle to a `urn:uuid:`/`urn:oid:` that no entry has as its fullUrl. */
+  /**
+   * A reference inside a Bundle to a `urn:uuid:`/`urn:oid:` that no entry has as its fullUrl: an
+   * error in transactions, batches and documents, which must resolve it, a warning elsewhere.
+   */
   danglingReference: 'dangling-reference',
   /** `meta.profile` (or `--profile`) names a profile the validator does not have (a warning). */
   unknownProfile: 'unknown-profile',
@@ -43,6 +46,24 @@ export const STRUCTURE_RULES = {
   profileMismatch: 'profile-mismatch',
   /** A constraint's FHIRPath failed to evaluate on this instance (a warning, the rule is unchecked). */
   constraintFailed: 'constraint-failed',
+  /** A Bundle entry with a resource but no `fullUrl`, outside transactions and batches (src/validation/bundle-rules.ts). */
+  fullUrlMissing: 'bundle-fullurl-missing',
+  /** A `fullUrl` that is not an absolute URI. */
+  fullUrlNotAbsolute: 'bundle-fullurl-absolute',
+  /** A RESTful `fullUrl` (`…/Type/id`) that disagrees with the entry's resource type or id. */
+  fullUrlMismatch: 'bundle-fullurl-id',
+  /** Two entries of a Bundle (not a history) that are the same resource: server, type, id and version. */
+  duplicateEntry: 'bundle-duplicate-entry',
+  /** A repeated `self`/paging link, or a paging link in a Bundle that is not a searchset or history. */
+  bundleLink: 'bundle-link',
+  /** A document's Composition refers to something that is not an entry of the document. */
+  documentReference: 'bundle-document-reference',
+  /** A document entry not reached from the Composition by following references (reached only backwards: a warning). */
+  documentOrphan: 'bundle-document-orphan',
+  /** A searchset Bundle without a `self` link (a warning). */
+  searchsetSelf: 'bundle-searchset-self',
+  /** A searchset entry without an id, of a type the search did not ask for, or whose `search.mode` does not fit. */
+  searchsetEntry: 'bundle-searchset-entry',
 } as const;
 
 export type StructureRule = (typeof STRUCTURE_RULES)[keyof typeof STRUCTURE_RULES];

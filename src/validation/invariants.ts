@@ -14,6 +14,7 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { hoistInvariants } from './hoist.js';
 import { NATIVE_CHECKS } from './native.js';
+import { repairConstraint } from './repaired-constraints.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -191,7 +192,10 @@ export class InvariantEngine {
    * results are remembered under that part: the dom-* rules of every resource without `contained`
    * share one answer, and a Bundle repeats the same references and extensions many times.
    */
-  evaluate(expression: string, base: string, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
+  evaluate(written: string, base: string, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
+    // The five R4 constraints fhirpath.js cannot evaluate as written (src/validation/repaired-constraints.ts).
+    const expression = repairConstraint(written, node);
+    if (typeof expression === 'boolean') return { passed: expression };
     const key = `${base}\u0000${expression}`;
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };

@@ -3,15 +3,18 @@
  * walked against its base R4 StructureDefinition or, when it claims profiles (`meta.profile`, or
  * the caller's), against each profile's snapshot, which holds the base rules too. Inside a Bundle
  * every entry is validated against its own profiles, references between entries resolve as
- * https://hl7.org/fhir/R4/bundle.html#references says, and a `urn:uuid:`/`urn:oid:` reference to
- * no entry is an error.
+ * https://hl7.org/fhir/R4/bundle.html#references says, and the Bundle's own rules (fullUrl,
+ * duplicates, documents, searchsets, a `urn:uuid:`/`urn:oid:` reference to no entry) are checked
+ * by src/validation/bundle-rules.ts.
  */
 import type { FhirResource, OperationOutcome } from 'fhir/r4.js';
 import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
 import { STRUCTURE_RULES, type ValidateOptions, type Validator } from './api.js';
 import { basePackageDirectory, defaultProfileDirectory, DefinitionStore } from './definitions.js';
+import { checkBundleRules } from './bundle-rules.js';
 import { ImpliedProfiles } from './implied-profiles.js';
 import { Findings, toOperationOutcome } from './issues.js';
+import { checkResourceId } from './resource-id.js';
 import { InvariantEngine } from './invariants.js';
 import { Terminology } from './terminology.js';
 import type { TypeModel } from './type-model.js';
@@ -101,8 +104,12 @@ class ProfileValidator implements Validator {
     for (const model of this.#modelsFor(json, base, extraProfiles, expression, findings)) {
       this.#walker.walkResource(json, model, expression, scope, findings);
     }
-    if (bundle !== undefined) this.#checkDanglingReferences(bundle, findings);
+    // Rules outside the StructureDefinitions: src/validation/resource-id.ts, src/validation/bundle-rules.ts.
+    checkResourceId(json, expression, findings);
+    if (bundle !== undefined) checkBundleRules({ bundle: json, expression, references: bundle.references, isResourceType: this.#isResourceType }, findings);
   }
+
+  readonly #isResourceType = (name: string): boolean => this.#walker.model(`${BASE}${name}`)?.kind === 'resource';
 
   #scope(resource: Json, parent: ResourceScope | undefined, contained: boolean, bundle: BundleContext | undefined, findings: Findings): ResourceScope {
     const scope: ResourceScope = {
@@ -146,14 +153,6 @@ class ProfileValidator implements Validator {
       }
     }
     return models.length === 0 ? [base] : models;
-  }
-
-  #checkDanglingReferences(context: BundleContext, findings: Findings): void {
-    const fullUrls = new Set(context.index.entries.map((entry) => entry.fullUrl));
-    for (const { reference, expression } of context.references) {
-      if (!/^urn:(?:uuid|oid):/.test(reference) || fullUrls.has(reference)) continue;
-      findings.add({ severity: 'error', code: 'not-found', rule: STRUCTURE_RULES.danglingReference, source: `${BASE}Bundle`, expression, message: `${reference} is the fullUrl of no entry in this Bundle` });
-    }
   }
 }
 

@@ -7,12 +7,12 @@
 import type { Bundle, Consent, Resource } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
 import { IDENTIFIER_SYSTEM, planToBundle } from '../../src/fhir/index.js';
-import { RESOURCE_PROFILES } from '../../src/fhir/profiles/index.js';
+import { shippedStructureDefinitions } from '../support/build-profiles.js';
 import { NOT_SENDABLE, exampleFiles, readExample } from '../support/examples.js';
 import { evaluateWithFhirpath, evaluateWithMedplum } from '../support/fhirpath-engines.js';
 import { BREAKERS } from '../support/profile-breakers.js';
 
-const invariants = RESOURCE_PROFILES.flatMap((definition) =>
+const invariants = shippedStructureDefinitions().filter((definition) => definition.type !== 'Extension').flatMap((definition) =>
   (definition.differential?.element ?? []).flatMap((element) => (element.constraint ?? []).map((constraint) => ({ type: definition.type, key: constraint.key, expression: constraint.expression ?? '' }))),
 );
 

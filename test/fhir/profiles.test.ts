@@ -1,10 +1,10 @@
-/** The artefacts in profiles/ are the code's, and valid FHIR R4 to independent validators. */
+/** The artefacts in profiles/ are built from their sources, and valid FHIR R4 to independent validators. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CodeSystem } from 'fhir/r4.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CANONICAL_BASE, CODE_SYSTEMS, PROFILE, planToBundle } from '../../src/fhir/index.js';
-import { PROFILES_DIR, generatedArtefacts, profilesReadme, serialise } from '../support/build-profiles.js';
+import { FSH_BUILD_RECORD, PROFILES_DIR, currentFshBuildRecord, generatedArtefacts, profilesReadme, serialise, shippedFshArtefacts } from '../support/build-profiles.js';
 import { loadMedplumWithProfiles, medplumProfileErrors } from '../support/medplum-profiles.js';
 import { BREAKERS, invariantSeverity } from '../support/profile-breakers.js';
 import { NOT_SENDABLE, exampleFiles, readExample } from '../support/examples.js';
@@ -24,6 +24,20 @@ describe.each([...generatedArtefacts()])('profiles/%s', (file, resource) => {
     const issues = [...errorsOnly(validateWithMedplum(resource)), ...validateWithJsonSchema(resource)];
     expect(issues, formatIssues(issues)).toEqual([]);
   });
+});
+
+describe.each([...shippedFshArtefacts()])('profiles/%s (built by SUSHI from profiles/input/fsh/)', (_file, resource) => {
+  it('passes Medplum and the R4 JSON schema', () => {
+    const issues = [...errorsOnly(validateWithMedplum(resource)), ...validateWithJsonSchema(resource)];
+    expect(issues, formatIssues(issues)).toEqual([]);
+  });
+});
+
+// Running SUSHI takes about 15 s of CPU (a minute on the loaded test machine), so the suite checks
+// the record of the last build instead: the SHA-256 of every FSH source and of every file SUSHI
+// built. Editing an .fsh file without `npm run profiles:build`, or a built file by hand, fails here.
+it('the SUSHI-built files in profiles/ are a build of the current FSH sources (profiles/fsh-build.sha256)', () => {
+  expect(currentFshBuildRecord()).toBe(readFileSync(FSH_BUILD_RECORD, 'utf8'));
 });
 
 it('profiles/README.md is what npm run profiles:build writes', () => {

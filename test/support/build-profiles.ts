@@ -1,21 +1,25 @@
 /**
- * Writes the project's FHIR artefacts into `profiles/` from src/fhir: one CodeSystem per table in
- * code-systems.ts, the SIP request Questionnaire, the SIP profiles and extensions
- * (StructureDefinitions with their differential and a generated snapshot), one ValueSet per
- * CodeSystem, and `profiles/README.md` listing them with every invariant. Run with
- * `npm run profiles:build`; a test fails when the committed files differ.
+ * Writes the project's FHIR artefacts into `profiles/`:
+ * - the SIP profiles, extensions, code systems and value sets, built by SUSHI from the FSH sources
+ *   in `profiles/input/fsh/` (test/support/sushi.ts runs it offline) and copied as SUSHI wrote them;
+ * - the SIP request Questionnaire and the ConceptMaps, from src/fhir;
+ * - `profiles/fsh-build.sha256`, the SHA-256 of every FSH source and of every file SUSHI built from
+ *   them, so a test can tell cheaply that the shipped files are a build of the current sources;
+ * - `profiles/README.md`, listing them with every invariant.
+ *
+ * Run with `npm run profiles:build`; tests fail when a committed file is stale.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FhirResource, StructureDefinition } from 'fhir/r4.js';
-import { ARTEFACT_VERSION, CODE_SYSTEMS, CONCEPT_MAPS, toCodeSystemResource, toConceptMapResource, toRequestQuestionnaire } from '../../src/fhir/index.js';
-import { PROFILE_VALUE_SETS, STRUCTURE_DEFINITIONS } from '../../src/fhir/profiles/index.js';
-import { generateSnapshot } from '../../src/validation/snapshot.js';
+import type { CodeSystem, FhirResource, StructureDefinition, ValueSet } from 'fhir/r4.js';
+import { ARTEFACT_VERSION, CONCEPT_MAPS, toConceptMapResource, toRequestQuestionnaire } from '../../src/fhir/index.js';
 import { renderProfilesReadme } from './render-profiles-readme.js';
+import { FSH_DIR, PROFILES_DIR, runSushi } from './sushi.js';
 
-export const PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+export { PROFILES_DIR } from './sushi.js';
 
 const require = createRequire(import.meta.url);
 const R4_DEFINITIONS_DIR = dirname(require.resolve('hl7.fhir.r4.examples/package.json'));
@@ -39,24 +43,26 @@ export function coreDefinition(url: string): StructureDefinition | undefined {
   return coreCache.get(url);
 }
 
-let withSnapshots: StructureDefinition[] | undefined;
+/** Files SUSHI builds: the FSH-defined StructureDefinitions, ValueSets and CodeSystems. */
+export const isFshBuilt = (file: string): boolean => /^(StructureDefinition|ValueSet|CodeSystem)-.+\.json$/.test(file);
 
-/** The project's StructureDefinitions with generated snapshots; a profile may build on another. */
-export function profilesWithSnapshots(): StructureDefinition[] {
-  if (withSnapshots !== undefined) return withSnapshots;
-  const done = new Map<string, StructureDefinition>();
-  const lookup = (url: string): StructureDefinition | undefined => done.get(url) ?? coreDefinition(url);
-  for (const definition of STRUCTURE_DEFINITIONS) done.set(definition.url, generateSnapshot(definition, lookup));
-  withSnapshots = [...done.values()];
-  return withSnapshots;
+/** File name → resource, for the FSH-built artefacts as shipped in `profiles/`. */
+export function shippedFshArtefacts(): Map<string, StructureDefinition | ValueSet | CodeSystem> {
+  const artefacts = new Map<string, StructureDefinition | ValueSet | CodeSystem>();
+  for (const file of readdirSync(PROFILES_DIR).filter(isFshBuilt).sort()) {
+    artefacts.set(file, JSON.parse(readFileSync(join(PROFILES_DIR, file), 'utf8')) as StructureDefinition | ValueSet | CodeSystem);
+  }
+  return artefacts;
 }
 
-/** File name → resource, for every artefact generated from code. */
+/** The shipped StructureDefinitions (profiles and extensions), with SUSHI's snapshots. */
+export function shippedStructureDefinitions(): StructureDefinition[] {
+  return [...shippedFshArtefacts().values()].filter((resource): resource is StructureDefinition => resource.resourceType === 'StructureDefinition');
+}
+
+/** File name → resource, for every artefact generated from code rather than FSH. */
 export function generatedArtefacts(): Map<string, FhirResource> {
   const artefacts = new Map<string, FhirResource>();
-  for (const definition of CODE_SYSTEMS) artefacts.set(`CodeSystem-${definition.id}.json`, toCodeSystemResource(definition, ARTEFACT_VERSION));
-  for (const valueSet of PROFILE_VALUE_SETS) artefacts.set(`ValueSet-${valueSet.id ?? ''}.json`, valueSet);
-  for (const definition of profilesWithSnapshots()) artefacts.set(`StructureDefinition-${definition.id ?? ''}.json`, definition);
   artefacts.set('Questionnaire-sip-request.json', toRequestQuestionnaire(ARTEFACT_VERSION));
   for (const definition of CONCEPT_MAPS) artefacts.set(`ConceptMap-${definition.id}.json`, toConceptMapResource(definition));
   return artefacts;
@@ -66,13 +72,53 @@ export function serialise(resource: FhirResource): string {
   return `${JSON.stringify(resource, null, 2)}\n`;
 }
 
+export const FSH_BUILD_RECORD = join(PROFILES_DIR, 'fsh-build.sha256');
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** The FSH sources, relative to `profiles/`: sushi-config.yaml and input/fsh/*.fsh. */
+function fshSources(): Map<string, string> {
+  const sources = new Map<string, string>([['sushi-config.yaml', readFileSync(join(PROFILES_DIR, 'sushi-config.yaml'), 'utf8')]]);
+  for (const file of readdirSync(FSH_DIR).sort()) if (file.endsWith('.fsh')) sources.set(`input/fsh/${file}`, readFileSync(join(FSH_DIR, file), 'utf8'));
+  return sources;
+}
+
+function sushiVersion(): string {
+  return (JSON.parse(readFileSync(require.resolve('fsh-sushi/package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** The record of one build: SUSHI's version, then `sha256  file` for every source and every built file. */
+export function fshBuildRecord(built: ReadonlyMap<string, string>): string {
+  return [
+    '# Written by `npm run profiles:build` (test/support/build-profiles.ts); do not edit.',
+    '# SHA-256 of the FSH sources and of the files SUSHI built from them; a test fails when either changed.',
+    `fsh-sushi ${sushiVersion()}`,
+    ...[...fshSources()].map(([file, text]) => `${sha256(text)}  ${file}`),
+    ...[...built].sort(([a], [b]) => a.localeCompare(b)).map(([file, text]) => `${sha256(text)}  ${file}`),
+    '',
+  ].join('\n');
+}
+
+/** The record the committed sources and FSH-built files would have; equal to the committed one when nothing is stale. */
+export function currentFshBuildRecord(): string {
+  return fshBuildRecord(new Map(readdirSync(PROFILES_DIR).filter(isFshBuilt).map((file) => [file, readFileSync(join(PROFILES_DIR, file), 'utf8')])));
+}
+
 /** The generated `profiles/README.md`. */
 export function profilesReadme(): string {
-  return renderProfilesReadme(STRUCTURE_DEFINITIONS, PROFILE_VALUE_SETS, CONCEPT_MAPS.map(toConceptMapResource));
+  const artefacts = [...shippedFshArtefacts().values()];
+  return renderProfilesReadme(
+    artefacts.filter((resource): resource is StructureDefinition => resource.resourceType === 'StructureDefinition'),
+    artefacts.filter((resource): resource is ValueSet => resource.resourceType === 'ValueSet'),
+    CONCEPT_MAPS.map(toConceptMapResource),
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  mkdirSync(PROFILES_DIR, { recursive: true });
+  const { resources } = runSushi();
+  for (const file of readdirSync(PROFILES_DIR).filter(isFshBuilt)) rmSync(join(PROFILES_DIR, file));
+  for (const [file, text] of resources) writeFileSync(join(PROFILES_DIR, file), text);
   for (const [file, resource] of generatedArtefacts()) writeFileSync(join(PROFILES_DIR, file), serialise(resource));
+  writeFileSync(FSH_BUILD_RECORD, fshBuildRecord(resources));
   writeFileSync(join(PROFILES_DIR, 'README.md'), profilesReadme());
 }

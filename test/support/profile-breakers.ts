@@ -5,7 +5,7 @@
  */
 import type { Appointment, Bundle, CarePlan, CareTeam, Consent, FhirResource, Task } from 'fhir/r4.js';
 import { EXTENSION, codeSystemUrl } from '../../src/fhir/index.js';
-import { RESOURCE_PROFILES } from '../../src/fhir/profiles/index.js';
+import { shippedStructureDefinitions } from './build-profiles.js';
 
 export interface Breaker {
   readonly key: string;
@@ -18,7 +18,7 @@ export interface Breaker {
 
 /** The severity of a sip-* invariant as its profile declares it; a warning breaker sets off a warning, not an error. */
 export function invariantSeverity(key: string): 'error' | 'warning' {
-  const constraint = RESOURCE_PROFILES.flatMap((definition) => definition.differential?.element ?? [])
+  const constraint = shippedStructureDefinitions().flatMap((definition) => definition.differential?.element ?? [])
     .flatMap((element) => element.constraint ?? [])
     .find((candidate) => candidate.key === key);
   if (constraint?.severity === undefined) throw new Error(`no invariant ${key}`);

@@ -97,7 +97,7 @@ export function registerKeys(plan: SipPlan, keys: KeyRegistry, invited: readonly
 }
 
 /**
- * The resource with `meta.profile` naming its SIP profile (src/fhir/profiles/), when there is one,
+ * The resource with `meta.profile` naming its SIP profile (profiles/input/fsh/), when there is one,
  * so a receiver knows what to validate it against (https://hl7.org/fhir/R4/resource.html#Meta).
  */
 export function declaringProfile(resource: FhirResource): FhirResource {
