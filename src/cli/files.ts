@@ -13,6 +13,7 @@
  * What cannot be read at all (missing, too large, nothing to check) is an `InputError`: the command
  * did not judge it, exit 2. What was read and is not UTF-8 or JSON is a verdict on the input, exit 1.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseJson, type JsonText } from '../sip/json-text.js';
@@ -33,6 +34,21 @@ export class InputError extends Error {
 
 /** The default of `--max-file-size`: far above any plan or Bundle, far below what would exhaust memory. */
 export const DEFAULT_MAX_FILE_SIZE = 64 * 1024 * 1024;
+
+/**
+ * The most bytes one JSON document (a `.json` file, or one line of an `.ndjson` file) may have,
+ * whatever `--max-file-size` says: it is decoded into one JavaScript string, and V8 holds none
+ * longer than this many UTF-16 code units (536,870,888 on 64-bit Node 20, just under 512 MiB). A
+ * UTF-8 byte never decodes to more than one code unit, so a document within this many bytes fits.
+ */
+export const MAX_DOCUMENT_SIZE = bufferConstants.MAX_STRING_LENGTH;
+
+/** The byte limit for one JSON document: `--max-file-size`, but never past {@link MAX_DOCUMENT_SIZE}. */
+export function documentLimit(limits: InputLimits): { bytes: number; because: string } {
+  return limits.maxFileSize <= MAX_DOCUMENT_SIZE
+    ? { bytes: limits.maxFileSize, because: 'see --max-file-size' }
+    : { bytes: MAX_DOCUMENT_SIZE, because: 'the most one JSON document can be; an .ndjson file, one resource per line, has no limit on its size' };
+}
 
 /** The option every command takes; spread into its `parseArgs` options. */
 export const INPUT_OPTIONS = { 'max-file-size': { type: 'string' } } as const;
@@ -142,18 +158,19 @@ async function readBounded(file: string, limit: number): Promise<Buffer | undefi
 
 /** The bytes of a file, refused without reading them when its size is over the limit. */
 async function readBytes(file: string, limits: InputLimits): Promise<Buffer> {
+  const limit = documentLimit(limits);
   let info;
   let bytes: Buffer | undefined;
   try {
     info = await stat(file);
-    bytes = info.isFile() && info.size > limits.maxFileSize ? undefined : await readBounded(file, limits.maxFileSize);
+    bytes = info.isFile() && info.size > limit.bytes ? undefined : await readBounded(file, limit.bytes);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError('unreadable', `cannot read "${file}"${code === undefined ? '' : ` (${code})`}`);
   }
   if (bytes === undefined) {
-    const size = info.isFile() && info.size > limits.maxFileSize ? formatSize(info.size) : `more than ${formatSize(limits.maxFileSize)}`;
-    throw new InputError('too-large', `"${file}" is ${size}, over the limit of ${formatSize(limits.maxFileSize)}; it was not read (see --max-file-size)`);
+    const size = info.isFile() && info.size > limit.bytes ? formatSize(info.size) : `more than ${formatSize(limit.bytes)}`;
+    throw new InputError('too-large', `"${file}" is ${size}, over the limit of ${formatSize(limit.bytes)}; it was not read (${limit.because})`);
   }
   return bytes;
 }
@@ -202,11 +219,19 @@ export async function readInputText(file: string, limits: InputLimits): Promise<
   try {
     return { ok: true, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes) };
   } catch {
-    const offset = firstInvalidUtf8(bytes) ?? 0;
-    const line = bytes.subarray(0, offset).filter((byte) => byte === 0x0a).length + 1;
-    const shown = [...bytes.subarray(offset, offset + 2)].map((byte) => `0x${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(' ');
-    return { ok: false, message: `Invalid UTF-8 at byte offset ${String(offset)} (line ${String(line)}): ${shown} is not a UTF-8 character; the file must be UTF-8` };
+    return { ok: false, message: invalidUtf8Message(bytes) };
   }
+}
+
+/**
+ * Where `bytes` (which are not UTF-8) go wrong: the file offset and line of the first bad byte.
+ * `at` places `bytes` in the file when they are one line of it (an `.ndjson` line).
+ */
+export function invalidUtf8Message(bytes: Uint8Array, at: { offset: number; line: number } = { offset: 0, line: 1 }): string {
+  const offset = firstInvalidUtf8(bytes) ?? 0;
+  const line = at.line + bytes.subarray(0, offset).filter((byte) => byte === 0x0a).length;
+  const shown = [...bytes.subarray(offset, offset + 2)].map((byte) => `0x${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(' ');
+  return `Invalid UTF-8 at byte offset ${String(at.offset + offset)} (line ${String(line)}): ${shown} is not a UTF-8 character; the file must be UTF-8`;
 }
 
 /** Reads a file and parses it as one JSON value: the path `check`, `to-fhir` and `from-fhir` share. */

@@ -11,12 +11,14 @@
  * JSON, invalid UTF-8 and numbers out of range included), 2 usage errors (an unknown `--profile`
  * included) and inputs that cannot be read (missing, over --max-file-size, nothing to check).
  */
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import { parseJson } from '../sip/json-text.js';
 import { createValidator, hasErrors, type Validator } from '../validation/index.js';
 import { UsageError } from './usage-error.js';
-import { expandInputs, INPUT_OPTIONS, InputError, parseInputLimits, readInputText } from './files.js';
+import { documentLimit, expandInputs, INPUT_OPTIONS, InputError, parseInputLimits, readInputText, type InputLimits } from './files.js';
+import { countNdjsonLines, readNdjson } from './ndjson.js';
 import { escapeControl, type CommandIo } from './io.js';
 
 /** More resources than this, and progress is worth reporting. */
@@ -28,7 +30,7 @@ Validates FHIR R4 resources against base R4 and the SIP profiles, and prints eve
 severity, rule key (a constraint key such as cpl-3, or a structure rule such as binding-required),
 FHIRPath location and message. A .json file holds one resource (a Bundle is one resource, its
 entries are checked inside it); an .ndjson file holds one resource per line, reported as
-file:line; a folder is read for its .json and .ndjson files, recursively, in name order.
+file:line, and is read as a stream, each result written as it comes; a folder is read for its .json and .ndjson files, recursively, in name order.
 
 Options:
   --profile <canonical>  also check every resource against this profile (repeatable); resources
@@ -40,7 +42,9 @@ Options:
   --progress             report "validated N/M" on stderr (default: only when stderr is a
                          terminal and there are more than ${String(PROGRESS_THRESHOLD)} resources)
   --max-file-size <bytes|NNMiB>
-                         refuse a larger file without reading it (default 64MiB; KiB, MiB, GiB)
+                         refuse a larger file without reading it (default 64MiB; KiB, MiB, GiB;
+                         at most 512MiB for a .json file); an .ndjson file is read line by line,
+                         and the limit is then for each line
   -h, --help             show this help
 
 Symbolic links inside a folder are not followed.
@@ -67,7 +71,7 @@ interface Unit {
 export const MALFORMED_JSON = 'malformed-json';
 /** Key of the issue for an input file that exists but cannot be read. */
 export const UNREADABLE_INPUT = 'unreadable-input';
-/** Key of the issue for an input file over `--max-file-size`, refused without being read. */
+/** Key of the issue for an input file (or `.ndjson` line) over `--max-file-size`, refused without being read. */
 export const INPUT_TOO_LARGE = 'input-too-large';
 
 function outcomeOf(issue: OperationOutcomeIssue): OperationOutcome {
@@ -79,16 +83,16 @@ function malformed(message: string): OperationOutcome {
   return outcomeOf({ severity: 'error', code: 'structure', details: { coding: [{ code: MALFORMED_JSON }], text: message } });
 }
 
+/** An input that was not judged: unreadable, or over the size limit (exit 2). */
+function notRead(reason: 'unreadable' | 'too-large' | 'nothing-to-check', message: string): OperationOutcome {
+  const [code, key] = reason === 'too-large' ? (['too-costly', INPUT_TOO_LARGE] as const) : (['not-found', UNREADABLE_INPUT] as const);
+  return outcomeOf({ severity: 'fatal', code, details: { coding: [{ code: key }], text: message } });
+}
+
 /** Parses one resource's JSON; a syntax error becomes an outcome naming the line and column in the file. */
 function parseResource(unit: Unit): { ok: true; value: unknown } | { ok: false; outcome: OperationOutcome } {
   const json = parseJson(unit.text, unit.firstLine);
   return json.ok ? json : { ok: false, outcome: malformed(json.message) };
-}
-
-/** Splits a file into the resources it holds: the whole text, or each non-blank line of an `.ndjson` file. */
-function unitsOf(file: string, text: string): Unit[] {
-  if (!file.endsWith('.ndjson')) return [{ name: file, text, firstLine: 1 }];
-  return text.split('\n').flatMap((line, index) => (line.trim() === '' ? [] : [{ name: `${file}:${String(index + 1)}`, text: line, firstLine: index + 1 }]));
 }
 
 function ruleKey(issue: OperationOutcomeIssue): string {
@@ -118,10 +122,95 @@ function formatResult(result: ValidateResult, quiet: boolean): string[] {
   ];
 }
 
-function formatSummary(results: readonly ValidateResult[]): string {
-  const valid = results.filter((result) => result.valid).length;
-  const { errors, warnings } = counts(results.flatMap((result) => result.outcome.issue));
-  return `${plural(results.length, 'resource')}: ${String(valid)} valid, ${String(results.length - valid)} invalid; ${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
+/** What the summary line counts, kept as the results go by (the results themselves are not kept). */
+class Tally {
+  resources = 0;
+  valid = 0;
+  errors = 0;
+  warnings = 0;
+  /** Inputs (files or lines) that could not be read or were over the limit: exit status 2. */
+  notRead = 0;
+
+  add(result: ValidateResult): void {
+    const { errors, warnings } = counts(result.outcome.issue);
+    this.resources += 1;
+    this.valid += result.valid ? 1 : 0;
+    this.errors += errors;
+    this.warnings += warnings;
+  }
+
+  summary(): string {
+    return `${plural(this.resources, 'resource')}: ${String(this.valid)} valid, ${String(this.resources - this.valid)} invalid; ${plural(this.errors, 'error')}, ${plural(this.warnings, 'warning')}`;
+  }
+}
+
+/**
+ * `--format json` written as the results come: the same text as `JSON.stringify(results, null, 2)`
+ * of the whole array, without holding the array. Each item is written once the next one (or the
+ * end) shows whether a comma follows it.
+ */
+class JsonArrayWriter {
+  readonly #io: CommandIo;
+  #pending: string | undefined;
+  #started = false;
+
+  constructor(io: CommandIo) {
+    this.#io = io;
+  }
+
+  add(result: ValidateResult): void {
+    if (!this.#started) this.#io.out('[');
+    this.#started = true;
+    if (this.#pending !== undefined) this.#io.out(`${this.#pending},`);
+    // JSON.stringify puts no newline inside a string, so every line of the item is indented alike.
+    this.#pending = JSON.stringify(result, null, 2).replace(/^/gm, '  ');
+  }
+
+  end(): void {
+    if (!this.#started) {
+      this.#io.out('[]');
+      return;
+    }
+    if (this.#pending !== undefined) this.#io.out(this.#pending);
+    this.#io.out(']');
+  }
+}
+
+/** "validated N/M" on stderr, about ten times in a run; "validated N" every 1,000 when M is unknown. */
+class Progress {
+  readonly #io: CommandIo;
+  readonly #total: number | undefined;
+  readonly #step: number;
+  #done = 0;
+
+  constructor(io: CommandIo, total: number | undefined) {
+    this.#io = io;
+    this.#total = total;
+    this.#step = total === undefined ? 1000 : Math.max(1, Math.ceil(total / 10));
+  }
+
+  tick(): void {
+    this.#done += 1;
+    if (this.#done % this.#step !== 0 && this.#done !== this.#total) return;
+    this.#io.err(`validated ${String(this.#done)}${this.#total === undefined ? '' : `/${String(this.#total)}`}`);
+  }
+}
+
+/**
+ * How many resources the inputs hold, for "validated N/M": a `.json` file is one, an `.ndjson` file
+ * is read once more for its non-blank lines (a stream; far cheaper than validating them).
+ * `undefined` when an input is not a regular file (a pipe can be read only once).
+ */
+async function countResources(files: readonly string[], limits: InputLimits): Promise<number | undefined> {
+  let total = 0;
+  for (const file of files) {
+    const info = await stat(file).catch(() => undefined);
+    if (info === undefined) continue;
+    if (!info.isFile()) return undefined;
+    if (!file.endsWith('.ndjson')) total += info.size <= documentLimit(limits).bytes ? 1 : 0;
+    else total += await countNdjsonLines(file);
+  }
+  return total;
 }
 
 /**
@@ -164,50 +253,59 @@ export async function runValidate(args: readonly string[], io: CommandIo, given?
     return 2;
   }
 
-  // Read everything first: the total is what makes progress ("validated N/M") meaningful.
-  let unreadable = false;
-  const units: (Unit | ValidateResult)[] = [];
-  for (const file of files) {
-    try {
-      const input = await readInputText(file, limits);
-      // Bytes that are not UTF-8 spoil the whole file, .ndjson or not: it is one invalid input.
-      units.push(...(input.ok ? unitsOf(file, input.text) : [{ file, valid: false, outcome: malformed(input.message) }]));
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      io.err(`sip-fhir validate: ${error.message}`);
-      unreadable = true;
-      const [code, key] = error.reason === 'too-large' ? (['too-costly', INPUT_TOO_LARGE] as const) : (['not-found', UNREADABLE_INPUT] as const);
-      const issue: OperationOutcomeIssue = { severity: 'fatal', code, details: { coding: [{ code: key }], text: error.message } };
-      units.push({ file, valid: false, outcome: outcomeOf(issue) });
-    }
-  }
-
-  const total = units.filter((unit) => 'text' in unit).length;
-  const showProgress = total > PROGRESS_THRESHOLD && (values.progress || io.errIsTerminal === true);
-  const step = Math.max(1, Math.ceil(total / 10));
   const options = profiles.length > 0 ? { profiles } : undefined;
-  const results: ValidateResult[] = [];
-  let done = 0;
-  for (const unit of units) {
-    let result: ValidateResult;
-    if ('text' in unit) {
-      const parsed = parseResource(unit);
-      const outcome = parsed.ok ? validator.validate(parsed.value, options) : parsed.outcome;
-      result = { file: unit.name, valid: !hasErrors(outcome), outcome };
-      done += 1;
-      if (showProgress && (done % step === 0 || done === total)) io.err(`validated ${String(done)}/${String(total)}`);
-    } else {
-      result = unit;
-    }
-    results.push(result);
-    // Text goes out as it is known, so a long .ndjson run shows its failures before it ends.
-    if (values.format === 'text') {
+  const judge = (unit: Unit): ValidateResult => {
+    const parsed = parseResource(unit);
+    const outcome = parsed.ok ? validator.validate(parsed.value, options) : parsed.outcome;
+    return { file: unit.name, valid: !hasErrors(outcome), outcome };
+  };
+
+  let progress: Progress | undefined;
+  if (values.progress || io.errIsTerminal === true) {
+    const total = await countResources(files, limits);
+    if (total === undefined || total > PROGRESS_THRESHOLD) progress = new Progress(io, total);
+  }
+  const tally = new Tally();
+  const json = values.format === 'json' ? new JsonArrayWriter(io) : undefined;
+  // Each result is written as it is known and then dropped: memory does not grow with the inputs,
+  // and a long .ndjson run shows its failures before it ends.
+  const emit = (result: ValidateResult): void => {
+    tally.add(result);
+    if (json !== undefined) json.add(result);
+    else {
       const lines = formatResult(result, values.quiet);
       if (lines.length > 0) io.out(lines.join('\n'));
     }
+  };
+  const refuse = (name: string, error: InputError): void => {
+    io.err(`sip-fhir validate: ${error.message}`);
+    tally.notRead += 1;
+    emit({ file: name, valid: false, outcome: notRead(error.reason, error.message) });
+  };
+
+  for (const file of files) {
+    try {
+      if (file.endsWith('.ndjson')) {
+        for await (const line of readNdjson(file, limits)) {
+          const name = `${file}:${String(line.line)}`;
+          if (line.kind === 'too-large') refuse(name, new InputError('too-large', line.message));
+          else emit(line.kind === 'text' ? judge({ name, text: line.text, firstLine: line.line }) : { file: name, valid: false, outcome: malformed(line.message) });
+          progress?.tick();
+        }
+      } else {
+        const input = await readInputText(file, limits);
+        // Bytes that are not UTF-8 spoil a whole .json file: it is one invalid input.
+        emit(input.ok ? judge({ name: file, text: input.text, firstLine: 1 }) : { file, valid: false, outcome: malformed(input.message) });
+        progress?.tick();
+      }
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      refuse(file, error);
+    }
   }
 
-  io.out(values.format === 'json' ? JSON.stringify(results, null, 2) : formatSummary(results));
-  if (unreadable) return 2;
-  return results.every((result) => result.valid) ? 0 : 1;
+  if (json !== undefined) json.end();
+  else io.out(tally.summary());
+  if (tally.notRead > 0) return 2;
+  return tally.valid === tally.resources ? 0 : 1;
 }

@@ -12,6 +12,7 @@ import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
 import { STRUCTURE_RULES, type ValidateOptions, type Validator } from './api.js';
 import { basePackageDirectory, defaultProfileDirectory, DefinitionStore } from './definitions.js';
 import { checkBundleRules } from './bundle-rules.js';
+import { ImpliedProfiles } from './implied-profiles.js';
 import { Findings, toOperationOutcome } from './issues.js';
 import { checkResourceId } from './resource-id.js';
 import { InvariantEngine } from './invariants.js';
@@ -75,6 +76,7 @@ function bundleContext(bundle: Json, expression: string): BundleContext | undefi
 class ProfileValidator implements Validator {
   readonly #walker: Walker;
   readonly #engine: InvariantEngine;
+  readonly #implied = new ImpliedProfiles(basePackageDirectory());
 
   constructor(options: ValidatorOptions) {
     const store = new DefinitionStore(basePackageDirectory(), options.profileDirectory ?? defaultProfileDirectory());
@@ -148,7 +150,8 @@ class ProfileValidator implements Validator {
     const meta = resource.meta;
     const claimed = isObject(meta) && Array.isArray(meta.profile) ? meta.profile.filter((url): url is string => typeof url === 'string') : [];
     const models: TypeModel[] = [];
-    for (const url of [...new Set([...claimed, ...extraProfiles])]) {
+    // Profiles implied by the resource's codes (the R4 vital signs) apply as if claimed.
+    for (const url of [...new Set([...claimed, ...extraProfiles, ...this.#implied.of(resource)])]) {
       const model = this.#walker.model(url);
       if (model === undefined) {
         findings.add({ severity: 'warning', code: 'not-supported', rule: STRUCTURE_RULES.unknownProfile, source: base.url, expression: `${expression}.meta.profile`, message: `profile ${url} is not known here; checked against the base ${base.type} definition only` });

@@ -10,6 +10,7 @@
  */
 import type { Coding } from 'fhir/r4.js';
 import { STRUCTURE_RULES } from './api.js';
+import { ConformanceChecks } from './conformance-checks.js';
 import { unversioned, type DefinitionStore } from './definitions.js';
 import type { Finding, Findings } from './issues.js';
 import type { ConstraintResult, InvariantEngine, ResolveScope } from './invariants.js';
@@ -64,15 +65,30 @@ function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/**
+ * The fixed or pattern value at the end of `steps` below `node`. A step onto an element that is
+ * itself sliced looks into its slices too: the vital-signs profiles slice `component` by
+ * `code.coding.code`, whose fixed value is in the slice `code.coding:SBPCode.code`.
+ */
+function fixedAlong(node: ElementNode, steps: readonly string[]): unknown {
+  const [step, ...rest] = steps;
+  if (step === undefined) return node.fixed ?? node.pattern;
+  const child = childFor(node, step)?.node;
+  if (child === undefined) return undefined;
+  return fixedAlong(child, rest) ?? child.slices.map((slice) => fixedAlong(slice.node, rest)).find((value) => value !== undefined);
+}
+
 export class Walker {
   readonly #store: DefinitionStore;
   readonly #terminology: Terminology;
   readonly #engine: InvariantEngine;
   readonly #models = new Map<string, TypeModel | null>();
   readonly #primitiveRegex = new Map<string, RegExp | undefined>();
+  readonly #conformance: ConformanceChecks;
 
   constructor(store: DefinitionStore, terminology: Terminology, engine: InvariantEngine) {
     this.#store = store;
+    this.#conformance = new ConformanceChecks(store);
     this.#terminology = terminology;
     this.#engine = engine;
   }
@@ -91,6 +107,7 @@ export class Walker {
 
   /** Walks `resource` (already known to be an object with a `resourceType`) against `model`. */
   walkResource(resource: Json, model: TypeModel, expression: string, scope: ResourceScope, findings: Findings): void {
+    this.#conformance.element(model.type, model.root, resource, expression, findings);
     this.#walkObject(resource, model.root, model, model.type, expression, scope, findings, true);
     this.#checkContainedAreReferenced(resource, model, expression, findings);
   }
@@ -171,6 +188,7 @@ export class Walker {
         return;
       }
       const { value, ...elementPart } = item;
+      this.#conformance.element(type, node, elementPart, location, findings);
       if (value !== undefined) this.#report(findings, { rule: STRUCTURE_RULES.unknownElement, source: node.sourceUrl, expression: `${location}.value`, message: 'a primitive\'s value belongs in the property without "_"' });
       this.#walkObject(elementPart, primitiveModel.root, primitiveModel, type, location, scope, findings, false);
     });
@@ -193,7 +211,7 @@ export class Walker {
     items.forEach((item, index) => {
       this.#walkItem(item, node, type, model, node.isArray ? `${expression}[${String(index)}]` : expression, scope, findings);
     });
-    if (node.slices.length > 0) this.#checkSlices(items, node, expression, findings);
+    if (node.slices.length > 0) this.#checkSlices(items, node, expression, findings, type?.code);
   }
 
   #walkItem(item: unknown, node: ElementNode, choice: TypeChoice | undefined, model: TypeModel, expression: string, scope: ResourceScope, findings: Findings): void {
@@ -214,6 +232,7 @@ export class Walker {
         return;
       }
       this.#checkValue(item, node, expression, findings);
+      this.#conformance.primitive(code, item, expression, findings);
       if (code === 'code') this.#checkBinding(node, [{ code: item as string }], expression, findings, false);
       this.#checkConstraints(node.constraints, node.path, item, expression, scope, findings, new Set());
       return;
@@ -227,6 +246,7 @@ export class Walker {
       return;
     }
     this.#checkValue(item, node, expression, findings);
+    this.#conformance.element(code, node, item, expression, findings);
     if (code === 'Reference' && typeof item.reference === 'string') scope.onReference(item.reference, expression);
     if (code === 'Coding') this.#checkBinding(node, [item], expression, findings, true);
     if (code === 'CodeableConcept' && Array.isArray(item.coding)) this.#checkBinding(node, item.coding.filter(isObject), expression, findings, true);
@@ -307,10 +327,10 @@ export class Walker {
   }
 
   /** Which slice an item belongs to, by its `value`/`pattern` discriminators; then each slice's cardinality. */
-  #checkSlices(items: readonly unknown[], node: ElementNode, expression: string, findings: Findings): void {
+  #checkSlices(items: readonly unknown[], node: ElementNode, expression: string, findings: Findings, typeCode: string | undefined): void {
     const counts = new Map<string, number>();
     for (const item of items) {
-      const slice = node.slices.find((candidate) => this.#matchesSlice(item, candidate.node, node));
+      const slice = node.slices.find((candidate) => this.#matchesSlice(item, candidate.node, node, typeCode));
       if (slice !== undefined) counts.set(slice.name, (counts.get(slice.name) ?? 0) + 1);
     }
     for (const slice of node.slices) {
@@ -327,10 +347,12 @@ export class Walker {
     }
   }
 
-  #matchesSlice(item: unknown, slice: ElementNode, sliced: ElementNode): boolean {
+  #matchesSlice(item: unknown, slice: ElementNode, sliced: ElementNode, typeCode: string | undefined): boolean {
     const discriminators = sliced.slicing?.discriminator ?? [];
     if (discriminators.length === 0) return false;
     return discriminators.every((discriminator) => {
+      // A choice element sliced by type (`value[x]` in the vital-signs profiles): the JSON name gave the type.
+      if (discriminator.type === 'type') return discriminator.path === '$this' && typeCode !== undefined && slice.types.some((type) => type.code === typeCode);
       if (discriminator.type !== 'value' && discriminator.type !== 'pattern') return false;
       const expected = this.#discriminatorValue(slice, discriminator.path);
       if (expected === undefined) return false;
@@ -340,12 +362,8 @@ export class Walker {
   }
 
   #discriminatorValue(slice: ElementNode, path: string): unknown {
-    let node: ElementNode | undefined = slice;
-    if (path !== '$this') {
-      for (const step of path.split('.')) node = node === undefined ? undefined : childFor(node, step)?.node;
-    }
-    if (node === undefined) return path === 'url' ? slice.types[0]?.profiles[0] : undefined;
-    return node.fixed ?? node.pattern ?? (path === 'url' ? slice.types[0]?.profiles[0] : undefined);
+    const found = path === '$this' ? slice.fixed ?? slice.pattern : fixedAlong(slice, path.split('.'));
+    return found ?? (path === 'url' ? slice.types[0]?.profiles[0] : undefined);
   }
 
   /**
