@@ -26,7 +26,7 @@ import { Router } from 'express';
 import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan, ruleIssue } from '../fhir/index.js';
 import { SipRuleError, checkPlan, revisePlan, type Problem, type SipPlan } from '../sip/index.js';
 import { InvalidPlanError, PlanExistsError, VersionConflictError, type StoredPlan } from '../store/plan-store.js';
-import { planResourceIds } from '../fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
 import { createValidator, hasErrors, type Validator } from '../validation/index.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
@@ -180,8 +180,8 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
   );
 
   /** The FHIR ids of the request's entries in the plan as it would be recorded; 422 naming the entries that have no place in it. */
-  function entryIds(entries: readonly BundleEntry[], plan: SipPlan) {
-    const matched = matchEntries(entries, plan);
+  function entryIds(entries: readonly BundleEntry[], plan: SipPlan, view?: readonly PlanEntry[]) {
+    const matched = matchEntries(entries, plan, view);
     if (matched.ok) return matched.ids;
     throw new OutcomeError(422, 'Unprocessable Content', {
       resourceType: 'OperationOutcome',
@@ -230,10 +230,11 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         }
         const problems = checkPlan(first).filter((problem) => problem.severity === 'error');
         if (problems.length > 0) throw ruleOutcome(problems);
-        const ids = entryIds(entries, first);
+        const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
+        const ids = entryIds(entries, first, view);
         const outcomes = outcomesOf(ids, new Set());
         try {
-          return { stored: await store.create(first, caller.organization, planResourceIds(first)), outcomes, action: 'create' };
+          return { stored: await store.create(first, caller.organization, resourceIdsOf(view)), outcomes, action: 'create' };
         } catch (error) {
           if (error instanceof PlanExistsError) continue;
           throw error;
@@ -256,10 +257,11 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
       const next = revisePlan(current.plan, keepWithheld(current.plan, incoming), { at });
       const problems = checkPlan(next).filter((problem) => problem.severity === 'error');
       if (problems.length > 0) throw ruleOutcome(problems);
-      const ids = entryIds(entries, next);
+      const view = planEntries(next, DEFAULT_MAPPING_OPTIONS);
+      const ids = entryIds(entries, next, view);
       const outcomes = outcomesOf(ids, new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`)));
       try {
-        return { stored: await store.update(next, current.version, caller.organization, planResourceIds(next)), outcomes, action: 'update' };
+        return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view)), outcomes, action: 'update' };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this transaction was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });
