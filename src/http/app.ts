@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
+import type { TransactionReader } from './transaction-reader.js';
 import type { Validator } from '../validation/index.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
@@ -50,6 +51,8 @@ export interface AppDependencies {
   readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => { allowed: true } | { allowed: false; reason: string };
   /** The FHIR validator with the SIP profiles, for the facade's writes and `$validate`; one is made when not given. */
   readonly validator?: Validator;
+  /** Where `POST /fhir` validates and reads a transaction: a pool of worker threads, or (when not given) the event loop with `validator`. */
+  readonly transactionReader?: TransactionReader;
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
