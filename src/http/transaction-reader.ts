@@ -73,7 +73,9 @@ interface Pending {
 function startWorker(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./transaction-worker.js', import.meta.url));
   const source = new URL('./transaction-worker.ts', import.meta.url).href;
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
+  // tsx as this module finds it, not as the worker's working directory would.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
   return new Worker(boot, { eval: true });
 }
 
