@@ -13,15 +13,15 @@
  * matching the entries to the plan's resources. Issue #11 aims at ≥ 100 SIP transactions/s; the
  * verdict is printed, nothing is asserted. Run with `npm run bench:fhir-write`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { PROFILE, planToBundle, readCheckedPlan } from '../src/fhir/index.js';
+import type { Bundle } from 'fhir/r4.js';
+import { DEFAULT_MAPPING_OPTIONS, PROFILE, planEntries, planToBundle, readCheckedPlan, resourceIdsOf } from '../src/fhir/index.js';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
-import { matchEntries } from '../src/http/fhir-transaction.js';
-import { checkPlan } from '../src/sip/index.js';
+import { asFirstVersion, matchEntries, transactionResponse, withBundleReferences } from '../src/http/fhir-transaction.js';
+import { checkPlan, parsePlan } from '../src/sip/index.js';
 import { createValidator } from '../src/validation/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { median, newPlan, personnummer, startServe, write } from './support.js';
@@ -32,41 +32,79 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 /** New plans made ready before the run: more than the creates the rounds can reach at the aim. */
 const PREPARED = 2_000;
 const ORG = 'SE2321000180-1000';
+const WORKERS = process.env.SIP_VALIDATION_WORKERS ?? '0';
 interface Figures {
   rps: number;
   p50: number;
   p99: number;
   non2xx: number;
   errors: number;
+  /** Server CPU ms per request: the whole process (every thread), and its main thread (the event loop) alone. */
+  cpu: number | undefined;
+  loopCpu: number | undefined;
 }
 
-/** Where one transaction's time goes, in this process: medians of N. */
+/** CPU ms used so far by a process or one of its threads: utime + stime of /proc/<pid>[/task/<tid>]/stat, in ticks of 10 ms. */
+function cpuMillis(path: string): number | undefined {
+  try {
+    const fields = readFileSync(path, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time of this process in ms (user + system): unlike the wall clock, not stretched when other processes take the cores. */
+function cpuNow(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Where one transaction's time goes, in this process: medians of N, each step as the route takes it
+ * (the store's own zod parse of the plan included, its SQL not): what validation costs against the
+ * rest. Timed in CPU time, since on a shared machine the wall clock also counts the waits for a core.
+ */
 function inProcess(): void {
   const N = 100;
   const validator = createValidator();
-  const times = { validate: [] as number[], read: [] as number[], rules: [] as number[], match: [] as number[] };
+  const steps = ['parse', 'references', 'validate', 'read', 'rules', 'match', 'store parse', 'answer'] as const;
+  const times = Object.fromEntries(steps.map((step) => [step, [] as number[]])) as Record<(typeof steps)[number], number[]>;
+  const totals = { validate: [] as number[], rest: [] as number[] };
   for (let index = 0; index < N; index++) {
-    const plan = newPlan(`sip-bench-fhir-inproc-${String(index)}`, personnummer(900_000 + index));
-    const bundle = JSON.parse(JSON.stringify(planToBundle(plan, undefined, new Date()))) as unknown;
-    let start = performance.now();
-    validator.validate(bundle, { profiles: [PROFILE.bundle] });
-    times.validate.push(performance.now() - start);
-    start = performance.now();
-    const read = readCheckedPlan(bundle);
-    times.read.push(performance.now() - start);
+    const text = JSON.stringify(planToBundle(newPlan(`sip-bench-fhir-inproc-${String(index)}`, personnummer(900_000 + index)), undefined, new Date()));
+    const took: Partial<Record<(typeof steps)[number], number>> = {};
+    const step = <T>(name: (typeof steps)[number], run: () => T): T => {
+      const start = cpuNow();
+      const result = run();
+      took[name] = cpuNow() - start;
+      return result;
+    };
+    const body = step('parse', () => JSON.parse(text) as Bundle);
+    const bundle = step('references', () => withBundleReferences(body));
+    step('validate', () => validator.validate(bundle, { profiles: [PROFILE.bundle] }));
+    const read = step('read', () => readCheckedPlan(bundle));
     if (!read.ok) throw new Error(`the bench Bundle does not read: ${JSON.stringify(read.outcome)}`);
-    start = performance.now();
-    checkPlan(read.plan);
-    times.rules.push(performance.now() - start);
-    start = performance.now();
-    matchEntries((bundle as { entry: [] }).entry, read.plan);
-    times.match.push(performance.now() - start);
+    const first = asFirstVersion(read.plan, new Date());
+    if (first === undefined) throw new Error('the bench plan has no approvals');
+    step('rules', () => checkPlan(first));
+    const matched = step('match', () => {
+      const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
+      resourceIdsOf(view);
+      return matchEntries(body.entry ?? [], first, view);
+    });
+    step('store parse', () => parsePlan(first));
+    if (!matched.ok) throw new Error('the bench Bundle does not match its plan');
+    step('answer', () => JSON.stringify(transactionResponse(matched.ids.map((id) => ({ ...id, created: true })), 1, new Date().toISOString(), undefined)));
+    for (const name of steps) times[name].push(took[name] ?? 0);
+    totals.validate.push(took.validate ?? 0);
+    totals.rest.push(steps.filter((name) => name !== 'validate').reduce((sum, name) => sum + (took[name] ?? 0), 0));
   }
   write();
   write(
-    `one transaction, in process (median of ${String(N)}): validate against the SIP profiles ${median(times.validate).toFixed(2)} ms, ` +
-      `readCheckedPlan ${median(times.read).toFixed(2)} ms, checkPlan of the version to record ${median(times.rules).toFixed(2)} ms, ` +
-      `matching entries to the plan's resources ${median(times.match).toFixed(2)} ms`,
+    `one transaction, in process (CPU ms, median of ${String(N)}): ` +
+      steps.map((name) => `${name} ${median(times[name]).toFixed(2)} ms`).join(', ') +
+      `; validation ${median(totals.validate).toFixed(2)} ms against ${median(totals.rest).toFixed(2)} ms for the rest (HTTP, auth, audit and SQL not included)`,
   );
 }
 
@@ -113,27 +151,47 @@ try {
     };
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
-    write(`bench:fhir-write — sip-fhir serve on PostgreSQL (scratch database), ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}`);
+    write(
+      `bench:fhir-write — sip-fhir serve on PostgreSQL (scratch database), SIP_VALIDATION_WORKERS=${WORKERS}, ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')}`,
+    );
     for (const requests of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers: fhirHeaders, requests });
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, requests] of Object.entries(scenarios)) {
+        const processStat = `/proc/${String(server.pid)}/stat`;
+        const loopStat = `/proc/${String(server.pid)}/task/${String(server.pid)}/stat`;
+        const before = { cpu: cpuMillis(processStat), loop: cpuMillis(loopStat) };
         const result = await autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, headers: fhirHeaders, requests });
-        const figures: Figures = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+        const after = { cpu: cpuMillis(processStat), loop: cpuMillis(loopStat) };
+        const perRequest = (from: number | undefined, to: number | undefined): number | undefined => (from === undefined || to === undefined || result.requests.total === 0 ? undefined : (to - from) / result.requests.total);
+        const figures: Figures = {
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          non2xx: result.non2xx,
+          errors: result.errors + result.timeouts,
+          cpu: perRequest(before.cpu, after.cpu),
+          loopCpu: perRequest(before.loop, after.loop),
+        };
         results[name]?.push(figures);
-        write(`  round ${String(round)} ${name.padEnd(11)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(4)} ms  p99 ${String(figures.p99).padStart(4)} ms${figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''}`);
+        write(`  round ${String(round)} ${name.padEnd(11)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(4)} ms  p99 ${String(figures.p99).padStart(4)} ms  CPU ${figures.cpu?.toFixed(2) ?? '?'} ms (event loop ${figures.loopCpu?.toFixed(2) ?? '?'})${figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''}`);
       }
     }
 
     write();
-    write('scenario     req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health');
+    write('scenario     req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   server CPU ms/req (median): process, event loop');
     const baseline = median((results.health ?? []).map((figures) => figures.rps));
     for (const [name, figures] of Object.entries(results)) {
       const rps = figures.map((figure) => figure.rps);
       const p99 = figures.map((figure) => figure.p99);
+      const cpu = (pick: (figure: Figures) => number | undefined): string => {
+        const known = figures.flatMap((figure) => pick(figure) ?? []);
+        return known.length === 0 ? '?' : median(known).toFixed(3);
+      };
       write(
         `${name.padEnd(11)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(39) +
           `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
-          (median(rps) / baseline).toFixed(3),
+          (median(rps) / baseline).toFixed(3).padEnd(17) +
+          `${cpu((figure) => figure.cpu)}, ${cpu((figure) => figure.loopCpu)}`,
       );
     }
     const rpsOf = (name: string): number => median((results[name] ?? []).map((figures) => figures.rps));

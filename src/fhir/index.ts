@@ -14,4 +14,4 @@ export { MAPPING_TABLE, renderMappingTable } from './mapping-table.js';
 export type { FhirReadResult } from './read/read-plan.js';
 export { bundleToPlan } from './read/read-plan.js';
 export { RULE_CODE_SYSTEM, readCheckedPlan, ruleIssue } from './rule-issues.js';
-export { planResourceIds, resourceIdOf, type ResourceId } from './resource-ids.js';
+export { planResourceIds, resourceIdOf, resourceIdsOf, type ResourceId } from './resource-ids.js';

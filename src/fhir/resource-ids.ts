@@ -10,7 +10,7 @@
  */
 import type { SipPlan } from '../sip/index.js';
 import { DEFAULT_MAPPING_OPTIONS } from './options.js';
-import { planEntries } from './write/plan-entries.js';
+import { planEntries, type PlanEntry } from './write/plan-entries.js';
 
 export interface ResourceId {
   readonly resourceType: string;
@@ -29,8 +29,13 @@ export function resourceIdOf(fullUrl: string | undefined): string | undefined {
  * Give it the plan as `parsePlan` returns it (identifiers normalised), as the store keeps it.
  */
 export function planResourceIds(plan: SipPlan): ResourceId[] {
+  return resourceIdsOf(planEntries(plan, DEFAULT_MAPPING_OPTIONS));
+}
+
+/** The ids of {@link planResourceIds} from the plan's entries, for a caller that has them already. */
+export function resourceIdsOf(entries: readonly PlanEntry[]): ResourceId[] {
   // The keys alone give the ids: no resource needs mapping (src/fhir/write/plan-entries.ts).
-  return planEntries(plan, DEFAULT_MAPPING_OPTIONS).flatMap(({ resourceType, key }) => {
+  return entries.flatMap(({ resourceType, key }) => {
     const id = resourceIdOf(key.fullUrl);
     return id === undefined ? [] : [{ resourceType, id }];
   });

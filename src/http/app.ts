@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
+import type { TransactionReader } from './transaction-reader.js';
 import type { Validator } from '../validation/index.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
@@ -50,6 +51,8 @@ export interface AppDependencies {
   readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => { allowed: true } | { allowed: false; reason: string };
   /** The FHIR validator with the SIP profiles, for the facade's writes and `$validate`; one is made when not given. */
   readonly validator?: Validator;
+  /** Where `POST /fhir` validates and reads a transaction: a pool of worker threads, or (when not given) the event loop with `validator`. */
+  readonly transactionReader?: TransactionReader;
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -68,7 +71,7 @@ function jsonBody(maxBodyBytes: number): RequestHandler[] {
     const body: unknown = request.body;
     const parsed = parseJsonText(typeof body === 'string' ? body : '');
     if (!parsed.ok) throw new HttpError(400, 'Malformed JSON', parsed.problems.map((problem) => problem.message).join('; '), parsed.problems);
-    const unstorable = unstorableText(parsed.value);
+    const unstorable = typeof body === 'string' && !mayHoldUnstorableText(body) ? undefined : unstorableText(parsed.value);
     if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The body holds text the store cannot keep (U+0000 or an unpaired surrogate) at ${unstorable === '' ? '(document)' : unstorable}`);
     request.body = parsed.value;
     next();
@@ -78,6 +81,17 @@ function jsonBody(maxBodyBytes: number): RequestHandler[] {
 
 /** An unpaired UTF-16 surrogate: valid in a JSON string (`"\\ud800"`), not in PostgreSQL text or jsonb. */
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Whether JSON text may hold a string {@link unstorableText} finds; when false, the parsed value need
+ * not be walked (on a transaction Bundle the walk cost more than the parse). Such a string comes from
+ * JSON text as an escape (`\u0000`, `\ud800`–`\udfff`, any case) — JSON allows no unescaped U+0000, and
+ * text decoded from UTF-8 holds no lone surrogate — yet both are looked for unescaped too. An escaped
+ * backslash before `u0000` is a false alarm, which only costs the walk.
+ */
+export function mayHoldUnstorableText(text: string): boolean {
+  return /\\u(?:0000|d[89a-f])/i.test(text) || text.includes('\u0000') || UNPAIRED_SURROGATE.test(text);
+}
 
 /**
  * The JSON pointer of the first string (value or member name) in `value` that PostgreSQL cannot

@@ -39,6 +39,8 @@ export const serverConfigSchema = z.object({
   rateLimitPerMinute: z.coerce.number().int().min(1, 'must be at least 1').default(1_200),
   /** `SIP_TOKEN_CACHE`: verified bearer tokens remembered (src/http/auth/verify.ts); 0 verifies every signature. */
   tokenCache: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(100_000, 'must be at most 100000').default(1_000),
+  /** `SIP_VALIDATION_WORKERS`: worker threads that validate `POST /fhir` transactions (src/http/transaction-reader.ts); 0 validates on the event loop. */
+  validationWorkers: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(64, 'must be at most 64').default(0),
   /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */
   loadExamples: flagSchema.default(true),
   /** `SIP_AUTH_DISABLED`: no authentication at all — for local experiments only, and loudly so. */
@@ -65,6 +67,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   maxBodyBytes: 'SIP_MAX_BODY',
   rateLimitPerMinute: 'SIP_RATE_LIMIT',
   tokenCache: 'SIP_TOKEN_CACHE',
+  validationWorkers: 'SIP_VALIDATION_WORKERS',
   loadExamples: 'SIP_LOAD_EXAMPLES',
   authDisabled: 'SIP_AUTH_DISABLED',
   authIssuer: 'SIP_AUTH_ISSUER',

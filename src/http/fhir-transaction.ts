@@ -6,16 +6,37 @@
  */
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import canonicalize from 'canonicalize';
-import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fhirNormalForm, planToBundle } from '../fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fhirNormalForm, planEntries, type PlanEntry } from '../fhir/index.js';
 import type { SipPlan } from '../sip/index.js';
 import { resourceIdOf, type ResourceId } from '../fhir/index.js';
 import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
 
-/** `reference` values anywhere in `value`, each rewritten by `rewrite`. */
+/**
+ * `value` with every `reference` anywhere in it rewritten by `rewrite`. What holds no rewritten
+ * reference is returned as it is, not copied: a Bundle `to-fhir` wrote refers by fullUrl already, and
+ * copying its every object was a tenth of a transaction's time outside validation.
+ */
 function mapReferences(value: unknown, rewrite: (reference: string) => string): unknown {
-  if (Array.isArray(value)) return value.map((item) => mapReferences(item, rewrite));
+  if (Array.isArray(value)) {
+    const items: readonly unknown[] = value;
+    let copy: unknown[] | undefined;
+    items.forEach((item, index) => {
+      const mapped = mapReferences(item, rewrite);
+      if (mapped === item) return;
+      copy ??= [...items];
+      copy[index] = mapped;
+    });
+    return copy ?? items;
+  }
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? rewrite(item) : mapReferences(item, rewrite)]));
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const mapped = key === 'reference' && typeof item === 'string' ? rewrite(item) : mapReferences(item, rewrite);
+    if (mapped === item) continue;
+    copy ??= { ...value };
+    copy[key] = mapped;
+  }
+  return copy ?? value;
 }
 
 /**
@@ -25,7 +46,7 @@ function mapReferences(value: unknown, rewrite: (reference: string) => string): 
  * cross-resource rules join references to fullUrls literally (profiles/input/fsh/bundle.fsh), so
  * without this a client that refers relatively — as FHIR allows, and as the reader follows — would be
  * refused for a consent or a care team it did send. Nothing else changes, so every FHIRPath location
- * stays that of the Bundle as sent.
+ * stays that of the Bundle as sent. What needs no rewriting is shared with `bundle`, not copied.
  */
 export function withBundleReferences(bundle: Bundle): Bundle {
   // The Bundle is parsed JSON that has not been validated yet: an entry that is not the shape FHIR
@@ -41,15 +62,14 @@ export function withBundleReferences(bundle: Bundle): Bundle {
   });
   const index = new BundleIndex(entries);
   const byIndex = new Map(entries.map((entry) => [entry.index, entry]));
-  return {
-    ...bundle,
-    entry: (all as BundleEntry[]).map((entry, position) => {
-      const from = byIndex.get(position);
-      if (from === undefined) return entry;
-      const resource = mapReferences(entry.resource, (reference) => index.resolve({ reference }, from)?.fullUrl ?? reference) as FhirResource;
-      return { ...entry, resource };
-    }),
-  };
+  const entry = (all as BundleEntry[]).map((given, position) => {
+    const from = byIndex.get(position);
+    if (from === undefined) return given;
+    const resource = mapReferences(given.resource, (reference) => index.resolve({ reference }, from)?.fullUrl ?? reference) as FhirResource;
+    return resource === given.resource ? given : { ...given, resource };
+  });
+  // Unchanged, the Bundle is returned as sent (nothing here changes it later).
+  return entry.every((mapped, position) => mapped === all[position]) ? bundle : { ...bundle, entry };
 }
 
 /** An entry with a resource object naming its type, and a fullUrl that is a string when present. */
@@ -161,12 +181,33 @@ interface ViewResource extends ResourceId {
   readonly keys: readonly string[];
 }
 
-function viewResources(plan: SipPlan): ViewResource[] {
-  return (planToBundle(plan, DEFAULT_MAPPING_OPTIONS).entry ?? []).flatMap((entry) => {
-    const id = resourceIdOf(entry.fullUrl);
-    if (id === undefined || entry.resource === undefined) return [];
-    const type = entry.resource.resourceType;
-    return [{ resourceType: type, id, keys: identifierKeys(type, entry.resource) }];
+/**
+ * The types whose resource carries business identifiers besides its key: an Organization its
+ * organisation number and county or municipality code, a RelatedPerson their personnummer. A
+ * resource of any other type carries its key alone, so its keys are known without mapping it
+ * (test/http/fhir-transaction.test.ts holds this over every example and generated plans).
+ */
+export const IDENTIFIED_BEYOND_KEY: ReadonlySet<string> = new Set(['Organization', 'RelatedPerson']);
+
+/** The match key of a resource's key: its business identifier, or for a Provenance its `meta.tag`. */
+function keyOf(key: PlanEntry['key']): string {
+  const { system, value } = key.identifier;
+  return `${key.resourceType}|${SAME_SYSTEM[system] ?? system}|${value}`;
+}
+
+/**
+ * The plan's FHIR view as matching needs it: each resource's type, id and the business identifiers
+ * it carries. Only the types in {@link IDENTIFIED_BEYOND_KEY} are mapped (cheap ones); the rest —
+ * the CarePlan, its activities, the appointments and consents, most of what `planToBundle` costs —
+ * are known from their keys.
+ */
+function viewResources(view: readonly PlanEntry[]): ViewResource[] {
+  return view.flatMap((planEntry) => {
+    const id = resourceIdOf(planEntry.key.fullUrl);
+    if (id === undefined) return [];
+    const type = planEntry.resourceType;
+    const resource = IDENTIFIED_BEYOND_KEY.has(type) ? planEntry.entry().resource : undefined;
+    return [{ resourceType: type, id, keys: resource === undefined ? [keyOf(planEntry.key)] : identifierKeys(type, resource) }];
   });
 }
 
@@ -182,11 +223,12 @@ export type EntryMatch = { readonly ok: true; readonly ids: readonly ResourceId[
  *    the resource's id or fullUrl);
  * 4. what is left of one type, paired in order: another client's CareTeam, Location or Task has no
  *    key the plan keeps, and it stands for the plan's one of that type.
+ * `planView` is `planEntries(plan)`, for a caller that needs it too (the resource ids the store keeps).
  * An entry matched by none has no place in the plan (a type a SIP does not map, or more resources of
  * a type than the plan has): the indexes of such entries are returned, and nothing is recorded.
  */
-export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan): EntryMatch {
-  const view = viewResources(plan);
+export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan, planView: readonly PlanEntry[] = planEntries(plan, DEFAULT_MAPPING_OPTIONS)): EntryMatch {
+  const view = viewResources(planView);
   const taken = new Set<ViewResource>();
   const found: (ViewResource | undefined)[] = entries.map(() => undefined);
   const claim = (index: number, candidate: ViewResource | undefined): void => {

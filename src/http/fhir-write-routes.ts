@@ -26,8 +26,9 @@ import { Router } from 'express';
 import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan, ruleIssue } from '../fhir/index.js';
 import { SipRuleError, checkPlan, revisePlan, type Problem, type SipPlan } from '../sip/index.js';
 import { InvalidPlanError, PlanExistsError, VersionConflictError, type StoredPlan } from '../store/plan-store.js';
-import { planResourceIds } from '../fhir/index.js';
-import { createValidator, hasErrors, type Validator } from '../validation/index.js';
+import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
+import { createValidator, hasErrors } from '../validation/index.js';
+import { transactionReaderInThread } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { asFirstVersion, keepWithheld, matchEntries, withBundleReferences, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
@@ -83,11 +84,6 @@ export function withWriteCapabilities(statement: CapabilityStatement): Capabilit
   };
 }
 
-/** The issues worth telling a writer whose write went through: not the reader's "all entries were mapped". */
-function reportable(issues: readonly OperationOutcomeIssue[]): OperationOutcomeIssue[] {
-  return issues.filter((issue) => issue.severity !== 'error' && issue.severity !== 'fatal' && issue.code !== 'informational');
-}
-
 function outcomeOf(issues: readonly OperationOutcomeIssue[], fallback: string): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: issues.length > 0 ? [...issues] : [{ severity: 'information', code: 'informational', diagnostics: fallback }] };
 }
@@ -135,21 +131,6 @@ function transactionEntries(body: unknown): BundleEntry[] {
   return entry as BundleEntry[];
 }
 
-/**
- * The plan of a transaction: the Bundle, its references within it written as the fullUrls they
- * resolve to ({@link withBundleReferences}), validated against the SIP Bundle profile and the
- * profiles its entries claim, then read and checked against the rules with its consent judged at its timestamp.
- * Any error answers 422 with every issue (FHIRPath locations, rule codes); the warnings are returned.
- */
-function planOf(sent: unknown, validator: Validator): { plan: SipPlan; warnings: OperationOutcomeIssue[] } {
-  const bundle = withBundleReferences(sent as Bundle);
-  const validation = validator.validate(bundle, { profiles: [PROFILE.bundle] });
-  if (hasErrors(validation)) throw new OutcomeError(422, 'Unprocessable Content', validation);
-  const read = readCheckedPlan(bundle);
-  if (!read.ok) throw new OutcomeError(422, 'Unprocessable Content', { resourceType: 'OperationOutcome', issue: [...read.outcome.issue, ...reportable(validation.issue)] });
-  return { plan: read.plan, warnings: [...reportable(validation.issue), ...reportable(read.outcome.issue)] };
-}
-
 /** The version the CarePlan entry's `request.ifMatch` names, when it names one. */
 function ifMatchOf(entries: readonly BundleEntry[]): number | undefined {
   const index = entries.findIndex((entry) => entry.resource?.resourceType === 'CarePlan');
@@ -170,6 +151,7 @@ interface Decision {
 export function fhirWriteRouter(dependencies: AppDependencies): Router {
   const { store, clock } = dependencies;
   const validator = dependencies.validator ?? createValidator();
+  const reader = dependencies.transactionReader ?? transactionReaderInThread(validator);
   const router = Router();
   const route = auditedRoutes(dependencies, (error) =>
     error instanceof SipRuleError
@@ -180,8 +162,8 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
   );
 
   /** The FHIR ids of the request's entries in the plan as it would be recorded; 422 naming the entries that have no place in it. */
-  function entryIds(entries: readonly BundleEntry[], plan: SipPlan) {
-    const matched = matchEntries(entries, plan);
+  function entryIds(entries: readonly BundleEntry[], plan: SipPlan, view?: readonly PlanEntry[]) {
+    const matched = matchEntries(entries, plan, view);
     if (matched.ok) return matched.ids;
     throw new OutcomeError(422, 'Unprocessable Content', {
       resourceType: 'OperationOutcome',
@@ -230,10 +212,11 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         }
         const problems = checkPlan(first).filter((problem) => problem.severity === 'error');
         if (problems.length > 0) throw ruleOutcome(problems);
-        const ids = entryIds(entries, first);
+        const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
+        const ids = entryIds(entries, first, view);
         const outcomes = outcomesOf(ids, new Set());
         try {
-          return { stored: await store.create(first, caller.organization, planResourceIds(first)), outcomes, action: 'create' };
+          return { stored: await store.create(first, caller.organization, resourceIdsOf(view)), outcomes, action: 'create' };
         } catch (error) {
           if (error instanceof PlanExistsError) continue;
           throw error;
@@ -256,10 +239,11 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
       const next = revisePlan(current.plan, keepWithheld(current.plan, incoming), { at });
       const problems = checkPlan(next).filter((problem) => problem.severity === 'error');
       if (problems.length > 0) throw ruleOutcome(problems);
-      const ids = entryIds(entries, next);
+      const view = planEntries(next, DEFAULT_MAPPING_OPTIONS);
+      const ids = entryIds(entries, next, view);
       const outcomes = outcomesOf(ids, new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`)));
       try {
-        return { stored: await store.update(next, current.version, caller.organization, planResourceIds(next)), outcomes, action: 'update' };
+        return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view)), outcomes, action: 'update' };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this transaction was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });
@@ -276,7 +260,10 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         requireFhirJson(request);
         const body: unknown = request.body;
         const entries = transactionEntries(body);
-        const { plan, warnings } = planOf(body, validator);
+        // Validated and read on the event loop or in a worker thread (src/http/transaction-reader.ts).
+        const read = await reader.read(body);
+        if (!read.ok) throw new OutcomeError(422, 'Unprocessable Content', read.outcome);
+        const { plan, warnings } = read;
         subject.planId = plan.id;
         subject.person = plan.individual.identifier.value;
         const decision = await decide(plan, entries, caller, subject);

@@ -14,6 +14,7 @@ import { planResourceIds } from '../fhir/index.js';
 import { parsePlanText, type SipPlan } from '../sip/index.js';
 import { createPlanStore, type PlanStore } from '../store/index.js';
 import { createApp, type Caller } from './app.js';
+import { transactionReaderPool } from './transaction-reader.js';
 import type { ServerConfig } from './config.js';
 import { AuthError, allows, createAuthenticator, mayAccess, resolveAuthMode, wwwAuthenticate, type Authenticator } from './auth/index.js';
 import { HttpError } from './problem.js';
@@ -94,7 +95,9 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
     await store.migrate({ resourcesOf: planResourceIds });
     if (config.loadExamples) await loadExamples(store);
     const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
+    const transactionReader = config.validationWorkers > 0 ? transactionReaderPool(config.validationWorkers) : undefined;
     const app = createApp({
+      ...(transactionReader === undefined ? {} : { transactionReader }),
       store,
       clock,
       logger,
@@ -126,6 +129,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
           });
           server.closeAllConnections();
         });
+        await transactionReader?.close();
         await store.close();
       },
     };

@@ -4,13 +4,15 @@
  * protected identity and an edit must not erase, and which resource of the plan each request entry
  * became.
  */
-import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
+import fc from 'fast-check';
+import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
-import { IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, planToBundle } from '../../src/fhir/index.js';
-import { asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionResponse, withBundleReferences } from '../../src/http/fhir-transaction.js';
-import type { SipPlan } from '../../src/sip/index.js';
+import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, planEntries, planToBundle } from '../../src/fhir/index.js';
+import { IDENTIFIED_BEYOND_KEY, asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionResponse, withBundleReferences } from '../../src/http/fhir-transaction.js';
+import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { freshPlan } from '../support/http-server.js';
-import { readExample } from '../support/examples.js';
+import { exampleFiles, readExample } from '../support/examples.js';
 
 const AT = new Date('2026-04-01T08:00:00Z');
 
@@ -142,6 +144,63 @@ describe('matchEntries', () => {
   });
 });
 
+describe('matchEntries knows most resources from their keys alone', () => {
+  /** What a mapped resource carries as business identifiers: its identifiers, and a Provenance its tags. */
+  const carried = (resource: FhirResource): { system?: string; value?: string }[] => {
+    const identifiers = (resource as { identifier?: Identifier | Identifier[] }).identifier;
+    const list = Array.isArray(identifiers) ? identifiers : identifiers === undefined ? [] : [identifiers];
+    const tags = resource.resourceType === 'Provenance' ? (resource.meta?.tag ?? []).map((tag) => ({ system: tag.system, value: tag.code })) : [];
+    return [...list, ...tags].map(({ system, value }) => ({ system, value }));
+  };
+
+  /** Every resource of a type outside IDENTIFIED_BEYOND_KEY carries exactly its key: matching need not map it. */
+  function expectKeysSuffice(plan: SipPlan): void {
+    for (const entry of planEntries(plan, DEFAULT_MAPPING_OPTIONS)) {
+      if (IDENTIFIED_BEYOND_KEY.has(entry.resourceType)) continue;
+      const resource = entry.entry().resource;
+      if (resource === undefined) throw new Error('every plan entry holds a resource');
+      expect({ type: entry.resourceType, identifiers: carried(resource) }).toEqual({ type: entry.resourceType, identifiers: [{ system: entry.key.identifier.system, value: entry.key.identifier.value }] });
+    }
+  }
+
+  /** The plan's own Bundle under fullUrls and ids it never wrote: found by identifier alone, each entry at its resource's id. */
+  function expectFoundByIdentifier(plan: SipPlan): void {
+    const entries = planToBundle(plan).entry ?? [];
+    const expected = entries.map((entry) => ({ resourceType: entry.resource?.resourceType, id: entry.fullUrl?.slice('urn:uuid:'.length) }));
+    const renamed = entries.map((entry, index): BundleEntry => ({ ...entry, fullUrl: `urn:uuid:00000000-0000-4000-8000-${String(index).padStart(12, '0')}` }));
+    expect(matchEntries([...renamed].reverse(), plan)).toEqual({ ok: true, ids: [...expected].reverse() });
+  }
+
+  it.each(exampleFiles)('%s', (file) => {
+    const plan = readExample(file);
+    expectKeysSuffice(plan);
+    expectFoundByIdentifier(plan);
+  });
+
+  it('generated plans', () => {
+    fc.assert(
+      fc.property(mappablePlanArbitrary, (json) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        expectKeysSuffice(parsed.plan);
+        expectFoundByIdentifier(parsed.plan);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('an Organization is found by an identifier beside its key (its organisation number), since those types are mapped', () => {
+    const plan = freshPlan('sip-match-orgnr');
+    const entries = planToBundle(plan).entry ?? [];
+    const at = entries.findIndex((entry) => entry.resource?.resourceType === 'Organization' && carried(entry.resource).some((identifier) => identifier.system === 'urn:oid:2.5.4.97'));
+    const organization = entries[at]?.resource;
+    if (organization === undefined) throw new Error('the plan has an organisation with an organisation number');
+    const byNumber = carried(organization).filter((identifier) => identifier.system === 'urn:oid:2.5.4.97');
+    const entry: BundleEntry = { fullUrl: 'urn:uuid:00000000-0000-4000-8000-000000000009', resource: { resourceType: 'Organization', identifier: byNumber }, request: { method: 'POST', url: 'Organization' } };
+    expect(matchEntries([entry], plan)).toEqual({ ok: true, ids: [{ resourceType: 'Organization', id: entries[at]?.fullUrl?.slice('urn:uuid:'.length) }] });
+  });
+});
+
 describe('withBundleReferences', () => {
   it('writes a reference that resolves within the Bundle as the fullUrl of its target, and leaves every other reference as it is', () => {
     const bundle: Bundle = {
@@ -169,6 +228,13 @@ describe('withBundleReferences', () => {
     expect(goal.expressedBy.reference).toBe('http://elsewhere.example/fhir/Practitioner/x');
     expect(goal.addresses.map((address) => address.reference)).toEqual(['#contained', 'Condition/not-here']);
     expect((bundle.entry?.[1]?.resource as { subject: { reference: string } }).subject.reference).toBe('Patient/p1');
+    // What needs no rewriting is shared, not copied: the Patient entry here.
+    expect(withBundleReferences(bundle).entry?.[0]).toBe(bundle.entry?.[0]);
+  });
+
+  it('returns a Bundle whose references all name fullUrls already as it is, copying nothing', () => {
+    const bundle = planToBundle(freshPlan('sip-refs-as-sent'));
+    expect(withBundleReferences(bundle)).toBe(bundle);
   });
 });
 
