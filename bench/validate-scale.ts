@@ -61,6 +61,7 @@ for (const variant of variants) validator.validate(bigBundle(sizes[0] ?? 1_000, 
 write(`Bundle validation by size: CPU ms per Bundle, result cache off, fresh Bundles, median of ${String(repeat)}; load average ${(loadavg()[0] ?? Number.NaN).toFixed(1)} on 2 cores`);
 for (const variant of variants) {
   let previous: { size: number; ms: number } | undefined;
+  let smallest: { size: number; ms: number } | undefined;
   for (const size of sizes) {
     const times: number[] = [];
     let invalid = 0;
@@ -74,5 +75,11 @@ for (const variant of variants) {
     const growth = previous === undefined ? '' : `  ×${(ms / previous.ms).toFixed(2)} for ×${(size / previous.size).toFixed(1)} entries`;
     write(`  ${variant.name.padEnd(13)} +${String(size).padStart(6)} entries ${ms.toFixed(0).padStart(8)} ms  ${(ms / size * 1000).toFixed(0).padStart(5)} µs/entry${growth}${invalid > 0 ? `  (${String(invalid)} judged invalid)` : ''}`);
     previous = { size, ms };
+    smallest ??= previous;
+  }
+  if (smallest !== undefined && previous !== undefined && previous !== smallest) {
+    // Issue #13: "within 1.5× of linear from the smallest to the largest size".
+    const ofLinear = previous.ms / smallest.ms / (previous.size / smallest.size);
+    write(`  ${variant.name}: ×${(previous.ms / smallest.ms).toFixed(2)} the time for ×${(previous.size / smallest.size).toFixed(1)} the entries = ${ofLinear.toFixed(2)}× linear (aim ≤ 1.5×: ${ofLinear <= 1.5 ? 'met' : 'NOT met'})`);
   }
 }
