@@ -1,2 +1,6 @@
-/** Exchange with external systems: declarative mappings of their formats (mappings/). */
+/**
+ * Exchange with external systems: declarative mappings of their formats (mappings/), and the
+ * delivery of plan versions to receivers (delivery.ts holds the contract between its parts).
+ */
 export * from './mapping/index.js';
+export type { Connector, DeliveryOutcome, OutboundMessage, SendDecision, WithholdReason } from './delivery.js';
