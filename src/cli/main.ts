@@ -17,6 +17,9 @@ Commands:
                                   translate between fhir, sip and municipal formats (mappings/) through the SIP
   mappings list | check <folder>  the municipal systems' mappings; check one with its samples
   token --org <HSA-id> --scope …  print a bearer token signed with the server's local key
+  replay <file | folder>... --target <url>
+                                  post FHIR Bundles to a FHIR server, compare the answers with what is
+                                  expected, and write a report (JSON, JUnit XML)
   serve                           start the service: the SIP API on the embedded store, with the examples
 
 Exit status, alike for every command: 0 the input passes, 1 the input is invalid (malformed JSON,
@@ -34,6 +37,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
   translate: async (args, io) => (await import('./translate-command.js')).runTranslate(args, io),
   mappings: async (args, io) => (await import('./mappings-command.js')).runMappings(args, io),
   token: async (args, io) => (await import('./token-command.js')).runToken(args, io),
+  replay: async (args, io) => (await import('./replay-command.js')).runReplay(args, io),
   serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
 };
 
