@@ -226,7 +226,7 @@ export function junitFormat(): ReportFormat {
         testcase['failure'] = { '@_type': 'mismatch', '@_message': xmlSafe(result.mismatches.join('; ')), '#text': xmlSafe(`expected: ${JSON.stringify(result.expected)}\ngot: ${JSON.stringify(result.outcome)}`) };
       }
       testcase['system-out'] = xmlSafe(outcomeText(result));
-      return builder.build({ testcase }).replace(/^/gm, '    ').trimEnd();
+      return builder.build({ testcase }).trimEnd();
     },
     tail: () => tail,
   };
