@@ -278,6 +278,7 @@ function errorKind(error: AxiosError): ErrorKind {
   switch (error.code) {
     case 'ECONNABORTED':
     case 'ETIMEDOUT':
+    case 'ERR_CANCELED':
       return 'timeout';
     case 'ECONNREFUSED':
       return 'connection-refused';
@@ -300,7 +301,9 @@ async function post(client: AxiosInstance, url: string, text: string, timeoutMs:
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
   try {
-    const response = await client.post<string>(url, text);
+    // axios's own timeout is the socket's idle time; the signal bounds the whole exchange, so a
+    // server that trickles its answer byte by byte is a timeout too.
+    const response = await client.post<string>(url, text, { signal: AbortSignal.timeout(timeoutMs) });
     return { kind: 'response', status: response.status, timeMs: elapsed(), ...readAnswer(response.data) };
   } catch (error) {
     if (!axios.isAxiosError(error)) throw error;

@@ -4,6 +4,8 @@
  * loopback servers that record what they get, for what the adapter cannot show: concurrency, order,
  * `.ndjson` lines posted as resources, hostile text in the JUnit report, no answer at all.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +19,7 @@ import { main } from '../../src/cli/main.js';
 import { exampleFiles } from '../support/examples.js';
 import { NOW, freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
 
+const execFileAsync = promisify(execFile);
 const R4_EXAMPLES = join(createRequire(import.meta.url).resolve('hl7.fhir.r4.examples/package.json'), '..');
 const OFFICIAL_TRANSACTION = 'Bundle-bundle-transaction.json';
 
@@ -307,12 +310,87 @@ describe('sip-fhir replay against any FHIR server', () => {
       expect((refusedReport.cases[0]?.['error'] as Record<string, string>)['@_type']).toBe('connection-refused');
 
       const timedOut = await run(['replay', dir, '--target', silent.url, '--timeout', '200', '--report', 'junit']);
+      expect(timedOut.err).toContain('FAILED timeout');
       expect(timedOut.status).toBe(1);
       const error = parseJunit(timedOut.out).cases[0]?.['error'] as Record<string, string>;
       expect(error['@_type']).toBe('timeout');
       expect(error['@_message']).toContain('no answer within 200 ms');
     } finally {
       await silent.close();
+    }
+  });
+
+  it('times out a server that trickles its answer, however steadily: --timeout bounds the whole exchange', async () => {
+    const trickle = await recorder(async (_body, response) => {
+      response.writeHead(200, { 'Content-Type': 'application/fhir+json' });
+      for (let index = 0; index < 40 && !response.destroyed; index += 1) {
+        response.write(' ');
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      response.end('{}');
+    });
+    try {
+      const file = join(folder('trickle'), 'patient.json');
+      writeJson(file, { resourceType: 'Patient' });
+      const result = await run(['replay', file, '--target', trickle.url, '--timeout', '300']);
+      expect(result.status).toBe(1);
+      expect(result.out).toContain('FAILED timeout');
+    } finally {
+      await trickle.close();
+    }
+  });
+
+  it('as a real process: ends when the run ends, status 0 and the JSON report on stdout', async () => {
+    const server = await recorder((_body, response) => {
+      answer(response, 201, OK_OUTCOME);
+    });
+    try {
+      const file = join(folder('process'), 'patient.json');
+      writeJson(file, { resourceType: 'Patient' });
+      // Asynchronous: the server answers from this process's event loop.
+      const child = await execFileAsync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'replay', file, '--target', server.url, '--report', 'json'], { encoding: 'utf8', timeout: 20_000 });
+      expect((JSON.parse(child.stdout) as { summary: { passed: number } }).summary.passed).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('shows progress on stderr with --progress (count/total and rate), none with --quiet', async () => {
+    const server = await recorder((_body, response) => {
+      answer(response, 200, OK_OUTCOME);
+    });
+    try {
+      const file = join(folder('progress'), 'five.ndjson');
+      writeFileSync(file, Array.from({ length: 5 }, (_, index) => JSON.stringify({ resourceType: 'Patient', id: `p${String(index)}` })).join('\n'));
+      const shown = await run(['replay', file, '--target', server.url, '--progress']);
+      expect(shown.status).toBe(0);
+      expect(shown.err).toMatch(/^replayed 5\/5, \d+\.\d\/s$/m);
+      const quiet = await run(['replay', file, '--target', server.url, '--progress', '--quiet']);
+      expect(quiet.err).toBe('');
+      expect(quiet.out).toMatch(/^5 items: 5 passed, 0 failed, 0 errors; \d+ ms/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('warns of an expectation for no item (a misspelt name), and exits 2 when an input is over --max-file-size, replaying the rest', async () => {
+    const server = await recorder((_body, response) => {
+      answer(response, 201, OK_OUTCOME);
+    });
+    try {
+      const dir = folder('mixed');
+      writeJson(join(dir, 'small.json'), { resourceType: 'Patient' });
+      writeJson(join(dir, 'large.json'), { resourceType: 'Patient', text: { status: 'generated', div: `<div>${'x'.repeat(200)}</div>` } });
+      const expectDir = folder('mixed-expect');
+      writeJson(join(expectDir, 'smal.json.expect.json'), { status: 201 });
+      const result = await run(['replay', dir, '--target', server.url, '--expect', expectDir, '--max-file-size', '100']);
+      expect(result.status).toBe(2);
+      expect(server.requests).toHaveLength(1);
+      expect(result.out).toContain(`${join(dir, 'large.json')}: FAILED input-too-large`);
+      expect(result.out).toContain(`${join(dir, 'small.json')}: ok 201`);
+      expect(result.err).toContain(`the expectation "${join(expectDir, 'smal.json.expect.json')}" is for no item replayed`);
+    } finally {
+      await server.close();
     }
   });
 
