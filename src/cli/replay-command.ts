@@ -135,6 +135,15 @@ function parseTarget(value: string | undefined): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/** A URL as the reports show it: a user name and password in it (basic auth) are not repeated there. */
+function withoutCredentials(value: string): string {
+  const url = new URL(value);
+  if (url.username === '' && url.password === '') return value;
+  url.username = '';
+  url.password = '';
+  return url.href.replace(/\/+$/, '');
+}
+
 /** The bearer token: from --token or --token-file (not both), one line without spaces. */
 async function readToken(token: string | undefined, file: string | undefined): Promise<string | undefined> {
   if (token !== undefined && file !== undefined) throw new UsageError('give --token or --token-file, not both');
@@ -503,7 +512,7 @@ export async function runReplay(args: readonly string[], io: CommandIo): Promise
       if (!item.input.ok) outcome = { kind: 'error', error: item.input.error, message: item.input.message, timeMs: 0 };
       else if (target?.ok !== true) outcome = { kind: 'error', error: 'malformed-input', message: target?.message ?? 'not sent', timeMs: 0 };
       else {
-        url = { url: target.url };
+        url = { url: withoutCredentials(target.url) };
         outcome = await post(client, target.url, item.input.text, options.timeoutMs);
       }
       const mismatches = compare(outcome, expected);
@@ -525,7 +534,7 @@ export async function runReplay(args: readonly string[], io: CommandIo): Promise
 
     if (sink !== undefined) {
       const format: ReportFormat = options.report === 'junit' ? junitFormat() : jsonFormat();
-      sink.write(format.head(summary, options.target));
+      sink.write(format.head(summary, withoutCredentials(options.target)));
       let written = 0;
       // The results file is this run's own JSON, one result a line.
       for await (const stored of readNdjson(resultsFile, { maxFileSize: Number.MAX_SAFE_INTEGER })) {

@@ -215,8 +215,14 @@ describe('sip-fhir replay against any FHIR server', () => {
       writeJson(join(dir, 'c-collection.json'), { resourceType: 'Bundle', type: 'collection' });
       const tokenFile = join(scratch, 'token.txt');
       writeFileSync(tokenFile, 'header.payload.signature\n');
-      const result = await run(['replay', dir, '--target', `${server.url}/`, '--token-file', tokenFile, '--concurrency', '1']);
+      const out = join(scratch, 'kinds.json');
+      const result = await run(['replay', dir, '--target', `${server.url}/`, '--token-file', tokenFile, '--concurrency', '1', '--report', 'json', '--out', out]);
       expect(result.status).toBe(0);
+      const report = JSON.parse(readFileSync(out, 'utf8')) as { target: string; items: { url: string }[] };
+      expect(report.target).toBe(server.url);
+      expect(report.items.map((item) => item.url)).toEqual([server.url, `${server.url}/Patient`, `${server.url}/Bundle`]);
+      // The token is sent, never written down.
+      expect(readFileSync(out, 'utf8')).not.toContain('header.payload.signature');
       expect(server.requests.map((request) => [request.method, request.url])).toEqual([
         ['POST', '/fhir'],
         ['POST', '/fhir/Patient'],
@@ -389,6 +395,23 @@ describe('sip-fhir replay against any FHIR server', () => {
       expect(result.out).toContain(`${join(dir, 'large.json')}: FAILED input-too-large`);
       expect(result.out).toContain(`${join(dir, 'small.json')}: ok 201`);
       expect(result.err).toContain(`the expectation "${join(expectDir, 'smal.json.expect.json')}" is for no item replayed`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('writes no password of the target URL into the report', async () => {
+    const server = await recorder((_body, response) => {
+      answer(response, 200, OK_OUTCOME);
+    });
+    try {
+      const file = join(folder('basic'), 'patient.json');
+      writeJson(file, { resourceType: 'Patient' });
+      const result = await run(['replay', file, '--target', server.url.replace('http://', 'http://tester:s3cret@'), '--report', 'junit']);
+      expect(result.status).toBe(0);
+      expect(server.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from('tester:s3cret').toString('base64')}`);
+      expect(result.out).not.toContain('s3cret');
+      expect(parseJunit(result.out).suite['@_name']).toBe(`sip-fhir replay ${server.url}`);
     } finally {
       await server.close();
     }
