@@ -14,6 +14,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -391,12 +392,21 @@ function itemLine(result: ReplayResult): string {
 
 /** Where the report goes: a file (opened before anything is sent, so a bad --out fails at once), or stdout. */
 interface Sink {
-  write(text: string): void;
+  /** Resolves when the text may be followed: a file's buffer is let drain, so a long report is never held whole. */
+  write(text: string): Promise<void>;
   end(): Promise<void>;
 }
 
 async function openSink(out: string | undefined, io: CommandIo): Promise<Sink> {
-  if (out === undefined) return { write: (text) => { io.out(text); }, end: async () => {} };
+  if (out === undefined) {
+    return {
+      write: (text) => {
+        io.out(text);
+        return Promise.resolve();
+      },
+      end: () => Promise.resolve(),
+    };
+  }
   try {
     await (await open(out, 'w')).close();
   } catch (error) {
@@ -404,7 +414,9 @@ async function openSink(out: string | undefined, io: CommandIo): Promise<Sink> {
   }
   const stream: WriteStream = createWriteStream(out);
   return {
-    write: (text) => stream.write(`${text}\n`),
+    write: async (text) => {
+      if (!stream.write(`${text}\n`)) await once(stream, 'drain');
+    },
     end: () =>
       new Promise<void>((resolve, reject) => {
         stream.once('error', reject);
@@ -522,6 +534,8 @@ export async function runReplay(args: readonly string[], io: CommandIo): Promise
     const inFlight = new Set<Promise<void>>();
     for await (const item of readItems(files, options.limits)) {
       while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+      // The results file is written as fast as answers come; should the disk lag, reading waits for it.
+      if (results.writableNeedDrain) await once(results, 'drain');
       const running: Promise<void> = replay(item).finally(() => inFlight.delete(running));
       inFlight.add(running);
     }
@@ -534,15 +548,15 @@ export async function runReplay(args: readonly string[], io: CommandIo): Promise
 
     if (sink !== undefined) {
       const format: ReportFormat = options.report === 'junit' ? junitFormat() : jsonFormat();
-      sink.write(format.head(summary, withoutCredentials(options.target)));
+      await sink.write(format.head(summary, withoutCredentials(options.target)));
       let written = 0;
       // The results file is this run's own JSON, one result a line.
       for await (const stored of readNdjson(resultsFile, { maxFileSize: Number.MAX_SAFE_INTEGER })) {
         if (stored.kind !== 'text') throw new Error(`the results file has a bad line ${String(stored.line)}`);
         written += 1;
-        sink.write(format.item(JSON.parse(stored.text) as ReplayResult, written === summary.tests));
+        await sink.write(format.item(JSON.parse(stored.text) as ReplayResult, written === summary.tests));
       }
-      sink.write(format.tail());
+      await sink.write(format.tail());
       await sink.end();
     }
   } finally {
