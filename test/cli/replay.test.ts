@@ -16,6 +16,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { SyntaxValidator } from 'fast-xml-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { compare, DEFAULT_EXPECTATION } from '../../src/cli/replay-report.js';
 import { exampleFiles } from '../support/examples.js';
 import { NOW, freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
 
@@ -379,13 +380,14 @@ describe('sip-fhir replay against any FHIR server', () => {
     }
   });
 
-  it('warns of an expectation for no item (a misspelt name), and exits 2 when an input is over --max-file-size, replaying the rest', async () => {
+  it('warns of an expectation for no item (a misspelt name), and exits 2 when an input is over --max-file-size, replaying the rest but what is not UTF-8', async () => {
     const server = await recorder((_body, response) => {
       answer(response, 201, OK_OUTCOME);
     });
     try {
       const dir = folder('mixed');
       writeJson(join(dir, 'small.json'), { resourceType: 'Patient' });
+      writeFileSync(join(dir, 'latin1.json'), Buffer.from([0x7b, 0x22, 0x6e, 0xe4, 0x22, 0x3a, 0x31, 0x7d]));
       writeJson(join(dir, 'large.json'), { resourceType: 'Patient', text: { status: 'generated', div: `<div>${'x'.repeat(200)}</div>` } });
       const expectDir = folder('mixed-expect');
       writeJson(join(expectDir, 'smal.json.expect.json'), { status: 201 });
@@ -394,6 +396,9 @@ describe('sip-fhir replay against any FHIR server', () => {
       expect(server.requests).toHaveLength(1);
       expect(result.out).toContain(`${join(dir, 'large.json')}: FAILED input-too-large`);
       expect(result.out).toContain(`${join(dir, 'small.json')}: ok 201`);
+      // Bytes that are not UTF-8 are never sent (nor turned into U+FFFD on the way).
+      expect(result.out).toContain(`${join(dir, 'latin1.json')}: FAILED malformed-input`);
+      expect(result.out).toContain('Invalid UTF-8 at byte offset 3');
       expect(result.err).toContain(`the expectation "${join(expectDir, 'smal.json.expect.json')}" is for no item replayed`);
     } finally {
       await server.close();
@@ -478,5 +483,42 @@ describe('sip-fhir replay usage errors (exit 2)', () => {
     expect(result.status).toBe(0);
     expect(result.out).toContain('.expect.json');
     expect(result.out).toContain('"entries"');
+  });
+});
+
+describe('compare: an answer against an expectation', () => {
+  const answer422 = {
+    kind: 'response' as const,
+    status: 422,
+    timeMs: 5,
+    issues: [
+      { severity: 'error', code: 'invariant', expression: ['Bundle.entry[0].resource'], diagnostics: 'cpl-3: period.start before end' },
+      { severity: 'warning', code: 'informational' },
+    ],
+  };
+
+  it('matches issues as a subset, each field of an expected issue against one issue', () => {
+    expect(compare(answer422, { status: 422, issues: [{ code: 'invariant', expression: 'Bundle.entry[0].resource', diagnostics: 'cpl-3' }] })).toEqual([]);
+    expect(compare(answer422, { status: '4xx', issues: [{ severity: 'warning' }, { severity: 'error' }] })).toEqual([]);
+  });
+
+  it('fails an issue no single issue of the answer matches, saying what the answer had', () => {
+    // The severity of one issue and the code of the other: no one issue has both.
+    const mismatches = compare(answer422, { status: 422, issues: [{ severity: 'warning', code: 'invariant' }] });
+    expect(mismatches).toEqual(['expected an issue warning invariant, got error invariant at Bundle.entry[0].resource "cpl-3: period.start before end"; warning informational']);
+    expect(compare(answer422, { status: 422, issues: [{ expression: 'Bundle.entry[1].resource' }] })).toHaveLength(1);
+    expect(compare(answer422, { status: 422, issues: [{ diagnostics: 'cpl-4' }] })).toHaveLength(1);
+  });
+
+  it('matches every entry status, in order and in number', () => {
+    const response = { kind: 'response' as const, status: 200, timeMs: 1, issues: [], entries: [{ status: '201 Created' }, { status: '200 OK' }] };
+    expect(compare(response, { status: 200, entries: [201, '2xx'] })).toEqual([]);
+    expect(compare(response, { entries: [200, 201] })).toEqual(['expected entries [200, 201], got [201 Created, 200 OK]']);
+    expect(compare(response, { entries: [201] })).toHaveLength(1);
+  });
+
+  it('fails an error outcome whatever was expected, and a 3xx against the default', () => {
+    expect(compare({ kind: 'error', error: 'timeout', message: 'no answer within 5 ms', timeMs: 5 }, DEFAULT_EXPECTATION)).toEqual(['expected status 2xx, got no answer: timeout (no answer within 5 ms)']);
+    expect(compare({ kind: 'response', status: 302, timeMs: 1, issues: [] }, DEFAULT_EXPECTATION)).toEqual(['expected status 2xx, got 302']);
   });
 });
