@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import { parseJson } from '../sip/json-text.js';
-import { expandInputs, INPUT_OPTIONS, InputError, MAX_FILE_SIZE_USAGE, parseInputLimits, readInputText, type InputLimits } from './files.js';
+import { expandInputs, INPUT_OPTIONS, InputError, parseInputLimits, readInputText, type InputLimits } from './files.js';
 import { escapeControl, type CommandIo } from './io.js';
 import { countNdjsonLines, readNdjson } from './ndjson.js';
 import {
@@ -74,7 +74,9 @@ Options:
   --out <file>           write the report there (default stdout; the item lines then go to stderr)
   --quiet                print only the items that fail, and the summary; no progress
   --progress             report "replayed N/M, R/s" on stderr (default: when stderr is a terminal)
-${MAX_FILE_SIZE_USAGE}
+  --max-file-size <bytes|NNMiB>
+                         refuse a larger file without reading it (default 64MiB; KiB, MiB, GiB);
+                         for an .ndjson file, the limit is for each line
   -h, --help             show this help
 
 Expected outcomes (--expect <dir>): the file <dir>/<name>.expect.json, where <name> is the item's
