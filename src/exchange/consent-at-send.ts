@@ -13,7 +13,10 @@
  *    exclusion of an organisation above the party, a principal above its unit, counts);
  * 3. `planRefused`: `judgeSend(plan, at)` finds an error of another rule (its codes in `detail`);
  * 4. otherwise sent, with the information classes excluded by any consent in force removed
- *    (`withoutInformation`), before any mapping to FHIR or to a municipal format.
+ *    (`withoutInformation`), before any mapping to FHIR or to a municipal format — unless what is
+ *    left may not be sent (`judgeSend` of the reduced plan finds an error, e.g. every intervention
+ *    of one principal was removed: `plan.single-principal`), which is `planRefused` too, so the
+ *    receiver is told nothing rather than a plan a mapping would refuse.
  *
  * Consent comes before the other rules because `judgeSend` reports a consent that is not in force
  * as its own error (`CONSENT_IN_FORCE_CODES`): the reason a receiver is told nothing is then the
@@ -87,5 +90,20 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
   }
 
   const removed = excludedClassesAt(plan, at);
-  return { send: true, plan: withoutInformation(plan, removed), consentId: deciding.decision.consent.id, removed };
+  const reduced = withoutInformation(plan, removed);
+  if (reduced !== plan) {
+    // What the receiver would get must itself be a plan that may be sent: removing every
+    // intervention of one principal, say, leaves no SIP (plan.single-principal), which a mapping
+    // would refuse at translation. Better withheld here, with the reason, than failed later.
+    const refusingReduced = judgeSend(reduced, at).filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
+    if (refusingReduced.length > 0) {
+      const codes = [...new Set(refusingReduced.map((problem) => problem.code))];
+      return {
+        send: false,
+        reason: 'planRefused',
+        detail: `plan ${plan.id} v${String(plan.version)}: may not be sent on ${when} once the excluded information (${removed.join(', ')}) is removed: ${codes.join(', ')}`,
+      };
+    }
+  }
+  return { send: true, plan: reduced, consentId: deciding.decision.consent.id, removed };
 }
