@@ -116,6 +116,12 @@ export const EXTENSION = {
   childView: extensionUrl('child-view'),
   interimResponsiblePrincipal: extensionUrl('interim-responsible-principal'),
   /**
+   * On a Goal, a CarePlan.activity (an intervention) and a DetectedIssue (a deviation): an
+   * information class (sip-information-class) the item's words belong to, one extension per class,
+   * so a consent that excludes the class removes the item before it is sent (seed 001 §4.2).
+   */
+  informationClass: extensionUrl('information-class'),
+  /**
    * R5 `Appointment.virtualService`, a complex extension in R4 (hl7.fhir.uv.xver-r5.r4,
    * `StructureDefinition-ext-R5-Appointment.virtualService`): sub-extensions `_datatype` =
    * "VirtualServiceDetail", `channelType`, `address` (valueUrl) …

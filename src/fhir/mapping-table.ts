@@ -121,10 +121,22 @@ export const MAPPING_TABLE: readonly MappingRow[] = [
   { sip: 'goals[].targetDate', fhir: 'Goal.target.dueDate', expression: `${r('Goal')}.target.due` },
   { sip: 'goals[].setAt', fhir: `Goal.extension:${short(EXTENSION.goalSetAt)}`, expression: ext('Goal', EXTENSION.goalSetAt) },
   { sip: 'goals[].replaces', fhir: 'goal-relationship (type replacement) on the replaced Goal', expression: ext('Goal', EXTENSION.goalRelationship) },
+  {
+    sip: 'goals[].informationClasses',
+    fhir: `Goal.extension:${short(EXTENSION.informationClass)} (sip-information-class), one per class`,
+    expression: ext('Goal', EXTENSION.informationClass),
+    note: 'a consent that excludes the class removes the goal before sending',
+  },
   { sip: 'interventions[]', fhir: 'CarePlan.activity.detail (activity.id = intervention id), description', expression: `${r('CarePlan')}.activity.detail.description` },
   { sip: 'interventions[].responsible', fhir: 'CarePlan.activity.detail.performer[0]', expression: `${r('CarePlan')}.activity.detail.performer` },
   { sip: 'interventions[].performer', fhir: 'CarePlan.activity.detail.performer[1]', expression: `${r('CarePlan')}.activity.detail.where(performer.count() > 1)` },
   { sip: 'interventions[].goals', fhir: 'CarePlan.activity.detail.goal', expression: `${r('CarePlan')}.activity.detail.goal` },
+  {
+    sip: 'interventions[].informationClasses',
+    fhir: `CarePlan.activity.extension:${short(EXTENSION.informationClass)} (sip-information-class), one per class`,
+    expression: `${r('CarePlan')}.activity.extension('${EXTENSION.informationClass}')`,
+    note: 'on the activity, not its detail: a consent that excludes the class removes the intervention with its decision',
+  },
   { sip: 'interventions[].status', fhir: 'CarePlan.activity.detail.status (awaitingDecision = on-hold + statusReason)', expression: `${r('CarePlan')}.activity.detail.status` },
   { sip: 'interventions[].start', fhir: 'activity.detail.scheduledPeriod.start or scheduledTiming.repeat.boundsPeriod.start', expression: `${r('CarePlan')}.activity.detail.select(scheduled.start | scheduled.repeat.bounds.start)` },
   { sip: 'interventions[].end', fhir: 'activity.detail.scheduledPeriod.end or scheduledTiming.repeat.boundsPeriod.end', expression: `${r('CarePlan')}.activity.detail.select(scheduled.end | scheduled.repeat.bounds.end)` },
@@ -151,6 +163,12 @@ export const MAPPING_TABLE: readonly MappingRow[] = [
   { sip: 'closure', fhir: `CarePlan.extension:${short(EXTENSION.closure)}; CarePlan.status completed / revoked; period.end`, expression: ext('CarePlan', EXTENSION.closure) },
   { sip: 'deviations[]', fhir: 'DetectedIssue (code, identified, author or reported-by, implicated, detail, mitigation), in CarePlan.supportingInfo', expression: `${r('DetectedIssue')}.detail` },
   { sip: 'deviations[].interimResponsiblePrincipal', fhir: `DetectedIssue.extension:${short(EXTENSION.interimResponsiblePrincipal)}`, expression: ext('DetectedIssue', EXTENSION.interimResponsiblePrincipal) },
+  {
+    sip: 'deviations[].informationClasses',
+    fhir: `DetectedIssue.extension:${short(EXTENSION.informationClass)} (sip-information-class), one per class`,
+    expression: ext('DetectedIssue', EXTENSION.informationClass),
+    note: 'a consent that excludes the class removes the deviation before sending',
+  },
   { sip: 'notes', fhir: 'CarePlan.note', expression: `${r('CarePlan')}.note.text` },
 ];
 

@@ -11,6 +11,10 @@
  * https://www.rfc-editor.org/rfc/rfc8785) of `{ principal, interventions, shared }`: key order,
  * whitespace and number formatting do not change it, so a plan that travels through FHIR and back
  * keeps its digests.
+ *
+ * An item's `informationClasses` is digested only when it names a class: the field came later
+ * (issue #14) with the default `[]`, and an untagged goal or intervention must digest as it did
+ * before, so approvals recorded then still hold. Tagging an item does change its principal's part.
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
@@ -25,16 +29,23 @@ export interface ApprovalParts {
   readonly principals: ReadonlyMap<string, readonly unknown[]>;
 }
 
+/** The item as digested: without `informationClasses` when it names none (see the module's note). */
+function digested<T extends { readonly informationClasses: readonly unknown[] }>(item: T): T | Omit<T, 'informationClasses'> {
+  if (item.informationClasses.length > 0) return item;
+  const { informationClasses: _untagged, ...rest } = item;
+  return rest;
+}
+
 export function approvalParts(plan: SipPlan): ApprovalParts {
   const index = indexPlan(plan);
   const byPrincipal = new Map<string, unknown[]>(plan.principals.map((principal) => [principal.id, []]));
   const others: unknown[] = [];
   for (const intervention of plan.interventions) {
     const principal = intervention.responsible === 'individual' ? undefined : principalOf(index, intervention.responsible);
-    (principal === undefined ? others : (byPrincipal.get(principal) ?? others)).push(intervention);
+    (principal === undefined ? others : (byPrincipal.get(principal) ?? others)).push(digested(intervention));
   }
   const shared = {
-    goals: plan.goals,
+    goals: plan.goals.map(digested),
     othersActions: others,
     overallResponsiblePrincipal: plan.overallResponsiblePrincipal ?? null,
     coordinator: plan.coordinator ?? null,

@@ -14,3 +14,4 @@ export * from './lifecycle.js';
 export * from './rules/index.js';
 export * from './transitions.js';
 export * from './meeting-transitions.js';
+export * from './without-information.js';

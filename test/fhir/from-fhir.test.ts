@@ -176,8 +176,8 @@ describe('an EHR transaction with relative references', () => {
 
   it('reads the goals in CarePlan.goal order', () => {
     expect(read().plan.goals).toEqual([
-      { id: 'g1', description: 'Jag vill kunna bo kvar i min lägenhet.', expressedBy: 'individual', status: 'active', targetDate: '2026-09-30' },
-      { id: 'g2', description: 'Jag vill ta min medicin varje dag utan att glömma.', expressedBy: 'individual', status: 'active' },
+      { id: 'g1', description: 'Jag vill kunna bo kvar i min lägenhet.', expressedBy: 'individual', status: 'active', targetDate: '2026-09-30', informationClasses: [] },
+      { id: 'g2', description: 'Jag vill ta min medicin varje dag utan att glömma.', expressedBy: 'individual', status: 'active', informationClasses: [] },
     ]);
   });
 
@@ -193,8 +193,9 @@ describe('an EHR transaction with relative references', () => {
         status: 'ongoing',
         start: '2026-03-09',
         end: '2026-09-30',
+        informationClasses: [],
       },
-      { id: 'intervention-2', description: 'Boendestöd i hemmet.', responsible: 'kom', goals: ['g1'], status: 'planned', schedule: 'varje vardag 08–09' },
+      { id: 'intervention-2', description: 'Boendestöd i hemmet.', responsible: 'kom', goals: ['g1'], status: 'planned', schedule: 'varje vardag 08–09', informationClasses: [] },
     ]);
     expect(plan.overallResponsiblePrincipal).toBe('kom');
     expect(plan.noActionsByOthers).toBe(false);
@@ -289,8 +290,8 @@ describe('a FHIR server searchset', () => {
 
   it('reads the goals, one achieved', () => {
     expect(read().plan.goals).toEqual([
-      { id: 'goal-1', description: 'Jag vill förstå vilka mediciner jag tar och varför.', expressedBy: 'individual', status: 'active' },
-      { id: 'goal-2', description: 'Jag vill äta lunch varje dag.', expressedBy: 'individual', status: 'achieved', targetDate: '2026-06-30' },
+      { id: 'goal-1', description: 'Jag vill förstå vilka mediciner jag tar och varför.', expressedBy: 'individual', status: 'active', informationClasses: [] },
+      { id: 'goal-2', description: 'Jag vill äta lunch varje dag.', expressedBy: 'individual', status: 'achieved', targetDate: '2026-06-30', informationClasses: [] },
     ]);
   });
 
@@ -304,9 +305,10 @@ describe('a FHIR server searchset', () => {
         goals: ['goal-1'],
         status: 'planned',
         start: '2026-04-20',
+        informationClasses: [],
       },
-      { id: 'intervention-2', description: 'Hemtjänst med stöd vid måltider.', responsible: '3', goals: ['goal-2'], status: 'ongoing' },
-      { id: 'intervention-3', description: 'Ansökan om sjukersättning prövas.', responsible: '5', goals: [], status: 'awaitingDecision' },
+      { id: 'intervention-2', description: 'Hemtjänst med stöd vid måltider.', responsible: '3', goals: ['goal-2'], status: 'ongoing', informationClasses: [] },
+      { id: 'intervention-3', description: 'Ansökan om sjukersättning prövas.', responsible: '5', goals: [], status: 'awaitingDecision', informationClasses: [] },
     ]);
   });
 

@@ -36,6 +36,7 @@ function withDeviationAndInvitedUnit(): SipPlan {
         status: 'underInvestigation',
         interimResponsibility: 'Socialsekreteraren tar kontakt med Jonas varje vecka.',
         interimResponsiblePrincipal: 'falu-kommun',
+        informationClasses: [],
       },
     ],
   };

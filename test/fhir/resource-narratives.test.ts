@@ -142,9 +142,9 @@ describe('each resource type is narrated in Swedish (adult-psychiatry-addiction.
     const plan: SipPlan = {
       ...adult,
       goals: [
-        { ...adult.goals[0], id: 'goal-1', description: 'Jag vill sluta dricka och må bättre.', expressedBy: 'individual', status: 'achieved' },
-        { id: 'goal-2', description: 'Jag vill arbeta heltid.', expressedBy: 'individual', status: 'notAchieved' },
-        { id: 'goal-4', description: 'Jag vill arbeta halvtid.', expressedBy: 'prof-anna-lind', status: 'active', replaces: 'goal-2' },
+        { ...adult.goals[0], id: 'goal-1', description: 'Jag vill sluta dricka och må bättre.', expressedBy: 'individual', status: 'achieved', informationClasses: [] },
+        { id: 'goal-2', description: 'Jag vill arbeta heltid.', expressedBy: 'individual', status: 'notAchieved', informationClasses: [] },
+        { id: 'goal-4', description: 'Jag vill arbeta halvtid.', expressedBy: 'prof-anna-lind', status: 'active', replaces: 'goal-2', informationClasses: [] },
       ],
       interventions: adult.interventions.map((intervention) => ({ ...intervention, goals: [] })),
     };
@@ -283,6 +283,7 @@ describe('each resource type is narrated in Swedish (adult-psychiatry-addiction.
           status: 'underInvestigation',
           interimResponsibility: 'Socialsekreteraren tar kontakt med Jonas varje vecka tills boendestödet är igång.',
           interimResponsiblePrincipal: 'falu-kommun',
+          informationClasses: [],
         },
       ],
     };

@@ -47,6 +47,14 @@ describe('the approved part and its digest', () => {
     expect(approvalDigest(plan, 'k')).toBe(`sha256:${createHash('sha256').update(expected, 'utf8').digest('hex')}`);
   });
 
+  it('digests an item\'s information classes only when it has one, so approvals recorded before the field existed still hold', () => {
+    expect(canonicalApprovedPart(parse({ ...TINY, goals: [{ ...TINY.goals[0], informationClasses: [] }] }), 'k')).toBe(canonicalApprovedPart(plan, 'k'));
+    const tagged = parse({ ...TINY, goals: [{ ...TINY.goals[0], informationClasses: ['mentalHealth'] }] });
+    expect(canonicalApprovedPart(tagged, 'k')).toContain('"goals":[{"description":"Bo kvar hemma","expressedBy":"individual","id":"g","informationClasses":["mentalHealth"],"status":"active"}]');
+    expect(approvalDigest(tagged, 'k')).not.toBe(approvalDigest(plan, 'k'));
+    expect(approvalDigest(tagged, 'r')).not.toBe(approvalDigest(plan, 'r'));
+  });
+
   it('does not depend on the order keys are written in', () => {
     const reordered = { ...TINY, interventions: TINY.interventions.map(({ status, responsible, description, id }) => ({ status, responsible, description, id })) };
     expect(approvalDigest(parse(reordered), 'k')).toBe(approvalDigest(plan, 'k'));

@@ -12,6 +12,17 @@ import fc from 'fast-check';
 import { parseIdentityNumber } from '../../src/sip/index.js';
 import type { PlanJson } from './mutations.js';
 
+const INFORMATION_CLASSES = [
+  'mentalHealth',
+  'substanceUse',
+  'sexualAndReproductiveHealth',
+  'geneticInformation',
+  'financialSituation',
+  'criminalRecord',
+  'familySituation',
+  'other',
+];
+
 function isoDate(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
@@ -83,6 +94,12 @@ export interface PlanShape {
   name: [number, number];
   discharge: DischargeShape | undefined;
   decision: DecisionShape | undefined;
+  /**
+   * Information classes (issue #14) given to the goals and then the interventions in turn, cycling;
+   * none when empty. A class is tagged, not excluded: the consent excludes none of them, so every
+   * rule is still met.
+   */
+  informationClasses: string[][];
 }
 
 export const planShapeArbitrary: fc.Arbitrary<PlanShape> = fc.record({
@@ -142,6 +159,7 @@ export const planShapeArbitrary: fc.Arbitrary<PlanShape> = fc.record({
     }),
     { nil: undefined },
   ),
+  informationClasses: fc.array(fc.subarray(INFORMATION_CLASSES, { maxLength: 2 }), { maxLength: 3 }),
 });
 
 /**
@@ -212,8 +230,8 @@ export function buildPlan(shape: PlanShape): PlanJson {
   const held = shape.meetingHeld && updatedDay > meetingDay;
   const coordinator = `prof-${regionUnits[0]?.id ?? ''}`;
 
-  const goals = Array.from({ length: shape.goals }, (_, i) => ({ id: `goal-${String(i)}`, description: `Mitt mål nummer ${String(i + 1)}.` }));
-  const interventions = [
+  const untaggedGoals = Array.from({ length: shape.goals }, (_, i) => ({ id: `goal-${String(i)}`, description: `Mitt mål nummer ${String(i + 1)}.` }));
+  const untaggedInterventions = [
     { id: 'int-region', description: 'Regionens insats.', responsible: regionUnits[0]?.id, goals: ['goal-0'], status: 'ongoing' },
     { id: 'int-municipality', description: 'Kommunens insats.', responsible: municipalityUnits[0]?.id, goals: ['goal-0'], status: 'planned' },
     ...shape.extraInterventions.map((pick, i) => ({
@@ -236,6 +254,14 @@ export function buildPlan(shape: PlanShape): PlanJson {
         ]),
     ...(shape.individualActs ? [{ id: 'int-own', description: 'Det jag själv gör.', responsible: 'individual', status: 'ongoing' }] : []),
   ];
+  // Information classes, in turn over the goals and then the interventions.
+  let tagged = 0;
+  const tag = <T extends object>(item: T): T => {
+    const classes = shape.informationClasses.length === 0 ? [] : (shape.informationClasses[tagged++ % shape.informationClasses.length] ?? []);
+    return classes.length === 0 ? item : { ...item, informationClasses: classes };
+  };
+  const goals = untaggedGoals.map(tag);
+  const interventions = untaggedInterventions.map(tag);
   const byOthers = interventions.some((intervention) => intervention.responsible === 'individual' || intervention.responsible?.startsWith('actor') || intervention.responsible === 'school');
 
   const invitees = [

@@ -89,6 +89,11 @@ Description: "A samordnad individuell plan (SIP) between a municipality and a re
 * author ^short = "The principal with overall responsibility for the plan"
 * careTeam MS
 * goal MS
+* activity.extension contains
+    InformationClass named informationClass 0..*
+* activity.extension ^slicing.description = "The SIP extensions, by url"
+* activity.extension[informationClass] ^short = "Information classes the intervention's words (and its decision's) belong to (a consent may exclude them)"
+* activity.extension[informationClass].url = "http://sip-fhir-adapter.se/fhir/StructureDefinition/information-class" (exactly)
 * activity.detail 1..1
 * activity.detail ^short = "Every intervention is written inline (never only a reference)"
 * activity.detail.extension contains

@@ -405,3 +405,13 @@ Context: DetectedIssue
 * insert SIPArtefact
 * value[x] only Reference
 * value[x] 1..1
+
+Extension: InformationClass
+Id: information-class
+Title: "SIP information class"
+Description: "An information class the item's words belong to (a goal, an intervention with its decision, a deviation), one extension per class. A consent that excludes the class (Consent.provision.provision of type deny with its code) removes the item before the plan is sent (seed 001 §4.2: \"Den enskilde ska erbjudas möjlighet att undanta uppgifter som hen inte vill att annan tar del av\")."
+Context: Goal, CarePlan.activity, DetectedIssue
+* insert SIPArtefact
+* value[x] only Coding
+* value[x] 1..1
+* value[x] from SIPInformationClassVS (required)

@@ -14,9 +14,12 @@ Description: "One of the person's goals in a SIP (seed 001 §4.5 item 1)."
 * insert SIPArtefact
 * obeys sip-gol-1
 * extension contains
-    GoalSetAt named goalSetAt 0..1
+    GoalSetAt named goalSetAt 0..1 and
+    InformationClass named informationClass 0..*
 * extension ^slicing.description = "The SIP extensions, by url"
 * extension[goalSetAt] ^short = "The meeting the goal was set at"
 * extension[goalSetAt].url = "http://sip-fhir-adapter.se/fhir/StructureDefinition/goal-set-at" (exactly)
+* extension[informationClass] ^short = "Information classes the goal's words belong to (a consent may exclude them)"
+* extension[informationClass].url = "http://sip-fhir-adapter.se/fhir/StructureDefinition/information-class" (exactly)
 * expressedBy MS
 * expressedBy ^short = "Whose goal it is; the person for their own goals"

@@ -4,8 +4,8 @@
  * QuestionnaireResponse → the person's own account. Each function is the inverse of its writer in
  * `../write/`; what it cannot map is reported on the context.
  */
-import type { Appointment, CarePlan, CarePlanActivity, Consent, DetectedIssue, Goal, Provenance, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
-import type { SipPlanInput } from '../../sip/index.js';
+import type { Appointment, CarePlan, CarePlanActivity, Consent, DetectedIssue, Element, Goal, Provenance, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
+import { informationClassSchema, type InformationClass, type SipPlanInput } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
 import {
   APPROVAL_WITHDRAWAL_REASON,
@@ -56,6 +56,26 @@ const INTERVENTION_STATUS: Readonly<Record<string, InterventionInput['status']>>
   stopped: 'cancelled',
 };
 
+/**
+ * The `information-class` extensions of a Goal, a CarePlan.activity or a DetectedIssue (written by
+ * src/fhir/write/information-class.ts), each class once; undefined when there is none, so the plan
+ * gets its default. A Coding that is not of sip-information-class (nor maps to it through the
+ * project's ConceptMap from v3) is read as "other", with a warning: an exclusion of "other" then
+ * still removes the item, where dropping the tag would send it.
+ */
+function readInformationClasses(context: ReadContext, element: Element | undefined, path: string): InformationClass[] | undefined {
+  const extensions = extensionsOf(element, EXTENSION.informationClass);
+  if (extensions.length === 0) return undefined;
+  const classes = extensions.map((extension, i) => {
+    const code = translateToOwn(INFORMATION_CLASS, [extension.valueCoding]);
+    const parsed = informationClassSchema.safeParse(code);
+    if (parsed.success) return parsed.data;
+    context.issue('warning', 'code-invalid', `${path}.extension('${EXTENSION.informationClass}')[${String(i)}]`, 'An information class without a SIP code is read as "other"');
+    return 'other' as const;
+  });
+  return [...new Set(classes)];
+}
+
 export function readIntervention(context: ReadContext, plan: IndexedEntry & { resource: CarePlan }, activity: CarePlanActivity, position: number): InterventionInput | undefined {
   const path = `${plan.path}.activity[${String(position)}]`;
   const detail = activity.detail;
@@ -89,6 +109,7 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
   }
   return defined<InterventionInput>({
     id: activity.id !== undefined && LOCAL_ID.test(activity.id) ? activity.id : `intervention-${String(position + 1)}`,
+    informationClasses: readInformationClasses(context, activity, path),
     description: description ?? '?',
     responsible: responsible ?? '?',
     performer,
@@ -181,6 +202,7 @@ export function readGoal(context: ReadContext, entry: IndexedEntry & { resource:
     targetDate: goal.target?.find((target) => target.dueDate !== undefined)?.dueDate,
     setAt: setAt === undefined ? undefined : context.knownLocalId(setAt),
     replaces: replaced === undefined ? undefined : context.localIdOf(replaced),
+    informationClasses: readInformationClasses(context, goal, entry.path),
   });
 }
 
@@ -383,6 +405,7 @@ export function readDeviation(context: ReadContext, entry: IndexedEntry & { reso
     status: DEVIATION_STATUS[issue.status] ?? 'open',
     interimResponsibility: issue.mitigation?.[0]?.action.text,
     interimResponsiblePrincipal: partyOf(context, extensionOf(issue, EXTENSION.interimResponsiblePrincipal)?.valueReference, entry, `${entry.path}.extension('${EXTENSION.interimResponsiblePrincipal}')`),
+    informationClasses: readInformationClasses(context, issue, entry.path),
   });
 }
 

@@ -17,6 +17,7 @@ import type { CarePlan, CarePlanActivity, CarePlanActivityDetail, Extension, Ref
 import type { Discharge, Intervention } from '../../sip/index.js';
 import { planStatus } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM } from '../canonical.js';
+import { informationClassExtensions } from './information-class.js';
 import { CLOSURE_REASON, COMPULSORY_CARE, INPATIENT_CARE, INTERVENTION_STATUS_REASON, SIP_CATEGORY, ownCoding, swedishDisplay } from '../code-systems.js';
 import { approvalKey } from './approval.js';
 import { decisionKey } from './decision.js';
@@ -64,6 +65,8 @@ export function toActivity(context: WriteContext, intervention: Intervention): C
   return {
     // The intervention's id is the element id, so FHIR → SIP gives it back unchanged.
     id: intervention.id,
+    // On the activity, not its detail: the class is the whole intervention's, its decision's included.
+    ...(intervention.informationClasses.length === 0 ? {} : { extension: informationClassExtensions(intervention.informationClasses) }),
     detail: compact<CarePlanActivityDetail>({
       extension: extensions,
       status: ACTIVITY_STATUS[intervention.status],

@@ -9,6 +9,7 @@ import { EXTENSION } from '../canonical.js';
 import { DEVIATION_CATEGORY, SIP_CATEGORY, ownCoding } from '../code-systems.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, entityIdentifier, entityOf, referenceTo } from './context.js';
+import { informationClassExtensions } from './information-class.js';
 import { deviationNarrative, generatedText } from './resource-narratives.js';
 
 export const DEVIATION_STATUS: Readonly<Record<Deviation['status'], DetectedIssue['status']>> = {
@@ -27,6 +28,7 @@ export function toDetectedIssue(context: WriteContext, deviation: Deviation): De
       ...(deviation.interimResponsiblePrincipal === undefined
         ? []
         : [{ url: EXTENSION.interimResponsiblePrincipal, valueReference: referenceTo(context, deviation.interimResponsiblePrincipal) }]),
+      ...informationClassExtensions(deviation.informationClasses),
     ],
     identifier: [entityIdentifier(context.plan, deviation.id)],
     status: DEVIATION_STATUS[deviation.status],

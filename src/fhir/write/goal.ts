@@ -8,6 +8,7 @@ import type { Goal } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM } from '../canonical.js';
 import type { WriteContext } from './context.js';
 import { INDIVIDUAL, compact, entityIdentifier, referenceTo } from './context.js';
+import { informationClassExtensions } from './information-class.js';
 import { generatedText, goalNarrative } from './resource-narratives.js';
 
 const LIFECYCLE: Readonly<Record<Goal['status'], { lifecycleStatus: FhirGoal['lifecycleStatus']; achievement?: string }>> = {
@@ -32,6 +33,7 @@ export function toGoal(context: WriteContext, goal: Goal): FhirGoal {
           { url: 'target', valueReference: referenceTo(context, successor.id) },
         ],
       })),
+      ...informationClassExtensions(goal.informationClasses),
     ],
     identifier: [entityIdentifier(context.plan, goal.id)],
     lifecycleStatus,

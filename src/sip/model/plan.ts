@@ -4,7 +4,7 @@
  * plan made at discharge from inpatient care, the discharge (seed 001 §3.3.2, §3.6.1).
  */
 import { z } from 'zod';
-import { consentSchema } from './consent.js';
+import { consentSchema, informationClassSchema } from './consent.js';
 import { decisionSchema } from './decision.js';
 import { dateSchema, dateTimeSchema, localIdSchema, refSchema, textSchema } from './common.js';
 import { meetingSchema } from './meeting.js';
@@ -16,6 +16,18 @@ import {
   professionalSchema,
   relatedPersonSchema,
 } from './participants.js';
+
+/**
+ * The information classes (seed 001 §4.2: "möjlighet att undanta uppgifter") an item's free text
+ * belongs to. A consent that excludes one of them removes every item tagged with it before the plan
+ * leaves the adapter (src/sip/without-information.ts). Tagged are the items whose own words can hold
+ * such information — goals, interventions (with their decision) and deviations. The plan's and the
+ * meetings' notes and the person's own account are not tagged: a meeting is a structural part of
+ * the process (goals, follow-ups and approvals point to it) and cannot be removed whole, and a note
+ * tagged as a whole would take everything else it says with it. Information of an excludable class
+ * belongs in a tagged goal, intervention or deviation, not in a note.
+ */
+export const informationClassesSchema = z.array(informationClassSchema).default([]);
 
 /**
  * The slutenvård (inpatient care, heldygnsvård) the person is discharged from: somatic or
@@ -71,6 +83,8 @@ export const goalSchema = z.strictObject({
   setAt: refSchema.optional(),
   /** The goal this one replaces after a follow-up revised it. */
   replaces: refSchema.optional(),
+  /** The information classes the goal's words belong to (see {@link informationClassesSchema}). */
+  informationClasses: informationClassesSchema,
 });
 export type Goal = z.infer<typeof goalSchema>;
 
@@ -112,6 +126,11 @@ export const interventionSchema = z.strictObject({
    * intervention, or replaces this one when the earlier is overturned.
    */
   decision: decisionSchema.optional(),
+  /**
+   * The information classes the intervention's words, and its decision's, belong to (see
+   * {@link informationClassesSchema}); an excluded class removes the intervention with its decision.
+   */
+  informationClasses: informationClassesSchema,
 });
 export type Intervention = z.infer<typeof interventionSchema>;
 
@@ -173,6 +192,8 @@ export const deviationSchema = z.strictObject({
    * while the deviation is open or under investigation.
    */
   interimResponsiblePrincipal: refSchema.optional(),
+  /** The information classes the deviation's words belong to (see {@link informationClassesSchema}). */
+  informationClasses: informationClassesSchema,
 });
 export type Deviation = z.infer<typeof deviationSchema>;
 

@@ -1,0 +1,65 @@
+/**
+ * The plan without the information the person excluded (seed 001 §4.2: "Den enskilde ska erbjudas
+ * möjlighet att undanta uppgifter som hen inte vill att annan tar del av"). Used at the moment a plan
+ * version leaves the adapter (src/exchange/consent-at-send.ts), before it is mapped to FHIR or to a
+ * municipal format, so an excluded class never reaches the wire.
+ *
+ * Removed are the items tagged with an excluded class (`informationClasses` on goals, interventions
+ * with their decision, and deviations; see `informationClassesSchema` for why these), and every
+ * reference to them that would dangle: an intervention's `goals`, a goal's `replaces`. No other
+ * field of the model can point to a goal, an intervention or a deviation (the reference sites of
+ * the `plan.unresolved-reference` rule), so the result parses as a SIP and resolves as the input did.
+ *
+ * Approvals: a principal's approval digests its part of the plan (src/sip/approval-digest.ts),
+ * goals and interventions included, so removing any of them would make every approval in force look
+ * edited to the receiver, and a green plan arrive as a draft. An approval in force in the whole plan
+ * is therefore given the digest of its part as this receiver sees it: it approved that part, and
+ * more. An approval not in force is left as it is, and stays not in force.
+ */
+import { approvalDigest, approvalParts } from './approval-digest.js';
+import { approvalsInForce } from './lifecycle.js';
+import type { InformationClass, SipPlan } from './model/index.js';
+
+/** Whether an item is tagged with one of the classes. */
+function tagged(item: { readonly informationClasses: readonly InformationClass[] }, classes: ReadonlySet<InformationClass>): boolean {
+  return item.informationClasses.some((informationClass) => classes.has(informationClass));
+}
+
+/**
+ * The plan with every goal, intervention and deviation tagged with one of `classes` removed, and the
+ * references to them with it. Pure: the input is not changed. With no class, or no tagged item, the
+ * plan itself is returned.
+ */
+export function withoutInformation(plan: SipPlan, classes: readonly InformationClass[]): SipPlan {
+  const excluded = new Set(classes);
+  if (excluded.size === 0) return plan;
+  const removedGoals = new Set(plan.goals.filter((goal) => tagged(goal, excluded)).map((goal) => goal.id));
+  const removesInterventions = plan.interventions.some((intervention) => tagged(intervention, excluded));
+  const removesDeviations = plan.deviations.some((deviation) => tagged(deviation, excluded));
+  if (removedGoals.size === 0 && !removesInterventions && !removesDeviations) return plan;
+
+  const goals = plan.goals
+    .filter((goal) => !removedGoals.has(goal.id))
+    .map((goal) => {
+      if (goal.replaces === undefined || !removedGoals.has(goal.replaces)) return goal;
+      const { replaces: _removed, ...rest } = goal;
+      return rest;
+    });
+  const interventions = plan.interventions
+    .filter((intervention) => !tagged(intervention, excluded))
+    .map((intervention) =>
+      intervention.goals.some((goal) => removedGoals.has(goal)) ? { ...intervention, goals: intervention.goals.filter((goal) => !removedGoals.has(goal)) } : intervention,
+    );
+  const deviations = plan.deviations.filter((deviation) => !tagged(deviation, excluded));
+  const reduced: SipPlan = { ...plan, goals, interventions, deviations };
+
+  const inForce = new Set(approvalsInForce(plan));
+  if (!plan.approvals.some((approval) => inForce.has(approval) && approval.digest !== undefined)) return reduced;
+  const parts = approvalParts(reduced);
+  return {
+    ...reduced,
+    approvals: plan.approvals.map((approval) =>
+      inForce.has(approval) && approval.digest !== undefined ? { ...approval, digest: approvalDigest(reduced, approval.principal, parts) } : approval,
+    ),
+  };
+}
