@@ -4,3 +4,5 @@
  */
 export * from './mapping/index.js';
 export type { Connector, DeliveryOutcome, OutboundMessage, SendDecision, WithholdReason } from './delivery.js';
+export * from './receivers.js';
+export * from './connectors/index.js';
