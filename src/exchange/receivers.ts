@@ -181,11 +181,21 @@ export function jsonPointer(segments: readonly PropertyKey[]): string {
   return segments.map((segment) => `/${String(segment).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
+/** The value at a path of parsed JSON, or undefined. */
+function valueAt(json: unknown, segments: readonly PropertyKey[]): unknown {
+  let value = json;
+  for (const segment of segments) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+/** One line per problem; zod's issues do not carry the input, so a missing value is looked up in `json`. */
+function describeIssue(json: unknown, issue: z.core.$ZodIssue): string[] {
   const pointer = jsonPointer(issue.path);
   if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${jsonPointer([...issue.path, key])}: is not a setting here`);
-  if (issue.code === 'invalid_type' && issue.input === undefined) return [`${pointer}: is required`];
-  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.input === undefined) return [`${pointer}: is required`];
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && valueAt(json, issue.path) === undefined) return [`${pointer}: is required`];
   return [`${pointer}: ${issue.message}`];
 }
 
@@ -313,7 +323,7 @@ async function resolveReceiver(setting: ReceiverSetting, pointer: string, contex
  */
 export async function parseReceivers(json: unknown, baseDir: string, options: LoadReceiversOptions = {}, file = '(receivers)'): Promise<Receiver[]> {
   const parsed = fileSchema.safeParse(json);
-  if (!parsed.success) throw new ReceiversConfigError(file, parsed.error.issues.flatMap(describeIssue));
+  if (!parsed.success) throw new ReceiversConfigError(file, parsed.error.issues.flatMap((issue) => describeIssue(json, issue)));
   const context: Context = { baseDir, mappingsDir: options.mappingsDir ?? DEFAULT_MAPPINGS_DIR, env: options.env ?? process.env, problems: [] };
   const firstIndex = new Map<string, number>();
   parsed.data.receivers.forEach((receiver, index) => {
@@ -321,7 +331,9 @@ export async function parseReceivers(json: unknown, baseDir: string, options: Lo
     if (first === undefined) firstIndex.set(receiver.id, index);
     else context.problems.push(`/receivers/${String(index)}/id: "${receiver.id}" is already the id of /receivers/${String(first)}`);
   });
-  const receivers = await Promise.all(parsed.data.receivers.map((receiver, index) => resolveReceiver(receiver, `/receivers/${String(index)}`, context)));
+  // One after the other, so the problems come in the order of the file.
+  const receivers: (Receiver | undefined)[] = [];
+  for (const [index, receiver] of parsed.data.receivers.entries()) receivers.push(await resolveReceiver(receiver, `/receivers/${String(index)}`, context));
   if (context.problems.length > 0) throw new ReceiversConfigError(file, context.problems);
   return receivers.filter((receiver): receiver is Receiver => receiver !== undefined);
 }

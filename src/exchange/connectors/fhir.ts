@@ -88,7 +88,8 @@ export function heldVersion(searchset: unknown, planId: string): number | undefi
 /** A connector that posts the plan's transaction Bundle to a FHIR R4 server. */
 export function createFhirConnector(receiver: FhirReceiver, options: FhirConnectorOptions = {}): Connector {
   // An HTTP client given by the caller is the caller's to close.
-  const { http: instance, close } = options.http === undefined ? receiverHttp(receiver.timeoutMs) : { http: options.http, close: () => undefined };
+  const client = options.http === undefined ? receiverHttp(receiver.timeoutMs) : { http: options.http, close: () => undefined };
+  const instance = client.http;
   const now = options.now ?? (() => new Date());
   const tokens = options.tokens ?? createTokenSource(receiver.auth, { now, timeoutMs: receiver.timeoutMs });
   const mappingOptions = options.mappingOptions ?? DEFAULT_MAPPING_OPTIONS;
@@ -129,7 +130,7 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
       return judgeFailure(answer, url, now(), size);
     },
     close(): Promise<void> {
-      close();
+      client.close();
       return Promise.resolve();
     },
   };
