@@ -66,9 +66,9 @@ function transportReason(error: unknown, url: string, timeoutMs: number): string
     if (error.code === 'ECONNABORTED' || error.code === 'ETIMEDOUT') return `no answer from ${url} within ${String(timeoutMs)} ms (timeout)`;
     const cause: unknown = error.cause;
     const causeCode = cause instanceof Error ? (cause as NodeJS.ErrnoException).code : undefined;
-    return `no answer from ${url}: ${causeCode ?? error.code ?? error.message}${error.message === '' ? '' : ` (${error.message})`}`;
+    return `no answer from ${url}: ${causeCode ?? error.code ?? 'error'}${error.message === '' ? '' : ` (${clip(error.message, 200)})`}`;
   }
-  return `no answer from ${url}: ${error instanceof Error ? error.message : String(error)}`;
+  return `no answer from ${url}: ${clip(error instanceof Error ? error.message : String(error), 200)}`;
 }
 
 function tokenOutcome(error: TokenError): Unsent {
