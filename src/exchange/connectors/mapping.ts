@@ -55,7 +55,8 @@ async function dropFile(folder: string, name: string, text: string): Promise<Del
     await rename(temporary, target);
     return { kind: 'delivered', detail: `written to ${target}` };
   } catch (error) {
-    await rm(temporary, { force: true });
+    // The temporary file may not exist (or its folder may not): what matters is the first error.
+    await rm(temporary, { force: true }).catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
     const reason = `cannot write ${target}: ${code} (${error instanceof Error ? error.message : String(error)})`;
     return PERMANENT_FS_ERRORS.has(code) ? { kind: 'failed', reason } : { kind: 'retry', reason };
