@@ -164,7 +164,7 @@ export function answerDetail(answer: Answer): string {
 /**
  * Whether the receiver refuses a request for its size: 413 (RFC 9110 §15.5.14), or an
  * OperationOutcome saying so — issue code `too-costly` or `too-long`, or words like Medplum's
- * "Transaction requires strict isolation but has too many entries" or HAPI's "exceeds the maximum".
+ * "Transaction requires strict isolation but has too many entries", or "… entries: maximum is 100".
  */
 export function refusesSize(answer: Answer): boolean {
   if (answer.status === 413) return true;
@@ -174,7 +174,7 @@ export function refusesSize(answer: Answer): boolean {
   return issues.some((issue) => {
     if (issue.code === 'too-costly' || issue.code === 'too-long') return true;
     const text = `${issue.diagnostics ?? ''} ${issue.details?.text ?? ''}`;
-    return /too (many|large|big|costly|long)|(exceeds?|over) the (max|limit)|maximum (number of )?(entries|bundle size|transaction size)|strict isolation/i.test(text);
+    return /too (many|large|big|costly|long)|(exceeds?|over) the (max|limit)|maximum (is|allowed|number of|bundle size|transaction size)|strict isolation/i.test(text);
   });
 }
 

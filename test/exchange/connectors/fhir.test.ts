@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Bundle, BundleEntry, OperationOutcome } from 'fhir/r4.js';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFhirConnector, parseRetryAfter } from '../../../src/exchange/connectors/index.js';
+import { createFhirConnector, parseRetryAfter, refusesSize } from '../../../src/exchange/connectors/index.js';
 import type { Connector, DeliveryOutcome } from '../../../src/exchange/delivery.js';
 import { DEFAULT_MAPPING_OPTIONS, EXTENSION, IDENTIFIER_SYSTEM, planToBundle } from '../../../src/fhir/index.js';
 import { examplePlan, fhirReceiver, messageOf } from './support.js';
@@ -246,6 +246,26 @@ describe('a transaction too large for the receiver', () => {
     postCounted(500, outcome('Bundle exceeds the maximum of 100 entries', 'processing'));
     const result = await connect().deliver(message);
     expect(result).toMatchObject({ kind: 'failed', status: 500 });
+  });
+});
+
+describe('refusesSize', () => {
+  const answer = (status: number, diagnostics: string, code = 'processing') => ({ status, headers: {}, body: JSON.stringify(outcome(diagnostics, code)) });
+
+  it('knows 413, the too-costly and too-long issue codes, and the words servers use', () => {
+    expect(refusesSize({ status: 413, headers: {}, body: '' })).toBe(true);
+    expect(refusesSize(answer(400, 'anything', 'too-costly'))).toBe(true);
+    expect(refusesSize(answer(400, 'anything', 'too-long'))).toBe(true);
+    expect(refusesSize(answer(400, 'Transaction requires strict isolation but has too many entries (30 > 20)'))).toBe(true);
+    expect(refusesSize(answer(400, 'Can not process transaction with 120 entries: maximum is 100'))).toBe(true);
+    expect(refusesSize(answer(400, 'Bundle size exceeds the maximum allowed'))).toBe(true);
+  });
+
+  it('does not take other refusals, or a success, for one', () => {
+    expect(refusesSize(answer(400, 'CarePlan.subject: minimum required = 1', 'required'))).toBe(false);
+    expect(refusesSize(answer(422, 'Unknown code in value set', 'code-invalid'))).toBe(false);
+    expect(refusesSize({ status: 200, headers: {}, body: JSON.stringify(outcome('too many entries')) })).toBe(false);
+    expect(refusesSize({ status: 400, headers: {}, body: 'too many entries' })).toBe(false);
   });
 });
 
