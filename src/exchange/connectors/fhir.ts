@@ -17,6 +17,7 @@
 import type { Bundle, CarePlan } from 'fhir/r4.js';
 import type { AxiosInstance } from 'axios';
 import { DEFAULT_MAPPING_OPTIONS, EXTENSION, IDENTIFIER_SYSTEM, planToBundle, type FhirMappingOptions } from '../../fhir/index.js';
+import { judgeSend } from '../../sip/index.js';
 import type { Connector, DeliveryOutcome, OutboundMessage } from '../delivery.js';
 import type { FhirReceiver } from '../receivers.js';
 import { createTokenSource, type TokenSource } from './auth.js';
@@ -114,6 +115,12 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
 
   return {
     async deliver(message: OutboundMessage): Promise<DeliveryOutcome> {
+      // Every path out judges the plan at the moment it leaves (judgeSend; seed 001 §4.2), as the
+      // mapping connector does through translateOutbound: a consent that lapsed since is refused here too.
+      const refused = judgeSend(message.plan, message.at).filter((problem) => problem.severity === 'error');
+      if (refused.length > 0) {
+        return { kind: 'failed', reason: clip(`the plan may not be sent at ${message.at.toISOString()}: ${refused.map((problem) => `${problem.code} at ${problem.pointer === '' ? '/' : problem.pointer}: ${problem.message}`).join('; ')}`) };
+      }
       const bundle = planToBundle(message.plan, mappingOptions, message.at);
       const body = JSON.stringify(bundle);
       const sent = await send(

@@ -109,6 +109,17 @@ describe('a transaction the receiver accepts', () => {
   });
 });
 
+describe('a plan that may not be sent at the moment of sending', () => {
+  it('fails without a request when its consent is not in force then', async () => {
+    const scope = nock(ORIGIN).post('/r4').reply(200, transactionResponse(0), FHIR_HEADERS);
+    const withdrawn = examplePlan('closed-consent-withdrawn');
+    const result = await connect().deliver(messageOf(withdrawn, 'region-fhir'));
+    expect(result.kind).toBe('failed');
+    expect(result.kind === 'failed' && result.reason).toMatch(/^the plan may not be sent at .*: consent\.withdrawn at /);
+    expect(scope.isDone()).toBe(false);
+  });
+});
+
 describe('answers worth trying again', () => {
   it('retries after a timeout', async () => {
     nock(ORIGIN).post('/r4').delay(1_000).reply(200, transactionResponse(entryCount), FHIR_HEADERS);
