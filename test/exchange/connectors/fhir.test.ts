@@ -154,7 +154,7 @@ describe('answers worth trying again', () => {
     expect(result).toEqual({ kind: 'retry', status: 500, reason: `${BASE} answered 500: error exception: database unavailable` });
   });
 
-  it('honours Retry-After of a 429 in delta-seconds and of a 503 as an HTTP-date', async () => {
+  it('honours Retry-After in delta-seconds and as an HTTP-date, of a 429 and of a 503', async () => {
     nock(ORIGIN).post('/r4').reply(429, outcome('slow down', 'throttled'), { ...FHIR_HEADERS, 'Retry-After': '120' });
     const seconds = await connect().deliver(message);
     expect(seconds).toMatchObject({ kind: 'retry', status: 429, retryAfterMs: 120_000 });
@@ -163,6 +163,9 @@ describe('answers worth trying again', () => {
     const date = await connector.deliver(message);
     expect(date).toMatchObject({ kind: 'retry', status: 503, retryAfterMs: 90_000 });
     expect(date.kind === 'retry' && date.reason).toBe(`${BASE} answered 503: maintenance`);
+
+    nock(ORIGIN).post('/r4').reply(429, outcome('slow down', 'throttled'), { ...FHIR_HEADERS, 'Retry-After': 'Thu, 05 Feb 2026 14:32:00 GMT' });
+    expect(await connector.deliver(message)).toMatchObject({ kind: 'retry', status: 429, retryAfterMs: 120_000 });
 
     nock(ORIGIN).post('/r4').reply(429, '');
     expect(await connector.deliver(message)).not.toHaveProperty('retryAfterMs');
