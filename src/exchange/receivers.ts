@@ -357,3 +357,19 @@ export async function loadReceivers(file: string, options: LoadReceiversOptions 
   }
   return parseReceivers(json, path.dirname(path.resolve(file)), options, file);
 }
+
+/**
+ * What may be logged or shown of a receiver: its id, organisation, kind, where it is reached and the
+ * type of its auth — never a secret (a `Receiver` holds them resolved, so log this, not the receiver).
+ */
+export function receiverSummary(receiver: Receiver): { id: string; organization: string; kind: Receiver['kind']; target: string; mapping?: string; auth: ReceiverAuth['type'] } {
+  const target = receiver.kind === 'fhir' ? receiver.base : (receiver.endpoint ?? `folder ${receiver.folder ?? ''}`);
+  return {
+    id: receiver.id,
+    organization: receiver.organization,
+    kind: receiver.kind,
+    target,
+    ...(receiver.kind === 'mapping' ? { mapping: receiver.mapping } : {}),
+    auth: receiver.auth.type,
+  };
+}

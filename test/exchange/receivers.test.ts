@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadReceivers, parseReceivers, ReceiversConfigError, type Receiver } from '../../src/exchange/receivers.js';
+import { loadReceivers, parseReceivers, receiverSummary, ReceiversConfigError, type Receiver } from '../../src/exchange/receivers.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../receivers.example.json', import.meta.url));
 
@@ -119,6 +119,18 @@ describe('a valid receivers file', () => {
       expect(receiver?.auth.type).toBe('smart-backend');
       if (receiver?.auth.type === 'smart-backend') expect(receiver.auth.privateKey.type).toBe('private');
     }
+  });
+
+  it('summarises a receiver for logs without any secret', () => {
+    expect(receivers.map(receiverSummary)).toEqual([
+      { id: 'region-fhir', organization: 'SE2321000040-1000', kind: 'fhir', target: 'https://fhir.region.example/fhir', auth: 'bearer' },
+      { id: 'region-oauth', organization: '232100-0040', kind: 'fhir', target: 'http://127.0.0.1:8080/fhir', auth: 'client-credentials' },
+      { id: 'region-smart', organization: '232100-0040', kind: 'fhir', target: 'https://fhir.example/r4', auth: 'smart-backend' },
+      { id: 'region-smart-ec', organization: 'SE2321000040-1000', kind: 'fhir', target: 'https://fhir.example/r4', auth: 'smart-backend' },
+      { id: 'kommun-api', organization: '212000-0449', kind: 'mapping', target: 'https://kommun.example/api/sip', mapping: 'modern-case-api', auth: 'client-credentials' },
+      { id: 'kommun-drop', organization: '212000-0449', kind: 'mapping', target: `folder ${path.join(dir, 'drop/kommun')}`, mapping: 'legacy-xml-export', auth: 'none' },
+    ]);
+    expect(JSON.stringify(receivers.map(receiverSummary))).not.toMatch(/token-from-env|secret-from|s3cret/);
   });
 
   it('makes a folder absolute, relative to the file', () => {
