@@ -6,3 +6,5 @@ export * from './mapping/index.js';
 export type { Connector, DeliveryOutcome, OutboundMessage, SendDecision, WithholdReason } from './delivery.js';
 export { partiesOf, receiversFor, normalizeOrganization, type PartyRole, type PlanParty, type ReceiverParty } from './routing.js';
 export { decideSend, excludedClassesAt } from './consent-at-send.js';
+export * from './receivers.js';
+export * from './connectors/index.js';
