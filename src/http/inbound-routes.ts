@@ -175,7 +175,8 @@ export function inboundRouter(dependencies: AppDependencies): Router {
         const text = await readBody(request, response, dependencies.maxBodyBytes);
 
         const translated = translateInbound(mapping, text);
-        const mappingIssues = translated.issues.map(mappingOutcomeIssue);
+        // The mapping file as the caller knows it (`modern-case-api/mapping.json`), not the server's folder.
+        const mappingIssues = translated.issues.map((issue) => mappingOutcomeIssue(issue.file === undefined ? issue : { ...issue, file: `${name}/${MAPPING_FILE}` }));
         if (translated.issues.some((issue) => issue.code === 'source.malformed')) throw new OutcomeError(400, 'Bad Request', outcome(mappingIssues));
         const plan = translated.plan;
         if (plan === undefined || translated.issues.some(isError)) throw new OutcomeError(422, 'Unprocessable Content', outcome(mappingIssues));
