@@ -85,11 +85,15 @@ interface Answer {
 }
 
 function harness(driver: Driver) {
-  let test: TestServer;
+  let test: TestServer | undefined;
   let now = new Date('2026-04-01T10:00:00+02:00');
   const context = {
-    get test() {
+    get test(): TestServer {
+      if (test === undefined) throw new Error('the server did not start');
       return test;
+    },
+    async close() {
+      await test?.close();
     },
     setClock(at: Date) {
       now = at;
@@ -98,11 +102,12 @@ function harness(driver: Driver) {
       test = await startTestServer(driver, () => now);
     },
     async token(organization: string, scopes = 'system/*.*'): Promise<string> {
-      if (test.server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
-      return issueLocalToken({ org: organization, scopes, ttlSeconds: 3600 }, test.server.authenticator.localKey, now);
+      const { authenticator } = context.test.server;
+      if (authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
+      return issueLocalToken({ org: organization, scopes, ttlSeconds: 3600 }, authenticator.localKey, now);
     },
     async post(mapping: string, body: string | Uint8Array, contentType: string, token?: string): Promise<Answer> {
-      const response = await fetch(`${test.url}/exchange/inbound/${mapping}`, {
+      const response = await fetch(`${context.test.url}/exchange/inbound/${mapping}`, {
         method: 'POST',
         headers: { ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }), 'Content-Type': contentType },
         body,
@@ -122,8 +127,8 @@ function harness(driver: Driver) {
       return context.post(given.mapping, text, given.contentType, await context.token(partyOf(given.plan)));
     },
     async read(path: string, organization: string): Promise<{ status: number; body: unknown; etag: string | null }> {
-      const response = await fetch(`${test.url}${path}`, { headers: { Authorization: `Bearer ${await context.token(organization)}` } });
-      return { status: response.status, body: (await response.json()) as unknown, etag: response.headers.get('etag') };
+      const response = await fetch(`${context.test.url}${path}`, { headers: { Authorization: `Bearer ${await context.token(organization)}` } });
+      return { status: response.status, body: await response.json(), etag: response.headers.get('etag') };
     },
   };
   return context;
@@ -140,10 +145,10 @@ describe('POST /exchange/inbound/{mapping} on the embedded store (PGlite)', () =
 
   beforeAll(async () => {
     await h.start();
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
-    await h.test.close();
+    await h.close();
   });
 
   // Two samples of different systems name the same case number (SIP-2026-0031) for different
@@ -404,10 +409,10 @@ describe('POST /exchange/inbound/{mapping} on PostgreSQL', () => {
 
   beforeAll(async () => {
     await h.start();
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
-    await h.test.close();
+    await h.close();
   });
 
   it('records an XML and a JSON export, replays them without a second version, and serves them as FHIR', async () => {
