@@ -106,10 +106,10 @@ function harness(driver: Driver) {
       if (authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
       return issueLocalToken({ org: organization, scopes, ttlSeconds: 3600 }, authenticator.localKey, now);
     },
-    async post(mapping: string, body: string | Uint8Array, contentType: string, token?: string): Promise<Answer> {
+    async post(mapping: string, body: string | Uint8Array, contentType: string, token?: string, headers: Record<string, string> = {}): Promise<Answer> {
       const response = await fetch(`${context.test.url}/exchange/inbound/${mapping}`, {
         method: 'POST',
-        headers: { ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }), 'Content-Type': contentType },
+        headers: { ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }), 'Content-Type': contentType, ...headers },
         body,
       });
       const text = await response.text();
@@ -122,9 +122,9 @@ function harness(driver: Driver) {
       return { status: response.status, headers: response.headers, body: parsed, contentType: response.headers.get('content-type') ?? '' };
     },
     /** Posts a sample as a party of its plan, the clock an hour after its plan last changed. */
-    async postSample(given: Sample, text = given.text): Promise<Answer> {
+    async postSample(given: Sample, text = given.text, headers: Record<string, string> = {}): Promise<Answer> {
       context.setClock(instantAfter(given.plan));
-      return context.post(given.mapping, text, given.contentType, await context.token(partyOf(given.plan)));
+      return context.post(given.mapping, text, given.contentType, await context.token(partyOf(given.plan)), headers);
     },
     async read(path: string, organization: string): Promise<{ status: number; body: unknown; etag: string | null }> {
       const response = await fetch(`${context.test.url}${path}`, { headers: { Authorization: `Bearer ${await context.token(organization)}` } });
@@ -206,6 +206,14 @@ describe('POST /exchange/inbound/{mapping} on the embedded store (PGlite)', () =
     expect(stored?.plan.approvals).toEqual([]);
     const replayed = expectOutcome((await h.postSample(given)).body);
     expect(accepted(replayed).result).toBe('unchanged');
+
+    // Posted as a plan of its own, the answer says which approval was left out and why.
+    const answer = await h.postSample(given, given.text.replaceAll(given.plan.id, 'SIP-2026-7733'));
+    expect(answer.status).toBe(201);
+    const notes = expectOutcome(answer.body).issue.filter((issue) => issue.details?.coding?.[0]?.code === 'inbound.approval-not-carried');
+    expect(notes).toEqual([expect.objectContaining({ severity: 'warning', location: ['plan /approvals'] })]);
+    expect(notes[0]?.diagnostics).toMatch(/revision 2 was not recorded/);
+    expect((await h.test.server.store.get('SIP-2026-7733'))?.plan.approvals).toEqual([]);
   });
 
   it('records nothing when the same export is posted again, and version 2 for an edited one', async () => {
@@ -232,6 +240,17 @@ describe('POST /exchange/inbound/{mapping} on the embedded store (PGlite)', () =
     expect(history.map((stored) => stored.version).sort()).toEqual([1, 2]);
     const latest = await h.test.server.store.get(given.plan.id);
     expect(latest?.plan.goals[0]?.description).toBe(goal.text);
+
+    // An If-Match that names an older version is refused, and records nothing.
+    document.goals[0] = { ...goal, text: `${goal.text}, och laga frukost` };
+    const stale = await h.postSample(given, JSON.stringify(document), { 'If-Match': 'W/"1"' });
+    expect(stale.status).toBe(412);
+    expect(stale.headers.get('etag')).toBe('W/"2"');
+    expectOutcome(stale.body);
+    const malformedIfMatch = await h.postSample(given, JSON.stringify(document), { 'If-Match': 'yesterday' });
+    expect(malformedIfMatch.status).toBe(400);
+    expect((await h.test.server.store.history(given.plan.id)).length).toBe(2);
+    document.goals[0] = goal;
 
     // The edit replayed is unchanged too.
     const replay = await h.postSample(given, JSON.stringify(document));
@@ -345,6 +364,14 @@ describe('POST /exchange/inbound/{mapping} on the embedded store (PGlite)', () =
       const anonymousLog = await h.test.server.store.auditLog({ organization: 'anonymous' });
       expect(anonymousLog).toContainEqual(expect.objectContaining({ what: 'POST /exchange/inbound/modern-case-api', outcome: 'refused', detail: '401' }));
     });
+  });
+
+  it('refuses text the store cannot keep (U+0000) with 400, naming its place in the plan', async () => {
+    const given = sample('modern-case-api', 'lss-contact-person.json');
+    const answer = await h.postSample(given, given.text.replace('"Jag vill ha någon', '"Jag vill\\u0000 ha någon').replaceAll('SIP-2026-0031', 'SIP-2026-8031'));
+    expect(answer.status).toBe(400);
+    expect(errorsOf(expectOutcome(answer.body))).toEqual([expect.objectContaining({ location: ['plan /goals/0/description'] })]);
+    expect(await h.test.server.store.get('SIP-2026-8031')).toBeUndefined();
   });
 
   it('refuses a body over the limit with 413', async () => {
