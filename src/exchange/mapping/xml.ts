@@ -29,7 +29,7 @@ export type XmlRead = { ok: true; value: unknown } | { ok: false; message: strin
 export function readXml(text: string, alwaysArray: readonly string[]): XmlRead {
   // An export needs no DTD, and a DTD's entities could expand without bound ("billion laughs").
   const doctype = /<!DOCTYPE/i.exec(text);
-  if (doctype !== null) return { ok: false, message: 'XML with a DOCTYPE is refused: an export needs none, and its entities could expand without bound', ...lineAndColumn(text, doctype.index) };
+  if (doctype !== null) return { ok: false, message: 'XML with a DOCTYPE is refused: an export needs none, and its entities could expand without bound', line: lineAndColumn(text, doctype.index).line };
   try {
     SyntaxValidator.validate(text);
   } catch (error) {
