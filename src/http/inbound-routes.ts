@@ -180,12 +180,13 @@ export function inboundRouter(dependencies: AppDependencies): Router {
         if (translated.issues.some((issue) => issue.code === 'source.malformed')) throw new OutcomeError(400, 'Bad Request', outcome(mappingIssues));
         const plan = translated.plan;
         if (plan === undefined || translated.issues.some(isError)) throw new OutcomeError(422, 'Unprocessable Content', outcome(mappingIssues));
-        subject.planId = plan.id;
-        subject.person = plan.individual.identifier.value;
+        // Checked before the plan names the audit entry, which the store could not keep either.
         const unstorable = unstorableText(plan);
         if (unstorable !== undefined) {
           throw new OutcomeError(400, 'Bad Request', outcome([{ severity: 'error', code: 'invalid', diagnostics: 'The export holds text the store cannot keep (U+0000 or an unpaired surrogate)', location: [`plan ${unstorable}`] }]));
         }
+        subject.planId = plan.id;
+        subject.person = plan.individual.identifier.value;
 
         let profileWarnings: OperationOutcomeIssue[] = [];
         const recorded = await recordPlan(dependencies, {

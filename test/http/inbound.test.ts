@@ -372,6 +372,10 @@ describe('POST /exchange/inbound/{mapping} on the embedded store (PGlite)', () =
     expect(answer.status).toBe(400);
     expect(errorsOf(expectOutcome(answer.body))).toEqual([expect.objectContaining({ location: ['plan /goals/0/description'] })]);
     expect(await h.test.server.store.get('SIP-2026-8031')).toBeUndefined();
+    // In the case number, which would name the audit entry: the SIP model refuses such an id (422), and the audit does not fail.
+    const inId = await h.postSample(given, given.text.replaceAll('SIP-2026-0031', 'SIP-2026-\\u00008031'));
+    expect(inId.status).toBe(422);
+    expect(errorsOf(expectOutcome(inId.body))[0]?.location?.[0]).toBe('/sipCase/caseNumber');
   });
 
   it('refuses a body over the limit with 413', async () => {
