@@ -18,13 +18,15 @@ import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import type { TransactionReader } from './transaction-reader.js';
-import type { Validator } from '../validation/index.js';
+import { createValidator, type Validator } from '../validation/index.js';
+import type { Mapping } from '../exchange/index.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
 import { docsRouter } from './docs-routes.js';
 import { fhirHistoryRouter } from './fhir-history-routes.js';
 import { fhirRouter } from './fhir-routes.js';
 import { fhirWriteRouter } from './fhir-write-routes.js';
+import { INBOUND_BASE, inboundRouter } from './inbound-routes.js';
 import { sipRouter } from './sip-routes.js';
 
 /** Who calls: the organisation (HSA-id) and agent the caller's token names, and what its scopes allow. */
@@ -53,6 +55,8 @@ export interface AppDependencies {
   readonly validator?: Validator;
   /** Where `POST /fhir` validates and reads a transaction: a pool of worker threads, or (when not given) the event loop with `validator`. */
   readonly transactionReader?: TransactionReader;
+  /** The municipal systems' mappings by name, for `POST /exchange/inbound/{mapping}`; none when not given. */
+  readonly mappings?: ReadonlyMap<string, Mapping>;
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -123,7 +127,7 @@ export function unstorableText(value: unknown, pointer = ''): string | undefined
  * malformed percent-encoding (`/sip/plans/%E0`), a body that does not decompress, and so on carry a
  * 4xx status of their own, and were answered 500 before.
  */
-function asHttpError(error: unknown): HttpError | undefined {
+export function asHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   const type = (error as { type?: unknown }).type;
   if (type === 'entity.too.large') return new HttpError(413, 'Payload Too Large', 'The request body is larger than the server accepts (SIP_MAX_BODY)');
@@ -138,7 +142,9 @@ function asHttpError(error: unknown): HttpError | undefined {
   return undefined;
 }
 
-export function createApp(dependencies: AppDependencies): express.Express {
+export function createApp(given: AppDependencies): express.Express {
+  // One validator (its definitions load once) for the facade's writes and the inbound mappings.
+  const dependencies: AppDependencies = { ...given, validator: given.validator ?? createValidator() };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -171,6 +177,8 @@ export function createApp(dependencies: AppDependencies): express.Express {
       },
     }),
   );
+  // Before the JSON reader: an export is read by its mapping's format (XML or JSON), as text.
+  app.use(INBOUND_BASE, inboundRouter(dependencies));
   app.use(jsonBody(dependencies.maxBodyBytes));
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });
@@ -192,7 +200,7 @@ export function createApp(dependencies: AppDependencies): express.Express {
     const known = asHttpError(error) ?? new HttpError(500, 'Internal Server Error', `The server failed on this request (request id ${requestId}); it is logged`);
     if (known.status >= 500) request.log.error({ err: error }, 'request failed');
     for (const [name, value] of Object.entries(known.headers)) response.setHeader(name, value);
-    if (request.path.startsWith('/fhir')) {
+    if (request.path.startsWith('/fhir') || request.path.startsWith(INBOUND_BASE)) {
       response.status(known.status).type('application/fhir+json').send(JSON.stringify(operationOutcome(known)));
     } else {
       response.status(known.status).type('application/problem+json').send(JSON.stringify(problemDocument(known, request.originalUrl)));

@@ -12,7 +12,8 @@
  * - 405 for a method the facade does not support on a path it knows.
  *
  * The plan is identified by its CarePlan's `sip-plan` identifier, so the whole Bundle is one
- * conditional create-or-update of that plan, and replaying it creates nothing twice: when the
+ * conditional create-or-update of that plan (recorded by src/http/record-plan.ts, the core the
+ * inbound mappings' endpoint shares), and replaying it creates nothing twice: when the
  * adapter has no such plan it records version 1; when it has one that states the same
  * ({@link samePlanContent}) it records nothing and answers the current version; otherwise it records
  * the next version. Concurrency rests on the store, never on check-then-insert: the create is refused
@@ -24,24 +25,25 @@ import type { Bundle, BundleEntry, CapabilityStatement, OperationOutcome, Operat
 import type { Request } from 'express';
 import { Router } from 'express';
 import { PROFILE, WRITTEN_RESOURCE_TYPES, readCheckedPlan, ruleIssue } from '../fhir/index.js';
-import { SipRuleError, checkPlan, revisePlan, type Problem, type SipPlan } from '../sip/index.js';
-import { InvalidPlanError, PlanExistsError, VersionConflictError, type StoredPlan } from '../store/plan-store.js';
-import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
+import { SipRuleError, type Problem, type SipPlan } from '../sip/index.js';
+import { InvalidPlanError, type StoredPlan } from '../store/plan-store.js';
+import type { PlanEntry } from '../fhir/index.js';
 import { createValidator, hasErrors } from '../validation/index.js';
 import { transactionReaderInThread } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
-import { asFirstVersion, keepWithheld, matchEntries, withBundleReferences, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
+import { matchEntries, withBundleReferences, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
-import { etagOf, ifMatchVersion } from './sip-routes.js';
+import { recordPlan, type RecordRefusals } from './record-plan.js';
+import { ifMatchVersion } from './sip-routes.js';
 
 const FHIR_JSON = 'application/fhir+json';
 
 /** What `POST /fhir` takes (https://hl7.org/fhir/R4/http.html#mime-type). */
 const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json'];
 
-/** How often a transaction is decided again after another write to the same plan came first. */
-export const MAX_ATTEMPTS = 10;
+/** How often a transaction is decided again after another write to the same plan came first (src/http/record-plan.ts). */
+export { MAX_ATTEMPTS } from './record-plan.js';
 
 /** Types `$validate` takes: those the mapping writes, and the Bundle that carries a plan. */
 const VALIDATE_TYPES: ReadonlySet<string> = new Set([...WRITTEN_RESOURCE_TYPES, 'Bundle']);
@@ -149,7 +151,6 @@ interface Decision {
 }
 
 export function fhirWriteRouter(dependencies: AppDependencies): Router {
-  const { store, clock } = dependencies;
   const validator = dependencies.validator ?? createValidator();
   const reader = dependencies.transactionReader ?? transactionReaderInThread(validator);
   const router = Router();
@@ -190,66 +191,34 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
     return ids.map((id) => ({ ...id, created: !before.has(`${id.resourceType}/${id.id}`) }));
   }
 
+  /** The refusals of the shared recording core, in the facade's words and FHIRPath locations. */
+  const refusals: RecordRefusals = {
+    rules: ruleOutcome,
+    earlierApproval: (planId) =>
+      issueError(422, 'Unprocessable Content', 'Bundle.entry.resource.ofType(Provenance)', `Plan "${planId}" is new here, and an approval in it names an earlier version the adapter never had; send it without that approval`, 'business-rule'),
+    closure: (planId) => issueError(422, 'Unprocessable Content', 'Bundle.entry.resource.ofType(CarePlan).status', `A plan is closed through POST /sip/plans/${planId}/closure, not by a transaction; nothing was recorded`, 'business-rule'),
+  };
+
   /**
-   * Decides and records one transaction, again on what is stored now whenever another write to the
-   * plan came first (the store refused with PlanExistsError or VersionConflictError); 409 after
-   * {@link MAX_ATTEMPTS}.
+   * Decides and records one transaction through the shared core ({@link recordPlan}); each entry of
+   * the request is matched to the resource of the recorded plan it became before anything is
+   * written, so an entry with no place in the plan refuses the whole transaction.
    */
   async function decide(incoming: SipPlan, entries: readonly BundleEntry[], caller: Caller, subject: AuditSubject): Promise<Decision> {
     const expected = ifMatchOf(entries);
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const current = await store.get(incoming.id);
-      const at = clock();
-      if (current === undefined) {
-        subject.action = 'create';
-        if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `ifMatch names version ${String(expected)} of plan "${incoming.id}", which the adapter does not hold`);
-        if (!caller.may('create')) throw new HttpError(403, 'Forbidden', "The token's scopes do not allow recording a new plan (system/CarePlan.write, or system/CarePlan.c in SMART v2)");
-        const access = dependencies.mayAccess(incoming, caller, at);
-        if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not record this plan: ${access.reason}`);
-        const first = asFirstVersion(incoming, at);
-        if (first === undefined) {
-          throw issueError(422, 'Unprocessable Content', 'Bundle.entry.resource.ofType(Provenance)', `Plan "${incoming.id}" is new here, and an approval in it names an earlier version the adapter never had; send it without that approval`, 'business-rule');
-        }
-        const problems = checkPlan(first).filter((problem) => problem.severity === 'error');
-        if (problems.length > 0) throw ruleOutcome(problems);
-        const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
-        const ids = entryIds(entries, first, view);
-        const outcomes = outcomesOf(ids, new Set());
-        try {
-          return { stored: await store.create(first, caller.organization, resourceIdsOf(view)), outcomes, action: 'create' };
-        } catch (error) {
-          if (error instanceof PlanExistsError) continue;
-          throw error;
-        }
-      }
-      subject.action = 'update';
-      const access = dependencies.mayAccess(current.plan, caller, at);
-      if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not change plan "${current.plan.id}": ${access.reason}`);
-      if (expected !== undefined && expected !== current.version) {
-        throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" is at version ${String(current.version)}, not ${String(expected)}; read it again and redo the change`, [], { ETag: etagOf(current.version) });
-      }
-      if (incoming.closure !== undefined && !sameClosure(current.plan, incoming)) {
-        throw issueError(422, 'Unprocessable Content', 'Bundle.entry.resource.ofType(CarePlan).status', `A plan is closed through POST /sip/plans/${current.plan.id}/closure, not by a transaction; nothing was recorded`, 'business-rule');
-      }
-      if (samePlanContent(current.plan, incoming)) {
-        const ids = entryIds(entries, current.plan);
-        return { stored: current, outcomes: ids.map((id) => ({ ...id, created: false })), action: 'update' };
-      }
-      if (!caller.may('update')) throw new HttpError(403, 'Forbidden', "The token's scopes do not allow changing a plan (system/CarePlan.write, or system/CarePlan.u in SMART v2)");
-      const next = revisePlan(current.plan, keepWithheld(current.plan, incoming), { at });
-      const problems = checkPlan(next).filter((problem) => problem.severity === 'error');
-      if (problems.length > 0) throw ruleOutcome(problems);
-      const view = planEntries(next, DEFAULT_MAPPING_OPTIONS);
-      const ids = entryIds(entries, next, view);
-      const outcomes = outcomesOf(ids, new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`)));
-      try {
-        return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view)), outcomes, action: 'update' };
-      } catch (error) {
-        if (!(error instanceof VersionConflictError)) throw error;
-        if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this transaction was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });
-      }
-    }
-    throw new HttpError(409, 'Conflict', `Plan "${incoming.id}" was changed by ${String(MAX_ATTEMPTS)} other writes while this transaction was being recorded; send it again`);
+    const recorded = await recordPlan(dependencies, {
+      incoming,
+      caller,
+      subject,
+      ...(expected === undefined ? {} : { expectedVersion: expected }),
+      earlierApprovals: 'refuse',
+      refusals,
+      prepare: (step): EntryOutcome[] => {
+        if (step.kind === 'unchanged') return entryIds(entries, step.plan).map((id) => ({ ...id, created: false }));
+        return outcomesOf(entryIds(entries, step.plan, step.view), step.kind === 'create' ? new Set() : step.before);
+      },
+    });
+    return { stored: recorded.stored, outcomes: recorded.prepared, action: recorded.action };
   }
 
   router.post(

@@ -314,6 +314,7 @@ const PATH_PARAMETERS: Readonly<Record<string, string>> = {
   type: 'A FHIR resource type the mapping writes (see metadata)',
   operation: 'The FHIR operation: `$validate`',
   vid: 'A version of the resource: the version of its plan it was mapped from (meta.versionId)',
+  mapping: 'The name of a municipal system’s mapping (mappings/<name>): `modern-case-api` (JSON) or `legacy-xml-export` (XML) as shipped',
 };
 
 function pathParameters(path: string): JsonObject[] {
@@ -391,6 +392,70 @@ function fhirOperation(operation: FhirOperation): JsonObject {
   };
 }
 
+/** The municipal inbound path (src/http/inbound-routes.ts). */
+export const INBOUND_OPERATIONS: readonly { readonly path: string; readonly summary: string; readonly description: string }[] = [
+  {
+    path: '/exchange/inbound/{mapping}',
+    summary: 'A municipal system’s export in its own format, translated by its mapping and recorded as a plan version',
+    description: [
+      'The body is the export as the system writes it: `application/json` for a mapping of format `json`, `application/xml` or `text/xml` for `xml` (415 otherwise).',
+      'It is translated by the mapping (mappings/README.md), checked against the SIP rules, mapped to FHIR and validated against the SIP profiles, then recorded as `POST /fhir` records a plan:',
+      'version 1 (201) when the plan is new here, the next version (200) when it states something new, nothing (200, `unchanged`) when it states what the current version states, so a replay creates nothing.',
+      'An approval in a new plan of a revision the adapter never had is left out and reported. `If-Match` (optional) names the version the export changes (412 otherwise).',
+      'The answer is an OperationOutcome: its first issue (information) says what was accepted — `details.coding[0].code` `created`, `updated` or `unchanged`, `location[0]` the recorded CarePlan version (`/fhir/CarePlan/{id}/_history/{n}`) —',
+      'then every warning and loss note of the mapping. A refusal lists every problem: `details.coding[0].code` its stable code (a SIP rule’s in the rules’ code system, `mapping.*` and `source.*` of the mapping),',
+      '`location` where it stands — the JSON pointer or the XML element path (`Export/Organisationer/Huvudman[2]/@_typ`) in the export, then `line n[, column m]`; a plan problem the mapping does not trace to the export as `plan <JSON pointer>`.',
+      '400: not well-formed JSON or XML (line and column); 404: no such mapping; 413: over SIP_MAX_BODY; 422: a mapping, rule or profile error. The caller’s organisation must be a party with access to the plan (403 otherwise); every call is in the audit log.',
+    ].join(' '),
+  },
+];
+
+function inboundOperation(operation: (typeof INBOUND_OPERATIONS)[number]): JsonObject {
+  const outcome = { [FHIR_JSON]: { schema: ref('OperationOutcome') } };
+  const refusal = (text: string): JsonObject => ({ description: `${text}: an OperationOutcome`, content: outcome });
+  return {
+    tags: ['Exchange'],
+    summary: operation.summary,
+    description: operation.description,
+    operationId: 'postExchangeInboundByMapping',
+    security: [{ bearer: [WRITE] }],
+    parameters: [
+      ...pathParameters(operation.path),
+      { name: 'If-Match', in: 'header', required: false, description: 'The version the export changes, as its ETag `W/"n"`', schema: { type: 'string' } },
+    ],
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': { schema: { type: 'object', description: 'An export of a mapping of format json' } },
+        'application/xml': { schema: { type: 'string', description: 'An export of a mapping of format xml' } },
+        'text/xml': { schema: { type: 'string', description: 'An export of a mapping of format xml' } },
+      },
+    },
+    responses: {
+      '201': {
+        description: 'A plan new to the adapter, recorded as version 1',
+        headers: { ...ETAG_HEADER, Location: { description: 'The recorded CarePlan version on the FHIR facade', schema: { type: 'string' } } },
+        content: outcome,
+      },
+      '200': {
+        description: 'The next version recorded (`updated`), or nothing because the export states what the current version states (`unchanged`)',
+        headers: { ...ETAG_HEADER, 'Content-Location': { description: 'The CarePlan version on the FHIR facade', schema: { type: 'string' } } },
+        content: outcome,
+      },
+      '400': refusal('Not well-formed JSON or XML, named by line and column; or a malformed If-Match'),
+      '401': refusal('No valid bearer token'),
+      '403': refusal('The token’s scopes do not allow the write, or the caller’s organisation may not write this plan'),
+      '404': refusal('No mapping of that name'),
+      '409': refusal('The plan was changed by other writes all the while; send it again'),
+      '412': refusal('If-Match names another version than the current one'),
+      '413': refusal('The body is larger than SIP_MAX_BODY'),
+      '415': refusal('A media type the mapping does not take'),
+      '422': refusal('A mapping error, a SIP rule broken, or a FHIR view that breaks the SIP profiles: every problem with its location'),
+      '429': refusal('Too many requests'),
+    },
+  };
+}
+
 function serviceOperation(operation: (typeof SERVICE_OPERATIONS)[number]): JsonObject {
   return {
     tags: ['Service'],
@@ -426,6 +491,7 @@ export function openApiDocument(): JsonObject {
   const paths: Record<string, Record<string, JsonObject>> = {};
   for (const operation of SIP_OPERATIONS) addOperation(paths, operation.path, operation.method, sipOperation(operation));
   for (const operation of FHIR_OPERATIONS) addOperation(paths, operation.path, operation.method, fhirOperation(operation));
+  for (const operation of INBOUND_OPERATIONS) addOperation(paths, operation.path, 'post', inboundOperation(operation));
   for (const operation of SERVICE_OPERATIONS) addOperation(paths, operation.path, 'get', serviceOperation(operation));
   return {
     openapi: '3.1.1',
@@ -441,6 +507,7 @@ export function openApiDocument(): JsonObject {
     tags: [
       { name: 'SIP plans', description: 'The SIP JSON API: plans, their versions, approvals, consents, meetings and closure' },
       { name: 'FHIR R4 facade', description: 'The plans as FHIR R4 resources (https://hl7.org/fhir/R4/), validated against the SIP profiles' },
+      { name: 'Exchange', description: 'Municipal systems’ exports in their own formats, through the mappings (mappings/)' },
       { name: 'Service', description: 'The service itself; no token needed' },
     ],
     security: [{ bearer: [] }],

@@ -15,12 +15,16 @@ import { parsePlanText, type SipPlan } from '../sip/index.js';
 import { createPlanStore, type PlanStore } from '../store/index.js';
 import { createApp, type Caller } from './app.js';
 import { transactionReaderPool } from './transaction-reader.js';
+import { loadMappings } from './inbound-routes.js';
 import type { ServerConfig } from './config.js';
 import { AuthError, allows, createAuthenticator, mayAccess, resolveAuthMode, wwwAuthenticate, type Authenticator } from './auth/index.js';
 import { HttpError } from './problem.js';
 
 /** The example plans shipped with the adapter (`examples/*.json`), loaded into a new store. */
 const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+/** The municipal systems' mappings shipped with the adapter (`mappings/`), for `POST /exchange/inbound/{mapping}`. */
+const MAPPINGS_DIR = fileURLToPath(new URL('../../mappings/', import.meta.url));
 
 export interface RunningServer {
   readonly url: string;
@@ -95,10 +99,12 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
     await store.migrate({ resourcesOf: planResourceIds });
     if (config.loadExamples) await loadExamples(store);
     const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
+    const mappings = await loadMappings(MAPPINGS_DIR);
     const transactionReader = config.validationWorkers > 0 ? transactionReaderPool(config.validationWorkers) : undefined;
     const app = createApp({
       ...(transactionReader === undefined ? {} : { transactionReader }),
       store,
+      mappings,
       clock,
       logger,
       maxBodyBytes: config.maxBodyBytes,

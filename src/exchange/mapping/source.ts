@@ -65,11 +65,19 @@ function xmlIndex(text: string, document: unknown): InputIndex {
 export function readSource(mapping: Mapping, text: string): SourceRead {
   if (mapping.document.format === 'xml') {
     const read = readXml(text, mapping.document.xml?.alwaysArray ?? []);
-    if (!read.ok) return { ok: false, issues: [{ severity: 'error', code: 'source.malformed', message: read.message, source: read.line === undefined ? {} : { line: read.line } }] };
+    if (!read.ok) {
+      const source = { ...(read.line === undefined ? {} : { line: read.line }), ...(read.column === undefined ? {} : { column: read.column }) };
+      return { ok: false, issues: [{ severity: 'error', code: 'source.malformed', message: read.message, source }] };
+    }
     return { ok: true, document: read.value, index: xmlIndex(text, read.value) };
   }
   const json = parseJson(text);
-  if (!json.ok) return { ok: false, issues: [{ severity: 'error', code: 'source.malformed', message: json.message }] };
+  if (!json.ok) {
+    // parseJson names the place in its message ("Malformed JSON at line 3, column 1: …").
+    const place = /at line (\d+)(?:, column (\d+))?/.exec(json.message);
+    const source = place === null ? {} : { line: Number(place[1]), ...(place[2] === undefined ? {} : { column: Number(place[2]) }) };
+    return { ok: false, issues: [{ severity: 'error', code: 'source.malformed', message: json.message, source }] };
+  }
   return { ok: true, document: json.value, index: jsonIndex(text, json.value) };
 }
 

@@ -76,6 +76,8 @@ export interface SourceLocation {
   readonly xmlPath?: string;
   /** 1-based line in the source text, where it can be told. */
   readonly line?: number;
+  /** 1-based column in the source text, for text that does not parse. */
+  readonly column?: number;
 }
 
 /**
@@ -109,7 +111,7 @@ export function formatIssue(issue: MappingIssue): string {
     if (source.xmlPath !== undefined) parts.push(source.xmlPath);
     else if (source.pointer !== undefined) parts.push(source.pointer === '' ? '(document)' : source.pointer);
     if (source.expression !== undefined) parts.push(`\`${source.expression}\``);
-    if (source.line !== undefined) parts.push(`line ${String(source.line)}`);
+    if (source.line !== undefined) parts.push(`line ${String(source.line)}${source.column === undefined ? '' : `, column ${String(source.column)}`}`);
     if (parts.length > 0) where.push(`source ${parts.join(' ')}`);
   }
   return `${issue.severity} ${issue.code}${where.length > 0 ? ` at ${where.join(', ')}` : ''}: ${issue.message}`;

@@ -23,7 +23,7 @@ const CONVENTION = {
 /** The symbol under which fast-xml-parser keeps an element's start offset (captureMetaData). */
 const META = XMLParser.getMetaDataSymbol() as unknown as symbol;
 
-export type XmlRead = { ok: true; value: unknown } | { ok: false; message: string; line?: number };
+export type XmlRead = { ok: true; value: unknown } | { ok: false; message: string; line?: number; column?: number };
 
 /** Parses XML text into JSON under the convention; a malformed document names its line. */
 export function readXml(text: string, alwaysArray: readonly string[]): XmlRead {
@@ -33,9 +33,15 @@ export function readXml(text: string, alwaysArray: readonly string[]): XmlRead {
   try {
     SyntaxValidator.validate(text);
   } catch (error) {
-    // fast-xml-validator throws a ValidationError carrying the line of the fault.
-    const line = (error as { line?: unknown }).line;
-    return { ok: false, message: `malformed XML: ${error instanceof Error ? error.message : String(error)}`, ...(typeof line === 'number' ? { line } : {}) };
+    // fast-xml-validator throws a ValidationError carrying the line and column of the fault.
+    const { line, col } = error as { line?: unknown; col?: unknown };
+    const where = typeof line === 'number' ? ` at line ${String(line)}${typeof col === 'number' ? `, column ${String(col)}` : ''}` : '';
+    return {
+      ok: false,
+      message: `malformed XML${where}: ${error instanceof Error ? error.message : String(error)}`,
+      ...(typeof line === 'number' ? { line } : {}),
+      ...(typeof col === 'number' ? { column: col } : {}),
+    };
   }
   const arrays = new Set(alwaysArray);
   const parser = new XMLParser({
