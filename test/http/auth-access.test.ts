@@ -56,6 +56,28 @@ const TABLE: readonly { name: string; plan: () => SipPlan; org: string; at: Date
   { name: 'a municipal principal', plan: () => readExample('elderly-discharge-multimorbidity.json'), org: 'SE2120000449-1000', at: new Date('2026-02-06T08:00:00Z'), expected: { allowed: true, role: 'principal', partyId: 'linkopings-kommun' } },
 ];
 
+/** adult-psychiatry-addiction with Falu kommun recorded by its organisationsnummer alone, as municipal exports do. */
+function falunByOrganisationsnummer(): SipPlan {
+  const plan = falun();
+  return { ...plan, principals: plan.principals.map((principal) => (principal.id === 'falu-kommun' ? { ...principal, organisationsnummer: '212000-2262' } : principal)) };
+}
+
+const BY_LEGAL_ENTITY: typeof TABLE = [
+  { name: 'a principal recorded by organisationsnummer, by an HSA-id issued under it', plan: falunByOrganisationsnummer, org: 'SE2120002262-1000', at: IN_FORCE, expected: { allowed: true, role: 'principal', partyId: 'falu-kommun' } },
+  { name: 'the same HSA-id when the plan records no organisationsnummer for it', plan: falun, org: 'SE2120002262-1000', at: IN_FORCE, expected: { allowed: false, reason: 'notAParty' } },
+  { name: 'an HSA-id under another organisationsnummer', plan: falunByOrganisationsnummer, org: 'SE2120002080-1000', at: IN_FORCE, expected: { allowed: false, reason: 'notAParty' } },
+  { name: 'another unit of a principal, not recorded in the plan, by its legal entity', plan: falun, org: 'SE2321000180-9ABC', at: IN_FORCE, expected: { allowed: true, role: 'principal', partyId: 'region-dalarna' } },
+  { name: 'an excluded unit calling with its own HSA-id (found as itself, not as its principal)', plan: falun, org: 'SE2321000180-7VCB', at: IN_FORCE, expected: { allowed: false, reason: 'excluded', partyId: 'unit-vc-britsarvet' } },
+];
+
+describe('mayAccess by the organisationsnummer an HSA-id is issued under', () => {
+  for (const row of BY_LEGAL_ENTITY) {
+    it(`${row.expected.allowed ? 'lets in' : 'refuses'} ${row.name}`, () => {
+      expect(mayAccess(row.plan(), row.org, row.at)).toMatchObject(row.expected);
+    });
+  }
+});
+
 describe('mayAccess', () => {
   for (const row of TABLE) {
     it(`${row.expected.allowed ? 'lets in' : 'refuses'} ${row.name}`, () => {

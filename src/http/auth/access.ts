@@ -11,7 +11,9 @@
  *   consent given last (an expired or withdrawn consent still says whom the person kept out).
  *
  * A professional's HSA-id is a person's, not an organisation's, and is never matched: a caller acts
- * for an organisation. An HSA-id found nowhere in the plan has no access.
+ * for an organisation. An HSA-id that names no organisation of the plan is matched by the
+ * organisationsnummer it was issued under (a municipality is often recorded by that alone); one that
+ * matches neither way has no access.
  */
 import { consentsInForce, consentStateAt, decideExchange, isExcludedBy } from '../../sip/consent-status.js';
 import type { Consent, SipPlan } from '../../sip/model/index.js';
@@ -37,7 +39,7 @@ interface Party {
 }
 
 /** Every organisation of the plan with this HSA-id. */
-function partiesWith(plan: SipPlan, hsaId: string): Party[] {
+function partiesWithHsaId(plan: SipPlan, hsaId: string): Party[] {
   const parties: Party[] = [];
   for (const principal of plan.principals) {
     if (principal.hsaId === hsaId) parties.push({ id: principal.id, role: 'principal' });
@@ -45,6 +47,37 @@ function partiesWith(plan: SipPlan, hsaId: string): Party[] {
   }
   for (const actor of plan.otherActors) if (actor.hsaId === hsaId) parties.push({ id: actor.id, role: 'otherActor' });
   return parties;
+}
+
+/**
+ * The organisationsnummer an HSA-id is issued under, as `NNNNNN-NNNN`: an HSA-id is `SE`, the
+ * organisationsnummer of the organisation that issued it (optionally with the century `16`), a
+ * hyphen and a suffix (Inera, "HSA-id", the format HL7 Sweden's basprofiler check).
+ */
+export function organisationsnummerOf(hsaId: string): string | undefined {
+  const digits = /^SE(?:16)?(\d{6})(\d{4})-/.exec(hsaId);
+  return digits === null ? undefined : `${digits[1] ?? ''}-${digits[2] ?? ''}`;
+}
+
+/**
+ * Every organisation of the plan the caller with this HSA-id acts for. An organisation recorded with
+ * that HSA-id matches it exactly. When none is, the organisation the HSA-id was issued under is
+ * matched by its organisationsnummer: a municipality is often recorded in a plan (and in its own
+ * export) by organisationsnummer alone, while its callers carry HSA-ids issued under it. A unit has
+ * no organisationsnummer of its own, so it is matched exactly or not at all: an excluded unit calling
+ * with its own HSA-id is always found as itself.
+ */
+function partiesWith(plan: SipPlan, hsaId: string): Party[] {
+  const exact = partiesWithHsaId(plan, hsaId);
+  if (exact.length > 0) return exact;
+  // A person's HSA-id is issued under the same organisationsnummer; a person is never an organisation.
+  if (plan.professionals.some((professional) => professional.hsaId === hsaId)) return [];
+  const legalEntity = organisationsnummerOf(hsaId);
+  if (legalEntity === undefined) return [];
+  return [
+    ...plan.principals.filter((principal) => principal.organisationsnummer === legalEntity).map((principal): Party => ({ id: principal.id, role: 'principal' })),
+    ...plan.otherActors.filter((actor) => actor.organisationsnummer === legalEntity).map((actor): Party => ({ id: actor.id, role: 'otherActor' })),
+  ];
 }
 
 /** The consents whose exclusions hold at `at`: those in force, else the last one given for this plan. */
