@@ -4,3 +4,4 @@
  */
 export * from './mapping/index.js';
 export type { Connector, DeliveryOutcome, OutboundMessage, SendDecision, WithholdReason } from './delivery.js';
+export * from './outbox-worker.js';
