@@ -200,11 +200,12 @@ export class OutboxWorker {
         // delivery stays pending and is tried again after a pause.
         this.options.logger?.error({ err: error }, 'outbox: an attempt could not be recorded; retrying after a pause');
       }
-      if (!found && this.running) await this.sleep(this.pollIntervalMs);
+      if (!found) await this.sleep(this.pollIntervalMs);
     }
   }
 
   private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

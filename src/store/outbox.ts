@@ -254,7 +254,7 @@ export class SqlOutboxStore implements OutboxStore {
     const where: string[] = [];
     const param = (value: unknown): string => `$${String(params.push(value))}`;
     if (query.state !== undefined) {
-      if (!DELIVERY_STATES.includes(query.state)) throw new RangeError(`state must be one of ${DELIVERY_STATES.join(', ')}, not "${String(query.state)}"`);
+      if (!DELIVERY_STATES.includes(query.state)) throw new RangeError(`state must be one of ${DELIVERY_STATES.join(', ')}, not "${query.state as string}"`);
       where.push(`o.state = ${param(query.state)}`);
     }
     if (query.receiverId !== undefined) where.push(`o.receiver_id = ${param(query.receiverId)}`);

@@ -11,7 +11,6 @@ import {
   InvalidPlanError,
   PlanExistsError,
   PlanNotFoundError,
-  UnreadablePlanError,
   VersionConflictError,
   type AuditEntry,
   type AuditQuery,
