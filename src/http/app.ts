@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
+import { deliveryRouter } from './delivery-routes.js';
 import type { TransactionReader } from './transaction-reader.js';
 import type { Validator } from '../validation/index.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
@@ -53,6 +54,13 @@ export interface AppDependencies {
   readonly validator?: Validator;
   /** Where `POST /fhir` validates and reads a transaction: a pool of worker threads, or (when not given) the event loop with `validator`. */
   readonly transactionReader?: TransactionReader;
+  /**
+   * The receivers a new plan version is delivered to (issue #14): the ids the writes of `/sip` and
+   * `POST /fhir` hand the store, which queues them in the version's transaction. None when not given.
+   */
+  readonly routeDeliveries?: (plan: SipPlan, writtenBy: string) => readonly string[];
+  /** The organisations (HSA-ids) that may use `/exchange/deliveries` (`SIP_OPERATORS`); none when not given. */
+  readonly operators?: readonly string[];
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -171,6 +179,8 @@ export function createApp(dependencies: AppDependencies): express.Express {
       },
     }),
   );
+  // The operators' routes take no body (a retry is a bare POST), so they come before the JSON reader.
+  app.use('/exchange', deliveryRouter({ ...dependencies, outbox: dependencies.store.outbox, operators: dependencies.operators ?? [] }));
   app.use(jsonBody(dependencies.maxBodyBytes));
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });

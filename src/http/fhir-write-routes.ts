@@ -216,7 +216,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         const ids = entryIds(entries, first, view);
         const outcomes = outcomesOf(ids, new Set());
         try {
-          return { stored: await store.create(first, caller.organization, resourceIdsOf(view)), outcomes, action: 'create' };
+          return { stored: await store.create(first, caller.organization, resourceIdsOf(view), dependencies.routeDeliveries?.(first, caller.organization)), outcomes, action: 'create' };
         } catch (error) {
           if (error instanceof PlanExistsError) continue;
           throw error;
@@ -243,7 +243,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
       const ids = entryIds(entries, next, view);
       const outcomes = outcomesOf(ids, new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`)));
       try {
-        return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view)), outcomes, action: 'update' };
+        return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), dependencies.routeDeliveries?.(next, caller.organization)), outcomes, action: 'update' };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this transaction was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });
