@@ -18,6 +18,7 @@ Commands:
   mappings list | check <folder>  the municipal systems' mappings; check one with its samples
   token --org <HSA-id> --scope …  print a bearer token signed with the server's local key
   serve                           start the service: the SIP API on the embedded store, with the examples
+  deliveries list | show | retry  the outbox of deliveries to receivers: list, inspect, retry dead letters
 
 Exit status, alike for every command: 0 the input passes, 1 the input is invalid (malformed JSON,
 invalid UTF-8 or a number out of range included), 2 nothing was judged (usage error, an input that
@@ -35,6 +36,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
   mappings: async (args, io) => (await import('./mappings-command.js')).runMappings(args, io),
   token: async (args, io) => (await import('./token-command.js')).runToken(args, io),
   serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
+  deliveries: async (args, io) => (await import('./deliveries-command.js')).runDeliveries(args, io),
 };
 
 /** Runs the command line and returns the exit status. */

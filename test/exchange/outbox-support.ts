@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connector, DeliveryOutcome, OutboundMessage, SendDecision } from '../../src/exchange/index.js';
 import { consentsInForce, type SipPlan } from '../../src/sip/index.js';
+import type { PlanStore } from '../../src/store/index.js';
 import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
 import { createScratchDatabase } from '../store/postgres-scratch.js';
@@ -159,7 +160,7 @@ export async function openStore(driver: Driver): Promise<OpenedStore> {
 }
 
 /** Writes versions 1 … `versions` of a new plan `id`, each routed to `receivers`. */
-export async function writeVersions(store: SqlPlanStore, id: string, versions: number, receivers: readonly string[]): Promise<SipPlan> {
+export async function writeVersions(store: PlanStore, id: string, versions: number, receivers: readonly string[]): Promise<SipPlan> {
   let plan = freshPlan(id);
   await store.create(plan, 'SE2321000180-1000', [], receivers);
   for (let version = 2; version <= versions; version++) {
