@@ -223,4 +223,5 @@ describe.each([['PGlite', 'pglite'] as const, ['PostgreSQL', 'postgres'] as cons
     expect(receiver.requests).toEqual([]);
     expect((await opened.store.outbox.list({ planId: 'sip-outbox-12' }))[0]?.state).toBe('withheld');
   });
-});
+  // PGlite on a loaded machine takes seconds per statement batch; the default 30 s was close.
+}, 120_000);
