@@ -21,6 +21,7 @@ Commands:
                                   post FHIR Bundles to a FHIR server, compare the answers with what is
                                   expected, and write a report (JSON, JUnit XML)
   serve                           start the service: the SIP API on the embedded store, with the examples
+  deliveries list | show | retry  the outbox of deliveries to receivers: list, inspect, retry dead letters
 
 Exit status, alike for every command: 0 the input passes, 1 the input is invalid (malformed JSON,
 invalid UTF-8 or a number out of range included), 2 nothing was judged (usage error, an input that
@@ -39,6 +40,7 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CommandIo)
   token: async (args, io) => (await import('./token-command.js')).runToken(args, io),
   replay: async (args, io) => (await import('./replay-command.js')).runReplay(args, io),
   serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
+  deliveries: async (args, io) => (await import('./deliveries-command.js')).runDeliveries(args, io),
 };
 
 /** Runs the command line and returns the exit status. */

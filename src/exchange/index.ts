@@ -8,3 +8,4 @@ export { partiesOf, receiversFor, normalizeOrganization, type PartyRole, type Pl
 export { decideSend, excludedClassesAt } from './consent-at-send.js';
 export * from './receivers.js';
 export * from './connectors/index.js';
+export * from './outbox-worker.js';

@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
+import { deliveryRouter } from './delivery-routes.js';
 import type { TransactionReader } from './transaction-reader.js';
 import { createValidator, type Validator } from '../validation/index.js';
 import type { Mapping } from '../exchange/index.js';
@@ -57,6 +58,13 @@ export interface AppDependencies {
   readonly transactionReader?: TransactionReader;
   /** The municipal systems' mappings by name, for `POST /exchange/inbound/{mapping}`; none when not given. */
   readonly mappings?: ReadonlyMap<string, Mapping>;
+  /**
+   * The receivers a new plan version is delivered to (issue #14): the ids the writes of `/sip` and
+   * `POST /fhir` hand the store, which queues them in the version's transaction. None when not given.
+   */
+  readonly routeDeliveries?: (plan: SipPlan, writtenBy: string) => readonly string[];
+  /** The organisations (HSA-ids) that may use `/exchange/deliveries` (`SIP_OPERATORS`); none when not given. */
+  readonly operators?: readonly string[];
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -179,6 +187,8 @@ export function createApp(given: AppDependencies): express.Express {
   );
   // Before the JSON reader: an export is read by its mapping's format (XML or JSON), as text.
   app.use(INBOUND_BASE, inboundRouter(dependencies));
+  // The operators' routes take no body (a retry is a bare POST), so they come before the JSON reader.
+  app.use('/exchange', deliveryRouter({ ...dependencies, outbox: dependencies.store.outbox, operators: dependencies.operators ?? [] }));
   app.use(jsonBody(dependencies.maxBodyBytes));
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });

@@ -55,6 +55,12 @@ export const serverConfigSchema = z.object({
   authPublicKey: z.string().min(1).optional(),
   /** `SIP_AUTH_ORG_CLAIM`: the token claim holding the calling organisation's HSA-id. */
   authOrgClaim: z.string().min(1).optional(),
+  /** `SIP_OPERATORS`: the organisations (HSA-ids, comma-separated) that may list, inspect and retry deliveries; none by default. */
+  operators: z
+    .union([z.array(z.string()), z.string()])
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((id) => id.trim()).filter((id) => id !== ''))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, 'each must be an HSA-id or organisationsnummer')))
+    .default([]),
 });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
@@ -75,6 +81,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   authJwksUrl: 'SIP_AUTH_JWKS_URL',
   authPublicKey: 'SIP_AUTH_PUBLIC_KEY',
   authOrgClaim: 'SIP_AUTH_ORG_CLAIM',
+  operators: 'SIP_OPERATORS',
 };
 
 export type ConfigResult = { ok: true; config: ServerConfig } | { ok: false; problems: string[] };

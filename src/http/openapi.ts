@@ -466,6 +466,27 @@ function serviceOperation(operation: (typeof SERVICE_OPERATIONS)[number]): JsonO
   };
 }
 
+/** The outbox for operators (src/http/delivery-routes.ts): any valid token, of an organisation listed in SIP_OPERATORS. */
+const EXCHANGE_OPERATIONS: readonly { readonly method: 'get' | 'post'; readonly path: string; readonly summary: string; readonly query?: readonly string[] }[] = [
+  { method: 'get', path: '/exchange/deliveries', summary: 'List deliveries by id (state, receiver, plan, after, limit); operators only (SIP_OPERATORS)', query: ['state', 'receiver', 'plan', 'after', 'limit'] },
+  { method: 'get', path: '/exchange/deliveries/{id}', summary: "One delivery: its state, attempts and the receiver's last answer; operators only" },
+  { method: 'post', path: '/exchange/deliveries/{id}/retry', summary: 'Put a dead letter back to pending, attempts reset (409 for any other state); operators only; no body' },
+];
+
+function exchangeOperation(operation: (typeof EXCHANGE_OPERATIONS)[number]): JsonObject {
+  return {
+    tags: ['Exchange'],
+    summary: operation.summary,
+    operationId: `${operation.method}${operation.path.replace(/[^A-Za-z0-9]+(.)?/g, (_match, next: string | undefined) => (next ?? '').toUpperCase())}`,
+    security: [{ bearer: [] }],
+    parameters: [...pathParameters(operation.path), ...(operation.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }))],
+    responses: {
+      '200': { description: operation.summary, content: { 'application/json': { schema: { type: 'object' } } } },
+      ...Object.fromEntries([400, 401, 403, 404, 409].map((status) => [String(status), problemResponse(status)])),
+    },
+  };
+}
+
 const SECURITY_DESCRIPTION = [
   'An OAuth2 bearer token (a JWT), as SMART Backend Services callers use: `system/CarePlan.read` reads and searches, `system/CarePlan.write` changes',
   '(`system/*.read`, `system/*.*` and the SMART v2 letters `system/CarePlan.rs`, `system/*.cruds` too). The calling organisation is the HSA-id in the token;',
@@ -493,6 +514,7 @@ export function openApiDocument(): JsonObject {
   for (const operation of FHIR_OPERATIONS) addOperation(paths, operation.path, operation.method, fhirOperation(operation));
   for (const operation of INBOUND_OPERATIONS) addOperation(paths, operation.path, 'post', inboundOperation(operation));
   for (const operation of SERVICE_OPERATIONS) addOperation(paths, operation.path, 'get', serviceOperation(operation));
+  for (const operation of EXCHANGE_OPERATIONS) addOperation(paths, operation.path, operation.method, exchangeOperation(operation));
   return {
     openapi: '3.1.1',
     info: {
@@ -507,7 +529,7 @@ export function openApiDocument(): JsonObject {
     tags: [
       { name: 'SIP plans', description: 'The SIP JSON API: plans, their versions, approvals, consents, meetings and closure' },
       { name: 'FHIR R4 facade', description: 'The plans as FHIR R4 resources (https://hl7.org/fhir/R4/), validated against the SIP profiles' },
-      { name: 'Exchange', description: 'Municipal systems’ exports in their own formats, through the mappings (mappings/)' },
+      { name: 'Exchange', description: 'Municipal systems’ exports in their own formats, through the mappings (mappings/), and the outbox of deliveries to receivers, for the operators listed in SIP_OPERATORS' },
       { name: 'Service', description: 'The service itself; no token needed' },
     ],
     security: [{ bearer: [] }],

@@ -82,7 +82,7 @@ export interface Recorded<T> {
  * adapter knows which it is, the caller's access to the plan (`mayAccess`, DESIGN §7) judged on the
  * stored plan for an update and on the incoming one for a create.
  */
-export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' | 'clock' | 'mayAccess'>, request: RecordRequest<T>): Promise<Recorded<T>> {
+export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' | 'clock' | 'mayAccess' | 'routeDeliveries'>, request: RecordRequest<T>): Promise<Recorded<T>> {
   const { store, clock } = dependencies;
   const { incoming, caller, subject, expectedVersion: expected, refusals } = request;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -102,7 +102,7 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
       const prepared = request.prepare({ kind: 'create', plan: first, view });
       try {
-        return { stored: await store.create(first, caller.organization, resourceIdsOf(view)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
+        return { stored: await store.create(first, caller.organization, resourceIdsOf(view), dependencies.routeDeliveries?.(first, caller.organization)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
       } catch (error) {
         if (error instanceof PlanExistsError) continue;
         throw error;
@@ -126,7 +126,7 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     const before = new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`));
     const prepared = request.prepare({ kind: 'update', plan: next, view, before });
     try {
-      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
+      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), dependencies.routeDeliveries?.(next, caller.organization)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this write was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });

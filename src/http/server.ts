@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request } from 'express';
 import { pino, type Logger } from 'pino';
+import { OutboxWorker, type Connector, type OutboxReceiver, type OutboxWorkerOptions, type SendDecision } from '../exchange/index.js';
 import { planResourceIds } from '../fhir/index.js';
 import { parsePlanText, type SipPlan } from '../sip/index.js';
 import { createPlanStore, type PlanStore } from '../store/index.js';
@@ -62,6 +63,21 @@ export async function loadExamples(store: PlanStore): Promise<number> {
   return loaded;
 }
 
+/**
+ * The exchange (issue #14): the configured receivers, their connectors, consent at send time and
+ * routing. When given with receivers, the server routes each new version to its receivers (queued in
+ * the version's transaction) and runs an outbox worker until it closes.
+ */
+export interface ExchangeOptions {
+  readonly receivers: readonly OutboxReceiver[];
+  readonly connectorFor: (receiverId: string) => Connector | undefined;
+  readonly decide: (plan: SipPlan, receiverId: string, at: Date) => SendDecision;
+  /** The receiver ids a version written by `writtenBy` goes to (routing). */
+  readonly route: (plan: SipPlan, writtenBy: string) => readonly string[];
+  /** Backoff, attempts, concurrency, polling (outbox-worker.ts has the defaults). */
+  readonly worker?: Pick<OutboxWorkerOptions, 'baseDelayMs' | 'maxDelayMs' | 'maxAttempts' | 'concurrency' | 'pollIntervalMs' | 'random'>;
+}
+
 /** The caller a request's bearer token names, or 401 (503 when the issuer's keys cannot be fetched). */
 function authenticateWith(authenticator: Authenticator): (request: Request) => Promise<Caller> {
   if (authenticator.mode === 'disabled') {
@@ -82,7 +98,7 @@ function authenticateWith(authenticator: Authenticator): (request: Request) => P
   };
 }
 
-export async function startServer(config: ServerConfig, options: { clock?: () => Date; logger?: Logger } = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, options: { clock?: () => Date; logger?: Logger; exchange?: ExchangeOptions } = {}): Promise<RunningServer> {
   const clock = options.clock ?? (() => new Date());
   const logger = options.logger ?? pino({ name: 'sip-fhir' });
   const mode = resolveAuthMode({
@@ -101,7 +117,25 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
     const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
     const mappings = await loadMappings(MAPPINGS_DIR);
     const transactionReader = config.validationWorkers > 0 ? transactionReaderPool(config.validationWorkers) : undefined;
+    const { exchange } = options;
+    // On PostgreSQL every instance runs a worker and they share the outbox (claims are row locks held
+    // for the attempt); on PGlite the one process runs the one worker (src/store/outbox.ts says why).
+    const worker =
+      exchange === undefined || exchange.receivers.length === 0
+        ? undefined
+        : new OutboxWorker({
+            ...exchange.worker,
+            outbox: store.outbox,
+            audit: (entry) => store.audit(entry),
+            receivers: exchange.receivers,
+            connectorFor: exchange.connectorFor,
+            decide: exchange.decide,
+            clock,
+            logger,
+          });
     const app = createApp({
+      ...(worker === undefined || exchange === undefined ? {} : { routeDeliveries: exchange.route }),
+      operators: config.operators,
       ...(transactionReader === undefined ? {} : { transactionReader }),
       store,
       mappings,
@@ -122,6 +156,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
       });
       listening.once('error', reject);
     });
+    worker?.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     return {
@@ -135,6 +170,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
           });
           server.closeAllConnections();
         });
+        await worker?.stop();
         await transactionReader?.close();
         await store.close();
       },

@@ -4,6 +4,7 @@ import { SqlPlanStore } from './sql-plan-store.js';
 import { openPg, openPglite } from './sql-client.js';
 
 export * from './plan-store.js';
+export * from './outbox.js';
 
 /**
  * Where the store keeps its data: PGlite, embedded, in `dataDir` (created when missing; one process

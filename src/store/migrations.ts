@@ -127,6 +127,35 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (document ->> 'id' = plan_id AND document ->> 'version' = version::text)`,
     ],
   },
+  {
+    version: 5,
+    name: 'the outbox: the deliveries of each plan version to its receivers',
+    statements: [
+      // One row per (plan, version, receiver), written in the transaction that writes the version
+      // (issue #14, DESIGN.md §5): pending → delivered | withheld (consent said no when sending) | dead
+      // (a dead letter, with its reason). src/store/outbox.ts claims and settles the rows.
+      `CREATE TABLE outbox (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        plan_id text NOT NULL,
+        version integer NOT NULL,
+        receiver_id text NOT NULL,
+        state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'withheld', 'dead')),
+        attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        not_before timestamptz,
+        last_status integer,
+        last_error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        ended_at timestamptz,
+        UNIQUE (plan_id, receiver_id, version),
+        FOREIGN KEY (plan_id, version) REFERENCES plan_versions (plan_id, version),
+        CHECK ((state = 'pending') = (ended_at IS NULL))
+      )`,
+      `CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending'`,
+      `CREATE INDEX outbox_state ON outbox (state, id)`,
+      `CREATE INDEX outbox_receiver ON outbox (receiver_id, id)`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

@@ -8,6 +8,7 @@
  * the mapping when a plan is read through the FHIR facade.
  */
 import type { Problem, SipPlan } from '../sip/index.js';
+import type { OutboxStore } from './outbox.js';
 
 /**
  * A resource of a plan version's FHIR view, as the caller that writes the version names it
@@ -177,15 +178,18 @@ export interface PlanStore {
    * plan does not pass the SIP model. `resources` are the resources of the version's FHIR view
    * (computed by the caller from the plan as `parsePlan` returns it), recorded in the same transaction;
    * a pair that is not a FHIR type and id is a RangeError and nothing is written.
+   * `deliverTo` are the receivers the version is routed to (the caller routes it): one outbox row
+   * each, pending, written in the same transaction, so the version and its deliveries are committed
+   * together or not at all (issue #14). A malformed or repeated receiver id is a RangeError.
    */
-  create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan>;
+  create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], deliverTo?: readonly string[]): Promise<StoredPlan>;
   /**
    * Stores the next version of a plan, in one transaction, serialised with other writes to the same
    * plan: `plan.version` must be `expectedVersion + 1`, and `expectedVersion` the current one, else
    * {@link VersionConflictError}; {@link PlanNotFoundError} when there is no such plan. Nothing is
-   * half-written when it fails. `resources` as for `create`.
+   * half-written when it fails. `resources` and `deliverTo` as for `create`.
    */
-  update(plan: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan>;
+  update(plan: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], deliverTo?: readonly string[]): Promise<StoredPlan>;
   /**
    * The current version, or the given one; undefined when there is none. A stored version that no
    * longer parses throws {@link UnreadablePlanError} (also from `history` and `search`).
@@ -211,5 +215,7 @@ export interface PlanStore {
   auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]>;
   /** One audit entry by its id; undefined when there is none, or when `visibleTo` may not review it (see {@link AuditQuery}). */
   auditEntry(id: string, options?: { readonly visibleTo?: string }): Promise<RecordedAuditEntry | undefined>;
+  /** The outbox of deliveries to receivers (outbox.ts), on the same database. */
+  readonly outbox: OutboxStore;
   close(): Promise<void>;
 }

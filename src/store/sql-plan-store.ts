@@ -4,12 +4,13 @@
  */
 import { formatDate, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
 import { AuditWriter } from './audit-writer.js';
+import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
+import { isoInstant, toStored, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
   PlanExistsError,
   PlanNotFoundError,
-  UnreadablePlanError,
   VersionConflictError,
   type AuditEntry,
   type AuditQuery,
@@ -33,18 +34,6 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-interface VersionRow {
-  plan_id: string;
-  version: number;
-  /** The version as written before migration 4 (jsonb), else null. */
-  plan: unknown;
-  /** The version as the SIP model wrote it (json), else null. */
-  document: unknown;
-  /** The model that wrote `document` (src/sip/model-version.ts). */
-  model: string | null;
-  recorded_at: Date | string;
-  recorded_by: string;
-}
 
 interface AuditRow {
   id: string | number;
@@ -64,9 +53,6 @@ const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_i
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
 
-function isoInstant(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
-}
 
 /** The plan as the SIP model has it, with defaults filled in and identifiers normalised. */
 function validated(plan: SipPlan): SipPlan {
@@ -75,22 +61,6 @@ function validated(plan: SipPlan): SipPlan {
     const id = (plan as { id?: unknown }).id;
     throw new InvalidPlanError(typeof id === 'string' ? id : undefined, result.problems);
   }
-  return result.plan;
-}
-
-/**
- * The stored version as a plan. One the model running now wrote is the plan as that model parsed it
- * (it was parsed before it was stored, and rows are immutable), so it is not parsed again: that was a
- * fifth of a read's CPU. Any other is parsed, and one that no longer parses is an UnreadablePlanError.
- */
-function toStored(row: VersionRow): StoredPlan {
-  const plan = row.document !== null && row.model === planModelVersion() ? (row.document as SipPlan) : parsedRow(row);
-  return { plan, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
-}
-
-function parsedRow(row: VersionRow): SipPlan {
-  const result = parsePlan(row.document ?? row.plan);
-  if (!result.ok) throw new UnreadablePlanError(row.plan_id, row.version, result.problems);
   return result.plan;
 }
 
@@ -116,13 +86,14 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
   return resources;
 }
 
-async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
+async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], deliverTo: readonly string[]): Promise<StoredPlan> {
   const [row] = await tx.query<{ recorded_at: Date | string }>(
     'INSERT INTO plan_versions (plan_id, version, document, model, recorded_by) VALUES ($1, $2, $3::json, $4, $5) RETURNING recorded_at',
     [plan.id, plan.version, JSON.stringify(plan), planModelVersion(), recordedBy],
   );
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
   await indexResources(tx, plan.id, resources);
+  await enqueueDeliveries(tx, plan.id, plan.version, deliverTo);
   return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
 }
 
@@ -175,9 +146,11 @@ function toAuditEntry(row: AuditRow): RecordedAuditEntry {
 
 export class SqlPlanStore implements PlanStore {
   private readonly auditWriter: AuditWriter;
+  readonly outbox: OutboxStore;
 
   constructor(private readonly client: SqlClient) {
     this.auditWriter = new AuditWriter(client);
+    this.outbox = new SqlOutboxStore(client);
   }
 
   async migrate(options: { readonly resourcesOf?: PlanResourcesOf } = {}): Promise<void> {
@@ -194,9 +167,10 @@ export class SqlPlanStore implements PlanStore {
     }
   }
 
-  async create(input: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
+  async create(input: SipPlan, recordedBy: string, resources: readonly PlanResource[], deliverTo: readonly string[] = []): Promise<StoredPlan> {
     const plan = validated(input);
     checkResources(resources);
+    checkReceiverIds(deliverTo);
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
       return await this.client.transaction(async (tx) => {
@@ -207,7 +181,7 @@ export class SqlPlanStore implements PlanStore {
            VALUES ($1, $2, $3, $4, $5::text[], $6::date, $7::date, $8)`,
           columnValues(plan),
         );
-        return insertVersion(tx, plan, recordedBy, resources);
+        return insertVersion(tx, plan, recordedBy, resources, deliverTo);
       });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);
@@ -215,9 +189,10 @@ export class SqlPlanStore implements PlanStore {
     }
   }
 
-  async update(input: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
+  async update(input: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], deliverTo: readonly string[] = []): Promise<StoredPlan> {
     const plan = validated(input);
     checkResources(resources);
+    checkReceiverIds(deliverTo);
     return this.client.transaction(async (tx) => {
       // The row lock serialises writes to one plan: a concurrent update waits here, then reads the
       // version the winner wrote and fails the check below.
@@ -225,7 +200,7 @@ export class SqlPlanStore implements PlanStore {
       if (current === undefined) throw new PlanNotFoundError(plan.id);
       if (current.version !== expectedVersion) throw new VersionConflictError(plan.id, expectedVersion, current.version);
       if (plan.version !== expectedVersion + 1) throw new VersionConflictError(plan.id, plan.version - 1, current.version);
-      const stored = await insertVersion(tx, plan, recordedBy, resources);
+      const stored = await insertVersion(tx, plan, recordedBy, resources, deliverTo);
       await tx.query(
         `UPDATE plans SET version = $2, person_identifier = $3, status = $4, principal_keys = $5::text[],
            next_follow_up = $6::date, consent_ends = $7::date, closed = $8

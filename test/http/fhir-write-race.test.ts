@@ -80,6 +80,7 @@ class RacingStore {
       audit: (entry) => inner.audit(entry),
       auditLog: (query) => inner.auditLog(query),
       auditEntry: (id) => inner.auditEntry(id),
+      outbox: inner.outbox,
       close: () => inner.close(),
     };
   }

@@ -1,0 +1,307 @@
+/**
+ * The delivery worker of the outbox (issue #14 point 2, DESIGN.md §5): takes due deliveries from the
+ * outbox (src/store/outbox.ts), judges consent at the moment of each attempt, hands the message to
+ * the receiver's connector, and records how it ended — in the outbox and in the audit log
+ * (Patientdatalagen: who was given what about whom, and who was refused, with the reason).
+ *
+ * **Consent is judged when sending, on the plan as it is now.** Each attempt reads the plan's current
+ * version and asks `decide` about it first: a consent withdrawn, expired, or a receiver excluded in a
+ * later version stops every queued earlier version too (the row ends `withheld`, final). Then the
+ * version being delivered is judged itself, and what `decide` returns for it — the plan with the
+ * excluded information removed — is what goes on the wire.
+ *
+ * **Retries.** A `retry` outcome waits an exponential backoff with full jitter — a uniformly random
+ * delay in [0, min(cap, base·2^(attempt−1))) — and never less than the receiver's `Retry-After`.
+ * After `maxAttempts` attempts, or at once on `failed`, the row is a dead letter with the reason.
+ *
+ * **Order, and what a dead letter means for later versions.** Version n+1 is never sent to a receiver
+ * before n has ended. A dead n *holds n+1 back* until an operator retries n: were n+1 to go ahead,
+ * the retry of n would then deliver an older version after a newer one — the reordering the outbox
+ * exists to prevent — and a receiver that keeps every version (a FHIR server's history, a municipal
+ * case log) would miss one silently. That n+1 holds the whole plan would make skipping n tolerable for
+ * a receiver that keeps only the latest, but the adapter cannot know which kind it talks to, and a
+ * dead letter is the signal an operator acts on anyway (`GET /exchange/deliveries?state=dead`).
+ * A withheld n does not hold n+1 back: consent is judged again for n+1 when its turn comes.
+ *
+ * **Why not graphile-worker** (read in graphile-worker 0.17.3's source): its `get_job`
+ * (dist/sql/getJobs.js) takes jobs `order by priority asc, run_at asc`, and a failed job has its
+ * `run_at` pushed to `now() + exp(attempts)` seconds and its named queue unlocked (dist/sql/failJobs.js),
+ * so a later job of the same queue runs while the earlier one waits to retry — version n+1 would
+ * overtake n. The backoff is fixed (no jitter, no `Retry-After`). And a job whose worker was killed
+ * stays locked until `locked_at < now() - interval '4 hours'` (sql/000016.sql, 000018.sql), where
+ * the brief asks for a killed instance's claim to be released at once. The outbox table is the queue
+ * instead, claimed with `FOR UPDATE SKIP LOCKED` in a transaction held for the attempt (outbox.ts).
+ */
+import type { Logger } from 'pino';
+import type { SipPlan } from '../sip/index.js';
+import type { Connector, DeliveryOutcome, OutboundMessage, SendDecision } from './delivery.js';
+
+/** A delivery claimed for one attempt, as the worker needs it (src/store/outbox.ts `ClaimedDelivery`). */
+export interface ClaimedAttempt {
+  readonly delivery: { readonly id: string; readonly planId: string; readonly version: number; readonly receiverId: string; readonly attempts: number };
+  /** The version to deliver. */
+  readonly stored: { readonly plan: SipPlan; readonly version: number };
+  /** The plan's current version, whose consent is judged at the moment of sending. */
+  readonly current: { readonly plan: SipPlan; readonly version: number };
+}
+
+/** How an attempt ended (src/store/outbox.ts `Settlement`). */
+export type AttemptResult =
+  | { readonly kind: 'delivered'; readonly status?: number; readonly detail?: string }
+  | { readonly kind: 'withheld'; readonly reason: string }
+  | { readonly kind: 'retry'; readonly reason: string; readonly status?: number; readonly notBefore: Date }
+  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number };
+
+/**
+ * The outbox as the worker uses it: claim one due delivery, run the attempt while holding the claim,
+ * record its result. `SqlOutboxStore` (src/store/outbox.ts) is one; the types are repeated here so the
+ * exchange does not import the store (DESIGN.md §2), and the HTTP layer hands the one to the other.
+ */
+export interface OutboxQueue {
+  deliverNext(at: Date, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>): Promise<boolean>;
+}
+
+/** What the worker appends to the audit log (src/store/plan-store.ts `AuditEntry`). */
+export interface DeliveryAuditEntry {
+  readonly at: string;
+  readonly organization: string;
+  readonly agent?: string;
+  readonly planId?: string;
+  readonly personIdentifier?: string;
+  readonly action: 'execute';
+  readonly what: string;
+  readonly outcome: 'success' | 'refused' | 'failed';
+  readonly detail?: string;
+}
+
+/** A receiver as the worker needs it: its id and the organisation (HSA-id) the data goes to. */
+export interface OutboxReceiver {
+  readonly id: string;
+  readonly organization: string;
+}
+
+export interface OutboxWorkerOptions {
+  readonly outbox: OutboxQueue;
+  readonly audit: (entry: DeliveryAuditEntry) => Promise<void>;
+  readonly receivers: readonly OutboxReceiver[];
+  /** The connector of a receiver; undefined for one not configured (the delivery becomes a dead letter). */
+  readonly connectorFor: (receiverId: string) => Connector | undefined;
+  /** What consent allows the receiver at this instant (src/exchange consent at send time). */
+  readonly decide: (plan: SipPlan, receiverId: string, at: Date) => SendDecision;
+  readonly clock?: () => Date;
+  /** A number in [0, 1) for the jitter; Math.random unless a test fixes it. */
+  readonly random?: () => number;
+  /** The first retry's backoff ceiling (default 1 s); doubled each attempt. */
+  readonly baseDelayMs?: number;
+  /** The most any backoff may be (default 5 min); `Retry-After` may ask for more and is honoured. */
+  readonly maxDelayMs?: number;
+  /** Attempts before a delivery that keeps failing is a dead letter (default 12). */
+  readonly maxAttempts?: number;
+  /**
+   * Attempts running at once in this process (default 4). On PostgreSQL each holds a pool connection
+   * for the attempt and the audit entry takes another: keep it below the pool's size (10, sql-client.ts).
+   */
+  readonly concurrency?: number;
+  /** How often an idle worker looks for due deliveries written by another instance, or come due (default 500 ms). */
+  readonly pollIntervalMs?: number;
+  readonly logger?: Logger;
+}
+
+/** What the audit log names the worker as. */
+export const OUTBOX_AGENT = 'sip-fhir-adapter/outbox';
+
+/** The idempotency key of every attempt of one delivery (OutboundMessage.idempotencyKey). */
+export function idempotencyKey(planId: string, version: number, receiverId: string): string {
+  return `${planId}/${String(version)}/${receiverId}`;
+}
+
+/**
+ * The wait before attempt `attempt + 1` after attempt `attempt` failed: full jitter
+ * (random · min(cap, base·2^(attempt−1))), and never less than the receiver's `Retry-After`.
+ */
+export function backoffMs(attempt: number, options: { baseDelayMs: number; maxDelayMs: number; random: () => number; retryAfterMs?: number }): number {
+  const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.floor(options.random() * ceiling);
+  return Math.max(jittered, options.retryAfterMs ?? 0);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function withStatus(text: string, status: number | undefined): string {
+  return status === undefined ? text : `${text} (HTTP ${String(status)})`;
+}
+
+export class OutboxWorker {
+  private readonly clock: () => Date;
+  private readonly random: () => number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxAttempts: number;
+  private readonly concurrency: number;
+  private readonly pollIntervalMs: number;
+  private readonly receivers: ReadonlyMap<string, OutboxReceiver>;
+  private running = false;
+  private slots: Promise<void>[] = [];
+  private wakers = new Set<() => void>();
+
+  constructor(private readonly options: OutboxWorkerOptions) {
+    this.clock = options.clock ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+    this.baseDelayMs = options.baseDelayMs ?? 1_000;
+    this.maxDelayMs = options.maxDelayMs ?? 300_000;
+    this.maxAttempts = options.maxAttempts ?? 12;
+    this.concurrency = options.concurrency ?? 4;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    for (const [name, value] of Object.entries({ baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, pollIntervalMs: this.pollIntervalMs })) {
+      if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be 0 or more milliseconds, not ${String(value)}`);
+    }
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new RangeError(`maxAttempts must be a whole number ≥ 1, not ${String(this.maxAttempts)}`);
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, not ${String(this.concurrency)}`);
+    this.receivers = new Map(options.receivers.map((receiver) => [receiver.id, receiver]));
+  }
+
+  /** Starts delivering in the background until {@link stop}. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.slots = Array.from({ length: this.concurrency }, () => this.loop());
+  }
+
+  /** Stops taking deliveries and waits for the attempts under way to end and be recorded. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await Promise.all(this.slots);
+    this.slots = [];
+  }
+
+  /** Looks for due deliveries now rather than at the next poll (after a version was written here). */
+  wake(): void {
+    for (const waker of this.wakers) waker();
+    this.wakers.clear();
+  }
+
+  /**
+   * Delivers what is due now, one at a time, until nothing is (tests with a fixed clock); returns how
+   * many attempts were made. Not to be mixed with {@link start}.
+   */
+  async runUntilIdle(): Promise<number> {
+    let attempts = 0;
+    while (await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed))) attempts++;
+    return attempts;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let found = false;
+      try {
+        found = await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed));
+      } catch (error) {
+        // The database is away, or the audit log refused an entry: nothing was recorded, the
+        // delivery stays pending and is tried again after a pause.
+        this.options.logger?.error({ err: error }, 'outbox: an attempt could not be recorded; retrying after a pause');
+      }
+      if (!found) await this.sleep(this.pollIntervalMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+
+  /** One attempt: consent, connector, and the result recorded in the audit log. */
+  private async attempt(claimed: ClaimedAttempt): Promise<AttemptResult> {
+    const { delivery, stored, current } = claimed;
+    const at = this.clock();
+    const attempt = delivery.attempts + 1;
+    const receiver = this.receivers.get(delivery.receiverId);
+    const connector = receiver === undefined ? undefined : this.options.connectorFor(receiver.id);
+    const audit = (outcome: DeliveryAuditEntry['outcome'], detail: string): Promise<void> =>
+      this.options.audit({
+        at: at.toISOString(),
+        organization: receiver?.organization ?? delivery.receiverId,
+        agent: OUTBOX_AGENT,
+        planId: delivery.planId,
+        personIdentifier: stored.plan.individual.identifier.value,
+        action: 'execute',
+        what: `deliver plan ${delivery.planId} version ${String(delivery.version)} to receiver ${delivery.receiverId} (delivery ${delivery.id}, attempt ${String(attempt)})`,
+        outcome,
+        detail,
+      });
+    if (receiver === undefined || connector === undefined) {
+      const reason = `receiver "${delivery.receiverId}" is not configured (anymore); nothing was sent`;
+      await audit('failed', `dead letter: ${reason}`);
+      return { kind: 'dead', reason };
+    }
+    let decision: SendDecision;
+    try {
+      const now = this.options.decide(current.plan, receiver.id, at);
+      decision = !now.send || current.version === stored.version ? now : this.options.decide(stored.plan, receiver.id, at);
+    } catch (error) {
+      return this.failedAttempt(attempt, `the consent check failed: ${errorText(error)}`, undefined, undefined, audit);
+    }
+    if (!decision.send) {
+      const reason = `${decision.reason}: ${decision.detail}`;
+      await audit('refused', `withheld: ${reason}`);
+      return { kind: 'withheld', reason };
+    }
+    const message: OutboundMessage = {
+      planId: delivery.planId,
+      version: delivery.version,
+      receiverId: receiver.id,
+      idempotencyKey: idempotencyKey(delivery.planId, delivery.version, receiver.id),
+      plan: decision.plan,
+      attempt,
+      at,
+    };
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await connector.deliver(message);
+    } catch (error) {
+      outcome = { kind: 'retry', reason: `the connector failed: ${errorText(error)}` };
+    }
+    const consent = `consent ${decision.consentId}${decision.removed.length === 0 ? '' : `, removed: ${decision.removed.join(', ')}`}`;
+    switch (outcome.kind) {
+      case 'delivered':
+        await audit('success', `${withStatus('delivered', outcome.status)}; ${consent}`);
+        return { kind: 'delivered', ...(outcome.status === undefined ? {} : { status: outcome.status }), ...(outcome.detail === undefined ? {} : { detail: outcome.detail }) };
+      case 'failed': {
+        const reason = withStatus(`refused by the receiver: ${outcome.reason}`, outcome.status);
+        await audit('failed', `dead letter: ${reason}; ${consent}`);
+        return { kind: 'dead', reason, ...(outcome.status === undefined ? {} : { status: outcome.status }) };
+      }
+      case 'retry':
+        return this.failedAttempt(attempt, outcome.reason, outcome.status, outcome.retryAfterMs, (result, detail) => audit(result, `${detail}; ${consent}`));
+    }
+  }
+
+  private async failedAttempt(
+    attempt: number,
+    reason: string,
+    status: number | undefined,
+    retryAfterMs: number | undefined,
+    audit: (outcome: DeliveryAuditEntry['outcome'], detail: string) => Promise<void>,
+  ): Promise<AttemptResult> {
+    const said = withStatus(reason, status);
+    if (attempt >= this.maxAttempts) {
+      const dead = `gave up after ${String(attempt)} attempts; the last: ${said}`;
+      await audit('failed', `dead letter: ${dead}`);
+      return { kind: 'dead', reason: dead, ...(status === undefined ? {} : { status }) };
+    }
+    const wait = backoffMs(attempt, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+    const notBefore = new Date(this.clock().getTime() + wait);
+    await audit('failed', `attempt ${String(attempt)} failed: ${said}; next attempt not before ${notBefore.toISOString()}`);
+    return { kind: 'retry', reason: said, notBefore, ...(status === undefined ? {} : { status }) };
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * The durable outbox (issue #14, DESIGN.md §5, §6): one row per (plan, version, receiver), written in
+ * the same transaction as the plan version (sql-plan-store.ts), and the SQL the delivery worker
+ * (src/exchange/outbox-worker.ts) and the operators (HTTP, CLI) use on it.
+ *
+ * States: `pending` → `delivered` | `withheld` (consent said no at the moment of sending; final) |
+ * `dead` (a dead letter, with its reason; an operator may put it back to `pending`).
+ *
+ * **Claiming.** On PostgreSQL a delivery is claimed with `SELECT … FOR UPDATE SKIP LOCKED` inside a
+ * transaction that stays open for the whole attempt (consent, connector, result) and commits the
+ * result. The row lock belongs to that transaction's connection: when the process dies — SIGKILL
+ * included — the server ends the connection, rolls the transaction back and the lock is gone at once,
+ * so another instance takes the row on its next poll. Nothing is ever "locked for hours".
+ *
+ * On PGlite the store is one process's own (one process owns the data folder) and a PGlite
+ * transaction holds the whole instance until it ends, so an attempt cannot sit in one: the single
+ * in-process worker claims rows by remembering their ids in memory while it delivers them. If the
+ * process dies, the memory is gone with it and the row, still `pending`, is delivered on the next start.
+ *
+ * **Order.** A row is due only when no earlier version of the same plan to the same receiver is
+ * `pending` (queued, retrying or being delivered by another instance) or `dead`: version n+1 never
+ * overtakes n. A dead n holds n+1 back until an operator retries n (see outbox-worker.ts for why).
+ */
+import { toStored, type VersionRow } from './plan-rows.js';
+import type { StoredPlan } from './plan-store.js';
+import type { SqlClient, SqlQueryable } from './sql-client.js';
+
+export type DeliveryState = 'pending' | 'delivered' | 'withheld' | 'dead';
+export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivered', 'withheld', 'dead'];
+
+/** One delivery of one plan version to one receiver, as operators see it. */
+export interface Delivery {
+  /** A positive whole number as text. */
+  readonly id: string;
+  readonly planId: string;
+  readonly version: number;
+  readonly receiverId: string;
+  readonly state: DeliveryState;
+  /** Attempts made since it was queued or last retried by an operator. */
+  readonly attempts: number;
+  /** When a pending delivery is due next (ISO 8601); absent: at once. */
+  readonly nextAttemptAt?: string;
+  /** The receiver's last HTTP status, when there was one. */
+  readonly lastStatus?: number;
+  /** The last answer or error in words (the withheld reason, the dead letter's reason …). */
+  readonly lastError?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** When it reached delivered, withheld or dead. */
+  readonly endedAt?: string;
+}
+
+export interface DeliveryQuery {
+  readonly state?: DeliveryState;
+  readonly receiverId?: string;
+  readonly planId?: string;
+  /** Deliveries with a larger id than this (the next page). */
+  readonly afterId?: string;
+  /** At most this many (default 100, at most 1000), by id. */
+  readonly limit?: number;
+}
+
+/** How an attempt ended, as the worker records it. */
+export type Settlement =
+  | { readonly kind: 'delivered'; readonly status?: number; readonly detail?: string }
+  | { readonly kind: 'withheld'; readonly reason: string }
+  | { readonly kind: 'retry'; readonly reason: string; readonly status?: number; readonly notBefore: Date }
+  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number };
+
+/** A delivery claimed for one attempt, with the plan version it carries. */
+export interface ClaimedDelivery {
+  readonly delivery: Delivery;
+  readonly stored: StoredPlan;
+  /** The plan's current version (consent is judged on it at the moment of sending). */
+  readonly current: StoredPlan;
+}
+
+/** An operator's retry refused: no such delivery, or not a dead letter. */
+export class DeliveryNotRetryableError extends Error {
+  override readonly name = 'DeliveryNotRetryableError';
+  constructor(
+    readonly id: string,
+    readonly state: DeliveryState | undefined,
+  ) {
+    super(state === undefined ? `delivery ${id} does not exist` : `delivery ${id} is ${state}; only a dead letter can be retried`);
+  }
+}
+
+export interface OutboxStore {
+  /**
+   * Claims one due delivery (due at or before `at`, and no earlier version to the same receiver
+   * pending or dead), runs `attempt` on it and records the settlement it returns — the claim held
+   * for the whole attempt. Resolves false when nothing was due. When `attempt` throws, nothing is
+   * recorded and the delivery stays pending (the error is passed on).
+   */
+  deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean>;
+  /** Deliveries matching every criterion, by id. */
+  list(query?: DeliveryQuery): Promise<Delivery[]>;
+  /** One delivery; undefined when there is none (or the id is not a delivery id). */
+  get(id: string): Promise<Delivery | undefined>;
+  /** Puts a dead letter back to pending, due at once, attempts reset; {@link DeliveryNotRetryableError} otherwise. */
+  retry(id: string): Promise<Delivery>;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1_000;
+const DELIVERY_ID = /^[1-9]\d{0,18}$/;
+const RECEIVER_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+interface DeliveryRow {
+  id: string | number;
+  plan_id: string;
+  version: number;
+  receiver_id: string;
+  state: DeliveryState;
+  attempts: number;
+  not_before: Date | string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  ended_at: Date | string | null;
+}
+
+const DELIVERY_COLUMNS = 'o.id::text AS id, o.plan_id, o.version, o.receiver_id, o.state, o.attempts, o.not_before, o.last_status, o.last_error, o.created_at, o.updated_at, o.ended_at';
+
+const iso = (value: Date | string): string => (value instanceof Date ? value : new Date(value)).toISOString();
+
+function toDelivery(row: DeliveryRow): Delivery {
+  return {
+    id: String(row.id),
+    planId: row.plan_id,
+    version: row.version,
+    receiverId: row.receiver_id,
+    state: row.state,
+    attempts: row.attempts,
+    ...(row.not_before === null ? {} : { nextAttemptAt: iso(row.not_before) }),
+    ...(row.last_status === null ? {} : { lastStatus: row.last_status }),
+    ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+    ...(row.ended_at === null ? {} : { endedAt: iso(row.ended_at) }),
+  };
+}
+
+/** Checks the receiver ids to enqueue with a version: well-formed and each once. */
+export function checkReceiverIds(receiverIds: readonly string[]): readonly string[] {
+  const bad = receiverIds.find((id) => !RECEIVER_ID.test(id));
+  if (bad !== undefined) throw new RangeError(`a receiver id must be 1–128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit, not "${bad}"`);
+  if (new Set(receiverIds).size !== receiverIds.length) throw new RangeError(`receiver ids must be distinct: ${receiverIds.join(', ')}`);
+  return receiverIds;
+}
+
+/** Queues a version for its receivers; called inside the transaction that writes the version. */
+export async function enqueueDeliveries(tx: SqlQueryable, planId: string, version: number, receiverIds: readonly string[]): Promise<void> {
+  if (receiverIds.length === 0) return;
+  await tx.query(
+    `INSERT INTO outbox (plan_id, version, receiver_id) SELECT $1, $2, receiver_id FROM unnest($3::text[]) AS r (receiver_id)`,
+    [planId, version, receiverIds],
+  );
+}
+
+/** A pending row is due: its time has come, and nothing earlier to the same receiver is pending or dead. */
+const DUE = `o.state = 'pending' AND (o.not_before IS NULL OR o.not_before <= $1::timestamptz)
+  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.plan_id = o.plan_id AND e.receiver_id = o.receiver_id AND e.version < o.version AND e.state IN ('pending', 'dead'))`;
+
+const VERSION_OF = `SELECT v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by FROM plan_versions v WHERE v.plan_id = $1 AND v.version = $2`;
+const CURRENT_OF = `SELECT v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version WHERE p.plan_id = $1`;
+
+async function readClaimed(sql: SqlQueryable, row: DeliveryRow): Promise<ClaimedDelivery> {
+  const [version] = await sql.query<VersionRow>(VERSION_OF, [row.plan_id, row.version]);
+  const [current] = await sql.query<VersionRow>(CURRENT_OF, [row.plan_id]);
+  if (version === undefined || current === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
+  return { delivery: toDelivery(row), stored: toStored(version), current: toStored(current) };
+}
+
+async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Promise<void> {
+  switch (settlement.kind) {
+    case 'delivered':
+      await sql.query(
+        `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        [id, settlement.status ?? null, settlement.detail ?? null],
+      );
+      return;
+    case 'withheld':
+      // Nothing went on the wire: not an attempt.
+      await sql.query(`UPDATE outbox SET state = 'withheld', not_before = NULL, last_status = NULL, last_error = $2, updated_at = now(), ended_at = now() WHERE id = $1::bigint`, [
+        id,
+        settlement.reason,
+      ]);
+      return;
+    case 'retry':
+      await sql.query(`UPDATE outbox SET attempts = attempts + 1, not_before = $2::timestamptz, last_status = $3, last_error = $4, updated_at = now() WHERE id = $1::bigint`, [
+        id,
+        settlement.notBefore.toISOString(),
+        settlement.status ?? null,
+        settlement.reason,
+      ]);
+      return;
+    case 'dead':
+      await sql.query(
+        `UPDATE outbox SET state = 'dead', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        [id, settlement.status ?? null, settlement.reason],
+      );
+      return;
+  }
+}
+
+export class SqlOutboxStore implements OutboxStore {
+  /** PGlite only: the ids this process is delivering now (see the module comment). */
+  private readonly inFlight = new Set<string>();
+
+  constructor(private readonly client: SqlClient) {}
+
+  async deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean> {
+    return this.client.driver === 'pg' ? this.deliverNextLocked(at, attempt) : this.deliverNextInProcess(at, attempt);
+  }
+
+  private async deliverNextLocked(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean> {
+    return this.client.transaction(async (tx) => {
+      const [row] = await tx.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`, [at.toISOString()]);
+      if (row === undefined) return false;
+      // The NOT EXISTS above saw the snapshot the statement began with; a new statement sees what was
+      // committed since (an operator's retry of an earlier version). Still earlier work: leave it.
+      const [earlier] = await tx.query(`SELECT 1 FROM outbox e WHERE e.plan_id = $1 AND e.receiver_id = $2 AND e.version < $3 AND e.state IN ('pending', 'dead') LIMIT 1`, [
+        row.plan_id,
+        row.receiver_id,
+        row.version,
+      ]);
+      if (earlier !== undefined) return true;
+      const settlement = await attempt(await readClaimed(tx, row));
+      await settle(tx, String(row.id), settlement);
+      return true;
+    });
+  }
+
+  private async deliverNextInProcess(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean> {
+    const taken = [...this.inFlight];
+    const [row] = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} AND o.id <> ALL($2::bigint[]) ORDER BY o.id LIMIT 1`, [at.toISOString(), taken]);
+    if (row === undefined) return false;
+    const id = String(row.id);
+    this.inFlight.add(id);
+    try {
+      const settlement = await attempt(await readClaimed(this.client, row));
+      await settle(this.client, id, settlement);
+      return true;
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+
+  async list(query: DeliveryQuery = {}): Promise<Delivery[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    if (query.state !== undefined) {
+      if (!DELIVERY_STATES.includes(query.state)) throw new RangeError(`state must be one of ${DELIVERY_STATES.join(', ')}, not "${query.state as string}"`);
+      where.push(`o.state = ${param(query.state)}`);
+    }
+    if (query.receiverId !== undefined) where.push(`o.receiver_id = ${param(query.receiverId)}`);
+    if (query.planId !== undefined) where.push(`o.plan_id = ${param(query.planId)}`);
+    if (query.afterId !== undefined) {
+      if (!DELIVERY_ID.test(query.afterId)) throw new RangeError(`afterId must be a delivery id (a positive whole number), not "${query.afterId}"`);
+      where.push(`o.id > ${param(query.afterId)}::bigint`);
+    }
+    const limit = query.limit ?? DEFAULT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT) throw new RangeError(`limit must be an integer from 0 to ${String(MAX_LIMIT)}, not ${String(query.limit)}`);
+    const rows = await this.client.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM outbox o ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY o.id LIMIT ${param(limit)}`,
+      params,
+    );
+    return rows.map(toDelivery);
+  }
+
+  async get(id: string): Promise<Delivery | undefined> {
+    if (!DELIVERY_ID.test(id)) return undefined;
+    const [row] = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE o.id = $1::bigint`, [id]);
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
+  async retry(id: string): Promise<Delivery> {
+    if (!DELIVERY_ID.test(id)) throw new DeliveryNotRetryableError(id, undefined);
+    // Only a dead letter, in one statement: a row a worker holds is pending and not touched; the
+    // row lock makes a concurrent retry of the same dead letter wait and then find it pending.
+    const [row] = await this.client.query<DeliveryRow>(
+      `UPDATE outbox o SET state = 'pending', attempts = 0, not_before = NULL, updated_at = now(), ended_at = NULL
+       WHERE o.id = $1::bigint AND o.state = 'dead' RETURNING ${DELIVERY_COLUMNS}`,
+      [id],
+    );
+    if (row !== undefined) return toDelivery(row);
+    throw new DeliveryNotRetryableError(id, (await this.get(id))?.state);
+  }
+}
