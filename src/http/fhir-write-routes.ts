@@ -31,6 +31,7 @@ import { createValidator, hasErrors } from '../validation/index.js';
 import { transactionReaderInThread } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
+import { derivedVersion } from './derived-view.js';
 import { asFirstVersion, keepWithheld, matchEntries, withBundleReferences, sameClosure, samePlanContent, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
 import { etagOf, ifMatchVersion } from './sip-routes.js';
@@ -216,7 +217,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         const ids = entryIds(entries, first, view);
         const outcomes = outcomesOf(ids, new Set());
         try {
-          return { stored: await store.create(first, caller.organization, resourceIdsOf(view)), outcomes, action: 'create' };
+          return { stored: await store.create(first, caller.organization, resourceIdsOf(view), derivedVersion(first, view)), outcomes, action: 'create' };
         } catch (error) {
           if (error instanceof PlanExistsError) continue;
           throw error;
@@ -243,7 +244,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
       const ids = entryIds(entries, next, view);
       const outcomes = outcomesOf(ids, new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`)));
       try {
-        return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view)), outcomes, action: 'update' };
+        return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), derivedVersion(next, view)), outcomes, action: 'update' };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this transaction was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });

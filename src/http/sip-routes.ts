@@ -17,6 +17,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
+import { derivedVersion } from './derived-view.js';
 import type { Problem, SipPlan } from '../sip/index.js';
 import {
   SipRuleError,
@@ -157,7 +158,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
   async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200): Promise<void> {
     const problems = checkPlan(next);
     rejectProblems(problems, `Version ${String(next.version)}`);
-    const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next));
+    const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next), derivedVersion(next));
     // The answer carries the plan only while it may be sent: after a withdrawal it tells what was recorded, not the plan.
     const refusal = sendRefusal(saved.plan, clock());
     const { plan: _withheld, ...recorded } = planBody(saved, problems);
@@ -181,7 +182,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not record this plan: ${access.reason}`);
       const problems = checkPlan(plan);
       rejectProblems(problems, 'The plan');
-      const saved = await store.create(plan, caller.organization, planResourceIds(plan));
+      const saved = await store.create(plan, caller.organization, planResourceIds(plan), derivedVersion(plan));
       response.status(201).setHeader('Location', `${request.baseUrl}/plans/${encodeURIComponent(plan.id)}`).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
     }),
   );
