@@ -243,9 +243,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
 
       const at = clock();
       const matched = await matchingPlans(request);
-      const visibleMatches = matched.plans.filter((stored) => visible(stored, caller, at));
-      // Plans the store was asked to bring derived data with and brought none are derived now (and kept).
-      const allowed = matched.derivedAsked ? await Promise.all(visibleMatches.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : visibleMatches;
+      const allowed = matched.plans.filter((stored) => visible(stored, caller, at));
       if (allowed.length === 1 && allowed[0] !== undefined) {
         subject.planId = allowed[0].plan.id;
         subject.person = allowed[0].plan.individual.identifier.value;
@@ -260,7 +258,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const [refusal] = refusals;
       if (sendable.length === 0 && refusal !== undefined) throw refusal;
 
-      const page = sendable.slice(offset.data, offset.data + count.data);
+      // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
+      const sendablePage = sendable.slice(offset.data, offset.data + count.data);
+      const page = matched.derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
       const base = baseUrl(request);
       const seen = new Set<string>();
       // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.

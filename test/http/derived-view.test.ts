@@ -198,6 +198,21 @@ describe('reads from derived data on the real server (PGlite)', () => {
     now = IN_FORCE;
   });
 
+  it('derives a version stored without derived data when a search pages it, answering it as the mapping does', async () => {
+    now = IN_FORCE;
+    const plan = newPlan('sip-derived-before-search');
+    await server.store.create(plan, 'system', planResourceIds(plan));
+    const carePlanId = idOf(plan, 'CarePlan');
+    const before = await current(plan.id, 'CarePlan', carePlanId);
+    expect(before.derived).toBeUndefined();
+    const search = await request(server.url).get(`/fhir/CarePlan?patient:identifier=${encodeURIComponent(plan.individual.identifier.value)}`).set(await auth()).expect(200);
+    const entry = ((search.body as Bundle).entry ?? []).find((candidate) => candidate.resource?.id === carePlanId);
+    expect(entry?.resource).toEqual(viewOf(before, now).entries.find((candidate) => candidate.type === 'CarePlan')?.resource);
+    expect((await current(plan.id, 'CarePlan', carePlanId)).derived?.texts.map((text) => text.id)).toEqual([carePlanId]);
+    const again = await request(server.url).get(`/fhir/CarePlan?patient:identifier=${encodeURIComponent(plan.individual.identifier.value)}`).set(await auth()).expect(200);
+    expect(again.text).toBe(search.text);
+  });
+
   it('does not use what was kept under another deriver (another mapping or rule set)', async () => {
     now = IN_FORCE;
     const plan = newPlan('sip-derived-other');
