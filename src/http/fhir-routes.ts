@@ -18,6 +18,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planEntries, resourceIdOf } from '../fhir/index.js';
+import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
@@ -28,7 +29,6 @@ import { auditEventCapability } from './audit-event.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { searchedPersonToken } from './person-search.js';
-import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
 import { withWriteCapabilities } from './fhir-write-routes.js';
 
@@ -76,15 +76,6 @@ export interface PlanView {
   readonly entries: readonly ViewEntry[];
 }
 
-/** `reference` values rewritten from the Bundle's `urn:uuid` fullUrls to `Type/id`, everywhere in a resource. */
-function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((item) => relativeReferences(item, targets));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? (targets.get(item) ?? item) : relativeReferences(item, targets)]),
-  );
-}
-
 /**
  * The plan's FHIR view at `at`: refused with 403 naming the rules when the plan may not be sent at
  * that moment (judgeSend), mapped only after it may.
@@ -95,7 +86,7 @@ function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>
  * The keys of every resource, which give the ids and the references' targets, are known at once.
  */
 export function viewOf(stored: StoredPlan, at: Date): PlanView {
-  const refusal = sendRefusal(stored.plan, at);
+  const refusal = storedSendRefusal(stored, at);
   if (refusal !== undefined) throw refusal;
   return judgedView(stored, at);
 }
@@ -103,11 +94,7 @@ export function viewOf(stored: StoredPlan, at: Date): PlanView {
 /** {@link viewOf} of a plan already judged sendable at `at` (a search judges each plan once, to leave out those that may not be sent). */
 function judgedView(stored: StoredPlan, at: Date): PlanView {
   const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
-  const targets = new Map<string, string>();
-  for (const { key } of planned) {
-    const id = resourceIdOf(key.fullUrl);
-    if (id !== undefined) targets.set(key.fullUrl, `${key.resourceType}/${id}`);
-  }
+  const targets = referenceTargets(planned);
   const entries = planned.flatMap((planEntry): ViewEntry[] => {
     const id = resourceIdOf(planEntry.key.fullUrl);
     if (id === undefined) return [];
@@ -117,12 +104,7 @@ function judgedView(stored: StoredPlan, at: Date): PlanView {
         type: planEntry.resourceType,
         id,
         get resource(): FhirResource {
-          if (resource === undefined) {
-            const mapped = planEntry.entry().resource;
-            if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
-            const { resourceType, meta, ...rest } = relativeReferences(mapped, targets) as FhirResource;
-            resource = { resourceType, id, meta: { ...meta, versionId: String(stored.version), lastUpdated: stored.recordedAt }, ...rest } as FhirResource;
-          }
+          resource ??= viewResource(planEntry, id, targets, String(stored.version), stored.recordedAt);
           return resource;
         },
       },
@@ -136,14 +118,19 @@ function judgedView(stored: StoredPlan, at: Date): PlanView {
  * recently recorded first: shared master data (one id in every plan naming it) is answered as the
  * plan recorded last maps it. 404 for a type the mapping does not write; none for an unknown id.
  */
-export async function plansWithResource(store: PlanStore, type: string, id: string): Promise<StoredPlan[]> {
+export async function plansWithResource(store: PlanStore, type: string, id: string, options: { readonly deriver?: string } = {}): Promise<StoredPlan[]> {
   if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id, options) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
 }
 
 export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
+  sendFhirText(response, JSON.stringify(resource), headers);
+}
+
+/** Answers 200 with a resource already serialised (a derived text, src/http/derived-view.ts). */
+export function sendFhirText(response: Response, text: string, headers: Readonly<Record<string, string>> = {}): void {
   for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-  response.status(200).type(FHIR_JSON).send(JSON.stringify(resource));
+  response.status(200).type(FHIR_JSON).send(text);
 }
 
 /** Every value a query parameter was given, repeated or comma-separated. */
@@ -220,6 +207,23 @@ export function fhirRouter(dependencies: AppDependencies): Router {
 
   const visible = (stored: StoredPlan, caller: Caller, at: Date): boolean => dependencies.mayAccess(stored.plan, caller, at).allowed;
 
+  /**
+   * The stored version with what is derived from it (src/http/derived-view.ts), for a read that asked
+   * the store for it and got none: a version written before migration 6 or under another deriver.
+   * It is derived now and kept, so the next read finds it; a failure to keep it is logged, and the read
+   * goes on with what it derived. `wanted` picks the texts the read uses.
+   */
+  async function withDerived(stored: StoredPlan, wanted: (type: string, id: string) => boolean): Promise<StoredPlan> {
+    if (stored.derived !== undefined) return stored;
+    const derived = derivedVersion(stored.plan);
+    try {
+      await store.derive(stored.plan.id, stored.version, derived);
+    } catch (error) {
+      dependencies.logger.warn({ err: error, planId: stored.plan.id, version: stored.version }, 'could not keep what was derived from a plan version');
+    }
+    return { ...stored, derived: { basis: derived.basis, texts: derived.texts.filter((text) => wanted(text.resourceType, text.id)) } };
+  }
+
   router.get('/metadata', (request, response) => {
     response.status(200).type(FHIR_JSON).send(JSON.stringify(withWriteCapabilities(capabilityStatement(baseUrl(request), clock()))));
   });
@@ -238,8 +242,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
 
       const at = clock();
-      const matches = await matchingPlans(request);
-      const allowed = matches.filter((stored) => visible(stored, caller, at));
+      const matched = await matchingPlans(request);
+      const allowed = matched.plans.filter((stored) => visible(stored, caller, at));
       if (allowed.length === 1 && allowed[0] !== undefined) {
         subject.planId = allowed[0].plan.id;
         subject.person = allowed[0].plan.individual.identifier.value;
@@ -247,24 +251,37 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       // Plans that may not be sent now are left out; when every plan found is, the answer is the refusal.
       const refusals: HttpError[] = [];
       const sendable = allowed.filter((stored) => {
-        const refused = sendRefusal(stored.plan, at);
+        const refused = storedSendRefusal(stored, at);
         if (refused !== undefined) refusals.push(refused);
         return refused === undefined;
       });
       const [refusal] = refusals;
       if (sendable.length === 0 && refusal !== undefined) throw refusal;
 
-      const page = sendable.slice(offset.data, offset.data + count.data);
+      // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
+      const sendablePage = sendable.slice(offset.data, offset.data + count.data);
+      const page = matched.derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
       const base = baseUrl(request);
       const seen = new Set<string>();
-      const entries: BundleEntry[] = [];
+      // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
+      const entries: string[] = [];
       const add = (entry: ViewEntry, mode: 'match' | 'include'): void => {
         const key = `${entry.type}/${entry.id}`;
         if (seen.has(key)) return;
         seen.add(key);
-        entries.push({ fullUrl: `${base}/${key}`, resource: entry.resource, search: { mode } });
+        const entryOf: BundleEntry = { fullUrl: `${base}/${key}`, resource: entry.resource, search: { mode } };
+        entries.push(JSON.stringify(entryOf));
       };
+      const plain = includes.length === 0 && revIncludes.length === 0;
       for (const stored of page) {
+        const derived = plain ? derivedTextOf(stored, 'CarePlan') : undefined;
+        if (derived !== undefined) {
+          const key = `CarePlan/${derived.id}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          entries.push(`{"fullUrl":${JSON.stringify(`${base}/${key}`)},"resource":${derivedResourceText(stored, derived)},"search":{"mode":"match"}}`);
+          continue;
+        }
         // Judged sendable at `at` above.
         const view = judgedView(stored, at);
         const match = view.entries.find((entry) => entry.type === 'CarePlan');
@@ -286,13 +303,14 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         }
       }
       if (refusals.length > 0) {
-        entries.push({
+        const outcome: BundleEntry = {
           resource: {
             resourceType: 'OperationOutcome',
             issue: refusals.map((refused) => ({ severity: 'warning', code: 'forbidden', diagnostics: `${refused.detail}: ${[...new Set(refused.problems.map((problem) => problem.code))].join(', ')}` })),
           },
           search: { mode: 'outcome' },
-        });
+        };
+        entries.push(JSON.stringify(outcome));
       }
       const link = (pageOffset: number): string => {
         const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
@@ -305,14 +323,19 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         type: 'searchset',
         total: sendable.length,
         link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendable.length ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
-        entry: entries,
+        entry: [],
       };
-      sendFhir(response, bundle);
+      // JSON.stringify(bundle) with the entries' texts in place of its empty `entry`, its last member.
+      const empty = JSON.stringify(bundle);
+      sendFhirText(response, `${empty.slice(0, -'[]}'.length)}[${entries.join(',')}]}`);
     }),
   );
 
-  /** The plans a CarePlan search names, before access and consent are judged. */
-  async function matchingPlans(request: Request): Promise<StoredPlan[]> {
+  /**
+   * The plans a CarePlan search names, before access and consent are judged; `derivedAsked` when they
+   * were read with what is derived from them (the CarePlan's text), so one without was derived from none.
+   */
+  async function matchingPlans(request: Request): Promise<{ plans: StoredPlan[]; derivedAsked: boolean }> {
     const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
     const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
     const people = [
@@ -324,6 +347,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     const patientId = patients[0]?.replace(/^Patient\//, '');
     const ofPatient = patientId === undefined ? undefined : new Set(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
     let found: StoredPlan[];
+    let derivedAsked = false;
     if (identifier !== undefined) {
       const stored = identifier.system === undefined || identifier.system === '' || identifier.system === IDENTIFIER_SYSTEM.sipPlan ? await store.get(identifier.value) : undefined;
       found = stored === undefined ? [] : [stored];
@@ -331,15 +355,21 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       found = (await Promise.all([...ofPatient].map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
     } else {
       found = [];
+      derivedAsked = true;
       const personValue = people[0]?.value;
       for (let offset = 0; ; offset += MAX_LIMIT) {
-        const pageOf = await store.search({ ...(personValue === undefined ? {} : { personIdentifier: personValue }), limit: MAX_LIMIT, offset });
+        const pageOf = await store.search({
+          ...(personValue === undefined ? {} : { personIdentifier: personValue }),
+          limit: MAX_LIMIT,
+          offset,
+          derived: { deriver: currentDeriver(), resourceType: 'CarePlan' },
+        });
         found.push(...pageOf.plans);
         if (offset + MAX_LIMIT >= pageOf.total) break;
       }
     }
     const person = people[0];
-    return found
+    const plans = found
       .filter((stored) => statuses.length === 0 || statuses.includes(planStatus(stored.plan)))
       .filter((stored) => {
         if (person === undefined) return true;
@@ -348,6 +378,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       })
       .filter((stored) => ofPatient === undefined || ofPatient.has(stored.plan.id))
       .sort((a, b) => a.plan.id.localeCompare(b.plan.id));
+    return { plans, derivedAsked };
   }
 
   router.get(
@@ -355,12 +386,12 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     route('read', async (request, response, caller, subject) => {
       const type = String(request.params.type);
       const id = String(request.params.id);
-      const candidates = await plansWithResource(store, type, id);
+      const candidates = await plansWithResource(store, type, id, { deriver: currentDeriver() });
       const at = clock();
       let refusal: HttpError | undefined;
-      for (const stored of candidates) {
-        const concerned: AuditSubject = { planId: stored.plan.id, person: stored.plan.individual.identifier.value };
-        const access = dependencies.mayAccess(stored.plan, caller, at);
+      for (const found of candidates) {
+        const concerned: AuditSubject = { planId: found.plan.id, person: found.plan.individual.identifier.value };
+        const access = dependencies.mayAccess(found.plan, caller, at);
         if (!access.allowed) {
           if (refusal === undefined) {
             refusal = new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see ${type}/${id}: ${access.reason}`);
@@ -368,19 +399,25 @@ export function fhirRouter(dependencies: AppDependencies): Router {
           }
           continue;
         }
-        let view: PlanView;
-        try {
-          view = viewOf(stored, at);
-        } catch (error) {
-          if (!(error instanceof HttpError)) throw error;
-          refusal = error;
+        const stored = await withDerived(found, (textType, textId) => textType === type && textId === id);
+        // Judged at the moment of the read: only the rules that read the instant run (derived-view.ts).
+        const refused = storedSendRefusal(stored, at);
+        if (refused !== undefined) {
+          refusal = refused;
           Object.assign(subject, concerned);
           continue;
         }
-        const found = view.entries.find((entry) => entry.type === type && entry.id === id);
-        if (found === undefined) continue;
+        const headers = { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() };
+        const derived = derivedTextOf(stored, type, id);
+        if (derived !== undefined) {
+          Object.assign(subject, concerned);
+          sendFhirText(response, derivedResourceText(stored, derived), headers);
+          return;
+        }
+        const entry = judgedView(stored, at).entries.find((candidate) => candidate.type === type && candidate.id === id);
+        if (entry === undefined) continue;
         Object.assign(subject, concerned);
-        sendFhir(response, found.resource, { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() });
+        sendFhir(response, entry.resource, headers);
         return;
       }
       throw refusal ?? new HttpError(404, 'Not Found', `No ${type}/${id}`);

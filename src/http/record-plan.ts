@@ -17,12 +17,21 @@
  */
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
 import { checkPlan, revisePlan, type Approval, type Problem, type SipPlan } from '../sip/index.js';
-import { PlanExistsError, VersionConflictError, type StoredPlan } from '../store/plan-store.js';
+import { PlanExistsError, VersionConflictError, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
+import { derivedVersion } from './derived-view.js';
 import type { AppDependencies, Caller } from './app.js';
 import type { AuditSubject } from './audited-route.js';
 import { asFirstVersion, keepWithheld, sameClosure, samePlanContent } from './fhir-transaction.js';
 import { HttpError } from './problem.js';
 import { etagOf } from './sip-routes.js';
+
+/** What is written beside a new version: its routed deliveries and what a read derives from it alone (from the view already mapped). */
+function versionWrite(dependencies: Pick<AppDependencies, 'routeDeliveries'>, plan: SipPlan, view: readonly PlanEntry[], writtenBy: string): VersionWriteOptions {
+  return {
+    derived: derivedVersion(plan, view),
+    ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo: dependencies.routeDeliveries(plan, writtenBy) }),
+  };
+}
 
 /** How often a plan is decided again after another write to the same plan came first. */
 export const MAX_ATTEMPTS = 10;
@@ -102,7 +111,7 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
       const prepared = request.prepare({ kind: 'create', plan: first, view });
       try {
-        return { stored: await store.create(first, caller.organization, resourceIdsOf(view), dependencies.routeDeliveries?.(first, caller.organization)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
+        return { stored: await store.create(first, caller.organization, resourceIdsOf(view), versionWrite(dependencies, first, view, caller.organization)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
       } catch (error) {
         if (error instanceof PlanExistsError) continue;
         throw error;
@@ -126,7 +135,7 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     const before = new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`));
     const prepared = request.prepare({ kind: 'update', plan: next, view, before });
     try {
-      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), dependencies.routeDeliveries?.(next, caller.organization)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
+      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), versionWrite(dependencies, next, view, caller.organization)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this write was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });

@@ -12,6 +12,7 @@ import type { Request } from 'express';
 import { pino, type Logger } from 'pino';
 import { OutboxWorker, type Connector, type OutboxReceiver, type OutboxWorkerOptions, type SendDecision } from '../exchange/index.js';
 import { planResourceIds } from '../fhir/index.js';
+import { derivedVersion } from './derived-view.js';
 import { parsePlanText, type SipPlan } from '../sip/index.js';
 import { createPlanStore, type PlanStore } from '../store/index.js';
 import { createApp, type Caller } from './app.js';
@@ -53,10 +54,10 @@ export async function loadExamples(store: PlanStore): Promise<number> {
       return earlier;
     };
     const first = plan.version === 1 ? plan : versionOf(1);
-    await store.create(first, 'system', planResourceIds(first));
+    await store.create(first, 'system', planResourceIds(first), { derived: derivedVersion(first) });
     for (let version = 2; version <= plan.version; version++) {
       const next = version === plan.version ? plan : versionOf(version);
-      await store.update(next, version - 1, 'system', planResourceIds(next));
+      await store.update(next, version - 1, 'system', planResourceIds(next), { derived: derivedVersion(next) });
     }
     loaded++;
   }

@@ -17,6 +17,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
+import { derivedVersion } from './derived-view.js';
 import type { Problem, SipPlan } from '../sip/index.js';
 import {
   SipRuleError,
@@ -35,7 +36,7 @@ import {
   trafficLight,
   withdrawConsent,
 } from '../sip/index.js';
-import type { PlanSearch, StoredPlan } from '../store/plan-store.js';
+import type { PlanSearch, StoredPlan, VersionWriteOptions } from '../store/plan-store.js';
 import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
@@ -103,6 +104,11 @@ function bodyOf<T>(schema: z.ZodType<T>, body: unknown): T {
 export function sipRouter(dependencies: AppDependencies): Router {
   const { store, clock } = dependencies;
   const router = Router();
+  /** What is written beside a new version: its routed deliveries and what a read derives from it alone. */
+  const versionWrite = (plan: SipPlan, writtenBy: string): VersionWriteOptions => ({
+    derived: derivedVersion(plan),
+    ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo: dependencies.routeDeliveries(plan, writtenBy) }),
+  });
 
   /** Runs a route as the caller and audits how it ended; store and rule errors become HTTP errors. */
   const route = auditedRoutes(dependencies, (error) =>
@@ -157,7 +163,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
   async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200): Promise<void> {
     const problems = checkPlan(next);
     rejectProblems(problems, `Version ${String(next.version)}`);
-    const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next), dependencies.routeDeliveries?.(next, caller.organization));
+    const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next), versionWrite(next, caller.organization));
     // The answer carries the plan only while it may be sent: after a withdrawal it tells what was recorded, not the plan.
     const refusal = sendRefusal(saved.plan, clock());
     const { plan: _withheld, ...recorded } = planBody(saved, problems);
@@ -181,7 +187,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not record this plan: ${access.reason}`);
       const problems = checkPlan(plan);
       rejectProblems(problems, 'The plan');
-      const saved = await store.create(plan, caller.organization, planResourceIds(plan), dependencies.routeDeliveries?.(plan, caller.organization));
+      const saved = await store.create(plan, caller.organization, planResourceIds(plan), versionWrite(plan, caller.organization));
       response.status(201).setHeader('Location', `${request.baseUrl}/plans/${encodeURIComponent(plan.id)}`).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
     }),
   );

@@ -156,6 +156,43 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX outbox_receiver ON outbox (receiver_id, id)`,
     ],
   },
+  {
+    version: 6,
+    name: 'what a read derives from a plan version alone, kept with it',
+    statements: [
+      // What a read of a version derives from the plan alone (src/http/derived-view.ts), computed once
+      // when the version is written, or by the first read of a version written before: the findings of
+      // the SIP rules that do not depend on the instant (\`basis\`, JSON text), and below the JSON text of
+      // each FHIR resource of its view whose mapping does not depend on the instant either (all but
+      // Consent). \`deriver\` names the mapping, model and rules that computed it: a server running other
+      // ones asks for its own and derives anew. Nothing that depends on the moment of a read is kept
+      // here: consent in force is judged at every read. Rows are immutable, as the versions are.
+      `CREATE TABLE plan_version_derived (
+        plan_id text NOT NULL,
+        version integer NOT NULL,
+        deriver text NOT NULL,
+        basis text NOT NULL,
+        PRIMARY KEY (plan_id, version, deriver),
+        FOREIGN KEY (plan_id, version) REFERENCES plan_versions (plan_id, version)
+      )`,
+      // A resource's text is split where the read puts the version's meta.versionId and meta.lastUpdated.
+      `CREATE TABLE plan_version_texts (
+        plan_id text NOT NULL,
+        version integer NOT NULL,
+        deriver text NOT NULL,
+        resource_type text NOT NULL,
+        resource_id text NOT NULL,
+        head text NOT NULL,
+        tail text NOT NULL,
+        PRIMARY KEY (plan_id, version, deriver, resource_type, resource_id),
+        FOREIGN KEY (plan_id, version, deriver) REFERENCES plan_version_derived (plan_id, version, deriver) DEFERRABLE INITIALLY DEFERRED
+      )`,
+      `CREATE TRIGGER plan_version_derived_append_only BEFORE UPDATE OR DELETE ON plan_version_derived
+        FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
+      `CREATE TRIGGER plan_version_texts_append_only BEFORE UPDATE OR DELETE ON plan_version_texts
+        FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

@@ -23,6 +23,42 @@ export interface PlanResource {
 /** Computes the resources of a stored plan version; `migrate` uses it for versions stored before they were recorded. */
 export type PlanResourcesOf = (plan: SipPlan) => readonly PlanResource[];
 
+/**
+ * The JSON text of one resource of a version's FHIR view, as the writer made it (src/http/derived-view.ts),
+ * split where a read puts `"versionId":…,"lastUpdated":…` of the stored version: `head` + those + `tail`.
+ */
+export interface DerivedText {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly head: string;
+  readonly tail: string;
+}
+
+/**
+ * What a read derives from a plan version alone, computed by the writer (migration 6). The store keeps
+ * it as given, opaque, under `deriver` (which names the mapping and rules that computed it) and hands
+ * it back only to a read that asks for the same `deriver`.
+ */
+export interface DerivedVersion {
+  readonly deriver: string;
+  /** The findings of the rules that do not depend on the instant, as JSON text. */
+  readonly basis: string;
+  readonly texts: readonly DerivedText[];
+}
+
+/** What a read found derived for a stored version: the basis, and the texts of the resources it asked for that were derived. */
+export interface StoredDerivation {
+  readonly basis: string;
+  readonly texts: readonly DerivedText[];
+}
+
+/** Which derived data a read asks for: that of `deriver`, and the texts of resources of this type (and id). */
+export interface DerivedRequest {
+  readonly deriver: string;
+  readonly resourceType: string;
+  readonly resourceId?: string;
+}
+
 /** One stored version of a plan. `version` is the plan's own (`SipPlan.version`), 1, 2, 3 … with no gaps. */
 export interface StoredPlan {
   readonly plan: SipPlan;
@@ -31,6 +67,8 @@ export interface StoredPlan {
   readonly recordedAt: string;
   /** Who recorded it: the calling organisation's HSA-id, or `system` for the example plans. */
   readonly recordedBy: string;
+  /** What was derived from the version under the deriver the read asked for; absent when nothing was (or none was asked for). */
+  readonly derived?: StoredDerivation;
 }
 
 export interface PlanSearch {
@@ -53,6 +91,8 @@ export interface PlanSearch {
   /** At most this many plans (default 100, at most 1000); `total` counts them all. */
   readonly limit?: number;
   readonly offset?: number;
+  /** The derived data to return with each plan (see {@link StoredPlan.derived}). */
+  readonly derived?: DerivedRequest;
 }
 
 /** What the audit log records of every read and write (Patientdatalagen: access logging). */
@@ -164,6 +204,14 @@ export class UnreadablePlanError extends Error {
   }
 }
 
+/** What is written in the same transaction as a new version, beside it. */
+export interface VersionWriteOptions {
+  /** The receivers the version is delivered to: one pending outbox row each (issue #14). */
+  readonly deliverTo?: readonly string[];
+  /** What a read derives from the version alone (migration 6). */
+  readonly derived?: DerivedVersion;
+}
+
 export interface PlanStore {
   /**
    * Applies pending migrations; safe to call on every start and from several processes at once.
@@ -178,18 +226,26 @@ export interface PlanStore {
    * plan does not pass the SIP model. `resources` are the resources of the version's FHIR view
    * (computed by the caller from the plan as `parsePlan` returns it), recorded in the same transaction;
    * a pair that is not a FHIR type and id is a RangeError and nothing is written.
-   * `deliverTo` are the receivers the version is routed to (the caller routes it): one outbox row
-   * each, pending, written in the same transaction, so the version and its deliveries are committed
-   * together or not at all (issue #14). A malformed or repeated receiver id is a RangeError.
+   * `options.deliverTo` are the receivers the version is routed to (the caller routes it): one
+   * outbox row each, pending, written in the same transaction, so the version and its deliveries are
+   * committed together or not at all (issue #14). A malformed or repeated receiver id is a RangeError.
+   * `options.derived` is what a read derives from the version alone, computed by the caller from the
+   * plan as `parsePlan` returns it and kept in the same transaction (migration 6).
    */
-  create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], deliverTo?: readonly string[]): Promise<StoredPlan>;
+  create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], options?: VersionWriteOptions): Promise<StoredPlan>;
   /**
    * Stores the next version of a plan, in one transaction, serialised with other writes to the same
    * plan: `plan.version` must be `expectedVersion + 1`, and `expectedVersion` the current one, else
    * {@link VersionConflictError}; {@link PlanNotFoundError} when there is no such plan. Nothing is
-   * half-written when it fails. `resources` and `deliverTo` as for `create`.
+   * half-written when it fails. `resources` and `options` as for `create`.
    */
-  update(plan: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], deliverTo?: readonly string[]): Promise<StoredPlan>;
+  update(plan: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], options?: VersionWriteOptions): Promise<StoredPlan>;
+  /**
+   * Keeps what was derived from a stored version (one written before migration 6, or by a writer that
+   * derived nothing, or under another deriver); derived data already kept under the same deriver stays
+   * as it is. {@link PlanNotFoundError} when there is no such version.
+   */
+  derive(planId: string, version: number, derived: DerivedVersion): Promise<void>;
   /**
    * The current version, or the given one; undefined when there is none. A stored version that no
    * longer parses throws {@link UnreadablePlanError} (also from `history` and `search`).
@@ -207,8 +263,9 @@ export interface PlanStore {
   /**
    * The current versions of the plans {@link plansWithResource} names, by plan id, in one query: what a
    * read of a FHIR resource by its id needs. A version that no longer parses throws as `get` does.
+   * With `deriver`, each comes with what was derived from it under that deriver, and the text of this resource.
    */
-  currentWithResource(resourceType: string, resourceId: string): Promise<StoredPlan[]>;
+  currentWithResource(resourceType: string, resourceId: string, options?: { readonly deriver?: string }): Promise<StoredPlan[]>;
   /** Appends to the audit log; entries are never changed or deleted. */
   audit(entry: AuditEntry): Promise<void>;
   /** Audit entries, newest first, matching every criterion given. A malformed instant or id is a RangeError. */

@@ -14,12 +14,15 @@ import {
   VersionConflictError,
   type AuditEntry,
   type AuditQuery,
+  type DerivedRequest,
+  type DerivedVersion,
   type PlanResource,
   type PlanResourcesOf,
   type PlanSearch,
   type PlanStore,
   type RecordedAuditEntry,
   type StoredPlan,
+  type VersionWriteOptions,
 } from './plan-store.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
 import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
@@ -64,6 +67,44 @@ function validated(plan: SipPlan): SipPlan {
   return result.plan;
 }
 
+/**
+ * The columns and joins that bring what was derived from the version `v` under a deriver, and the
+ * text of the resource asked for (migration 6); `param` binds a value and names its placeholder.
+ */
+function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown) => string): { columns: string; joins: string } {
+  if (request === undefined) return { columns: '', joins: '' };
+  const deriver = param(request.deriver);
+  const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
+  return {
+    columns: ', d.basis, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail',
+    joins: ` LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}
+       LEFT JOIN plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver} AND t.resource_type = ${param(request.resourceType)}${byId}`,
+  };
+}
+
+function checkDerived(derived: DerivedVersion | undefined): DerivedVersion | undefined {
+  if (derived === undefined) return undefined;
+  checkResources(derived.texts);
+  if (derived.deriver === '') throw new RangeError('a deriver must be named');
+  return derived;
+}
+
+/** Keeps what was derived from a version (migration 6); what is kept under the same deriver stays as it is. */
+async function insertDerived(tx: SqlQueryable, planId: string, version: number, derived: DerivedVersion): Promise<void> {
+  const [kept] = await tx.query<{ plan_id: string }>(
+    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING plan_id',
+    [planId, version, derived.deriver, derived.basis],
+  );
+  if (kept === undefined || derived.texts.length === 0) return;
+  const { texts } = derived;
+  await tx.query(
+    `INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
+     SELECT $1, $2, $3, t.resource_type, t.resource_id, t.head, t.tail FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS t (resource_type, resource_id, head, tail)
+     ON CONFLICT DO NOTHING`,
+    [planId, version, derived.deriver, texts.map((text) => text.resourceType), texts.map((text) => text.id), texts.map((text) => text.head), texts.map((text) => text.tail)],
+  );
+}
+
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
   const result = value ?? fallback;
   if (!Number.isInteger(result) || result < 0 || result > max) throw new RangeError(`${name} must be an integer from 0 to ${String(max)}, not ${String(value)}`);
@@ -86,14 +127,15 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
   return resources;
 }
 
-async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], deliverTo: readonly string[]): Promise<StoredPlan> {
+async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions): Promise<StoredPlan> {
   const [row] = await tx.query<{ recorded_at: Date | string }>(
     'INSERT INTO plan_versions (plan_id, version, document, model, recorded_by) VALUES ($1, $2, $3::json, $4, $5) RETURNING recorded_at',
     [plan.id, plan.version, JSON.stringify(plan), planModelVersion(), recordedBy],
   );
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
   await indexResources(tx, plan.id, resources);
-  await enqueueDeliveries(tx, plan.id, plan.version, deliverTo);
+  await enqueueDeliveries(tx, plan.id, plan.version, options.deliverTo ?? []);
+  if (options.derived !== undefined) await insertDerived(tx, plan.id, plan.version, options.derived);
   return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
 }
 
@@ -167,10 +209,11 @@ export class SqlPlanStore implements PlanStore {
     }
   }
 
-  async create(input: SipPlan, recordedBy: string, resources: readonly PlanResource[], deliverTo: readonly string[] = []): Promise<StoredPlan> {
+  async create(input: SipPlan, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions = {}): Promise<StoredPlan> {
     const plan = validated(input);
     checkResources(resources);
-    checkReceiverIds(deliverTo);
+    checkReceiverIds(options.deliverTo ?? []);
+    checkDerived(options.derived);
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
       return await this.client.transaction(async (tx) => {
@@ -181,7 +224,7 @@ export class SqlPlanStore implements PlanStore {
            VALUES ($1, $2, $3, $4, $5::text[], $6::date, $7::date, $8)`,
           columnValues(plan),
         );
-        return insertVersion(tx, plan, recordedBy, resources, deliverTo);
+        return insertVersion(tx, plan, recordedBy, resources, options);
       });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);
@@ -189,10 +232,11 @@ export class SqlPlanStore implements PlanStore {
     }
   }
 
-  async update(input: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], deliverTo: readonly string[] = []): Promise<StoredPlan> {
+  async update(input: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions = {}): Promise<StoredPlan> {
     const plan = validated(input);
     checkResources(resources);
-    checkReceiverIds(deliverTo);
+    checkReceiverIds(options.deliverTo ?? []);
+    checkDerived(options.derived);
     return this.client.transaction(async (tx) => {
       // The row lock serialises writes to one plan: a concurrent update waits here, then reads the
       // version the winner wrote and fails the check below.
@@ -200,7 +244,7 @@ export class SqlPlanStore implements PlanStore {
       if (current === undefined) throw new PlanNotFoundError(plan.id);
       if (current.version !== expectedVersion) throw new VersionConflictError(plan.id, expectedVersion, current.version);
       if (plan.version !== expectedVersion + 1) throw new VersionConflictError(plan.id, plan.version - 1, current.version);
-      const stored = await insertVersion(tx, plan, recordedBy, resources, deliverTo);
+      const stored = await insertVersion(tx, plan, recordedBy, resources, options);
       await tx.query(
         `UPDATE plans SET version = $2, person_identifier = $3, status = $4, principal_keys = $5::text[],
            next_follow_up = $6::date, consent_ends = $7::date, closed = $8
@@ -208,6 +252,15 @@ export class SqlPlanStore implements PlanStore {
         columnValues(plan),
       );
       return stored;
+    });
+  }
+
+  async derive(planId: string, version: number, derived: DerivedVersion): Promise<void> {
+    checkDerived(derived);
+    await this.client.transaction(async (tx) => {
+      const [row] = await tx.query<{ version: number }>('SELECT version FROM plan_versions WHERE plan_id = $1 AND version = $2', [planId, version]);
+      if (row === undefined) throw new PlanNotFoundError(planId);
+      await insertDerived(tx, planId, version, derived);
     });
   }
 
@@ -245,14 +298,16 @@ export class SqlPlanStore implements PlanStore {
       where.push(`NOT p.closed AND p.next_follow_up < ${param(formatDate(stockholmDate(query.overdueAt)))}::date`);
     }
     const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    const filterParams = params.length;
+    const derived = derivedJoin(query.derived, param);
     // One statement for the page and the total (a window count over every match, before LIMIT); only
     // a page that comes back empty (past the end, or limit 0) has to count on its own.
     const rows = await this.client.query<VersionRow & { total: number }>(
-      `SELECT ${VERSION_COLUMNS}, count(*) OVER ()::integer AS total FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
+      `SELECT ${VERSION_COLUMNS}${derived.columns}, count(*) OVER ()::integer AS total FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
        ${filter} ORDER BY p.plan_id LIMIT ${param(limit)} OFFSET ${param(offset)}`,
       params,
     );
-    const total = rows[0]?.total ?? (await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params.slice(0, -2)))[0]?.total ?? 0;
+    const total = rows[0]?.total ?? (await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params.slice(0, filterParams)))[0]?.total ?? 0;
     return { total, plans: rows.map(toStored) };
   }
 
@@ -264,12 +319,15 @@ export class SqlPlanStore implements PlanStore {
     return rows.map((row) => row.plan_id);
   }
 
-  async currentWithResource(resourceType: string, resourceId: string): Promise<StoredPlan[]> {
+  async currentWithResource(resourceType: string, resourceId: string, options: { readonly deriver?: string } = {}): Promise<StoredPlan[]> {
+    const params: unknown[] = [resourceType, resourceId];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    const derived = derivedJoin(options.deriver === undefined ? undefined : { deriver: options.deriver, resourceType, resourceId }, param);
     const rows = await this.client.query<VersionRow>(
-      `SELECT ${VERSION_COLUMNS} FROM plan_resources r
-       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
+      `SELECT ${VERSION_COLUMNS}${derived.columns} FROM plan_resources r
+       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
        WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
-      [resourceType, resourceId],
+      params,
     );
     return rows.map(toStored);
   }

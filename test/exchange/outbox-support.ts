@@ -162,10 +162,10 @@ export async function openStore(driver: Driver): Promise<OpenedStore> {
 /** Writes versions 1 … `versions` of a new plan `id`, each routed to `receivers`. */
 export async function writeVersions(store: PlanStore, id: string, versions: number, receivers: readonly string[]): Promise<SipPlan> {
   let plan = freshPlan(id);
-  await store.create(plan, 'SE2321000180-1000', [], receivers);
+  await store.create(plan, 'SE2321000180-1000', [], { deliverTo: receivers });
   for (let version = 2; version <= versions; version++) {
     plan = { ...plan, version, notes: `version ${String(version)}` };
-    await store.update(plan, version - 1, 'SE2321000180-1000', [], receivers);
+    await store.update(plan, version - 1, 'SE2321000180-1000', [], { deliverTo: receivers });
   }
   return plan;
 }

@@ -55,19 +55,19 @@ describe.each([['PGlite', 'pglite'] as const, ['PostgreSQL', 'postgres'] as cons
     // A failure inside the transaction, after the version is inserted: the outbox refuses one receiver.
     await sql.query(`ALTER TABLE outbox ADD CONSTRAINT test_refuses_r9 CHECK (receiver_id <> 'r9')`);
     const next = { ...freshPlan('sip-outbox-1'), version: 2, notes: 'v2' };
-    await expect(store.update(next, 1, REGION, [], ['kommun-falun', 'r9'])).rejects.toThrow(/test_refuses_r9/);
+    await expect(store.update(next, 1, REGION, [], { deliverTo: ['kommun-falun', 'r9'] })).rejects.toThrow(/test_refuses_r9/);
     expect((await store.get('sip-outbox-1'))?.version).toBe(1);
     expect(await store.get('sip-outbox-1', 2)).toBeUndefined();
     expect((await store.outbox.list()).filter((row) => row.version === 2)).toEqual([]);
     // …and a failing create leaves no plan and no delivery.
-    await expect(store.create(freshPlan('sip-outbox-2'), REGION, [], ['r9'])).rejects.toThrow(/test_refuses_r9/);
+    await expect(store.create(freshPlan('sip-outbox-2'), REGION, [], { deliverTo: ['r9'] })).rejects.toThrow(/test_refuses_r9/);
     expect(await store.get('sip-outbox-2')).toBeUndefined();
     expect(await store.outbox.list({ planId: 'sip-outbox-2' })).toEqual([]);
     // A malformed or repeated receiver id is refused before anything is written.
-    await expect(store.update(next, 1, REGION, [], ['bad id'])).rejects.toThrow(RangeError);
-    await expect(store.update(next, 1, REGION, [], ['a', 'a'])).rejects.toThrow(/distinct/);
+    await expect(store.update(next, 1, REGION, [], { deliverTo: ['bad id'] })).rejects.toThrow(RangeError);
+    await expect(store.update(next, 1, REGION, [], { deliverTo: ['a', 'a'] })).rejects.toThrow(/distinct/);
     // The same write without the refused receiver goes through with its delivery.
-    await store.update(next, 1, REGION, [], ['kommun-falun']);
+    await store.update(next, 1, REGION, [], { deliverTo: ['kommun-falun'] });
     expect((await store.outbox.list({ planId: 'sip-outbox-1', receiverId: 'kommun-falun' })).map((row) => row.version)).toEqual([1, 2]);
   });
 
@@ -208,7 +208,7 @@ describe.each([['PGlite', 'pglite'] as const, ['PostgreSQL', 'postgres'] as cons
       version: 3,
       consents: [{ ...consent, withdrawal: { withdrawnAt: '2026-03-30T09:00:00+02:00', withdrawnBy: consent.givers[0] ?? { kind: 'individual' as const } } }],
     };
-    await opened.store.update(withdrawn as typeof plan, 2, REGION, [], ['kommun-falun']);
+    await opened.store.update(withdrawn as typeof plan, 2, REGION, [], { deliverTo: ['kommun-falun'] });
     expect(await worker().runUntilIdle()).toBe(3);
     expect(receiver.requests).toEqual([]);
     const rows = await opened.store.outbox.list({ planId: 'sip-outbox-11' });

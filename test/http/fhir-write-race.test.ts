@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { createApp } from '../../src/http/app.js';
 import type { SipPlan } from '../../src/sip/index.js';
-import { PlanExistsError, VersionConflictError, createPlanStore, type PlanResource, type PlanStore, type StoredPlan } from '../../src/store/index.js';
+import { PlanExistsError, VersionConflictError, createPlanStore, type VersionWriteOptions, type PlanResource, type PlanStore, type StoredPlan } from '../../src/store/index.js';
 import { DRIVERS, NOW, REGION, freshPlan } from '../support/http-server.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
 
@@ -48,18 +48,18 @@ class RacingStore {
     return read;
   }
 
-  async create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
+  async create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], options?: VersionWriteOptions): Promise<StoredPlan> {
     try {
-      return await this.inner.create(plan, recordedBy, resources);
+      return await this.inner.create(plan, recordedBy, resources, options);
     } catch (error) {
       if (error instanceof PlanExistsError) this.refused.exists += 1;
       throw error;
     }
   }
 
-  async update(plan: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[]): Promise<StoredPlan> {
+  async update(plan: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], options?: VersionWriteOptions): Promise<StoredPlan> {
     try {
-      return await this.inner.update(plan, expectedVersion, recordedBy, resources);
+      return await this.inner.update(plan, expectedVersion, recordedBy, resources, options);
     } catch (error) {
       if (error instanceof VersionConflictError) this.refused.conflict += 1;
       throw error;
@@ -70,13 +70,14 @@ class RacingStore {
     const inner = this.inner;
     return {
       migrate: (options) => inner.migrate(options),
-      create: (plan, recordedBy, resources) => this.create(plan, recordedBy, resources),
-      update: (plan, expected, recordedBy, resources) => this.update(plan, expected, recordedBy, resources),
+      create: (plan, recordedBy, resources, options) => this.create(plan, recordedBy, resources, options),
+      update: (plan, expected, recordedBy, resources, options) => this.update(plan, expected, recordedBy, resources, options),
+      derive: (planId, version, derived) => inner.derive(planId, version, derived),
       get: (planId, version) => this.get(planId, version),
       history: (planId) => inner.history(planId),
       search: (query) => inner.search(query),
       plansWithResource: (type, id) => inner.plansWithResource(type, id),
-      currentWithResource: (type, id) => inner.currentWithResource(type, id),
+      currentWithResource: (type, id, options) => inner.currentWithResource(type, id, options),
       audit: (entry) => inner.audit(entry),
       auditLog: (query) => inner.auditLog(query),
       auditEntry: (id) => inner.auditEntry(id),

@@ -219,3 +219,82 @@ export function judgeSendAndRecorded(plan: SipPlan, at: Date): SendAndRecordedJu
   }
   return { send, recorded };
 }
+
+/**
+ * What `judgeSend` finds in a plan that does not depend on the instant of sending, kept with a
+ * stored version so a read runs only the rules that do (consent in force, overdue follow-ups …):
+ * for each rule that ran, in rule order, either its findings (it read neither `at`, `today` nor
+ * `sending`, so it gives them at any instant: a rule is a pure function of its context, and one that
+ * did not read the instant took the same path whatever the instant) or `timed` (it read one, and is
+ * run again at the moment of each send). Rules with no finding that did not read the instant are left
+ * out. Only valid for the rule set that computed it: a store keys it by {@link RULE_SET_SIGNATURE}.
+ */
+export interface SendBasis {
+  readonly rules: readonly SendBasisRule[];
+}
+
+/** One rule of a {@link SendBasis}: its code, and its findings or that it is judged at the instant. */
+export type SendBasisRule = { readonly code: string; readonly timed: true } | { readonly code: string; readonly findings: readonly Finding[] };
+
+/** The codes of the rules, in order: names the rule set a {@link SendBasis} was computed by. */
+export const RULE_SET_SIGNATURE: string = RULES.map((rule) => `${rule.code}:${rule.kind}:${rule.reportDeviation === true ? 'd' : ''}`).join(',');
+
+/** The {@link SendBasis} of a plan, computed once when its version is written. */
+export function sendBasisOf(plan: SipPlan): SendBasis {
+  // Any instant serves: only whether a rule reads it is kept, never what it found when it did.
+  const at = new Date(plan.updatedAt);
+  const instantRead = new Set<true>();
+  const today = stockholmDate(at);
+  const watching: RuleContext = {
+    plan,
+    index: indexPlan(plan),
+    birthDate: birthDateOf(plan),
+    get at() {
+      instantRead.add(true);
+      return at;
+    },
+    get sending() {
+      instantRead.add(true);
+      return true;
+    },
+    get today() {
+      instantRead.add(true);
+      return today;
+    },
+  };
+  const complete = underApproval(plan);
+  const rules: SendBasisRule[] = [];
+  for (const rule of RULES) {
+    if (rule.kind === 'completeness' && !complete) continue;
+    instantRead.clear();
+    const findings = [...rule.check(watching)].map(({ pointer, message }) => ({ pointer, message }));
+    if (instantRead.size > 0) rules.push({ code: rule.code, timed: true });
+    else if (findings.length > 0) rules.push({ code: rule.code, findings });
+  }
+  return { rules };
+}
+
+/**
+ * `judgeSend(plan, at)` from the plan's {@link SendBasis}: the stored findings of the rules that do
+ * not read the instant, and the others run at `at`. Equal to `judgeSend` (test/sip/send-basis.test.ts);
+ * a basis naming a rule this rule set does not have is a RangeError (the caller computed it with
+ * another rule set, which {@link RULE_SET_SIGNATURE} is there to prevent).
+ */
+export function judgeSendWith(plan: SipPlan, basis: SendBasis, at: Date): Problem[] {
+  const problems: Problem[] = [];
+  let context: RuleContext | undefined;
+  let next = 0;
+  for (const entry of basis.rules) {
+    while (next < RULES.length && RULES[next]?.code !== entry.code) next++;
+    const rule = RULES[next];
+    if (rule === undefined) throw new RangeError(`the send basis names rule ${entry.code}, which this rule set does not have (or not in that order)`);
+    next++;
+    if ('timed' in entry) {
+      context ??= { plan, index: indexPlan(plan), at, sending: true, today: stockholmDate(at), birthDate: birthDateOf(plan) };
+      for (const finding of rule.check(context)) problems.push(problemOf(rule, finding));
+    } else {
+      for (const finding of entry.findings) problems.push(problemOf(rule, finding));
+    }
+  }
+  return problems;
+}

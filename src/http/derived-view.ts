@@ -1,0 +1,124 @@
+/**
+ * What a read of a plan version derives from the plan alone, computed once when the version is
+ * written and kept with it in the store (migration 6), so that a read runs only what depends on the
+ * moment of the read (docs/performance.md, "Sixth run"):
+ *
+ * - the **send basis** (src/sip/rules/index.ts `sendBasisOf`): the findings of the SIP rules that do
+ *   not read the instant, and which rules do. A read runs those again at its own instant
+ *   (`judgeSendWith`): consent in force, overdue follow-ups … are judged at every read, never stored;
+ * - the **JSON text of each FHIR resource** of the version's view whose mapping does not depend on
+ *   the instant: every type but Consent, whose status and narrative are judged at the moment it is
+ *   sent (src/fhir/write/consent.ts, resource-narratives.ts). The text is split where the read puts the
+ *   version's `meta.versionId` and `meta.lastUpdated`, so a read answers it without parsing or
+ *   serialising it.
+ *
+ * The store keeps it under {@link currentDeriver}, which names the model, the mapping and the rules
+ * that computed it; a server running others does not find it and derives anew. A version written
+ * before migration 6 (or under another deriver) is derived by its first read and kept then.
+ */
+import { createHash } from 'node:crypto';
+import type { FhirResource } from 'fhir/r4.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
+import { RULE_SET_SIGNATURE, judgeSendWith, planModelVersion, sendBasisOf, type SendBasis, type SipPlan } from '../sip/index.js';
+import type { DerivedText, DerivedVersion, StoredPlan } from '../store/plan-store.js';
+import type { HttpError } from './problem.js';
+import { refusalOf, sendRefusal } from './sending.js';
+
+/**
+ * Raise when what is derived changes without the model, the artefact version or the rule set
+ * changing: a change of the mapping's output, of how a text is split, of the basis's form.
+ */
+export const DERIVATION_REVISION = 1;
+
+/** Resource types whose mapping reads the instant of sending (`WriteContext.at`): never derived. */
+export const TIME_DEPENDENT_TYPES: ReadonlySet<string> = new Set(['Consent']);
+
+let deriver: string | undefined;
+
+/** The name under which this server keeps and finds derived data: a hash of everything that computes it. */
+export function currentDeriver(): string {
+  deriver ??= `${String(DERIVATION_REVISION)}:${createHash('sha256')
+    .update(JSON.stringify([ARTEFACT_VERSION, planModelVersion(), DEFAULT_MAPPING_OPTIONS, RULE_SET_SIGNATURE]))
+    .digest('hex')
+    .slice(0, 32)}`;
+  return deriver;
+}
+
+/** `reference` values rewritten from the Bundle's `urn:uuid` fullUrls to `Type/id`, everywhere in a resource. */
+function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((item) => relativeReferences(item, targets));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? (targets.get(item) ?? item) : relativeReferences(item, targets)]),
+  );
+}
+
+/** The `Type/id` each entry's fullUrl stands for on the facade. */
+export function referenceTargets(entries: readonly PlanEntry[]): Map<string, string> {
+  const targets = new Map<string, string>();
+  for (const { key } of entries) {
+    const id = resourceIdOf(key.fullUrl);
+    if (id !== undefined) targets.set(key.fullUrl, `${key.resourceType}/${id}`);
+  }
+  return targets;
+}
+
+/** A resource of a plan's view as the facade answers it: its id, the version's meta, references relative. */
+export function viewResource(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): FhirResource {
+  const mapped = planEntry.entry().resource;
+  if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
+  const { resourceType, meta, ...rest } = relativeReferences(mapped, targets) as FhirResource;
+  return { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as FhirResource;
+}
+
+const VERSION_MARK = 'sip-derived-version-id';
+const UPDATED_MARK = 'sip-derived-last-updated';
+/** Where the version's meta goes in a derived text. JSON.stringify escapes quotes in values, so this can only be the keys themselves. */
+const MARK_TEXT = `"versionId":"${VERSION_MARK}","lastUpdated":"${UPDATED_MARK}"`;
+
+/**
+ * What a read derives from `plan` alone, to keep with its version. `entries` are the plan's
+ * `planEntries`, when the writer has them already. The plan must be as `parsePlan` returns it.
+ */
+export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = planEntries(plan, DEFAULT_MAPPING_OPTIONS)): DerivedVersion {
+  const targets = referenceTargets(entries);
+  const texts = entries.flatMap((planEntry): DerivedText[] => {
+    if (TIME_DEPENDENT_TYPES.has(planEntry.resourceType)) return [];
+    const id = resourceIdOf(planEntry.key.fullUrl);
+    if (id === undefined) return [];
+    const text = JSON.stringify(viewResource(planEntry, id, targets, VERSION_MARK, UPDATED_MARK));
+    const at = text.indexOf(MARK_TEXT);
+    // Not derived (the read maps it) when the mark is not found once: a meta of the mapping's own naming versionId.
+    if (at < 0 || text.includes(MARK_TEXT, at + 1)) return [];
+    return [{ resourceType: planEntry.resourceType, id, head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) }];
+  });
+  return { deriver: currentDeriver(), basis: JSON.stringify(sendBasisOf(plan)), texts };
+}
+
+/** The answer's JSON text of a derived resource of a stored version: its text with the version's meta spliced in. */
+export function derivedResourceText(stored: StoredPlan, text: DerivedText): string {
+  return `${text.head}"versionId":${JSON.stringify(String(stored.version))},"lastUpdated":${JSON.stringify(stored.recordedAt)}${text.tail}`;
+}
+
+/** The derived text of `type/id` that came with a stored version, if it did. */
+export function derivedTextOf(stored: StoredPlan, type: string, id?: string): DerivedText | undefined {
+  return stored.derived?.texts.find((text) => text.resourceType === type && (id === undefined || text.id === id));
+}
+
+function basisOf(text: string): SendBasis {
+  // The parsed-JSON boundary: the store hands back the text this module wrote under the same deriver.
+  const parsed = JSON.parse(text) as SendBasis;
+  if (!Array.isArray(parsed.rules)) throw new Error('a derived send basis without rules');
+  return parsed;
+}
+
+/**
+ * Why the stored version may not be sent at `at` (a 403 naming the rules), or undefined when it may:
+ * `sendRefusal(plan, at)`, from the version's send basis when it came with one (only the rules that
+ * read the instant run), else every rule.
+ */
+export function storedSendRefusal(stored: StoredPlan, at: Date): HttpError | undefined {
+  const { derived } = stored;
+  if (derived === undefined) return sendRefusal(stored.plan, at);
+  return refusalOf(stored.plan, judgeSendWith(stored.plan, basisOf(derived.basis), at));
+}

@@ -1,0 +1,76 @@
+/**
+ * `judgeSendWith(plan, sendBasisOf(plan), at)` (src/sip/rules/index.ts): the findings of the rules that
+ * do not read the instant, kept with a version when it is written, and the rules that do run at the
+ * moment of the read. Held equal to `judgeSend(plan, at)` over every example and generated plans, at
+ * instants before, during and long after their consents, and through a JSON round trip (the store
+ * keeps the basis as text).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { RULES, judgeSend, judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
+import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { exampleFiles, leakyProtectedPlan, readExample } from '../support/examples.js';
+
+const DAY = 86_400_000;
+
+/** Checks the basis gives judgeSend at `at`; true when judgeSend found an error there (a refusal). */
+function expectSameAsJudgeSend(plan: SipPlan, basis: SendBasis, at: Date): boolean {
+  const expected = judgeSend(plan, at);
+  expect(judgeSendWith(plan, basis, at)).toEqual(expected);
+  return expected.some((problem) => problem.severity === 'error');
+}
+
+const stored = (plan: SipPlan): SendBasis => JSON.parse(JSON.stringify(sendBasisOf(plan))) as SendBasis;
+
+describe('send basis', () => {
+  const examples: [string, SipPlan][] = [...exampleFiles.map((file): [string, SipPlan] => [file, readExample(file)]), ['leaky protected plan', leakyProtectedPlan()]];
+
+  it('gives judgeSend for every example, from a year before its version to two years after, refusals included', () => {
+    let refused = 0;
+    let sendable = 0;
+    for (const [, plan] of examples) {
+      const basis = stored(plan);
+      const recordedAt = Date.parse(plan.updatedAt);
+      for (const days of [-365, -30, -1, 0, 1, 45, 120, 200, 300, 400, 730]) {
+        if (expectSameAsJudgeSend(plan, basis, new Date(recordedAt + days * DAY))) refused += 1;
+        else sendable += 1;
+      }
+    }
+    // Both outcomes occur: the consents of the examples last at most a year.
+    expect(refused).toBeGreaterThan(examples.length);
+    expect(sendable).toBeGreaterThan(examples.length);
+  });
+
+  it('keeps the consent rules to be judged at the read, and nothing they found when the version was written', () => {
+    const adult = readExample('adult-psychiatry-addiction.json');
+    const basis = sendBasisOf(adult);
+    const timed = basis.rules.filter((rule) => 'timed' in rule).map((rule) => rule.code);
+    expect(timed).toEqual(expect.arrayContaining(['consent.missing', 'consent.expired', 'consent.withdrawn']));
+    for (const rule of basis.rules) if (timed.includes(rule.code)) expect(rule).not.toHaveProperty('findings');
+    // Two years on the consent has expired: the read finds it though the basis was computed when it was in force.
+    const late = judgeSendWith(adult, basis, new Date(Date.parse(adult.updatedAt) + 730 * DAY));
+    expect(late.map((problem) => problem.code)).toContain('consent.expired');
+  });
+
+  it('gives judgeSend over generated plans at any instant', () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(mappablePlanArbitrary, fc.integer({ min: -400, max: 800 }), (json, days) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        if (expectSameAsJudgeSend(parsed.plan, stored(parsed.plan), new Date(Date.parse(parsed.plan.updatedAt) + days * DAY))) refused += 1;
+      }),
+      { numRuns: 300 },
+    );
+    expect(refused).toBeGreaterThan(0);
+  });
+
+  it('refuses a basis naming a rule this rule set does not have', () => {
+    const adult = readExample('adult-psychiatry-addiction.json');
+    expect(() => judgeSendWith(adult, { rules: [{ code: 'no.such-rule', findings: [] }] }, new Date(adult.updatedAt))).toThrow(/no\.such-rule/);
+    // Out of order is refused too: each rule is looked for after the one before.
+    const [first, second] = RULES;
+    if (first === undefined || second === undefined) throw new Error('no rules');
+    expect(() => judgeSendWith(adult, { rules: [{ code: second.code, findings: [] }, { code: first.code, findings: [] }] }, new Date(adult.updatedAt))).toThrow(RangeError);
+  });
+});
