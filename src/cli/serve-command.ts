@@ -4,7 +4,7 @@
  * bearer-token authentication (the server's own key unless an issuer is configured). Runs until
  * SIGINT or SIGTERM, then closes the store cleanly.
  *
- * Exit status: 0 stopped by a signal, 2 a bad setting (every one is named) or a port in use.
+ * Exit status: 0 stopped by a signal, 2 a bad setting (every one is named), a bad receivers file or a port in use.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, SETTING_VARIABLES, type ServerConfig } from '../http/config.js';
@@ -19,20 +19,22 @@ Options:
   --host <address>      ${SETTING_VARIABLES.host}, default 127.0.0.1
   --data-dir <dir>      ${SETTING_VARIABLES.dataDir}, default ./data (the embedded store and the local key)
   --database-url <url>  ${SETTING_VARIABLES.databaseUrl}, a PostgreSQL server instead of the embedded store
+  --receivers <file>    ${SETTING_VARIABLES.receiversFile}, the systems plans are delivered to (receivers.example.json)
   --no-examples         do not load the example plans into a new store (${SETTING_VARIABLES.loadExamples}=false)
   --auth-disabled       no authentication at all, for local experiments only (${SETTING_VARIABLES.authDisabled})
   -h, --help            show this help
 
 Other settings: ${SETTING_VARIABLES.maxBodyBytes}, ${SETTING_VARIABLES.rateLimitPerMinute}, ${SETTING_VARIABLES.authIssuer},
-${SETTING_VARIABLES.authAudience}, ${SETTING_VARIABLES.authJwksUrl}, ${SETTING_VARIABLES.authPublicKey}, ${SETTING_VARIABLES.authOrgClaim} (see the README).
+${SETTING_VARIABLES.authAudience}, ${SETTING_VARIABLES.authJwksUrl}, ${SETTING_VARIABLES.authPublicKey}, ${SETTING_VARIABLES.authOrgClaim}, ${SETTING_VARIABLES.operators},
+${SETTING_VARIABLES.deliveryConcurrency}, ${SETTING_VARIABLES.deliveryMaxAttempts} (see the README).
 
-Exit status: 0 stopped by SIGINT or SIGTERM, 2 a bad setting or the port is taken.`;
+Exit status: 0 stopped by SIGINT or SIGTERM, 2 a bad setting, a bad receivers file or the port is taken.`;
 
 /** An HSA-id of a principal in the example plans (Region Dalarna), for the banner's token command. */
 const EXAMPLE_ORG = 'SE2321000180-1000';
 
 /** What `serve` prints once it listens: where everything is, and how to get a token. */
-export function banner(url: string, config: ServerConfig, authMode: string): string {
+export function banner(url: string, config: ServerConfig, authMode: string, receivers: readonly string[] = []): string {
   const store = config.databaseUrl === undefined ? `embedded PostgreSQL (PGlite) in ${config.dataDir}` : 'PostgreSQL at DATABASE_URL';
   return [
     `SIP adapter listening on ${url}`,
@@ -51,6 +53,9 @@ export function banner(url: string, config: ServerConfig, authMode: string): str
             `              curl -H "Authorization: Bearer $TOKEN" ${url}/sip/plans`,
           ].join('\n')
         : '  auth:       bearer tokens from the configured issuer',
+    receivers.length === 0
+      ? `  exchange:   no receivers (set ${SETTING_VARIABLES.receiversFile} to a receivers file, see receivers.example.json)`
+      : [`  exchange:   ${String(receivers.length)} receiver(s) from ${config.receiversFile ?? ''}, deliveries at ${url}/exchange/deliveries`, ...receivers.map((line) => `              ${line}`)].join('\n'),
   ].join('\n');
 }
 
@@ -62,6 +67,7 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
+      receivers: { type: 'string' },
       'no-examples': { type: 'boolean', default: false },
       'auth-disabled': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -76,6 +82,7 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
     host: values.host,
     dataDir: values['data-dir'],
     databaseUrl: values['database-url'],
+    receiversFile: values.receivers,
     ...(values['no-examples'] ? { loadExamples: false } : {}),
     ...(values['auth-disabled'] ? { authDisabled: true } : {}),
   });
@@ -89,6 +96,10 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
     server = await startServer(settings.config);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof Error && error.name === 'ReceiversConfigError') {
+      io.err(`sip-fhir serve: ${error.message}`);
+      return 2;
+    }
     if (code === 'EADDRINUSE') {
       io.err(`sip-fhir serve: port ${String(settings.config.port)} on ${settings.config.host} is in use; choose another with --port or ${SETTING_VARIABLES.port}`);
       return 2;
@@ -96,7 +107,7 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
     throw error;
   }
   if (server.authenticator.mode === 'disabled') io.err(server.authenticator.warning);
-  io.err(banner(server.url, settings.config, server.authenticator.mode));
+  io.err(banner(server.url, settings.config, server.authenticator.mode, server.receiverSummary));
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

@@ -9,3 +9,4 @@ export { decideSend, excludedClassesAt } from './consent-at-send.js';
 export * from './receivers.js';
 export * from './connectors/index.js';
 export * from './outbox-worker.js';
+export { exchangeFor, loadExchange, type Exchange } from './setup.js';

@@ -61,6 +61,12 @@ export const serverConfigSchema = z.object({
     .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((id) => id.trim()).filter((id) => id !== ''))
     .pipe(z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/, 'each must be an HSA-id or organisationsnummer')))
     .default([]),
+  /** `SIP_RECEIVERS`: the receivers file (receivers.example.json); without it nothing is delivered. */
+  receiversFile: z.string().min(1, 'must name a file').optional(),
+  /** `SIP_DELIVERY_CONCURRENCY`: deliveries attempted at once by this instance (keep below the PostgreSQL pool's 10). */
+  deliveryConcurrency: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(8, 'must be at most 8').default(4),
+  /** `SIP_DELIVERY_MAX_ATTEMPTS`: attempts before a delivery that keeps failing is a dead letter. */
+  deliveryMaxAttempts: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(12),
 });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
@@ -82,6 +88,9 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   authPublicKey: 'SIP_AUTH_PUBLIC_KEY',
   authOrgClaim: 'SIP_AUTH_ORG_CLAIM',
   operators: 'SIP_OPERATORS',
+  receiversFile: 'SIP_RECEIVERS',
+  deliveryConcurrency: 'SIP_DELIVERY_CONCURRENCY',
+  deliveryMaxAttempts: 'SIP_DELIVERY_MAX_ATTEMPTS',
 };
 
 export type ConfigResult = { ok: true; config: ServerConfig } | { ok: false; problems: string[] };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request } from 'express';
 import { pino, type Logger } from 'pino';
-import { OutboxWorker, type Connector, type OutboxReceiver, type OutboxWorkerOptions, type SendDecision } from '../exchange/index.js';
+import { loadExchange, OutboxWorker, type Connector, type Exchange, type OutboxReceiver, type OutboxWorkerOptions, type SendDecision } from '../exchange/index.js';
 import { planResourceIds } from '../fhir/index.js';
 import { derivedVersion } from './derived-view.js';
 import { parsePlanText, type SipPlan } from '../sip/index.js';
@@ -32,6 +32,10 @@ export interface RunningServer {
   readonly url: string;
   readonly store: PlanStore;
   readonly authenticator: Authenticator;
+  /** The ids of the receivers this server delivers to (none when the exchange is off). */
+  readonly receivers: readonly string[];
+  /** One line per receiver of the receivers file, for the start-up banner; no secrets. */
+  readonly receiverSummary?: readonly string[];
   close(): Promise<void>;
 }
 
@@ -112,13 +116,16 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
     ...(config.authOrgClaim === undefined ? {} : { orgClaim: config.authOrgClaim }),
   });
   const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl });
+  let loadedExchange: Exchange | undefined;
   try {
     await store.migrate({ resourcesOf: planResourceIds });
     if (config.loadExamples) await loadExamples(store);
     const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
     const mappings = await loadMappings(MAPPINGS_DIR);
     const transactionReader = config.validationWorkers > 0 ? transactionReaderPool(config.validationWorkers) : undefined;
-    const { exchange } = options;
+    // The receivers file, when set and no exchange was handed in (tests hand one in): a bad file stops the start with every problem.
+    loadedExchange = options.exchange === undefined && config.receiversFile !== undefined ? await loadExchange(config.receiversFile) : undefined;
+    const exchange: ExchangeOptions | undefined = options.exchange ?? loadedExchange;
     // On PostgreSQL every instance runs a worker and they share the outbox (claims are row locks held
     // for the attempt); on PGlite the one process runs the one worker (src/store/outbox.ts says why).
     const worker =
@@ -172,11 +179,15 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
           server.closeAllConnections();
         });
         await worker?.stop();
+        await loadedExchange?.close();
         await transactionReader?.close();
         await store.close();
       },
+      receivers: exchange?.receivers.map((receiver) => receiver.id) ?? [],
+      ...(loadedExchange === undefined ? {} : { receiverSummary: loadedExchange.summary }),
     };
   } catch (error) {
+    await loadedExchange?.close();
     await store.close();
     throw error;
   }
