@@ -16,7 +16,7 @@
  * point 2) has one place to be passed.
  */
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
-import { checkPlan, revisePlan, type Approval, type Problem, type SipPlan } from '../sip/index.js';
+import { checkPlan, revisePlan, samePerson, type Approval, type Problem, type SipPlan } from '../sip/index.js';
 import { PlanExistsError, VersionConflictError, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
 import { derivedVersion } from './derived-view.js';
 import type { AppDependencies, Caller } from './app.js';
@@ -122,6 +122,13 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not change plan "${current.plan.id}": ${access.reason}`);
     if (expected !== undefined && expected !== current.version) {
       throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" is at version ${String(current.version)}, not ${String(expected)}; read it again and redo the change`, [], { ETag: etagOf(current.version) });
+    }
+    if (!samePerson(current.plan, incoming)) {
+      throw new HttpError(
+        409,
+        'Conflict',
+        `Plan "${current.plan.id}" is about another person: the adapter holds it for a ${current.plan.individual.identifier.system}, and this one names a ${incoming.individual.identifier.system} that is not the same person; a plan id names one person's plan, so give this plan an id of its own. Nothing was recorded`,
+      );
     }
     if (incoming.closure !== undefined && !sameClosure(current.plan, incoming)) throw refusals.closure(current.plan.id);
     if (samePlanContent(current.plan, incoming)) {

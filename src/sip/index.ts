@@ -15,3 +15,4 @@ export * from './rules/index.js';
 export * from './transitions.js';
 export * from './meeting-transitions.js';
 export * from './without-information.js';
+export * from './same-person.js';

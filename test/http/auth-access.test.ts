@@ -66,7 +66,8 @@ const BY_LEGAL_ENTITY: typeof TABLE = [
   { name: 'a principal recorded by organisationsnummer, by an HSA-id issued under it', plan: falunByOrganisationsnummer, org: 'SE2120002262-1000', at: IN_FORCE, expected: { allowed: true, role: 'principal', partyId: 'falu-kommun' } },
   { name: 'the same HSA-id when the plan records no organisationsnummer for it', plan: falun, org: 'SE2120002262-1000', at: IN_FORCE, expected: { allowed: false, reason: 'notAParty' } },
   { name: 'an HSA-id under another organisationsnummer', plan: falunByOrganisationsnummer, org: 'SE2120002080-1000', at: IN_FORCE, expected: { allowed: false, reason: 'notAParty' } },
-  { name: 'another unit of a principal, not recorded in the plan, by its legal entity', plan: falun, org: 'SE2321000180-9ABC', at: IN_FORCE, expected: { allowed: true, role: 'principal', partyId: 'region-dalarna' } },
+  { name: 'another unit of a principal recorded with its own HSA-id (only that HSA-id counts)', plan: falun, org: 'SE2321000180-9ABC', at: IN_FORCE, expected: { allowed: false, reason: 'notAParty' } },
+  { name: 'a principal recorded by organisationsnummer and HSA-id, by another HSA-id under the number', plan: () => ({ ...falunByOrganisationsnummer(), principals: falunByOrganisationsnummer().principals.map((principal) => (principal.id === 'falu-kommun' ? { ...principal, hsaId: 'SE2120002262-1000' } : principal)) }), org: 'SE2120002262-5XYZ', at: IN_FORCE, expected: { allowed: false, reason: 'notAParty' } },
   { name: 'an excluded unit calling with its own HSA-id (found as itself, not as its principal)', plan: falun, org: 'SE2321000180-7VCB', at: IN_FORCE, expected: { allowed: false, reason: 'excluded', partyId: 'unit-vc-britsarvet' } },
 ];
 

@@ -345,6 +345,23 @@ describe('POST /exchange/inbound/{mapping} on the embedded store (PGlite)', () =
     expect((await h.test.server.store.history('SIP-2026-0031')).length).toBe(1);
   });
 
+  it('refuses (409) an export that names a plan id the adapter holds for another person, and records nothing', async () => {
+    // Both samples use case number SIP-2026-0031, for two different people (see above).
+    const held = sample('modern-case-api', 'lss-contact-person.json');
+    const other = sample('legacy-xml-export', 'aldre-hemtjanst-hemsjukvard.xml');
+    expect(other.plan.individual.identifier).not.toEqual(held.plan.individual.identifier);
+    if ((await h.test.server.store.get('SIP-2026-0031')) === undefined) {
+      h.setClock(instantAfter(held.plan));
+      expect((await h.postSample(held)).status).toBe(201);
+    }
+    const before = (await h.test.server.store.history('SIP-2026-0031')).length;
+    h.setClock(instantAfter(other.plan));
+    const answer = await h.post(other.mapping, other.text, other.contentType, await h.token(partyOf(held.plan)));
+    expect(answer.status).toBe(409);
+    expect(errorsOf(expectOutcome(answer.body))[0]?.diagnostics).toMatch(/is about another person/);
+    expect((await h.test.server.store.history('SIP-2026-0031')).length).toBe(before);
+  });
+
   it('refuses a call without a token (401) and a caller that is no party to the plan (403), and audits both', async () => {
     const given = sample('modern-case-api', 'protected-identity-housing-support.json');
     h.setClock(instantAfter(given.plan));

@@ -12,8 +12,8 @@
  *
  * A professional's HSA-id is a person's, not an organisation's, and is never matched: a caller acts
  * for an organisation. An HSA-id that names no organisation of the plan is matched by the
- * organisationsnummer it was issued under (a municipality is often recorded by that alone); one that
- * matches neither way has no access.
+ * organisationsnummer it was issued under, against organisations recorded by that number alone (a
+ * municipality often is); one that matches neither way has no access.
  */
 import { consentsInForce, consentStateAt, decideExchange, isExcludedBy } from '../../sip/consent-status.js';
 import type { Consent, SipPlan } from '../../sip/model/index.js';
@@ -61,11 +61,12 @@ export function organisationsnummerOf(hsaId: string): string | undefined {
 
 /**
  * Every organisation of the plan the caller with this HSA-id acts for. An organisation recorded with
- * that HSA-id matches it exactly. When none is, the organisation the HSA-id was issued under is
- * matched by its organisationsnummer: a municipality is often recorded in a plan (and in its own
- * export) by organisationsnummer alone, while its callers carry HSA-ids issued under it. A unit has
- * no organisationsnummer of its own, so it is matched exactly or not at all: an excluded unit calling
- * with its own HSA-id is always found as itself.
+ * that HSA-id matches it exactly. When none does, an organisation recorded by organisationsnummer
+ * alone (no HSA-id) matches an HSA-id issued under that number: a municipality is often recorded in a
+ * plan, and in its own export, that way, while its callers carry HSA-ids issued under it. An
+ * organisation recorded with an HSA-id is matched by that HSA-id only, so another unit of a region
+ * does not see the region's plans. A unit has no organisationsnummer of its own, so it is matched
+ * exactly or not at all: an excluded unit calling with its own HSA-id is always found as itself.
  */
 function partiesWith(plan: SipPlan, hsaId: string): Party[] {
   const exact = partiesWithHsaId(plan, hsaId);
@@ -74,9 +75,11 @@ function partiesWith(plan: SipPlan, hsaId: string): Party[] {
   if (plan.professionals.some((professional) => professional.hsaId === hsaId)) return [];
   const legalEntity = organisationsnummerOf(hsaId);
   if (legalEntity === undefined) return [];
+  const byLegalEntityAlone = (organization: { readonly hsaId?: string | undefined; readonly organisationsnummer?: string | undefined }): boolean =>
+    organization.hsaId === undefined && organization.organisationsnummer === legalEntity;
   return [
-    ...plan.principals.filter((principal) => principal.organisationsnummer === legalEntity).map((principal): Party => ({ id: principal.id, role: 'principal' })),
-    ...plan.otherActors.filter((actor) => actor.organisationsnummer === legalEntity).map((actor): Party => ({ id: actor.id, role: 'otherActor' })),
+    ...plan.principals.filter(byLegalEntityAlone).map((principal): Party => ({ id: principal.id, role: 'principal' })),
+    ...plan.otherActors.filter(byLegalEntityAlone).map((actor): Party => ({ id: actor.id, role: 'otherActor' })),
   ];
 }
 
