@@ -26,7 +26,7 @@ Options:
 
 Other settings: ${SETTING_VARIABLES.maxBodyBytes}, ${SETTING_VARIABLES.rateLimitPerMinute}, ${SETTING_VARIABLES.authIssuer},
 ${SETTING_VARIABLES.authAudience}, ${SETTING_VARIABLES.authJwksUrl}, ${SETTING_VARIABLES.authPublicKey}, ${SETTING_VARIABLES.authOrgClaim}, ${SETTING_VARIABLES.operators},
-${SETTING_VARIABLES.deliveryConcurrency}, ${SETTING_VARIABLES.deliveryMaxAttempts} (see the README).
+${SETTING_VARIABLES.deliveryConcurrency}, ${SETTING_VARIABLES.deliveryMaxAttempts}, ${SETTING_VARIABLES.deliveryMaxBackoffMs} (see the README).
 
 Exit status: 0 stopped by SIGINT or SIGTERM, 2 a bad setting, a bad receivers file or the port is taken.`;
 

@@ -67,6 +67,12 @@ export const serverConfigSchema = z.object({
   deliveryConcurrency: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(8, 'must be at most 8').default(4),
   /** `SIP_DELIVERY_MAX_ATTEMPTS`: attempts before a delivery that keeps failing is a dead letter. */
   deliveryMaxAttempts: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(12),
+  /**
+   * `SIP_DELIVERY_MAX_BACKOFF_MS`: the longest wait between two attempts of a delivery (the backoff's
+   * cap; the first waits up to 1 s and each later one up to twice as long). A `Retry-After` asking for
+   * more is still honoured.
+   */
+  deliveryMaxBackoffMs: z.coerce.number().int('must be a whole number of milliseconds').min(1, 'must be at least 1 ms').max(3_600_000, 'must be at most 3600000 (an hour)').default(300_000),
 });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
@@ -91,6 +97,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   receiversFile: 'SIP_RECEIVERS',
   deliveryConcurrency: 'SIP_DELIVERY_CONCURRENCY',
   deliveryMaxAttempts: 'SIP_DELIVERY_MAX_ATTEMPTS',
+  deliveryMaxBackoffMs: 'SIP_DELIVERY_MAX_BACKOFF_MS',
 };
 
 export type ConfigResult = { ok: true; config: ServerConfig } | { ok: false; problems: string[] };

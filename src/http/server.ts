@@ -132,6 +132,10 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
       exchange === undefined || exchange.receivers.length === 0
         ? undefined
         : new OutboxWorker({
+            // The settings (SIP_DELIVERY_*) unless the exchange handed in says otherwise (tests).
+            concurrency: config.deliveryConcurrency,
+            maxAttempts: config.deliveryMaxAttempts,
+            maxDelayMs: config.deliveryMaxBackoffMs,
             ...exchange.worker,
             outbox: store.outbox,
             audit: (entry) => store.audit(entry),

@@ -209,6 +209,12 @@ async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Pr
 export class SqlOutboxStore implements OutboxStore {
   /** PGlite only: the ids this process is delivering now (see the module comment). */
   private readonly inFlight = new Set<string>();
+  /**
+   * PGlite only: the claim under way. Claims run one after the other, so that each reads the due rows
+   * after the one before marked its row in {@link inFlight}; read at once, the worker's slots would
+   * all be handed the same row and send it once each.
+   */
+  private claiming: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly client: SqlClient) {}
 
@@ -235,11 +241,18 @@ export class SqlOutboxStore implements OutboxStore {
   }
 
   private async deliverNextInProcess(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean> {
-    const taken = [...this.inFlight];
-    const [row] = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} AND o.id <> ALL($2::bigint[]) ORDER BY o.id LIMIT 1`, [at.toISOString(), taken]);
+    const claim = this.claiming.then(async () => {
+      const [due] = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} AND o.id <> ALL($2::bigint[]) ORDER BY o.id LIMIT 1`, [
+        at.toISOString(),
+        [...this.inFlight],
+      ]);
+      if (due !== undefined) this.inFlight.add(String(due.id));
+      return due;
+    });
+    this.claiming = claim.catch(() => undefined);
+    const row = await claim;
     if (row === undefined) return false;
     const id = String(row.id);
-    this.inFlight.add(id);
     try {
       const settlement = await attempt(await readClaimed(this.client, row));
       await settle(this.client, id, settlement);
