@@ -159,7 +159,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function startHarness(driver: 'pglite' | 'postgres'): Promise<Harness> {
+async function startHarness(driver: 'pglite' | 'postgres', settings: Readonly<Record<string, unknown>> = {}): Promise<Harness> {
   const folder = mkdtempSync(join(tmpdir(), 'sip-e2e-'));
   const fhir = new LoopbackReceiver('fhir');
   const municipal = new LoopbackReceiver('plain');
@@ -193,6 +193,7 @@ async function startHarness(driver: 'pglite' | 'postgres'): Promise<Harness> {
       loadExamples: false,
       rateLimitPerMinute: 1_000_000,
       receiversFile,
+      ...settings,
       ...(scratch === undefined ? {} : { databaseUrl: scratch.url }),
     });
     // The receivers file as the server reads it (loadExchange, the real connectors), with the worker's
@@ -594,6 +595,29 @@ describe('the exchange end to end on the embedded store (PGlite)', () => {
       expect(h.municipal.requests.filter((request) => textOf(request).includes(expiring))).toHaveLength(1);
     }, 60_000);
   });
+});
+
+describe('the exchange with SIP_DELIVERY_MAX_ATTEMPTS=2', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness('pglite', { deliveryMaxAttempts: '2' });
+  }, 180_000);
+  afterAll(async () => {
+    await h.close();
+  }, 60_000);
+
+  it('makes a delivery that keeps failing a dead letter after two attempts, as the setting says', async () => {
+    h.setClock(IN_FORCE);
+    h.fhir.script = (request) => (request.path === '/stockholm' ? { status: 503, headers: { 'content-type': 'text/plain' }, body: 'down for maintenance' } : undefined);
+    const posted = await call(h, 'POST', '/exchange/inbound/legacy-xml-export', HUDDINGE.caller, XML_SAMPLE, 'application/xml');
+    expect(posted.status, JSON.stringify(posted.json)).toBe(201);
+    const [delivery, ...others] = await settled(h, HUDDINGE.caseNumber, 1);
+    expect(others).toEqual([]);
+    expect([delivery?.receiverId, delivery?.state, delivery?.attempts, delivery?.lastStatus]).toEqual(['region-stockholm', 'dead', 2, 503]);
+    expect(delivery?.lastError).toMatch(/^gave up after 2 attempts; /);
+    expect(h.fhir.requests.filter((request) => request.path === '/stockholm').map((request) => request.status)).toEqual([503, 503]);
+  }, 60_000);
 });
 
 describe('the exchange end to end on PostgreSQL', () => {
