@@ -159,7 +159,12 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function startHarness(driver: 'pglite' | 'postgres', settings: Readonly<Record<string, unknown>> = {}): Promise<Harness> {
+/**
+ * The server with the receivers file. With `serverLoads`, the server reads the file itself (as
+ * `sip-fhir serve` with SIP_RECEIVERS does) and its worker runs with the default delays; otherwise the
+ * test loads it with `loadExchange` and hands it in with short delays.
+ */
+async function startHarness(driver: 'pglite' | 'postgres', settings: Readonly<Record<string, unknown>> = {}, serverLoads = false): Promise<Harness> {
   const folder = mkdtempSync(join(tmpdir(), 'sip-e2e-'));
   const fhir = new LoopbackReceiver('fhir');
   const municipal = new LoopbackReceiver('plain');
@@ -193,16 +198,18 @@ async function startHarness(driver: 'pglite' | 'postgres', settings: Readonly<Re
       loadExamples: false,
       rateLimitPerMinute: 1_000_000,
       receiversFile,
+      // Enough attempts that a receiver stopped for a while is still being tried when it comes back.
+      deliveryMaxAttempts: 100,
       ...settings,
       ...(scratch === undefined ? {} : { databaseUrl: scratch.url }),
     });
     // The receivers file as the server reads it (loadExchange, the real connectors), with the worker's
     // delays made short so that a test waits milliseconds, not the default seconds.
-    exchange = await loadExchange(receiversFile);
+    exchange = serverLoads ? undefined : await loadExchange(receiversFile);
     const server = await startServer(config, {
       clock,
       logger: pino({ level: 'silent' }),
-      exchange: { ...exchange, worker: { baseDelayMs: 50, maxDelayMs: 400, pollIntervalMs: 25, random: () => 0.5 } },
+      ...(exchange === undefined ? {} : { exchange: { ...exchange, worker: { baseDelayMs: 50, maxDelayMs: 400, pollIntervalMs: 25, random: () => 0.5 } } }),
     });
     const loaded = exchange;
     const database = scratch;
@@ -220,7 +227,7 @@ async function startHarness(driver: 'pglite' | 'postgres', settings: Readonly<Re
       },
       close: async () => {
         await server.close();
-        await loaded.close();
+        await loaded?.close();
         await fhir.stop();
         await municipal.stop();
         await database?.drop();
@@ -601,13 +608,15 @@ describe('the exchange with SIP_DELIVERY_MAX_ATTEMPTS=2', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness('pglite', { deliveryMaxAttempts: '2' });
+    // The server reads SIP_RECEIVERS itself here: the path `sip-fhir serve` takes.
+    h = await startHarness('pglite', { deliveryMaxAttempts: '2' }, true);
   }, 180_000);
   afterAll(async () => {
     await h.close();
   }, 60_000);
 
   it('makes a delivery that keeps failing a dead letter after two attempts, as the setting says', async () => {
+    expect(h.server.receivers).toEqual(['region-ostergotland', 'vc-ekholmen', 'region-stockholm', 'linkoping-case-api', 'linkoping-legacy-drop']);
     h.setClock(IN_FORCE);
     h.fhir.script = (request) => (request.path === '/stockholm' ? { status: 503, headers: { 'content-type': 'text/plain' }, body: 'down for maintenance' } : undefined);
     const posted = await call(h, 'POST', '/exchange/inbound/legacy-xml-export', HUDDINGE.caller, XML_SAMPLE, 'application/xml');
