@@ -60,6 +60,32 @@ export function partiesOf(plan: SipPlan, organization: string): PlanParty[] {
 }
 
 /**
+ * The organisationsnummer an HSA-id is issued under (`SE` + the organisationsnummer, optionally with
+ * the century `16`, a hyphen and a suffix), as `NNNNNN-NNNN`; the rule of src/http/auth/access.ts
+ * `organisationsnummerOf`, repeated because the exchange may not import the HTTP layer.
+ */
+function issuedUnder(hsaId: string): string | undefined {
+  const digits = /^SE(?:16)?(\d{6})(\d{4})-/.exec(hsaId);
+  return digits === null ? undefined : `${digits[1] ?? ''}-${digits[2] ?? ''}`;
+}
+
+/**
+ * The parties of the plan the writer of a version acts for, as the auth module let it write
+ * (src/http/auth/access.ts `partiesWith`): those with its identifier; when none has it, the
+ * principals and other actors recorded by the organisationsnummer its HSA-id is issued under — a
+ * municipality recorded by organisationsnummer alone posts its export with an HSA-id under it, and
+ * must not get its own version back. A professional's HSA-id is a person's and acts for nobody here.
+ */
+function writerPartiesOf(plan: SipPlan, writtenBy: string): PlanParty[] {
+  const exact = partiesOf(plan, writtenBy);
+  if (exact.length > 0) return exact;
+  const id = normalizeOrganization(writtenBy);
+  if (plan.professionals.some((professional) => professional.hsaId === id)) return [];
+  const legalEntity = issuedUnder(id);
+  return legalEntity === undefined ? [] : partiesOf(plan, legalEntity).filter((party) => party.role !== 'unit');
+}
+
+/**
  * The receivers a plan version is routed to: those whose organisation is a party of the plan, in
  * the order given, except the organisation that wrote the version (`writtenBy`, an HSA-id or
  * organisationsnummer; undefined when no organisation of the plan wrote it, e.g. an operator). The
@@ -69,7 +95,7 @@ export function partiesOf(plan: SipPlan, organization: string): PlanParty[] {
  */
 export function receiversFor<R extends ReceiverParty>(plan: SipPlan, receivers: readonly R[], writtenBy: string | undefined): R[] {
   const writer = writtenBy === undefined ? undefined : normalizeOrganization(writtenBy);
-  const writerParties = new Set(writtenBy === undefined ? [] : partiesOf(plan, writtenBy).map((party) => party.id));
+  const writerParties = new Set(writtenBy === undefined ? [] : writerPartiesOf(plan, writtenBy).map((party) => party.id));
   return receivers.filter((receiver) => {
     if (normalizeOrganization(receiver.organization) === writer) return false;
     const parties = partiesOf(plan, receiver.organization);

@@ -47,6 +47,14 @@ describe('receiversFor', () => {
     expect(ids(receiversFor(PLAN, ALL, 'SE2321000180-1000'))).toEqual(['psyk-ehr', 'vc-britsarvet', 'kommun-case', 'fk']);
   });
 
+  it('never echoes the version back to a municipality that wrote with an HSA-id issued under its organisationsnummer (as the auth module lets it)', () => {
+    // SE2120002106-1000 is issued under 212000-2106, Falu kommun, recorded by organisationsnummer alone.
+    expect(ids(receiversFor(PLAN, ALL, 'SE2120002106-1000'))).toEqual(['region-ehr', 'region-archive', 'psyk-ehr', 'vc-britsarvet', 'fk']);
+    // A professional's HSA-id acts for nobody: everything is routed.
+    const professional = PLAN.professionals.find((candidate) => candidate.hsaId !== undefined);
+    expect(ids(receiversFor(PLAN, ALL, professional?.hsaId))).toEqual(['region-ehr', 'region-archive', 'psyk-ehr', 'vc-britsarvet', 'kommun-case', 'fk']);
+  });
+
   it('a unit that wrote gets nothing back; its principal and sibling units still do', () => {
     expect(ids(receiversFor(PLAN, ALL, 'SE2321000180-4PSY'))).toEqual(['region-ehr', 'region-archive', 'vc-britsarvet', 'kommun-case', 'fk']);
   });
