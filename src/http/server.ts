@@ -132,6 +132,9 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
       exchange === undefined || exchange.receivers.length === 0
         ? undefined
         : new OutboxWorker({
+            // SIP_DELIVERY_CONCURRENCY and SIP_DELIVERY_MAX_ATTEMPTS; an exchange handed in (tests) may set its own.
+            concurrency: config.deliveryConcurrency,
+            maxAttempts: config.deliveryMaxAttempts,
             ...exchange.worker,
             outbox: store.outbox,
             audit: (entry) => store.audit(entry),
