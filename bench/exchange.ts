@@ -8,7 +8,9 @@
  *   counts Idempotency-Keys. It has one lane per configuration (its own path, counts and gate).
  * - **The adapter** is `sip-fhir serve` as child processes, as in production, with `SIP_RECEIVERS`
  *   naming one FHIR receiver (the plan's other actor Försäkringskassan, 202100-5521, whom the example's
- *   consent covers) at the lane's path and `SIP_DELIVERY_CONCURRENCY` set. Lane `one-<c>` is one
+ *   consent covers) at the lane's path, with a 10-minute `timeoutMs` (the requests held at the gate
+ *   while a round's plans are written must not time out and be sent again), and
+ *   `SIP_DELIVERY_CONCURRENCY` set. Lane `one-<c>` is one
  *   instance on a scratch database of the machine's PostgreSQL (SIP_TEST_DATABASE_URL, default
  *   postgres://postgres@127.0.0.1:5432/postgres; created and dropped); lane `two-<c>` is two instances
  *   sharing another scratch database.
@@ -38,7 +40,7 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import axios from 'axios';
@@ -53,6 +55,8 @@ import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, p
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? '1000');
 const WARM_UP = 100;
+/** Profiles every instance (`node --cpu-prof`) into <dir>/<lane>/ (see bench/README.md for bench/profile-top.ts). */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '4,8').split(',').map((value) => Number(value.trim()));
 /** The organisation that writes the plans (the region, a principal of the example): it gets nothing back. */
 const WRITER = 'SE2321000180-1000';
@@ -230,11 +234,16 @@ try {
         const scratch = await createScratchDatabase();
         scratches.push(scratch);
         const receiversFile = join(folder, `${name}.json`);
-        writeFileSync(receiversFile, JSON.stringify({ receivers: [{ id: RECEIVER_ID, organization: RECEIVER_ORG, kind: 'fhir', base: `${receiverBase}/${name}`, auth: { type: 'none' } }] }));
+        writeFileSync(receiversFile, JSON.stringify({ receivers: [{ id: RECEIVER_ID, organization: RECEIVER_ORG, kind: 'fhir', base: `${receiverBase}/${name}`, auth: { type: 'none' }, timeoutMs: 600_000 }] }));
         const dataDir = mkdtempSync(join(folder, `${name}-`));
         const servers: Served[] = [];
         for (let index = 0; index < instances; index++) {
-          servers.push(await startServe(scratch.url, dataDir, { env: { SIP_RECEIVERS: receiversFile, SIP_DELIVERY_CONCURRENCY: String(concurrency) } }));
+          servers.push(
+            await startServe(scratch.url, dataDir, {
+              env: { SIP_RECEIVERS: receiversFile, SIP_DELIVERY_CONCURRENCY: String(concurrency) },
+              ...(CPU_PROF === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF, name)] }),
+            }),
+          );
         }
         lanes.push({
           name,
