@@ -4,7 +4,7 @@
  * server as a child process, and the median.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { formatDate, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
 
 /** A valid personnummer `YYYYMMDD-NNNC` for a serial number: born 1950–1999, Luhn check digit. */
@@ -94,4 +94,46 @@ export async function startServe(
       await exited;
     },
   };
+}
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc on Linux; undefined elsewhere.
+ * (The same reading as bench/http.ts makes; kept here for the benches that came after it.)
+ */
+export function processCpuMillis(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name): utime and stime, in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (ms) used so far by the PostgreSQL backends serving `database` (process title `postgres: <user> <database> …`), by pid. */
+export function postgresCpuMillis(database: string): Map<number, number> | undefined {
+  try {
+    const backends = new Map<number, number>();
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        const used = title.startsWith('postgres: ') && title.split(' ').includes(database) ? processCpuMillis(Number(pid)) : undefined;
+        if (used !== undefined) backends.set(Number(pid), used);
+      } catch {
+        // The process ended while being read.
+      }
+    }
+    return backends;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time the backends used between two readings of {@link postgresCpuMillis}. */
+export function postgresCpuBetween(before: Map<number, number> | undefined, after: Map<number, number> | undefined): number | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  let total = 0;
+  for (const [pid, used] of after) total += used - (before.get(pid) ?? 0);
+  return total;
 }
