@@ -27,7 +27,7 @@
  * Issue #11 aims at ≥ 100 transactions/s and ≥ 2,000 reads/s with p99 ≤ 50 ms; the verdict is
  * printed, nothing is asserted. Run with `npm run bench:http`.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -39,7 +39,7 @@ import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, 
 import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, startServe, write, type Served } from './support.js';
+import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processCpuMillis, startServe, write, type Served } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -59,53 +59,6 @@ const adult = newPlan('sip-bench-template', personnummer(0));
 /** A prime that does not divide PLANS, so `i × STRIDE mod PLANS` visits every plan before it repeats. */
 const STRIDE = 7_919;
 const ORG = 'SE2321000180-1000';
-/**
- * CPU time the process has used so far (user + system), in ms, from /proc on Linux; undefined
- * elsewhere. Per request it is steadier than requests/s on a shared machine: other processes taking
- * the cores lower the rate, not the work each request needs.
- */
-function cpuMillis(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name): utime and stime, in clock ticks (100 a second).
-    const fields = readFileSync(`/proc/${String(pid)}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * CPU time (ms) used so far by each PostgreSQL backend serving `database` (their process title is
- * `postgres: <user> <database> <client> …`), by process id, from /proc on Linux; undefined elsewhere.
- * Backends of other databases, and the server's WAL writer and checkpointer, are not counted.
- */
-function databaseCpuMillis(database: string): Map<number, number> | undefined {
-  try {
-    const backends = new Map<number, number>();
-    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-      try {
-        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        const used = title.startsWith('postgres: ') && title.split(' ').includes(database) ? cpuMillis(Number(pid)) : undefined;
-        if (used !== undefined) backends.set(Number(pid), used);
-      } catch {
-        // The process ended while being read.
-      }
-    }
-    return backends;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU time the backends used between two readings: a backend started in between counts whole, one that ended is lost. */
-function databaseCpuBetween(before: Map<number, number> | undefined, after: Map<number, number> | undefined): number | undefined {
-  if (before === undefined || after === undefined) return undefined;
-  let total = 0;
-  for (const [pid, used] of after) total += used - (before.get(pid) ?? 0);
-  return total;
-}
-
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
 const NO_CACHES = { SIP_TOKEN_CACHE: '0' };
 
@@ -321,16 +274,16 @@ try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, { server: target, requests }] of Object.entries(scenarios)) {
         const database = target === before && beforeScratch !== undefined ? new URL(beforeScratch.url).pathname.slice(1) : databaseName;
-        const cpuBefore = cpuMillis(target.pid);
-        const dbBefore = databaseCpuMillis(database);
+        const cpuBefore = processCpuMillis(target.pid);
+        const dbBefore = postgresCpuMillis(database);
         const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
-        const cpuAfter = cpuMillis(target.pid);
-        const dbAfter = databaseCpuMillis(database);
+        const cpuAfter = processCpuMillis(target.pid);
+        const dbAfter = postgresCpuMillis(database);
         const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, result.requests.total));
         const figures: Figures = {
           rps: result.requests.average,
           cpu: perRequest(cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore),
-          db: perRequest(databaseCpuBetween(dbBefore, dbAfter)),
+          db: perRequest(postgresCpuBetween(dbBefore, dbAfter)),
           p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
         results[name]?.push(figures);
         write(
