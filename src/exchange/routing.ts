@@ -12,7 +12,7 @@
  * withheld at sending with its reason in the audit log — so the log shows every party the version
  * concerned and why each got what it got.
  */
-import { organisationsnummerSchema, type SipPlan } from '../sip/index.js';
+import { organisationsnummerOf, organisationsnummerSchema, type SipPlan } from '../sip/index.js';
 
 /** What routing and consent need of a receiver; a connector's `Receiver` fits it. */
 export interface ReceiverParty {
@@ -60,16 +60,6 @@ export function partiesOf(plan: SipPlan, organization: string): PlanParty[] {
 }
 
 /**
- * The organisationsnummer an HSA-id is issued under (`SE` + the organisationsnummer, optionally with
- * the century `16`, a hyphen and a suffix), as `NNNNNN-NNNN`; the rule of src/http/auth/access.ts
- * `organisationsnummerOf`, repeated because the exchange may not import the HTTP layer.
- */
-function issuedUnder(hsaId: string): string | undefined {
-  const digits = /^SE(?:16)?(\d{6})(\d{4})-/.exec(hsaId);
-  return digits === null ? undefined : `${digits[1] ?? ''}-${digits[2] ?? ''}`;
-}
-
-/**
  * The parties of the plan the writer of a version acts for, as the auth module let it write
  * (src/http/auth/access.ts `partiesWith`): those with its identifier; when none has it, the
  * principals and other actors recorded by the organisationsnummer its HSA-id is issued under — a
@@ -81,7 +71,7 @@ function writerPartiesOf(plan: SipPlan, writtenBy: string): PlanParty[] {
   if (exact.length > 0) return exact;
   const id = normalizeOrganization(writtenBy);
   if (plan.professionals.some((professional) => professional.hsaId === id)) return [];
-  const legalEntity = issuedUnder(id);
+  const legalEntity = organisationsnummerOf(id);
   return legalEntity === undefined ? [] : partiesOf(plan, legalEntity).filter((party) => party.role !== 'unit');
 }
 

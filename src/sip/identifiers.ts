@@ -145,6 +145,16 @@ export const hsaIdSchema = z
   .max(31, 'HSA-id is at most 31 characters')
   .regex(/^SE(16)?\d{10}-[A-Za-z0-9]+$/, 'HSA-id must look like SE2321000016-ABC1 (SE, organisationsnummer, hyphen, suffix)');
 
+/**
+ * The organisationsnummer an HSA-id is issued under, as `NNNNNN-NNNN`: an HSA-id is `SE`, the
+ * organisationsnummer of the organisation that issued it (optionally with the century `16`), a
+ * hyphen and a suffix (Inera, HSA-id; {@link hsaIdSchema}). Undefined for anything else.
+ */
+export function organisationsnummerOf(hsaId: string): string | undefined {
+  const digits = /^SE(?:16)?(\d{6})(\d{4})-/.exec(hsaId);
+  return digits === null ? undefined : `${digits[1] ?? ''}-${digits[2] ?? ''}`;
+}
+
 /** Organisationsnummer, checked by the `organisationsnummer` package and normalised to `NNNNNN-NNNN`. */
 export const organisationsnummerSchema = z.string().transform((value, ctx) => {
   if (!Organisationsnummer.valid(value)) {

@@ -3,6 +3,7 @@ import {
   countyCodeSchema,
   hsaIdSchema,
   municipalityCodeSchema,
+  organisationsnummerOf,
   organisationsnummerSchema,
   parseIdentityNumber,
   personIdentifierSchema,
@@ -84,5 +85,17 @@ describe('organisation identifiers', () => {
     expect(countyCodeSchema.safeParse('20').success).toBe(true);
     expect(countyCodeSchema.safeParse('02').success).toBe(false);
     expect(countyCodeSchema.safeParse('11').success).toBe(false);
+  });
+});
+
+describe('organisationsnummerOf', () => {
+  it('reads the organisationsnummer an HSA-id is issued under, with or without the century 16', () => {
+    expect(organisationsnummerOf('SE2120002262-1000')).toBe('212000-2262');
+    expect(organisationsnummerOf('SE162321000180-4PSY')).toBe('232100-0180');
+  });
+
+  it('reads nothing from what is not an HSA-id', () => {
+    expect(organisationsnummerOf('212000-2262')).toBeUndefined();
+    expect(organisationsnummerOf('SE21200022621000')).toBeUndefined();
   });
 });

@@ -18,6 +18,7 @@
 import { consentsInForce, consentStateAt, decideExchange, isExcludedBy } from '../../sip/consent-status.js';
 import type { Consent, SipPlan } from '../../sip/model/index.js';
 import { indexPlan, type PlanIndex } from '../../sip/plan-index.js';
+import { organisationsnummerOf } from '../../sip/identifiers.js';
 
 export type AccessRole = 'principal' | 'unit' | 'otherActor';
 
@@ -47,16 +48,6 @@ function partiesWithHsaId(plan: SipPlan, hsaId: string): Party[] {
   }
   for (const actor of plan.otherActors) if (actor.hsaId === hsaId) parties.push({ id: actor.id, role: 'otherActor' });
   return parties;
-}
-
-/**
- * The organisationsnummer an HSA-id is issued under, as `NNNNNN-NNNN`: an HSA-id is `SE`, the
- * organisationsnummer of the organisation that issued it (optionally with the century `16`), a
- * hyphen and a suffix (Inera, "HSA-id", the format HL7 Sweden's basprofiler check).
- */
-export function organisationsnummerOf(hsaId: string): string | undefined {
-  const digits = /^SE(?:16)?(\d{6})(\d{4})-/.exec(hsaId);
-  return digits === null ? undefined : `${digits[1] ?? ''}-${digits[2] ?? ''}`;
 }
 
 /**
