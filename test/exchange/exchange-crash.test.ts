@@ -20,8 +20,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,6 +30,7 @@ import { EXTENSION, IDENTIFIER_SYSTEM } from '../../src/fhir/index.js';
 import { formatDate, stockholmDate } from '../../src/sip/index.js';
 import { DRIVERS, freshPlan, REGION } from '../support/http-server.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { RestartableServer } from '../support/restartable-server.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/bin.ts'];
 /** Försäkringskassan: an other actor of the adult example, covered by its consent. */
@@ -64,39 +64,22 @@ class RecordingFhirReceiver {
   readonly arrivals: Arrival[] = [];
   /** `answer`: a transaction-response at once; `hold`: record, then answer nothing until the connection closes. */
   mode: 'answer' | 'hold' = 'answer';
-  private server: Server | undefined;
-  private port = 0;
+  private readonly server = new RestartableServer((request, response) => {
+    this.handle(request, response);
+  });
 
   get base(): string {
-    return `http://127.0.0.1:${String(this.port)}`;
+    return this.server.url;
   }
 
-  /** Listens on the port it had (a free one the first time). */
-  async start(): Promise<void> {
-    const server = createServer((request, response) => {
-      this.handle(request, response);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
-        resolve();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
+  /** Listens on the port it had (a free one below the ephemeral range the first time). */
+  start(): Promise<void> {
+    return this.server.start();
   }
 
   /** Stops listening and drops every connection: the adapter's next attempt is refused. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server === undefined) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-      server.closeAllConnections();
-    });
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
   private handle(request: IncomingMessage, response: ServerResponse): void {

@@ -22,8 +22,7 @@
  * time to pass); each sample's consent is in force at that instant.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
@@ -40,6 +39,7 @@ import type { Delivery } from '../../src/store/index.js';
 import { createValidator } from '../../src/validation/index.js';
 import { loadMedplumWithProfiles, medplumProfileErrors } from '../support/medplum-profiles.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { RestartableServer } from '../support/restartable-server.js';
 
 // ---------------------------------------------------------------------------------------------
 // The samples, and what they say (read from their text here).
@@ -84,49 +84,34 @@ class LoopbackReceiver {
   readonly requests: Received[] = [];
   /** Answers a request differently (a failure) when it returns one. */
   script: (request: Received, earlier: readonly Received[]) => Reply = () => undefined;
-  private server: Server | undefined;
-  private port = 0;
+  private readonly server = new RestartableServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const received: Received = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks), at: Date.now(), status: 0 };
+      const earlier = [...this.requests];
+      this.requests.push(received);
+      const reply = this.script(received, earlier) ?? this.success(received);
+      received.status = reply.status;
+      response.writeHead(reply.status, reply.headers ?? {});
+      response.end(reply.body ?? '');
+    });
+  });
 
   constructor(private readonly kind: 'fhir' | 'plain') {}
 
   get url(): string {
-    return `http://127.0.0.1:${String(this.port)}`;
+    return this.server.url;
   }
 
-  async start(): Promise<void> {
-    const server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const received: Received = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks), at: Date.now(), status: 0 };
-        const earlier = [...this.requests];
-        this.requests.push(received);
-        const reply = this.script(received, earlier) ?? this.success(received);
-        received.status = reply.status;
-        response.writeHead(reply.status, reply.headers ?? {});
-        response.end(reply.body ?? '');
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => {
-        resolve();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
+  /** Listens on the port it had (a free one below the ephemeral range the first time). */
+  start(): Promise<void> {
+    return this.server.start();
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server === undefined) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-      server.closeAllConnections();
-    });
+  /** Stops listening and drops every connection: the adapter's next attempt is refused. */
+  stop(): Promise<void> {
+    return this.server.stop();
   }
 
   private success(received: Received): NonNullable<Reply> {
