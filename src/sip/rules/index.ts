@@ -165,6 +165,35 @@ export interface SendAndRecordedJudgement {
 }
 
 /**
+ * The context of a rule run at the moment of sending `at`, watched: `instantRead` gets an entry
+ * whenever a rule reads `at`, `today` or `sending`, so the caller can tell (after clearing it before
+ * each rule) whether that rule's findings hold at any instant. A Set, not a boolean, because getters
+ * set it behind the control flow a linter follows.
+ */
+function watchedSendingContext(plan: SipPlan, at: Date): { readonly context: RuleContext; readonly instantRead: Set<true> } {
+  const instantRead = new Set<true>();
+  const today = stockholmDate(at);
+  const context: RuleContext = {
+    plan,
+    index: indexPlan(plan),
+    birthDate: birthDateOf(plan),
+    get at() {
+      instantRead.add(true);
+      return at;
+    },
+    get sending() {
+      instantRead.add(true);
+      return true;
+    },
+    get today() {
+      instantRead.add(true);
+      return today;
+    },
+  };
+  return { context, instantRead };
+}
+
+/**
  * `judgeSend(plan, at)` and `checkPlan(plan)` at once, for a read that must judge the plan at the
  * moment it leaves and also report what the version was found to have when it was recorded.
  *
@@ -178,29 +207,7 @@ export interface SendAndRecordedJudgement {
  */
 export function judgeSendAndRecorded(plan: SipPlan, at: Date): SendAndRecordedJudgement {
   const recordedAt = new Date(plan.updatedAt);
-  const index = indexPlan(plan);
-  const birthDate = birthDateOf(plan);
-  // Whether the rule being run has read the instant; a Set, not a boolean, because getters set it
-  // behind the control flow a linter follows.
-  const instantRead = new Set<true>();
-  const sendToday = stockholmDate(at);
-  const sending: RuleContext = {
-    plan,
-    index,
-    birthDate,
-    get at() {
-      instantRead.add(true);
-      return at;
-    },
-    get sending() {
-      instantRead.add(true);
-      return true;
-    },
-    get today() {
-      instantRead.add(true);
-      return sendToday;
-    },
-  };
+  const { context: sending, instantRead } = watchedSendingContext(plan, at);
   let recordedContext: RuleContext | undefined;
   const complete = underApproval(plan);
   const send: Problem[] = [];
@@ -214,7 +221,7 @@ export function judgeSendAndRecorded(plan: SipPlan, at: Date): SendAndRecordedJu
       recorded.push(...sendFindings.map((finding) => problemOf(rule, finding)));
       continue;
     }
-    recordedContext ??= { plan, index, birthDate, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
+    recordedContext ??= { plan, index: sending.index, birthDate: sending.birthDate, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
     recorded.push(...[...rule.check(recordedContext)].map((finding) => problemOf(rule, finding)));
   }
   return { send, recorded };
@@ -242,26 +249,7 @@ export const RULE_SET_SIGNATURE: string = RULES.map((rule) => `${rule.code}:${ru
 /** The {@link SendBasis} of a plan, computed once when its version is written. */
 export function sendBasisOf(plan: SipPlan): SendBasis {
   // Any instant serves: only whether a rule reads it is kept, never what it found when it did.
-  const at = new Date(plan.updatedAt);
-  const instantRead = new Set<true>();
-  const today = stockholmDate(at);
-  const watching: RuleContext = {
-    plan,
-    index: indexPlan(plan),
-    birthDate: birthDateOf(plan),
-    get at() {
-      instantRead.add(true);
-      return at;
-    },
-    get sending() {
-      instantRead.add(true);
-      return true;
-    },
-    get today() {
-      instantRead.add(true);
-      return today;
-    },
-  };
+  const { context: watching, instantRead } = watchedSendingContext(plan, new Date(plan.updatedAt));
   const complete = underApproval(plan);
   const rules: SendBasisRule[] = [];
   for (const rule of RULES) {
