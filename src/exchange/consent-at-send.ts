@@ -18,6 +18,10 @@
  *    of one principal was removed: `plan.single-principal`), which is `planRefused` too, so the
  *    receiver is told nothing rather than a plan a mapping would refuse.
  *
+ * What is sent never carries the person's own words about what they exclude: every consent's
+ * `excludedInformation[].description` is taken out (`withoutExclusionDescriptions`), the class codes
+ * kept, so the receiver knows that information of a class was left out and nothing of what it is.
+ *
  * Consent comes before the other rules because `judgeSend` reports a consent that is not in force
  * as its own error (`CONSENT_IN_FORCE_CODES`): the reason a receiver is told nothing is then the
  * consent, not "the plan was refused". Details name ids and codes, never personal data, as they go
@@ -29,6 +33,7 @@ import {
   decideExchange,
   indexPlan,
   judgeSend,
+  withoutExclusionDescriptions,
   withoutInformation,
   type InformationClass,
   type SipPlan,
@@ -105,5 +110,5 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
       };
     }
   }
-  return { send: true, plan: reduced, consentId: deciding.decision.consent.id, removed };
+  return { send: true, plan: withoutExclusionDescriptions(reduced), consentId: deciding.decision.consent.id, removed };
 }

@@ -16,7 +16,7 @@ export interface OutboundMessage {
    * header, so a receiver can tell a retry from a new message.
    */
   readonly idempotencyKey: string;
-  /** The plan as this receiver may see it at the moment of sending: consent applied, excluded information removed. */
+  /** The plan as this receiver may see it at the moment of sending: consent applied, excluded information and the person’s descriptions of it removed. */
   readonly plan: SipPlan;
   /** 1 for the first attempt. */
   readonly attempt: number;
@@ -56,7 +56,7 @@ export type WithholdReason =
 export type SendDecision =
   | {
       readonly send: true;
-      /** The plan with what this receiver may not see removed. */
+      /** The plan with what this receiver may not see removed, and no consent’s exclusion description. */
       readonly plan: SipPlan;
       /** The consent in force that covers the receiver. */
       readonly consentId: string;

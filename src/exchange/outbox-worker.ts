@@ -22,6 +22,9 @@
  * a receiver that keeps only the latest, but the adapter cannot know which kind it talks to, and a
  * dead letter is the signal an operator acts on anyway (`GET /exchange/deliveries?state=dead`).
  * A withheld n does not hold n+1 back: consent is judged again for n+1 when its turn comes.
+ * An operator who knows n can never be delivered may instead skip it (`POST
+ * /exchange/deliveries/{id}/skip`, with a reason; src/store/outbox.ts `skip`): a skipped n has ended,
+ * so n+1 goes — the operator's explicit, audited choice that this receiver may miss n.
  *
  * **Why not graphile-worker** (read in graphile-worker 0.17.3's source): its `get_job`
  * (dist/sql/getJobs.js) takes jobs `order by priority asc, run_at asc`, and a failed job has its

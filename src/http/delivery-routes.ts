@@ -1,17 +1,20 @@
 /**
  * The outbox for operators (issue #14 point 2): list deliveries by state, receiver and plan, inspect
- * one (attempts and the receiver's last answer), and put a dead letter back to pending.
+ * one (attempts and the receiver's last answer), put a dead letter back to pending, or give it up.
  *
  *   GET  /exchange/deliveries?state=&receiver=&plan=&after=&limit=
  *   GET  /exchange/deliveries/{id}
  *   POST /exchange/deliveries/{id}/retry
+ *   POST /exchange/deliveries/{id}/skip     {"reason": "…"}
  *
  * Only organisations listed in `SIP_OPERATORS` may call them (none by default: nobody); others get
- * 403. Every call is in the audit log like any other. Errors are problem documents (RFC 9457).
+ * 403. Every call is in the audit log like any other; a skip's entry also names the plan, the
+ * version, the receiver and the reason given. Errors are problem documents (RFC 9457), as on the
+ * rest of the non-FHIR API.
  */
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { DELIVERY_STATES, DeliveryNotRetryableError, type OutboxStore } from '../store/index.js';
+import { DELIVERY_STATES, DeliveryNotRetryableError, DeliveryNotSkippableError, MAX_SKIP_REASON, type OutboxStore } from '../store/index.js';
 import type { AuditEntry } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { HttpError } from './problem.js';
@@ -24,6 +27,46 @@ const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(0).max(1_000).optional(),
 });
 
+const skipBodySchema = z.strictObject({
+  reason: z
+    .string()
+    .trim()
+    .min(1, 'a reason is required: why this version is given up')
+    .max(MAX_SKIP_REASON)
+    // Text PostgreSQL cannot keep (U+0000, an unpaired surrogate) is refused here, not by the store.
+    .refine((text) => !text.includes('\u0000') && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text), 'holds U+0000 or an unpaired surrogate, which the store cannot keep'),
+});
+
+/** What a route adds to its audit entry beside the call itself. */
+interface AuditNote {
+  readonly planId?: string;
+  /** Appended to the status in `detail`. */
+  readonly detail?: string;
+}
+
+/** The most bytes a skip's body may have: a reason of 1000 characters, with room. */
+const MAX_SKIP_BODY = 16 * 1024;
+
+/**
+ * The skip's small JSON body, read here: these routes come before the app's JSON reader, which
+ * would refuse a retry's bare POST. Without a JSON Content-Type there is no body (undefined).
+ */
+async function readBody(request: Request): Promise<unknown> {
+  if (request.is('application/json') !== 'application/json') return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_SKIP_BODY) throw new HttpError(413, 'Payload Too Large', `The body may have at most ${String(MAX_SKIP_BODY)} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch (error) {
+    throw new HttpError(400, 'Bad Request', `The body must be a JSON object {"reason": "…"}: ${error instanceof Error ? error.message : 'it is not JSON'}`);
+  }
+}
+
 export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'authenticate' | 'clock'> & { readonly operators: readonly string[]; readonly outbox: OutboxStore }): Router {
   const { store, outbox, clock } = dependencies;
   const operators = new Set(dependencies.operators);
@@ -31,18 +74,19 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
 
   /** Authenticates, checks the caller is an operator, runs, and audits how it ended. */
   const operatorRoute =
-    (action: AuditEntry['action'], run: (request: Request, response: Response, caller: Caller) => Promise<void>) =>
+    (action: AuditEntry['action'], run: (request: Request, response: Response, caller: Caller) => Promise<AuditNote | undefined>) =>
     async (request: Request, response: Response): Promise<void> => {
       let caller: Caller | undefined;
       let outcome: AuditEntry['outcome'] = 'success';
       let detail = '200';
+      let note: AuditNote | undefined;
       try {
         caller = await dependencies.authenticate(request);
         if (!operators.has(caller.organization)) {
           throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} is not an operator of the exchange (SIP_OPERATORS lists who is)`);
         }
-        await run(request, response, caller);
-        detail = String(response.statusCode);
+        note = await run(request, response, caller);
+        detail = note?.detail === undefined ? String(response.statusCode) : `${String(response.statusCode)}: ${note.detail}`;
       } catch (error) {
         const status = error instanceof HttpError ? error.status : 500;
         outcome = status === 401 || status === 403 ? 'refused' : 'failed';
@@ -53,6 +97,7 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
           at: clock().toISOString(),
           organization: caller?.organization ?? 'anonymous',
           ...(caller?.agent === undefined ? {} : { agent: caller.agent }),
+          ...(note?.planId === undefined ? {} : { planId: note.planId }),
           action,
           what: `${request.method} ${request.baseUrl}${request.path}`,
           outcome,
@@ -75,6 +120,7 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
         ...(limit === undefined ? {} : { limit }),
       });
       response.json({ deliveries });
+      return undefined;
     }),
   );
 
@@ -85,6 +131,7 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
       const delivery = await outbox.get(id);
       if (delivery === undefined) throw new HttpError(404, 'Not Found', `There is no delivery ${id}`);
       response.json(delivery);
+      return undefined;
     }),
   );
 
@@ -94,9 +141,38 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
       const id = String(request.params.id);
       try {
         response.json(await outbox.retry(id));
+        return undefined;
       } catch (error) {
         if (!(error instanceof DeliveryNotRetryableError)) throw error;
         throw error.state === undefined ? new HttpError(404, 'Not Found', `There is no delivery ${id}`) : new HttpError(409, 'Conflict', `Delivery ${id} is ${error.state}; only a dead letter can be retried`);
+      }
+    }),
+  );
+
+  /**
+   * Gives up a dead letter (issue #14): the receiver will never get this version, and later versions
+   * to it are no longer held back. Only a dead letter can be skipped; a reason is required, and it is
+   * kept on the delivery and in the audit entry with who skipped it.
+   */
+  router.post(
+    '/deliveries/:id/skip',
+    operatorRoute('execute', async (request, response, caller) => {
+      const id = String(request.params.id);
+      const body = skipBodySchema.safeParse(await readBody(request));
+      if (!body.success) {
+        throw new HttpError(400, 'Bad Request', body.error.issues.map((issue) => `${issue.path.length === 0 ? 'body' : `/${issue.path.join('/')}`}: ${issue.message}`).join('; '));
+      }
+      const by = caller.agent === undefined || caller.agent === caller.organization ? caller.organization : `${caller.organization} (${caller.agent})`;
+      try {
+        const delivery = await outbox.skip(id, { reason: body.data.reason, by });
+        response.json(delivery);
+        return {
+          planId: delivery.planId,
+          detail: `skipped plan ${delivery.planId} version ${String(delivery.version)} to receiver ${delivery.receiverId} (delivery ${id}); reason: ${body.data.reason}`,
+        };
+      } catch (error) {
+        if (!(error instanceof DeliveryNotSkippableError)) throw error;
+        throw error.state === undefined ? new HttpError(404, 'Not Found', `There is no delivery ${id}`) : new HttpError(409, 'Conflict', `Delivery ${id} is ${error.state}; only a dead letter can be skipped`);
       }
     }),
   );

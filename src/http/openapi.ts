@@ -467,10 +467,28 @@ function serviceOperation(operation: (typeof SERVICE_OPERATIONS)[number]): JsonO
 }
 
 /** The outbox for operators (src/http/delivery-routes.ts): any valid token, of an organisation listed in SIP_OPERATORS. */
-const EXCHANGE_OPERATIONS: readonly { readonly method: 'get' | 'post'; readonly path: string; readonly summary: string; readonly query?: readonly string[] }[] = [
+const EXCHANGE_OPERATIONS: readonly {
+  readonly method: 'get' | 'post';
+  readonly path: string;
+  readonly summary: string;
+  readonly query?: readonly string[];
+  readonly body?: JsonObject;
+}[] = [
   { method: 'get', path: '/exchange/deliveries', summary: 'List deliveries by id (state, receiver, plan, after, limit); operators only (SIP_OPERATORS)', query: ['state', 'receiver', 'plan', 'after', 'limit'] },
   { method: 'get', path: '/exchange/deliveries/{id}', summary: "One delivery: its state, attempts and the receiver's last answer; operators only" },
   { method: 'post', path: '/exchange/deliveries/{id}/retry', summary: 'Put a dead letter back to pending, attempts reset (409 for any other state); operators only; no body' },
+  {
+    method: 'post',
+    path: '/exchange/deliveries/{id}/skip',
+    summary:
+      'Give up a dead letter for good (state skipped, final), so later versions to the same receiver may go; the reason is required and audited with who skipped it (409 for any other state); operators only',
+    body: {
+      type: 'object',
+      required: ['reason'],
+      additionalProperties: false,
+      properties: { reason: { type: 'string', minLength: 1, maxLength: 1000, description: 'Why this version is given up' } },
+    },
+  },
 ];
 
 function exchangeOperation(operation: (typeof EXCHANGE_OPERATIONS)[number]): JsonObject {
@@ -480,6 +498,7 @@ function exchangeOperation(operation: (typeof EXCHANGE_OPERATIONS)[number]): Jso
     operationId: `${operation.method}${operation.path.replace(/[^A-Za-z0-9]+(.)?/g, (_match, next: string | undefined) => (next ?? '').toUpperCase())}`,
     security: [{ bearer: [] }],
     parameters: [...pathParameters(operation.path), ...(operation.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }))],
+    ...(operation.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: operation.body } } } }),
     responses: {
       '200': { description: operation.summary, content: { 'application/json': { schema: { type: 'object' } } } },
       ...Object.fromEntries([400, 401, 403, 404, 409].map((status) => [String(status), problemResponse(status)])),

@@ -63,3 +63,24 @@ export function withoutInformation(plan: SipPlan, classes: readonly InformationC
     ),
   };
 }
+
+/**
+ * The plan with the person's own words about what they exclude taken out of every consent
+ * (`excludedInformation[].description`), the class codes kept. Seed 001 §4.2 lets the person "undanta
+ * uppgifter som hen inte vill att annan tar del av"; what they write about the exclusion may itself
+ * say it ("min behandling för …"), so a receiver learns only *that* information of a class was left
+ * out, by its code, never the person's description. The words stay in the store and in reads
+ * (README, "The exchange"). Pure: the input is not changed; with no description the plan itself is
+ * returned.
+ */
+export function withoutExclusionDescriptions(plan: SipPlan): SipPlan {
+  if (!plan.consents.some((consent) => consent.excludedInformation.some((excluded) => excluded.description !== undefined))) return plan;
+  return {
+    ...plan,
+    consents: plan.consents.map((consent) =>
+      consent.excludedInformation.some((excluded) => excluded.description !== undefined)
+        ? { ...consent, excludedInformation: consent.excludedInformation.map((excluded) => ({ class: excluded.class })) }
+        : consent,
+    ),
+  };
+}

@@ -193,6 +193,17 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION refuse_change()`,
     ],
   },
+  {
+    version: 7,
+    name: 'an operator may give up a dead delivery: outbox state skipped',
+    statements: [
+      // skipped: a dead letter an operator gave up (POST /exchange/deliveries/{id}/skip), final, so
+      // later versions to the same receiver are no longer held back (src/store/outbox.ts). The
+      // constraint is migration 5's column CHECK, which PostgreSQL named outbox_state_check.
+      `ALTER TABLE outbox DROP CONSTRAINT outbox_state_check`,
+      `ALTER TABLE outbox ADD CONSTRAINT outbox_state_check CHECK (state IN ('pending', 'delivered', 'withheld', 'dead', 'skipped'))`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

@@ -4,7 +4,8 @@
  * (src/exchange/outbox-worker.ts) and the operators (HTTP, CLI) use on it.
  *
  * States: `pending` → `delivered` | `withheld` (consent said no at the moment of sending; final) |
- * `dead` (a dead letter, with its reason; an operator may put it back to `pending`).
+ * `dead` (a dead letter, with its reason; an operator may put it back to `pending`, or give it up:
+ * `skipped`, final, with who gave it up and why — see {@link SqlOutboxStore.skip}).
  *
  * **Claiming.** On PostgreSQL a delivery is claimed with `SELECT … FOR UPDATE SKIP LOCKED` inside a
  * transaction that stays open for the whole attempt (consent, connector, result) and commits the
@@ -19,14 +20,15 @@
  *
  * **Order.** A row is due only when no earlier version of the same plan to the same receiver is
  * `pending` (queued, retrying or being delivered by another instance) or `dead`: version n+1 never
- * overtakes n. A dead n holds n+1 back until an operator retries n (see outbox-worker.ts for why).
+ * overtakes n. A dead n holds n+1 back until an operator retries n (see outbox-worker.ts for why) or
+ * skips it: a skipped n has ended, and n+1 goes.
  */
 import { toStored, type VersionRow } from './plan-rows.js';
 import type { StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
-export type DeliveryState = 'pending' | 'delivered' | 'withheld' | 'dead';
-export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivered', 'withheld', 'dead'];
+export type DeliveryState = 'pending' | 'delivered' | 'withheld' | 'dead' | 'skipped';
+export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivered', 'withheld', 'dead', 'skipped'];
 
 /** One delivery of one plan version to one receiver, as operators see it. */
 export interface Delivery {
@@ -86,6 +88,28 @@ export class DeliveryNotRetryableError extends Error {
   }
 }
 
+/** An operator's skip refused: no such delivery, or not a dead letter. */
+export class DeliveryNotSkippableError extends Error {
+  override readonly name = 'DeliveryNotSkippableError';
+  constructor(
+    readonly id: string,
+    readonly state: DeliveryState | undefined,
+  ) {
+    super(state === undefined ? `delivery ${id} does not exist` : `delivery ${id} is ${state}; only a dead letter can be skipped`);
+  }
+}
+
+/** Who gives up a dead letter, and why (both kept on the row; the caller writes the audit entry). */
+export interface SkipRequest {
+  /** Why the version is given up, in the operator's words: 1–1000 characters once trimmed. */
+  readonly reason: string;
+  /** Who gives it up, e.g. the operator organisation's HSA-id and the user. */
+  readonly by: string;
+}
+
+/** The most characters a skip's reason may have. */
+export const MAX_SKIP_REASON = 1_000;
+
 export interface OutboxStore {
   /**
    * Claims one due delivery (due at or before `at`, and no earlier version to the same receiver
@@ -100,6 +124,12 @@ export interface OutboxStore {
   get(id: string): Promise<Delivery | undefined>;
   /** Puts a dead letter back to pending, due at once, attempts reset; {@link DeliveryNotRetryableError} otherwise. */
   retry(id: string): Promise<Delivery>;
+  /**
+   * Gives up a dead letter for good: `skipped` (final), so later versions to the same receiver may
+   * go; {@link DeliveryNotSkippableError} for any other state. The reason and who are kept in
+   * `lastError`, before the dead letter's own reason.
+   */
+  skip(id: string, request: SkipRequest): Promise<Delivery>;
 }
 
 const DEFAULT_LIMIT = 100;
@@ -308,5 +338,27 @@ export class SqlOutboxStore implements OutboxStore {
     );
     if (row !== undefined) return toDelivery(row);
     throw new DeliveryNotRetryableError(id, (await this.get(id))?.state);
+  }
+
+  /**
+   * An operator gives up a dead letter (issue #14): the receiver never gets this version, and the
+   * next version to it is no longer held back (the `DUE` condition looks only for earlier `pending` or
+   * `dead` rows). Only a dead letter, in one statement: a pending row, which a worker may hold, is
+   * never touched, and two skips (or a skip and a retry) of the same row cannot both succeed — the
+   * second waits for the first's row lock and then finds it no longer dead.
+   */
+  async skip(id: string, request: SkipRequest): Promise<Delivery> {
+    const reason = request.reason.trim();
+    if (reason.length === 0 || reason.length > MAX_SKIP_REASON) throw new RangeError(`a skip's reason must be 1–${String(MAX_SKIP_REASON)} characters, not ${String(reason.length)}`);
+    if (request.by.trim().length === 0) throw new RangeError('a skip must say who gives the delivery up');
+    if (!DELIVERY_ID.test(id)) throw new DeliveryNotSkippableError(id, undefined);
+    const [row] = await this.client.query<DeliveryRow>(
+      `UPDATE outbox o SET state = 'skipped', not_before = NULL, updated_at = now(), ended_at = now(),
+         last_error = 'skipped by ' || $2::text || ': ' || $3::text || coalesce('; the dead letter: ' || o.last_error, '')
+       WHERE o.id = $1::bigint AND o.state = 'dead' RETURNING ${DELIVERY_COLUMNS}`,
+      [id, request.by.trim(), reason],
+    );
+    if (row !== undefined) return toDelivery(row);
+    throw new DeliveryNotSkippableError(id, (await this.get(id))?.state);
   }
 }

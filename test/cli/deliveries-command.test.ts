@@ -1,5 +1,5 @@
 /**
- * `sip-fhir deliveries list | show | retry` on the store directly: the embedded store in a folder
+ * `sip-fhir deliveries list | show | retry | skip` on the store directly: the embedded store in a folder
  * (SIP_DATA_DIR) and PostgreSQL (DATABASE_URL, --database-url), with the exit statuses of the other
  * commands.
  */
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDeliveries } from '../../src/cli/deliveries-command.js';
 import { main } from '../../src/cli/main.js';
 import { OutboxWorker } from '../../src/exchange/index.js';
-import { createPlanStore, type PlanStore } from '../../src/store/index.js';
+import { createPlanStore, type Delivery, type PlanStore } from '../../src/store/index.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
 import { NOW } from '../support/http-server.js';
 import { consentDecision, httpConnector, startReceiver, writeVersions, type TestReceiver } from '../exchange/outbox-support.js';
@@ -89,12 +89,65 @@ describe('sip-fhir deliveries', () => {
     expect((await run(['deliveries', 'list', '--state', 'dead'], { DATABASE_URL: scratch.url })).out).toBe('');
   }, 120_000);
 
+  it('skips a dead letter with a reason, on the embedded store and on PostgreSQL, and the audit log says who and why', async () => {
+    const embedded = { SIP_DATA_DIR: join(folder, 'skip-data') };
+    const embeddedStore = await createPlanStore({ dataDir: join(folder, 'skip-data') });
+    await embeddedStore.migrate();
+    await seed(embeddedStore, receiver);
+    await embeddedStore.close();
+    const skipScratch = await createScratchDatabase();
+    try {
+      const serverStore = await createPlanStore({ databaseUrl: skipScratch.url });
+      await serverStore.migrate();
+      await seed(serverStore, receiver);
+      await serverStore.close();
+      for (const env of [embedded, { DATABASE_URL: skipScratch.url }]) {
+        const [delivered, dead] = JSON.parse((await run(['deliveries', 'list', '--json'], env)).out) as Delivery[];
+        expect([delivered?.state, dead?.state]).toEqual(['delivered', 'dead']);
+        const deadId = dead?.id ?? '';
+        const deliveredId = delivered?.id ?? '';
+        await expect(run(['deliveries', 'skip', deadId], env)).rejects.toThrow(/skip: --reason is required/);
+        expect(await run(['deliveries', 'skip', deliveredId, '--reason', 'no longer wanted'], env)).toEqual({
+          status: 1,
+          out: '',
+          err: `sip-fhir deliveries: delivery ${deliveredId} is delivered; only a dead letter can be skipped\n`,
+        });
+        expect(await run(['deliveries', 'skip', '424242', '--reason', 'no longer wanted'], env)).toEqual({ status: 1, out: '', err: 'sip-fhir deliveries: delivery 424242 does not exist\n' });
+        expect(await run(['deliveries', 'skip', deadId, '--reason', 'the receiver refuses version 2 for good', '--operator', 'SE2321000180-9000'], env)).toEqual({
+          status: 0,
+          out: `delivery ${deadId} (sip-cli-1/2 → kommun-falun) is skipped; the next version to kommun-falun is no longer held back\n`,
+          err: '',
+        });
+        const shown = JSON.parse((await run(['deliveries', 'show', deadId], env)).out) as Delivery;
+        expect(shown.state).toBe('skipped');
+        expect(shown.lastError).toMatch(/^skipped by SE2321000180-9000 \(sip-fhir deliveries( \(.+\))?\): the receiver refuses version 2 for good; the dead letter: refused by the receiver/);
+        expect((await run(['deliveries', 'list', '--state', 'skipped'], env)).out).toMatch(new RegExp(`^${deadId} {2}skipped {2}sip-cli-1/2`));
+        expect((await run(['deliveries', 'retry', deadId], env)).status).toBe(1);
+
+        const store = await createPlanStore('DATABASE_URL' in env ? { databaseUrl: env.DATABASE_URL } : { dataDir: env.SIP_DATA_DIR });
+        try {
+          const entries = await store.auditLog({ organization: 'SE2321000180-9000' });
+          expect(entries.map((entry) => [entry.planId, entry.action, entry.what, entry.outcome, entry.detail])).toEqual([
+            ['sip-cli-1', 'execute', `skip delivery ${deadId}`, 'success', `skipped plan sip-cli-1 version 2 to receiver kommun-falun (delivery ${deadId}); reason: the receiver refuses version 2 for good`],
+          ]);
+          expect(entries[0]?.agent).toMatch(/^sip-fhir deliveries/);
+        } finally {
+          await store.close();
+        }
+      }
+    } finally {
+      await skipScratch.drop();
+    }
+  }, 120_000);
+
   it('answers usage errors with 2', async () => {
     expect((await run(['deliveries'])).status).toBe(2);
     expect((await run(['deliveries', 'lose', '1'])).err).toMatch(/unknown action "lose"/);
     expect((await run(['deliveries', 'show'])).status).toBe(2);
-    expect((await run(['deliveries', 'list', '--state', 'lost'])).err).toMatch(/--state: must be one of pending, delivered, withheld, dead/);
+    expect((await run(['deliveries', 'list', '--state', 'lost'])).err).toMatch(/--state: must be one of pending, delivered, withheld, dead, skipped$/m);
     expect((await run(['deliveries', 'show', '1', '--state', 'dead'])).status).toBe(2);
+    expect((await run(['deliveries', 'retry', '1', '--reason', 'why'])).err).toMatch(/--reason and --operator are for skip/);
+    expect((await run(['deliveries', 'skip', '1', '--reason', ' '])).err).toMatch(/skip: --reason is required, 1–1000 characters/);
     expect(await run(['deliveries', 'list'], { SIP_DATA_DIR: join(folder, 'nowhere') })).toEqual({
       status: 2,
       out: '',

@@ -9,7 +9,9 @@
  * 2026-03-12, one written consent 2026-02-12 – 2027-02-11 covering Region Dalarna, Falu kommun and
  * Försäkringskassan, excluding the information class familySituation and the unit Britsarvets
  * vårdcentral (SE2321000180-7VCB) of Region Dalarna. Falu kommun is given its organisationsnummer;
- * goal-2 and int-4 (with its decision) are tagged familySituation and carry a sentinel text.
+ * goal-2 and int-4 (with its decision) are tagged familySituation and carry a sentinel text, and the
+ * consent's own description of what the person excludes carries another: the class code travels,
+ * the person's words do not.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideSend, loadMapping, translateOutbound, type Mapping, type ReceiverParty } from '../../src/exchange/index.js';
@@ -21,6 +23,9 @@ const ADULT = readExample('adult-psychiatry-addiction.json');
 
 /** A text that is nowhere unless it is put there: in an intervention tagged familySituation. */
 const SENTINEL = 'VÅRDNADSTVIST-SENTINEL-4b1e9c';
+/** The person's own words about what they exclude, in the consent: nowhere on the wire either. */
+const DESCRIPTION = 'Min tidigare relation och vårdnadstvisten om min son (BESKRIVNING-SENTINEL-77ad02)';
+const DESCRIPTION_MARK = 'BESKRIVNING-SENTINEL-77ad02';
 
 /** The plan with each digest-bound approval given the digest of its part as it now stands. */
 function approvedAsIs(plan: SipPlan): SipPlan {
@@ -29,6 +34,7 @@ function approvedAsIs(plan: SipPlan): SipPlan {
 
 const PLAN: SipPlan = approvedAsIs({
   ...ADULT,
+  consents: ADULT.consents.map((consent) => ({ ...consent, excludedInformation: consent.excludedInformation.map((excluded) => ({ ...excluded, description: DESCRIPTION })) })),
   principals: ADULT.principals.map((principal) => (principal.id === 'falu-kommun' ? { ...principal, organisationsnummer: '212000-2106' } : principal)),
   otherActors: [...ADULT.otherActors, { id: 'skolan', kind: 'school', name: 'Skolan', hsaId: 'SE2120002106-SK01' }],
   goals: ADULT.goals.map((goal) =>
@@ -160,7 +166,7 @@ describe('decideSend is judged at the moment of sending, not when the version wa
   });
 });
 
-describe('an excluded information class is on no byte of what is sent', () => {
+describe('an excluded information class, and the person’s description of what they exclude, are on no byte of what is sent', () => {
   const decision = decideSend(PLAN, MUNICIPALITY, AT);
   if (!decision.send) throw new Error(`expected to send: ${decision.detail}`);
   const sent = decision.plan;
@@ -185,31 +191,53 @@ describe('an excluded information class is on no byte of what is sent', () => {
     expect(JSON.stringify(PLAN)).toContain(SENTINEL);
   });
 
+  it('the decided plan keeps each consent’s excluded classes without the person’s description; the plan given is not changed', () => {
+    expect(sent.consents.map((consent) => consent.excludedInformation)).toEqual([[{ class: 'familySituation' }]]);
+    expect(JSON.stringify(sent)).not.toContain(DESCRIPTION_MARK);
+    expect(PLAN.consents[0]?.excludedInformation).toEqual([{ class: 'familySituation', description: DESCRIPTION }]);
+    const described = { ...PLAN, consents: [...PLAN.consents, { ...PLAN.consents[0], id: 'old-consent', givenAt: '2025-01-01', validUntil: '2025-12-31', excludedInformation: [{ class: 'other', description: DESCRIPTION }] }] } as SipPlan;
+    const decided = decideSend(described, MUNICIPALITY, AT);
+    if (!decided.send) throw new Error(decided.detail);
+    // A consent no longer in force excludes nothing now, but its description is the person's words all the same.
+    expect(decided.plan.consents.map((consent) => consent.excludedInformation)).toEqual([[{ class: 'familySituation' }], [{ class: 'other' }]]);
+  });
+
   it('the SIP transaction Bundle', () => {
     // Control: the whole plan's Bundle would carry it, in the activity and in the decision's ServiceRequest.
     expect(JSON.stringify(planToBundle(PLAN, undefined, AT))).toContain(SENTINEL);
+    expect(JSON.stringify(planToBundle(PLAN, undefined, AT))).toContain(DESCRIPTION_MARK);
     const bundle = JSON.stringify(planToBundle(sent, undefined, AT));
     expect(bundle).not.toContain(SENTINEL);
+    expect(bundle).not.toContain(DESCRIPTION_MARK);
+    // The class is there, in the Consent's deny provision, so the receiver knows something was left out.
+    expect(bundle).toContain('"code":"familySituation"');
+    expect(bundle).toContain('Undantagen information:');
     expect(bundle).toContain('Samtalsbehandling (återfallsprevention) med kurator');
   });
 
   it('the modern-case-api JSON', () => {
     const whole = translateOutbound(modern, PLAN, { at: AT, reportLoss: false });
     expect(whole.text).toContain(SENTINEL);
+    expect(whole.text).toContain(DESCRIPTION_MARK);
     const result = translateOutbound(modern, sent, { at: AT, reportLoss: false });
     expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
     expect(result.text).toBeDefined();
     expect(result.text).not.toContain(SENTINEL);
+    expect(result.text).not.toContain(DESCRIPTION_MARK);
+    expect((JSON.parse(result.text ?? '{}') as { consent: { excludedInformation: unknown } }).consent.excludedInformation).toEqual([{ category: 'FAMILJ' }]);
     expect(result.text).toContain('Samtalsbehandling (återfallsprevention) med kurator');
   });
 
   it('the legacy-xml-export XML', () => {
     const whole = translateOutbound(legacy, PLAN, { at: AT, reportLoss: false });
     expect(whole.text).toContain(SENTINEL);
+    expect(whole.text).toContain(DESCRIPTION_MARK);
     const result = translateOutbound(legacy, sent, { at: AT, reportLoss: false });
     expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
     expect(result.text).toBeDefined();
     expect(result.text).not.toContain(SENTINEL);
+    expect(result.text).not.toContain(DESCRIPTION_MARK);
+    expect(result.text).toMatch(/<UndantagUppgift klass="FAM"\s*\/>/);
     expect(result.text).toContain('Samtalsbehandling (återfallsprevention) med kurator');
   });
 });

@@ -452,6 +452,8 @@ describe('the exchange end to end on the embedded store (PGlite)', () => {
   describe('consent, judged on what the receivers got', () => {
     const id = 'SIP-2026-7142';
     const SENTINEL = 'SENTINEL-familj-8d2f41c7';
+    /** In the person's own description of what they exclude: kept in the store, never on the wire. */
+    const DESCRIPTION = 'Min dotters placering (BESKRIVNING-SENTINEL-3c90e1) ska inte lämnas ut.';
     let version = 0;
 
     /** Every byte any receiver got for this plan (FHIR, JSON endpoint, dropped files). */
@@ -480,7 +482,7 @@ describe('the exchange end to end on the embedded store (PGlite)', () => {
         ...base,
         consents: base.consents.map((consent) =>
           consent.id === LINKOPING_CONSENT
-            ? { ...consent, excludedParties: ['ro-vc-ekholmen'], excludedInformation: [{ class: 'familySituation', description: 'Uppgifter om familjen lämnas inte ut.' }] }
+            ? { ...consent, excludedParties: ['ro-vc-ekholmen'], excludedInformation: [{ class: 'familySituation', description: DESCRIPTION }] }
             : consent,
         ),
         interventions: [...base.interventions, { ...template, id: 'int-sentinel', description: `Samtal om familjen (${SENTINEL}).`, informationClasses: ['familySituation'] }],
@@ -511,12 +513,22 @@ describe('the exchange end to end on the embedded store (PGlite)', () => {
       for (const item of sent) {
         expect(item.text, item.where).not.toContain(SENTINEL);
         expect(item.text, item.where).not.toContain('int-sentinel');
+        // …nor the person's description of what they exclude, while the class that was left out is named.
+        expect(item.text, item.where).not.toContain('BESKRIVNING-SENTINEL-3c90e1');
+        expect(item.text, item.where).toMatch(item.where.startsWith('fhir') ? /"code":"familySituation"/ : item.where.startsWith('drop') ? /klass="FAM"/ : /"category":\s*"FAMILJ"/);
         // …while the rest of the plan is there.
         expect(item.text, item.where).toContain(LINKOPING_GOALS[1]);
       }
       const removed = (await h.server.store.auditLog({ planId: id })).filter((entry) => entry.agent === 'sip-fhir-adapter/outbox' && entry.outcome === 'success');
       expect(removed.length).toBe(3);
       for (const entry of removed) expect(entry.detail).toContain('removed: familySituation');
+      // The description is kept in the store, and a principal's read returns it (README, "The exchange").
+      expect((await h.server.store.get(id))?.plan.consents.find((consent) => consent.id === LINKOPING_CONSENT)?.excludedInformation).toEqual([
+        { class: 'familySituation', description: DESCRIPTION },
+      ]);
+      const read = await fetch(`${h.server.url}/sip/plans/${id}`, { headers: { Authorization: `Bearer ${await h.token(LINKOPING.caller)}` } });
+      expect(read.status).toBe(200);
+      expect(await read.text()).toContain('BESKRIVNING-SENTINEL-3c90e1');
     }, 60_000);
 
     it('sends nothing more after the consent is withdrawn, not even versions queued while the receiver was down', async () => {

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadMapping, translateInbound, translateOutbound, type Mapping, type OutboundResult } from '../../src/exchange/index.js';
+import { decideSend, loadMapping, translateInbound, translateOutbound, type Mapping, type OutboundResult } from '../../src/exchange/index.js';
 import { DEFAULT_MAPPING_OPTIONS, PROTECTED_LOCATION_TEXT, planToBundle, readCheckedPlan } from '../../src/fhir/index.js';
 import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
 import { createValidator, hasErrors } from '../../src/validation/index.js';
@@ -187,5 +187,68 @@ describe('modern-case-api samples', () => {
     const lss = inbound('lss-contact-person.json');
     expect(lss.interventions.find((intervention) => intervention.id === 'B-2026-0089')?.status).toBe('cancelled');
     expect(lss.interventions.find((intervention) => intervention.id === 'B-2026-0102')?.status).toBe('awaitingDecision');
+  });
+
+  it('carries informationClasses of goals, decisions, actions and deviations both ways, in the system’s own categories', () => {
+    const lss = inbound('lss-contact-person.json');
+    // Read from the sample's text: m-1 OVRIGT, B-2026-0089 FAMILJ, A-31-2 EKONOMI, avv-31-1 EKONOMI.
+    expect(lss.goals.map((goal) => [goal.id, goal.informationClasses])).toEqual([
+      ['m-1', ['other']],
+      ['m-2', []],
+    ]);
+    expect(lss.interventions.filter((intervention) => intervention.informationClasses.length > 0).map((intervention) => [intervention.id, intervention.informationClasses])).toEqual([
+      ['B-2026-0089', ['familySituation']],
+      ['A-31-2', ['financialSituation']],
+    ]);
+    expect(lss.deviations.map((deviation) => [deviation.id, deviation.informationClasses])).toEqual([['avv-31-1', ['financialSituation']]]);
+    // Written out from a plan made elsewhere: several classes on one item, each in its category.
+    const tagged: SipPlan = {
+      ...lss,
+      goals: lss.goals.map((goal) => (goal.id === 'm-2' ? { ...goal, informationClasses: ['mentalHealth', 'substanceUse'] } : goal)),
+    };
+    const out = JSON.parse(translateOutbound(mapping, tagged, { at: SENT }).text ?? '{}') as {
+      goals: { goalId: string; informationClasses?: string[] }[];
+      decisions: { decisionId: string; informationClasses?: string[] }[];
+      plannedActions: { actionId: string; informationClasses?: string[] }[];
+      deviations: { deviationId: string; informationClasses?: string[] }[];
+    };
+    expect(out.goals.map((goal) => [goal.goalId, goal.informationClasses])).toEqual([
+      ['m-1', ['OVRIGT']],
+      ['m-2', ['PSYKISK_HALSA', 'MISSBRUK']],
+    ]);
+    expect(out.decisions.map((decision) => [decision.decisionId, decision.informationClasses])).toEqual([
+      ['B-2026-0088', undefined],
+      ['B-2026-0089', ['FAMILJ']],
+      ['B-2026-0102', undefined],
+    ]);
+    expect(out.plannedActions.map((action) => [action.actionId, action.informationClasses])).toEqual([
+      ['A-31-1', undefined],
+      ['A-31-2', ['EKONOMI']],
+    ]);
+    expect(out.deviations.map((deviation) => [deviation.deviationId, deviation.informationClasses])).toEqual([['avv-31-1', ['EKONOMI']]]);
+    // …and read back the same.
+    const back = translateInbound(mapping, JSON.stringify(out));
+    expect(back.plan?.goals.map((goal) => goal.informationClasses)).toEqual([['other'], ['mentalHealth', 'substanceUse']]);
+  });
+
+  it('an export’s class the consent excludes is removed before the plan is sent to a receiver (the sample’s consent excludes EKONOMI)', () => {
+    const lss = inbound('lss-contact-person.json');
+    const region = { id: 'region-orebro-ehr', organization: 'SE2321000164-1000' };
+    const decision = decideSend(lss, region, SENT);
+    if (!decision.send) throw new Error(decision.detail);
+    expect(decision.removed).toEqual(['financialSituation']);
+    expect(decision.plan.interventions.map((intervention) => intervention.id)).not.toContain('A-31-2');
+    expect(decision.plan.deviations).toEqual([]);
+    // What goes on the wire, as the municipal JSON and as FHIR: the tagged action and deviation are in no byte.
+    const control = translateOutbound(mapping, lss, { at: SENT }).text ?? '';
+    expect(control).toContain('Försäkringskassan utreder aktivitetsersättning.');
+    expect(control).toContain('avv-31-1');
+    for (const text of [translateOutbound(mapping, decision.plan, { at: SENT }).text ?? '', JSON.stringify(planToBundle(decision.plan, DEFAULT_MAPPING_OPTIONS, SENT))]) {
+      expect(text).not.toContain('aktivitetsersättning');
+      expect(text).not.toContain('avv-31-1');
+      expect(text).not.toContain('Jonatans ekonomi');
+      // The rest of the plan is there, the FAMILJ-tagged decision included (the consent does not exclude it).
+      expect(text).toContain('korttidsvistelse två helger per månad');
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutboxWorker, type OutboxWorkerOptions } from '../../src/exchange/index.js';
-import { DeliveryNotRetryableError } from '../../src/store/index.js';
+import { DeliveryNotRetryableError, DeliveryNotSkippableError } from '../../src/store/index.js';
 import { consentDecision, httpConnector, openStore, startReceiver, writeVersions, type OpenedStore, type TestReceiver } from './outbox-support.js';
 import { freshPlan, NOW } from '../support/http-server.js';
 
@@ -167,6 +167,47 @@ describe.each([['PGlite', 'pglite'] as const, ['PostgreSQL', 'postgres'] as cons
     expect(retried.endedAt).toBeUndefined();
     expect(await delivering.runUntilIdle()).toBe(2);
     expect(receiver.accepted).toEqual(['sip-outbox-7/1/kommun-falun', 'sip-outbox-7/2/kommun-falun']);
+  });
+
+  it('lets an operator skip a dead letter for good: the later versions then go, in order; nothing but a dead letter can be skipped', async () => {
+    receiver.script = (key) => (key === 'sip-outbox-skip/1/kommun-falun' ? { status: 400 } : undefined);
+    await writeVersions(opened.store, 'sip-outbox-skip', 3, ['kommun-falun']);
+    const delivering = worker();
+    expect(await delivering.runUntilIdle()).toBe(1);
+    const [dead, second, third] = await opened.store.outbox.list({ planId: 'sip-outbox-skip' });
+    expect([dead?.state, second?.state, third?.state]).toEqual(['dead', 'pending', 'pending']);
+
+    // Refused: a pending one, an unknown one, a malformed id, no reason, no one.
+    await expect(opened.store.outbox.skip(second?.id ?? '', { reason: 'receiver gone', by: 'SE-op' })).rejects.toThrow(
+      new DeliveryNotSkippableError(second?.id ?? '', 'pending'),
+    );
+    await expect(opened.store.outbox.skip('999999', { reason: 'receiver gone', by: 'SE-op' })).rejects.toThrow(/delivery 999999 does not exist/);
+    await expect(opened.store.outbox.skip('x', { reason: 'receiver gone', by: 'SE-op' })).rejects.toThrow(DeliveryNotSkippableError);
+    await expect(opened.store.outbox.skip(dead?.id ?? '', { reason: '  ', by: 'SE-op' })).rejects.toThrow(/reason must be 1–1000 characters/);
+    await expect(opened.store.outbox.skip(dead?.id ?? '', { reason: 'x'.repeat(1_001), by: 'SE-op' })).rejects.toThrow(RangeError);
+    await expect(opened.store.outbox.skip(dead?.id ?? '', { reason: 'receiver gone', by: ' ' })).rejects.toThrow(/who gives/);
+    expect(await opened.store.outbox.get(dead?.id ?? '')).toEqual(dead);
+    // Still held back: nothing more is sent.
+    expect(await delivering.runUntilIdle()).toBe(0);
+
+    const skipped = await opened.store.outbox.skip(dead?.id ?? '', { reason: ' the receiver cannot read version 1 ', by: 'SE2321000180-9000 (ops)' });
+    expect(skipped).toMatchObject({
+      id: dead?.id,
+      state: 'skipped',
+      attempts: 1,
+      lastStatus: 400,
+      lastError: 'skipped by SE2321000180-9000 (ops): the receiver cannot read version 1; the dead letter: refused by the receiver: HTTP 400 (HTTP 400)',
+    });
+    expect(skipped.endedAt).toBeDefined();
+    expect(skipped.nextAttemptAt).toBeUndefined();
+    expect(await opened.store.outbox.list({ state: 'skipped' })).toEqual([skipped]);
+    // Final: neither skipped again nor retried.
+    await expect(opened.store.outbox.skip(dead?.id ?? '', { reason: 'again', by: 'SE-op' })).rejects.toThrow(`delivery ${dead?.id ?? ''} is skipped; only a dead letter can be skipped`);
+    await expect(opened.store.outbox.retry(dead?.id ?? '')).rejects.toThrow(DeliveryNotRetryableError);
+
+    expect(await delivering.runUntilIdle()).toBe(2);
+    expect(receiver.accepted).toEqual(['sip-outbox-skip/2/kommun-falun', 'sip-outbox-skip/3/kommun-falun']);
+    expect((await opened.store.outbox.list({ planId: 'sip-outbox-skip' })).map((row) => row.state)).toEqual(['skipped', 'delivered', 'delivered']);
   });
 
   it('makes a dead letter at once when the receiver refuses for good (4xx)', async () => {

@@ -1,7 +1,7 @@
 /**
  * The exchange wired into the server (issue #14): a plan written through `/sip` is queued for the
  * routed receivers in its transaction and delivered by the server's worker to a receiver on loopback;
- * operators listed in SIP_OPERATORS list, inspect and retry deliveries at `/exchange/deliveries`,
+ * operators listed in SIP_OPERATORS list, inspect, retry and skip deliveries at `/exchange/deliveries`,
  * everyone else is refused with a problem document.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,10 +25,12 @@ describe('/exchange/deliveries on the running server', () => {
   let regionToken: string;
   let operatorToken: string;
   let refuse = true;
+  /** Idempotency keys the receiver refuses for good (422), whatever `refuse` says. */
+  const refusedKeys = new Set<string>();
 
   beforeAll(async () => {
     folder = mkdtempSync(join(tmpdir(), 'sip-exchange-http-'));
-    receiver = await startReceiver(() => (refuse ? { status: 422 } : undefined));
+    receiver = await startReceiver((key) => (refuse || refusedKeys.has(key) ? { status: 422 } : undefined));
     const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: false, rateLimitPerMinute: 1_000_000, operators: ` ${OPERATOR} ,` });
     server = await startServer(config, {
       clock: () => NOW,
@@ -114,6 +116,76 @@ describe('/exchange/deliveries on the running server', () => {
     expect(audit.map((entry) => [entry.action, entry.what, entry.outcome, entry.detail])).toContainEqual(['execute', `POST /exchange/deliveries/${id}/retry`, 'success', '200']);
     const refused = await server.store.auditLog({ organization: REGION });
     expect(refused.map((entry) => [entry.what, entry.outcome])).toContainEqual(['GET /exchange/deliveries', 'refused']);
+  }, 120_000);
+
+  it('lets only operators skip a dead letter, with a reason, which lets the next version go and is audited', async () => {
+    refuse = false;
+    refusedKeys.add('sip-exchange-http-2/1/kommun-falun');
+    const created = await call('/sip/plans', regionToken, 'POST', freshPlan('sip-exchange-http-2'));
+    expect(created.status).toBe(201);
+    await until(async () => (await server.store.outbox.list({ planId: 'sip-exchange-http-2', state: 'dead' })).length === 1);
+    const stored = await server.store.get('sip-exchange-http-2');
+    await server.store.update({ ...(stored?.plan ?? freshPlan('')), version: 2, notes: 'version 2' }, 1, REGION, [], { deliverTo: ['kommun-falun'] });
+    const [dead, second] = await server.store.outbox.list({ planId: 'sip-exchange-http-2' });
+    const deadId = dead?.id ?? '';
+    const secondId = second?.id ?? '';
+    // Held back behind the dead letter.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await server.store.outbox.get(secondId))?.state).toBe('pending');
+
+    const reason = { reason: 'the municipality’s system cannot read version 1; version 2 carries the whole plan' };
+    const notOperator = await call(`/exchange/deliveries/${deadId}/skip`, regionToken, 'POST', reason);
+    expect(notOperator.status).toBe(403);
+    expect(notOperator.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect((await call(`/exchange/deliveries/${deadId}/skip`, undefined, 'POST', reason)).status).toBe(401);
+
+    const pending = await call(`/exchange/deliveries/${secondId}/skip`, operatorToken, 'POST', reason);
+    expect(pending.status).toBe(409);
+    expect(pending.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await pending.json()) as { detail: string }).detail).toBe(`Delivery ${secondId} is pending; only a dead letter can be skipped`);
+    const unknown = await call('/exchange/deliveries/424242/skip', operatorToken, 'POST', reason);
+    expect(unknown.status).toBe(404);
+    for (const [body, detail] of [
+      [undefined, /^body: /],
+      [{}, /^\/reason: /],
+      [{ reason: '   ' }, /^\/reason: a reason is required/],
+      [{ reason: 'x'.repeat(1_001) }, /^\/reason: /],
+      [{ reason: 'ok', by: 'someone else' }, /^body: Unrecognized key/],
+      [{ reason: 'a\u0000b' }, /^\/reason: holds U\+0000/],
+      [{ reason: 'a\ud800b' }, /^\/reason: holds U\+0000 or an unpaired surrogate/],
+    ] as const) {
+      const refused = await call(`/exchange/deliveries/${deadId}/skip`, operatorToken, 'POST', body);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { detail: string }).detail).toMatch(detail);
+    }
+    const malformed = await fetch(`${server.url}/exchange/deliveries/${deadId}/skip`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
+      body: '{"reason": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { detail: string }).detail).toMatch(/^The body must be a JSON object/);
+    expect((await server.store.outbox.get(deadId))?.state).toBe('dead');
+
+    const skipped = await call(`/exchange/deliveries/${deadId}/skip`, operatorToken, 'POST', reason);
+    expect(skipped.status).toBe(200);
+    expect(await skipped.json()).toMatchObject({ id: deadId, state: 'skipped', lastError: `skipped by ${OPERATOR}: ${reason.reason}; the dead letter: refused by the receiver: HTTP 422 (HTTP 422)` });
+    await until(async () => (await server.store.outbox.get(secondId))?.state === 'delivered');
+    expect(receiver.accepted.filter((key) => key.startsWith('sip-exchange-http-2/'))).toEqual(['sip-exchange-http-2/2/kommun-falun']);
+    const delivered = await call(`/exchange/deliveries/${secondId}/skip`, operatorToken, 'POST', reason);
+    expect(delivered.status).toBe(409);
+    expect(((await delivered.json()) as { detail: string }).detail).toBe(`Delivery ${secondId} is delivered; only a dead letter can be skipped`);
+    const again = await call(`/exchange/deliveries/${deadId}/skip`, operatorToken, 'POST', reason);
+    expect(((await again.json()) as { detail: string }).detail).toBe(`Delivery ${deadId} is skipped; only a dead letter can be skipped`);
+
+    const audit = await server.store.auditLog({ organization: OPERATOR, planId: 'sip-exchange-http-2' });
+    expect(audit.map((entry) => [entry.action, entry.what, entry.outcome, entry.detail])).toEqual([
+      ['execute', `POST /exchange/deliveries/${deadId}/skip`, 'success', `200: skipped plan sip-exchange-http-2 version 1 to receiver kommun-falun (delivery ${deadId}); reason: ${reason.reason}`],
+    ]);
+    const refused = await server.store.auditLog({ organization: REGION });
+    expect(refused.map((entry) => [entry.what, entry.outcome, entry.detail])).toContainEqual([`POST /exchange/deliveries/${deadId}/skip`, 'refused', '403']);
+    const conflicts = await server.store.auditLog({ organization: OPERATOR });
+    expect(conflicts.map((entry) => [entry.what, entry.outcome, entry.detail])).toContainEqual([`POST /exchange/deliveries/${secondId}/skip`, 'failed', '409']);
   }, 120_000);
 
   it('reads SIP_OPERATORS as comma-separated HSA-ids, nobody by default', () => {
