@@ -19,7 +19,7 @@
  *  - `fhir-search` `GET /fhir/CarePlan?patient:identifier=<system>|<value>`;
  *  - `sip-read (no caches)`, `fhir-read (no caches)`: the same reads from a second server on the same
  *                  database started with everything it remembers between requests turned off
- *                  (SIP_TOKEN_CACHE=0), so the figures with caches can be told from what they cost without;
+ *                  (SIP_TOKEN_CACHE=0, SIP_PG_PREPARE=0: no verified tokens, no prepared statements), so the figures with caches can be told from what they cost without;
  * after a 2 s warm-up of each, BENCH_ROUNDS (default 3) × BENCH_SECONDS (default 5) per scenario,
  * BENCH_CONNECTIONS (default 10) connections; BENCH_ONLY=name,name runs only those (health always).
  * BENCH_CPU_PROF=<dir> runs the server with `node --cpu-prof` into that folder (see bench/README.md).
@@ -60,7 +60,7 @@ const adult = newPlan('sip-bench-template', personnummer(0));
 const STRIDE = 7_919;
 const ORG = 'SE2321000180-1000';
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
-const NO_CACHES = { SIP_TOKEN_CACHE: '0' };
+const NO_CACHES = { SIP_TOKEN_CACHE: '0', SIP_PG_PREPARE: '0' };
 
 interface Figures {
   rps: number;
