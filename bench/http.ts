@@ -19,7 +19,7 @@
  *  - `fhir-search` `GET /fhir/CarePlan?patient:identifier=<system>|<value>`;
  *  - `sip-read (no caches)`, `fhir-read (no caches)`: the same reads from a second server on the same
  *                  database started with everything it remembers between requests turned off
- *                  (SIP_TOKEN_CACHE=0), so the figures with caches can be told from what they cost without;
+ *                  (SIP_TOKEN_CACHE=0, SIP_PG_PREPARE=0: no verified tokens, no prepared statements), so the figures with caches can be told from what they cost without;
  * after a 2 s warm-up of each, BENCH_ROUNDS (default 3) × BENCH_SECONDS (default 5) per scenario,
  * BENCH_CONNECTIONS (default 10) connections; BENCH_ONLY=name,name runs only those (health always).
  * BENCH_CPU_PROF=<dir> runs the server with `node --cpu-prof` into that folder (see bench/README.md).
@@ -51,7 +51,8 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
  * Another checkout of the adapter (a git worktree of main, say) whose server is measured beside this
  * one in the same rounds, on a scratch database of its own seeded with the same plans: each read and
  * search scenario again as `<name> [before]`. On a shared, loaded machine a before/after in separate
- * runs compares two loads, not two servers.
+ * runs compares two loads, not two servers. Each pair runs in turn one way and the other (odd rounds the
+ * branch first, even rounds `[before]` first), so an even number of rounds gives each the second place as often.
  */
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 /** The plan every bench plan is made from (support.ts), for the fallbacks of the in-process timings. */
@@ -60,7 +61,7 @@ const adult = newPlan('sip-bench-template', personnummer(0));
 const STRIDE = 7_919;
 const ORG = 'SE2321000180-1000';
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
-const NO_CACHES = { SIP_TOKEN_CACHE: '0' };
+const NO_CACHES = { SIP_TOKEN_CACHE: '0', SIP_PG_PREPARE: '0' };
 
 interface Figures {
   rps: number;
@@ -72,6 +73,25 @@ interface Figures {
   p99: number;
   non2xx: number;
   errors: number;
+}
+
+/**
+ * The scenarios of a round: in odd rounds each `[before]` right after its scenario, in even rounds
+ * right before it, so that whatever the order costs the second of a pair (the first one's audit
+ * batches still being written, the load it leaves) falls on each server in turn.
+ */
+function roundOrder<T>(entries: readonly (readonly [string, T])[], round: number): (readonly [string, T])[] {
+  const ordered = [...entries];
+  if (round % 2 === 1) return ordered;
+  for (let index = 0; index + 1 < ordered.length; index++) {
+    const [first, second] = [ordered[index], ordered[index + 1]];
+    if (first !== undefined && second !== undefined && second[0] === `${first[0]} [before]`) {
+      ordered[index] = second;
+      ordered[index + 1] = first;
+      index++;
+    }
+  }
+  return ordered;
 }
 
 /** Median time of `N` runs of `work`, in ms. */
@@ -272,7 +292,7 @@ try {
     // A warm-up pass of every scenario (not counted), so the rounds measure the server after its JIT has settled.
     for (const { server: target, requests } of Object.values(scenarios)) await autocannon({ url: target.url, connections: CONNECTIONS, duration: 2, headers, requests });
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, { server: target, requests }] of Object.entries(scenarios)) {
+      for (const [name, { server: target, requests }] of roundOrder(Object.entries(scenarios), round)) {
         const database = target === before && beforeScratch !== undefined ? new URL(beforeScratch.url).pathname.slice(1) : databaseName;
         const cpuBefore = processCpuMillis(target.pid);
         const dbBefore = postgresCpuMillis(database);

@@ -33,6 +33,12 @@ export const serverConfigSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  /**
+   * `SIP_PG_PREPARE`: prepare the store's statements by name on each PostgreSQL connection, so they are
+   * planned once per connection (src/store/sql-client.ts); turn off behind a pooler that does not keep
+   * a session's prepared statements (PgBouncer in transaction mode before 1.21).
+   */
+  pgPrepare: flagSchema.default(true),
   /** `SIP_MAX_BODY`: the largest request body accepted (413 above it). */
   maxBodyBytes: sizeSchema.default(5 * MIB),
   /** `SIP_RATE_LIMIT`: requests per minute from one address before 429. */
@@ -82,6 +88,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   host: 'SIP_HOST',
   dataDir: 'SIP_DATA_DIR',
   databaseUrl: 'DATABASE_URL',
+  pgPrepare: 'SIP_PG_PREPARE',
   maxBodyBytes: 'SIP_MAX_BODY',
   rateLimitPerMinute: 'SIP_RATE_LIMIT',
   tokenCache: 'SIP_TOKEN_CACHE',

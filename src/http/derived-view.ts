@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import type { FhirResource } from 'fhir/r4.js';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
-import { RULE_SET_SIGNATURE, judgeSendWith, planModelVersion, sendBasisOf, type SendBasis, type SipPlan } from '../sip/index.js';
+import { RULE_SET_SIGNATURE, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, planModelVersion, sendBasisOf, type SendAndRecordedJudgement, type SendBasis, type SipPlan } from '../sip/index.js';
 import type { DerivedText, DerivedVersion, StoredPlan } from '../store/plan-store.js';
 import type { HttpError } from './problem.js';
 import { refusalOf, sendRefusal } from './sending.js';
@@ -121,4 +121,14 @@ export function storedSendRefusal(stored: StoredPlan, at: Date): HttpError | und
   const { derived } = stored;
   if (derived === undefined) return sendRefusal(stored.plan, at);
   return refusalOf(stored.plan, judgeSendWith(stored.plan, basisOf(derived.basis), at));
+}
+
+/**
+ * `judgeSendAndRecorded(plan, at)` of the stored version — whether it may be sent at `at`, and what
+ * was found in it as recorded, for a SIP read's warnings — from its send basis when it came with one
+ * (only the rules that read the instant run, at `at` and at the version's instant), else every rule.
+ */
+export function storedSendAndRecorded(stored: StoredPlan, at: Date): SendAndRecordedJudgement {
+  const { derived } = stored;
+  return derived === undefined ? judgeSendAndRecorded(stored.plan, at) : judgeSendAndRecordedWith(stored.plan, basisOf(derived.basis), at);
 }

@@ -115,7 +115,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
     ...(config.authPublicKey === undefined ? {} : { publicKey: config.authPublicKey }),
     ...(config.authOrgClaim === undefined ? {} : { orgClaim: config.authOrgClaim }),
   });
-  const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl });
+  const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl, prepare: config.pgPrepare });
   let loadedExchange: Exchange | undefined;
   try {
     await store.migrate({ resourcesOf: planResourceIds });

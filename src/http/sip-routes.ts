@@ -17,7 +17,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
-import { derivedVersion } from './derived-view.js';
+import { currentDeriver, derivedVersion, storedSendAndRecorded, storedSendRefusal } from './derived-view.js';
 import type { Problem, SipPlan } from '../sip/index.js';
 import {
   SipRuleError,
@@ -26,7 +26,6 @@ import {
   approvePlan,
   checkPlan,
   closePlan,
-  judgeSendAndRecorded,
   parsePlan,
   planStatus,
   recordConsent,
@@ -36,7 +35,7 @@ import {
   trafficLight,
   withdrawConsent,
 } from '../sip/index.js';
-import type { PlanSearch, StoredPlan, VersionWriteOptions } from '../store/plan-store.js';
+import type { DerivedRequest, PlanSearch, StoredPlan, VersionWriteOptions } from '../store/plan-store.js';
 import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
@@ -122,9 +121,9 @@ export function sipRouter(dependencies: AppDependencies): Router {
   );
 
   /** The current plan the caller may see, or 404 (also when it exists but is not theirs to see). */
-  async function current(planId: string, caller: Caller, subject: AuditSubject): Promise<StoredPlan> {
+  async function current(planId: string, caller: Caller, subject: AuditSubject, options: { readonly derived?: DerivedRequest } = {}): Promise<StoredPlan> {
     subject.planId = planId;
-    const stored = await store.get(planId);
+    const stored = await store.get(planId, undefined, options);
     if (stored === undefined) throw new HttpError(404, 'Not Found', `No plan "${planId}"`);
     subject.person = stored.plan.individual.identifier.value;
     const access = dependencies.mayAccess(stored.plan, caller, clock());
@@ -209,12 +208,14 @@ export function sipRouter(dependencies: AppDependencies): Router {
         ...(overdue === 'true' ? { overdueAt: clock() } : {}),
         limit,
         offset,
+        // Each plan's send basis, so only the rules that read the instant run for it (derived-view.ts).
+        derived: { deriver: currentDeriver() },
       };
       const found = await store.search(search);
       const at = clock();
       // Access, and whether the plan may be sent now, are judged per plan after the page is read, so a
       // page may hold fewer than `limit` plans; the total of plans the caller may not see is not told.
-      const visible = found.plans.filter((stored) => dependencies.mayAccess(stored.plan, caller, at).allowed && sendRefusal(stored.plan, at) === undefined);
+      const visible = found.plans.filter((stored) => dependencies.mayAccess(stored.plan, caller, at).allowed && storedSendRefusal(stored, at) === undefined);
       response.json({ count: visible.length, offset, limit, plans: visible.map((stored) => planBody(stored)) });
     }),
   );
@@ -222,10 +223,11 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.get(
     '/plans/:id',
     route('read', async (request, response, caller, subject) => {
-      const stored = await current(String(request.params.id), caller, subject);
-      // judgeSend now and the version's own warnings (checkPlan at its recording), each rule that
-      // does not depend on the instant run once for both (judgeSendAndRecorded).
-      const { send, recorded } = judgeSendAndRecorded(stored.plan, clock());
+      // With the version's send basis (src/http/derived-view.ts), when it was kept: judgeSend now and
+      // the version's own warnings (checkPlan at its recording), the rules that do not depend on the
+      // instant not run at all, the others at both instants (judgeSendAndRecordedWith).
+      const stored = await current(String(request.params.id), caller, subject, { derived: { deriver: currentDeriver() } });
+      const { send, recorded } = storedSendAndRecorded(stored, clock());
       const refusal = refusalOf(stored.plan, send);
       if (refusal !== undefined) throw refusal;
       response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored, recorded.filter((problem) => problem.severity === 'warning')));

@@ -8,12 +8,13 @@ export * from './outbox.js';
 
 /**
  * Where the store keeps its data: PGlite, embedded, in `dataDir` (created when missing; one process
- * at a time), or the PostgreSQL server at `databaseUrl` (several processes may share it).
+ * at a time), or the PostgreSQL server at `databaseUrl` (several processes may share it), its statements
+ * prepared by name unless `prepare` is false (src/store/sql-client.ts).
  */
-export type PlanStoreOptions = { readonly dataDir: string } | { readonly databaseUrl: string };
+export type PlanStoreOptions = { readonly dataDir: string } | { readonly databaseUrl: string; readonly prepare?: boolean };
 
 /** Opens the store; call `migrate()` before using it (every start may: it applies only what is new). */
 export async function createPlanStore(options: PlanStoreOptions): Promise<PlanStore> {
-  const client = 'databaseUrl' in options ? openPg(options.databaseUrl) : await openPglite(options.dataDir);
+  const client = 'databaseUrl' in options ? openPg(options.databaseUrl, options.prepare === undefined ? {} : { prepare: options.prepare }) : await openPglite(options.dataDir);
   return new SqlPlanStore(client);
 }

@@ -55,7 +55,8 @@ export interface StoredDerivation {
 /** Which derived data a read asks for: that of `deriver`, and the texts of resources of this type (and id). */
 export interface DerivedRequest {
   readonly deriver: string;
-  readonly resourceType: string;
+  /** The type of the resource whose text to bring; none brings the basis alone (a SIP read judges with it and answers no FHIR text). */
+  readonly resourceType?: string;
   readonly resourceId?: string;
 }
 
@@ -248,9 +249,10 @@ export interface PlanStore {
   derive(planId: string, version: number, derived: DerivedVersion): Promise<void>;
   /**
    * The current version, or the given one; undefined when there is none. A stored version that no
-   * longer parses throws {@link UnreadablePlanError} (also from `history` and `search`).
+   * longer parses throws {@link UnreadablePlanError} (also from `history` and `search`). With `derived`,
+   * what is derived from the version under that deriver comes with it, as from `search`.
    */
-  get(planId: string, version?: number): Promise<StoredPlan | undefined>;
+  get(planId: string, version?: number, options?: { readonly derived?: DerivedRequest }): Promise<StoredPlan | undefined>;
   /** Every version of a plan, oldest first. */
   history(planId: string): Promise<StoredPlan[]>;
   /** The current versions matching every given criterion, by plan id. */

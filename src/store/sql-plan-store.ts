@@ -74,10 +74,12 @@ function validated(plan: SipPlan): SipPlan {
 function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown) => string): { columns: string; joins: string } {
   if (request === undefined) return { columns: '', joins: '' };
   const deriver = param(request.deriver);
+  const basis = ` LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
+  if (request.resourceType === undefined) return { columns: ', d.basis', joins: basis };
   const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
   return {
     columns: ', d.basis, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail',
-    joins: ` LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}
+    joins: `${basis}
        LEFT JOIN plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver} AND t.resource_type = ${param(request.resourceType)}${byId}`,
   };
 }
@@ -264,14 +266,16 @@ export class SqlPlanStore implements PlanStore {
     });
   }
 
-  async get(planId: string, version?: number): Promise<StoredPlan | undefined> {
-    const rows =
+  async get(planId: string, version?: number, options: { readonly derived?: DerivedRequest } = {}): Promise<StoredPlan | undefined> {
+    const params: unknown[] = [planId];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    const from =
       version === undefined
-        ? await this.client.query<VersionRow>(
-            `SELECT ${VERSION_COLUMNS} FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version WHERE p.plan_id = $1`,
-            [planId],
-          )
-        : await this.client.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE v.plan_id = $1 AND v.version = $2`, [planId, version]);
+        ? `plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version`
+        : `plan_versions v`;
+    const where = version === undefined ? 'p.plan_id = $1' : `v.plan_id = $1 AND v.version = ${param(version)}`;
+    const derived = derivedJoin(options.derived, param);
+    const rows = await this.client.query<VersionRow>(`SELECT ${VERSION_COLUMNS}${derived.columns} FROM ${from}${derived.joins} WHERE ${where}`, params);
     const [row] = rows;
     return row === undefined ? undefined : toStored(row);
   }

@@ -24,7 +24,7 @@ import { serverConfigSchema } from '../../src/http/config.js';
 import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedVersion } from '../../src/http/derived-view.js';
 import { viewOf } from '../../src/http/fhir-routes.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
-import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
 import type { StoredPlan } from '../../src/store/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
@@ -231,6 +231,46 @@ describe('reads from derived data on the real server (PGlite)', () => {
     // A stale basis finding nothing would let an expired consent through; the current deriver's judges it.
     now = new Date(IN_FORCE.getTime() + 730 * DAY);
     await request(server.url).get(`/fhir/CarePlan/${carePlanId}`).set(await auth()).expect(403);
+    now = IN_FORCE;
+  });
+
+  it('judges a SIP read and a SIP search from the version\'s send basis: warnings as recorded, refused once the consent has expired', async () => {
+    now = IN_FORCE;
+    const stored = await server.store.get(PLAN, undefined, { derived: { deriver: currentDeriver() } });
+    // The SIP read is asked for the basis alone: no FHIR text comes with it.
+    expect(stored?.derived).toMatchObject({ texts: [] });
+    expect(JSON.parse(stored?.derived?.basis ?? '{}')).toHaveProperty('rules');
+    const person = encodeURIComponent(readExample('adult-psychiatry-addiction.json').individual.identifier.value);
+    const read = await request(server.url).get(`/sip/plans/${PLAN}`).set(await auth()).expect(200);
+    const warnings = checkPlan((read.body as { plan: SipPlan }).plan).filter((problem) => problem.severity === 'warning');
+    expect((read.body as { warnings?: unknown }).warnings ?? []).toEqual(warnings);
+    const found = await request(server.url).get(`/sip/plans?person=${person}`).set(await auth()).expect(200);
+    expect((found.body as { plans: { plan: SipPlan }[] }).plans.map((answer) => answer.plan.id)).toContain(PLAN);
+    now = new Date('2027-03-01T10:00:00+01:00');
+    try {
+      const refused = await request(server.url).get(`/sip/plans/${PLAN}`).set(await auth()).expect(403);
+      expect(JSON.stringify(refused.body)).toContain('consent.expired');
+      const none = await request(server.url).get(`/sip/plans?person=${person}`).set(await auth()).expect(200);
+      expect((none.body as { plans: { plan: SipPlan }[] }).plans.map((answer) => answer.plan.id)).not.toContain(PLAN);
+    } finally {
+      now = IN_FORCE;
+    }
+  });
+
+  it('judges a SIP read of a version without derived data, or with another deriver\'s, by every rule', async () => {
+    now = IN_FORCE;
+    const bare = newPlan('sip-derived-sip-bare');
+    await server.store.create(bare, 'system', planResourceIds(bare));
+    const stale = newPlan('sip-derived-sip-stale');
+    // A stale basis finding nothing would let an expired consent through.
+    await server.store.create(stale, 'system', planResourceIds(stale), { derived: { deriver: 'another-deriver', basis: JSON.stringify({ rules: [] }), texts: [] } });
+    for (const plan of [bare, stale]) {
+      now = IN_FORCE;
+      await request(server.url).get(`/sip/plans/${plan.id}`).set(await auth()).expect(200);
+      now = new Date(IN_FORCE.getTime() + 730 * DAY);
+      const refused = await request(server.url).get(`/sip/plans/${plan.id}`).set(await auth()).expect(403);
+      expect(JSON.stringify(refused.body)).toContain('consent.expired');
+    }
     now = IN_FORCE;
   });
 });

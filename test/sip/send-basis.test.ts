@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RULES, judgeSend, judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
+import { RULES, judgeSend, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, leakyProtectedPlan, readExample } from '../support/examples.js';
 
@@ -72,5 +72,40 @@ describe('send basis', () => {
     const [first, second] = RULES;
     if (first === undefined || second === undefined) throw new Error('no rules');
     expect(() => judgeSendWith(adult, { rules: [{ code: second.code, findings: [] }, { code: first.code, findings: [] }] }, new Date(adult.updatedAt))).toThrow(RangeError);
+  });
+
+  it('gives judgeSendAndRecorded (a SIP read: the send now and the version as recorded) for every example and generated plans', () => {
+    let refused = 0;
+    let recordedFindings = 0;
+    let timedRecorded = 0;
+    const check = (plan: SipPlan, at: Date): void => {
+      const expected = judgeSendAndRecorded(plan, at);
+      const basis = stored(plan);
+      expect(judgeSendAndRecordedWith(plan, basis, at)).toEqual(expected);
+      if (expected.send.some((problem) => problem.severity === 'error')) refused += 1;
+      recordedFindings += expected.recorded.length;
+      const timed = new Set(basis.rules.filter((rule) => 'timed' in rule).map((rule) => rule.code));
+      timedRecorded += expected.recorded.filter((problem) => timed.has(problem.code)).length;
+    };
+    for (const [, plan] of examples) {
+      for (const days of [-365, -1, 0, 1, 120, 400, 730]) check(plan, new Date(Date.parse(plan.updatedAt) + days * DAY));
+      // The same plan recorded two years later: its consent had expired when the version was recorded.
+      const late = { ...plan, updatedAt: new Date(Date.parse(plan.updatedAt) + 730 * DAY).toISOString() };
+      for (const days of [-800, 0, 30]) check(late, new Date(Date.parse(late.updatedAt) + days * DAY));
+    }
+    fc.assert(
+      fc.property(mappablePlanArbitrary, fc.integer({ min: -400, max: 800 }), (json, days) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        check(parsed.plan, new Date(Date.parse(parsed.plan.updatedAt) + days * DAY));
+      }),
+      { numRuns: 300 },
+    );
+    // Not vacuous: refusals now, findings as recorded, and some of those from rules run at the version's instant.
+    expect(refused).toBeGreaterThan(0);
+    expect(recordedFindings).toBeGreaterThan(0);
+    expect(timedRecorded).toBeGreaterThan(0);
+    const adult = readExample('adult-psychiatry-addiction.json');
+    expect(() => judgeSendAndRecordedWith(adult, { rules: [{ code: 'no.such-rule', timed: true }] }, new Date(adult.updatedAt))).toThrow(/no\.such-rule/);
   });
 });

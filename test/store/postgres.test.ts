@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPlanStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
-import { openPg } from '../../src/store/sql-client.js';
+import { MAX_PREPARED_STATEMENTS, openPg, StatementNames } from '../../src/store/sql-client.js';
 import { planStoreContract } from './contract.js';
 import { createScratchDatabase, onServer, type ScratchDatabase } from './postgres-scratch.js';
 
@@ -52,5 +52,45 @@ describe('PlanStore on a shared PostgreSQL', () => {
     await expect(onServer('SELECT 1', 'postgres://postgres@127.0.0.1:1/postgres')).rejects.toThrow(
       /PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/postgres cannot be reached .*start it or set SIP_TEST_DATABASE_URL/,
     );
+  });
+
+  it('prepares a statement with parameters once per connection, and each call still reads the rows as they are then', async () => {
+    const database = await createScratchDatabase();
+    scratch.push(database);
+    const sql = openPg(database.url, { maxConnections: 1 });
+    const unprepared = openPg(database.url, { maxConnections: 1, prepare: false });
+    try {
+      await sql.query('CREATE TABLE t (k integer PRIMARY KEY, v text NOT NULL)');
+      const read = 'SELECT v FROM t WHERE k = $1';
+      expect(await sql.query(read, [1])).toEqual([]);
+      await sql.query('INSERT INTO t (k, v) VALUES ($1, $2)', [1, 'first']);
+      expect(await sql.query(read, [1])).toEqual([{ v: 'first' }]);
+      await unprepared.query('UPDATE t SET v = $2 WHERE k = $1', [1, 'second']);
+      expect(await sql.query(read, [1])).toEqual([{ v: 'second' }]);
+      // The one connection of each pool: the statements it prepared by name, and the other none.
+      const prepared = await sql.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements ORDER BY statement');
+      expect(prepared.map((row) => row.statement)).toEqual(['INSERT INTO t (k, v) VALUES ($1, $2)', read]);
+      expect(await unprepared.query('SELECT name FROM pg_prepared_statements')).toEqual([]);
+      // A statement without parameters is not prepared (migrations' DDL goes this way).
+      expect(await sql.query<{ n: number }>('SELECT count(*)::integer AS n FROM pg_prepared_statements')).toEqual([{ n: 2 }]);
+    } finally {
+      await sql.close();
+      await unprepared.close();
+    }
+  });
+});
+
+describe('StatementNames', () => {
+  it('names each statement text once, the same text the same name, and none past its limit', () => {
+    const names = new StatementNames(2);
+    const first = names.nameOf('SELECT $1::integer');
+    const second = names.nameOf('SELECT $1::text');
+    expect(first).toBeDefined();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(names.nameOf('SELECT $1::integer')).toBe(first);
+    expect(names.nameOf('SELECT $1::date')).toBeUndefined();
+    expect(names.nameOf('SELECT $1::text')).toBe(second);
+    expect(MAX_PREPARED_STATEMENTS).toBeGreaterThanOrEqual(64);
   });
 });

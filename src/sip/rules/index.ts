@@ -263,6 +263,44 @@ export function sendBasisOf(plan: SipPlan): SendBasis {
 }
 
 /**
+ * {@link judgeSendAndRecorded} from the plan's {@link SendBasis}: the stored findings of the rules that
+ * do not read the instant serve both (as they do there), and only the rules the basis marks `timed`
+ * run, twice: at `at` as sending, and at the version's own instant (`updatedAt`) as recorded. A SIP
+ * read thus runs the few rules that depend on the moment (consent in force, overdue follow-ups …)
+ * instead of every rule. Equal to `judgeSendAndRecorded` (test/sip/send-basis.test.ts); a basis of
+ * another rule set is a RangeError, as in {@link judgeSendWith}.
+ */
+export function judgeSendAndRecordedWith(plan: SipPlan, basis: SendBasis, at: Date): SendAndRecordedJudgement {
+  const send: Problem[] = [];
+  const recorded: Problem[] = [];
+  let sendContext: RuleContext | undefined;
+  let recordedContext: RuleContext | undefined;
+  let next = 0;
+  for (const entry of basis.rules) {
+    while (next < RULES.length && RULES[next]?.code !== entry.code) next++;
+    const rule = RULES[next];
+    if (rule === undefined) throw new RangeError(`the send basis names rule ${entry.code}, which this rule set does not have (or not in that order)`);
+    next++;
+    if ('timed' in entry) {
+      if (sendContext === undefined || recordedContext === undefined) {
+        const shared = { plan, index: indexPlan(plan), birthDate: birthDateOf(plan) };
+        const recordedAt = new Date(plan.updatedAt);
+        sendContext = { ...shared, at, sending: true, today: stockholmDate(at) };
+        recordedContext = { ...shared, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
+      }
+      for (const finding of rule.check(sendContext)) send.push(problemOf(rule, finding));
+      for (const finding of rule.check(recordedContext)) recorded.push(problemOf(rule, finding));
+    } else {
+      for (const finding of entry.findings) {
+        send.push(problemOf(rule, finding));
+        recorded.push(problemOf(rule, finding));
+      }
+    }
+  }
+  return { send, recorded };
+}
+
+/**
  * `judgeSend(plan, at)` from the plan's {@link SendBasis}: the stored findings of the rules that do
  * not read the instant, and the others run at `at`. Equal to `judgeSend` (test/sip/send-basis.test.ts);
  * a basis naming a rule this rule set does not have is a RangeError (the caller computed it with
