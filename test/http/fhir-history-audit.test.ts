@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AuditEvent, Bundle, CarePlan, Goal, OperationOutcome } from 'fhir/r4.js';
+import type { AuditEvent, Bundle, CapabilityStatement, CarePlan, Goal, OperationOutcome } from 'fhir/r4.js';
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -459,6 +459,45 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
     });
   });
 
+  describe('the CapabilityStatement and what the routes take', () => {
+    it('lists history-instance with _count, _since and _at, which the route takes, and neither history-type nor history-system, which it does not serve', async () => {
+      const statement = (await api().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
+      const [rest] = statement.rest ?? [];
+      expect(rest?.interaction?.map((interaction) => interaction.code)).not.toContain('history-system');
+      const id = await idOf('CarePlan');
+      for (const resource of rest?.resource ?? []) {
+        const codes = resource.interaction?.map((interaction) => interaction.code) ?? [];
+        expect(codes, resource.type).not.toContain('history-type');
+        if (resource.type === 'AuditEvent') {
+          expect(codes).not.toContain('history-instance');
+          continue;
+        }
+        expect(codes, resource.type).toContain('history-instance');
+        // No history of a whole type.
+        const typeHistory = await api().get(`/fhir/${resource.type}/_history`).set(auth());
+        expect(typeHistory.status, resource.type).toBe(404);
+        const documentation = resource.interaction?.find((interaction) => interaction.code === 'history-instance')?.documentation ?? '';
+        const named = [...documentation.matchAll(/\b_[a-z]+/g)].map((match) => match[0]);
+        expect(new Set(named)).toEqual(new Set(['_count', '_since', '_at']));
+      }
+      // Each parameter named is taken; one not named is refused.
+      const instant = (await server.store.get(PLAN))?.recordedAt ?? '';
+      for (const query of ['_count=2', `_since=${instant}`, `_at=${instant}`]) await api().get(`/fhir/CarePlan/${id}/_history?${query}`).set(auth()).expect(200);
+      for (const query of ['_list=x', '_format=json', '_sort=_lastUpdated']) await api().get(`/fhir/CarePlan/${id}/_history?${query}`).set(auth()).expect(400);
+      expect((await api().get('/fhir/_history').set(auth())).status).not.toBe(200);
+    });
+
+    it('lists the AuditEvent search parameters the route takes, and the route refuses those it does not list', async () => {
+      const statement = (await api().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
+      const auditEvent = statement.rest?.[0]?.resource?.find((resource) => resource.type === 'AuditEvent');
+      const values: Record<string, string> = { patient: `Patient/${await idOf('Patient')}`, agent: REGION, altid: 'someone', date: '2026', _count: '1', _total: 'none' };
+      const listed = auditEvent?.searchParam?.map((param) => param.name) ?? [];
+      expect(listed.sort()).toEqual(Object.keys(values).sort());
+      for (const name of listed) await api().get('/fhir/AuditEvent').query({ [name]: values[name] }).set(auth()).expect(200);
+      for (const name of ['entity', 'type', 'action', 'outcome', '_sort', '_include']) await api().get('/fhir/AuditEvent').query({ [name]: 'x' }).set(auth()).expect(400);
+    });
+  });
+
   const localKey = () => {
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
     return server.authenticator.localKey;
@@ -537,15 +576,31 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
       const recorded = all.map((event) => event.recorded);
       expect(recorded).toEqual([...recorded].sort().reverse());
       const pages: AuditEvent[][] = [];
+      const totals: (number | undefined)[] = [];
       let next: string | undefined = '/fhir/AuditEvent?altid=audit-pager&_count=2';
       while (next !== undefined) {
         const page = (await api().get(next).set(auth()).expect(200)).body as Bundle;
         pages.push(events(page));
+        totals.push(page.total);
         const link = page.link?.find((candidate) => candidate.relation === 'next')?.url;
         next = link === undefined ? undefined : path(link);
       }
       expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
       expect(pages.flat()).toEqual(all);
+      // Bundle.total: the matches on all pages, the same on every page (R4 search.html#total); _total=none leaves it out.
+      expect(totals).toEqual([5, 5, 5]);
+      expect((await search({ altid: 'audit-pager', _count: '0' })).total).toBe(5);
+      expect(events(await search({ altid: 'audit-pager', _count: '0' }))).toEqual([]);
+      expect((await search({ altid: 'audit-pager', _total: 'estimate' })).total).toBe(5);
+      expect((await search({ altid: 'audit-pager', _total: 'accurate' })).total).toBe(5);
+      const withoutTotal = await search({ altid: 'audit-pager', _total: 'none', _count: '2' });
+      expect(withoutTotal.total).toBeUndefined();
+      expect(events(withoutTotal)).toEqual(all.slice(0, 2));
+      expect(withoutTotal.link?.find((link) => link.relation === 'next')?.url).toContain('_total=none');
+      expect(hasErrors(validator.validate(withoutTotal))).toBe(false);
+      // Entries another organisation may not review are not counted for it.
+      expect((await search({ altid: 'audit-pager' }, await bearer('SE2321000180-8888'))).total).toBe(0);
+      expect((await search({ altid: 'audit-pager', date: `lt${start.toISOString()}` })).total).toBe(0);
       const [, second] = all;
       if (second === undefined) throw new Error('five events');
       // ge the second newest: it and the newer ones; lt it: the older ones (several may share a millisecond).
@@ -578,7 +633,7 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
       const v2 = await issueLocalToken({ org: REGION, subject: 'log-reviewer', scopes: 'system/AuditEvent.rs', ttlSeconds: 3600 }, localKey(), NOW);
       const person = (await server.store.get(PLAN))?.plan.individual.identifier.value ?? '';
       await api().get('/fhir/AuditEvent').query({ 'patient:identifier': person }).set(auth(v2)).expect(200);
-      for (const query of [{ date: 'ne2026-01-01' }, { date: '2026-13' }, { colour: 'red' }, { _count: '1000' }, { _cursor: 'x' }, { patient: ['a', 'b'] }]) {
+      for (const query of [{ date: 'ne2026-01-01' }, { date: '2026-13' }, { colour: 'red' }, { _count: '1000' }, { _cursor: 'x' }, { patient: ['a', 'b'] }, { _total: 'exact' }]) {
         const bad = await api().get('/fhir/AuditEvent').query(query).set(auth()).expect(400);
         expect(bad.headers['content-type']).toContain('application/fhir+json');
       }
