@@ -17,7 +17,10 @@
  * default 5; BENCH_CONNECTIONS, default 10). With BENCH_BASELINE_DIR, a checkout of an earlier commit
  * (with its node_modules) is served too, on the same database, and (d)–(g) and (i) are asked of it in
  * the same rounds, as it spells them: the ratio "÷ before" compares the two. Figures are printed,
- * nothing is asserted. Run with `npm run bench:history`.
+ * nothing is asserted. Before the concurrent rounds, BENCH_SEQUENTIAL requests (default 5) of each
+ * scenario one at a time in each round give the time to answer one. The versions are seeded with what
+ * a read derives from them, as the HTTP writes keep it; BENCH_DERIVED=0 seeds them without.
+ * Run with `npm run bench:history`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +28,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { planResourceIds } from '../src/fhir/index.js';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
+import { derivedVersion } from '../src/http/derived-view.js';
 import { createPlanStore } from '../src/store/index.js';
 import { openPg } from '../src/store/sql-client.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
@@ -36,6 +40,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 const AUDIT_ROWS = Number(process.env.AUDIT_ROWS ?? '50000');
 const VERSIONS = Number(process.env.VERSIONS ?? '200');
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
+/** Versions seeded with what a read derives from them, as the HTTP write paths keep it (BENCH_DERIVED=0: without, as versions written before migration 6). */
+const DERIVED = process.env.BENCH_DERIVED !== '0';
 /** Requests one at a time per scenario and round, before the concurrent rounds. */
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? '5');
 const PLANS = 100;
@@ -49,12 +55,12 @@ async function seed(databaseUrl: string): Promise<{ carePlanId: string; person: 
     const people = Array.from({ length: PLANS }, (_, index) => personnummer(index));
     for (const [index, person] of people.entries()) {
       const plan = newPlan(`sip-bench-history-${String(index)}`, person);
-      await store.create(plan, ORG, planResourceIds(plan));
+      await store.create(plan, ORG, planResourceIds(plan), DERIVED ? { derived: derivedVersion(plan) } : {});
     }
     const first = newPlan('sip-bench-history-0', people[0] ?? '');
     for (let version = 2; version <= VERSIONS; version++) {
       const next = { ...first, version, notes: `Version ${String(version)}` };
-      await store.update(next, version - 1, ORG, planResourceIds(next));
+      await store.update(next, version - 1, ORG, planResourceIds(next), DERIVED ? { derived: derivedVersion(next) } : {});
     }
     const carePlanId = planResourceIds(first).find((resource) => resource.resourceType === 'CarePlan')?.id;
     if (carePlanId === undefined) throw new Error('the plan has a CarePlan');
@@ -136,7 +142,7 @@ try {
       if (response.status !== 200) throw new Error(`${name} answered ${String(response.status)}: ${await response.text()}`);
     }
     write(
-      `bench:history — sip-fhir serve on PostgreSQL (scratch database), ${String(PLANS)} plans, one with ${String(VERSIONS)} versions, ${String(AUDIT_ROWS)} audit entries; ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}${BASELINE_DIR === undefined ? '' : `; before: ${BASELINE_DIR}`}`,
+      `bench:history — sip-fhir serve on PostgreSQL (scratch database), ${String(PLANS)} plans, one with ${String(VERSIONS)} versions, ${String(AUDIT_ROWS)} audit entries; versions ${DERIVED ? 'with' : 'without'} derived data; ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}${BASELINE_DIR === undefined ? '' : `; before: ${BASELINE_DIR}`}`,
     );
     // One request at a time first: the time to answer each, in interleaved rounds (the figure a loaded machine disturbs least).
     const sequential: Record<string, number[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
