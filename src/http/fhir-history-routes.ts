@@ -49,7 +49,6 @@ import { dateSearchRange } from './fhir-date-search.js';
 import { baseUrl, plansWithResource, sendFhir, sendFhirText, viewOf } from './fhir-routes.js';
 import { HttpError } from './problem.js';
 import { single } from './query-params.js';
-import { sendRefusal } from './sending.js';
 import { etagOf } from './sip-routes.js';
 
 /** Most entries a history page holds, and how many when `_count` is not given. */
@@ -286,7 +285,8 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
    * 404 for an unknown type or id; else the refusal of the last plan judged, 403.
    */
   async function planOf(type: string, id: string, caller: Caller, subject: AuditSubject, at: Date): Promise<StoredPlan> {
-    const candidates = await plansWithResource(store, type, id);
+    // With the derived basis, so that judging the current version runs only the rules that read the instant (derived-view.ts).
+    const candidates = await plansWithResource(store, type, id, { deriver: currentDeriver() });
     let refusal: HttpError | undefined;
     let fallback: StoredPlan | undefined;
     for (const stored of candidates) {
@@ -300,7 +300,7 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
         continue;
       }
       Object.assign(subject, concerned);
-      const refused = sendRefusal(stored.plan, at);
+      const refused = storedSendRefusal(stored, at);
       if (refused !== undefined) {
         refusal = refused;
         continue;
