@@ -20,6 +20,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { IDENTIFIER_SYSTEM } from '../fhir/index.js';
 import type { AppDependencies } from './app.js';
+import type { AuditQuery } from '../store/plan-store.js';
 import { AUDIT_DEFAULT_COUNT, AUDIT_MAX_COUNT, auditEventOf } from './audit-event.js';
 import { auditedRoutes } from './audited-route.js';
 import { dateSearchRange } from './fhir-date-search.js';
@@ -28,7 +29,9 @@ import { HttpError } from './problem.js';
 import { searchedPersonToken } from './person-search.js';
 import { occurrences, single } from './query-params.js';
 
-const SEARCH_PARAMS = new Set(['patient', 'patient:identifier', 'agent', 'agent:identifier', 'altid', 'date', '_count', '_cursor']);
+const SEARCH_PARAMS = new Set(['patient', 'patient:identifier', 'agent', 'agent:identifier', 'altid', 'date', '_count', '_cursor', '_total']);
+/** `_total` (https://hl7.org/fhir/R4/search.html#total): an estimate is answered with the exact count. */
+const TOTALS = new Set(['none', 'estimate', 'accurate']);
 const countSchema = z.coerce.number().int().min(0).max(AUDIT_MAX_COUNT);
 const cursorSchema = z.string().regex(/^[1-9]\d{0,18}$/);
 
@@ -91,6 +94,8 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
         const cursorText = single(request, '_cursor');
         const cursor = cursorText === undefined ? undefined : cursorSchema.safeParse(cursorText);
         if (cursor !== undefined && !cursor.success) throw new HttpError(400, 'Bad Request', '_cursor must be the value a next link gave');
+        const totalText = single(request, '_total') ?? 'accurate';
+        if (!TOTALS.has(totalText)) throw new HttpError(400, 'Bad Request', `_total=${totalText}: none, estimate or accurate`);
         const range = dateSearchRange('date', occurrences(request, 'date'));
         const altid = single(request, 'altid');
         const agent = altid === undefined ? undefined : token(altid).value;
@@ -99,20 +104,25 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
         const organizationId = organization(request);
 
         const empty = personIdentifier === NOTHING || organizationId === NOTHING || (range.since !== undefined && range.before !== undefined && range.since >= range.before);
-        const entries =
+        const query: AuditQuery = {
+          visibleTo: caller.organization,
+          ...(personIdentifier === undefined || personIdentifier === NOTHING ? {} : { personIdentifier }),
+          ...(organizationId === undefined || organizationId === NOTHING ? {} : { organization: organizationId }),
+          ...(agent === undefined ? {} : { agent }),
+          ...(range.since === undefined ? {} : { since: range.since.toISOString() }),
+          ...(range.before === undefined ? {} : { before: range.before.toISOString() }),
+        };
+        const [entries, total] = await Promise.all([
           empty || count.data === 0
             ? []
-            : await store.auditLog({
-                visibleTo: caller.organization,
-                ...(personIdentifier === undefined ? {} : { personIdentifier }),
-                ...(organizationId === undefined ? {} : { organization: organizationId }),
-                ...(agent === undefined ? {} : { agent }),
-                ...(range.since === undefined ? {} : { since: range.since.toISOString() }),
-                ...(range.before === undefined ? {} : { before: range.before.toISOString() }),
+            : store.auditLog({
+                ...query,
                 ...(cursor?.data === undefined ? {} : { afterId: cursor.data }),
                 // One more than the page holds tells whether there is a next page.
                 limit: count.data + 1,
-              });
+              }),
+          totalText === 'none' ? undefined : empty ? 0 : store.auditCount(query),
+        ]);
         const page = entries.slice(0, count.data);
         const base = baseUrl(request);
         const link = (after: string | undefined): string => {
@@ -126,6 +136,7 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
         const bundle: Bundle = {
           resourceType: 'Bundle',
           type: 'searchset',
+          ...(total === undefined ? {} : { total }),
           link: [{ relation: 'self', url: link(cursor?.data) }, ...(entries.length > count.data && last !== undefined ? [{ relation: 'next', url: link(last.id) }] : [])],
           entry: page.map((entry) => ({ fullUrl: `${base}/AuditEvent/${entry.id}`, resource: auditEventOf(entry), search: { mode: 'match' } })),
         };

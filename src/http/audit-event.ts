@@ -177,7 +177,13 @@ export function auditEventCapability(): CapabilityStatementRestResource {
     type: 'AuditEvent',
     documentation:
       'The audit log (Patientdatalagen 4 kap. 3 §), read only. Needs system/AuditEvent.read (or .rs, or system/*.read); an organisation sees the entries it made and, as a principal of a plan, every entry about that plan or naming only its person.',
-    interaction: [{ code: 'read' }, { code: 'search-type' }],
+    interaction: [
+      { code: 'read' },
+      {
+        code: 'search-type',
+        documentation: `Bundle.total is the number of matches on all pages; _total=none leaves it out, _total=estimate and _total=accurate (the default) give it exactly. Pages are newest first, _count a page (default ${String(AUDIT_DEFAULT_COUNT)}, at most ${String(AUDIT_MAX_COUNT)}); the link "next" leads on.`,
+      },
+    ],
     versioning: 'no-version',
     readHistory: false,
     searchParam: [
@@ -186,6 +192,7 @@ export function auditEventCapability(): CapabilityStatementRestResource {
       { name: 'altid', type: 'token', definition: AUDIT_SEARCH_PARAMS.altid, documentation: 'The calling user or system, as its token named it (sub)' },
       { name: 'date', type: 'date', definition: AUDIT_SEARCH_PARAMS.date, documentation: 'When recorded; prefixes eq, ge, gt, le, lt; give it twice for a period; a date without a time zone is read in Europe/Stockholm' },
       { name: '_count', type: 'number', documentation: `AuditEvents a page holds: default ${String(AUDIT_DEFAULT_COUNT)}, at most ${String(AUDIT_MAX_COUNT)}; newest first, the next page is the link "next"` },
+      { name: '_total', type: 'token', documentation: 'none, estimate or accurate (the default): Bundle.total left out, or the number of matches on all pages (an estimate is that number too)' },
     ],
   };
 }

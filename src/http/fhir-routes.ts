@@ -31,6 +31,7 @@ import { HttpError } from './problem.js';
 import { searchedPersonToken } from './person-search.js';
 import { etagOf } from './sip-routes.js';
 import { withWriteCapabilities } from './fhir-write-routes.js';
+import { HISTORY_DOCUMENTATION } from './fhir-history-routes.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -158,7 +159,8 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
     return {
       type,
       ...(profile === undefined ? {} : { supportedProfile: [profile] }),
-      interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance' }, ...(carePlan ? [{ code: 'search-type' as const }] : [])],
+      // No history-type: GET /fhir/{type}/_history is not served (src/http/fhir-history-routes.ts).
+      interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance', documentation: HISTORY_DOCUMENTATION }, ...(carePlan ? [{ code: 'search-type' as const }] : [])],
       versioning: 'versioned',
       // vread answers past versions (src/http/fhir-history-routes.ts).
       readHistory: true,

@@ -72,6 +72,13 @@ export interface StoredPlan {
   readonly derived?: StoredDerivation;
 }
 
+/** A version of a plan as {@link PlanStore.versionTimes} lists it. */
+export interface VersionTime {
+  readonly version: number;
+  /** When the store recorded it, ISO 8601 (as `StoredPlan.recordedAt`). */
+  readonly recordedAt: string;
+}
+
 export interface PlanSearch {
   /** personnummer, samordningsnummer or reservnummer value of the individual, as written in the plan. */
   readonly personIdentifier?: string;
@@ -255,6 +262,17 @@ export interface PlanStore {
   get(planId: string, version?: number, options?: { readonly derived?: DerivedRequest }): Promise<StoredPlan | undefined>;
   /** Every version of a plan, oldest first. */
   history(planId: string): Promise<StoredPlan[]>;
+  /**
+   * The number and recording instant of every version of a plan, oldest first, without the plans:
+   * what a history page needs to choose which versions to read (src/http/fhir-history-routes.ts).
+   */
+  versionTimes(planId: string): Promise<VersionTime[]>;
+  /**
+   * The given versions of a plan, oldest first (a number it does not have is left out); with
+   * `derived`, each comes with what was derived from it under that deriver and, when derived, the
+   * text of the one resource named. A version that no longer parses throws as `get` does.
+   */
+  versions(planId: string, versions: readonly number[], options?: { readonly derived?: DerivedRequest }): Promise<StoredPlan[]>;
   /** The current versions matching every given criterion, by plan id. */
   search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
   /**
@@ -272,6 +290,8 @@ export interface PlanStore {
   audit(entry: AuditEntry): Promise<void>;
   /** Audit entries, newest first, matching every criterion given. A malformed instant or id is a RangeError. */
   auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]>;
+  /** How many audit entries match every criterion of the query, on all pages (`afterId` and `limit` are not read). */
+  auditCount(query: AuditQuery): Promise<number>;
   /** One audit entry by its id; undefined when there is none, or when `visibleTo` may not review it (see {@link AuditQuery}). */
   auditEntry(id: string, options?: { readonly visibleTo?: string }): Promise<RecordedAuditEntry | undefined>;
   /** The outbox of deliveries to receivers (outbox.ts), on the same database. */

@@ -22,6 +22,7 @@ import {
   type PlanStore,
   type RecordedAuditEntry,
   type StoredPlan,
+  type VersionTime,
   type VersionWriteOptions,
 } from './plan-store.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
@@ -173,6 +174,22 @@ function visibleTo(organization: string): string {
     OR (a.plan_id IS NULL AND a.person_identifier IN (SELECT person_identifier FROM (${principalOf}) AS own)))`;
 }
 
+/** The conditions of an audit query but its page (`afterId`, `limit`), with their parameters. */
+function auditFilter(query: AuditQuery): { params: unknown[]; where: string[]; param: (value: unknown) => string } {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const param = (value: unknown): string => `$${String(params.push(value))}`;
+  if (query.personIdentifier !== undefined) where.push(`a.person_identifier = ${param(query.personIdentifier)}`);
+  if (query.organization !== undefined) where.push(`a.organization = ${param(query.organization)}`);
+  if (query.agent !== undefined) where.push(`a.agent = ${param(query.agent)}`);
+  if (query.planId !== undefined) where.push(`a.plan_id = ${param(query.planId)}`);
+  if (query.since !== undefined) where.push(`a.at >= ${param(checkInstant('since', query.since))}::timestamptz`);
+  if (query.until !== undefined) where.push(`a.at <= ${param(checkInstant('until', query.until))}::timestamptz`);
+  if (query.before !== undefined) where.push(`a.at < ${param(checkInstant('before', query.before))}::timestamptz`);
+  if (query.visibleTo !== undefined) where.push(visibleTo(param(query.visibleTo)));
+  return { params, where, param };
+}
+
 function toAuditEntry(row: AuditRow): RecordedAuditEntry {
   return {
     id: String(row.id),
@@ -285,6 +302,28 @@ export class SqlPlanStore implements PlanStore {
     return rows.map(toStored);
   }
 
+  async versionTimes(planId: string): Promise<VersionTime[]> {
+    const rows = await this.client.query<{ version: number; recorded_at: Date | string }>('SELECT version, recorded_at FROM plan_versions WHERE plan_id = $1 ORDER BY version', [planId]);
+    return rows.map((row) => ({ version: row.version, recordedAt: isoInstant(row.recorded_at) }));
+  }
+
+  async versions(
+    planId: string,
+    versions: readonly number[],
+    options: { readonly derived?: DerivedRequest } = {},
+  ): Promise<StoredPlan[]> {
+    if (versions.length === 0) return [];
+    for (const version of versions) if (!Number.isSafeInteger(version) || version < 1) throw new RangeError(`a plan version is a whole number from 1, not ${String(version)}`);
+    const params: unknown[] = [planId, [...versions]];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    const derived = derivedJoin(options.derived, param);
+    const rows = await this.client.query<VersionRow>(
+      `SELECT ${VERSION_COLUMNS}${derived.columns} FROM plan_versions v${derived.joins} WHERE v.plan_id = $1 AND v.version = ANY($2::integer[]) ORDER BY v.version`,
+      params,
+    );
+    return rows.map(toStored);
+  }
+
   async search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }> {
     const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
     const offset = checkLimit('offset', query.offset, 0, Number.MAX_SAFE_INTEGER);
@@ -343,17 +382,7 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]> {
-    const params: unknown[] = [];
-    const where: string[] = [];
-    const param = (value: unknown): string => `$${String(params.push(value))}`;
-    if (query.personIdentifier !== undefined) where.push(`a.person_identifier = ${param(query.personIdentifier)}`);
-    if (query.organization !== undefined) where.push(`a.organization = ${param(query.organization)}`);
-    if (query.agent !== undefined) where.push(`a.agent = ${param(query.agent)}`);
-    if (query.planId !== undefined) where.push(`a.plan_id = ${param(query.planId)}`);
-    if (query.since !== undefined) where.push(`a.at >= ${param(checkInstant('since', query.since))}::timestamptz`);
-    if (query.until !== undefined) where.push(`a.at <= ${param(checkInstant('until', query.until))}::timestamptz`);
-    if (query.before !== undefined) where.push(`a.at < ${param(checkInstant('before', query.before))}::timestamptz`);
-    if (query.visibleTo !== undefined) where.push(visibleTo(param(query.visibleTo)));
+    const { params, where, param } = auditFilter(query);
     if (query.afterId !== undefined) {
       // Keyset paging: entries appended meanwhile do not shift the pages already handed out.
       where.push(`(a.at, a.id) < (SELECT c.at, c.id FROM audit_log c WHERE c.id = ${param(checkAuditId('afterId', query.afterId))}::bigint)`);
@@ -365,6 +394,12 @@ export class SqlPlanStore implements PlanStore {
       params,
     );
     return rows.map(toAuditEntry);
+  }
+
+  async auditCount(query: AuditQuery): Promise<number> {
+    const { params, where } = auditFilter(query);
+    const [row] = await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM audit_log a ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}`, params);
+    return row?.total ?? 0;
   }
 
   async auditEntry(id: string, options: { readonly visibleTo?: string } = {}): Promise<RecordedAuditEntry | undefined> {

@@ -92,7 +92,7 @@ describe.each([
     expect(carePlan?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'vread', 'history-instance', 'search-type']);
     const auditEvent = rest?.resource?.find((resource) => resource.type === 'AuditEvent');
     expect(auditEvent?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'search-type']);
-    expect(auditEvent?.searchParam?.map((param) => param.name)).toEqual(['patient', 'agent', 'altid', 'date', '_count']);
+    expect(auditEvent?.searchParam?.map((param) => param.name)).toEqual(['patient', 'agent', 'altid', 'date', '_count', '_total']);
     expect(carePlan?.supportedProfile).toEqual([PROFILE.carePlan]);
     expect(carePlan?.searchParam?.map((param) => param.name)).toEqual(expect.arrayContaining(['identifier', 'patient', 'subject', 'status']));
     expect(carePlan?.searchInclude).toEqual(expect.arrayContaining(['CarePlan:subject', 'CarePlan:care-team', 'CarePlan:goal', '*']));

@@ -1,7 +1,8 @@
 /**
  * Issue #11, done when: "A FHIR client library that nobody here wrote (`fhir-kit-client`) reads
  * /metadata, posts a transaction, reads, searches with `_include`, and `from-fhir` of that searchset
- * gives the plan back." The real server on a loopback port (PGlite and PostgreSQL), the Bundle made
+ * gives the plan back." And a history read with `_count`, its next links followed by the client's own
+ * paging. The real server on a loopback port (PGlite and PostgreSQL), the Bundle made
  * by the `to-fhir` command and the searchset read by the `from-fhir` command, both run in process.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import type { Bundle, CapabilityStatement, CarePlan } from 'fhir/r4.js';
 import { Client, type FhirResource as ClientResource } from 'fhir-kit-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { IDENTIFIER_SYSTEM, fhirNormalForm } from '../../src/fhir/index.js';
+import { IDENTIFIER_SYSTEM, fhirNormalForm, planResourceIds } from '../../src/fhir/index.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { DRIVERS, NOW, freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
 
@@ -81,5 +82,35 @@ describe.each(DRIVERS)('fhir-kit-client against the facade on %s', (_name, drive
     expect(Object.keys(readBack).sort()).toEqual(Object.keys(expected).sort());
     for (const field of Object.keys(expected) as (keyof SipPlan)[]) expect(readBack[field], field).toEqual(expected[field]);
     expect(JSON.parse(readFileSync(planFile, 'utf8'))).toEqual(posted);
+  });
+
+  it('reads a history with _count and follows its next links to the first version, and a previous link back', async () => {
+    const client = new Client({ baseUrl: `${test.url}/fhir`, bearerToken: test.token });
+    const first: SipPlan = freshPlan('sip-fhir-kit-history');
+    await test.server.store.create(first, 'SE2321000180-1000', planResourceIds(first));
+    for (let version = 2; version <= 5; version++) {
+      const next: SipPlan = { ...first, version, notes: `Version ${String(version)}` };
+      await test.server.store.update(next, version - 1, 'SE2321000180-1000', planResourceIds(next));
+    }
+    const carePlanId = planResourceIds(first).find((resource) => resource.resourceType === 'CarePlan')?.id ?? '';
+
+    const whole = asResource<Bundle>(await client.resourceHistory({ resourceType: 'CarePlan', id: carePlanId }), 'Bundle');
+    expect(whole.type).toBe('history');
+    expect(whole.entry?.map((entry) => entry.resource?.meta?.versionId)).toEqual(['5', '4', '3', '2', '1']);
+
+    // What the client answers, as the bundle with links its paging takes.
+    type Paged = ClientResource & { link: { relation: string; url: string }[] };
+    const raw: Paged[] = [(await client.request(`CarePlan/${carePlanId}/_history?_count=2`)) as Paged];
+    for (let next = client.nextPage({ bundle: raw[0] as Paged }); next !== undefined; next = client.nextPage({ bundle: raw.at(-1) as Paged })) {
+      raw.push((await next) as Paged);
+      expect(raw.length).toBeLessThan(10);
+    }
+    const pages = raw.map((page) => asResource<Bundle>(page, 'Bundle'));
+    expect(pages.map((page) => page.entry?.map((entry) => entry.resource?.meta?.versionId))).toEqual([['5', '4'], ['3', '2'], ['1']]);
+    expect(pages.at(-1)?.entry?.[0]?.request).toEqual({ method: 'POST', url: 'CarePlan' });
+    const back = client.prevPage({ bundle: raw.at(-1) as Paged });
+    if (back === undefined) throw new Error('the last page links to the one before');
+    expect(asResource<Bundle>(await back, 'Bundle').entry?.map((entry) => entry.resource?.meta?.versionId)).toEqual(['3', '2']);
+    expect(client.prevPage({ bundle: raw[0] as Paged })).toBeUndefined();
   });
 });
