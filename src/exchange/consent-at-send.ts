@@ -18,6 +18,12 @@
  *    of one principal was removed: `plan.single-principal`), which is `planRefused` too, so the
  *    receiver is told nothing rather than a plan a mapping would refuse.
  *
+ * The decision that sends carries `judgeSend` of the plan it sends, at `at` (`judgement`), so the
+ * connector checks that and does not judge the same plan at the same instant again. Given the
+ * version's send basis (kept when it was written, src/http/derived-view.ts), the plan as recorded is
+ * judged from it (`judgeSendWith`: only the rules that read the instant run — equal to `judgeSend`,
+ * test/sip/send-basis.test.ts); a plan reduced by an exclusion is judged in full.
+ *
  * Consent comes before the other rules because `judgeSend` reports a consent that is not in force
  * as its own error (`CONSENT_IN_FORCE_CODES`): the reason a receiver is told nothing is then the
  * consent, not "the plan was refused". Details name ids and codes, never personal data, as they go
@@ -29,8 +35,11 @@ import {
   decideExchange,
   indexPlan,
   judgeSend,
+  judgeSendWith,
   withoutInformation,
   type InformationClass,
+  type Problem,
+  type SendBasis,
   type SipPlan,
 } from '../sip/index.js';
 import type { SendDecision, WithholdReason } from './delivery.js';
@@ -51,7 +60,7 @@ export function excludedClassesAt(plan: SipPlan, at: Date): InformationClass[] {
  * What consent allows `receiver` of this plan version at `at`, the moment of sending. See the
  * module's note for the order of the reasons.
  */
-export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): SendDecision {
+export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date, options: { readonly basis?: SendBasis } = {}): SendDecision {
   const when = at.toISOString();
   const parties = partiesOf(plan, receiver.organization);
   if (parties.length === 0) {
@@ -79,7 +88,8 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
     };
   }
 
-  const refusing = judgeSend(plan, at).filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
+  const judgement = options.basis === undefined ? judgeSend(plan, at) : judgeSendWith(plan, options.basis, at);
+  const refusing = judgement.filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
   if (refusing.length > 0) {
     const codes = [...new Set(refusing.map((problem) => problem.code))];
     return {
@@ -91,11 +101,13 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
 
   const removed = excludedClassesAt(plan, at);
   const reduced = withoutInformation(plan, removed);
+  let reducedJudgement: Problem[] = judgement;
   if (reduced !== plan) {
     // What the receiver would get must itself be a plan that may be sent: removing every
     // intervention of one principal, say, leaves no SIP (plan.single-principal), which a mapping
     // would refuse at translation. Better withheld here, with the reason, than failed later.
-    const refusingReduced = judgeSend(reduced, at).filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
+    reducedJudgement = judgeSend(reduced, at);
+    const refusingReduced = reducedJudgement.filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
     if (refusingReduced.length > 0) {
       const codes = [...new Set(refusingReduced.map((problem) => problem.code))];
       return {
@@ -105,5 +117,5 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
       };
     }
   }
-  return { send: true, plan: reduced, consentId: deciding.decision.consent.id, removed };
+  return { send: true, plan: reduced, consentId: deciding.decision.consent.id, removed, judgement: reducedJudgement };
 }
