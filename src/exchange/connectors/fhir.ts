@@ -27,7 +27,7 @@ import { DEFAULT_MAPPING_OPTIONS, EXTENSION, IDENTIFIER_SYSTEM, type FhirMapping
 import { judgeSend } from '../../sip/index.js';
 import type { Connector, DeliveryOutcome, OutboundMessage } from '../delivery.js';
 import type { FhirReceiver } from '../receivers.js';
-import { transactionBundle } from '../transaction-bundle.js';
+import { transactionBundleText } from '../transaction-bundle.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import { answerDetail, clip, judgeFailure, receiverHttp, send, type Answer } from './http.js';
 
@@ -64,13 +64,12 @@ function parseJson(body: string): unknown {
 const isSuccessStatus = (status: unknown): boolean => typeof status === 'string' && /^2\d\d(\s|$)/.test(status.trim());
 
 /** Delivered when the answer is a transaction-response whose every entry succeeded; else why not. */
-function judgeTransactionResponse(answer: Answer, url: string, sent: Bundle): DeliveryOutcome {
+function judgeTransactionResponse(answer: Answer, url: string, expected: number): DeliveryOutcome {
   const json = parseJson(answer.body) as Partial<Bundle> | undefined;
   if (json?.resourceType !== 'Bundle' || json.type !== 'transaction-response') {
     return { kind: 'failed', status: answer.status, reason: clip(`${url} answered ${String(answer.status)} without a transaction-response Bundle (${answerDetail(answer)}): is the base URL the FHIR server's base?`) };
   }
   const entries = json.entry ?? [];
-  const expected = sent.entry?.length ?? 0;
   if (entries.length !== expected) {
     return { kind: 'failed', status: answer.status, reason: `${url} answered a transaction-response with ${String(entries.length)} entries for the ${String(expected)} sent` };
   }
@@ -131,8 +130,8 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
       if (refused.length > 0) {
         return { kind: 'failed', reason: clip(`the plan may not be sent at ${message.at.toISOString()}: ${refused.map((problem) => `${problem.code} at ${problem.pointer === '' ? '/' : problem.pointer}: ${problem.message}`).join('; ')}`) };
       }
-      const bundle = transactionBundle(message.plan, mappingOptions, message.recordedAt, message.resourceTexts);
-      const body = JSON.stringify(bundle);
+      const bundle = transactionBundleText(message.plan, mappingOptions, message.recordedAt, message.resourceTexts);
+      const body = bundle.text;
       const sent = await send(
         instance,
         tokens,
@@ -141,9 +140,9 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
       );
       if ('outcome' in sent) return sent.outcome;
       const { answer } = sent;
-      if (answer.status >= 200 && answer.status < 300) return judgeTransactionResponse(answer, url, bundle);
+      if (answer.status >= 200 && answer.status < 300) return judgeTransactionResponse(answer, url, bundle.entries);
       if (answer.status === 409 || answer.status === 412) return reread(message, answer);
-      const size = (): string => `a transaction of ${String(bundle.entry?.length ?? 0)} entries, ${String(Buffer.byteLength(body))} bytes`;
+      const size = (): string => `a transaction of ${String(bundle.entries)} entries, ${String(Buffer.byteLength(body))} bytes`;
       return judgeFailure(answer, url, now(), size);
     },
     close(): Promise<void> {
