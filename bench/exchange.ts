@@ -29,6 +29,12 @@
  *   answer parsed and its entries counted as the connector does. The wire alone, so a lane's figure
  *   reads as a ratio of it.
  *
+ * - **Before and after**, with `BENCH_BEFORE_DIR=<another checkout>` (a worktree of main with its
+ *   `npm ci`): lanes `one-<c>-before` and `two-<c>-before` run that checkout's `sip-fhir serve` the same
+ *   way, each on a scratch database of its own, in the same interleaved rounds (the plans are written
+ *   by this checkout's store, as that checkout's would write them), and the summary gives each lane's
+ *   ratio to its `-before` twin — on a shared machine a before/after in separate runs compares loads.
+ *
  * For each c of BENCH_CONCURRENCY (default `4,8`: SIP_DELIVERY_CONCURRENCY's default and maximum) the
  * three instances are started, each lane gets a warm-up round of 100 (not counted), then BENCH_ROUNDS
  * (default 3) rounds interleave `one-c`, `two-c`, `baseline-c`, `baseline-2c`. Printed: deliveries/s
@@ -57,6 +63,8 @@ const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? '1000');
 const WARM_UP = 100;
 /** Profiles every instance (`node --cpu-prof`) into <dir>/<lane>/ (see bench/README.md for bench/profile-top.ts). */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** Another checkout (a worktree of main with its npm ci) measured beside this one in the same rounds. */
+const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? '4,8').split(',').map((value) => Number(value.trim()));
 /** The organisation that writes the plans (the region, a principal of the example): it gets nothing back. */
 const WRITER = 'SE2321000180-1000';
@@ -230,7 +238,17 @@ try {
     const lanes: InstanceLane[] = [];
     const scratches: { drop(): Promise<void> }[] = [];
     try {
-      for (const [name, instances] of [[`one-${String(concurrency)}`, 1], [`two-${String(concurrency)}`, 2]] as const) {
+      const configurations: [string, number, string | undefined][] = [
+        [`one-${String(concurrency)}`, 1, undefined],
+        [`two-${String(concurrency)}`, 2, undefined],
+        ...(BEFORE_DIR === undefined
+          ? []
+          : ([
+              [`one-${String(concurrency)}-before`, 1, resolve(BEFORE_DIR)],
+              [`two-${String(concurrency)}-before`, 2, resolve(BEFORE_DIR)],
+            ] as [string, number, string][])),
+      ];
+      for (const [name, instances, cwd] of configurations) {
         const scratch = await createScratchDatabase();
         scratches.push(scratch);
         const receiversFile = join(folder, `${name}.json`);
@@ -241,6 +259,7 @@ try {
           servers.push(
             await startServe(scratch.url, dataDir, {
               env: { SIP_RECEIVERS: receiversFile, SIP_DELIVERY_CONCURRENCY: String(concurrency) },
+              ...(cwd === undefined ? {} : { cwd }),
               ...(CPU_PROF === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF, name)] }),
             }),
           );
@@ -303,11 +322,24 @@ try {
         (kind === 'baseline' ? '' : `${median(figures.map((figure) => figure.cpu)).toFixed(2)}, ${median(figures.map((figure) => figure.db)).toFixed(2)}`),
     );
   }
+  if (BEFORE_DIR !== undefined) {
+    write();
+    for (const key of [...results.keys()].filter((name) => !name.startsWith('baseline') && !name.endsWith('-before'))) {
+      const before = results.get(`${key}-before`) ?? [];
+      const after = results.get(key) ?? [];
+      const cpu = (figures: readonly Figures[], field: 'cpu' | 'db'): number => median(figures.map((figure) => figure[field]));
+      write(
+        `${key} ÷ ${key}-before (${resolve(BEFORE_DIR)}): deliveries/s ${(medianOf(key) / medianOf(`${key}-before`)).toFixed(2)}×; ` +
+          `CPU ms/delivery adapter ${cpu(after, 'cpu').toFixed(2)} vs ${cpu(before, 'cpu').toFixed(2)} (${(cpu(after, 'cpu') / cpu(before, 'cpu')).toFixed(2)}×), ` +
+          `PostgreSQL ${cpu(after, 'db').toFixed(2)} vs ${cpu(before, 'db').toFixed(2)} (${(cpu(after, 'db') / cpu(before, 'db')).toFixed(2)}×)`,
+      );
+    }
+  }
   write();
   for (const key of [...results.keys()].filter((name) => !name.startsWith('baseline'))) {
-    const [kind, c] = key.split('-') as [string, string];
+    const [kind, c, before] = key.split('-') as [string, string, string | undefined];
     const rate = medianOf(key);
-    write(`aim ≥ ${String(AIM)} deliveries/s, ${kind === 'one' ? 'one instance' : 'two instances'}, SIP_DELIVERY_CONCURRENCY=${c}: ${rate >= AIM ? 'met' : 'NOT met'} (${rate.toFixed(0)}/s)`);
+    write(`aim ≥ ${String(AIM)} deliveries/s, ${kind === 'one' ? 'one instance' : 'two instances'}, SIP_DELIVERY_CONCURRENCY=${c}${before === undefined ? '' : ' (before)'}: ${rate >= AIM ? 'met' : 'NOT met'} (${rate.toFixed(0)}/s)`);
   }
   write(`load average at the end: ${load()}`);
 } finally {

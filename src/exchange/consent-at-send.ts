@@ -22,6 +22,13 @@
  * `excludedInformation[].description` is taken out (`withoutExclusionDescriptions`), the class codes
  * kept, so the receiver knows that information of a class was left out and nothing of what it is.
  *
+ * The decision that sends carries `judgeSend` of the plan it sends, at `at` (`judgement`), so the
+ * connector checks that and does not judge the same plan at the same instant again. Given the
+ * version's send basis (kept when it was written, src/http/derived-view.ts), the plan as recorded is
+ * judged from it (`judgeSendWith`: only the rules that read the instant run — equal to `judgeSend`,
+ * test/sip/send-basis.test.ts); a plan reduced by an exclusion is judged in full. (Taking out the descriptions changes nothing any
+ * rule reads, so the judgement of the reduced plan is that of the plan sent.)
+ *
  * Consent comes before the other rules because `judgeSend` reports a consent that is not in force
  * as its own error (`CONSENT_IN_FORCE_CODES`): the reason a receiver is told nothing is then the
  * consent, not "the plan was refused". Details name ids and codes, never personal data, as they go
@@ -33,9 +40,12 @@ import {
   decideExchange,
   indexPlan,
   judgeSend,
+  judgeSendWith,
   withoutExclusionDescriptions,
   withoutInformation,
   type InformationClass,
+  type Problem,
+  type SendBasis,
   type SipPlan,
 } from '../sip/index.js';
 import type { SendDecision, WithholdReason } from './delivery.js';
@@ -56,7 +66,7 @@ export function excludedClassesAt(plan: SipPlan, at: Date): InformationClass[] {
  * What consent allows `receiver` of this plan version at `at`, the moment of sending. See the
  * module's note for the order of the reasons.
  */
-export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): SendDecision {
+export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date, options: { readonly basis?: SendBasis } = {}): SendDecision {
   const when = at.toISOString();
   const parties = partiesOf(plan, receiver.organization);
   if (parties.length === 0) {
@@ -84,7 +94,8 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
     };
   }
 
-  const refusing = judgeSend(plan, at).filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
+  const judgement = options.basis === undefined ? judgeSend(plan, at) : judgeSendWith(plan, options.basis, at);
+  const refusing = judgement.filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
   if (refusing.length > 0) {
     const codes = [...new Set(refusing.map((problem) => problem.code))];
     return {
@@ -96,11 +107,13 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
 
   const removed = excludedClassesAt(plan, at);
   const reduced = withoutInformation(plan, removed);
+  let reducedJudgement: Problem[] = judgement;
   if (reduced !== plan) {
     // What the receiver would get must itself be a plan that may be sent: removing every
     // intervention of one principal, say, leaves no SIP (plan.single-principal), which a mapping
     // would refuse at translation. Better withheld here, with the reason, than failed later.
-    const refusingReduced = judgeSend(reduced, at).filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
+    reducedJudgement = judgeSend(reduced, at);
+    const refusingReduced = reducedJudgement.filter((problem) => problem.severity === 'error' && !CONSENT_IN_FORCE_CODES.has(problem.code));
     if (refusingReduced.length > 0) {
       const codes = [...new Set(refusingReduced.map((problem) => problem.code))];
       return {
@@ -110,5 +123,5 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date): Se
       };
     }
   }
-  return { send: true, plan: withoutExclusionDescriptions(reduced), consentId: deciding.decision.consent.id, removed };
+  return { send: true, plan: withoutExclusionDescriptions(reduced), consentId: deciding.decision.consent.id, removed, judgement: reducedJudgement };
 }

@@ -4,7 +4,7 @@
  * receiver may get, a connector puts it on the wire, and the outbox keeps the state in between.
  * Each part is built and tested on its own against these types.
  */
-import type { InformationClass, SipPlan } from '../sip/index.js';
+import type { InformationClass, Problem, SipPlan } from '../sip/index.js';
 
 /** What one attempt to deliver one plan version to one receiver carries. */
 export interface OutboundMessage {
@@ -22,6 +22,37 @@ export interface OutboundMessage {
   readonly attempt: number;
   /** When the attempt starts (the consent was judged at this instant). */
   readonly at: Date;
+  /**
+   * When the version was recorded: what the message says is as of this instant (a FHIR Bundle's
+   * `timestamp`, each Consent's status), the same for every attempt, so every request under one
+   * idempotency key means the same. Whether it may be sent is judged at {@link at}, never here.
+   */
+  readonly recordedAt: Date;
+  /**
+   * `judgeSend(plan, at)` as the consent decision found it for this very plan at this very instant
+   * ({@link SendDecision}), so a connector need not judge the plan again: it must send nothing when
+   * it holds an error. Absent, the connector judges the plan itself.
+   */
+  readonly judgement?: readonly Problem[];
+  /**
+   * The JSON texts of the version's FHIR resources kept when it was written (migration 6,
+   * src/http/derived-view.ts), when the store has them under the running deriver and {@link plan}
+   * is the version as recorded (nothing removed). A connector may build its message from them
+   * instead of mapping the plan again; they never include a resource whose mapping reads the instant.
+   */
+  readonly resourceTexts?: readonly ResourceText[];
+}
+
+/**
+ * One resource of a version's FHIR view as kept when the version was written (src/store/plan-store.ts
+ * `DerivedText`): its JSON text with references relative (`Type/id`), split where the version's
+ * `"versionId":…,"lastUpdated":…` go at the end of its `meta`.
+ */
+export interface ResourceText {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly head: string;
+  readonly tail: string;
 }
 
 /** How one attempt ended, as the connector judged the receiver's answer. */
@@ -62,5 +93,7 @@ export type SendDecision =
       readonly consentId: string;
       /** The information classes the person excluded, whose content was removed. */
       readonly removed: readonly InformationClass[];
+      /** `judgeSend(plan, at)` of the plan above, at the instant decided for (what a connector checks before sending). */
+      readonly judgement?: readonly Problem[];
     }
   | { readonly send: false; readonly reason: WithholdReason; readonly detail: string };

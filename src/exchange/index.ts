@@ -3,7 +3,8 @@
  * delivery of plan versions to receivers (delivery.ts holds the contract between its parts).
  */
 export * from './mapping/index.js';
-export type { Connector, DeliveryOutcome, OutboundMessage, SendDecision, WithholdReason } from './delivery.js';
+export type { Connector, DeliveryOutcome, OutboundMessage, ResourceText, SendDecision, WithholdReason } from './delivery.js';
+export { transactionBundleText, type TransactionBundleText } from './transaction-bundle.js';
 export { partiesOf, receiversFor, normalizeOrganization, type PartyRole, type PlanParty, type ReceiverParty } from './routing.js';
 export { decideSend, excludedClassesAt } from './consent-at-send.js';
 export * from './receivers.js';

@@ -36,16 +36,29 @@
  * instead, claimed with `FOR UPDATE SKIP LOCKED` in a transaction held for the attempt (outbox.ts).
  */
 import type { Logger } from 'pino';
-import type { SipPlan } from '../sip/index.js';
-import type { Connector, DeliveryOutcome, OutboundMessage, SendDecision } from './delivery.js';
+import type { SendBasis, SipPlan } from '../sip/index.js';
+import type { Connector, DeliveryOutcome, OutboundMessage, ResourceText, SendDecision } from './delivery.js';
+
+/**
+ * A stored version as the worker needs it. `derived` is what was kept when it was written (migration
+ * 6) under the deriver the worker asked for ({@link OutboxWorkerOptions.deriver}), when there is some.
+ */
+export interface ClaimedVersion {
+  readonly plan: SipPlan;
+  readonly version: number;
+  /** When the version was recorded (ISO 8601). */
+  readonly recordedAt: string;
+  /** `basis`: the JSON text of the version's `SendBasis`, opaque to the store. */
+  readonly derived?: { readonly basis: string; readonly texts: readonly ResourceText[] };
+}
 
 /** A delivery claimed for one attempt, as the worker needs it (src/store/outbox.ts `ClaimedDelivery`). */
 export interface ClaimedAttempt {
   readonly delivery: { readonly id: string; readonly planId: string; readonly version: number; readonly receiverId: string; readonly attempts: number };
   /** The version to deliver. */
-  readonly stored: { readonly plan: SipPlan; readonly version: number };
+  readonly stored: ClaimedVersion;
   /** The plan's current version, whose consent is judged at the moment of sending. */
-  readonly current: { readonly plan: SipPlan; readonly version: number };
+  readonly current: ClaimedVersion;
 }
 
 /** How an attempt ended (src/store/outbox.ts `Settlement`). */
@@ -61,7 +74,8 @@ export type AttemptResult =
  * exchange does not import the store (DESIGN.md §2), and the HTTP layer hands the one to the other.
  */
 export interface OutboxQueue {
-  deliverNext(at: Date, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>): Promise<boolean>;
+  /** `deriver`: bring the versions' derived data kept under this name (src/http/derived-view.ts `currentDeriver`). */
+  deliverNext(at: Date, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>, options?: { readonly deriver?: string }): Promise<boolean>;
 }
 
 /** What the worker appends to the audit log (src/store/plan-store.ts `AuditEntry`). */
@@ -89,8 +103,17 @@ export interface OutboxWorkerOptions {
   readonly receivers: readonly OutboxReceiver[];
   /** The connector of a receiver; undefined for one not configured (the delivery becomes a dead letter). */
   readonly connectorFor: (receiverId: string) => Connector | undefined;
-  /** What consent allows the receiver at this instant (src/exchange consent at send time). */
-  readonly decide: (plan: SipPlan, receiverId: string, at: Date) => SendDecision;
+  /**
+   * What consent allows the receiver at this instant (src/exchange consent at send time); `basis` is
+   * the version's send basis when the store kept one (the same judgement, fewer rules run).
+   */
+  readonly decide: (plan: SipPlan, receiverId: string, at: Date, basis?: SendBasis) => SendDecision;
+  /**
+   * The name the server keeps derived data under (src/http/derived-view.ts `currentDeriver`): the
+   * outbox brings each version's send basis and resource texts kept under it. Without it, every
+   * attempt judges and maps the plan from scratch.
+   */
+  readonly deriver?: string;
   readonly clock?: () => Date;
   /** A number in [0, 1) for the jitter; Math.random unless a test fixes it. */
   readonly random?: () => number;
@@ -128,6 +151,14 @@ export function backoffMs(attempt: number, options: { baseDelayMs: number; maxDe
   return Math.max(jittered, options.retryAfterMs ?? 0);
 }
 
+/** The send basis kept with a version, parsed; undefined (judge in full) when it is not one. */
+function basisOf(derived: ClaimedVersion['derived']): SendBasis | undefined {
+  if (derived === undefined) return undefined;
+  // The parsed-JSON boundary: the text the writer made under the deriver the worker asked for.
+  const parsed = JSON.parse(derived.basis) as Partial<SendBasis> | null;
+  return parsed !== null && Array.isArray(parsed.rules) ? (parsed as SendBasis) : undefined;
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -145,6 +176,7 @@ export class OutboxWorker {
   private readonly concurrency: number;
   private readonly pollIntervalMs: number;
   private readonly receivers: ReadonlyMap<string, OutboxReceiver>;
+  private readonly claimOptions: { readonly deriver?: string };
   private running = false;
   private slots: Promise<void>[] = [];
   private wakers = new Set<() => void>();
@@ -163,6 +195,7 @@ export class OutboxWorker {
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) throw new RangeError(`maxAttempts must be a whole number ≥ 1, not ${String(this.maxAttempts)}`);
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, not ${String(this.concurrency)}`);
     this.receivers = new Map(options.receivers.map((receiver) => [receiver.id, receiver]));
+    this.claimOptions = options.deriver === undefined ? {} : { deriver: options.deriver };
   }
 
   /** Starts delivering in the background until {@link stop}. */
@@ -192,7 +225,7 @@ export class OutboxWorker {
    */
   async runUntilIdle(): Promise<number> {
     let attempts = 0;
-    while (await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed))) attempts++;
+    while (await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed), this.claimOptions)) attempts++;
     return attempts;
   }
 
@@ -200,7 +233,7 @@ export class OutboxWorker {
     while (this.running) {
       let found = false;
       try {
-        found = await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed));
+        found = await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed), this.claimOptions);
       } catch (error) {
         // The database is away, or the audit log refused an entry: nothing was recorded, the
         // delivery stays pending and is tried again after a pause.
@@ -249,8 +282,10 @@ export class OutboxWorker {
     }
     let decision: SendDecision;
     try {
-      const now = this.options.decide(current.plan, receiver.id, at);
-      decision = !now.send || current.version === stored.version ? now : this.options.decide(stored.plan, receiver.id, at);
+      // The current version is judged first; when it is the one to deliver, that one judgement serves both.
+      const decide = (version: ClaimedVersion): SendDecision => this.options.decide(version.plan, receiver.id, at, basisOf(version.derived));
+      const now = decide(current);
+      decision = !now.send || current.version === stored.version ? now : decide(stored);
     } catch (error) {
       return this.failedAttempt(attempt, `the consent check failed: ${errorText(error)}`, undefined, undefined, audit);
     }
@@ -267,6 +302,10 @@ export class OutboxWorker {
       plan: decision.plan,
       attempt,
       at,
+      recordedAt: new Date(stored.recordedAt),
+      ...(decision.judgement === undefined ? {} : { judgement: decision.judgement }),
+      // The texts are of the version as recorded: only when consent removed nothing from it.
+      ...(stored.derived === undefined || decision.plan !== stored.plan ? {} : { resourceTexts: stored.derived.texts }),
     };
     let outcome: DeliveryOutcome;
     try {

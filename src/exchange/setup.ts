@@ -8,13 +8,14 @@ import { decideSend } from './consent-at-send.js';
 import type { Connector, SendDecision } from './delivery.js';
 import { loadReceivers, receiverSummary, type Receiver } from './receivers.js';
 import { receiversFor } from './routing.js';
-import type { SipPlan } from '../sip/index.js';
+import type { SendBasis, SipPlan } from '../sip/index.js';
 
 /** What the server needs to route versions and run the outbox worker (src/http/server.ts `ExchangeOptions`). */
 export interface Exchange {
   readonly receivers: readonly Receiver[];
   readonly connectorFor: (receiverId: string) => Connector | undefined;
-  readonly decide: (plan: SipPlan, receiverId: string, at: Date) => SendDecision;
+  /** `decideSend` for a configured receiver; `basis` is the version's send basis when the store kept one. */
+  readonly decide: (plan: SipPlan, receiverId: string, at: Date, basis?: SendBasis) => SendDecision;
   readonly route: (plan: SipPlan, writtenBy: string) => readonly string[];
   /** One line per receiver for the start-up banner; no secrets. */
   readonly summary: readonly string[];
@@ -30,11 +31,11 @@ export async function exchangeFor(receivers: readonly Receiver[], options: { rea
   return {
     receivers,
     connectorFor: (receiverId) => connectors.get(receiverId),
-    decide: (plan, receiverId, at) => {
+    decide: (plan, receiverId, at, basis) => {
       const receiver = byId.get(receiverId);
       // The worker asks only for configured receivers; one removed since its delivery was queued is not a party to anything.
       if (receiver === undefined) return { send: false, reason: 'notAParty', detail: `receiver "${receiverId}" is not configured` };
-      return decideSend(plan, receiver, at);
+      return decideSend(plan, receiver, at, basis === undefined ? {} : { basis });
     },
     route: (plan, writtenBy) => receiversFor(plan, receivers, writtenBy).map((receiver) => receiver.id),
     summary: receivers.map((receiver) => {

@@ -12,8 +12,8 @@ import type { Request } from 'express';
 import { pino, type Logger } from 'pino';
 import { loadExchange, OutboxWorker, type Connector, type Exchange, type OutboxReceiver, type OutboxWorkerOptions, type SendDecision } from '../exchange/index.js';
 import { planResourceIds } from '../fhir/index.js';
-import { derivedVersion } from './derived-view.js';
-import { parsePlanText, type SipPlan } from '../sip/index.js';
+import { currentDeriver, derivedVersion } from './derived-view.js';
+import { parsePlanText, type SendBasis, type SipPlan } from '../sip/index.js';
 import { createPlanStore, type PlanStore } from '../store/index.js';
 import { createApp, type Caller } from './app.js';
 import { transactionReaderPool } from './transaction-reader.js';
@@ -76,7 +76,7 @@ export async function loadExamples(store: PlanStore): Promise<number> {
 export interface ExchangeOptions {
   readonly receivers: readonly OutboxReceiver[];
   readonly connectorFor: (receiverId: string) => Connector | undefined;
-  readonly decide: (plan: SipPlan, receiverId: string, at: Date) => SendDecision;
+  readonly decide: (plan: SipPlan, receiverId: string, at: Date, basis?: SendBasis) => SendDecision;
   /** The receiver ids a version written by `writtenBy` goes to (routing). */
   readonly route: (plan: SipPlan, writtenBy: string) => readonly string[];
   /** Backoff, attempts, concurrency, polling (outbox-worker.ts has the defaults). */
@@ -142,6 +142,8 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
             receivers: exchange.receivers,
             connectorFor: exchange.connectorFor,
             decide: exchange.decide,
+            // Each version's send basis and resource texts, kept when it was written, spare the worker judging and mapping it anew.
+            deriver: currentDeriver(),
             clock,
             logger,
           });

@@ -77,6 +77,11 @@ export interface ClaimedDelivery {
   readonly current: StoredPlan;
 }
 
+/** What a claim brings besides the versions: what was derived from them under `deriver` (migration 6). */
+export interface ClaimOptions {
+  readonly deriver?: string;
+}
+
 /** An operator's retry refused: no such delivery, or not a dead letter. */
 export class DeliveryNotRetryableError extends Error {
   override readonly name = 'DeliveryNotRetryableError';
@@ -117,7 +122,7 @@ export interface OutboxStore {
    * for the whole attempt. Resolves false when nothing was due. When `attempt` throws, nothing is
    * recorded and the delivery stays pending (the error is passed on).
    */
-  deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean>;
+  deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options?: ClaimOptions): Promise<boolean>;
   /** Deliveries matching every criterion, by id. */
   list(query?: DeliveryQuery): Promise<Delivery[]>;
   /** One delivery; undefined when there is none (or the id is not a delivery id). */
@@ -194,20 +199,56 @@ export async function enqueueDeliveries(tx: SqlQueryable, planId: string, versio
 const DUE = `o.state = 'pending' AND (o.not_before IS NULL OR o.not_before <= $1::timestamptz)
   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.plan_id = o.plan_id AND e.receiver_id = o.receiver_id AND e.version < o.version AND e.state IN ('pending', 'dead'))`;
 
-const VERSION_OF = `SELECT v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by FROM plan_versions v WHERE v.plan_id = $1 AND v.version = $2`;
-const CURRENT_OF = `SELECT v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version WHERE p.plan_id = $1`;
+/**
+ * What was kept with a version when it was written (migration 6) under the deriver (`deriver`, a
+ * parameter; null for none): the send basis, and — for the version to deliver only (`version`) — its
+ * resource texts.
+ */
+const derivedColumns = (version: string, deriver: string): string => `, d.basis,
+  CASE WHEN v.version = ${version} THEN (SELECT json_agg(json_build_array(t.resource_type, t.resource_id, t.head, t.tail)) FROM plan_version_texts t
+    WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts`;
+const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
+const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
+/** The version to deliver ($1, $2) with what was derived under $3. */
+const VERSION_OF = `SELECT ${VERSION_COLUMNS}${derivedColumns('$2', '$3')} FROM plan_versions v ${derivedJoin('$3')} WHERE v.plan_id = $1 AND v.version = $2`;
+/**
+ * The plan's ($1) current version with what was derived under $4, and (`held`) whether a version
+ * before $3 to receiver $2 is pending or dead now — read in a statement of its own after the claim, so
+ * it sees what was committed since the claim's snapshot (an operator's retry of an earlier version).
+ * One round trip for both.
+ */
+const CURRENT_OF = `SELECT ${VERSION_COLUMNS}${derivedColumns('$3', '$4')},
+  EXISTS (SELECT 1 FROM outbox e WHERE e.plan_id = $1 AND e.receiver_id = $2 AND e.version < $3 AND e.state IN ('pending', 'dead')) AS held
+  FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$4')} WHERE p.plan_id = $1`;
+
+interface ClaimedRow extends VersionRow {
+  basis: string | null;
+  /** [resource_type, resource_id, head, tail] each (json, parsed by the driver). */
+  texts: [string, string, string, string][] | null;
+  held?: boolean;
+}
+
+/** A stored version with what was derived from it under the deriver asked for. */
+function claimedVersion(row: ClaimedRow): StoredPlan {
+  const { basis, texts, held: _held, ...version } = row;
+  const stored = toStored(version);
+  if (basis === null) return stored;
+  return { ...stored, derived: { basis, texts: (texts ?? []).map(([resourceType, id, head, tail]) => ({ resourceType, id, head, tail })) } };
+}
 
 /**
- * The version to deliver and the plan's current version. Most often they are the same (a version is
- * delivered before the next is written): then the row is read and parsed once, not twice — the plan's
- * three JSON columns are most of what a claim costs PostgreSQL and pg.
+ * The version to deliver and the plan's current version, with what was derived from them under
+ * `deriver`; undefined when an earlier version to the same receiver holds this one back. Most often
+ * the two are the same (a version is delivered before the next is written): then the row is read and
+ * parsed once, not twice — the plan's JSON is most of what a claim costs PostgreSQL and pg.
  */
-async function readClaimed(sql: SqlQueryable, row: DeliveryRow): Promise<ClaimedDelivery> {
-  const [current] = await sql.query<VersionRow>(CURRENT_OF, [row.plan_id]);
-  const [version] = current !== undefined && current.version === row.version ? [current] : await sql.query<VersionRow>(VERSION_OF, [row.plan_id, row.version]);
+async function readClaimed(sql: SqlQueryable, row: DeliveryRow, deriver: string | undefined): Promise<ClaimedDelivery | undefined> {
+  const [current] = await sql.query<ClaimedRow>(CURRENT_OF, [row.plan_id, row.receiver_id, row.version, deriver ?? null]);
+  if (current?.held === true) return undefined;
+  const [version] = current !== undefined && current.version === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
   if (version === undefined || current === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
-  const stored = toStored(version);
-  return { delivery: toDelivery(row), stored, current: version === current ? stored : toStored(current) };
+  const stored = claimedVersion(version);
+  return { delivery: toDelivery(row), stored, current: version === current ? stored : claimedVersion(current) };
 }
 
 async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Promise<void> {
@@ -254,29 +295,25 @@ export class SqlOutboxStore implements OutboxStore {
 
   constructor(private readonly client: SqlClient) {}
 
-  async deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean> {
-    return this.client.driver === 'pg' ? this.deliverNextLocked(at, attempt) : this.deliverNextInProcess(at, attempt);
+  async deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options: ClaimOptions = {}): Promise<boolean> {
+    return this.client.driver === 'pg' ? this.deliverNextLocked(at, attempt, options.deriver) : this.deliverNextInProcess(at, attempt, options.deriver);
   }
 
-  private async deliverNextLocked(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean> {
+  private async deliverNextLocked(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
     return this.client.transaction(async (tx) => {
       const [row] = await tx.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`, [at.toISOString()]);
       if (row === undefined) return false;
-      // The NOT EXISTS above saw the snapshot the statement began with; a new statement sees what was
-      // committed since (an operator's retry of an earlier version). Still earlier work: leave it.
-      const [earlier] = await tx.query(`SELECT 1 FROM outbox e WHERE e.plan_id = $1 AND e.receiver_id = $2 AND e.version < $3 AND e.state IN ('pending', 'dead') LIMIT 1`, [
-        row.plan_id,
-        row.receiver_id,
-        row.version,
-      ]);
-      if (earlier !== undefined) return true;
-      const settlement = await attempt(await readClaimed(tx, row));
+      // The NOT EXISTS above saw the snapshot the statement began with; readClaimed's statement sees
+      // what was committed since (an operator's retry of an earlier version). Still earlier work: leave it.
+      const claimed = await readClaimed(tx, row, deriver);
+      if (claimed === undefined) return true;
+      const settlement = await attempt(claimed);
       await settle(tx, String(row.id), settlement);
       return true;
     });
   }
 
-  private async deliverNextInProcess(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>): Promise<boolean> {
+  private async deliverNextInProcess(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
     const claim = this.claiming.then(async () => {
       const [due] = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} AND o.id <> ALL($2::bigint[]) ORDER BY o.id LIMIT 1`, [
         at.toISOString(),
@@ -290,7 +327,10 @@ export class SqlOutboxStore implements OutboxStore {
     if (row === undefined) return false;
     const id = String(row.id);
     try {
-      const settlement = await attempt(await readClaimed(this.client, row));
+      // Held back only by an earlier version an operator retried since the claim read the due rows.
+      const claimed = await readClaimed(this.client, row, deriver);
+      if (claimed === undefined) return true;
+      const settlement = await attempt(claimed);
       await settle(this.client, id, settlement);
       return true;
     } finally {

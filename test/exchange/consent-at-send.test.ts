@@ -16,7 +16,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideSend, loadMapping, translateOutbound, type Mapping, type ReceiverParty } from '../../src/exchange/index.js';
 import { planToBundle } from '../../src/fhir/index.js';
-import { approvalDigest, type Consent, type SipPlan } from '../../src/sip/index.js';
+import { approvalDigest, judgeSend, sendBasisOf, withoutInformation, type Consent, type SipPlan } from '../../src/sip/index.js';
 import { readExample } from '../support/examples.js';
 
 const ADULT = readExample('adult-psychiatry-addiction.json');
@@ -135,6 +135,36 @@ describe('decideSend: each reason to withhold, and its passing case', () => {
       reason: 'planRefused',
       detail: 'plan sip-falun-2026-0142 v3: may not be sent on 2026-04-15T07:00:00.000Z once the excluded information (familySituation) is removed: plan.single-principal',
     });
+  });
+});
+
+describe('the judgement a decision carries (what the connector checks instead of judging again)', () => {
+  const instants = [AT, new Date('2026-02-01T12:00:00Z'), new Date('2027-03-01T12:00:00Z'), new Date(PLAN.updatedAt)];
+  const receivers = [REGION, PSYCHIATRY, BRITSARVET, MUNICIPALITY, FK, SCHOOL, STRANGER];
+
+  it('is judgeSend of the very plan it sends, at the instant decided for; with the version’s send basis the decision is the same', () => {
+    let sent = 0;
+    for (const plan of [PLAN, ADULT, readExample('closed-consent-withdrawn.json'), readExample('elderly-discharge-multimorbidity.json')]) {
+      const basis = sendBasisOf(plan);
+      for (const at of instants) {
+        for (const party of receivers) {
+          const decision = decideSend(plan, party, at);
+          expect(decideSend(plan, party, at, { basis })).toEqual(decision);
+          if (!decision.send) continue;
+          sent++;
+          expect(decision.judgement).toEqual(judgeSend(decision.plan, at));
+        }
+      }
+    }
+    expect(sent).toBeGreaterThan(5);
+  });
+
+  it('is of the reduced plan when consent removed information', () => {
+    const decision = decideSend(PLAN, MUNICIPALITY, AT, { basis: sendBasisOf(PLAN) });
+    expect(decision.send && decision.removed).toEqual(['familySituation']);
+    if (!decision.send) return;
+    expect(decision.plan).toEqual(withoutInformation(PLAN, ['familySituation']));
+    expect(decision.judgement).toEqual(judgeSend(decision.plan, AT));
   });
 });
 

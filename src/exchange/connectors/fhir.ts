@@ -1,7 +1,14 @@
 /**
  * The connector of a FHIR R4 receiver (issue #14, "What to build" 1): the plan as the project's own
- * transaction Bundle (`planToBundle`, at the moment of sending) is posted to the server's base URL
- * (FHIR R4 http.html#transaction), all or nothing.
+ * transaction Bundle (`planToBundle`) is posted to the server's base URL (FHIR R4
+ * http.html#transaction), all or nothing.
+ *
+ * Nothing leaves that the judgement at the moment of sending refused: the message's `judgement` (the
+ * consent decision's `judgeSend` of this plan at this instant), or the connector's own when the
+ * message has none. The Bundle is written as of the version's recorded instant (`recordedAt`: its
+ * `timestamp`, each Consent's status), so every attempt under one Idempotency-Key sends the same
+ * Bundle; it is built from the version's kept resource texts when the message has them
+ * (src/exchange/transaction-bundle.ts), which equals mapping the plan.
  *
  * The answer is judged, never thrown:
  * - 2xx with a `transaction-response` whose entries are all 2xx → delivered;
@@ -16,10 +23,11 @@
  */
 import type { Bundle, CarePlan } from 'fhir/r4.js';
 import type { AxiosInstance } from 'axios';
-import { DEFAULT_MAPPING_OPTIONS, EXTENSION, IDENTIFIER_SYSTEM, planToBundle, type FhirMappingOptions } from '../../fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, EXTENSION, IDENTIFIER_SYSTEM, type FhirMappingOptions } from '../../fhir/index.js';
 import { judgeSend } from '../../sip/index.js';
 import type { Connector, DeliveryOutcome, OutboundMessage } from '../delivery.js';
 import type { FhirReceiver } from '../receivers.js';
+import { transactionBundleText } from '../transaction-bundle.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import { answerDetail, clip, judgeFailure, receiverHttp, send, type Answer } from './http.js';
 
@@ -56,13 +64,12 @@ function parseJson(body: string): unknown {
 const isSuccessStatus = (status: unknown): boolean => typeof status === 'string' && /^2\d\d(\s|$)/.test(status.trim());
 
 /** Delivered when the answer is a transaction-response whose every entry succeeded; else why not. */
-function judgeTransactionResponse(answer: Answer, url: string, sent: Bundle): DeliveryOutcome {
+function judgeTransactionResponse(answer: Answer, url: string, expected: number): DeliveryOutcome {
   const json = parseJson(answer.body) as Partial<Bundle> | undefined;
   if (json?.resourceType !== 'Bundle' || json.type !== 'transaction-response') {
     return { kind: 'failed', status: answer.status, reason: clip(`${url} answered ${String(answer.status)} without a transaction-response Bundle (${answerDetail(answer)}): is the base URL the FHIR server's base?`) };
   }
   const entries = json.entry ?? [];
-  const expected = sent.entry?.length ?? 0;
   if (entries.length !== expected) {
     return { kind: 'failed', status: answer.status, reason: `${url} answered a transaction-response with ${String(entries.length)} entries for the ${String(expected)} sent` };
   }
@@ -116,13 +123,15 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
   return {
     async deliver(message: OutboundMessage): Promise<DeliveryOutcome> {
       // Every path out judges the plan at the moment it leaves (judgeSend; seed 001 §4.2), as the
-      // mapping connector does through translateOutbound: a consent that lapsed since is refused here too.
-      const refused = judgeSend(message.plan, message.at).filter((problem) => problem.severity === 'error');
+      // mapping connector does through translateOutbound: a consent that lapsed since is refused here
+      // too. The consent decision judged this plan at this instant already, and says what it found.
+      const judgement = message.judgement ?? judgeSend(message.plan, message.at);
+      const refused = judgement.filter((problem) => problem.severity === 'error');
       if (refused.length > 0) {
         return { kind: 'failed', reason: clip(`the plan may not be sent at ${message.at.toISOString()}: ${refused.map((problem) => `${problem.code} at ${problem.pointer === '' ? '/' : problem.pointer}: ${problem.message}`).join('; ')}`) };
       }
-      const bundle = planToBundle(message.plan, mappingOptions, message.at);
-      const body = JSON.stringify(bundle);
+      const bundle = transactionBundleText(message.plan, mappingOptions, message.recordedAt, message.resourceTexts);
+      const body = bundle.text;
       const sent = await send(
         instance,
         tokens,
@@ -131,9 +140,9 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
       );
       if ('outcome' in sent) return sent.outcome;
       const { answer } = sent;
-      if (answer.status >= 200 && answer.status < 300) return judgeTransactionResponse(answer, url, bundle);
+      if (answer.status >= 200 && answer.status < 300) return judgeTransactionResponse(answer, url, bundle.entries);
       if (answer.status === 409 || answer.status === 412) return reread(message, answer);
-      const size = (): string => `a transaction of ${String(bundle.entry?.length ?? 0)} entries, ${String(Buffer.byteLength(body))} bytes`;
+      const size = (): string => `a transaction of ${String(bundle.entries)} entries, ${String(Buffer.byteLength(body))} bytes`;
       return judgeFailure(answer, url, now(), size);
     },
     close(): Promise<void> {

@@ -169,12 +169,13 @@ export function newContext(plan: SipPlan, options: FhirMappingOptions, keys: Key
 
 /** The Bundle entry for a resource under its key, with the conditional request that makes replay idempotent. */
 export function entryFor(key: ResourceKey, resource: FhirResource): BundleEntry {
+  return { fullUrl: key.fullUrl, resource, request: requestFor(key) };
+}
+
+/** The `request` of the Bundle entry of `key`: it depends on the key alone. */
+export function requestFor(key: ResourceKey): BundleEntryRequest {
   const search = `${key.byTag === true ? '_tag' : 'identifier'}=${queryValue(key.identifier.system)}|${queryValue(key.identifier.value)}`;
-  const request: BundleEntryRequest =
-    key.upsert === 'update'
-      ? { method: 'PUT', url: `${key.resourceType}?${search}` }
-      : { method: 'POST', url: key.resourceType, ifNoneExist: search };
-  return { fullUrl: key.fullUrl, resource, request };
+  return key.upsert === 'update' ? { method: 'PUT', url: `${key.resourceType}?${search}` } : { method: 'POST', url: key.resourceType, ifNoneExist: search };
 }
 
 /** Percent-encodes a search parameter value, keeping the `:` and `/` of URIs readable (RFC 3986 §3.4). */

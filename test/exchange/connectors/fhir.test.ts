@@ -53,6 +53,9 @@ function searchset(version: number | undefined): Bundle {
 }
 
 const FHIR_HEADERS = { 'Content-Type': 'application/fhir+json' };
+
+/** The Bundle nock was sent (parsed by nock when it could tell it was JSON, else the text). */
+const sentTo = (body: unknown): Bundle => (typeof body === 'string' ? (JSON.parse(body) as Bundle) : (body as Bundle));
 let connector: Connector;
 
 beforeAll(() => {
@@ -117,6 +120,43 @@ describe('a plan that may not be sent at the moment of sending', () => {
     expect(result.kind).toBe('failed');
     expect(result.kind === 'failed' && result.reason).toMatch(/^the plan may not be sent at .*: consent\.withdrawn at /);
     expect(scope.isDone()).toBe(false);
+  });
+
+  it('sends nothing the judgement the message carries refused, though the plan itself would pass', async () => {
+    const scope = nock(ORIGIN).post('/r4').reply(200, transactionResponse(entryCount), FHIR_HEADERS);
+    const judgement = [{ severity: 'error' as const, code: 'consent.expired', pointer: '/consents/0', message: 'the consent expired' }];
+    const result = await connect().deliver({ ...message, judgement });
+    expect(result).toEqual({ kind: 'failed', reason: `the plan may not be sent at ${message.at.toISOString()}: consent.expired at /consents/0: the consent expired` });
+    expect(scope.isDone()).toBe(false);
+  });
+
+  it('trusts a judgement without errors, and judges itself only when the message carries none', async () => {
+    // The withdrawn plan with a judgement that found nothing: the connector does not judge again (the decision did, at this instant).
+    const withdrawn = examplePlan('closed-consent-withdrawn');
+    const scope = nock(ORIGIN).post('/r4').reply(200, (_uri, body) => transactionResponse(sentTo(body).entry?.length ?? 0), FHIR_HEADERS);
+    const result = await connect().deliver(messageOf(withdrawn, 'region-fhir', { judgement: [] }));
+    expect(result.kind).toBe('delivered');
+    expect(scope.isDone()).toBe(true);
+  });
+});
+
+describe('every attempt under one Idempotency-Key', () => {
+  it('sends the same Bundle, timestamped when the version was recorded, whenever the attempt is made', async () => {
+    const bodies: string[] = [];
+    nock(ORIGIN)
+      .post('/r4')
+      .times(2)
+      .reply(200, (_uri, body) => {
+        bodies.push(JSON.stringify(sentTo(body)));
+        return transactionResponse(sentTo(body).entry?.length ?? 0);
+      }, FHIR_HEADERS);
+    const recordedAt = new Date(plan.updatedAt);
+    const first = await connect().deliver({ ...message, at: new Date(recordedAt.getTime() + 60_000), attempt: 1 });
+    const retry = await connect().deliver({ ...message, at: new Date(recordedAt.getTime() + 3 * 3_600_000), attempt: 2 });
+    expect([first.kind, retry.kind]).toEqual(['delivered', 'delivered']);
+    expect(bodies).toHaveLength(2);
+    expect(bodies[1]).toBe(bodies[0]);
+    expect((JSON.parse(bodies[0] ?? '{}') as Bundle).timestamp).toBe(planToBundle(plan, DEFAULT_MAPPING_OPTIONS, recordedAt).timestamp);
   });
 });
 

@@ -23,6 +23,7 @@ export function messageOf(plan: SipPlan, receiverId: string, change: Partial<Out
     plan,
     attempt: 1,
     at: new Date(plan.updatedAt),
+    recordedAt: new Date(plan.updatedAt),
     ...change,
   };
 }

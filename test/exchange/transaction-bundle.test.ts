@@ -1,0 +1,87 @@
+/**
+ * The transaction Bundle built from the resource texts kept with a version (src/exchange/
+ * transaction-bundle.ts) against the full mapping it stands in for: for every example and generated
+ * plans, at the version's instant and at others, `transactionBundle` with the texts `derivedVersion`
+ * keeps is the very JSON text of `planToBundle` — every entry, its fullUrl, request and resource, and
+ * the Consents (never kept) as mapped at the instant given. And where it must not take the shortcut:
+ * another mapping's options, texts that are not of the entry, no texts.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bundleResourceText, transactionBundleText, type TransactionBundleText } from '../../src/exchange/transaction-bundle.js';
+import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../../src/fhir/index.js';
+import { derivedVersion } from '../../src/http/derived-view.js';
+import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+
+const DAY = 86_400_000;
+
+/** What planToBundle gives, as the connector sends it. */
+function mapped(plan: SipPlan, options: typeof DEFAULT_MAPPING_OPTIONS, at: Date): TransactionBundleText {
+  const bundle = planToBundle(plan, options, at);
+  return { text: JSON.stringify(bundle), entries: bundle.entry?.length ?? 0 };
+}
+
+/** The Bundle from the kept texts equals planToBundle's, as text, at `at`; returns how many entries came from a text. */
+function expectSameBundle(plan: SipPlan, at: Date): number {
+  const { texts } = derivedVersion(plan);
+  expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
+  return texts.length;
+}
+
+describe('the transaction Bundle from kept resource texts', () => {
+  it('is planToBundle’s, to the byte, for every example, at the version’s instant and a year on', () => {
+    let fromTexts = 0;
+    for (const file of exampleFiles) {
+      const plan = readExample(file);
+      fromTexts += expectSameBundle(plan, new Date(plan.updatedAt));
+      fromTexts += expectSameBundle(plan, new Date(new Date(plan.updatedAt).getTime() + 365 * DAY));
+    }
+    // Most of each plan comes from the texts, not the mapping.
+    expect(fromTexts).toBeGreaterThan(exampleFiles.length * 2 * 10);
+  });
+
+  it('is so for generated plans', () => {
+    let fromTexts = 0;
+    fc.assert(
+      fc.property(mappablePlanArbitrary, fc.integer({ min: -400, max: 400 }), (json, days) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        fromTexts += expectSameBundle(parsed.plan, new Date(new Date(parsed.plan.updatedAt).getTime() + days * DAY));
+      }),
+      { numRuns: 150 },
+    );
+    expect(fromTexts).toBeGreaterThan(0);
+  });
+
+  it('maps the plan when there are no texts or the options are not those the texts were derived with', () => {
+    const plan = readExample(exampleFiles[0] ?? '');
+    const at = new Date(plan.updatedAt);
+    const { texts } = derivedVersion(plan);
+    // Texts that say something else would show if they were used.
+    const altered = texts.map((text) => ({ ...text, tail: text.tail.replace(/}$/, ',"language":"x-altered"}') }));
+    expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, altered).text).toContain('x-altered');
+    const options = { ...DEFAULT_MAPPING_OPTIONS };
+    expect(transactionBundleText(plan, options, at, altered)).toEqual(mapped(plan, options, at));
+    expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, [])).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
+    expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, undefined)).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
+  });
+
+  it('does not take a text that is not of the entry it is filed under', () => {
+    const plan = readExample(exampleFiles[0] ?? '');
+    const [first] = derivedVersion(plan).texts;
+    if (first === undefined) throw new Error('no text');
+    expect(bundleResourceText(first, new Map())).toBeDefined();
+    expect(bundleResourceText({ ...first, id: 'another-id' }, new Map())).toBeUndefined();
+    expect(bundleResourceText({ ...first, resourceType: 'Basic' }, new Map())).toBeUndefined();
+    // Not split where derived-view.ts splits (at the end of meta): not taken.
+    expect(bundleResourceText({ ...first, tail: `x${first.tail}` }, new Map())).toBeUndefined();
+    expect(bundleResourceText({ ...first, head: `${first.head}"x":1` }, new Map())).toBeUndefined();
+    // A text filed under another resource of the plan is mapped instead.
+    const { texts } = derivedVersion(plan);
+    const swapped = texts.map((text, index) => ({ ...text, id: texts[(index + 1) % texts.length]?.id ?? text.id }));
+    const at = new Date(plan.updatedAt);
+    expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, swapped)).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
+  });
+});
