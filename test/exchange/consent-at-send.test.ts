@@ -16,7 +16,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideSend, loadMapping, translateOutbound, type Mapping, type ReceiverParty } from '../../src/exchange/index.js';
 import { planToBundle } from '../../src/fhir/index.js';
-import { approvalDigest, judgeSend, sendBasisOf, withoutInformation, type Consent, type SipPlan } from '../../src/sip/index.js';
+import { approvalDigest, judgeSend, sendBasisOf, withoutExclusionDescriptions, withoutInformation, type Consent, type SipPlan } from '../../src/sip/index.js';
 import { readExample } from '../support/examples.js';
 
 const ADULT = readExample('adult-psychiatry-addiction.json');
@@ -163,7 +163,8 @@ describe('the judgement a decision carries (what the connector checks instead of
     const decision = decideSend(PLAN, MUNICIPALITY, AT, { basis: sendBasisOf(PLAN) });
     expect(decision.send && decision.removed).toEqual(['familySituation']);
     if (!decision.send) return;
-    expect(decision.plan).toEqual(withoutInformation(PLAN, ['familySituation']));
+    // The classes removed, and the person's own words about them too (withoutExclusionDescriptions).
+    expect(decision.plan).toEqual(withoutExclusionDescriptions(withoutInformation(PLAN, ['familySituation'])));
     expect(decision.judgement).toEqual(judgeSend(decision.plan, AT));
   });
 });
