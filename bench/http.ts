@@ -50,9 +50,10 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
 /**
  * Another checkout of the adapter (a git worktree of main, say) whose server is measured beside this
  * one in the same rounds, on a scratch database of its own seeded with the same plans: each read and
- * search scenario again as `<name> [before]`. On a shared, loaded machine a before/after in separate
- * runs compares two loads, not two servers. Each pair runs in turn one way and the other (odd rounds the
- * branch first, even rounds `[before]` first), so an even number of rounds gives each the second place as often.
+ * search scenario, and the writes (`sip-create`, `fhir-tx`), again as `<name> [before]`. On a shared,
+ * loaded machine a before/after in separate runs compares two loads, not two servers. Each pair runs in
+ * turn one way and the other (odd rounds the branch first, even rounds `[before]` first), so an even
+ * number of rounds gives each the second place as often.
  */
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 /** The plan every bench plan is made from (support.ts), for the fallbacks of the in-process timings. */
@@ -270,9 +271,8 @@ try {
       ...Object.entries(CPU_PROF === undefined ? withoutCaches : {}).map(([name, requests]) => [`${name} (no caches)`, { server: uncached, requests }] as const),
       ...(before === undefined
         ? []
-        : Object.entries(all)
-            .filter(([name]) => name === 'health' || name.includes('read') || name.includes('search'))
-            .map(([name, requests]) => [`${name} [before]`, { server: before, requests }] as const)),
+        : // Every scenario, the writes included: each write a plan never seen before on either server.
+          Object.entries(all).map(([name, requests]) => [`${name} [before]`, { server: before, requests }] as const)),
     ]
       .filter(([name]) => ONLY === undefined || name === 'health' || ONLY.includes(name.replace(' (no caches)', '').replace(' [before]', '')))
       // Each scenario's [before] right after it, so the two meet the same load.

@@ -71,6 +71,21 @@ export function viewResource(planEntry: PlanEntry, id: string, targets: Readonly
   return { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as FhirResource;
 }
 
+/**
+ * `JSON.stringify(viewResource(…))` without copying the resource: the references are rewritten by a
+ * replacer as the text is written (the same key, `reference`, the same string values), and only the
+ * top level is rebuilt to put `id` and `meta` first. The mapping's resources are shared with the
+ * plan's other readers ({@link PlanEntry.entry} keeps them), so they are not changed in place.
+ * test/http/derived-view.test.ts holds the texts equal to the facade's.
+ */
+function viewResourceText(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
+  const mapped = planEntry.entry().resource;
+  if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
+  const { resourceType, meta, ...rest } = mapped;
+  const relative = (key: string, value: unknown): unknown => (key === 'reference' && typeof value === 'string' ? (targets.get(value) ?? value) : value);
+  return JSON.stringify({ resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest }, relative);
+}
+
 const VERSION_MARK = 'sip-derived-version-id';
 const UPDATED_MARK = 'sip-derived-last-updated';
 /** Where the version's meta goes in a derived text. JSON.stringify escapes quotes in values, so this can only be the keys themselves. */
@@ -86,7 +101,7 @@ export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = pl
     if (TIME_DEPENDENT_TYPES.has(planEntry.resourceType)) return [];
     const id = resourceIdOf(planEntry.key.fullUrl);
     if (id === undefined) return [];
-    const text = JSON.stringify(viewResource(planEntry, id, targets, VERSION_MARK, UPDATED_MARK));
+    const text = viewResourceText(planEntry, id, targets, VERSION_MARK, UPDATED_MARK);
     const at = text.indexOf(MARK_TEXT);
     // Not derived (the read maps it) when the mark is not found once: a meta of the mapping's own naming versionId.
     if (at < 0 || text.includes(MARK_TEXT, at + 1)) return [];

@@ -98,15 +98,25 @@ async function insertDerived(tx: SqlQueryable, planId: string, version: number, 
     'INSERT INTO plan_version_derived (plan_id, version, deriver, basis) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING plan_id',
     [planId, version, derived.deriver, derived.basis],
   );
-  if (kept === undefined || derived.texts.length === 0) return;
-  const { texts } = derived;
-  await tx.query(
-    `INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
-     SELECT $1, $2, $3, t.resource_type, t.resource_id, t.head, t.tail FROM unnest($4::text[], $5::text[], $6::text[], $7::text[]) AS t (resource_type, resource_id, head, tail)
-     ON CONFLICT DO NOTHING`,
-    [planId, version, derived.deriver, texts.map((text) => text.resourceType), texts.map((text) => text.id), texts.map((text) => text.head), texts.map((text) => text.tail)],
-  );
+  if (kept === undefined) return;
+  // Each text its own parameter, in rows of VALUES: a version's texts run to ≈ 62 KB of JSON, which as
+  // text[] arrays pg escapes element by element and PostgreSQL parses back; a parameter goes as it is.
+  for (let from = 0; from < derived.texts.length; from += TEXT_ROWS_PER_STATEMENT) {
+    const texts = derived.texts.slice(from, from + TEXT_ROWS_PER_STATEMENT);
+    const params: unknown[] = [planId, version, derived.deriver];
+    const rows = texts.map((text) => {
+      const at = params.push(text.resourceType, text.id, text.head, text.tail);
+      return `($1, $2, $3, $${String(at - 3)}, $${String(at - 2)}, $${String(at - 1)}, $${String(at)})`;
+    });
+    await tx.query(
+      `INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING`,
+      params,
+    );
+  }
 }
+
+/** Rows of derived texts in one INSERT: four parameters each, far below PostgreSQL's 65,535. */
+const TEXT_ROWS_PER_STATEMENT = 1_000;
 
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
   const result = value ?? fallback;

@@ -249,7 +249,7 @@ export class InvariantEngine {
     const key = this.#keyOf(expression, base);
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
-    const verdict = this.#native ? this.#nativeOf(expression)?.(node, env) : undefined;
+    const verdict = this.#native ? this.#nativeOf(expression)?.(node, env, scope) : undefined;
     if (verdict !== undefined) return { passed: verdict };
     const reach = this.#skipAbsent ? this.#reach.get(key) : undefined;
     const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);

@@ -7,8 +7,8 @@
  * else to FHIRPath; test/validation/native-sip.test.ts compares it with fhirpath.js on the example
  * Bundles, every profile breaker and generated plans.
  */
-import { codeSystemUrl } from '../fhir/canonical.js';
-import { PARTICIPANT_ROLE } from '../fhir/code-systems.js';
+import { codeSystemUrl, IDENTIFIER_SYSTEM } from '../fhir/canonical.js';
+import { ORGANIZATION_TYPE, PARTICIPANT_ROLE } from '../fhir/code-systems.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StructureDefinition } from 'fhir/r4.js';
@@ -123,7 +123,291 @@ const sipBdl4: NativeCheck = (node, env) => {
   return found;
 };
 
-const byKey: Readonly<Record<string, NativeCheck>> = { 'sip-bdl-1': sipBdl1, 'sip-bdl-2': sipBdl2, 'sip-bdl-4': sipBdl4 };
+const ORGANIZATION_TYPE_SYSTEM = codeSystemUrl(ORGANIZATION_TYPE.id);
+const PLAN_SYSTEM = IDENTIFIER_SYSTEM.sipPlan;
+
+/** A value that is one JSON object or absent (a 0..1 complex element); undefined when it is anything else. */
+function single(value: unknown): Json | null | undefined {
+  if (value === undefined) return null;
+  return isObject(value) ? value : undefined;
+}
+
+/** `<element>.reference` of a 0..1 Reference: its string, null when absent; undefined when a shape is not plain. */
+function referenceOf(node: Json, name: string): string | null | undefined {
+  const reference = single(node[name]);
+  if (reference === undefined) return undefined;
+  return reference === null ? null : stringOf(reference, 'reference');
+}
+
+/** FHIRPath `substring(0, 10).replace('-', '').toInteger()` of a string (null: the empty collection). */
+function dateNumber(value: string | null): number | null {
+  if (value === null || value === '') return null;
+  const digits = value.substring(0, 10).replaceAll('-', '');
+  return /^[+-]?\d+$/.test(digits) ? parseInt(digits, 10) : null;
+}
+
+/**
+ * What the SIP Bundle's cross-resource rules (sip-bdl-3, -5 … -8) read of a Bundle, gathered in one
+ * pass over its entries, each part named by the FHIRPath it stands for; undefined when any shape the
+ * rules would read is not plain JSON (a primitive with an extension, an array where one object is
+ * expected, a `partOf` list), which leaves the rule to FHIRPath.
+ */
+interface SipBundleFacts {
+  readonly entries: readonly { readonly resource: Json | undefined; readonly fullUrl: string | null; readonly partOf: string | null; readonly organization: string | null }[];
+  /** `%resource.entry.where(resource.ofType(Organization).type.coding.where(system = <organization type> and code = '<kind>').exists()).fullUrl`. */
+  readonly principals: { readonly region: ReadonlySet<string>; readonly municipality: ReadonlySet<string> };
+  /** `entry.resource.ofType(CarePlan).where(status = 'active')`. */
+  readonly activePlans: readonly Json[];
+  readonly hasPlan: boolean;
+  /** `…where(status = 'active').activity.detail.select(performer.first().reference)`. */
+  readonly performers: ReadonlySet<string>;
+  /** `…where(status = 'active').author.reference`. */
+  readonly authors: readonly string[];
+  /** The consents to the plan (`provision.data.where(meaning = 'related')` naming a CarePlan entry or the plan's identifier). */
+  readonly consentsToPlan: readonly Json[];
+  /** Of those, the ones in force at `%resource.timestamp` (status active, the date within `provision.period`). */
+  readonly inForce: readonly Json[];
+}
+
+/** `provision.actor.reference.reference` of one provision; undefined when a shape is not plain. */
+function actorsOf(provision: Json | null, into: Set<string>): boolean {
+  if (provision === null) return true;
+  const actors = objects(provision.actor);
+  if (actors === undefined) return false;
+  for (const actor of actors) {
+    const reference = referenceOf(actor, 'reference');
+    if (reference === undefined) return false;
+    if (reference !== null) into.add(reference);
+  }
+  return true;
+}
+
+function sipBundleFacts(bundle: unknown): SipBundleFacts | undefined {
+  if (!isObject(bundle)) return undefined;
+  const listed = entryResources(bundle);
+  if (listed === undefined) return undefined;
+  const entries: { resource: Json | undefined; fullUrl: string | null; partOf: string | null; organization: string | null }[] = [];
+  const principals = { region: new Set<string>(), municipality: new Set<string>() };
+  const planUrls = new Set<string>();
+  const planIds = new Set<string>();
+  const activePlans: Json[] = [];
+  const consents: Json[] = [];
+  let hasPlan = false;
+  for (const { entry, resource } of listed) {
+    const fullUrl = stringOf(entry, 'fullUrl');
+    if (fullUrl === undefined) return undefined;
+    let partOf: string | null = null;
+    let organization: string | null = null;
+    if (resource !== undefined) {
+      const part = referenceOf(resource, 'partOf');
+      if (part === undefined) return undefined;
+      partOf = part;
+      if (resource.resourceType === 'PractitionerRole') {
+        const org = referenceOf(resource, 'organization');
+        if (org === undefined) return undefined;
+        organization = org;
+      }
+    }
+    entries.push({ resource, fullUrl, partOf, organization });
+    switch (resource?.resourceType) {
+      case 'Organization': {
+        const types = objects(resource.type);
+        if (types === undefined) return undefined;
+        for (const type of types) {
+          const codings = objects(type.coding);
+          if (codings === undefined) return undefined;
+          for (const coding of codings) {
+            const system = stringOf(coding, 'system');
+            const code = stringOf(coding, 'code');
+            if (system === undefined || code === undefined) return undefined;
+            if (fullUrl !== null && system === ORGANIZATION_TYPE_SYSTEM && (code === 'region' || code === 'municipality')) principals[code].add(fullUrl);
+          }
+        }
+        break;
+      }
+      case 'CarePlan': {
+        hasPlan = true;
+        if (fullUrl !== null) planUrls.add(fullUrl);
+        const identifiers = objects(resource.identifier);
+        if (identifiers === undefined) return undefined;
+        for (const identifier of identifiers) {
+          const system = stringOf(identifier, 'system');
+          const value = stringOf(identifier, 'value');
+          if (system === undefined || value === undefined) return undefined;
+          if (system === PLAN_SYSTEM && value !== null) planIds.add(value);
+        }
+        const status = stringOf(resource, 'status');
+        if (status === undefined) return undefined;
+        if (status === 'active') activePlans.push(resource);
+        break;
+      }
+      case 'Consent':
+        consents.push(resource);
+        break;
+      default:
+    }
+  }
+  const performers = new Set<string>();
+  const authors: string[] = [];
+  for (const plan of activePlans) {
+    const author = referenceOf(plan, 'author');
+    if (author === undefined) return undefined;
+    if (author !== null) authors.push(author);
+    const activities = objects(plan.activity);
+    if (activities === undefined) return undefined;
+    for (const activity of activities) {
+      const detail = single(activity.detail);
+      if (detail === undefined) return undefined;
+      if (detail === null) continue;
+      const performers_ = objects(detail.performer);
+      if (performers_ === undefined) return undefined;
+      const first = performers_[0];
+      if (first === undefined) continue;
+      const reference = stringOf(first, 'reference');
+      if (reference === undefined) return undefined;
+      if (reference !== null) performers.add(reference);
+    }
+  }
+  const timestamp = stringOf(bundle, 'timestamp');
+  if (timestamp === undefined) return undefined;
+  const sentOn = dateNumber(timestamp);
+  const consentsToPlan: Json[] = [];
+  const inForce: Json[] = [];
+  for (const consent of consents) {
+    const provision = single(consent.provision);
+    // The actors of every consent are read by sip-bdl-8 (`%resource.entry.resource.ofType(Consent).provision.actor…`): their shape is checked here.
+    if (provision === undefined || !actorsOf(provision, new Set())) return undefined;
+    const data = provision === null ? [] : objects(provision.data);
+    if (data === undefined) return undefined;
+    let toPlan = false;
+    for (const datum of data) {
+      const meaning = stringOf(datum, 'meaning');
+      const reference = single(datum.reference);
+      if (meaning === undefined || reference === undefined) return undefined;
+      if (reference === null) continue;
+      const target = stringOf(reference, 'reference');
+      const identifier = single(reference.identifier);
+      if (target === undefined || identifier === undefined) return undefined;
+      const system = identifier === null ? null : stringOf(identifier, 'system');
+      const value = identifier === null ? null : stringOf(identifier, 'value');
+      if (system === undefined || value === undefined) return undefined;
+      if (meaning === 'related' && ((target !== null && planUrls.has(target)) || (system === PLAN_SYSTEM && value !== null && planIds.has(value)))) toPlan = true;
+    }
+    if (!toPlan) continue;
+    consentsToPlan.push(consent);
+    const status = stringOf(consent, 'status');
+    const period = provision === null ? null : single(provision.period);
+    if (status === undefined || period === undefined) return undefined;
+    const start = period === null ? null : stringOf(period, 'start');
+    const end = period === null ? null : stringOf(period, 'end');
+    if (start === undefined || end === undefined) return undefined;
+    const from = dateNumber(start);
+    const to = dateNumber(end);
+    if (status === 'active' && from !== null && to !== null && sentOn !== null && from <= sentOn && sentOn <= to) inForce.push(consent);
+  }
+  return { entries, principals, activePlans, hasPlan, performers, authors, consentsToPlan, inForce };
+}
+
+/** Whether any of `values` is in `set` (FHIRPath `intersect(…).exists()` on strings). */
+function meets(values: Iterable<string>, set: ReadonlySet<string>): boolean {
+  for (const value of values) if (set.has(value)) return true;
+  return false;
+}
+
+/** `%resource.entry.where(resource.partOf.exists()).where(resource.partOf.reference in <principals>).fullUrl`: the units of the principals. */
+function unitsOf(facts: SipBundleFacts, principals: ReadonlySet<string>): Set<string> {
+  const units = new Set<string>();
+  for (const { fullUrl, partOf } of facts.entries) if (fullUrl !== null && partOf !== null && principals.has(partOf)) units.add(fullUrl);
+  return units;
+}
+
+/**
+ * Whether `named` names one of `principals`, a unit of one (an entry whose `partOf` is one), or a
+ * PractitionerRole of a principal or of such a unit: the three-way disjunction sip-bdl-3 and
+ * sip-bdl-8 write for each principal.
+ */
+function namesPrincipal(facts: SipBundleFacts, principals: ReadonlySet<string>, named: ReadonlySet<string>): boolean {
+  if (meets(named, principals)) return true;
+  const listed = (fullUrl: string | null): fullUrl is string => fullUrl !== null && named.has(fullUrl);
+  for (const { fullUrl, partOf } of facts.entries) if (partOf !== null && listed(fullUrl) && principals.has(partOf)) return true;
+  let units: Set<string> | undefined;
+  for (const { resource, fullUrl, organization } of facts.entries) {
+    if (resource?.resourceType !== 'PractitionerRole' || !listed(fullUrl) || organization === null) continue;
+    units ??= unitsOf(facts, principals);
+    if (principals.has(organization) || units.has(organization)) return true;
+  }
+  return false;
+}
+
+/** The facts of the Bundle the constraint is evaluated on, when it is evaluated on a Bundle as `%resource` (as the profile's root constraints are). */
+function factsOf(node: unknown, env: { readonly resource: unknown }): SipBundleFacts | undefined {
+  return env.resource === node ? sipBundleFacts(node) : undefined;
+}
+
+/** sip-bdl-3: an active plan has interventions a region (its unit, or a role of either) performs, and one a municipality does. */
+const sipBdl3: NativeCheck = (node, env) => {
+  const facts = factsOf(node, env);
+  if (facts === undefined) return undefined;
+  if (facts.activePlans.length === 0) return true;
+  return namesPrincipal(facts, facts.principals.region, facts.performers) && namesPrincipal(facts, facts.principals.municipality, facts.performers);
+};
+
+/** sip-bdl-5: every author of an active plan is a region or a municipality of the Bundle. */
+const sipBdl5: NativeCheck = (node, env) => {
+  const facts = factsOf(node, env);
+  if (facts === undefined) return undefined;
+  return facts.authors.every((author) => facts.principals.region.has(author) || facts.principals.municipality.has(author));
+};
+
+/** sip-bdl-6: a Bundle with a CarePlan holds a consent to it. */
+const sipBdl6: NativeCheck = (node, env) => {
+  const facts = factsOf(node, env);
+  if (facts === undefined) return undefined;
+  return !facts.hasPlan || facts.consentsToPlan.length > 0;
+};
+
+/** sip-bdl-7: a consent to the plan is in force at the Bundle's timestamp. */
+const sipBdl7: NativeCheck = (node, env) => {
+  const facts = factsOf(node, env);
+  if (facts === undefined) return undefined;
+  return facts.consentsToPlan.length === 0 || facts.inForce.length > 0;
+};
+
+/** sip-bdl-8: the consents in force name both principals (or a unit or role of each) as actors, and deny neither. */
+const sipBdl8: NativeCheck = (node, env) => {
+  const facts = factsOf(node, env);
+  if (facts === undefined) return undefined;
+  if (facts.inForce.length === 0) return true;
+  const actors = new Set<string>();
+  const denied = new Set<string>();
+  for (const consent of facts.inForce) {
+    // sipBundleFacts read the root provision of every consent already.
+    const provision = single(consent.provision) ?? null;
+    if (!actorsOf(provision, actors)) return undefined;
+    const nested = provision === null ? [] : objects(provision.provision);
+    if (nested === undefined) return undefined;
+    for (const exception of nested) {
+      const type = stringOf(exception, 'type');
+      if (type === undefined) return undefined;
+      if (type === 'deny' && !actorsOf(exception, denied)) return undefined;
+    }
+  }
+  // The expression asks a unit or role to be named by a consent (`fullUrl in %resource.entry.resource.ofType(Consent)
+  // .provision.actor…`) and by a consent in force: the second implies the first, every consent in force being a consent.
+  const covers = (principals: ReadonlySet<string>): boolean => namesPrincipal(facts, principals, actors) && !meets(denied, principals);
+  return covers(facts.principals.region) && covers(facts.principals.municipality);
+};
+
+const byKey: Readonly<Record<string, NativeCheck>> = {
+  'sip-bdl-1': sipBdl1,
+  'sip-bdl-2': sipBdl2,
+  'sip-bdl-3': sipBdl3,
+  'sip-bdl-4': sipBdl4,
+  'sip-bdl-5': sipBdl5,
+  'sip-bdl-6': sipBdl6,
+  'sip-bdl-7': sipBdl7,
+  'sip-bdl-8': sipBdl8,
+};
 
 /** The native SIP Bundle checks by the exact expression the profile gives their key. */
 export const SIP_NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map(

@@ -13,8 +13,20 @@
  */
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 
-/** The pass (true) or failure (false) of a constraint, or undefined when the JSON is not a shape the check decides. */
-export type NativeCheck = (node: unknown, env: { readonly resource: unknown; readonly rootResource: unknown }) => boolean | undefined;
+/** Where `resolve()` looks, as the engine sets it for FHIRPath (src/validation/invariants.ts `ResolveScope`). */
+export interface NativeResolveScope {
+  /** The resource a `#id` reference is looked up in. */
+  readonly container: object;
+  /** A reference's target in the Bundle being validated. */
+  readonly resolve: (reference: string) => object | undefined;
+}
+
+/**
+ * The pass (true) or failure (false) of a constraint, or undefined when the JSON is not a shape the
+ * check decides. `scope` is what FHIRPath's `resolve()` would look in; a check that needs it and is
+ * not given it answers undefined.
+ */
+export type NativeCheck = (node: unknown, env: { readonly resource: unknown; readonly rootResource: unknown }, scope?: NativeResolveScope) => boolean | undefined;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -33,6 +45,8 @@ const ref1: NativeCheck = (node, env) => {
   if (reference === undefined) return true;
   if (typeof reference !== 'string') return undefined;
   if (!reference.startsWith('#')) return true;
+  // `'#'.substring(1)` is empty in FHIRPath (the start is past the end), so `in` is empty and the rule holds.
+  if (reference === '#') return true;
   const root = env.rootResource;
   if (!isPlainObject(root)) return undefined;
   const { contained } = root;
@@ -349,6 +363,36 @@ const per1: NativeCheck = (node) => {
   return undefined;
 };
 
+/**
+ * ctm-1, https://hl7.org/fhir/R4/careteam.html (CareTeam.participant): a participant acting on behalf
+ * of an organisation is a Practitioner — `onBehalfOf.exists() implies (member.resolve().iif(empty(),
+ * true, ofType(Practitioner).exists()))`. `member` is resolved exactly as the engine's `resolve()`
+ * does (src/validation/invariants.ts: `#` the container, `#id` a contained resource, anything else
+ * through the Bundle); a member that resolves to nothing passes. Met once per participant of every
+ * CareTeam, each a `resolve()` through fhirpath.js.
+ */
+const ctm1: NativeCheck = (node, _env, scope) => {
+  if (!isPlainObject(node) || scope === undefined) return undefined;
+  const { onBehalfOf, member } = node;
+  if (onBehalfOf === undefined) return true;
+  if (!isPlainObject(onBehalfOf) || Object.keys(onBehalfOf).length === 0) return undefined;
+  if (member === undefined) return true;
+  if (!isPlainObject(member) || member._reference !== undefined) return undefined;
+  const { reference } = member;
+  if (reference === undefined) return true;
+  if (typeof reference !== 'string') return undefined;
+  let target: unknown;
+  if (reference === '#') target = scope.container;
+  else if (reference.startsWith('#')) {
+    const { contained } = scope.container as { contained?: unknown };
+    if (contained !== undefined && !Array.isArray(contained)) return undefined;
+    target = (contained ?? []).find((resource: unknown) => isPlainObject(resource) && resource.id === reference.slice(1));
+  } else target = scope.resolve(reference);
+  if (target === undefined) return true;
+  if (!isPlainObject(target) || typeof target.resourceType !== 'string') return undefined;
+  return target.resourceType === 'Practitioner';
+};
+
 /** Native checks by the exact expression they replace (as the R4 StructureDefinitions write them). */
 export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
   ["reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))", ref1],
@@ -369,6 +413,7 @@ export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
   ["type = 'document' implies entry.first().resource.is(Composition)", onlyFor('document')],
   ["type = 'message' implies entry.first().resource.is(MessageHeader)", onlyFor('message')],
   ['start.hasValue().not() or end.hasValue().not() or (start <= end)', per1],
+  ['onBehalfOf.exists() implies (member.resolve().iif(empty(), true, ofType(Practitioner).exists()))', ctm1],
 ]);
 
 /**

@@ -249,6 +249,24 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect(await opened().store.plansWithResource('CarePlan', carePlan.id)).toEqual(['sip-store-unindexed']);
     });
 
+    it('keeps every derived text of a version exactly as given, more of them than one statement carries, and none twice', async () => {
+      const plan = asNew(base, 'sip-store-derived-texts');
+      // Quotes, backslashes, braces, commas and non-ASCII: what an array literal would have to escape.
+      const texts = Array.from({ length: 2_345 }, (_, index) => ({
+        resourceType: 'Goal',
+        id: `goal-${String(index).padStart(5, '0')}`,
+        head: `{"resourceType":"Goal","note":[{"text":"\\ "{a,b}" NULL ${String(index)}"}],"meta":{`,
+        tail: `},"description":{"text":"Mål – åäö ${String(index)} 🙂"}}`,
+      }));
+      const derived = { deriver: 'contract-test', basis: '{"rules":[]}', texts: [...texts, ...texts.slice(0, 3)] };
+      await opened().store.create(plan, 'system', planResourceIds(plan), { derived });
+      const rows = await opened().sql.query<{ resource_id: string; head: string; tail: string }>(
+        'SELECT resource_id, head, tail FROM plan_version_texts WHERE plan_id = $1 AND version = 1 AND deriver = $2 ORDER BY resource_id',
+        ['sip-store-derived-texts', 'contract-test'],
+      );
+      expect(rows.map((row) => ({ resourceType: 'Goal', id: row.resource_id, head: row.head, tail: row.tail }))).toEqual(texts);
+    });
+
     it('refuses to change or remove a stored version', async () => {
       await create(opened().store, asNew(base, 'sip-store-immutable'), 'system');
       await expect(opened().sql.query(`UPDATE plan_versions SET recorded_by = 'someone' WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);

@@ -192,6 +192,43 @@ describe('the validator gives the same outcome with the native checks and the ab
     }
   }, 120_000);
 
+  it('on CareTeam participants acting on behalf of an organisation, whose member resolves in the Bundle, in the team, or nowhere (ctm-1 and its resolve())', () => {
+    type Entry = { fullUrl?: string; resource?: Json };
+    const failures = new Set<boolean>();
+    fc.assert(
+      fc.property(
+        fc.nat(60),
+        fc.constantFrom('Practitioner', 'PractitionerRole', 'Organization', 'Patient', 'unknown', '#', '#contained-practitioner', '#contained-patient', '#missing', 'no-reference', 'no-member'),
+        fc.boolean(),
+        (at, target, behalf) => {
+          const bundle = structuredClone(planToBundle(readExample('adult-psychiatry-addiction.json'))) as unknown as { entry: Entry[] };
+          const team = bundle.entry.find((entry) => entry.resource?.resourceType === 'CareTeam')?.resource;
+          const participants = (team?.participant ?? []) as Json[];
+          const participant = participants[at % Math.max(1, participants.length)];
+          if (team === undefined || participant === undefined) throw new Error('the adult example has a care team');
+          team.contained = [
+            { resourceType: 'Practitioner', id: 'contained-practitioner', name: [{ family: 'Andersson' }] },
+            { resourceType: 'Patient', id: 'contained-patient', name: [{ family: 'Berg' }] },
+          ];
+          const organization = bundle.entry.find((entry) => entry.resource?.resourceType === 'Organization')?.fullUrl;
+          if (behalf && organization !== undefined) participant.onBehalfOf = { reference: organization };
+          const urlOf = (type: string) => bundle.entry.find((entry) => entry.resource?.resourceType === type)?.fullUrl;
+          if (target === 'no-member') delete participant.member;
+          else if (target === 'no-reference') participant.member = { identifier: { system: 'urn:example', value: 'x' } };
+          else if (target === 'unknown') participant.member = { reference: 'urn:uuid:00000000-0000-4000-8000-0000000000aa' };
+          else if (target.startsWith('#')) participant.member = { reference: target };
+          else participant.member = { reference: urlOf(target) ?? 'urn:uuid:00000000-0000-4000-8000-0000000000ab' };
+          const outcome = fast.validate(bundle, { profiles: [PROFILE.bundle] });
+          expect(outcome).toEqual(plain.validate(bundle, { profiles: [PROFILE.bundle] }));
+          failures.add(JSON.stringify(outcome).includes('ctm-1'));
+        },
+      ),
+      { numRuns: 120 },
+    );
+    // Both verdicts met: the rule broken by some variants, and held by others.
+    expect([...failures].sort()).toEqual([false, true]);
+  }, 300_000);
+
   it('on official examples with one value replaced by generated JSON', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: examples.length - 1 }), fc.nat(), fc.jsonValue({ maxDepth: 3 }), (which, where, value) => {
