@@ -263,6 +263,21 @@ export function sendBasisOf(plan: SipPlan): SendBasis {
 }
 
 /**
+ * Each entry of a basis with its rule of this rule set, in order; a RangeError for an entry naming a
+ * rule this rule set does not have, or not in that order (a basis computed by another rule set).
+ */
+function* basisRules(basis: SendBasis): Generator<{ readonly rule: Rule; readonly entry: SendBasisRule }> {
+  let next = 0;
+  for (const entry of basis.rules) {
+    while (next < RULES.length && RULES[next]?.code !== entry.code) next++;
+    const rule = RULES[next];
+    if (rule === undefined) throw new RangeError(`the send basis names rule ${entry.code}, which this rule set does not have (or not in that order)`);
+    next++;
+    yield { rule, entry };
+  }
+}
+
+/**
  * {@link judgeSendAndRecorded} from the plan's {@link SendBasis}: the stored findings of the rules that
  * do not read the instant serve both (as they do there), and only the rules the basis marks `timed`
  * run, twice: at `at` as sending, and at the version's own instant (`updatedAt`) as recorded. A SIP
@@ -275,12 +290,7 @@ export function judgeSendAndRecordedWith(plan: SipPlan, basis: SendBasis, at: Da
   const recorded: Problem[] = [];
   let sendContext: RuleContext | undefined;
   let recordedContext: RuleContext | undefined;
-  let next = 0;
-  for (const entry of basis.rules) {
-    while (next < RULES.length && RULES[next]?.code !== entry.code) next++;
-    const rule = RULES[next];
-    if (rule === undefined) throw new RangeError(`the send basis names rule ${entry.code}, which this rule set does not have (or not in that order)`);
-    next++;
+  for (const { rule, entry } of basisRules(basis)) {
     if ('timed' in entry) {
       if (sendContext === undefined || recordedContext === undefined) {
         const shared = { plan, index: indexPlan(plan), birthDate: birthDateOf(plan) };
@@ -309,12 +319,7 @@ export function judgeSendAndRecordedWith(plan: SipPlan, basis: SendBasis, at: Da
 export function judgeSendWith(plan: SipPlan, basis: SendBasis, at: Date): Problem[] {
   const problems: Problem[] = [];
   let context: RuleContext | undefined;
-  let next = 0;
-  for (const entry of basis.rules) {
-    while (next < RULES.length && RULES[next]?.code !== entry.code) next++;
-    const rule = RULES[next];
-    if (rule === undefined) throw new RangeError(`the send basis names rule ${entry.code}, which this rule set does not have (or not in that order)`);
-    next++;
+  for (const { rule, entry } of basisRules(basis)) {
     if ('timed' in entry) {
       context ??= { plan, index: indexPlan(plan), at, sending: true, today: stockholmDate(at), birthDate: birthDateOf(plan) };
       for (const finding of rule.check(context)) problems.push(problemOf(rule, finding));
