@@ -10,6 +10,7 @@ export { planEntries, type PlanEntry } from './write/plan-entries.js';
 export { requestFor } from './write/context.js';
 export { PROTECTED_LOCATION_TEXT } from './write/appointment.js';
 export { toNarrative } from './write/narrative.js';
+export { carePlanPeriod } from './write/care-plan.js';
 export { toRequestQuestionnaire } from './write/own-account.js';
 export { MAPPING_TABLE, renderMappingTable } from './mapping-table.js';
 export type { FhirReadResult } from './read/read-plan.js';

@@ -21,6 +21,7 @@ import { deliveryRouter } from './delivery-routes.js';
 import type { TransactionReader } from './transaction-reader.js';
 import { createValidator, type Validator } from '../validation/index.js';
 import type { Mapping } from '../exchange/index.js';
+import { fhirFormat } from './fhir-format.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
 import { docsRouter } from './docs-routes.js';
@@ -196,6 +197,8 @@ export function createApp(given: AppDependencies): express.Express {
   app.use(docsRouter());
   app.use('/sip', sipRouter(dependencies));
   // Before the read side: its `/{type}` and `/{type}/{id}` would take `/AuditEvent/…` and `…/_history` otherwise.
+  // _format, _pretty and Accept, which R4 allows on every interaction, before any FHIR route reads the query.
+  app.use('/fhir', fhirFormat());
   app.use('/fhir', auditEventRouter(dependencies), fhirHistoryRouter(dependencies));
   app.use('/fhir', fhirRouter(dependencies));
   // The write side after every read route, so its 405s answer only what no route takes.

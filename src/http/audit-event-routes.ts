@@ -27,7 +27,7 @@ import { dateSearchRange } from './fhir-date-search.js';
 import { FHIR_ID, baseUrl, sendFhir, token } from './fhir-routes.js';
 import { HttpError } from './problem.js';
 import { searchedPersonToken } from './person-search.js';
-import { occurrences, single } from './query-params.js';
+import { ignoredParameters, occurrences, single } from './query-params.js';
 
 const SEARCH_PARAMS = new Set(['patient', 'patient:identifier', 'agent', 'agent:identifier', 'altid', 'date', '_count', '_cursor', '_total']);
 /** `_total` (https://hl7.org/fhir/R4/search.html#total): an estimate is answered with the exact count. */
@@ -87,8 +87,7 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
     route(
       'search',
       async (request, response, caller, subject) => {
-        const unknown = Object.keys(request.query).filter((name) => !SEARCH_PARAMS.has(name));
-        if (unknown.length > 0) throw new HttpError(400, 'Bad Request', `Search parameters not supported on AuditEvent: ${unknown.join(', ')} (see GET /fhir/metadata)`);
+        const ignored = ignoredParameters(request, SEARCH_PARAMS, 'AuditEvent');
         const count = countSchema.safeParse(single(request, '_count') ?? AUDIT_DEFAULT_COUNT);
         if (!count.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(AUDIT_MAX_COUNT)}`);
         const cursorText = single(request, '_cursor');
@@ -128,6 +127,7 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
         const link = (after: string | undefined): string => {
           const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
           query.delete('_cursor');
+          for (const name of ignored) query.delete(name);
           if (after !== undefined) query.set('_cursor', after);
           query.set('_count', String(count.data));
           return `${base}/AuditEvent?${query.toString()}`;

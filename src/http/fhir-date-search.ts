@@ -133,3 +133,59 @@ export function dateSearchRange(name: string, values: readonly string[]): Instan
   }
   return { ...(since === undefined ? {} : { since: new Date(since) }), ...(before === undefined ? {} : { before: new Date(before) }) };
 }
+
+/** A range of instants in milliseconds, [start, end): `-Infinity` / `Infinity` where a period is open. */
+export interface TimeRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The range a stored date, dateTime or instant stands for at its own precision ("2026-03-01" is the
+ * whole day, in Stockholm when no zone is written), or undefined for a text that is none of them.
+ */
+export function valueRange(text: string): TimeRange | undefined {
+  try {
+    const { start, end } = parseValue('value', text);
+    return { start, end };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Does a target range match one search value? See {@link datePeriodFilter}. */
+function periodMatches(target: TimeRange, { prefix, start, end }: Parsed): boolean {
+  switch (prefix) {
+    case 'eq':
+      return start <= target.start && target.end <= end;
+    case 'ge':
+      return target.end > start;
+    case 'gt':
+      return target.end > end;
+    case 'le':
+      return target.start < end;
+    case 'lt':
+      return target.start < start;
+    case 'sa':
+      return target.start >= end;
+    case 'eb':
+      return target.end <= start;
+  }
+}
+
+/**
+ * A date search on a Period (CarePlan's `date` is `CarePlan.period`), after R4's rules for ranges
+ * (https://hl7.org/fhir/R4/search.html#prefix): the search value and the target are both ranges, a
+ * period's missing start or end open on that side ("the period is ongoing"). `eq` wants the value's
+ * range to hold the whole target; `ge` some of the target at or after the value's start, `gt` after
+ * its end; `le` some before its end, `lt` before its start; `sa` the whole target after the value,
+ * `eb` the whole target before it. On an instant — a range of one moment — these are the rules of
+ * {@link dateSearchRange}. Several occurrences must all match. 400 as {@link dateSearchRange} gives.
+ */
+export function datePeriodFilter(name: string, values: readonly string[]): (target: TimeRange) => boolean {
+  const parsed = values.map((text) => {
+    if (text.includes(',')) throw new HttpError(400, 'Bad Request', `${name}=${text}: one date a value; give ${name} twice for a period`);
+    return parseValue(name, text);
+  });
+  return (target) => parsed.every((value) => periodMatches(target, value));
+}

@@ -17,7 +17,7 @@ import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestR
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planEntries, resourceIdOf } from '../fhir/index.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf } from '../fhir/index.js';
 import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
@@ -32,6 +32,8 @@ import { searchedPersonToken } from './person-search.js';
 import { etagOf } from './sip-routes.js';
 import { withWriteCapabilities } from './fhir-write-routes.js';
 import { HISTORY_DOCUMENTATION } from './fhir-history-routes.js';
+import { dateSearchRange, datePeriodFilter, valueRange, type TimeRange } from './fhir-date-search.js';
+import { ignoredParameters, occurrences, single } from './query-params.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -60,7 +62,32 @@ const REV_INCLUDES: Readonly<Record<string, { type: string; references: (resourc
 const MAX_COUNT = 200;
 const DEFAULT_COUNT = 50;
 
-const SEARCH_PARAMS = new Set(['identifier', 'patient', 'subject', 'patient:identifier', 'subject:identifier', 'status', '_include', '_revinclude', '_count', '_offset']);
+const SEARCH_PARAMS: ReadonlySet<string> = new Set([
+  'identifier',
+  'patient',
+  'subject',
+  'patient:identifier',
+  'subject:identifier',
+  'status',
+  'date',
+  '_lastUpdated',
+  '_include',
+  '_revinclude',
+  '_count',
+  '_offset',
+  '_total',
+  '_summary',
+]);
+const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
+
+/** The range `CarePlan.period` covers, open where the period is (no end while the plan is not closed). */
+function periodRange(plan: StoredPlan['plan']): TimeRange {
+  const period = carePlanPeriod(plan);
+  return {
+    start: period.start === undefined ? -Infinity : (valueRange(period.start)?.start ?? -Infinity),
+    end: period.end === undefined ? Infinity : (valueRange(period.end)?.end ?? Infinity),
+  };
+}
 const countSchema = z.coerce.number().int().min(0).max(MAX_COUNT);
 const offsetSchema = z.coerce.number().int().min(0);
 
@@ -173,7 +200,16 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
               { name: 'patient', type: 'reference', definition: 'http://hl7.org/fhir/SearchParameter/clinical-patient', documentation: 'Patient/<id>, or patient:identifier=<system>|<personnummer …>' },
               { name: 'subject', type: 'reference', definition: 'http://hl7.org/fhir/SearchParameter/CarePlan-subject', documentation: 'As patient' },
               { name: 'status', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/CarePlan-status' },
+              {
+                name: 'date',
+                type: 'date',
+                definition: 'http://hl7.org/fhir/SearchParameter/clinical-date',
+                documentation: 'CarePlan.period (from the day the plan was initiated until it was closed; open while it is not), with the prefixes eq, ge, gt, le, lt, sa and eb; a value without a time zone is read in Europe/Stockholm',
+              },
+              { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', documentation: 'When the plan version the CarePlan shows was recorded' },
               { name: '_count', type: 'number', documentation: `CarePlans a page holds: default ${String(DEFAULT_COUNT)}, at most ${String(MAX_COUNT)}; the next page is the link "next"` },
+              { name: '_summary', type: 'token', documentation: '_summary=count: the number of matches (Bundle.total) and no entries' },
+              { name: '_total', type: 'token', documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
             ],
           }
         : {}),
@@ -233,8 +269,11 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   router.get(
     '/CarePlan',
     route('search', async (request, response, caller, subject) => {
-      const unknown = Object.keys(request.query).filter((name) => !SEARCH_PARAMS.has(name));
-      if (unknown.length > 0) throw new HttpError(400, 'Bad Request', `Search parameters not supported on CarePlan: ${unknown.join(', ')} (see GET /fhir/metadata)`);
+      const ignored = ignoredParameters(request, SEARCH_PARAMS, 'CarePlan');
+      const total = single(request, '_total');
+      if (total !== undefined && !TOTALS.has(total)) throw new HttpError(400, 'Bad Request', `_total=${total}: none, estimate or accurate`);
+      const summary = single(request, '_summary');
+      if (summary !== undefined && summary !== 'count' && summary !== 'false') throw new HttpError(400, 'Bad Request', `_summary=${summary}: only count (the number of matches) and false are supported`);
       const includes = queryValues(request, '_include');
       const revIncludes = queryValues(request, '_revinclude');
       const unsupported = [...includes.filter((value) => value !== '*' && !(value in INCLUDES)), ...revIncludes.filter((value) => value !== '*' && !(value in REV_INCLUDES))];
@@ -244,6 +283,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
 
       const at = clock();
+      const base = baseUrl(request);
       const matched = await matchingPlans(request);
       const allowed = matched.plans.filter((stored) => visible(stored, caller, at));
       if (allowed.length === 1 && allowed[0] !== undefined) {
@@ -261,9 +301,20 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       if (sendable.length === 0 && refusal !== undefined) throw refusal;
 
       // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
+      const link = (pageOffset: number): string => {
+        const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+        for (const name of ignored) query.delete(name);
+        query.set('_offset', String(pageOffset));
+        query.set('_count', String(count.data));
+        return `${base}/CarePlan?${query.toString()}`;
+      };
+      if (summary === 'count') {
+        const counted: Bundle = { resourceType: 'Bundle', type: 'searchset', total: sendable.length, link: [{ relation: 'self', url: link(offset.data) }] };
+        sendFhir(response, counted);
+        return;
+      }
       const sendablePage = sendable.slice(offset.data, offset.data + count.data);
       const page = matched.derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
-      const base = baseUrl(request);
       const seen = new Set<string>();
       // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
       const entries: string[] = [];
@@ -314,12 +365,6 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         };
         entries.push(JSON.stringify(outcome));
       }
-      const link = (pageOffset: number): string => {
-        const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
-        query.set('_offset', String(pageOffset));
-        query.set('_count', String(count.data));
-        return `${base}/CarePlan?${query.toString()}`;
-      };
       const bundle: Bundle = {
         resourceType: 'Bundle',
         type: 'searchset',
@@ -345,6 +390,11 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       ...queryValues(request, 'subject:identifier').map((value) => searchedPersonToken('subject:identifier', token(value))),
     ];
     const statuses = queryValues(request, 'status');
+    // Read before the store is asked, so a malformed date is a 400 whatever the store holds.
+    const inPeriod = datePeriodFilter('date', occurrences(request, 'date'));
+    const updated = dateSearchRange('_lastUpdated', occurrences(request, '_lastUpdated'));
+    const updatedSince = updated.since?.getTime() ?? -Infinity;
+    const updatedBefore = updated.before?.getTime() ?? Infinity;
     if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1) throw new HttpError(400, 'Bad Request', 'Give identifier, patient and patient:identifier once each');
     const patientId = patients[0]?.replace(/^Patient\//, '');
     const ofPatient = patientId === undefined ? undefined : new Set(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
@@ -379,6 +429,11 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         return written.value === person.value && (person.system === undefined || person.system === '' || person.system === written.system);
       })
       .filter((stored) => ofPatient === undefined || ofPatient.has(stored.plan.id))
+      .filter((stored) => inPeriod(periodRange(stored.plan)))
+      .filter((stored) => {
+        const recorded = Date.parse(stored.recordedAt);
+        return updatedSince <= recorded && recorded < updatedBefore;
+      })
       .sort((a, b) => a.plan.id.localeCompare(b.plan.id));
     return { plans, derivedAsked };
   }

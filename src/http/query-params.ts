@@ -18,3 +18,30 @@ export function single(request: Request, name: string): string | undefined {
   if (values.length > 1 || values.some((value) => value.includes(','))) throw new HttpError(400, 'Bad Request', `Give ${name} once, with one value`);
   return values[0];
 }
+
+/**
+ * Does the client ask, with `Prefer: handling=lenient`, that search parameters the server does not
+ * know be ignored? Without it (or with `handling=strict`) they are refused with 400: R4 lets a server
+ * do either, and the client choose (https://hl7.org/fhir/R4/search.html#errors).
+ */
+export function lenientHandling(request: Request): boolean {
+  const prefer = request.get('prefer');
+  if (prefer === undefined) return false;
+  return prefer
+    .split(/[,;]/)
+    .map((part) => part.trim().toLowerCase().replaceAll(' ', ''))
+    .includes('handling=lenient');
+}
+
+/**
+ * The query's parameters that are not among `known`: refused with 400 naming them, or, under
+ * `Prefer: handling=lenient`, returned so the search leaves them out of its links (the self link
+ * "SHALL" name only the parameters the search used).
+ */
+export function ignoredParameters(request: Request, known: ReadonlySet<string>, resourceType: string): string[] {
+  const unknown = Object.keys(request.query).filter((name) => !known.has(name));
+  if (unknown.length > 0 && !lenientHandling(request)) {
+    throw new HttpError(400, 'Bad Request', `Search parameters not supported on ${resourceType}: ${unknown.join(', ')} (see GET /fhir/metadata; Prefer: handling=lenient ignores them)`);
+  }
+  return unknown;
+}

@@ -4,7 +4,7 @@
  * value without a time zone is Stockholm time (UTC+1 in winter, UTC+2 from the last Sunday of March).
  */
 import { describe, expect, it } from 'vitest';
-import { dateSearchRange } from '../../src/http/fhir-date-search.js';
+import { datePeriodFilter, dateSearchRange, valueRange } from '../../src/http/fhir-date-search.js';
 import { HttpError } from '../../src/http/problem.js';
 
 const range = (...values: string[]) => {
@@ -56,5 +56,65 @@ describe('dateSearchRange', () => {
       expect(() => dateSearchRange('date', [bad]), bad).toThrow(`date=${bad}`);
     }
     expect(() => dateSearchRange('date', ['ge2026,le2027'])).toThrow(/give date twice for a period/);
+  });
+});
+
+/**
+ * A date search on a period (CarePlan.period): the closed example plan's, from the day it was
+ * initiated, 2025-10-20 in Stockholm (summer time: 2025-10-19T22:00Z), until it was closed,
+ * 2026-02-26T11:00:00+01:00 to the second (so up to 10:00:01Z).
+ */
+describe('datePeriodFilter', () => {
+  const closed = { start: Date.parse('2025-10-19T22:00:00Z'), end: Date.parse('2026-02-26T10:00:01Z') };
+  const open = { start: Date.parse('2025-10-19T22:00:00Z'), end: Infinity };
+  const matches = (target: { start: number; end: number }, ...values: string[]) => datePeriodFilter('date', values)(target);
+
+  it('eq: the value holds the whole period', () => {
+    expect(matches(closed, '2025-10')).toBe(false);
+    expect(matches(closed, 'eq2025')).toBe(false);
+    expect(matches({ start: Date.parse('2025-10-19T22:00:00Z'), end: Date.parse('2025-10-31T10:00:00Z') }, '2025-10')).toBe(true);
+    expect(matches(open, '2026')).toBe(false);
+    // Two occurrences: both must hold it.
+    expect(matches(closed, 'ge2025-10-20', 'le2026-02-26')).toBe(true);
+    expect(matches(closed, 'ge2025-10-21', 'le2026-02-26')).toBe(true);
+  });
+
+  it('ge and gt: some of the period at or after the value’s start, or after its end', () => {
+    expect(matches(closed, 'ge2026-02-26')).toBe(true);
+    expect(matches(closed, 'ge2026-02-27')).toBe(false);
+    expect(matches(closed, 'gt2026-02-25')).toBe(true);
+    expect(matches(closed, 'gt2026-02-26')).toBe(false);
+    // To the second: the period's last second is 11:00:00 in Stockholm.
+    expect(matches(closed, 'ge2026-02-26T11:00:00+01:00')).toBe(true);
+    expect(matches(closed, 'gt2026-02-26T11:00:00+01:00')).toBe(false);
+    expect(matches(open, 'gt2099')).toBe(true);
+  });
+
+  it('le and lt: some of the period before the value’s end, or before its start', () => {
+    expect(matches(closed, 'le2025-10-20')).toBe(true);
+    expect(matches(closed, 'le2025-10-19')).toBe(false);
+    expect(matches(closed, 'lt2025-10-21')).toBe(true);
+    expect(matches(closed, 'lt2025-10-20')).toBe(false);
+    expect(matches(open, 'lt2025-10-20')).toBe(false);
+  });
+
+  it('sa and eb: the whole period after the value, or before it', () => {
+    expect(matches(closed, 'sa2025-10-19')).toBe(true);
+    expect(matches(closed, 'sa2025-10-20')).toBe(false);
+    expect(matches(closed, 'eb2026-02-27')).toBe(true);
+    expect(matches(closed, 'eb2026-02-26')).toBe(false);
+    expect(matches(open, 'eb2099')).toBe(false);
+  });
+
+  it('refuses a malformed value or an "or" with 400 naming it', () => {
+    expect(() => datePeriodFilter('date', ['ge2026-13-01'])).toThrow(/date=ge2026-13-01: no such date/);
+    expect(() => datePeriodFilter('date', ['2026,2027'])).toThrow(HttpError);
+    expect(() => datePeriodFilter('date', ['ne2026'])).toThrow(/prefix ne is not supported/);
+  });
+
+  it('reads a stored date, dateTime or instant as the range its precision gives', () => {
+    expect(valueRange('2026-02-26T11:00:00+01:00')).toEqual({ start: Date.parse('2026-02-26T10:00:00Z'), end: Date.parse('2026-02-26T10:00:01Z') });
+    expect(valueRange('2025-10-20')).toEqual({ start: Date.parse('2025-10-19T22:00:00Z'), end: Date.parse('2025-10-20T22:00:00Z') });
+    expect(valueRange('not a date')).toBeUndefined();
   });
 });

@@ -13,8 +13,8 @@
  *   inpatient care, the day, and compulsory care under LPT or LRV (seed 001 §3.3.2, §3.6.1).
  * - `text` is the plan in Swedish as the person reads it (see narrative.ts).
  */
-import type { CarePlan, CarePlanActivity, CarePlanActivityDetail, Extension, Reference } from 'fhir/r4.js';
-import type { Discharge, Intervention } from '../../sip/index.js';
+import type { CarePlan, CarePlanActivity, CarePlanActivityDetail, Extension, Period, Reference } from 'fhir/r4.js';
+import type { Discharge, Intervention, SipPlan } from '../../sip/index.js';
 import { planStatus } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM } from '../canonical.js';
 import { informationClassExtensions } from './information-class.js';
@@ -124,6 +124,14 @@ function planExtensions(context: WriteContext): Extension[] {
   ];
 }
 
+/**
+ * `CarePlan.period`: from the day the plan was initiated until it was closed, open while it is not.
+ * The facade's `date` search (src/http/fhir-routes.ts) reads the same period.
+ */
+export function carePlanPeriod(plan: SipPlan): Period {
+  return compact({ start: plan.initiatedAt, end: plan.closure?.closedAt });
+}
+
 export function toCarePlan(context: WriteContext): CarePlan {
   const { plan, keys } = context;
   // What else belongs to the plan, in the plan's order, which the reader follows (a server returns
@@ -145,7 +153,7 @@ export function toCarePlan(context: WriteContext): CarePlan {
     category: [{ coding: [ownCoding(SIP_CATEGORY, 'sip-plan'), ...context.options.carePlanCategory] }],
     title: 'Samordnad individuell plan (SIP)',
     subject: referenceTo(context, INDIVIDUAL),
-    period: compact({ start: plan.initiatedAt, end: plan.closure?.closedAt }),
+    period: carePlanPeriod(plan),
     author: plan.overallResponsiblePrincipal === undefined ? undefined : referenceTo(context, plan.overallResponsiblePrincipal),
     careTeam: [keyReference(keys.get('CareTeam', plan.id))],
     supportingInfo,

@@ -1,0 +1,156 @@
+/**
+ * What R4 lets a client add to a FHIR request beyond the search parameters of a type, end to end on
+ * the real server: CarePlan's `date` and `_lastUpdated` searches; `_summary=count` and `_total`;
+ * `Prefer: handling=lenient` (https://hl7.org/fhir/R4/search.html#errors); `_format`, `_pretty` and
+ * `Accept` (https://hl7.org/fhir/R4/http.html#parameters), where anything but FHIR R4 JSON is 406.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bundle, CapabilityStatement, CarePlan, OperationOutcome } from 'fhir/r4.js';
+import { pino } from 'pino';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueLocalToken } from '../../src/http/auth/index.js';
+import { serverConfigSchema } from '../../src/http/config.js';
+import { startServer, type RunningServer } from '../../src/http/server.js';
+import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+
+/** A moment while the adult example's consent is in force; the examples are recorded at it. */
+const NOW = new Date('2026-04-01T10:00:00+02:00');
+/** Region Dalarna, a principal of the adult example's plan, initiated 2026-02-10 and not closed. */
+const REGION = 'SE2321000180-1000';
+const PLAN = 'sip-falun-2026-0142';
+
+describe.each([
+  ['the embedded store (PGlite)', 'pglite'],
+  ['PostgreSQL', 'postgres'],
+] as const)('FHIR request parameters on %s', (_name, driver) => {
+  let server: RunningServer;
+  let folder: string;
+  let scratch: ScratchDatabase | undefined;
+  let token: string;
+
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'sip-fhir-params-'));
+    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
+    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
+    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
+    token = await issueLocalToken({ org: REGION, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server.close();
+    await scratch?.drop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  const get = (path: string) => request(server.url).get(path).set('Authorization', `Bearer ${token}`);
+  /** The plan ids of a searchset's matches. */
+  const found = (bundle: Bundle): string[] =>
+    (bundle.entry ?? []).filter((entry) => entry.search?.mode === 'match').map((entry) => (entry.resource as CarePlan).identifier?.[0]?.value ?? '?');
+  const search = async (query: string): Promise<string[]> => {
+    const response = await get(`/fhir/CarePlan?${query}`).expect(200);
+    return found(response.body as Bundle);
+  };
+
+  it('finds a CarePlan by date: its period runs from 2026-02-10 and is open', async () => {
+    expect(await search('date=ge2026-02-10')).toEqual([PLAN]);
+    expect(await search('date=le2026-02-10')).toEqual([PLAN]);
+    expect(await search('date=gt2030-01-01')).toEqual([PLAN]);
+    expect(await search('date=sa2026-02-09')).toEqual([PLAN]);
+    expect(await search('date=lt2026-02-10')).toEqual([]);
+    expect(await search('date=sa2026-02-10')).toEqual([]);
+    expect(await search('date=eb2027-01-01')).toEqual([]);
+    // An open period lies within no year.
+    expect(await search('date=2026')).toEqual([]);
+    expect(await search('date=ge2026-01-01&date=le2026-03-01')).toEqual([PLAN]);
+  });
+
+  it('finds a CarePlan by _lastUpdated, the instant its version was recorded', async () => {
+    const recorded = (await server.store.get(PLAN))?.recordedAt;
+    expect(recorded).toBeDefined();
+    const response = await get(`/fhir/CarePlan?identifier=${PLAN}`).expect(200);
+    expect(((response.body as Bundle).entry?.[0]?.resource as CarePlan).meta?.lastUpdated).toBe(recorded);
+    const instant = encodeURIComponent(String(recorded));
+    expect(await search(`_lastUpdated=ge${instant}`)).toEqual([PLAN]);
+    expect(await search(`_lastUpdated=le${instant}`)).toEqual([PLAN]);
+    expect(await search(`_lastUpdated=gt${instant}`)).toEqual([]);
+    expect(await search(`_lastUpdated=lt${instant}`)).toEqual([]);
+  });
+
+  it('answers a malformed date with 400 naming the parameter and the value', async () => {
+    for (const query of ['date=ge2026-02-30', '_lastUpdated=yesterday', 'date=ap2026']) {
+      const response = await get(`/fhir/CarePlan?${query}`).expect(400);
+      expect(response.headers['content-type']).toContain('application/fhir+json');
+      const [issue] = (response.body as OperationOutcome).issue;
+      expect(issue?.diagnostics).toContain(query);
+    }
+  });
+
+  it('counts with _summary=count (a total, no entries) and takes _total', async () => {
+    const counted = (await get('/fhir/CarePlan?_summary=count').expect(200)).body as Bundle;
+    expect(counted).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+    expect(counted.entry).toBeUndefined();
+    const none = (await get('/fhir/CarePlan?_summary=count&date=lt2000').expect(200)).body as Bundle;
+    expect(none.total).toBe(0);
+    expect(found((await get('/fhir/CarePlan?_total=accurate').expect(200)).body as Bundle)).toEqual([PLAN]);
+    await get('/fhir/CarePlan?_total=maybe').expect(400);
+    const text = await get('/fhir/CarePlan?_summary=text').expect(400);
+    expect((text.body as OperationOutcome).issue[0]?.diagnostics).toContain('_summary=text');
+  });
+
+  it('refuses an unknown search parameter, and ignores it under Prefer: handling=lenient, leaving it out of the links', async () => {
+    const strict = await get('/fhir/CarePlan?colour=blue').expect(400);
+    expect((strict.body as OperationOutcome).issue[0]?.diagnostics).toContain('colour');
+    await get('/fhir/CarePlan?colour=blue').set('Prefer', 'handling=strict').expect(400);
+    const lenient = await get('/fhir/CarePlan?colour=blue&status=active').set('Prefer', 'handling=lenient').expect(200);
+    const bundle = lenient.body as Bundle;
+    expect(found(bundle)).toEqual([PLAN]);
+    const self = bundle.link?.find((link) => link.relation === 'self')?.url ?? '';
+    expect(self).toContain('status=active');
+    expect(self).not.toContain('colour');
+    const audit = await get('/fhir/AuditEvent?colour=blue').set('Prefer', 'return=minimal; handling=lenient').expect(200);
+    expect((audit.body as Bundle).link?.[0]?.url).not.toContain('colour');
+    await get('/fhir/AuditEvent?colour=blue').expect(400);
+  });
+
+  it('serves _format=json and its media types, and _pretty, on reads, searches and metadata', async () => {
+    for (const format of ['json', 'application/json', 'application/fhir+json', 'application%2Ffhir%2Bjson', 'application/fhir+json;fhirVersion=4.0']) {
+      const response = await get(`/fhir/CarePlan?_format=${format}&_pretty=true`).expect(200);
+      expect(response.headers['content-type']).toContain('application/fhir+json');
+      expect(found(response.body as Bundle)).toEqual([PLAN]);
+    }
+    const metadata = await request(server.url).get('/fhir/metadata?_format=json').expect(200);
+    expect((metadata.body as CapabilityStatement).resourceType).toBe('CapabilityStatement');
+    await get(`/fhir/CarePlan?_format=json&_format=json`).expect(400);
+    await get(`/fhir/CarePlan?_pretty=yes`).expect(400);
+  });
+
+  it('answers 406 with an OperationOutcome when only XML, Turtle or another FHIR version is acceptable', async () => {
+    for (const format of ['xml', 'application/fhir+xml', 'ttl', 'html', 'application/fhir+json;fhirVersion=3.0']) {
+      const response = await get(`/fhir/CarePlan?_format=${encodeURIComponent(format)}`).expect(406);
+      expect(response.headers['content-type']).toContain('application/fhir+json');
+      expect((response.body as OperationOutcome).issue[0]?.diagnostics).toContain(`_format=${format}`);
+    }
+    for (const accept of ['application/fhir+xml', 'application/xml, text/xml', 'application/fhir+json; fhirVersion=3.0', 'application/fhir+json; q=0']) {
+      const response = await get('/fhir/metadata').set('Accept', accept).expect(406);
+      expect((response.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+    }
+    // What browsers and most clients send.
+    const carePlanId = ((await get(`/fhir/CarePlan?identifier=${PLAN}`).expect(200)).body as Bundle).entry?.[0]?.resource?.id;
+    expect(carePlanId).toBeDefined();
+    for (const accept of ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'application/fhir+json; fhirVersion=4.0', 'application/json', 'application/fhir+xml;q=0.9, application/fhir+json']) {
+      const response = await get(`/fhir/CarePlan/${String(carePlanId)}`).set('Accept', accept).expect(200);
+      expect((response.body as CarePlan).resourceType).toBe('CarePlan');
+    }
+  });
+
+  it('lists date and _lastUpdated among CarePlan’s search parameters', async () => {
+    const statement = (await request(server.url).get('/fhir/metadata').expect(200)).body as CapabilityStatement;
+    const carePlan = statement.rest?.[0]?.resource?.find((resource) => resource.type === 'CarePlan');
+    const names = (carePlan?.searchParam ?? []).map((parameter) => parameter.name);
+    expect(names).toEqual(expect.arrayContaining(['date', '_lastUpdated', '_summary', '_total']));
+  });
+});
