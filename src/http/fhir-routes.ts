@@ -79,6 +79,8 @@ const SEARCH_PARAMS: ReadonlySet<string> = new Set([
   '_summary',
 ]);
 const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
+/** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
+const MAX_REFUSALS_TOLD = 20;
 
 /** The range `CarePlan.period` covers, open where the period is (no end while the plan is not closed). */
 function periodRange(plan: StoredPlan['plan']): TimeRange {
@@ -285,20 +287,34 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const at = clock();
       const base = baseUrl(request);
       const matched = await matchingPlans(request);
-      const allowed = matched.plans.filter((stored) => visible(stored, caller, at));
-      if (allowed.length === 1 && allowed[0] !== undefined) {
-        subject.planId = allowed[0].plan.id;
-        subject.person = allowed[0].plan.individual.identifier.value;
-      }
-      // Plans that may not be sent now are left out; when every plan found is, the answer is the refusal.
+      // One walk over the matches: each judged, counted, and kept only when on the page asked for, so
+      // the answer's memory is a page's whatever the store holds. Plans that may not be sent now are
+      // left out; when every plan found is, the answer is the refusal.
+      let allowedCount = 0;
+      let onlyAllowed: StoredPlan | undefined;
+      let sendableCount = 0;
+      let refusedCount = 0;
       const refusals: HttpError[] = [];
-      const sendable = allowed.filter((stored) => {
+      const sendablePage: StoredPlan[] = [];
+      for await (const stored of matched.plans) {
+        if (!visible(stored, caller, at)) continue;
+        allowedCount += 1;
+        onlyAllowed = allowedCount === 1 ? stored : undefined;
         const refused = storedSendRefusal(stored, at);
-        if (refused !== undefined) refusals.push(refused);
-        return refused === undefined;
-      });
+        if (refused !== undefined) {
+          refusedCount += 1;
+          if (refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
+          continue;
+        }
+        if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(stored);
+        sendableCount += 1;
+      }
+      if (onlyAllowed !== undefined) {
+        subject.planId = onlyAllowed.plan.id;
+        subject.person = onlyAllowed.plan.individual.identifier.value;
+      }
       const [refusal] = refusals;
-      if (sendable.length === 0 && refusal !== undefined) throw refusal;
+      if (sendableCount === 0 && refusal !== undefined) throw refusal;
 
       // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
       const link = (pageOffset: number): string => {
@@ -309,11 +325,10 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         return `${base}/CarePlan?${query.toString()}`;
       };
       if (summary === 'count') {
-        const counted: Bundle = { resourceType: 'Bundle', type: 'searchset', total: sendable.length, link: [{ relation: 'self', url: link(offset.data) }] };
+        const counted: Bundle = { resourceType: 'Bundle', type: 'searchset', total: sendableCount, link: [{ relation: 'self', url: link(offset.data) }] };
         sendFhir(response, counted);
         return;
       }
-      const sendablePage = sendable.slice(offset.data, offset.data + count.data);
       const page = matched.derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
       const seen = new Set<string>();
       // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
@@ -359,7 +374,12 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         const outcome: BundleEntry = {
           resource: {
             resourceType: 'OperationOutcome',
-            issue: refusals.map((refused) => ({ severity: 'warning', code: 'forbidden', diagnostics: `${refused.detail}: ${[...new Set(refused.problems.map((problem) => problem.code))].join(', ')}` })),
+            issue: [
+              ...refusals.map((refused) => ({ severity: 'warning' as const, code: 'forbidden' as const, diagnostics: `${refused.detail}: ${[...new Set(refused.problems.map((problem) => problem.code))].join(', ')}` })),
+              ...(refusedCount > refusals.length
+                ? [{ severity: 'warning' as const, code: 'forbidden' as const, diagnostics: `${String(refusedCount - refusals.length)} more plans found may not be sent now` }]
+                : []),
+            ],
           },
           search: { mode: 'outcome' },
         };
@@ -368,8 +388,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const bundle: Bundle = {
         resourceType: 'Bundle',
         type: 'searchset',
-        total: sendable.length,
-        link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendable.length ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
+        total: sendableCount,
+        link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
         entry: [],
       };
       // JSON.stringify(bundle) with the entries' texts in place of its empty `entry`, its last member.
@@ -379,10 +399,14 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   );
 
   /**
-   * The plans a CarePlan search names, before access and consent are judged; `derivedAsked` when they
-   * were read with what is derived from them (the CarePlan's text), so one without was derived from none.
+   * The plans a CarePlan search names, before access and consent are judged, in the store's order of
+   * plan ids; `derivedAsked` when they are read with what is derived from them (the CarePlan's text),
+   * so one without was derived from none. The parameters are read (400 for a malformed one) before
+   * the store is asked. A search that names no plan or patient walks the store a page of
+   * {@link MAX_LIMIT} plans at a time, after the last id seen, so its memory does not grow with the
+   * store and a plan recorded meanwhile shifts nothing.
    */
-  async function matchingPlans(request: Request): Promise<{ plans: StoredPlan[]; derivedAsked: boolean }> {
+  async function matchingPlans(request: Request): Promise<{ plans: Iterable<StoredPlan> | AsyncIterable<StoredPlan>; derivedAsked: boolean }> {
     const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
     const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
     const people = [
@@ -390,52 +414,58 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       ...queryValues(request, 'subject:identifier').map((value) => searchedPersonToken('subject:identifier', token(value))),
     ];
     const statuses = queryValues(request, 'status');
-    // Read before the store is asked, so a malformed date is a 400 whatever the store holds.
     const inPeriod = datePeriodFilter('date', occurrences(request, 'date'));
     const updated = dateSearchRange('_lastUpdated', occurrences(request, '_lastUpdated'));
     const updatedSince = updated.since?.getTime() ?? -Infinity;
     const updatedBefore = updated.before?.getTime() ?? Infinity;
     if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1) throw new HttpError(400, 'Bad Request', 'Give identifier, patient and patient:identifier once each');
-    const patientId = patients[0]?.replace(/^Patient\//, '');
-    const ofPatient = patientId === undefined ? undefined : new Set(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
-    let found: StoredPlan[];
-    let derivedAsked = false;
-    if (identifier !== undefined) {
-      const stored = identifier.system === undefined || identifier.system === '' || identifier.system === IDENTIFIER_SYSTEM.sipPlan ? await store.get(identifier.value) : undefined;
-      found = stored === undefined ? [] : [stored];
-    } else if (ofPatient !== undefined) {
-      found = (await Promise.all([...ofPatient].map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
-    } else {
-      found = [];
-      derivedAsked = true;
-      const personValue = people[0]?.value;
-      for (let offset = 0; ; offset += MAX_LIMIT) {
-        const pageOf = await store.search({
-          ...(personValue === undefined ? {} : { personIdentifier: personValue }),
-          limit: MAX_LIMIT,
-          offset,
-          derived: { deriver: currentDeriver(), resourceType: 'CarePlan' },
-        });
-        found.push(...pageOf.plans);
-        if (offset + MAX_LIMIT >= pageOf.total) break;
-      }
-    }
     const person = people[0];
-    const plans = found
-      .filter((stored) => statuses.length === 0 || statuses.includes(planStatus(stored.plan)))
-      .filter((stored) => {
-        if (person === undefined) return true;
+    const matches = (stored: StoredPlan): boolean => {
+      if (statuses.length > 0 && !statuses.includes(planStatus(stored.plan))) return false;
+      if (person !== undefined) {
         const written = personIdentifier(stored.plan.individual.identifier);
-        return written.value === person.value && (person.system === undefined || person.system === '' || person.system === written.system);
-      })
-      .filter((stored) => ofPatient === undefined || ofPatient.has(stored.plan.id))
-      .filter((stored) => inPeriod(periodRange(stored.plan)))
-      .filter((stored) => {
-        const recorded = Date.parse(stored.recordedAt);
-        return updatedSince <= recorded && recorded < updatedBefore;
-      })
-      .sort((a, b) => a.plan.id.localeCompare(b.plan.id));
-    return { plans, derivedAsked };
+        if (written.value !== person.value || (person.system !== undefined && person.system !== '' && person.system !== written.system)) return false;
+      }
+      const recorded = Date.parse(stored.recordedAt);
+      return updatedSince <= recorded && recorded < updatedBefore && inPeriod(periodRange(stored.plan));
+    };
+    const byId = (a: StoredPlan, b: StoredPlan): number => (a.plan.id < b.plan.id ? -1 : a.plan.id > b.plan.id ? 1 : 0);
+
+    const patientId = patients[0]?.replace(/^Patient\//, '');
+    if (identifier !== undefined || patientId !== undefined) {
+      // A plan named, or the few plans of one patient: read at once.
+      let found: StoredPlan[];
+      if (identifier !== undefined) {
+        const stored = identifier.system === undefined || identifier.system === '' || identifier.system === IDENTIFIER_SYSTEM.sipPlan ? await store.get(identifier.value) : undefined;
+        const ofPatient = patientId === undefined ? undefined : new Set(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
+        found = stored === undefined || (ofPatient !== undefined && !ofPatient.has(stored.plan.id)) ? [] : [stored];
+      } else {
+        const ids = patientId !== undefined && FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : [];
+        found = (await Promise.all(ids.map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
+      }
+      return { plans: found.filter(matches).sort(byId), derivedAsked: false };
+    }
+    const personValue = person?.value;
+    const [onlyStatus, ...moreStatuses] = statuses;
+    return {
+      plans: (async function* () {
+        let afterPlanId: string | undefined;
+        for (;;) {
+          const { plans } = await store.search({
+            ...(personValue === undefined ? {} : { personIdentifier: personValue }),
+            ...(onlyStatus !== undefined && moreStatuses.length === 0 ? { status: onlyStatus } : {}),
+            ...(afterPlanId === undefined ? {} : { afterPlanId }),
+            limit: MAX_LIMIT,
+            derived: { deriver: currentDeriver(), resourceType: 'CarePlan' },
+          });
+          for (const stored of plans) if (matches(stored)) yield stored;
+          const last = plans.at(-1);
+          if (plans.length < MAX_LIMIT || last === undefined) return;
+          afterPlanId = last.plan.id;
+        }
+      })(),
+      derivedAsked: true,
+    };
   }
 
   router.get(

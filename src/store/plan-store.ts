@@ -99,6 +99,11 @@ export interface PlanSearch {
   /** At most this many plans (default 100, at most 1000); `total` counts them all. */
   readonly limit?: number;
   readonly offset?: number;
+  /**
+   * Only plans whose id sorts after this one (the store's order): a walk over every match a page at a
+   * time that a plan recorded meanwhile does not shift, unlike `offset`.
+   */
+  readonly afterPlanId?: string;
   /** The derived data to return with each plan (see {@link StoredPlan.derived}). */
   readonly derived?: DerivedRequest;
 }

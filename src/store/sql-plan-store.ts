@@ -342,6 +342,7 @@ export class SqlPlanStore implements PlanStore {
     const param = (value: unknown): string => `$${String(params.push(value))}`;
     if (query.personIdentifier !== undefined) where.push(`p.person_identifier = ${param(query.personIdentifier)}`);
     if (query.status !== undefined) where.push(`p.status = ${param(query.status)}`);
+    if (query.afterPlanId !== undefined) where.push(`p.plan_id > ${param(query.afterPlanId)}`);
     if (query.principal !== undefined) where.push(`p.principal_keys && ${param(principalSearchKeys(query.principal))}::text[]`);
     if (query.followUpDueBy !== undefined) where.push(`p.next_follow_up <= ${param(checkDate('followUpDueBy', query.followUpDueBy))}::date`);
     if (query.consentEndsBy !== undefined) where.push(`p.consent_ends <= ${param(checkDate('consentEndsBy', query.consentEndsBy))}::date`);

@@ -528,6 +528,22 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         await expect(searched().store.search({ limit: -1 })).rejects.toThrow(RangeError);
       });
 
+      it('walks the plans after an id, in the same order, a page at a time (afterPlanId)', async () => {
+        const all = [...examples.map((plan) => plan.id), draft.id].sort();
+        const walked: string[] = [];
+        let afterPlanId: string | undefined;
+        for (;;) {
+          const page = await ids({ limit: 4, ...(afterPlanId === undefined ? {} : { afterPlanId }) });
+          walked.push(...page);
+          if (page.length < 4) break;
+          afterPlanId = page.at(-1);
+        }
+        expect(walked).toEqual(all);
+        expect(await ids({ afterPlanId: all[6] })).toEqual(all.slice(7));
+        expect(await ids({ afterPlanId: all.at(-1) })).toEqual([]);
+        expect(await ids({ afterPlanId: all[0], status: 'draft' })).toEqual(all.slice(1).filter((id) => id === draft.id));
+      });
+
       it('finds plans by person identifier and by status', async () => {
         expect(await ids({ personIdentifier: '198503141239' })).toEqual(['sip-falun-2026-0142', 'sip-falun-2026-0999']);
         expect(await ids({ personIdentifier: '199807194171' })).toEqual(['sip-malmo-2025-0862']);
