@@ -32,6 +32,7 @@ import { searchedPersonToken } from './person-search.js';
 import { etagOf } from './sip-routes.js';
 import { withWriteCapabilities } from './fhir-write-routes.js';
 import { HISTORY_DOCUMENTATION } from './fhir-history-routes.js';
+import { isNarrowed, narrowedRead } from './narrowing.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -207,7 +208,15 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   const router = Router();
   const route = auditedRoutes(dependencies);
 
-  const visible = (stored: StoredPlan, caller: Caller, at: Date): boolean => dependencies.mayAccess(stored.plan, caller, at).allowed;
+  /**
+   * The plan as the caller reads it at `at` — whole for a principal or a unit, narrowed for an other
+   * actor (src/http/narrowing.ts) — or undefined when it may not see it, or the 403 that refuses
+   * what an other actor would read.
+   */
+  const asRead = (stored: StoredPlan, caller: Caller, at: Date): StoredPlan | HttpError | undefined => {
+    const access = dependencies.mayAccess(stored.plan, caller, at);
+    return access.allowed ? narrowedRead(stored, access.role, at) : undefined;
+  };
 
   /**
    * The stored version with what is derived from it (src/http/derived-view.ts), for a read that asked
@@ -216,7 +225,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
    * goes on with what it derived. `wanted` picks the texts the read uses.
    */
   async function withDerived(stored: StoredPlan, wanted: (type: string, id: string) => boolean): Promise<StoredPlan> {
-    if (stored.derived !== undefined) return stored;
+    // A narrowed reading is mapped from its narrowed plan; what is derived from that is never the version's.
+    if (stored.derived !== undefined || isNarrowed(stored)) return stored;
     const derived = derivedVersion(stored.plan);
     try {
       await store.derive(stored.plan.id, stored.version, derived);
@@ -245,17 +255,21 @@ export function fhirRouter(dependencies: AppDependencies): Router {
 
       const at = clock();
       const matched = await matchingPlans(request);
-      const allowed = matched.plans.filter((stored) => visible(stored, caller, at));
+      // Each plan as the caller reads it: an other actor's narrowed (src/http/narrowing.ts), or the refusal of what it would read.
+      const allowed = matched.plans.flatMap((stored) => {
+        const read = asRead(stored, caller, at);
+        return read === undefined ? [] : [{ stored, read }];
+      });
       if (allowed.length === 1 && allowed[0] !== undefined) {
-        subject.planId = allowed[0].plan.id;
-        subject.person = allowed[0].plan.individual.identifier.value;
+        subject.planId = allowed[0].stored.plan.id;
+        subject.person = allowed[0].stored.plan.individual.identifier.value;
       }
       // Plans that may not be sent now are left out; when every plan found is, the answer is the refusal.
       const refusals: HttpError[] = [];
-      const sendable = allowed.filter((stored) => {
-        const refused = storedSendRefusal(stored, at);
+      const sendable = allowed.flatMap(({ read }): StoredPlan[] => {
+        const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
         if (refused !== undefined) refusals.push(refused);
-        return refused === undefined;
+        return refused === undefined && !(read instanceof HttpError) ? [read] : [];
       });
       const [refusal] = refusals;
       if (sendable.length === 0 && refusal !== undefined) throw refusal;
@@ -401,7 +415,15 @@ export function fhirRouter(dependencies: AppDependencies): Router {
           }
           continue;
         }
-        const stored = await withDerived(found, (textType, textId) => textType === type && textId === id);
+        // An other actor reads the plan narrowed (src/http/narrowing.ts): a resource narrowing removed is
+        // not in its view, and is answered 404 as a resource the version does not have.
+        const read = narrowedRead(await withDerived(found, (textType, textId) => textType === type && textId === id), access.role, at);
+        if (read instanceof HttpError) {
+          refusal = read;
+          Object.assign(subject, concerned);
+          continue;
+        }
+        const stored = read;
         // Judged at the moment of the read: only the rules that read the instant run (derived-view.ts).
         const refused = storedSendRefusal(stored, at);
         if (refused !== undefined) {
