@@ -8,7 +8,8 @@
  *
  * Sending is judged at the moment the data leaves: every answer that carries plan data maps the plan
  * only after `judgeSend(plan, now)` finds no error, else it answers 403 naming the rule (a consent
- * withdrawn or expired since the version was recorded refuses it). A resource's id is the UUID of
+ * withdrawn or expired since the version was recorded refuses it). An organisation admitted as an
+ * other actor reads every plan narrowed as a send to it would carry it (src/http/narrowing.ts). A resource's id is the UUID of
  * its `urn:uuid` fullUrl, which the mapping derives from the resource's business identifier, so it
  * is the same in every version of the plan; the store records which plans each id belongs to
  * (src/fhir/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
