@@ -14,7 +14,9 @@
  * HSA-id is issued under it) is the covered other actor: no byte of what it is answered holds the item
  * mark or the description mark (of version 4 or of the example's own description, older versions
  * included), it still reads goal-3, and a resource narrowing removed is a 404. Region Dalarna reading
- * the same plan sees both marks: the control.
+ * the same plan sees both marks: the control. Writes: the other actor's `PUT` of the plan and its
+ * `POST /fhir` transaction are refused (what it was not shown would be lost); a change recorded as the
+ * next version (a meeting) is made on the whole plan and answered narrowed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -211,6 +213,18 @@ describe.each([
     expect(transaction.text).toContain('may not replace the plan whole');
     expect((await server.store.get(PLAN))?.version).toBe(4);
     const stored = await server.store.get(PLAN);
+    expect(JSON.stringify(stored?.plan)).toContain(ITEM_MARK);
+    expect(JSON.stringify(stored?.plan)).toContain(DESCRIPTION_MARK);
+  });
+
+  it('takes a change the other actor records as the next version, made on the whole plan, and answers it narrowed', async () => {
+    const response = await api().post(`/sip/plans/${PLAN}/meetings`).set(as(fk)).send({ id: 'meeting-fk', kind: 'followUp' }).expect(201);
+    expect(response.headers.etag).toBe('W/"5"');
+    expect(response.text).not.toContain(ITEM_MARK);
+    expect(response.text).not.toContain(DESCRIPTION_MARK);
+    expect(response.text).toContain('meeting-fk');
+    const stored = await server.store.get(PLAN);
+    expect(stored?.version).toBe(5);
     expect(JSON.stringify(stored?.plan)).toContain(ITEM_MARK);
     expect(JSON.stringify(stored?.plan)).toContain(DESCRIPTION_MARK);
   });
