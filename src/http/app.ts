@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
+import type { AccessRole } from './auth/access.js';
 import { deliveryRouter } from './delivery-routes.js';
 import type { TransactionReader } from './transaction-reader.js';
 import { createValidator, type Validator } from '../validation/index.js';
@@ -51,8 +52,12 @@ export interface AppDependencies {
   readonly rateLimitPerMinute: number;
   /** Who is calling, or an HttpError 401/403; the auth module provides it. */
   readonly authenticate: (request: Request) => Promise<Caller>;
-  /** Whether the caller's organisation may see and change a plan, judged at `at`. */
-  readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => { allowed: true } | { allowed: false; reason: string };
+  /**
+   * Whether the caller's organisation may see and change a plan, judged at `at`, and as which party:
+   * an other actor (`role: 'otherActor'`) reads the plan narrowed as a send to it would be
+   * (src/http/narrowing.ts); a principal, a unit, or an access without a role reads it whole.
+   */
+  readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => { allowed: true; role?: AccessRole } | { allowed: false; reason: string };
   /** The FHIR validator with the SIP profiles, for the facade's writes and `$validate`; one is made when not given. */
   readonly validator?: Validator;
   /** Where `POST /fhir` validates and reads a transaction: a pool of worker threads, or (when not given) the event loop with `validator`. */

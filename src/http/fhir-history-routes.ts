@@ -48,6 +48,8 @@ import { currentDeriver, derivedResourceText, derivedTextOf, referenceTargets, s
 import { dateSearchRange } from './fhir-date-search.js';
 import { baseUrl, plansWithResource, sendFhir, sendFhirText, viewOf } from './fhir-routes.js';
 import { HttpError } from './problem.js';
+import { narrowedRead, narrowedVersion } from './narrowing.js';
+import type { AccessRole } from './auth/access.js';
 import { single } from './query-params.js';
 import { etagOf } from './sip-routes.js';
 
@@ -135,6 +137,8 @@ class VersionReader {
     private readonly last: number,
     private readonly chunk: number,
     private readonly at: Date,
+    /** Each version as the caller reads it (src/http/narrowing.ts), not yet judged. */
+    private readonly asRead: (stored: StoredPlan) => StoredPlan = (stored) => stored,
   ) {}
 
   /** Version `version`, reading it with the next versions the walk (`step`) will ask for when it is not read yet. */
@@ -146,7 +150,12 @@ class VersionReader {
     const high = step < 0 ? version : Math.min(this.last, version + this.chunk);
     const wanted = Array.from({ length: high - low + 1 }, (_, index) => low + index).filter((candidate) => !this.loaded.has(candidate));
     const derived = { deriver: currentDeriver(), resourceType: this.type, resourceId: this.id };
-    for (const stored of await this.store.versions(this.planId, wanted, { derived })) this.loaded.set(stored.version, stored);
+    for (const stored of await this.store.versions(this.planId, wanted, { derived })) {
+      const read = this.asRead(stored);
+      // A version narrowing changed is sent only if the whole version may be sent now, as decideSend judges it, and what is left may be (maySend).
+      if (read !== stored && storedSendRefusal(stored, this.at) !== undefined) this.sendable.set(stored.version, false);
+      this.loaded.set(stored.version, read);
+    }
     const found = this.loaded.get(version);
     if (found === undefined) throw new Error(`plan ${this.planId} has no version ${String(version)}`);
     return found;
@@ -284,11 +293,11 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
    * version still has the resource, as a read chooses; when none still has it, the first of them.
    * 404 for an unknown type or id; else the refusal of the last plan judged, 403.
    */
-  async function planOf(type: string, id: string, caller: Caller, subject: AuditSubject, at: Date): Promise<StoredPlan> {
+  async function planOf(type: string, id: string, caller: Caller, subject: AuditSubject, at: Date): Promise<{ stored: StoredPlan; role?: AccessRole }> {
     // With the derived basis, so that judging the current version runs only the rules that read the instant (derived-view.ts).
     const candidates = await plansWithResource(store, type, id, { deriver: currentDeriver() });
     let refusal: HttpError | undefined;
-    let fallback: StoredPlan | undefined;
+    let fallback: { stored: StoredPlan; role?: AccessRole } | undefined;
     for (const stored of candidates) {
       const concerned: AuditSubject = { planId: stored.plan.id, person: stored.plan.individual.identifier.value };
       const access = dependencies.mayAccess(stored.plan, caller, at);
@@ -306,11 +315,12 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
         continue;
       }
       // Only shared master data leads to several plans; whether one still has the resource takes a mapping.
-      if (candidates.length === 1 || planResourceIds(stored.plan).some((resource) => resource.resourceType === type && resource.id === id)) return stored;
-      fallback ??= stored;
+      const admitted = access.role === undefined ? { stored } : { stored, role: access.role };
+      if (candidates.length === 1 || planResourceIds(stored.plan).some((resource) => resource.resourceType === type && resource.id === id)) return admitted;
+      fallback ??= admitted;
     }
     if (fallback !== undefined) {
-      Object.assign(subject, { planId: fallback.plan.id, person: fallback.plan.individual.identifier.value });
+      Object.assign(subject, { planId: fallback.stored.plan.id, person: fallback.stored.plan.individual.identifier.value });
       return fallback;
     }
     throw refusal ?? new HttpError(404, 'Not Found', `No ${type}/${id}`);
@@ -339,9 +349,10 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
       const cursor = parseCursor(single(request, '_cursor'));
 
       const at = clock();
-      const current = await planOf(type, id, caller, subject, at);
+      const { stored: current, role } = await planOf(type, id, caller, subject, at);
       const n = count.data;
-      const reader = new VersionReader(store, current.plan.id, type, id, current.version, n + 2, at);
+      // An other actor's history is that of the versions as it reads them: a resource narrowing removed is not there.
+      const reader = new VersionReader(store, current.plan.id, type, id, current.version, n + 2, at, (stored) => narrowedVersion(stored, role, at, current.plan));
       const { low, high } = await versionRange(await store.versionTimes(current.plan.id), current.version, filters, reader);
 
       const links: BundleLink[] = [{ relation: 'self', url: historyLink(request, type, id, n, cursor) }];
@@ -390,13 +401,16 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
       const id = String(request.params.id);
       const vid = versionSchema.safeParse(String(request.params.vid));
       const at = clock();
-      const current = await planOf(type, id, caller, subject, at);
-      const stored = !vid.success ? undefined : vid.data === current.version ? current : await store.get(current.plan.id, vid.data);
-      if (stored === undefined) throw new HttpError(404, 'Not Found', `${type}/${id} has no version ${String(request.params.vid)}`);
+      const { stored: current, role } = await planOf(type, id, caller, subject, at);
+      const found = !vid.success ? undefined : vid.data === current.version ? current : await store.get(current.plan.id, vid.data);
+      if (found === undefined) throw new HttpError(404, 'Not Found', `${type}/${id} has no version ${String(request.params.vid)}`);
+      // As the caller reads that version: for an other actor narrowed, and a resource narrowing removed is a 404 (src/http/narrowing.ts).
+      const stored = narrowedRead(found, role, at, current.plan);
+      if (stored instanceof HttpError) throw stored;
       // The version itself must be sendable now (its own consent), besides the current one.
-      const found = viewOf(stored, at).entries.find((entry) => entry.type === type && entry.id === id);
-      if (found === undefined) throw new HttpError(404, 'Not Found', `${type}/${id} is not in version ${String(stored.version)} of its plan`);
-      sendFhir(response, found.resource, { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() });
+      const entry = viewOf(stored, at).entries.find((candidate) => candidate.type === type && candidate.id === id);
+      if (entry === undefined) throw new HttpError(404, 'Not Found', `${type}/${id} is not in version ${String(stored.version)} of its plan`);
+      sendFhir(response, entry.resource, { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() });
     }),
   );
 

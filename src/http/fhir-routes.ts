@@ -8,7 +8,8 @@
  *
  * Sending is judged at the moment the data leaves: every answer that carries plan data maps the plan
  * only after `judgeSend(plan, now)` finds no error, else it answers 403 naming the rule (a consent
- * withdrawn or expired since the version was recorded refuses it). A resource's id is the UUID of
+ * withdrawn or expired since the version was recorded refuses it). An organisation admitted as an
+ * other actor reads every plan narrowed as a send to it would carry it (src/http/narrowing.ts). A resource's id is the UUID of
  * its `urn:uuid` fullUrl, which the mapping derives from the resource's business identifier, so it
  * is the same in every version of the plan; the store records which plans each id belongs to
  * (src/fhir/resource-ids.ts). Access and scopes are checked and every call audited as on `/sip`.
@@ -34,6 +35,7 @@ import { withWriteCapabilities } from './fhir-write-routes.js';
 import { HISTORY_DOCUMENTATION } from './fhir-history-routes.js';
 import { dateSearchRange, datePeriodFilter, valueRange, type TimeRange } from './fhir-date-search.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
+import { isNarrowed, narrowedRead } from './narrowing.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -245,7 +247,15 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   const router = Router();
   const route = auditedRoutes(dependencies);
 
-  const visible = (stored: StoredPlan, caller: Caller, at: Date): boolean => dependencies.mayAccess(stored.plan, caller, at).allowed;
+  /**
+   * The plan as the caller reads it at `at` — whole for a principal or a unit, narrowed for an other
+   * actor (src/http/narrowing.ts) — or undefined when it may not see it, or the 403 that refuses
+   * what an other actor would read.
+   */
+  const asRead = (stored: StoredPlan, caller: Caller, at: Date): StoredPlan | HttpError | undefined => {
+    const access = dependencies.mayAccess(stored.plan, caller, at);
+    return access.allowed ? narrowedRead(stored, access.role, at) : undefined;
+  };
 
   /**
    * The stored version with what is derived from it (src/http/derived-view.ts), for a read that asked
@@ -254,7 +264,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
    * goes on with what it derived. `wanted` picks the texts the read uses.
    */
   async function withDerived(stored: StoredPlan, wanted: (type: string, id: string) => boolean): Promise<StoredPlan> {
-    if (stored.derived !== undefined) return stored;
+    // A narrowed reading is mapped from its narrowed plan; what is derived from that is never the version's.
+    if (stored.derived !== undefined || isNarrowed(stored)) return stored;
     const derived = derivedVersion(stored.plan);
     try {
       await store.derive(stored.plan.id, stored.version, derived);
@@ -297,16 +308,18 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const refusals: HttpError[] = [];
       const sendablePage: StoredPlan[] = [];
       for await (const stored of matched.plans) {
-        if (!visible(stored, caller, at)) continue;
+        // The plan as the caller reads it: an other actor's narrowed (src/http/narrowing.ts), or the refusal of what it would read.
+        const read = asRead(stored, caller, at);
+        if (read === undefined) continue;
         allowedCount += 1;
         onlyAllowed = allowedCount === 1 ? stored : undefined;
-        const refused = storedSendRefusal(stored, at);
-        if (refused !== undefined) {
+        const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
+        if (refused !== undefined || read instanceof HttpError) {
           refusedCount += 1;
-          if (refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
+          if (refused !== undefined && refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
           continue;
         }
-        if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(stored);
+        if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(read);
         sendableCount += 1;
       }
       if (onlyAllowed !== undefined) {
@@ -486,7 +499,15 @@ export function fhirRouter(dependencies: AppDependencies): Router {
           }
           continue;
         }
-        const stored = await withDerived(found, (textType, textId) => textType === type && textId === id);
+        // An other actor reads the plan narrowed (src/http/narrowing.ts): a resource narrowing removed is
+        // not in its view, and is answered 404 as a resource the version does not have.
+        const read = narrowedRead(await withDerived(found, (textType, textId) => textType === type && textId === id), access.role, at);
+        if (read instanceof HttpError) {
+          refusal = read;
+          Object.assign(subject, concerned);
+          continue;
+        }
+        const stored = read;
         // Judged at the moment of the read: only the rules that read the instant run (derived-view.ts).
         const refused = storedSendRefusal(stored, at);
         if (refused !== undefined) {

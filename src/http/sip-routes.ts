@@ -18,6 +18,7 @@ import { Router } from 'express';
 import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
 import { currentDeriver, derivedVersion, storedSendAndRecorded, storedSendRefusal } from './derived-view.js';
+import { refusalOf } from './sending.js';
 import type { Problem, SipPlan } from '../sip/index.js';
 import {
   SipRuleError,
@@ -40,7 +41,9 @@ import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
-import { refusalOf, sendRefusal } from './sending.js';
+import { sendRefusal } from './sending.js';
+import { narrowedPlan, narrowedRead, readsNarrowed } from './narrowing.js';
+import type { AccessRole } from './auth/access.js';
 import { searchedPerson } from './person-search.js';
 import {
   approvalRequestSchema,
@@ -120,15 +123,26 @@ export function sipRouter(dependencies: AppDependencies): Router {
           : error,
   );
 
-  /** The current plan the caller may see, or 404 (also when it exists but is not theirs to see). */
-  async function current(planId: string, caller: Caller, subject: AuditSubject, options: { readonly derived?: DerivedRequest } = {}): Promise<StoredPlan> {
+  /**
+   * The current plan the caller may see, whole, and the party it is admitted as; 404 when there is
+   * none, 403 when it is not theirs to see. A route that answers plan data narrows it for the role
+   * (src/http/narrowing.ts); a change is made on the whole plan.
+   */
+  async function admitted(planId: string, caller: Caller, subject: AuditSubject, options: { readonly derived?: DerivedRequest } = {}): Promise<{ stored: StoredPlan; role?: AccessRole }> {
     subject.planId = planId;
     const stored = await store.get(planId, undefined, options);
     if (stored === undefined) throw new HttpError(404, 'Not Found', `No plan "${planId}"`);
     subject.person = stored.plan.individual.identifier.value;
     const access = dependencies.mayAccess(stored.plan, caller, clock());
     if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see plan "${planId}": ${access.reason}`);
-    return stored;
+    return access.role === undefined ? { stored } : { stored, role: access.role };
+  }
+
+  /** A version as the caller reads it at `at` (narrowed for an other actor), or the 403 that refuses it. */
+  function asRead(stored: StoredPlan, role: AccessRole | undefined, at: Date, currentPlan?: SipPlan): StoredPlan {
+    const read = narrowedRead(stored, role, at, currentPlan);
+    if (read instanceof HttpError) throw read;
+    return read;
   }
 
   /**
@@ -136,14 +150,15 @@ export function sipRouter(dependencies: AppDependencies): Router {
    * `If-Match` is optional there, as the change is made on whatever version is current, but when it is
    * given it must name that version (412 otherwise), so a client can make sure of what it changes.
    */
-  async function editable(request: Request, caller: Caller, subject: AuditSubject): Promise<StoredPlan> {
-    const stored = await current(String(request.params.id), caller, subject);
+  async function editable(request: Request, caller: Caller, subject: AuditSubject): Promise<{ stored: StoredPlan; role?: AccessRole }> {
+    const found = await admitted(String(request.params.id), caller, subject);
+    const { stored } = found;
     const header = request.headers['if-match'];
-    if (header === undefined) return stored;
+    if (header === undefined) return found;
     const expected = ifMatchVersion(header);
     if (expected === undefined) throw new HttpError(400, 'Bad Request', `If-Match must be an ETag such as ${etagOf(stored.version)}; got ${header}`);
     if (expected !== stored.version) throw new VersionConflictError(stored.plan.id, expected, stored.version);
-    return stored;
+    return found;
   }
 
   /**
@@ -151,25 +166,38 @@ export function sipRouter(dependencies: AppDependencies): Router {
    * consent does not allow sending it now (a consent withdrawn or expired since it was recorded).
    * Writes are still taken (a withdrawal, a closure), so the plan can be brought in order.
    */
-  async function sendable(planId: string, caller: Caller, subject: { planId?: string; person?: string }): Promise<StoredPlan> {
-    const stored = await current(planId, caller, subject);
-    const refusal = sendRefusal(stored.plan, clock());
+  async function sendable(planId: string, caller: Caller, subject: { planId?: string; person?: string }): Promise<{ stored: StoredPlan; role?: AccessRole }> {
+    const found = await admitted(planId, caller, subject);
+    const refusal = sendRefusal(found.stored.plan, clock());
     if (refusal !== undefined) throw refusal;
-    return stored;
+    return found;
   }
 
-  /** Records `next` as the version after `stored`, after the SIP rules, and answers it. */
-  async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200): Promise<void> {
+  /**
+   * Records `next` as the version after `stored`, after the SIP rules, and answers it as the caller,
+   * admitted as `role`, reads it (src/http/narrowing.ts).
+   */
+  async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200, role?: AccessRole): Promise<void> {
     const problems = checkPlan(next);
     rejectProblems(problems, `Version ${String(next.version)}`);
     const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next), versionWrite(next, caller.organization));
     // The answer carries the plan only while it may be sent: after a withdrawal it tells what was recorded, not the plan.
-    const refusal = sendRefusal(saved.plan, clock());
+    const at = clock();
+    const read = narrowedRead(saved, role, at);
+    const refusal = read instanceof HttpError ? read : sendRefusal(read.plan, at);
     const { plan: _withheld, ...recorded } = planBody(saved, problems);
+    if (read instanceof HttpError || refusal !== undefined) {
+      response
+        .status(status)
+        .setHeader('ETag', etagOf(saved.version))
+        .json({ ...recorded, planId: saved.plan.id, withheld: (read instanceof HttpError ? read : refusal)?.detail });
+      return;
+    }
+    // The warnings of the plan as recorded point into the whole plan; an other actor gets those of what it reads.
     response
       .status(status)
       .setHeader('ETag', etagOf(saved.version))
-      .json(refusal === undefined ? planBody(saved, problems) : { ...recorded, planId: saved.plan.id, withheld: refusal.detail });
+      .json(planBody(read, read === saved ? problems : checkPlan(read.plan)));
   }
 
   /** The version after `plan`, recorded now: approvals and closures are recorded as versions too. */
@@ -215,7 +243,13 @@ export function sipRouter(dependencies: AppDependencies): Router {
       const at = clock();
       // Access, and whether the plan may be sent now, are judged per plan after the page is read, so a
       // page may hold fewer than `limit` plans; the total of plans the caller may not see is not told.
-      const visible = found.plans.filter((stored) => dependencies.mayAccess(stored.plan, caller, at).allowed && storedSendRefusal(stored, at) === undefined);
+      // An other actor finds each plan as it reads it (src/http/narrowing.ts).
+      const visible = found.plans.flatMap((stored): StoredPlan[] => {
+        const access = dependencies.mayAccess(stored.plan, caller, at);
+        if (!access.allowed) return [];
+        const read = narrowedRead(stored, access.role, at);
+        return read instanceof HttpError || storedSendRefusal(read, at) !== undefined ? [] : [read];
+      });
       response.json({ count: visible.length, offset, limit, plans: visible.map((stored) => planBody(stored)) });
     }),
   );
@@ -226,8 +260,11 @@ export function sipRouter(dependencies: AppDependencies): Router {
       // With the version's send basis (src/http/derived-view.ts), when it was kept: judgeSend now and
       // the version's own warnings (checkPlan at its recording), the rules that do not depend on the
       // instant not run at all, the others at both instants (judgeSendAndRecordedWith).
-      const stored = await current(String(request.params.id), caller, subject, { derived: { deriver: currentDeriver() } });
-      const { send, recorded } = storedSendAndRecorded(stored, clock());
+      // An other actor reads the plan narrowed (src/http/narrowing.ts), judged and mapped without the whole plan's basis.
+      const at = clock();
+      const { stored: whole, role } = await admitted(String(request.params.id), caller, subject, { derived: { deriver: currentDeriver() } });
+      const stored = asRead(whole, role, at);
+      const { send, recorded } = storedSendAndRecorded(stored, at);
       const refusal = refusalOf(stored.plan, send);
       if (refusal !== undefined) throw refusal;
       response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored, recorded.filter((problem) => problem.severity === 'warning')));
@@ -237,7 +274,16 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.put(
     '/plans/:id',
     route('update', async (request, response, caller, subject) => {
-      const stored = await current(String(request.params.id), caller, subject);
+      const at = clock();
+      const { stored, role } = await admitted(String(request.params.id), caller, subject);
+      // A party that reads the plan narrowed cannot replace it whole: what it was not shown would be lost.
+      if (readsNarrowed(role) && narrowedPlan(stored.plan, at) !== stored.plan) {
+        throw new HttpError(
+          403,
+          'Forbidden',
+          `Organisation ${caller.organization} reads plan "${stored.plan.id}" without what the person’s consent excludes, so it may not replace the plan whole; a principal of the plan records the edit`,
+        );
+      }
       const header = request.headers['if-match'];
       const expected = ifMatchVersion(header);
       if (header === undefined) throw new HttpError(428, 'Precondition Required', `Name the version you edit in If-Match (the ETag you read, ${etagOf(stored.version)})`);
@@ -245,26 +291,38 @@ export function sipRouter(dependencies: AppDependencies): Router {
       if (expected !== stored.version) throw new VersionConflictError(stored.plan.id, expected, stored.version);
       const edited = planFrom(request.body);
       if (edited.id !== stored.plan.id) throw new HttpError(422, 'Unprocessable Content', `The body is plan "${edited.id}", not "${stored.plan.id}"`);
-      await record(stored, revisePlan(stored.plan, edited, { at: clock() }), caller, response);
+      await record(stored, revisePlan(stored.plan, edited, { at }), caller, response, 200, role);
     }),
   );
 
   router.get(
     '/plans/:id/_history',
     route('read', async (request, response, caller, subject) => {
-      await sendable(String(request.params.id), caller, subject);
+      const { stored: latest, role } = await sendable(String(request.params.id), caller, subject);
       const versions = await store.history(String(request.params.id));
-      response.json({ versions: versions.map((stored) => planBody(stored)) });
+      // An other actor reads each version narrowed, by its own exclusions and the current version's; one it may not be sent so is left out.
+      const at = clock();
+      const read = versions.flatMap((stored): StoredPlan[] => {
+        const narrowed = narrowedRead(stored, role, at, latest.plan);
+        return narrowed instanceof HttpError || (narrowed !== stored && storedSendRefusal(narrowed, at) !== undefined) ? [] : [narrowed];
+      });
+      response.json({ versions: read.map((stored) => planBody(stored)) });
     }),
   );
 
   router.get(
     '/plans/:id/_history/:version',
     route('read', async (request, response, caller, subject) => {
-      await sendable(String(request.params.id), caller, subject);
+      const { stored: latest, role } = await sendable(String(request.params.id), caller, subject);
       const version = Number(request.params.version);
-      const stored = Number.isInteger(version) ? await store.get(String(request.params.id), version) : undefined;
-      if (stored === undefined) throw new HttpError(404, 'Not Found', `Plan "${String(request.params.id)}" has no version ${String(request.params.version)}`);
+      const found = Number.isInteger(version) ? await store.get(String(request.params.id), version) : undefined;
+      if (found === undefined) throw new HttpError(404, 'Not Found', `Plan "${String(request.params.id)}" has no version ${String(request.params.version)}`);
+      const at = clock();
+      const stored = asRead(found, role, at, latest.plan);
+      if (stored !== found) {
+        const refusal = storedSendRefusal(stored, at);
+        if (refusal !== undefined) throw refusal;
+      }
       response.setHeader('ETag', etagOf(stored.version)).json(planBody(stored));
     }),
   );
@@ -275,10 +333,10 @@ export function sipRouter(dependencies: AppDependencies): Router {
    */
   const change = <T>(schema: z.ZodType<T>, apply: (plan: SipPlan, body: T, params: Readonly<Record<string, string>>, at: Date) => SipPlan, status = 201) =>
     route('update', async (request, response, caller, subject) => {
-      const stored = await editable(request, caller, subject);
+      const { stored, role } = await editable(request, caller, subject);
       const body = bodyOf(schema, request.body);
       const params = Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, String(value)]));
-      await record(stored, apply(stored.plan, body, params, clock()), caller, response, status);
+      await record(stored, apply(stored.plan, body, params, clock()), caller, response, status, role);
     });
 
   // The approval names the version it approves and the digest of its part; it is recorded as the next version.

@@ -69,8 +69,9 @@ export function withoutInformation(plan: SipPlan, classes: readonly InformationC
  * (`excludedInformation[].description`), the class codes kept. Seed 001 §4.2 lets the person "undanta
  * uppgifter som hen inte vill att annan tar del av"; what they write about the exclusion may itself
  * say it ("min behandling för …"), so a receiver learns only *that* information of a class was left
- * out, by its code, never the person's description. The words stay in the store and in reads
- * (README, "The exchange"). Pure: the input is not changed; with no description the plan itself is
+ * out, by its code, never the person's description. The words stay in the store and in what the
+ * principals and their units read; an other actor reads without them (src/http/narrowing.ts; README,
+ * "The exchange"). Pure: the input is not changed; with no description the plan itself is
  * returned.
  */
 export function withoutExclusionDescriptions(plan: SipPlan): SipPlan {
