@@ -93,9 +93,10 @@ const MARK_TEXT = `"versionId":"${VERSION_MARK}","lastUpdated":"${UPDATED_MARK}"
 
 /**
  * What a read derives from `plan` alone, to keep with its version. `entries` are the plan's
- * `planEntries`, when the writer has them already. The plan must be as `parsePlan` returns it.
+ * `planEntries`, and `basis` its `sendBasisOf`, when the writer has them already (a writer that
+ * checks the version with `checkPlanWithBasis` has both). The plan must be as `parsePlan` returns it.
  */
-export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = planEntries(plan, DEFAULT_MAPPING_OPTIONS)): DerivedVersion {
+export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = planEntries(plan, DEFAULT_MAPPING_OPTIONS), basis: SendBasis = sendBasisOf(plan)): DerivedVersion {
   const targets = referenceTargets(entries);
   const texts = entries.flatMap((planEntry): DerivedText[] => {
     if (TIME_DEPENDENT_TYPES.has(planEntry.resourceType)) return [];
@@ -107,7 +108,7 @@ export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = pl
     if (at < 0 || text.includes(MARK_TEXT, at + 1)) return [];
     return [{ resourceType: planEntry.resourceType, id, head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) }];
   });
-  return { deriver: currentDeriver(), basis: JSON.stringify(sendBasisOf(plan)), texts };
+  return { deriver: currentDeriver(), basis: JSON.stringify(basis), texts };
 }
 
 /** The answer's JSON text of a derived resource of a stored version: its text with the version's meta spliced in. */
