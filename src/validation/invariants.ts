@@ -249,7 +249,7 @@ export class InvariantEngine {
     const key = this.#keyOf(expression, base);
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
-    const verdict = this.#native ? this.#nativeOf(expression)?.(node, env, scope) : undefined;
+    const verdict = this.#native ? this.#nativeOf(key, expression, base)?.(node, env, scope) : undefined;
     if (verdict !== undefined) return { passed: verdict };
     const reach = this.#skipAbsent ? this.#reach.get(key) : undefined;
     const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);
@@ -369,11 +369,12 @@ export class InvariantEngine {
     return key;
   }
 
-  #nativeOf(expression: string): NativeCheck | undefined {
-    let check = this.#natives.get(expression);
+  /** The native check of `expression` on `base`, looked up once per `key` ({@link #keyOf}). */
+  #nativeOf(key: string, expression: string, base: string): NativeCheck | undefined {
+    let check = this.#natives.get(key);
     if (check === undefined) {
-      check = SIP_NATIVE_CHECKS.get(expression) ?? nativeCheckFor(expression) ?? null;
-      this.#natives.set(expression, check);
+      check = SIP_NATIVE_CHECKS.get(expression) ?? nativeCheckFor(expression, base) ?? null;
+      this.#natives.set(key, check);
     }
     return check ?? undefined;
   }
