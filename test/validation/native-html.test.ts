@@ -142,7 +142,7 @@ describe('txt-1 and txt-2 natively', () => {
     );
     for (const odd of [null, 1, true, {}, [], ['<div xmlns="http://www.w3.org/1999/xhtml">x</div>'], '']) expectSame(odd);
     // Not vacuous: both verdicts occur many times.
-    expect(passed).toBeGreaterThan(100);
-    expect(failed).toBeGreaterThan(100);
+    expect(passed).toBeGreaterThan(50);
+    expect(failed).toBeGreaterThan(50);
   });
 });
