@@ -4,7 +4,7 @@
  * (https://hl7.org/fhir/R4/operationoutcome.html).
  */
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { checkPlan, CONSENT_IN_FORCE_CODES, judgeSend, type Problem } from '../sip/index.js';
+import { checkPlan, CONSENT_IN_FORCE_CODES, judgeSendAndRecorded, type Problem } from '../sip/index.js';
 import { CANONICAL_BASE } from './canonical.js';
 import { bundleToPlan, type FhirReadResult } from './read/read-plan.js';
 
@@ -49,16 +49,19 @@ function bundleTimestamp(bundle: unknown): Date | undefined {
  * Reads the plan in a Bundle ({@link bundleToPlan}) and checks it against the SIP rules, as every
  * path that takes a plan in does: at `at` when given, else at the instant its version was recorded;
  * and, when the Bundle has a `timestamp` (when it was sent) and no `at` is given, its consent at that
- * moment too ({@link judgeSend}), since a plan may not have been sent without a consent in force.
+ * moment too (`judgeSend`), since a plan may not have been sent without a consent in force.
  * Each rule problem is appended as an issue with its rule code; a rule error makes the result not ok.
  */
 export function readCheckedPlan(bundle: unknown, options: { readonly at?: Date } = {}): FhirReadResult {
   const read = bundleToPlan(bundle);
   if (!read.ok) return read;
-  const problems = checkPlan(read.plan, options.at === undefined ? {} : { at: options.at });
   const sentAt = options.at === undefined ? bundleTimestamp(bundle) : undefined;
+  // With a timestamp, `checkPlan(plan)` and `judgeSend(plan, sentAt)` in one pass over the rules
+  // (judgeSendAndRecorded: only the rules that read the instant run twice).
+  const judged = sentAt === undefined ? undefined : judgeSendAndRecorded(read.plan, sentAt);
+  const problems = judged?.recorded ?? checkPlan(read.plan, options.at === undefined ? {} : { at: options.at });
   const seen = new Set(problems.map((problem) => `${problem.code} ${problem.pointer}`));
-  const atSending = (sentAt === undefined ? [] : judgeSend(read.plan, sentAt)).filter(
+  const atSending = (judged?.send ?? []).filter(
     (problem) => CONSENT_IN_FORCE_CODES.has(problem.code) && !seen.has(`${problem.code} ${problem.pointer}`),
   );
   const issues = [...problems, ...atSending].map(ruleIssue);

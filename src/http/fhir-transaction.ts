@@ -7,7 +7,7 @@
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import canonicalize from 'canonicalize';
 import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fhirNormalForm, planEntries, type PlanEntry } from '../fhir/index.js';
-import type { SipPlan } from '../sip/index.js';
+import { withVersionFields, type SipPlan } from '../sip/index.js';
 import { resourceIdOf, type ResourceId } from '../fhir/index.js';
 import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
 
@@ -140,7 +140,8 @@ export function keepWithheld(current: SipPlan, incoming: SipPlan): SipPlan {
  */
 export function asFirstVersion(plan: SipPlan, at: Date): SipPlan | undefined {
   if (plan.approvals.some((approval) => approval.version !== plan.version)) return undefined;
-  return { ...plan, version: 1, updatedAt: at.toISOString(), approvals: plan.approvals.map((approval) => ({ ...approval, version: 1 })) };
+  // Built with withVersionFields, so a plan the reader parsed stays one the store need not parse again.
+  return withVersionFields(plan, { version: 1, updatedAt: at.toISOString(), approvals: plan.approvals.map((approval) => ({ ...approval, version: 1 })) });
 }
 
 /** Identifier systems that name the same thing: RIV-TA's HSA-id OID is read as the HSA-id. */

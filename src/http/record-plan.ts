@@ -16,7 +16,7 @@
  * point 2) has one place to be passed.
  */
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
-import { checkPlan, revisePlan, samePerson, type Approval, type Problem, type SipPlan } from '../sip/index.js';
+import { checkPlanWithBasis, revisePlan, samePerson, type Approval, type Problem, type SendBasis, type SipPlan } from '../sip/index.js';
 import { PlanExistsError, VersionConflictError, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
 import { derivedVersion } from './derived-view.js';
 import type { AppDependencies, Caller } from './app.js';
@@ -26,10 +26,10 @@ import { HttpError } from './problem.js';
 import { narrowedPlan, readsNarrowed } from './narrowing.js';
 import { etagOf } from './sip-routes.js';
 
-/** What is written beside a new version: its routed deliveries and what a read derives from it alone (from the view already mapped). */
-function versionWrite(dependencies: Pick<AppDependencies, 'routeDeliveries'>, plan: SipPlan, view: readonly PlanEntry[], writtenBy: string): VersionWriteOptions {
+/** What is written beside a new version: its routed deliveries and what a read derives from it alone (from the view already mapped and the send basis found as the version was checked). */
+function versionWrite(dependencies: Pick<AppDependencies, 'routeDeliveries'>, plan: SipPlan, view: readonly PlanEntry[], basis: SendBasis, writtenBy: string): VersionWriteOptions {
   return {
-    derived: derivedVersion(plan, view),
+    derived: derivedVersion(plan, view, basis),
     ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo: dependencies.routeDeliveries(plan, writtenBy) }),
   };
 }
@@ -107,12 +107,14 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const dropped = request.earlierApprovals === 'drop' ? incoming.approvals.filter((approval) => approval.version !== incoming.version) : [];
       const first = asFirstVersion(dropped.length === 0 ? incoming : { ...incoming, approvals: incoming.approvals.filter((approval) => approval.version === incoming.version) }, at);
       if (first === undefined) throw refusals.earlierApproval(incoming.id);
-      const problems = checkPlan(first).filter((problem) => problem.severity === 'error');
+      // The rules run once for the version recorded: its problems and its send basis together.
+      const checked = checkPlanWithBasis(first);
+      const problems = checked.problems.filter((problem) => problem.severity === 'error');
       if (problems.length > 0) throw refusals.rules(problems);
       const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
       const prepared = request.prepare({ kind: 'create', plan: first, view });
       try {
-        return { stored: await store.create(first, caller.organization, resourceIdsOf(view), versionWrite(dependencies, first, view, caller.organization)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
+        return { stored: await store.create(first, caller.organization, resourceIdsOf(view), versionWrite(dependencies, first, view, checked.basis, caller.organization)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
       } catch (error) {
         if (error instanceof PlanExistsError) continue;
         throw error;
@@ -145,13 +147,14 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     }
     if (!caller.may('update')) throw new HttpError(403, 'Forbidden', "The token's scopes do not allow changing a plan (system/CarePlan.write, or system/CarePlan.u in SMART v2)");
     const next = revisePlan(current.plan, keepWithheld(current.plan, incoming), { at });
-    const problems = checkPlan(next).filter((problem) => problem.severity === 'error');
+    const checked = checkPlanWithBasis(next);
+    const problems = checked.problems.filter((problem) => problem.severity === 'error');
     if (problems.length > 0) throw refusals.rules(problems);
     const view = planEntries(next, DEFAULT_MAPPING_OPTIONS);
     const before = new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`));
     const prepared = request.prepare({ kind: 'update', plan: next, view, before });
     try {
-      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), versionWrite(dependencies, next, view, caller.organization)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
+      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), versionWrite(dependencies, next, view, checked.basis, caller.organization)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this write was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });

@@ -19,13 +19,14 @@ import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
 import { currentDeriver, derivedVersion, storedSendAndRecorded, storedSendRefusal } from './derived-view.js';
 import { refusalOf } from './sending.js';
-import type { Problem, SipPlan } from '../sip/index.js';
+import type { Problem, SendBasis, SipPlan } from '../sip/index.js';
 import {
   SipRuleError,
   addMeeting,
   answerSummons,
   approvePlan,
   checkPlan,
+  checkPlanWithBasis,
   closePlan,
   parsePlan,
   planStatus,
@@ -107,8 +108,8 @@ export function sipRouter(dependencies: AppDependencies): Router {
   const { store, clock } = dependencies;
   const router = Router();
   /** What is written beside a new version: its routed deliveries and what a read derives from it alone. */
-  const versionWrite = (plan: SipPlan, writtenBy: string): VersionWriteOptions => ({
-    derived: derivedVersion(plan),
+  const versionWrite = (plan: SipPlan, basis: SendBasis, writtenBy: string): VersionWriteOptions => ({
+    derived: derivedVersion(plan, undefined, basis),
     ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo: dependencies.routeDeliveries(plan, writtenBy) }),
   });
 
@@ -178,9 +179,10 @@ export function sipRouter(dependencies: AppDependencies): Router {
    * admitted as `role`, reads it (src/http/narrowing.ts).
    */
   async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200, role?: AccessRole): Promise<void> {
-    const problems = checkPlan(next);
+    // The rules run once for the version recorded: its problems and its send basis together.
+    const { problems, basis } = checkPlanWithBasis(next);
     rejectProblems(problems, `Version ${String(next.version)}`);
-    const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next), versionWrite(next, caller.organization));
+    const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next), versionWrite(next, basis, caller.organization));
     // The answer carries the plan only while it may be sent: after a withdrawal it tells what was recorded, not the plan.
     const at = clock();
     const read = narrowedRead(saved, role, at);
@@ -212,9 +214,9 @@ export function sipRouter(dependencies: AppDependencies): Router {
       if (plan.version !== 1) throw new HttpError(422, 'Unprocessable Content', `A new plan is version 1; this one says ${String(plan.version)}`);
       const access = dependencies.mayAccess(plan, caller, clock());
       if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not record this plan: ${access.reason}`);
-      const problems = checkPlan(plan);
+      const { problems, basis } = checkPlanWithBasis(plan);
       rejectProblems(problems, 'The plan');
-      const saved = await store.create(plan, caller.organization, planResourceIds(plan), versionWrite(plan, caller.organization));
+      const saved = await store.create(plan, caller.organization, planResourceIds(plan), versionWrite(plan, basis, caller.organization));
       response.status(201).setHeader('Location', `${request.baseUrl}/plans/${encodeURIComponent(plan.id)}`).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
     }),
   );

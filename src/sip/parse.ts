@@ -54,9 +54,62 @@ export function zodIssuesToProblems(issues: readonly z.core.$ZodIssue[]): Proble
   });
 }
 
+/**
+ * The plan objects the SIP model's schema returned ({@link safeParsePlan}, {@link parsePlan}) or
+ * {@link withVersionFields} built from one: what parsing them again would return unchanged (the
+ * schema's output parses to itself, test/sip/parsed-plan.test.ts), so a consumer that must hold a
+ * parsed plan — the store (src/store/sql-plan-store.ts) — need not parse them again. Weak: a plan
+ * no one holds any more is not kept alive by being here.
+ */
+const parsedPlans = new WeakSet<SipPlan>();
+
+/**
+ * `sipPlanSchema.safeParse(input)`, remembering a plan it returns as parsed ({@link isParsedPlan}).
+ * `reportInput` puts the offending input into each issue (for "got …" in the problems).
+ */
+export function safeParsePlan(input: unknown, options: { readonly reportInput?: boolean } = {}): ReturnType<typeof sipPlanSchema.safeParse> {
+  const result = sipPlanSchema.safeParse(input, options.reportInput === true ? { reportInput: true } : undefined);
+  if (result.success) parsedPlans.add(result.data);
+  return result;
+}
+
+/**
+ * Whether `plan` is an object the SIP model's schema returned (or {@link withVersionFields} built
+ * from one), so that `parsePlan(plan)` would give a plan equal to it. The contract is that of a
+ * parsed value: it holds as long as no one changes the object in place, which nothing in the
+ * adapter does (every change of a plan — `revisePlan`, the SIP steps, `asFirstVersion` — builds a
+ * new object). A plan that arrived some other way (JSON, a structured clone from a worker, an object
+ * literal) is not one, and is parsed.
+ */
+export function isParsedPlan(plan: SipPlan): boolean {
+  return parsedPlans.has(plan);
+}
+
+/**
+ * A parsed plan with the fields that record a version replaced — its number, when it was recorded,
+ * and its approvals — as the adapter does when it records a plan as a version of its own
+ * (`asFirstVersion`). Each new value is put through its own field's schema, and the rest are the
+ * parsed plan's: the plan schema is a strict object with no rule across its fields, so the result
+ * is what parsing the whole would return, and it is remembered as parsed. When `plan` was not
+ * parsed, or a value does not parse, the plain object is returned, and whoever needs it parsed
+ * parses it (and reports what is wrong).
+ */
+export function withVersionFields(plan: SipPlan, fields: Pick<SipPlan, 'version' | 'updatedAt' | 'approvals'>): SipPlan {
+  const plain: SipPlan = { ...plan, ...fields };
+  if (!parsedPlans.has(plan)) return plain;
+  const { shape } = sipPlanSchema;
+  const version = shape.version.safeParse(fields.version);
+  const updatedAt = shape.updatedAt.safeParse(fields.updatedAt);
+  const approvals = shape.approvals.safeParse(fields.approvals);
+  if (!version.success || !updatedAt.success || !approvals.success) return plain;
+  const revised: SipPlan = { ...plan, version: version.data, updatedAt: updatedAt.data, approvals: approvals.data };
+  parsedPlans.add(revised);
+  return revised;
+}
+
 /** Validates already-parsed JSON against the SIP model. */
 export function parsePlan(input: unknown): ParseResult {
-  const result = sipPlanSchema.safeParse(input, { reportInput: true });
+  const result = safeParsePlan(input, { reportInput: true });
   return result.success ? { ok: true, plan: result.data } : { ok: false, problems: zodIssuesToProblems(result.error.issues) };
 }
 

@@ -2,7 +2,7 @@
  * The PlanStore over the SQL client (sql-client.ts): the same statements for PGlite and PostgreSQL.
  * Schema in migrations.ts; the search columns in search-columns.ts.
  */
-import { formatDate, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
+import { formatDate, isParsedPlan, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
 import { AuditWriter } from './audit-writer.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
 import { isoInstant, toStored, type VersionRow } from './plan-rows.js';
@@ -58,8 +58,13 @@ const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_i
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
 
 
-/** The plan as the SIP model has it, with defaults filled in and identifiers normalised. */
+/**
+ * The plan as the SIP model has it, with defaults filled in and identifiers normalised. A plan the
+ * model's schema returned is that already (`isParsedPlan`: parsing it again gives it back), and is
+ * taken as it is; any other is parsed, and refused when it is not a plan.
+ */
 function validated(plan: SipPlan): SipPlan {
+  if (isParsedPlan(plan)) return plan;
   const result = parsePlan(plan);
   if (!result.ok) {
     const id = (plan as { id?: unknown }).id;

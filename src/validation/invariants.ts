@@ -13,7 +13,7 @@
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { hoistInvariants } from './hoist.js';
-import { nativeCheckFor, type NativeCheck } from './native.js';
+import { REMEMBERED_NATIVE_CHECKS, nativeCheckFor, type NativeCheck } from './native.js';
 import { SIP_NATIVE_CHECKS } from './native-sip.js';
 import { repairConstraint } from './repaired-constraints.js';
 
@@ -249,7 +249,10 @@ export class InvariantEngine {
     const key = this.#keyOf(expression, base);
     const compiled = this.#compile(key, expression, base);
     if (typeof compiled === 'string') return { error: compiled };
-    const verdict = this.#native ? this.#nativeOf(expression)?.(node, env, scope) : undefined;
+    const native = this.#native ? this.#nativeOf(key, expression, base) : undefined;
+    // A native check whose cost grows with its text (htmlChecks) is asked after the result cache, as FHIRPath is.
+    const afterCache = native !== undefined && REMEMBERED_NATIVE_CHECKS.has(native);
+    const verdict = afterCache ? undefined : native?.(node, env, scope);
     if (verdict !== undefined) return { passed: verdict };
     const reach = this.#skipAbsent ? this.#reach.get(key) : undefined;
     const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);
@@ -259,6 +262,12 @@ export class InvariantEngine {
     const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
     const known = seen === undefined ? undefined : memo?.results.get(seen);
     if (known !== undefined) return { passed: known };
+    const remembered = afterCache ? native(node, env, scope) : undefined;
+    if (remembered !== undefined) {
+      if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, remembered);
+      if (absentKey !== undefined) reach?.absent.set(absentKey, remembered);
+      return { passed: remembered };
+    }
     currentScope = scope;
     try {
       const result = this.#run(compiled, node, env);
@@ -369,11 +378,12 @@ export class InvariantEngine {
     return key;
   }
 
-  #nativeOf(expression: string): NativeCheck | undefined {
-    let check = this.#natives.get(expression);
+  /** The native check of `expression` on `base`, looked up once per `key` ({@link #keyOf}). */
+  #nativeOf(key: string, expression: string, base: string): NativeCheck | undefined {
+    let check = this.#natives.get(key);
     if (check === undefined) {
-      check = SIP_NATIVE_CHECKS.get(expression) ?? nativeCheckFor(expression) ?? null;
-      this.#natives.set(expression, check);
+      check = SIP_NATIVE_CHECKS.get(expression) ?? nativeCheckFor(expression, base) ?? null;
+      this.#natives.set(key, check);
     }
     return check ?? undefined;
   }

@@ -11,6 +11,8 @@
  * compares every answer with fhirpath.js's on the example Bundles, the invalid examples, the profile
  * breakers, the mutated official examples and generated plans.
  */
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 
 /** Where `resolve()` looks, as the engine sets it for FHIRPath (src/validation/invariants.ts `ResolveScope`). */
@@ -417,9 +419,47 @@ export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
 ]);
 
 /**
- * The native check of an expression: one of {@link NATIVE_CHECKS}, or a {@link presenceDisjunction};
- * undefined when it has none.
+ * The narrative checker of the fhirpath.js this validator evaluates FHIRPath with: the function its
+ * `htmlChecks()` calls (src/html-checks.js, `checkHtml(text, isFragment)`), reached by its file since
+ * the package does not export it. Undefined when that fhirpath.js has no such function, and then
+ * `htmlChecks()` is evaluated through FHIRPath as before.
  */
-export function nativeCheckFor(expression: string): NativeCheck | undefined {
-  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression);
+const checkHtml: ((text: string, isFragment: boolean) => boolean) | undefined = (() => {
+  try {
+    const require = createRequire(import.meta.url);
+    // The parsed-JSON-like boundary of an untyped CommonJS module.
+    const module = require(path.join(path.dirname(require.resolve('fhirpath')), 'html-checks.js')) as { _checkHtml?: unknown };
+    const found = module._checkHtml;
+    return typeof found === 'function' ? (found as (text: string, isFragment: boolean) => boolean) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * txt-1 and txt-2, https://hl7.org/fhir/R4/narrative.html#Narrative: both `htmlChecks()` on
+ * `Narrative.div`, an `xhtml` value. fhirpath.js answers an xhtml string with `checkHtml(text, false)`
+ * (a whole `<div>` document) and anything else with the empty collection (which passes); this calls
+ * the same function without the FHIRPath around it (a compiled expression's run, its node wrappers
+ * and the result cache's key: ≈ 20–40 µs a narrative). Anything but a string is left to FHIRPath.
+ */
+const narrativeDiv: NativeCheck = (node) => (typeof node === 'string' && checkHtml !== undefined ? checkHtml(node, false) : undefined);
+
+/**
+ * Native checks whose cost grows with the text they read (a narrative is kilobytes of XHTML, ≈ 10–30 µs
+ * to scan): the engine asks its result cache first, as it would for the FHIRPath they replace, so a
+ * narrative met again is not scanned again. The others cost less than a cache lookup.
+ */
+export const REMEMBERED_NATIVE_CHECKS: ReadonlySet<NativeCheck> = new Set([narrativeDiv]);
+
+/** Native checks of an expression on one element path only: `htmlChecks()` means one thing on xhtml and another on a string. */
+const NATIVE_CHECKS_ON: ReadonlyMap<string, NativeCheck> = new Map([['Narrative.div\u0000htmlChecks()', narrativeDiv]]);
+
+/**
+ * The native check of an expression: one of {@link NATIVE_CHECKS}, or a {@link presenceDisjunction};
+ * with `base` (the element path it is evaluated on), also one that holds only there
+ * (`htmlChecks()` on `Narrative.div`); undefined when it has none.
+ */
+export function nativeCheckFor(expression: string, base?: string): NativeCheck | undefined {
+  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression) ?? (base === undefined ? undefined : NATIVE_CHECKS_ON.get(`${base}\u0000${expression}`));
 }

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
-import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedVersion } from '../../src/http/derived-view.js';
+import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedVersion, withReferencesRewritten } from '../../src/http/derived-view.js';
 import { viewOf } from '../../src/http/fhir-routes.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
@@ -74,6 +74,43 @@ describe('derived texts', () => {
       { numRuns: 150 },
     );
     expect(compared).toBeGreaterThan(0);
+  });
+});
+
+describe('references rewritten in the text', () => {
+  // Targets and look-alikes: what the escapes of JSON text could make a match of, or hide one in.
+  const targets = new Map([
+    ['urn:uuid:0b0e7f4e-1', 'Patient/p1'],
+    ['urn:uuid:with"quote', 'Goal/g"1'],
+    ['urn:uuid:back\\slash', 'Goal/g\\2'],
+    ['ünïcode\u2028', 'CareTeam/ct'],
+  ]);
+  const text = fc.oneof(fc.constantFrom(...targets.keys(), 'Patient/p1', '"reference":"urn:uuid:0b0e7f4e-1"', 'x\\', '\\"reference\\":\\"', '\ud800'), fc.string());
+  const key = fc.oneof(fc.constantFrom('reference', 'x"reference', 'reference"', 'references', 'display', ',"reference'), fc.string({ maxLength: 4 }));
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), tie('array'), tie('object')),
+    array: fc.array(tie('value'), { maxLength: 4 }),
+    object: fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+  })).value;
+  const replacer = (name: string, value: unknown): unknown => (name === 'reference' && typeof value === 'string' ? (targets.get(value) ?? value) : value);
+
+  it('are the text JSON.stringify writes with a replacer rewriting them, for generated JSON', () => {
+    let rewritten = 0;
+    fc.assert(
+      fc.property(json, (value) => {
+        const expected = JSON.stringify(value, replacer);
+        const plain = JSON.stringify(value);
+        expect(withReferencesRewritten(plain, targets)).toBe(expected);
+        if (expected !== plain) rewritten += 1;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(rewritten).toBeGreaterThan(10);
+  });
+
+  it('rewrites a reference beside a key ending in a quoted "reference", and only the reference', () => {
+    const value = { 'x"reference': 'urn:uuid:0b0e7f4e-1', note: '"reference":"urn:uuid:0b0e7f4e-1"', reference: 'urn:uuid:with"quote', list: [{ reference: 'urn:uuid:back\\slash' }] };
+    expect(JSON.parse(withReferencesRewritten(JSON.stringify(value), targets))).toEqual({ ...value, reference: 'Goal/g"1', list: [{ reference: 'Goal/g\\2' }] });
   });
 });
 

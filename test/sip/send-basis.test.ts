@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RULES, judgeSend, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
+import { RULES, checkPlan, checkPlanWithBasis, judgeSend, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, leakyProtectedPlan, readExample } from '../support/examples.js';
 
@@ -107,5 +107,38 @@ describe('send basis', () => {
     expect(timedRecorded).toBeGreaterThan(0);
     const adult = readExample('adult-psychiatry-addiction.json');
     expect(() => judgeSendAndRecordedWith(adult, { rules: [{ code: 'no.such-rule', timed: true }] }, new Date(adult.updatedAt))).toThrow(/no\.such-rule/);
+  });
+
+  it('checkPlanWithBasis is checkPlan and sendBasisOf at once, for every example and generated plans, recorded when their consent was in force and long after', () => {
+    let timedProblems = 0;
+    let problems = 0;
+    const check = (plan: SipPlan): void => {
+      const both = checkPlanWithBasis(plan);
+      const expectedProblems = checkPlan(plan);
+      const expectedBasis = sendBasisOf(plan);
+      expect(both.problems).toEqual(expectedProblems);
+      expect(both.basis).toEqual(expectedBasis);
+      // The basis is kept as text: the same text, not only an equal object.
+      expect(JSON.stringify(both.basis)).toBe(JSON.stringify(expectedBasis));
+      problems += expectedProblems.length;
+      const timed = new Set(expectedBasis.rules.filter((rule) => 'timed' in rule).map((rule) => rule.code));
+      timedProblems += expectedProblems.filter((problem) => timed.has(problem.code)).length;
+    };
+    for (const [, plan] of examples) {
+      check(plan);
+      for (const days of [-400, 45, 400, 730]) check({ ...plan, updatedAt: new Date(Date.parse(plan.updatedAt) + days * DAY).toISOString() });
+    }
+    fc.assert(
+      fc.property(mappablePlanArbitrary, fc.integer({ min: -400, max: 800 }), (json, days) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        check(parsed.plan);
+        check({ ...parsed.plan, updatedAt: new Date(Date.parse(parsed.plan.updatedAt) + days * DAY).toISOString() });
+      }),
+      { numRuns: 300 },
+    );
+    // Not vacuous: problems found, some by rules that read the instant (run a second time).
+    expect(problems).toBeGreaterThan(0);
+    expect(timedProblems).toBeGreaterThan(0);
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { Bundle, CarePlan, CareTeam, FhirResource, Goal, OperationOutcome, OperationOutcomeIssue, Patient } from 'fhir/r4.js';
 import type { SipPlan, SipPlanInput } from '../../sip/index.js';
-import { sipPlanSchema, zodIssuesToProblems } from '../../sip/index.js';
+import { safeParsePlan, zodIssuesToProblems } from '../../sip/index.js';
 import { EXTENSION, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
 import { PARTICIPANT_ROLE, SIP_CATEGORY } from '../code-systems.js';
 import { translateToOwn } from '../concept-maps.js';
@@ -237,7 +237,7 @@ function readBundle(input: unknown): FhirReadResult {
     if (!linkedDecisions.has(entry)) context.issue('warning', 'not-supported', entry.path, 'The ServiceRequest is not the decision of any intervention of the plan (no activity links to it); it is not mapped');
   }
 
-  const parsed = sipPlanSchema.safeParse(plan);
+  const parsed = safeParsePlan(plan);
   if (!parsed.success) {
     for (const problem of zodIssuesToProblems(parsed.error.issues)) {
       context.issue('error', 'invalid', 'Bundle', `The plan read from the Bundle is not a valid SIP at ${problem.pointer}: ${problem.message}`);

@@ -262,6 +262,46 @@ export function sendBasisOf(plan: SipPlan): SendBasis {
   return { rules };
 }
 
+/** What a version about to be recorded is found to have, and its {@link SendBasis}: `checkPlan(plan)` and `sendBasisOf(plan)` at once. */
+export interface CheckedWithBasis {
+  /** `checkPlan(plan)`: every problem at the version's own instant (`updatedAt`), not as sending. */
+  readonly problems: Problem[];
+  /** `sendBasisOf(plan)`. */
+  readonly basis: SendBasis;
+}
+
+/**
+ * `checkPlan(plan)` and `sendBasisOf(plan)` in one pass over the rules, for a writer that checks the
+ * version it records and keeps its basis beside it. Both see the same plan; they differ only in
+ * the context's `at`, `today` and `sending`, and `sendBasisOf` runs each rule with those watched at
+ * the version's own instant. A rule that read none of them found what it finds at any instant
+ * (a rule is a pure function of its context), so its findings serve both; only a rule that read one
+ * is run again as `checkPlan` runs it (at `updatedAt`, not sending), as {@link judgeSendAndRecorded}
+ * does. Equal to the two calls (test/sip/send-basis.test.ts).
+ */
+export function checkPlanWithBasis(plan: SipPlan): CheckedWithBasis {
+  const recordedAt = new Date(plan.updatedAt);
+  const { context: watching, instantRead } = watchedSendingContext(plan, recordedAt);
+  let recordedContext: RuleContext | undefined;
+  const complete = underApproval(plan);
+  const problems: Problem[] = [];
+  const rules: SendBasisRule[] = [];
+  for (const rule of RULES) {
+    if (rule.kind === 'completeness' && !complete) continue;
+    instantRead.clear();
+    const findings = [...rule.check(watching)];
+    if (instantRead.size === 0) {
+      for (const finding of findings) problems.push(problemOf(rule, finding));
+      if (findings.length > 0) rules.push({ code: rule.code, findings: findings.map(({ pointer, message }) => ({ pointer, message })) });
+      continue;
+    }
+    rules.push({ code: rule.code, timed: true });
+    recordedContext ??= { plan, index: watching.index, birthDate: watching.birthDate, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
+    for (const finding of rule.check(recordedContext)) problems.push(problemOf(rule, finding));
+  }
+  return { problems, basis: { rules } };
+}
+
 /**
  * Each entry of a basis with its rule of this rule set, in order; a RangeError for an entry naming a
  * rule this rule set does not have, or not in that order (a basis computed by another rule set).
