@@ -18,7 +18,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, planEntries, resourceIdOf } from '../fhir/index.js';
-import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
+import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
@@ -121,7 +121,7 @@ function judgedView(stored: StoredPlan, at: Date): PlanView {
  */
 export async function plansWithResource(store: PlanStore, type: string, id: string, options: { readonly deriver?: string } = {}): Promise<StoredPlan[]> {
   if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id, options) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id, options) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || judgingPlanOf(a).id.localeCompare(judgingPlanOf(b).id));
 }
 
 export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
@@ -207,7 +207,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   const router = Router();
   const route = auditedRoutes(dependencies);
 
-  const visible = (stored: StoredPlan, caller: Caller, at: Date): boolean => dependencies.mayAccess(stored.plan, caller, at).allowed;
+  // Judged on the version's judging summary when one was kept: the plan document is then not parsed (derived-view.ts).
+  const visible = (stored: StoredPlan, caller: Caller, at: Date): boolean => dependencies.mayAccess(judgingPlanOf(stored), caller, at).allowed;
 
   /**
    * The stored version with what is derived from it (src/http/derived-view.ts), for a read that asked
@@ -247,8 +248,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const matched = await matchingPlans(request);
       const allowed = matched.plans.filter((stored) => visible(stored, caller, at));
       if (allowed.length === 1 && allowed[0] !== undefined) {
-        subject.planId = allowed[0].plan.id;
-        subject.person = allowed[0].plan.individual.identifier.value;
+        subject.planId = judgingPlanOf(allowed[0]).id;
+        subject.person = judgingPlanOf(allowed[0]).individual.identifier.value;
       }
       // Plans that may not be sent now are left out; when every plan found is, the answer is the refusal.
       const refusals: HttpError[] = [];
@@ -375,11 +376,11 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       .filter((stored) => statuses.length === 0 || statuses.includes(planStatus(stored.plan)))
       .filter((stored) => {
         if (person === undefined) return true;
-        const written = personIdentifier(stored.plan.individual.identifier);
+        const written = personIdentifier(judgingPlanOf(stored).individual.identifier);
         return written.value === person.value && (person.system === undefined || person.system === '' || person.system === written.system);
       })
-      .filter((stored) => ofPatient === undefined || ofPatient.has(stored.plan.id))
-      .sort((a, b) => a.plan.id.localeCompare(b.plan.id));
+      .filter((stored) => ofPatient === undefined || ofPatient.has(judgingPlanOf(stored).id))
+      .sort((a, b) => judgingPlanOf(a).id.localeCompare(judgingPlanOf(b).id));
     return { plans, derivedAsked };
   }
 
@@ -392,8 +393,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const at = clock();
       let refusal: HttpError | undefined;
       for (const found of candidates) {
-        const concerned: AuditSubject = { planId: found.plan.id, person: found.plan.individual.identifier.value };
-        const access = dependencies.mayAccess(found.plan, caller, at);
+        const judged = judgingPlanOf(found);
+        const concerned: AuditSubject = { planId: judged.id, person: judged.individual.identifier.value };
+        const access = dependencies.mayAccess(judged, caller, at);
         if (!access.allowed) {
           if (refusal === undefined) {
             refusal = new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see ${type}/${id}: ${access.reason}`);
