@@ -20,7 +20,8 @@ import { createHash } from 'node:crypto';
 import type { FhirResource } from 'fhir/r4.js';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
 import { RULE_SET_SIGNATURE, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, planModelVersion, sendBasisOf, type SendAndRecordedJudgement, type SendBasis, type SipPlan } from '../sip/index.js';
-import type { DerivedText, DerivedVersion, StoredPlan } from '../store/plan-store.js';
+import { judgingSummaryOf, SUMMARY_RULES } from '../sip/plan-summary.js';
+import type { DerivedText, DerivedVersion, StoredDerivation, StoredPlan } from '../store/plan-store.js';
 import type { HttpError } from './problem.js';
 import { refusalOf, sendRefusal } from './sending.js';
 
@@ -130,7 +131,7 @@ export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = pl
     if (at < 0 || text.includes(MARK_TEXT, at + 1)) return [];
     return [{ resourceType: planEntry.resourceType, id, head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) }];
   });
-  return { deriver: currentDeriver(), basis: JSON.stringify(basis), texts };
+  return { deriver: currentDeriver(), basis: JSON.stringify(basis), summary: JSON.stringify(judgingSummaryOf(plan)), texts };
 }
 
 /** The answer's JSON text of a derived resource of a stored version: its text with the version's meta spliced in. */
@@ -150,15 +151,55 @@ function basisOf(text: string): SendBasis {
   return parsed;
 }
 
+/** A derivation's basis and summary as parsed, each once per derivation object (one read's): access and the rules share them. */
+interface ParsedDerivation {
+  readonly basis: SendBasis;
+  /** The judging summary, when one was kept and it carries every rule the basis marks timed. */
+  readonly summary?: SipPlan;
+}
+
+const parsedDerivations = new WeakMap<StoredDerivation, ParsedDerivation>();
+
+function summaryOf(text: string): SipPlan {
+  // The parsed-JSON boundary, as for the basis: the text judgingSummaryOf wrote under the same deriver.
+  const parsed = JSON.parse(text) as SipPlan;
+  if (typeof parsed.id !== 'string' || !Array.isArray(parsed.consents) || !Array.isArray(parsed.principals)) throw new Error('a derived judging summary without a plan id, consents or principals');
+  return parsed;
+}
+
+function parsedDerivation(derived: StoredDerivation): ParsedDerivation {
+  let parsed = parsedDerivations.get(derived);
+  if (parsed === undefined) {
+    const basis = basisOf(derived.basis);
+    // A rule the summary was not made for, timed in this basis (a rule added since): judge from the whole plan.
+    const served = basis.rules.every((rule) => !('timed' in rule) || SUMMARY_RULES.has(rule.code));
+    parsed = served && derived.summary !== undefined ? { basis, summary: summaryOf(derived.summary) } : { basis };
+    parsedDerivations.set(derived, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * The plan to judge access and the instant's rules on for a stored version: the judging summary kept
+ * with it (src/sip/plan-summary.ts), when there is one that serves, else the whole plan. It is not the
+ * plan: only `mayAccess`, {@link storedSendRefusal} and what names the plan and its person (its `id`,
+ * `individual`) may read it. A read that answers a kept text thus never parses the plan document.
+ */
+export function judgingPlanOf(stored: StoredPlan): SipPlan {
+  const { derived } = stored;
+  return (derived === undefined ? undefined : parsedDerivation(derived).summary) ?? stored.plan;
+}
+
 /**
  * Why the stored version may not be sent at `at` (a 403 naming the rules), or undefined when it may:
  * `sendRefusal(plan, at)`, from the version's send basis when it came with one (only the rules that
- * read the instant run), else every rule.
+ * read the instant run, on the judging summary when one was kept), else every rule.
  */
 export function storedSendRefusal(stored: StoredPlan, at: Date): HttpError | undefined {
   const { derived } = stored;
   if (derived === undefined) return sendRefusal(stored.plan, at);
-  return refusalOf(stored.plan, judgeSendWith(stored.plan, basisOf(derived.basis), at));
+  const plan = judgingPlanOf(stored);
+  return refusalOf(plan, judgeSendWith(plan, parsedDerivation(derived).basis, at));
 }
 
 /**
@@ -168,5 +209,5 @@ export function storedSendRefusal(stored: StoredPlan, at: Date): HttpError | und
  */
 export function storedSendAndRecorded(stored: StoredPlan, at: Date): SendAndRecordedJudgement {
   const { derived } = stored;
-  return derived === undefined ? judgeSendAndRecorded(stored.plan, at) : judgeSendAndRecordedWith(stored.plan, basisOf(derived.basis), at);
+  return derived === undefined ? judgeSendAndRecorded(stored.plan, at) : judgeSendAndRecordedWith(stored.plan, parsedDerivation(derived).basis, at);
 }

@@ -19,7 +19,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf } from '../fhir/index.js';
-import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
+import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
@@ -152,7 +152,7 @@ function judgedView(stored: StoredPlan, at: Date): PlanView {
  */
 export async function plansWithResource(store: PlanStore, type: string, id: string, options: { readonly deriver?: string } = {}): Promise<StoredPlan[]> {
   if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id, options) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.plan.id.localeCompare(b.plan.id));
+  return (FHIR_ID.test(id) ? await store.currentWithResource(type, id, options) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || judgingPlanOf(a).id.localeCompare(judgingPlanOf(b).id));
 }
 
 export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
@@ -253,7 +253,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
    * what an other actor would read.
    */
   const asRead = (stored: StoredPlan, caller: Caller, at: Date): StoredPlan | HttpError | undefined => {
-    const access = dependencies.mayAccess(stored.plan, caller, at);
+    // Judged on the version's judging summary when one was kept: the plan document is then not parsed (derived-view.ts).
+    const access = dependencies.mayAccess(judgingPlanOf(stored), caller, at);
     return access.allowed ? narrowedRead(stored, access.role, at) : undefined;
   };
 
@@ -323,8 +324,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         sendableCount += 1;
       }
       if (onlyAllowed !== undefined) {
-        subject.planId = onlyAllowed.plan.id;
-        subject.person = onlyAllowed.plan.individual.identifier.value;
+        subject.planId = judgingPlanOf(onlyAllowed).id;
+        subject.person = judgingPlanOf(onlyAllowed).individual.identifier.value;
       }
       const [refusal] = refusals;
       if (sendableCount === 0 && refusal !== undefined) throw refusal;
@@ -433,16 +434,22 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     const updatedBefore = updated.before?.getTime() ?? Infinity;
     if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1) throw new HttpError(400, 'Bad Request', 'Give identifier, patient and patient:identifier once each');
     const person = people[0];
+    // On the judging summary where it serves (the person, the period: src/sip/plan-summary.ts keeps
+    // both), so a plain search parses no plan document it does not answer; the status needs the whole plan.
     const matches = (stored: StoredPlan): boolean => {
       if (statuses.length > 0 && !statuses.includes(planStatus(stored.plan))) return false;
+      const judged = judgingPlanOf(stored);
       if (person !== undefined) {
-        const written = personIdentifier(stored.plan.individual.identifier);
+        const written = personIdentifier(judged.individual.identifier);
         if (written.value !== person.value || (person.system !== undefined && person.system !== '' && person.system !== written.system)) return false;
       }
       const recorded = Date.parse(stored.recordedAt);
-      return updatedSince <= recorded && recorded < updatedBefore && inPeriod(periodRange(stored.plan));
+      return updatedSince <= recorded && recorded < updatedBefore && inPeriod(periodRange(judged));
     };
-    const byId = (a: StoredPlan, b: StoredPlan): number => (a.plan.id < b.plan.id ? -1 : a.plan.id > b.plan.id ? 1 : 0);
+    const byId = (a: StoredPlan, b: StoredPlan): number => {
+      const [first, second] = [judgingPlanOf(a).id, judgingPlanOf(b).id];
+      return first < second ? -1 : first > second ? 1 : 0;
+    };
 
     const patientId = patients[0]?.replace(/^Patient\//, '');
     if (identifier !== undefined || patientId !== undefined) {
@@ -474,7 +481,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
           for (const stored of plans) if (matches(stored)) yield stored;
           const last = plans.at(-1);
           if (plans.length < MAX_LIMIT || last === undefined) return;
-          afterPlanId = last.plan.id;
+          afterPlanId = judgingPlanOf(last).id;
         }
       })(),
       derivedAsked: true,
@@ -490,8 +497,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const at = clock();
       let refusal: HttpError | undefined;
       for (const found of candidates) {
-        const concerned: AuditSubject = { planId: found.plan.id, person: found.plan.individual.identifier.value };
-        const access = dependencies.mayAccess(found.plan, caller, at);
+        const judged = judgingPlanOf(found);
+        const concerned: AuditSubject = { planId: judged.id, person: judged.individual.identifier.value };
+        const access = dependencies.mayAccess(judged, caller, at);
         if (!access.allowed) {
           if (refusal === undefined) {
             refusal = new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see ${type}/${id}: ${access.reason}`);

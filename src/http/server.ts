@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request } from 'express';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { serviceLog, type ServiceLog } from './logger.js';
 import { loadExchange, OutboxWorker, type Connector, type Exchange, type OutboxReceiver, type OutboxWorkerOptions, type SendDecision } from '../exchange/index.js';
 import { planResourceIds } from '../fhir/index.js';
 import { currentDeriver, derivedVersion } from './derived-view.js';
@@ -105,7 +106,9 @@ function authenticateWith(authenticator: Authenticator): (request: Request) => P
 
 export async function startServer(config: ServerConfig, options: { clock?: () => Date; logger?: Logger; exchange?: ExchangeOptions } = {}): Promise<RunningServer> {
   const clock = options.clock ?? (() => new Date());
-  const logger = options.logger ?? pino({ name: 'sip-fhir' });
+  // The service's own log is batched (logger.ts); a logger handed in (tests) is used as it is.
+  let ownLog: ServiceLog | undefined;
+  const logger = options.logger ?? (ownLog = serviceLog()).logger;
   const mode = resolveAuthMode({
     authDisabled: config.authDisabled,
     dataDir: config.dataDir,
@@ -188,6 +191,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
         await loadedExchange?.close();
         await transactionReader?.close();
         await store.close();
+        ownLog?.flush();
       },
       receivers: exchange?.receivers.map((receiver) => receiver.id) ?? [],
       ...(loadedExchange === undefined ? {} : { receiverSummary: loadedExchange.summary }),
@@ -195,6 +199,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
   } catch (error) {
     await loadedExchange?.close();
     await store.close();
+    ownLog?.flush();
     throw error;
   }
 }

@@ -67,6 +67,23 @@ export function indexPlan(plan: SipPlan): PlanIndex {
   return { entities, duplicates };
 }
 
+const indexes = new WeakMap<SipPlan, PlanIndex>();
+
+/**
+ * {@link indexPlan} of this plan object, computed once for it: a read judges access (`mayAccess`) and
+ * then the rules that read the instant (`judgeSendWith`) on the same plan, and each computed the index
+ * anew. Keyed by the object, which is never changed once parsed (a `SipPlan` is read-only), and held
+ * weakly: it goes with the plan, nothing is kept between requests.
+ */
+export function planIndexOf(plan: SipPlan): PlanIndex {
+  let index = indexes.get(plan);
+  if (index === undefined) {
+    index = indexPlan(plan);
+    indexes.set(plan, index);
+  }
+  return index;
+}
+
 /** The entity and every organisation above it: professional → unit → principal. */
 export function lineage(index: PlanIndex, id: string): string[] {
   const chain: string[] = [];

@@ -204,6 +204,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE outbox ADD CONSTRAINT outbox_state_check CHECK (state IN ('pending', 'delivered', 'withheld', 'dead', 'skipped'))`,
     ],
   },
+  {
+    version: 8,
+    name: 'what access and the instant\'s rules read of a plan version, kept beside its send basis',
+    statements: [
+      // The version's judging summary (src/sip/plan-summary.ts, JSON text): the plan with only what
+      // access and the rules that read the instant need (parties, consents, follow-ups, closure …), so
+      // a read answered from the kept texts does not parse the whole plan document. Null for derived
+      // rows written before this migration: a read then judges from the whole plan, as before.
+      `ALTER TABLE plan_version_derived ADD COLUMN summary text`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

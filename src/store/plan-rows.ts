@@ -1,13 +1,16 @@
 /** A stored plan version as its row holds it, and as the store hands it out (shared by the plan store and the outbox). */
 import { parsePlan, planModelVersion, type SipPlan } from '../sip/index.js';
-import { UnreadablePlanError, type DerivedText, type StoredPlan } from './plan-store.js';
+import { UnreadablePlanError, type DerivedText, type StoredDerivation, type StoredPlan } from './plan-store.js';
 
 export interface VersionRow {
   plan_id: string;
   version: number;
   /** The version as written before migration 4 (jsonb), else null. */
   plan: unknown;
-  /** The version as the SIP model wrote it (json), else null. */
+  /**
+   * The version as the SIP model wrote it (json), else null: as its JSON text when the statement
+   * cast it (sql-plan-store.ts, parsed only when the plan is first read), else as the driver parsed it.
+   */
   document: unknown;
   /** The model that wrote `document` (src/sip/model-version.ts). */
   model: string | null;
@@ -15,6 +18,8 @@ export interface VersionRow {
   recorded_by: string;
   /** With a derived request (migration 6): the basis kept under the deriver asked for, else null. */
   basis?: string | null;
+  /** And the judging summary kept beside it (migration 8), else null. */
+  summary?: string | null;
   /** And the text of the resource asked for, when it was derived (both null otherwise). */
   text_type?: string | null;
   text_id?: string | null;
@@ -26,25 +31,49 @@ export function isoInstant(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
+/** The row's document as parsed JSON (the parsed-JSON boundary), whether the driver brought it as text or parsed. */
+export function documentOf(row: VersionRow): unknown {
+  return typeof row.document === 'string' ? (JSON.parse(row.document) as unknown) : row.document;
+}
+
 /**
  * The stored version as a plan. One the model running now wrote is the plan as that model parsed it
  * (it was parsed before it was stored, and rows are immutable), so it is not parsed again: that was a
  * fifth of a read's CPU. Any other is parsed, and one that no longer parses is an UnreadablePlanError.
+ *
+ * `plan` is computed when first read, then kept on the object: a read that judges from the kept
+ * summary and answers a kept text (src/http/derived-view.ts) never reads it, and so never runs
+ * `JSON.parse` over the document (≈ 6.8 kB for the bench's plan). A document that no longer parses
+ * throws then, from the property, rather than from the store's call; a version whose model differs
+ * from the running one is parsed at once, so an unreadable old version still throws from the store.
  */
 export function toStored(row: VersionRow): StoredPlan {
-  const plan = row.document !== null && row.model === planModelVersion() ? (row.document as SipPlan) : parsedRow(row);
-  const stored: StoredPlan = { plan, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
-  if (row.basis === undefined || row.basis === null) return stored;
+  const current = row.document !== null && row.model === planModelVersion();
+  let plan: SipPlan | undefined = current ? undefined : parsedRow(row);
+  const fields = { version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+  const derived = derivationOf(row);
+  const stored = {} as StoredPlan;
+  Object.defineProperty(stored, 'plan', {
+    enumerable: true,
+    get(): SipPlan {
+      plan ??= documentOf(row) as SipPlan;
+      return plan;
+    },
+  });
+  return Object.assign(stored, fields, derived === undefined ? {} : { derived });
+}
+
+function derivationOf(row: VersionRow): StoredDerivation | undefined {
+  if (row.basis === undefined || row.basis === null) return undefined;
   const texts: DerivedText[] =
     row.text_type === undefined || row.text_type === null || row.text_id === undefined || row.text_id === null || typeof row.head !== 'string' || typeof row.tail !== 'string'
       ? []
       : [{ resourceType: row.text_type, id: row.text_id, head: row.head, tail: row.tail }];
-  return { ...stored, derived: { basis: row.basis, texts } };
+  return typeof row.summary === 'string' ? { basis: row.basis, summary: row.summary, texts } : { basis: row.basis, texts };
 }
 
 function parsedRow(row: VersionRow): SipPlan {
-  const result = parsePlan(row.document ?? row.plan);
+  const result = parsePlan(documentOf(row) ?? row.plan);
   if (!result.ok) throw new UnreadablePlanError(row.plan_id, row.version, result.problems);
   return result.plan;
 }
-

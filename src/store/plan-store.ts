@@ -43,12 +43,19 @@ export interface DerivedVersion {
   readonly deriver: string;
   /** The findings of the rules that do not depend on the instant, as JSON text. */
   readonly basis: string;
+  /**
+   * What access and the rules that read the instant need of the plan, as JSON text (migration 8,
+   * src/sip/plan-summary.ts), so a read answered from the texts does not parse the whole plan.
+   */
+  readonly summary?: string;
   readonly texts: readonly DerivedText[];
 }
 
 /** What a read found derived for a stored version: the basis, and the texts of the resources it asked for that were derived. */
 export interface StoredDerivation {
   readonly basis: string;
+  /** The judging summary, when one was kept with the basis (none for derived rows written before migration 8). */
+  readonly summary?: string;
   readonly texts: readonly DerivedText[];
 }
 
@@ -62,6 +69,10 @@ export interface DerivedRequest {
 
 /** One stored version of a plan. `version` is the plan's own (`SipPlan.version`), 1, 2, 3 … with no gaps. */
 export interface StoredPlan {
+  /**
+   * The version's plan. A store may parse it from its stored text only when first read (src/store/plan-rows.ts),
+   * so a read that judges from {@link StoredDerivation.summary} does not pay for it.
+   */
   readonly plan: SipPlan;
   readonly version: number;
   /** When the store recorded this version (the server's clock), ISO 8601. */

@@ -5,7 +5,7 @@
 import { formatDate, isParsedPlan, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
 import { AuditWriter } from './audit-writer.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
-import { isoInstant, toStored, type VersionRow } from './plan-rows.js';
+import { documentOf, isoInstant, toStored, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
@@ -52,7 +52,12 @@ interface AuditRow {
   detail: string | null;
 }
 
-const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
+/**
+ * The version's document comes as its text (`json` is kept as text, so the cast is free) and is parsed
+ * only when its plan is first read (plan-rows.ts `toStored`): a read that judges from the kept summary
+ * and answers a kept text never parses it.
+ */
+const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
@@ -81,10 +86,10 @@ function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown
   if (request === undefined) return { columns: '', joins: '' };
   const deriver = param(request.deriver);
   const basis = ` LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
-  if (request.resourceType === undefined) return { columns: ', d.basis', joins: basis };
+  if (request.resourceType === undefined) return { columns: ', d.basis, d.summary', joins: basis };
   const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
   return {
-    columns: ', d.basis, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail',
+    columns: ', d.basis, d.summary, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail',
     joins: `${basis}
        LEFT JOIN plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver} AND t.resource_type = ${param(request.resourceType)}${byId}`,
   };
@@ -100,8 +105,8 @@ function checkDerived(derived: DerivedVersion | undefined): DerivedVersion | und
 /** Keeps what was derived from a version (migration 6); what is kept under the same deriver stays as it is. */
 async function insertDerived(tx: SqlQueryable, planId: string, version: number, derived: DerivedVersion): Promise<void> {
   const [kept] = await tx.query<{ plan_id: string }>(
-    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING plan_id',
-    [planId, version, derived.deriver, derived.basis],
+    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING plan_id',
+    [planId, version, derived.deriver, derived.basis, derived.summary ?? null],
   );
   if (kept === undefined) return;
   // Each text its own parameter, in rows of VALUES: a version's texts run to ≈ 62 KB of JSON, which as
@@ -238,7 +243,7 @@ export class SqlPlanStore implements PlanStore {
       `SELECT ${VERSION_COLUMNS} FROM plan_versions v WHERE NOT EXISTS (SELECT 1 FROM plan_resources r WHERE r.plan_id = v.plan_id) ORDER BY v.plan_id, v.version`,
     );
     for (const row of unindexed) {
-      const parsed = parsePlan(row.document ?? row.plan);
+      const parsed = parsePlan(documentOf(row) ?? row.plan);
       if (parsed.ok) await indexResources(this.client, parsed.plan.id, checkResources(resourcesOf(parsed.plan)));
     }
   }

@@ -250,6 +250,37 @@ describe('reads from derived data on the real server (PGlite)', () => {
     expect(again.text).toBe(search.text);
   });
 
+  it('judges access and consent from the summary kept with the version, and from the whole plan for a version kept without one (before migration 8)', async () => {
+    now = IN_FORCE;
+    // Kept without a summary, as derived rows written before migration 8: answered, and refused two years on.
+    const before = newPlan('sip-derived-no-summary');
+    const { summary: _summary, ...withoutSummary } = derivedVersion(before);
+    await server.store.create(before, 'system', planResourceIds(before), { derived: withoutSummary });
+    const beforeId = idOf(before, 'CarePlan');
+    expect((await current(before.id, 'CarePlan', beforeId)).derived).not.toHaveProperty('summary');
+    const answered = await request(server.url).get(`/fhir/CarePlan/${beforeId}`).set(await auth()).expect(200);
+    expect(answered.body).toMatchObject({ resourceType: 'CarePlan', id: beforeId });
+    now = new Date(IN_FORCE.getTime() + 730 * DAY);
+    await request(server.url).get(`/fhir/CarePlan/${beforeId}`).set(await auth()).expect(403);
+    now = IN_FORCE;
+
+    // A summary kept under the current deriver is what the read judges, not the plan document: one whose
+    // consent is withdrawn refuses a plan whose document has it in force (a summary is never written so;
+    // this shows the read does not parse the document to judge).
+    const plan = newPlan('sip-derived-summary-judged');
+    const derived = derivedVersion(plan);
+    const withdrawn = { ...plan, consents: plan.consents.map((consent) => ({ ...consent, withdrawal: { withdrawnAt: '2026-01-01T00:00:00Z', withdrawnBy: 'individual', recordedBy: 'prof-anna-lind' } })) };
+    await server.store.create(plan, 'system', planResourceIds(plan), { derived: { ...derived, summary: JSON.stringify(withdrawn) } });
+    const refused = await request(server.url).get(`/fhir/CarePlan/${idOf(plan, 'CarePlan')}`).set(await auth()).expect(403);
+    expect(JSON.stringify(refused.body)).toContain('consent.withdrawn');
+    // And the region, a principal, found in the summary's parties: an organisation not in them is refused access.
+    const strangers = { ...plan, principals: [], otherActors: [], professionals: [] };
+    const hidden = newPlan('sip-derived-summary-parties');
+    await server.store.create(hidden, 'system', planResourceIds(hidden), { derived: { ...derivedVersion(hidden), summary: JSON.stringify({ ...strangers, id: hidden.id }) } });
+    const denied = await request(server.url).get(`/fhir/CarePlan/${idOf(hidden, 'CarePlan')}`).set(await auth()).expect(403);
+    expect(JSON.stringify(denied.body)).toContain('may not see');
+  });
+
   it('does not use what was kept under another deriver (another mapping or rule set)', async () => {
     now = IN_FORCE;
     const plan = newPlan('sip-derived-other');

@@ -267,6 +267,29 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect(rows.map((row) => ({ resourceType: 'Goal', id: row.resource_id, head: row.head, tail: row.tail }))).toEqual(texts);
     });
 
+    it('keeps a version\'s judging summary beside its basis and hands it back with it; a derived row without one comes back without it', async () => {
+      const plan = asNew(base, 'sip-store-derived-summary');
+      const [carePlan] = planResourceIds(plan).filter((resource) => resource.resourceType === 'CarePlan');
+      if (carePlan === undefined) throw new Error('the plan has a CarePlan');
+      const text = { resourceType: 'CarePlan', id: carePlan.id, head: '{"resourceType":"CarePlan","meta":{', tail: '}}' };
+      const summary = '{"id":"sip-store-derived-summary","consents":[],"principals":[]}';
+      await opened().store.create(plan, 'system', planResourceIds(plan), { derived: { deriver: 'with-summary', basis: '{"rules":[]}', summary, texts: [text] } });
+      // As a writer before migration 8 left it: a basis and no summary.
+      await opened().store.derive(plan.id, 1, { deriver: 'without-summary', basis: '{"rules":[]}', texts: [text] });
+      const withSummary = { deriver: 'with-summary' };
+      expect((await opened().store.get(plan.id, undefined, { derived: withSummary }))?.derived).toEqual({ basis: '{"rules":[]}', summary, texts: [] });
+      expect((await opened().store.get(plan.id, undefined, { derived: { ...withSummary, resourceType: 'CarePlan' } }))?.derived).toEqual({ basis: '{"rules":[]}', summary, texts: [text] });
+      const [found] = await opened().store.currentWithResource('CarePlan', carePlan.id, withSummary);
+      expect(found?.derived?.summary).toBe(summary);
+      const searched = await opened().store.search({ personIdentifier: plan.individual.identifier.value, derived: withSummary });
+      expect(searched.plans.find((stored) => stored.plan.id === plan.id)?.derived?.summary).toBe(summary);
+      const without = await opened().store.get(plan.id, undefined, { derived: { deriver: 'without-summary' } });
+      expect(without?.derived).toEqual({ basis: '{"rules":[]}', texts: [] });
+      // The plan itself, parsed from its text when first read, is the plan as stored.
+      expect(without?.plan).toEqual(plan);
+      expect((await opened().store.versions(plan.id, [1], { derived: withSummary }))[0]?.plan).toEqual(plan);
+    });
+
     it('refuses to change or remove a stored version', async () => {
       await create(opened().store, asNew(base, 'sip-store-immutable'), 'system');
       await expect(opened().sql.query(`UPDATE plan_versions SET recorded_by = 'someone' WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);

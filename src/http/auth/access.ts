@@ -17,7 +17,7 @@
  */
 import { consentsInForce, consentStateAt, decideExchange, isExcludedBy } from '../../sip/consent-status.js';
 import type { Consent, SipPlan } from '../../sip/model/index.js';
-import { indexPlan, type PlanIndex } from '../../sip/plan-index.js';
+import { planIndexOf, type PlanIndex } from '../../sip/plan-index.js';
 import { organisationsnummerOf } from '../../sip/identifiers.js';
 
 export type AccessRole = 'principal' | 'unit' | 'otherActor';
@@ -112,7 +112,7 @@ export function mayAccess(plan: SipPlan, organizationHsaId: string, at: Date): A
   if (parties.length === 0) {
     return { allowed: false, reason: 'notAParty', message: `plan ${plan.id}: the organisation is not a principal, unit or other actor of the plan` };
   }
-  const index = indexPlan(plan);
+  const index = planIndexOf(plan);
   const decisions = parties.map((party) => judge(plan, index, party, at));
   const excluded = decisions.find((decision) => !decision.allowed && decision.reason === 'excluded');
   if (excluded !== undefined) return excluded;

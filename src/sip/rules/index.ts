@@ -5,7 +5,7 @@
 import { parseDate, stockholmDate } from '../dates.js';
 import { parseIdentityNumber, type CalendarDate } from '../identifiers.js';
 import type { SipPlan } from '../model/index.js';
-import { indexPlan } from '../plan-index.js';
+import { indexPlan, planIndexOf } from '../plan-index.js';
 import type { Problem } from '../problem.js';
 import * as consent from './consent-rules.js';
 import * as decision from './decision-rules.js';
@@ -333,7 +333,7 @@ export function judgeSendAndRecordedWith(plan: SipPlan, basis: SendBasis, at: Da
   for (const { rule, entry } of basisRules(basis)) {
     if ('timed' in entry) {
       if (sendContext === undefined || recordedContext === undefined) {
-        const shared = { plan, index: indexPlan(plan), birthDate: birthDateOf(plan) };
+        const shared = { plan, index: planIndexOf(plan), birthDate: birthDateOf(plan) };
         const recordedAt = new Date(plan.updatedAt);
         sendContext = { ...shared, at, sending: true, today: stockholmDate(at) };
         recordedContext = { ...shared, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
@@ -361,7 +361,8 @@ export function judgeSendWith(plan: SipPlan, basis: SendBasis, at: Date): Proble
   let context: RuleContext | undefined;
   for (const { rule, entry } of basisRules(basis)) {
     if ('timed' in entry) {
-      context ??= { plan, index: indexPlan(plan), at, sending: true, today: stockholmDate(at), birthDate: birthDateOf(plan) };
+      // The index the read's access decision computed for the same plan (planIndexOf), not a second one.
+      context ??= { plan, index: planIndexOf(plan), at, sending: true, today: stockholmDate(at), birthDate: birthDateOf(plan) };
       for (const finding of rule.check(context)) problems.push(problemOf(rule, finding));
     } else {
       for (const finding of entry.findings) problems.push(problemOf(rule, finding));
