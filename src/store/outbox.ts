@@ -195,9 +195,31 @@ export async function enqueueDeliveries(tx: SqlQueryable, planId: string, versio
   );
 }
 
-/** A pending row is due: its time has come, and nothing earlier to the same receiver is pending or dead. */
+/**
+ * A pending row is due: its time has come, and nothing earlier to the same receiver is pending or dead.
+ *
+ * The earlier-version check is a scalar subquery with `LIMIT 1`, not `NOT EXISTS`, on purpose: PostgreSQL
+ * never turns a scalar subquery into a join, so it is always a probe of the outbox's unique
+ * (plan_id, receiver_id, version) index for the row at hand. As `NOT EXISTS` it became an anti join
+ * whose inner side the planner was free to choose, and on a table without statistics (never analysed,
+ * or analysed when nothing was pending) it chose to scan every pending and dead row for every pending
+ * row: a claim cost grew with the square of the backlog — 6,600 buffer reads and ≈ 50 ms of
+ * PostgreSQL CPU for one claim with 200 pending (docs/performance.md, "The claim's plan").
+ */
 const DUE = `o.state = 'pending' AND (o.not_before IS NULL OR o.not_before <= $1::timestamptz)
-  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.plan_id = o.plan_id AND e.receiver_id = o.receiver_id AND e.version < o.version AND e.state IN ('pending', 'dead'))`;
+  AND (SELECT true FROM outbox e WHERE e.plan_id = o.plan_id AND e.receiver_id = o.receiver_id AND e.version < o.version AND e.state IN ('pending', 'dead') LIMIT 1) IS NULL`;
+
+/** The claim on PostgreSQL: the first due row, by id, not locked by another transaction. */
+export const CLAIM_DUE = `SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`;
+
+/**
+ * The planner settings of a claim's transaction. With a sort allowed, a plan made while the outbox
+ * looked small — a prepared statement's generic plan, kept for the connection's life, or any plan on
+ * statistics taken when nothing was pending — reads and filters *every* pending row and sorts them
+ * to find the first; the claim must walk the pending rows in id order (the `outbox_pending` index)
+ * and stop at the first it can lock. Nothing else in a claim's transaction sorts.
+ */
+export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: 'off' };
 
 /**
  * What was kept with a version when it was written (migration 6) under the deriver (`deriver`, a
@@ -301,7 +323,7 @@ export class SqlOutboxStore implements OutboxStore {
 
   private async deliverNextLocked(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
     return this.client.transaction(async (tx) => {
-      const [row] = await tx.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`, [at.toISOString()]);
+      const [row] = await tx.query<DeliveryRow>(CLAIM_DUE, [at.toISOString()]);
       if (row === undefined) return false;
       // The NOT EXISTS above saw the snapshot the statement began with; readClaimed's statement sees
       // what was committed since (an operator's retry of an earlier version). Still earlier work: leave it.
@@ -310,7 +332,7 @@ export class SqlOutboxStore implements OutboxStore {
       const settlement = await attempt(claimed);
       await settle(tx, String(row.id), settlement);
       return true;
-    });
+    }, { settings: CLAIM_SETTINGS });
   }
 
   private async deliverNextInProcess(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
