@@ -24,7 +24,7 @@
  * skips it: a skipped n has ended, and n+1 goes.
  */
 import { toStored, type VersionRow } from './plan-rows.js';
-import type { StoredPlan } from './plan-store.js';
+import type { AuditEntry, StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
 export type DeliveryState = 'pending' | 'delivered' | 'withheld' | 'dead' | 'skipped';
@@ -62,12 +62,16 @@ export interface DeliveryQuery {
   readonly limit?: number;
 }
 
-/** How an attempt ended, as the worker records it. */
-export type Settlement =
+/**
+ * How an attempt ended, as the worker records it; `audit`, when given, is the attempt's audit entry,
+ * written in the same statement as the result (so in its transaction: both or neither).
+ */
+export type Settlement = (
   | { readonly kind: 'delivered'; readonly status?: number; readonly detail?: string }
   | { readonly kind: 'withheld'; readonly reason: string }
   | { readonly kind: 'retry'; readonly reason: string; readonly status?: number; readonly notBefore: Date }
-  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number };
+  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number }
+) & { readonly audit?: AuditEntry };
 
 /** A delivery claimed for one attempt, with the plan version it carries. */
 export interface ClaimedDelivery {
@@ -273,39 +277,68 @@ async function readClaimed(sql: SqlQueryable, row: DeliveryRow, deriver: string 
   return { delivery: toDelivery(row), stored, current: version === current ? stored : claimedVersion(current) };
 }
 
-async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Promise<void> {
+/** The UPDATE recording a settlement of row $1, and its parameters after $1. */
+function settlementUpdate(settlement: Settlement): { readonly sql: string; readonly params: unknown[] } {
   switch (settlement.kind) {
     case 'delivered':
-      await sql.query(
-        `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
-        [id, settlement.status ?? null, settlement.detail ?? null],
-      );
-      return;
+      return {
+        sql: `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        params: [settlement.status ?? null, settlement.detail ?? null],
+      };
     case 'withheld':
       // Nothing went on the wire: not an attempt.
-      await sql.query(`UPDATE outbox SET state = 'withheld', not_before = NULL, last_status = NULL, last_error = $2, updated_at = now(), ended_at = now() WHERE id = $1::bigint`, [
-        id,
-        settlement.reason,
-      ]);
-      return;
+      return {
+        sql: `UPDATE outbox SET state = 'withheld', not_before = NULL, last_status = NULL, last_error = $2, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        params: [settlement.reason],
+      };
     case 'retry':
-      await sql.query(`UPDATE outbox SET attempts = attempts + 1, not_before = $2::timestamptz, last_status = $3, last_error = $4, updated_at = now() WHERE id = $1::bigint`, [
-        id,
-        settlement.notBefore.toISOString(),
-        settlement.status ?? null,
-        settlement.reason,
-      ]);
-      return;
+      return {
+        sql: `UPDATE outbox SET attempts = attempts + 1, not_before = $2::timestamptz, last_status = $3, last_error = $4, updated_at = now() WHERE id = $1::bigint`,
+        params: [settlement.notBefore.toISOString(), settlement.status ?? null, settlement.reason],
+      };
     case 'dead':
-      await sql.query(
-        `UPDATE outbox SET state = 'dead', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
-        [id, settlement.status ?? null, settlement.reason],
-      );
-      return;
+      return {
+        sql: `UPDATE outbox SET state = 'dead', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        params: [settlement.status ?? null, settlement.reason],
+      };
   }
 }
 
+/** The audit log's columns, in the order {@link settle} binds them. */
+const AUDIT_COLUMNS = ['at', 'organization', 'agent', 'plan_id', 'person_identifier', 'action', 'what', 'outcome', 'detail'] as const;
+
+/**
+ * Records a settlement, and its audit entry when it carries one: the UPDATE and the audit INSERT are
+ * one statement (`WITH settled AS (UPDATE …) INSERT … SELECT … FROM settled`), so the entry costs no
+ * round trip and no commit of its own, and the result is never recorded without it.
+ */
+async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Promise<void> {
+  const update = settlementUpdate(settlement);
+  const entry = settlement.audit;
+  if (entry === undefined) {
+    await sql.query(update.sql, [id, ...update.params]);
+    return;
+  }
+  const first = update.params.length + 2;
+  const values = AUDIT_COLUMNS.map((column, index) => `$${String(first + index)}::${column === 'at' ? 'timestamptz' : 'text'}`);
+  await sql.query(`WITH settled AS (${update.sql} RETURNING id) INSERT INTO audit_log (${AUDIT_COLUMNS.join(', ')}) SELECT ${values.join(', ')} FROM settled`, [
+    id,
+    ...update.params,
+    entry.at,
+    entry.organization,
+    entry.agent ?? null,
+    entry.planId ?? null,
+    entry.personIdentifier ?? null,
+    entry.action,
+    entry.what,
+    entry.outcome,
+    entry.detail ?? null,
+  ]);
+}
+
 export class SqlOutboxStore implements OutboxStore {
+  /** A settlement's audit entry is written with it (see {@link settle}); the worker hands it over instead of writing it. */
+  readonly recordsAudit = true;
   /** PGlite only: the ids this process is delivering now (see the module comment). */
   private readonly inFlight = new Set<string>();
   /**
