@@ -90,6 +90,13 @@ export interface OutboxQueue {
    * commit fewer per attempt, and no attempt recorded without its entry.
    */
   readonly recordsAudit?: boolean;
+  /**
+   * Calls `wake` when deliveries are queued or put back by any instance (PostgreSQL: LISTEN/NOTIFY);
+   * resolves to what stops it, or undefined where the queue cannot tell (PGlite). The worker polls
+   * every {@link OutboxWorkerOptions.pollIntervalMs} all the same: for retries that come due, and in
+   * case a notification is missed (a listener's connection lost, a wake while no slot slept).
+   */
+  onQueued?(wake: () => void): Promise<(() => Promise<void>) | undefined>;
 }
 
 /** What the worker appends to the audit log (src/store/plan-store.ts `AuditEntry`). */
@@ -194,6 +201,7 @@ export class OutboxWorker {
   private running = false;
   private slots: Promise<void>[] = [];
   private wakers = new Set<() => void>();
+  private unlisten: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -217,12 +225,25 @@ export class OutboxWorker {
     if (this.running) return;
     this.running = true;
     this.slots = Array.from({ length: this.concurrency }, () => this.loop());
+    this.unlisten = (this.options.outbox.onQueued?.(() => {
+      this.wake();
+    }) ?? Promise.resolve(undefined)).catch((error: unknown) => {
+      this.options.logger?.warn({ err: error }, 'outbox: cannot listen for queued deliveries; polling only');
+      return undefined;
+    });
+  }
+
+  /** Resolves once the worker listens for queued deliveries (or knows it cannot, and only polls). */
+  async listening(): Promise<void> {
+    await this.unlisten;
   }
 
   /** Stops taking deliveries and waits for the attempts under way to end and be recorded. */
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
+    await (await this.unlisten)?.();
+    this.unlisten = Promise.resolve(undefined);
     await Promise.all(this.slots);
     this.slots = [];
   }

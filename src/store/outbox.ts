@@ -190,11 +190,19 @@ export function checkReceiverIds(receiverIds: readonly string[]): readonly strin
   return receiverIds;
 }
 
+/**
+ * The channel a write of outbox rows notifies, in the same statement: PostgreSQL sends the
+ * notification when the transaction commits (and never if it rolls back), and every instance's worker
+ * listening on it wakes at once instead of at its next poll (outbox-worker.ts).
+ */
+export const OUTBOX_CHANNEL = 'sip_outbox';
+
 /** Queues a version for its receivers; called inside the transaction that writes the version. */
 export async function enqueueDeliveries(tx: SqlQueryable, planId: string, version: number, receiverIds: readonly string[]): Promise<void> {
   if (receiverIds.length === 0) return;
   await tx.query(
-    `INSERT INTO outbox (plan_id, version, receiver_id) SELECT $1, $2, receiver_id FROM unnest($3::text[]) AS r (receiver_id)`,
+    `WITH queued AS (INSERT INTO outbox (plan_id, version, receiver_id) SELECT $1, $2, receiver_id FROM unnest($3::text[]) AS r (receiver_id) RETURNING id)
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM queued LIMIT 1`,
     [planId, version, receiverIds],
   );
 }
@@ -350,6 +358,15 @@ export class SqlOutboxStore implements OutboxStore {
 
   constructor(private readonly client: SqlClient) {}
 
+  /**
+   * Calls `wake` when outbox rows are written or put back to pending, by this or any other instance
+   * (PostgreSQL's LISTEN on {@link OUTBOX_CHANNEL}); resolves to the function that stops it. On PGlite
+   * (one process, whose own writes wake its worker directly) nothing: undefined.
+   */
+  async onQueued(wake: () => void): Promise<(() => Promise<void>) | undefined> {
+    return this.client.driver === 'pg' && this.client.listen !== undefined ? this.client.listen(OUTBOX_CHANNEL, wake) : undefined;
+  }
+
   async deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options: ClaimOptions = {}): Promise<boolean> {
     return this.client.driver === 'pg' ? this.deliverNextLocked(at, attempt, options.deriver) : this.deliverNextInProcess(at, attempt, options.deriver);
   }
@@ -431,7 +448,10 @@ export class SqlOutboxStore implements OutboxStore {
        WHERE o.id = $1::bigint AND o.state = 'dead' RETURNING ${DELIVERY_COLUMNS}`,
       [id],
     );
-    if (row !== undefined) return toDelivery(row);
+    if (row !== undefined) {
+      await this.client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+      return toDelivery(row);
+    }
     throw new DeliveryNotRetryableError(id, (await this.get(id))?.state);
   }
 
@@ -453,7 +473,11 @@ export class SqlOutboxStore implements OutboxStore {
        WHERE o.id = $1::bigint AND o.state = 'dead' RETURNING ${DELIVERY_COLUMNS}`,
       [id, request.by.trim(), reason],
     );
-    if (row !== undefined) return toDelivery(row);
+    if (row !== undefined) {
+      // The next version to the receiver is due now.
+      await this.client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+      return toDelivery(row);
+    }
     throw new DeliveryNotSkippableError(id, (await this.get(id))?.state);
   }
 }

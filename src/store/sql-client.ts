@@ -41,6 +41,12 @@ export interface SqlClient extends SqlQueryable {
    * throws, and the error passed on unchanged.
    */
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * PostgreSQL only: calls `onNotify` for every `NOTIFY` on `channel` (a plain name), over a connection
+   * of its own outside the pool, until the returned function is called. A listener whose connection
+   * breaks stops calling (it is not reopened): a caller keeps polling as well.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -150,6 +156,18 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
         );
         throw error;
       }
+    },
+    async listen(channel, onNotify) {
+      if (!SETTING.test(channel)) throw new RangeError(`a channel must be a plain name, not ${channel}`);
+      const listener = new pg.Client({ connectionString: databaseUrl });
+      // A broken listener only stops waking; the caller's polling goes on. Without a listener Node would end the process.
+      listener.on('error', () => undefined);
+      listener.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      await listener.connect();
+      await listener.query(`LISTEN ${channel}`);
+      return () => listener.end().catch(() => undefined);
     },
     close: () => pool.end(),
   };
