@@ -61,12 +61,19 @@ export interface ClaimedAttempt {
   readonly current: ClaimedVersion;
 }
 
-/** How an attempt ended (src/store/outbox.ts `Settlement`). */
-export type AttemptResult =
+/**
+ * How an attempt ended (src/store/outbox.ts `Settlement`); `audit`, the attempt's audit entry, only to
+ * a queue that {@link OutboxQueue.recordsAudit records it}.
+ */
+export type AttemptResult = (
   | { readonly kind: 'delivered'; readonly status?: number; readonly detail?: string }
   | { readonly kind: 'withheld'; readonly reason: string }
   | { readonly kind: 'retry'; readonly reason: string; readonly status?: number; readonly notBefore: Date }
-  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number };
+  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number }
+) & { readonly audit?: DeliveryAuditEntry };
+
+/** An attempt's result with its audit entry, before the worker decides who writes the entry. */
+type AuditedResult = AttemptResult & { readonly audit: DeliveryAuditEntry };
 
 /**
  * The outbox as the worker uses it: claim one due delivery, run the attempt while holding the claim,
@@ -76,6 +83,20 @@ export type AttemptResult =
 export interface OutboxQueue {
   /** `deriver`: bring the versions' derived data kept under this name (src/http/derived-view.ts `currentDeriver`). */
   deliverNext(at: Date, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>, options?: { readonly deriver?: string }): Promise<boolean>;
+  /**
+   * True when the queue writes a result's `audit` entry with the result, in the transaction that
+   * records it (the SQL outbox: one statement for both). The worker then hands the entry over with the
+   * result instead of writing it through {@link OutboxWorkerOptions.audit} first — a round trip and a
+   * commit fewer per attempt, and no attempt recorded without its entry.
+   */
+  readonly recordsAudit?: boolean;
+  /**
+   * Calls `wake` when deliveries are queued or put back by any instance (PostgreSQL: LISTEN/NOTIFY);
+   * resolves to what stops it, or undefined where the queue cannot tell (PGlite). The worker polls
+   * every {@link OutboxWorkerOptions.pollIntervalMs} all the same: for retries that come due, and in
+   * case a notification is missed (a listener's connection lost, a wake while no slot slept).
+   */
+  onQueued?(wake: () => void): Promise<(() => Promise<void>) | undefined>;
 }
 
 /** What the worker appends to the audit log (src/store/plan-store.ts `AuditEntry`). */
@@ -180,6 +201,7 @@ export class OutboxWorker {
   private running = false;
   private slots: Promise<void>[] = [];
   private wakers = new Set<() => void>();
+  private unlisten: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -203,12 +225,25 @@ export class OutboxWorker {
     if (this.running) return;
     this.running = true;
     this.slots = Array.from({ length: this.concurrency }, () => this.loop());
+    this.unlisten = (this.options.outbox.onQueued?.(() => {
+      this.wake();
+    }) ?? Promise.resolve(undefined)).catch((error: unknown) => {
+      this.options.logger?.warn({ err: error }, 'outbox: cannot listen for queued deliveries; polling only');
+      return undefined;
+    });
+  }
+
+  /** Resolves once the worker listens for queued deliveries (or knows it cannot, and only polls). */
+  async listening(): Promise<void> {
+    await this.unlisten;
   }
 
   /** Stops taking deliveries and waits for the attempts under way to end and be recorded. */
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
+    await (await this.unlisten)?.();
+    this.unlisten = Promise.resolve(undefined);
     await Promise.all(this.slots);
     this.slots = [];
   }
@@ -256,15 +291,23 @@ export class OutboxWorker {
     });
   }
 
-  /** One attempt: consent, connector, and the result recorded in the audit log. */
+  /** One attempt, its audit entry written here or handed to the queue with the result. */
   private async attempt(claimed: ClaimedAttempt): Promise<AttemptResult> {
+    const result = await this.judgeAndSend(claimed);
+    if (this.options.outbox.recordsAudit === true) return result;
+    const { audit, ...settlement } = result;
+    await this.options.audit(audit);
+    return settlement;
+  }
+
+  /** One attempt: consent, connector, and the audit entry saying how it ended. */
+  private async judgeAndSend(claimed: ClaimedAttempt): Promise<AuditedResult> {
     const { delivery, stored, current } = claimed;
     const at = this.clock();
     const attempt = delivery.attempts + 1;
     const receiver = this.receivers.get(delivery.receiverId);
     const connector = receiver === undefined ? undefined : this.options.connectorFor(receiver.id);
-    const audit = (outcome: DeliveryAuditEntry['outcome'], detail: string): Promise<void> =>
-      this.options.audit({
+    const audit = (outcome: DeliveryAuditEntry['outcome'], detail: string): DeliveryAuditEntry => ({
         at: at.toISOString(),
         organization: receiver?.organization ?? delivery.receiverId,
         agent: OUTBOX_AGENT,
@@ -274,11 +317,10 @@ export class OutboxWorker {
         what: `deliver plan ${delivery.planId} version ${String(delivery.version)} to receiver ${delivery.receiverId} (delivery ${delivery.id}, attempt ${String(attempt)})`,
         outcome,
         detail,
-      });
+    });
     if (receiver === undefined || connector === undefined) {
       const reason = `receiver "${delivery.receiverId}" is not configured (anymore); nothing was sent`;
-      await audit('failed', `dead letter: ${reason}`);
-      return { kind: 'dead', reason };
+      return { kind: 'dead', reason, audit: audit('failed', `dead letter: ${reason}`) };
     }
     let decision: SendDecision;
     try {
@@ -291,8 +333,7 @@ export class OutboxWorker {
     }
     if (!decision.send) {
       const reason = `${decision.reason}: ${decision.detail}`;
-      await audit('refused', `withheld: ${reason}`);
-      return { kind: 'withheld', reason };
+      return { kind: 'withheld', reason, audit: audit('refused', `withheld: ${reason}`) };
     }
     const message: OutboundMessage = {
       planId: delivery.planId,
@@ -316,34 +357,41 @@ export class OutboxWorker {
     const consent = `consent ${decision.consentId}${decision.removed.length === 0 ? '' : `, removed: ${decision.removed.join(', ')}`}`;
     switch (outcome.kind) {
       case 'delivered':
-        await audit('success', `${withStatus('delivered', outcome.status)}; ${consent}`);
-        return { kind: 'delivered', ...(outcome.status === undefined ? {} : { status: outcome.status }), ...(outcome.detail === undefined ? {} : { detail: outcome.detail }) };
+        return {
+          kind: 'delivered',
+          ...(outcome.status === undefined ? {} : { status: outcome.status }),
+          ...(outcome.detail === undefined ? {} : { detail: outcome.detail }),
+          audit: audit('success', `${withStatus('delivered', outcome.status)}; ${consent}`),
+        };
       case 'failed': {
         const reason = withStatus(`refused by the receiver: ${outcome.reason}`, outcome.status);
-        await audit('failed', `dead letter: ${reason}; ${consent}`);
-        return { kind: 'dead', reason, ...(outcome.status === undefined ? {} : { status: outcome.status }) };
+        return { kind: 'dead', reason, ...(outcome.status === undefined ? {} : { status: outcome.status }), audit: audit('failed', `dead letter: ${reason}; ${consent}`) };
       }
       case 'retry':
         return this.failedAttempt(attempt, outcome.reason, outcome.status, outcome.retryAfterMs, (result, detail) => audit(result, `${detail}; ${consent}`));
     }
   }
 
-  private async failedAttempt(
+  private failedAttempt(
     attempt: number,
     reason: string,
     status: number | undefined,
     retryAfterMs: number | undefined,
-    audit: (outcome: DeliveryAuditEntry['outcome'], detail: string) => Promise<void>,
-  ): Promise<AttemptResult> {
+    audit: (outcome: DeliveryAuditEntry['outcome'], detail: string) => DeliveryAuditEntry,
+  ): AuditedResult {
     const said = withStatus(reason, status);
     if (attempt >= this.maxAttempts) {
       const dead = `gave up after ${String(attempt)} attempts; the last: ${said}`;
-      await audit('failed', `dead letter: ${dead}`);
-      return { kind: 'dead', reason: dead, ...(status === undefined ? {} : { status }) };
+      return { kind: 'dead', reason: dead, ...(status === undefined ? {} : { status }), audit: audit('failed', `dead letter: ${dead}`) };
     }
     const wait = backoffMs(attempt, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
     const notBefore = new Date(this.clock().getTime() + wait);
-    await audit('failed', `attempt ${String(attempt)} failed: ${said}; next attempt not before ${notBefore.toISOString()}`);
-    return { kind: 'retry', reason: said, notBefore, ...(status === undefined ? {} : { status }) };
+    return {
+      kind: 'retry',
+      reason: said,
+      notBefore,
+      ...(status === undefined ? {} : { status }),
+      audit: audit('failed', `attempt ${String(attempt)} failed: ${said}; next attempt not before ${notBefore.toISOString()}`),
+    };
   }
 }

@@ -9,7 +9,8 @@
  *
  * Only organisations listed in `SIP_OPERATORS` may call them (none by default: nobody); others get
  * 403. Every call is in the audit log like any other; a skip's entry also names the plan, the
- * version, the receiver and the reason given. Errors are problem documents (RFC 9457), as on the
+ * version, the receiver and the reason given — a refused skip's too (404, 409: what it asked to give
+ * up, the state that made it refused, and the reason the operator gave). Errors are problem documents (RFC 9457), as on the
  * rest of the non-FHIR API.
  */
 import { Router, type Request, type Response } from 'express';
@@ -74,7 +75,11 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
 
   /** Authenticates, checks the caller is an operator, runs, and audits how it ended. */
   const operatorRoute =
-    (action: AuditEntry['action'], run: (request: Request, response: Response, caller: Caller) => Promise<AuditNote | undefined>) =>
+    (
+      action: AuditEntry['action'],
+      /** `refusing`: what the audit entry says if the route then answers with an error (a refused skip's reason). */
+      run: (request: Request, response: Response, caller: Caller, refusing: (note: AuditNote) => void) => Promise<AuditNote | undefined>,
+    ) =>
     async (request: Request, response: Response): Promise<void> => {
       let caller: Caller | undefined;
       let outcome: AuditEntry['outcome'] = 'success';
@@ -85,12 +90,14 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
         if (!operators.has(caller.organization)) {
           throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} is not an operator of the exchange (SIP_OPERATORS lists who is)`);
         }
-        note = await run(request, response, caller);
+        note = await run(request, response, caller, (refusal) => {
+          note = refusal;
+        });
         detail = note?.detail === undefined ? String(response.statusCode) : `${String(response.statusCode)}: ${note.detail}`;
       } catch (error) {
         const status = error instanceof HttpError ? error.status : 500;
         outcome = status === 401 || status === 403 ? 'refused' : 'failed';
-        detail = String(status);
+        detail = note?.detail === undefined ? String(status) : `${String(status)}: ${note.detail}`;
         throw error;
       } finally {
         await store.audit({
@@ -156,7 +163,7 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
    */
   router.post(
     '/deliveries/:id/skip',
-    operatorRoute('execute', async (request, response, caller) => {
+    operatorRoute('execute', async (request, response, caller, refusing) => {
       const id = String(request.params.id);
       const body = skipBodySchema.safeParse(await readBody(request));
       if (!body.success) {
@@ -172,6 +179,16 @@ export function deliveryRouter(dependencies: Pick<AppDependencies, 'store' | 'au
         };
       } catch (error) {
         if (!(error instanceof DeliveryNotSkippableError)) throw error;
+        // The refused attempt is audited with what was asked and why: an operator who tried to give
+        // up a delivery that was not a dead letter (one a worker was delivering, or already ended).
+        const target = error.state === undefined ? undefined : await outbox.get(id);
+        refusing({
+          ...(target === undefined ? {} : { planId: target.planId }),
+          detail:
+            target === undefined
+              ? `refused to skip delivery ${id}, which does not exist; reason given: ${body.data.reason}`
+              : `refused to skip plan ${target.planId} version ${String(target.version)} to receiver ${target.receiverId} (delivery ${id}): it is ${target.state}, only a dead letter can be skipped; reason given: ${body.data.reason}`,
+        });
         throw error.state === undefined ? new HttpError(404, 'Not Found', `There is no delivery ${id}`) : new HttpError(409, 'Conflict', `Delivery ${id} is ${error.state}; only a dead letter can be skipped`);
       }
     }),

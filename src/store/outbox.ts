@@ -24,7 +24,7 @@
  * skips it: a skipped n has ended, and n+1 goes.
  */
 import { toStored, type VersionRow } from './plan-rows.js';
-import type { StoredPlan } from './plan-store.js';
+import type { AuditEntry, StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
 export type DeliveryState = 'pending' | 'delivered' | 'withheld' | 'dead' | 'skipped';
@@ -62,12 +62,16 @@ export interface DeliveryQuery {
   readonly limit?: number;
 }
 
-/** How an attempt ended, as the worker records it. */
-export type Settlement =
+/**
+ * How an attempt ended, as the worker records it; `audit`, when given, is the attempt's audit entry,
+ * written in the same statement as the result (so in its transaction: both or neither).
+ */
+export type Settlement = (
   | { readonly kind: 'delivered'; readonly status?: number; readonly detail?: string }
   | { readonly kind: 'withheld'; readonly reason: string }
   | { readonly kind: 'retry'; readonly reason: string; readonly status?: number; readonly notBefore: Date }
-  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number };
+  | { readonly kind: 'dead'; readonly reason: string; readonly status?: number }
+) & { readonly audit?: AuditEntry };
 
 /** A delivery claimed for one attempt, with the plan version it carries. */
 export interface ClaimedDelivery {
@@ -186,18 +190,48 @@ export function checkReceiverIds(receiverIds: readonly string[]): readonly strin
   return receiverIds;
 }
 
+/**
+ * The channel a write of outbox rows notifies, in the same statement: PostgreSQL sends the
+ * notification when the transaction commits (and never if it rolls back), and every instance's worker
+ * listening on it wakes at once instead of at its next poll (outbox-worker.ts).
+ */
+export const OUTBOX_CHANNEL = 'sip_outbox';
+
 /** Queues a version for its receivers; called inside the transaction that writes the version. */
 export async function enqueueDeliveries(tx: SqlQueryable, planId: string, version: number, receiverIds: readonly string[]): Promise<void> {
   if (receiverIds.length === 0) return;
   await tx.query(
-    `INSERT INTO outbox (plan_id, version, receiver_id) SELECT $1, $2, receiver_id FROM unnest($3::text[]) AS r (receiver_id)`,
+    `WITH queued AS (INSERT INTO outbox (plan_id, version, receiver_id) SELECT $1, $2, receiver_id FROM unnest($3::text[]) AS r (receiver_id) RETURNING id)
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM queued LIMIT 1`,
     [planId, version, receiverIds],
   );
 }
 
-/** A pending row is due: its time has come, and nothing earlier to the same receiver is pending or dead. */
+/**
+ * A pending row is due: its time has come, and nothing earlier to the same receiver is pending or dead.
+ *
+ * The earlier-version check is a scalar subquery with `LIMIT 1`, not `NOT EXISTS`, on purpose: PostgreSQL
+ * never turns a scalar subquery into a join, so it is always a probe of the outbox's unique
+ * (plan_id, receiver_id, version) index for the row at hand. As `NOT EXISTS` it became an anti join
+ * whose inner side the planner was free to choose, and on a table without statistics (never analysed,
+ * or analysed when nothing was pending) it chose to scan every pending and dead row for every pending
+ * row: a claim cost grew with the square of the backlog — 6,600 buffer reads and ≈ 50 ms of
+ * PostgreSQL CPU for one claim with 200 pending (docs/performance.md, "The claim's plan").
+ */
 const DUE = `o.state = 'pending' AND (o.not_before IS NULL OR o.not_before <= $1::timestamptz)
-  AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.plan_id = o.plan_id AND e.receiver_id = o.receiver_id AND e.version < o.version AND e.state IN ('pending', 'dead'))`;
+  AND (SELECT true FROM outbox e WHERE e.plan_id = o.plan_id AND e.receiver_id = o.receiver_id AND e.version < o.version AND e.state IN ('pending', 'dead') LIMIT 1) IS NULL`;
+
+/** The claim on PostgreSQL: the first due row, by id, not locked by another transaction. */
+export const CLAIM_DUE = `SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`;
+
+/**
+ * The planner settings of a claim's transaction. With a sort allowed, a plan made while the outbox
+ * looked small — a prepared statement's generic plan, kept for the connection's life, or any plan on
+ * statistics taken when nothing was pending — reads and filters *every* pending row and sorts them
+ * to find the first; the claim must walk the pending rows in id order (the `outbox_pending` index)
+ * and stop at the first it can lock. Nothing else in a claim's transaction sorts.
+ */
+export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: 'off' };
 
 /**
  * What was kept with a version when it was written (migration 6) under the deriver (`deriver`, a
@@ -251,39 +285,68 @@ async function readClaimed(sql: SqlQueryable, row: DeliveryRow, deriver: string 
   return { delivery: toDelivery(row), stored, current: version === current ? stored : claimedVersion(current) };
 }
 
-async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Promise<void> {
+/** The UPDATE recording a settlement of row $1, and its parameters after $1. */
+function settlementUpdate(settlement: Settlement): { readonly sql: string; readonly params: unknown[] } {
   switch (settlement.kind) {
     case 'delivered':
-      await sql.query(
-        `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
-        [id, settlement.status ?? null, settlement.detail ?? null],
-      );
-      return;
+      return {
+        sql: `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        params: [settlement.status ?? null, settlement.detail ?? null],
+      };
     case 'withheld':
       // Nothing went on the wire: not an attempt.
-      await sql.query(`UPDATE outbox SET state = 'withheld', not_before = NULL, last_status = NULL, last_error = $2, updated_at = now(), ended_at = now() WHERE id = $1::bigint`, [
-        id,
-        settlement.reason,
-      ]);
-      return;
+      return {
+        sql: `UPDATE outbox SET state = 'withheld', not_before = NULL, last_status = NULL, last_error = $2, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        params: [settlement.reason],
+      };
     case 'retry':
-      await sql.query(`UPDATE outbox SET attempts = attempts + 1, not_before = $2::timestamptz, last_status = $3, last_error = $4, updated_at = now() WHERE id = $1::bigint`, [
-        id,
-        settlement.notBefore.toISOString(),
-        settlement.status ?? null,
-        settlement.reason,
-      ]);
-      return;
+      return {
+        sql: `UPDATE outbox SET attempts = attempts + 1, not_before = $2::timestamptz, last_status = $3, last_error = $4, updated_at = now() WHERE id = $1::bigint`,
+        params: [settlement.notBefore.toISOString(), settlement.status ?? null, settlement.reason],
+      };
     case 'dead':
-      await sql.query(
-        `UPDATE outbox SET state = 'dead', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
-        [id, settlement.status ?? null, settlement.reason],
-      );
-      return;
+      return {
+        sql: `UPDATE outbox SET state = 'dead', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
+        params: [settlement.status ?? null, settlement.reason],
+      };
   }
 }
 
+/** The audit log's columns, in the order {@link settle} binds them. */
+const AUDIT_COLUMNS = ['at', 'organization', 'agent', 'plan_id', 'person_identifier', 'action', 'what', 'outcome', 'detail'] as const;
+
+/**
+ * Records a settlement, and its audit entry when it carries one: the UPDATE and the audit INSERT are
+ * one statement (`WITH settled AS (UPDATE …) INSERT … SELECT … FROM settled`), so the entry costs no
+ * round trip and no commit of its own, and the result is never recorded without it.
+ */
+async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Promise<void> {
+  const update = settlementUpdate(settlement);
+  const entry = settlement.audit;
+  if (entry === undefined) {
+    await sql.query(update.sql, [id, ...update.params]);
+    return;
+  }
+  const first = update.params.length + 2;
+  const values = AUDIT_COLUMNS.map((column, index) => `$${String(first + index)}::${column === 'at' ? 'timestamptz' : 'text'}`);
+  await sql.query(`WITH settled AS (${update.sql} RETURNING id) INSERT INTO audit_log (${AUDIT_COLUMNS.join(', ')}) SELECT ${values.join(', ')} FROM settled`, [
+    id,
+    ...update.params,
+    entry.at,
+    entry.organization,
+    entry.agent ?? null,
+    entry.planId ?? null,
+    entry.personIdentifier ?? null,
+    entry.action,
+    entry.what,
+    entry.outcome,
+    entry.detail ?? null,
+  ]);
+}
+
 export class SqlOutboxStore implements OutboxStore {
+  /** A settlement's audit entry is written with it (see {@link settle}); the worker hands it over instead of writing it. */
+  readonly recordsAudit = true;
   /** PGlite only: the ids this process is delivering now (see the module comment). */
   private readonly inFlight = new Set<string>();
   /**
@@ -295,13 +358,22 @@ export class SqlOutboxStore implements OutboxStore {
 
   constructor(private readonly client: SqlClient) {}
 
+  /**
+   * Calls `wake` when outbox rows are written or put back to pending, by this or any other instance
+   * (PostgreSQL's LISTEN on {@link OUTBOX_CHANNEL}); resolves to the function that stops it. On PGlite
+   * (one process, whose own writes wake its worker directly) nothing: undefined.
+   */
+  async onQueued(wake: () => void): Promise<(() => Promise<void>) | undefined> {
+    return this.client.driver === 'pg' && this.client.listen !== undefined ? this.client.listen(OUTBOX_CHANNEL, wake) : undefined;
+  }
+
   async deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options: ClaimOptions = {}): Promise<boolean> {
     return this.client.driver === 'pg' ? this.deliverNextLocked(at, attempt, options.deriver) : this.deliverNextInProcess(at, attempt, options.deriver);
   }
 
   private async deliverNextLocked(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
     return this.client.transaction(async (tx) => {
-      const [row] = await tx.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`, [at.toISOString()]);
+      const [row] = await tx.query<DeliveryRow>(CLAIM_DUE, [at.toISOString()]);
       if (row === undefined) return false;
       // The NOT EXISTS above saw the snapshot the statement began with; readClaimed's statement sees
       // what was committed since (an operator's retry of an earlier version). Still earlier work: leave it.
@@ -310,7 +382,7 @@ export class SqlOutboxStore implements OutboxStore {
       const settlement = await attempt(claimed);
       await settle(tx, String(row.id), settlement);
       return true;
-    });
+    }, { settings: CLAIM_SETTINGS });
   }
 
   private async deliverNextInProcess(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
@@ -376,7 +448,10 @@ export class SqlOutboxStore implements OutboxStore {
        WHERE o.id = $1::bigint AND o.state = 'dead' RETURNING ${DELIVERY_COLUMNS}`,
       [id],
     );
-    if (row !== undefined) return toDelivery(row);
+    if (row !== undefined) {
+      await this.client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+      return toDelivery(row);
+    }
     throw new DeliveryNotRetryableError(id, (await this.get(id))?.state);
   }
 
@@ -398,7 +473,11 @@ export class SqlOutboxStore implements OutboxStore {
        WHERE o.id = $1::bigint AND o.state = 'dead' RETURNING ${DELIVERY_COLUMNS}`,
       [id, request.by.trim(), reason],
     );
-    if (row !== undefined) return toDelivery(row);
+    if (row !== undefined) {
+      // The next version to the receiver is due now.
+      await this.client.query(`NOTIFY ${OUTBOX_CHANNEL}`);
+      return toDelivery(row);
+    }
     throw new DeliveryNotSkippableError(id, (await this.get(id))?.state);
   }
 }

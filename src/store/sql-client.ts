@@ -13,13 +13,40 @@ export interface SqlQueryable {
   query<Row extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
 }
 
+/** What a transaction is run with. */
+export interface TransactionOptions {
+  /**
+   * Planner settings for this transaction only (`SET LOCAL name = value`, sent with `BEGIN` on
+   * PostgreSQL: no round trip of their own). Names and values are the code's own constants, checked
+   * against {@link SETTING}; they end with the transaction and never reach another user of the connection.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+/** A setting's name and value as {@link TransactionOptions.settings} takes them: no quoting needed. */
+const SETTING = /^[a-z_][a-z0-9_.]*$/;
+
+/** `SET LOCAL` statements for the settings, checked. */
+export function setLocal(settings: Readonly<Record<string, string>> = {}): string[] {
+  return Object.entries(settings).map(([name, value]) => {
+    if (!SETTING.test(name) || !SETTING.test(value)) throw new RangeError(`a transaction setting must be a plain name and value, not ${name} = ${value}`);
+    return `SET LOCAL ${name} = ${value}`;
+  });
+}
+
 export interface SqlClient extends SqlQueryable {
   readonly driver: 'pglite' | 'pg';
   /**
    * Runs `work` in one transaction (READ COMMITTED): committed when it resolves, rolled back when it
    * throws, and the error passed on unchanged.
    */
-  transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlQueryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * PostgreSQL only: calls `onNotify` for every `NOTIFY` on `channel` (a plain name), over a connection
+   * of its own outside the pool, until the returned function is called. A listener whose connection
+   * breaks stops calling (it is not reopened): a caller keeps polling as well.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -44,7 +71,11 @@ export async function openPglite(dataDir: string): Promise<SqlClient> {
     ...queryable(db),
     // PGlite runs one statement at a time; its transaction holds the instance until it ends, so other
     // queries of this process wait for it as they would for a row lock on a server.
-    transaction: (work) => db.transaction((tx) => work(queryable(tx))),
+    transaction: (work, options) =>
+      db.transaction(async (tx) => {
+        for (const statement of setLocal(options?.settings)) await tx.query(statement);
+        return work(queryable(tx));
+      }),
     close: () => db.close(),
   };
 }
@@ -104,10 +135,11 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
   return {
     driver: 'pg',
     ...queryable(pool),
-    async transaction(work) {
+    async transaction(work, options) {
+      const begin = ['BEGIN', ...setLocal(options?.settings)].join('; ');
       const connection = await pool.connect();
       try {
-        await connection.query('BEGIN');
+        await connection.query(begin);
         const result = await work(queryable(connection));
         await connection.query('COMMIT');
         connection.release();
@@ -124,6 +156,18 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
         );
         throw error;
       }
+    },
+    async listen(channel, onNotify) {
+      if (!SETTING.test(channel)) throw new RangeError(`a channel must be a plain name, not ${channel}`);
+      const listener = new pg.Client({ connectionString: databaseUrl });
+      // A broken listener only stops waking; the caller's polling goes on. Without a listener Node would end the process.
+      listener.on('error', () => undefined);
+      listener.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      await listener.connect();
+      await listener.query(`LISTEN ${channel}`);
+      return () => listener.end().catch(() => undefined);
     },
     close: () => pool.end(),
   };

@@ -93,6 +93,28 @@ describe.each([['PGlite', 'pglite'] as const, ['PostgreSQL', 'postgres'] as cons
     expect(audit[1]?.personIdentifier).toBe(freshPlan('x').individual.identifier.value);
   });
 
+  it('writes the audit entry of an attempt in the statement that records its result: both or neither', async () => {
+    await writeVersions(opened.store, 'sip-outbox-audit', 1, ['kommun-falun']);
+    // The store records the entry itself; the worker must not write it a second time through `audit`.
+    const writtenApart: string[] = [];
+    const audited = worker({ audit: (entry) => Promise.resolve(void writtenApart.push(entry.what)) });
+    // The audit log refuses this plan's entry: the result is not recorded either, the delivery stays pending.
+    await opened.sql.query(`ALTER TABLE audit_log ADD CONSTRAINT test_refuses_audit CHECK (plan_id IS DISTINCT FROM 'sip-outbox-audit')`);
+    await expect(audited.runUntilIdle()).rejects.toThrow(/test_refuses_audit/);
+    expect((await opened.store.outbox.list({ planId: 'sip-outbox-audit' })).map((row) => [row.state, row.attempts])).toEqual([['pending', 0]]);
+    expect(await opened.store.auditLog({ planId: 'sip-outbox-audit' })).toEqual([]);
+    await opened.sql.query(`ALTER TABLE audit_log DROP CONSTRAINT test_refuses_audit`);
+    expect(await audited.runUntilIdle()).toBe(1);
+    // Sent twice with one key (the first result was lost with its entry), recorded once, audited once.
+    expect(receiver.requests.map((request) => request.key)).toEqual(['sip-outbox-audit/1/kommun-falun', 'sip-outbox-audit/1/kommun-falun']);
+    expect((await opened.store.outbox.list({ planId: 'sip-outbox-audit' })).map((row) => [row.state, row.attempts])).toEqual([['delivered', 1]]);
+    const audit = await opened.store.auditLog({ planId: 'sip-outbox-audit', agent: 'sip-fhir-adapter/outbox' });
+    expect(audit.map((entry) => [entry.organization, entry.outcome, entry.what])).toEqual([
+      ['212000-2080', 'success', expect.stringMatching(/^deliver plan sip-outbox-audit version 1 to receiver kommun-falun \(delivery \d+, attempt 1\)$/)],
+    ]);
+    expect(writtenApart).toEqual([]);
+  });
+
   it('keeps per-plan order under retries: version 1 failing twice still arrives before version 2', async () => {
     receiver.script = (key, nth) => (key.endsWith('/1/kommun-falun') && nth < 2 ? { status: 503 } : undefined);
     await writeVersions(opened.store, 'sip-outbox-4', 3, ['kommun-falun']);

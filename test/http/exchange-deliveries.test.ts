@@ -178,14 +178,34 @@ describe('/exchange/deliveries on the running server', () => {
     const again = await call(`/exchange/deliveries/${deadId}/skip`, operatorToken, 'POST', reason);
     expect(((await again.json()) as { detail: string }).detail).toBe(`Delivery ${deadId} is skipped; only a dead letter can be skipped`);
 
+    // The skip, and each refused skip with what was asked, why it was refused and the reason given.
+    const refusal = (id: string, version: number, state: string): string[] => [
+      'execute',
+      `POST /exchange/deliveries/${id}/skip`,
+      'failed',
+      `409: refused to skip plan sip-exchange-http-2 version ${String(version)} to receiver kommun-falun (delivery ${id}): it is ${state}, only a dead letter can be skipped; reason given: ${reason.reason}`,
+    ];
     const audit = await server.store.auditLog({ organization: OPERATOR, planId: 'sip-exchange-http-2' });
-    expect(audit.map((entry) => [entry.action, entry.what, entry.outcome, entry.detail])).toEqual([
-      ['execute', `POST /exchange/deliveries/${deadId}/skip`, 'success', `200: skipped plan sip-exchange-http-2 version 1 to receiver kommun-falun (delivery ${deadId}); reason: ${reason.reason}`],
-    ]);
+    const entries = audit.map((entry) => [entry.action, entry.what, entry.outcome, entry.detail]);
+    expect(entries).toHaveLength(4);
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        ['execute', `POST /exchange/deliveries/${deadId}/skip`, 'success', `200: skipped plan sip-exchange-http-2 version 1 to receiver kommun-falun (delivery ${deadId}); reason: ${reason.reason}`],
+        refusal(secondId, 2, 'pending'),
+        refusal(secondId, 2, 'delivered'),
+        refusal(deadId, 1, 'skipped'),
+      ]),
+    );
     const refused = await server.store.auditLog({ organization: REGION });
     expect(refused.map((entry) => [entry.what, entry.outcome, entry.detail])).toContainEqual([`POST /exchange/deliveries/${deadId}/skip`, 'refused', '403']);
-    const conflicts = await server.store.auditLog({ organization: OPERATOR });
-    expect(conflicts.map((entry) => [entry.what, entry.outcome, entry.detail])).toContainEqual([`POST /exchange/deliveries/${secondId}/skip`, 'failed', '409']);
+    const operatorCalls = await server.store.auditLog({ organization: OPERATOR });
+    expect(operatorCalls.map((entry) => [entry.what, entry.outcome, entry.detail])).toContainEqual([
+      'POST /exchange/deliveries/424242/skip',
+      'failed',
+      `404: refused to skip delivery 424242, which does not exist; reason given: ${reason.reason}`,
+    ]);
+    // A body refused before it was read has no reason to record: the status alone.
+    expect(operatorCalls.map((entry) => [entry.what, entry.outcome, entry.detail])).toContainEqual([`POST /exchange/deliveries/${deadId}/skip`, 'failed', '400']);
   }, 120_000);
 
   it('reads SIP_OPERATORS as comma-separated HSA-ids, nobody by default', () => {
