@@ -12,6 +12,8 @@ import express from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
@@ -29,7 +31,6 @@ import { fhirRouter } from './fhir-routes.js';
 import { fhirWriteRouter } from './fhir-write-routes.js';
 import { INBOUND_BASE, inboundRouter } from './inbound-routes.js';
 import { sipRouter } from './sip-routes.js';
-import { requestIdOf, requestLog } from './request-log.js';
 
 /** Who calls: the organisation (HSA-id) and agent the caller's token names, and what its scopes allow. */
 export interface Caller {
@@ -161,8 +162,23 @@ export function createApp(given: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  // One line per request (request-log.ts): id, method, URL, status and time; no personal data.
-  app.use(requestLog(dependencies.logger));
+  app.use(
+    pinoHttp({
+      logger: dependencies.logger,
+      genReqId: (request, response) => {
+        const id = randomUUID();
+        response.setHeader('X-Request-Id', id);
+        return id;
+      },
+      // No personal data in logs: the path may hold a plan id, never the person's identity; bodies are not logged.
+      // Of the response only the status: its headers (helmet's dozen and more) told nothing worth
+      // writing out on every request, which serializing them cost.
+      serializers: {
+        req: (request: { id: unknown; method: unknown; url: unknown }) => ({ id: request.id, method: request.method, url: request.url }),
+        res: (response: { statusCode: unknown }) => ({ statusCode: response.statusCode }),
+      },
+    }),
+  );
   app.use(helmet());
   app.use(
     rateLimit({
@@ -198,9 +214,9 @@ export function createApp(given: AppDependencies): express.Express {
   // Express tells an error handler by its four parameters, so `_next` stays though it is not called.
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const errors: ErrorRequestHandler = (error: unknown, request: Request, response: Response, _next: NextFunction) => {
-    const requestId = requestIdOf(response);
+    const requestId = typeof request.id === 'string' || typeof request.id === 'number' ? String(request.id) : 'unknown';
     const known = asHttpError(error) ?? new HttpError(500, 'Internal Server Error', `The server failed on this request (request id ${requestId}); it is logged`);
-    if (known.status >= 500) dependencies.logger.error({ err: error, req: { id: requestId, method: request.method, url: request.originalUrl } }, 'request failed');
+    if (known.status >= 500) request.log.error({ err: error }, 'request failed');
     for (const [name, value] of Object.entries(known.headers)) response.setHeader(name, value);
     if (request.path.startsWith('/fhir') || request.path.startsWith(INBOUND_BASE)) {
       response.status(known.status).type('application/fhir+json').send(JSON.stringify(operationOutcome(known)));
