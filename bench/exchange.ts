@@ -48,12 +48,13 @@ import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import axios from 'axios';
 import { loadExchange, type Exchange } from '../src/exchange/index.js';
 import { DEFAULT_MAPPING_OPTIONS, planResourceIds, planToBundle } from '../src/fhir/index.js';
 import { derivedVersion } from '../src/http/derived-view.js';
 import { createPlanStore, type PlanStore } from '../src/store/index.js';
+import type { SipPlan } from '../src/sip/index.js';
 import { openPg, type SqlClient } from '../src/store/sql-client.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processCpuMillis, startServe, write, type Served } from './support.js';
@@ -109,6 +110,34 @@ interface LaneStats extends Record<string, unknown> {
   elapsedMs: number;
 }
 
+/**
+ * The store a lane's plans are recorded through, from the lane's own checkout: a `-before` lane's
+ * server migrated its database to its own schema, which this checkout's store may write past (a
+ * column a later migration added).
+ */
+async function laneWriter(cwd: string | undefined, databaseUrl: string): Promise<Pick<InstanceLane, 'store' | 'record'>> {
+  if (cwd === undefined) {
+    const store = await createPlanStore({ databaseUrl });
+    return {
+      store,
+      record: async (plan, deliverTo) => {
+        await store.create(plan, WRITER, planResourceIds(plan), { deliverTo: [...deliverTo], derived: derivedVersion(plan) });
+      },
+    };
+  }
+  const from = (path: string): string => pathToFileURL(join(resolve(cwd), path)).href;
+  const storeModule = (await import(from('src/store/index.ts'))) as { createPlanStore: typeof createPlanStore };
+  const fhirModule = (await import(from('src/fhir/index.ts'))) as { planResourceIds: typeof planResourceIds };
+  const viewModule = (await import(from('src/http/derived-view.ts'))) as { derivedVersion: typeof derivedVersion };
+  const store = await storeModule.createPlanStore({ databaseUrl });
+  return {
+    store,
+    record: async (plan, deliverTo) => {
+      await store.create(plan, WRITER, fhirModule.planResourceIds(plan), { deliverTo: [...deliverTo], derived: viewModule.derivedVersion(plan) });
+    },
+  };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `work` over `items` with `width` at a time. */
@@ -147,6 +176,8 @@ interface InstanceLane {
   readonly concurrency: number;
   readonly servers: Served[];
   readonly store: PlanStore;
+  /** Records a plan with its deliveries as the lane's own checkout does (its store, its derived data, its migrations). */
+  readonly record: (plan: SipPlan, deliverTo: readonly string[]) => Promise<void>;
   readonly sql: SqlClient;
   readonly database: string;
   readonly exchange: Exchange;
@@ -160,7 +191,7 @@ async function instanceRound(lane: InstanceLane, round: string, count: number): 
   await inParallel(plans, 8, async (plan) => {
     const deliverTo = lane.exchange.route(plan, WRITER);
     if (deliverTo.length !== 1 || deliverTo[0] !== RECEIVER_ID) throw new Error(`plan ${plan.id} is routed to [${deliverTo.join(', ')}], not [${RECEIVER_ID}]`);
-    await lane.store.create(plan, WRITER, planResourceIds(plan), { deliverTo, derived: derivedVersion(plan) });
+    await lane.record(plan, deliverTo);
   });
   // Every slot of every instance has claimed a delivery and waits at the gate: the workers are running.
   const inFlight = lane.servers.length * lane.concurrency;
@@ -264,11 +295,12 @@ try {
             }),
           );
         }
+        const writer = await laneWriter(cwd, scratch.url);
         lanes.push({
           name,
           concurrency,
           servers,
-          store: await createPlanStore({ databaseUrl: scratch.url }),
+          ...writer,
           sql: openPg(scratch.url, { maxConnections: 1 }),
           database: new URL(scratch.url).pathname.slice(1),
           exchange: await loadExchange(receiversFile),

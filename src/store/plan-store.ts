@@ -62,7 +62,10 @@ export interface StoredDerivation {
 /** Which derived data a read asks for: that of `deriver`, and the texts of resources of this type (and id). */
 export interface DerivedRequest {
   readonly deriver: string;
-  /** The type of the resource whose text to bring; none brings the basis alone (a SIP read judges with it and answers no FHIR text). */
+  /**
+   * The type of the resource whose text to bring, with the judging summary; none brings the basis alone
+   * (a SIP read judges with it and answers the plan, no FHIR text, so it parses the plan anyway).
+   */
   readonly resourceType?: string;
   readonly resourceId?: string;
 }

@@ -86,7 +86,8 @@ function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown
   if (request === undefined) return { columns: '', joins: '' };
   const deriver = param(request.deriver);
   const basis = ` LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
-  if (request.resourceType === undefined) return { columns: ', d.basis, d.summary', joins: basis };
+  // The judging summary serves a read that answers a kept text; one that answers the plan (the SIP API) parses the plan anyway.
+  if (request.resourceType === undefined) return { columns: ', d.basis', joins: basis };
   const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
   return {
     columns: ', d.basis, d.summary, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail',
