@@ -56,24 +56,14 @@ export function acceptsJson(header: string | undefined): boolean {
 
 const NOT_ACCEPTABLE = 'This server writes FHIR R4 JSON only (application/fhir+json; _format=json)';
 
-/** The request's URL without the named query parameters. */
+/** The request's URL without the named query parameters (the others as URLSearchParams writes them). */
 function withoutParameters(url: string, names: ReadonlySet<string>): string {
   const question = url.indexOf('?');
   if (question < 0) return url;
-  const kept = url
-    .slice(question + 1)
-    .split('&')
-    .filter((pair) => {
-      const name = pair.slice(0, pair.includes('=') ? pair.indexOf('=') : pair.length);
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(name.replaceAll('+', ' '));
-      } catch {
-        return true;
-      }
-      return !names.has(decoded);
-    });
-  return kept.length === 0 ? url.slice(0, question) : `${url.slice(0, question)}?${kept.join('&')}`;
+  const query = new URLSearchParams(url.slice(question + 1));
+  for (const name of names) query.delete(name);
+  const rest = query.toString();
+  return rest === '' ? url.slice(0, question) : `${url.slice(0, question)}?${rest}`;
 }
 
 const GENERAL_PARAMETERS: ReadonlySet<string> = new Set(['_format', '_pretty']);

@@ -124,6 +124,10 @@ describe.each([
     }
     const metadata = await request(server.url).get('/fhir/metadata?_format=json').expect(200);
     expect((metadata.body as CapabilityStatement).resourceType).toBe('CapabilityStatement');
+    // The search parameters beside _format are still read, and still narrow the search.
+    expect(found((await get('/fhir/CarePlan?status=active&_format=json&date=ge2026-02-10').expect(200)).body as Bundle)).toEqual([PLAN]);
+    expect(found((await get('/fhir/CarePlan?_pretty=false&status=completed&_format=json').expect(200)).body as Bundle)).toEqual([]);
+    await get('/fhir/CarePlan?_format=json&colour=blue').expect(400);
     await get(`/fhir/CarePlan?_format=json&_format=json`).expect(400);
     await get(`/fhir/CarePlan?_pretty=yes`).expect(400);
   });
