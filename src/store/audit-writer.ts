@@ -18,8 +18,19 @@ export const MAX_BATCH = 500;
 /** INSERTs running at once: two, so an entry need not wait for a whole earlier commit before its own starts. */
 export const MAX_IN_FLIGHT = 2;
 
-const INSERT_MANY = `INSERT INTO audit_log (at, organization, agent, plan_id, person_identifier, action, what, outcome, detail)
-  SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`;
+/** The audit log's columns an entry fills, with their SQL types, in the order {@link auditRow} gives the values. */
+export const AUDIT_ROW_COLUMNS: readonly { readonly name: string; readonly type: 'timestamptz' | 'text' }[] = [
+  { name: 'at', type: 'timestamptz' },
+  ...['organization', 'agent', 'plan_id', 'person_identifier', 'action', 'what', 'outcome', 'detail'].map((name) => ({ name, type: 'text' as const })),
+];
+
+/** An entry's values for {@link AUDIT_ROW_COLUMNS}, absent ones as null. */
+export function auditRow(entry: AuditEntry): (string | null)[] {
+  return [entry.at, entry.organization, entry.agent ?? null, entry.planId ?? null, entry.personIdentifier ?? null, entry.action, entry.what, entry.outcome, entry.detail ?? null];
+}
+
+const INSERT_MANY = `INSERT INTO audit_log (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')})
+  SELECT * FROM unnest(${AUDIT_ROW_COLUMNS.map((column, index) => `$${String(index + 1)}::${column.type}[]`).join(', ')})`;
 
 interface Pending {
   readonly entry: AuditEntry;
@@ -77,17 +88,11 @@ export class AuditWriter {
   }
 
   private async insert(entries: readonly AuditEntry[]): Promise<void> {
-    const column = <T>(value: (entry: AuditEntry) => T): T[] => entries.map(value);
-    await this.sql.query(INSERT_MANY, [
-      column((entry) => entry.at),
-      column((entry) => entry.organization),
-      column((entry) => entry.agent ?? null),
-      column((entry) => entry.planId ?? null),
-      column((entry) => entry.personIdentifier ?? null),
-      column((entry) => entry.action),
-      column((entry) => entry.what),
-      column((entry) => entry.outcome),
-      column((entry) => entry.detail ?? null),
-    ]);
+    // One array per column: the statement stays one size whatever the batch.
+    const rows = entries.map(auditRow);
+    await this.sql.query(
+      INSERT_MANY,
+      AUDIT_ROW_COLUMNS.map((_column, index) => rows.map((row) => row[index] ?? null)),
+    );
   }
 }

@@ -23,6 +23,7 @@
  * overtakes n. A dead n holds n+1 back until an operator retries n (see outbox-worker.ts for why) or
  * skips it: a skipped n has ended, and n+1 goes.
  */
+import { AUDIT_ROW_COLUMNS, auditRow } from './audit-writer.js';
 import { toStored, type VersionRow } from './plan-rows.js';
 import type { AuditEntry, StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
@@ -312,9 +313,6 @@ function settlementUpdate(settlement: Settlement): { readonly sql: string; reado
   }
 }
 
-/** The audit log's columns, in the order {@link settle} binds them. */
-const AUDIT_COLUMNS = ['at', 'organization', 'agent', 'plan_id', 'person_identifier', 'action', 'what', 'outcome', 'detail'] as const;
-
 /**
  * Records a settlement, and its audit entry when it carries one: the UPDATE and the audit INSERT are
  * one statement (`WITH settled AS (UPDATE …) INSERT … SELECT … FROM settled`), so the entry costs no
@@ -328,20 +326,9 @@ async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Pr
     return;
   }
   const first = update.params.length + 2;
-  const values = AUDIT_COLUMNS.map((column, index) => `$${String(first + index)}::${column === 'at' ? 'timestamptz' : 'text'}`);
-  await sql.query(`WITH settled AS (${update.sql} RETURNING id) INSERT INTO audit_log (${AUDIT_COLUMNS.join(', ')}) SELECT ${values.join(', ')} FROM settled`, [
-    id,
-    ...update.params,
-    entry.at,
-    entry.organization,
-    entry.agent ?? null,
-    entry.planId ?? null,
-    entry.personIdentifier ?? null,
-    entry.action,
-    entry.what,
-    entry.outcome,
-    entry.detail ?? null,
-  ]);
+  const values = AUDIT_ROW_COLUMNS.map((column, index) => `$${String(first + index)}::${column.type}`);
+  const columns = AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ');
+  await sql.query(`WITH settled AS (${update.sql} RETURNING id) INSERT INTO audit_log (${columns}) SELECT ${values.join(', ')} FROM settled`, [id, ...update.params, ...auditRow(entry)]);
 }
 
 export class SqlOutboxStore implements OutboxStore {
