@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
-import type { AccessRole } from './auth/access.js';
+import type { Admission } from './reserved-acts.js';
 import { deliveryRouter } from './delivery-routes.js';
 import type { TransactionReader } from './transaction-reader.js';
 import { createValidator, type Validator } from '../validation/index.js';
@@ -57,7 +57,11 @@ export interface AppDependencies {
    * an other actor (`role: 'otherActor'`) reads the plan narrowed as a send to it would be
    * (src/http/narrowing.ts); a principal, a unit, or an access without a role reads it whole.
    */
-  readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => { allowed: true; role?: AccessRole } | { allowed: false; reason: string };
+  /**
+   * Whether the caller may see and change the plan at `at`, as whom (`role`), and the principals whose
+   * own acts it may record (src/http/reserved-acts.ts); neither is named when authentication is off.
+   */
+  readonly mayAccess: (plan: SipPlan, caller: Caller, at: Date) => Admission | { allowed: false; reason: string };
   /** The FHIR validator with the SIP profiles, for the facade's writes and `$validate`; one is made when not given. */
   readonly validator?: Validator;
   /** Where `POST /fhir` validates and reads a transaction: a pool of worker threads, or (when not given) the event loop with `validator`. */

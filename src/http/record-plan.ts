@@ -24,6 +24,7 @@ import type { AuditSubject } from './audited-route.js';
 import { asFirstVersion, keepWithheld, sameClosure, samePlanContent } from './fhir-transaction.js';
 import { HttpError } from './problem.js';
 import { narrowedPlan, readsNarrowed } from './narrowing.js';
+import { assertMayAct, assertMayCreate, sameConsents } from './reserved-acts.js';
 import { etagOf } from './sip-routes.js';
 
 /** What is written beside a new version: its routed deliveries and what a read derives from it alone (from the view already mapped and the send basis found as the version was checked). */
@@ -107,6 +108,8 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const dropped = request.earlierApprovals === 'drop' ? incoming.approvals.filter((approval) => approval.version !== incoming.version) : [];
       const first = asFirstVersion(dropped.length === 0 ? incoming : { ...incoming, approvals: incoming.approvals.filter((approval) => approval.version === incoming.version) }, at);
       if (first === undefined) throw refusals.earlierApproval(incoming.id);
+      // A new plan is a principal's to record, and each approval in it its own principal's (src/http/reserved-acts.ts).
+      assertMayCreate(first, access, caller.organization);
       // The rules run once for the version recorded: its problems and its send basis together.
       const checked = checkPlanWithBasis(first);
       const problems = checked.problems.filter((problem) => problem.severity === 'error');
@@ -131,6 +134,8 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
         `Organisation ${caller.organization} reads plan "${current.plan.id}" without what the person’s consent excludes, so it may not replace the plan whole; a principal of the plan records the change. Nothing was recorded`,
       );
     }
+    // Consents decide who else reads the plan: an other actor may not change them in a whole-plan write (src/http/reserved-acts.ts).
+    if (!sameConsents(current.plan, incoming)) assertMayAct(current.plan, access, { kind: 'replaceConsents' }, caller.organization);
     if (expected !== undefined && expected !== current.version) {
       throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" is at version ${String(current.version)}, not ${String(expected)}; read it again and redo the change`, [], { ETag: etagOf(current.version) });
     }

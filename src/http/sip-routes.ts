@@ -44,6 +44,7 @@ import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { sendRefusal } from './sending.js';
 import { narrowedPlan, narrowedRead, readsNarrowed } from './narrowing.js';
+import { assertMayAct, assertMayCreate, sameConsents, type Admission, type ReservedAct } from './reserved-acts.js';
 import type { AccessRole } from './auth/access.js';
 import { searchedPerson } from './person-search.js';
 import {
@@ -129,14 +130,14 @@ export function sipRouter(dependencies: AppDependencies): Router {
    * none, 403 when it is not theirs to see. A route that answers plan data narrows it for the role
    * (src/http/narrowing.ts); a change is made on the whole plan.
    */
-  async function admitted(planId: string, caller: Caller, subject: AuditSubject, options: { readonly derived?: DerivedRequest } = {}): Promise<{ stored: StoredPlan; role?: AccessRole }> {
+  async function admitted(planId: string, caller: Caller, subject: AuditSubject, options: { readonly derived?: DerivedRequest } = {}): Promise<{ stored: StoredPlan; role?: AccessRole; admission: Admission }> {
     subject.planId = planId;
     const stored = await store.get(planId, undefined, options);
     if (stored === undefined) throw new HttpError(404, 'Not Found', `No plan "${planId}"`);
     subject.person = stored.plan.individual.identifier.value;
     const access = dependencies.mayAccess(stored.plan, caller, clock());
     if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see plan "${planId}": ${access.reason}`);
-    return access.role === undefined ? { stored } : { stored, role: access.role };
+    return access.role === undefined ? { stored, admission: access } : { stored, role: access.role, admission: access };
   }
 
   /** A version as the caller reads it at `at` (narrowed for an other actor), or the 403 that refuses it. */
@@ -151,7 +152,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
    * `If-Match` is optional there, as the change is made on whatever version is current, but when it is
    * given it must name that version (412 otherwise), so a client can make sure of what it changes.
    */
-  async function editable(request: Request, caller: Caller, subject: AuditSubject): Promise<{ stored: StoredPlan; role?: AccessRole }> {
+  async function editable(request: Request, caller: Caller, subject: AuditSubject): Promise<{ stored: StoredPlan; role?: AccessRole; admission: Admission }> {
     const found = await admitted(String(request.params.id), caller, subject);
     const { stored } = found;
     const header = request.headers['if-match'];
@@ -214,6 +215,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       if (plan.version !== 1) throw new HttpError(422, 'Unprocessable Content', `A new plan is version 1; this one says ${String(plan.version)}`);
       const access = dependencies.mayAccess(plan, caller, clock());
       if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not record this plan: ${access.reason}`);
+      assertMayCreate(plan, access, caller.organization);
       const { problems, basis } = checkPlanWithBasis(plan);
       rejectProblems(problems, 'The plan');
       const saved = await store.create(plan, caller.organization, planResourceIds(plan), versionWrite(plan, basis, caller.organization));
@@ -277,7 +279,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
     '/plans/:id',
     route('update', async (request, response, caller, subject) => {
       const at = clock();
-      const { stored, role } = await admitted(String(request.params.id), caller, subject);
+      const { stored, role, admission } = await admitted(String(request.params.id), caller, subject);
       // A party that reads the plan narrowed cannot replace it whole: what it was not shown would be lost.
       if (readsNarrowed(role) && narrowedPlan(stored.plan, at) !== stored.plan) {
         throw new HttpError(
@@ -293,6 +295,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       if (expected !== stored.version) throw new VersionConflictError(stored.plan.id, expected, stored.version);
       const edited = planFrom(request.body);
       if (edited.id !== stored.plan.id) throw new HttpError(422, 'Unprocessable Content', `The body is plan "${edited.id}", not "${stored.plan.id}"`);
+      if (!sameConsents(stored.plan, edited)) assertMayAct(stored.plan, admission, { kind: 'replaceConsents' }, caller.organization);
       await record(stored, revisePlan(stored.plan, edited, { at }), caller, response, 200, role);
     }),
   );
@@ -333,19 +336,34 @@ export function sipRouter(dependencies: AppDependencies): Router {
    * A route that records a change of the process as the next version of the plan: the stored plan
    * (If-Match checked when given), the body parsed by its schema, the transition at the server's clock.
    */
-  const change = <T>(schema: z.ZodType<T>, apply: (plan: SipPlan, body: T, params: Readonly<Record<string, string>>, at: Date) => SipPlan, status = 201) =>
+  const change = <T>(
+    schema: z.ZodType<T>,
+    apply: (plan: SipPlan, body: T, params: Readonly<Record<string, string>>, at: Date) => SipPlan,
+    status = 201,
+    /** The act, when it is one only some parties may record (src/http/reserved-acts.ts). */
+    reserved?: (body: T) => ReservedAct,
+  ) =>
     route('update', async (request, response, caller, subject) => {
-      const { stored, role } = await editable(request, caller, subject);
+      const { stored, role, admission } = await editable(request, caller, subject);
       const body = bodyOf(schema, request.body);
+      if (reserved !== undefined) assertMayAct(stored.plan, admission, reserved(body), caller.organization);
       const params = Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, String(value)]));
       await record(stored, apply(stored.plan, body, params, clock()), caller, response, status, role);
     });
 
   // The approval names the version it approves and the digest of its part; it is recorded as the next version.
-  router.post('/plans/:id/approvals', change(approvalRequestSchema, (plan, { principal, approvedBy }, _params, at) => nextVersion(approvePlan(plan, { principal, approvedBy, at }), at)));
+  router.post(
+    '/plans/:id/approvals',
+    change(
+      approvalRequestSchema,
+      (plan, { principal, approvedBy }, _params, at) => nextVersion(approvePlan(plan, { principal, approvedBy, at }), at),
+      201,
+      ({ principal }) => ({ kind: 'approve', principal }),
+    ),
+  );
   router.post('/plans/:id/consents/:consentId/withdrawal', change(withdrawalRequestSchema, (plan, withdrawal, params, at) => withdrawConsent(plan, { consentId: params.consentId ?? '', ...withdrawal, at })));
-  router.post('/plans/:id/closure', change(closureRequestSchema, (plan, closure, _params, at) => closePlan(plan, { ...closure, at })));
-  router.post('/plans/:id/consents', change(consentRequestSchema, (plan, consent, _params, at) => recordConsent(plan, consent, { at })));
+  router.post('/plans/:id/closure', change(closureRequestSchema, (plan, closure, _params, at) => closePlan(plan, { ...closure, at }), 201, () => ({ kind: 'close' })));
+  router.post('/plans/:id/consents', change(consentRequestSchema, (plan, consent, _params, at) => recordConsent(plan, consent, { at }), 201, () => ({ kind: 'recordConsent' })));
   router.post('/plans/:id/meetings', change(meetingRequestSchema, (plan, meeting, _params, at) => addMeeting(plan, meeting, { at })));
   router.post('/plans/:id/meetings/:meetingId/summons', change(summonsRequestSchema, (plan, summons, params, at) => summonMeeting(plan, params.meetingId ?? '', summons, { at })));
   router.put(

@@ -94,7 +94,7 @@ describe('mayAccess', () => {
   }
 
   it('names the consent that lets an other actor in', () => {
-    expect(mayAccess(falun(), FK, IN_FORCE)).toEqual({ allowed: true, role: 'otherActor', partyId: 'fk', consentId: 'consent-1' });
+    expect(mayAccess(falun(), FK, IN_FORCE)).toEqual({ allowed: true, role: 'otherActor', partyId: 'fk', consentId: 'consent-1', principals: [] });
   });
 
   it('refuses an organisation both covered and excluded (the same HSA-id on an excluded unit)', () => {

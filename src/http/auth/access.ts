@@ -25,7 +25,17 @@ export type AccessRole = 'principal' | 'unit' | 'otherActor';
 export type AccessRefusal = 'notAParty' | 'excluded' | 'noConsentInForce' | 'notCovered';
 
 export type AccessDecision =
-  | { readonly allowed: true; readonly role: AccessRole; readonly partyId: string; readonly consentId?: string }
+  | {
+      readonly allowed: true;
+      readonly role: AccessRole;
+      readonly partyId: string;
+      readonly consentId?: string;
+      /**
+       * The principals whose own acts the caller may record (src/http/reserved-acts.ts): each
+       * principal of the plan it is, or is a unit of. None for an other actor.
+       */
+      readonly principals: readonly string[];
+    }
   | {
       readonly allowed: false;
       readonly reason: AccessRefusal;
@@ -89,8 +99,25 @@ const REFUSAL_TEXT: Readonly<Record<Exclude<AccessRefusal, 'notAParty'>, string>
   notCovered: 'is an other actor that no consent in force covers',
 };
 
-function judge(plan: SipPlan, index: PlanIndex, party: Party, at: Date): AccessDecision {
-  const refuse = (reason: Exclude<AccessRefusal, 'notAParty'>): AccessDecision => ({
+type Refused = Extract<AccessDecision, { readonly allowed: false }>;
+/** One party's judgement: an access allowed before the principals the caller acts for are added, or refused. */
+type Judged = Refused | (Omit<Extract<AccessDecision, { readonly allowed: true }>, 'principals'> & { readonly allowed: true });
+
+/** The principal of each party that is a principal or a unit of one (units are matched by their own id). */
+function principalsOf(plan: SipPlan, parties: readonly Party[]): string[] {
+  const ids = new Set<string>();
+  for (const party of parties) {
+    if (party.role === 'principal') ids.add(party.id);
+    else if (party.role === 'unit') {
+      const principal = plan.principals.find((candidate) => candidate.units.some((unit) => unit.id === party.id));
+      if (principal !== undefined) ids.add(principal.id);
+    }
+  }
+  return [...ids];
+}
+
+function judge(plan: SipPlan, index: PlanIndex, party: Party, at: Date): Judged {
+  const refuse = (reason: Exclude<AccessRefusal, 'notAParty'>): Judged => ({
     allowed: false,
     reason,
     partyId: party.id,
@@ -114,7 +141,20 @@ export function mayAccess(plan: SipPlan, organizationHsaId: string, at: Date): A
   }
   const index = planIndexOf(plan);
   const decisions = parties.map((party) => judge(plan, index, party, at));
-  const excluded = decisions.find((decision) => !decision.allowed && decision.reason === 'excluded');
+  const refusals = decisions.filter((decision) => !decision.allowed);
+  const excluded = refusals.find((decision) => decision.reason === 'excluded');
   if (excluded !== undefined) return excluded;
-  return decisions.find((decision) => decision.allowed) ?? decisions[0] ?? { allowed: false, reason: 'notAParty', message: `plan ${plan.id}: no party` };
+  const allowed = decisions.find((decision) => decision.allowed);
+  if (allowed !== undefined) return { ...allowed, principals: principalsOf(plan, parties) };
+  return refusals[0] ?? { allowed: false, reason: 'notAParty', message: `plan ${plan.id}: no party` };
+}
+
+/**
+ * Whether any caller could be matched to the principal (see {@link mayAccess}): it carries an HSA-id
+ * or an organisationsnummer, or one of its units an HSA-id. One that carries none (a municipality
+ * recorded by name alone) has no caller of its own, and its acts are recorded by the plan's other
+ * principal (src/http/reserved-acts.ts).
+ */
+export function isMatchable(principal: SipPlan['principals'][number]): boolean {
+  return principal.hsaId !== undefined || principal.organisationsnummer !== undefined || principal.units.some((unit) => unit.hsaId !== undefined);
 }
