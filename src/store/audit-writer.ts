@@ -5,8 +5,8 @@
  * A commit, not the rows, is most of what an entry costs PostgreSQL: the WAL flush (`fdatasync`) of a
  * synchronous commit. Measured on the machine's PostgreSQL 15, one statement at a time from one
  * connection (bench/pg-read-split.ts, docs/performance.md "Audit commits"): an INSERT of 1 entry
- * 0.45–0.74 ms of backend CPU, of 8 entries 0.50–0.79 ms, of 1 entry with `synchronous_commit = off`
- * 0.19–0.24 ms — while the read's own SELECT is 0.05–0.14 ms. So the writer aims at few commits:
+ * 0.38–0.74 ms of backend CPU, of 8 entries 0.50–0.79 ms, of 1 entry with `synchronous_commit = off`
+ * 0.19–0.24 ms — while a read's own SELECT is 0.08–0.32 ms. So the writer aims at few commits:
  *
  * - **One INSERT at a time** ({@link MAX_IN_FLIGHT}): every entry that arrives while it runs goes in
  *   the next one, so under load a commit carries as many entries as arrived during the last commit.
@@ -27,7 +27,7 @@ import type { SqlQueryable } from './sql-client.js';
 export const MAX_BATCH = 500;
 /**
  * INSERTs running at once: one. Two let an entry start its commit without waiting for an earlier one,
- * at the price of twice the commits under load (bench:http: 0.48–0.53 audit commits per read with two,
+ * at the price of 2–3 times the commits under load (bench:http: 0.48–0.82 audit commits per read with two,
  * docs/performance.md "Audit commits").
  */
 export const MAX_IN_FLIGHT = 1;
