@@ -32,6 +32,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import type { Bundle, CarePlan } from 'fhir/r4.js';
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, planToBundle } from '../src/fhir/index.js';
 import { personIdentifier } from '../src/fhir/write/patient.js';
@@ -74,6 +75,24 @@ interface Figures {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Audit log commits per request: the audit INSERTs' transactions (distinct `xmin` of the rows added) ÷ requests. */
+  commits: number;
+}
+
+/**
+ * The audit log's rows and the transactions that wrote them (each batched INSERT of the audit writer is
+ * one transaction, so its rows share one `xmin`), for the commits a request costs PostgreSQL. Read
+ * from the table, not from pg_stat_database, whose counters a backend flushes up to seconds late.
+ */
+async function auditCommits(url: string): Promise<{ rows: number; commits: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query<{ rows: number; commits: number }>('SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS commits FROM audit_log');
+    return result.rows[0] ?? { rows: 0, commits: 0 };
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -294,27 +313,31 @@ try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, { server: target, requests }] of roundOrder(Object.entries(scenarios), round)) {
         const database = target === before && beforeScratch !== undefined ? new URL(beforeScratch.url).pathname.slice(1) : databaseName;
+        const databaseUrl = target === before && beforeScratch !== undefined ? beforeScratch.url : scratch.url;
+        const auditBefore = await auditCommits(databaseUrl);
         const cpuBefore = processCpuMillis(target.pid);
         const dbBefore = postgresCpuMillis(database);
         const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
         const cpuAfter = processCpuMillis(target.pid);
         const dbAfter = postgresCpuMillis(database);
+        const auditAfter = await auditCommits(databaseUrl);
         const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, result.requests.total));
         const figures: Figures = {
           rps: result.requests.average,
           cpu: perRequest(cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore),
           db: perRequest(postgresCpuBetween(dbBefore, dbAfter)),
-          p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+          p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts,
+          commits: (auditAfter.commits - auditBefore.commits) / Math.max(1, result.requests.total) };
         results[name]?.push(figures);
         write(
-          `  round ${String(round)} ${name.padEnd(23)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}` +
+          `  round ${String(round)} ${name.padEnd(23)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}  audit commits/req ${figures.commits.toFixed(2)}` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors)` : ''),
         );
       }
     }
 
     write();
-    write('scenario                 req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   CPU ms/req (median): server, PostgreSQL');
+    write('scenario                 req/s (median, min–max)    p99 ms (median, max)   req/s ÷ health   CPU ms/req (median): server, PostgreSQL   audit commits/req');
     const baseline = median((results.health ?? []).map((figures) => figures.rps));
     for (const [name, figures] of Object.entries(results)) {
       const rps = figures.map((figure) => figure.rps);
@@ -323,7 +346,8 @@ try {
         `${name.padEnd(23)}  ${median(rps).toFixed(0).padStart(6)} (${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)})`.padEnd(51) +
           `${String(median(p99)).padStart(5)} (${String(Math.max(...p99))})`.padEnd(23) +
           (median(rps) / baseline).toFixed(3).padEnd(17) +
-          `${median(figures.map((figure) => figure.cpu)).toFixed(3)}, ${median(figures.map((figure) => figure.db)).toFixed(3)}`,
+          `${median(figures.map((figure) => figure.cpu)).toFixed(3)}, ${median(figures.map((figure) => figure.db)).toFixed(3)}`.padEnd(42) +
+          median(figures.map((figure) => figure.commits)).toFixed(2),
       );
     }
     const medianOf = (name: string): number => median((results[name] ?? []).map((figures) => figures.rps));

@@ -1,22 +1,37 @@
 /**
- * The audit log's writer: entries that arrive while earlier ones are being written go to the
- * database together, as one multi-row INSERT, so a busy server pays one statement and one commit for
- * many entries instead of one each.
+ * The audit log's writer: entries go to the database in batches, one multi-row INSERT (one statement,
+ * one commit) for many entries, so a busy server pays one commit for many reads instead of one each.
  *
- * Nothing is held back to wait for company: an entry is written at once when fewer than
- * {@link MAX_IN_FLIGHT} INSERTs are running, and otherwise with whatever else arrived by the time one
- * of them ends. Each `write` resolves only when its own entry is committed (or rejects when it is
- * not), so a caller that answers after `write` resolves never answers a request whose audit entry
- * could still be lost — the same guarantee as one INSERT per entry, with less work per entry. A batch
- * that fails is written again entry by entry, so one entry PostgreSQL refuses fails alone.
+ * A commit, not the rows, is most of what an entry costs PostgreSQL: the WAL flush (`fdatasync`) of a
+ * synchronous commit. Measured on the machine's PostgreSQL 15, one statement at a time from one
+ * connection (bench/pg-read-split.ts, docs/performance.md "Audit commits"): an INSERT of 1 entry
+ * 0.38–0.74 ms of backend CPU, of 8 entries 0.50–0.79 ms, of 1 entry with `synchronous_commit = off`
+ * 0.19–0.24 ms — while a read's own SELECT is 0.08–0.32 ms. So the writer aims at few commits:
+ *
+ * - **One INSERT at a time** ({@link MAX_IN_FLIGHT}): every entry that arrives while it runs goes in
+ *   the next one, so under load a commit carries as many entries as arrived during the last commit.
+ * - **A batch starts after the current turn of the event loop** (`setImmediate`), not at once: the
+ *   entries of requests whose statements answered in the same turn (PostgreSQL's replies arrive
+ *   together) share it. Nothing waits for a timer: the delay is the rest of one turn.
+ *
+ * Each `write` resolves only when its own entry is committed (or rejects when it is not), so a caller
+ * that answers after `write` resolves never answers a request whose audit entry could still be lost —
+ * the same guarantee as one INSERT per entry (test/http/audit-before-answer.test.ts). A batch that
+ * fails is written again entry by entry, so one entry PostgreSQL refuses fails alone. What waits is
+ * bounded by {@link MAX_BATCH} per statement; the queue holds only entries of requests not yet answered.
  */
 import type { AuditEntry } from './plan-store.js';
 import type { SqlQueryable } from './sql-client.js';
 
 /** Most entries in one INSERT (nine parameters each, as arrays: the statement stays one size). */
 export const MAX_BATCH = 500;
-/** INSERTs running at once: two, so an entry need not wait for a whole earlier commit before its own starts. */
-export const MAX_IN_FLIGHT = 2;
+/**
+ * INSERTs running at once: one. Two let an entry start its commit without waiting for an earlier one,
+ * at the price of 2–3 times the commits under load (bench:http: 0.48–0.82 audit commits per read with two,
+ * 0.22–0.36 with one and the turn's batch;
+ * docs/performance.md "Audit commits").
+ */
+export const MAX_IN_FLIGHT = 1;
 
 /** The audit log's columns an entry fills, with their SQL types, in the order {@link auditRow} gives the values. */
 export const AUDIT_ROW_COLUMNS: readonly { readonly name: string; readonly type: 'timestamptz' | 'text' }[] = [
@@ -41,6 +56,8 @@ interface Pending {
 export class AuditWriter {
   private readonly queue: Pending[] = [];
   private inFlight = 0;
+  /** Whether a batch is to start after this turn of the event loop. */
+  private scheduled = false;
   private idle: (() => void)[] = [];
 
   constructor(private readonly sql: SqlQueryable) {}
@@ -49,13 +66,23 @@ export class AuditWriter {
   write(entry: AuditEntry): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ entry, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Starts the next batch after this turn of the event loop, so the entries made in it go together. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }
 
   /** Resolves when every entry handed to `write` so far has been written or has failed. */
   drained(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.queue.length === 0 && this.inFlight === 0 && !this.scheduled) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -65,8 +92,9 @@ export class AuditWriter {
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
-        this.pump();
-        if (this.queue.length === 0 && this.inFlight === 0) for (const resolve of this.idle.splice(0)) resolve();
+        // What arrived during this commit is the next batch; it starts after this turn, with whatever else the turn adds.
+        if (this.queue.length > 0) this.schedule();
+        else if (this.inFlight === 0 && !this.scheduled) for (const resolve of this.idle.splice(0)) resolve();
       });
     }
   }
