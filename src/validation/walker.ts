@@ -105,6 +105,23 @@ export class Walker {
     return model ?? undefined;
   }
 
+  readonly #byType = new Map<string, TypeModel>();
+
+  /**
+   * The base definition of an R4 data type or resource by its name (`Reference`, `CarePlan`): the
+   * same object as `model(BASE + type)`, looked up without building and hashing that URL, which the
+   * walk did for every complex element, primitive extension and resource. Only definitions found are
+   * kept, so what is kept is bounded by the package, whatever names the data gives.
+   */
+  typeModel(type: string): TypeModel | undefined {
+    let model = this.#byType.get(type);
+    if (model === undefined) {
+      model = this.model(`${BASE}${type}`);
+      if (model !== undefined) this.#byType.set(type, model);
+    }
+    return model;
+  }
+
   /** Walks `resource` (already known to be an object with a `resourceType`) against `model`. */
   walkResource(resource: Json, model: TypeModel, expression: string, scope: ResourceScope, findings: Findings): void {
     this.#conformance.element(model.type, model.root, resource, expression, findings);
@@ -123,7 +140,7 @@ export class Walker {
       if (target !== undefined) return { node: target, model, typeRoot: false };
     }
     if (node.children.size > 0 || type === undefined || type === 'BackboneElement' || type === 'Element') return { node, model, typeRoot: false };
-    const typeModel = this.model(`${BASE}${type}`);
+    const typeModel = this.typeModel(type);
     return typeModel === undefined ? { node, model, typeRoot: false } : { node: typeModel.root, model: typeModel, typeRoot: true };
   }
 
@@ -173,7 +190,7 @@ export class Walker {
 
   /** `_name`: the id and extensions of a primitive (or of each item of a repeating primitive, by position). */
   #walkShadow(shadow: unknown, primary: unknown, node: ElementNode, type: string, expression: string, scope: ResourceScope, findings: Findings): void {
-    const primitiveModel = this.model(`${BASE}${type}`);
+    const primitiveModel = this.typeModel(type);
     if (primitiveModel === undefined) return;
     const items = node.isArray ? shadow : [shadow];
     if (!Array.isArray(items) || (node.isArray && Array.isArray(primary) && primary.length !== items.length)) {
@@ -265,7 +282,7 @@ export class Walker {
   }
 
   #regexOf(type: string): RegExp | undefined {
-    if (!this.#primitiveRegex.has(type)) this.#primitiveRegex.set(type, this.model(`${BASE}${type}`)?.root.children.get('value')?.regex);
+    if (!this.#primitiveRegex.has(type)) this.#primitiveRegex.set(type, this.typeModel(type)?.root.children.get('value')?.regex);
     return this.#primitiveRegex.get(type);
   }
 

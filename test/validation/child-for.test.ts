@@ -5,14 +5,18 @@
  * node and the same type, or nothing — for every node of every StructureDefinition with a snapshot in
  * the R4 package and of every shipped SIP profile, and for every name that could be asked: each
  * child's name, each choice name with every R4 type's suffix, the `_` names, near misses and
- * generated strings.
+ * generated strings. And `Walker.typeModel(name)`, which the walk uses instead of `model(BASE + name)`,
+ * is that same object for every name: each R4 type and resource, unknown and odd names, twice over.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import type { StructureDefinition } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
-import { basePackageDirectory, defaultProfileDirectory } from '../../src/validation/definitions.js';
+import { basePackageDirectory, DefinitionStore, defaultProfileDirectory } from '../../src/validation/definitions.js';
+import { InvariantEngine } from '../../src/validation/invariants.js';
+import { Terminology } from '../../src/validation/terminology.js';
+import { Walker } from '../../src/validation/walker.js';
 import { childFor, choiceSuffix, compileTypeModel, type ElementNode, type TypeChoice } from '../../src/validation/type-model.js';
 
 /** The lookup as it was: the child of that name unless it is a choice, else the first choice child whose name and a type's suffix make the property. */
@@ -93,4 +97,17 @@ describe('childFor looks a JSON name up as the scan over the children did', () =
       { numRuns: 5_000 },
     );
   });
+});
+
+describe('Walker.typeModel is model(BASE + name)', () => {
+  it('for every R4 type and resource name, unknown and odd ones, asked twice', () => {
+    const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
+    const walker = new Walker(store, new Terminology(store), new InvariantEngine());
+    const names = [...new Set([...typeCodes, ...definitions.map((definition) => definition.type)]), 'NoSuchType', '', 'CarePlan|4.0.1', 'carePlan', 'Resource', 'DomainResource'];
+    expect(names.length).toBeGreaterThan(150);
+    for (const round of [1, 2]) {
+      for (const name of names) expect(walker.typeModel(name), `${name} (${String(round)})`).toBe(walker.model(`http://hl7.org/fhir/StructureDefinition/${name}`));
+    }
+    expect(walker.typeModel('CarePlan')?.type).toBe('CarePlan');
+  }, 120_000);
 });
