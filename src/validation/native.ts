@@ -410,6 +410,35 @@ export function codingCheck(expression: string): NativeCheck | undefined {
   return undefined;
 }
 
+const EXISTS = new RegExp(`^${NAME}\\.exists\\(\\)$`);
+const IMPLIES_EXISTS = new RegExp(`^${NAME} = ${LITERAL} implies ${NAME}\\.exists\\(\\)$`);
+
+/**
+ * `name.exists()` (sip-con-1 `patient.exists()`, sip-tsk-2, sip-con-5) and `code = 'value' implies
+ * name.exists()` (sip-cpl-2/3/5 `status = 'active' implies goal.exists()`, sip-app-1), checked on the
+ * JSON; undefined when the expression has another form. `implies` holds when its left side is false
+ * or empty (https://hl7.org/fhirpath/#implies), so only an element whose code equals the value needs
+ * the other present.
+ */
+export function presenceCheck(expression: string): NativeCheck | undefined {
+  const exists = EXISTS.exec(expression);
+  if (exists !== null) {
+    const [, name = ''] = exists;
+    return (node) => (isPlainObject(node) ? has(node, name) : undefined);
+  }
+  const implies = IMPLIES_EXISTS.exec(expression);
+  if (implies !== null) {
+    const [, code = '', value = '', name = ''] = implies;
+    return (node) => {
+      if (!isPlainObject(node) || has(node, code) === undefined) return undefined;
+      const given = stringOf(node, code);
+      if (given === undefined) return undefined;
+      return given === value ? has(node, name) : true;
+    };
+  }
+  return undefined;
+}
+
 /**
  * org-1, https://hl7.org/fhir/R4/organization.html#invs: `(identifier.count() + name.count()) > 0`,
  * an organisation has an identifier or a name.
@@ -556,10 +585,10 @@ export const REMEMBERED_NATIVE_CHECKS: ReadonlySet<NativeCheck> = new Set([narra
 const NATIVE_CHECKS_ON: ReadonlyMap<string, NativeCheck> = new Map([['Narrative.div\u0000htmlChecks()', narrativeDiv]]);
 
 /**
- * The native check of an expression: one of {@link NATIVE_CHECKS}, a {@link presenceDisjunction} or a {@link codingCheck};
+ * The native check of an expression: one of {@link NATIVE_CHECKS}, a {@link presenceDisjunction}, a {@link codingCheck} or a {@link presenceCheck};
  * with `base` (the element path it is evaluated on), also one that holds only there
  * (`htmlChecks()` on `Narrative.div`); undefined when it has none.
  */
 export function nativeCheckFor(expression: string, base?: string): NativeCheck | undefined {
-  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression) ?? codingCheck(expression) ?? (base === undefined ? undefined : NATIVE_CHECKS_ON.get(`${base}\u0000${expression}`));
+  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression) ?? codingCheck(expression) ?? presenceCheck(expression) ?? (base === undefined ? undefined : NATIVE_CHECKS_ON.get(`${base}\u0000${expression}`));
 }

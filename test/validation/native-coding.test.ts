@@ -20,7 +20,7 @@ import { describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { parsePlan } from '../../src/sip/index.js';
 import { defaultProfileDirectory } from '../../src/validation/definitions.js';
-import { codingCheck, nativeCheckFor, type NativeCheck } from '../../src/validation/native.js';
+import { codingCheck, nativeCheckFor, presenceCheck, type NativeCheck } from '../../src/validation/native.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { BREAKERS } from '../support/profile-breakers.js';
@@ -47,15 +47,20 @@ const r4Constraints = ['Consent', 'Organization'].flatMap((type) => rootConstrai
 interface Case {
   readonly key: string;
   readonly type: string;
+  readonly expression: string;
   readonly native: NativeCheck;
   readonly compiled: (node: unknown, env: Json) => unknown[];
 }
 /** The SIP profiles' snapshots repeat the base constraints (ppc-*, org-1): each key once. */
 const constraints = [...new Map([...sipConstraints, ...r4Constraints].map((constraint) => [`${constraint.type} ${constraint.key}`, constraint])).values()];
 const CASES: Case[] = constraints.flatMap(({ key, expression, type }) => {
-  const native = key === 'org-1' ? nativeCheckFor(expression, type) : codingCheck(expression);
-  return native === undefined ? [] : [{ key, type, native, compiled: fhirpath.compile({ base: type, expression }, r4, { resolveInternalTypes: false }) as Case['compiled'] }];
+  const native = key === 'org-1' ? nativeCheckFor(expression, type) : codingCheck(expression) ?? presenceCheck(expression);
+  return native === undefined ? [] : [{ key, type, expression, native, compiled: fhirpath.compile({ base: type, expression }, r4, { resolveInternalTypes: false }) as Case['compiled'] }];
 });
+
+const CODING_KEYS = ['org-1', 'ppc-2', 'ppc-3', 'ppc-4', 'ppc-5', 'sip-con-8', 'sip-cpl-1', 'sip-ctm-1', 'sip-dec-1'];
+/** `name.exists()` and `status = '…' implies name.exists()` (presenceCheck). */
+const PRESENCE_KEYS = ['sip-app-1', 'sip-con-1', 'sip-con-5', 'sip-cpl-2', 'sip-cpl-3', 'sip-cpl-5', 'sip-tsk-2'];
 
 const decided = new Map<string, Set<boolean>>();
 const undecided = new Map<string, number>();
@@ -131,7 +136,7 @@ const conceptsArbitrary: fc.Arbitrary<unknown> = fc.oneof(
 
 describe('the native coding checks and org-1 agree with fhirpath.js', () => {
   it('are found for exactly the constraints of this form in the shipped SIP profiles and R4', () => {
-    expect(CASES.map((check) => check.key).sort()).toEqual(['org-1', 'ppc-2', 'ppc-3', 'ppc-4', 'ppc-5', 'sip-con-8', 'sip-cpl-1', 'sip-ctm-1', 'sip-dec-1']);
+    expect(CASES.map((check) => check.key).sort()).toEqual(PRESENCE_KEYS.concat(CODING_KEYS).sort());
     // Another wording (spaces, a function after it, another comparison) is left to FHIRPath.
     expect(codingCheck("category.coding.where(system = 'a' and code = 'b').exists().not()")).toBeUndefined();
     expect(codingCheck("participant.where(role.coding.where(system = 'a' and code = 'b').exists()).count() < 1")).toBeUndefined();
@@ -213,6 +218,30 @@ describe('the native coding checks and org-1 agree with fhirpath.js', () => {
       ),
       { numRuns: 3_000 },
     );
-    for (const key of ['org-1', 'ppc-2', 'ppc-3', 'ppc-4', 'ppc-5', 'sip-con-8', 'sip-cpl-1', 'sip-ctm-1', 'sip-dec-1']) expect([...(decided.get(key) ?? [])].sort(), key).toEqual([false, true]);
+    for (const key of CODING_KEYS) expect([...(decided.get(key) ?? [])].sort(), key).toEqual([false, true]);
+  }, 300_000);
+
+  it('on every element the presence checks name, given in every shape, with every code', () => {
+    const resources = resourcesOf(adultBundle());
+    const shapes: readonly unknown[] = ['keep', 'delete', null, [], {}, '', 'text', 3, [{ reference: 'urn:uuid:00000000-0000-4000-8000-000000000001' }], { text: 'x' }, '_shadow'];
+    const presence = CASES.filter((check) => PRESENCE_KEYS.includes(check.key));
+    fc.assert(
+      fc.property(fc.constantFrom(...presence), fc.constantFrom(...shapes), fc.constantFrom('active', 'booked', 'draft', 'cancelled', undefined, null, 3, '_status'), (check, shape, status) => {
+        const template = resources.find((resource) => resource.resourceType === check.type);
+        if (template === undefined) throw new Error(`the adult example has a ${check.type}`);
+        const resource = structuredClone(template);
+        const names = (check.expression.match(/[a-z][A-Za-z0-9]*(?=\.exists)/g) ?? []);
+        for (const name of names) {
+          if (shape === 'delete') delete resource[name];
+          else if (shape === '_shadow') resource[`_${name}`] = { extension: [{ url: 'http://example.org/x', valueString: 'x' }] };
+          else if (shape !== 'keep') resource[name] = shape;
+        }
+        if (status === '_status') resource._status = { id: 's' };
+        else setOrDelete(resource, 'status', status);
+        agree(resource);
+      }),
+      { numRuns: 2_000 },
+    );
+    for (const key of PRESENCE_KEYS) expect([...(decided.get(key) ?? [])].sort(), key).toEqual([false, true]);
   }, 300_000);
 });
