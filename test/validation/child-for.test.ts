@@ -35,8 +35,9 @@ function scanned(node: ElementNode, property: string): { node: ElementNode; type
 function definitionsIn(directory: string, pattern: RegExp): StructureDefinition[] {
   return readdirSync(directory)
     .filter((file) => pattern.test(file))
-    .map((file) => JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as StructureDefinition)
-    .filter((definition) => definition.resourceType === 'StructureDefinition' && definition.snapshot !== undefined);
+    // Parsed JSON: a file of the package may hold another resource than its name says.
+    .map((file) => JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as { resourceType?: unknown } & StructureDefinition)
+    .filter((definition) => (definition.resourceType as unknown) === 'StructureDefinition' && definition.snapshot !== undefined);
 }
 
 const definitions = [...definitionsIn(basePackageDirectory(), /^StructureDefinition-.*\.json$/), ...definitionsIn(defaultProfileDirectory(), /^StructureDefinition-.*\.json$/)];

@@ -101,8 +101,9 @@ const adultBundle = (): Json => structuredClone(planToBundle(readExample('adult-
 const SIP_ROLES = 'http://sip-fhir-adapter.se/fhir/CodeSystem/sip-participant-role';
 const SIP_CATEGORY = 'http://sip-fhir-adapter.se/fhir/CodeSystem/sip-category';
 
+/** Sets a property, or takes it out when the value is undefined (Reflect.deleteProperty: the name is a variable). */
 function setOrDelete(target: Json, name: string, value: unknown): void {
-  if (value === undefined) delete target[name];
+  if (value === undefined) Reflect.deleteProperty(target, name);
   else target[name] = value;
 }
 
@@ -230,9 +231,9 @@ describe('the native coding checks and org-1 agree with fhirpath.js', () => {
         const template = resources.find((resource) => resource.resourceType === check.type);
         if (template === undefined) throw new Error(`the adult example has a ${check.type}`);
         const resource = structuredClone(template);
-        const names = (check.expression.match(/[a-z][A-Za-z0-9]*(?=\.exists)/g) ?? []);
+        const names = check.expression.match(/[a-z][A-Za-z0-9]*(?=\.exists)/g) ?? [];
         for (const name of names) {
-          if (shape === 'delete') delete resource[name];
+          if (shape === 'delete') setOrDelete(resource, name, undefined);
           else if (shape === '_shadow') resource[`_${name}`] = { extension: [{ url: 'http://example.org/x', valueString: 'x' }] };
           else if (shape !== 'keep') resource[name] = shape;
         }
