@@ -324,6 +324,134 @@ export function presenceDisjunction(expression: string): NativeCheck | undefined
   };
 }
 
+/**
+ * The CodeableConcepts of the child element `name` as fhirpath.js sees them (a singleton or the items
+ * of an array), or undefined when the JSON is not plainly that (`_name`, a choice-type name such as
+ * `nameString`, null, a non-object item).
+ */
+function conceptsOf(node: Record<string, unknown>, name: string): readonly Record<string, unknown>[] | undefined {
+  if (has(node, name) === undefined) return undefined;
+  const value = node[name];
+  if (value === undefined) return [];
+  if (isPlainObject(value)) return [value];
+  return objects(value);
+}
+
+/** `<concept>.coding.where(system = '<system>' and code = '<code>').exists()` on one concept element, or undefined when a shape is not plain. */
+function hasCoding(node: Record<string, unknown>, name: string, system: string, code: string): boolean | undefined {
+  const concepts = conceptsOf(node, name);
+  if (concepts === undefined) return undefined;
+  let found = false;
+  for (const concept of concepts) {
+    const codings = conceptsOf(concept, 'coding');
+    if (codings === undefined) return undefined;
+    for (const coding of codings) {
+      const codingSystem = stringOf(coding, 'system');
+      const codingCode = stringOf(coding, 'code');
+      if (codingSystem === undefined || codingCode === undefined) return undefined;
+      // `system = 'x' and code = 'y'` is true only when both are present and equal (an absent one makes it empty or false).
+      if (codingSystem === system && codingCode === code) found = true;
+    }
+  }
+  return found;
+}
+
+const NAME = '([a-z][A-Za-z0-9]*)';
+const LITERAL = "'([^'\\\\]*)'";
+const CODING_WHERE = `${NAME}\\.coding\\.where\\(system ?= ?${LITERAL} and code ?= ?${LITERAL}\\)\\.exists\\(\\)`;
+/** sip-cpl-1, sip-con-8, sip-dec-1: `category.coding.where(system = '…' and code = '…').exists()`. */
+const HAS_CODING = new RegExp(`^${CODING_WHERE}$`);
+/** ppc-2 … ppc-5 (R4 Consent): `patient.exists() or scope.coding.where(system='something' and code='…').exists().not()`. */
+const PRESENT_OR_NO_CODING = new RegExp(`^${NAME}\\.exists\\(\\) or ${CODING_WHERE}\\.not\\(\\)$`);
+/** sip-ctm-1: `participant.where(role.coding.where(system = '…' and code = 'coordinator').exists()).count() <= 1`. */
+const AT_MOST_WITH_CODING = new RegExp(`^${NAME}\\.where\\(${CODING_WHERE}\\)\\.count\\(\\) <= (\\d+)$`);
+
+/**
+ * Constraints that ask whether a CodeableConcept has a coding of a given system and code — that one
+ * exists, that it does not unless another element is present, or that at most n items of a repeating
+ * element have one — checked on the JSON; undefined when the expression has another form. The system
+ * and code are compared as strings, as FHIRPath's `=` compares a `uri` or `code` with a string literal
+ * (https://hl7.org/fhirpath/#equality).
+ */
+export function codingCheck(expression: string): NativeCheck | undefined {
+  const exists = HAS_CODING.exec(expression);
+  if (exists !== null) {
+    const [, name = '', system = '', code = ''] = exists;
+    return (node) => (isPlainObject(node) ? hasCoding(node, name, system, code) : undefined);
+  }
+  const unless = PRESENT_OR_NO_CODING.exec(expression);
+  if (unless !== null) {
+    const [, present = '', name = '', system = '', code = ''] = unless;
+    return (node) => {
+      if (!isPlainObject(node)) return undefined;
+      const found = has(node, present);
+      if (found === undefined) return undefined;
+      const coded = hasCoding(node, name, system, code);
+      return coded === undefined ? undefined : found || !coded;
+    };
+  }
+  const atMost = AT_MOST_WITH_CODING.exec(expression);
+  if (atMost !== null) {
+    const [, items = '', name = '', system = '', code = '', limit = '0'] = atMost;
+    const most = Number(limit);
+    return (node) => {
+      if (!isPlainObject(node)) return undefined;
+      const all = conceptsOf(node, items);
+      if (all === undefined) return undefined;
+      let count = 0;
+      for (const item of all) {
+        const coded = hasCoding(item, name, system, code);
+        if (coded === undefined) return undefined;
+        if (coded) count += 1;
+      }
+      return count <= most;
+    };
+  }
+  return undefined;
+}
+
+const EXISTS = new RegExp(`^${NAME}\\.exists\\(\\)$`);
+const IMPLIES_EXISTS = new RegExp(`^${NAME} = ${LITERAL} implies ${NAME}\\.exists\\(\\)$`);
+
+/**
+ * `name.exists()` (sip-con-1 `patient.exists()`, sip-tsk-2, sip-con-5) and `code = 'value' implies
+ * name.exists()` (sip-cpl-2/3/5 `status = 'active' implies goal.exists()`, sip-app-1), checked on the
+ * JSON; undefined when the expression has another form. `implies` holds when its left side is false
+ * or empty (https://hl7.org/fhirpath/#implies), so only an element whose code equals the value needs
+ * the other present.
+ */
+export function presenceCheck(expression: string): NativeCheck | undefined {
+  const exists = EXISTS.exec(expression);
+  if (exists !== null) {
+    const [, name = ''] = exists;
+    return (node) => (isPlainObject(node) ? has(node, name) : undefined);
+  }
+  const implies = IMPLIES_EXISTS.exec(expression);
+  if (implies !== null) {
+    const [, code = '', value = '', name = ''] = implies;
+    return (node) => {
+      if (!isPlainObject(node) || has(node, code) === undefined) return undefined;
+      const given = stringOf(node, code);
+      if (given === undefined) return undefined;
+      return given === value ? has(node, name) : true;
+    };
+  }
+  return undefined;
+}
+
+/**
+ * org-1, https://hl7.org/fhir/R4/organization.html#invs: `(identifier.count() + name.count()) > 0`,
+ * an organisation has an identifier or a name.
+ */
+const org1: NativeCheck = (node) => {
+  if (!isPlainObject(node)) return undefined;
+  const identifiers = conceptsOf(node, 'identifier');
+  if (identifiers === undefined || has(node, 'name') === undefined) return undefined;
+  const name = stringOf(node, 'name');
+  if (name === undefined) return undefined;
+  return identifiers.length > 0 || name !== null;
+};
+
 /** Dates and instants whose order fhirpath.js decides the way string or time order does: the same precision, a date or a dateTime to the second with a zone. */
 const DATE = /^\d{4}(?:-\d{2}(?:-\d{2})?)?$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})$/;
@@ -416,6 +544,7 @@ export const NATIVE_CHECKS: ReadonlyMap<string, NativeCheck> = new Map([
   ["type = 'message' implies entry.first().resource.is(MessageHeader)", onlyFor('message')],
   ['start.hasValue().not() or end.hasValue().not() or (start <= end)', per1],
   ['onBehalfOf.exists() implies (member.resolve().iif(empty(), true, ofType(Practitioner).exists()))', ctm1],
+  ['(identifier.count() + name.count()) > 0', org1],
 ]);
 
 /**
@@ -456,10 +585,10 @@ export const REMEMBERED_NATIVE_CHECKS: ReadonlySet<NativeCheck> = new Set([narra
 const NATIVE_CHECKS_ON: ReadonlyMap<string, NativeCheck> = new Map([['Narrative.div\u0000htmlChecks()', narrativeDiv]]);
 
 /**
- * The native check of an expression: one of {@link NATIVE_CHECKS}, or a {@link presenceDisjunction};
+ * The native check of an expression: one of {@link NATIVE_CHECKS}, a {@link presenceDisjunction}, a {@link codingCheck} or a {@link presenceCheck};
  * with `base` (the element path it is evaluated on), also one that holds only there
  * (`htmlChecks()` on `Narrative.div`); undefined when it has none.
  */
 export function nativeCheckFor(expression: string, base?: string): NativeCheck | undefined {
-  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression) ?? (base === undefined ? undefined : NATIVE_CHECKS_ON.get(`${base}\u0000${expression}`));
+  return NATIVE_CHECKS.get(expression) ?? presenceDisjunction(expression) ?? codingCheck(expression) ?? presenceCheck(expression) ?? (base === undefined ? undefined : NATIVE_CHECKS_ON.get(`${base}\u0000${expression}`));
 }

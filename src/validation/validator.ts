@@ -101,7 +101,7 @@ class ProfileValidator implements Validator {
   }
 
   #validateResource(resource: unknown, expression: string, extraProfiles: readonly string[], parent: ResourceScope | undefined, contained: boolean, findings: Findings): void {
-    const base = isResource(resource) ? this.#walker.model(`${BASE}${resource.resourceType}`) : undefined;
+    const base = isResource(resource) ? this.#walker.typeModel(resource.resourceType) : undefined;
     if (!isResource(resource) || base?.kind !== 'resource') {
       const what = isResource(resource) ? `"${resource.resourceType}" is not an R4 resource type` : 'a resource must be a JSON object with a "resourceType"';
       findings.add({ severity: 'error', code: 'structure', rule: STRUCTURE_RULES.notAResource, source: `${BASE}Resource`, expression, message: what });
@@ -118,7 +118,7 @@ class ProfileValidator implements Validator {
     if (bundle !== undefined) checkBundleRules({ bundle: json, expression, references: bundle.references, isResourceType: this.#isResourceType }, findings);
   }
 
-  readonly #isResourceType = (name: string): boolean => this.#walker.model(`${BASE}${name}`)?.kind === 'resource';
+  readonly #isResourceType = (name: string): boolean => this.#walker.typeModel(name)?.kind === 'resource';
 
   #scope(resource: Json, parent: ResourceScope | undefined, contained: boolean, bundle: BundleContext | undefined, findings: Findings): ResourceScope {
     const scope: ResourceScope = {

@@ -61,6 +61,17 @@ function matchesPattern(value: unknown, pattern: unknown): boolean {
   return value === pattern;
 }
 
+/** Whether an object has no property but `id` (or none at all): an element with no value and no children. */
+function hasOnlyId(item: Json): boolean {
+  for (const key of Object.keys(item)) if (key !== 'id') return false;
+  return true;
+}
+
+/** An element path without its choice marker (`Observation.value[x]` → `Observation.value`), as FHIRPath names the element. */
+function withoutChoiceMarker(path: string): string {
+  return path.endsWith('[x]') ? path.slice(0, -3) : path;
+}
+
 function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
@@ -105,6 +116,23 @@ export class Walker {
     return model ?? undefined;
   }
 
+  readonly #byType = new Map<string, TypeModel>();
+
+  /**
+   * The base definition of an R4 data type or resource by its name (`Reference`, `CarePlan`): the
+   * same object as `model(BASE + type)`, looked up without building and hashing that URL, which the
+   * walk did for every complex element, primitive extension and resource. Only definitions found are
+   * kept, so what is kept is bounded by the package, whatever names the data gives.
+   */
+  typeModel(type: string): TypeModel | undefined {
+    let model = this.#byType.get(type);
+    if (model === undefined) {
+      model = this.model(`${BASE}${type}`);
+      if (model !== undefined) this.#byType.set(type, model);
+    }
+    return model;
+  }
+
   /** Walks `resource` (already known to be an object with a `resourceType`) against `model`. */
   walkResource(resource: Json, model: TypeModel, expression: string, scope: ResourceScope, findings: Findings): void {
     this.#conformance.element(model.type, model.root, resource, expression, findings);
@@ -123,16 +151,17 @@ export class Walker {
       if (target !== undefined) return { node: target, model, typeRoot: false };
     }
     if (node.children.size > 0 || type === undefined || type === 'BackboneElement' || type === 'Element') return { node, model, typeRoot: false };
-    const typeModel = this.model(`${BASE}${type}`);
+    const typeModel = this.typeModel(type);
     return typeModel === undefined ? { node, model, typeRoot: false } : { node: typeModel.root, model: typeModel, typeRoot: true };
   }
 
   #walkObject(value: Json, node: ElementNode, model: TypeModel, base: string, expression: string, scope: ResourceScope, findings: Findings, isResourceRoot: boolean, done = new Set<string>()): void {
     // Occurrences per child element, and which JSON names a choice element was given under.
     const counts = new Map<ElementNode, number>();
-    const choiceNames = new Map<ElementNode, string[]>();
-    for (const [property, child] of Object.entries(value)) {
+    let choiceNames: Map<ElementNode, string[]> | undefined;
+    for (const property of Object.keys(value)) {
       if (isResourceRoot && property === 'resourceType') continue;
+      const child = value[property];
       const isShadow = property.startsWith('_');
       const name = isShadow ? property.slice(1) : property;
       const found = childFor(node, name);
@@ -142,6 +171,7 @@ export class Walker {
         continue;
       }
       if (found.node.isChoice) {
+        choiceNames ??= new Map();
         const names = choiceNames.get(found.node) ?? [];
         if (!names.includes(name)) names.push(name);
         choiceNames.set(found.node, names);
@@ -154,7 +184,7 @@ export class Walker {
         this.#walkProperty(child, found.node, found.type, model, location, scope, findings);
       }
     }
-    for (const [child, names] of choiceNames) {
+    for (const [child, names] of choiceNames ?? []) {
       if (names.length > 1) {
         this.#report(findings, { rule: STRUCTURE_RULES.maxCardinality, source: child.sourceUrl, expression: `${expression}.${names[1] ?? ''}`, message: `${child.path} may have one type only, but has ${names.join(' and ')}` });
       }
@@ -164,7 +194,7 @@ export class Walker {
       if (count < child.min) {
         const name = child.path.slice(child.path.lastIndexOf('.') + 1);
         this.#report(findings, { rule: STRUCTURE_RULES.minCardinality, code: 'required', source: child.sourceUrl, expression: `${expression}.${name.replace('[x]', '')}`, message: `${child.path} is required (at least ${String(child.min)}), but ${count === 0 ? 'is missing' : `occurs ${String(count)} time${count === 1 ? '' : 's'}`}` });
-      } else if (count > child.max && (choiceNames.get(child)?.length ?? 0) < 2) {
+      } else if (count > child.max && (choiceNames?.get(child)?.length ?? 0) < 2) {
         this.#report(findings, { rule: STRUCTURE_RULES.maxCardinality, source: child.sourceUrl, expression: `${expression}.${child.path.slice(child.path.lastIndexOf('.') + 1)}`, message: `${child.path} may occur at most ${String(child.max)} time${child.max === 1 ? '' : 's'}, but occurs ${String(count)} times` });
       }
     }
@@ -173,7 +203,7 @@ export class Walker {
 
   /** `_name`: the id and extensions of a primitive (or of each item of a repeating primitive, by position). */
   #walkShadow(shadow: unknown, primary: unknown, node: ElementNode, type: string, expression: string, scope: ResourceScope, findings: Findings): void {
-    const primitiveModel = this.model(`${BASE}${type}`);
+    const primitiveModel = this.typeModel(type);
     if (primitiveModel === undefined) return;
     const items = node.isArray ? shadow : [shadow];
     if (!Array.isArray(items) || (node.isArray && Array.isArray(primary) && primary.length !== items.length)) {
@@ -208,9 +238,11 @@ export class Walker {
       this.#report(findings, { rule: 'ele-1', source: node.sourceUrl, expression, message: `${node.path} is an empty array; leave the property out instead` });
       return;
     }
-    items.forEach((item, index) => {
-      this.#walkItem(item, node, type, model, node.isArray ? `${expression}[${String(index)}]` : expression, scope, findings);
-    });
+    for (let index = 0; index < items.length; index++) {
+      // A hole of a sparse array is skipped, as forEach did (JSON has none; an object built in code may).
+      if (!(index in items)) continue;
+      this.#walkItem(items[index], node, type, model, node.isArray ? `${expression}[${String(index)}]` : expression, scope, findings);
+    }
     if (node.slices.length > 0) this.#checkSlices(items, node, expression, findings, type?.code);
   }
 
@@ -241,7 +273,7 @@ export class Walker {
       this.#report(findings, { rule: STRUCTURE_RULES.invalidType, source: node.sourceUrl, expression, message: `${node.path} must be ${code === undefined ? 'an object' : `a ${code} (a JSON object)`}, not ${describe(item)}` });
       return;
     }
-    if (Object.keys(item).every((key) => key === 'id')) {
+    if (hasOnlyId(item)) {
       this.#report(findings, { rule: 'ele-1', source: node.sourceUrl, expression, message: `${node.path} has no value and no children; leave it out instead` });
       return;
     }
@@ -265,7 +297,7 @@ export class Walker {
   }
 
   #regexOf(type: string): RegExp | undefined {
-    if (!this.#primitiveRegex.has(type)) this.#primitiveRegex.set(type, this.model(`${BASE}${type}`)?.root.children.get('value')?.regex);
+    if (!this.#primitiveRegex.has(type)) this.#primitiveRegex.set(type, this.typeModel(type)?.root.children.get('value')?.regex);
     return this.#primitiveRegex.get(type);
   }
 
@@ -315,7 +347,7 @@ export class Walker {
       const text = constraint.expression ?? 'true';
       let result = results?.get(text);
       if (result === undefined) {
-        result = this.#engine.evaluate(text, base.replace(/\[x\]$/, ''), value, { resource: scope.resource, rootResource: scope.rootResource }, scope);
+        result = this.#engine.evaluate(text, withoutChoiceMarker(base), value, { resource: scope.resource, rootResource: scope.rootResource }, scope);
         (results ??= new Map()).set(text, result);
       }
       if ('error' in result) {
