@@ -345,8 +345,9 @@ export class OutboxWorker {
       at,
       recordedAt: new Date(stored.recordedAt),
       ...(decision.judgement === undefined ? {} : { judgement: decision.judgement }),
-      // The texts are of the version as recorded: only when consent removed nothing from it.
-      ...(stored.derived === undefined || decision.plan !== stored.plan ? {} : { resourceTexts: stored.derived.texts }),
+      // The texts are of the version as recorded: only when consent removed nothing from it but the
+      // consents' exclusion descriptions, which no kept text holds (SendDecision.keptTextsHold).
+      ...(stored.derived === undefined || (decision.plan !== stored.plan && decision.keptTextsHold !== true) ? {} : { resourceTexts: stored.derived.texts }),
     };
     let outcome: DeliveryOutcome;
     try {
