@@ -84,6 +84,13 @@ export interface OutboxQueue {
   /** `deriver`: bring the versions' derived data kept under this name (src/http/derived-view.ts `currentDeriver`). */
   deliverNext(at: Date, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>, options?: { readonly deriver?: string }): Promise<boolean>;
   /**
+   * Claims up to `limit` due deliveries in one go, runs `attempt` on each at once and records their
+   * results together (src/store/outbox.ts `deliverBatch`); resolves how many it claimed. A queue that
+   * has it is claimed from in batches by {@link OutboxWorker.start}: a claim's round trips, its
+   * transaction and its settlement statement shared by several deliveries.
+   */
+  deliverBatch?(at: Date, limit: number, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>, options?: { readonly deriver?: string }): Promise<number>;
+  /**
    * True when the queue writes a result's `audit` entry with the result, in the transaction that
    * records it (the SQL outbox: one statement for both). The worker then hands the entry over with the
    * result instead of writing it through {@link OutboxWorkerOptions.audit} first — a round trip and a
@@ -180,6 +187,18 @@ function basisOf(derived: ClaimedVersion['derived']): SendBasis | undefined {
   return parsed !== null && Array.isArray(parsed.rules) ? (parsed as SendBasis) : undefined;
 }
 
+/**
+ * How a worker with `concurrency` attempts at once claims from a queue that claims in batches: two
+ * slots, each claiming up to half (the larger half first), so `concurrency` attempts are in flight at
+ * most and one slot's claim and settlement overlap the other's attempts. One slot claiming all would
+ * leave nothing in flight while it claims and records; a slot per attempt pays a claim, a transaction
+ * and a settlement statement per delivery.
+ */
+export function claimSizes(concurrency: number): number[] {
+  const half = Math.floor(concurrency / 2);
+  return half === 0 ? [concurrency] : [concurrency - half, half];
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -224,7 +243,7 @@ export class OutboxWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.slots = Array.from({ length: this.concurrency }, () => this.loop());
+    this.slots = this.options.outbox.deliverBatch === undefined ? Array.from({ length: this.concurrency }, () => this.loop(1)) : claimSizes(this.concurrency).map((size) => this.loop(size));
     this.unlisten = (this.options.outbox.onQueued?.(() => {
       this.wake();
     }) ?? Promise.resolve(undefined)).catch((error: unknown) => {
@@ -264,11 +283,14 @@ export class OutboxWorker {
     return attempts;
   }
 
-  private async loop(): Promise<void> {
+  /** One slot: claims up to `size` deliveries at a time (one: `deliverNext`), until stopped. */
+  private async loop(size: number): Promise<void> {
+    const { outbox } = this.options;
+    const attempt = (claimed: ClaimedAttempt): Promise<AttemptResult> => this.attempt(claimed);
     while (this.running) {
       let found = false;
       try {
-        found = await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed), this.claimOptions);
+        found = outbox.deliverBatch === undefined ? await outbox.deliverNext(this.clock(), attempt, this.claimOptions) : (await outbox.deliverBatch(this.clock(), size, attempt, this.claimOptions)) > 0;
       } catch (error) {
         // The database is away, or the audit log refused an entry: nothing was recorded, the
         // delivery stays pending and is tried again after a pause.
