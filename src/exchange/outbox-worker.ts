@@ -89,7 +89,12 @@ export interface OutboxQueue {
    * has it is claimed from in batches by {@link OutboxWorker.start}: a claim's round trips, its
    * transaction and its settlement statement shared by several deliveries.
    */
-  deliverBatch?(at: Date, limit: number, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>, options?: { readonly deriver?: string }): Promise<number>;
+  deliverBatch?(
+    at: Date,
+    limit: number,
+    attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>,
+    options?: { readonly deriver?: string; readonly onClaimed?: (count: number) => void },
+  ): Promise<number>;
   /**
    * True when the queue writes a result's `audit` entry with the result, in the transaction that
    * records it (the SQL outbox: one statement for both). The worker then hands the entry over with the
@@ -188,15 +193,13 @@ function basisOf(derived: ClaimedVersion['derived']): SendBasis | undefined {
 }
 
 /**
- * How a worker with `concurrency` attempts at once claims from a queue that claims in batches: two
- * slots, each claiming up to half (the larger half first), so `concurrency` attempts are in flight at
- * most and one slot's claim and settlement overlap the other's attempts. One slot claiming all would
- * leave nothing in flight while it claims and records; a slot per attempt pays a claim, a transaction
- * and a settlement statement per delivery.
+ * The most deliveries one claim takes for a worker with `concurrency` attempts at once, from a queue
+ * that claims in batches: half of them (rounded up), so that while one batch is claimed or recorded,
+ * another's attempts are in flight — one claim of all would leave nothing in flight between batches,
+ * and a claim per attempt pays a claim, a transaction and a settlement statement per delivery.
  */
-export function claimSizes(concurrency: number): number[] {
-  const half = Math.floor(concurrency / 2);
-  return half === 0 ? [concurrency] : [concurrency - half, half];
+export function batchLimit(concurrency: number): number {
+  return Math.ceil(concurrency / 2);
 }
 
 function errorText(error: unknown): string {
@@ -219,6 +222,11 @@ export class OutboxWorker {
   private readonly claimOptions: { readonly deriver?: string };
   private running = false;
   private slots: Promise<void>[] = [];
+  /** Batched claims: attempts not yet taken by a running batch, the batches running, and who waits for one to end. */
+  private free = 0;
+  private readonly batches = new Set<Promise<void>>();
+  private freed: (() => void) | undefined;
+  private paused = false;
   private wakers = new Set<() => void>();
   private unlisten: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
 
@@ -243,7 +251,8 @@ export class OutboxWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.slots = this.options.outbox.deliverBatch === undefined ? Array.from({ length: this.concurrency }, () => this.loop(1)) : claimSizes(this.concurrency).map((size) => this.loop(size));
+    this.free = this.concurrency;
+    this.slots = this.options.outbox.deliverBatch === undefined ? Array.from({ length: this.concurrency }, () => this.loop()) : [this.claimLoop()];
     this.unlisten = (this.options.outbox.onQueued?.(() => {
       this.wake();
     }) ?? Promise.resolve(undefined)).catch((error: unknown) => {
@@ -264,6 +273,7 @@ export class OutboxWorker {
     await (await this.unlisten)?.();
     this.unlisten = Promise.resolve(undefined);
     await Promise.all(this.slots);
+    await Promise.all(this.batches);
     this.slots = [];
   }
 
@@ -283,14 +293,12 @@ export class OutboxWorker {
     return attempts;
   }
 
-  /** One slot: claims up to `size` deliveries at a time (one: `deliverNext`), until stopped. */
-  private async loop(size: number): Promise<void> {
-    const { outbox } = this.options;
-    const attempt = (claimed: ClaimedAttempt): Promise<AttemptResult> => this.attempt(claimed);
+  /** One slot of a queue without batches: one delivery at a time, until stopped. */
+  private async loop(): Promise<void> {
     while (this.running) {
       let found = false;
       try {
-        found = outbox.deliverBatch === undefined ? await outbox.deliverNext(this.clock(), attempt, this.claimOptions) : (await outbox.deliverBatch(this.clock(), size, attempt, this.claimOptions)) > 0;
+        found = await this.options.outbox.deliverNext(this.clock(), (claimed) => this.attempt(claimed), this.claimOptions);
       } catch (error) {
         // The database is away, or the audit log refused an entry: nothing was recorded, the
         // delivery stays pending and is tried again after a pause.
@@ -298,6 +306,73 @@ export class OutboxWorker {
       }
       if (!found) await this.sleep(this.pollIntervalMs);
     }
+  }
+
+  /**
+   * Claims in batches while attempts are free (at most `concurrency` in flight): each claim asks for
+   * up to {@link batchLimit} of the free ones and gives back at once those it did not fill, so a
+   * backlog that trickles in (one queued delivery at a time) still fills every attempt, as one slot
+   * per attempt did. A batch's attempts are taken back when it is recorded. Sleeps when a claim finds
+   * nothing, or after an error, until woken or the poll interval has passed.
+   */
+  private async claimLoop(): Promise<void> {
+    const most = batchLimit(this.concurrency);
+    while (this.running) {
+      if (this.paused) {
+        this.paused = false;
+        await this.sleep(this.pollIntervalMs);
+        continue;
+      }
+      if (this.free === 0) {
+        await new Promise<void>((resolve) => {
+          this.freed = resolve;
+        });
+        continue;
+      }
+      const limit = Math.min(this.free, most);
+      this.free -= limit;
+      const claimed = await this.claimBatch(limit);
+      if (claimed === 0) await this.sleep(this.pollIntervalMs);
+    }
+  }
+
+  /** Starts one batch of up to `limit`; resolves how many it claimed (0 also when it failed before claiming). */
+  private claimBatch(limit: number): Promise<number> {
+    const deliverBatch = this.options.outbox.deliverBatch?.bind(this.options.outbox);
+    if (deliverBatch === undefined) throw new Error('claimBatch needs a queue with deliverBatch');
+    let held = limit;
+    return new Promise<number>((resolve) => {
+      const onClaimed = (count: number): void => {
+        this.release(held - count);
+        held = count;
+        resolve(count);
+      };
+      const batch = deliverBatch(this.clock(), limit, (claimed) => this.attempt(claimed), { ...this.claimOptions, onClaimed })
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            // The database is away, or the audit log refused an entry: what was not recorded stays
+            // pending and is tried again after a pause.
+            this.options.logger?.error({ err: error }, 'outbox: an attempt could not be recorded; retrying after a pause');
+            this.paused = true;
+          },
+        )
+        .finally(() => {
+          this.release(held);
+          held = 0;
+          this.batches.delete(batch);
+          resolve(0);
+        });
+      this.batches.add(batch);
+    });
+  }
+
+  private release(count: number): void {
+    if (count <= 0) return;
+    this.free += count;
+    const freed = this.freed;
+    this.freed = undefined;
+    freed?.();
   }
 
   private sleep(ms: number): Promise<void> {

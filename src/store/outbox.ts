@@ -85,6 +85,11 @@ export interface ClaimedDelivery {
 /** What a claim brings besides the versions: what was derived from them under `deriver` (migration 6). */
 export interface ClaimOptions {
   readonly deriver?: string;
+  /**
+   * Told how many rows a {@link OutboxStore.deliverBatch} claimed as soon as it knows (0 included),
+   * before the attempts run: a worker gives back the slots the claim did not fill at once.
+   */
+  readonly onClaimed?: (count: number) => void;
 }
 
 /** An operator's retry refused: no such delivery, or not a dead letter. */
@@ -426,14 +431,15 @@ export class SqlOutboxStore implements OutboxStore {
 
   async deliverBatch(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options: ClaimOptions = {}): Promise<number> {
     checkLimit(limit);
-    const { claimed, failed } = this.client.driver === 'pg' ? await this.deliverLocked(at, limit, attempt, options.deriver) : await this.deliverInProcess(at, limit, attempt, options.deriver);
+    const { claimed, failed } = this.client.driver === 'pg' ? await this.deliverLocked(at, limit, attempt, options) : await this.deliverInProcess(at, limit, attempt, options);
     if (failed !== undefined) throw failed.error;
     return claimed;
   }
 
-  private async deliverLocked(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<Batch> {
+  private async deliverLocked(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, { deriver, onClaimed }: ClaimOptions): Promise<Batch> {
     return this.client.transaction(async (tx) => {
       const rows = await tx.query<DeliveryRow>(CLAIM_DUE, [at.toISOString(), limit]);
+      onClaimed?.(rows.length);
       if (rows.length === 0) return { claimed: 0 };
       // DUE saw the snapshot the statement began with; readClaimed's statement sees what was
       // committed since (an operator's retry of an earlier version). Still earlier work: leave it.
@@ -442,7 +448,7 @@ export class SqlOutboxStore implements OutboxStore {
     }, { settings: CLAIM_SETTINGS });
   }
 
-  private async deliverInProcess(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<Batch> {
+  private async deliverInProcess(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, { deriver, onClaimed }: ClaimOptions): Promise<Batch> {
     const claim = this.claiming.then(async () => {
       const due = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} AND o.id <> ALL($3::bigint[]) ORDER BY o.id LIMIT $2`, [
         at.toISOString(),
@@ -454,6 +460,7 @@ export class SqlOutboxStore implements OutboxStore {
     });
     this.claiming = claim.catch(() => undefined);
     const rows = await claim;
+    onClaimed?.(rows.length);
     if (rows.length === 0) return { claimed: 0 };
     try {
       // Held back only by an earlier version an operator retried since the claim read the due rows.
