@@ -157,8 +157,9 @@ export interface OutboxWorkerOptions {
   /** Attempts before a delivery that keeps failing is a dead letter (default 12). */
   readonly maxAttempts?: number;
   /**
-   * Attempts running at once in this process (default 4). On PostgreSQL each holds a pool connection
-   * for the attempt and the audit entry takes another: keep it below the pool's size (10, sql-client.ts).
+   * Attempts running at once in this process (default 4). On PostgreSQL each claim holds a pool
+   * connection for its attempts (at most this many claims at once, each of up to {@link batchLimit}
+   * deliveries): keep it below the pool's size (10, sql-client.ts).
    */
   readonly concurrency?: number;
   /** How often an idle worker looks for due deliveries written by another instance, or come due (default 500 ms). */

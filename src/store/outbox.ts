@@ -7,9 +7,9 @@
  * `dead` (a dead letter, with its reason; an operator may put it back to `pending`, or give it up:
  * `skipped`, final, with who gave it up and why — see {@link SqlOutboxStore.skip}).
  *
- * **Claiming.** On PostgreSQL a delivery is claimed with `SELECT … FOR UPDATE SKIP LOCKED` inside a
- * transaction that stays open for the whole attempt (consent, connector, result) and commits the
- * result. The row lock belongs to that transaction's connection: when the process dies — SIGKILL
+ * **Claiming.** On PostgreSQL deliveries are claimed — up to a limit, one statement for several
+ * (`deliverBatch`) — with `SELECT … FOR UPDATE SKIP LOCKED` inside a transaction that stays open for
+ * the whole attempts (consent, connector, result) and commits their results, recorded in one statement. The row lock belongs to that transaction's connection: when the process dies — SIGKILL
  * included — the server ends the connection, rolls the transaction back and the lock is gone at once,
  * so another instance takes the row on its next poll. Nothing is ever "locked for hours".
  *
