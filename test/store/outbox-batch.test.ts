@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_ROW_COLUMNS, auditRow } from '../../src/store/audit-writer.js';
 import type { AuditEntry, ClaimedDelivery, Settlement } from '../../src/store/index.js';
-import type { SqlQueryable } from '../../src/store/sql-client.js';
+import { SqlOutboxStore } from '../../src/store/outbox.js';
+import type { SqlClient, SqlQueryable } from '../../src/store/sql-client.js';
 import { openStore, writeVersions, type Driver, type OpenedStore } from '../exchange/outbox-support.js';
 
 const AT = new Date('2030-01-01T00:00:00Z');
@@ -204,6 +205,39 @@ describe.each<Driver>(['pglite', 'postgres'])('a batch of deliveries on %s', (dr
       ['sip-throw-b', 'pending', 0],
       ['sip-throw-c', 'delivered', 1],
     ]);
+  }, 120_000);
+
+  it('costs a claim, a read, a settlement and one transaction per batch, not per delivery', async () => {
+    opened = await openStore(driver);
+    const { store, sql } = opened;
+    for (let n = 0; n < 4; n++) await writeVersions(store, `sip-count-${String(n)}`, 1, [RECEIVER]);
+    const counted = { statements: 0, transactions: 0 };
+    const counting = (queryable: SqlQueryable): SqlQueryable => ({
+      query: (text, params) => {
+        counted.statements++;
+        return queryable.query(text, params);
+      },
+    });
+    // The store's client, every statement counted (BEGIN and COMMIT as one transaction).
+    const client: SqlClient = {
+      ...sql,
+      driver: sql.driver,
+      ...counting(sql),
+      transaction: (work, options) => {
+        counted.transactions++;
+        return sql.transaction((tx) => work(counting(tx)), options);
+      },
+      close: () => Promise.resolve(),
+    };
+    const outbox = new SqlOutboxStore(client);
+    const claimed = await outbox.deliverBatch(AT, 4, () => Promise.resolve({ kind: 'delivered', status: 200, audit: { at: AT.toISOString(), organization: '202100-5521', action: 'execute', what: 'deliver', outcome: 'success' } }));
+    expect(claimed).toBe(4);
+    // The claim, the versions of all four, the four settlements with their audit entries.
+    expect(counted.statements).toBe(3);
+    // PGlite's claim is in memory, outside a transaction (src/store/outbox.ts).
+    expect(counted.transactions).toBe(driver === 'postgres' ? 1 : 0);
+    expect((await store.outbox.list()).map((delivery) => delivery.state)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    expect((await sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_log WHERE what = 'deliver'`))[0]?.n).toBe('4');
   }, 120_000);
 
   it('refuses a claim of no rows or of more than it allows', async () => {
