@@ -123,5 +123,5 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date, opt
       };
     }
   }
-  return { send: true, plan: withoutExclusionDescriptions(reduced), consentId: deciding.decision.consent.id, removed, judgement: reducedJudgement };
+  return { send: true, plan: withoutExclusionDescriptions(reduced), consentId: deciding.decision.consent.id, removed, judgement: reducedJudgement, keptTextsHold: reduced === plan };
 }

@@ -37,7 +37,8 @@ export interface OutboundMessage {
   /**
    * The JSON texts of the version's FHIR resources kept when it was written (migration 6,
    * src/http/derived-view.ts), when the store has them under the running deriver and {@link plan}
-   * is the version as recorded (nothing removed). A connector may build its message from them
+   * is the version as recorded, or that version with no more than the consents' exclusion
+   * descriptions taken out ({@link SendDecision} `keptTextsHold`). A connector may build its message from them
    * instead of mapping the plan again; they never include a resource whose mapping reads the instant.
    */
   readonly resourceTexts?: readonly ResourceText[];
@@ -95,5 +96,13 @@ export type SendDecision =
       readonly removed: readonly InformationClass[];
       /** `judgeSend(plan, at)` of the plan above, at the instant decided for (what a connector checks before sending). */
       readonly judgement?: readonly Problem[];
+      /**
+       * True when {@link plan} is the plan decided on, or differs from it only in the consents'
+       * exclusion descriptions (`withoutExclusionDescriptions`): no goal, intervention or deviation was
+       * removed. Only a Consent's mapping reads those descriptions, and a Consent is never written
+       * from a kept text (its mapping reads the instant), so the texts kept with the version still
+       * hold for every other resource of the plan sent (test/exchange/transaction-bundle.test.ts).
+       */
+      readonly keptTextsHold?: boolean;
     }
   | { readonly send: false; readonly reason: WithholdReason; readonly detail: string };

@@ -84,6 +84,18 @@ export interface OutboxQueue {
   /** `deriver`: bring the versions' derived data kept under this name (src/http/derived-view.ts `currentDeriver`). */
   deliverNext(at: Date, attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>, options?: { readonly deriver?: string }): Promise<boolean>;
   /**
+   * Claims up to `limit` due deliveries in one go, runs `attempt` on each at once and records their
+   * results together (src/store/outbox.ts `deliverBatch`); resolves how many it claimed. A queue that
+   * has it is claimed from in batches by {@link OutboxWorker.start}: a claim's round trips, its
+   * transaction and its settlement statement shared by several deliveries.
+   */
+  deliverBatch?(
+    at: Date,
+    limit: number,
+    attempt: (claimed: ClaimedAttempt) => Promise<AttemptResult>,
+    options?: { readonly deriver?: string; readonly onClaimed?: (count: number) => void },
+  ): Promise<number>;
+  /**
    * True when the queue writes a result's `audit` entry with the result, in the transaction that
    * records it (the SQL outbox: one statement for both). The worker then hands the entry over with the
    * result instead of writing it through {@link OutboxWorkerOptions.audit} first — a round trip and a
@@ -145,8 +157,9 @@ export interface OutboxWorkerOptions {
   /** Attempts before a delivery that keeps failing is a dead letter (default 12). */
   readonly maxAttempts?: number;
   /**
-   * Attempts running at once in this process (default 4). On PostgreSQL each holds a pool connection
-   * for the attempt and the audit entry takes another: keep it below the pool's size (10, sql-client.ts).
+   * Attempts running at once in this process (default 4). On PostgreSQL each claim holds a pool
+   * connection for its attempts (at most this many claims at once, each of up to {@link batchLimit}
+   * deliveries): keep it below the pool's size (10, sql-client.ts).
    */
   readonly concurrency?: number;
   /** How often an idle worker looks for due deliveries written by another instance, or come due (default 500 ms). */
@@ -180,6 +193,16 @@ function basisOf(derived: ClaimedVersion['derived']): SendBasis | undefined {
   return parsed !== null && Array.isArray(parsed.rules) ? (parsed as SendBasis) : undefined;
 }
 
+/**
+ * The most deliveries one claim takes for a worker with `concurrency` attempts at once, from a queue
+ * that claims in batches: half of them (rounded up), so that while one batch is claimed or recorded,
+ * another's attempts are in flight — one claim of all would leave nothing in flight between batches,
+ * and a claim per attempt pays a claim, a transaction and a settlement statement per delivery.
+ */
+export function batchLimit(concurrency: number): number {
+  return Math.ceil(concurrency / 2);
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -200,6 +223,11 @@ export class OutboxWorker {
   private readonly claimOptions: { readonly deriver?: string };
   private running = false;
   private slots: Promise<void>[] = [];
+  /** Batched claims: attempts not yet taken by a running batch, the batches running, and who waits for one to end. */
+  private free = 0;
+  private readonly batches = new Set<Promise<void>>();
+  private freed: (() => void) | undefined;
+  private paused = false;
   private wakers = new Set<() => void>();
   private unlisten: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
 
@@ -224,7 +252,8 @@ export class OutboxWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.slots = Array.from({ length: this.concurrency }, () => this.loop());
+    this.free = this.concurrency;
+    this.slots = this.options.outbox.deliverBatch === undefined ? Array.from({ length: this.concurrency }, () => this.loop()) : [this.claimLoop()];
     this.unlisten = (this.options.outbox.onQueued?.(() => {
       this.wake();
     }) ?? Promise.resolve(undefined)).catch((error: unknown) => {
@@ -245,6 +274,7 @@ export class OutboxWorker {
     await (await this.unlisten)?.();
     this.unlisten = Promise.resolve(undefined);
     await Promise.all(this.slots);
+    await Promise.all(this.batches);
     this.slots = [];
   }
 
@@ -264,6 +294,7 @@ export class OutboxWorker {
     return attempts;
   }
 
+  /** One slot of a queue without batches: one delivery at a time, until stopped. */
   private async loop(): Promise<void> {
     while (this.running) {
       let found = false;
@@ -276,6 +307,73 @@ export class OutboxWorker {
       }
       if (!found) await this.sleep(this.pollIntervalMs);
     }
+  }
+
+  /**
+   * Claims in batches while attempts are free (at most `concurrency` in flight): each claim asks for
+   * up to {@link batchLimit} of the free ones and gives back at once those it did not fill, so a
+   * backlog that trickles in (one queued delivery at a time) still fills every attempt, as one slot
+   * per attempt did. A batch's attempts are taken back when it is recorded. Sleeps when a claim finds
+   * nothing, or after an error, until woken or the poll interval has passed.
+   */
+  private async claimLoop(): Promise<void> {
+    const most = batchLimit(this.concurrency);
+    while (this.running) {
+      if (this.paused) {
+        this.paused = false;
+        await this.sleep(this.pollIntervalMs);
+        continue;
+      }
+      if (this.free === 0) {
+        await new Promise<void>((resolve) => {
+          this.freed = resolve;
+        });
+        continue;
+      }
+      const limit = Math.min(this.free, most);
+      this.free -= limit;
+      const claimed = await this.claimBatch(limit);
+      if (claimed === 0) await this.sleep(this.pollIntervalMs);
+    }
+  }
+
+  /** Starts one batch of up to `limit`; resolves how many it claimed (0 also when it failed before claiming). */
+  private claimBatch(limit: number): Promise<number> {
+    const deliverBatch = this.options.outbox.deliverBatch?.bind(this.options.outbox);
+    if (deliverBatch === undefined) throw new Error('claimBatch needs a queue with deliverBatch');
+    let held = limit;
+    return new Promise<number>((resolve) => {
+      const onClaimed = (count: number): void => {
+        this.release(held - count);
+        held = count;
+        resolve(count);
+      };
+      const batch = deliverBatch(this.clock(), limit, (claimed) => this.attempt(claimed), { ...this.claimOptions, onClaimed })
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            // The database is away, or the audit log refused an entry: what was not recorded stays
+            // pending and is tried again after a pause.
+            this.options.logger?.error({ err: error }, 'outbox: an attempt could not be recorded; retrying after a pause');
+            this.paused = true;
+          },
+        )
+        .finally(() => {
+          this.release(held);
+          held = 0;
+          this.batches.delete(batch);
+          resolve(0);
+        });
+      this.batches.add(batch);
+    });
+  }
+
+  private release(count: number): void {
+    if (count <= 0) return;
+    this.free += count;
+    const freed = this.freed;
+    this.freed = undefined;
+    freed?.();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -345,8 +443,9 @@ export class OutboxWorker {
       at,
       recordedAt: new Date(stored.recordedAt),
       ...(decision.judgement === undefined ? {} : { judgement: decision.judgement }),
-      // The texts are of the version as recorded: only when consent removed nothing from it.
-      ...(stored.derived === undefined || decision.plan !== stored.plan ? {} : { resourceTexts: stored.derived.texts }),
+      // The texts are of the version as recorded: only when consent removed nothing from it but the
+      // consents' exclusion descriptions, which no kept text holds (SendDecision.keptTextsHold).
+      ...(stored.derived === undefined || (decision.plan !== stored.plan && decision.keptTextsHold !== true) ? {} : { resourceTexts: stored.derived.texts }),
     };
     let outcome: DeliveryOutcome;
     try {

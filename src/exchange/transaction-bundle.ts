@@ -16,8 +16,10 @@
  *
  * The text is `JSON.stringify(planToBundle(plan, options, at))` to the byte (test/exchange/
  * transaction-bundle.test.ts, over every example and generated plans, at several instants). Only for
- * the plan as recorded — a plan from which consent removed information is mapped in full, as the kept
- * texts hold what was removed — and only under the default mapping options the texts were derived with.
+ * the plan as recorded, or that plan with the consents' exclusion descriptions taken out (only the
+ * Consents' mapping reads them, and Consents are always mapped) — a plan from which consent removed
+ * information is mapped in full, as the kept texts hold what was removed — and only under the default
+ * mapping options the texts were derived with.
  */
 import { DEFAULT_MAPPING_OPTIONS, PROFILE, planEntries, planToBundle, requestFor, resourceIdOf, type FhirMappingOptions, type PlanEntry } from '../fhir/index.js';
 import { stockholmInstant, type SipPlan } from '../sip/index.js';
@@ -53,7 +55,8 @@ export function bundleResourceText(text: ResourceText, fullUrls: ReadonlyMap<str
 
 /**
  * `JSON.stringify(planToBundle(plan, options, at))`, with every resource that has a kept text written
- * from it. `texts` must be of this very plan version as recorded.
+ * from it. `texts` must be of this very plan version as recorded; `plan` may be it with the consents'
+ * exclusion descriptions taken out (`withoutExclusionDescriptions`).
  */
 export function transactionBundleText(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleText {
   if (texts === undefined || texts.length === 0 || options !== DEFAULT_MAPPING_OPTIONS) {

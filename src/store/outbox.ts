@@ -7,9 +7,9 @@
  * `dead` (a dead letter, with its reason; an operator may put it back to `pending`, or give it up:
  * `skipped`, final, with who gave it up and why — see {@link SqlOutboxStore.skip}).
  *
- * **Claiming.** On PostgreSQL a delivery is claimed with `SELECT … FOR UPDATE SKIP LOCKED` inside a
- * transaction that stays open for the whole attempt (consent, connector, result) and commits the
- * result. The row lock belongs to that transaction's connection: when the process dies — SIGKILL
+ * **Claiming.** On PostgreSQL deliveries are claimed — up to a limit, one statement for several
+ * (`deliverBatch`) — with `SELECT … FOR UPDATE SKIP LOCKED` inside a transaction that stays open for
+ * the whole attempts (consent, connector, result) and commits their results, recorded in one statement. The row lock belongs to that transaction's connection: when the process dies — SIGKILL
  * included — the server ends the connection, rolls the transaction back and the lock is gone at once,
  * so another instance takes the row on its next poll. Nothing is ever "locked for hours".
  *
@@ -85,6 +85,11 @@ export interface ClaimedDelivery {
 /** What a claim brings besides the versions: what was derived from them under `deriver` (migration 6). */
 export interface ClaimOptions {
   readonly deriver?: string;
+  /**
+   * Told how many rows a {@link OutboxStore.deliverBatch} claimed as soon as it knows (0 included),
+   * before the attempts run: a worker gives back the slots the claim did not fill at once.
+   */
+  readonly onClaimed?: (count: number) => void;
 }
 
 /** An operator's retry refused: no such delivery, or not a dead letter. */
@@ -128,6 +133,14 @@ export interface OutboxStore {
    * recorded and the delivery stays pending (the error is passed on).
    */
   deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options?: ClaimOptions): Promise<boolean>;
+  /**
+   * Claims up to `limit` due deliveries at once (each as {@link deliverNext} would: never two versions
+   * of one plan to one receiver, never a row another claim holds), runs `attempt` on each of them at
+   * the same time and records every settlement together — the claims held until all are recorded.
+   * Resolves how many were claimed (0: nothing was due). An attempt that throws leaves its delivery
+   * pending, the others are recorded, and the first such error is passed on after they are.
+   */
+  deliverBatch(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options?: ClaimOptions): Promise<number>;
   /** Deliveries matching every criterion, by id. */
   list(query?: DeliveryQuery): Promise<Delivery[]>;
   /** One delivery; undefined when there is none (or the id is not a delivery id). */
@@ -222,8 +235,15 @@ export async function enqueueDeliveries(tx: SqlQueryable, planId: string, versio
 const DUE = `o.state = 'pending' AND (o.not_before IS NULL OR o.not_before <= $1::timestamptz)
   AND (SELECT true FROM outbox e WHERE e.plan_id = o.plan_id AND e.receiver_id = o.receiver_id AND e.version < o.version AND e.state IN ('pending', 'dead') LIMIT 1) IS NULL`;
 
-/** The claim on PostgreSQL: the first due row, by id, not locked by another transaction. */
-export const CLAIM_DUE = `SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED`;
+/**
+ * The claim on PostgreSQL: the first $2 due rows, by id, not locked by another transaction. Two
+ * versions of one plan to one receiver are never among them: the later is not due while the earlier
+ * is pending (`DUE`), and the statement sees one snapshot.
+ */
+export const CLAIM_DUE = `SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED`;
+
+/** Most deliveries one claim takes (the worker asks for its concurrency, at most 8; see outbox-worker.ts). */
+export const MAX_CLAIM = 64;
 
 /**
  * The planner settings of a claim's transaction. With a sort allowed, a plan made while the outbox
@@ -247,88 +267,139 @@ const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.re
 /** The version to deliver ($1, $2) with what was derived under $3. */
 const VERSION_OF = `SELECT ${VERSION_COLUMNS}${derivedColumns('$2', '$3')} FROM plan_versions v ${derivedJoin('$3')} WHERE v.plan_id = $1 AND v.version = $2`;
 /**
- * The plan's ($1) current version with what was derived under $4, and (`held`) whether a version
- * before $3 to receiver $2 is pending or dead now — read in a statement of its own after the claim, so
- * it sees what was committed since the claim's snapshot (an operator's retry of an earlier version).
- * One round trip for both.
+ * For each claimed row — plan $1[i], receiver $2[i], version $3[i] — the plan's current version with
+ * what was derived under $4, and (`held`) whether a version before the claimed one to the same receiver
+ * is pending or dead now; `ord` is the row's place (from 1). Read in a statement of its own after the
+ * claim, so it sees what was committed since the claim's snapshot (an operator's retry of an earlier
+ * version). One round trip for every row claimed together. The version is read in a `LATERAL`
+ * subquery with `LIMIT 1` (never flattened into a join): a probe of the primary keys per row, whatever
+ * the planner thinks of the tables' sizes.
  */
-const CURRENT_OF = `SELECT ${VERSION_COLUMNS}${derivedColumns('$3', '$4')},
-  EXISTS (SELECT 1 FROM outbox e WHERE e.plan_id = $1 AND e.receiver_id = $2 AND e.version < $3 AND e.state IN ('pending', 'dead')) AS held
-  FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$4')} WHERE p.plan_id = $1`;
+const CURRENT_OF = `SELECT c.ord, cur.*,
+  EXISTS (SELECT 1 FROM outbox e WHERE e.plan_id = c.plan_id AND e.receiver_id = c.receiver_id AND e.version < c.version AND e.state IN ('pending', 'dead')) AS held
+  FROM unnest($1::text[], $2::text[], $3::integer[]) WITH ORDINALITY AS c (plan_id, receiver_id, version, ord)
+  CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS}${derivedColumns('c.version', '$4')}
+    FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$4')} WHERE p.plan_id = c.plan_id LIMIT 1) cur`;
 
 interface ClaimedRow extends VersionRow {
   basis: string | null;
   /** [resource_type, resource_id, head, tail] each (json, parsed by the driver). */
   texts: [string, string, string, string][] | null;
   held?: boolean;
+  ord?: string | number;
 }
 
 /** A stored version with what was derived from it under the deriver asked for. */
 function claimedVersion(row: ClaimedRow): StoredPlan {
-  const { basis, texts, held: _held, ...version } = row;
+  const { basis, texts, held: _held, ord: _ord, ...version } = row;
   const stored = toStored(version);
   if (basis === null) return stored;
   return { ...stored, derived: { basis, texts: (texts ?? []).map(([resourceType, id, head, tail]) => ({ resourceType, id, head, tail })) } };
 }
 
 /**
- * The version to deliver and the plan's current version, with what was derived from them under
- * `deriver`; undefined when an earlier version to the same receiver holds this one back. Most often
- * the two are the same (a version is delivered before the next is written): then the row is read and
- * parsed once, not twice — the plan's JSON is most of what a claim costs PostgreSQL and pg.
+ * For each claimed row, the version to deliver and the plan's current version, with what was derived
+ * from them under `deriver`; undefined for a row an earlier version to the same receiver holds back.
+ * Most often the two are the same (a version is delivered before the next is written): then the row
+ * is read and parsed once, not twice — the plan's JSON is most of what a claim costs PostgreSQL and pg.
  */
-async function readClaimed(sql: SqlQueryable, row: DeliveryRow, deriver: string | undefined): Promise<ClaimedDelivery | undefined> {
-  const [current] = await sql.query<ClaimedRow>(CURRENT_OF, [row.plan_id, row.receiver_id, row.version, deriver ?? null]);
-  if (current?.held === true) return undefined;
-  const [version] = current !== undefined && current.version === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
-  if (version === undefined || current === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
-  const stored = claimedVersion(version);
-  return { delivery: toDelivery(row), stored, current: version === current ? stored : claimedVersion(current) };
+async function readClaimed(sql: SqlQueryable, rows: readonly DeliveryRow[], deriver: string | undefined): Promise<(ClaimedDelivery | undefined)[]> {
+  const currents = await sql.query<ClaimedRow>(CURRENT_OF, [rows.map((row) => row.plan_id), rows.map((row) => row.receiver_id), rows.map((row) => row.version), deriver ?? null]);
+  const byPlace = new Map(currents.map((current) => [Number(current.ord), current]));
+  const claimed: (ClaimedDelivery | undefined)[] = [];
+  // One after the other: the statements share the claim's connection.
+  for (const [index, row] of rows.entries()) {
+    const current = byPlace.get(index + 1);
+    if (current?.held === true) {
+      claimed.push(undefined);
+      continue;
+    }
+    const [version] = current !== undefined && current.version === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
+    if (version === undefined || current === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
+    const stored = claimedVersion(version);
+    claimed.push({ delivery: toDelivery(row), stored, current: version === current ? stored : claimedVersion(current) });
+  }
+  return claimed;
 }
 
-/** The UPDATE recording a settlement of row $1, and its parameters after $1. */
-function settlementUpdate(settlement: Settlement): { readonly sql: string; readonly params: unknown[] } {
+/**
+ * A settlement as the columns it writes: the state it leaves (a retry stays pending), whether it
+ * counts as an attempt (a withheld delivery sent nothing), when the next attempt may be (retry only),
+ * and the status and text kept (`detail` of a delivery, else the reason).
+ */
+export function settlementColumns(settlement: Settlement): { readonly state: DeliveryState; readonly attempted: boolean; readonly notBefore: string | null; readonly status: number | null; readonly error: string | null } {
   switch (settlement.kind) {
     case 'delivered':
-      return {
-        sql: `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
-        params: [settlement.status ?? null, settlement.detail ?? null],
-      };
+      return { state: 'delivered', attempted: true, notBefore: null, status: settlement.status ?? null, error: settlement.detail ?? null };
     case 'withheld':
       // Nothing went on the wire: not an attempt.
-      return {
-        sql: `UPDATE outbox SET state = 'withheld', not_before = NULL, last_status = NULL, last_error = $2, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
-        params: [settlement.reason],
-      };
+      return { state: 'withheld', attempted: false, notBefore: null, status: null, error: settlement.reason };
     case 'retry':
-      return {
-        sql: `UPDATE outbox SET attempts = attempts + 1, not_before = $2::timestamptz, last_status = $3, last_error = $4, updated_at = now() WHERE id = $1::bigint`,
-        params: [settlement.notBefore.toISOString(), settlement.status ?? null, settlement.reason],
-      };
+      return { state: 'pending', attempted: true, notBefore: settlement.notBefore.toISOString(), status: settlement.status ?? null, error: settlement.reason };
     case 'dead':
-      return {
-        sql: `UPDATE outbox SET state = 'dead', attempts = attempts + 1, not_before = NULL, last_status = $2, last_error = $3, updated_at = now(), ended_at = now() WHERE id = $1::bigint`,
-        params: [settlement.status ?? null, settlement.reason],
-      };
+      return { state: 'dead', attempted: true, notBefore: null, status: settlement.status ?? null, error: settlement.reason };
   }
 }
 
 /**
- * Records a settlement, and its audit entry when it carries one: the UPDATE and the audit INSERT are
- * one statement (`WITH settled AS (UPDATE …) INSERT … SELECT … FROM settled`), so the entry costs no
- * round trip and no commit of its own, and the result is never recorded without it.
+ * Records the settlements of rows $1 (one per row, as arrays: the statement is one text whatever the
+ * count) and the audit entries of those that carry one ($6…, with the row's id last), in one
+ * statement: `WITH settled AS (UPDATE …) INSERT … SELECT … FROM settled`, so an entry is written only
+ * with its row's result and a result never without its entry (a refused entry fails the statement,
+ * and the claim's transaction with it: every row stays pending). A row that ends (delivered, withheld,
+ * dead) gets `ended_at`; a retry stays pending with its `not_before`.
  */
-async function settle(sql: SqlQueryable, id: string, settlement: Settlement): Promise<void> {
-  const update = settlementUpdate(settlement);
-  const entry = settlement.audit;
-  if (entry === undefined) {
-    await sql.query(update.sql, [id, ...update.params]);
-    return;
-  }
-  const first = update.params.length + 2;
-  const values = AUDIT_ROW_COLUMNS.map((column, index) => `$${String(first + index)}::${column.type}`);
-  const columns = AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ');
-  await sql.query(`WITH settled AS (${update.sql} RETURNING id) INSERT INTO audit_log (${columns}) SELECT ${values.join(', ')} FROM settled`, [id, ...update.params, ...auditRow(entry)]);
+const SETTLE_MANY = `WITH s AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::timestamptz[], $5::integer[], $6::text[]) AS s (id, state, attempted, not_before, status, error)),
+  settled AS (UPDATE outbox o SET state = s.state, attempts = o.attempts + CASE WHEN s.attempted THEN 1 ELSE 0 END, not_before = s.not_before,
+      last_status = s.status, last_error = s.error, updated_at = now(), ended_at = CASE WHEN s.state = 'pending' THEN NULL ELSE now() END
+    FROM s WHERE o.id = s.id RETURNING o.id)
+  INSERT INTO audit_log (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')})
+  SELECT ${AUDIT_ROW_COLUMNS.map((column) => `a.${column.name}`).join(', ')}
+  FROM unnest(${AUDIT_ROW_COLUMNS.map((column, index) => `$${String(index + 7)}::${column.type}[]`).join(', ')}, $${String(AUDIT_ROW_COLUMNS.length + 7)}::bigint[])
+    AS a (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')}, delivery_id)
+  JOIN settled ON settled.id = a.delivery_id`;
+
+/** Records settlements (row id, how it ended), with their audit entries: see {@link SETTLE_MANY}. */
+async function settle(sql: SqlQueryable, settlements: readonly (readonly [string, Settlement])[]): Promise<void> {
+  if (settlements.length === 0) return;
+  const columns = settlements.map(([, settlement]) => settlementColumns(settlement));
+  const audited = settlements.flatMap(([id, settlement]) => (settlement.audit === undefined ? [] : [[...auditRow(settlement.audit), id]]));
+  await sql.query(SETTLE_MANY, [
+    settlements.map(([id]) => id),
+    columns.map((column) => column.state),
+    columns.map((column) => column.attempted),
+    columns.map((column) => column.notBefore),
+    columns.map((column) => column.status),
+    columns.map((column) => column.error),
+    ...Array.from({ length: AUDIT_ROW_COLUMNS.length + 1 }, (_column, index) => audited.map((row) => row[index] ?? null)),
+  ]);
+}
+
+/**
+ * Runs the attempts of claimed rows at once and records their settlements together; resolves the
+ * first error an attempt threw (its row is left pending), if any, for the caller to pass on once the
+ * others are recorded.
+ */
+async function attemptAll(
+  sql: SqlQueryable,
+  claimed: readonly (ClaimedDelivery | undefined)[],
+  attempt: (claimed: ClaimedDelivery) => Promise<Settlement>,
+): Promise<{ readonly error: unknown } | undefined> {
+  const outcomes = await Promise.allSettled(claimed.flatMap((claim) => (claim === undefined ? [] : [attempt(claim).then((settlement) => [claim.delivery.id, settlement] as const)])));
+  await settle(sql, outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : [])));
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  return failed === undefined ? undefined : { error: failed.reason };
+}
+
+function checkLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CLAIM) throw new RangeError(`a claim takes 1 to ${String(MAX_CLAIM)} deliveries, not ${String(limit)}`);
+  return limit;
+}
+
+/** What a claim did: how many rows it took, and the first error an attempt threw. */
+interface Batch {
+  readonly claimed: number;
+  readonly failed?: { readonly error: unknown };
 }
 
 export class SqlOutboxStore implements OutboxStore {
@@ -355,45 +426,48 @@ export class SqlOutboxStore implements OutboxStore {
   }
 
   async deliverNext(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options: ClaimOptions = {}): Promise<boolean> {
-    return this.client.driver === 'pg' ? this.deliverNextLocked(at, attempt, options.deriver) : this.deliverNextInProcess(at, attempt, options.deriver);
+    return (await this.deliverBatch(at, 1, attempt, options)) > 0;
   }
 
-  private async deliverNextLocked(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
+  async deliverBatch(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, options: ClaimOptions = {}): Promise<number> {
+    checkLimit(limit);
+    const { claimed, failed } = this.client.driver === 'pg' ? await this.deliverLocked(at, limit, attempt, options) : await this.deliverInProcess(at, limit, attempt, options);
+    if (failed !== undefined) throw failed.error;
+    return claimed;
+  }
+
+  private async deliverLocked(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, { deriver, onClaimed }: ClaimOptions): Promise<Batch> {
     return this.client.transaction(async (tx) => {
-      const [row] = await tx.query<DeliveryRow>(CLAIM_DUE, [at.toISOString()]);
-      if (row === undefined) return false;
-      // The NOT EXISTS above saw the snapshot the statement began with; readClaimed's statement sees
-      // what was committed since (an operator's retry of an earlier version). Still earlier work: leave it.
-      const claimed = await readClaimed(tx, row, deriver);
-      if (claimed === undefined) return true;
-      const settlement = await attempt(claimed);
-      await settle(tx, String(row.id), settlement);
-      return true;
+      const rows = await tx.query<DeliveryRow>(CLAIM_DUE, [at.toISOString(), limit]);
+      onClaimed?.(rows.length);
+      if (rows.length === 0) return { claimed: 0 };
+      // DUE saw the snapshot the statement began with; readClaimed's statement sees what was
+      // committed since (an operator's retry of an earlier version). Still earlier work: leave it.
+      const failed = await attemptAll(tx, await readClaimed(tx, rows, deriver), attempt);
+      return failed === undefined ? { claimed: rows.length } : { claimed: rows.length, failed };
     }, { settings: CLAIM_SETTINGS });
   }
 
-  private async deliverNextInProcess(at: Date, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, deriver: string | undefined): Promise<boolean> {
+  private async deliverInProcess(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, { deriver, onClaimed }: ClaimOptions): Promise<Batch> {
     const claim = this.claiming.then(async () => {
-      const [due] = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} AND o.id <> ALL($2::bigint[]) ORDER BY o.id LIMIT 1`, [
+      const due = await this.client.query<DeliveryRow>(`SELECT ${DELIVERY_COLUMNS} FROM outbox o WHERE ${DUE} AND o.id <> ALL($3::bigint[]) ORDER BY o.id LIMIT $2`, [
         at.toISOString(),
+        limit,
         [...this.inFlight],
       ]);
-      if (due !== undefined) this.inFlight.add(String(due.id));
+      for (const row of due) this.inFlight.add(String(row.id));
       return due;
     });
     this.claiming = claim.catch(() => undefined);
-    const row = await claim;
-    if (row === undefined) return false;
-    const id = String(row.id);
+    const rows = await claim;
+    onClaimed?.(rows.length);
+    if (rows.length === 0) return { claimed: 0 };
     try {
       // Held back only by an earlier version an operator retried since the claim read the due rows.
-      const claimed = await readClaimed(this.client, row, deriver);
-      if (claimed === undefined) return true;
-      const settlement = await attempt(claimed);
-      await settle(this.client, id, settlement);
-      return true;
+      const failed = await attemptAll(this.client, await readClaimed(this.client, rows, deriver), attempt);
+      return failed === undefined ? { claimed: rows.length } : { claimed: rows.length, failed };
     } finally {
-      this.inFlight.delete(id);
+      for (const row of rows) this.inFlight.delete(String(row.id));
     }
   }
 

@@ -169,6 +169,31 @@ describe('the judgement a decision carries (what the connector checks instead of
   });
 });
 
+describe('keptTextsHold: whether the plan sent is the plan decided on in every resource but the Consents', () => {
+  const instants = [AT, new Date('2026-02-01T12:00:00Z'), new Date('2027-03-01T12:00:00Z'), new Date(PLAN.updatedAt)];
+  const receivers = [REGION, PSYCHIATRY, BRITSARVET, MUNICIPALITY, FK, SCHOOL, STRANGER];
+
+  it('is true exactly when no goal, intervention or deviation was removed: the plan sent is then the plan given or it without the exclusion descriptions', () => {
+    const seen = new Set<boolean>();
+    for (const plan of [PLAN, ADULT, readExample('closed-consent-withdrawn.json'), readExample('elderly-discharge-multimorbidity.json')]) {
+      for (const at of instants) {
+        for (const party of receivers) {
+          const decision = decideSend(plan, party, at);
+          if (!decision.send) continue;
+          const holds = withoutInformation(plan, decision.removed) === plan;
+          expect(decision.keptTextsHold).toBe(holds);
+          if (holds) expect(decision.plan).toEqual(withoutExclusionDescriptions(plan));
+          seen.add(holds);
+        }
+      }
+    }
+    // Both cases occur: the municipality loses a tagged goal; the region gets all but the descriptions.
+    expect([...seen].sort()).toEqual([false, true]);
+    const municipality = decideSend(PLAN, MUNICIPALITY, AT);
+    expect(municipality.send && municipality.keptTextsHold).toBe(false);
+  });
+});
+
 describe('decideSend is judged at the moment of sending, not when the version was recorded', () => {
   it('a consent that expired after the version was recorded withholds', () => {
     // Valid through 2027-02-11 (Stockholm dates, both inclusive).

@@ -73,6 +73,17 @@ describe('the message of an attempt', () => {
     expect(messages[0]?.judgement).toBe(judgement);
   });
 
+  it('carries the kept texts when consent took out only the exclusion descriptions (keptTextsHold), and not when it says they do not hold', async () => {
+    const stored = version(PLAN, '2026-03-12T10:00:00.000Z');
+    // What withoutExclusionDescriptions returns: another object, equal but for the consents.
+    const described: SipPlan = { ...PLAN, consents: PLAN.consents.map((consent) => ({ ...consent, excludedInformation: consent.excludedInformation.map((excluded) => ({ class: excluded.class })) })) };
+    const holding = await attemptOnce({ delivery, stored, current: stored }, () => ({ send: true, plan: described, consentId: 'c1', removed: ['familySituation'], judgement, keptTextsHold: true }));
+    expect(holding.messages[0]?.plan).toBe(described);
+    expect(holding.messages[0]?.resourceTexts).toBe(TEXTS);
+    const notHolding = await attemptOnce({ delivery, stored, current: stored }, () => ({ send: true, plan: described, consentId: 'c1', removed: ['familySituation'], judgement, keptTextsHold: false }));
+    expect(notHolding.messages[0]?.resourceTexts).toBeUndefined();
+  });
+
   it('decides on the current version first, then on the one to deliver, each with its own basis; nothing kept, nothing passed', async () => {
     const current = version({ ...PLAN, version: PLAN.version + 1 }, '2026-03-20T10:00:00.000Z', false);
     const stored = version(PLAN, '2026-03-12T10:00:00.000Z');

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { bundleResourceText, transactionBundleText, type TransactionBundleText } from '../../src/exchange/transaction-bundle.js';
 import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../../src/fhir/index.js';
 import { derivedVersion } from '../../src/http/derived-view.js';
-import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import { parsePlan, withoutExclusionDescriptions, type SipPlan } from '../../src/sip/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 
@@ -28,6 +28,18 @@ function expectSameBundle(plan: SipPlan, at: Date): number {
   const { texts } = derivedVersion(plan);
   expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
   return texts.length;
+}
+
+/**
+ * With the texts kept for `plan`, the Bundle of the plan with the consents' exclusion descriptions
+ * taken out (what decideSend sends when it removed nothing else: SendDecision.keptTextsHold) equals
+ * planToBundle of that plan; returns whether the descriptions changed the plan.
+ */
+function expectSameWithoutDescriptions(plan: SipPlan, at: Date): boolean {
+  const { texts } = derivedVersion(plan);
+  const sent = withoutExclusionDescriptions(plan);
+  expect(transactionBundleText(sent, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(mapped(sent, DEFAULT_MAPPING_OPTIONS, at));
+  return sent !== plan;
 }
 
 describe('the transaction Bundle from kept resource texts', () => {
@@ -53,6 +65,30 @@ describe('the transaction Bundle from kept resource texts', () => {
       { numRuns: 150 },
     );
     expect(fromTexts).toBeGreaterThan(0);
+  });
+
+  it('is planToBundle’s for the plan without the consents’ exclusion descriptions, from the texts of the plan with them', () => {
+    let described = 0;
+    for (const file of exampleFiles) {
+      const plan = readExample(file);
+      if (expectSameWithoutDescriptions(plan, new Date(plan.updatedAt))) described++;
+    }
+    fc.assert(
+      fc.property(mappablePlanArbitrary, fc.integer({ min: -400, max: 400 }), (json, days) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        if (expectSameWithoutDescriptions(parsed.plan, new Date(new Date(parsed.plan.updatedAt).getTime() + days * DAY))) described++;
+      }),
+      { numRuns: 150 },
+    );
+    // The adult example's consent describes its exclusion, and so do generated ones.
+    expect(described).toBeGreaterThan(1);
+    // And the descriptions are in the Bundle of the plan with them (the Consent's narrative): the texts did not hide a difference.
+    const adult = readExample('adult-psychiatry-addiction.json');
+    const at = new Date(adult.updatedAt);
+    expect(transactionBundleText(adult, DEFAULT_MAPPING_OPTIONS, at, derivedVersion(adult).texts).text).not.toEqual(
+      transactionBundleText(withoutExclusionDescriptions(adult), DEFAULT_MAPPING_OPTIONS, at, derivedVersion(adult).texts).text,
+    );
   });
 
   it('maps the plan when there are no texts or the options are not those the texts were derived with', () => {

@@ -42,19 +42,19 @@ describe('the claim on PostgreSQL', () => {
     client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     await client.query(`SET plan_cache_mode = force_generic_plan`);
-    await client.query(`PREPARE claim (timestamptz) AS ${CLAIM_DUE}`);
+    await client.query(`PREPARE claim (timestamptz, integer) AS ${CLAIM_DUE}`);
     const at = `'2030-01-01T00:00:00Z'`;
     const begin = ['BEGIN', ...setLocal(CLAIM_SETTINGS)].join('; ');
     await client.query(begin);
-    const first = await client.query<{ plan_id: string }>(`EXECUTE claim (${at})`);
+    const first = await client.query<{ plan_id: string }>(`EXECUTE claim (${at}, 1)`);
     await client.query('ROLLBACK');
     expect(first.rows.map((row) => row.plan_id)).toEqual(['sip-plan-a']);
 
     for (let n = 0; n < 300; n++) await writeVersions(store, `sip-backlog-${String(n)}`, 1, ['kommun-falun']);
 
     await client.query(begin);
-    const [explained] = (await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim (${at})`)).rows;
-    const claimed = await client.query<{ plan_id: string }>(`EXECUTE claim (${at})`);
+    const [explained] = (await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim (${at}, 8)`)).rows;
+    const claimed = await client.query<{ plan_id: string }>(`EXECUTE claim (${at}, 8)`);
     await client.query('ROLLBACK');
     const plan = explained?.['QUERY PLAN'][0].Plan;
     if (plan === undefined) throw new Error('no plan');
@@ -62,7 +62,8 @@ describe('the claim on PostgreSQL', () => {
     expect(all.map((node) => node['Node Type'])).not.toContain('Sort');
     expect(all.some((node) => node['Node Type'] === 'Index Scan' && node['Index Name'] === 'outbox_pending')).toBe(true);
     expect((plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0)).toBeLessThan(100);
-    expect(claimed.rows.map((row) => row.plan_id)).toEqual(['sip-plan-a']);
+    // A claim of eight takes the first eight due rows, by id, and stops there.
+    expect(claimed.rows.map((row) => row.plan_id)).toEqual(['sip-plan-a', 'sip-plan-b', 'sip-plan-c', ...[0, 1, 2, 3, 4].map((n) => `sip-backlog-${String(n)}`)]);
   }, 180_000);
 
   it('refuses a transaction setting that would need quoting', () => {
