@@ -104,16 +104,27 @@ export class Walker {
     this.#engine = engine;
   }
 
-  /** The compiled StructureDefinition with this canonical URL, if the store has it. */
+  /**
+   * The compiled StructureDefinition with this canonical URL, if the store has it. Only what the
+   * store holds is kept (compiled, or `null` for a definition without a snapshot): a URL it does not
+   * know — data names any profile or resource type it likes — is looked up again each time, so what
+   * is kept is bounded by the packages, whatever the data sends.
+   */
   model(canonical: string): TypeModel | undefined {
     const url = unversioned(canonical);
     let model = this.#models.get(url);
     if (model === undefined) {
       const definition = this.#store.structureDefinition(url);
-      model = definition?.snapshot === undefined ? null : compileTypeModel(definition);
+      if (definition === undefined) return undefined;
+      model = definition.snapshot === undefined ? null : compileTypeModel(definition);
       this.#models.set(url, model);
     }
     return model ?? undefined;
+  }
+
+  /** How many definitions the walker keeps compiled (or known to have no snapshot): bounded by the store, not by the data. */
+  get modelsKept(): number {
+    return this.#models.size;
   }
 
   readonly #byType = new Map<string, TypeModel>();

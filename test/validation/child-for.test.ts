@@ -112,3 +112,18 @@ describe('Walker.typeModel is model(BASE + name)', () => {
     expect(walker.typeModel('CarePlan')?.type).toBe('CarePlan');
   }, 120_000);
 });
+
+describe('Walker.model keeps only what the store holds', () => {
+  it('looks up profiles and types the data names but the store does not know without keeping them', () => {
+    const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
+    const walker = new Walker(store, new Terminology(store), new InvariantEngine());
+    expect(walker.model('http://hl7.org/fhir/StructureDefinition/CarePlan')?.type).toBe('CarePlan');
+    const kept = walker.modelsKept;
+    for (let index = 0; index < 2_000; index++) {
+      expect(walker.model(`http://example.org/StructureDefinition/unknown-${String(index)}`)).toBeUndefined();
+      expect(walker.typeModel(`NoSuchType${String(index)}`)).toBeUndefined();
+    }
+    expect(walker.modelsKept).toBe(kept);
+    expect(walker.model('http://hl7.org/fhir/StructureDefinition/CarePlan|4.0.1')).toBe(walker.model('http://hl7.org/fhir/StructureDefinition/CarePlan'));
+  });
+});
