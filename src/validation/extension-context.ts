@@ -106,7 +106,9 @@ export class ExtensionContexts {
         const base = definition.baseDefinition;
         definition = base?.startsWith(BASE) === true ? this.#store.structureDefinition(base) : undefined;
       }
-      chain = found.length === 0 ? [type] : found;
+      // A type the packages do not define (the data may name any) is not kept: what is kept stays bounded by the packages.
+      if (found.length === 0) return [type];
+      chain = found;
       this.#chains.set(type, chain);
     }
     return chain;
