@@ -163,18 +163,6 @@ describe('reserved acts over HTTP', () => {
     expect(await refusalsOf(AF)).toEqual(expect.arrayContaining([['POST /sip/plans', '403'], ['POST /fhir', '403']]));
   });
 
-  it('refuses the other actor a new plan, on /sip and POST /fhir, audited', async () => {
-    const base = readExample('follow-up-revised-goals.json');
-    const fresh = (id: string): SipPlan => ({ ...base, id, version: 1, approvals: [], consents: base.consents.map((consent) => ({ ...consent, planId: id })) });
-    const refused = await api().post('/sip/plans').set(as(AF)).send(fresh('sip-af-new-1')).expect(403);
-    expect((refused.body as { detail: string }).detail).toContain('may not record plan "sip-af-new-1"');
-    const transaction = await api().post('/fhir').set(as(AF)).set('Content-Type', 'application/fhir+json').send(JSON.stringify(planToBundle(fresh('sip-af-new-2'))));
-    expect(transaction.status, transaction.text).toBe(403);
-    expect(await server.store.get('sip-af-new-1')).toBeUndefined();
-    expect(await server.store.get('sip-af-new-2')).toBeUndefined();
-    expect(await refusalsOf(AF)).toEqual(expect.arrayContaining([['POST /sip/plans', '403'], ['POST /fhir', '403']]));
-  });
-
   it('refuses a principal approving the other principal’s part, and takes each principal’s own approval', async () => {
     await api().post(`/sip/plans/${PLAN}/approvals`).set(as(REGION)).send({ principal: 'umea-kommun', approvedBy: 'prof-olof-hedstrom' }).expect(403);
     expect(await refusalsOf(REGION)).toContainEqual([`POST /sip/plans/${PLAN}/approvals`, '403']);
