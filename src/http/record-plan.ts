@@ -23,8 +23,7 @@ import type { AppDependencies, Caller } from './app.js';
 import type { AuditSubject } from './audited-route.js';
 import { asFirstVersion, keepWithheld, sameClosure, samePlanContent } from './fhir-transaction.js';
 import { HttpError } from './problem.js';
-import { narrowedPlan, readsNarrowed } from './narrowing.js';
-import { assertMayAct, assertMayCreate, sameConsents } from './reserved-acts.js';
+import { assertMayCreate, assertMayReplaceWhole } from './reserved-acts.js';
 import { etagOf } from './sip-routes.js';
 
 /** What is written beside a new version: its routed deliveries and what a read derives from it alone (from the view already mapped and the send basis found as the version was checked). */
@@ -126,16 +125,8 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     subject.action = 'update';
     const access = dependencies.mayAccess(current.plan, caller, at);
     if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not change plan "${current.plan.id}": ${access.reason}`);
-    // A party that reads the plan narrowed (src/http/narrowing.ts) writes it without what it was not shown; recorded, that would be lost.
-    if (readsNarrowed(access.role) && narrowedPlan(current.plan, at) !== current.plan) {
-      throw new HttpError(
-        403,
-        'Forbidden',
-        `Organisation ${caller.organization} reads plan "${current.plan.id}" without what the person’s consent excludes, so it may not replace the plan whole; a principal of the plan records the change. Nothing was recorded`,
-      );
-    }
-    // Consents decide who else reads the plan: an other actor may not change them in a whole-plan write (src/http/reserved-acts.ts).
-    if (!sameConsents(current.plan, incoming)) assertMayAct(current.plan, access, { kind: 'replaceConsents' }, caller.organization);
+    // A narrowed reader, or an other actor changing the consents, may not replace the plan whole (src/http/reserved-acts.ts).
+    assertMayReplaceWhole(current.plan, incoming, access, caller.organization, at);
     if (expected !== undefined && expected !== current.version) {
       throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" is at version ${String(current.version)}, not ${String(expected)}; read it again and redo the change`, [], { ETag: etagOf(current.version) });
     }

@@ -30,6 +30,7 @@
 import canonicalize from 'canonicalize';
 import type { SipPlan } from '../sip/index.js';
 import { isMatchable, type AccessRole } from './auth/access.js';
+import { narrowedPlan, readsNarrowed } from './narrowing.js';
 import { HttpError } from './problem.js';
 
 /** A caller admitted to a plan: as whom, and the principals whose acts it may record (none named: authentication is off). */
@@ -90,6 +91,27 @@ export function assertMayAct(plan: SipPlan, admission: Admission, act: ReservedA
  */
 export function assertMayCreate(plan: SipPlan, admission: Admission, organization: string): void {
   assertMayAct(plan, admission, { kind: 'create' }, organization);
+}
+
+/**
+ * The 403 that refuses the admitted caller a write of the whole plan over `current` at `at`, if any —
+ * the one check of every path that replaces a plan whole (`PUT /sip/plans/{id}`, `POST /fhir` and
+ * `POST /exchange/inbound/{mapping}` over a plan the adapter holds):
+ *
+ * - a party that reads the plan narrowed (src/http/narrowing.ts) would write it without what it was
+ *   not shown, and recorded, that would be lost;
+ * - an other actor may not change the consents ({@link sameConsents}), which decide who else reads
+ *   the plan and what.
+ */
+export function assertMayReplaceWhole(current: SipPlan, incoming: SipPlan, admission: Admission, organization: string, at: Date): void {
+  if (readsNarrowed(admission.role) && narrowedPlan(current, at) !== current) {
+    throw new HttpError(
+      403,
+      'Forbidden',
+      `Organisation ${organization} reads plan "${current.id}" without what the person’s consent excludes, so it may not replace the plan whole; a principal of the plan records the change. Nothing was recorded`,
+    );
+  }
+  if (!sameConsents(current, incoming)) assertMayAct(current, admission, { kind: 'replaceConsents' }, organization);
 }
 
 /**

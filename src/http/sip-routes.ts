@@ -43,8 +43,8 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { sendRefusal } from './sending.js';
-import { narrowedPlan, narrowedRead, readsNarrowed } from './narrowing.js';
-import { assertMayAct, assertMayCreate, sameConsents, type Admission, type ReservedAct } from './reserved-acts.js';
+import { narrowedRead } from './narrowing.js';
+import { assertMayAct, assertMayCreate, assertMayReplaceWhole, type Admission, type ReservedAct } from './reserved-acts.js';
 import type { AccessRole } from './auth/access.js';
 import { searchedPerson } from './person-search.js';
 import {
@@ -280,14 +280,6 @@ export function sipRouter(dependencies: AppDependencies): Router {
     route('update', async (request, response, caller, subject) => {
       const at = clock();
       const { stored, role, admission } = await admitted(String(request.params.id), caller, subject);
-      // A party that reads the plan narrowed cannot replace it whole: what it was not shown would be lost.
-      if (readsNarrowed(role) && narrowedPlan(stored.plan, at) !== stored.plan) {
-        throw new HttpError(
-          403,
-          'Forbidden',
-          `Organisation ${caller.organization} reads plan "${stored.plan.id}" without what the person’s consent excludes, so it may not replace the plan whole; a principal of the plan records the edit`,
-        );
-      }
       const header = request.headers['if-match'];
       const expected = ifMatchVersion(header);
       if (header === undefined) throw new HttpError(428, 'Precondition Required', `Name the version you edit in If-Match (the ETag you read, ${etagOf(stored.version)})`);
@@ -295,7 +287,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       if (expected !== stored.version) throw new VersionConflictError(stored.plan.id, expected, stored.version);
       const edited = planFrom(request.body);
       if (edited.id !== stored.plan.id) throw new HttpError(422, 'Unprocessable Content', `The body is plan "${edited.id}", not "${stored.plan.id}"`);
-      if (!sameConsents(stored.plan, edited)) assertMayAct(stored.plan, admission, { kind: 'replaceConsents' }, caller.organization);
+      assertMayReplaceWhole(stored.plan, edited, admission, caller.organization, at);
       await record(stored, revisePlan(stored.plan, edited, { at }), caller, response, 200, role);
     }),
   );
