@@ -229,7 +229,7 @@ export const SIP_OPERATIONS: readonly SipOperation[] = [
     method: 'put',
     path: '/sip/plans/{id}/meetings/{meetingId}/invitees/{party}/response',
     summary: "Record an invitee's answer to the summons",
-    description: `A principal's invitee who declines names a substitute (seed 001 §4.4: "Vid förhinder ska en ersättare utses"); without one the answer is recorded with the warning summons.declined-without-substitute. A substitute the consent excludes or does not cover is refused. ${CHANGE}`,
+    description: `A principal's invitee who declines names a substitute (seed 001 §4.4: "Vid förhinder ska en ersättare utses"); without one the answer is recorded with the warning summons.declined-without-substitute. A substitute the consent excludes or does not cover is refused. A principal or a unit of one records any invitee's answer; an other actor only its own and its professionals' (403 otherwise). ${CHANGE}`,
     scope: WRITE,
     ifMatch: 'optional',
     body: summonsAnswerRequestSchema,

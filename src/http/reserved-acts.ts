@@ -20,6 +20,12 @@
  * - **Closing the plan** is the principals': the coordinator appointed among them ends the process and
  *   tells everyone (seed 001 §4.7, "Utsedd ansvarig för SIP-processen ansvarar även för att informera
  *   alla om att SIP-processen är avslutad").
+ * - **An invitee's answer to a summons** is the invitee's, or is recorded by the principals, who sent
+ *   the summons: "De kallade/inbjudna ska meddela vem som kommer delta på SIP-mötet. Vid förhinder ska
+ *   en ersättare utses" (seed 001 §4.4); the summoned party "kontaktar den som skickat kallelsen …
+ *   och meddelar därefter vem … som kommer att delta" (seed 001 §3). An other actor records its own
+ *   answer and its professionals', not another invitee's — neither on the answer route nor in a
+ *   whole-plan write.
  * - **Initiating the plan** is the principals': the professional "inom kommun eller hälso- och
  *   sjukvård" who finds the need initiates it, while "andra aktörer kan också föreslå att SIP
  *   upprättas" (seed 001 §4.1) — an other actor proposes, and does not record a new plan.
@@ -28,7 +34,7 @@
  * refused to it.
  */
 import canonicalize from 'canonicalize';
-import type { SipPlan } from '../sip/index.js';
+import type { Invitee, SipPlan } from '../sip/index.js';
 import { isMatchable, type AccessRole } from './auth/access.js';
 import { narrowedPlan, readsNarrowed } from './narrowing.js';
 import { HttpError } from './problem.js';
@@ -38,6 +44,8 @@ export interface Admission {
   readonly allowed: true;
   readonly role?: AccessRole;
   readonly principals?: readonly string[];
+  /** The party of the plan the caller was admitted as (src/http/auth/access.ts), when it names one. */
+  readonly partyId?: string;
 }
 
 export type ReservedAct =
@@ -45,7 +53,8 @@ export type ReservedAct =
   | { readonly kind: 'recordConsent' }
   | { readonly kind: 'close' }
   | { readonly kind: 'replaceConsents' }
-  | { readonly kind: 'create' };
+  | { readonly kind: 'create' }
+  | { readonly kind: 'answer'; readonly party: string };
 
 const WHAT: Readonly<Record<ReservedAct['kind'], string>> = {
   approve: 'approve',
@@ -53,7 +62,17 @@ const WHAT: Readonly<Record<ReservedAct['kind'], string>> = {
   close: 'close',
   replaceConsents: 'change the consents of',
   create: 'record',
+  answer: 'record this answer to a summons in',
 };
+
+/**
+ * Whether `party` (an invitee's) is the caller's own: the party it was admitted as, or a professional
+ * acting for that party.
+ */
+function isOwnParty(plan: SipPlan, partyId: string | undefined, party: string): boolean {
+  if (partyId === undefined) return false;
+  return party === partyId || plan.professionals.some((professional) => professional.id === party && professional.organization === partyId);
+}
 
 /**
  * Why the admitted caller may not do `act` on `plan` (a sentence for the 403), or undefined when it
@@ -62,6 +81,10 @@ const WHAT: Readonly<Record<ReservedAct['kind'], string>> = {
 export function reservedActRefusal(plan: SipPlan, admission: Admission, act: ReservedAct): string | undefined {
   const { principals } = admission;
   if (principals === undefined) return undefined;
+  if (act.kind === 'answer') {
+    if (principals.length > 0 || isOwnParty(plan, admission.partyId, act.party)) return undefined;
+    return `an other actor records its own answer and its professionals', not that of invitee "${act.party}"; a principal, who sent the summons, records the others'`;
+  }
   if (act.kind !== 'approve') {
     if (principals.length > 0) return undefined;
     return act.kind === 'recordConsent' || act.kind === 'replaceConsents'
@@ -112,6 +135,30 @@ export function assertMayReplaceWhole(current: SipPlan, incoming: SipPlan, admis
     );
   }
   if (!sameConsents(current, incoming)) assertMayAct(current, admission, { kind: 'replaceConsents' }, organization);
+  for (const party of changedAnswers(current, incoming)) assertMayAct(current, admission, { kind: 'answer', party }, organization);
+}
+
+/** An invitee's answer (response, when, substitute) as one comparable text; an invitee not in `plan` has not answered. */
+function answerText(invitee: Invitee | undefined): string {
+  if (invitee === undefined) return canonicalize({ response: 'noResponse' }) ?? '';
+  const { response, respondedAt, substitute } = invitee;
+  return canonicalize({ response, respondedAt, substitute }) ?? '';
+}
+
+/**
+ * The invitees whose answer `incoming` records differently from `current`, by meeting and party: an
+ * answer changed, or one given for an invitee `current` does not have.
+ */
+export function changedAnswers(current: SipPlan, incoming: SipPlan): string[] {
+  const before = new Map<string, Invitee>();
+  for (const meeting of current.meetings) for (const invitee of meeting.summons?.invitees ?? []) before.set(`${meeting.id}\u0000${invitee.party}`, invitee);
+  const changed = new Set<string>();
+  for (const meeting of incoming.meetings) {
+    for (const invitee of meeting.summons?.invitees ?? []) {
+      if (answerText(invitee) !== answerText(before.get(`${meeting.id}\u0000${invitee.party}`))) changed.add(invitee.party);
+    }
+  }
+  return [...changed];
 }
 
 /**

@@ -164,7 +164,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
       mayAccess: (plan, caller, at) => {
         if (authenticator.mode === 'disabled') return { allowed: true };
         const decision = mayAccess(plan, caller.organization, at);
-        return decision.allowed ? { allowed: true, role: decision.role, principals: decision.principals } : { allowed: false, reason: decision.message };
+        return decision.allowed ? { allowed: true, role: decision.role, principals: decision.principals, partyId: decision.partyId } : { allowed: false, reason: decision.message };
       },
     });
     const server = await new Promise<Server>((resolve, reject) => {

@@ -333,13 +333,13 @@ export function sipRouter(dependencies: AppDependencies): Router {
     apply: (plan: SipPlan, body: T, params: Readonly<Record<string, string>>, at: Date) => SipPlan,
     status = 201,
     /** The act, when it is one only some parties may record (src/http/reserved-acts.ts). */
-    reserved?: (body: T) => ReservedAct,
+    reserved?: (body: T, params: Readonly<Record<string, string>>) => ReservedAct,
   ) =>
     route('update', async (request, response, caller, subject) => {
       const { stored, role, admission } = await editable(request, caller, subject);
       const body = bodyOf(schema, request.body);
-      if (reserved !== undefined) assertMayAct(stored.plan, admission, reserved(body), caller.organization);
       const params = Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, String(value)]));
+      if (reserved !== undefined) assertMayAct(stored.plan, admission, reserved(body, params), caller.organization);
       await record(stored, apply(stored.plan, body, params, clock()), caller, response, status, role);
     });
 
@@ -360,7 +360,12 @@ export function sipRouter(dependencies: AppDependencies): Router {
   router.post('/plans/:id/meetings/:meetingId/summons', change(summonsRequestSchema, (plan, summons, params, at) => summonMeeting(plan, params.meetingId ?? '', summons, { at })));
   router.put(
     '/plans/:id/meetings/:meetingId/invitees/:party/response',
-    change(summonsAnswerRequestSchema, (plan, answer, params, at) => answerSummons(plan, params.meetingId ?? '', params.party ?? '', answer, { at }), 200),
+    change(
+      summonsAnswerRequestSchema,
+      (plan, answer, params, at) => answerSummons(plan, params.meetingId ?? '', params.party ?? '', answer, { at }),
+      200,
+      (_answer, params) => ({ kind: 'answer', party: params.party ?? '' }),
+    ),
   );
   router.put(
     '/plans/:id/meetings/:meetingId/status',

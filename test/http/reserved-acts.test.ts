@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken, mayAccess } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
-import { reservedActRefusal, type Admission, type ReservedAct } from '../../src/http/reserved-acts.js';
+import { changedAnswers, reservedActRefusal, type Admission, type ReservedAct } from '../../src/http/reserved-acts.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { readExample } from '../support/examples.js';
@@ -69,6 +69,31 @@ describe('which admitted caller may record which act', () => {
   it('lets a principal record a plan or a consent, close the plan and change its consents', () => {
     const region = admissionOf(adult, 'SE2321000180-1000');
     for (const act of [{ kind: 'recordConsent' }, { kind: 'close' }, { kind: 'replaceConsents' }, { kind: 'create' }] as const) expect(reservedActRefusal(adult, region, act)).toBeUndefined();
+  });
+
+  it('lets an other actor record its own answer to a summons and its professionals’, and a principal any invitee’s', () => {
+    const fk = admissionOf(adult, 'SE2021005521-FK01');
+    const answer = (party: string): ReservedAct => ({ kind: 'answer', party });
+    // prof-karin-ahl acts for Försäkringskassan (fk); prof-anna-lind for a unit of Region Dalarna.
+    expect(adult.professionals.find((professional) => professional.id === 'prof-karin-ahl')?.organization).toBe('fk');
+    expect(reservedActRefusal(adult, fk, answer('prof-karin-ahl'))).toBeUndefined();
+    expect(reservedActRefusal(adult, fk, answer('fk'))).toBeUndefined();
+    expect(reservedActRefusal(adult, fk, answer('prof-anna-lind'))).toContain('records its own answer');
+    expect(reservedActRefusal(adult, fk, answer('individual'))).toContain('records its own answer');
+    const region = admissionOf(adult, 'SE2321000180-1000');
+    for (const party of ['prof-karin-ahl', 'prof-anna-lind', 'individual']) expect(reservedActRefusal(adult, region, answer(party))).toBeUndefined();
+  });
+
+  it('finds the invitees whose answers a whole-plan write changes, and none when it changes nothing else', () => {
+    expect(changedAnswers(adult, adult)).toEqual([]);
+    const meetings = adult.meetings.map((meeting) => ({
+      ...meeting,
+      ...(meeting.summons === undefined
+        ? {}
+        : { summons: { ...meeting.summons, invitees: meeting.summons.invitees.map((invitee) => (invitee.party === 'prof-anna-lind' ? { ...invitee, response: 'declined' as const } : invitee)) } }),
+    }));
+    expect(changedAnswers(adult, { ...adult, meetings })).toEqual(['prof-anna-lind']);
+    expect(changedAnswers(adult, { ...adult, notes: 'Ny anteckning.' })).toEqual([]);
   });
 
   it('refuses nothing to a caller judged without an organisation (authentication disabled)', () => {
@@ -170,6 +195,49 @@ describe('reserved acts over HTTP', () => {
     await api().post(`/sip/plans/${PLAN}/approvals`).set(as(REGION)).send({ principal: 'region-vasterbotten', approvedBy: 'prof-olof-hedstrom' }).expect(201);
     await api().post(`/sip/plans/${PLAN}/approvals`).set(as(KOMMUN)).send({ principal: 'umea-kommun', approvedBy: 'prof-erik-nordin' }).expect(201);
     expect(await version()).toBe((before ?? 0) + 2);
+  });
+
+  it('lets the other actor answer a summons for its own professional only; a principal records any invitee’s answer', async () => {
+    const summons = {
+      sentBy: 'prof-maria-forsberg',
+      start: '2026-04-20T13:00:00+02:00',
+      end: '2026-04-20T14:00:00+02:00',
+      location: 'Psykiatriska öppenvårdsmottagningen Umeå',
+      agenda: 'Uppföljning av arbetsträningen.',
+      invitees: [{ party: 'individual' }, { party: 'prof-maria-forsberg' }, { party: 'prof-jonas-lindberg' }],
+      contact: { name: 'Maria Forsberg', phone: '090-785 12 04' },
+    };
+    await api().post(`/sip/plans/${PLAN}/meetings`).set(as(REGION)).send({ id: 'meeting-3', kind: 'followUp', meetingLeader: 'prof-maria-forsberg' }).expect(201);
+    await api().post(`/sip/plans/${PLAN}/meetings/meeting-3/summons`).set(as(REGION)).send(summons).expect(201);
+    const invitee = (party: string) => `/sip/plans/${PLAN}/meetings/meeting-3/invitees/${party}/response`;
+    const before = await version();
+    const refused = await api().put(invitee('prof-maria-forsberg')).set(as(AF)).send({ response: 'declined' }).expect(403);
+    expect((refused.body as { detail: string }).detail).toContain('not that of invitee "prof-maria-forsberg"');
+    await api().put(invitee('individual')).set(as(AF)).send({ response: 'accepted' }).expect(403);
+    expect(await version()).toBe(before);
+    expect(await refusalsOf(AF)).toContainEqual([`PUT ${invitee('prof-maria-forsberg')}`, '403']);
+
+    // Its own professional's answer, then the principal's record of what the others said.
+    await api().put(invitee('prof-jonas-lindberg')).set(as(AF)).send({ response: 'accepted' }).expect(200);
+    await api().put(invitee('individual')).set(as(REGION)).send({ response: 'accepted' }).expect(200);
+    await api().put(invitee('prof-jonas-lindberg')).set(as(KOMMUN)).send({ response: 'tentative' }).expect(200);
+
+    // Nor through a whole-plan write.
+    const answer = await api().get(`/sip/plans/${PLAN}`).set(as(AF)).expect(200);
+    const read = (answer.body as { plan: SipPlan }).plan;
+    const meetings = read.meetings.map((meeting) =>
+      meeting.id !== 'meeting-3' || meeting.summons === undefined
+        ? meeting
+        : { ...meeting, summons: { ...meeting.summons, invitees: meeting.summons.invitees.map((entry) => (entry.party === 'prof-maria-forsberg' ? { ...entry, response: 'accepted' as const } : entry)) } },
+    );
+    const whole = await api().put(`/sip/plans/${PLAN}`).set(as(AF)).set('If-Match', String(answer.headers.etag)).send({ ...read, meetings }).expect(403);
+    expect(whole.text).toContain('record this answer to a summons in plan');
+    const stored = (await server.store.get(PLAN))?.plan.meetings.find((meeting) => meeting.id === 'meeting-3')?.summons?.invitees;
+    expect(stored?.map((entry) => [entry.party, entry.response])).toEqual([
+      ['individual', 'accepted'],
+      ['prof-maria-forsberg', 'noResponse'],
+      ['prof-jonas-lindberg', 'tentative'],
+    ]);
   });
 
   it('takes the other actor’s record of a withdrawal: the person may withdraw at any time, to anyone', async () => {
