@@ -74,16 +74,16 @@ const CURSOR = /^(before|after)-(0|[1-9]\d{0,8})$/;
 /** An R4 instant (https://hl7.org/fhir/R4/datatypes.html#instant): to the second at least, with a time zone. */
 const INSTANT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
-type Method = 'POST' | 'PUT' | 'DELETE';
+export type Method = 'POST' | 'PUT' | 'DELETE';
 
 /** One entry of a resource's history: the plan version, and what it did to the resource. */
-interface HistoryEntry {
+export interface HistoryEntry {
   readonly stored: StoredPlan;
   readonly method: Method;
 }
 
 /** The HTTP status a history entry's `response` records for each method (https://hl7.org/fhir/R4/http.html#history). */
-const RESPONSE_STATUS: Readonly<Record<Method, string>> = { POST: '201 Created', PUT: '200 OK', DELETE: '204 No Content' };
+export const RESPONSE_STATUS: Readonly<Record<Method, string>> = { POST: '201 Created', PUT: '200 OK', DELETE: '204 No Content' };
 
 interface Cursor {
   readonly direction: 'before' | 'after';
@@ -123,7 +123,7 @@ function parseCursor(text: string | undefined): Cursor | undefined {
  * The versions of one plan that a history request reads, each read once and only when needed: in
  * chunks of about a page, in the direction the page is walked. `type/id` is the resource.
  */
-class VersionReader {
+export class VersionReader {
   private readonly loaded = new Map<number, StoredPlan>();
   private readonly presence = new Map<number, boolean>();
   private readonly entries = new Map<number, PlanEntry[]>();
@@ -326,8 +326,13 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
     throw refusal ?? new HttpError(404, 'Not Found', `No ${type}/${id}`);
   }
 
+  // GET /fhir/CarePlan/_history is served before this router (src/http/fhir-type-history.ts).
   router.get('/:type/_history', (request) => {
-    throw new HttpError(404, 'Not Found', `The history of a whole type is not supported; ask for one resource's: GET /fhir/${request.params.type}/{id}/_history`);
+    throw new HttpError(
+      404,
+      'Not Found',
+      `The history of a whole type is served for CarePlan only (GET /fhir/CarePlan/_history); ask for one resource's: GET /fhir/${request.params.type}/{id}/_history`,
+    );
   });
 
   router.get(

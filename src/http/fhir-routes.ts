@@ -33,6 +33,7 @@ import { searchedPersonToken } from './person-search.js';
 import { etagOf } from './sip-routes.js';
 import { withWriteCapabilities } from './fhir-write-routes.js';
 import { HISTORY_DOCUMENTATION } from './fhir-history-routes.js';
+import { TYPE_HISTORY_DOCUMENTATION } from './fhir-type-history.js';
 import { dateSearchRange, datePeriodFilter, valueRange, type TimeRange } from './fhir-date-search.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead } from './narrowing.js';
@@ -190,8 +191,13 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
     return {
       type,
       ...(profile === undefined ? {} : { supportedProfile: [profile] }),
-      // No history-type: GET /fhir/{type}/_history is not served (src/http/fhir-history-routes.ts).
-      interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'history-instance', documentation: HISTORY_DOCUMENTATION }, ...(carePlan ? [{ code: 'search-type' as const }] : [])],
+      // history-type for CarePlan alone (src/http/fhir-type-history.ts): the other types' GET /fhir/{type}/_history is a 404.
+      interaction: [
+        { code: 'read' },
+        { code: 'vread' },
+        { code: 'history-instance', documentation: HISTORY_DOCUMENTATION },
+        ...(carePlan ? [{ code: 'history-type' as const, documentation: TYPE_HISTORY_DOCUMENTATION }, { code: 'search-type' as const }] : []),
+      ],
       versioning: 'versioned',
       // vread answers past versions (src/http/fhir-history-routes.ts).
       readHistory: true,

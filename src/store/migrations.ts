@@ -215,6 +215,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE plan_version_derived ADD COLUMN summary text`,
     ],
   },
+  {
+    version: 9,
+    name: 'the versions of every plan in the order they were recorded',
+    statements: [
+      // GET /fhir/CarePlan/_history walks the versions of every plan newest first
+      // (PlanStore.recentVersions): read backwards, this index gives them in that order, and a page
+      // starts where the last one ended without sorting the table.
+      `CREATE INDEX plan_versions_recorded ON plan_versions (recorded_at, plan_id, version)`,
+    ],
+  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

@@ -93,6 +93,13 @@ export interface VersionTime {
   readonly recordedAt: string;
 }
 
+/** A plan version named by its plan and number, with when it was recorded: an entry of the versions of every plan, newest first. */
+export interface RecordedVersion {
+  readonly planId: string;
+  readonly version: number;
+  readonly recordedAt: string;
+}
+
 export interface PlanSearch {
   /** personnummer, samordningsnummer or reservnummer value of the individual, as written in the plan. */
   readonly personIdentifier?: string;
@@ -286,6 +293,14 @@ export interface PlanStore {
    * what a history page needs to choose which versions to read (src/http/fhir-history-routes.ts).
    */
   versionTimes(planId: string): Promise<VersionTime[]>;
+  /**
+   * The versions of every plan, newest first (by recording instant, then plan id and version, both
+   * descending), without the plans: at most `limit`, those recorded at or after `since`, those after
+   * `after` in that order (a version the store holds; its own plan and number, not its instant, so
+   * versions recorded in the same microsecond are neither skipped nor repeated). What the history of
+   * a whole type walks (src/http/fhir-type-history.ts).
+   */
+  recentVersions(query: { readonly limit: number; readonly since?: Date; readonly after?: { readonly planId: string; readonly version: number } }): Promise<RecordedVersion[]>;
   /**
    * The given versions of a plan, oldest first (a number it does not have is left out); with
    * `derived`, each comes with what was derived from it under that deriver and, when derived, the

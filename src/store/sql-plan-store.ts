@@ -21,6 +21,7 @@ import {
   type PlanSearch,
   type PlanStore,
   type RecordedAuditEntry,
+  type RecordedVersion,
   type StoredPlan,
   type VersionTime,
   type VersionWriteOptions,
@@ -326,6 +327,25 @@ export class SqlPlanStore implements PlanStore {
   async versionTimes(planId: string): Promise<VersionTime[]> {
     const rows = await this.client.query<{ version: number; recorded_at: Date | string }>('SELECT version, recorded_at FROM plan_versions WHERE plan_id = $1 ORDER BY version', [planId]);
     return rows.map((row) => ({ version: row.version, recordedAt: isoInstant(row.recorded_at) }));
+  }
+
+  async recentVersions(query: { readonly limit: number; readonly since?: Date; readonly after?: { readonly planId: string; readonly version: number } }): Promise<RecordedVersion[]> {
+    const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    const params: unknown[] = [limit];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    const where: string[] = [];
+    if (query.since !== undefined) where.push(`v.recorded_at >= ${param(query.since.toISOString())}::timestamptz`);
+    if (query.after !== undefined) {
+      where.push(
+        `(v.recorded_at, v.plan_id, v.version) < (SELECT c.recorded_at, c.plan_id, c.version FROM plan_versions c WHERE c.plan_id = ${param(query.after.planId)} AND c.version = ${param(query.after.version)}::integer)`,
+      );
+    }
+    const rows = await this.client.query<{ plan_id: string; version: number; recorded_at: Date | string }>(
+      `SELECT v.plan_id, v.version, v.recorded_at FROM plan_versions v ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`}
+       ORDER BY v.recorded_at DESC, v.plan_id DESC, v.version DESC LIMIT $1`,
+      params,
+    );
+    return rows.map((row) => ({ planId: row.plan_id, version: row.version, recordedAt: isoInstant(row.recorded_at) }));
   }
 
   async versions(

@@ -89,7 +89,7 @@ describe.each([
       expect(resource).toMatchObject({ versioning: 'versioned', readHistory: true });
     }
     const carePlan = rest?.resource?.find((resource) => resource.type === 'CarePlan');
-    expect(carePlan?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'vread', 'history-instance', 'search-type']);
+    expect(carePlan?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'vread', 'history-instance', 'history-type', 'search-type']);
     const auditEvent = rest?.resource?.find((resource) => resource.type === 'AuditEvent');
     expect(auditEvent?.interaction?.map((interaction) => interaction.code)).toEqual(['read', 'search-type']);
     expect(auditEvent?.searchParam?.map((param) => param.name)).toEqual(['patient', 'agent', 'altid', 'date', '_count', '_total']);

@@ -142,7 +142,8 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
       }
       await api().get('/fhir/CarePlan/00000000-0000-0000-0000-000000000000/_history/1').set(auth()).expect(404);
       await api().get('/fhir/Banana/abc/_history').set(auth()).expect(404);
-      await api().get('/fhir/CarePlan/_history').set(auth()).expect(404);
+      // The history of a whole type is CarePlan's alone (test/http/fhir-type-history.test.ts).
+      await api().get('/fhir/Goal/_history').set(auth()).expect(404);
     });
 
     it('lists a goal a later version dropped as a DELETE; its vread there is a 404, before it a 200', async () => {
@@ -460,22 +461,32 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
   });
 
   describe('the CapabilityStatement and what the routes take', () => {
-    it('lists history-instance with _count, _since and _at, which the route takes, and neither history-type nor history-system, which it does not serve', async () => {
+    it('lists history-instance with _count, _since and _at, which the route takes, history-type on CarePlan alone with _count and _since, and no history-system, which it does not serve', async () => {
       const statement = (await api().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
       const [rest] = statement.rest ?? [];
       expect(rest?.interaction?.map((interaction) => interaction.code)).not.toContain('history-system');
       const id = await idOf('CarePlan');
       for (const resource of rest?.resource ?? []) {
         const codes = resource.interaction?.map((interaction) => interaction.code) ?? [];
-        expect(codes, resource.type).not.toContain('history-type');
+        const typeHistory = await api().get(`/fhir/${resource.type}/_history`).set(auth());
+        if (resource.type === 'CarePlan') {
+          expect(codes).toContain('history-type');
+          expect(typeHistory.status).toBe(200);
+          const typeDocumentation = resource.interaction?.find((interaction) => interaction.code === 'history-type')?.documentation ?? '';
+          expect(new Set([...typeDocumentation.matchAll(/\b_[a-z]+/g)].map((match) => match[0]))).toEqual(new Set(['_count', '_since', '_at']));
+          expect(typeDocumentation).toContain('_at is not supported');
+          for (const query of ['_count=2', `_since=${(await server.store.get(PLAN))?.recordedAt ?? ''}`, '_format=json']) await api().get(`/fhir/CarePlan/_history?${query}`).set(auth()).expect(200);
+          await api().get('/fhir/CarePlan/_history?_at=2026').set(auth()).expect(400);
+        } else {
+          expect(codes, resource.type).not.toContain('history-type');
+          // No history of a whole type but CarePlan's.
+          expect(typeHistory.status, resource.type).toBe(404);
+        }
         if (resource.type === 'AuditEvent') {
           expect(codes).not.toContain('history-instance');
           continue;
         }
         expect(codes, resource.type).toContain('history-instance');
-        // No history of a whole type.
-        const typeHistory = await api().get(`/fhir/${resource.type}/_history`).set(auth());
-        expect(typeHistory.status, resource.type).toBe(404);
         const documentation = resource.interaction?.find((interaction) => interaction.code === 'history-instance')?.documentation ?? '';
         const named = [...documentation.matchAll(/\b_[a-z]+/g)].map((match) => match[0]);
         expect(new Set(named)).toEqual(new Set(['_count', '_since', '_at']));

@@ -76,6 +76,7 @@ class RacingStore {
       get: (planId, version) => this.get(planId, version),
       history: (planId) => inner.history(planId),
       versionTimes: (planId) => inner.versionTimes(planId),
+      recentVersions: (query) => inner.recentVersions(query),
       versions: (planId, versions, options) => inner.versions(planId, versions, options),
       search: (query) => inner.search(query),
       plansWithResource: (type, id) => inner.plansWithResource(type, id),
