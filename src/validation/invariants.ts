@@ -15,6 +15,7 @@ import r4 from 'fhirpath/fhir-context/r4/index.js';
 import { hoistInvariants } from './hoist.js';
 import { REMEMBERED_NATIVE_CHECKS, nativeCheckFor, type NativeCheck } from './native.js';
 import { SIP_NATIVE_CHECKS } from './native-sip.js';
+import { resourceNativeCheck } from './native-resources.js';
 import { repairConstraint } from './repaired-constraints.js';
 
 export interface ResolveScope {
@@ -382,7 +383,7 @@ export class InvariantEngine {
   #nativeOf(key: string, expression: string, base: string): NativeCheck | undefined {
     let check = this.#natives.get(key);
     if (check === undefined) {
-      check = SIP_NATIVE_CHECKS.get(expression) ?? nativeCheckFor(expression, base) ?? null;
+      check = SIP_NATIVE_CHECKS.get(expression) ?? resourceNativeCheck(expression) ?? nativeCheckFor(expression, base) ?? null;
       this.#natives.set(key, check);
     }
     return check ?? undefined;
