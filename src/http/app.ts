@@ -12,7 +12,7 @@ import express from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
+import { pinoHttp, stdSerializers, type Options } from 'pino-http';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
@@ -167,29 +167,55 @@ export function asHttpError(error: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** What a request's log line names of the request: its id, method and URL as the caller sent it. */
+interface LoggedRequest {
+  readonly id: unknown;
+  readonly method: unknown;
+  readonly url: unknown;
+}
+
+/**
+ * pino-http's options for the service's request log: one line per request with the request's id,
+ * method and URL and the response's status — no personal data (the path may hold a plan id, never the
+ * person's identity; bodies and headers are not logged).
+ *
+ * The serializers take the raw request and response (`wrapSerializers: false`). pino-http's default
+ * first hands each to pino-std-serializers, which builds an object of every field — the request's
+ * query (which Express 5 parses anew on each reading), its headers, the socket's remote address and
+ * port (a native call each), a copy of the response's headers — only for these serializers to keep
+ * three fields and one. The lines written are the same: `url` is the URL as sent (`originalUrl`, as
+ * the standard serializer takes it under Express), and the status is null for a request whose answer
+ * never left, as the standard serializer has it (test/http/request-log-lines.test.ts holds the lines
+ * equal to the wrapped serializers').
+ */
+export function requestLogOptions(logger: Logger): Options {
+  return {
+    logger,
+    genReqId: (_request, response) => {
+      const id = randomUUID();
+      response.setHeader('X-Request-Id', id);
+      return id;
+    },
+    wrapSerializers: false,
+    serializers: {
+      req: (request: LoggedRequest & { readonly originalUrl?: string }) => ({
+        id: request.id,
+        method: request.method,
+        url: request.originalUrl !== undefined && request.originalUrl !== '' ? request.originalUrl : request.url,
+      }),
+      res: (response: { statusCode: unknown; headersSent: unknown }) => ({ statusCode: response.headersSent === true ? response.statusCode : null }),
+      err: stdSerializers.err,
+    },
+  };
+}
+
 export function createApp(given: AppDependencies): express.Express {
   // One validator (its definitions load once) for the facade's writes and the inbound mappings.
   const dependencies: AppDependencies = { ...given, validator: given.validator ?? createValidator() };
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(
-    pinoHttp({
-      logger: dependencies.logger,
-      genReqId: (request, response) => {
-        const id = randomUUID();
-        response.setHeader('X-Request-Id', id);
-        return id;
-      },
-      // No personal data in logs: the path may hold a plan id, never the person's identity; bodies are not logged.
-      // Of the response only the status: its headers (helmet's dozen and more) told nothing worth
-      // writing out on every request, which serializing them cost.
-      serializers: {
-        req: (request: { id: unknown; method: unknown; url: unknown }) => ({ id: request.id, method: request.method, url: request.url }),
-        res: (response: { statusCode: unknown }) => ({ statusCode: response.statusCode }),
-      },
-    }),
-  );
+  app.use(pinoHttp(requestLogOptions(dependencies.logger)));
   app.use(helmet());
   app.use(
     rateLimit({
