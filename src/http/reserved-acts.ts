@@ -23,7 +23,7 @@
  * - **An invitee's answer to a summons** is the invitee's, or is recorded by the principals, who sent
  *   the summons: "De kallade/inbjudna ska meddela vem som kommer delta på SIP-mötet. Vid förhinder ska
  *   en ersättare utses" (seed 001 §4.4); the summoned party "kontaktar den som skickat kallelsen …
- *   och meddelar därefter vem … som kommer att delta" (seed 001 §3). An other actor records its own
+ *   och meddelar därefter vem … som kommer att delta" (seed 001 §3.5). An other actor records its own
  *   answer and its professionals', not another invitee's — neither on the answer route nor in a
  *   whole-plan write.
  * - **Initiating the plan** is the principals': the professional "inom kommun eller hälso- och
