@@ -283,7 +283,14 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   // src/http/fhir-history-routes.ts
   { method: 'get', path: '/fhir/{type}/{id}/_history', summary: 'The versions of a resource, newest first, as a history Bundle (_count, _since, _at; the next and previous links page on)', scope: READ },
   { method: 'get', path: '/fhir/{type}/{id}/_history/{vid}', summary: 'vread: a resource as a version of its plan maps it', scope: READ },
-  { method: 'get', path: '/fhir/{type}/_history', summary: 'History of a whole type: 404, not supported' },
+  { method: 'get', path: '/fhir/{type}/_history', summary: 'History of a whole type other than CarePlan: 404, not supported' },
+  // src/http/fhir-type-history.ts
+  {
+    method: 'get',
+    path: '/fhir/CarePlan/_history',
+    summary: 'The versions of every plan the caller may be sent, newest first, each its CarePlan, as a history Bundle (_count, _since; the next link pages on)',
+    scope: READ,
+  },
   // src/http/audit-event-routes.ts
   { method: 'get', path: '/fhir/AuditEvent', summary: 'Search the audit log as AuditEvents, newest first, with Bundle.total (patient, patient:identifier, agent, agent:identifier, altid, date, _count, _total)', scope: READ_AUDIT },
   { method: 'get', path: '/fhir/AuditEvent/{id}', summary: 'Read one entry of the audit log as an AuditEvent', scope: READ_AUDIT },
