@@ -14,6 +14,8 @@
  * generated resources in every shape, and shows each check failing where the rule fails.
  */
 import r4 from 'fhirpath/fhir-context/r4/index.js';
+import { codeSystemUrl, EXTENSION } from '../fhir/canonical.js';
+import { COMPULSORY_CARE as COMPULSORY_CARE_SYSTEM } from '../fhir/code-systems.js';
 import type { NativeCheck } from './native.js';
 
 type Json = Record<string, unknown>;
@@ -123,7 +125,7 @@ const sipApp2: NativeCheck = (node) =>
     return located || addresses.length > 0;
   });
 
-const FOLLOW_UP = 'http://sip-fhir-adapter.se/fhir/StructureDefinition/follow-up';
+const FOLLOW_UP = EXTENSION.followUp;
 
 /** sip-cpl-4: an active plan has a follow-up date — `status = 'active' implies extension('<follow-up>').extension('date').exists()`. */
 const sipCpl4: NativeCheck = (node) =>
@@ -148,8 +150,8 @@ const sipCpl6: NativeCheck = (node) =>
     return activities.length > 0 && all;
   });
 
-const DISCHARGE = 'http://sip-fhir-adapter.se/fhir/StructureDefinition/discharge';
-const COMPULSORY_CARE = 'http://sip-fhir-adapter.se/fhir/CodeSystem/sip-compulsory-care';
+const DISCHARGE = EXTENSION.discharge;
+const COMPULSORY_CARE = codeSystemUrl(COMPULSORY_CARE_SYSTEM.id);
 
 /**
  * sip-cpl-7 (a warning): `extension('<discharge>').extension('compulsoryCare').value.ofType(Coding)
@@ -256,7 +258,7 @@ const sipPat1: NativeCheck = (node) => {
   return found;
 };
 
-const PLAN_VERSION = 'http://sip-fhir-adapter.se/fhir/StructureDefinition/plan-version';
+const PLAN_VERSION = EXTENSION.planVersion;
 
 /**
  * sip-tsk-1: an approval names the plan's version — `focus.reference.exists() and
@@ -306,7 +308,12 @@ const tim9: NativeCheck = (node) => {
   return when.length > 0 && !when.some((code) => NOT_WITH_OFFSET.has(code));
 };
 
-/** The native checks of this module by the exact expression they replace, with their keys (for the tests). */
+/**
+ * The native checks of this module by the exact expression they replace, with their keys (for the
+ * tests). The expressions are written out as the profiles word them, so that a profile worded
+ * otherwise, or naming another URL, falls back to FHIRPath; test/validation/native-resources.test.ts
+ * holds each equal to the shipped profile's text.
+ */
 export const RESOURCE_NATIVE_CHECKS: ReadonlyMap<string, { readonly key: string; readonly check: NativeCheck }> = new Map([
   ["status = 'booked' implies (participant.actor.where(type = 'Location' or reference.startsWith('Location/')).exists() or extension('http://hl7.org/fhir/5.0/StructureDefinition/extension-Appointment.virtualService').extension('address').exists())", { key: 'sip-app-2', check: sipApp2 }],
   ["status = 'active' implies extension('http://sip-fhir-adapter.se/fhir/StructureDefinition/follow-up').extension('date').exists()", { key: 'sip-cpl-4', check: sipCpl4 }],
