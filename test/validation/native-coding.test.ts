@@ -23,6 +23,7 @@ import { defaultProfileDirectory } from '../../src/validation/definitions.js';
 import { codingCheck, nativeCheckFor, presenceCheck, type NativeCheck } from '../../src/validation/native.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
+import { NativeAgreement } from '../support/native-agreement.js';
 import { BREAKERS } from '../support/profile-breakers.js';
 
 type Json = Record<string, unknown>;
@@ -62,28 +63,13 @@ const CODING_KEYS = ['org-1', 'ppc-2', 'ppc-3', 'ppc-4', 'ppc-5', 'sip-con-8', '
 /** `name.exists()` and `status = '…' implies name.exists()` (presenceCheck). */
 const PRESENCE_KEYS = ['sip-app-1', 'sip-con-1', 'sip-con-5', 'sip-cpl-2', 'sip-cpl-3', 'sip-cpl-5', 'sip-tsk-2'];
 
-const decided = new Map<string, Set<boolean>>();
-const undecided = new Map<string, number>();
+const agreement = new NativeAgreement();
+const { decided, undecided } = agreement;
 /** Compares each case on `resource` when it is of the case's type. */
 function agree(resource: Json): void {
   for (const check of CASES) {
     if (resource.resourceType !== check.type) continue;
-    const native = check.native(resource, { resource, rootResource: resource });
-    if (native === undefined) {
-      undecided.set(check.key, (undecided.get(check.key) ?? 0) + 1);
-      continue;
-    }
-    let result: unknown[];
-    try {
-      result = check.compiled(resource, { resource, rootResource: resource });
-    } catch {
-      // fhirpath.js gives no answer to compare with (it throws on JSON the R4 schema refuses anyway).
-      continue;
-    }
-    expect(native, `${check.key} on ${JSON.stringify(resource).slice(0, 600)}`).toBe(!(result.length === 1 && result[0] === false));
-    const seen = decided.get(check.key) ?? new Set<boolean>();
-    seen.add(native);
-    decided.set(check.key, seen);
+    agreement.compare(check, resource, { resource, rootResource: resource });
   }
 }
 

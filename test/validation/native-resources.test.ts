@@ -24,6 +24,7 @@ import type { NativeCheck } from '../../src/validation/native.js';
 import { REPAIRED_CONSTRAINTS } from '../../src/validation/repaired-constraints.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
+import { NativeAgreement } from '../support/native-agreement.js';
 import { BREAKERS } from '../support/profile-breakers.js';
 
 type Json = Record<string, unknown>;
@@ -60,30 +61,14 @@ const CASES: Case[] = [...RESOURCE_NATIVE_CHECKS].map(([expression, { key, check
   return { key, base, expression, native: check, compiled: fhirpath.compile({ base, expression }, r4, { resolveInternalTypes: false }) as Case['compiled'] };
 });
 
-const decided = new Map<string, Set<boolean>>();
-const undecided = new Map<string, number>();
+const agreement = new NativeAgreement();
+const { decided, undecided } = agreement;
 
 /** Compares every case whose base `node` is (`base`) with fhirpath.js on it. */
 function agree(node: Json, base: string, resource: Json = node): void {
   for (const check of CASES) {
     if (check.base !== base) continue;
-    const env = { resource, rootResource: resource };
-    const native = check.native(node, env);
-    if (native === undefined) {
-      undecided.set(check.key, (undecided.get(check.key) ?? 0) + 1);
-      continue;
-    }
-    let result: unknown[];
-    try {
-      result = check.compiled(node, env);
-    } catch {
-      // fhirpath.js gives no answer to compare with (it throws on JSON the R4 schema refuses anyway).
-      continue;
-    }
-    expect(native, `${check.key} on ${JSON.stringify(node).slice(0, 800)}`).toBe(!(result.length === 1 && result[0] === false));
-    const seen = decided.get(check.key) ?? new Set<boolean>();
-    seen.add(native);
-    decided.set(check.key, seen);
+    agreement.compare(check, node, { resource, rootResource: resource });
   }
 }
 
