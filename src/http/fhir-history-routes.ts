@@ -67,6 +67,14 @@ export const HISTORY_DOCUMENTATION =
   "A resource's versions are its plan's; versions whose consent does not allow sending them now are left out.";
 
 const countSchema = z.coerce.number().int().min(0).max(HISTORY_MAX_COUNT);
+
+/** A history request's `_count`: {@link HISTORY_DEFAULT_COUNT} when not given, 400 when not a whole number from 0 to {@link HISTORY_MAX_COUNT}. */
+export function historyCount(request: Request): number {
+  const text = single(request, '_count');
+  const count = countSchema.safeParse(text ?? HISTORY_DEFAULT_COUNT);
+  if (!count.success) throw new HttpError(400, 'Bad Request', `_count=${text ?? ''}: a whole number from 0 to ${String(HISTORY_MAX_COUNT)}`);
+  return count.data;
+}
 /** A plan version: what a vread's `vid` names. */
 const versionSchema = z.string().regex(/^[1-9]\d{0,8}$/).transform(Number);
 /** A page's `_cursor`: the versions older than a version (`before-N`) or newer than it (`after-N`). */
@@ -342,9 +350,7 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
       const id = String(request.params.id);
       const unknown = Object.keys(request.query).filter((name) => !HISTORY_PARAMS.includes(name));
       if (unknown.length > 0) throw new HttpError(400, 'Bad Request', `Not supported on _history: ${unknown.join(', ')} (${HISTORY_PARAMS.join(', ')} are)`);
-      const countText = single(request, '_count');
-      const count = countSchema.safeParse(countText ?? HISTORY_DEFAULT_COUNT);
-      if (!count.success) throw new HttpError(400, 'Bad Request', `_count=${countText ?? ''}: a whole number from 0 to ${String(HISTORY_MAX_COUNT)}`);
+      const n = historyCount(request);
       const sinceText = single(request, '_since');
       const atText = single(request, '_at');
       const filters = {
@@ -355,7 +361,6 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
 
       const at = clock();
       const { stored: current, role } = await planOf(type, id, caller, subject, at);
-      const n = count.data;
       // An other actor's history is that of the versions as it reads them: a resource narrowing removed is not there.
       const reader = new VersionReader(store, current.plan.id, type, id, current.version, n + 2, at, (stored) => narrowedVersion(stored, role, at, current.plan));
       const { low, high } = await versionRange(await store.versionTimes(current.plan.id), current.version, filters, reader);

@@ -34,7 +34,7 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes } from './audited-route.js';
 import { currentDeriver, storedSendRefusal } from './derived-view.js';
 import { baseUrl, sendFhirText } from './fhir-routes.js';
-import { HISTORY_DEFAULT_COUNT, HISTORY_MAX_COUNT, parseSince, RESPONSE_STATUS, VersionReader, type HistoryEntry } from './fhir-history-routes.js';
+import { HISTORY_DEFAULT_COUNT, HISTORY_MAX_COUNT, historyCount, parseSince, RESPONSE_STATUS, VersionReader, type HistoryEntry } from './fhir-history-routes.js';
 import { narrowedVersion } from './narrowing.js';
 import type { AccessRole } from './auth/access.js';
 import { HttpError } from './problem.js';
@@ -55,8 +55,6 @@ export const TYPE_HISTORY_DOCUMENTATION =
   `The versions of every plan the caller may be sent, newest first, each its CarePlan as that version maps it. Parameters _count (default ${String(HISTORY_DEFAULT_COUNT)}, ` +
   `at most ${String(HISTORY_MAX_COUNT)}) and _since (an instant: versions recorded at or after it); the link next pages on; a page reads at most ${String(TYPE_HISTORY_SCAN)} versions and may hold fewer entries than _count. ` +
   'No Bundle.total; _at is not supported here.';
-
-const countSchema = z.coerce.number().int().min(0).max(HISTORY_MAX_COUNT);
 
 /** A `_cursor`: the plan version a page ended at, as base64url JSON `[planId, version]`. */
 const cursorSchema = z.tuple([z.string().min(1).max(200), z.number().int().min(1).max(999_999_999)]);
@@ -120,13 +118,10 @@ export function fhirTypeHistoryRouter(dependencies: AppDependencies): Router {
     route('search', async (request, response, caller, subject) => {
       const unknown = Object.keys(request.query).filter((name) => !TYPE_HISTORY_PARAMS.includes(name));
       if (unknown.length > 0) throw new HttpError(400, 'Bad Request', `Not supported on the history of every CarePlan: ${unknown.join(', ')} (${TYPE_HISTORY_PARAMS.join(', ')} are)`);
-      const countText = single(request, '_count');
-      const count = countSchema.safeParse(countText ?? HISTORY_DEFAULT_COUNT);
-      if (!count.success) throw new HttpError(400, 'Bad Request', `_count=${countText ?? ''}: a whole number from 0 to ${String(HISTORY_MAX_COUNT)}`);
       const sinceText = single(request, '_since');
       const since = sinceText === undefined ? undefined : parseSince(sinceText);
       const cursor = parseCursor(single(request, '_cursor'));
-      const n = count.data;
+      const n = historyCount(request);
       const at = clock();
 
       // The request's judgements of the plans it met: at most TYPE_HISTORY_SCAN, each with its current version.
