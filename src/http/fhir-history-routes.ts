@@ -47,6 +47,7 @@ import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { currentDeriver, derivedResourceText, derivedTextOf, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
 import { dateSearchRange } from './fhir-date-search.js';
 import { baseUrl, plansWithResource, sendFhir, sendFhirText, viewOf } from './fhir-routes.js';
+import { checkElementNames, requestedSubset, subsetResource } from './fhir-subset.js';
 import { HttpError } from './problem.js';
 import { narrowedRead, narrowedVersion } from './narrowing.js';
 import type { AccessRole } from './auth/access.js';
@@ -410,8 +411,10 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
       const type = String(request.params.type);
       const id = String(request.params.id);
       const vid = versionSchema.safeParse(String(request.params.vid));
+      const subset = requestedSubset(request, { search: false });
       const at = clock();
       const { stored: current, role } = await planOf(type, id, caller, subject, at);
+      checkElementNames(subset, type);
       const found = !vid.success ? undefined : vid.data === current.version ? current : await store.get(current.plan.id, vid.data);
       if (found === undefined) throw new HttpError(404, 'Not Found', `${type}/${id} has no version ${String(request.params.vid)}`);
       // As the caller reads that version: for an other actor narrowed, and a resource narrowing removed is a 404 (src/http/narrowing.ts).
@@ -420,7 +423,7 @@ export function fhirHistoryRouter(dependencies: AppDependencies): Router {
       // The version itself must be sendable now (its own consent), besides the current one.
       const entry = viewOf(stored, at).entries.find((candidate) => candidate.type === type && candidate.id === id);
       if (entry === undefined) throw new HttpError(404, 'Not Found', `${type}/${id} is not in version ${String(stored.version)} of its plan`);
-      sendFhir(response, entry.resource, { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() });
+      sendFhir(response, subset === undefined ? entry.resource : subsetResource(entry.resource, subset), { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() });
     }),
   );
 

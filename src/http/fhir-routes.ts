@@ -35,6 +35,7 @@ import { withWriteCapabilities } from './fhir-write-routes.js';
 import { HISTORY_DOCUMENTATION } from './fhir-history-routes.js';
 import { TYPE_HISTORY_DOCUMENTATION } from './fhir-type-history.js';
 import { dateSearchRange, datePeriodFilter, valueRange, type TimeRange } from './fhir-date-search.js';
+import { checkElementNames, requestedSubset, subsetResource, subsetText } from './fhir-subset.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead } from './narrowing.js';
 
@@ -80,6 +81,7 @@ const SEARCH_PARAMS: ReadonlySet<string> = new Set([
   '_offset',
   '_total',
   '_summary',
+  '_elements',
 ]);
 const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
 /** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
@@ -218,7 +220,16 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
               },
               { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', documentation: 'When the plan version the CarePlan shows was recorded' },
               { name: '_count', type: 'number', documentation: `CarePlans a page holds: default ${String(DEFAULT_COUNT)}, at most ${String(MAX_COUNT)}; the next page is the link "next"` },
-              { name: '_summary', type: 'token', documentation: '_summary=count: the number of matches (Bundle.total) and no entries' },
+              {
+                name: '_summary',
+                type: 'token',
+                documentation: 'count: the number of matches (Bundle.total) and no entries; true, text or data: each resource in part, tagged SUBSETTED (also on read and vread); false: whole',
+              },
+              {
+                name: '_elements',
+                type: 'string',
+                documentation: 'Top-level element names: each matching CarePlan with those, id, meta and its mandatory elements, tagged SUBSETTED (also on read and vread); included resources stay whole',
+              },
               { name: '_total', type: 'token', documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
             ],
           }
@@ -293,7 +304,10 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const total = single(request, '_total');
       if (total !== undefined && !TOTALS.has(total)) throw new HttpError(400, 'Bad Request', `_total=${total}: none, estimate or accurate`);
       const summary = single(request, '_summary');
-      if (summary !== undefined && summary !== 'count' && summary !== 'false') throw new HttpError(400, 'Bad Request', `_summary=${summary}: only count (the number of matches) and false are supported`);
+      // _summary=true|text|data and _elements (src/http/fhir-subset.ts); _elements shapes the matches alone, not what is included.
+      const subset = requestedSubset(request, { search: true });
+      checkElementNames(subset, 'CarePlan');
+      const includedSubset = subset?.kind === 'summary' ? subset : undefined;
       const includes = queryValues(request, '_include');
       const revIncludes = queryValues(request, '_revinclude');
       const unsupported = [...includes.filter((value) => value !== '*' && !(value in INCLUDES)), ...revIncludes.filter((value) => value !== '*' && !(value in REV_INCLUDES))];
@@ -357,7 +371,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         const key = `${entry.type}/${entry.id}`;
         if (seen.has(key)) return;
         seen.add(key);
-        const entryOf: BundleEntry = { fullUrl: `${base}/${key}`, resource: entry.resource, search: { mode } };
+        const shape = mode === 'match' ? subset : includedSubset;
+        const entryOf: BundleEntry = { fullUrl: `${base}/${key}`, resource: shape === undefined ? entry.resource : subsetResource(entry.resource, shape), search: { mode } };
         entries.push(JSON.stringify(entryOf));
       };
       const plain = includes.length === 0 && revIncludes.length === 0;
@@ -367,7 +382,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
           const key = `CarePlan/${derived.id}`;
           if (seen.has(key)) continue;
           seen.add(key);
-          entries.push(`{"fullUrl":${JSON.stringify(`${base}/${key}`)},"resource":${derivedResourceText(stored, derived)},"search":{"mode":"match"}}`);
+          entries.push(`{"fullUrl":${JSON.stringify(`${base}/${key}`)},"resource":${subsetText(derivedResourceText(stored, derived), subset)},"search":{"mode":"match"}}`);
           continue;
         }
         // Judged sendable at `at` above.
@@ -499,7 +514,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     route('read', async (request, response, caller, subject) => {
       const type = String(request.params.type);
       const id = String(request.params.id);
+      const subset = requestedSubset(request, { search: false });
       const candidates = await plansWithResource(store, type, id, { deriver: currentDeriver() });
+      checkElementNames(subset, type);
       const at = clock();
       let refusal: HttpError | undefined;
       for (const found of candidates) {
@@ -533,13 +550,13 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         const derived = derivedTextOf(stored, type, id);
         if (derived !== undefined) {
           Object.assign(subject, concerned);
-          sendFhirText(response, derivedResourceText(stored, derived), headers);
+          sendFhirText(response, subsetText(derivedResourceText(stored, derived), subset), headers);
           return;
         }
         const entry = judgedView(stored, at).entries.find((candidate) => candidate.type === type && candidate.id === id);
         if (entry === undefined) continue;
         Object.assign(subject, concerned);
-        sendFhir(response, entry.resource, headers);
+        sendFhir(response, subset === undefined ? entry.resource : subsetResource(entry.resource, subset), headers);
         return;
       }
       throw refusal ?? new HttpError(404, 'Not Found', `No ${type}/${id}`);

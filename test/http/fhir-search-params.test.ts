@@ -97,8 +97,46 @@ describe.each([
     expect(none.total).toBe(0);
     expect(found((await get('/fhir/CarePlan?_total=accurate').expect(200)).body as Bundle)).toEqual([PLAN]);
     await get('/fhir/CarePlan?_total=maybe').expect(400);
-    const text = await get('/fhir/CarePlan?_summary=text').expect(400);
-    expect((text.body as OperationOutcome).issue[0]?.diagnostics).toContain('_summary=text');
+    const unknown = await get('/fhir/CarePlan?_summary=maybe').expect(400);
+    expect((unknown.body as OperationOutcome).issue[0]?.diagnostics).toContain('_summary=maybe');
+  });
+
+  it('answers part of each resource with _summary and _elements (read, vread, search), tagged SUBSETTED', async () => {
+    const isSubsetted = (resource: { meta?: { tag?: { code?: string }[] } }): boolean => resource.meta?.tag?.some((tag) => tag.code === 'SUBSETTED') === true;
+    const whole = ((await get(`/fhir/CarePlan?identifier=${PLAN}`).expect(200)).body as Bundle).entry?.[0]?.resource as CarePlan;
+    expect(whole.text).toBeDefined();
+    expect(whole.activity?.length).toBeGreaterThan(0);
+    expect(isSubsetted(whole)).toBe(false);
+
+    // Read: CarePlan's Σ elements leave out text, extensions, activity and goal.
+    const summarised = (await get(`/fhir/CarePlan/${String(whole.id)}?_summary=true`).expect(200)).body as CarePlan;
+    expect(summarised).toMatchObject({ id: whole.id, status: whole.status, intent: whole.intent, subject: whole.subject, identifier: whole.identifier });
+    expect(summarised.meta?.versionId).toBe(whole.meta?.versionId);
+    expect([summarised.text, summarised.extension, summarised.activity, summarised.goal]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(isSubsetted(summarised)).toBe(true);
+
+    // Vread: _summary=data keeps all but the narrative.
+    const data = (await get(`/fhir/CarePlan/${String(whole.id)}/_history/${String(whole.meta?.versionId)}?_summary=data`).expect(200)).body as CarePlan;
+    const { text: _text, meta: _meta, ...rest } = whole;
+    expect(data).toMatchObject(rest);
+    expect(data.text).toBeUndefined();
+    expect(isSubsetted(data)).toBe(true);
+
+    // Search: _elements shapes the matches; what is included stays whole.
+    const searched = (await get(`/fhir/CarePlan?identifier=${PLAN}&_elements=title&_include=CarePlan:subject`).expect(200)).body as Bundle;
+    const match = searched.entry?.find((entry) => entry.search?.mode === 'match')?.resource as CarePlan;
+    expect(Object.keys(match).sort()).toEqual(['id', 'intent', 'meta', 'resourceType', 'status', 'subject', 'title']);
+    const included = searched.entry?.find((entry) => entry.search?.mode === 'include')?.resource;
+    expect(included?.resourceType).toBe('Patient');
+    expect(included === undefined ? true : isSubsetted(included)).toBe(false);
+    // _summary=text on a search: the narrative and the mandatory elements.
+    const texts = (await get(`/fhir/CarePlan?identifier=${PLAN}&_summary=text`).expect(200)).body as Bundle;
+    expect(Object.keys(texts.entry?.[0]?.resource ?? {}).sort()).toEqual(['id', 'intent', 'meta', 'resourceType', 'status', 'subject', 'text']);
+
+    const colour = await get(`/fhir/CarePlan/${String(whole.id)}?_elements=colour`).expect(400);
+    expect((colour.body as OperationOutcome).issue[0]?.diagnostics).toContain('CarePlan has no element colour');
+    await get(`/fhir/CarePlan/${String(whole.id)}?_summary=count`).expect(400);
+    await get(`/fhir/CarePlan?_summary=true&_elements=title`).expect(400);
   });
 
   it('refuses an unknown search parameter, and ignores it under Prefer: handling=lenient, leaving it out of the links', async () => {
@@ -155,6 +193,6 @@ describe.each([
     const statement = (await request(server.url).get('/fhir/metadata').expect(200)).body as CapabilityStatement;
     const carePlan = statement.rest?.[0]?.resource?.find((resource) => resource.type === 'CarePlan');
     const names = (carePlan?.searchParam ?? []).map((parameter) => parameter.name);
-    expect(names).toEqual(expect.arrayContaining(['date', '_lastUpdated', '_summary', '_total']));
+    expect(names).toEqual(expect.arrayContaining(['date', '_lastUpdated', '_summary', '_elements', '_total']));
   });
 });
