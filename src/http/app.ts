@@ -29,6 +29,7 @@ import { docsRouter } from './docs-routes.js';
 import { fhirHistoryRouter } from './fhir-history-routes.js';
 import { fhirTypeHistoryRouter } from './fhir-type-history.js';
 import { fhirRouter } from './fhir-routes.js';
+import { isFormSearch, postSearch } from './fhir-post-search.js';
 import { fhirWriteRouter } from './fhir-write-routes.js';
 import { INBOUND_BASE, inboundRouter } from './inbound-routes.js';
 import { sipRouter } from './sip-routes.js';
@@ -84,7 +85,7 @@ export const JSON_TYPES = ['application/json', 'application/fhir+json', 'applica
 function jsonBody(maxBodyBytes: number): RequestHandler[] {
   const text = express.text({ type: JSON_TYPES, limit: maxBodyBytes });
   const parse: RequestHandler = (request, _response, next) => {
-    if (request.method !== 'POST' && request.method !== 'PUT') {
+    if ((request.method !== 'POST' && request.method !== 'PUT') || isFormSearch(request)) {
       next();
       return;
     }
@@ -232,6 +233,8 @@ export function createApp(given: AppDependencies): express.Express {
   app.use(INBOUND_BASE, inboundRouter(dependencies));
   // The operators' routes take no body (a retry is a bare POST), so they come before the JSON reader.
   app.use('/exchange', deliveryRouter({ ...dependencies, outbox: dependencies.store.outbox, operators: dependencies.operators ?? [] }));
+  // A FHIR search by POST sends a form, not JSON (src/http/fhir-post-search.ts).
+  app.use('/fhir', postSearch(dependencies.maxBodyBytes));
   app.use(jsonBody(dependencies.maxBodyBytes));
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });

@@ -82,68 +82,68 @@ export function auditEventRouter(dependencies: AppDependencies): Router {
     return [...organizations][0];
   }
 
-  router.get(
-    '/AuditEvent',
-    route(
-      'search',
-      async (request, response, caller, subject) => {
-        const ignored = ignoredParameters(request, SEARCH_PARAMS, 'AuditEvent');
-        const count = countSchema.safeParse(single(request, '_count') ?? AUDIT_DEFAULT_COUNT);
-        if (!count.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(AUDIT_MAX_COUNT)}`);
-        const cursorText = single(request, '_cursor');
-        const cursor = cursorText === undefined ? undefined : cursorSchema.safeParse(cursorText);
-        if (cursor !== undefined && !cursor.success) throw new HttpError(400, 'Bad Request', '_cursor must be the value a next link gave');
-        const totalText = single(request, '_total') ?? 'accurate';
-        if (!TOTALS.has(totalText)) throw new HttpError(400, 'Bad Request', `_total=${totalText}: none, estimate or accurate`);
-        const range = dateSearchRange('date', occurrences(request, 'date'));
-        const altid = single(request, 'altid');
-        const agent = altid === undefined ? undefined : token(altid).value;
-        const personIdentifier = await person(request);
-        if (typeof personIdentifier === 'string') subject.person = personIdentifier;
-        const organizationId = organization(request);
+  const searchAuditEvents = route(
+    'search',
+    async (request, response, caller, subject) => {
+      const ignored = ignoredParameters(request, SEARCH_PARAMS, 'AuditEvent');
+      const count = countSchema.safeParse(single(request, '_count') ?? AUDIT_DEFAULT_COUNT);
+      if (!count.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(AUDIT_MAX_COUNT)}`);
+      const cursorText = single(request, '_cursor');
+      const cursor = cursorText === undefined ? undefined : cursorSchema.safeParse(cursorText);
+      if (cursor !== undefined && !cursor.success) throw new HttpError(400, 'Bad Request', '_cursor must be the value a next link gave');
+      const totalText = single(request, '_total') ?? 'accurate';
+      if (!TOTALS.has(totalText)) throw new HttpError(400, 'Bad Request', `_total=${totalText}: none, estimate or accurate`);
+      const range = dateSearchRange('date', occurrences(request, 'date'));
+      const altid = single(request, 'altid');
+      const agent = altid === undefined ? undefined : token(altid).value;
+      const personIdentifier = await person(request);
+      if (typeof personIdentifier === 'string') subject.person = personIdentifier;
+      const organizationId = organization(request);
 
-        const empty = personIdentifier === NOTHING || organizationId === NOTHING || (range.since !== undefined && range.before !== undefined && range.since >= range.before);
-        const query: AuditQuery = {
-          visibleTo: caller.organization,
-          ...(personIdentifier === undefined || personIdentifier === NOTHING ? {} : { personIdentifier }),
-          ...(organizationId === undefined || organizationId === NOTHING ? {} : { organization: organizationId }),
-          ...(agent === undefined ? {} : { agent }),
-          ...(range.since === undefined ? {} : { since: range.since.toISOString() }),
-          ...(range.before === undefined ? {} : { before: range.before.toISOString() }),
-        };
-        const [entries, total] = await Promise.all([
-          empty || count.data === 0
-            ? []
-            : store.auditLog({
-                ...query,
-                ...(cursor?.data === undefined ? {} : { afterId: cursor.data }),
-                // One more than the page holds tells whether there is a next page.
-                limit: count.data + 1,
-              }),
-          totalText === 'none' ? undefined : empty ? 0 : store.auditCount(query),
-        ]);
-        const page = entries.slice(0, count.data);
-        const base = baseUrl(request);
-        const link = (after: string | undefined): string => {
-          const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
-          query.delete('_cursor');
-          for (const name of ignored) query.delete(name);
-          if (after !== undefined) query.set('_cursor', after);
-          query.set('_count', String(count.data));
-          return `${base}/AuditEvent?${query.toString()}`;
-        };
-        const last = page.at(-1);
-        const bundle: Bundle = {
-          resourceType: 'Bundle',
-          type: 'searchset',
-          ...(total === undefined ? {} : { total }),
-          link: [{ relation: 'self', url: link(cursor?.data) }, ...(entries.length > count.data && last !== undefined ? [{ relation: 'next', url: link(last.id) }] : [])],
-          entry: page.map((entry) => ({ fullUrl: `${base}/AuditEvent/${entry.id}`, resource: auditEventOf(entry), search: { mode: 'match' } })),
-        };
-        sendFhir(response, bundle);
-      },
-    ),
+      const empty = personIdentifier === NOTHING || organizationId === NOTHING || (range.since !== undefined && range.before !== undefined && range.since >= range.before);
+      const query: AuditQuery = {
+        visibleTo: caller.organization,
+        ...(personIdentifier === undefined || personIdentifier === NOTHING ? {} : { personIdentifier }),
+        ...(organizationId === undefined || organizationId === NOTHING ? {} : { organization: organizationId }),
+        ...(agent === undefined ? {} : { agent }),
+        ...(range.since === undefined ? {} : { since: range.since.toISOString() }),
+        ...(range.before === undefined ? {} : { before: range.before.toISOString() }),
+      };
+      const [entries, total] = await Promise.all([
+        empty || count.data === 0
+          ? []
+          : store.auditLog({
+              ...query,
+              ...(cursor?.data === undefined ? {} : { afterId: cursor.data }),
+              // One more than the page holds tells whether there is a next page.
+              limit: count.data + 1,
+            }),
+        totalText === 'none' ? undefined : empty ? 0 : store.auditCount(query),
+      ]);
+      const page = entries.slice(0, count.data);
+      const base = baseUrl(request);
+      const link = (after: string | undefined): string => {
+        const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+        query.delete('_cursor');
+        for (const name of ignored) query.delete(name);
+        if (after !== undefined) query.set('_cursor', after);
+        query.set('_count', String(count.data));
+        return `${base}/AuditEvent?${query.toString()}`;
+      };
+      const last = page.at(-1);
+      const bundle: Bundle = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        ...(total === undefined ? {} : { total }),
+        link: [{ relation: 'self', url: link(cursor?.data) }, ...(entries.length > count.data && last !== undefined ? [{ relation: 'next', url: link(last.id) }] : [])],
+        entry: page.map((entry) => ({ fullUrl: `${base}/AuditEvent/${entry.id}`, resource: auditEventOf(entry), search: { mode: 'match' } })),
+      };
+      sendFhir(response, bundle);
+    },
   );
+  router.get('/AuditEvent', searchAuditEvents);
+  // Search by POST (https://hl7.org/fhir/R4/http.html#search): the form's parameters were merged into the URL's (src/http/fhir-post-search.ts).
+  router.post('/AuditEvent/_search', searchAuditEvents);
 
   router.get(
     '/AuditEvent/:id',

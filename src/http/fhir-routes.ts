@@ -297,141 +297,141 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     response.status(200).type(FHIR_JSON).send(JSON.stringify(withWriteCapabilities(capabilityStatement(baseUrl(request), clock()))));
   });
 
-  router.get(
-    '/CarePlan',
-    route('search', async (request, response, caller, subject) => {
-      const ignored = ignoredParameters(request, SEARCH_PARAMS, 'CarePlan');
-      const total = single(request, '_total');
-      if (total !== undefined && !TOTALS.has(total)) throw new HttpError(400, 'Bad Request', `_total=${total}: none, estimate or accurate`);
-      const summary = single(request, '_summary');
-      // _summary=true|text|data and _elements (src/http/fhir-subset.ts); _elements shapes the matches alone, not what is included.
-      const subset = requestedSubset(request, { search: true });
-      checkElementNames(subset, 'CarePlan');
-      const includedSubset = subset?.kind === 'summary' ? subset : undefined;
-      const includes = queryValues(request, '_include');
-      const revIncludes = queryValues(request, '_revinclude');
-      const unsupported = [...includes.filter((value) => value !== '*' && !(value in INCLUDES)), ...revIncludes.filter((value) => value !== '*' && !(value in REV_INCLUDES))];
-      if (unsupported.length > 0) throw new HttpError(400, 'Bad Request', `Not supported: ${unsupported.join(', ')} (see GET /fhir/metadata)`);
-      const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
-      const offset = offsetSchema.safeParse(request.query._offset ?? 0);
-      if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
+  const searchCarePlans = route('search', async (request, response, caller, subject) => {
+    const ignored = ignoredParameters(request, SEARCH_PARAMS, 'CarePlan');
+    const total = single(request, '_total');
+    if (total !== undefined && !TOTALS.has(total)) throw new HttpError(400, 'Bad Request', `_total=${total}: none, estimate or accurate`);
+    const summary = single(request, '_summary');
+    // _summary=true|text|data and _elements (src/http/fhir-subset.ts); _elements shapes the matches alone, not what is included.
+    const subset = requestedSubset(request, { search: true });
+    checkElementNames(subset, 'CarePlan');
+    const includedSubset = subset?.kind === 'summary' ? subset : undefined;
+    const includes = queryValues(request, '_include');
+    const revIncludes = queryValues(request, '_revinclude');
+    const unsupported = [...includes.filter((value) => value !== '*' && !(value in INCLUDES)), ...revIncludes.filter((value) => value !== '*' && !(value in REV_INCLUDES))];
+    if (unsupported.length > 0) throw new HttpError(400, 'Bad Request', `Not supported: ${unsupported.join(', ')} (see GET /fhir/metadata)`);
+    const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
+    const offset = offsetSchema.safeParse(request.query._offset ?? 0);
+    if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
 
-      const at = clock();
-      const base = baseUrl(request);
-      const matched = await matchingPlans(request);
-      // One walk over the matches: each judged, counted, and kept only when on the page asked for, so
-      // the answer's memory is a page's whatever the store holds. Plans that may not be sent now are
-      // left out; when every plan found is, the answer is the refusal.
-      let allowedCount = 0;
-      let onlyAllowed: StoredPlan | undefined;
-      let sendableCount = 0;
-      let refusedCount = 0;
-      const refusals: HttpError[] = [];
-      const sendablePage: StoredPlan[] = [];
-      for await (const stored of matched.plans) {
-        // The plan as the caller reads it: an other actor's narrowed (src/http/narrowing.ts), or the refusal of what it would read.
-        const read = asRead(stored, caller, at);
-        if (read === undefined) continue;
-        allowedCount += 1;
-        onlyAllowed = allowedCount === 1 ? stored : undefined;
-        const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
-        if (refused !== undefined || read instanceof HttpError) {
-          refusedCount += 1;
-          if (refused !== undefined && refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
-          continue;
-        }
-        if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(read);
-        sendableCount += 1;
+    const at = clock();
+    const base = baseUrl(request);
+    const matched = await matchingPlans(request);
+    // One walk over the matches: each judged, counted, and kept only when on the page asked for, so
+    // the answer's memory is a page's whatever the store holds. Plans that may not be sent now are
+    // left out; when every plan found is, the answer is the refusal.
+    let allowedCount = 0;
+    let onlyAllowed: StoredPlan | undefined;
+    let sendableCount = 0;
+    let refusedCount = 0;
+    const refusals: HttpError[] = [];
+    const sendablePage: StoredPlan[] = [];
+    for await (const stored of matched.plans) {
+      // The plan as the caller reads it: an other actor's narrowed (src/http/narrowing.ts), or the refusal of what it would read.
+      const read = asRead(stored, caller, at);
+      if (read === undefined) continue;
+      allowedCount += 1;
+      onlyAllowed = allowedCount === 1 ? stored : undefined;
+      const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
+      if (refused !== undefined || read instanceof HttpError) {
+        refusedCount += 1;
+        if (refused !== undefined && refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
+        continue;
       }
-      if (onlyAllowed !== undefined) {
-        subject.planId = judgingPlanOf(onlyAllowed).id;
-        subject.person = judgingPlanOf(onlyAllowed).individual.identifier.value;
-      }
-      const [refusal] = refusals;
-      if (sendableCount === 0 && refusal !== undefined) throw refusal;
+      if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(read);
+      sendableCount += 1;
+    }
+    if (onlyAllowed !== undefined) {
+      subject.planId = judgingPlanOf(onlyAllowed).id;
+      subject.person = judgingPlanOf(onlyAllowed).individual.identifier.value;
+    }
+    const [refusal] = refusals;
+    if (sendableCount === 0 && refusal !== undefined) throw refusal;
 
-      // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
-      const link = (pageOffset: number): string => {
-        const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
-        for (const name of ignored) query.delete(name);
-        query.set('_offset', String(pageOffset));
-        query.set('_count', String(count.data));
-        return `${base}/CarePlan?${query.toString()}`;
-      };
-      if (summary === 'count') {
-        const counted: Bundle = { resourceType: 'Bundle', type: 'searchset', total: sendableCount, link: [{ relation: 'self', url: link(offset.data) }] };
-        sendFhir(response, counted);
-        return;
-      }
-      const page = matched.derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
-      const seen = new Set<string>();
-      // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
-      const entries: string[] = [];
-      const add = (entry: ViewEntry, mode: 'match' | 'include'): void => {
-        const key = `${entry.type}/${entry.id}`;
-        if (seen.has(key)) return;
+    // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
+    const link = (pageOffset: number): string => {
+      const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+      for (const name of ignored) query.delete(name);
+      query.set('_offset', String(pageOffset));
+      query.set('_count', String(count.data));
+      return `${base}/CarePlan?${query.toString()}`;
+    };
+    if (summary === 'count') {
+      const counted: Bundle = { resourceType: 'Bundle', type: 'searchset', total: sendableCount, link: [{ relation: 'self', url: link(offset.data) }] };
+      sendFhir(response, counted);
+      return;
+    }
+    const page = matched.derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
+    const seen = new Set<string>();
+    // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
+    const entries: string[] = [];
+    const add = (entry: ViewEntry, mode: 'match' | 'include'): void => {
+      const key = `${entry.type}/${entry.id}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const shape = mode === 'match' ? subset : includedSubset;
+      const entryOf: BundleEntry = { fullUrl: `${base}/${key}`, resource: shape === undefined ? entry.resource : subsetResource(entry.resource, shape), search: { mode } };
+      entries.push(JSON.stringify(entryOf));
+    };
+    const plain = includes.length === 0 && revIncludes.length === 0;
+    for (const stored of page) {
+      const derived = plain ? derivedTextOf(stored, 'CarePlan') : undefined;
+      if (derived !== undefined) {
+        const key = `CarePlan/${derived.id}`;
+        if (seen.has(key)) continue;
         seen.add(key);
-        const shape = mode === 'match' ? subset : includedSubset;
-        const entryOf: BundleEntry = { fullUrl: `${base}/${key}`, resource: shape === undefined ? entry.resource : subsetResource(entry.resource, shape), search: { mode } };
-        entries.push(JSON.stringify(entryOf));
-      };
-      const plain = includes.length === 0 && revIncludes.length === 0;
-      for (const stored of page) {
-        const derived = plain ? derivedTextOf(stored, 'CarePlan') : undefined;
-        if (derived !== undefined) {
-          const key = `CarePlan/${derived.id}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          entries.push(`{"fullUrl":${JSON.stringify(`${base}/${key}`)},"resource":${subsetText(derivedResourceText(stored, derived), subset)},"search":{"mode":"match"}}`);
-          continue;
-        }
-        // Judged sendable at `at` above.
-        const view = judgedView(stored, at);
-        const match = view.entries.find((entry) => entry.type === 'CarePlan');
-        if (match === undefined) continue;
-        add(match, 'match');
-        const carePlanRef = `CarePlan/${match.id}`;
-        const wanted = new Set<string>();
-        for (const include of includes) {
-          for (const reference of include === '*' ? [] : (INCLUDES[include]?.(match.resource as CarePlan) ?? [])) if (reference?.reference !== undefined) wanted.add(reference.reference);
-        }
-        const whole = includes.includes('*') || revIncludes.includes('*');
-        for (const entry of view.entries) {
-          if (entry === match) continue;
-          const reverse = revIncludes.some((name) => {
-            const rev = REV_INCLUDES[name];
-            return rev !== undefined && rev.type === entry.type && rev.references(entry.resource).some((reference) => reference?.reference === carePlanRef);
-          });
-          if (whole || reverse || wanted.has(`${entry.type}/${entry.id}`)) add(entry, 'include');
-        }
+        entries.push(`{"fullUrl":${JSON.stringify(`${base}/${key}`)},"resource":${subsetText(derivedResourceText(stored, derived), subset)},"search":{"mode":"match"}}`);
+        continue;
       }
-      if (refusals.length > 0) {
-        const outcome: BundleEntry = {
-          resource: {
-            resourceType: 'OperationOutcome',
-            issue: [
-              ...refusals.map((refused) => ({ severity: 'warning' as const, code: 'forbidden' as const, diagnostics: `${refused.detail}: ${[...new Set(refused.problems.map((problem) => problem.code))].join(', ')}` })),
-              ...(refusedCount > refusals.length
-                ? [{ severity: 'warning' as const, code: 'forbidden' as const, diagnostics: `${String(refusedCount - refusals.length)} more plans found may not be sent now` }]
-                : []),
-            ],
-          },
-          search: { mode: 'outcome' },
-        };
-        entries.push(JSON.stringify(outcome));
+      // Judged sendable at `at` above.
+      const view = judgedView(stored, at);
+      const match = view.entries.find((entry) => entry.type === 'CarePlan');
+      if (match === undefined) continue;
+      add(match, 'match');
+      const carePlanRef = `CarePlan/${match.id}`;
+      const wanted = new Set<string>();
+      for (const include of includes) {
+        for (const reference of include === '*' ? [] : (INCLUDES[include]?.(match.resource as CarePlan) ?? [])) if (reference?.reference !== undefined) wanted.add(reference.reference);
       }
-      const bundle: Bundle = {
-        resourceType: 'Bundle',
-        type: 'searchset',
-        total: sendableCount,
-        link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
-        entry: [],
+      const whole = includes.includes('*') || revIncludes.includes('*');
+      for (const entry of view.entries) {
+        if (entry === match) continue;
+        const reverse = revIncludes.some((name) => {
+          const rev = REV_INCLUDES[name];
+          return rev !== undefined && rev.type === entry.type && rev.references(entry.resource).some((reference) => reference?.reference === carePlanRef);
+        });
+        if (whole || reverse || wanted.has(`${entry.type}/${entry.id}`)) add(entry, 'include');
+      }
+    }
+    if (refusals.length > 0) {
+      const outcome: BundleEntry = {
+        resource: {
+          resourceType: 'OperationOutcome',
+          issue: [
+            ...refusals.map((refused) => ({ severity: 'warning' as const, code: 'forbidden' as const, diagnostics: `${refused.detail}: ${[...new Set(refused.problems.map((problem) => problem.code))].join(', ')}` })),
+            ...(refusedCount > refusals.length
+              ? [{ severity: 'warning' as const, code: 'forbidden' as const, diagnostics: `${String(refusedCount - refusals.length)} more plans found may not be sent now` }]
+              : []),
+          ],
+        },
+        search: { mode: 'outcome' },
       };
-      // JSON.stringify(bundle) with the entries' texts in place of its empty `entry`, its last member.
-      const empty = JSON.stringify(bundle);
-      sendFhirText(response, `${empty.slice(0, -'[]}'.length)}[${entries.join(',')}]}`);
-    }),
-  );
+      entries.push(JSON.stringify(outcome));
+    }
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: sendableCount,
+      link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
+      entry: [],
+    };
+    // JSON.stringify(bundle) with the entries' texts in place of its empty `entry`, its last member.
+    const empty = JSON.stringify(bundle);
+    sendFhirText(response, `${empty.slice(0, -'[]}'.length)}[${entries.join(',')}]}`);
+  });
+  router.get('/CarePlan', searchCarePlans);
+  // Search by POST (https://hl7.org/fhir/R4/http.html#search): the form's parameters were merged into the URL's (src/http/fhir-post-search.ts).
+  router.post('/CarePlan/_search', searchCarePlans);
 
   /**
    * The plans a CarePlan search names, before access and consent are judged, in the store's order of
@@ -563,12 +563,14 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     }),
   );
 
-  router.get('/:type', (request) => {
-    const type = request.params.type;
+  const noSearch = (request: Request): never => {
+    const type = String(request.params.type);
     throw KNOWN_TYPES.has(type)
       ? new HttpError(404, 'Not Found', `Search is supported on CarePlan only; read a ${type} by its id (GET /fhir/${type}/{id}) or include it in a CarePlan search`)
       : new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
-  });
+  };
+  router.get('/:type', noSearch);
+  router.post('/:type/_search', noSearch);
 
   return router;
 }

@@ -269,6 +269,8 @@ interface FhirOperation {
   readonly scope?: Scope;
   /** Takes a FHIR resource (a transaction Bundle, a resource to validate) as `application/fhir+json`. */
   readonly takesResource?: boolean;
+  /** Takes search parameters as an `application/x-www-form-urlencoded` form (a search by POST). */
+  readonly takesForm?: boolean;
 }
 
 /**
@@ -278,8 +280,16 @@ interface FhirOperation {
 export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   { method: 'get', path: '/fhir/metadata', summary: 'The CapabilityStatement: the resource types, searches and SIP profiles supported' },
   { method: 'get', path: '/fhir/CarePlan', summary: 'Search the plans as a searchset Bundle (identifier, patient, patient:identifier, status, _include, _revinclude, _count, _offset)', scope: READ },
+  {
+    method: 'post',
+    path: '/fhir/CarePlan/_search',
+    summary: 'The CarePlan search by POST: its parameters in an application/x-www-form-urlencoded body (and the URL), answered as GET /fhir/CarePlan',
+    scope: READ,
+    takesForm: true,
+  },
   { method: 'get', path: '/fhir/{type}/{id}', summary: 'Read a resource of a plan, as the current version maps it', scope: READ },
   { method: 'get', path: '/fhir/{type}', summary: 'Search of another type: 404, search is supported on CarePlan (see metadata)', scope: READ },
+  { method: 'post', path: '/fhir/{type}/_search', summary: 'Search of another type by POST: 404, search is supported on CarePlan (see metadata)', scope: READ },
   // src/http/fhir-history-routes.ts
   { method: 'get', path: '/fhir/{type}/{id}/_history', summary: 'The versions of a resource, newest first, as a history Bundle (_count, _since, _at; the next and previous links page on)', scope: READ },
   { method: 'get', path: '/fhir/{type}/{id}/_history/{vid}', summary: 'vread: a resource as a version of its plan maps it', scope: READ },
@@ -293,6 +303,13 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   },
   // src/http/audit-event-routes.ts
   { method: 'get', path: '/fhir/AuditEvent', summary: 'Search the audit log as AuditEvents, newest first, with Bundle.total (patient, patient:identifier, agent, agent:identifier, altid, date, _count, _total)', scope: READ_AUDIT },
+  {
+    method: 'post',
+    path: '/fhir/AuditEvent/_search',
+    summary: 'The AuditEvent search by POST: its parameters in an application/x-www-form-urlencoded body (and the URL), answered as GET /fhir/AuditEvent',
+    scope: READ_AUDIT,
+    takesForm: true,
+  },
   { method: 'get', path: '/fhir/AuditEvent/{id}', summary: 'Read one entry of the audit log as an AuditEvent', scope: READ_AUDIT },
   // src/http/fhir-write-routes.ts
   {
@@ -393,6 +410,9 @@ function fhirOperation(operation: FhirOperation): JsonObject {
     ...(operation.scope === undefined ? { security: [] } : { security: [{ bearer: [operation.scope] }] }),
     parameters: pathParameters(operation.path),
     ...(operation.takesResource === true ? { requestBody: { required: true, content: { [FHIR_JSON]: { schema: ref('FhirResource') } } } } : {}),
+    ...(operation.takesForm === true
+      ? { requestBody: { required: false, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: { type: 'string' } } } } } }
+      : {}),
     responses: {
       '200': { description: 'A FHIR R4 resource', content: { [FHIR_JSON]: { schema: ref('FhirResource') } } },
       default: { description: 'An error: an OperationOutcome (400, 401, 403, 404, 422, 429 …)', content: { [FHIR_JSON]: { schema: ref('OperationOutcome') } } },

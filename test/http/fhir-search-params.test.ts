@@ -154,6 +154,35 @@ describe.each([
     await get('/fhir/AuditEvent?colour=blue').expect(400);
   });
 
+  it('searches by POST with the parameters in a form, and in the URL beside it (R4 http.html#search)', async () => {
+    const post = (path: string) => request(server.url).post(path).set('Authorization', `Bearer ${token}`);
+    const form = `identifier=${PLAN}&_include=CarePlan:subject`;
+    const byGet = (await get(`/fhir/CarePlan?${form}`).expect(200)).body as Bundle;
+    const byPost = await post('/fhir/CarePlan/_search').type('form').send(form).expect(200);
+    expect(byPost.headers['content-type']).toContain('application/fhir+json');
+    // The same answer, links included: they name every parameter the search used, as a GET.
+    expect(byPost.body).toEqual(byGet);
+    expect(found(byPost.body as Bundle)).toEqual([PLAN]);
+
+    // The form's parameters and the URL's together; a personnummer stays out of the URL.
+    const person = encodeURIComponent('http://electronichealth.se/identifier/personnummer|198503141239');
+    expect(((await post('/fhir/CarePlan/_search?_summary=count').type('form').send(`patient:identifier=${person}`).expect(200)).body as Bundle).total).toBe(1);
+    expect(((await post('/fhir/CarePlan/_search?_summary=count').type('form').send('patient:identifier=199001011234').expect(200)).body as Bundle).total).toBe(0);
+    // No body at all: the URL's parameters alone.
+    expect(found((await post(`/fhir/CarePlan/_search?identifier=${PLAN}`).expect(200)).body as Bundle)).toEqual([PLAN]);
+    const audit = (await post('/fhir/AuditEvent/_search').type('form').send('_count=1').expect(200)).body as Bundle;
+    expect(audit).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    expect(audit.entry).toHaveLength(1);
+
+    const colour = await post('/fhir/CarePlan/_search').type('form').send('colour=blue').expect(400);
+    expect((colour.body as OperationOutcome).issue[0]?.diagnostics).toContain('colour');
+    const json = await post('/fhir/CarePlan/_search').set('Content-Type', 'application/fhir+json').send('{"identifier":"x"}').expect(415);
+    expect((json.body as OperationOutcome).issue[0]?.diagnostics).toContain('application/x-www-form-urlencoded');
+    const patient = await post('/fhir/Patient/_search').type('form').send('identifier=x').expect(404);
+    expect((patient.body as OperationOutcome).issue[0]?.diagnostics).toContain('Search is supported on CarePlan only');
+    await request(server.url).post('/fhir/CarePlan/_search').type('form').send(form).expect(401);
+  });
+
   it('serves _format=json and its media types, and _pretty, on reads, searches and metadata', async () => {
     for (const format of ['json', 'application/json', 'application/fhir+json', 'application%2Ffhir%2Bjson', 'application/fhir+json;fhirVersion=4.0']) {
       const response = await get(`/fhir/CarePlan?_format=${format}&_pretty=true`).expect(200);
