@@ -176,16 +176,37 @@ interface LoggedRequest {
 }
 
 /**
+ * A request's URL as the request log writes it: the path, and the query's parameter names with each
+ * value written `*`. A search names the person in its values (`patient:identifier=…|<personnummer>`,
+ * `/sip/plans?personnummer=…`), and who read whose plan belongs to the audit log, not to the log
+ * (issue #11: "no personal data in logs"); the names still say what kind of request it was.
+ */
+export function loggedUrl(url: unknown): unknown {
+  if (typeof url !== 'string') return url;
+  const question = url.indexOf('?');
+  if (question < 0) return url;
+  const names = url
+    .slice(question + 1)
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      return equals < 0 ? pair : `${pair.slice(0, equals)}=*`;
+    });
+  return `${url.slice(0, question)}${names.length === 0 ? '' : `?${names.join('&')}`}`;
+}
+
+/**
  * pino-http's options for the service's request log: one line per request with the request's id,
  * method and URL and the response's status — no personal data (the path may hold a plan id, never the
- * person's identity; bodies and headers are not logged).
+ * person's identity; the query's values, bodies and headers are not logged: {@link loggedUrl}).
  *
  * The serializers take the raw request and response (`wrapSerializers: false`). pino-http's default
  * first hands each to pino-std-serializers, which builds an object of every field — the request's
  * query (which Express 5 parses anew on each reading), its headers, the socket's remote address and
  * port (a native call each), a copy of the response's headers — only for these serializers to keep
- * three fields and one. The lines written are the same: `url` is the URL as sent (`originalUrl`, as
- * the standard serializer takes it under Express), and the status is null for a request whose answer
+ * three fields and one. The lines written are the same but for the query's values: `url` is the URL
+ * as sent (`originalUrl`, as the standard serializer takes it under Express), and the status is null for a request whose answer
  * never left, as the standard serializer has it (test/http/request-log-lines.test.ts holds the lines
  * equal to the wrapped serializers').
  */
@@ -202,7 +223,7 @@ export function requestLogOptions(logger: Logger): Options {
       req: (request: LoggedRequest & { readonly originalUrl?: string }) => ({
         id: request.id,
         method: request.method,
-        url: request.originalUrl !== undefined && request.originalUrl !== '' ? request.originalUrl : request.url,
+        url: loggedUrl(request.originalUrl !== undefined && request.originalUrl !== '' ? request.originalUrl : request.url),
       }),
       res: (response: { statusCode: unknown; headersSent: unknown }) => ({ statusCode: response.headersSent === true ? response.statusCode : null }),
       err: stdSerializers.err,

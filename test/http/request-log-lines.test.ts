@@ -2,8 +2,8 @@
  * The request log's lines (src/http/app.ts `requestLogOptions`): the serializers take the raw request
  * and response instead of pino-std-serializers' objects of every field, and the lines stay the lines
  * pino-http wrote with the wrapped serializers the service had before — the same members, the same
- * values — for answers, errors, a request whose answer never left, a routed and a query URL. And no
- * header, query or address is in them.
+ * values but the query's — for answers, errors, a request whose answer never left, a routed and a query
+ * URL. And no header, query value (a personnummer searched for) or address is in them.
  */
 import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -54,6 +54,9 @@ async function lane(options: (logger: pino.Logger) => Options): Promise<Lane> {
     response.json({ status: 'ok' });
   });
   const fhir = Router();
+  fhir.get('/CarePlan', (_request, response) => {
+    response.status(200).type('application/fhir+json').send('{"resourceType":"Bundle"}');
+  });
   fhir.get('/CarePlan/:id', (_request, response) => {
     response.status(200).type('application/fhir+json').send('{"resourceType":"CarePlan"}');
   });
@@ -106,7 +109,15 @@ function comparable(line: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-const PATHS: readonly [string, number?][] = [['/health'], ['/fhir/CarePlan/abc-123?_format=json&patient:identifier=x'], ['/fhir/fail'], ['/nowhere'], ['/fhir/hang', 100]];
+const PERSON = encodeURIComponent('http://electronichealth.se/identifier/personnummer|191212121212');
+const PATHS: readonly [string, number?][] = [
+  ['/health'],
+  ['/fhir/CarePlan/abc-123?_format=json&patient:identifier=x'],
+  [`/fhir/CarePlan?patient:identifier=${PERSON}&_count=&flag`],
+  ['/fhir/fail'],
+  ['/nowhere'],
+  ['/fhir/hang', 100],
+];
 
 describe('the request log lines', () => {
   let now: Lane;
@@ -130,14 +141,24 @@ describe('the request log lines', () => {
     before.server.closeAllConnections();
   });
 
-  it('writes the lines the wrapped serializers wrote', () => {
+  it('writes the lines the wrapped serializers wrote, the query values of the URLs written *', () => {
     expect(now.lines.length).toBeGreaterThanOrEqual(PATHS.length);
-    expect(now.lines.map(comparable)).toEqual(before.lines.map(comparable));
+    const withoutUrl = (line: Record<string, unknown>): Record<string, unknown> => {
+      const { req, ...rest } = comparable(line);
+      const { url: _url, ...request } = (req ?? {}) as Record<string, unknown>;
+      return req === undefined ? rest : { ...rest, req: request };
+    };
+    expect(now.lines.map(withoutUrl)).toEqual(before.lines.map(withoutUrl));
   });
 
   it('names the request by id, method and the URL as sent, the response by status, and nothing else', () => {
     const completed = now.lines.filter((line) => line.msg === 'request completed');
-    expect(completed.map((line) => (line.req as { url: string }).url)).toEqual(['/health', '/fhir/CarePlan/abc-123?_format=json&patient:identifier=x', '/nowhere']);
+    expect(completed.map((line) => (line.req as { url: string }).url)).toEqual([
+      '/health',
+      '/fhir/CarePlan/abc-123?_format=*&patient:identifier=*',
+      '/fhir/CarePlan?patient:identifier=*&_count=*&flag',
+      '/nowhere',
+    ]);
     for (const line of now.lines) {
       const req = line.req as Record<string, unknown>;
       expect(Object.keys(req).sort()).toEqual(['id', 'method', 'url']);
@@ -146,7 +167,7 @@ describe('the request log lines', () => {
       expect(JSON.stringify(line)).not.toContain('secret');
     }
     const statuses = now.lines.filter((line) => line.res !== undefined).map((line) => (line.res as { statusCode: unknown }).statusCode);
-    expect(statuses).toEqual([200, 200, 500, 404, null]);
+    expect(statuses).toEqual([200, 200, 200, 500, 404, null]);
     expect(now.lines.find((line) => line.msg === 'request aborted')).toBeDefined();
   });
 });
