@@ -67,6 +67,7 @@ const MAX_COUNT = 200;
 const DEFAULT_COUNT = 50;
 
 const SEARCH_PARAMS: ReadonlySet<string> = new Set([
+  '_id',
   'identifier',
   'patient',
   'subject',
@@ -208,6 +209,7 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
             searchInclude: [...Object.keys(INCLUDES), '*'],
             searchRevInclude: [...Object.keys(REV_INCLUDES), '*'],
             searchParam: [
+              { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', documentation: 'The CarePlan’s id (the same in every version of its plan); several, comma-separated, for any of them' },
               { name: 'identifier', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/clinical-identifier', documentation: `${IDENTIFIER_SYSTEM.sipPlan}|<plan id>` },
               { name: 'patient', type: 'reference', definition: 'http://hl7.org/fhir/SearchParameter/clinical-patient', documentation: 'Patient/<id>, or patient:identifier=<system>|<personnummer …>' },
               { name: 'subject', type: 'reference', definition: 'http://hl7.org/fhir/SearchParameter/CarePlan-subject', documentation: 'As patient' },
@@ -453,7 +455,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     const updated = dateSearchRange('_lastUpdated', occurrences(request, '_lastUpdated'));
     const updatedSince = updated.since?.getTime() ?? -Infinity;
     const updatedBefore = updated.before?.getTime() ?? Infinity;
-    if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1) throw new HttpError(400, 'Bad Request', 'Give identifier, patient and patient:identifier once each');
+    if (moreIdentifiers.length > 0 || patients.length > 1 || people.length > 1 || occurrences(request, '_id').length > 1) {
+      throw new HttpError(400, 'Bad Request', 'Give identifier, patient, patient:identifier and _id once each');
+    }
     const person = people[0];
     // On the judging summary where it serves (the person, the period: src/sip/plan-summary.ts keeps
     // both), so a plain search parses no plan document it does not answer; the status needs the whole plan.
@@ -473,17 +477,19 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     };
 
     const patientId = patients[0]?.replace(/^Patient\//, '');
-    if (identifier !== undefined || patientId !== undefined) {
-      // A plan named, or the few plans of one patient: read at once.
-      let found: StoredPlan[];
-      if (identifier !== undefined) {
-        const stored = identifier.system === undefined || identifier.system === '' || identifier.system === IDENTIFIER_SYSTEM.sipPlan ? await store.get(identifier.value) : undefined;
-        const ofPatient = patientId === undefined ? undefined : new Set(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
-        found = stored === undefined || (ofPatient !== undefined && !ofPatient.has(stored.plan.id)) ? [] : [stored];
-      } else {
-        const ids = patientId !== undefined && FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : [];
-        found = (await Promise.all(ids.map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
-      }
+    // _id: the CarePlans' resource ids, any of them (a comma is "or"); stable across a plan's versions.
+    const resourceIds = queryValues(request, '_id');
+    if (identifier !== undefined || patientId !== undefined || resourceIds.length > 0) {
+      // A plan named, the few plans of one patient, or CarePlans by id: their plan ids found at once, each condition narrowing the last.
+      let planIds: ReadonlySet<string> | undefined;
+      const narrow = (found: Iterable<string>): void => {
+        const next = new Set(found);
+        planIds = planIds === undefined ? next : new Set([...planIds].filter((planId) => next.has(planId)));
+      };
+      if (identifier !== undefined) narrow(identifier.system === undefined || identifier.system === '' || identifier.system === IDENTIFIER_SYSTEM.sipPlan ? [identifier.value] : []);
+      if (patientId !== undefined) narrow(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
+      if (resourceIds.length > 0) narrow((await Promise.all(resourceIds.filter((id) => FHIR_ID.test(id)).map((id) => store.plansWithResource('CarePlan', id)))).flat());
+      const found = (await Promise.all([...(planIds ?? [])].map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
       return { plans: found.filter(matches).sort(byId), derivedAsked: false };
     }
     const personValue = person?.value;

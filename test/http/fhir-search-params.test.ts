@@ -154,6 +154,21 @@ describe.each([
     await get('/fhir/AuditEvent?colour=blue').expect(400);
   });
 
+  it('finds a CarePlan by _id, alone, as one of several, and with the other parameters', async () => {
+    const whole = ((await get(`/fhir/CarePlan?identifier=${PLAN}`).expect(200)).body as Bundle).entry?.[0]?.resource as CarePlan;
+    const id = String(whole.id);
+    expect(await search(`_id=${id}`)).toEqual([PLAN]);
+    expect(await search(`_id=no-such-careplan,${id}`)).toEqual([PLAN]);
+    expect(await search('_id=no-such-careplan')).toEqual([]);
+    expect(await search(`_id=${id}&identifier=${PLAN}`)).toEqual([PLAN]);
+    expect(await search(`_id=${id}&identifier=sip-other-2026-0001`)).toEqual([]);
+    expect(await search(`_id=${id}&${String(whole.subject.reference?.replace('Patient/', 'patient='))}`)).toEqual([PLAN]);
+    expect(await search(`_id=${id}&patient=no-such-patient`)).toEqual([]);
+    expect(await search(`_id=${id}&status=revoked`)).toEqual([]);
+    const twice = await get(`/fhir/CarePlan?_id=${id}&_id=${id}`).expect(400);
+    expect((twice.body as OperationOutcome).issue[0]?.diagnostics).toContain('_id');
+  });
+
   it('searches by POST with the parameters in a form, and in the URL beside it (R4 http.html#search)', async () => {
     const post = (path: string) => request(server.url).post(path).set('Authorization', `Bearer ${token}`);
     const form = `identifier=${PLAN}&_include=CarePlan:subject`;
@@ -222,6 +237,6 @@ describe.each([
     const statement = (await request(server.url).get('/fhir/metadata').expect(200)).body as CapabilityStatement;
     const carePlan = statement.rest?.[0]?.resource?.find((resource) => resource.type === 'CarePlan');
     const names = (carePlan?.searchParam ?? []).map((parameter) => parameter.name);
-    expect(names).toEqual(expect.arrayContaining(['date', '_lastUpdated', '_summary', '_elements', '_total']));
+    expect(names).toEqual(expect.arrayContaining(['_id', 'date', '_lastUpdated', '_summary', '_elements', '_total']));
   });
 });
