@@ -10,6 +10,12 @@ import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fh
 import { withVersionFields, type SipPlan } from '../sip/index.js';
 import { resourceIdOf, type ResourceId } from '../fhir/index.js';
 import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
+import type { StoredPlan } from '../store/plan-store.js';
+import { storedSendRefusal } from './derived-view.js';
+import { viewOf } from './fhir-routes.js';
+import { narrowedRead } from './narrowing.js';
+import { HttpError } from './problem.js';
+import type { Admission } from './reserved-acts.js';
 
 /**
  * `value` with every `reference` anywhere in it rewritten by `rewrite`. What holds no rewritten
@@ -276,17 +282,26 @@ export interface EntryOutcome extends ResourceId {
  * `Type/id/_history/n` and ETag `W/"n"` at the plan version n that holds it, and when that version
  * was recorded (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.entry.response). The
  * OperationOutcome of the write (warnings of the profiles, the reader and the rules) travels in the
- * CarePlan's entry.
+ * CarePlan's entry. `resources`, in the entries' order, are what `Prefer: return=representation`
+ * returns (https://hl7.org/fhir/R4/http.html#ops): each entry's resource as the version maps it.
  */
-export function transactionResponse(outcomes: readonly EntryOutcome[], version: number, recordedAt: string, outcome: FhirResource | undefined): Bundle {
+export function transactionResponse(
+  outcomes: readonly EntryOutcome[],
+  version: number,
+  recordedAt: string,
+  outcome: FhirResource | undefined,
+  resources: readonly (FhirResource | undefined)[] = [],
+): Bundle {
   let outcomeGiven = false;
   return {
     resourceType: 'Bundle',
     type: 'transaction-response',
-    entry: outcomes.map((entry) => {
+    entry: outcomes.map((entry, index) => {
       const withOutcome = outcome !== undefined && !outcomeGiven && entry.resourceType === 'CarePlan';
       if (withOutcome) outcomeGiven = true;
+      const resource = resources[index];
       return {
+        ...(resource === undefined ? {} : { resource }),
         response: {
           status: entry.created ? '201 Created' : '200 OK',
           location: `${entry.resourceType}/${entry.id}/_history/${String(version)}`,
@@ -297,4 +312,28 @@ export function transactionResponse(outcomes: readonly EntryOutcome[], version: 
       };
     }),
   };
+}
+
+/**
+ * The entries' resources as the caller now reads the recorded version, for `Prefer:
+ * return=representation`, in the order of `outcomes`: judged as a read is — an other actor's narrowed
+ * (src/http/narrowing.ts), none when the plan may not be sent now (consent is judged when data leaves,
+ * and this answer is data leaving), with the reason to tell instead.
+ */
+export function transactionRepresentation(
+  stored: StoredPlan,
+  outcomes: readonly ResourceId[],
+  mayAccess: (plan: SipPlan, at: Date) => Admission | { readonly allowed: false; readonly reason: string },
+  at: Date,
+): { readonly resources?: (FhirResource | undefined)[]; readonly withheld?: string } {
+  const access = mayAccess(stored.plan, at);
+  if (!access.allowed) return { withheld: access.reason };
+  const read = narrowedRead(stored, access.role, at);
+  const refusal = read instanceof HttpError ? read : storedSendRefusal(read, at);
+  if (refusal !== undefined || read instanceof HttpError) {
+    const codes = [...new Set((refusal?.problems ?? []).map((problem) => problem.code))];
+    return { withheld: `${refusal?.detail ?? 'refused'}${codes.length === 0 ? '' : `: ${codes.join(', ')}`}` };
+  }
+  const entries = viewOf(read, at).entries;
+  return { resources: outcomes.map((outcome) => entries.find((entry) => entry.type === outcome.resourceType && entry.id === outcome.id)?.resource) };
 }

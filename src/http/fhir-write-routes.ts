@@ -32,10 +32,11 @@ import { createValidator, hasErrors } from '../validation/index.js';
 import { transactionReaderInThread } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
-import { matchEntries, withBundleReferences, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
+import { matchEntries, withBundleReferences, transactionRepresentation, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
 import { recordPlan, type RecordRefusals } from './record-plan.js';
 import { ifMatchVersion } from './sip-routes.js';
+import { preferredReturn } from './query-params.js';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -88,6 +89,11 @@ export function withWriteCapabilities(statement: CapabilityStatement): Capabilit
 
 function outcomeOf(issues: readonly OperationOutcomeIssue[], fallback: string): OperationOutcome {
   return { resourceType: 'OperationOutcome', issue: issues.length > 0 ? [...issues] : [{ severity: 'information', code: 'informational', diagnostics: fallback }] };
+}
+
+/** Why `Prefer: return=representation` got no resources: the write stands, the answer carries the reason. */
+function withheldIssue(reason: string): OperationOutcomeIssue {
+  return { severity: 'warning', code: 'suppressed', diagnostics: `Recorded; the resources are not returned (Prefer: return=representation) because they may not be sent to this organisation now: ${reason}` };
 }
 
 /** The rule problems of the plan about to be recorded as a 422, each issue with its rule code (`ruleIssue`, as `from-fhir` reports them). */
@@ -237,7 +243,16 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         subject.person = plan.individual.identifier.value;
         const decision = await decide(plan, entries, caller, subject);
         subject.action = decision.action;
-        const bundle = transactionResponse(decision.outcomes, decision.stored.version, decision.stored.recordedAt, warnings.length === 0 ? undefined : outcomeOf(warnings, ''));
+        const preference = preferredReturn(request);
+        const represented = preference === 'representation' ? transactionRepresentation(decision.stored, decision.outcomes, (plan, at) => dependencies.mayAccess(plan, caller, at), dependencies.clock()) : undefined;
+        const issues: OperationOutcomeIssue[] = [...warnings, ...(represented?.withheld === undefined ? [] : [withheldIssue(represented.withheld)])];
+        const outcome: OperationOutcome | undefined =
+          issues.length > 0
+            ? { resourceType: 'OperationOutcome', issue: issues }
+            : preference === 'OperationOutcome'
+              ? { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `Recorded as version ${String(decision.stored.version)} of plan "${decision.stored.plan.id}" (${decision.action === 'create' ? 'a new plan' : 'an update or a replay'}); no warnings` }] }
+              : undefined;
+        const bundle = transactionResponse(decision.outcomes, decision.stored.version, decision.stored.recordedAt, outcome, represented?.resources);
         response.status(200).type(FHIR_JSON).send(JSON.stringify(bundle));
       },
       ['create', 'update'],

@@ -25,12 +25,24 @@ export function single(request: Request, name: string): string | undefined {
  * do either, and the client choose (https://hl7.org/fhir/R4/search.html#errors).
  */
 export function lenientHandling(request: Request): boolean {
+  return preferences(request).includes('handling=lenient');
+}
+
+/** The `Prefer` header's preferences (RFC 7240), each `name=value` in lower case without spaces. */
+function preferences(request: Request): string[] {
   const prefer = request.get('prefer');
-  if (prefer === undefined) return false;
-  return prefer
-    .split(/[,;]/)
-    .map((part) => part.trim().toLowerCase().replaceAll(' ', ''))
-    .includes('handling=lenient');
+  if (prefer === undefined) return [];
+  return prefer.split(/[,;]/).map((part) => part.trim().toLowerCase().replaceAll(' ', '').replaceAll('"', ''));
+}
+
+/**
+ * What a write's answer should carry by `Prefer: return=…` (https://hl7.org/fhir/R4/http.html#ops):
+ * `minimal` (nothing beyond the status and locations), `representation` (the resources as stored),
+ * `OperationOutcome` (an outcome even when nothing was found to say); undefined when not asked.
+ */
+export function preferredReturn(request: Request): 'minimal' | 'representation' | 'OperationOutcome' | undefined {
+  const asked = preferences(request).find((preference) => preference.startsWith('return='));
+  return asked === 'return=minimal' ? 'minimal' : asked === 'return=representation' ? 'representation' : asked === 'return=operationoutcome' ? 'OperationOutcome' : undefined;
 }
 
 /**

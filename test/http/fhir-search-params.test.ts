@@ -11,6 +11,7 @@ import type { Bundle, CapabilityStatement, CarePlan, OperationOutcome } from 'fh
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
@@ -167,6 +168,32 @@ describe.each([
     expect(await search(`_id=${id}&status=revoked`)).toEqual([]);
     const twice = await get(`/fhir/CarePlan?_id=${id}&_id=${id}`).expect(400);
     expect((twice.body as OperationOutcome).issue[0]?.diagnostics).toContain('_id');
+  });
+
+  it('answers a transaction with the resources under Prefer: return=representation, and with an outcome under return=OperationOutcome', async () => {
+    const stored = await server.store.get(PLAN);
+    if (stored === undefined) throw new Error('the example plan is loaded');
+    const transaction = JSON.stringify(planToBundle(stored.plan));
+    const post = (prefer?: string) => {
+      const call = request(server.url).post('/fhir').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/fhir+json');
+      return (prefer === undefined ? call : call.set('Prefer', prefer)).send(transaction).expect(200);
+    };
+    const plain = (await post()).body as Bundle;
+    expect(plain.entry?.every((entry) => entry.resource === undefined)).toBe(true);
+
+    const represented = (await post('return=representation')).body as Bundle;
+    expect(represented.entry?.length).toBe(plain.entry?.length);
+    for (const entry of represented.entry ?? []) {
+      // Each resource is the one its location names, as a read answers it now.
+      expect(`${String(entry.resource?.resourceType)}/${String(entry.resource?.id)}/_history/${String(entry.resource?.meta?.versionId)}`).toBe(entry.response?.location);
+    }
+    const carePlan = represented.entry?.find((entry) => entry.resource?.resourceType === 'CarePlan')?.resource as CarePlan;
+    expect(carePlan).toEqual((await get(`/fhir/CarePlan/${String(carePlan.id)}`).expect(200)).body);
+
+    const outcome = (await post('return=OperationOutcome')).body as Bundle;
+    const carePlanEntry = outcome.entry?.find((entry) => entry.response?.location?.startsWith('CarePlan/'));
+    expect(carePlanEntry?.response?.outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'information' }] });
+    expect(carePlanEntry?.resource).toBeUndefined();
   });
 
   it('searches by POST with the parameters in a form, and in the URL beside it (R4 http.html#search)', async () => {

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, planEntries, planToBundle } from '../../src/fhir/index.js';
-import { IDENTIFIED_BEYOND_KEY, asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionResponse, withBundleReferences } from '../../src/http/fhir-transaction.js';
+import { IDENTIFIED_BEYOND_KEY, asFirstVersion, keepWithheld, matchEntries, sameClosure, samePlanContent, transactionRepresentation, transactionResponse, withBundleReferences } from '../../src/http/fhir-transaction.js';
+import { planResourceIds } from '../../src/fhir/index.js';
 import { parsePlan, type SipPlan } from '../../src/sip/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { freshPlan } from '../support/http-server.js';
@@ -258,5 +259,32 @@ describe('transactionResponse', () => {
         { response: { status: '201 Created', location: 'CarePlan/c/_history/4', etag: 'W/"4"', lastModified: '2026-04-01T08:00:00.000Z', outcome } },
       ],
     });
+  });
+});
+
+describe('transactionRepresentation (Prefer: return=representation)', () => {
+  const adult = readExample('adult-psychiatry-addiction.json');
+  const stored = { plan: adult, version: adult.version, recordedAt: '2026-04-01T08:00:00.000Z', recordedBy: 'system' };
+  const ids = planResourceIds(adult);
+  const principal = () => ({ allowed: true as const, role: 'principal' as const });
+
+  it('gives each entry its resource as the version maps it, in the order asked, and none for an id the version does not have', () => {
+    const asked = [...ids].reverse().concat({ resourceType: 'Goal', id: 'no-such-goal' });
+    const { resources, withheld } = transactionRepresentation(stored, asked, principal, AT);
+    expect(withheld).toBeUndefined();
+    expect(resources?.map((resource) => resource === undefined ? undefined : `${resource.resourceType}/${String(resource.id)}`)).toEqual([
+      ...[...ids].reverse().map((id) => `${id.resourceType}/${id.id}`),
+      undefined,
+    ]);
+    const carePlan = resources?.find((resource) => resource?.resourceType === 'CarePlan');
+    expect(carePlan?.meta?.versionId).toBe(String(adult.version));
+  });
+
+  it('withholds them, saying why, from a caller that may not see the plan or when the plan may not be sent now', () => {
+    expect(transactionRepresentation(stored, ids, () => ({ allowed: false, reason: 'not a party' }), AT)).toEqual({ withheld: 'not a party' });
+    const withdrawn = readExample('closed-consent-withdrawn.json');
+    const refused = transactionRepresentation({ ...stored, plan: withdrawn }, planResourceIds(withdrawn), principal, AT);
+    expect(refused.resources).toBeUndefined();
+    expect(refused.withheld).toContain('consent.withdrawn');
   });
 });
