@@ -36,6 +36,7 @@ import { HISTORY_DOCUMENTATION } from './fhir-history-routes.js';
 import { TYPE_HISTORY_DOCUMENTATION } from './fhir-type-history.js';
 import { dateSearchRange, datePeriodFilter, valueRange, type TimeRange } from './fhir-date-search.js';
 import { checkElementNames, requestedSubset, subsetResource, subsetText } from './fhir-subset.js';
+import { sortOf, TopRanked, type SortKeyName } from './fhir-sort.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead } from './narrowing.js';
 
@@ -83,10 +84,16 @@ const SEARCH_PARAMS: ReadonlySet<string> = new Set([
   '_total',
   '_summary',
   '_elements',
+  '_sort',
 ]);
 const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
 /** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
 const MAX_REFUSALS_TOLD = 20;
+
+/** A stored plan's value for a `_sort` key: when its version was recorded, or when its CarePlan.period starts. */
+function sortValue(stored: StoredPlan, key: SortKeyName): number {
+  return key === '_lastUpdated' ? Date.parse(stored.recordedAt) : periodRange(judgingPlanOf(stored)).start;
+}
 
 /** The range `CarePlan.period` covers, open where the period is (no end while the plan is not closed). */
 function periodRange(plan: StoredPlan['plan']): TimeRange {
@@ -221,6 +228,11 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
                 documentation: 'CarePlan.period (from the day the plan was initiated until it was closed; open while it is not), with the prefixes eq, ge, gt, le, lt, sa and eb; a value without a time zone is read in Europe/Stockholm',
               },
               { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', documentation: 'When the plan version the CarePlan shows was recorded' },
+              {
+                name: '_sort',
+                type: 'special',
+                documentation: '_lastUpdated or date (CarePlan.period’s start), comma-separated, each with - before it for descending; ties go by plan id. Without it, plans come in the order of their ids',
+              },
               { name: '_count', type: 'number', documentation: `CarePlans a page holds: default ${String(DEFAULT_COUNT)}, at most ${String(MAX_COUNT)}; the next page is the link "next"` },
               {
                 name: '_summary',
@@ -315,6 +327,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
     const offset = offsetSchema.safeParse(request.query._offset ?? 0);
     if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
+    const sorts = sortOf(queryValues(request, '_sort'));
+    // With _sort, the keys of the first _offset + _count sendable plans (src/http/fhir-sort.ts); their plans are read again for the page.
+    const top = sorts === undefined ? undefined : new TopRanked(sorts, offset.data + count.data);
 
     const at = clock();
     const base = baseUrl(request);
@@ -340,8 +355,20 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         if (refused !== undefined && refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
         continue;
       }
-      if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(read);
+      if (top !== undefined && sorts !== undefined) top.offer({ values: sorts.map((sort) => sortValue(read, sort.key)), planId: judgingPlanOf(read).id });
+      else if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(read);
       sendableCount += 1;
+    }
+    // The sorted page: each plan read again with its CarePlan's text and judged again now; one recorded
+    // or refused since the walk is left out (the page is then short), never shown unjudged.
+    let derivedAsked = matched.derivedAsked;
+    if (top !== undefined) {
+      derivedAsked = true;
+      const again = await Promise.all(top.ranked.slice(offset.data).map(({ planId }) => store.get(planId, undefined, { derived: { deriver: currentDeriver(), resourceType: 'CarePlan' } })));
+      for (const stored of again) {
+        const read = stored === undefined ? undefined : asRead(stored, caller, at);
+        if (read !== undefined && !(read instanceof HttpError) && storedSendRefusal(read, at) === undefined) sendablePage.push(read);
+      }
     }
     if (onlyAllowed !== undefined) {
       subject.planId = judgingPlanOf(onlyAllowed).id;
@@ -363,7 +390,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       sendFhir(response, counted);
       return;
     }
-    const page = matched.derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
+    const page = derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
     const seen = new Set<string>();
     // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
     const entries: string[] = [];

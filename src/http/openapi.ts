@@ -279,7 +279,7 @@ interface FhirOperation {
  */
 export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   { method: 'get', path: '/fhir/metadata', summary: 'The CapabilityStatement: the resource types, searches and SIP profiles supported' },
-  { method: 'get', path: '/fhir/CarePlan', summary: 'Search the plans as a searchset Bundle (_id, identifier, patient, patient:identifier, status, _include, _revinclude, _count, _offset)', scope: READ },
+  { method: 'get', path: '/fhir/CarePlan', summary: 'Search the plans as a searchset Bundle (_id, identifier, patient, patient:identifier, status, date, _lastUpdated, _include, _revinclude, _sort, _count, _offset, _summary, _elements)', scope: READ },
   {
     method: 'post',
     path: '/fhir/CarePlan/_search',
