@@ -113,6 +113,12 @@ export function fhirTypeHistoryRouter(dependencies: AppDependencies): Router {
     return decision;
   }
 
+  // The history of the whole system (R4 http.html#history, GET [base]/_history) is not served: a plan
+  // version changes several resources at once, and every CarePlan's history already lists each version.
+  router.get('/_history', () => {
+    throw new HttpError(404, 'Not Found', 'The history of the whole system is not served; every plan version is in GET /fhir/CarePlan/_history, and one resource\'s in GET /fhir/{type}/{id}/_history');
+  });
+
   router.get(
     '/CarePlan/_history',
     route('search', async (request, response, caller, subject) => {

@@ -295,6 +295,7 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   { method: 'get', path: '/fhir/{type}/{id}/_history/{vid}', summary: 'vread: a resource as a version of its plan maps it', scope: READ },
   { method: 'get', path: '/fhir/{type}/_history', summary: 'History of a whole type other than CarePlan: 404, not supported' },
   // src/http/fhir-type-history.ts
+  { method: 'get', path: '/fhir/_history', summary: 'History of the whole system: 404, not supported (every plan version is in /fhir/CarePlan/_history)' },
   {
     method: 'get',
     path: '/fhir/CarePlan/_history',

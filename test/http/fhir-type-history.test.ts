@@ -145,6 +145,8 @@ describe.each(DRIVERS)('the history of every CarePlan on %s', (_name, driver) =>
     }
     const goal = await api().get('/fhir/Goal/_history').set(as(REGION)).expect(404);
     expect(JSON.stringify(goal.body)).toContain('CarePlan only');
+    const system = await api().get('/fhir/_history').set(as(REGION)).expect(404);
+    expect(JSON.stringify(system.body)).toContain('whole system is not served');
   });
 
   it('says so in the CapabilityStatement: history-type on CarePlan alone', async () => {
