@@ -25,7 +25,7 @@
  */
 import { AUDIT_ROW_COLUMNS, auditRow } from './audit-writer.js';
 import { toStored, type VersionRow } from './plan-rows.js';
-import type { AuditEntry, StoredPlan } from './plan-store.js';
+import type { AuditEntry, DerivedText, StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
 export type DeliveryState = 'pending' | 'delivered' | 'withheld' | 'dead' | 'skipped';
@@ -257,10 +257,13 @@ export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: '
 /**
  * What was kept with a version when it was written (migration 6) under the deriver (`deriver`, a
  * parameter; null for none): the send basis, and — for the version to deliver only (`version`) — its
- * resource texts.
+ * resource texts, as one text ({@link KEPT_TEXTS}): each text's type, id, head and tail joined by
+ * U+001F, the texts by U+001E. Not `json_agg(json_build_array(…))`, which had the backend escape the
+ * ≈ 60 kB of JSON text of a version into a JSON array and pg parse it back (docs/performance.md, "The
+ * exchange, fourth round").
  */
 const derivedColumns = (version: string, deriver: string): string => `, d.basis,
-  CASE WHEN v.version = ${version} THEN (SELECT json_agg(json_build_array(t.resource_type, t.resource_id, t.head, t.tail)) FROM plan_version_texts t
+  CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || chr(31) || t.resource_id || chr(31) || t.head || chr(31) || t.tail, chr(30)) FROM plan_version_texts t
     WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts`;
 const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
@@ -283,10 +286,33 @@ const CURRENT_OF = `SELECT c.ord, cur.*,
 
 interface ClaimedRow extends VersionRow {
   basis: string | null;
-  /** [resource_type, resource_id, head, tail] each (json, parsed by the driver). */
-  texts: [string, string, string, string][] | null;
+  /** The kept texts as {@link derivedColumns} joins them (null when none was kept). */
+  texts: string | null;
   held?: boolean;
   ord?: string | number;
+}
+
+/** Between the fields of a kept text in the claim's aggregate, and between texts (see {@link derivedColumns}). */
+const FIELD = '\u001f';
+const RECORD = '\u001e';
+
+/**
+ * The kept texts from the claim's aggregate. The separators cannot occur inside a field: a text is
+ * JSON text written by `JSON.stringify` (src/http/derived-view.ts), which escapes every character
+ * below U+0020, and a resource type or id holds none. Should one still not split into four fields,
+ * no text is used — the connector then maps the plan in full, which writes the same Bundle
+ * (src/exchange/transaction-bundle.ts) — rather than a text cut in the wrong place.
+ */
+export function keptTexts(joined: string | null): DerivedText[] {
+  if (joined === null || joined === '') return [];
+  const texts: DerivedText[] = [];
+  for (const record of joined.split(RECORD)) {
+    const fields = record.split(FIELD);
+    if (fields.length !== 4) return [];
+    const [resourceType = '', id = '', head = '', tail = ''] = fields;
+    texts.push({ resourceType, id, head, tail });
+  }
+  return texts;
 }
 
 /** A stored version with what was derived from it under the deriver asked for. */
@@ -294,7 +320,7 @@ function claimedVersion(row: ClaimedRow): StoredPlan {
   const { basis, texts, held: _held, ord: _ord, ...version } = row;
   const stored = toStored(version);
   if (basis === null) return stored;
-  return { ...stored, derived: { basis, texts: (texts ?? []).map(([resourceType, id, head, tail]) => ({ resourceType, id, head, tail })) } };
+  return { ...stored, derived: { basis, texts: keptTexts(texts) } };
 }
 
 /**

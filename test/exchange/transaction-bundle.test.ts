@@ -120,4 +120,60 @@ describe('the transaction Bundle from kept resource texts', () => {
     const at = new Date(plan.updatedAt);
     expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, swapped)).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
   });
+
+  it('rewrites references as the start’s regular expression did, over the examples’ texts and texts made to be awkward', () => {
+    let compared = 0;
+    for (const file of exampleFiles) {
+      const plan = readExample(file);
+      const { texts } = derivedVersion(plan);
+      // Every entry's `Type/id` to a fullUrl, as transactionBundleText's map has them.
+      const fullUrls = new Map(texts.map((text) => [`${text.resourceType}/${text.id}`, `urn:uuid:${text.id}`]));
+      for (const text of texts) {
+        expect(bundleResourceText(text, fullUrls)).toBe(bundleResourceTextAsBefore(text, fullUrls));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(exampleFiles.length * 10);
+    // Values with escapes, names of no entry, a reference in meta, one never closed, empty and adjacent ones.
+    const fragment = fc.constantFrom(
+      '"reference":"Goal/g1"',
+      '"reference":"Goal/unknown"',
+      '"reference":"Goal\\/g1"',
+      '"reference":"a\\"reference\\":\\"Goal/g1"',
+      '"reference":""',
+      '"reference":"Goal/g1',
+      '"display":"reference"',
+      '{',
+      '}',
+      ',',
+      '"x":"\\u0022reference\\u0022"',
+      'Goal/g1',
+    );
+    const fullUrls = new Map([
+      ['Goal/g1', 'urn:uuid:1'],
+      ['', 'urn:uuid:empty'],
+    ]);
+    fc.assert(
+      fc.property(fc.array(fragment, { maxLength: 12 }), fc.array(fragment, { maxLength: 12 }), (meta, tail) => {
+        const head = `{"resourceType":"Goal","id":"g1","meta":{${meta.length === 0 ? '' : `${meta.join('')},`}`;
+        const text = { resourceType: 'Goal', id: 'g1', head, tail: `}${tail.join('')}` };
+        expect(bundleResourceText(text, fullUrls)).toBe(bundleResourceTextAsBefore(text, fullUrls));
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
+
+/** The start's bundleResourceText (src/exchange/transaction-bundle.ts at fa4e519): one regular expression's replace over the resource. */
+function bundleResourceTextAsBefore(text: { resourceType: string; id: string; head: string; tail: string }, fullUrls: ReadonlyMap<string, string>): string | undefined {
+  const type = `{"resourceType":${JSON.stringify(text.resourceType)}`;
+  const opening = `${type},"id":${JSON.stringify(text.id)},"meta":{`;
+  if (!text.head.startsWith(opening) || !text.tail.startsWith('}')) return undefined;
+  const meta = text.head.slice(opening.length);
+  if (meta !== '' && !meta.endsWith(',')) return undefined;
+  const resource = `${type}${meta === '' ? '' : `,"meta":{${meta.slice(0, -1)}}`}${text.tail.slice(1)}`;
+  return resource.replace(/"reference":"([^"\\]*)"/g, (whole, reference: string) => {
+    const fullUrl = fullUrls.get(reference);
+    return fullUrl === undefined ? whole : `"reference":${JSON.stringify(fullUrl)}`;
+  });
+}

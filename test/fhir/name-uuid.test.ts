@@ -23,4 +23,20 @@ describe('nameBasedUuid', () => {
     expect(nameBasedUuid('CarePlan|http://example.org|b')).not.toBe(one);
     expect(nameBasedUuid('Organisation|SE2321000016-15CQ|Söder')).toBe(uuidv5('Organisation|SE2321000016-15CQ|Söder', NAMESPACE));
   });
+
+  it('is so for names longer than the buffer a name is written into, and at its edge', () => {
+    const lengths = [0, 1, 335, 336, 337, 1008, 1009, 5000];
+    for (const length of lengths) {
+      for (const unit of ['a', 'ö', '–', '🧩']) {
+        const name = unit.repeat(Math.ceil(length / unit.length));
+        expect(nameBasedUuid(name)).toBe(uuidv5(name, NAMESPACE));
+      }
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 300, maxLength: 1200 }), (name) => {
+        expect(nameBasedUuid(name)).toBe(uuidv5(name, NAMESPACE));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -5,7 +5,7 @@
  * gives the same Bundle and two plans naming the same organisation give it the same fullUrl.
  */
 import type { Address, BundleEntry, BundleEntryRequest, ContactPoint, Extension, FhirResource, Identifier, Reference, Resource } from 'fhir/r4.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parse as uuidParse, v5 as uuidv5 } from 'uuid';
 import type { Contact, IndexedEntity, PlanIndex, SipPlan } from '../../sip/index.js';
 import { indexPlan } from '../../sip/index.js';
@@ -17,18 +17,34 @@ const UUID_NAMESPACE = uuidv5(CANONICAL_BASE, uuidv5.URL);
 const UUID_NAMESPACE_BYTES = uuidParse(UUID_NAMESPACE);
 
 /**
+ * The namespace's bytes followed by room for a name (at most three UTF-8 bytes a UTF-16 code unit);
+ * one per module, written and hashed synchronously, so no two names ever share it.
+ */
+const NAME_BYTES = Buffer.alloc(1024);
+NAME_BYTES.set(UUID_NAMESPACE_BYTES, 0);
+
+/**
  * `uuidv5(name, UUID_NAMESPACE)`, computed as RFC 9562 §5.5 says (SHA-1 of the namespace's bytes and
  * the name's UTF-8, version and variant bits set) with the namespace's bytes parsed once: every
  * resource key of a plan is one of these, on each FHIR read too, and the `uuid` package's encoding of
- * the name and parsing of the namespace on every call were most of their cost. Equal to `uuidv5` by a
- * property test (test/fhir/name-uuid.test.ts).
+ * the name and parsing of the namespace on every call were most of their cost. The name is written
+ * after the namespace into one buffer of {@link NAME_BYTES} and hashed in one call (`crypto.hash`),
+ * not through a `Hash` object made, fed twice and finished for each name: ≈ 1.2 µs a name instead of
+ * ≈ 1.7–2.2, some forty names a transaction Bundle sent (docs/performance.md, "The exchange, fourth
+ * round"). Equal to `uuidv5` by a property test (test/fhir/name-uuid.test.ts).
  */
 export function nameBasedUuid(name: string): string {
-  const hash = createHash('sha1').update(UUID_NAMESPACE_BYTES).update(name, 'utf8').digest();
-  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x50;
-  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80;
-  const hex = hash.toString('hex', 0, 16);
+  const digest = name.length * 3 <= NAME_BYTES.length - UUID_NAMESPACE_BYTES.length ? hashOf(name) : hash('sha1', Buffer.concat([UUID_NAMESPACE_BYTES, Buffer.from(name, 'utf8')]), 'buffer');
+  digest[6] = ((digest[6] ?? 0) & 0x0f) | 0x50;
+  digest[8] = ((digest[8] ?? 0) & 0x3f) | 0x80;
+  const hex = digest.toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** SHA-1 of the namespace and a name that fits in {@link NAME_BYTES}. */
+function hashOf(name: string): Buffer {
+  const written = NAME_BYTES.write(name, UUID_NAMESPACE_BYTES.length, 'utf8');
+  return hash('sha1', NAME_BYTES.subarray(0, UUID_NAMESPACE_BYTES.length + written), 'buffer');
 }
 
 /** How a resource is found on a server: conditional create for shared master data, conditional update for the plan's own. */
@@ -178,9 +194,21 @@ export function requestFor(key: ResourceKey): BundleEntryRequest {
   return key.upsert === 'update' ? { method: 'PUT', url: `${key.resourceType}?${search}` } : { method: 'POST', url: key.resourceType, ifNoneExist: search };
 }
 
-/** Percent-encodes a search parameter value, keeping the `:` and `/` of URIs readable (RFC 3986 §3.4). */
-function queryValue(value: string): string {
-  return encodeURIComponent(value).replaceAll('%3A', ':').replaceAll('%2F', '/');
+/**
+ * What `encodeURIComponent` leaves as it is, with `:` and `/` (which {@link queryValue} puts back):
+ * a value of these alone is its own encoding.
+ */
+const UNENCODED = /^[A-Za-z0-9\-_.!~*'():/]*$/;
+
+/**
+ * Percent-encodes a search parameter value, keeping the `:` and `/` of URIs readable (RFC 3986 §3.4).
+ * Most keys' systems and values (OIDs, URLs, HSA-ids, uuids) need no encoding: they are returned as
+ * they are, without encoding them and putting `:` and `/` back — twice for every entry of every
+ * transaction Bundle sent (docs/performance.md, "The exchange, fourth round"; equal to the encoding by a
+ * property test, test/fhir/query-value.test.ts).
+ */
+export function queryValue(value: string): string {
+  return UNENCODED.test(value) ? value : encodeURIComponent(value).replaceAll('%3A', ':').replaceAll('%2F', '/');
 }
 
 /** Telecom of a contact; email is kept, phone and address only where allowed. */

@@ -1,0 +1,105 @@
+/**
+ * The kept resource texts a claim hands the worker (src/store/outbox.ts `derivedColumns`,
+ * `keptTexts`): read as one `string_agg` text split in the adapter instead of a `json_agg` the
+ * backend escaped and pg parsed again. On PGlite and PostgreSQL, for the versions of every example
+ * (texts as src/http/derived-view.ts writes them) and for texts made to be awkward (quotes,
+ * backslashes, escaped control characters, non-BMP characters), the texts claimed are those written,
+ * and the same as the `json_agg` statement of the start reads (a differential test against a copy of
+ * it).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { derivedVersion } from '../../src/http/derived-view.js';
+import type { ClaimedDelivery, DerivedText, DerivedVersion } from '../../src/store/index.js';
+import { keptTexts } from '../../src/store/outbox.js';
+import type { SqlClient } from '../../src/store/sql-client.js';
+import { openStore, type Driver, type OpenedStore } from '../exchange/outbox-support.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+
+const RECEIVER = 'fk-texts';
+const AT = new Date('2030-01-01T00:00:00Z');
+const WRITER = 'SE2321000180-1000';
+
+/** The start's reading of a version's texts: a json_agg of arrays, parsed by the driver. */
+async function textsAsBefore(sql: SqlClient, planId: string, version: number, deriver: string): Promise<DerivedText[]> {
+  const [row] = await sql.query<{ texts: [string, string, string, string][] | null }>(
+    `SELECT (SELECT json_agg(json_build_array(t.resource_type, t.resource_id, t.head, t.tail)) FROM plan_version_texts t
+      WHERE t.plan_id = $1 AND t.version = $2 AND t.deriver = $3) AS texts`,
+    [planId, version, deriver],
+  );
+  return (row?.texts ?? []).map(([resourceType, id, head, tail]) => ({ resourceType, id, head, tail }));
+}
+
+const byKey = (texts: readonly DerivedText[]): DerivedText[] => [...texts].sort((a, b) => `${a.resourceType}/${a.id}`.localeCompare(`${b.resourceType}/${b.id}`));
+
+/** Texts whose heads and tails hold what JSON text may: quotes, backslashes, escaped control characters, åäö, an emoji. */
+function awkwardTexts(): DerivedText[] {
+  const strings = ['a "quoted" word', 'back\\slash', '\u001e\u001f\u0000\n\t', 'Åsa Öberg – ärende', 'emoji 🧩 and \u2028'];
+  return strings.map((value, i) => {
+    const text = JSON.stringify({ resourceType: 'Goal', id: `goal-${String(i)}`, meta: { versionId: '1' }, note: [{ text: value }] });
+    const at = text.indexOf('"versionId"');
+    return { resourceType: 'Goal', id: `goal-${String(i)}`, head: text.slice(0, at), tail: text.slice(at) };
+  });
+}
+
+describe.each<Driver>(['pglite', 'postgres'])('the kept texts a claim reads on %s', (driver) => {
+  let opened: OpenedStore | undefined;
+  afterEach(async () => {
+    await opened?.dispose();
+    opened = undefined;
+  }, 60_000);
+
+  it('are the texts written, and what the json_agg statement read, for every example and awkward texts', async () => {
+    opened = await openStore(driver);
+    const { store, sql } = opened;
+    const written = new Map<string, DerivedVersion>();
+    for (const file of exampleFiles) {
+      const plan = { ...readExample(file), version: 1 };
+      const derived = derivedVersion(plan);
+      written.set(plan.id, derived);
+      await store.create(plan, WRITER, [], { deliverTo: [RECEIVER], derived });
+    }
+    const [first] = exampleFiles;
+    if (first === undefined) throw new Error('no example');
+    const awkward = { ...readExample(first), id: 'sip-texts-awkward', version: 1 };
+    const awkwardDerived: DerivedVersion = { ...derivedVersion(awkward), texts: awkwardTexts() };
+    written.set(awkward.id, awkwardDerived);
+    await store.create(awkward, WRITER, [], { deliverTo: [RECEIVER], derived: awkwardDerived });
+
+    const claimed = new Map<string, readonly DerivedText[]>();
+    let total = 0;
+    for (;;) {
+      const count = await store.outbox.deliverBatch(
+        AT,
+        4,
+        (claim: ClaimedDelivery) => {
+          claimed.set(claim.delivery.planId, claim.stored.derived?.texts ?? []);
+          return Promise.resolve({ kind: 'delivered', status: 200 });
+        },
+        { deriver: awkwardDerived.deriver },
+      );
+      if (count === 0) break;
+      total += count;
+    }
+    expect(total).toBe(written.size);
+    let texts = 0;
+    for (const [planId, derived] of written) {
+      const got = claimed.get(planId);
+      expect(byKey(got ?? [])).toEqual(byKey(derived.texts));
+      expect(byKey(got ?? [])).toEqual(byKey(await textsAsBefore(sql, planId, 1, derived.deriver)));
+      texts += derived.texts.length;
+    }
+    expect(texts).toBeGreaterThan(written.size * 10);
+  }, 300_000);
+});
+
+describe('keptTexts', () => {
+  it('splits four fields a text, and uses no text when one does not split so', () => {
+    expect(keptTexts(null)).toEqual([]);
+    expect(keptTexts('Goal\u001fg1\u001f{"a":\u001f}\u001eGoal\u001fg2\u001f{\u001f}')).toEqual([
+      { resourceType: 'Goal', id: 'g1', head: '{"a":', tail: '}' },
+      { resourceType: 'Goal', id: 'g2', head: '{', tail: '}' },
+    ]);
+    expect(keptTexts('Goal\u001fg1\u001f{"a":\u001f}\u001eGoal\u001fg2\u001f{')).toEqual([]);
+    expect(keptTexts('Goal\u001fg1\u001f{"a":\u001f}\u001f}')).toEqual([]);
+  });
+});
