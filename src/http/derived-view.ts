@@ -105,7 +105,8 @@ function stringValueEnd(text: string, start: number): number {
  * merely ends in `\"reference`. The openings are found with `indexOf` (the lookbehind regular
  * expression this replaces tried every offset of the text, a tenth of a transaction's derived texts;
  * docs/performance.md "Derived texts in one pass"), and each is read as that expression read it:
- * held equal to it on any text, and to the replacer on generated JSON (test/http/derived-view.test.ts).
+ * held equal to it on any text (test/http/derived-text-one-pass.test.ts), and to the replacer on
+ * generated JSON (test/http/derived-view.test.ts).
  */
 export function withReferencesRewritten(text: string, targets: ReadonlyMap<string, string>): string {
   let opening = text.indexOf(REFERENCE_OPENING);
@@ -148,8 +149,8 @@ function openingOf(resourceType: string): string {
  * with them put first, which took V8 twice as long as the text itself. A resource of any other shape
  * (an `id` of its own, no `meta` object second, a meta naming `versionId` or `lastUpdated`) is copied
  * as before. The mapping's resources are shared with the plan's other readers ({@link PlanEntry.entry}
- * keeps them), so they are not changed in place. test/http/derived-view.test.ts holds the texts equal
- * to the copy's and to the facade's.
+ * keeps them), so they are not changed in place. test/http/derived-text-one-pass.test.ts holds the
+ * texts equal to the copy's, test/http/derived-view.test.ts to the facade's.
  */
 export function viewResourceText(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
   const mapped = planEntry.entry().resource;
