@@ -72,39 +72,105 @@ export function viewResource(planEntry: PlanEntry, id: string, targets: Readonly
   return { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as FhirResource;
 }
 
+/** What opens a `reference` property with a string value in text `JSON.stringify` wrote. */
+const REFERENCE_OPENING = '"reference":"';
+
 /**
- * A property named `reference` with a string value, as `JSON.stringify` writes it: the key, and the
- * value's text (escapes kept). In that text a `"` inside a string is always written `\"`, so a `"`
- * right after `{` or `,` opens a key (or an array's string, never followed by `:`): the match cannot
- * start inside a string, nor inside a key that merely ends in `\"reference`.
+ * Where the string value that opens at `start` ends (the offset of its closing quote), read as the
+ * former `/(?<=[{,])"reference":"((?:[^"\\]|\\.)*)"/g` read it: a backslash takes the next code unit
+ * with it unless that is a line terminator (`.` does not match one), and the value then has no end,
+ * as it has none when the text ends first. -1 then.
  */
-const REFERENCE_TEXT = /(?<=[{,])"reference":"((?:[^"\\]|\\.)*)"/g;
+function stringValueEnd(text: string, start: number): number {
+  for (let at = start; at < text.length; at++) {
+    const code = text.charCodeAt(at);
+    if (code === 0x22 /* " */) return at;
+    if (code === 0x5c /* \ */) {
+      const next = text.charCodeAt(at + 1);
+      // NaN past the end; \n, \r, U+2028 and U+2029 are what `.` leaves out.
+      if (Number.isNaN(next) || next === 0x0a || next === 0x0d || next === 0x2028 || next === 0x2029) return -1;
+      at += 1;
+    }
+  }
+  return -1;
+}
 
 /**
  * `text` (written by `JSON.stringify`) with every `reference` property's string value that names a
  * key of `targets` written as that target: the text `JSON.stringify` writes with a replacer doing the
  * same, without the replacer, which takes V8 off its fast path for the whole object (≈ 3× slower).
- * Held equal to the replacer on generated JSON (test/http/derived-view.test.ts).
+ *
+ * A property is `"reference":"` right after `{` or `,`: in text `JSON.stringify` wrote a `"` inside a
+ * string is always written `\"`, so such a match cannot start inside a string, nor inside a key that
+ * merely ends in `\"reference`. The openings are found with `indexOf` (the lookbehind regular
+ * expression this replaces tried every offset of the text, a tenth of a transaction's derived texts;
+ * docs/performance.md "Derived texts in one pass"), and each is read as that expression read it:
+ * held equal to it on any text (test/http/derived-text-one-pass.test.ts), and to the replacer on
+ * generated JSON (test/http/derived-view.test.ts).
  */
 export function withReferencesRewritten(text: string, targets: ReadonlyMap<string, string>): string {
-  if (!text.includes('"reference":"')) return text;
-  return text.replace(REFERENCE_TEXT, (whole, raw: string) => {
-    const value = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
-    const target = targets.get(value);
-    return target === undefined ? whole : `"reference":${JSON.stringify(target)}`;
-  });
+  let opening = text.indexOf(REFERENCE_OPENING);
+  if (opening < 0) return text;
+  let rewritten = '';
+  let copied = 0;
+  while (opening >= 0) {
+    const before = opening === 0 ? -1 : text.charCodeAt(opening - 1);
+    const end = before === 0x7b /* { */ || before === 0x2c /* , */ ? stringValueEnd(text, opening + REFERENCE_OPENING.length) : -1;
+    if (end < 0) {
+      opening = text.indexOf(REFERENCE_OPENING, opening + 1);
+      continue;
+    }
+    const raw = text.slice(opening + REFERENCE_OPENING.length, end);
+    const target = targets.get(raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw);
+    if (target !== undefined) {
+      rewritten += `${text.slice(copied, opening)}"reference":${JSON.stringify(target)}`;
+      copied = end + 1;
+    }
+    opening = text.indexOf(REFERENCE_OPENING, end + 1);
+  }
+  return copied === 0 ? text : rewritten + text.slice(copied);
+}
+
+/** Whether a member of a resource is an object with members (not null, not an array): the meta a mapping writes. */
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** How `JSON.stringify` begins the text of a resource whose first keys are `resourceType` and `meta`, as every mapping writes them. */
+function openingOf(resourceType: string): string {
+  return `{"resourceType":${JSON.stringify(resourceType)},"meta":`;
 }
 
 /**
  * `JSON.stringify(viewResource(…))` without copying the resource: the references are rewritten in the
  * text as written ({@link withReferencesRewritten}: the same key, `reference`, the same string
- * values), and only the top level is rebuilt to put `id` and `meta` first. The mapping's resources
- * are shared with the plan's other readers ({@link PlanEntry.entry} keeps them), so they are not
- * changed in place. test/http/derived-view.test.ts holds the texts equal to the facade's.
+ * values), and `id` and the version's meta are spliced into the text of the mapped resource as it is
+ * (`{"resourceType":…,"meta":{…},…}`, the shape every mapping writes), instead of stringifying a copy
+ * with them put first, which took V8 twice as long as the text itself. A resource of any other shape
+ * (an `id` of its own, no `meta` object second, a meta naming `versionId` or `lastUpdated`) is copied
+ * as before. The mapping's resources are shared with the plan's other readers ({@link PlanEntry.entry}
+ * keeps them), so they are not changed in place. test/http/derived-text-one-pass.test.ts holds the
+ * texts equal to the copy's, test/http/derived-view.test.ts to the facade's.
  */
-function viewResourceText(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
+export function viewResourceText(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
   const mapped = planEntry.entry().resource;
   if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
+  const { resourceType, meta } = mapped;
+  if (!('id' in mapped) && isObject(meta) && !('versionId' in meta) && !('lastUpdated' in meta)) {
+    const text = JSON.stringify(mapped);
+    const opening = openingOf(resourceType);
+    const metaText = JSON.stringify(meta);
+    if (text.startsWith(opening) && text.startsWith(metaText, opening.length)) {
+      const versionMeta = `"versionId":${JSON.stringify(versionId)},"lastUpdated":${JSON.stringify(lastUpdated)}}`;
+      const spliced = `{"resourceType":${JSON.stringify(resourceType)},"id":${JSON.stringify(id)},"meta":${metaText === '{}' ? '{' : `${metaText.slice(0, -1)},`}${versionMeta}${text.slice(opening.length + metaText.length)}`;
+      return withReferencesRewritten(spliced, targets);
+    }
+  }
+  return copiedResourceText(mapped, id, targets, versionId, lastUpdated);
+}
+
+/** The text of a copy of `mapped` with `id` and the version's meta put first, as every resource's was before the splice. */
+export function copiedResourceText(mapped: FhirResource, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
   const { resourceType, meta, ...rest } = mapped;
   return withReferencesRewritten(JSON.stringify({ resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest }), targets);
 }

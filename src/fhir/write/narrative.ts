@@ -12,17 +12,48 @@ import { citeStatute, legalBasis, trafficLight } from '../../sip/index.js';
 import { CLOSURE_REASON, INPATIENT_CARE, swedishDisplay } from '../code-systems.js';
 import { displayOf } from './context.js';
 
-/** Escapes text for XHTML element content and attribute values. */
+/** A character {@link escapeXml} replaces. */
+const XML_SPECIAL = /[&<>"']/;
+
+/** Escapes text for XHTML element content and attribute values. Text with nothing to escape, most of it, is returned as it is without the five passes. */
 export function escapeXml(text: string): string {
+  if (!XML_SPECIAL.test(text)) return text;
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }
 
 const SWEDISH_DATE = new Intl.DateTimeFormat('sv-SE', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 const SWEDISH_INSTANT = new Intl.DateTimeFormat('sv-SE', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Stockholm' });
 
+const SWEDISH_MONTHS = ['januari', 'februari', 'mars', 'april', 'maj', 'juni', 'juli', 'augusti', 'september', 'oktober', 'november', 'december'] as const;
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Days in a month of the proleptic Gregorian calendar (`month` from 1). */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * `2026-03-05` → `5 mars 2026`, as `Intl.DateTimeFormat('sv-SE', {day: 'numeric', month: 'long',
+ * year: 'numeric', timeZone: 'UTC'})` writes it, for a calendar date of the years 1000–9999; anything
+ * else (an earlier year, a day the month has not, which `Date` rolls over) is left to `Intl`. `Intl`
+ * was a twentieth of mapping a plan (docs/performance.md "Derived texts in one pass"); the two are
+ * held equal on every day of 1900–2200 and on generated dates (test/fhir/mapping-helpers.test.ts).
+ */
+function swedishCalendarDate(value: string): string | undefined {
+  const parts = DATE_ONLY.exec(value);
+  if (parts === null) return undefined;
+  const year = Number(parts[1]);
+  const month = Number(parts[2]);
+  const day = Number(parts[3]);
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  return `${String(day)} ${SWEDISH_MONTHS[month - 1] ?? ''} ${String(year)}`;
+}
+
 /** `2026-03-05` → `5 mars 2026`. A date-only value is a calendar date, so it is formatted in UTC. */
 export function swedishDate(value: string): string {
-  return value.length === 10 ? SWEDISH_DATE.format(new Date(`${value}T00:00:00Z`)) : SWEDISH_INSTANT.format(new Date(value));
+  if (value.length !== 10) return SWEDISH_INSTANT.format(new Date(value));
+  return swedishCalendarDate(value) ?? SWEDISH_DATE.format(new Date(`${value}T00:00:00Z`));
 }
 
 const SWEDISH_CLOCK = new Intl.DateTimeFormat('sv-SE', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Stockholm' });

@@ -1,0 +1,241 @@
+/**
+ * The derived texts of a version (src/http/derived-view.ts) written in one pass — the mapped resource
+ * stringified as it is with `id` and the version's meta spliced in, its references rewritten by an
+ * `indexOf` scan — against the computation they replace, kept here as the reference: a copy of the
+ * resource with `id` and meta put first, stringified, and the lookbehind regular expression over it
+ * (docs/performance.md "Derived texts in one pass"). Old and new must give the same strings:
+ *
+ * - `withReferencesRewritten` on any text (fragments that make or break a match: escapes, line
+ *   terminators after a backslash, unterminated values), on generated JSON, and on the JSON text of
+ *   every official R4 example with targets for its references;
+ * - `viewResourceText` on resources of every shape (an `id` of their own, no `meta`, a meta naming
+ *   `versionId` or `lastUpdated`, keys in any order) and on every resource the mapping writes;
+ * - `derivedVersion`'s texts for every example plan, generated plans, the plans read back from their
+ *   SIP transaction Bundles (what `POST /fhir` records), and the plans read from the official
+ *   transaction inputs the FHIR reading tests use (test/fixtures/fhir).
+ */
+import { readFileSync } from 'node:fs';
+import type { Bundle, FhirResource } from 'fhir/r4.js';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { bundleToPlan, DEFAULT_MAPPING_OPTIONS, planEntries, planToBundle, resourceIdOf, type PlanEntry } from '../../src/fhir/index.js';
+import { derivedVersion, referenceTargets, TIME_DEPENDENT_TYPES, viewResourceText, withReferencesRewritten } from '../../src/http/derived-view.js';
+import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import type { DerivedText } from '../../src/store/plan-store.js';
+import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+import { listOfficialExamples, readOfficialExample } from '../support/fhir-validators.js';
+
+/** The former rewrite, verbatim: the reference. */
+const FORMER_REFERENCE_TEXT = /(?<=[{,])"reference":"((?:[^"\\]|\\.)*)"/g;
+function formerRewrite(text: string, targets: ReadonlyMap<string, string>): string {
+  if (!text.includes('"reference":"')) return text;
+  return text.replace(FORMER_REFERENCE_TEXT, (whole, raw: string) => {
+    const value = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+    const target = targets.get(value);
+    return target === undefined ? whole : `"reference":${JSON.stringify(target)}`;
+  });
+}
+
+/** The former text of a resource of the view, verbatim: a copy with `id` and meta first, stringified, rewritten. */
+function formerResourceText(mapped: FhirResource, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
+  const { resourceType, meta, ...rest } = mapped;
+  return formerRewrite(JSON.stringify({ resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest }), targets);
+}
+
+const VERSION_MARK = 'sip-derived-version-id';
+const UPDATED_MARK = 'sip-derived-last-updated';
+const MARK_TEXT = `"versionId":"${VERSION_MARK}","lastUpdated":"${UPDATED_MARK}"`;
+
+/** The former `derivedVersion(plan).texts`, verbatim but for the two functions above. */
+function formerTexts(plan: SipPlan): DerivedText[] {
+  const entries = planEntries(plan, DEFAULT_MAPPING_OPTIONS);
+  const targets = referenceTargets(entries);
+  return entries.flatMap((planEntry): DerivedText[] => {
+    if (TIME_DEPENDENT_TYPES.has(planEntry.resourceType)) return [];
+    const id = resourceIdOf(planEntry.key.fullUrl);
+    if (id === undefined) return [];
+    const mapped = planEntry.entry().resource;
+    if (mapped === undefined) throw new Error('no resource');
+    const text = formerResourceText(mapped, id, targets, VERSION_MARK, UPDATED_MARK);
+    const at = text.indexOf(MARK_TEXT);
+    if (at < 0 || text.includes(MARK_TEXT, at + 1)) return [];
+    return [{ resourceType: planEntry.resourceType, id, head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) }];
+  });
+}
+
+/** Both rewrites' outcome on one text: the same string, or both throwing (an escape JSON.parse refuses). */
+function expectSameRewrite(text: string, targets: ReadonlyMap<string, string>): boolean {
+  let former: string | undefined;
+  try {
+    former = formerRewrite(text, targets);
+  } catch {
+    expect(() => withReferencesRewritten(text, targets)).toThrow();
+    return false;
+  }
+  const now = withReferencesRewritten(text, targets);
+  expect(now).toBe(former);
+  return now !== text;
+}
+
+describe('references rewritten by the indexOf scan, against the former regular expression', () => {
+  const targets = new Map([
+    ['urn:uuid:0b0e7f4e-1', 'Patient/p1'],
+    ['urn:uuid:with"quote', 'Goal/g"1'],
+    ['urn:uuid:back\\slash', 'Goal/g\\2'],
+    ['ünïcode\u2028', 'CareTeam/ct'],
+    ['', 'Task/empty'],
+  ]);
+
+  it('agree on any text built of what makes or breaks a match', () => {
+    const fragment = fc.oneof(
+      fc.constantFrom('"reference":"', '{', ',', '"', '\\', '\\"', '\\\\', '\\n', '\n', '\r', '\u2028', '\u2029', 'urn:uuid:0b0e7f4e-1', 'urn:uuid:with\\"quote', 'urn:uuid:back\\\\slash', 'ünïcode\u2028', '\\u00fc', '\\x', '\ud800', ':'),
+      fc.string({ maxLength: 3 }),
+    );
+    // A property's opening, what may stand before it, a value of fragments, and a closing quote or none.
+    const property = fc
+      .tuple(fc.constantFrom('{', ',', '[', 'x', ''), fc.array(fragment, { maxLength: 4 }), fc.constantFrom('"', '', '\\"'))
+      .map(([before, value, closing]) => `${before}"reference":"${value.join('')}${closing}`);
+    let rewritten = 0;
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fragment, property), { maxLength: 16 }), (parts) => {
+        if (expectSameRewrite(parts.join(''), targets)) rewritten += 1;
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(rewritten).toBeGreaterThan(100);
+  });
+
+  it('agree on generated JSON text', () => {
+    const text = fc.oneof(fc.constantFrom(...targets.keys(), 'Patient/p1', '"reference":"urn:uuid:0b0e7f4e-1"', 'x\\', '\\"reference\\":\\"', '\ud800'), fc.string());
+    const key = fc.oneof(fc.constantFrom('reference', 'x"reference', 'reference"', 'references', 'display', ',"reference'), fc.string({ maxLength: 4 }));
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 4 }),
+      object: fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+    })).value;
+    let rewritten = 0;
+    fc.assert(
+      fc.property(json, (value) => {
+        if (expectSameRewrite(JSON.stringify(value), targets)) rewritten += 1;
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(rewritten).toBeGreaterThan(10);
+  });
+
+  it('agree on the JSON text of every official R4 example, its references given targets', () => {
+    const files = listOfficialExamples();
+    expect(files.length).toBeGreaterThan(1000);
+    let rewritten = 0;
+    for (const file of files) {
+      const text = JSON.stringify(readOfficialExample(file));
+      const references = [...text.matchAll(/"reference":"((?:[^"\\]|\\.)*)"/g)].map((match) => JSON.parse(`"${match[1] ?? ''}"`) as string);
+      // Every other reference named, so both rewritten and kept ones are met.
+      const named = new Map(references.filter((_, index) => index % 2 === 0).map((reference) => [reference, `Rewritten/${reference.length.toString()}`]));
+      if (expectSameRewrite(text, named)) rewritten += 1;
+    }
+    expect(rewritten).toBeGreaterThan(500);
+  });
+});
+
+/** A plan entry holding `resource` as its mapping, for resources the mapping does not write. */
+function entryOf(resource: FhirResource): PlanEntry {
+  return { resourceType: resource.resourceType, key: { resourceType: resource.resourceType, fullUrl: 'urn:uuid:0', identifier: { system: 'x', value: 'y' } } as PlanEntry['key'], entry: () => ({ resource }) };
+}
+
+describe('a resource text spliced, against the copy stringified', () => {
+  const targets = new Map([['urn:uuid:1', 'Patient/1']]);
+
+  it('agree on resources of every shape, keys in any order', () => {
+    const metaArbitrary = fc.oneof(
+      fc.constant(undefined),
+      fc.record(
+        { profile: fc.array(fc.constantFrom('http://x/p', 'a"b', ''), { maxLength: 2 }), versionId: fc.constantFrom('3', VERSION_MARK), lastUpdated: fc.constant('2026-01-01T00:00:00Z'), tag: fc.constant([{ code: 'c' }]) },
+        { requiredKeys: [] },
+      ),
+    );
+    const member = fc.tuple(fc.constantFrom('id', 'meta', 'status', 'subject', 'text', 'reference', 'resourceType'), fc.oneof(fc.string({ maxLength: 4 }), fc.constant({ reference: 'urn:uuid:1' }), metaArbitrary, fc.constant(null)));
+    fc.assert(
+      fc.property(fc.array(member, { maxLength: 6 }), metaArbitrary, fc.boolean(), fc.constantFrom('7', 'a"b'), (members, meta, resourceTypeFirst, id) => {
+        const resource: Record<string, unknown> = resourceTypeFirst ? { resourceType: 'Goal' } : {};
+        if (meta !== undefined) resource.meta = meta;
+        for (const [name, value] of members) if (name !== 'resourceType') resource[name] = value;
+        resource.resourceType = 'Goal';
+        // The parsed-JSON boundary of the test: generated members of any type, as a resource might hold them.
+        const mapped = resource as unknown as FhirResource;
+        expect(viewResourceText(entryOf(mapped), id, targets, VERSION_MARK, UPDATED_MARK)).toBe(formerResourceText(mapped, id, targets, VERSION_MARK, UPDATED_MARK));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('agree on the shapes named: an id of its own, no meta, an empty meta, a meta naming versionId or lastUpdated, meta first', () => {
+    const shapes = [
+      { resourceType: 'Goal', id: 'own', meta: { profile: ['p'] }, subject: { reference: 'urn:uuid:1' } },
+      { resourceType: 'Goal', subject: { reference: 'urn:uuid:1' } },
+      { resourceType: 'Goal', meta: {}, subject: { reference: 'urn:uuid:1' } },
+      { resourceType: 'Goal', meta: {} },
+      { resourceType: 'Goal', meta: { versionId: '2', profile: ['p'] } },
+      { resourceType: 'Goal', meta: { lastUpdated: '2026-01-01T00:00:00Z' } },
+      { meta: { profile: ['p'] }, resourceType: 'Goal', subject: { reference: 'urn:uuid:1' } },
+      { resourceType: 'Goal', meta: { profile: ['p'] }, status: undefined, subject: { reference: 'urn:uuid:1' } },
+      { resourceType: 'Goal', meta: { profile: ['p'], source: undefined }, note: [{ text: MARK_TEXT }] },
+    ];
+    for (const shape of shapes) {
+      // As above: shapes the types do not allow are the point.
+      const mapped = shape as unknown as FhirResource;
+      expect(viewResourceText(entryOf(mapped), 'g1', targets, VERSION_MARK, UPDATED_MARK)).toBe(formerResourceText(mapped, 'g1', targets, VERSION_MARK, UPDATED_MARK));
+    }
+  });
+});
+
+/** `derivedVersion(plan).texts` equal to the former ones, and how many were compared. */
+function expectTextsAsFormer(plan: SipPlan): number {
+  const texts = derivedVersion(plan).texts;
+  expect(texts).toEqual(formerTexts(plan));
+  return texts.length;
+}
+
+/** A plan read from a FHIR Bundle, as the transaction route reads it. */
+function readBack(bundle: unknown): SipPlan {
+  const read = bundleToPlan(bundle);
+  if (!read.ok) throw new Error(`the Bundle was not read: ${JSON.stringify(read.outcome).slice(0, 300)}`);
+  return read.plan;
+}
+
+describe('derived texts in one pass, against the former computation', () => {
+  it('are the same for every example plan, and for each read back from its SIP transaction Bundle', () => {
+    let compared = 0;
+    for (const file of exampleFiles) {
+      const plan = readExample(file);
+      compared += expectTextsAsFormer(plan);
+      compared += expectTextsAsFormer(readBack(JSON.parse(JSON.stringify(planToBundle(plan)))));
+    }
+    expect(compared).toBeGreaterThan(exampleFiles.length * 20);
+  });
+
+  it('are the same for generated plans, and for each read back from its Bundle', () => {
+    let compared = 0;
+    fc.assert(
+      fc.property(mappablePlanArbitrary, (json) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        compared += expectTextsAsFormer(parsed.plan);
+        const read = bundleToPlan(JSON.parse(JSON.stringify(planToBundle(parsed.plan))));
+        if (read.ok) compared += expectTextsAsFormer(read.plan);
+      }),
+      { numRuns: 150 },
+    );
+    expect(compared).toBeGreaterThan(150 * 5);
+  });
+
+  it('are the same for the plans read from the official transaction inputs of the FHIR reading tests', () => {
+    let compared = 0;
+    for (const name of ['ehr-transaction-relative-refs.json', 'ehr-standard-codes.json', 'server-searchset.json']) {
+      const bundle = JSON.parse(readFileSync(new URL(`../fixtures/fhir/${name}`, import.meta.url), 'utf8')) as Bundle;
+      compared += expectTextsAsFormer(readBack(bundle));
+    }
+    expect(compared).toBeGreaterThan(10);
+  });
+});
