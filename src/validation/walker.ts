@@ -61,10 +61,9 @@ function matchesPattern(value: unknown, pattern: unknown): boolean {
   return value === pattern;
 }
 
-/** Whether an object has no property but `id` (or none at all): an element with no value and no children. */
-function hasOnlyId(item: Json): boolean {
-  for (const key of Object.keys(item)) if (key !== 'id') return false;
-  return true;
+/** Whether an object whose property names are `keys` has no property but `id` (or none at all): an element with no value and no children. */
+function hasOnlyId(keys: readonly string[]): boolean {
+  return keys.length === 0 || (keys.length === 1 && keys[0] === 'id');
 }
 
 /** An element path without its choice marker (`Observation.value[x]` → `Observation.value`), as FHIRPath names the element. */
@@ -155,6 +154,11 @@ interface NodePlan {
   readonly constraints: Map<string, ConstraintPlan>;
   /** Per type code ('' for none): where an object's properties are defined, for the model the node was met in. */
   readonly childrenTargets: Map<string, { readonly from: TypeModel; readonly target: ChildrenTarget }>;
+  /** The base the constraints were last asked for, and their plan: one comparison instead of a Map lookup. */
+  lastBase: string | undefined;
+  lastConstraints: ConstraintPlan | undefined;
+  /** The last answer of `#childrenOf`, likewise. */
+  lastChildren: { readonly type: string; readonly from: TypeModel; readonly target: ChildrenTarget } | undefined;
   /** The binding's expansion: not yet asked (`undefined`), none (`null`). */
   expansion: Expansion | null | undefined;
   sliceTests: readonly (readonly SliceTest[])[] | undefined;
@@ -268,7 +272,7 @@ export class Walker implements ResourceWalker {
       for (const [name, found] of childrenByJsonName(node)) {
         properties.set(name, { found, index: children.indexOf(found.node), primitive: PRIMITIVE_TYPES.has(found.type?.code ?? '') });
       }
-      plan = { children, properties, constraints: new Map(), childrenTargets: new Map(), expansion: undefined, sliceTests: undefined };
+      plan = { children, properties, constraints: new Map(), childrenTargets: new Map(), lastBase: undefined, lastConstraints: undefined, lastChildren: undefined, expansion: undefined, sliceTests: undefined };
       this.#plans.set(node, plan);
     }
     return plan;
@@ -276,6 +280,8 @@ export class Walker implements ResourceWalker {
 
   /** The node's constraints prepared for evaluation on `base` (an element path or type name, with `[x]` as written). */
   #constraintPlan(node: ElementNode, plan: NodePlan, base: string): ConstraintPlan {
+    // A node is nearly always evaluated on one base (its path, or its type's name at a type's root).
+    if (plan.lastBase === base && plan.lastConstraints !== undefined) return plan.lastConstraints;
     let constraints = plan.constraints.get(base);
     if (constraints === undefined) {
       constraints = NO_CONSTRAINTS;
@@ -295,17 +301,27 @@ export class Walker implements ResourceWalker {
       if (steps.length > 0) constraints = { steps, keys, shared };
       plan.constraints.set(base, constraints);
     }
+    plan.lastBase = base;
+    plan.lastConstraints = constraints;
     return constraints;
   }
 
   /** The element definitions of an object's properties ({@link #findChildren}), once per node and type. */
   #childrenOf(node: ElementNode, plan: NodePlan, model: TypeModel, type: string | undefined): ChildrenTarget {
     const key = type ?? '';
+    const last = plan.lastChildren;
+    if (last !== undefined && last.type === key && last.from === model) return last.target;
     const kept = plan.childrenTargets.get(key);
     // A node belongs to one model, so `from` is always the same; were it not, the answer is worked out again.
-    if (kept !== undefined && kept.from === model) return kept.target;
+    if (kept !== undefined && kept.from === model) {
+      plan.lastChildren = { type: key, from: model, target: kept.target };
+      return kept.target;
+    }
     const target = this.#findChildren(node, model, type);
-    if (kept === undefined) plan.childrenTargets.set(key, { from: model, target });
+    if (kept === undefined) {
+      plan.childrenTargets.set(key, { from: model, target });
+      plan.lastChildren = { type: key, from: model, target };
+    }
     return target;
   }
 
@@ -328,7 +344,8 @@ export class Walker implements ResourceWalker {
   #counts = new Int32Array(1_024);
   #countsTop = 0;
 
-  #walkObject(value: Json, node: ElementNode, model: TypeModel, base: string, expression: string, scope: ResourceScope, findings: Findings, isResourceRoot: boolean, skip?: ReadonlySet<string>): void {
+  /** `keys`: `Object.keys(value)`, when the caller has them already. */
+  #walkObject(value: Json, node: ElementNode, model: TypeModel, base: string, expression: string, scope: ResourceScope, findings: Findings, isResourceRoot: boolean, skip?: ReadonlySet<string>, keys: readonly string[] = Object.keys(value)): void {
     const plan = this.#planOf(node);
     const { children, properties } = plan;
     const first = this.#countsTop;
@@ -346,7 +363,7 @@ export class Walker implements ResourceWalker {
       let choiceNode: ElementNode | undefined;
       let choiceName = '';
       let choiceNames: Map<ElementNode, string[]> | undefined;
-      for (const property of Object.keys(value)) {
+      for (const property of keys) {
         if (isResourceRoot && property === 'resourceType') continue;
         const child = value[property];
         const isShadow = property.startsWith('_');
@@ -475,7 +492,8 @@ export class Walker implements ResourceWalker {
       this.#report(findings, { rule: STRUCTURE_RULES.invalidType, source: node.sourceUrl, expression, message: `${node.path} must be ${code === undefined ? 'an object' : `a ${code} (a JSON object)`}, not ${describe(item)}` });
       return;
     }
-    if (hasOnlyId(item)) {
+    const keys = Object.keys(item);
+    if (hasOnlyId(keys)) {
       this.#report(findings, { rule: 'ele-1', source: node.sourceUrl, expression, message: `${node.path} has no value and no children; leave it out instead` });
       return;
     }
@@ -491,7 +509,7 @@ export class Walker implements ResourceWalker {
     // Constraints of the element itself first, then those of its data type, each key once.
     const own = target.typeRoot ? this.#constraintPlan(node, plan, node.path) : NO_CONSTRAINTS;
     this.#checkConstraints(own, item, expression, scope, findings, undefined);
-    this.#walkObject(item, target.node, target.model, target.typeRoot ? target.model.type : target.node.path, expression, scope, findings, false, own.steps.length > 0 ? own.keys : undefined);
+    this.#walkObject(item, target.node, target.model, target.typeRoot ? target.model.type : target.node.path, expression, scope, findings, false, own.steps.length > 0 ? own.keys : undefined, keys);
   }
 
   #extensionModel(url: string): TypeModel | undefined {
