@@ -101,6 +101,11 @@ for (let round = 0; round <= ROUNDS; round++) {
     figures.get(checkout.name)?.record.push((end - read) / BATCH);
   }
   loads.push(loadavg()[0] ?? Number.NaN);
+  const mine = figures.get('this')?.read;
+  const was = figures.get('before')?.read;
+  const now = mine?.[mine.length - 1];
+  const then = was?.[was.length - 1];
+  if (round > 0 && now !== undefined && then !== undefined) write(`  round ${String(round)}${round % 2 === 0 ? '' : ' (before first)'}: read this ${now.toFixed(2)}   before ${then.toFixed(2)}   ratio ${(now / then).toFixed(2)}`);
 }
 
 write(`tx-steps: ${String(ROUNDS)} rounds × ${String(BATCH)} new plans, CPU ms per transaction (median), load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`);

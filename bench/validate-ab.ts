@@ -54,6 +54,9 @@ for (let round = 0; round <= ROUNDS; round++) {
   const [first, ...others] = [...outcomes.values()];
   for (const other of others) if (!isDeepStrictEqual(first, other)) throw new Error(`round ${String(round)}: the checkouts' outcomes differ`);
   loads.push(loadavg()[0] ?? Number.NaN);
+  const [mine, before] = lanes;
+  const last = (ms: number[] | undefined): number => ms?.[ms.length - 1] ?? Number.NaN;
+  if (round > 0 && before !== undefined) write(`  round ${String(round)}${round % 2 === 0 ? '' : ' (before first)'}: this ${last(mine?.ms).toFixed(2)}   before ${last(before.ms).toFixed(2)}   ratio ${(last(mine?.ms) / last(before.ms)).toFixed(2)}`);
 }
 write(`validate-ab: ${String(ROUNDS)} rounds × ${String(BATCH)} new SIP Bundles, CPU ms per Bundle (median), load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`);
 const [mine, before] = lanes;

@@ -16,7 +16,7 @@ import { hoistInvariants } from './hoist.js';
 import { REMEMBERED_NATIVE_CHECKS, nativeCheckFor, type NativeCheck } from './native.js';
 import { SIP_NATIVE_CHECKS } from './native-sip.js';
 import { resourceNativeCheck } from './native-resources.js';
-import { repairConstraint } from './repaired-constraints.js';
+import { repairConstraint, repairOf } from './repaired-constraints.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -42,7 +42,7 @@ type Compiled = (resource: unknown, env: Record<string, unknown>) => unknown[];
  * An expression ready to run: as written, and, when it has `%resource`/`%rootResource` chains,
  * rewritten to compute each of them once ({@link hoistInvariants}).
  */
-interface Prepared {
+export interface Prepared {
   readonly plain: Compiled;
   readonly hoisted?: { readonly expression: Compiled; readonly variables: readonly { readonly name: string; readonly text: string; readonly compiled: Compiled }[] };
 }
@@ -88,6 +88,37 @@ const userInvocationTable = {
 
 export type ConstraintResult = { readonly passed: boolean } | { readonly error: string };
 
+const PASSED: ConstraintResult = Object.freeze({ passed: true });
+const FAILED: ConstraintResult = Object.freeze({ passed: false });
+const verdictOf = (passed: boolean): ConstraintResult => (passed ? PASSED : FAILED);
+
+/**
+ * One expression on one element path with everything {@link InvariantEngine.evaluate} looks up
+ * for it resolved: its compiled form (or why it does not compile), its native check, its result
+ * memo and its reach. Made by {@link InvariantEngine.prepare} once per constraint of a
+ * StructureDefinition node, so it is bounded by the definitions, never by the data.
+ */
+export interface ResolvedExpression {
+  readonly key: string;
+  readonly expression: string;
+  readonly compiled: Prepared | string;
+  readonly native: NativeCheck | undefined;
+  /** Whether the native check is asked after the result cache (its cost grows with its text). */
+  readonly afterCache: boolean;
+  readonly reach: Reach | undefined;
+  readonly memo: Memo | undefined;
+}
+
+/**
+ * A constraint's expression ready to evaluate: {@link repairConstraint} already applied where the
+ * repair does not depend on the element (a rewritten expression), or kept as a verdict on the
+ * element's JSON with the written expression to fall back to (ras-1).
+ */
+export interface PreparedConstraint {
+  readonly verdict: ((node: unknown) => boolean | undefined) | undefined;
+  readonly resolved: ResolvedExpression;
+}
+
 /**
  * Expressions that may look at more of the element than the children they name (`children()`,
  * `$this` …), or at the world outside it (`resolve()`, the clock): their results are not remembered.
@@ -116,7 +147,7 @@ const bytesOf = (key: string): number => key.length * 2 + ENTRY_BYTES;
  * `%resource`/`%rootResource`. Only for expressions that reach their element by name alone (see
  * {@link NOT_REMEMBERED}).
  */
-interface Reach {
+export interface Reach {
   /** Whether a JSON property is one the expression can reach by name. */
   readonly reaches: (property: string) => boolean;
   readonly usesResource: boolean;
@@ -129,7 +160,7 @@ interface Reach {
   readonly absent: Map<string, boolean>;
 }
 
-interface Memo {
+export interface Memo {
   readonly results: Map<string, boolean>;
   readonly reach: Reach;
   /** Set once a key was longer than {@link MAX_KEY_LENGTH}: the expression is no longer remembered. */
@@ -276,6 +307,74 @@ export class InvariantEngine {
       if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, passed);
       if (absentKey !== undefined) reach?.absent.set(absentKey, passed);
       return { passed };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      currentScope = undefined;
+    }
+  }
+
+  /**
+   * Resolves a constraint's expression on `base` once: the repair, the compiled expression, the
+   * native check, the memo and the reach, as {@link evaluate} looks them up on every call. The
+   * walker keeps the result per StructureDefinition node ({@link evaluatePrepared}).
+   */
+  prepare(written: string, base: string): PreparedConstraint {
+    const repair = repairOf(written);
+    if (repair !== undefined && 'expression' in repair) return { verdict: undefined, resolved: this.#resolve(repair.expression, base) };
+    return { verdict: repair?.verdict, resolved: this.#resolve(written, base) };
+  }
+
+  #resolve(expression: string, base: string): ResolvedExpression {
+    const key = this.#keyOf(expression, base);
+    const compiled = this.#compile(key, expression, base);
+    const native = typeof compiled === 'string' || !this.#native ? undefined : this.#nativeOf(key, expression, base);
+    return {
+      key,
+      expression,
+      compiled,
+      native,
+      afterCache: native !== undefined && REMEMBERED_NATIVE_CHECKS.has(native),
+      reach: this.#skipAbsent ? this.#reach.get(key) : undefined,
+      memo: this.#memo.get(key),
+    };
+  }
+
+  /**
+   * {@link evaluate} of a {@link prepare}d constraint: the same steps in the same order (repair
+   * verdict, native check, absent-property verdict, result cache, the native check asked after the
+   * cache, FHIRPath), without looking anything up by the expression's text.
+   */
+  evaluatePrepared(prepared: PreparedConstraint, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
+    if (prepared.verdict !== undefined) {
+      const verdict = prepared.verdict(node);
+      if (verdict !== undefined) return verdictOf(verdict);
+    }
+    const { compiled, native, afterCache, reach, memo } = prepared.resolved;
+    if (typeof compiled === 'string') return { error: compiled };
+    if (native !== undefined && !afterCache) {
+      const verdict = native(node, env, scope);
+      if (verdict !== undefined) return verdictOf(verdict);
+    }
+    const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);
+    const absent = absentKey === undefined ? undefined : reach?.absent.get(absentKey);
+    if (absent !== undefined) return verdictOf(absent);
+    const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
+    const known = seen === undefined ? undefined : memo?.results.get(seen);
+    if (known !== undefined) return verdictOf(known);
+    const remembered = afterCache ? native?.(node, env, scope) : undefined;
+    if (remembered !== undefined) {
+      if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, remembered);
+      if (absentKey !== undefined) reach?.absent.set(absentKey, remembered);
+      return verdictOf(remembered);
+    }
+    currentScope = scope;
+    try {
+      const result = this.#run(compiled, node, env);
+      const passed = !(result.length === 1 && result[0] === false);
+      if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, passed);
+      if (absentKey !== undefined) reach?.absent.set(absentKey, passed);
+      return verdictOf(passed);
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     } finally {

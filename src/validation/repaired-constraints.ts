@@ -66,6 +66,11 @@ export const REPAIRED_CONSTRAINTS: readonly RepairedConstraint[] = [
 
 const BY_EXPRESSION: ReadonlyMap<string, RepairedConstraint['repair']> = new Map(REPAIRED_CONSTRAINTS.map((constraint) => [constraint.written, constraint.repair]));
 
+/** The repair of a constraint's expression as written, if it has one (`repairConstraint` applies it). */
+export function repairOf(expression: string): RepairedConstraint['repair'] | undefined {
+  return BY_EXPRESSION.get(expression);
+}
+
 /**
  * What to evaluate for a constraint's expression on `node`: the expression itself, its repair,
  * or (a boolean) the verdict where the expression cannot be evaluated on this JSON.

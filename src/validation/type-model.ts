@@ -223,6 +223,11 @@ function jsonNames(node: ElementNode): ReadonlyMap<string, ChildFound> {
   return names;
 }
 
+/** Every JSON property name of a node's children with what it names ({@link childFor} looks one up). */
+export function childrenByJsonName(node: ElementNode): ReadonlyMap<string, ChildFound> {
+  return jsonNames(node);
+}
+
 /**
  * The node and type a JSON property names: `status` directly, `valueQuantity` through the choice
  * element `value[x]`, `_status` as the primitive's id and extensions. Looked up in the node's

@@ -18,7 +18,7 @@ import { checkResourceId } from './resource-id.js';
 import { InvariantEngine } from './invariants.js';
 import { Terminology } from './terminology.js';
 import type { TypeModel } from './type-model.js';
-import { isObject, Walker, type Json, type ResourceScope } from './walker.js';
+import { isObject, Walker, type Json, type ResourceScope, type ResourceWalker } from './walker.js';
 
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
 
@@ -50,6 +50,11 @@ export interface ValidatorOptions {
   readonly resultCacheBytes?: number;
   /** The constraint engine to use instead of one made from the options above (tests read its cache size). */
   readonly engine?: InvariantEngine;
+  /**
+   * Makes the walker instead of {@link Walker} (test/validation/walker-differential.test.ts runs the
+   * walker as it was before it was compiled per node through this, beside the current one).
+   */
+  readonly walker?: (store: DefinitionStore, terminology: Terminology, engine: InvariantEngine) => ResourceWalker;
 }
 
 function isResource(value: unknown): value is FhirResource {
@@ -74,14 +79,14 @@ function bundleContext(bundle: Json, expression: string): BundleContext | undefi
 }
 
 class ProfileValidator implements Validator {
-  readonly #walker: Walker;
+  readonly #walker: ResourceWalker;
   readonly #engine: InvariantEngine;
   readonly #implied = new ImpliedProfiles(basePackageDirectory());
 
   constructor(options: ValidatorOptions) {
     const store = new DefinitionStore(basePackageDirectory(), options.profileDirectory ?? defaultProfileDirectory());
     this.#engine = options.engine ?? new InvariantEngine({ remember: options.rememberResults, hoist: options.hoistInvariants, native: options.nativeChecks, skipAbsent: options.skipAbsent, cacheBytes: options.resultCacheBytes });
-    this.#walker = new Walker(store, new Terminology(store), this.#engine);
+    this.#walker = (options.walker ?? ((...args) => new Walker(...args)))(store, new Terminology(store), this.#engine);
   }
 
   knowsProfile(canonical: string): boolean {

@@ -13,10 +13,10 @@ import { STRUCTURE_RULES } from './api.js';
 import { ConformanceChecks } from './conformance-checks.js';
 import { unversioned, type DefinitionStore } from './definitions.js';
 import type { Finding, Findings } from './issues.js';
-import type { ConstraintResult, InvariantEngine, ResolveScope } from './invariants.js';
+import type { ConstraintResult, InvariantEngine, PreparedConstraint, ResolveScope } from './invariants.js';
 import { checkPrimitive } from './primitives.js';
-import type { Terminology } from './terminology.js';
-import { childFor, compileTypeModel, PRIMITIVE_TYPES, type Constraint, type ElementNode, type TypeChoice, type TypeModel } from './type-model.js';
+import type { Expansion, Terminology } from './terminology.js';
+import { childFor, childrenByJsonName, compileTypeModel, PRIMITIVE_TYPES, type ChildFound, type Constraint, type ElementNode, type TypeChoice, type TypeModel } from './type-model.js';
 
 const BASE = 'http://hl7.org/fhir/StructureDefinition/';
 
@@ -61,10 +61,9 @@ function matchesPattern(value: unknown, pattern: unknown): boolean {
   return value === pattern;
 }
 
-/** Whether an object has no property but `id` (or none at all): an element with no value and no children. */
-function hasOnlyId(item: Json): boolean {
-  for (const key of Object.keys(item)) if (key !== 'id') return false;
-  return true;
+/** Whether an object whose property names are `keys` has no property but `id` (or none at all): an element with no value and no children. */
+function hasOnlyId(keys: readonly string[]): boolean {
+  return keys.length === 0 || (keys.length === 1 && keys[0] === 'id');
 }
 
 /** An element path without its choice marker (`Observation.value[x]` → `Observation.value`), as FHIRPath names the element. */
@@ -89,7 +88,114 @@ function fixedAlong(node: ElementNode, steps: readonly string[]): unknown {
   return fixedAlong(child, rest) ?? child.slices.map((slice) => fixedAlong(slice.node, rest)).find((value) => value !== undefined);
 }
 
-export class Walker {
+/** What the validator asks of a walker (the reference walker of the differential test has the same shape). */
+export interface ResourceWalker {
+  model(canonical: string): TypeModel | undefined;
+  typeModel(type: string): TypeModel | undefined;
+  walkResource(resource: Json, model: TypeModel, expression: string, scope: ResourceScope, findings: Findings): void;
+}
+
+/** A constraint of a node, prepared once for the element path it is evaluated on. */
+interface ConstraintStep {
+  readonly constraint: Constraint;
+  readonly prepared: PreparedConstraint;
+  /**
+   * The first step of the list with the same expression text (its own index if none before it):
+   * two keys with the same expression on one element (txt-1, txt-2) are evaluated once, and the
+   * result is kept under this index.
+   */
+  readonly group: number;
+}
+
+/**
+ * The constraints of a node as one walk evaluates them on one element path: ele-1 and dom-3 left
+ * out (the walker checks them itself, `REPLACED_CONSTRAINTS`), a key repeated in the list kept once,
+ * each expression repaired, compiled and given its native check beforehand.
+ */
+interface ConstraintPlan {
+  readonly steps: readonly ConstraintStep[];
+  /** The keys of the steps: a data type's constraints with these keys are not evaluated again on the same element. */
+  readonly keys: ReadonlySet<string>;
+  /** Whether two steps share an expression. */
+  readonly shared: boolean;
+}
+
+/** What a JSON property of an object names, with the index of the child element it counts towards. */
+interface PropertyTarget {
+  readonly found: ChildFound;
+  readonly index: number;
+  /** Whether `_name` may be given for it (the element's type is a primitive). */
+  readonly primitive: boolean;
+}
+
+/** Where a complex element's properties are defined, as `#childrenOf` answers. */
+interface ChildrenTarget {
+  readonly node: ElementNode;
+  readonly model: TypeModel;
+  readonly typeRoot: boolean;
+}
+
+/** How a slice is told from its siblings: per discriminator, what the item must have. */
+type SliceTest =
+  | { readonly kind: 'never' }
+  | { readonly kind: 'type'; readonly codes: ReadonlySet<string> }
+  | { readonly kind: 'value'; readonly self: boolean; readonly steps: readonly string[]; readonly expected: unknown };
+
+/**
+ * What the walk needs of one StructureDefinition node, worked out the first time the node is met
+ * and kept with it: its children in order with each JSON property name they take, its constraint
+ * lists (per element path they are evaluated on), where its children are defined per type, its
+ * binding's expansion and its slices' discriminator values. Kept per node of the definitions the
+ * walker has compiled, so bounded by them; nothing from the data is added.
+ */
+interface NodePlan {
+  readonly children: readonly ElementNode[];
+  readonly properties: ReadonlyMap<string, PropertyTarget>;
+  readonly constraints: Map<string, ConstraintPlan>;
+  /** Per type code ('' for none): where an object's properties are defined, for the model the node was met in. */
+  readonly childrenTargets: Map<string, { readonly from: TypeModel; readonly target: ChildrenTarget }>;
+  /** The base the constraints were last asked for, and their plan: one comparison instead of a Map lookup. */
+  lastBase: string | undefined;
+  lastConstraints: ConstraintPlan | undefined;
+  /** The last answer of `#childrenOf`, likewise. */
+  lastChildren: { readonly type: string; readonly from: TypeModel; readonly target: ChildrenTarget } | undefined;
+  /** The binding's expansion: not yet asked (`undefined`), none (`null`). */
+  expansion: Expansion | null | undefined;
+  sliceTests: readonly (readonly SliceTest[])[] | undefined;
+}
+
+/** Whether some value along `steps` from `value` (each step into objects, arrays flattened, undefined left out) contains `expected`. */
+function someAlong(value: unknown, steps: readonly string[], at: number, expected: unknown): boolean {
+  if (at === steps.length) return matchesPattern(value, expected);
+  if (!isObject(value)) return false;
+  const next = value[steps[at] ?? ''];
+  if (next === undefined) return false;
+  if (!Array.isArray(next)) return someAlong(next, steps, at + 1, expected);
+  for (let index = 0; index < next.length; index++) {
+    // filter() skipped holes and undefined items, as this does.
+    if (!(index in next)) continue;
+    const item: unknown = next[index];
+    if (item !== undefined && someAlong(item, steps, at + 1, expected)) return true;
+  }
+  return false;
+}
+
+/** Whether an item passes every test of a slice ({@link Walker} `#sliceTests`). */
+function matchesSlice(item: unknown, tests: readonly SliceTest[], typeCode: string | undefined): boolean {
+  for (const test of tests) {
+    if (test.kind === 'never') return false;
+    if (test.kind === 'type') {
+      if (typeCode === undefined || !test.codes.has(typeCode)) return false;
+    } else if (!(test.self ? matchesPattern(item, test.expected) : someAlong(item, test.steps, 0, test.expected))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const NO_CONSTRAINTS: ConstraintPlan = { steps: [], keys: new Set(), shared: false };
+
+export class Walker implements ResourceWalker {
   readonly #store: DefinitionStore;
   readonly #terminology: Terminology;
   readonly #engine: InvariantEngine;
@@ -155,8 +261,72 @@ export class Walker {
     findings.add({ severity: 'error', code: 'structure', ...finding });
   }
 
+  readonly #plans = new WeakMap<ElementNode, NodePlan>();
+
+  /** The node's {@link NodePlan}, made on its first use. */
+  #planOf(node: ElementNode): NodePlan {
+    let plan = this.#plans.get(node);
+    if (plan === undefined) {
+      const children = [...node.children.values()];
+      const properties = new Map<string, PropertyTarget>();
+      for (const [name, found] of childrenByJsonName(node)) {
+        properties.set(name, { found, index: children.indexOf(found.node), primitive: PRIMITIVE_TYPES.has(found.type?.code ?? '') });
+      }
+      plan = { children, properties, constraints: new Map(), childrenTargets: new Map(), lastBase: undefined, lastConstraints: undefined, lastChildren: undefined, expansion: undefined, sliceTests: undefined };
+      this.#plans.set(node, plan);
+    }
+    return plan;
+  }
+
+  /** The node's constraints prepared for evaluation on `base` (an element path or type name, with `[x]` as written). */
+  #constraintPlan(node: ElementNode, plan: NodePlan, base: string): ConstraintPlan {
+    // A node is nearly always evaluated on one base (its path, or its type's name at a type's root).
+    if (plan.lastBase === base && plan.lastConstraints !== undefined) return plan.lastConstraints;
+    let constraints = plan.constraints.get(base);
+    if (constraints === undefined) {
+      constraints = NO_CONSTRAINTS;
+      const steps: ConstraintStep[] = [];
+      const keys = new Set<string>();
+      const texts: string[] = [];
+      let shared = false;
+      for (const constraint of node.constraints) {
+        if (constraint.key === 'ele-1' || constraint.key === 'dom-3' || keys.has(constraint.key)) continue;
+        keys.add(constraint.key);
+        const text = constraint.expression ?? 'true';
+        const earlier = texts.indexOf(text);
+        if (earlier !== -1) shared = true;
+        texts.push(text);
+        steps.push({ constraint, prepared: this.#engine.prepare(text, withoutChoiceMarker(base)), group: earlier === -1 ? steps.length : earlier });
+      }
+      if (steps.length > 0) constraints = { steps, keys, shared };
+      plan.constraints.set(base, constraints);
+    }
+    plan.lastBase = base;
+    plan.lastConstraints = constraints;
+    return constraints;
+  }
+
+  /** The element definitions of an object's properties ({@link #findChildren}), once per node and type. */
+  #childrenOf(node: ElementNode, plan: NodePlan, model: TypeModel, type: string | undefined): ChildrenTarget {
+    const key = type ?? '';
+    const last = plan.lastChildren;
+    if (last !== undefined && last.type === key && last.from === model) return last.target;
+    const kept = plan.childrenTargets.get(key);
+    // A node belongs to one model, so `from` is always the same; were it not, the answer is worked out again.
+    if (kept !== undefined && kept.from === model) {
+      plan.lastChildren = { type: key, from: model, target: kept.target };
+      return kept.target;
+    }
+    const target = this.#findChildren(node, model, type);
+    if (kept === undefined) {
+      plan.childrenTargets.set(key, { from: model, target });
+      plan.lastChildren = { type: key, from: model, target };
+    }
+    return target;
+  }
+
   /** The element definitions of an object's properties: inline children, or those of its data type. */
-  #childrenOf(node: ElementNode, model: TypeModel, type: string | undefined): { node: ElementNode; model: TypeModel; typeRoot: boolean } {
+  #findChildren(node: ElementNode, model: TypeModel, type: string | undefined): { node: ElementNode; model: TypeModel; typeRoot: boolean } {
     if (node.contentReference !== undefined) {
       const target = model.byId.get(node.contentReference.slice(node.contentReference.indexOf('#') + 1));
       if (target !== undefined) return { node: target, model, typeRoot: false };
@@ -166,50 +336,87 @@ export class Walker {
     return typeModel === undefined ? { node, model, typeRoot: false } : { node: typeModel.root, model: typeModel, typeRoot: true };
   }
 
-  #walkObject(value: Json, node: ElementNode, model: TypeModel, base: string, expression: string, scope: ResourceScope, findings: Findings, isResourceRoot: boolean, done = new Set<string>()): void {
-    // Occurrences per child element, and which JSON names a choice element was given under.
-    const counts = new Map<ElementNode, number>();
-    let choiceNames: Map<ElementNode, string[]> | undefined;
-    for (const property of Object.keys(value)) {
-      if (isResourceRoot && property === 'resourceType') continue;
-      const child = value[property];
-      const isShadow = property.startsWith('_');
-      const name = isShadow ? property.slice(1) : property;
-      const found = childFor(node, name);
-      const location = `${expression}.${name}`;
-      if (found === undefined || (isShadow && !PRIMITIVE_TYPES.has(found.type?.code ?? ''))) {
-        this.#report(findings, { rule: STRUCTURE_RULES.unknownElement, source: model.url, expression: `${expression}.${property}`, message: `${property} is not an element of ${node.path}` });
-        continue;
-      }
-      if (found.node.isChoice) {
-        choiceNames ??= new Map();
-        const names = choiceNames.get(found.node) ?? [];
-        if (!names.includes(name)) names.push(name);
-        choiceNames.set(found.node, names);
-      }
-      // A primitive given only through `_name` (an extension instead of a value) still occurs.
-      if (!isShadow || value[name] === undefined) counts.set(found.node, (counts.get(found.node) ?? 0) + (Array.isArray(child) ? child.length : 1));
-      if (isShadow) {
-        this.#walkShadow(child, value[name], found.node, found.type?.code ?? 'string', location, scope, findings);
-      } else {
-        this.#walkProperty(child, found.node, found.type, model, location, scope, findings);
-      }
+  /**
+   * Occurrences of each child element of the objects being walked, one slot per child from
+   * {@link #countsTop} up (a stack: a nested object takes the slots above its parent's and gives them
+   * back), instead of a Map per object. Grows to the deepest nesting of the widest elements met.
+   */
+  #counts = new Int32Array(1_024);
+  #countsTop = 0;
+
+  /** `keys`: `Object.keys(value)`, when the caller has them already. */
+  #walkObject(value: Json, node: ElementNode, model: TypeModel, base: string, expression: string, scope: ResourceScope, findings: Findings, isResourceRoot: boolean, skip?: ReadonlySet<string>, keys: readonly string[] = Object.keys(value)): void {
+    const plan = this.#planOf(node);
+    const { children, properties } = plan;
+    const first = this.#countsTop;
+    const end = first + children.length;
+    if (end > this.#counts.length) {
+      const grown = new Int32Array(Math.max(end, this.#counts.length * 2));
+      grown.set(this.#counts);
+      this.#counts = grown;
     }
-    for (const [child, names] of choiceNames ?? []) {
-      if (names.length > 1) {
-        this.#report(findings, { rule: STRUCTURE_RULES.maxCardinality, source: child.sourceUrl, expression: `${expression}.${names[1] ?? ''}`, message: `${child.path} may have one type only, but has ${names.join(' and ')}` });
+    this.#counts.fill(0, first, end);
+    this.#countsTop = end;
+    try {
+      // Which JSON names a choice element was given under: while only one choice element with one
+      // name occurs (an Extension's value) in two variables, then in a Map as before.
+      let choiceNode: ElementNode | undefined;
+      let choiceName = '';
+      let choiceNames: Map<ElementNode, string[]> | undefined;
+      for (const property of keys) {
+        if (isResourceRoot && property === 'resourceType') continue;
+        const child = value[property];
+        const isShadow = property.startsWith('_');
+        const name = isShadow ? property.slice(1) : property;
+        const target = properties.get(name);
+        if (target === undefined || (isShadow && !target.primitive)) {
+          this.#report(findings, { rule: STRUCTURE_RULES.unknownElement, source: model.url, expression: `${expression}.${property}`, message: `${property} is not an element of ${node.path}` });
+          continue;
+        }
+        const found = target.found;
+        const location = `${expression}.${name}`;
+        if (found.node.isChoice) {
+          if (choiceNames === undefined && (choiceNode === undefined || (choiceNode === found.node && choiceName === name))) {
+            choiceNode = found.node;
+            choiceName = name;
+          } else {
+            if (choiceNames === undefined) {
+              choiceNames = new Map();
+              if (choiceNode !== undefined) choiceNames.set(choiceNode, [choiceName]);
+            }
+            const names = choiceNames.get(found.node) ?? [];
+            if (!names.includes(name)) names.push(name);
+            choiceNames.set(found.node, names);
+          }
+        }
+        // A primitive given only through `_name` (an extension instead of a value) still occurs.
+        if (!isShadow || value[name] === undefined) this.#counts[first + target.index] = (this.#counts[first + target.index] ?? 0) + (Array.isArray(child) ? child.length : 1);
+        if (isShadow) {
+          this.#walkShadow(child, value[name], found.node, found.type?.code ?? 'string', location, scope, findings);
+        } else {
+          this.#walkProperty(child, found.node, found.type, model, location, scope, findings);
+        }
       }
-    }
-    for (const child of node.children.values()) {
-      const count = counts.get(child) ?? 0;
-      if (count < child.min) {
-        const name = child.path.slice(child.path.lastIndexOf('.') + 1);
-        this.#report(findings, { rule: STRUCTURE_RULES.minCardinality, code: 'required', source: child.sourceUrl, expression: `${expression}.${name.replace('[x]', '')}`, message: `${child.path} is required (at least ${String(child.min)}), but ${count === 0 ? 'is missing' : `occurs ${String(count)} time${count === 1 ? '' : 's'}`}` });
-      } else if (count > child.max && (choiceNames?.get(child)?.length ?? 0) < 2) {
-        this.#report(findings, { rule: STRUCTURE_RULES.maxCardinality, source: child.sourceUrl, expression: `${expression}.${child.path.slice(child.path.lastIndexOf('.') + 1)}`, message: `${child.path} may occur at most ${String(child.max)} time${child.max === 1 ? '' : 's'}, but occurs ${String(count)} times` });
+      for (const [child, names] of choiceNames ?? []) {
+        if (names.length > 1) {
+          this.#report(findings, { rule: STRUCTURE_RULES.maxCardinality, source: child.sourceUrl, expression: `${expression}.${names[1] ?? ''}`, message: `${child.path} may have one type only, but has ${names.join(' and ')}` });
+        }
       }
+      for (let index = 0; index < children.length; index++) {
+        const child = children[index];
+        if (child === undefined) continue;
+        const count = this.#counts[first + index] ?? 0;
+        if (count < child.min) {
+          const name = child.path.slice(child.path.lastIndexOf('.') + 1);
+          this.#report(findings, { rule: STRUCTURE_RULES.minCardinality, code: 'required', source: child.sourceUrl, expression: `${expression}.${name.replace('[x]', '')}`, message: `${child.path} is required (at least ${String(child.min)}), but ${count === 0 ? 'is missing' : `occurs ${String(count)} time${count === 1 ? '' : 's'}`}` });
+        } else if (count > child.max && (choiceNames?.get(child)?.length ?? 0) < 2) {
+          this.#report(findings, { rule: STRUCTURE_RULES.maxCardinality, source: child.sourceUrl, expression: `${expression}.${child.path.slice(child.path.lastIndexOf('.') + 1)}`, message: `${child.path} may occur at most ${String(child.max)} time${child.max === 1 ? '' : 's'}, but occurs ${String(count)} times` });
+        }
+      }
+    } finally {
+      this.#countsTop = first;
     }
-    this.#checkConstraints(node.constraints, base, value, expression, scope, findings, done);
+    this.#checkConstraints(this.#constraintPlan(node, plan, base), value, expression, scope, findings, skip);
   }
 
   /** `_name`: the id and extensions of a primitive (or of each item of a repeating primitive, by position). */
@@ -276,30 +483,33 @@ export class Walker {
       }
       this.#checkValue(item, node, expression, findings);
       this.#conformance.primitive(code, item, expression, findings);
-      if (code === 'code') this.#checkBinding(node, [{ code: item as string }], expression, findings, false);
-      this.#checkConstraints(node.constraints, node.path, item, expression, scope, findings, new Set());
+      const plan = this.#planOf(node);
+      if (code === 'code') this.#checkBinding(node, plan, [{ code: item as string }], expression, findings, false);
+      this.#checkConstraints(this.#constraintPlan(node, plan, node.path), item, expression, scope, findings, undefined);
       return;
     }
     if (!isObject(item)) {
       this.#report(findings, { rule: STRUCTURE_RULES.invalidType, source: node.sourceUrl, expression, message: `${node.path} must be ${code === undefined ? 'an object' : `a ${code} (a JSON object)`}, not ${describe(item)}` });
       return;
     }
-    if (hasOnlyId(item)) {
+    const keys = Object.keys(item);
+    if (hasOnlyId(keys)) {
       this.#report(findings, { rule: 'ele-1', source: node.sourceUrl, expression, message: `${node.path} has no value and no children; leave it out instead` });
       return;
     }
     this.#checkValue(item, node, expression, findings);
     this.#conformance.element(code, node, item, expression, findings);
     if (code === 'Reference' && typeof item.reference === 'string') scope.onReference(item.reference, expression);
-    if (code === 'Coding') this.#checkBinding(node, [item], expression, findings, true);
-    if (code === 'CodeableConcept' && Array.isArray(item.coding)) this.#checkBinding(node, item.coding.filter(isObject), expression, findings, true);
+    const plan = this.#planOf(node);
+    if (code === 'Coding') this.#checkBinding(node, plan, [item], expression, findings, true);
+    if (code === 'CodeableConcept' && Array.isArray(item.coding)) this.#checkBinding(node, plan, item.coding.filter(isObject), expression, findings, true);
 
     const extensionModel = code === 'Extension' && typeof item.url === 'string' ? this.#extensionModel(item.url) : undefined;
-    const target = extensionModel !== undefined ? { node: extensionModel.root, model: extensionModel, typeRoot: true } : this.#childrenOf(node, model, code);
+    const target = extensionModel !== undefined ? { node: extensionModel.root, model: extensionModel, typeRoot: true } : this.#childrenOf(node, plan, model, code);
     // Constraints of the element itself first, then those of its data type, each key once.
-    const done = new Set<string>();
-    if (target.typeRoot) this.#checkConstraints(node.constraints, node.path, item, expression, scope, findings, done);
-    this.#walkObject(item, target.node, target.model, target.typeRoot ? target.model.type : target.node.path, expression, scope, findings, false, done);
+    const own = target.typeRoot ? this.#constraintPlan(node, plan, node.path) : NO_CONSTRAINTS;
+    this.#checkConstraints(own, item, expression, scope, findings, undefined);
+    this.#walkObject(item, target.node, target.model, target.typeRoot ? target.model.type : target.node.path, expression, scope, findings, false, own.steps.length > 0 ? own.keys : undefined, keys);
   }
 
   #extensionModel(url: string): TypeModel | undefined {
@@ -326,13 +536,14 @@ export class Walker {
    * warning. Codings of another system than the ValueSet's fail a required binding too
    * (https://hl7.org/fhir/R4/terminologies.html#strength).
    */
-  #checkBinding(node: ElementNode, codings: readonly Coding[], expression: string, findings: Findings, withSystem: boolean): void {
+  #checkBinding(node: ElementNode, plan: NodePlan, codings: readonly Coding[], expression: string, findings: Findings, withSystem: boolean): void {
     const binding = node.binding;
     if (binding?.valueSet === undefined || (binding.strength !== 'required' && binding.strength !== 'extensible')) return;
     const coded = codings.filter((coding) => typeof coding.code === 'string');
     if (coded.length === 0) return;
-    const expansion = this.#terminology.expand(unversioned(binding.valueSet));
-    if (expansion === undefined) return;
+    plan.expansion ??= this.#terminology.expand(unversioned(binding.valueSet)) ?? null;
+    const expansion = plan.expansion;
+    if (expansion === null) return;
     const inSet = (coding: Coding) => (withSystem ? expansion.pairs.has(`${coding.system ?? ''}|${coding.code ?? ''}`) : expansion.codes.has(coding.code ?? ''));
     if (coded.some(inSet)) return;
     // Extensible: a code from another system is allowed when the ValueSet has no suitable concept.
@@ -349,17 +560,20 @@ export class Walker {
     });
   }
 
-  #checkConstraints(constraints: readonly Constraint[], base: string, value: unknown, expression: string, scope: ResourceScope, findings: Findings, done: Set<string>): void {
+  /** Evaluates a node's prepared constraints on `value`, but those whose key is in `skip` (the element's own, already evaluated). */
+  #checkConstraints(plan: ConstraintPlan, value: unknown, expression: string, scope: ResourceScope, findings: Findings, skip: ReadonlySet<string> | undefined): void {
+    const { steps } = plan;
+    if (steps.length === 0) return;
+    const env = { resource: scope.resource, rootResource: scope.rootResource };
     // Two keys with the same expression on the same element (txt-1 and txt-2 are both `htmlChecks()`) are evaluated once.
-    let results: Map<string, ConstraintResult> | undefined;
-    for (const constraint of constraints) {
-      if (constraint.key === 'ele-1' || constraint.key === 'dom-3' || done.has(constraint.key)) continue;
-      done.add(constraint.key);
-      const text = constraint.expression ?? 'true';
-      let result = results?.get(text);
+    const results: (ConstraintResult | undefined)[] | undefined = plan.shared ? [] : undefined;
+    for (const step of steps) {
+      const { constraint } = step;
+      if (skip?.has(constraint.key) === true) continue;
+      let result = results?.[step.group];
       if (result === undefined) {
-        result = this.#engine.evaluate(text, withoutChoiceMarker(base), value, { resource: scope.resource, rootResource: scope.rootResource }, scope);
-        (results ??= new Map()).set(text, result);
+        result = this.#engine.evaluatePrepared(step.prepared, value, env, scope);
+        if (results !== undefined) results[step.group] = result;
       }
       if ('error' in result) {
         this.#report(findings, { rule: STRUCTURE_RULES.constraintFailed, severity: 'warning', code: 'exception', source: constraint.sourceUrl, expression, message: `constraint ${constraint.key} could not be evaluated: ${result.error}` });
@@ -371,9 +585,13 @@ export class Walker {
 
   /** Which slice an item belongs to, by its `value`/`pattern` discriminators; then each slice's cardinality. */
   #checkSlices(items: readonly unknown[], node: ElementNode, expression: string, findings: Findings, typeCode: string | undefined): void {
+    const plan = this.#planOf(node);
+    plan.sliceTests ??= node.slices.map((slice) => this.#sliceTests(slice.node, node));
+    const tests = plan.sliceTests;
     const counts = new Map<string, number>();
     for (const item of items) {
-      const slice = node.slices.find((candidate) => this.#matchesSlice(item, candidate.node, node, typeCode));
+      const index = tests.findIndex((slice) => matchesSlice(item, slice, typeCode));
+      const slice = node.slices[index];
       if (slice !== undefined) counts.set(slice.name, (counts.get(slice.name) ?? 0) + 1);
     }
     for (const slice of node.slices) {
@@ -390,17 +608,17 @@ export class Walker {
     }
   }
 
-  #matchesSlice(item: unknown, slice: ElementNode, sliced: ElementNode, typeCode: string | undefined): boolean {
+  /** What an item must have to belong to `slice` of `sliced`, one test per discriminator (worked out once per slice). */
+  #sliceTests(slice: ElementNode, sliced: ElementNode): readonly SliceTest[] {
     const discriminators = sliced.slicing?.discriminator ?? [];
-    if (discriminators.length === 0) return false;
-    return discriminators.every((discriminator) => {
+    if (discriminators.length === 0) return [{ kind: 'never' }];
+    return discriminators.map((discriminator): SliceTest => {
       // A choice element sliced by type (`value[x]` in the vital-signs profiles): the JSON name gave the type.
-      if (discriminator.type === 'type') return discriminator.path === '$this' && typeCode !== undefined && slice.types.some((type) => type.code === typeCode);
-      if (discriminator.type !== 'value' && discriminator.type !== 'pattern') return false;
+      if (discriminator.type === 'type') return discriminator.path === '$this' ? { kind: 'type', codes: new Set(slice.types.map((type) => type.code)) } : { kind: 'never' };
+      if (discriminator.type !== 'value' && discriminator.type !== 'pattern') return { kind: 'never' };
       const expected = this.#discriminatorValue(slice, discriminator.path);
-      if (expected === undefined) return false;
-      const actual = discriminator.path === '$this' ? [item] : discriminator.path.split('.').reduce<unknown[]>((values, step) => values.flatMap((value) => (isObject(value) ? asList(value[step]).filter((v) => v !== undefined) : [])), [item]);
-      return actual.some((value) => matchesPattern(value, expected));
+      if (expected === undefined) return { kind: 'never' };
+      return { kind: 'value', self: discriminator.path === '$this', steps: discriminator.path.split('.'), expected };
     });
   }
 
