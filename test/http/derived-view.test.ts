@@ -26,7 +26,7 @@ import { viewOf } from '../../src/http/fhir-routes.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
 import type { StoredPlan } from '../../src/store/index.js';
-import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { mappablePlanArbitrary, referenceLookAlikeJson } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 
 const DAY = 86_400_000;
@@ -85,13 +85,7 @@ describe('references rewritten in the text', () => {
     ['urn:uuid:back\\slash', 'Goal/g\\2'],
     ['ünïcode\u2028', 'CareTeam/ct'],
   ]);
-  const text = fc.oneof(fc.constantFrom(...targets.keys(), 'Patient/p1', '"reference":"urn:uuid:0b0e7f4e-1"', 'x\\', '\\"reference\\":\\"', '\ud800'), fc.string());
-  const key = fc.oneof(fc.constantFrom('reference', 'x"reference', 'reference"', 'references', 'display', ',"reference'), fc.string({ maxLength: 4 }));
-  const json = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), tie('array'), tie('object')),
-    array: fc.array(tie('value'), { maxLength: 4 }),
-    object: fc.dictionary(key, tie('value'), { maxKeys: 5 }),
-  })).value;
+  const json = referenceLookAlikeJson(targets.keys());
   const replacer = (name: string, value: unknown): unknown => (name === 'reference' && typeof value === 'string' ? (targets.get(value) ?? value) : value);
 
   it('are the text JSON.stringify writes with a replacer rewriting them, for generated JSON', () => {

@@ -359,3 +359,18 @@ export const validPlanArbitrary: fc.Arbitrary<PlanJson> = planShapeArbitrary.map
  * into öppen tvångsvård under LPT or LRV, which only the warning plan.compulsory-care-discharge flags.
  */
 export const mappablePlanArbitrary: fc.Arbitrary<PlanJson> = planShapeArbitrary.map(buildPlan);
+
+/**
+ * JSON values whose strings and keys are the targets of a reference rewrite and their look-alikes
+ * (escapes, quotes, a key ending in `reference`, a lone surrogate): what could make a match of a
+ * `"reference"` in JSON text, or hide one. For the rewrites' differential tests.
+ */
+export function referenceLookAlikeJson(targets: Iterable<string>): fc.Arbitrary<unknown> {
+  const text = fc.oneof(fc.constantFrom(...targets, 'Patient/p1', '"reference":"urn:uuid:0b0e7f4e-1"', 'x\\', '\\"reference\\":\\"', '\ud800'), fc.string());
+  const key = fc.oneof(fc.constantFrom('reference', 'x"reference', 'reference"', 'references', 'display', ',"reference'), fc.string({ maxLength: 4 }));
+  return fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), tie('array'), tie('object')),
+    array: fc.array(tie('value'), { maxLength: 4 }),
+    object: fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+  })).value;
+}
