@@ -16,7 +16,7 @@ import { hoistInvariants } from './hoist.js';
 import { REMEMBERED_NATIVE_CHECKS, nativeCheckFor, type NativeCheck } from './native.js';
 import { SIP_NATIVE_CHECKS } from './native-sip.js';
 import { resourceNativeCheck } from './native-resources.js';
-import { repairConstraint, repairOf } from './repaired-constraints.js';
+import { repairOf } from './repaired-constraints.js';
 
 export interface ResolveScope {
   /** The resource a `#id` reference is looked up in. */
@@ -110,7 +110,7 @@ export interface ResolvedExpression {
 }
 
 /**
- * A constraint's expression ready to evaluate: {@link repairConstraint} already applied where the
+ * A constraint's expression ready to evaluate: its repair ({@link repairOf}) already applied where the
  * repair does not depend on the element (a rewritten expression), or kept as a verdict on the
  * element's JSON with the written expression to fall back to (ras-1).
  */
@@ -275,49 +275,13 @@ export class InvariantEngine {
    * share one answer, and a Bundle repeats the same references and extensions many times.
    */
   evaluate(written: string, base: string, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
-    // The five R4 constraints fhirpath.js cannot evaluate as written (src/validation/repaired-constraints.ts).
-    const expression = repairConstraint(written, node);
-    if (typeof expression === 'boolean') return { passed: expression };
-    const key = this.#keyOf(expression, base);
-    const compiled = this.#compile(key, expression, base);
-    if (typeof compiled === 'string') return { error: compiled };
-    const native = this.#native ? this.#nativeOf(key, expression, base) : undefined;
-    // A native check whose cost grows with its text (htmlChecks) is asked after the result cache, as FHIRPath is.
-    const afterCache = native !== undefined && REMEMBERED_NATIVE_CHECKS.has(native);
-    const verdict = afterCache ? undefined : native?.(node, env, scope);
-    if (verdict !== undefined) return { passed: verdict };
-    const reach = this.#skipAbsent ? this.#reach.get(key) : undefined;
-    const absentKey = reach === undefined ? undefined : absentKeyOf(reach, node);
-    const absent = absentKey === undefined ? undefined : reach?.absent.get(absentKey);
-    if (absent !== undefined) return { passed: absent };
-    const memo = this.#memo.get(key);
-    const seen = memo === undefined || memo.oversized ? undefined : this.#memoKey(memo, node, env);
-    const known = seen === undefined ? undefined : memo?.results.get(seen);
-    if (known !== undefined) return { passed: known };
-    const remembered = afterCache ? native(node, env, scope) : undefined;
-    if (remembered !== undefined) {
-      if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, remembered);
-      if (absentKey !== undefined) reach?.absent.set(absentKey, remembered);
-      return { passed: remembered };
-    }
-    currentScope = scope;
-    try {
-      const result = this.#run(compiled, node, env);
-      const passed = !(result.length === 1 && result[0] === false);
-      if (memo !== undefined && seen !== undefined) this.#rememberResult(memo, seen, passed);
-      if (absentKey !== undefined) reach?.absent.set(absentKey, passed);
-      return { passed };
-    } catch (error) {
-      return { error: error instanceof Error ? error.message : String(error) };
-    } finally {
-      currentScope = undefined;
-    }
+    return this.evaluatePrepared(this.prepare(written, base), node, env, scope);
   }
 
   /**
    * Resolves a constraint's expression on `base` once: the repair, the compiled expression, the
-   * native check, the memo and the reach, as {@link evaluate} looks them up on every call. The
-   * walker keeps the result per StructureDefinition node ({@link evaluatePrepared}).
+   * native check, the memo and the reach, which {@link evaluate} resolves on every call. The walker
+   * keeps the result per StructureDefinition node ({@link evaluatePrepared}).
    */
   prepare(written: string, base: string): PreparedConstraint {
     const repair = repairOf(written);
@@ -341,9 +305,9 @@ export class InvariantEngine {
   }
 
   /**
-   * {@link evaluate} of a {@link prepare}d constraint: the same steps in the same order (repair
-   * verdict, native check, absent-property verdict, result cache, the native check asked after the
-   * cache, FHIRPath), without looking anything up by the expression's text.
+   * Evaluates a {@link prepare}d constraint: the repair's verdict, the native check, the
+   * absent-property verdict, the result cache, the native check asked after the cache, then FHIRPath —
+   * without looking anything up by the expression's text.
    */
   evaluatePrepared(prepared: PreparedConstraint, node: unknown, env: { resource: unknown; rootResource: unknown }, scope: ResolveScope): ConstraintResult {
     if (prepared.verdict !== undefined) {

@@ -66,18 +66,7 @@ export const REPAIRED_CONSTRAINTS: readonly RepairedConstraint[] = [
 
 const BY_EXPRESSION: ReadonlyMap<string, RepairedConstraint['repair']> = new Map(REPAIRED_CONSTRAINTS.map((constraint) => [constraint.written, constraint.repair]));
 
-/** The repair of a constraint's expression as written, if it has one (`repairConstraint` applies it). */
+/** The repair of a constraint's expression as written, if it has one (`InvariantEngine.prepare` applies it). */
 export function repairOf(expression: string): RepairedConstraint['repair'] | undefined {
   return BY_EXPRESSION.get(expression);
-}
-
-/**
- * What to evaluate for a constraint's expression on `node`: the expression itself, its repair,
- * or (a boolean) the verdict where the expression cannot be evaluated on this JSON.
- */
-export function repairConstraint(expression: string, node: unknown): string | boolean {
-  const repair = BY_EXPRESSION.get(expression);
-  if (repair === undefined) return expression;
-  if ('expression' in repair) return repair.expression;
-  return repair.verdict(node) ?? expression;
 }
