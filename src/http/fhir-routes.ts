@@ -39,6 +39,7 @@ import { checkElementNames, requestedSubset, subsetResource, subsetText } from '
 import { sortOf, TopRanked, type SortKeyName } from './fhir-sort.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead } from './narrowing.js';
+import { TYPE_SEARCH_DOCUMENTATION, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -135,7 +136,7 @@ export function viewOf(stored: StoredPlan, at: Date): PlanView {
 }
 
 /** {@link viewOf} of a plan already judged sendable at `at` (a search judges each plan once, to leave out those that may not be sent). */
-function judgedView(stored: StoredPlan, at: Date): PlanView {
+export function judgedView(stored: StoredPlan, at: Date): PlanView {
   const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
   const targets = referenceTargets(planned);
   const entries = planned.flatMap((planEntry): ViewEntry[] => {
@@ -198,6 +199,8 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
   const resource = (type: string): CapabilityStatementRestResource => {
     const profile = PROFILE_OF_TYPE[type];
     const carePlan = type === 'CarePlan';
+    // The other types' search by the person (src/http/fhir-type-search.ts); none on a type no parameter of which names a person.
+    const personSearch = carePlan ? [] : typeSearchParameters(type);
     return {
       type,
       ...(profile === undefined ? {} : { supportedProfile: [profile] }),
@@ -207,6 +210,7 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
         { code: 'vread' },
         { code: 'history-instance', documentation: HISTORY_DOCUMENTATION },
         ...(carePlan ? [{ code: 'history-type' as const, documentation: TYPE_HISTORY_DOCUMENTATION }, { code: 'search-type' as const }] : []),
+        ...(personSearch.length > 0 ? [{ code: 'search-type' as const, documentation: TYPE_SEARCH_DOCUMENTATION }] : []),
       ],
       versioning: 'versioned',
       // vread answers past versions (src/http/fhir-history-routes.ts).
@@ -247,7 +251,17 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
               { name: '_total', type: 'token', documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
             ],
           }
-        : {}),
+        : personSearch.length > 0
+          ? {
+              searchParam: [
+                ...personSearch,
+                { name: '_count', type: 'number' as const, documentation: `Resources a page holds: default 50, at most 200; the next page is the link "next"` },
+                { name: '_summary', type: 'token' as const, documentation: 'count: the number of matches and no entries; true, text or data: each resource in part, tagged SUBSETTED; false: whole' },
+                { name: '_elements', type: 'string' as const, documentation: 'Top-level element names: each match with those, id, meta and its mandatory elements, tagged SUBSETTED' },
+                { name: '_total', type: 'token' as const, documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
+              ],
+            }
+          : {}),
     };
   };
   return {
@@ -599,7 +613,11 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   const noSearch = (request: Request): never => {
     const type = String(request.params.type);
     throw KNOWN_TYPES.has(type)
-      ? new HttpError(404, 'Not Found', `Search is supported on CarePlan only; read a ${type} by its id (GET /fhir/${type}/{id}) or include it in a CarePlan search`)
+      ? new HttpError(
+          404,
+          'Not Found',
+          `Search is not supported on ${type}: no search parameter of it names a person (searched: CarePlan, ${searchableTypes().join(', ')}). Read a ${type} by its id (GET /fhir/${type}/{id}) or include it in a CarePlan search`,
+        )
       : new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
   };
   router.get('/:type', noSearch);
