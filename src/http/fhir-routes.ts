@@ -215,6 +215,8 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
       versioning: 'versioned',
       // vread answers past versions (src/http/fhir-history-routes.ts).
       readHistory: true,
+      // If-None-Match and If-Modified-Since on a read: 304 once access and consent allow a 200 (Express's req.fresh).
+      conditionalRead: 'full-support',
       ...(carePlan
         ? {
             searchInclude: [...Object.keys(INCLUDES), '*'],

@@ -190,6 +190,29 @@ describe.each([
     await api().get('/fhir/CarePlan').query({ _include: 'CarePlan:author' }).set(auth()).expect(400);
   });
 
+  it('answers a conditional read with 304 when the ETag or date still holds, after judging it as a read (R4 http.html#cread)', async () => {
+    const path = `/fhir/Consent/${await idOf('Consent')}`;
+    const first = await api().get(path).set(auth()).expect(200);
+    const etag = String(first.headers.etag);
+    const lastModified = String(first.headers['last-modified']);
+    const unchanged = await api().get(path).set(auth()).set('If-None-Match', etag).expect(304);
+    expect(unchanged.text).toBeFalsy();
+    expect(unchanged.headers.etag).toBe(etag);
+    expect(unchanged.headers['content-type']).toBeUndefined();
+    await api().get(path).set(auth()).set('If-None-Match', 'W/"0"').expect(200);
+    await api().get(path).set(auth()).set('If-Modified-Since', lastModified).expect(304);
+    await api().get(path).set(auth()).set('If-Modified-Since', new Date(Date.parse(lastModified) - 86_400_000).toUTCString()).expect(200);
+    // An end-to-end reload asks for the content whatever the client holds.
+    await api().get(path).set(auth()).set('If-None-Match', etag).set('Cache-Control', 'no-cache').expect(200);
+    const log = await server.store.auditLog({ organization: REGION });
+    expect(log.filter((entry) => entry.what === `GET ${path}` && entry.action === 'read').map((entry) => entry.detail)).toEqual(expect.arrayContaining(['200', '304']));
+    // Judged first: a plan that may not be sent now is refused, whatever the client holds.
+    await api().get(`/fhir/CarePlan/${await idOf('CarePlan', WITHDRAWN_PLAN)}`).set(auth(await bearer(SKANE))).set('If-None-Match', '*').expect(403);
+    await api().get(path).set(auth(await bearer('SE2321000180-9999'))).set('If-None-Match', etag).expect(403);
+    const statement = (await api().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
+    expect(statement.rest?.[0]?.resource?.find((resource) => resource.type === 'Consent')?.conditionalRead).toBe('full-support');
+  });
+
   it('refuses a plan whose consent was withdrawn with 403 naming consent.withdrawn, on read and on search, and audits it', async () => {
     const skane = await bearer(SKANE);
     const read = await api().get(`/fhir/CarePlan/${await idOf('CarePlan', WITHDRAWN_PLAN)}`).set(auth(skane)).expect(403);
