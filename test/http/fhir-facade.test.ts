@@ -190,6 +190,19 @@ describe.each([
     await api().get('/fhir/CarePlan').query({ _include: 'CarePlan:author' }).set(auth()).expect(400);
   });
 
+  it('refuses a plan whose consent was withdrawn with 403 naming consent.withdrawn, on read and on search, and audits it', async () => {
+    const skane = await bearer(SKANE);
+    const read = await api().get(`/fhir/CarePlan/${await idOf('CarePlan', WITHDRAWN_PLAN)}`).set(auth(skane)).expect(403);
+    expect(read.headers['content-type']).toContain('application/fhir+json');
+    const outcome = read.body as OperationOutcome;
+    expect(outcome.issue.map((issue) => issue.diagnostics).join('\n')).toContain('consent.withdrawn');
+    expect(outcome.issue[0]?.code).toBe('forbidden');
+    const searched = await api().get('/fhir/CarePlan').query({ identifier: WITHDRAWN_PLAN, _include: '*' }).set(auth(skane)).expect(403);
+    expect(JSON.stringify(searched.body)).toContain('consent.withdrawn');
+    const log = await server.store.auditLog({ organization: SKANE });
+    expect(log.filter((entry) => entry.planId === WITHDRAWN_PLAN && entry.outcome === 'refused' && entry.detail === '403').map((entry) => entry.action).sort()).toEqual(['read', 'search']);
+  });
+
   it('answers a conditional read with 304 when the ETag or date still holds, after judging it as a read (R4 http.html#cread)', async () => {
     const path = `/fhir/Consent/${await idOf('Consent')}`;
     const first = await api().get(path).set(auth()).expect(200);
@@ -211,19 +224,6 @@ describe.each([
     await api().get(path).set(auth(await bearer('SE2321000180-9999'))).set('If-None-Match', etag).expect(403);
     const statement = (await api().get('/fhir/metadata').expect(200)).body as CapabilityStatement;
     expect(statement.rest?.[0]?.resource?.find((resource) => resource.type === 'Consent')?.conditionalRead).toBe('full-support');
-  });
-
-  it('refuses a plan whose consent was withdrawn with 403 naming consent.withdrawn, on read and on search, and audits it', async () => {
-    const skane = await bearer(SKANE);
-    const read = await api().get(`/fhir/CarePlan/${await idOf('CarePlan', WITHDRAWN_PLAN)}`).set(auth(skane)).expect(403);
-    expect(read.headers['content-type']).toContain('application/fhir+json');
-    const outcome = read.body as OperationOutcome;
-    expect(outcome.issue.map((issue) => issue.diagnostics).join('\n')).toContain('consent.withdrawn');
-    expect(outcome.issue[0]?.code).toBe('forbidden');
-    const searched = await api().get('/fhir/CarePlan').query({ identifier: WITHDRAWN_PLAN, _include: '*' }).set(auth(skane)).expect(403);
-    expect(JSON.stringify(searched.body)).toContain('consent.withdrawn');
-    const log = await server.store.auditLog({ organization: SKANE });
-    expect(log.filter((entry) => entry.planId === WITHDRAWN_PLAN && entry.outcome === 'refused' && entry.detail === '403').map((entry) => entry.action).sort()).toEqual(['read', 'search']);
   });
 
   it('answers 404 for an unknown id or type, and 403 to an organisation not in the plan or a token without the scope', async () => {
