@@ -39,7 +39,7 @@ import { checkElementNames, requestedSubset, subsetResource, subsetText } from '
 import { sortOf, TopRanked, type SortKeyName } from './fhir-sort.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead } from './narrowing.js';
-import { TYPE_SEARCH_DOCUMENTATION, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
+import { EVERYTHING_DOCUMENTATION, TYPE_SEARCH_DOCUMENTATION, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -217,6 +217,7 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
       readHistory: true,
       // If-None-Match and If-Modified-Since on a read: 304 once access and consent allow a 200 (Express's req.fresh).
       conditionalRead: 'full-support',
+      ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', documentation: EVERYTHING_DOCUMENTATION }] } : {}),
       ...(carePlan
         ? {
             searchInclude: [...Object.keys(INCLUDES), '*'],

@@ -25,13 +25,14 @@ import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes } from './audited-route.js';
 import { judgingPlanOf, storedSendRefusal } from './derived-view.js';
-import { FHIR_ID, baseUrl, judgedView, queryValues, sendFhirText, token, type ViewEntry } from './fhir-routes.js';
+import { FHIR_ID, KNOWN_TYPES, baseUrl, judgedView, queryValues, sendFhirText, token, type ViewEntry } from './fhir-routes.js';
 import { patientSearchParameters, searchableTypes, typeSearchParameters, type PatientSearchParameter } from './fhir-search-parameters.js';
 import { checkElementNames, requestedSubset, subsetResource } from './fhir-subset.js';
 import { narrowedRead } from './narrowing.js';
 import { searchedPersonToken } from './person-search.js';
 import { HttpError } from './problem.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
+import { parseSince } from './fhir-history-routes.js';
 
 /** Most resources a page holds, and how many when `_count` is not given (as on CarePlan). */
 const MAX_COUNT = 200;
@@ -41,6 +42,8 @@ const offsetSchema = z.coerce.number().int().min(0);
 const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
 /** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
 const MAX_REFUSALS_TOLD = 20;
+/** The parameters of Patient/$everything this server takes (start and end, the care dates, are not). */
+const EVERYTHING_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_type', '_count', '_offset']);
 /** The result parameters every type here takes. */
 const RESULT_PARAMETERS = ['_count', '_offset', '_total', '_summary', '_elements'] as const;
 
@@ -239,6 +242,98 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
     }
     sendFhirText(response, JSON.stringify(bundle));
   });
+  /**
+   * `Patient/{id}/$everything` (https://hl7.org/fhir/R4/patient-operation-everything.html): every
+   * resource of the plans about the person the caller may read and be sent now, each plan's whole
+   * FHIR view (its resources in the patient's compartment and what they refer to), the Patient first,
+   * a resource several plans show once, as the plan recorded last maps it. `_type` keeps some types,
+   * `_since` the resources of plan versions recorded at or after it; `_count` pages. `start` and
+   * `end` (the care dates) are not supported: 400, or ignored under `Prefer: handling=lenient`.
+   */
+  const everything = route('search', async (request, response, caller: Caller, subject) => {
+    if (request.method === 'POST') takeParameters(request);
+    const id = String(request.params.id);
+    const ignored = ignoredParameters(request, EVERYTHING_PARAMETERS, 'Patient/$everything');
+    const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
+    const offset = offsetSchema.safeParse(request.query._offset ?? 0);
+    if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
+    const types = queryValues(request, '_type');
+    const unknownTypes = types.filter((type) => !KNOWN_TYPES.has(type));
+    if (unknownTypes.length > 0) throw new HttpError(400, 'Bad Request', `_type: no resource type ${unknownTypes.join(', ')} here (see GET /fhir/metadata)`);
+    const sinceText = single(request, '_since');
+    const since = sinceText === undefined ? -Infinity : parseSince(sinceText).getTime();
+
+    const planIds = FHIR_ID.test(id) ? await store.plansWithResource('Patient', id) : [];
+    const plans = (await Promise.all(planIds.map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
+    plans.sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || judgingPlanOf(a).id.localeCompare(judgingPlanOf(b).id));
+    if (plans.length === 0) throw new HttpError(404, 'Not Found', `No Patient/${id}`);
+    const at = clock();
+    /** The first plan the caller may not see, and the first it sees but may not be sent now. */
+    let hidden: HttpError | undefined;
+    let withheld: HttpError | undefined;
+    let sendable = 0;
+    const allowed: StoredPlan[] = [];
+    const found: ViewEntry[] = [];
+    const seen = new Set<string>();
+    for (const stored of plans) {
+      const judged = judgingPlanOf(stored);
+      const access = dependencies.mayAccess(judged, caller, at);
+      if (!access.allowed) {
+        hidden ??= new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see Patient/${id}: ${access.reason}`);
+        continue;
+      }
+      allowed.push(stored);
+      const read = narrowedRead(stored, access.role, at);
+      const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
+      if (refused !== undefined || read instanceof HttpError) {
+        withheld ??= refused;
+        continue;
+      }
+      sendable += 1;
+      // A resource's meta.lastUpdated is when the plan version showing it was recorded.
+      if (Date.parse(read.recordedAt) < since) continue;
+      for (const entry of judgedView(read, at).entries) {
+        const key = `${entry.type}/${entry.id}`;
+        if (seen.has(key) || (types.length > 0 && !types.includes(entry.type))) continue;
+        seen.add(key);
+        found.push(entry);
+      }
+    }
+    const [only] = allowed;
+    if (only !== undefined) {
+      if (allowed.length === 1) subject.planId = judgingPlanOf(only).id;
+      subject.person = judgingPlanOf(only).individual.identifier.value;
+    }
+    // Nothing may be sent: why (each plan's consent withdrawn or ended, or an organisation of none of the person's plans).
+    const refusal = withheld ?? hidden;
+    if (sendable === 0 && refusal !== undefined) throw refusal;
+    // The Patient first, as the operation's readers expect the focus of the Bundle first; otherwise as the plans map them.
+    found.sort((a, b) => Number(b.type === 'Patient' && b.id === id) - Number(a.type === 'Patient' && a.id === id));
+
+    const base = baseUrl(request);
+    const link = (pageOffset: number): string => {
+      const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+      for (const name of ignored) query.delete(name);
+      query.set('_offset', String(pageOffset));
+      query.set('_count', String(count.data));
+      return `${base}/Patient/${id}/$everything?${query.toString()}`;
+    };
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: found.length,
+      link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < found.length ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
+      entry: found.slice(offset.data, offset.data + count.data).map((entry) => ({ fullUrl: `${base}/${entry.type}/${entry.id}`, resource: entry.resource, search: { mode: 'match' } })),
+    };
+    sendFhirText(response, JSON.stringify(bundle));
+  });
+  const handleOperation = async (request: Request, response: Response, next: NextFunction): Promise<void> => {
+    if (request.params.operation === '$everything') await everything(request, response);
+    else next();
+  };
+  router.get('/Patient/:id/:operation', handleOperation);
+  router.post('/Patient/:id/:operation', handleOperation);
+
   // Types not searched here (CarePlan, AuditEvent, unknown names) go on to the routes after this one.
   const searchable: ReadonlySet<string> = new Set(searchableTypes());
   const handle = async (request: Request, response: Response, next: NextFunction): Promise<void> => {
@@ -260,4 +355,33 @@ function refusalOutcome(refusals: readonly HttpError[], refusedCount: number): F
   }));
   if (refusedCount > refusals.length) issue.push({ severity: 'warning', code: 'forbidden', diagnostics: `${String(refusedCount - refusals.length)} more plans found may not be sent now` });
   return { resourceType: 'OperationOutcome', issue };
+}
+
+/**
+ * An operation invoked by POST carries its parameters in a `Parameters` resource
+ * (https://hl7.org/fhir/R4/operations.html#request): each primitive one is appended to the URL's
+ * query, and the request's URL rewritten to carry them, so the operation reads one query whichever way
+ * it came (as a search by POST does, src/http/fhir-post-search.ts). 400 for another body or a
+ * parameter without a primitive value, naming it.
+ */
+function takeParameters(request: Request): void {
+  const body: unknown = request.body;
+  if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
+    throw new HttpError(400, 'Bad Request', 'POST an operation with a Parameters resource as its body ({"resourceType":"Parameters"} for none), or use GET');
+  }
+  const parameters: unknown = (body as { parameter?: unknown }).parameter ?? [];
+  if (!Array.isArray(parameters)) throw new HttpError(400, 'Bad Request', 'Parameters.parameter: an array');
+  const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
+  parameters.forEach((parameter: unknown, index) => {
+    const where = `Parameters.parameter[${String(index)}]`;
+    if (typeof parameter !== 'object' || parameter === null) throw new HttpError(400, 'Bad Request', `${where}: an object with name and a value`);
+    const { name } = parameter as { name?: unknown };
+    const values = Object.entries(parameter).filter(([key, value]) => key.startsWith('value') && ['string', 'number', 'boolean'].includes(typeof value));
+    const [value] = values;
+    if (typeof name !== 'string' || value === undefined || values.length > 1) throw new HttpError(400, 'Bad Request', `${where}: a name and one primitive value[x] (valueString, valueInstant, valueInteger …)`);
+    query.append(name, String(value[1]));
+  });
+  const search = query.toString();
+  request.url = `${request.path}${search === '' ? '' : `?${search}`}`;
+  request.originalUrl = `${request.baseUrl}${request.url}`;
 }

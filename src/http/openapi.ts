@@ -295,6 +295,13 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
     scope: READ,
   },
   { method: 'post', path: '/fhir/{type}/_search', summary: 'The same search by POST, the parameters in a form body', scope: READ },
+  {
+    method: 'get',
+    path: '/fhir/Patient/{id}/{operation}',
+    summary: '$everything: every resource of the person’s plans the caller may be sent now, the Patient first, as a searchset (_type, _since, _count)',
+    scope: READ,
+  },
+  { method: 'post', path: '/fhir/Patient/{id}/{operation}', summary: '$everything by POST, its parameters in a Parameters body', scope: READ, takesResource: true },
   // src/http/fhir-history-routes.ts
   { method: 'get', path: '/fhir/{type}/{id}/_history', summary: 'The versions of a resource, newest first, as a history Bundle (_count, _since, _at; the next and previous links page on)', scope: READ },
   { method: 'get', path: '/fhir/{type}/{id}/_history/{vid}', summary: 'vread: a resource as a version of its plan maps it', scope: READ },

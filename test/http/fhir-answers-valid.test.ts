@@ -2,7 +2,7 @@
  * What the FHIR facade answers is valid R4 by two validators that share no code with src/ (Medplum's
  * StructureDefinition validator and the official JSON schema through ajv, test/support/fhir-validators.ts):
  * the CapabilityStatement, searchsets (CarePlan with everything included, another type by the person,
- * AuditEvent), a history Bundle, a read with `_summary`, and the OperationOutcome of an error. A
+ * Patient/$everything, AuditEvent), a history Bundle, a read with `_summary`, and the OperationOutcome of an error. A
  * client library checking what it receives would refuse an answer they refuse.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -56,6 +56,7 @@ describe('the FHIR facade’s answers by independent validators', () => {
       ['Appointment searchset by patient', await get(`/fhir/Appointment?patient=${patient}`)],
       ['Consent searchset by patient, _summary=true', await get(`/fhir/Consent?patient=${patient}&_summary=true`)],
       ['Patient searchset by identifier', await get('/fhir/Patient?identifier=198503141239')],
+      ['Patient/$everything', await get(`/fhir/${patient}/$everything`)],
       ['AuditEvent searchset', await get('/fhir/AuditEvent?_count=5')],
       ['CarePlan history', await get(`/fhir/CarePlan/${String(carePlan?.id)}/_history`)],
       ['CarePlan read, _summary=true', await get(`/fhir/CarePlan/${String(carePlan?.id)}?_summary=true`)],
@@ -65,5 +66,6 @@ describe('the FHIR facade’s answers by independent validators', () => {
     // The searchsets are not empty: a valid empty Bundle would prove little.
     expect(((answers[2]?.[1] as Bundle).entry ?? []).length).toBeGreaterThan(0);
     expect(((answers[4]?.[1] as Bundle).entry ?? []).length).toBe(1);
+    expect(((answers[5]?.[1] as Bundle).entry ?? []).length).toBeGreaterThan(10);
   }, 120_000);
 });

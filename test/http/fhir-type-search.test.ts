@@ -12,6 +12,7 @@ import type { Appointment, Bundle, CapabilityStatement, Consent, FhirResource, G
 import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planResourceIds } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
@@ -69,6 +70,15 @@ describe.each([
   const get = (path: string, organization = REGION) => request(server.url).get(path).set('Authorization', `Bearer ${tokens.get(organization) ?? ''}`);
   const matches = (bundle: Bundle): FhirResource[] => (bundle.entry ?? []).filter((entry) => entry.search?.mode === 'match').flatMap((entry) => (entry.resource === undefined ? [] : [entry.resource]));
   const ids = (resources: readonly FhirResource[]): string[] => resources.map((resource) => String(resource.id)).sort();
+  /** The Patient id of a person's plan, as the store's FHIR view maps it (for a plan nothing may be sent of). */
+  const patientIdOf = async (person: string): Promise<string> => {
+    const { plans } = await server.store.search({ personIdentifier: person.replace('-', '') });
+    const [stored] = plans;
+    if (stored === undefined) throw new Error(`no plan of ${person}`);
+    const found = planResourceIds(stored.plan).find((resource) => resource.resourceType === 'Patient');
+    if (found === undefined) throw new Error('no Patient');
+    return found.id;
+  };
   const search = async (path: string, organization = REGION): Promise<FhirResource[]> => matches((await get(path, organization).expect(200)).body as Bundle);
 
   it('finds a person’s appointments, consents, goals and tasks by patient, as the plan holds them', async () => {
@@ -179,6 +189,53 @@ describe.each([
     expect(matches((await get(`/fhir/CarePlan?patient=${patientId}`).expect(200)).body as Bundle).map((resource) => resource.resourceType)).toEqual(['CarePlan']);
   });
 
+  it('answers Patient/$everything with every resource of the person’s plans the caller may be sent, the Patient first', async () => {
+    const bundle = (await get(`/fhir/Patient/${patientId}/$everything`).expect(200)).body as Bundle;
+    expect(bundle.type).toBe('searchset');
+    const got = matches(bundle);
+    expect(got[0]).toMatchObject({ resourceType: 'Patient', id: patientId });
+    // The same resources the plan's CarePlan search with everything included and revincluded answers, each once.
+    const key = (resource: FhirResource): string => `${resource.resourceType}/${String(resource.id)}`;
+    expect(got.map(key).sort()).toEqual([...whole.values()].flat().map(key).sort());
+    expect(new Set(got.map(key)).size).toBe(got.length);
+    expect(bundle.total).toBe(got.length);
+    // _type keeps some types; _count pages.
+    const typed = matches((await get(`/fhir/Patient/${patientId}/$everything?_type=Consent,Goal`).expect(200)).body as Bundle);
+    expect(typed.map(key).sort()).toEqual([...(whole.get('Consent') ?? []), ...(whole.get('Goal') ?? [])].map(key).sort());
+    const first = (await get(`/fhir/Patient/${patientId}/$everything?_count=2`).expect(200)).body as Bundle;
+    expect(matches(first)).toHaveLength(2);
+    expect(first.link?.find((link) => link.relation === 'next')?.url).toContain('_offset=2');
+    // _since after the plan's version was recorded leaves nothing.
+    expect(matches((await get(`/fhir/Patient/${patientId}/$everything?_since=2099-01-01T00:00:00Z`).expect(200)).body as Bundle)).toEqual([]);
+    // By POST too.
+    const post = (body: unknown) =>
+      request(server.url).post(`/fhir/Patient/${patientId}/$everything`).set('Authorization', `Bearer ${tokens.get(REGION) ?? ''}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
+    const posted = await post({ resourceType: 'Parameters', parameter: [{ name: '_type', valueCode: 'Patient' }] }).expect(200);
+    expect(matches(posted.body as Bundle).map(key)).toEqual([`Patient/${patientId}`]);
+    expect((await post({ resourceType: 'Parameters' }).expect(200)).body).toMatchObject({ total: got.length });
+    const bad = await post({ resourceType: 'Parameters', parameter: [{ name: '_type' }] }).expect(400);
+    expect((bad.body as OperationOutcome).issue[0]?.diagnostics).toContain('Parameters.parameter[0]');
+    await post({ resourceType: 'Patient' }).expect(400);
+  });
+
+  it('refuses Patient/$everything to an organisation of none of the person’s plans and for a withdrawn consent, 404 for nobody, 400 for what it does not take', async () => {
+    const stranger = await get(`/fhir/Patient/${patientId}/$everything`, STRANGER).expect(403);
+    expect((stranger.body as OperationOutcome).issue[0]?.diagnostics).toContain(STRANGER);
+    // Nothing of the withdrawn plan may be sent, its Patient's id not even by a search: it is read from the store.
+    await get(`/fhir/Patient?identifier=${WITHDRAWN_PERSON}`, SKANE).expect(403);
+    const id = await patientIdOf(WITHDRAWN_PERSON);
+    const withdrawn = await get(`/fhir/Patient/${id}/$everything`, SKANE).expect(403);
+    expect(JSON.stringify(withdrawn.body)).toContain('consent.withdrawn');
+    await get('/fhir/Patient/00000000-0000-0000-0000-000000000000/$everything').expect(404);
+    const start = await get(`/fhir/Patient/${patientId}/$everything?start=2026-01-01`).expect(400);
+    expect((start.body as OperationOutcome).issue[0]?.diagnostics).toContain('start');
+    await get(`/fhir/Patient/${patientId}/$everything?start=2026-01-01`).set('Prefer', 'handling=lenient').expect(200);
+    await get(`/fhir/Patient/${patientId}/$everything?_type=Banana`).expect(400);
+    await get(`/fhir/Patient/${patientId}/$everything?_since=yesterday`).expect(400);
+    const log = await server.store.auditLog({ organization: STRANGER });
+    expect(log).toContainEqual(expect.objectContaining({ action: 'search', what: `GET /fhir/Patient/${patientId}/$everything`, outcome: 'refused', detail: '403' }));
+  });
+
   it('lists each type’s search in the CapabilityStatement with the official parameter definitions', async () => {
     const statement = (await request(server.url).get('/fhir/metadata').expect(200)).body as CapabilityStatement;
     const resources = statement.rest?.[0]?.resource ?? [];
@@ -189,5 +246,6 @@ describe.each([
     expect(of('Task')?.searchParam?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['_id', 'patient', 'subject']));
     expect(of('Patient')?.searchParam?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['_id', 'identifier']));
     expect(of('Organization')?.interaction?.map((interaction) => interaction.code)).not.toContain('search-type');
+    expect(of('Patient')?.operation?.map((operation) => operation.definition)).toContain('http://hl7.org/fhir/OperationDefinition/Patient-everything');
   });
 });
