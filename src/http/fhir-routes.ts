@@ -5,6 +5,7 @@
  * - `GET /fhir/metadata`: what the facade supports (no token needed).
  * - `GET /fhir/{type}/{id}`: one resource of a plan's FHIR view.
  * - `GET /fhir/CarePlan?…`: plans as a `searchset` Bundle, with `_include` / `_revinclude`.
+ *   (The other types' search by the person, and `Patient/$everything`: src/http/fhir-type-search.ts.)
  *
  * Sending is judged at the moment the data leaves: every answer that carries plan data maps the plan
  * only after `judgeSend(plan, now)` finds no error, else it answers 403 naming the rule (a consent
