@@ -29,6 +29,7 @@ import { docsRouter } from './docs-routes.js';
 import { fhirHistoryRouter } from './fhir-history-routes.js';
 import { fhirTypeHistoryRouter } from './fhir-type-history.js';
 import { fhirRouter } from './fhir-routes.js';
+import { fhirTypeSearchRouter } from './fhir-type-search.js';
 import { isFormSearch, postSearch } from './fhir-post-search.js';
 import { fhirWriteRouter } from './fhir-write-routes.js';
 import { INBOUND_BASE, inboundRouter } from './inbound-routes.js';
@@ -266,6 +267,7 @@ export function createApp(given: AppDependencies): express.Express {
   // _format, _pretty and Accept, which R4 allows on every interaction, before any FHIR route reads the query.
   app.use('/fhir', fhirFormat());
   app.use('/fhir', auditEventRouter(dependencies), fhirTypeHistoryRouter(dependencies), fhirHistoryRouter(dependencies));
+  app.use('/fhir', fhirTypeSearchRouter(dependencies));
   app.use('/fhir', fhirRouter(dependencies));
   // The write side after every read route, so its 405s answer only what no route takes.
   app.use('/fhir', fhirWriteRouter(dependencies));

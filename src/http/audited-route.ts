@@ -64,7 +64,9 @@ export function auditedRoutes(
           );
         }
         await run(request, response, caller, subject);
-        await dependencies.store.audit(auditEntry(caller, subject.action ?? action, what, subject, 'success', String(response.statusCode)));
+        // A conditional read whose ETag or date still holds is answered 304 by Express as it sends (req.fresh,
+        // https://hl7.org/fhir/R4/http.html#cread); the log says so, after access and consent were judged as for a 200.
+        await dependencies.store.audit(auditEntry(caller, subject.action ?? action, what, subject, 'success', String(request.fresh ? 304 : response.statusCode)));
       } catch (error) {
         // An answer the route made is not sent: the error is, after its own audit entry.
         answer.drop();

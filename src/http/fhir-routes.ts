@@ -5,6 +5,7 @@
  * - `GET /fhir/metadata`: what the facade supports (no token needed).
  * - `GET /fhir/{type}/{id}`: one resource of a plan's FHIR view.
  * - `GET /fhir/CarePlan?…`: plans as a `searchset` Bundle, with `_include` / `_revinclude`.
+ *   (The other types' search by the person, and `Patient/$everything`: src/http/fhir-type-search.ts.)
  *
  * Sending is judged at the moment the data leaves: every answer that carries plan data maps the plan
  * only after `judgeSend(plan, now)` finds no error, else it answers 403 naming the rule (a consent
@@ -39,6 +40,7 @@ import { checkElementNames, requestedSubset, subsetResource, subsetText } from '
 import { sortOf, TopRanked, type SortKeyName } from './fhir-sort.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead } from './narrowing.js';
+import { EVERYTHING_DOCUMENTATION, TYPE_SEARCH_DOCUMENTATION, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -135,7 +137,7 @@ export function viewOf(stored: StoredPlan, at: Date): PlanView {
 }
 
 /** {@link viewOf} of a plan already judged sendable at `at` (a search judges each plan once, to leave out those that may not be sent). */
-function judgedView(stored: StoredPlan, at: Date): PlanView {
+export function judgedView(stored: StoredPlan, at: Date): PlanView {
   const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
   const targets = referenceTargets(planned);
   const entries = planned.flatMap((planEntry): ViewEntry[] => {
@@ -198,6 +200,8 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
   const resource = (type: string): CapabilityStatementRestResource => {
     const profile = PROFILE_OF_TYPE[type];
     const carePlan = type === 'CarePlan';
+    // The other types' search by the person (src/http/fhir-type-search.ts); none on a type no parameter of which names a person.
+    const personSearch = carePlan ? [] : typeSearchParameters(type);
     return {
       type,
       ...(profile === undefined ? {} : { supportedProfile: [profile] }),
@@ -207,10 +211,14 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
         { code: 'vread' },
         { code: 'history-instance', documentation: HISTORY_DOCUMENTATION },
         ...(carePlan ? [{ code: 'history-type' as const, documentation: TYPE_HISTORY_DOCUMENTATION }, { code: 'search-type' as const }] : []),
+        ...(personSearch.length > 0 ? [{ code: 'search-type' as const, documentation: TYPE_SEARCH_DOCUMENTATION }] : []),
       ],
       versioning: 'versioned',
       // vread answers past versions (src/http/fhir-history-routes.ts).
       readHistory: true,
+      // If-None-Match and If-Modified-Since on a read: 304 once access and consent allow a 200 (Express's req.fresh).
+      conditionalRead: 'full-support',
+      ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything', documentation: EVERYTHING_DOCUMENTATION }] } : {}),
       ...(carePlan
         ? {
             searchInclude: [...Object.keys(INCLUDES), '*'],
@@ -247,7 +255,17 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
               { name: '_total', type: 'token', documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
             ],
           }
-        : {}),
+        : personSearch.length > 0
+          ? {
+              searchParam: [
+                ...personSearch,
+                { name: '_count', type: 'number' as const, documentation: `Resources a page holds: default 50, at most 200; the next page is the link "next"` },
+                { name: '_summary', type: 'token' as const, documentation: 'count: the number of matches and no entries; true, text or data: each resource in part, tagged SUBSETTED; false: whole' },
+                { name: '_elements', type: 'string' as const, documentation: 'Top-level element names: each match with those, id, meta and its mandatory elements, tagged SUBSETTED' },
+                { name: '_total', type: 'token' as const, documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
+              ],
+            }
+          : {}),
     };
   };
   return {
@@ -599,7 +617,11 @@ export function fhirRouter(dependencies: AppDependencies): Router {
   const noSearch = (request: Request): never => {
     const type = String(request.params.type);
     throw KNOWN_TYPES.has(type)
-      ? new HttpError(404, 'Not Found', `Search is supported on CarePlan only; read a ${type} by its id (GET /fhir/${type}/{id}) or include it in a CarePlan search`)
+      ? new HttpError(
+          404,
+          'Not Found',
+          `Search is not supported on ${type}: no search parameter of it names a person (searched: CarePlan, ${searchableTypes().join(', ')}). Read a ${type} by its id (GET /fhir/${type}/{id}) or include it in a CarePlan search`,
+        )
       : new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
   };
   router.get('/:type', noSearch);

@@ -288,8 +288,20 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
     takesForm: true,
   },
   { method: 'get', path: '/fhir/{type}/{id}', summary: 'Read a resource of a plan, as the current version maps it', scope: READ },
-  { method: 'get', path: '/fhir/{type}', summary: 'Search of another type: 404, search is supported on CarePlan (see metadata)', scope: READ },
-  { method: 'post', path: '/fhir/{type}/_search', summary: 'Search of another type by POST: 404, search is supported on CarePlan (see metadata)', scope: READ },
+  {
+    method: 'get',
+    path: '/fhir/{type}',
+    summary: 'Search of another type by the person: patient, subject, their :identifier, _id (Patient: identifier, _id), as the CapabilityStatement lists them; 404 for a type no parameter of which names a person',
+    scope: READ,
+  },
+  { method: 'post', path: '/fhir/{type}/_search', summary: 'The same search by POST, the parameters in a form body', scope: READ },
+  {
+    method: 'get',
+    path: '/fhir/Patient/{id}/{operation}',
+    summary: '$everything: every resource of the person’s plans the caller may be sent now, the Patient first, as a searchset (_type, _since, _count)',
+    scope: READ,
+  },
+  { method: 'post', path: '/fhir/Patient/{id}/{operation}', summary: '$everything by POST, its parameters in a Parameters body', scope: READ, takesResource: true },
   // src/http/fhir-history-routes.ts
   { method: 'get', path: '/fhir/{type}/{id}/_history', summary: 'The versions of a resource, newest first, as a history Bundle (_count, _since, _at; the next and previous links page on)', scope: READ },
   { method: 'get', path: '/fhir/{type}/{id}/_history/{vid}', summary: 'vread: a resource as a version of its plan maps it', scope: READ },

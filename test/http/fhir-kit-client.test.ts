@@ -82,6 +82,13 @@ describe.each(DRIVERS)('fhir-kit-client against the facade on %s', (_name, drive
     expect(Object.keys(readBack).sort()).toEqual(Object.keys(expected).sort());
     for (const field of Object.keys(expected) as (keyof SipPlan)[]) expect(readBack[field], field).toEqual(expected[field]);
     expect(JSON.parse(readFileSync(planFile, 'utf8'))).toEqual(posted);
+
+    // The person's consents by the patient search the CapabilityStatement lists: the ones the searchset above included.
+    const patientId = carePlan.subject.reference?.split('/')[1] ?? '';
+    const consents = asResource<Bundle>(await client.search({ resourceType: 'Consent', searchParams: { patient: `Patient/${patientId}` } }), 'Bundle');
+    const included = (searchset.entry ?? []).filter((entry) => entry.resource?.resourceType === 'Consent').map((entry) => entry.resource?.id);
+    expect(included.length).toBeGreaterThan(0);
+    expect((consents.entry ?? []).map((entry) => entry.resource?.id).sort()).toEqual(included.sort());
   });
 
   it('reads a history with _count and follows its next links to the first version, and a previous link back', async () => {

@@ -220,8 +220,9 @@ describe.each([
     expect((colour.body as OperationOutcome).issue[0]?.diagnostics).toContain('colour');
     const json = await post('/fhir/CarePlan/_search').set('Content-Type', 'application/fhir+json').send('{"identifier":"x"}').expect(415);
     expect((json.body as OperationOutcome).issue[0]?.diagnostics).toContain('application/x-www-form-urlencoded');
-    const patient = await post('/fhir/Patient/_search').type('form').send('identifier=x').expect(404);
-    expect((patient.body as OperationOutcome).issue[0]?.diagnostics).toContain('Search is supported on CarePlan only');
+    const location = await post('/fhir/Location/_search').type('form').send('name=x').expect(404);
+    expect((location.body as OperationOutcome).issue[0]?.diagnostics).toContain('Search is not supported on Location');
+    expect(((await post('/fhir/Patient/_search').type('form').send('identifier=x').expect(200)).body as Bundle).total).toBe(0);
     await request(server.url).post('/fhir/CarePlan/_search').type('form').send(form).expect(401);
   });
 

@@ -1,0 +1,135 @@
+/**
+ * The patient search parameters of the resource types the facade serves, as the official R4
+ * definitions give them (`Bundle-searchParams.json` of `hl7.fhir.r4.examples`, the package the
+ * validator reads its base definitions from): for each type, its `patient` and `subject` reference
+ * parameters that may point at a Patient, with the FHIRPath that finds the references.
+ *
+ * Read once, on the first call, and only what the facade's types need is kept.
+ * https://hl7.org/fhir/R4/searchparameter-registry.html
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Bundle, SearchParameter } from 'fhir/r4.js';
+import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4/index.js';
+import { WRITTEN_RESOURCE_TYPES } from '../fhir/index.js';
+import { basePackageDirectory } from '../validation/definitions.js';
+
+/** One reference search parameter of a type, as the facade evaluates it. */
+export interface PatientSearchParameter {
+  /** The parameter's code: `patient` or `subject`. */
+  readonly code: 'patient' | 'subject';
+  /** The canonical URL of its official definition. */
+  readonly definition: string;
+  /** The official expression's part for this type, e.g. `Task.for.where(resolve() is Patient)`. */
+  readonly expression: string;
+  /**
+   * The type a reference must name when the expression says `.where(resolve() is X)`: the facade
+   * judges that from the reference's own `X/id`, as every reference it writes is relative and typed.
+   */
+  readonly targetType: string | undefined;
+  /** The references the parameter finds in a resource of the type. */
+  readonly references: (resource: object) => readonly { reference?: string }[];
+}
+
+const CODES: readonly string[] = ['patient', 'subject'];
+const RESOLVED_AS = /^(?<path>.+)\.where\(resolve\(\) is (?<type>[A-Z][A-Za-z]+)\)$/;
+
+let table: ReadonlyMap<string, readonly PatientSearchParameter[]> | undefined;
+
+/** The patient and subject parameters of `type` that may point at a Patient, in the order patient, subject; none for a type without. */
+export function patientSearchParameters(type: string): readonly PatientSearchParameter[] {
+  table ??= readTable();
+  return table.get(type) ?? [];
+}
+
+function readTable(): ReadonlyMap<string, readonly PatientSearchParameter[]> {
+  // The parsed-JSON boundary: the official package's Bundle of every R4 SearchParameter.
+  const bundle = JSON.parse(readFileSync(path.join(basePackageDirectory(), 'Bundle-searchParams.json'), 'utf8')) as Bundle;
+  const types: ReadonlySet<string> = new Set(WRITTEN_RESOURCE_TYPES);
+  const found = new Map<string, PatientSearchParameter[]>();
+  for (const entry of bundle.entry ?? []) {
+    const parameter = entry.resource as SearchParameter | undefined;
+    if (parameter?.resourceType !== 'SearchParameter' || parameter.type !== 'reference' || !CODES.includes(parameter.code) || parameter.expression === undefined) continue;
+    if (!(parameter.target ?? []).includes('Patient')) continue;
+    for (const type of parameter.base) {
+      if (!types.has(type)) continue;
+      // A parameter shared by several types (clinical-patient) gives each its own part, joined by " | ".
+      const expression = parameter.expression
+        .split(' | ')
+        .map((part) => part.trim())
+        .find((part) => part.startsWith(`${type}.`));
+      if (expression === undefined) continue;
+      const list = found.get(type) ?? [];
+      list.push(compiled(parameter.code as 'patient' | 'subject', parameter.url, expression));
+      found.set(type, list);
+    }
+  }
+  for (const list of found.values()) list.sort((a, b) => CODES.indexOf(a.code) - CODES.indexOf(b.code));
+  return found;
+}
+
+function compiled(code: 'patient' | 'subject', definition: string, expression: string): PatientSearchParameter {
+  const resolved = RESOLVED_AS.exec(expression)?.groups;
+  const pathOnly = resolved?.path ?? expression;
+  const evaluate = fhirpath.compile(pathOnly, r4);
+  return {
+    code,
+    definition,
+    expression,
+    targetType: resolved?.type,
+    references: (resource) =>
+      (evaluate(resource) as unknown[]).filter((value): value is { reference?: string } => typeof value === 'object' && value !== null && !Array.isArray(value)),
+  };
+}
+
+/** What the CapabilityStatement says of the search of a type other than CarePlan. */
+export const TYPE_SEARCH_DOCUMENTATION =
+  'By the person: a search names the patient (or subject), the person’s identifier, or ids; it reads the plans of that person alone, judged as a read is (access, consent at the moment of the answer). A resource several plans show is one match, as the plan recorded last maps it. A search of every plan’s parts is refused (400): search CarePlan with _include or _revinclude';
+
+/** The types searched here: every type the mapping writes but CarePlan, which has its own search. */
+export function searchableTypes(): string[] {
+  return [...WRITTEN_RESOURCE_TYPES].filter((type) => type !== 'CarePlan' && typeSearchParameters(type).length > 0);
+}
+
+/** One search parameter of a type, as the CapabilityStatement lists it. */
+export interface TypeSearchParameter {
+  readonly name: string;
+  readonly type: 'token' | 'reference';
+  readonly definition: string;
+  readonly documentation: string;
+}
+
+/**
+ * The search parameters `type` takes here: `_id` and, on Patient, `identifier`; on the other types
+ * their official `patient` and `subject` parameters (with `:identifier`). None for a type no
+ * parameter names a person of (Organization, Location …): those are read by id or included.
+ */
+export function typeSearchParameters(type: string): TypeSearchParameter[] {
+  if (type === 'Patient') {
+    return [
+      { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', documentation: 'The Patient’s id; several, comma-separated, for any of them' },
+      {
+        name: 'identifier',
+        type: 'token',
+        definition: 'http://hl7.org/fhir/SearchParameter/Patient-identifier',
+        documentation: 'The person’s personnummer, samordningsnummer or reservnummer: <system>|<value>, or the value alone',
+      },
+    ];
+  }
+  const references = patientSearchParameters(type);
+  if (references.length === 0) return [];
+  return [
+    { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id', documentation: `The ${type}’s id; several, comma-separated, for any of them` },
+    ...references.map((parameter) => ({
+      name: parameter.code,
+      type: 'reference' as const,
+      definition: parameter.definition,
+      documentation: `${parameter.expression}: Patient/<id>${parameter.code === 'subject' ? ' (or <Type>/<id>)' : ''}, or ${parameter.code}:identifier=<system>|<personnummer …>`,
+    })),
+  ];
+}
+
+/** What the CapabilityStatement says of Patient/$everything (src/http/fhir-type-search.ts). */
+export const EVERYTHING_DOCUMENTATION =
+  'GET or POST /fhir/Patient/{id}/$everything: every resource of the plans about the person the caller may read and be sent now (access and consent judged at the answer), the Patient first, one entry per resource; _type, _since (plan versions recorded at or after it) and _count with next links. start and end are not supported';

@@ -1,0 +1,387 @@
+/**
+ * Search of the facade's other resource types by the person a plan is about:
+ * `GET /fhir/{type}?patient=…` (and `subject`, `patient:identifier`, `_id`; `Patient?identifier=…`),
+ * and the same by POST to `/fhir/{type}/_search` (https://hl7.org/fhir/R4/search.html).
+ *
+ * An EHR that knows a person, not a plan, asks for that person's appointments, consents, goals or
+ * tasks directly; CarePlan keeps its own, wider search (src/http/fhir-routes.ts). The parameters a
+ * type takes, and the elements each one reads, are the official R4 definitions'
+ * (src/http/fhir-search-parameters.ts).
+ *
+ * Every search here names a person or resource ids, so it reads the few plans of one person or of
+ * those resources, never the whole store: a search of every plan's parts is refused with 400 and
+ * pointed at the CarePlan search, which pages through the store. Each plan found is judged as a read
+ * is, at the moment of the answer: access (an other actor's plan narrowed), then whether the plan may
+ * be sent now (consent in force, not withdrawn). A resource that several plans show (the Patient, a
+ * RelatedPerson) is answered once, as the plan recorded last maps it, as a read answers it.
+ */
+import type { Bundle, BundleEntry, FhirResource, Identifier, OperationOutcomeIssue } from 'fhir/r4.js';
+import type { NextFunction, Request, Response } from 'express';
+import { Router } from 'express';
+import { z } from 'zod';
+import { personIdentifier } from '../fhir/write/patient.js';
+import type { StoredPlan } from '../store/plan-store.js';
+import { MAX_LIMIT } from '../store/sql-plan-store.js';
+import type { AppDependencies, Caller } from './app.js';
+import { auditedRoutes } from './audited-route.js';
+import { judgingPlanOf, storedSendRefusal } from './derived-view.js';
+import { FHIR_ID, KNOWN_TYPES, baseUrl, judgedView, queryValues, sendFhirText, token, type ViewEntry } from './fhir-routes.js';
+import { patientSearchParameters, searchableTypes, typeSearchParameters, type PatientSearchParameter } from './fhir-search-parameters.js';
+import { checkElementNames, requestedSubset, subsetResource } from './fhir-subset.js';
+import { narrowedRead } from './narrowing.js';
+import { searchedPersonToken } from './person-search.js';
+import { HttpError } from './problem.js';
+import { ignoredParameters, occurrences, single } from './query-params.js';
+import { parseSince } from './fhir-history-routes.js';
+
+/** Most resources a page holds, and how many when `_count` is not given (as on CarePlan). */
+const MAX_COUNT = 200;
+const DEFAULT_COUNT = 50;
+const countSchema = z.coerce.number().int().min(0).max(MAX_COUNT);
+const offsetSchema = z.coerce.number().int().min(0);
+const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
+/** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
+const MAX_REFUSALS_TOLD = 20;
+/** The parameters of Patient/$everything this server takes (start and end, the care dates, are not). */
+const EVERYTHING_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_type', '_count', '_offset']);
+/** The result parameters every type here takes. */
+const RESULT_PARAMETERS = ['_count', '_offset', '_total', '_summary', '_elements'] as const;
+
+/** A reference search value: `Type/id`, an absolute URL ending so, or an id alone (any type the parameter allows). */
+interface ReferenceValue {
+  readonly type: string | undefined;
+  readonly id: string;
+}
+
+function referenceValue(name: string, text: string, defaultType: string | undefined): ReferenceValue {
+  const parts = text.split('/');
+  const id = parts.at(-1) ?? '';
+  const type = parts.length >= 2 ? parts.at(-2) : defaultType;
+  if (!FHIR_ID.test(id) || (type !== undefined && !/^[A-Z][A-Za-z]+$/.test(type))) throw new HttpError(400, 'Bad Request', `${name}=${text}: a reference Patient/<id> or an id`);
+  return { type, id };
+}
+
+/** The person a `:identifier` or Patient `identifier` token names, as the store keeps it. */
+interface PersonToken {
+  readonly system?: string;
+  readonly value: string;
+}
+
+function samePerson(written: Identifier & { system: string; value: string }, asked: PersonToken): boolean {
+  return written.value === asked.value && (asked.system === undefined || asked.system === '' || asked.system === written.system);
+}
+
+/** What one search asks, read from its parameters (400 for a malformed one). */
+interface TypeQuery {
+  readonly ids: readonly string[] | undefined;
+  /** Per reference parameter given: the references any of which must match ("or" within, "and" across). */
+  readonly references: readonly { readonly parameter: PatientSearchParameter; readonly values: readonly ReferenceValue[] }[];
+  /** Per `:identifier` (or Patient `identifier`) given: the persons any of which must match. */
+  readonly persons: readonly { readonly parameter: PatientSearchParameter | undefined; readonly tokens: readonly PersonToken[] }[];
+}
+
+function readQuery(request: Request, type: string): TypeQuery {
+  const once = (name: string): string[] => {
+    if (occurrences(request, name).length > 1) throw new HttpError(400, 'Bad Request', `Give ${name} once (a comma inside it means "or")`);
+    return queryValues(request, name);
+  };
+  const ids = once('_id');
+  for (const id of ids) if (!FHIR_ID.test(id)) throw new HttpError(400, 'Bad Request', `_id=${id}: not a FHIR id`);
+  const references: TypeQuery['references'][number][] = [];
+  const persons: TypeQuery['persons'][number][] = [];
+  for (const parameter of patientSearchParameters(type)) {
+    const given = once(parameter.code);
+    if (given.length > 0) references.push({ parameter, values: given.map((text) => referenceValue(parameter.code, text, parameter.code === 'patient' ? 'Patient' : undefined)) });
+    const name = `${parameter.code}:identifier`;
+    const tokens = once(name);
+    if (tokens.length > 0) persons.push({ parameter, tokens: tokens.map((text) => searchedPersonToken(name, token(text))) });
+  }
+  if (type === 'Patient') {
+    const tokens = once('identifier');
+    if (tokens.length > 0) persons.push({ parameter: undefined, tokens: tokens.map((text) => searchedPersonToken('identifier', token(text))) });
+  }
+  if (ids.length === 0 && references.length === 0 && persons.length === 0) {
+    const names = typeSearchParameters(type).map((parameter) => parameter.name);
+    throw new HttpError(400, 'Bad Request', `Search ${type} by ${names.join(', ')}: a search here names a person or ids. To search across plans, search CarePlan (GET /fhir/CarePlan), with _revinclude or _include for its parts`);
+  }
+  return { ids: ids.length > 0 ? ids : undefined, references, persons };
+}
+
+export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
+  const { store, clock } = dependencies;
+  const router = Router();
+  const route = auditedRoutes(dependencies);
+
+  /** The ids of the plans that may hold a match: each condition given narrows the last. */
+  async function candidatePlans(type: string, query: TypeQuery): Promise<StoredPlan[]> {
+    let planIds: ReadonlySet<string> | undefined;
+    const narrow = (found: Iterable<string>): void => {
+      const next = new Set(found);
+      planIds = planIds === undefined ? next : new Set([...planIds].filter((planId) => next.has(planId)));
+    };
+    if (query.ids !== undefined) narrow((await Promise.all(query.ids.map((id) => store.plansWithResource(type, id)))).flat());
+    for (const { values } of query.references) {
+      // The plans that show the Patient named; a reference to another type (subject=Group/…) names none of ours.
+      narrow((await Promise.all(values.map((value) => (value.type === undefined || value.type === 'Patient' ? store.plansWithResource('Patient', value.id) : Promise.resolve([]))))).flat());
+    }
+    for (const { tokens } of query.persons) narrow((await Promise.all(tokens.map((asked) => plansOfPerson(asked.value)))).flat());
+    const found = (await Promise.all([...(planIds ?? [])].map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
+    // The plan recorded last first: a resource several plans show is answered as it maps it.
+    return found.sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || judgingPlanOf(a).id.localeCompare(judgingPlanOf(b).id));
+  }
+
+  /** The ids of one person's plans, a store page at a time. */
+  async function plansOfPerson(personValue: string): Promise<string[]> {
+    const planIds: string[] = [];
+    let afterPlanId: string | undefined;
+    for (;;) {
+      const { plans } = await store.search({ personIdentifier: personValue, limit: MAX_LIMIT, ...(afterPlanId === undefined ? {} : { afterPlanId }) });
+      for (const stored of plans) planIds.push(judgingPlanOf(stored).id);
+      const last = plans.at(-1);
+      if (plans.length < MAX_LIMIT || last === undefined) return planIds;
+      afterPlanId = judgingPlanOf(last).id;
+    }
+  }
+
+  /** Does `entry`, in a plan about the person `patient` (its Patient's id and identifier), match every condition of the query? */
+  function matches(entry: ViewEntry, query: TypeQuery, patient: { readonly id: string | undefined; readonly identifier: Identifier & { system: string; value: string } }): boolean {
+    if (query.ids !== undefined && !query.ids.includes(entry.id)) return false;
+    const points = (parameter: PatientSearchParameter | undefined, wanted: (type: string, id: string) => boolean): boolean => {
+      // Patient's own identifier: the entry is the Patient.
+      if (parameter === undefined) return wanted('Patient', entry.id);
+      return parameter.references(entry.resource).some(({ reference }) => {
+        const [type, id] = reference?.split('/') ?? [];
+        return type !== undefined && id !== undefined && (parameter.targetType === undefined || parameter.targetType === type) && wanted(type, id);
+      });
+    };
+    for (const { parameter, values } of query.references) {
+      if (!points(parameter, (type, id) => values.some((value) => value.id === id && (value.type === undefined || value.type === type)))) return false;
+    }
+    for (const { parameter, tokens } of query.persons) {
+      // The person a plan is about is its Patient: a reference to that Patient names the person.
+      if (!tokens.some((asked) => samePerson(patient.identifier, asked))) return false;
+      if (!points(parameter, (type, id) => type === 'Patient' && id === patient.id)) return false;
+    }
+    return true;
+  }
+
+  const search = route('search', async (request, response, caller: Caller, subject) => {
+    const type = String(request.params.type);
+    const parameters = typeSearchParameters(type);
+    const known = new Set<string>([...RESULT_PARAMETERS, ...parameters.flatMap((parameter) => (parameter.type === 'reference' ? [parameter.name, `${parameter.name}:identifier`] : [parameter.name]))]);
+    const ignored = ignoredParameters(request, known, type);
+    const total = single(request, '_total');
+    if (total !== undefined && !TOTALS.has(total)) throw new HttpError(400, 'Bad Request', `_total=${total}: none, estimate or accurate`);
+    const summary = single(request, '_summary');
+    const subset = requestedSubset(request, { search: true });
+    checkElementNames(subset, type);
+    const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
+    const offset = offsetSchema.safeParse(request.query._offset ?? 0);
+    if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
+    const query = readQuery(request, type);
+
+    const at = clock();
+    const found: ViewEntry[] = [];
+    const seen = new Set<string>();
+    const refusals: HttpError[] = [];
+    let refusedCount = 0;
+    const allowed: StoredPlan[] = [];
+    for (const stored of await candidatePlans(type, query)) {
+      const judged = judgingPlanOf(stored);
+      const access = dependencies.mayAccess(judged, caller, at);
+      if (!access.allowed) continue;
+      allowed.push(stored);
+      const read = narrowedRead(stored, access.role, at);
+      const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
+      if (refused !== undefined || read instanceof HttpError) {
+        refusedCount += 1;
+        if (refused !== undefined && refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
+        continue;
+      }
+      const view = judgedView(read, at);
+      const patient = { id: view.entries.find((entry) => entry.type === 'Patient')?.id, identifier: personIdentifier(judgingPlanOf(read).individual.identifier) };
+      for (const entry of view.entries) {
+        if (entry.type !== type || seen.has(entry.id) || !matches(entry, query, patient)) continue;
+        seen.add(entry.id);
+        found.push(entry);
+      }
+    }
+    const [only] = allowed;
+    if (only !== undefined && allowed.length === 1) {
+      subject.planId = judgingPlanOf(only).id;
+      subject.person = judgingPlanOf(only).individual.identifier.value;
+    }
+    const [refusal] = refusals;
+    if (found.length === 0 && refusal !== undefined) throw refusal;
+
+    const base = baseUrl(request);
+    const link = (pageOffset: number): string => {
+      const search = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+      for (const name of ignored) search.delete(name);
+      search.set('_offset', String(pageOffset));
+      search.set('_count', String(count.data));
+      return `${base}/${type}?${search.toString()}`;
+    };
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: found.length,
+      link: [
+        { relation: 'self', url: link(offset.data) },
+        ...(summary !== 'count' && count.data > 0 && offset.data + count.data < found.length ? [{ relation: 'next', url: link(offset.data + count.data) }] : []),
+      ],
+    };
+    if (summary !== 'count') {
+      const entries: BundleEntry[] = found.slice(offset.data, offset.data + count.data).map((entry) => ({
+        fullUrl: `${base}/${type}/${entry.id}`,
+        resource: subset === undefined ? entry.resource : subsetResource(entry.resource, subset),
+        search: { mode: 'match' },
+      }));
+      if (refusals.length > 0) entries.push({ resource: refusalOutcome(refusals, refusedCount), search: { mode: 'outcome' } });
+      bundle.entry = entries;
+    }
+    sendFhirText(response, JSON.stringify(bundle));
+  });
+  /**
+   * `Patient/{id}/$everything` (https://hl7.org/fhir/R4/patient-operation-everything.html): every
+   * resource of the plans about the person the caller may read and be sent now, each plan's whole
+   * FHIR view (its resources in the patient's compartment and what they refer to), the Patient first,
+   * a resource several plans show once, as the plan recorded last maps it. `_type` keeps some types,
+   * `_since` the resources of plan versions recorded at or after it; `_count` pages. `start` and
+   * `end` (the care dates) are not supported: 400, or ignored under `Prefer: handling=lenient`.
+   */
+  const everything = route('search', async (request, response, caller: Caller, subject) => {
+    if (request.method === 'POST') takeParameters(request);
+    const id = String(request.params.id);
+    const ignored = ignoredParameters(request, EVERYTHING_PARAMETERS, 'Patient/$everything');
+    const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
+    const offset = offsetSchema.safeParse(request.query._offset ?? 0);
+    if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
+    const types = queryValues(request, '_type');
+    const unknownTypes = types.filter((type) => !KNOWN_TYPES.has(type));
+    if (unknownTypes.length > 0) throw new HttpError(400, 'Bad Request', `_type: no resource type ${unknownTypes.join(', ')} here (see GET /fhir/metadata)`);
+    const sinceText = single(request, '_since');
+    const since = sinceText === undefined ? -Infinity : parseSince(sinceText).getTime();
+
+    const planIds = FHIR_ID.test(id) ? await store.plansWithResource('Patient', id) : [];
+    const plans = (await Promise.all(planIds.map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
+    plans.sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || judgingPlanOf(a).id.localeCompare(judgingPlanOf(b).id));
+    if (plans.length === 0) throw new HttpError(404, 'Not Found', `No Patient/${id}`);
+    const at = clock();
+    /** The first plan the caller may not see, and the first it sees but may not be sent now. */
+    let hidden: HttpError | undefined;
+    let withheld: HttpError | undefined;
+    let sendable = 0;
+    const allowed: StoredPlan[] = [];
+    const found: ViewEntry[] = [];
+    const seen = new Set<string>();
+    for (const stored of plans) {
+      const judged = judgingPlanOf(stored);
+      const access = dependencies.mayAccess(judged, caller, at);
+      if (!access.allowed) {
+        hidden ??= new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see Patient/${id}: ${access.reason}`);
+        continue;
+      }
+      allowed.push(stored);
+      const read = narrowedRead(stored, access.role, at);
+      const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
+      if (refused !== undefined || read instanceof HttpError) {
+        withheld ??= refused;
+        continue;
+      }
+      sendable += 1;
+      // A resource's meta.lastUpdated is when the plan version showing it was recorded.
+      if (Date.parse(read.recordedAt) < since) continue;
+      for (const entry of judgedView(read, at).entries) {
+        const key = `${entry.type}/${entry.id}`;
+        if (seen.has(key) || (types.length > 0 && !types.includes(entry.type))) continue;
+        seen.add(key);
+        found.push(entry);
+      }
+    }
+    const [only] = allowed;
+    if (only !== undefined) {
+      if (allowed.length === 1) subject.planId = judgingPlanOf(only).id;
+      subject.person = judgingPlanOf(only).individual.identifier.value;
+    }
+    // Nothing may be sent: why (each plan's consent withdrawn or ended, or an organisation of none of the person's plans).
+    const refusal = withheld ?? hidden;
+    if (sendable === 0 && refusal !== undefined) throw refusal;
+    // The Patient first, as the operation's readers expect the focus of the Bundle first; otherwise as the plans map them.
+    found.sort((a, b) => Number(b.type === 'Patient' && b.id === id) - Number(a.type === 'Patient' && a.id === id));
+
+    const base = baseUrl(request);
+    const link = (pageOffset: number): string => {
+      const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+      for (const name of ignored) query.delete(name);
+      query.set('_offset', String(pageOffset));
+      query.set('_count', String(count.data));
+      return `${base}/Patient/${id}/$everything?${query.toString()}`;
+    };
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: found.length,
+      link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < found.length ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
+      entry: found.slice(offset.data, offset.data + count.data).map((entry) => ({ fullUrl: `${base}/${entry.type}/${entry.id}`, resource: entry.resource, search: { mode: 'match' } })),
+    };
+    sendFhirText(response, JSON.stringify(bundle));
+  });
+  const handleOperation = async (request: Request, response: Response, next: NextFunction): Promise<void> => {
+    if (request.params.operation === '$everything') await everything(request, response);
+    else next();
+  };
+  router.get('/Patient/:id/:operation', handleOperation);
+  router.post('/Patient/:id/:operation', handleOperation);
+
+  // Types not searched here (CarePlan, AuditEvent, unknown names) go on to the routes after this one.
+  const searchable: ReadonlySet<string> = new Set(searchableTypes());
+  const handle = async (request: Request, response: Response, next: NextFunction): Promise<void> => {
+    if (searchable.has(String(request.params.type))) await search(request, response);
+    else next();
+  };
+  router.get('/:type', handle);
+  // Search by POST (https://hl7.org/fhir/R4/http.html#search): the form's parameters were merged into the URL's (src/http/fhir-post-search.ts).
+  router.post('/:type/_search', handle);
+  return router;
+}
+
+/** The searchset's OperationOutcome naming the plans found that may not be sent now. */
+function refusalOutcome(refusals: readonly HttpError[], refusedCount: number): FhirResource {
+  const issue: OperationOutcomeIssue[] = refusals.map((refused) => ({
+    severity: 'warning',
+    code: 'forbidden',
+    diagnostics: `${refused.detail}: ${[...new Set(refused.problems.map((problem) => problem.code))].join(', ')}`,
+  }));
+  if (refusedCount > refusals.length) issue.push({ severity: 'warning', code: 'forbidden', diagnostics: `${String(refusedCount - refusals.length)} more plans found may not be sent now` });
+  return { resourceType: 'OperationOutcome', issue };
+}
+
+/**
+ * An operation invoked by POST carries its parameters in a `Parameters` resource
+ * (https://hl7.org/fhir/R4/operations.html#request): each primitive one is appended to the URL's
+ * query, and the request's URL rewritten to carry them, so the operation reads one query whichever way
+ * it came (as a search by POST does, src/http/fhir-post-search.ts). 400 for another body or a
+ * parameter without a primitive value, naming it.
+ */
+function takeParameters(request: Request): void {
+  const body: unknown = request.body;
+  if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
+    throw new HttpError(400, 'Bad Request', 'POST an operation with a Parameters resource as its body ({"resourceType":"Parameters"} for none), or use GET');
+  }
+  const parameters: unknown = (body as { parameter?: unknown }).parameter ?? [];
+  if (!Array.isArray(parameters)) throw new HttpError(400, 'Bad Request', 'Parameters.parameter: an array');
+  const query = new URLSearchParams(request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : '');
+  parameters.forEach((parameter: unknown, index) => {
+    const where = `Parameters.parameter[${String(index)}]`;
+    if (typeof parameter !== 'object' || parameter === null) throw new HttpError(400, 'Bad Request', `${where}: an object with name and a value`);
+    const { name } = parameter as { name?: unknown };
+    const values = Object.entries(parameter).filter(([key, value]) => key.startsWith('value') && ['string', 'number', 'boolean'].includes(typeof value));
+    const [value] = values;
+    if (typeof name !== 'string' || value === undefined || values.length > 1) throw new HttpError(400, 'Bad Request', `${where}: a name and one primitive value[x] (valueString, valueInstant, valueInteger …)`);
+    query.append(name, String(value[1]));
+  });
+  const search = query.toString();
+  request.url = `${request.path}${search === '' ? '' : `?${search}`}`;
+  request.originalUrl = `${request.baseUrl}${request.url}`;
+}
