@@ -144,8 +144,12 @@ describe('the transaction Bundle from kept resource texts', () => {
       }
     }
     expect(compared).toBeGreaterThan(exampleFiles.length * 10);
-    // Values with escapes, names of no entry, a reference in meta, one never closed, empty and adjacent ones.
+    // Values with escapes, names of no entry, a reference in meta, one never closed, empty and adjacent
+    // ones, and a key cut in two (which the resource's opening and its tail can put together).
     const fragment = fc.constantFrom(
+      'reference":"Goal/g1"',
+      '"refer',
+      'ence":"Goal/g1"',
       '"reference":"Goal/g1"',
       '"reference":"Goal/unknown"',
       '"reference":"Goal\\/g1"',
