@@ -5,14 +5,15 @@
  * each as recorded and with the consents' exclusion descriptions taken out, the text
  * `transactionBundleText` writes from the kept texts here must be the very text the other checkout
  * writes from its kept texts and when it maps the plan in full, and the kept texts the same. Stops at
- * the first difference; prints how many Bundles were compared. Not a speed figure: the check that an
+ * the first difference; prints how many Bundles were compared. The bytes the connector sends here
+ * (`transactionBundleBytes`) must be the UTF-8 of that text. Not a speed figure: the check that an
  * optimisation of the exchange's Bundle changed no byte a receiver gets (docs/performance.md, "The
  * exchange, fourth round"). Run with `BENCH_BEFORE_DIR=… npx tsx bench/exchange-same-bytes.ts`.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { transactionBundleText, type TransactionBundleText } from '../src/exchange/transaction-bundle.js';
+import { transactionBundleBytes, transactionBundleText, type TransactionBundleText } from '../src/exchange/transaction-bundle.js';
 import { DEFAULT_MAPPING_OPTIONS, type FhirMappingOptions } from '../src/fhir/index.js';
 import { derivedVersion } from '../src/http/derived-view.js';
 import { parsePlan, withoutExclusionDescriptions, type SipPlan } from '../src/sip/index.js';
@@ -41,6 +42,8 @@ function compare(plan: SipPlan, at: Date): void {
     const text = transactionBundleText(sent, DEFAULT_MAPPING_OPTIONS, at, kept).text;
     if (text !== before.transactionBundleText(sent, beforeOptions, at, keptBefore).text) throw new Error(`plan ${plan.id} at ${at.toISOString()}: the Bundle from the kept texts differs`);
     if (text !== before.transactionBundleText(sent, beforeOptions, at, undefined).text) throw new Error(`plan ${plan.id} at ${at.toISOString()}: the Bundle differs from the other checkout's full mapping`);
+    // What the connector sends: the UTF-8 of that text, written from the parts here.
+    if (!transactionBundleBytes(sent, DEFAULT_MAPPING_OPTIONS, at, kept).bytes.equals(Buffer.from(text, 'utf8'))) throw new Error(`plan ${plan.id} at ${at.toISOString()}: the Bundle's bytes are not its text's UTF-8`);
     bundles++;
     texts += kept.length;
   }

@@ -38,9 +38,9 @@ import {
   CONSENT_IN_FORCE_CODES,
   consentsInForce,
   decideExchange,
-  indexPlan,
   judgeSend,
   judgeSendWith,
+  planIndexOf,
   withoutExclusionDescriptions,
   withoutInformation,
   type InformationClass,
@@ -78,8 +78,10 @@ export function decideSend(plan: SipPlan, receiver: ReceiverParty, at: Date, opt
   }
 
   // An organisation that is several parties of the plan: an exclusion of any of them withholds
-  // (the person's explicit wish, as for access); else the first party allowed decides.
-  const index = indexPlan(plan);
+  // (the person's explicit wish, as for access); else the first party allowed decides. The index is
+  // the plan's own (planIndexOf), which judgeSendWith below reads too: one index a delivery instead
+  // of two (docs/performance.md, "The exchange, fifth round").
+  const index = planIndexOf(plan);
   const decisions = parties.map((party) => ({ party, decision: decideExchange(plan, index, party.id, at) }));
   const excluded = decisions.find(({ decision }) => !decision.allowed && decision.reason === 'excluded');
   const allowed = decisions.find(({ decision }) => decision.allowed);

@@ -34,21 +34,24 @@ export interface TransactionBundleText {
 /** A `reference` key and the opening of its value, in JSON text (an unescaped `"` cannot be inside a string). */
 const REFERENCE_KEY = '"reference":"';
 
-/** What a reference of a kept text is rewritten to: the fullUrl of the entry it names, if it names one. */
-type FullUrlOf = (reference: string) => string | undefined;
+/**
+ * What a reference of a kept text is rewritten to: the whole member `"reference":"<fullUrl>"` of the
+ * entry it names, if it names one — written once per entry, not once per reference to it.
+ */
+type ReferenceTo = (reference: string) => string | undefined;
 
 /**
- * Pushes `text` onto `parts` with every `"reference":"Type/id"` whose value names an entry
- * written as `"reference":"<its fullUrl>"`: the matches of `/"reference":"([^"\\]*)"/g` replaced, as
- * `String.prototype.replace` with that expression did (a value holding an escape is left as it is, and
- * the search goes on from the next character), by `indexOf` and slices that the one `join` of the
- * Bundle copies once — the expression's replace over ≈ 60 kB of text a delivery, and the copies of
- * each resource it made, were ≈ a third of building the Bundle (docs/performance.md, "The exchange,
- * fourth round").
+ * Pushes `text` from `from` on onto `parts` with every `"reference":"Type/id"` whose value names an
+ * entry written as `"reference":"<its fullUrl>"`: the matches of `/"reference":"([^"\\]*)"/g` in
+ * `text.slice(from)` replaced, as `String.prototype.replace` with that expression did (a value holding
+ * an escape is left as it is, and the search goes on from the next character), by `indexOf` and slices
+ * that the Bundle's parts copy once — the expression's replace over ≈ 60 kB of text a delivery, and
+ * the copies of each resource it made, were ≈ a third of building the Bundle (docs/performance.md,
+ * "The exchange, fourth round").
  */
-function pushRewritten(parts: string[], text: string, fullUrlOf: FullUrlOf): void {
-  let copied = 0;
-  let at = text.indexOf(REFERENCE_KEY);
+function pushRewritten(parts: string[], text: string, referenceTo: ReferenceTo, from = 0): void {
+  let copied = from;
+  let at = text.indexOf(REFERENCE_KEY, from);
   while (at >= 0) {
     const start = at + REFERENCE_KEY.length;
     const end = text.indexOf('"', start);
@@ -58,14 +61,19 @@ function pushRewritten(parts: string[], text: string, fullUrlOf: FullUrlOf): voi
       at = text.indexOf(REFERENCE_KEY, at + 1);
       continue;
     }
-    const fullUrl = fullUrlOf(reference);
-    if (fullUrl !== undefined) {
-      parts.push(text.slice(copied, at), '"reference":', JSON.stringify(fullUrl));
+    const member = referenceTo(reference);
+    if (member !== undefined) {
+      parts.push(text.slice(copied, at), member);
       copied = end + 1;
     }
     at = text.indexOf(REFERENCE_KEY, end + 1);
   }
   parts.push(copied === 0 ? text : text.slice(copied));
+}
+
+/** `"reference":"<fullUrl>"`, the member a reference to the entry of `fullUrl` is written as. */
+function referenceMember(fullUrl: string): string {
+  return `"reference":${JSON.stringify(fullUrl)}`;
 }
 
 /**
@@ -74,14 +82,24 @@ function pushRewritten(parts: string[], text: string, fullUrlOf: FullUrlOf): voi
  * none), references to entries as their fullUrls. False, and nothing pushed, when the text does not
  * open as a kept text of this entry does.
  */
-function pushBundleResource(parts: string[], text: ResourceText, fullUrlOf: FullUrlOf): boolean {
+function pushBundleResource(parts: string[], text: ResourceText, referenceTo: ReferenceTo): boolean {
   const type = `{"resourceType":${JSON.stringify(text.resourceType)}`;
   const opening = `${type},"id":${JSON.stringify(text.id)},"meta":{`;
   if (!text.head.startsWith(opening) || !text.tail.startsWith('}')) return false;
   // What the mapping put in meta: nothing, or its members and the comma before the version's.
   const meta = text.head.slice(opening.length);
   if (meta !== '' && !meta.endsWith(',')) return false;
-  pushRewritten(parts, `${type}${meta === '' ? '' : `,"meta":{${meta.slice(0, -1)}}`}${text.tail.slice(1)}`, fullUrlOf);
+  const opened = `${type}${meta === '' ? '' : `,"meta":{${meta.slice(0, -1)}}`}`;
+  // The resource is `opened` and then the tail after its `}`. When no `"reference":"` begins in
+  // `opened`, nor across its end, every one of the resource's is in the tail, which is then scanned
+  // where it lies, not copied after `opened` into one string first; else that copy, as before.
+  const across = opened.slice(1 - REFERENCE_KEY.length) + text.tail.slice(1, REFERENCE_KEY.length);
+  if (opened.includes(REFERENCE_KEY) || across.includes(REFERENCE_KEY)) {
+    pushRewritten(parts, `${opened}${text.tail.slice(1)}`, referenceTo);
+  } else {
+    parts.push(opened);
+    pushRewritten(parts, text.tail, referenceTo, 1);
+  }
   return true;
 }
 
@@ -91,28 +109,42 @@ function pushBundleResource(parts: string[], text: ResourceText, fullUrlOf: Full
  */
 export function bundleResourceText(text: ResourceText, fullUrls: ReadonlyMap<string, string>): string | undefined {
   const parts: string[] = [];
-  return pushBundleResource(parts, text, (reference) => fullUrls.get(reference)) ? parts.join('') : undefined;
+  const referenceTo: ReferenceTo = (reference) => {
+    const fullUrl = fullUrls.get(reference);
+    return fullUrl === undefined ? undefined : referenceMember(fullUrl);
+  };
+  return pushBundleResource(parts, text, referenceTo) ? parts.join('') : undefined;
+}
+
+/** The Bundle's JSON text as parts, in order, and how many entries it has. */
+interface TransactionBundleParts {
+  readonly parts: readonly string[];
+  readonly entries: number;
 }
 
 /**
- * `JSON.stringify(planToBundle(plan, options, at))`, with every resource that has a kept text written
- * from it. `texts` must be of this very plan version as recorded; `plan` may be it with the consents'
- * exclusion descriptions taken out (`withoutExclusionDescriptions`). The text is gathered as parts and
- * joined once.
+ * `JSON.stringify(planToBundle(plan, options, at))` as parts to be joined, with every resource that
+ * has a kept text written from it. `texts` must be of this very plan version as recorded; `plan` may
+ * be it with the consents' exclusion descriptions taken out (`withoutExclusionDescriptions`).
  */
-export function transactionBundleText(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleText {
+function transactionBundleParts(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleParts {
   if (texts === undefined || texts.length === 0 || options !== DEFAULT_MAPPING_OPTIONS) {
     const bundle = planToBundle(plan, options, at);
-    return { text: JSON.stringify(bundle), entries: bundle.entry?.length ?? 0 };
+    return { parts: [JSON.stringify(bundle)], entries: bundle.entry?.length ?? 0 };
   }
   const entries = planEntries(plan, options, at);
-  // Each entry by `Type/id`, the relative reference a kept text names it by.
+  // Each entry by `Type/id`, the relative reference a kept text names it by, and the member a
+  // reference to it is written as.
   const byResource = new Map<string, PlanEntry>();
+  const members = new Map<string, string>();
   for (const planEntry of entries) {
     const id = resourceIdOf(planEntry.key.fullUrl);
-    if (id !== undefined) byResource.set(`${planEntry.resourceType}/${id}`, planEntry);
+    if (id === undefined) continue;
+    const reference = `${planEntry.resourceType}/${id}`;
+    byResource.set(reference, planEntry);
+    members.set(reference, referenceMember(planEntry.key.fullUrl));
   }
-  const fullUrlOf: FullUrlOf = (reference) => byResource.get(reference)?.key.fullUrl;
+  const referenceTo: ReferenceTo = (reference) => members.get(reference);
   const kept = new Map<PlanEntry, ResourceText>();
   for (const text of texts) {
     const planEntry = byResource.get(`${text.resourceType}/${text.id}`);
@@ -126,7 +158,7 @@ export function transactionBundleText(plan: SipPlan, options: FhirMappingOptions
     // The entry around it, as entryFor writes it: fullUrl, resource, request (which depends on the key alone).
     const opened = parts.length;
     parts.push(`{"fullUrl":${JSON.stringify(planEntry.key.fullUrl)},"resource":`);
-    if (text !== undefined && pushBundleResource(parts, text, fullUrlOf)) {
+    if (text !== undefined && pushBundleResource(parts, text, referenceTo)) {
       parts.push(`,"request":${JSON.stringify(requestFor(planEntry.key))}}`);
     } else {
       parts.length = opened;
@@ -134,5 +166,55 @@ export function transactionBundleText(plan: SipPlan, options: FhirMappingOptions
     }
   }
   parts.push(']}');
-  return { text: parts.join(''), entries: entries.length };
+  return { parts, entries: entries.length };
+}
+
+/**
+ * `JSON.stringify(planToBundle(plan, options, at))`, with every resource that has a kept text written
+ * from it. `texts` must be of this very plan version as recorded; `plan` may be it with the consents'
+ * exclusion descriptions taken out (`withoutExclusionDescriptions`). The text is gathered as parts and
+ * joined once.
+ */
+export function transactionBundleText(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleText {
+  const { parts, entries } = transactionBundleParts(plan, options, at, texts);
+  return { text: parts.join(''), entries };
+}
+
+/** The Bundle as the UTF-8 bytes sent, and how many entries it has. */
+export interface TransactionBundleBytes {
+  readonly bytes: Buffer;
+  readonly entries: number;
+}
+
+/**
+ * The UTF-8 of `parts.join('')`, each part written in turn into one buffer — not joined into one
+ * string that the HTTP client then encodes: the ≈ 70 kB text of a Bundle holds a few characters above
+ * U+00FF (a dash, say), which makes the joined string two bytes a character, and the join and the
+ * encoding of it were each a copy of the whole (≈ 0.35 ms a Bundle against ≈ 0.08 ms written part by
+ * part; docs/performance.md, "The exchange, fifth round"). A part that ends in the first half of a
+ * surrogate pair would be encoded apart from its second half (as two replacement characters instead of
+ * the one character); the Bundle's parts are never cut there (every cut is next to an ASCII character),
+ * and should one be, the text is joined and encoded whole.
+ */
+export function utf8Of(parts: readonly string[]): Buffer {
+  let length = 0;
+  for (const part of parts) {
+    const last = part.charCodeAt(part.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) return Buffer.from(parts.join(''), 'utf8');
+    length += part.length;
+  }
+  // A UTF-16 code unit is at most three bytes of UTF-8 (a pair of them, four).
+  const bytes = Buffer.allocUnsafe(length * 3);
+  let written = 0;
+  for (const part of parts) written += bytes.write(part, written, 'utf8');
+  return bytes.subarray(0, written);
+}
+
+/**
+ * The bytes of {@link transactionBundleText}'s text in UTF-8 — what the connector sends — written
+ * from its parts ({@link utf8Of}).
+ */
+export function transactionBundleBytes(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleBytes {
+  const { parts, entries } = transactionBundleParts(plan, options, at, texts);
+  return { bytes: utf8Of(parts), entries };
 }

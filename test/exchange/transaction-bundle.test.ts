@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bundleResourceText, transactionBundleText, type TransactionBundleText } from '../../src/exchange/transaction-bundle.js';
+import { bundleResourceText, transactionBundleBytes, transactionBundleText, utf8Of, type TransactionBundleText } from '../../src/exchange/transaction-bundle.js';
 import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../../src/fhir/index.js';
 import { derivedVersion } from '../../src/http/derived-view.js';
 import { parsePlan, withoutExclusionDescriptions, type SipPlan } from '../../src/sip/index.js';
@@ -23,10 +23,18 @@ function mapped(plan: SipPlan, options: typeof DEFAULT_MAPPING_OPTIONS, at: Date
   return { text: JSON.stringify(bundle), entries: bundle.entry?.length ?? 0 };
 }
 
+/** The bytes the connector sends are the UTF-8 of planToBundle's text (as axios encoded the text before). */
+function expectSameBytes(sent: { bytes: Buffer; entries: number }, expected: TransactionBundleText): void {
+  expect(sent.entries).toBe(expected.entries);
+  expect(sent.bytes.equals(Buffer.from(expected.text, 'utf8'))).toBe(true);
+}
+
 /** The Bundle from the kept texts equals planToBundle's, as text, at `at`; returns how many entries came from a text. */
 function expectSameBundle(plan: SipPlan, at: Date): number {
   const { texts } = derivedVersion(plan);
-  expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
+  const expected = mapped(plan, DEFAULT_MAPPING_OPTIONS, at);
+  expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(expected);
+  expectSameBytes(transactionBundleBytes(plan, DEFAULT_MAPPING_OPTIONS, at, texts), expected);
   return texts.length;
 }
 
@@ -38,7 +46,9 @@ function expectSameBundle(plan: SipPlan, at: Date): number {
 function expectSameWithoutDescriptions(plan: SipPlan, at: Date): boolean {
   const { texts } = derivedVersion(plan);
   const sent = withoutExclusionDescriptions(plan);
-  expect(transactionBundleText(sent, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(mapped(sent, DEFAULT_MAPPING_OPTIONS, at));
+  const expected = mapped(sent, DEFAULT_MAPPING_OPTIONS, at);
+  expect(transactionBundleText(sent, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(expected);
+  expectSameBytes(transactionBundleBytes(sent, DEFAULT_MAPPING_OPTIONS, at, texts), expected);
   return sent !== plan;
 }
 
@@ -134,8 +144,12 @@ describe('the transaction Bundle from kept resource texts', () => {
       }
     }
     expect(compared).toBeGreaterThan(exampleFiles.length * 10);
-    // Values with escapes, names of no entry, a reference in meta, one never closed, empty and adjacent ones.
+    // Values with escapes, names of no entry, a reference in meta, one never closed, empty and adjacent
+    // ones, and a key cut in two (which the resource's opening and its tail can put together).
     const fragment = fc.constantFrom(
+      'reference":"Goal/g1"',
+      '"refer',
+      'ence":"Goal/g1"',
       '"reference":"Goal/g1"',
       '"reference":"Goal/unknown"',
       '"reference":"Goal\\/g1"',
@@ -177,3 +191,32 @@ function bundleResourceTextAsBefore(text: { resourceType: string; id: string; he
     return fullUrl === undefined ? whole : `"reference":${JSON.stringify(fullUrl)}`;
   });
 }
+
+describe('utf8Of: the UTF-8 of the parts written in turn into one buffer', () => {
+  it('is the UTF-8 of the parts joined, for any parts — characters of every plane, lone surrogates, a pair cut between two parts', () => {
+    const part = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.constantFrom('', 'å', '–', '🧩', '\ud83e', '\udde9', 'a\ud83e', '\udde9b', '"reference":"Goal/g1"'),
+    );
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 30 }), (parts) => {
+        expect(utf8Of(parts).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+    // A pair cut between two parts is one character, four bytes, as in the text joined.
+    expect(utf8Of(['x\ud83e', '\udde9y'])).toEqual(Buffer.from('x🧩y', 'utf8'));
+    expect(utf8Of([])).toEqual(Buffer.alloc(0));
+  });
+
+  it('sends the bytes of the text for the adult example with its dashes and åäö, from kept texts and mapped in full', () => {
+    const plan = readExample('adult-psychiatry-addiction.json');
+    const at = new Date(plan.updatedAt);
+    const { texts } = derivedVersion(plan);
+    const text = transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts).text;
+    expect(/[\u0100-\uffff]/.test(text)).toBe(true);
+    expect(transactionBundleBytes(plan, DEFAULT_MAPPING_OPTIONS, at, texts).bytes.toString('utf8')).toBe(text);
+    expect(transactionBundleBytes(plan, DEFAULT_MAPPING_OPTIONS, at, undefined).bytes.equals(Buffer.from(text, 'utf8'))).toBe(true);
+  });
+});

@@ -27,7 +27,7 @@ import { DEFAULT_MAPPING_OPTIONS, EXTENSION, IDENTIFIER_SYSTEM, type FhirMapping
 import { judgeSend } from '../../sip/index.js';
 import type { Connector, DeliveryOutcome, OutboundMessage } from '../delivery.js';
 import type { FhirReceiver } from '../receivers.js';
-import { transactionBundleText } from '../transaction-bundle.js';
+import { transactionBundleBytes } from '../transaction-bundle.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import { answerDetail, clip, judgeFailure, receiverHttp, send, type Answer } from './http.js';
 
@@ -130,8 +130,9 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
       if (refused.length > 0) {
         return { kind: 'failed', reason: clip(`the plan may not be sent at ${message.at.toISOString()}: ${refused.map((problem) => `${problem.code} at ${problem.pointer === '' ? '/' : problem.pointer}: ${problem.message}`).join('; ')}`) };
       }
-      const bundle = transactionBundleText(message.plan, mappingOptions, message.recordedAt, message.resourceTexts);
-      const body = bundle.text;
+      // The Bundle's UTF-8 written from its parts, not a string axios would encode again.
+      const bundle = transactionBundleBytes(message.plan, mappingOptions, message.recordedAt, message.resourceTexts);
+      const body = bundle.bytes;
       const sent = await send(
         instance,
         tokens,
@@ -142,7 +143,7 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
       const { answer } = sent;
       if (answer.status >= 200 && answer.status < 300) return judgeTransactionResponse(answer, url, bundle.entries);
       if (answer.status === 409 || answer.status === 412) return reread(message, answer);
-      const size = (): string => `a transaction of ${String(bundle.entries)} entries, ${String(Buffer.byteLength(body))} bytes`;
+      const size = (): string => `a transaction of ${String(bundle.entries)} entries, ${String(body.length)} bytes`;
       return judgeFailure(answer, url, now(), size);
     },
     close(): Promise<void> {

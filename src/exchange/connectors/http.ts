@@ -28,7 +28,8 @@ export type Sent = { readonly answer: Answer } | { readonly outcome: Unsent };
 export interface HttpRequest {
   readonly method: 'GET' | 'POST';
   readonly url: string;
-  readonly body?: string;
+  /** A text is sent as its UTF-8; bytes as they are. */
+  readonly body?: string | Buffer;
   readonly headers: Readonly<Record<string, string>>;
 }
 
