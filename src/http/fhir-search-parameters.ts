@@ -35,38 +35,85 @@ export interface PatientSearchParameter {
 const CODES: readonly string[] = ['patient', 'subject'];
 const RESOLVED_AS = /^(?<path>.+)\.where\(resolve\(\) is (?<type>[A-Z][A-Za-z]+)\)$/;
 
-let table: ReadonlyMap<string, readonly PatientSearchParameter[]> | undefined;
+/**
+ * A parameter that narrows what a person's search finds by a value of the resource: `date` (a date,
+ * dateTime or Period) or a status code (`status`, Goal's `lifecycle-status`).
+ */
+export interface FilterSearchParameter {
+  readonly code: string;
+  readonly type: 'date' | 'token';
+  readonly definition: string;
+  readonly expression: string;
+  /** The values the expression finds in a resource: strings (dates, codes) or Periods. */
+  readonly values: (resource: object) => readonly unknown[];
+}
+
+const FILTER_CODES: ReadonlyMap<string, 'date' | 'token'> = new Map([
+  ['date', 'date'],
+  ['status', 'token'],
+  ['lifecycle-status', 'token'],
+]);
+
+interface Table {
+  readonly references: ReadonlyMap<string, readonly PatientSearchParameter[]>;
+  readonly filters: ReadonlyMap<string, readonly FilterSearchParameter[]>;
+}
+
+let table: Table | undefined;
 
 /** The patient and subject parameters of `type` that may point at a Patient, in the order patient, subject; none for a type without. */
 export function patientSearchParameters(type: string): readonly PatientSearchParameter[] {
   table ??= readTable();
-  return table.get(type) ?? [];
+  return table.references.get(type) ?? [];
 }
 
-function readTable(): ReadonlyMap<string, readonly PatientSearchParameter[]> {
+/** The `date` and status parameters of `type`, as its official definitions give them; none for a type without. */
+export function filterSearchParameters(type: string): readonly FilterSearchParameter[] {
+  table ??= readTable();
+  return table.filters.get(type) ?? [];
+}
+
+/** The part of an official expression (several types' parts joined by " | ") that is `type`'s. */
+function partOf(expression: string, type: string): string | undefined {
+  return expression
+    .split(' | ')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith(`${type}.`));
+}
+
+function readTable(): Table {
   // The parsed-JSON boundary: the official package's Bundle of every R4 SearchParameter.
   const bundle = JSON.parse(readFileSync(path.join(basePackageDirectory(), 'Bundle-searchParams.json'), 'utf8')) as Bundle;
   const types: ReadonlySet<string> = new Set(WRITTEN_RESOURCE_TYPES);
   const found = new Map<string, PatientSearchParameter[]>();
+  const filters = new Map<string, FilterSearchParameter[]>();
   for (const entry of bundle.entry ?? []) {
     const parameter = entry.resource as SearchParameter | undefined;
-    if (parameter?.resourceType !== 'SearchParameter' || parameter.type !== 'reference' || !CODES.includes(parameter.code) || parameter.expression === undefined) continue;
+    if (parameter?.resourceType !== 'SearchParameter' || parameter.expression === undefined) continue;
+    const { expression } = parameter;
+    const filterType = FILTER_CODES.get(parameter.code);
+    if (filterType !== undefined && parameter.type === filterType) {
+      for (const type of parameter.base) {
+        const part = types.has(type) ? partOf(expression, type) : undefined;
+        if (part === undefined) continue;
+        const evaluate = fhirpath.compile(part, r4);
+        filters.set(type, [...(filters.get(type) ?? []), { code: parameter.code, type: filterType, definition: parameter.url, expression: part, values: (resource) => evaluate(resource) as unknown[] }]);
+      }
+      continue;
+    }
+    if (parameter.type !== 'reference' || !CODES.includes(parameter.code)) continue;
     if (!(parameter.target ?? []).includes('Patient')) continue;
     for (const type of parameter.base) {
-      if (!types.has(type)) continue;
       // A parameter shared by several types (clinical-patient) gives each its own part, joined by " | ".
-      const expression = parameter.expression
-        .split(' | ')
-        .map((part) => part.trim())
-        .find((part) => part.startsWith(`${type}.`));
-      if (expression === undefined) continue;
+      const part = types.has(type) ? partOf(expression, type) : undefined;
+      if (part === undefined) continue;
       const list = found.get(type) ?? [];
-      list.push(compiled(parameter.code as 'patient' | 'subject', parameter.url, expression));
+      list.push(compiled(parameter.code as 'patient' | 'subject', parameter.url, part));
       found.set(type, list);
     }
   }
   for (const list of found.values()) list.sort((a, b) => CODES.indexOf(a.code) - CODES.indexOf(b.code));
-  return found;
+  return { references: found, filters };
 }
 
 function compiled(code: 'patient' | 'subject', definition: string, expression: string): PatientSearchParameter {
@@ -95,7 +142,7 @@ export function searchableTypes(): string[] {
 /** One search parameter of a type, as the CapabilityStatement lists it. */
 export interface TypeSearchParameter {
   readonly name: string;
-  readonly type: 'token' | 'reference';
+  readonly type: 'token' | 'reference' | 'date';
   readonly definition: string;
   readonly documentation: string;
 }
@@ -126,6 +173,15 @@ export function typeSearchParameters(type: string): TypeSearchParameter[] {
       type: 'reference' as const,
       definition: parameter.definition,
       documentation: `${parameter.expression}: Patient/<id>${parameter.code === 'subject' ? ' (or <Type>/<id>)' : ''}, or ${parameter.code}:identifier=<system>|<personnummer …>`,
+    })),
+    ...filterSearchParameters(type).map((parameter) => ({
+      name: parameter.code,
+      type: parameter.type,
+      definition: parameter.definition,
+      documentation:
+        parameter.type === 'date'
+          ? `${parameter.expression}, with the prefixes eq, ge, gt, le, lt, sa and eb; a value without a time zone is read in Europe/Stockholm. Narrows a search that names a person or ids`
+          : `${parameter.expression}: a code, or several comma-separated for any of them (a system before | is not compared: the element's codes have one). Narrows a search that names a person or ids`,
     })),
   ];
 }

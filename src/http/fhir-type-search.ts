@@ -26,7 +26,8 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes } from './audited-route.js';
 import { judgingPlanOf, storedSendRefusal } from './derived-view.js';
 import { FHIR_ID, KNOWN_TYPES, baseUrl, judgedView, queryValues, sendFhirText, token, type ViewEntry } from './fhir-routes.js';
-import { patientSearchParameters, searchableTypes, typeSearchParameters, type PatientSearchParameter } from './fhir-search-parameters.js';
+import { filterSearchParameters, patientSearchParameters, searchableTypes, typeSearchParameters, type FilterSearchParameter, type PatientSearchParameter } from './fhir-search-parameters.js';
+import { datePeriodFilter, valueRange, type TimeRange } from './fhir-date-search.js';
 import { checkElementNames, requestedSubset, subsetResource } from './fhir-subset.js';
 import { narrowedRead } from './narrowing.js';
 import { searchedPersonToken } from './person-search.js';
@@ -78,6 +79,8 @@ interface TypeQuery {
   readonly references: readonly { readonly parameter: PatientSearchParameter; readonly values: readonly ReferenceValue[] }[];
   /** Per `:identifier` (or Patient `identifier`) given: the persons any of which must match. */
   readonly persons: readonly { readonly parameter: PatientSearchParameter | undefined; readonly tokens: readonly PersonToken[] }[];
+  /** The `date` and status parameters given, each a test of a resource's values. */
+  readonly filters: readonly { readonly parameter: FilterSearchParameter; readonly holds: (values: readonly unknown[]) => boolean }[];
 }
 
 function readQuery(request: Request, type: string): TypeQuery {
@@ -96,15 +99,58 @@ function readQuery(request: Request, type: string): TypeQuery {
     const tokens = once(name);
     if (tokens.length > 0) persons.push({ parameter, tokens: tokens.map((text) => searchedPersonToken(name, token(text))) });
   }
+  const filters: TypeQuery['filters'][number][] = [];
+  for (const parameter of filterSearchParameters(type)) {
+    const given = occurrences(request, parameter.code);
+    if (given.length === 0) continue;
+    filters.push({ parameter, holds: parameter.type === 'date' ? dateFilter(parameter.code, given) : codeFilter(given) });
+  }
   if (type === 'Patient') {
     const tokens = once('identifier');
     if (tokens.length > 0) persons.push({ parameter: undefined, tokens: tokens.map((text) => searchedPersonToken('identifier', token(text))) });
   }
   if (ids.length === 0 && references.length === 0 && persons.length === 0) {
-    const names = typeSearchParameters(type).map((parameter) => parameter.name);
+    const names = typeSearchParameters(type)
+      .filter((parameter) => parameter.type === 'reference' || parameter.name === '_id' || parameter.name === 'identifier')
+      .map((parameter) => parameter.name);
     throw new HttpError(400, 'Bad Request', `Search ${type} by ${names.join(', ')}: a search here names a person or ids. To search across plans, search CarePlan (GET /fhir/CarePlan), with _revinclude or _include for its parts`);
   }
-  return { ids: ids.length > 0 ? ids : undefined, references, persons };
+  return { ids: ids.length > 0 ? ids : undefined, references, persons, filters };
+}
+
+/**
+ * A `date` parameter's test (https://hl7.org/fhir/R4/search.html#date): some value of the resource —
+ * a date, dateTime or instant at its own precision, or a Period, open where it has no end — matches
+ * every occurrence given (two for a span). A resource without a value does not match.
+ */
+function dateFilter(name: string, given: readonly string[]): (values: readonly unknown[]) => boolean {
+  const matches = datePeriodFilter(name, given);
+  return (values) =>
+    values.some((value) => {
+      const range = typeof value === 'string' ? valueRange(value) : periodOf(value);
+      return range !== undefined && matches(range);
+    });
+}
+
+/** The range a Period covers; undefined for anything else. */
+function periodOf(value: unknown): TimeRange | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { start, end } = value as { start?: unknown; end?: unknown };
+  if (typeof start !== 'string' && typeof end !== 'string') return undefined;
+  return {
+    start: typeof start === 'string' ? (valueRange(start)?.start ?? -Infinity) : -Infinity,
+    end: typeof end === 'string' ? (valueRange(end)?.end ?? Infinity) : Infinity,
+  };
+}
+
+/**
+ * A status parameter's test: each occurrence (repeated: "and") names codes, comma-separated ("or"),
+ * one of which the resource's code is. A `system|` before a code is not compared: a status element is
+ * a `code`, whose system its required ValueSet fixes.
+ */
+function codeFilter(given: readonly string[]): (values: readonly unknown[]) => boolean {
+  const occurrencesOfCodes = given.map((text) => text.split(',').map((code) => token(code).value));
+  return (values) => occurrencesOfCodes.every((codes) => values.some((value) => typeof value === 'string' && codes.includes(value)));
 }
 
 export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
@@ -146,6 +192,7 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
   /** Does `entry`, in a plan about the person `patient` (its Patient's id and identifier), match every condition of the query? */
   function matches(entry: ViewEntry, query: TypeQuery, patient: { readonly id: string | undefined; readonly identifier: Identifier & { system: string; value: string } }): boolean {
     if (query.ids !== undefined && !query.ids.includes(entry.id)) return false;
+    for (const { parameter, holds } of query.filters) if (!holds(parameter.values(entry.resource))) return false;
     const points = (parameter: PatientSearchParameter | undefined, wanted: (type: string, id: string) => boolean): boolean => {
       // Patient's own identifier: the entry is the Patient.
       if (parameter === undefined) return wanted('Patient', entry.id);
@@ -169,6 +216,7 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
     const type = String(request.params.type);
     const parameters = typeSearchParameters(type);
     const known = new Set<string>([...RESULT_PARAMETERS, ...parameters.flatMap((parameter) => (parameter.type === 'reference' ? [parameter.name, `${parameter.name}:identifier`] : [parameter.name]))]);
+    // date and status narrow; a search still names a person or ids (readQuery).
     const ignored = ignoredParameters(request, known, type);
     const total = single(request, '_total');
     if (total !== undefined && !TOTALS.has(total)) throw new HttpError(400, 'Bad Request', `_total=${total}: none, estimate or accurate`);

@@ -131,6 +131,33 @@ describe.each([
     expect(await search(`/fhir/Appointment?patient=Group/${patientId}`)).toEqual([]);
   });
 
+  it('narrows by date and status as the official parameters define them (Appointment.start, Consent.dateTime, Goal.lifecycleStatus)', async () => {
+    const appointments = (whole.get('Appointment') ?? []) as Appointment[];
+    const starts = appointments.map((appointment) => String(appointment.start)).sort();
+    expect(starts.length).toBeGreaterThan(0);
+    const [earliest] = starts;
+    const latest = starts.at(-1);
+    const byDate = async (query: string): Promise<string[]> => ids(await search(`/fhir/Appointment?patient=${patientId}&${query}`));
+    expect(await byDate(`date=ge${encodeURIComponent(String(earliest))}`)).toEqual(ids(appointments));
+    expect(await byDate(`date=gt${encodeURIComponent(String(latest))}`)).toEqual([]);
+    expect(await byDate(`date=eq${String(latest).slice(0, 10)}`)).toEqual(ids(appointments.filter((appointment) => appointment.start?.slice(0, 10) === String(latest).slice(0, 10))));
+    expect(await byDate('date=lt2000-01-01')).toEqual([]);
+    const statuses = [...new Set(appointments.map((appointment) => appointment.status))];
+    for (const status of statuses) expect(await byDate(`status=${status}`)).toEqual(ids(appointments.filter((appointment) => appointment.status === status)));
+    expect(await byDate(`status=${statuses.join(',')}`)).toEqual(ids(appointments));
+    expect(await byDate('status=entered-in-error')).toEqual([]);
+
+    const consents = (whole.get('Consent') ?? []) as Consent[];
+    const consentDay = String(consents[0]?.dateTime).slice(0, 10);
+    expect(ids(await search(`/fhir/Consent?patient=${patientId}&date=${consentDay}`))).toEqual(ids(consents.filter((consent) => consent.dateTime?.slice(0, 10) === consentDay)));
+    const goals = (whole.get('Goal') ?? []) as Goal[];
+    const lifecycle = String(goals[0]?.lifecycleStatus);
+    expect(ids(await search(`/fhir/Goal?patient=${patientId}&lifecycle-status=${lifecycle}`))).toEqual(ids(goals.filter((goal) => goal.lifecycleStatus === lifecycle)));
+    // A malformed date names itself; a date alone names no person.
+    expect(((await get(`/fhir/Appointment?patient=${patientId}&date=ge2026-13-01`).expect(400)).body as OperationOutcome).issue[0]?.diagnostics).toContain('date=ge2026-13-01');
+    await get('/fhir/Appointment?date=ge2026-01-01').expect(400);
+  });
+
   it('pages with _count, counts with _summary=count, and subsets with _elements', async () => {
     const all = ids(whole.get('Goal') ?? []);
     expect(all.length).toBeGreaterThan(1);
@@ -243,7 +270,9 @@ describe.each([
     expect(of('Appointment')?.interaction?.map((interaction) => interaction.code)).toContain('search-type');
     expect(of('Appointment')?.searchParam?.find((parameter) => parameter.name === 'patient')?.definition).toBe('http://hl7.org/fhir/SearchParameter/Appointment-patient');
     expect(of('Consent')?.searchParam?.find((parameter) => parameter.name === 'patient')?.definition).toBe('http://hl7.org/fhir/SearchParameter/clinical-patient');
-    expect(of('Task')?.searchParam?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['_id', 'patient', 'subject']));
+    expect(of('Task')?.searchParam?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['_id', 'patient', 'subject', 'status']));
+    expect(of('Appointment')?.searchParam?.find((parameter) => parameter.name === 'date')?.definition).toBe('http://hl7.org/fhir/SearchParameter/Appointment-date');
+    expect(of('Goal')?.searchParam?.map((parameter) => parameter.name)).toContain('lifecycle-status');
     expect(of('Patient')?.searchParam?.map((parameter) => parameter.name)).toEqual(expect.arrayContaining(['_id', 'identifier']));
     expect(of('Organization')?.interaction?.map((interaction) => interaction.code)).not.toContain('search-type');
     expect(of('Patient')?.operation?.map((operation) => operation.definition)).toContain('http://hl7.org/fhir/OperationDefinition/Patient-everything');
