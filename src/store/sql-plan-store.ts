@@ -297,11 +297,13 @@ export class SqlPlanStore implements PlanStore {
     checkDerived(options.derived);
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
-      return await this.client.transaction(async (tx) => {
-        // The primary key of `plans` decides between concurrent creates: the loser waits for the
-        // winner's commit and then fails with a unique violation.
-        return insertVersion(tx, plan, recordedBy, resources, options, true);
-      });
+      // The primary key of `plans` decides between concurrent creates: the loser waits for the
+      // winner's commit and then fails with a unique violation. A create that is one statement
+      // (no deliveries, no more texts than one statement takes) needs no transaction around it: a
+      // statement is atomic, and deferred keys are checked when it commits. BEGIN and COMMIT were two
+      // of its round trips.
+      if ((options.deliverTo ?? []).length === 0 && (options.derived?.texts.length ?? 0) <= TEXT_ROWS_PER_STATEMENT) return await insertVersion(this.client, plan, recordedBy, resources, options, true);
+      return await this.client.transaction((tx) => insertVersion(tx, plan, recordedBy, resources, options, true));
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);
       throw error;

@@ -199,6 +199,16 @@ describe('a version written in one statement, against the statements it replaces
     expect(await outcome(() => now.store.create(plan, 'SE2321000180-1000', resources, options))).toBe('PlanExistsError');
     expect(await outcome(() => formerCreate(former, plan, 'SE2321000180-1000', resources, options))).not.toBe('ok');
     expect(await outcome(() => now.store.update({ ...plan, version: 3 }, 1, 'SE2321000180-1000', resources, options))).toBe('VersionConflictError');
+    // A create the database refuses part of (a text PostgreSQL cannot keep) leaves nothing, with and without deliveries.
+    // A create of more texts than one statement takes, refused in its second statement, too.
+    for (const [deliverTo, more] of [[[], 0], [['region-dalarna'], 0], [[], 1_200]] as const) {
+      const broken = { ...plan, id: `broken-${String(deliverTo.length)}-${String(more)}` };
+      const write = writeOf(broken, 0);
+      const texts = [...(write.options.derived?.texts ?? []), ...many.slice(0, more)].map((text, index, all) => (index === all.length - (more > 0 ? 10 : 5) ? { ...text, tail: 'nul \u0000' } : text));
+      const refused: VersionWriteOptions = { deliverTo: [...deliverTo], ...(write.options.derived === undefined ? {} : { derived: { ...write.options.derived, texts } }) };
+      expect(await outcome(() => now.store.create(broken, 'SE2321000180-1000', write.resources, refused))).not.toBe('ok');
+      expect(await outcome(() => formerCreate(former, broken, 'SE2321000180-1000', write.resources, refused))).not.toBe('ok');
+    }
     expect(await dump(now.client)).toEqual(await dump(former));
     const [count] = await now.client.query<{ n: number }>("SELECT count(*)::integer AS n FROM plan_version_texts WHERE plan_id = 'many-texts'");
     expect(count?.n).toBe(derived.texts.length + many.length);
