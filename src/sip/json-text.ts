@@ -62,16 +62,15 @@ export function lineAndColumn(text: string, offset: number, firstLine = 1): { li
  * overflow). One regular expression over the text is far cheaper than `JSON.parse` itself, so the exact
  * scan below runs only when this matches, mostly never.
  *
- * The exponent is looked for as part of a whole number, where JSON puts one: at the start of the text,
- * after `,` or `[`, or after the `:` that follows a member's name (`"`, then `:`), white space allowed
- * between, then an optional `-`, digits and an optional fraction. Looked for alone (`[eE]\+?\d{3}`, as
- * before), it matched inside nearly every SIP Bundle's `urn:uuid:` fullUrls (hexadecimal `e` then three
- * digits), and after any `:` still in most (`urn:uuid:8e123…`), and the exact scan then ran on every
- * `POST /fhir` body, a third of the cost of its `JSON.parse` (docs/performance.md, branch `i11-tx7`).
- * It matches no text the former did not, and test/sip/json-text-prefilter.test.ts holds
- * {@link outOfRangeNumber} equal to the former on generated JSON.
+ * The exponent is looked for as part of a whole number, where JSON puts one: at the start of the text
+ * or after white space, `:`, `,` or `[`, an optional `-`, digits and an optional fraction. Looked for
+ * alone (`[eE]\+?\d{3}`, as before), it matched inside nearly every SIP Bundle's `urn:uuid:` fullUrls
+ * (hexadecimal `e` then three digits), and the exact scan then ran on every `POST /fhir` body, a third
+ * of the cost of its `JSON.parse` (docs/performance.md, branch `i11-tx7`). It matches no text the
+ * former did not, and test/sip/json-text-prefilter.test.ts holds {@link outOfRangeNumber} equal to the
+ * former on generated JSON.
  */
-const MAYBE_OUT_OF_RANGE = /(?:^|[,[]|"\s*:)\s*-?\d+(?:\.\d+)?[eE]\+?\d{3}|\d{200}/;
+const MAYBE_OUT_OF_RANGE = /(?:^|[\s:,[])-?\d+(?:\.\d+)?[eE]\+?\d{3}|\d{200}/;
 
 const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
