@@ -57,20 +57,12 @@ export function lineAndColumn(text: string, offset: number, firstLine = 1): { li
 }
 
 /**
- * Texts that may hold a number beyond ±1.8e308: a number with an exponent of three digits or more, or
- * two hundred digits in a row (an exponent of at most 99 needs more than 209 digits before it to
- * overflow). One regular expression over the text is far cheaper than `JSON.parse` itself, so the exact
- * scan below runs only when this matches, mostly never.
- *
- * The exponent is looked for as part of a whole number, where JSON puts one: at the start of the text
- * or after white space, `:`, `,` or `[`, an optional `-`, digits and an optional fraction. Looked for
- * alone (`[eE]\+?\d{3}`, as before), it matched inside nearly every SIP Bundle's `urn:uuid:` fullUrls
- * (hexadecimal `e` then three digits), and the exact scan then ran on every `POST /fhir` body, a third
- * of the cost of its `JSON.parse` (docs/performance.md, branch `i11-tx7`). It matches no text the
- * former did not, and test/sip/json-text-prefilter.test.ts holds {@link outOfRangeNumber} equal to the
- * former on generated JSON.
+ * Texts that may hold a number beyond ±1.8e308: an exponent of three digits or more, or two hundred
+ * digits in a row (an exponent of at most 99 needs more than 209 digits before it to overflow). One
+ * regular expression over the text is far cheaper than `JSON.parse` itself, so the exact scan below
+ * runs only when this matches, mostly never.
  */
-const MAYBE_OUT_OF_RANGE = /(?:^|[\s:,[])-?\d+(?:\.\d+)?[eE]\+?\d{3}|\d{200}/;
+const MAYBE_OUT_OF_RANGE = /[eE]\+?\d{3}|\d{200}/;
 
 const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
