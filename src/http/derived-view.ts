@@ -153,20 +153,34 @@ function openingOf(resourceType: string): string {
  * texts equal to the copy's, test/http/derived-view.test.ts to the facade's.
  */
 export function viewResourceText(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
+  const mapped = mappedResource(planEntry, id);
+  const pieces = splicePieces(mapped, id);
+  if (pieces === undefined) return copiedResourceText(mapped, id, targets, versionId, lastUpdated);
+  return withReferencesRewritten(`${pieces.before}"versionId":${JSON.stringify(versionId)},"lastUpdated":${JSON.stringify(lastUpdated)}${pieces.after}`, targets);
+}
+
+function mappedResource(planEntry: PlanEntry, id: string): FhirResource {
   const mapped = planEntry.entry().resource;
   if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
+  return mapped;
+}
+
+/**
+ * The text of a resource the mapping wrote as `{"resourceType":…,"meta":{…},…}`, with `id` put in,
+ * cut where the version's meta members go: `before` ends inside the meta object (after `{` or `,`),
+ * `after` begins with the `}` that closes it. Undefined for a resource of any other shape.
+ */
+function splicePieces(mapped: FhirResource, id: string): { before: string; after: string } | undefined {
   const { resourceType, meta } = mapped;
-  if (!('id' in mapped) && isObject(meta) && !('versionId' in meta) && !('lastUpdated' in meta)) {
-    const text = JSON.stringify(mapped);
-    const opening = openingOf(resourceType);
-    const metaText = JSON.stringify(meta);
-    if (text.startsWith(opening) && text.startsWith(metaText, opening.length)) {
-      const versionMeta = `"versionId":${JSON.stringify(versionId)},"lastUpdated":${JSON.stringify(lastUpdated)}}`;
-      const spliced = `{"resourceType":${JSON.stringify(resourceType)},"id":${JSON.stringify(id)},"meta":${metaText === '{}' ? '{' : `${metaText.slice(0, -1)},`}${versionMeta}${text.slice(opening.length + metaText.length)}`;
-      return withReferencesRewritten(spliced, targets);
-    }
-  }
-  return copiedResourceText(mapped, id, targets, versionId, lastUpdated);
+  if ('id' in mapped || !isObject(meta) || 'versionId' in meta || 'lastUpdated' in meta) return undefined;
+  const text = JSON.stringify(mapped);
+  const opening = openingOf(resourceType);
+  const metaText = JSON.stringify(meta);
+  if (!text.startsWith(opening) || !text.startsWith(metaText, opening.length)) return undefined;
+  return {
+    before: `{"resourceType":${JSON.stringify(resourceType)},"id":${JSON.stringify(id)},"meta":${metaText === '{}' ? '{' : `${metaText.slice(0, -1)},`}`,
+    after: `}${text.slice(opening.length + metaText.length)}`,
+  };
 }
 
 /** The text of a copy of `mapped` with `id` and the version's meta put first, as every resource's was before the splice. */
@@ -181,6 +195,30 @@ const UPDATED_MARK = 'sip-derived-last-updated';
 const MARK_TEXT = `"versionId":"${VERSION_MARK}","lastUpdated":"${UPDATED_MARK}"`;
 
 /**
+ * `viewResourceText(planEntry, id, targets, VERSION_MARK, UPDATED_MARK)` split where {@link MARK_TEXT}
+ * is, or undefined when it is not found there exactly once (a meta of the mapping's own naming
+ * versionId: the read maps such a resource). A resource of the mapping's shape is rewritten in its
+ * two pieces, either side of the mark, instead of as one text then searched for the mark: the pieces
+ * are cut outside any string of the JSON text and the mark holds no reference, so the rewrite finds
+ * the same references in them, and the mark occurs once in the whole exactly when neither piece holds
+ * it (no suffix of the mark is a prefix of it, so it cannot overlap itself). Held equal to the split
+ * text by test/http/derived-text-one-pass.test.ts.
+ */
+export function derivedParts(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>): { head: string; tail: string } | undefined {
+  const mapped = mappedResource(planEntry, id);
+  const pieces = splicePieces(mapped, id);
+  if (pieces !== undefined) {
+    const head = withReferencesRewritten(pieces.before, targets);
+    const tail = withReferencesRewritten(pieces.after, targets);
+    return head.includes(MARK_TEXT) || tail.includes(MARK_TEXT) ? undefined : { head, tail };
+  }
+  const text = copiedResourceText(mapped, id, targets, VERSION_MARK, UPDATED_MARK);
+  const at = text.indexOf(MARK_TEXT);
+  if (at < 0 || text.includes(MARK_TEXT, at + 1)) return undefined;
+  return { head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) };
+}
+
+/**
  * What a read derives from `plan` alone, to keep with its version. `entries` are the plan's
  * `planEntries`, and `basis` its `sendBasisOf`, when the writer has them already (a writer that
  * checks the version with `checkPlanWithBasis` has both). The plan must be as `parsePlan` returns it.
@@ -191,11 +229,8 @@ export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = pl
     if (TIME_DEPENDENT_TYPES.has(planEntry.resourceType)) return [];
     const id = resourceIdOf(planEntry.key.fullUrl);
     if (id === undefined) return [];
-    const text = viewResourceText(planEntry, id, targets, VERSION_MARK, UPDATED_MARK);
-    const at = text.indexOf(MARK_TEXT);
-    // Not derived (the read maps it) when the mark is not found once: a meta of the mapping's own naming versionId.
-    if (at < 0 || text.includes(MARK_TEXT, at + 1)) return [];
-    return [{ resourceType: planEntry.resourceType, id, head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) }];
+    const parts = derivedParts(planEntry, id, targets);
+    return parts === undefined ? [] : [{ resourceType: planEntry.resourceType, id, head: parts.head, tail: parts.tail }];
   });
   return { deriver: currentDeriver(), basis: JSON.stringify(basis), summary: JSON.stringify(judgingSummaryOf(plan)), texts };
 }

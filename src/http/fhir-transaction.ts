@@ -20,29 +20,49 @@ import type { Admission } from './reserved-acts.js';
 /**
  * `value` with every `reference` anywhere in it rewritten by `rewrite`. What holds no rewritten
  * reference is returned as it is, not copied: a Bundle `to-fhir` wrote refers by fullUrl already, and
- * copying its every object was a tenth of a transaction's time outside validation.
+ * copying its every object was a tenth of a transaction's time outside validation. An object's
+ * members are visited through `Object.keys` (the same own enumerable names in the same order as
+ * `Object.entries`, without a pair array per member) and an array's items by index, holes skipped as
+ * `forEach` skips them.
  */
 function mapReferences(value: unknown, rewrite: (reference: string) => string): unknown {
   if (Array.isArray(value)) {
     const items: readonly unknown[] = value;
     let copy: unknown[] | undefined;
-    items.forEach((item, index) => {
+    for (let index = 0; index < items.length; index++) {
+      if (!(index in items)) continue;
+      const item = items[index];
       const mapped = mapReferences(item, rewrite);
-      if (mapped === item) return;
+      if (mapped === item) continue;
       copy ??= [...items];
       copy[index] = mapped;
-    });
+    }
     return copy ?? items;
   }
   if (typeof value !== 'object' || value === null) return value;
+  const object = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
+  for (const key of Object.keys(object)) {
+    const item = object[key];
     const mapped = key === 'reference' && typeof item === 'string' ? rewrite(item) : mapReferences(item, rewrite);
     if (mapped === item) continue;
-    copy ??= { ...value };
+    copy ??= { ...object };
     copy[key] = mapped;
   }
   return copy ?? value;
+}
+
+/**
+ * Whether `reference` resolves, in an index of entries whose fullUrls are `fullUrls`, to an entry
+ * whose fullUrl is `reference` itself, so that rewriting it gives it back: it is an entry's fullUrl
+ * and neither a conditional reference (no `?`), a version of one (no `/_history/`) nor a fragment
+ * (`#…`), which `BundleIndex.resolve` reads otherwise. Its first entry with that fullUrl is then the
+ * one `resolve` finds. Every reference of a Bundle `to-fhir` wrote is such a reference; looking each
+ * up through `resolve` (a regular expression or two and a search of the entries) was half of
+ * {@link withBundleReferences}.
+ */
+function isOwnFullUrl(reference: string, fullUrls: ReadonlySet<string | undefined>): boolean {
+  return fullUrls.has(reference) && !reference.startsWith('#') && !reference.includes('?') && !reference.includes('/_history/');
 }
 
 /**
@@ -68,10 +88,11 @@ export function withBundleReferences(bundle: Bundle): Bundle {
   });
   const index = new BundleIndex(entries);
   const byIndex = new Map(entries.map((entry) => [entry.index, entry]));
+  const fullUrls = new Set(entries.map((entry) => entry.fullUrl));
   const entry = (all as BundleEntry[]).map((given, position) => {
     const from = byIndex.get(position);
     if (from === undefined) return given;
-    const resource = mapReferences(given.resource, (reference) => index.resolve({ reference }, from)?.fullUrl ?? reference) as FhirResource;
+    const resource = mapReferences(given.resource, (reference) => (isOwnFullUrl(reference, fullUrls) ? reference : (index.resolve({ reference }, from)?.fullUrl ?? reference))) as FhirResource;
     return resource === given.resource ? given : { ...given, resource };
   });
   // Unchanged, the Bundle is returned as sent (nothing here changes it later).
@@ -259,11 +280,19 @@ export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan, pla
     },
     (_entry, _resource, free) => free[0],
   ];
+  // The view's resources of each type, in the view's order: what is free of a type is then filtered
+  // from its own few, not from the whole view for every entry at every step.
+  const ofType = new Map<string, ViewResource[]>();
+  for (const candidate of view) {
+    const list = ofType.get(candidate.resourceType);
+    if (list === undefined) ofType.set(candidate.resourceType, [candidate]);
+    else list.push(candidate);
+  }
   for (const step of steps) {
     entries.forEach((entry, index) => {
       const resource = resourceOf(entry);
       if (resource === undefined || found[index] !== undefined) return;
-      claim(index, step(entry, resource, view.filter((candidate) => candidate.resourceType === resource.resourceType && !taken.has(candidate))));
+      claim(index, step(entry, resource, (ofType.get(resource.resourceType) ?? []).filter((candidate) => !taken.has(candidate))));
     });
   }
   const unmatched = found.flatMap((match, index) => (match === undefined ? [index] : []));

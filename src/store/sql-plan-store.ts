@@ -15,6 +15,7 @@ import {
   type AuditEntry,
   type AuditQuery,
   type DerivedRequest,
+  type DerivedText,
   type DerivedVersion,
   type PlanResource,
   type PlanResourcesOf,
@@ -111,20 +112,25 @@ async function insertDerived(tx: SqlQueryable, planId: string, version: number, 
     [planId, version, derived.deriver, derived.basis, derived.summary ?? null],
   );
   if (kept === undefined) return;
-  // Each text its own parameter, in rows of VALUES: a version's texts run to ≈ 62 KB of JSON, which as
-  // text[] arrays pg escapes element by element and PostgreSQL parses back; a parameter goes as it is.
-  for (let from = 0; from < derived.texts.length; from += TEXT_ROWS_PER_STATEMENT) {
-    const texts = derived.texts.slice(from, from + TEXT_ROWS_PER_STATEMENT);
-    const params: unknown[] = [planId, version, derived.deriver];
-    const rows = texts.map((text) => {
-      const at = params.push(text.resourceType, text.id, text.head, text.tail);
-      return `($1, $2, $3, $${String(at - 3)}, $${String(at - 2)}, $${String(at - 1)}, $${String(at)})`;
-    });
-    await tx.query(
-      `INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING`,
-      params,
-    );
+  await insertTexts(tx, planId, version, derived.deriver, derived.texts);
+}
+
+/**
+ * Derived texts in rows of VALUES, {@link TEXT_ROWS_PER_STATEMENT} a statement: each text its own
+ * parameter, since a version's texts run to ≈ 62 KB of JSON, which as text[] arrays pg escapes
+ * element by element and PostgreSQL parses back; a parameter goes as it is.
+ */
+async function insertTexts(tx: SqlQueryable, planId: string, version: number, deriver: string, texts: readonly DerivedText[]): Promise<void> {
+  for (let from = 0; from < texts.length; from += TEXT_ROWS_PER_STATEMENT) {
+    const params: unknown[] = [planId, version, deriver];
+    const rows = textRows(texts.slice(from, from + TEXT_ROWS_PER_STATEMENT), (value) => `$${String(params.push(value))}`);
+    await tx.query(`INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ${rows.map((row) => `($1, $2, $3, ${row})`).join(', ')} ON CONFLICT DO NOTHING`, params);
   }
+}
+
+/** Each text's four placeholders (type, id, head, tail), bound through `param`. */
+function textRows(texts: readonly DerivedText[], param: (value: unknown) => string): string[] {
+  return texts.map((text) => `${param(text.resourceType)}, ${param(text.id)}, ${param(text.head)}, ${param(text.tail)}`);
 }
 
 /** Rows of derived texts in one INSERT: four parameters each, far below PostgreSQL's 65,535. */
@@ -152,15 +158,49 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
   return resources;
 }
 
-async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions): Promise<StoredPlan> {
-  const [row] = await tx.query<{ recorded_at: Date | string }>(
-    'INSERT INTO plan_versions (plan_id, version, document, model, recorded_by) VALUES ($1, $2, $3::json, $4, $5) RETURNING recorded_at',
-    [plan.id, plan.version, JSON.stringify(plan), planModelVersion(), recordedBy],
-  );
+/**
+ * Writes a new version — its row, its resources, what was derived from it (with its first
+ * {@link TEXT_ROWS_PER_STATEMENT} texts) and, for a new plan (`newPlan`), the plan's row with its
+ * search columns — in one statement of data-modifying `WITH` queries, then its deliveries and
+ * any further texts. It writes the rows the former statements wrote one at a time (one per table,
+ * each a round trip to PostgreSQL with its own parse, bind and socket write: a third of a
+ * transaction's store time on the server, docs/performance.md branch `i11-tx7`), with the same
+ * constraints: a foreign key is checked at the end of the statement, when the rows it refers to are
+ * there; the texts are written only when the derived row was (`ON CONFLICT DO NOTHING RETURNING`,
+ * as before). test/store/one-statement-write.test.ts holds the stored rows equal to the former
+ * statements'.
+ */
+async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions, newPlan = false): Promise<StoredPlan> {
+  const params: unknown[] = [];
+  const param = (value: unknown): string => `$${String(params.push(value))}`;
+  const queries: string[] = [];
+  if (newPlan) {
+    const columns = searchColumns(plan);
+    queries.push(`plan_row AS (INSERT INTO plans (plan_id, version, person_identifier, status, principal_keys, next_follow_up, consent_ends, closed)
+       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(columns.personIdentifier)}, ${param(columns.status)}, ${param(columns.principalKeys)}::text[], ${param(columns.nextFollowUp)}::date, ${param(columns.consentEnds)}::date, ${param(columns.closed)}))`);
+  }
+  queries.push(`version_row AS (INSERT INTO plan_versions (plan_id, version, document, model, recorded_by)
+       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(JSON.stringify(plan))}::json, ${param(planModelVersion())}, ${param(recordedBy)}) RETURNING recorded_at)`);
+  queries.push(`resource_rows AS (INSERT INTO plan_resources (resource_type, resource_id, plan_id)
+       SELECT resource_type, resource_id, ${param(plan.id)}::text FROM unnest(${param(resources.map((id) => id.resourceType))}::text[], ${param(resources.map((id) => id.id))}::text[]) AS r (resource_type, resource_id)
+       ON CONFLICT DO NOTHING)`);
+  const { derived } = options;
+  const firstTexts = derived?.texts.slice(0, TEXT_ROWS_PER_STATEMENT) ?? [];
+  if (derived !== undefined) {
+    queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary)
+       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
+    if (firstTexts.length > 0) {
+      queries.push(`text_rows AS (INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
+       SELECT d.plan_id, d.version, d.deriver, t.resource_type, t.resource_id, t.head, t.tail
+       FROM derived_row d CROSS JOIN (VALUES ${textRows(firstTexts, param).map((row) => `(${row})`).join(', ')}) AS t (resource_type, resource_id, head, tail)
+       ON CONFLICT DO NOTHING)`);
+    }
+  }
+  const kept = derived === undefined ? 'false' : 'EXISTS (SELECT 1 FROM derived_row)';
+  const [row] = await tx.query<{ recorded_at: Date | string; derived_kept: boolean }>(`WITH ${queries.join(', ')} SELECT recorded_at, ${kept} AS derived_kept FROM version_row`, params);
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
-  await indexResources(tx, plan.id, resources);
   await enqueueDeliveries(tx, plan.id, plan.version, options.deliverTo ?? []);
-  if (options.derived !== undefined) await insertDerived(tx, plan.id, plan.version, options.derived);
+  if (derived !== undefined && row.derived_kept) await insertTexts(tx, plan.id, plan.version, derived.deriver, derived.texts.slice(TEXT_ROWS_PER_STATEMENT));
   return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
 }
 
@@ -257,16 +297,13 @@ export class SqlPlanStore implements PlanStore {
     checkDerived(options.derived);
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
-      return await this.client.transaction(async (tx) => {
-        // The primary key of `plans` decides between concurrent creates: the loser waits for the
-        // winner's commit and then fails with a unique violation.
-        await tx.query(
-          `INSERT INTO plans (plan_id, version, person_identifier, status, principal_keys, next_follow_up, consent_ends, closed)
-           VALUES ($1, $2, $3, $4, $5::text[], $6::date, $7::date, $8)`,
-          columnValues(plan),
-        );
-        return insertVersion(tx, plan, recordedBy, resources, options);
-      });
+      // The primary key of `plans` decides between concurrent creates: the loser waits for the
+      // winner's commit and then fails with a unique violation. A create that is one statement
+      // (no deliveries, no more texts than one statement takes) needs no transaction around it: a
+      // statement is atomic, and deferred keys are checked when it commits. BEGIN and COMMIT were two
+      // of its round trips.
+      if ((options.deliverTo ?? []).length === 0 && (options.derived?.texts.length ?? 0) <= TEXT_ROWS_PER_STATEMENT) return await insertVersion(this.client, plan, recordedBy, resources, options, true);
+      return await this.client.transaction((tx) => insertVersion(tx, plan, recordedBy, resources, options, true));
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);
       throw error;

@@ -19,7 +19,7 @@ import type { Bundle, FhirResource } from 'fhir/r4.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bundleToPlan, DEFAULT_MAPPING_OPTIONS, planEntries, planToBundle, resourceIdOf, type PlanEntry } from '../../src/fhir/index.js';
-import { derivedVersion, referenceTargets, TIME_DEPENDENT_TYPES, viewResourceText, withReferencesRewritten } from '../../src/http/derived-view.js';
+import { derivedParts, derivedVersion, referenceTargets, TIME_DEPENDENT_TYPES, viewResourceText, withReferencesRewritten } from '../../src/http/derived-view.js';
 import { parsePlan, type SipPlan } from '../../src/sip/index.js';
 import type { DerivedText } from '../../src/store/plan-store.js';
 import { mappablePlanArbitrary, referenceLookAlikeJson } from '../support/arbitraries.js';
@@ -46,6 +46,14 @@ function formerResourceText(mapped: FhirResource, id: string, targets: ReadonlyM
 const VERSION_MARK = 'sip-derived-version-id';
 const UPDATED_MARK = 'sip-derived-last-updated';
 const MARK_TEXT = `"versionId":"${VERSION_MARK}","lastUpdated":"${UPDATED_MARK}"`;
+
+/** The former text split where the mark is, as the former `derivedVersion` split it: undefined unless it occurs once. */
+function formerParts(mapped: FhirResource, id: string, targets: ReadonlyMap<string, string>): { head: string; tail: string } | undefined {
+  const text = formerResourceText(mapped, id, targets, VERSION_MARK, UPDATED_MARK);
+  const at = text.indexOf(MARK_TEXT);
+  if (at < 0 || text.includes(MARK_TEXT, at + 1)) return undefined;
+  return { head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) };
+}
 
 /** The former `derivedVersion(plan).texts`, verbatim but for the two functions above. */
 function formerTexts(plan: SipPlan): DerivedText[] {
@@ -145,11 +153,16 @@ describe('a resource text spliced, against the copy stringified', () => {
     const metaArbitrary = fc.oneof(
       fc.constant(undefined),
       fc.record(
-        { profile: fc.array(fc.constantFrom('http://x/p', 'a"b', ''), { maxLength: 2 }), versionId: fc.constantFrom('3', VERSION_MARK), lastUpdated: fc.constant('2026-01-01T00:00:00Z'), tag: fc.constant([{ code: 'c' }]) },
+        {
+          profile: fc.array(fc.constantFrom('http://x/p', 'a"b', ''), { maxLength: 2 }),
+          versionId: fc.constantFrom('3', VERSION_MARK),
+          lastUpdated: fc.constant('2026-01-01T00:00:00Z'),
+          tag: fc.constantFrom([{ code: 'c' }], [{ versionId: VERSION_MARK, lastUpdated: UPDATED_MARK }], [{ reference: 'urn:uuid:1' }]),
+        },
         { requiredKeys: [] },
       ),
     );
-    const member = fc.tuple(fc.constantFrom('id', 'meta', 'status', 'subject', 'text', 'reference', 'resourceType'), fc.oneof(fc.string({ maxLength: 4 }), fc.constant({ reference: 'urn:uuid:1' }), metaArbitrary, fc.constant(null)));
+    const member = fc.tuple(fc.constantFrom('id', 'meta', 'status', 'subject', 'text', 'reference', 'resourceType'), fc.oneof(fc.string({ maxLength: 4 }), fc.constant({ reference: 'urn:uuid:1' }), metaArbitrary, fc.constant(null), fc.constant({ versionId: VERSION_MARK, lastUpdated: UPDATED_MARK }), fc.constant(MARK_TEXT)));
     fc.assert(
       fc.property(fc.array(member, { maxLength: 6 }), metaArbitrary, fc.boolean(), fc.constantFrom('7', 'a"b'), (members, meta, resourceTypeFirst, id) => {
         const resource: Record<string, unknown> = resourceTypeFirst ? { resourceType: 'Goal' } : {};
@@ -159,6 +172,7 @@ describe('a resource text spliced, against the copy stringified', () => {
         // The parsed-JSON boundary of the test: generated members of any type, as a resource might hold them.
         const mapped = resource as unknown as FhirResource;
         expect(viewResourceText(entryOf(mapped), id, targets, VERSION_MARK, UPDATED_MARK)).toBe(formerResourceText(mapped, id, targets, VERSION_MARK, UPDATED_MARK));
+        expect(derivedParts(entryOf(mapped), id, targets)).toEqual(formerParts(mapped, id, targets));
       }),
       { numRuns: 5_000 },
     );
@@ -175,11 +189,15 @@ describe('a resource text spliced, against the copy stringified', () => {
       { meta: { profile: ['p'] }, resourceType: 'Goal', subject: { reference: 'urn:uuid:1' } },
       { resourceType: 'Goal', meta: { profile: ['p'] }, status: undefined, subject: { reference: 'urn:uuid:1' } },
       { resourceType: 'Goal', meta: { profile: ['p'], source: undefined }, note: [{ text: MARK_TEXT }] },
+      { resourceType: 'Goal', meta: { profile: ['p'] }, note: [{ versionId: VERSION_MARK, lastUpdated: UPDATED_MARK }] },
+      { resourceType: 'Goal', meta: { tag: [{ versionId: VERSION_MARK, lastUpdated: UPDATED_MARK }] }, subject: { reference: 'urn:uuid:1' } },
+      { resourceType: 'Goal', meta: { tag: [{ reference: 'urn:uuid:1' }] }, subject: { reference: 'urn:uuid:1' } },
     ];
     for (const shape of shapes) {
       // As above: shapes the types do not allow are the point.
       const mapped = shape as unknown as FhirResource;
       expect(viewResourceText(entryOf(mapped), 'g1', targets, VERSION_MARK, UPDATED_MARK)).toBe(formerResourceText(mapped, 'g1', targets, VERSION_MARK, UPDATED_MARK));
+      expect(derivedParts(entryOf(mapped), 'g1', targets)).toEqual(formerParts(mapped, 'g1', targets));
     }
   });
 });
