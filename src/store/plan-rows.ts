@@ -1,6 +1,6 @@
 /** A stored plan version as its row holds it, and as the store hands it out (shared by the plan store and the outbox). */
 import { parsePlan, planModelVersion, type SipPlan } from '../sip/index.js';
-import { UnreadablePlanError, type DerivedText, type StoredDerivation, type StoredPlan } from './plan-store.js';
+import { UnreadablePlanError, type DerivedText, type StoredDerivation, type StoredPlan, type StoredVersionHead } from './plan-store.js';
 
 export interface VersionRow {
   plan_id: string;
@@ -25,6 +25,16 @@ export interface VersionRow {
   text_id?: string | null;
   head?: string | null;
   tail?: string | null;
+}
+
+/** A version's row without its plan (`keptWithResource`): the version's columns but `plan`, `document` and `model`. */
+export type HeadRow = Omit<VersionRow, 'plan' | 'document' | 'model'>;
+
+/** The stored version without its plan, as {@link toStored} would give its other members. */
+export function toHead(row: HeadRow): StoredVersionHead {
+  const derived = derivationOf(row);
+  const fields = { planId: row.plan_id, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+  return derived === undefined ? fields : { ...fields, derived };
 }
 
 export function isoInstant(value: Date | string): string {
@@ -63,7 +73,7 @@ export function toStored(row: VersionRow): StoredPlan {
   return Object.assign(stored, fields, derived === undefined ? {} : { derived });
 }
 
-function derivationOf(row: VersionRow): StoredDerivation | undefined {
+function derivationOf(row: HeadRow): StoredDerivation | undefined {
   if (row.basis === undefined || row.basis === null) return undefined;
   const texts: DerivedText[] =
     row.text_type === undefined || row.text_type === null || row.text_id === undefined || row.text_id === null || typeof row.head !== 'string' || typeof row.tail !== 'string'
