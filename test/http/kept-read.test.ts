@@ -63,6 +63,22 @@ function callersOf(plan: SipPlan): string[] {
   return [...new Set([...hsaIds, ...issued, STRANGER])];
 }
 
+/** A generated plan with an HSA-id on every principal, unit and other actor (generated plans have none), so its parties can call, and its other actors covered by its consents. */
+function withHsaIds(plan: SipPlan): SipPlan {
+  let n = 0;
+  const hsaId = (): { hsaId: string } => ({ hsaId: `SE2321000016-U${String((n += 1))}` });
+  const principals = plan.principals.map((principal) => ({ ...principal, ...hsaId(), units: principal.units.map((unit) => ({ ...unit, ...hsaId() })) }));
+  const otherActors = plan.otherActors.map((actor) => ({ ...actor, ...hsaId() }));
+  // The principals and every other actor covered by the consents, the first other actor excluded by the last consent: readers whole, narrowed and refused.
+  const actors = otherActors.map((actor) => actor.id);
+  const parties = [...principals.map((principal) => principal.id), ...actors];
+  const last = plan.consents.length - 1;
+  const consents = plan.consents.map((consent, i) => ({ ...consent, planId: plan.id, coveredActors: i === last ? parties.filter((party) => party !== actors[0]) : parties, excludedParties: i === last ? actors.slice(0, 1) : [] }));
+  const changed = parsePlan({ ...plan, principals, otherActors, consents });
+  if (!changed.ok) throw new Error(`plan with HSA-ids does not parse: ${JSON.stringify(changed.problems)}`);
+  return changed.plan;
+}
+
 interface Answer {
   readonly status: number;
   readonly body: string;
@@ -202,11 +218,12 @@ describe('a FHIR read answered from the kept summary and text, without the plan 
 
   it('answers generated plans as the read with the plan does', async () => {
     let withoutPlan = 0;
+    const entriesBefore = audits.kept.length;
     await fc.assert(
       fc.asyncProperty(mappablePlanArbitrary, fc.uuid(), async (json, suffix) => {
         const parsed = parsePlan({ ...json, id: `sip-kept-${suffix}` });
         if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
-        const { plan } = parsed;
+        const plan = withHsaIds(parsed.plan);
         const resources = planResourceIds(plan);
         await store.create(plan, 'system', resources, { derived: derivedVersion(plan) });
         const wanted = resources.filter((resource) => resource.resourceType === 'CarePlan' || resource.resourceType === 'Consent' || resource.resourceType === 'Goal');
@@ -219,6 +236,7 @@ describe('a FHIR read answered from the kept summary and text, without the plan 
       { numRuns: 25 },
     );
     expect(withoutPlan).toBeGreaterThan(0);
+    expect(audits.kept.slice(entriesBefore).filter((entry) => entry.detail === '200').length).toBeGreaterThan(20);
     compared.generated = audits.kept.length - compared.examples;
     compared.keptGenerated = withoutPlan;
   }, 600_000);
