@@ -57,6 +57,22 @@ export function documentOf(row: VersionRow): unknown {
  * throws then, from the property, rather than from the store's call; a version whose model differs
  * from the running one is parsed at once, so an unreadable old version still throws from the store.
  */
+/** The document texts of stored versions whose `plan` is `JSON.parse` of that text ({@link documentTextOf}). */
+const documentTexts = new WeakMap<StoredPlan, string>();
+
+/**
+ * The JSON text the stored version's `plan` is read from, when `JSON.stringify(stored.plan)` is that very
+ * text: a version the running model wrote, read from its row. Such a document was written as
+ * `JSON.stringify` of the plan the model parsed (sql-plan-store.ts `insertVersion`; the `json` column
+ * keeps the text as given, and rows are never changed), and `plan` is `JSON.parse` of it, which
+ * `JSON.stringify` writes back as it was. An answer that carries the plan whole may splice this text in
+ * instead of serialising the plan again. Undefined for any other version (parsed anew by another model,
+ * or not read from a row), and for a copy of this object.
+ */
+export function documentTextOf(stored: StoredPlan): string | undefined {
+  return documentTexts.get(stored);
+}
+
 export function toStored(row: VersionRow): StoredPlan {
   const current = row.document !== null && row.model === planModelVersion();
   let plan: SipPlan | undefined = current ? undefined : parsedRow(row);
@@ -70,6 +86,7 @@ export function toStored(row: VersionRow): StoredPlan {
       return plan;
     },
   });
+  if (current && typeof row.document === 'string') documentTexts.set(stored, row.document);
   return Object.assign(stored, fields, derived === undefined ? {} : { derived });
 }
 
