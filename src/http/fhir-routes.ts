@@ -19,7 +19,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf } from '../fhir/index.js';
-import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptRead, keptSendRefusal, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
+import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptRead, keptSendRefusal, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
@@ -560,7 +560,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const deriver = currentDeriver();
       // The versions without their plan document: one whose kept summary and text serve the read is
       // answered from them, and any other is read again with its plan (the same immutable version).
-      const candidates = await keptWithResource(store, type, id, deriver);
+      // A type never kept as text (mapped at the read's instant) is read with the plan at once, in one statement.
+      const withPlan = TIME_DEPENDENT_TYPES.has(type);
+      const candidates = withPlan ? await plansWithResource(store, type, id, { deriver }) : await keptWithResource(store, type, id, deriver);
       checkElementNames(subset, type);
       const at = clock();
       let refusal: HttpError | undefined;
@@ -609,7 +611,12 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         return true;
       };
 
-      for (const head of candidates) {
+      for (const candidate of candidates) {
+        if ('plan' in candidate) {
+          if (await readWithPlan(candidate)) return;
+          continue;
+        }
+        const head = candidate;
         const kept = keptRead(head, type, id);
         if (kept !== undefined) {
           // As readWithPlan judges the version, on the same judging summary, with the same kept basis and text.

@@ -233,7 +233,7 @@ describe('a FHIR read answered from the kept summary and text, without the plan 
           }
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 12 },
     );
     expect(withoutPlan).toBeGreaterThan(0);
     expect(audits.kept.slice(entriesBefore).filter((entry) => entry.detail === '200').length).toBeGreaterThan(20);
