@@ -21,7 +21,7 @@ import type { FhirResource } from 'fhir/r4.js';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
 import { RULE_SET_SIGNATURE, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, planModelVersion, sendBasisOf, type SendAndRecordedJudgement, type SendBasis, type SipPlan } from '../sip/index.js';
 import { judgingSummaryOf, SUMMARY_RULES } from '../sip/plan-summary.js';
-import type { DerivedText, DerivedVersion, StoredDerivation, StoredPlan } from '../store/plan-store.js';
+import type { DerivedText, DerivedVersion, StoredDerivation, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import type { HttpError } from './problem.js';
 import { refusalOf, sendRefusal } from './sending.js';
 
@@ -236,12 +236,12 @@ export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = pl
 }
 
 /** The answer's JSON text of a derived resource of a stored version: its text with the version's meta spliced in. */
-export function derivedResourceText(stored: StoredPlan, text: DerivedText): string {
+export function derivedResourceText(stored: Pick<StoredPlan, 'version' | 'recordedAt'>, text: DerivedText): string {
   return `${text.head}"versionId":${JSON.stringify(String(stored.version))},"lastUpdated":${JSON.stringify(stored.recordedAt)}${text.tail}`;
 }
 
 /** The derived text of `type/id` that came with a stored version, if it did. */
-export function derivedTextOf(stored: StoredPlan, type: string, id?: string): DerivedText | undefined {
+export function derivedTextOf(stored: Pick<StoredPlan, 'derived'>, type: string, id?: string): DerivedText | undefined {
   return stored.derived?.texts.find((text) => text.resourceType === type && (id === undefined || text.id === id));
 }
 
@@ -311,4 +311,35 @@ export function storedSendRefusal(stored: StoredPlan, at: Date): HttpError | und
 export function storedSendAndRecorded(stored: StoredPlan, at: Date): SendAndRecordedJudgement {
   const { derived } = stored;
   return derived === undefined ? judgeSendAndRecorded(stored.plan, at) : judgeSendAndRecordedWith(stored.plan, parsedDerivation(derived).basis, at);
+}
+
+/**
+ * A version read without its plan ({@link StoredVersionHead}) whose kept derivation serves a read of one
+ * resource whole: the judging summary that access and the instant's rules are judged on (as
+ * {@link judgingPlanOf} gives it for the version read with its plan), and the kept text of the resource.
+ */
+export interface KeptRead {
+  readonly head: StoredVersionHead;
+  readonly derived: StoredDerivation;
+  /** The judging summary: only what {@link judgingPlanOf} allows may read it. */
+  readonly judged: SipPlan;
+  readonly text: DerivedText;
+}
+
+/**
+ * The kept read of `type/id` from a version without its plan, or undefined when the read needs the plan:
+ * nothing derived under the deriver asked for, no judging summary that serves (`judgingPlanOf` would
+ * judge on the whole plan), or no kept text of that resource (the read would map it).
+ */
+export function keptRead(head: StoredVersionHead, type: string, id: string): KeptRead | undefined {
+  const { derived } = head;
+  if (derived === undefined) return undefined;
+  const judged = parsedDerivation(derived).summary;
+  const text = derivedTextOf(head, type, id);
+  return judged === undefined || text === undefined ? undefined : { head, derived, judged, text };
+}
+
+/** {@link storedSendRefusal} of the version a kept read stands for: its instant's rules run on the judging summary with the kept basis. */
+export function keptSendRefusal(kept: KeptRead, at: Date): HttpError | undefined {
+  return refusalOf(kept.judged, judgeSendWith(kept.judged, parsedDerivation(kept.derived).basis, at));
 }

@@ -20,11 +20,11 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf } from '../fhir/index.js';
-import { currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
+import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptRead, keptSendRefusal, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
-import type { PlanStore, StoredPlan } from '../store/plan-store.js';
+import type { PlanStore, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditEventCapability } from './audit-event.js';
@@ -39,7 +39,7 @@ import { dateSearchRange, datePeriodFilter, valueRange, type TimeRange } from '.
 import { checkElementNames, requestedSubset, subsetResource, subsetText } from './fhir-subset.js';
 import { sortOf, TopRanked, type SortKeyName } from './fhir-sort.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
-import { isNarrowed, narrowedRead } from './narrowing.js';
+import { isNarrowed, narrowedRead, readsNarrowed } from './narrowing.js';
 import { EVERYTHING_DOCUMENTATION, TYPE_SEARCH_DOCUMENTATION, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
 
 export const FHIR_JSON = 'application/fhir+json';
@@ -166,6 +166,15 @@ export function judgedView(stored: StoredPlan, at: Date): PlanView {
 export async function plansWithResource(store: PlanStore, type: string, id: string, options: { readonly deriver?: string } = {}): Promise<StoredPlan[]> {
   if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
   return (FHIR_ID.test(id) ? await store.currentWithResource(type, id, options) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || judgingPlanOf(a).id.localeCompare(judgingPlanOf(b).id));
+}
+
+/**
+ * {@link plansWithResource} without the plans' documents (`PlanStore.keptWithResource`), in the same
+ * order: what a read of one resource answered from a kept text needs.
+ */
+export async function keptWithResource(store: PlanStore, type: string, id: string, deriver: string): Promise<StoredVersionHead[]> {
+  if (!KNOWN_TYPES.has(type)) throw new HttpError(404, 'Not Found', `No resource type ${type} here (see GET /fhir/metadata)`);
+  return (FHIR_ID.test(id) ? await store.keptWithResource(type, id, deriver) : []).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt) || a.planId.localeCompare(b.planId));
 }
 
 export function sendFhir(response: Response, resource: FhirResource, headers: Readonly<Record<string, string>> = {}): void {
@@ -566,49 +575,89 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const type = String(request.params.type);
       const id = String(request.params.id);
       const subset = requestedSubset(request, { search: false });
-      const candidates = await plansWithResource(store, type, id, { deriver: currentDeriver() });
+      const deriver = currentDeriver();
+      // The versions without their plan document: one whose kept summary and text serve the read is
+      // answered from them, and any other is read again with its plan (the same immutable version).
+      // A type never kept as text (mapped at the read's instant) is read with the plan at once, in one statement.
+      const withPlan = TIME_DEPENDENT_TYPES.has(type);
+      const candidates = withPlan ? await plansWithResource(store, type, id, { deriver }) : await keptWithResource(store, type, id, deriver);
       checkElementNames(subset, type);
       const at = clock();
       let refusal: HttpError | undefined;
-      for (const found of candidates) {
+      const refuse = (refused: HttpError, concerned: AuditSubject): void => {
+        refusal = refused;
+        Object.assign(subject, concerned);
+      };
+      const accessRefusal = (concerned: AuditSubject, reason: string): void => {
+        if (refusal === undefined) refuse(new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see ${type}/${id}: ${reason}`), concerned);
+      };
+      const headers = (stored: Pick<StoredPlan, 'version' | 'recordedAt'>): Record<string, string> => ({ ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() });
+
+      /** The read of a version with its plan: true when it answered. */
+      const readWithPlan = async (found: StoredPlan): Promise<boolean> => {
         const judged = judgingPlanOf(found);
         const concerned: AuditSubject = { planId: judged.id, person: judged.individual.identifier.value };
         const access = dependencies.mayAccess(judged, caller, at);
         if (!access.allowed) {
-          if (refusal === undefined) {
-            refusal = new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see ${type}/${id}: ${access.reason}`);
-            Object.assign(subject, concerned);
-          }
-          continue;
+          accessRefusal(concerned, access.reason);
+          return false;
         }
         // An other actor reads the plan narrowed (src/http/narrowing.ts): a resource narrowing removed is
         // not in its view, and is answered 404 as a resource the version does not have.
         const read = narrowedRead(await withDerived(found, (textType, textId) => textType === type && textId === id), access.role, at);
         if (read instanceof HttpError) {
-          refusal = read;
-          Object.assign(subject, concerned);
-          continue;
+          refuse(read, concerned);
+          return false;
         }
         const stored = read;
         // Judged at the moment of the read: only the rules that read the instant run (derived-view.ts).
         const refused = storedSendRefusal(stored, at);
         if (refused !== undefined) {
-          refusal = refused;
-          Object.assign(subject, concerned);
-          continue;
+          refuse(refused, concerned);
+          return false;
         }
-        const headers = { ETag: etagOf(stored.version), 'Last-Modified': new Date(stored.recordedAt).toUTCString() };
         const derived = derivedTextOf(stored, type, id);
         if (derived !== undefined) {
           Object.assign(subject, concerned);
-          sendFhirText(response, subsetText(derivedResourceText(stored, derived), subset), headers);
-          return;
+          sendFhirText(response, subsetText(derivedResourceText(stored, derived), subset), headers(stored));
+          return true;
         }
         const entry = judgedView(stored, at).entries.find((candidate) => candidate.type === type && candidate.id === id);
-        if (entry === undefined) continue;
+        if (entry === undefined) return false;
         Object.assign(subject, concerned);
-        sendFhir(response, subset === undefined ? entry.resource : subsetResource(entry.resource, subset), headers);
-        return;
+        sendFhir(response, subset === undefined ? entry.resource : subsetResource(entry.resource, subset), headers(stored));
+        return true;
+      };
+
+      for (const candidate of candidates) {
+        if ('plan' in candidate) {
+          if (await readWithPlan(candidate)) return;
+          continue;
+        }
+        const head = candidate;
+        const kept = keptRead(head, type, id);
+        if (kept !== undefined) {
+          // As readWithPlan judges the version, on the same judging summary, with the same kept basis and text.
+          const concerned: AuditSubject = { planId: kept.judged.id, person: kept.judged.individual.identifier.value };
+          const access = dependencies.mayAccess(kept.judged, caller, at);
+          if (!access.allowed) {
+            accessRefusal(concerned, access.reason);
+            continue;
+          }
+          // An other actor's narrowed reading is made from the plan: read with it below.
+          if (!readsNarrowed(access.role)) {
+            const refused = keptSendRefusal(kept, at);
+            if (refused !== undefined) {
+              refuse(refused, concerned);
+              continue;
+            }
+            Object.assign(subject, concerned);
+            sendFhirText(response, subsetText(derivedResourceText(head, kept.text), subset), headers(head));
+            return;
+          }
+        }
+        const found = await store.get(head.planId, head.version, { derived: { deriver, resourceType: type, resourceId: id } });
+        if (found !== undefined && (await readWithPlan(found))) return;
       }
       throw refusal ?? new HttpError(404, 'Not Found', `No ${type}/${id}`);
     }),

@@ -1,6 +1,6 @@
 /** A stored plan version as its row holds it, and as the store hands it out (shared by the plan store and the outbox). */
 import { parsePlan, planModelVersion, type SipPlan } from '../sip/index.js';
-import { UnreadablePlanError, type DerivedText, type StoredDerivation, type StoredPlan } from './plan-store.js';
+import { UnreadablePlanError, type DerivedText, type StoredDerivation, type StoredPlan, type StoredVersionHead } from './plan-store.js';
 
 export interface VersionRow {
   plan_id: string;
@@ -27,6 +27,16 @@ export interface VersionRow {
   tail?: string | null;
 }
 
+/** A version's row without its plan (`keptWithResource`): the version's columns but `plan`, `document` and `model`. */
+export type HeadRow = Omit<VersionRow, 'plan' | 'document' | 'model'>;
+
+/** The stored version without its plan, as {@link toStored} would give its other members. */
+export function toHead(row: HeadRow): StoredVersionHead {
+  const derived = derivationOf(row);
+  const fields = { planId: row.plan_id, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+  return derived === undefined ? fields : { ...fields, derived };
+}
+
 export function isoInstant(value: Date | string): string {
   return (value instanceof Date ? value : new Date(value)).toISOString();
 }
@@ -47,6 +57,22 @@ export function documentOf(row: VersionRow): unknown {
  * throws then, from the property, rather than from the store's call; a version whose model differs
  * from the running one is parsed at once, so an unreadable old version still throws from the store.
  */
+/** The document texts of stored versions whose `plan` is `JSON.parse` of that text ({@link documentTextOf}). */
+const documentTexts = new WeakMap<StoredPlan, string>();
+
+/**
+ * The JSON text the stored version's `plan` is read from, when `JSON.stringify(stored.plan)` is that very
+ * text: a version the running model wrote, read from its row. Such a document was written as
+ * `JSON.stringify` of the plan the model parsed (sql-plan-store.ts `insertVersion`; the `json` column
+ * keeps the text as given, and rows are never changed), and `plan` is `JSON.parse` of it, which
+ * `JSON.stringify` writes back as it was. An answer that carries the plan whole may splice this text in
+ * instead of serialising the plan again. Undefined for any other version (parsed anew by another model,
+ * or not read from a row), and for a copy of this object.
+ */
+export function documentTextOf(stored: StoredPlan): string | undefined {
+  return documentTexts.get(stored);
+}
+
 export function toStored(row: VersionRow): StoredPlan {
   const current = row.document !== null && row.model === planModelVersion();
   let plan: SipPlan | undefined = current ? undefined : parsedRow(row);
@@ -60,10 +86,11 @@ export function toStored(row: VersionRow): StoredPlan {
       return plan;
     },
   });
+  if (current && typeof row.document === 'string') documentTexts.set(stored, row.document);
   return Object.assign(stored, fields, derived === undefined ? {} : { derived });
 }
 
-function derivationOf(row: VersionRow): StoredDerivation | undefined {
+function derivationOf(row: HeadRow): StoredDerivation | undefined {
   if (row.basis === undefined || row.basis === null) return undefined;
   const texts: DerivedText[] =
     row.text_type === undefined || row.text_type === null || row.text_id === undefined || row.text_id === null || typeof row.head !== 'string' || typeof row.tail !== 'string'

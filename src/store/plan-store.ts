@@ -86,6 +86,22 @@ export interface StoredPlan {
   readonly derived?: StoredDerivation;
 }
 
+/**
+ * A stored version without its plan: which version it is, and what was derived from it under the
+ * deriver asked for ({@link PlanStore.keptWithResource}). A read that judges from the kept judging
+ * summary and answers a kept text needs no more; one that needs the plan asks for the version with
+ * `get(planId, version)`. It has no `plan` member at all, so nothing can read a plan that was not brought.
+ */
+export interface StoredVersionHead {
+  readonly planId: string;
+  readonly version: number;
+  /** As {@link StoredPlan.recordedAt}. */
+  readonly recordedAt: string;
+  readonly recordedBy: string;
+  /** What was derived from the version under the deriver asked for; absent when nothing was. */
+  readonly derived?: StoredDerivation;
+}
+
 /** A version of a plan as {@link PlanStore.versionTimes} lists it. */
 export interface VersionTime {
   readonly version: number;
@@ -320,6 +336,12 @@ export interface PlanStore {
    * With `deriver`, each comes with what was derived from it under that deriver, and the text of this resource.
    */
   currentWithResource(resourceType: string, resourceId: string, options?: { readonly deriver?: string }): Promise<StoredPlan[]>;
+  /**
+   * {@link currentWithResource} with `deriver`, each version without its plan document (the column is
+   * not read, so neither the database nor the driver handles its text): what a FHIR read answered from
+   * a kept text needs. The same versions, in the same order.
+   */
+  keptWithResource(resourceType: string, resourceId: string, deriver: string): Promise<StoredVersionHead[]>;
   /** Appends to the audit log; entries are never changed or deleted. */
   audit(entry: AuditEntry): Promise<void>;
   /** Audit entries, newest first, matching every criterion given. A malformed instant or id is a RangeError. */

@@ -5,7 +5,7 @@
 import { formatDate, isParsedPlan, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
 import { AuditWriter } from './audit-writer.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
-import { documentOf, isoInstant, toStored, type VersionRow } from './plan-rows.js';
+import { documentOf, isoInstant, toHead, toStored, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
@@ -24,6 +24,7 @@ import {
   type RecordedAuditEntry,
   type RecordedVersion,
   type StoredPlan,
+  type StoredVersionHead,
   type VersionTime,
   type VersionWriteOptions,
 } from './plan-store.js';
@@ -60,6 +61,8 @@ interface AuditRow {
  * and answers a kept text never parses it.
  */
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
+/** A version's columns but its plan (`keptWithResource`). */
+const HEAD_COLUMNS = 'v.plan_id, v.version, v.recorded_at, v.recorded_by';
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
@@ -452,6 +455,19 @@ export class SqlPlanStore implements PlanStore {
       params,
     );
     return rows.map(toStored);
+  }
+
+  async keptWithResource(resourceType: string, resourceId: string, deriver: string): Promise<StoredVersionHead[]> {
+    const params: unknown[] = [resourceType, resourceId];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    const derived = derivedJoin({ deriver, resourceType, resourceId }, param);
+    const rows = await this.client.query<HeadRow>(
+      `SELECT ${HEAD_COLUMNS}${derived.columns} FROM plan_resources r
+       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
+       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
+      params,
+    );
+    return rows.map(toHead);
   }
 
   /** Resolves when the entry is committed; entries written at the same time share one INSERT (audit-writer.ts). */

@@ -74,6 +74,7 @@ class RacingStore {
       update: (plan, expected, recordedBy, resources, options) => this.update(plan, expected, recordedBy, resources, options),
       derive: (planId, version, derived) => inner.derive(planId, version, derived),
       get: (planId, version) => this.get(planId, version),
+      keptWithResource: (type, id, deriver) => inner.keptWithResource(type, id, deriver),
       history: (planId) => inner.history(planId),
       versionTimes: (planId) => inner.versionTimes(planId),
       recentVersions: (query) => inner.recentVersions(query),

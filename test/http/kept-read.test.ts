@@ -1,0 +1,248 @@
+/**
+ * A FHIR read by id answered without the plan document (`PlanStore.keptWithResource`, the kept read of
+ * src/http/fhir-routes.ts): when the version's judging summary and the resource's kept text serve, access
+ * and the instant's rules are judged on the summary and the text answered, and the plan is never brought;
+ * otherwise the version is read again with its plan and judged as before.
+ *
+ * Differential, on the machine's PostgreSQL: two apps over one store, the same clock and the same
+ * callers — one as the server runs, one whose store hands every version out without what was derived
+ * from it, so that every candidate takes the read with the plan (the read as it was before the kept
+ * read). Every resource of every example's view (and shared master data, which several plans have) and
+ * of generated plans, by every HSA-id a plan names (principals, units, other actors), one issued under
+ * each organisationsnummer it names, and a stranger, at instants before, during and after the consents:
+ * the status, the body, ETag, Last-Modified and the content type, and the audit entry of each request
+ * are equal. The kept read must have answered most of the principals' reads without a `get`.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import fc from 'fast-check';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planResourceIds } from '../../src/fhir/index.js';
+import { createApp, type AppDependencies } from '../../src/http/app.js';
+import { mayAccess } from '../../src/http/auth/access.js';
+import { derivedVersion } from '../../src/http/derived-view.js';
+import { loadExamples } from '../../src/http/server.js';
+import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
+import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+
+const INSTANTS = ['2025-06-01T10:00:00Z', '2026-04-01T10:00:00Z', '2027-03-01T10:00:00Z', '2028-09-01T10:00:00Z'].map((text) => new Date(text));
+const STRANGER = 'SE5560000000-X001';
+
+/**
+ * The adult example under its own id with a goal and an intervention tagged with the class its consent
+ * excludes (as test/http/read-narrowing.test.ts records it): a covered other actor (Försäkringskassan)
+ * reads it narrowed, so its CarePlan differs from the kept text and a removed Goal is a 404.
+ */
+const NARROWED: SipPlan = (() => {
+  const adult = readExample('adult-psychiatry-addiction.json');
+  const id = 'sip-kept-narrowed';
+  const plan: SipPlan = {
+    ...adult,
+    id,
+    version: 1,
+    approvals: [],
+    consents: adult.consents.map((consent) => ({ ...consent, planId: id })),
+    goals: adult.goals.map((goal) => (goal.id === 'goal-2' ? { ...goal, informationClasses: ['familySituation' as const] } : goal)),
+    interventions: adult.interventions.map((intervention) => (intervention.id === 'int-4' ? { ...intervention, informationClasses: ['familySituation' as const] } : intervention)),
+  };
+  delete plan.closure;
+  const parsed = parsePlan(plan);
+  if (!parsed.ok) throw new Error(`the plan does not parse: ${JSON.stringify(parsed.problems)}`);
+  return parsed.plan;
+})();
+
+/** Every HSA-id the plan names, one issued under each organisationsnummer it names, and a stranger's. */
+function callersOf(plan: SipPlan): string[] {
+  const text = JSON.stringify(plan);
+  const hsaIds = text.match(/SE\d{10}-[A-Za-z0-9]+/g) ?? [];
+  const issued = (text.match(/"\d{6}-\d{4}"/g) ?? []).map((quoted) => `SE${quoted.slice(1, 7)}${quoted.slice(8, 12)}-T001`);
+  return [...new Set([...hsaIds, ...issued, STRANGER])];
+}
+
+/** A generated plan with an HSA-id on every principal, unit and other actor (generated plans have none), so its parties can call, and its other actors covered by its consents. */
+function withHsaIds(plan: SipPlan): SipPlan {
+  let n = 0;
+  const hsaId = (): { hsaId: string } => ({ hsaId: `SE2321000016-U${String((n += 1))}` });
+  const principals = plan.principals.map((principal) => ({ ...principal, ...hsaId(), units: principal.units.map((unit) => ({ ...unit, ...hsaId() })) }));
+  const otherActors = plan.otherActors.map((actor) => ({ ...actor, ...hsaId() }));
+  // The principals and every other actor covered by the consents, the first other actor excluded by the last consent: readers whole, narrowed and refused.
+  const actors = otherActors.map((actor) => actor.id);
+  const parties = [...principals.map((principal) => principal.id), ...actors];
+  const last = plan.consents.length - 1;
+  const consents = plan.consents.map((consent, i) => ({ ...consent, planId: plan.id, coveredActors: i === last ? parties.filter((party) => party !== actors[0]) : parties, excludedParties: i === last ? actors.slice(0, 1) : [] }));
+  const changed = parsePlan({ ...plan, principals, otherActors, consents });
+  if (!changed.ok) throw new Error(`plan with HSA-ids does not parse: ${JSON.stringify(changed.problems)}`);
+  return changed.plan;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string | null>;
+  readonly audit: Omit<AuditEntry, 'at'> | undefined;
+}
+
+describe('a FHIR read answered from the kept summary and text, without the plan document', () => {
+  let scratch: ScratchDatabase;
+  let store: PlanStore;
+  let now = INSTANTS[1] ?? new Date();
+  let caller = STRANGER;
+  const servers: Server[] = [];
+  const gets = { kept: 0, withPlan: 0 };
+  const audits: { kept: AuditEntry[]; withPlan: AuditEntry[] } = { kept: [], withPlan: [] };
+  const urls = { kept: '', withPlan: '' };
+  const compared = { examples: 0, generated: 0, keptGenerated: 0 };
+
+  const listen = async (dependencies: AppDependencies): Promise<string> => {
+    const server = await new Promise<Server>((resolve) => {
+      const listening = createApp(dependencies).listen(0, '127.0.0.1', () => {
+        resolve(listening);
+      });
+    });
+    servers.push(server);
+    return `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  };
+
+  /** The store as the app sees it: `get` counted, audit entries kept, and for `withPlan` no derived data on the versions without plan. */
+  const seen = (lane: 'kept' | 'withPlan'): PlanStore =>
+    Object.assign(Object.create(store) as PlanStore, {
+      audit: async (entry: AuditEntry) => {
+        await store.audit(entry);
+        audits[lane].push(entry);
+      },
+      get: (...args: Parameters<PlanStore['get']>) => {
+        gets[lane] += 1;
+        return store.get(...args);
+      },
+      keptWithResource: async (...args: Parameters<PlanStore['keptWithResource']>) => {
+        const heads = await store.keptWithResource(...args);
+        return lane === 'kept' ? heads : heads.map(({ derived: _derived, ...head }) => head);
+      },
+    });
+
+  const dependencies = (lane: 'kept' | 'withPlan'): AppDependencies => ({
+    store: seen(lane),
+    clock: () => now,
+    logger: pino({ level: 'silent' }),
+    maxBodyBytes: 1024 * 1024,
+    rateLimitPerMinute: 100_000_000,
+    authenticate: () => Promise.resolve({ organization: caller, may: () => true }),
+    // As the server judges access (src/http/server.ts).
+    mayAccess: (plan, asked, at) => {
+      const decision = mayAccess(plan, asked.organization, at);
+      return decision.allowed ? { allowed: true, role: decision.role, principals: decision.principals, partyId: decision.partyId } : { allowed: false, reason: decision.message };
+    },
+  });
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    store = await createPlanStore({ databaseUrl: scratch.url });
+    await store.migrate();
+    await loadExamples(store);
+    await store.create(NARROWED, 'system', planResourceIds(NARROWED), { derived: derivedVersion(NARROWED) });
+    urls.kept = await listen(dependencies('kept'));
+    urls.withPlan = await listen(dependencies('withPlan'));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    }
+    await store.close();
+    await scratch.drop();
+  });
+
+  const ask = async (lane: 'kept' | 'withPlan', path: string): Promise<Answer> => {
+    const before = audits[lane].length;
+    const response = await fetch(`${urls[lane]}${path}`);
+    const body = await response.text();
+    const entries = audits[lane].slice(before);
+    expect(entries).toHaveLength(1);
+    const [entry] = entries;
+    const audit = entry === undefined ? undefined : (({ at: _at, ...rest }: AuditEntry) => rest)(entry);
+    return {
+      status: response.status,
+      body,
+      headers: Object.fromEntries(['etag', 'last-modified', 'content-type'].map((name) => [name, response.headers.get(name)])),
+      audit,
+    };
+  };
+
+  /** Asks both apps as `who` at `at`; true when the kept app answered without reading a version with its plan. */
+  const compare = async (path: string, who: string, at: Date): Promise<boolean> => {
+    caller = who;
+    now = at;
+    const keptGets = gets.kept;
+    const kept = await ask('kept', path);
+    const withPlan = await ask('withPlan', path);
+    expect(kept, `${path} by ${who} at ${at.toISOString()}`).toEqual(withPlan);
+    return gets.kept === keptGets;
+  };
+
+  it('answers every resource of every example as the read with the plan does, by every caller, at every instant', async () => {
+    let withoutPlan = 0;
+    const resources = new Map<string, SipPlan[]>();
+    const plans = [...exampleFiles.map(readExample), NARROWED];
+    for (const plan of plans) for (const { resourceType, id } of planResourceIds(plan)) resources.set(`${resourceType}/${id}`, [...(resources.get(`${resourceType}/${id}`) ?? []), plan]);
+    for (const [key, having] of resources) {
+      const callers = [...new Set(having.flatMap(callersOf))];
+      // Every instant for the CarePlans; the consent in force and expired for the rest (the requests are many).
+      const instants = key.startsWith('CarePlan/') ? INSTANTS : INSTANTS.slice(1, 3);
+      for (const who of callers) {
+        for (const at of instants) {
+          if (await compare(`/fhir/${key}`, who, at)) withoutPlan += 1;
+        }
+      }
+      if (key.startsWith('CarePlan/')) {
+        for (const who of callers) {
+          await compare(`/fhir/${key}?_summary=true`, who, INSTANTS[1] ?? now);
+          await compare(`/fhir/${key}?_elements=status,subject`, who, INSTANTS[1] ?? now);
+        }
+      }
+    }
+    await compare('/fhir/CarePlan/no-such-careplan', STRANGER, INSTANTS[1] ?? now);
+    await compare('/fhir/NoSuchType/x', STRANGER, INSTANTS[1] ?? now);
+    const statuses = new Set(audits.kept.map((entry) => Number(entry.detail)));
+    compared.examples = audits.kept.length;
+    // Answered, refused for access and for consent, and not found all occurred; most reads were kept reads.
+    expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 403, 404]));
+    expect(audits.kept.some((entry) => entry.outcome === 'refused' && entry.planId !== undefined)).toBe(true);
+    expect(withoutPlan).toBeGreaterThan(100);
+    expect(gets.withPlan).toBeGreaterThan(gets.kept);
+  }, 600_000);
+
+  it('answers generated plans as the read with the plan does', async () => {
+    let withoutPlan = 0;
+    const entriesBefore = audits.kept.length;
+    await fc.assert(
+      fc.asyncProperty(mappablePlanArbitrary, fc.uuid(), async (json, suffix) => {
+        const parsed = parsePlan({ ...json, id: `sip-kept-${suffix}` });
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        const plan = withHsaIds(parsed.plan);
+        const resources = planResourceIds(plan);
+        await store.create(plan, 'system', resources, { derived: derivedVersion(plan) });
+        const wanted = resources.filter((resource) => resource.resourceType === 'CarePlan' || resource.resourceType === 'Consent' || resource.resourceType === 'Goal');
+        for (const { resourceType, id } of wanted) {
+          for (const who of callersOf(plan)) {
+            for (const at of [new Date(plan.updatedAt), INSTANTS[3] ?? now]) if (await compare(`/fhir/${resourceType}/${id}`, who, at)) withoutPlan += 1;
+          }
+        }
+      }),
+      { numRuns: 12 },
+    );
+    expect(withoutPlan).toBeGreaterThan(0);
+    expect(audits.kept.slice(entriesBefore).filter((entry) => entry.detail === '200').length).toBeGreaterThan(20);
+    compared.generated = audits.kept.length - compared.examples;
+    compared.keptGenerated = withoutPlan;
+  }, 600_000);
+
+  afterAll(() => {
+    // How many reads were compared, for the record of a run.
+    console.log(`kept-read: ${JSON.stringify(compared)}`);
+  });
+});
