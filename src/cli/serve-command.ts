@@ -7,6 +7,7 @@
  * Exit status: 0 stopped by a signal, 2 a bad setting (every one is named), a bad receivers file or a port in use.
  */
 import { parseArgs } from 'node:util';
+import { authDisabledWarning } from '../http/auth/index.js';
 import { loadConfig, SETTING_VARIABLES, type ServerConfig } from '../http/config.js';
 import type { CommandIo } from './io.js';
 
@@ -22,6 +23,7 @@ Options:
   --receivers <file>    ${SETTING_VARIABLES.receiversFile}, the systems plans are delivered to (receivers.example.json)
   --no-examples         do not load the example plans into a new store (${SETTING_VARIABLES.loadExamples}=false)
   --auth-disabled       no authentication at all, for local experiments only (${SETTING_VARIABLES.authDisabled})
+  --processes <n>       ${SETTING_VARIABLES.processes}, default 1: server processes sharing the port (needs ${SETTING_VARIABLES.databaseUrl})
   -h, --help            show this help
 
 Other settings: ${SETTING_VARIABLES.maxBodyBytes}, ${SETTING_VARIABLES.rateLimitPerMinute}, ${SETTING_VARIABLES.authIssuer},
@@ -36,9 +38,11 @@ const EXAMPLE_ORG = 'SE2321000180-1000';
 /** What `serve` prints once it listens: where everything is, and how to get a token. */
 export function banner(url: string, config: ServerConfig, authMode: string, receivers: readonly string[] = []): string {
   const store = config.databaseUrl === undefined ? `embedded PostgreSQL (PGlite) in ${config.dataDir}` : 'PostgreSQL at DATABASE_URL';
+  const processes = config.processes === 1 ? [] : [`  processes:  ${String(config.processes)} sharing the port, each with its own pool and outbox worker`];
   return [
     `SIP adapter listening on ${url}`,
     `  store:      ${store}`,
+    ...processes,
     `  SIP API:    ${url}/sip/plans`,
     `  FHIR base:  ${url}/fhir (${url}/fhir/metadata)`,
     `  API docs:   ${url}/docs`,
@@ -70,6 +74,7 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
       receivers: { type: 'string' },
       'no-examples': { type: 'boolean', default: false },
       'auth-disabled': { type: 'boolean', default: false },
+      processes: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -83,6 +88,7 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
     dataDir: values['data-dir'],
     databaseUrl: values['database-url'],
     receiversFile: values.receivers,
+    processes: values.processes,
     ...(values['no-examples'] ? { loadExamples: false } : {}),
     ...(values['auth-disabled'] ? { authDisabled: true } : {}),
   });
@@ -90,25 +96,36 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
     io.err(['sip-fhir serve: the settings are not valid:', ...settings.problems.map((problem) => `  ${problem}`)].join('\n'));
     return 2;
   }
+  if (settings.config.processes > 1) return serveInProcesses(settings.config, io);
   const { startServer } = await import('../http/server.js');
   let server;
   try {
     server = await startServer(settings.config);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof Error && error.name === 'ReceiversConfigError') {
-      io.err(`sip-fhir serve: ${error.message}`);
-      return 2;
-    }
-    if (code === 'EADDRINUSE') {
-      io.err(`sip-fhir serve: port ${String(settings.config.port)} on ${settings.config.host} is in use; choose another with --port or ${SETTING_VARIABLES.port}`);
-      return 2;
-    }
-    throw error;
+    const refusal = startRefusal(error, settings.config);
+    if (refusal === undefined) throw error;
+    io.err(refusal);
+    return 2;
   }
   if (server.authenticator.mode === 'disabled') io.err(server.authenticator.warning);
   io.err(banner(server.url, settings.config, server.authenticator.mode, server.receiverSummary));
-  await new Promise<void>((resolve) => {
+  await stopSignal();
+  await server.close();
+  return 0;
+}
+
+/** What `serve` says of an error that stops the start (exit 2): a bad receivers file, a port in use; otherwise undefined. */
+function startRefusal(error: unknown, config: ServerConfig): string | undefined {
+  if (error instanceof Error && error.name === 'ReceiversConfigError') return `sip-fhir serve: ${error.message}`;
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    return `sip-fhir serve: port ${String(config.port)} on ${config.host} is in use; choose another with --port or ${SETTING_VARIABLES.port}`;
+  }
+  return undefined;
+}
+
+/** Resolves at the first SIGINT or SIGTERM. */
+function stopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -117,6 +134,31 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await server.close();
+}
+
+/**
+ * `SIP_PROCESSES` > 1 (src/http/processes.ts): this command runs again in each server process
+ * (node:cluster forks it with the same arguments and environment), where it serves; in the primary
+ * it starts them, prints the banner once all listen, and closes them at SIGINT or SIGTERM.
+ */
+async function serveInProcesses(config: ServerConfig, io: CommandIo): Promise<number> {
+  const [{ default: cluster }, { runServerProcess, startPrimary }, { serviceLog }] = await Promise.all([import('node:cluster'), import('../http/processes.js'), import('../http/logger.js')]);
+  if (cluster.isWorker) return runServerProcess(config);
+  const log = serviceLog();
+  let processes;
+  try {
+    processes = await startPrimary(config, log.logger);
+  } catch (error) {
+    log.flush();
+    const refusal = startRefusal(error, config);
+    if (refusal === undefined) throw error;
+    io.err(refusal);
+    return 2;
+  }
+  if (processes.authMode === 'disabled') io.err(authDisabledWarning());
+  io.err(banner(processes.url, config, processes.authMode, processes.receiverSummary));
+  await stopSignal();
+  await processes.close();
+  log.flush();
   return 0;
 }

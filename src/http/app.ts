@@ -9,7 +9,7 @@
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import express from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type Store as RateLimitStore } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp, stdSerializers, type Options } from 'pino-http';
@@ -53,6 +53,11 @@ export interface AppDependencies {
   readonly logger: Logger;
   readonly maxBodyBytes: number;
   readonly rateLimitPerMinute: number;
+  /**
+   * Where the rate limit counts an address's requests: this process's memory when not given; the
+   * primary's, shared by every process, when the server runs several (src/http/processes.ts).
+   */
+  readonly rateLimitStore?: RateLimitStore;
   /** Who is calling, or an HttpError 401/403; the auth module provides it. */
   readonly authenticate: (request: Request) => Promise<Caller>;
   /**
@@ -244,6 +249,7 @@ export function createApp(given: AppDependencies): express.Express {
     rateLimit({
       windowMs: 60_000,
       limit: dependencies.rateLimitPerMinute,
+      ...(dependencies.rateLimitStore === undefined ? {} : { store: dependencies.rateLimitStore }),
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       handler: (_request, _response, next) => {

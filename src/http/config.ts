@@ -45,6 +45,12 @@ export const serverConfigSchema = z.object({
   rateLimitPerMinute: z.coerce.number().int().min(1, 'must be at least 1').default(1_200),
   /** `SIP_TOKEN_CACHE`: verified bearer tokens remembered (src/http/auth/verify.ts); 0 verifies every signature. */
   tokenCache: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(100_000, 'must be at most 100000').default(1_000),
+  /**
+   * `SIP_PROCESSES`: server processes sharing the port (src/http/processes.ts), each with its own event
+   * loop, store pool, validators and outbox worker. More than one needs `DATABASE_URL`: the embedded
+   * store lives in one process.
+   */
+  processes: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(1),
   /** `SIP_VALIDATION_WORKERS`: worker threads that validate `POST /fhir` transactions (src/http/transaction-reader.ts); 0 validates on the event loop. */
   validationWorkers: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(64, 'must be at most 64').default(0),
   /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */
@@ -79,6 +85,9 @@ export const serverConfigSchema = z.object({
    * more is still honoured.
    */
   deliveryMaxBackoffMs: z.coerce.number().int('must be a whole number of milliseconds').min(1, 'must be at least 1 ms').max(3_600_000, 'must be at most 3600000 (an hour)').default(300_000),
+}).refine((config) => config.processes === 1 || config.databaseUrl !== undefined, {
+  path: ['processes'],
+  message: 'must be 1 on the embedded store (PGlite is one process\'s); set DATABASE_URL to run several',
 });
 export type ServerConfig = z.infer<typeof serverConfigSchema>;
 
@@ -92,6 +101,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   maxBodyBytes: 'SIP_MAX_BODY',
   rateLimitPerMinute: 'SIP_RATE_LIMIT',
   tokenCache: 'SIP_TOKEN_CACHE',
+  processes: 'SIP_PROCESSES',
   validationWorkers: 'SIP_VALIDATION_WORKERS',
   loadExamples: 'SIP_LOAD_EXAMPLES',
   authDisabled: 'SIP_AUTH_DISABLED',

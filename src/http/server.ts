@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Request } from 'express';
+import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import { serviceLog, type ServiceLog } from './logger.js';
 import { loadExchange, OutboxWorker, type Connector, type Exchange, type OutboxReceiver, type OutboxWorkerOptions, type SendDecision } from '../exchange/index.js';
@@ -104,7 +105,16 @@ function authenticateWith(authenticator: Authenticator): (request: Request) => P
   };
 }
 
-export async function startServer(config: ServerConfig, options: { clock?: () => Date; logger?: Logger; exchange?: ExchangeOptions } = {}): Promise<RunningServer> {
+/** What a caller may hand `startServer` besides the settings: tests their clock, logger and exchange; a process of several its shared rate-limit counts. */
+export interface StartOptions {
+  readonly clock?: () => Date;
+  readonly logger?: Logger;
+  readonly exchange?: ExchangeOptions;
+  /** The rate limit's counts, shared by the processes of one server (src/http/processes.ts); this process's memory when not given. */
+  readonly rateLimitStore?: RateLimitStore;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? (() => new Date());
   // The service's own log is batched (logger.ts); a logger handed in (tests) is used as it is.
   let ownLog: ServiceLog | undefined;
@@ -160,6 +170,7 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
       logger,
       maxBodyBytes: config.maxBodyBytes,
       rateLimitPerMinute: config.rateLimitPerMinute,
+      ...(options.rateLimitStore === undefined ? {} : { rateLimitStore: options.rateLimitStore }),
       authenticate: authenticateWith(authenticator),
       mayAccess: (plan, caller, at) => {
         if (authenticator.mode === 'disabled') return { allowed: true };
@@ -168,10 +179,11 @@ export async function startServer(config: ServerConfig, options: { clock?: () =>
       },
     });
     const server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(config.port, config.host, () => {
-        resolve(listening);
+      // Express 5 calls this with the listen error too (a port in use), not only once listening.
+      const listening = app.listen(config.port, config.host, (error?: Error) => {
+        if (error === undefined) resolve(listening);
+        else reject(error);
       });
-      listening.once('error', reject);
     });
     worker?.start();
     const { port } = server.address() as AddressInfo;
