@@ -40,7 +40,7 @@ import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, 
 import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processCpuMillis, startServe, write, type Served } from './support.js';
+import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processTreeCpuMillis, startServe, write, type Served } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -57,6 +57,24 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
  * number of rounds gives each the second place as often.
  */
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
+/**
+ * `BENCH_VARIANTS="name:VAR=value,VAR=value;name:…"`: more servers of this checkout on the same
+ * database and key, each with those settings (e.g. `procs2:SIP_PROCESSES=2;workers1:SIP_VALIDATION_WORKERS=1`),
+ * every scenario measured again on each as `<scenario> {name}`, in the same rounds.
+ */
+const VARIANTS = parseVariants(process.env.BENCH_VARIANTS ?? '');
+
+function parseVariants(text: string): { readonly name: string; readonly env: Readonly<Record<string, string>> }[] {
+  return text
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const match = /^([\w-]+):((?:SIP_[A-Z_]+=[^,]*,?)+)$/.exec(part);
+      if (match?.[1] === undefined || match[2] === undefined) throw new Error(`BENCH_VARIANTS: "${part}" is not name:SIP_SETTING=value,SIP_SETTING=value`);
+      return { name: match[1], env: Object.fromEntries(match[2].split(',').filter((pair) => pair !== '').map((pair) => pair.split('=') as [string, string])) };
+    });
+}
 /** The plan every bench plan is made from (support.ts), for the fallbacks of the in-process timings. */
 const adult = newPlan('sip-bench-template', personnummer(0));
 /** A prime that does not divide PLANS, so `i × STRIDE mod PLANS` visits every plan before it repeats. */
@@ -96,22 +114,20 @@ async function auditCommits(url: string): Promise<{ rows: number; commits: numbe
 }
 
 /**
- * The scenarios of a round: in odd rounds each `[before]` right after its scenario, in even rounds
- * right before it, so that whatever the order costs the second of a pair (the first one's audit
- * batches still being written, the load it leaves) falls on each server in turn.
+ * The scenarios of a round: each scenario's servers (this one, the variants, `[before]`) one after
+ * another, in that order in odd rounds and reversed in even ones, so that whatever the order costs the
+ * later of a group (the earlier one's audit batches still being written, the load it leaves) falls on
+ * each server in turn.
  */
-function roundOrder<T>(entries: readonly (readonly [string, T])[], round: number): (readonly [string, T])[] {
-  const ordered = [...entries];
-  if (round % 2 === 1) return ordered;
-  for (let index = 0; index + 1 < ordered.length; index++) {
-    const [first, second] = [ordered[index], ordered[index + 1]];
-    if (first !== undefined && second !== undefined && second[0] === `${first[0]} [before]`) {
-      ordered[index] = second;
-      ordered[index + 1] = first;
-      index++;
-    }
+function roundOrder<T extends { readonly base: string }>(entries: readonly (readonly [string, T])[], round: number): (readonly [string, T])[] {
+  if (round % 2 === 1) return [...entries];
+  const groups: (readonly [string, T])[][] = [];
+  for (const entry of entries) {
+    const last = groups.at(-1);
+    if (last?.[0]?.[1].base === entry[1].base) last.push(entry);
+    else groups.push([entry]);
   }
-  return ordered;
+  return groups.flatMap((group) => group.reverse());
 }
 
 /** Median time of `N` runs of `work`, in ms. */
@@ -192,6 +208,9 @@ try {
   const before = beforeScratch === undefined ? undefined : await startServe(beforeScratch.url, dataDir, { cwd: resolve(BEFORE_DIR ?? '.') });
   // A second server on the same database and key, remembering nothing between requests: the figures without caches.
   const uncached = await startServe(scratch.url, dataDir, { env: NO_CACHES });
+  // The same database and key again, as several processes sharing one port.
+  const variants: { readonly name: string; readonly server: Served }[] = [];
+  for (const variant of VARIANTS) variants.push({ name: variant.name, server: await startServe(scratch.url, dataDir, { env: variant.env }) });
   const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
   let planIds: string[] = [];
   try {
@@ -284,20 +303,23 @@ try {
       ],
     };
     const withoutCaches: Record<string, autocannon.Request[]> = { 'sip-read': all['sip-read'] ?? [], 'fhir-read': all['fhir-read'] ?? [] };
-    const scenarios: Record<string, { server: Served; requests: autocannon.Request[] }> = Object.fromEntries([
-      ...Object.entries(all).map(([name, requests]) => [name, { server, requests }] as const),
+    const scenarios: Record<string, { base: string; server: Served; requests: autocannon.Request[] }> = Object.fromEntries([
+      ...Object.entries(all).map(([name, requests]) => [name, { base: name, server, requests }] as const),
       // Left out when profiling, so that the end of the profile is the last scenario of the profiled server.
-      ...Object.entries(CPU_PROF === undefined ? withoutCaches : {}).map(([name, requests]) => [`${name} (no caches)`, { server: uncached, requests }] as const),
+      ...Object.entries(CPU_PROF === undefined ? withoutCaches : {}).map(([name, requests]) => [`${name} (no caches)`, { base: `${name} (no caches)`, server: uncached, requests }] as const),
+      ...variants.flatMap((variant) => Object.entries(all).map(([name, requests]) => [`${name} {${variant.name}}`, { base: name, server: variant.server, requests }] as const)),
       ...(before === undefined
         ? []
         : // Every scenario, the writes included: each write a plan never seen before on either server.
-          Object.entries(all).map(([name, requests]) => [`${name} [before]`, { server: before, requests }] as const)),
+          Object.entries(all).map(([name, requests]) => [`${name} [before]`, { base: name, server: before, requests }] as const)),
     ]
-      .filter(([name]) => ONLY === undefined || name === 'health' || ONLY.includes(name.replace(' (no caches)', '').replace(' [before]', '')))
-      // Each scenario's [before] right after it, so the two meet the same load.
+      .filter(([, { base }]) => ONLY === undefined || base === 'health' || ONLY.includes(base.replace(' (no caches)', '')))
+      // Each scenario's variants and [before] right after it, so that they meet the same load.
       .map((entry, index) => {
-        const of = Object.keys(all).indexOf(entry[0].replace(' [before]', ''));
-        return { entry, order: of < 0 ? 1_000 + index : of + (entry[0].endsWith(' [before]') ? 0.5 : 0) };
+        const of = Object.keys(all).indexOf(entry[1].base);
+        const variant = variants.findIndex((candidate) => candidate.server === entry[1].server);
+        const within = entry[1].server === before ? 0.9 : variant >= 0 ? 0.1 + 0.01 * variant : 0;
+        return { entry, order: of < 0 ? 1_000 + index : of + within };
       })
       .sort((a, b) => a.order - b.order)
       .map(({ entry }) => entry));
@@ -315,10 +337,10 @@ try {
         const database = target === before && beforeScratch !== undefined ? new URL(beforeScratch.url).pathname.slice(1) : databaseName;
         const databaseUrl = target === before && beforeScratch !== undefined ? beforeScratch.url : scratch.url;
         const auditBefore = await auditCommits(databaseUrl);
-        const cpuBefore = processCpuMillis(target.pid);
+        const cpuBefore = processTreeCpuMillis(target.pid);
         const dbBefore = postgresCpuMillis(database);
         const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: SECONDS, headers, requests });
-        const cpuAfter = processCpuMillis(target.pid);
+        const cpuAfter = processTreeCpuMillis(target.pid);
         const dbAfter = postgresCpuMillis(database);
         const auditAfter = await auditCommits(databaseUrl);
         const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, result.requests.total));
@@ -354,16 +376,17 @@ try {
     const worstP99 = (name: string): number => Math.max(...(results[name] ?? []).map((figures) => figures.p99));
     const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
     write();
-    for (const name of ['sip-create', 'fhir-tx'].filter((name) => name in results)) {
-      write(`aim ≥ 100 ${name === 'fhir-tx' ? 'transactions' : 'creates'}/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 100 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
+    for (const name of Object.keys(results).filter((name) => ['sip-create', 'fhir-tx'].includes(scenarios[name]?.base ?? '') && !name.endsWith(' [before]'))) {
+      write(`aim ≥ 100 ${scenarios[name]?.base === 'fhir-tx' ? 'transactions' : 'creates'}/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 100 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
     }
     if (!('fhir-tx' in results)) write('aim ≥ 100 SIP transactions/s (fhir-tx): not measured — POST /fhir does not take transactions yet');
-    for (const name of ['sip-read', 'fhir-read', 'sip-search', 'fhir-search', 'sip-read (no caches)', 'fhir-read (no caches)'].filter((name) => name in results)) {
+    for (const name of Object.keys(results).filter((name) => ['sip-read', 'fhir-read', 'sip-search', 'fhir-search', 'sip-read (no caches)', 'fhir-read (no caches)'].includes(scenarios[name]?.base ?? '') && !name.endsWith(' [before]'))) {
       write(`aim ≥ 2,000 reads/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 2000 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
     }
   } finally {
     await server.stop();
     await uncached.stop();
+    for (const variant of variants) await variant.server.stop();
     await before?.stop();
   }
   await inProcess(scratch.url, dataDir, token, planIds);

@@ -111,6 +111,26 @@ export function processCpuMillis(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU time (ms) used so far by a process and every process under it (a server started with
+ * `SIP_PROCESSES` > 1 is a primary with its server processes as children), from /proc on Linux. A
+ * child that ended is counted no more: read it around work during which none ends.
+ */
+export function processTreeCpuMillis(pid: number | undefined): number | undefined {
+  const own = processCpuMillis(pid);
+  if (pid === undefined || own === undefined) return own;
+  let total = own;
+  try {
+    for (const task of readdirSync(`/proc/${String(pid)}/task`)) {
+      const children = readFileSync(`/proc/${String(pid)}/task/${task}/children`, 'utf8').trim();
+      for (const child of children === '' ? [] : children.split(' ')) total += processTreeCpuMillis(Number(child)) ?? 0;
+    }
+  } catch {
+    // The process ended while being read.
+  }
+  return total;
+}
+
 /** CPU time (ms) used so far by the PostgreSQL backends serving `database` (process title `postgres: <user> <database> …`), by pid. */
 export function postgresCpuMillis(database: string): Map<number, number> | undefined {
   try {

@@ -34,14 +34,14 @@ function serve(env: Record<string, string>): Promise<Served> {
   const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, SIP_LOAD_EXAMPLES: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   let stdout = '';
-  child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`sip-fhir serve did not start within 60 s:\n${stderr}`));
     }, 60_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
       if (match?.[1] !== undefined) {
