@@ -130,6 +130,7 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
         firstReport(replacement).then(
           (report) => {
             if (report.kind === 'sip:failed') logger.error({ error: report.message }, 'a new server process could not start');
+            else logger.info({ pid: replacement.process.pid }, 'a new server process listens');
           },
           (error: unknown) => {
             logger.error({ error: error instanceof Error ? error.message : String(error) }, 'a new server process could not start');
