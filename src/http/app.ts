@@ -249,7 +249,19 @@ export function createApp(given: AppDependencies): express.Express {
     rateLimit({
       windowMs: 60_000,
       limit: dependencies.rateLimitPerMinute,
-      ...(dependencies.rateLimitStore === undefined ? {} : { store: dependencies.rateLimitStore }),
+      // The primary's counts are asked over the cluster's channel, which answers within a second or
+      // fails (an event loop held up longer, e.g. by the first validation's definitions): such a
+      // request passes uncounted, and is logged, rather than failing on the limiter.
+      ...(dependencies.rateLimitStore === undefined
+        ? {}
+        : {
+            store: dependencies.rateLimitStore,
+            passOnStoreError: true,
+            logger: {
+              error: (error: unknown, message?: string) => { dependencies.logger.error({ err: error }, message); },
+              warn: (error: unknown, message?: string) => { dependencies.logger.warn({ err: error }, message); },
+            },
+          }),
       standardHeaders: 'draft-7',
       legacyHeaders: false,
       handler: (_request, _response, next) => {

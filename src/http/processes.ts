@@ -17,7 +17,9 @@
  *
  * The primary serves no request. It starts the processes, prints one banner when all of them listen,
  * starts a new one when one dies, and on SIGINT or SIGTERM asks each to close (each finishes what it
- * answers, stops its outbox worker and closes its pool). A process whose primary is gone closes too.
+ * answers, stops its outbox worker and closes its pool). A process whose primary is gone ends at once
+(node:cluster exits a worker whose channel closes), as in a crash: PostgreSQL rolls back what it had
+not committed.
  * The embedded store (PGlite) lives in one process, so more than one needs `DATABASE_URL` (config.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
@@ -84,8 +86,14 @@ function firstReport(worker: Worker): Promise<ProcessReport> {
       resolve(message);
     };
     const onExit = (code: number | null, signal: string | null): void => {
-      worker.off('message', onMessage);
-      reject(new Error(`a server process ended (${String(signal ?? code)}) before it listened`));
+      // The process may end before its last message is read from the channel: that message still
+      // comes, before the channel's 'disconnect'.
+      const failed = (): void => {
+        worker.off('message', onMessage);
+        reject(new Error(`a server process ended (${String(signal ?? code)}) before it listened`));
+      };
+      if (worker.isConnected()) worker.once('disconnect', failed);
+      else failed();
     };
     worker.on('message', onMessage);
     worker.once('exit', onExit);
@@ -120,6 +128,10 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
   const fork = (): Worker => {
     const worker = cluster.fork();
     workers.add(worker);
+    // A message that cannot be sent to a process that is ending is not the primary's failure.
+    worker.on('error', (error) => {
+      logger.warn({ pid: worker.process.pid, error: error.message }, 'a server process could not be reached');
+    });
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (closing) return;
@@ -144,8 +156,12 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
     closing = true;
     const all = [...workers];
     for (const worker of all) {
-      if (worker.isConnected()) worker.send({ kind: 'sip:close' } satisfies CloseRequest);
-      else worker.process.kill('SIGTERM');
+      // A process whose channel is closing (it failed to start, or ends) cannot be asked: it is told by signal.
+      if (worker.isConnected()) {
+        worker.send({ kind: 'sip:close' } satisfies CloseRequest, (error: Error | null) => {
+          if (error !== null) worker.process.kill('SIGTERM');
+        });
+      } else worker.process.kill('SIGTERM');
     }
     await Promise.all(all.map((worker) => ended(worker, graceMs)));
   };
@@ -164,7 +180,7 @@ export async function startPrimary(config: ServerConfig, logger: Logger): Promis
 /**
  * One of the processes: the whole server on the shared port, without loading the examples (the
  * primary did), its rate limit counted by the primary. Reports to the primary, then serves until the
- * primary asks it to close, sends SIGTERM, or is gone; SIGINT alone (a terminal's Ctrl-C reaches the
+ * primary asks it to close or it is sent SIGTERM; SIGINT alone (a terminal's Ctrl-C reaches the
  * whole process group) is left to the primary, which then asks every process to close.
  */
 export async function runServerProcess(config: ServerConfig): Promise<number> {
@@ -180,6 +196,7 @@ export async function runServerProcess(config: ServerConfig): Promise<number> {
     const failed = error instanceof Error ? error : new Error(String(error));
     const code = (error as NodeJS.ErrnoException).code;
     await report({ kind: 'sip:failed', message: failed.message, name: failed.name, ...(code === undefined ? {} : { code }) });
+    // node:cluster ends a worker whose channel closes; the primary reads the report first.
     process.disconnect();
     return 2;
   }
@@ -188,7 +205,6 @@ export async function runServerProcess(config: ServerConfig): Promise<number> {
     const done = (): void => {
       process.off('SIGTERM', done);
       process.off('message', onMessage);
-      process.off('disconnect', done);
       resolve();
     };
     const onMessage = (message: unknown): void => {
@@ -197,9 +213,9 @@ export async function runServerProcess(config: ServerConfig): Promise<number> {
     process.on('SIGINT', () => undefined);
     process.on('SIGTERM', done);
     process.on('message', onMessage);
-    process.on('disconnect', done);
   });
   await server.close();
+  // node:cluster ends the process here (exit 0).
   if (process.connected) process.disconnect();
   return 0;
 }
