@@ -188,4 +188,4 @@ export function typeSearchParameters(type: string): TypeSearchParameter[] {
 
 /** What the CapabilityStatement says of Patient/$everything (src/http/fhir-type-search.ts). */
 export const EVERYTHING_DOCUMENTATION =
-  'GET or POST /fhir/Patient/{id}/$everything: every resource of the plans about the person the caller may read and be sent now (access and consent judged at the answer), the Patient first, one entry per resource; _type, _since (plan versions recorded at or after it) and _count with next links. start and end are not supported';
+  'GET or POST /fhir/Patient/{id}/$everything: every resource of the plans about the person the caller may read and be sent now (access and consent judged at the answer), the Patient first, one entry per resource; _type; start and end, the care dates (a resource whose type\'s date parameter has a value outside them is left out; one without is kept); _since (plan versions recorded at or after it) and _count with next links';

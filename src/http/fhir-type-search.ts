@@ -43,8 +43,8 @@ const offsetSchema = z.coerce.number().int().min(0);
 const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
 /** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
 const MAX_REFUSALS_TOLD = 20;
-/** The parameters of Patient/$everything this server takes (start and end, the care dates, are not). */
-const EVERYTHING_PARAMETERS: ReadonlySet<string> = new Set(['_since', '_type', '_count', '_offset']);
+/** The parameters of Patient/$everything this server takes. */
+const EVERYTHING_PARAMETERS: ReadonlySet<string> = new Set(['start', 'end', '_since', '_type', '_count', '_offset']);
 /** The result parameters every type here takes. */
 const RESULT_PARAMETERS = ['_count', '_offset', '_total', '_summary', '_elements'] as const;
 
@@ -151,6 +151,35 @@ function periodOf(value: unknown): TimeRange | undefined {
 function codeFilter(given: readonly string[]): (values: readonly unknown[]) => boolean {
   const occurrencesOfCodes = given.map((text) => text.split(',').map((code) => token(code).value));
   return (values) => occurrencesOfCodes.every((codes) => values.some((value) => typeof value === 'string' && codes.includes(value)));
+}
+
+/**
+ * `start` and `end` of Patient/$everything, "care dates, not record currency dates"
+ * (https://hl7.org/fhir/R4/patient-operation-everything.html), as a test of one resource; undefined
+ * when neither is given. A resource is kept when the value of its type's official `date` search
+ * parameter (the clinical date: CarePlan.period, Appointment.start, Consent.dateTime, CareTeam.period
+ * …) reaches into the range — as `date=ge{start}&date=le{end}` would find it (search.html#prefix, a
+ * Period open where it has no end). A resource whose type has no such parameter (Patient,
+ * Organization, Goal, Task …) or that has no value of it names no care date outside the range and is
+ * kept, as the context of what is. 400 for a value that is not a date or dateTime.
+ */
+function careDateFilter(request: Request): ((entry: ViewEntry) => boolean) | undefined {
+  const start = single(request, 'start');
+  const end = single(request, 'end');
+  if (start === undefined && end === undefined) return undefined;
+  for (const [name, text] of [['start', start], ['end', end]] as const) {
+    if (text !== undefined && (!/^\d{4}(-\d{2}(-\d{2}(T.+)?)?)?$/.test(text) || valueRange(text) === undefined)) {
+      throw new HttpError(400, 'Bad Request', `${name}=${text}: a date (YYYY, YYYY-MM, YYYY-MM-DD) or a dateTime with its time zone`);
+    }
+  }
+  const matches = dateFilter('start/end', [...(start === undefined ? [] : [`ge${start}`]), ...(end === undefined ? [] : [`le${end}`])]);
+  return (entry) => {
+    const parameter = filterSearchParameters(entry.type).find((candidate) => candidate.code === 'date');
+    if (parameter === undefined) return true;
+    const values = parameter.values(entry.resource);
+    const dated = values.some((value) => (typeof value === 'string' ? valueRange(value) : periodOf(value)) !== undefined);
+    return !dated || matches(values);
+  };
 }
 
 export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
@@ -295,8 +324,8 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
    * resource of the plans about the person the caller may read and be sent now, each plan's whole
    * FHIR view (its resources in the patient's compartment and what they refer to), the Patient first,
    * a resource several plans show once, as the plan recorded last maps it. `_type` keeps some types,
-   * `_since` the resources of plan versions recorded at or after it; `_count` pages. `start` and
-   * `end` (the care dates) are not supported: 400, or ignored under `Prefer: handling=lenient`.
+   * `start` and `end` the resources whose care date reaches into that range ({@link careDateFilter}),
+   * `_since` the resources of plan versions recorded at or after it; `_count` pages.
    */
   const everything = route('search', async (request, response, caller: Caller, subject) => {
     if (request.method === 'POST') takeParameters(request);
@@ -310,6 +339,7 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
     if (unknownTypes.length > 0) throw new HttpError(400, 'Bad Request', `_type: no resource type ${unknownTypes.join(', ')} here (see GET /fhir/metadata)`);
     const sinceText = single(request, '_since');
     const since = sinceText === undefined ? -Infinity : parseSince(sinceText).getTime();
+    const inCareDates = careDateFilter(request);
 
     const planIds = FHIR_ID.test(id) ? await store.plansWithResource('Patient', id) : [];
     const plans = (await Promise.all(planIds.map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
@@ -342,7 +372,7 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
       if (Date.parse(read.recordedAt) < since) continue;
       for (const entry of judgedView(read, at).entries) {
         const key = `${entry.type}/${entry.id}`;
-        if (seen.has(key) || (types.length > 0 && !types.includes(entry.type))) continue;
+        if (seen.has(key) || (types.length > 0 && !types.includes(entry.type)) || (inCareDates !== undefined && !inCareDates(entry))) continue;
         seen.add(key);
         found.push(entry);
       }

@@ -298,7 +298,7 @@ export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   {
     method: 'get',
     path: '/fhir/Patient/{id}/{operation}',
-    summary: '$everything: every resource of the person’s plans the caller may be sent now, the Patient first, as a searchset (_type, _since, _count)',
+    summary: '$everything: every resource of the person’s plans the caller may be sent now, the Patient first, as a searchset (start, end, _type, _since, _count)',
     scope: READ,
   },
   { method: 'post', path: '/fhir/Patient/{id}/{operation}', summary: '$everything by POST, its parameters in a Parameters body', scope: READ, takesResource: true },

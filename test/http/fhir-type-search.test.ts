@@ -131,6 +131,52 @@ describe.each([
     expect(await search(`/fhir/Appointment?patient=Group/${patientId}`)).toEqual([]);
   });
 
+  it('keeps to the care dates start and end on Patient/$everything, by each type\'s clinical date as R4\'s date search parameters name it', async () => {
+    // The R4 registry's \`date\` parameters (search parameter registry, clinical-date, Appointment-date,
+    // PractitionerRole-date) of the types a plan shows, read by hand; a type not here has none.
+    const careDate: Record<string, (resource: FhirResource) => unknown> = {
+      CarePlan: (resource) => (resource as { period?: unknown }).period,
+      CareTeam: (resource) => (resource as { period?: unknown }).period,
+      Consent: (resource) => (resource as Consent).dateTime,
+      Appointment: (resource) => (resource as Appointment).start,
+      PractitionerRole: (resource) => (resource as { period?: unknown }).period,
+      Encounter: (resource) => (resource as { period?: unknown }).period,
+      EpisodeOfCare: (resource) => (resource as { period?: unknown }).period,
+    };
+    const undated = new Set(['Patient', 'Organization', 'Practitioner', 'RelatedPerson', 'Location', 'Goal', 'Task', 'ServiceRequest', 'QuestionnaireResponse', 'Provenance']);
+    const all = [...whole.values()].flat();
+    for (const resource of all) expect(resource.resourceType in careDate || undated.has(resource.resourceType), `${resource.resourceType} is in neither table`).toBe(true);
+    /** Whether a resource's care date reaches on or after \`from\` and on or before \`to\` (whole days, far from every value). */
+    const within = (resource: FhirResource, from: string, to: string): boolean => {
+      const value = careDate[resource.resourceType]?.(resource);
+      if (value === undefined) return true;
+      if (typeof value === 'string') return value.slice(0, 10) >= from && value.slice(0, 10) <= to;
+      const { start, end } = value as { start?: string; end?: string };
+      if (start === undefined && end === undefined) return true;
+      return (end === undefined || end.slice(0, 10) >= from) && (start === undefined || start.slice(0, 10) <= to);
+    };
+    const key = (resource: FhirResource): string => `${resource.resourceType}/${String(resource.id)}`;
+    const everything = async (query: string): Promise<string[]> => matches((await get(`/fhir/Patient/${patientId}/$everything?${query}&_count=200`).expect(200)).body as Bundle).map(key).sort();
+    const expected = (from: string, to: string): string[] => all.filter((resource) => within(resource, from, to)).map(key).sort();
+
+    const later = expected('2099-01-01', '9999-12-31');
+    expect(later.length).toBeLessThan(all.length);
+    expect(await everything('start=2099-01-01')).toEqual(later);
+    const earlier = expected('0001-01-01', '2000-01-01');
+    expect(earlier.length).toBeLessThan(all.length);
+    expect(await everything('end=2000-01-01')).toEqual(earlier);
+    expect(await everything('start=2000-01-01&end=2099-12-31')).toEqual(all.map(key).sort());
+    // The Patient is kept, first; and by POST, as valueDate.
+    const posted = await request(server.url)
+      .post(`/fhir/Patient/${patientId}/$everything`)
+      .set('Authorization', `Bearer ${tokens.get(REGION) ?? ''}`)
+      .set('Content-Type', 'application/fhir+json')
+      .send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'start', valueDate: '2099-01-01' }, { name: '_count', valueInteger: 200 }] }))
+      .expect(200);
+    expect(matches(posted.body as Bundle).map(key).sort()).toEqual(later);
+    expect(matches(posted.body as Bundle)[0]).toMatchObject({ resourceType: 'Patient', id: patientId });
+  });
+
   it('narrows by date and status as the official parameters define them (Appointment.start, Consent.dateTime, Goal.lifecycleStatus)', async () => {
     const appointments = (whole.get('Appointment') ?? []) as Appointment[];
     const starts = appointments.map((appointment) => String(appointment.start)).sort();
@@ -254,9 +300,11 @@ describe.each([
     const withdrawn = await get(`/fhir/Patient/${id}/$everything`, SKANE).expect(403);
     expect(JSON.stringify(withdrawn.body)).toContain('consent.withdrawn');
     await get('/fhir/Patient/00000000-0000-0000-0000-000000000000/$everything').expect(404);
-    const start = await get(`/fhir/Patient/${patientId}/$everything?start=2026-01-01`).expect(400);
-    expect((start.body as OperationOutcome).issue[0]?.diagnostics).toContain('start');
-    await get(`/fhir/Patient/${patientId}/$everything?start=2026-01-01`).set('Prefer', 'handling=lenient').expect(200);
+    const start = await get(`/fhir/Patient/${patientId}/$everything?start=yesterday`).expect(400);
+    expect((start.body as OperationOutcome).issue[0]?.diagnostics).toContain('start=yesterday');
+    // A bad value of a parameter the operation takes is refused even under lenient handling.
+    await get(`/fhir/Patient/${patientId}/$everything?end=2026-13-01`).set('Prefer', 'handling=lenient').expect(400);
+    await get(`/fhir/Patient/${patientId}/$everything?start=2026-01-01&start=2026-02-01`).expect(400);
     await get(`/fhir/Patient/${patientId}/$everything?_type=Banana`).expect(400);
     await get(`/fhir/Patient/${patientId}/$everything?_since=yesterday`).expect(400);
     const log = await server.store.auditLog({ organization: STRANGER });
