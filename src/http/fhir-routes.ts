@@ -40,7 +40,7 @@ import { checkElementNames, requestedSubset, subsetResource, subsetText } from '
 import { sortOf, TopRanked, type SortKeyName } from './fhir-sort.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead, readsNarrowed } from './narrowing.js';
-import { EVERYTHING_DOCUMENTATION, TYPE_SEARCH_DOCUMENTATION, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
+import { EVERYTHING_DOCUMENTATION, TYPE_SEARCH_DOCUMENTATION, includeParameters, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -266,6 +266,8 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
           }
         : personSearch.length > 0
           ? {
+              // _include by each official reference parameter of the type (src/http/fhir-type-search.ts), from the plan a match was found in.
+              searchInclude: includeParameters(type).map((parameter) => `${type}:${parameter.code}`),
               searchParam: [
                 ...personSearch,
                 { name: '_count', type: 'number' as const, documentation: `Resources a page holds: default 50, at most 200; the next page is the link "next"` },

@@ -54,9 +54,23 @@ const FILTER_CODES: ReadonlyMap<string, 'date' | 'token'> = new Map([
   ['lifecycle-status', 'token'],
 ]);
 
+/**
+ * A reference search parameter of a type, for `_include={type}:{code}` (https://hl7.org/fhir/R4/search.html#include):
+ * the references its official expression finds, of the types it may target.
+ */
+export interface IncludeParameter {
+  readonly code: string;
+  readonly definition: string;
+  readonly expression: string;
+  /** The types the parameter may point at (`SearchParameter.target`), narrowed to the one a `.where(resolve() is X)` names. */
+  readonly targets: readonly string[];
+  readonly references: (resource: object) => readonly { reference?: string }[];
+}
+
 interface Table {
   readonly references: ReadonlyMap<string, readonly PatientSearchParameter[]>;
   readonly filters: ReadonlyMap<string, readonly FilterSearchParameter[]>;
+  readonly includes: ReadonlyMap<string, readonly IncludeParameter[]>;
 }
 
 let table: Table | undefined;
@@ -73,6 +87,12 @@ export function filterSearchParameters(type: string): readonly FilterSearchParam
   return table.filters.get(type) ?? [];
 }
 
+/** Every reference parameter of `type` as the official definitions give them, by code, for `_include`; none for a type without. */
+export function includeParameters(type: string): readonly IncludeParameter[] {
+  table ??= readTable();
+  return table.includes.get(type) ?? [];
+}
+
 /** The part of an official expression (several types' parts joined by " | ") that is `type`'s. */
 function partOf(expression: string, type: string): string | undefined {
   return expression
@@ -87,6 +107,7 @@ function readTable(): Table {
   const types: ReadonlySet<string> = new Set(WRITTEN_RESOURCE_TYPES);
   const found = new Map<string, PatientSearchParameter[]>();
   const filters = new Map<string, FilterSearchParameter[]>();
+  const includes = new Map<string, IncludeParameter[]>();
   for (const entry of bundle.entry ?? []) {
     const parameter = entry.resource as SearchParameter | undefined;
     if (parameter?.resourceType !== 'SearchParameter' || parameter.expression === undefined) continue;
@@ -101,6 +122,13 @@ function readTable(): Table {
       }
       continue;
     }
+    if (parameter.type === 'reference') {
+      for (const type of parameter.base) {
+        const part = types.has(type) ? partOf(expression, type) : undefined;
+        if (part === undefined) continue;
+        includes.set(type, [...(includes.get(type) ?? []), includeParameter(parameter, part)]);
+      }
+    }
     if (parameter.type !== 'reference' || !CODES.includes(parameter.code)) continue;
     if (!(parameter.target ?? []).includes('Patient')) continue;
     for (const type of parameter.base) {
@@ -113,7 +141,20 @@ function readTable(): Table {
     }
   }
   for (const list of found.values()) list.sort((a, b) => CODES.indexOf(a.code) - CODES.indexOf(b.code));
-  return { references: found, filters };
+  for (const list of includes.values()) list.sort((a, b) => a.code.localeCompare(b.code));
+  return { references: found, filters, includes };
+}
+
+function includeParameter(parameter: SearchParameter, expression: string): IncludeParameter {
+  const resolved = RESOLVED_AS.exec(expression)?.groups;
+  const evaluate = fhirpath.compile(resolved?.path ?? expression, r4);
+  return {
+    code: parameter.code,
+    definition: parameter.url,
+    expression,
+    targets: resolved?.type === undefined ? (parameter.target ?? []) : [resolved.type],
+    references: (resource) => (evaluate(resource) as unknown[]).filter((value): value is { reference?: string } => typeof value === 'object' && value !== null && !Array.isArray(value)),
+  };
 }
 
 function compiled(code: 'patient' | 'subject', definition: string, expression: string): PatientSearchParameter {
@@ -132,7 +173,7 @@ function compiled(code: 'patient' | 'subject', definition: string, expression: s
 
 /** What the CapabilityStatement says of the search of a type other than CarePlan. */
 export const TYPE_SEARCH_DOCUMENTATION =
-  'By the person: a search names the patient (or subject), the person’s identifier, or ids; it reads the plans of that person alone, judged as a read is (access, consent at the moment of the answer). A resource several plans show is one match, as the plan recorded last maps it. A search of every plan’s parts is refused (400): search CarePlan with _include or _revinclude';
+  'By the person: a search names the patient (or subject), the person’s identifier, or ids; it reads the plans of that person alone, judged as a read is (access, consent at the moment of the answer). A resource several plans show is one match, as the plan recorded last maps it. _include={type}:{reference parameter}[:{type}] adds what the matches refer to, from the plan each was found in. A search of every plan’s parts is refused (400): search CarePlan with _include or _revinclude';
 
 /** The types searched here: every type the mapping writes but CarePlan, which has its own search. */
 export function searchableTypes(): string[] {

@@ -26,7 +26,7 @@ import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes } from './audited-route.js';
 import { judgingPlanOf, storedSendRefusal } from './derived-view.js';
 import { FHIR_ID, KNOWN_TYPES, baseUrl, judgedView, queryValues, sendFhirText, token, type ViewEntry } from './fhir-routes.js';
-import { filterSearchParameters, patientSearchParameters, searchableTypes, typeSearchParameters, type FilterSearchParameter, type PatientSearchParameter } from './fhir-search-parameters.js';
+import { filterSearchParameters, includeParameters, patientSearchParameters, searchableTypes, typeSearchParameters, type FilterSearchParameter, type IncludeParameter, type PatientSearchParameter } from './fhir-search-parameters.js';
 import { datePeriodFilter, valueRange, type TimeRange } from './fhir-date-search.js';
 import { checkElementNames, requestedSubset, subsetResource } from './fhir-subset.js';
 import { narrowedRead } from './narrowing.js';
@@ -46,7 +46,7 @@ const MAX_REFUSALS_TOLD = 20;
 /** The parameters of Patient/$everything this server takes. */
 const EVERYTHING_PARAMETERS: ReadonlySet<string> = new Set(['start', 'end', '_since', '_type', '_count', '_offset']);
 /** The result parameters every type here takes. */
-const RESULT_PARAMETERS = ['_count', '_offset', '_total', '_summary', '_elements'] as const;
+const RESULT_PARAMETERS = ['_count', '_offset', '_total', '_summary', '_elements', '_include'] as const;
 
 /** A reference search value: `Type/id`, an absolute URL ending so, or an id alone (any type the parameter allows). */
 interface ReferenceValue {
@@ -182,6 +182,56 @@ function careDateFilter(request: Request): ((entry: ViewEntry) => boolean) | und
   };
 }
 
+/** One `_include` asked: a reference parameter of the searched type, and the one type of its targets asked for, if one is. */
+interface Include {
+  readonly parameter: IncludeParameter;
+  readonly target: string | undefined;
+}
+
+/**
+ * `_include={type}:{parameter}[:{target type}]` (https://hl7.org/fhir/R4/search.html#include): a
+ * reference search parameter of the searched type, as the official definitions give them. 400 for
+ * another type's, an unknown one, or a target type the parameter cannot point at.
+ */
+function readIncludes(request: Request, type: string): Include[] {
+  return queryValues(request, '_include').map((value) => {
+    const [source, code, target, ...rest] = value.split(':');
+    const parameter = source === type && rest.length === 0 ? includeParameters(type).find((candidate) => candidate.code === code) : undefined;
+    if (parameter === undefined || (target !== undefined && !parameter.targets.includes(target))) {
+      const codes = includeParameters(type).map((candidate) => candidate.code);
+      throw new HttpError(400, 'Bad Request', `_include=${value}: ${type}:<parameter>[:<type>], with a reference parameter of ${type} (${codes.join(', ')}) and a type it may point at`);
+    }
+    return { parameter, target };
+  });
+}
+
+/**
+ * The resources the matches of a page refer to by the parameters of `_include`, each once and none
+ * that is a match of the page: found in the view of the plan each match was found in, so as that
+ * plan may be sent now (narrowed, its consent judged) — a reference to what the plan does not show
+ * includes nothing. The references the mapping writes are relative, `Type/id`.
+ */
+function includedBy(page: readonly ViewEntry[], viewOf: ReadonlyMap<ViewEntry, readonly ViewEntry[]>, includes: readonly Include[]): ViewEntry[] {
+  const taken = new Set(page.map((entry) => `${entry.type}/${entry.id}`));
+  const included: ViewEntry[] = [];
+  for (const match of page) {
+    const view = viewOf.get(match) ?? [];
+    for (const { parameter, target } of includes) {
+      for (const { reference } of parameter.references(match.resource)) {
+        const [referredType, id, ...rest] = reference?.split('/') ?? [];
+        if (referredType === undefined || id === undefined || rest.length > 0 || !parameter.targets.includes(referredType) || (target !== undefined && target !== referredType)) continue;
+        const key = `${referredType}/${id}`;
+        if (taken.has(key)) continue;
+        const found = view.find((entry) => entry.type === referredType && entry.id === id);
+        if (found === undefined) continue;
+        taken.add(key);
+        included.push(found);
+      }
+    }
+  }
+  return included;
+}
+
 export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
   const { store, clock } = dependencies;
   const router = Router();
@@ -256,9 +306,12 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
     const offset = offsetSchema.safeParse(request.query._offset ?? 0);
     if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
     const query = readQuery(request, type);
+    const includes = readIncludes(request, type);
 
     const at = clock();
     const found: ViewEntry[] = [];
+    /** The view of the plan each match was found in, for what it includes. */
+    const viewOf = new Map<ViewEntry, readonly ViewEntry[]>();
     const seen = new Set<string>();
     const refusals: HttpError[] = [];
     let refusedCount = 0;
@@ -281,6 +334,7 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
         if (entry.type !== type || seen.has(entry.id) || !matches(entry, query, patient)) continue;
         seen.add(entry.id);
         found.push(entry);
+        viewOf.set(entry, view.entries);
       }
     }
     const [only] = allowed;
@@ -309,11 +363,21 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
       ],
     };
     if (summary !== 'count') {
-      const entries: BundleEntry[] = found.slice(offset.data, offset.data + count.data).map((entry) => ({
-        fullUrl: `${base}/${type}/${entry.id}`,
-        resource: subset === undefined ? entry.resource : subsetResource(entry.resource, subset),
-        search: { mode: 'match' },
-      }));
+      const page = found.slice(offset.data, offset.data + count.data);
+      // _elements shapes the matches alone; _summary the included resources too (as on CarePlan).
+      const includedSubset = subset?.kind === 'summary' ? subset : undefined;
+      const entries: BundleEntry[] = [
+        ...page.map((entry): BundleEntry => ({
+          fullUrl: `${base}/${type}/${entry.id}`,
+          resource: subset === undefined ? entry.resource : subsetResource(entry.resource, subset),
+          search: { mode: 'match' },
+        })),
+        ...includedBy(page, viewOf, includes).map((entry): BundleEntry => ({
+          fullUrl: `${base}/${entry.type}/${entry.id}`,
+          resource: includedSubset === undefined ? entry.resource : subsetResource(entry.resource, includedSubset),
+          search: { mode: 'include' },
+        })),
+      ];
       if (refusals.length > 0) entries.push({ resource: refusalOutcome(refusals, refusedCount), search: { mode: 'outcome' } });
       bundle.entry = entries;
     }

@@ -131,6 +131,42 @@ describe.each([
     expect(await search(`/fhir/Appointment?patient=Group/${patientId}`)).toEqual([]);
   });
 
+  it('includes what the matches refer to by an official reference parameter (_include), from the plan, each once', async () => {
+    const key = (resource: FhirResource): string => `${resource.resourceType}/${String(resource.id)}`;
+    const present = new Set([...whole.values()].flat().map(key));
+    const appointments = (whole.get('Appointment') ?? []) as Appointment[];
+    // Appointment-actor is Appointment.participant.actor (the R4 registry), read here by hand.
+    const actors = (only?: string): string[] =>
+      [...new Set(appointments.flatMap((appointment) => appointment.participant.flatMap((participant) => (participant.actor?.reference === undefined ? [] : [participant.actor.reference]))))]
+        .filter((reference) => present.has(reference) && (only === undefined || reference.startsWith(`${only}/`)))
+        .sort();
+    expect(actors().length).toBeGreaterThan(0);
+    const included = (bundle: Bundle): string[] => (bundle.entry ?? []).filter((entry) => entry.search?.mode === 'include').flatMap((entry) => (entry.resource === undefined ? [] : [key(entry.resource)]));
+    const searched = async (query: string): Promise<Bundle> => (await get(`/fhir/Appointment?patient=${patientId}&${query}`).expect(200)).body as Bundle;
+    const all = await searched('_include=Appointment:actor');
+    expect(ids(matches(all))).toEqual(ids(appointments));
+    expect(included(all).sort()).toEqual(actors());
+    expect(new Set(included(all)).size).toBe(included(all).length);
+    for (const entry of (all.entry ?? []).filter((candidate) => candidate.search?.mode === 'include')) expect(entry.fullUrl).toBe(`${server.url}/fhir/${key(entry.resource as FhirResource)}`);
+    // A target type narrows; the included resource is the plan's own (the Patient as the plan maps it).
+    const patients = await searched('_include=Appointment:actor:Patient');
+    expect(included(patients)).toEqual(actors('Patient'));
+    expect((patients.entry ?? []).find((entry) => entry.search?.mode === 'include')?.resource).toEqual(whole.get('Patient')?.[0]);
+    // Without _include nothing is included; Bundle.total counts the matches alone.
+    expect(included(await searched('_count=50'))).toEqual([]);
+    expect(all.total).toBe(appointments.length);
+    // Another type's parameter, an unknown one, a type the parameter cannot point at: 400, naming what is taken.
+    for (const bad of ['Consent:actor', 'Appointment:banana', 'Appointment:actor:Goal', 'Appointment']) {
+      const refused = await get(`/fhir/Appointment?patient=${patientId}&_include=${bad}`).expect(400);
+      expect((refused.body as OperationOutcome).issue[0]?.diagnostics).toContain(`_include=${bad}`);
+    }
+    // Listed in the CapabilityStatement, every one a reference parameter of the type.
+    const metadata = (await get('/fhir/metadata').expect(200)).body as CapabilityStatement;
+    const appointment = metadata.rest?.[0]?.resource?.find((resource) => resource.type === 'Appointment');
+    expect(appointment?.searchInclude).toContain('Appointment:actor');
+    expect(appointment?.searchInclude).toContain('Appointment:patient');
+  });
+
   it('keeps to the care dates start and end on Patient/$everything, by each type\'s clinical date as R4\'s date search parameters name it', async () => {
     // The R4 registry's \`date\` parameters (search parameter registry, clinical-date, Appointment-date,
     // PractitionerRole-date) of the types a plan shows, read by hand; a type not here has none.
