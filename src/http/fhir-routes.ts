@@ -274,6 +274,11 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
                 { name: '_summary', type: 'token' as const, documentation: 'count: the number of matches and no entries; true, text or data: each resource in part, tagged SUBSETTED; false: whole' },
                 { name: '_elements', type: 'string' as const, documentation: 'Top-level element names: each match with those, id, meta and its mandatory elements, tagged SUBSETTED' },
                 { name: '_total', type: 'token' as const, documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
+                {
+                  name: '_sort',
+                  type: 'string' as const,
+                  documentation: `_lastUpdated, _id${personSearch.some((parameter) => parameter.name === 'date') ? ' or date (a Period by its start; none last)' : ''}, comma-separated, each with - before it for descending; ties go by id`,
+                },
               ],
             }
           : {}),

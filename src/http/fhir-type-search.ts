@@ -46,7 +46,7 @@ const MAX_REFUSALS_TOLD = 20;
 /** The parameters of Patient/$everything this server takes. */
 const EVERYTHING_PARAMETERS: ReadonlySet<string> = new Set(['start', 'end', '_since', '_type', '_count', '_offset']);
 /** The result parameters every type here takes. */
-const RESULT_PARAMETERS = ['_count', '_offset', '_total', '_summary', '_elements', '_include'] as const;
+const RESULT_PARAMETERS = ['_count', '_offset', '_total', '_summary', '_elements', '_include', '_sort'] as const;
 
 /** A reference search value: `Type/id`, an absolute URL ending so, or an id alone (any type the parameter allows). */
 interface ReferenceValue {
@@ -232,6 +232,49 @@ function includedBy(page: readonly ViewEntry[], viewOf: ReadonlyMap<ViewEntry, r
   return included;
 }
 
+/** What a match is sorted by: when the plan version showing it was recorded, and the value of the type's `date` parameter. */
+interface Sortable {
+  readonly recordedAt: number;
+  readonly entry: ViewEntry;
+}
+
+/**
+ * `_sort` on a type's search (https://hl7.org/fhir/R4/search.html#sort): comma-separated keys, each
+ * ascending or, with `-`, descending, later ones breaking the ties of earlier ones and the id the
+ * rest: `_lastUpdated` (when the plan version showing the resource was recorded), `_id`, and `date`
+ * where the type has one (its official expression's value; a Period by its start, as on CarePlan).
+ * A resource without a date comes after those with one, either way. 400 for another key.
+ */
+function readSort(request: Request, type: string): ((a: Sortable, b: Sortable) => number) | undefined {
+  const values = queryValues(request, '_sort');
+  if (values.length === 0) return undefined;
+  const date = filterSearchParameters(type).find((parameter) => parameter.code === 'date');
+  const keys = ['_lastUpdated', '_id', ...(date === undefined ? [] : ['date'])];
+  const sorts = values.map((value) => {
+    const descending = value.startsWith('-');
+    const key = descending ? value.slice(1) : value;
+    if (!keys.includes(key)) throw new HttpError(400, 'Bad Request', `_sort=${value}: ${type} sorts by ${keys.join(', ')}, each with - before it for descending`);
+    return { key, descending };
+  });
+  /** The start of the first value of the date parameter, or undefined for none. */
+  const dateOf = (entry: ViewEntry): number | undefined => {
+    for (const value of date?.values(entry.resource) ?? []) {
+      const range = typeof value === 'string' ? valueRange(value) : periodOf(value);
+      if (range !== undefined) return range.start;
+    }
+    return undefined;
+  };
+  return (a, b) => {
+    for (const { key, descending } of sorts) {
+      const [x, y] = key === '_lastUpdated' ? [a.recordedAt, b.recordedAt] : key === '_id' ? [a.entry.id, b.entry.id] : [dateOf(a.entry), dateOf(b.entry)];
+      if (x === y) continue;
+      if (x === undefined || y === undefined) return x === undefined ? 1 : -1;
+      return (x < y ? -1 : 1) * (descending ? -1 : 1);
+    }
+    return a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0;
+  };
+}
+
 export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
   const { store, clock } = dependencies;
   const router = Router();
@@ -307,11 +350,13 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
     if (!count.success || !offset.success) throw new HttpError(400, 'Bad Request', `_count must be a whole number from 0 to ${String(MAX_COUNT)}, and _offset a whole number from 0`);
     const query = readQuery(request, type);
     const includes = readIncludes(request, type);
+    const sort = readSort(request, type);
 
     const at = clock();
     const found: ViewEntry[] = [];
-    /** The view of the plan each match was found in, for what it includes. */
+    /** The view of the plan each match was found in, for what it includes, and when that plan version was recorded, for _sort. */
     const viewOf = new Map<ViewEntry, readonly ViewEntry[]>();
+    const recordedAtOf = new Map<ViewEntry, number>();
     const seen = new Set<string>();
     const refusals: HttpError[] = [];
     let refusedCount = 0;
@@ -335,6 +380,7 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
         seen.add(entry.id);
         found.push(entry);
         viewOf.set(entry, view.entries);
+        recordedAtOf.set(entry, Date.parse(read.recordedAt));
       }
     }
     const [only] = allowed;
@@ -344,6 +390,10 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
     }
     const [refusal] = refusals;
     if (found.length === 0 && refusal !== undefined) throw refusal;
+    if (sort !== undefined) {
+      const sorted = found.map((entry) => ({ entry, recordedAt: recordedAtOf.get(entry) ?? 0 })).sort(sort);
+      found.splice(0, found.length, ...sorted.map(({ entry }) => entry));
+    }
 
     const base = baseUrl(request);
     const link = (pageOffset: number): string => {

@@ -29,6 +29,9 @@ const PERSONNUMMER = 'http://electronichealth.se/identifier/personnummer';
 /** Region Skåne, a principal of the plan closed after the person withdrew their consent. */
 const SKANE = 'SE2321000255-1000';
 const WITHDRAWN_PERSON = '19980719-4171';
+/** Region Västerbotten, a principal of the Umeå example (two meetings, so two Appointments). */
+const UMEA = 'SE2321000222-1000';
+const UMEA_PERSON = '198412012950';
 /** An organisation party to no plan. */
 const STRANGER = 'SE2321000180-9999';
 
@@ -50,7 +53,7 @@ describe.each([
     const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
     server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
-    for (const organization of [REGION, SKANE, STRANGER]) tokens.set(organization, await issueLocalToken({ org: organization, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW));
+    for (const organization of [REGION, SKANE, STRANGER, UMEA]) tokens.set(organization, await issueLocalToken({ org: organization, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW));
     const everything = (await get(`/fhir/CarePlan?identifier=${PLAN}&_include=*&_revinclude=*`).expect(200)).body as Bundle;
     whole = new Map();
     for (const entry of everything.entry ?? []) {
@@ -165,6 +168,29 @@ describe.each([
     const appointment = metadata.rest?.[0]?.resource?.find((resource) => resource.type === 'Appointment');
     expect(appointment?.searchInclude).toContain('Appointment:actor');
     expect(appointment?.searchInclude).toContain('Appointment:patient');
+  });
+
+  it('sorts by date, _lastUpdated and _id (_sort), descending with -, ties by id', async () => {
+    const umea = async (query: string): Promise<FhirResource[]> => matches((await get(`/fhir/Appointment?patient:identifier=${UMEA_PERSON}&${query}`, UMEA).expect(200)).body as Bundle);
+    const appointments = (await umea('_count=50')) as Appointment[];
+    expect(appointments.length).toBeGreaterThan(1);
+    const sorted = async (keys: string): Promise<string[]> => (await umea(`_sort=${keys}`)).map((resource) => String(resource.id));
+    // Appointment's date is Appointment.start (the R4 registry); ties by id. Instants compared as instants.
+    const byStart = [...appointments].sort((a, b) => Date.parse(String(a.start)) - Date.parse(String(b.start)) || String(a.id).localeCompare(String(b.id)));
+    const byStartDescending = [...appointments].sort((a, b) => Date.parse(String(b.start)) - Date.parse(String(a.start)) || String(a.id).localeCompare(String(b.id)));
+    expect(byStart.map((appointment) => appointment.id)).not.toEqual(byStartDescending.map((appointment) => appointment.id));
+    expect(await sorted('date')).toEqual(byStart.map((appointment) => String(appointment.id)));
+    expect(await sorted('-date')).toEqual(byStartDescending.map((appointment) => String(appointment.id)));
+    expect(await sorted('-_id')).toEqual(ids(appointments).reverse());
+    // One plan version shows them all: _lastUpdated ties, and the id decides.
+    expect(await sorted('_lastUpdated')).toEqual(ids(appointments));
+    // Paging follows the order.
+    expect((await umea('_sort=-date&_count=1')).map((resource) => String(resource.id))).toEqual(byStartDescending.slice(0, 1).map((appointment) => String(appointment.id)));
+    // Goal has no date parameter; nothing sorts by an unknown key.
+    for (const [path, bad] of [[`/fhir/Goal?patient=${patientId}`, 'date'], [`/fhir/Appointment?patient=${patientId}`, 'banana']] as const) {
+      const refused = await get(`${path}&_sort=${bad}`).expect(400);
+      expect((refused.body as OperationOutcome).issue[0]?.diagnostics).toContain(`_sort=${bad}`);
+    }
   });
 
   it('keeps to the care dates start and end on Patient/$everything, by each type\'s clinical date as R4\'s date search parameters name it', async () => {
