@@ -284,6 +284,31 @@ const CURRENT_OF = `SELECT c.ord, cur.*,
   CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS}${derivedColumns('c.version', '$4')}
     FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$4')} WHERE p.plan_id = c.plan_id LIMIT 1) cur`;
 
+/**
+ * The claim on PostgreSQL and what {@link CURRENT_OF} read after it, in one statement (one round trip
+ * of a batch's five fewer: docs/performance.md, "The exchange, sixth round"): the rows {@link CLAIM_DUE}
+ * locks — that very statement, materialized, so its plan is the claim's own (the `outbox_pending` walk in
+ * id order, test/store/outbox-claim-plan.test.ts) — each with the plan's current version and what was
+ * derived from it under $3, the kept texts only when the current version is the claimed one. A row
+ * whose plan the store does not hold comes with a null `current_version` (the `LEFT JOIN`), so the
+ * claim fails as {@link readClaimed} made it fail, rather than leaving the row out.
+ *
+ * There is no `held` column: {@link CURRENT_OF} asks it in a later statement, whose snapshot may have
+ * seen more commits than the claim's; here the version is read in the claim's own snapshot, in which
+ * `DUE` has just found no earlier version to the receiver pending or dead — the same question, the same
+ * snapshot, the same answer. In-order delivery rests on `DUE` and the row locks, as before. (Nor could
+ * a later snapshot answer otherwise: a row becomes pending or dead only from pending or dead — a
+ * settlement, an operator's retry of a dead letter — never again once delivered, withheld or skipped,
+ * and the outbox rows of version n are committed with n, before version n + 1 can be written.)
+ */
+export const CLAIM_AND_READ = `WITH c AS MATERIALIZED (${CLAIM_DUE})
+  SELECT c.*, cur.version AS current_version, cur.plan, cur.document, cur.model, cur.recorded_at, cur.recorded_by, cur.basis, cur.texts
+  FROM c LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS}${derivedColumns('c.version', '$3')}
+    FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$3')} WHERE p.plan_id = c.plan_id LIMIT 1) cur ON true`;
+
+/** A row of {@link CLAIM_AND_READ}: the claimed delivery, and its plan's current version (null: no such plan). */
+type ClaimedWithCurrent = DeliveryRow & Omit<ClaimedRow, 'plan_id' | 'version' | 'held' | 'ord'> & { current_version: number | null };
+
 interface ClaimedRow extends VersionRow {
   basis: string | null;
   /** The kept texts as {@link derivedColumns} joins them (null when none was kept). */
@@ -305,14 +330,25 @@ const RECORD = '\u001e';
  */
 export function keptTexts(joined: string | null): DerivedText[] {
   if (joined === null || joined === '') return [];
+  // The separators found with indexOf and each field sliced out once, not `split` into records and
+  // each record split again: on the ≈ 55,000 characters of a version's texts (a two-byte string once
+  // one holds a dash), the two splits took ≈ 80–230 µs a delivery and this ≈ 10 (docs/performance.md,
+  // "The exchange, sixth round"). The same texts as the splits, or none where they found no four
+  // fields in a record (test/store/outbox-texts.test.ts).
   const texts: DerivedText[] = [];
-  for (const record of joined.split(RECORD)) {
-    const fields = record.split(FIELD);
-    if (fields.length !== 4) return [];
-    const [resourceType = '', id = '', head = '', tail = ''] = fields;
-    texts.push({ resourceType, id, head, tail });
+  for (let from = 0; ; ) {
+    const next = joined.indexOf(RECORD, from);
+    const end = next < 0 ? joined.length : next;
+    const first = joined.indexOf(FIELD, from);
+    const second = first < 0 || first >= end ? -1 : joined.indexOf(FIELD, first + 1);
+    const third = second < 0 || second >= end ? -1 : joined.indexOf(FIELD, second + 1);
+    if (third < 0 || third >= end) return [];
+    const fourth = joined.indexOf(FIELD, third + 1);
+    if (fourth >= 0 && fourth < end) return [];
+    texts.push({ resourceType: joined.slice(from, first), id: joined.slice(first + 1, second), head: joined.slice(second + 1, third), tail: joined.slice(third + 1, end) });
+    if (next < 0) return texts;
+    from = next + 1;
   }
-  return texts;
 }
 
 /** A stored version with what was derived from it under the deriver asked for. */
@@ -342,6 +378,28 @@ async function readClaimed(sql: SqlQueryable, rows: readonly DeliveryRow[], deri
     }
     const [version] = current !== undefined && current.version === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
     if (version === undefined || current === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
+    const stored = claimedVersion(version);
+    claimed.push({ delivery: toDelivery(row), stored, current: version === current ? stored : claimedVersion(current) });
+  }
+  return claimed;
+}
+
+/**
+ * The claimed deliveries of {@link CLAIM_AND_READ}'s rows, in id order, each with the version to deliver
+ * and the plan's current version — what {@link readClaimed} makes of a claim's rows, but for the
+ * current versions already read: the version to deliver is read apart only when it is not the current
+ * one (a later version was written before this one was delivered).
+ */
+async function claimedOf(sql: SqlQueryable, rows: readonly ClaimedWithCurrent[], deriver: string | undefined): Promise<ClaimedDelivery[]> {
+  const claimed: ClaimedDelivery[] = [];
+  const byId = [...rows].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  // One after the other: the statements share the claim's connection.
+  for (const row of byId) {
+    const { current_version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts } = row;
+    if (currentVersion === null) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
+    const current: ClaimedRow = { plan_id: row.plan_id, version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts };
+    const [version] = currentVersion === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
+    if (version === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
     const stored = claimedVersion(version);
     claimed.push({ delivery: toDelivery(row), stored, current: version === current ? stored : claimedVersion(current) });
   }
@@ -464,12 +522,11 @@ export class SqlOutboxStore implements OutboxStore {
 
   private async deliverLocked(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, { deriver, onClaimed }: ClaimOptions): Promise<Batch> {
     return this.client.transaction(async (tx) => {
-      const rows = await tx.query<DeliveryRow>(CLAIM_DUE, [at.toISOString(), limit]);
+      // The claim and the claimed rows' current versions in one round trip (CLAIM_AND_READ).
+      const rows = await tx.query<ClaimedWithCurrent>(CLAIM_AND_READ, [at.toISOString(), limit, deriver ?? null]);
       onClaimed?.(rows.length);
       if (rows.length === 0) return { claimed: 0 };
-      // DUE saw the snapshot the statement began with; readClaimed's statement sees what was
-      // committed since (an operator's retry of an earlier version). Still earlier work: leave it.
-      const failed = await attemptAll(tx, await readClaimed(tx, rows, deriver), attempt);
+      const failed = await attemptAll(tx, await claimedOf(tx, rows, deriver), attempt);
       return failed === undefined ? { claimed: rows.length } : { claimed: rows.length, failed };
     }, { settings: CLAIM_SETTINGS });
   }

@@ -7,6 +7,7 @@
  * and the same as the `json_agg` statement of the start reads (a differential test against a copy of
  * it).
  */
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { derivedVersion } from '../../src/http/derived-view.js';
 import type { ClaimedDelivery, DerivedText, DerivedVersion } from '../../src/store/index.js';
@@ -92,7 +93,45 @@ describe.each<Driver>(['pglite', 'postgres'])('the kept texts a claim reads on %
   }, 300_000);
 });
 
+/** The start's keptTexts (9cb44ca): the aggregate split into records, and each record into its fields. */
+function keptTextsAsBefore(joined: string | null): DerivedText[] {
+  if (joined === null || joined === '') return [];
+  const texts: DerivedText[] = [];
+  for (const record of joined.split('\u001e')) {
+    const fields = record.split('\u001f');
+    if (fields.length !== 4) return [];
+    const [resourceType = '', id = '', head = '', tail = ''] = fields;
+    texts.push({ resourceType, id, head, tail });
+  }
+  return texts;
+}
+
 describe('keptTexts', () => {
+  it('reads what the start’s two splits read, for any text: separators anywhere, fields empty, records short or long', () => {
+    const fragment = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('\u001e', '\u001f') },
+      { weight: 2, arbitrary: fc.constantFrom('', 'Goal', 'g1', '{"resourceType":"Goal",', '}', 'Åsa – ärende', '🧩', '\ud83e', '"a\\u001f"') },
+      { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
+    );
+    // Well-formed aggregates too: records of exactly four fields.
+    const record = fc.array(fc.string({ maxLength: 12 }), { minLength: 4, maxLength: 4 }).map((fields) => fields.join('\u001f'));
+    const aggregate = fc.oneof(
+      fc.array(fragment, { maxLength: 40 }).map((parts) => parts.join('')),
+      fc.array(record, { minLength: 1, maxLength: 8 }).map((records) => records.join('\u001e')),
+    );
+    let read = 0;
+    fc.assert(
+      fc.property(aggregate, (joined) => {
+        const texts = keptTexts(joined);
+        expect(texts).toEqual(keptTextsAsBefore(joined));
+        read += texts.length;
+      }),
+      { numRuns: 5_000 },
+    );
+    expect(read).toBeGreaterThan(1_000);
+  });
+
+
   it('splits four fields a text, and uses no text when one does not split so', () => {
     expect(keptTexts(null)).toEqual([]);
     expect(keptTexts('Goal\u001fg1\u001f{"a":\u001f}\u001eGoal\u001fg2\u001f{\u001f}')).toEqual([
