@@ -70,7 +70,7 @@ function parseVariants(text: string): { readonly name: string; readonly env: Rea
     .map((part) => part.trim())
     .filter((part) => part !== '')
     .map((part) => {
-      const match = /^([\w-]+):((?:SIP_[A-Z_]+=[^,]*,?)+)$/.exec(part);
+      const match = /^([\w-]+):((?:[A-Z_]+=[^,]*,?)+)$/.exec(part);
       if (match?.[1] === undefined || match[2] === undefined) throw new Error(`BENCH_VARIANTS: "${part}" is not name:SIP_SETTING=value,SIP_SETTING=value`);
       return { name: match[1], env: Object.fromEntries(match[2].split(',').filter((pair) => pair !== '').map((pair) => pair.split('=') as [string, string])) };
     });
