@@ -314,32 +314,46 @@ export function storedSendAndRecorded(stored: StoredPlan, at: Date): SendAndReco
 }
 
 /**
- * A version read without its plan ({@link StoredVersionHead}) whose kept derivation serves a read of one
- * resource whole: the judging summary that access and the instant's rules are judged on (as
- * {@link judgingPlanOf} gives it for the version read with its plan), and the kept text of the resource.
+ * A version read without its plan ({@link StoredVersionHead}) whose kept derivation serves the judging
+ * of it: the judging summary that access and the instant's rules are judged on (as
+ * {@link judgingPlanOf} gives it for the version read with its plan) and the derivation it came with.
  */
-export interface KeptRead {
+export interface KeptJudging {
   readonly head: StoredVersionHead;
   readonly derived: StoredDerivation;
   /** The judging summary: only what {@link judgingPlanOf} allows may read it. */
   readonly judged: SipPlan;
+}
+
+/** A {@link KeptJudging} that also serves a read of one resource whole: with the kept text of the resource. */
+export interface KeptRead extends KeptJudging {
   readonly text: DerivedText;
 }
 
 /**
- * The kept read of `type/id` from a version without its plan, or undefined when the read needs the plan:
- * nothing derived under the deriver asked for, no judging summary that serves (`judgingPlanOf` would
- * judge on the whole plan), or no kept text of that resource (the read would map it).
+ * The kept judging of a version without its plan, or undefined when judging it needs the plan: nothing
+ * derived under the deriver asked for, or no judging summary that serves (`judgingPlanOf` would judge
+ * on the whole plan).
  */
-export function keptRead(head: StoredVersionHead, type: string, id: string): KeptRead | undefined {
+export function keptJudging(head: StoredVersionHead): KeptJudging | undefined {
   const { derived } = head;
   if (derived === undefined) return undefined;
   const judged = parsedDerivation(derived).summary;
-  const text = derivedTextOf(head, type, id);
-  return judged === undefined || text === undefined ? undefined : { head, derived, judged, text };
+  return judged === undefined ? undefined : { head, derived, judged };
 }
 
-/** {@link storedSendRefusal} of the version a kept read stands for: its instant's rules run on the judging summary with the kept basis. */
-export function keptSendRefusal(kept: KeptRead, at: Date): HttpError | undefined {
+/**
+ * The kept read of `type/id` (without `id`: of the version's resource of that type that came with it, a
+ * search's CarePlan) from a version without its plan, or undefined when the read needs the plan:
+ * no {@link keptJudging}, or no kept text of that resource (the read would map it).
+ */
+export function keptRead(head: StoredVersionHead, type: string, id?: string): KeptRead | undefined {
+  const kept = keptJudging(head);
+  const text = derivedTextOf(head, type, id);
+  return kept === undefined || text === undefined ? undefined : { ...kept, text };
+}
+
+/** {@link storedSendRefusal} of the version a kept judging stands for: its instant's rules run on the judging summary with the kept basis. */
+export function keptSendRefusal(kept: KeptJudging, at: Date): HttpError | undefined {
   return refusalOf(kept.judged, judgeSendWith(kept.judged, parsedDerivation(kept.derived).basis, at));
 }
