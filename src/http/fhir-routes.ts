@@ -551,7 +551,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       ...queryValues(request, 'subject:identifier').map((value) => searchedPersonToken('subject:identifier', token(value))),
     ];
     const statuses = queryValues(request, 'status');
-    const inPeriod = datePeriodFilter('date', occurrences(request, 'date'));
+    // Without a date, CarePlan.period is not worked out: every plan matches.
+    const dates = occurrences(request, 'date');
+    const inPeriod = dates.length === 0 ? undefined : datePeriodFilter('date', dates);
     const updated = dateSearchRange('_lastUpdated', occurrences(request, '_lastUpdated'));
     const updatedSince = updated.since?.getTime() ?? -Infinity;
     const updatedBefore = updated.before?.getTime() ?? Infinity;
@@ -570,7 +572,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
         if (written.value !== person.value || (person.system !== undefined && person.system !== '' && person.system !== written.system)) return false;
       }
       const recorded = Date.parse(recordedAtOf(walked));
-      return updatedSince <= recorded && recorded < updatedBefore && inPeriod(periodRange(judged));
+      return updatedSince <= recorded && recorded < updatedBefore && (inPeriod === undefined || inPeriod(periodRange(judged)));
     };
     const byId = (a: StoredPlan, b: StoredPlan): number => {
       const [first, second] = [judgingPlanOf(a).id, judgingPlanOf(b).id];
