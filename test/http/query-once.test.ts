@@ -1,5 +1,5 @@
 /**
- * `request.query` parsed once per URL (src/http/query-once.ts) against Express's own getter, which
+ * `request.query` parsed once per URL (src/http/query-once.ts `parseQueryOnce`) against Express's own getter, which
  * parses it anew at every reading: for generated query strings (repeated names, empty values, `+`,
  * percent-encodings, malformed ones), read several times, inside a router mounted on a path (which
  * trims `request.url`), and after the URL is rewritten to another generated one (as a POST search's
@@ -9,11 +9,11 @@ import express, { Router, type Request } from 'express';
 import fc from 'fast-check';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { queryParsedOnce } from '../../src/http/query-once.js';
+import { parseQueryOnce } from '../../src/http/query-once.js';
 
-/** Express's own reading of the request's query now: its getter, found on the prototype chain. */
+/** Express's own reading of the request's query now: its getter, on the prototype the app's request object was made from. */
 function expressQuery(incoming: Request): unknown {
-  return Reflect.get(Object.getPrototypeOf(incoming) as object, 'query', incoming);
+  return Reflect.get(Object.getPrototypeOf(Object.getPrototypeOf(incoming) as object) as object, 'query', incoming);
 }
 
 const part = fc.oneof(
@@ -27,7 +27,7 @@ describe('request.query parsed once per URL', () => {
     const seen: { ours: unknown; express: unknown }[] = [];
     let rewriteTo = '';
     const app = express();
-    app.use(queryParsedOnce());
+    parseQueryOnce(app);
     const router = Router();
     router.get('/path', (incoming, response) => {
       const record = (): void => {
@@ -59,7 +59,7 @@ describe('request.query parsed once per URL', () => {
 
   it('hands out a query that cannot be changed', async () => {
     const app = express();
-    app.use(queryParsedOnce());
+    parseQueryOnce(app);
     app.get('/', (incoming, response) => {
       const query = incoming.query as Record<string, unknown>;
       response.json({ frozen: Object.isFrozen(query), arrays: Object.values(query).every((value) => !Array.isArray(value) || Object.isFrozen(value)) });
