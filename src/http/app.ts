@@ -23,6 +23,7 @@ import type { TransactionReader } from './transaction-reader.js';
 import { createValidator, type Validator } from '../validation/index.js';
 import type { Mapping } from '../exchange/index.js';
 import { fhirFormat } from './fhir-format.js';
+import { parseQueryOnce } from './query-once.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
 import { docsRouter } from './docs-routes.js';
@@ -243,6 +244,8 @@ export function createApp(given: AppDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Express 5 parses the query at every reading of request.query: once per URL here (src/http/query-once.ts).
+  parseQueryOnce(app);
   app.use(pinoHttp(requestLogOptions(dependencies.logger)));
   app.use(helmet());
   app.use(

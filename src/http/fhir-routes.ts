@@ -20,13 +20,14 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf } from '../fhir/index.js';
-import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptRead, keptSendRefusal, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
+import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptJudging, keptRead, keptSendRefusal, referenceTargets, storedSendRefusal, viewResource, type KeptJudging, type KeptRead } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus } from '../sip/index.js';
-import type { PlanStore, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
+import type { DerivedText, PlanSearch, PlanStore, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
+import type { Admission } from './reserved-acts.js';
 import { auditEventCapability } from './audit-event.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { HttpError } from './problem.js';
@@ -92,9 +93,35 @@ const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
 /** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
 const MAX_REFUSALS_TOLD = 20;
 
+/**
+ * A version a CarePlan search walks: read with its plan, or without it when its kept judging summary
+ * serves the search (a {@link KeptWalk}).
+ */
+type Walked = StoredPlan | KeptWalk;
+
+/**
+ * A version read without its plan document (`PlanStore.searchHeads`) whose kept judging summary serves
+ * the search, with the caller's admission to it at the search's instant already judged on that summary:
+ * a caller that may see it and does not read it narrowed (an other actor's narrowed reading is made
+ * from the plan, so a page where one would be is read with its plans).
+ */
+interface KeptWalk extends KeptJudging {
+  readonly access: Admission | { readonly allowed: false };
+}
+
+/** What a version of a search is judged on: its kept judging summary, or {@link judgingPlanOf} of the version read with its plan. */
+function judgedOf(walked: StoredPlan | KeptJudging): StoredPlan['plan'] {
+  return 'plan' in walked ? judgingPlanOf(walked) : walked.judged;
+}
+
+/** When the version was recorded. */
+function recordedAtOf(walked: StoredPlan | KeptJudging): string {
+  return 'plan' in walked ? walked.recordedAt : walked.head.recordedAt;
+}
+
 /** A stored plan's value for a `_sort` key: when its version was recorded, or when its CarePlan.period starts. */
-function sortValue(stored: StoredPlan, key: SortKeyName): number {
-  return key === '_lastUpdated' ? Date.parse(stored.recordedAt) : periodRange(judgingPlanOf(stored)).start;
+function sortValue(stored: StoredPlan | KeptJudging, key: SortKeyName): number {
+  return key === '_lastUpdated' ? Date.parse(recordedAtOf(stored)) : periodRange(judgedOf(stored)).start;
 }
 
 /** The range `CarePlan.period` covers, open where the period is (no end while the plan is not closed). */
@@ -367,29 +394,40 @@ export function fhirRouter(dependencies: AppDependencies): Router {
 
     const at = clock();
     const base = baseUrl(request);
-    const matched = await matchingPlans(request);
+    const plain = includes.length === 0 && revIncludes.length === 0;
+    // A search without _include / _revinclude may walk versions without their plans: each admitted here,
+    // once, on its kept judging summary, as asRead admits a version read with its plan; an other actor,
+    // whose narrowed reading is made from the plan, has the page read with its plans.
+    const keptWalk = plain
+      ? (kept: KeptJudging): KeptWalk | undefined => {
+          const access = dependencies.mayAccess(kept.judged, caller, at);
+          return access.allowed && readsNarrowed(access.role) ? undefined : { ...kept, access };
+        }
+      : undefined;
+    const matched = await matchingPlans(request, keptWalk);
     // One walk over the matches: each judged, counted, and kept only when on the page asked for, so
     // the answer's memory is a page's whatever the store holds. Plans that may not be sent now are
     // left out; when every plan found is, the answer is the refusal.
     let allowedCount = 0;
-    let onlyAllowed: StoredPlan | undefined;
+    let onlyAllowed: Walked | undefined;
     let sendableCount = 0;
     let refusedCount = 0;
     const refusals: HttpError[] = [];
-    const sendablePage: StoredPlan[] = [];
-    for await (const stored of matched.plans) {
-      // The plan as the caller reads it: an other actor's narrowed (src/http/narrowing.ts), or the refusal of what it would read.
-      const read = asRead(stored, caller, at);
+    const sendablePage: (StoredPlan | KeptJudging)[] = [];
+    for await (const walked of matched.plans) {
+      // The plan as the caller reads it: an other actor's narrowed (src/http/narrowing.ts), or the refusal of what it would read;
+      // a kept version as admitted on its summary (never narrowed).
+      const read = 'plan' in walked ? asRead(walked, caller, at) : walked.access.allowed ? walked : undefined;
       if (read === undefined) continue;
       allowedCount += 1;
-      onlyAllowed = allowedCount === 1 ? stored : undefined;
-      const refused = read instanceof HttpError ? read : storedSendRefusal(read, at);
+      onlyAllowed = allowedCount === 1 ? walked : undefined;
+      const refused = read instanceof HttpError ? read : 'plan' in read ? storedSendRefusal(read, at) : keptSendRefusal(read, at);
       if (refused !== undefined || read instanceof HttpError) {
         refusedCount += 1;
         if (refused !== undefined && refusals.length < MAX_REFUSALS_TOLD) refusals.push(refused);
         continue;
       }
-      if (top !== undefined && sorts !== undefined) top.offer({ values: sorts.map((sort) => sortValue(read, sort.key)), planId: judgingPlanOf(read).id });
+      if (top !== undefined && sorts !== undefined) top.offer({ values: sorts.map((sort) => sortValue(read, sort.key)), planId: judgedOf(read).id });
       else if (sendableCount >= offset.data && sendableCount < offset.data + count.data) sendablePage.push(read);
       sendableCount += 1;
     }
@@ -405,8 +443,8 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       }
     }
     if (onlyAllowed !== undefined) {
-      subject.planId = judgingPlanOf(onlyAllowed).id;
-      subject.person = judgingPlanOf(onlyAllowed).individual.identifier.value;
+      subject.planId = judgedOf(onlyAllowed).id;
+      subject.person = judgedOf(onlyAllowed).individual.identifier.value;
     }
     const [refusal] = refusals;
     if (sendableCount === 0 && refusal !== undefined) throw refusal;
@@ -424,7 +462,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       sendFhir(response, counted);
       return;
     }
-    const page = derivedAsked ? await Promise.all(sendablePage.map((stored) => withDerived(stored, (type) => type === 'CarePlan'))) : sendablePage;
+    const page = await Promise.all(sendablePage.map(async (read) => ('plan' in read ? (derivedAsked ? withDerived(read, (type) => type === 'CarePlan') : read) : keptOnPage(read))));
     const seen = new Set<string>();
     // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
     const entries: string[] = [];
@@ -436,14 +474,22 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       const entryOf: BundleEntry = { fullUrl: `${base}/${key}`, resource: shape === undefined ? entry.resource : subsetResource(entry.resource, shape), search: { mode } };
       entries.push(JSON.stringify(entryOf));
     };
-    const plain = includes.length === 0 && revIncludes.length === 0;
-    for (const stored of page) {
+    /** A match answered from the kept text of its CarePlan, spliced in as kept. */
+    const addKept = (version: Pick<StoredPlan, 'version' | 'recordedAt'>, derived: DerivedText): void => {
+      const key = `CarePlan/${derived.id}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      entries.push(`{"fullUrl":${JSON.stringify(`${base}/${key}`)},"resource":${subsetText(derivedResourceText(version, derived), subset)},"search":{"mode":"match"}}`);
+    };
+    for (const read of page) {
+      if (!('plan' in read)) {
+        addKept(read.head, read.text);
+        continue;
+      }
+      const stored = read;
       const derived = plain ? derivedTextOf(stored, 'CarePlan') : undefined;
       if (derived !== undefined) {
-        const key = `CarePlan/${derived.id}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        entries.push(`{"fullUrl":${JSON.stringify(`${base}/${key}`)},"resource":${subsetText(derivedResourceText(stored, derived), subset)},"search":{"mode":"match"}}`);
+        addKept(stored, derived);
         continue;
       }
       // Judged sendable at `at` above.
@@ -504,7 +550,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
    * {@link MAX_LIMIT} plans at a time, after the last id seen, so its memory does not grow with the
    * store and a plan recorded meanwhile shifts nothing.
    */
-  async function matchingPlans(request: Request): Promise<{ plans: Iterable<StoredPlan> | AsyncIterable<StoredPlan>; derivedAsked: boolean }> {
+  async function matchingPlans(request: Request, keptWalk?: (kept: KeptJudging) => KeptWalk | undefined): Promise<{ plans: Iterable<Walked> | AsyncIterable<Walked>; derivedAsked: boolean }> {
     const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
     const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
     const people = [
@@ -512,7 +558,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
       ...queryValues(request, 'subject:identifier').map((value) => searchedPersonToken('subject:identifier', token(value))),
     ];
     const statuses = queryValues(request, 'status');
-    const inPeriod = datePeriodFilter('date', occurrences(request, 'date'));
+    // Without a date, CarePlan.period is not worked out: every plan matches.
+    const dates = occurrences(request, 'date');
+    const inPeriod = dates.length === 0 ? undefined : datePeriodFilter('date', dates);
     const updated = dateSearchRange('_lastUpdated', occurrences(request, '_lastUpdated'));
     const updatedSince = updated.since?.getTime() ?? -Infinity;
     const updatedBefore = updated.before?.getTime() ?? Infinity;
@@ -522,15 +570,16 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     const person = people[0];
     // On the judging summary where it serves (the person, the period: src/sip/plan-summary.ts keeps
     // both), so a plain search parses no plan document it does not answer; the status needs the whole plan.
-    const matches = (stored: StoredPlan): boolean => {
-      if (statuses.length > 0 && !statuses.includes(planStatus(stored.plan))) return false;
-      const judged = judgingPlanOf(stored);
+    const matches = (walked: Walked): boolean => {
+      // Only versions read with their plans are walked when a status is asked (below): a kept version would not match.
+      if (statuses.length > 0 && !('plan' in walked && statuses.includes(planStatus(walked.plan)))) return false;
+      const judged = judgedOf(walked);
       if (person !== undefined) {
         const written = personIdentifier(judged.individual.identifier);
         if (written.value !== person.value || (person.system !== undefined && person.system !== '' && person.system !== written.system)) return false;
       }
-      const recorded = Date.parse(stored.recordedAt);
-      return updatedSince <= recorded && recorded < updatedBefore && inPeriod(periodRange(judged));
+      const recorded = Date.parse(recordedAtOf(walked));
+      return updatedSince <= recorded && recorded < updatedBefore && (inPeriod === undefined || inPeriod(periodRange(judged)));
     };
     const byId = (a: StoredPlan, b: StoredPlan): number => {
       const [first, second] = [judgingPlanOf(a).id, judgingPlanOf(b).id];
@@ -555,25 +604,62 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     }
     const personValue = person?.value;
     const [onlyStatus, ...moreStatuses] = statuses;
+    // The status is the plan's (its approvals), which the judging summary does not keep: asked for it, every page is read with its plans.
+    let kept = statuses.length === 0 ? keptWalk : undefined;
     return {
       plans: (async function* () {
         let afterPlanId: string | undefined;
         for (;;) {
-          const { plans } = await store.search({
+          const query: PlanSearch = {
             ...(personValue === undefined ? {} : { personIdentifier: personValue }),
             ...(onlyStatus !== undefined && moreStatuses.length === 0 ? { status: onlyStatus } : {}),
             ...(afterPlanId === undefined ? {} : { afterPlanId }),
             limit: MAX_LIMIT,
             derived: { deriver: currentDeriver(), resourceType: 'CarePlan' },
-          });
-          for (const stored of plans) if (matches(stored)) yield stored;
+          };
+          const keptPlans = kept === undefined ? undefined : await keptPage(query, kept);
+          // A page one version of which could not be walked kept is read again with its plans, and so is the rest of the walk.
+          if (keptPlans === undefined) kept = undefined;
+          const plans: readonly Walked[] = keptPlans ?? (await store.search(query)).plans;
+          for (const walked of plans) if (matches(walked)) yield walked;
           const last = plans.at(-1);
           if (plans.length < MAX_LIMIT || last === undefined) return;
-          afterPlanId = judgingPlanOf(last).id;
+          afterPlanId = judgedOf(last).id;
         }
       })(),
       derivedAsked: true,
     };
+  }
+
+  /**
+   * A page of a search's versions without their plans (`PlanStore.searchHeads`), each judged by `walk`
+   * on its kept judging summary; undefined when one cannot be (nothing derived under the current
+   * deriver, no summary that serves, a caller who would read it narrowed): the page is then read with its plans.
+   */
+  async function keptPage(query: PlanSearch, walk: (kept: KeptJudging) => KeptWalk | undefined): Promise<KeptWalk[] | undefined> {
+    const { plans: heads } = await store.searchHeads(query);
+    const walked: KeptWalk[] = [];
+    for (const head of heads) {
+      const kept = keptJudging(head);
+      const one = kept === undefined ? undefined : walk(kept);
+      if (one === undefined) return undefined;
+      walked.push(one);
+    }
+    return walked;
+  }
+
+  /**
+   * A kept version of a search's page as its match is answered: from the kept text of its CarePlan, or,
+   * without one (a CarePlan the mapping wrote in a shape no text is kept of), read again with its plan
+   * (the same immutable version) and mapped as before.
+   */
+  async function keptOnPage(kept: KeptJudging): Promise<KeptRead | StoredPlan> {
+    const read = keptRead(kept.head, 'CarePlan');
+    if (read !== undefined) return read;
+    const { planId, version } = kept.head;
+    const stored = await store.get(planId, version, { derived: { deriver: currentDeriver(), resourceType: 'CarePlan' } });
+    if (stored === undefined) throw new Error(`version ${String(version)} of plan ${planId} is no longer stored`);
+    return stored;
   }
 
   router.get(

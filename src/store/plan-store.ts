@@ -326,6 +326,12 @@ export interface PlanStore {
   /** The current versions matching every given criterion, by plan id. */
   search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
   /**
+   * {@link search} with each version without its plan document (the column is not read, so neither
+   * the database nor the driver handles its text): what a FHIR search answered from kept summaries and
+   * texts needs. The same versions, in the same order, with the same total.
+   */
+  searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }>;
+  /**
    * The ids of the plans whose FHIR view has, or had in any version, a resource of this type and id
    * (as the writer named them to `create` / `update`), sorted; several for shared master data, none for an unknown id.
    */

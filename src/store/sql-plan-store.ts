@@ -61,7 +61,7 @@ interface AuditRow {
  * and answers a kept text never parses it.
  */
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
-/** A version's columns but its plan (`keptWithResource`). */
+/** A version's columns but its plan (`keptWithResource`, `searchHeads`). */
 const HEAD_COLUMNS = 'v.plan_id, v.version, v.recorded_at, v.recorded_by';
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
@@ -270,6 +270,45 @@ function toAuditEntry(row: AuditRow): RecordedAuditEntry {
   };
 }
 
+/** A search's statement (its page, with a window count of every match before LIMIT) and the count that stands in for it when the page is empty. */
+interface SearchStatement {
+  readonly text: string;
+  readonly params: unknown[];
+  readonly countText: string;
+  readonly countParams: unknown[];
+}
+
+/** The statement of a search's page, each row with the version's `columns` and what `query.derived` asks for. */
+function searchStatement(query: PlanSearch, columns: string): SearchStatement {
+  const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
+  const offset = checkLimit('offset', query.offset, 0, Number.MAX_SAFE_INTEGER);
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const param = (value: unknown): string => `$${String(params.push(value))}`;
+  if (query.personIdentifier !== undefined) where.push(`p.person_identifier = ${param(query.personIdentifier)}`);
+  if (query.status !== undefined) where.push(`p.status = ${param(query.status)}`);
+  if (query.afterPlanId !== undefined) where.push(`p.plan_id > ${param(query.afterPlanId)}`);
+  if (query.principal !== undefined) where.push(`p.principal_keys && ${param(principalSearchKeys(query.principal))}::text[]`);
+  if (query.followUpDueBy !== undefined) where.push(`p.next_follow_up <= ${param(checkDate('followUpDueBy', query.followUpDueBy))}::date`);
+  if (query.consentEndsBy !== undefined) where.push(`p.consent_ends <= ${param(checkDate('consentEndsBy', query.consentEndsBy))}::date`);
+  if (query.overdueAt !== undefined) {
+    if (Number.isNaN(query.overdueAt.getTime())) throw new RangeError('overdueAt is not a valid date');
+    // As lifecycle.ts overdueFollowUps: open, and a follow-up dated before today in Stockholm unheld.
+    where.push(`NOT p.closed AND p.next_follow_up < ${param(formatDate(stockholmDate(query.overdueAt)))}::date`);
+  }
+  const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+  const countParams = params.slice();
+  const derived = derivedJoin(query.derived, param);
+  // One statement for the page and the total; only a page that comes back empty has to count on its own.
+  return {
+    text: `SELECT ${columns}${derived.columns}, count(*) OVER ()::integer AS total FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
+       ${filter} ORDER BY p.plan_id LIMIT ${param(limit)} OFFSET ${param(offset)}`,
+    params,
+    countText: `SELECT count(*)::integer AS total FROM plans p ${filter}`,
+    countParams,
+  };
+}
+
 export class SqlPlanStore implements PlanStore {
   private readonly auditWriter: AuditWriter;
   readonly outbox: OutboxStore;
@@ -406,34 +445,20 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }> {
-    const limit = checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT);
-    const offset = checkLimit('offset', query.offset, 0, Number.MAX_SAFE_INTEGER);
-    const params: unknown[] = [];
-    const where: string[] = [];
-    const param = (value: unknown): string => `$${String(params.push(value))}`;
-    if (query.personIdentifier !== undefined) where.push(`p.person_identifier = ${param(query.personIdentifier)}`);
-    if (query.status !== undefined) where.push(`p.status = ${param(query.status)}`);
-    if (query.afterPlanId !== undefined) where.push(`p.plan_id > ${param(query.afterPlanId)}`);
-    if (query.principal !== undefined) where.push(`p.principal_keys && ${param(principalSearchKeys(query.principal))}::text[]`);
-    if (query.followUpDueBy !== undefined) where.push(`p.next_follow_up <= ${param(checkDate('followUpDueBy', query.followUpDueBy))}::date`);
-    if (query.consentEndsBy !== undefined) where.push(`p.consent_ends <= ${param(checkDate('consentEndsBy', query.consentEndsBy))}::date`);
-    if (query.overdueAt !== undefined) {
-      if (Number.isNaN(query.overdueAt.getTime())) throw new RangeError('overdueAt is not a valid date');
-      // As lifecycle.ts overdueFollowUps: open, and a follow-up dated before today in Stockholm unheld.
-      where.push(`NOT p.closed AND p.next_follow_up < ${param(formatDate(stockholmDate(query.overdueAt)))}::date`);
-    }
-    const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
-    const filterParams = params.length;
-    const derived = derivedJoin(query.derived, param);
-    // One statement for the page and the total (a window count over every match, before LIMIT); only
-    // a page that comes back empty (past the end, or limit 0) has to count on its own.
-    const rows = await this.client.query<VersionRow & { total: number }>(
-      `SELECT ${VERSION_COLUMNS}${derived.columns}, count(*) OVER ()::integer AS total FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
-       ${filter} ORDER BY p.plan_id LIMIT ${param(limit)} OFFSET ${param(offset)}`,
-      params,
-    );
-    const total = rows[0]?.total ?? (await this.client.query<{ total: number }>(`SELECT count(*)::integer AS total FROM plans p ${filter}`, params.slice(0, filterParams)))[0]?.total ?? 0;
-    return { total, plans: rows.map(toStored) };
+    const statement = searchStatement(query, VERSION_COLUMNS);
+    const rows = await this.client.query<VersionRow & { total: number }>(statement.text, statement.params);
+    return { total: await this.searchTotal(rows, statement), plans: rows.map(toStored) };
+  }
+
+  async searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }> {
+    const statement = searchStatement(query, HEAD_COLUMNS);
+    const rows = await this.client.query<HeadRow & { total: number }>(statement.text, statement.params);
+    return { total: await this.searchTotal(rows, statement), plans: rows.map(toHead) };
+  }
+
+  /** A search's total: its page's window count, or, for a page that came back empty (past the end, or limit 0), counted on its own. */
+  private async searchTotal(rows: readonly { total: number }[], statement: SearchStatement): Promise<number> {
+    return rows[0]?.total ?? (await this.client.query<{ total: number }>(statement.countText, statement.countParams))[0]?.total ?? 0;
   }
 
   async plansWithResource(resourceType: string, resourceId: string): Promise<string[]> {

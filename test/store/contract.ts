@@ -284,6 +284,8 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect(found?.derived?.summary).toBe(summary);
       const searched = await opened().store.search({ personIdentifier: plan.individual.identifier.value, derived: { ...withSummary, resourceType: 'CarePlan' } });
       expect(searched.plans.find((stored) => stored.plan.id === plan.id)?.derived?.summary).toBe(summary);
+      const heads = await opened().store.searchHeads({ personIdentifier: plan.individual.identifier.value, derived: { ...withSummary, resourceType: 'CarePlan' } });
+      expect(heads.plans.find((head) => head.planId === plan.id)?.derived).toEqual({ basis: '{"rules":[]}', summary, texts: [text] });
       const without = await opened().store.get(plan.id, undefined, { derived: { deriver: 'without-summary', resourceType: 'CarePlan' } });
       expect(without?.derived).toEqual({ basis: '{"rules":[]}', texts: [text] });
       // The plan itself, parsed from its text when first read, is the plan as stored.
@@ -550,6 +552,24 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         expect(await searched().store.search({ personIdentifier: '190001019999' })).toEqual({ total: 0, plans: [] });
         expect((await searched().store.search({ status: 'draft', limit: 5 })).total).toBe(1);
         await expect(searched().store.search({ limit: -1 })).rejects.toThrow(RangeError);
+      });
+
+      it('hands out the versions search does without their plans (searchHeads): the same versions, order and total', async () => {
+        const queries: Parameters<PlanStore['search']>[0][] = [
+          {},
+          { limit: 2, offset: 2 },
+          { offset: 20 },
+          { limit: 0 },
+          { personIdentifier: '198503141239' },
+          { status: 'active', afterPlanId: 'sip-falun-2026-0142', limit: 3 },
+          { derived: { deriver: 'no-such-deriver', resourceType: 'CarePlan' } },
+        ];
+        for (const query of queries) {
+          const { total, plans } = await searched().store.search(query);
+          const heads = await searched().store.searchHeads(query);
+          expect(heads).toEqual({ total, plans: plans.map((stored) => ({ planId: stored.plan.id, version: stored.version, recordedAt: stored.recordedAt, recordedBy: stored.recordedBy })) });
+          for (const head of heads.plans) expect('plan' in head).toBe(false);
+        }
       });
 
       it('walks the plans after an id, in the same order, a page at a time (afterPlanId)', async () => {

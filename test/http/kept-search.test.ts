@@ -1,0 +1,212 @@
+/**
+ * A FHIR CarePlan search walked without the plan documents (`PlanStore.searchHeads`, the kept walk of
+ * src/http/fhir-routes.ts): when every version of a store page has a judging summary that serves and
+ * the caller does not read it narrowed, access and the instant's rules are judged on the summaries and
+ * the matches answered from the CarePlans' kept texts; otherwise the page is read with its plans and
+ * judged as before.
+ *
+ * Differential, on the machine's PostgreSQL: two apps over one store, the same clock and the same
+ * callers — one as the server runs, one whose store hands every head out without what was derived from
+ * it, so that every page is read with its plans (the search as it was before the kept walk). Searches by
+ * each example's person (and of generated plans), over every plan, paged, counted, subsetted, sorted,
+ * by date and by `_lastUpdated` — and, read with their plans in both, by status and with `_include` —
+ * by every HSA-id the plans name (principals, units, other actors, among them one that reads a plan
+ * narrowed), one issued under each organisationsnummer they name, and a stranger, at instants before,
+ * during and after the consents: the status, the body, the content type and the audit entry of each
+ * request are equal. The kept walk must have answered most searches without reading a plan.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import fc from 'fast-check';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planResourceIds } from '../../src/fhir/index.js';
+import { personIdentifier } from '../../src/fhir/write/patient.js';
+import { createApp, type AppDependencies } from '../../src/http/app.js';
+import { mayAccess } from '../../src/http/auth/access.js';
+import { derivedVersion } from '../../src/http/derived-view.js';
+import { loadExamples } from '../../src/http/server.js';
+import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
+import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { exampleFiles, readExample } from '../support/examples.js';
+import { INSTANTS, NARROWED, STRANGER, callersOf, withHsaIds, type Answer } from '../support/read-differential.js';
+import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+
+/** Searches over every plan, asked of each caller: plain, paged, counted, subsetted, sorted, by date and update. */
+const OVER_EVERY_PLAN = [
+  '/fhir/CarePlan',
+  '/fhir/CarePlan?_count=2&_offset=1',
+  '/fhir/CarePlan?_summary=count',
+  '/fhir/CarePlan?_summary=true',
+  '/fhir/CarePlan?_elements=status,subject',
+  '/fhir/CarePlan?_sort=-_lastUpdated&_count=3',
+  '/fhir/CarePlan?_sort=date,-_lastUpdated',
+  '/fhir/CarePlan?date=ge2026-01-01',
+  '/fhir/CarePlan?_lastUpdated=ge2020-01-01&_count=4',
+  // Read with their plans in both apps: the status is the plan's, an include maps the plan.
+  '/fhir/CarePlan?status=active',
+  '/fhir/CarePlan?status=draft,active',
+  '/fhir/CarePlan?_include=CarePlan:subject',
+];
+
+/** Searches by one person. */
+function byPerson(plan: SipPlan): string[] {
+  const { system, value } = personIdentifier(plan.individual.identifier);
+  const person = `patient:identifier=${encodeURIComponent(`${system}|${value}`)}`;
+  return [`/fhir/CarePlan?${person}`, `/fhir/CarePlan?${person}&_summary=true`, `/fhir/CarePlan?${person}&_revinclude=*`];
+}
+
+describe('a FHIR CarePlan search walked from the kept summaries and texts, without the plan documents', () => {
+  let scratch: ScratchDatabase;
+  let store: PlanStore;
+  let now = INSTANTS[1] ?? new Date();
+  let caller = STRANGER;
+  const servers: Server[] = [];
+  /** Store calls that bring plan documents: `search` pages and `get`s. */
+  const withPlans = { kept: 0, withPlan: 0 };
+  const audits: { kept: AuditEntry[]; withPlan: AuditEntry[] } = { kept: [], withPlan: [] };
+  const urls = { kept: '', withPlan: '' };
+  const compared = { searches: 0, withoutPlans: 0 };
+
+  const listen = async (dependencies: AppDependencies): Promise<string> => {
+    const server = await new Promise<Server>((resolve) => {
+      const listening = createApp(dependencies).listen(0, '127.0.0.1', () => {
+        resolve(listening);
+      });
+    });
+    servers.push(server);
+    return `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  };
+
+  /** The store as the app sees it: reads with plans counted, audit entries kept, and for `withPlan` no derived data on the heads. */
+  const seen = (lane: 'kept' | 'withPlan'): PlanStore =>
+    Object.assign(Object.create(store) as PlanStore, {
+      audit: async (entry: AuditEntry) => {
+        await store.audit(entry);
+        audits[lane].push(entry);
+      },
+      get: (...args: Parameters<PlanStore['get']>) => {
+        withPlans[lane] += 1;
+        return store.get(...args);
+      },
+      search: (...args: Parameters<PlanStore['search']>) => {
+        withPlans[lane] += 1;
+        return store.search(...args);
+      },
+      searchHeads: async (...args: Parameters<PlanStore['searchHeads']>) => {
+        const { total, plans } = await store.searchHeads(...args);
+        return { total, plans: lane === 'kept' ? plans : plans.map(({ derived: _derived, ...head }) => head) };
+      },
+    });
+
+  const dependencies = (lane: 'kept' | 'withPlan'): AppDependencies => ({
+    store: seen(lane),
+    clock: () => now,
+    logger: pino({ level: 'silent' }),
+    maxBodyBytes: 1024 * 1024,
+    rateLimitPerMinute: 100_000_000,
+    authenticate: () => Promise.resolve({ organization: caller, may: () => true }),
+    // As the server judges access (src/http/server.ts).
+    mayAccess: (plan, asked, at) => {
+      const decision = mayAccess(plan, asked.organization, at);
+      return decision.allowed ? { allowed: true, role: decision.role, principals: decision.principals, partyId: decision.partyId } : { allowed: false, reason: decision.message };
+    },
+  });
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    store = await createPlanStore({ databaseUrl: scratch.url });
+    await store.migrate();
+    await loadExamples(store);
+    await store.create(NARROWED, 'system', planResourceIds(NARROWED), { derived: derivedVersion(NARROWED) });
+    urls.kept = await listen(dependencies('kept'));
+    urls.withPlan = await listen(dependencies('withPlan'));
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    }
+    await store.close();
+    await scratch.drop();
+  });
+
+  const ask = async (lane: 'kept' | 'withPlan', path: string): Promise<Answer> => {
+    const before = audits[lane].length;
+    const response = await fetch(`${urls[lane]}${path}`);
+    // The two apps listen on different ports, which the searchset's links and fullUrls name.
+    const body = (await response.text()).replaceAll(urls[lane], 'http://base');
+    const entries = audits[lane].slice(before);
+    expect(entries).toHaveLength(1);
+    const [entry] = entries;
+    const audit = entry === undefined ? undefined : (({ at: _at, ...rest }: AuditEntry) => rest)(entry);
+    return { status: response.status, body, headers: Object.fromEntries(['etag', 'last-modified', 'content-type'].map((name) => [name, response.headers.get(name)])), audit };
+  };
+
+  /** Asks both apps as `who` at `at`; true when the kept app answered without reading a plan. */
+  const compare = async (path: string, who: string, at: Date): Promise<boolean> => {
+    caller = who;
+    now = at;
+    const before = withPlans.kept;
+    const kept = await ask('kept', path);
+    const withPlan = await ask('withPlan', path);
+    expect(kept, `${path} by ${who} at ${at.toISOString()}`).toEqual(withPlan);
+    compared.searches += 1;
+    const withoutPlans = withPlans.kept === before;
+    if (withoutPlans) compared.withoutPlans += 1;
+    return withoutPlans;
+  };
+
+  it('answers every search of the examples as the walk with the plans does, by every caller, at every instant', async () => {
+    const plans = [...exampleFiles.map(readExample), NARROWED];
+    // A plan recorded without derived data: the kept walk reads its page with the plans (and the first search derives it).
+    const bare = { ...NARROWED, id: 'sip-kept-bare', consents: NARROWED.consents.map((consent) => ({ ...consent, planId: 'sip-kept-bare' })) };
+    await store.create(bare, 'system', planResourceIds(bare));
+    plans.push(bare);
+    const callers = [...new Set(plans.flatMap(callersOf))];
+    let keptWalks = 0;
+    for (const plan of plans) {
+      for (const path of byPerson(plan)) {
+        for (const who of callersOf(plan)) {
+          for (const at of INSTANTS) if (await compare(path, who, at)) keptWalks += 1;
+        }
+      }
+    }
+    for (const path of OVER_EVERY_PLAN) {
+      for (const who of callers) {
+        for (const at of INSTANTS.slice(1, 3)) await compare(path, who, at);
+      }
+    }
+    const statuses = new Set(audits.kept.map((entry) => Number(entry.detail)));
+    // Answered and refused (the consent expired) both occurred; most searches by a person were kept walks.
+    expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 403]));
+    expect(keptWalks).toBeGreaterThan(100);
+    expect(withPlans.withPlan).toBeGreaterThan(withPlans.kept);
+  }, 600_000);
+
+  it('answers searches of generated plans as the walk with the plans does', async () => {
+    const before = compared.withoutPlans;
+    await fc.assert(
+      fc.asyncProperty(mappablePlanArbitrary, fc.uuid(), async (json, suffix) => {
+        const parsed = parsePlan({ ...json, id: `sip-kept-search-${suffix}` });
+        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
+        const plan = withHsaIds(parsed.plan);
+        await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+        for (const path of [...byPerson(plan), '/fhir/CarePlan?_sort=-_lastUpdated&_count=5']) {
+          for (const who of callersOf(plan)) {
+            for (const at of [new Date(plan.updatedAt), INSTANTS[3] ?? now]) await compare(path, who, at);
+          }
+        }
+      }),
+      { numRuns: 12 },
+    );
+    expect(compared.withoutPlans - before).toBeGreaterThan(20);
+  }, 600_000);
+
+  afterAll(() => {
+    // How many searches were compared, for the record of a run.
+    console.log(`kept-search: ${JSON.stringify(compared)}`);
+  });
+});
