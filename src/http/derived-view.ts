@@ -261,56 +261,6 @@ interface ParsedDerivation {
 
 const parsedDerivations = new WeakMap<StoredDerivation, ParsedDerivation>();
 
-/** `value` and everything in it frozen: a parse shared between reads cannot be changed by one of them. */
-function deepFrozen<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const item of Object.values(value)) deepFrozen(item);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/**
- * Parses of kept texts by their exact text, shared by the reads that bring the same text: a version's
- * basis and judging summary never change (a derived row is written once under its deriver), and the
- * reads of a plan bring the same texts again, each parse of which was ≈ 3.5 % of a FHIR read's or
- * search's CPU (docs/performance.md, branch `i11-reads8`). A parse is `JSON.parse` of its text, the
- * same whichever read made it, and is frozen whole, so no read can change what another is handed
- * (the judging functions only read it). Keeping one parsed object per text also keeps what is
- * worked out from it once per plan object (`planIndexOf`, which `mayAccess` asks for). Bounded: the
- * least recently used are forgotten beyond `size`, as the verified tokens are (src/http/auth/verify.ts).
- */
-export class ParsedTexts<T> {
-  private readonly parses = new Map<string, T>();
-
-  constructor(
-    private readonly size: number,
-    private readonly parse: (text: string) => T,
-  ) {}
-
-  get(text: string): T {
-    let parsed = this.parses.get(text);
-    if (parsed === undefined) {
-      parsed = deepFrozen(this.parse(text));
-      if (this.size === 0) return parsed;
-      if (this.parses.size >= this.size) {
-        const oldest = this.parses.keys().next();
-        if (oldest.done !== true) this.parses.delete(oldest.value);
-      }
-    } else {
-      // Most recently used last, so the first key is the one to forget.
-      this.parses.delete(text);
-    }
-    this.parses.set(text, parsed);
-    return parsed;
-  }
-}
-
-/** How many bases and summaries are kept parsed: a plan's two parses are a few kB. */
-export const PARSED_KEPT_TEXTS = 1_000;
-const parsedBases = new ParsedTexts(PARSED_KEPT_TEXTS, basisOf);
-const parsedSummaries = new ParsedTexts(PARSED_KEPT_TEXTS, summaryOf);
-
 function summaryOf(text: string): SipPlan {
   // The parsed-JSON boundary, as for the basis: the text judgingSummaryOf wrote under the same deriver.
   const parsed = JSON.parse(text) as SipPlan;
@@ -321,10 +271,10 @@ function summaryOf(text: string): SipPlan {
 function parsedDerivation(derived: StoredDerivation): ParsedDerivation {
   let parsed = parsedDerivations.get(derived);
   if (parsed === undefined) {
-    const basis = parsedBases.get(derived.basis);
+    const basis = basisOf(derived.basis);
     // A rule the summary was not made for, timed in this basis (a rule added since): judge from the whole plan.
     const served = basis.rules.every((rule) => !('timed' in rule) || SUMMARY_RULES.has(rule.code));
-    parsed = served && derived.summary !== undefined ? { basis, summary: parsedSummaries.get(derived.summary) } : { basis };
+    parsed = served && derived.summary !== undefined ? { basis, summary: summaryOf(derived.summary) } : { basis };
     parsedDerivations.set(derived, parsed);
   }
   return parsed;
