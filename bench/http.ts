@@ -58,7 +58,7 @@ const CPU_PROF = process.env.BENCH_CPU_PROF;
  */
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 /**
- * `BENCH_VARIANTS="name:VAR=value,VAR=value;name:…"`: more servers of this checkout on the same
+ * `BENCH_VARIANTS="name:VAR=value,VAR=value;name:…"` (`NODE_ARGS=` node's own flags): more servers of this checkout on the same
  * database and key, each with those settings (e.g. `procs2:SIP_PROCESSES=2;workers1:SIP_VALIDATION_WORKERS=1`),
  * every scenario measured again on each as `<scenario> {name}`, in the same rounds.
  */
@@ -72,7 +72,7 @@ function parseVariants(text: string): { readonly name: string; readonly env: Rea
     .map((part) => {
       const match = /^([\w-]+):((?:[A-Z_]+=[^,]*,?)+)$/.exec(part);
       if (match?.[1] === undefined || match[2] === undefined) throw new Error(`BENCH_VARIANTS: "${part}" is not name:SIP_SETTING=value,SIP_SETTING=value`);
-      return { name: match[1], env: Object.fromEntries(match[2].split(',').filter((pair) => pair !== '').map((pair) => pair.split('=') as [string, string])) };
+      return { name: match[1], env: Object.fromEntries(match[2].split(',').filter((pair) => pair !== '').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const)) };
     });
 }
 /** The plan every bench plan is made from (support.ts), for the fallbacks of the in-process timings. */
@@ -210,7 +210,11 @@ try {
   const uncached = await startServe(scratch.url, dataDir, { env: NO_CACHES });
   // The same database and key again, as several processes sharing one port.
   const variants: { readonly name: string; readonly server: Served }[] = [];
-  for (const variant of VARIANTS) variants.push({ name: variant.name, server: await startServe(scratch.url, dataDir, { env: variant.env }) });
+  for (const variant of VARIANTS) {
+    // NODE_ARGS: node's own flags for that server (e.g. --cpu-prof, which NODE_OPTIONS does not take); its server processes inherit them.
+    const { NODE_ARGS: nodeArgs, ...env } = variant.env;
+    variants.push({ name: variant.name, server: await startServe(scratch.url, dataDir, { env, ...(nodeArgs === undefined ? {} : { nodeArgs: nodeArgs.split(' ').filter((arg) => arg !== '') }) }) });
+  }
   const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
   let planIds: string[] = [];
   try {
