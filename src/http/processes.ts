@@ -1,7 +1,9 @@
 /**
  * The service as several processes on one port (`SIP_PROCESSES`, node:cluster): one Node.js event
  * loop is one core, and a read or a transaction spends most of its server time on that loop, so a
- * machine with more cores than one serves more with more processes. Each process is a whole server
+ * machine with cores to spare serves more with more processes (on the two-core machines here, where
+ * PostgreSQL and the load generator share the cores: transactions 1.3–1.55×, reads and searches
+ * 0.76–0.96×; docs/performance.md, "Several processes"). Each process is a whole server
  * (`startServer`): its own PostgreSQL pool, validators, token memory and outbox worker. What they
  * must agree on lives where they can all see it:
  *
@@ -18,8 +20,8 @@
  * The primary serves no request. It starts the processes, prints one banner when all of them listen,
  * starts a new one when one dies, and on SIGINT or SIGTERM asks each to close (each finishes what it
  * answers, stops its outbox worker and closes its pool). A process whose primary is gone ends at once
-(node:cluster exits a worker whose channel closes), as in a crash: PostgreSQL rolls back what it had
-not committed.
+ * (node:cluster exits a worker whose channel closes), as in a crash: PostgreSQL rolls back what it had
+ * not committed.
  * The embedded store (PGlite) lives in one process, so more than one needs `DATABASE_URL` (config.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
