@@ -13,117 +13,41 @@
  * the status, the body, ETag, Last-Modified and the content type, and the audit entry of each request
  * are equal. The kept read must have answered most of the principals' reads without a `get`.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import fc from 'fast-check';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
-import { createApp, type AppDependencies } from '../../src/http/app.js';
-import { mayAccess } from '../../src/http/auth/access.js';
 import { derivedVersion } from '../../src/http/derived-view.js';
-import { loadExamples } from '../../src/http/server.js';
 import { parsePlan, type SipPlan } from '../../src/sip/index.js';
-import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
-import { INSTANTS, NARROWED, STRANGER, callersOf, withHsaIds, type Answer } from '../support/read-differential.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { INSTANTS, NARROWED, STRANGER, callersOf, readLanes, withHsaIds } from '../support/read-differential.js';
 
 describe('a FHIR read answered from the kept summary and text, without the plan document', () => {
-  let scratch: ScratchDatabase;
-  let store: PlanStore;
-  let now = INSTANTS[1] ?? new Date();
-  let caller = STRANGER;
-  const servers: Server[] = [];
+  const now = INSTANTS[1] ?? new Date();
   const gets = { kept: 0, withPlan: 0 };
-  const audits: { kept: AuditEntry[]; withPlan: AuditEntry[] } = { kept: [], withPlan: [] };
-  const urls = { kept: '', withPlan: '' };
   const compared = { examples: 0, generated: 0, keptGenerated: 0 };
 
-  const listen = async (dependencies: AppDependencies): Promise<string> => {
-    const server = await new Promise<Server>((resolve) => {
-      const listening = createApp(dependencies).listen(0, '127.0.0.1', () => {
-        resolve(listening);
-      });
-    });
-    servers.push(server);
-    return `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
-  };
-
-  /** The store as the app sees it: `get` counted, audit entries kept, and for `withPlan` no derived data on the versions without plan. */
-  const seen = (lane: 'kept' | 'withPlan'): PlanStore =>
-    Object.assign(Object.create(store) as PlanStore, {
-      audit: async (entry: AuditEntry) => {
-        await store.audit(entry);
-        audits[lane].push(entry);
-      },
-      get: (...args: Parameters<PlanStore['get']>) => {
+  /** The store as a lane's app sees it: `get` counted, and for `withPlan` no derived data on the versions without plan. */
+  const lanes = readLanes(['kept', 'withPlan'], {
+    headers: ['etag', 'last-modified', 'content-type'],
+    seen: (store, lane) => ({
+      get: (...args: Parameters<typeof store.get>) => {
         gets[lane] += 1;
         return store.get(...args);
       },
-      keptWithResource: async (...args: Parameters<PlanStore['keptWithResource']>) => {
+      keptWithResource: async (...args: Parameters<typeof store.keptWithResource>) => {
         const heads = await store.keptWithResource(...args);
         return lane === 'kept' ? heads : heads.map(({ derived: _derived, ...head }) => head);
       },
-    });
-
-  const dependencies = (lane: 'kept' | 'withPlan'): AppDependencies => ({
-    store: seen(lane),
-    clock: () => now,
-    logger: pino({ level: 'silent' }),
-    maxBodyBytes: 1024 * 1024,
-    rateLimitPerMinute: 100_000_000,
-    authenticate: () => Promise.resolve({ organization: caller, may: () => true }),
-    // As the server judges access (src/http/server.ts).
-    mayAccess: (plan, asked, at) => {
-      const decision = mayAccess(plan, asked.organization, at);
-      return decision.allowed ? { allowed: true, role: decision.role, principals: decision.principals, partyId: decision.partyId } : { allowed: false, reason: decision.message };
-    },
+    }),
   });
-
-  beforeAll(async () => {
-    scratch = await createScratchDatabase();
-    store = await createPlanStore({ databaseUrl: scratch.url });
-    await store.migrate();
-    await loadExamples(store);
-    await store.create(NARROWED, 'system', planResourceIds(NARROWED), { derived: derivedVersion(NARROWED) });
-    urls.kept = await listen(dependencies('kept'));
-    urls.withPlan = await listen(dependencies('withPlan'));
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-    }
-    await store.close();
-    await scratch.drop();
-  });
-
-  const ask = async (lane: 'kept' | 'withPlan', path: string): Promise<Answer> => {
-    const before = audits[lane].length;
-    const response = await fetch(`${urls[lane]}${path}`);
-    const body = await response.text();
-    const entries = audits[lane].slice(before);
-    expect(entries).toHaveLength(1);
-    const [entry] = entries;
-    const audit = entry === undefined ? undefined : (({ at: _at, ...rest }: AuditEntry) => rest)(entry);
-    return {
-      status: response.status,
-      body,
-      headers: Object.fromEntries(['etag', 'last-modified', 'content-type'].map((name) => [name, response.headers.get(name)])),
-      audit,
-    };
-  };
 
   /** Asks both apps as `who` at `at`; true when the kept app answered without reading a version with its plan. */
   const compare = async (path: string, who: string, at: Date): Promise<boolean> => {
-    caller = who;
-    now = at;
+    lanes.as(who, at);
     const keptGets = gets.kept;
-    const kept = await ask('kept', path);
-    const withPlan = await ask('withPlan', path);
+    const kept = await lanes.ask('kept', path);
+    const withPlan = await lanes.ask('withPlan', path);
     expect(kept, `${path} by ${who} at ${at.toISOString()}`).toEqual(withPlan);
     return gets.kept === keptGets;
   };
@@ -151,25 +75,25 @@ describe('a FHIR read answered from the kept summary and text, without the plan 
     }
     await compare('/fhir/CarePlan/no-such-careplan', STRANGER, INSTANTS[1] ?? now);
     await compare('/fhir/NoSuchType/x', STRANGER, INSTANTS[1] ?? now);
-    const statuses = new Set(audits.kept.map((entry) => Number(entry.detail)));
-    compared.examples = audits.kept.length;
+    const statuses = new Set(lanes.audits.kept.map((entry) => Number(entry.detail)));
+    compared.examples = lanes.audits.kept.length;
     // Answered, refused for access and for consent, and not found all occurred; most reads were kept reads.
     expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 403, 404]));
-    expect(audits.kept.some((entry) => entry.outcome === 'refused' && entry.planId !== undefined)).toBe(true);
+    expect(lanes.audits.kept.some((entry) => entry.outcome === 'refused' && entry.planId !== undefined)).toBe(true);
     expect(withoutPlan).toBeGreaterThan(100);
     expect(gets.withPlan).toBeGreaterThan(gets.kept);
   }, 600_000);
 
   it('answers generated plans as the read with the plan does', async () => {
     let withoutPlan = 0;
-    const entriesBefore = audits.kept.length;
+    const entriesBefore = lanes.audits.kept.length;
     await fc.assert(
       fc.asyncProperty(mappablePlanArbitrary, fc.uuid(), async (json, suffix) => {
         const parsed = parsePlan({ ...json, id: `sip-kept-${suffix}` });
         if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
         const plan = withHsaIds(parsed.plan);
         const resources = planResourceIds(plan);
-        await store.create(plan, 'system', resources, { derived: derivedVersion(plan) });
+        await lanes.store.create(plan, 'system', resources, { derived: derivedVersion(plan) });
         const wanted = resources.filter((resource) => resource.resourceType === 'CarePlan' || resource.resourceType === 'Consent' || resource.resourceType === 'Goal');
         for (const { resourceType, id } of wanted) {
           for (const who of callersOf(plan)) {
@@ -180,8 +104,8 @@ describe('a FHIR read answered from the kept summary and text, without the plan 
       { numRuns: 12 },
     );
     expect(withoutPlan).toBeGreaterThan(0);
-    expect(audits.kept.slice(entriesBefore).filter((entry) => entry.detail === '200').length).toBeGreaterThan(20);
-    compared.generated = audits.kept.length - compared.examples;
+    expect(lanes.audits.kept.slice(entriesBefore).filter((entry) => entry.detail === '200').length).toBeGreaterThan(20);
+    compared.generated = lanes.audits.kept.length - compared.examples;
     compared.keptGenerated = withoutPlan;
   }, 600_000);
 

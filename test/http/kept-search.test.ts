@@ -15,23 +15,15 @@
  * during and after the consents: the status, the body, the content type and the audit entry of each
  * request are equal. The kept walk must have answered most searches without reading a plan.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import fc from 'fast-check';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { personIdentifier } from '../../src/fhir/write/patient.js';
-import { createApp, type AppDependencies } from '../../src/http/app.js';
-import { mayAccess } from '../../src/http/auth/access.js';
 import { derivedVersion } from '../../src/http/derived-view.js';
-import { loadExamples } from '../../src/http/server.js';
 import { parsePlan, type SipPlan } from '../../src/sip/index.js';
-import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
-import { INSTANTS, NARROWED, STRANGER, callersOf, withHsaIds, type Answer } from '../support/read-differential.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { INSTANTS, NARROWED, callersOf, readLanes, withHsaIds } from '../support/read-differential.js';
 
 /** Searches over every plan, asked of each caller: plain, paged, counted, subsetted, sorted, by date and update. */
 const OVER_EVERY_PLAN = [
@@ -58,100 +50,35 @@ function byPerson(plan: SipPlan): string[] {
 }
 
 describe('a FHIR CarePlan search walked from the kept summaries and texts, without the plan documents', () => {
-  let scratch: ScratchDatabase;
-  let store: PlanStore;
-  let now = INSTANTS[1] ?? new Date();
-  let caller = STRANGER;
-  const servers: Server[] = [];
   /** Store calls that bring plan documents: `search` pages and `get`s. */
   const withPlans = { kept: 0, withPlan: 0 };
-  const audits: { kept: AuditEntry[]; withPlan: AuditEntry[] } = { kept: [], withPlan: [] };
-  const urls = { kept: '', withPlan: '' };
   const compared = { searches: 0, withoutPlans: 0 };
 
-  const listen = async (dependencies: AppDependencies): Promise<string> => {
-    const server = await new Promise<Server>((resolve) => {
-      const listening = createApp(dependencies).listen(0, '127.0.0.1', () => {
-        resolve(listening);
-      });
-    });
-    servers.push(server);
-    return `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
-  };
-
-  /** The store as the app sees it: reads with plans counted, audit entries kept, and for `withPlan` no derived data on the heads. */
-  const seen = (lane: 'kept' | 'withPlan'): PlanStore =>
-    Object.assign(Object.create(store) as PlanStore, {
-      audit: async (entry: AuditEntry) => {
-        await store.audit(entry);
-        audits[lane].push(entry);
-      },
-      get: (...args: Parameters<PlanStore['get']>) => {
+  /** The store as a lane's app sees it: reads with plans counted, and for `withPlan` no derived data on the heads. */
+  const lanes = readLanes(['kept', 'withPlan'], {
+    headers: ['etag', 'last-modified', 'content-type'],
+    seen: (store, lane) => ({
+      get: (...args: Parameters<typeof store.get>) => {
         withPlans[lane] += 1;
         return store.get(...args);
       },
-      search: (...args: Parameters<PlanStore['search']>) => {
+      search: (...args: Parameters<typeof store.search>) => {
         withPlans[lane] += 1;
         return store.search(...args);
       },
-      searchHeads: async (...args: Parameters<PlanStore['searchHeads']>) => {
+      searchHeads: async (...args: Parameters<typeof store.searchHeads>) => {
         const { total, plans } = await store.searchHeads(...args);
         return { total, plans: lane === 'kept' ? plans : plans.map(({ derived: _derived, ...head }) => head) };
       },
-    });
-
-  const dependencies = (lane: 'kept' | 'withPlan'): AppDependencies => ({
-    store: seen(lane),
-    clock: () => now,
-    logger: pino({ level: 'silent' }),
-    maxBodyBytes: 1024 * 1024,
-    rateLimitPerMinute: 100_000_000,
-    authenticate: () => Promise.resolve({ organization: caller, may: () => true }),
-    // As the server judges access (src/http/server.ts).
-    mayAccess: (plan, asked, at) => {
-      const decision = mayAccess(plan, asked.organization, at);
-      return decision.allowed ? { allowed: true, role: decision.role, principals: decision.principals, partyId: decision.partyId } : { allowed: false, reason: decision.message };
-    },
+    }),
   });
-
-  beforeAll(async () => {
-    scratch = await createScratchDatabase();
-    store = await createPlanStore({ databaseUrl: scratch.url });
-    await store.migrate();
-    await loadExamples(store);
-    await store.create(NARROWED, 'system', planResourceIds(NARROWED), { derived: derivedVersion(NARROWED) });
-    urls.kept = await listen(dependencies('kept'));
-    urls.withPlan = await listen(dependencies('withPlan'));
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-    }
-    await store.close();
-    await scratch.drop();
-  });
-
-  const ask = async (lane: 'kept' | 'withPlan', path: string): Promise<Answer> => {
-    const before = audits[lane].length;
-    const response = await fetch(`${urls[lane]}${path}`);
-    // The two apps listen on different ports, which the searchset's links and fullUrls name.
-    const body = (await response.text()).replaceAll(urls[lane], 'http://base');
-    const entries = audits[lane].slice(before);
-    expect(entries).toHaveLength(1);
-    const [entry] = entries;
-    const audit = entry === undefined ? undefined : (({ at: _at, ...rest }: AuditEntry) => rest)(entry);
-    return { status: response.status, body, headers: Object.fromEntries(['etag', 'last-modified', 'content-type'].map((name) => [name, response.headers.get(name)])), audit };
-  };
 
   /** Asks both apps as `who` at `at`; true when the kept app answered without reading a plan. */
   const compare = async (path: string, who: string, at: Date): Promise<boolean> => {
-    caller = who;
-    now = at;
+    lanes.as(who, at);
     const before = withPlans.kept;
-    const kept = await ask('kept', path);
-    const withPlan = await ask('withPlan', path);
+    const kept = await lanes.ask('kept', path);
+    const withPlan = await lanes.ask('withPlan', path);
     expect(kept, `${path} by ${who} at ${at.toISOString()}`).toEqual(withPlan);
     compared.searches += 1;
     const withoutPlans = withPlans.kept === before;
@@ -163,7 +90,7 @@ describe('a FHIR CarePlan search walked from the kept summaries and texts, witho
     const plans = [...exampleFiles.map(readExample), NARROWED];
     // A plan recorded without derived data: the kept walk reads its page with the plans (and the first search derives it).
     const bare = { ...NARROWED, id: 'sip-kept-bare', consents: NARROWED.consents.map((consent) => ({ ...consent, planId: 'sip-kept-bare' })) };
-    await store.create(bare, 'system', planResourceIds(bare));
+    await lanes.store.create(bare, 'system', planResourceIds(bare));
     plans.push(bare);
     const callers = [...new Set(plans.flatMap(callersOf))];
     let keptWalks = 0;
@@ -179,7 +106,7 @@ describe('a FHIR CarePlan search walked from the kept summaries and texts, witho
         for (const at of INSTANTS.slice(1, 3)) await compare(path, who, at);
       }
     }
-    const statuses = new Set(audits.kept.map((entry) => Number(entry.detail)));
+    const statuses = new Set(lanes.audits.kept.map((entry) => Number(entry.detail)));
     // Answered and refused (the consent expired) both occurred; most searches by a person were kept walks.
     expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 403]));
     expect(keptWalks).toBeGreaterThan(100);
@@ -193,10 +120,10 @@ describe('a FHIR CarePlan search walked from the kept summaries and texts, witho
         const parsed = parsePlan({ ...json, id: `sip-kept-search-${suffix}` });
         if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
         const plan = withHsaIds(parsed.plan);
-        await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+        await lanes.store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
         for (const path of [...byPerson(plan), '/fhir/CarePlan?_sort=-_lastUpdated&_count=5']) {
           for (const who of callersOf(plan)) {
-            for (const at of [new Date(plan.updatedAt), INSTANTS[3] ?? now]) await compare(path, who, at);
+            for (const at of [new Date(plan.updatedAt), INSTANTS[3] ?? new Date()]) await compare(path, who, at);
           }
         }
       }),
