@@ -10,24 +10,20 @@
  *   refuses the read with 403 naming the rule; a version stored without derived data (as before
  *   migration 6) is read correctly and derived by that read; data kept under another deriver is not used.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bundle, OperationOutcome } from 'fhir/r4.js';
 import fc from 'fast-check';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
 import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedVersion, withReferencesRewritten } from '../../src/http/derived-view.js';
 import { viewOf } from '../../src/http/fhir-routes.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
 import type { StoredPlan } from '../../src/store/index.js';
 import { mappablePlanArbitrary, referenceLookAlikeJson } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 const DAY = 86_400_000;
 
@@ -114,20 +110,16 @@ const PLAN = 'sip-falun-2026-0142';
 const IN_FORCE = new Date('2026-04-01T10:00:00+02:00');
 
 describe('reads from derived data on the real server (PGlite)', () => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
   let now = IN_FORCE;
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-derived-view-'));
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true });
-    server = await startServer(config, { clock: () => now, logger: pino({ level: 'silent' }) });
+    test = await startTestServer('pglite', { clock: () => now, settings: { loadExamples: true } });
+    server = test.server;
   }, 240_000);
 
-  afterAll(async () => {
-    await server.close();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const auth = async (): Promise<{ Authorization: string }> => {
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');

@@ -5,17 +5,13 @@
  * Patient/$everything, AuditEvent), a history Bundle, a read with `_summary`, and the OperationOutcome of an error. A
  * client library checking what it receives would refuse an answer they refuse.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bundle, CarePlan, Resource } from 'fhir/r4.js';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import { formatIssues, validateWithJsonSchema, validateWithMedplum } from '../support/fhir-validators.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 /** A moment while the adult example's consent is in force; the examples are recorded at it. */
 const NOW = new Date('2026-04-01T10:00:00+02:00');
@@ -24,22 +20,18 @@ const REGION = 'SE2321000180-1000';
 const PLAN = 'sip-falun-2026-0142';
 
 describe('the FHIR facade’s answers by independent validators', () => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
   let token: string;
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-fhir-answers-'));
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer('pglite', { settings: { loadExamples: true } });
+    server = test.server;
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
     token = await issueLocalToken({ org: REGION, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
   }, 60_000);
 
-  afterAll(async () => {
-    await server.close();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const get = async (path: string, status = 200): Promise<Resource> => (await request(server.url).get(path).set('Authorization', `Bearer ${token}`).expect(status)).body as Resource;
   /** The errors both validators find; warnings and information are not failures. */

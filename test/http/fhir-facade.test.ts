@@ -6,23 +6,15 @@
  * to the stored plan; a plan whose consent was withdrawn refused with the rule's code; 401, 403 and
  * 404 as OperationOutcome; the audit log.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bundle, CapabilityStatement, CarePlan, Consent, OperationOutcome } from 'fhir/r4.js';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IDENTIFIER_SYSTEM, PROFILE, bundleToPlan, fhirNormalForm, planResourceIds, planToBundle } from '../../src/fhir/index.js';
-import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import type { StoredPlan } from '../../src/store/index.js';
 import { exampleFiles, readExample } from '../support/examples.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
-/** A moment while the adult example's consent is in force (2026-02-12 – 2027-02-11). */
-const NOW = new Date('2026-04-01T10:00:00+02:00');
 /** Region Dalarna, a principal of the adult example's plan. */
 const REGION = 'SE2321000180-1000';
 const PLAN = 'sip-falun-2026-0142';
@@ -34,29 +26,19 @@ describe.each([
   ['the embedded store (PGlite)', 'pglite'],
   ['PostgreSQL', 'postgres'],
 ] as const)('the FHIR facade (read) on %s', (_name, driver) => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
-  let scratch: ScratchDatabase | undefined;
   let token: string;
 
-  const bearer = (organization: string, scope = 'system/*.*'): Promise<string> => {
-    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
-    return issueLocalToken({ org: organization, scopes: scope, ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
-  };
+  const bearer = (organization: string, scope?: string): Promise<string> => test.bearer(organization, scope);
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-fhir-facade-'));
-    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer(driver, { settings: { loadExamples: true } });
+    server = test.server;
     token = await bearer(REGION);
   }, 60_000);
 
-  afterAll(async () => {
-    await server.close();
-    await scratch?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const api = () => request(server.url);
   const auth = (value = token) => ({ Authorization: `Bearer ${value}` });

@@ -10,22 +10,17 @@
  *   organisation sees its own entries and those about the plans it is a principal of; the scope
  *   `system/AuditEvent.read`; reading the log is audited too.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AuditEvent, Bundle, CapabilityStatement, CarePlan, Goal, OperationOutcome } from 'fhir/r4.js';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { IDENTIFIER_SYSTEM, planResourceIds } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import type { StoredPlan } from '../../src/store/index.js';
 import { createValidator, hasErrors } from '../../src/validation/index.js';
 import { DRIVERS, freshPlan } from '../support/http-server.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 /** A moment while the adult example's consent is in force (2026-02-12 – 2027-02-11). */
 const NOW = new Date('2026-04-01T10:00:00+02:00');
@@ -41,29 +36,19 @@ const STRANGER = 'SE2321000180-9999';
 const validator = createValidator();
 
 describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
-  let scratch: ScratchDatabase | undefined;
   let token: string;
 
-  const bearer = (organization: string, scope = 'system/*.*'): Promise<string> => {
-    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
-    return issueLocalToken({ org: organization, scopes: scope, ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
-  };
+  const bearer = (organization: string, scope?: string): Promise<string> => test.bearer(organization, scope);
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-fhir-history-'));
-    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, rateLimitPerMinute: 1_000_000, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer(driver, { settings: { loadExamples: true, rateLimitPerMinute: 1_000_000 } });
+    server = test.server;
     token = await bearer(REGION);
   }, 60_000);
 
-  afterAll(async () => {
-    await server.close();
-    await scratch?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const api = () => request(server.url);
   const auth = (value = token) => ({ Authorization: `Bearer ${value}` });

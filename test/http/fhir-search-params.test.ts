@@ -4,18 +4,13 @@
  * `Prefer: handling=lenient` (https://hl7.org/fhir/R4/search.html#errors); `_format`, `_pretty` and
  * `Accept` (https://hl7.org/fhir/R4/http.html#parameters), where anything but FHIR R4 JSON is 406.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bundle, CapabilityStatement, CarePlan, OperationOutcome } from 'fhir/r4.js';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import type { RunningServer } from '../../src/http/server.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 /** A moment while the adult example's consent is in force; the examples are recorded at it. */
 const NOW = new Date('2026-04-01T10:00:00+02:00');
@@ -27,25 +22,18 @@ describe.each([
   ['the embedded store (PGlite)', 'pglite'],
   ['PostgreSQL', 'postgres'],
 ] as const)('FHIR request parameters on %s', (_name, driver) => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
-  let scratch: ScratchDatabase | undefined;
   let token: string;
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-fhir-params-'));
-    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer(driver, { settings: { loadExamples: true } });
+    server = test.server;
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
     token = await issueLocalToken({ org: REGION, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
   }, 60_000);
 
-  afterAll(async () => {
-    await server.close();
-    await scratch?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const get = (path: string) => request(server.url).get(path).set('Authorization', `Bearer ${token}`);
   /** The plan ids of a searchset's matches. */

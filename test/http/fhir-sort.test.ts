@@ -69,7 +69,7 @@ describe.each(['pglite', 'postgres'] as const)('GET /fhir/CarePlan?_sort on %s',
 
   beforeAll(async () => {
     let tick = NOW.getTime();
-    test = await startTestServer(driver, () => new Date((tick += 1000)));
+    test = await startTestServer(driver, { clock: () => new Date((tick += 1000)) });
     for (const [id, day] of Object.entries(initiated)) {
       await request(test.url).post('/sip/plans').set('Authorization', `Bearer ${test.token}`).send({ ...freshPlan(id), initiatedAt: day }).expect(201);
     }

@@ -4,22 +4,17 @@
  * may be sent, newest first, each its CarePlan; paging that neither skips nor repeats; `_since`;
  * consent judged now; a page's reading bounded; bad parameters answered 400, other types 404.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Bundle, CapabilityStatement, CarePlan } from 'fhir/r4.js';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
 import { TYPE_HISTORY_SCAN } from '../../src/http/fhir-type-history.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import { createValidator, hasErrors } from '../../src/validation/index.js';
 import { DRIVERS, freshPlan } from '../support/http-server.js';
 import { readExample } from '../support/examples.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 /** While the adult example's consent is in force. */
 const NOW = new Date('2026-04-01T10:00:00+02:00');
@@ -33,16 +28,13 @@ const STRANGER = 'SE2321000180-9999';
 const validator = createValidator();
 
 describe.each(DRIVERS)('the history of every CarePlan on %s', (_name, driver) => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
-  let scratch: ScratchDatabase | undefined;
   const tokens = new Map<string, string>();
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-type-history-'));
-    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, rateLimitPerMinute: 1_000_000, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer(driver, { settings: { loadExamples: true, rateLimitPerMinute: 1_000_000 } });
+    server = test.server;
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
     for (const organization of [REGION, SKANE, STRANGER]) tokens.set(organization, await issueLocalToken({ org: organization, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW));
     // Two plans of the region's, the first edited once: versions a1, b1, a2 in that order.
@@ -52,11 +44,7 @@ describe.each(DRIVERS)('the history of every CarePlan on %s', (_name, driver) =>
     await request(server.url).put('/sip/plans/sip-th-a').set(as).set('If-Match', 'W/"1"').send({ ...freshPlan('sip-th-a'), notes: 'Andra versionen.' }).expect(200);
   }, 120_000);
 
-  afterAll(async () => {
-    await server.close();
-    await scratch?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const api = () => request(server.url);
   const as = (organization: string) => ({ Authorization: `Bearer ${tokens.get(organization) ?? ''}` });

@@ -5,18 +5,13 @@
  * against the official R4 expression of the parameter read by hand (an Appointment's participant, a
  * Consent's patient …), not against the code under test.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Appointment, Bundle, CapabilityStatement, Consent, FhirResource, Goal, OperationOutcome, Patient, Task } from 'fhir/r4.js';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import type { RunningServer } from '../../src/http/server.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 /** A moment while the adult example's consent is in force (2026-02-12 – 2027-02-11). */
 const NOW = new Date('2026-04-01T10:00:00+02:00');
@@ -39,19 +34,16 @@ describe.each([
   ['the embedded store (PGlite)', 'pglite'],
   ['PostgreSQL', 'postgres'],
 ] as const)('search of the other types by the person on %s', (_name, driver) => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
-  let scratch: ScratchDatabase | undefined;
   const tokens = new Map<string, string>();
   /** The adult plan's resources by type, as the CarePlan search with everything included answers them. */
   let whole: Map<string, FhirResource[]>;
   let patientId: string;
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-fhir-type-search-'));
-    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer(driver, { settings: { loadExamples: true } });
+    server = test.server;
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
     for (const organization of [REGION, SKANE, STRANGER, UMEA]) tokens.set(organization, await issueLocalToken({ org: organization, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW));
     const everything = (await get(`/fhir/CarePlan?identifier=${PLAN}&_include=*&_revinclude=*`).expect(200)).body as Bundle;
@@ -64,11 +56,7 @@ describe.each([
     patientId = String(whole.get('Patient')?.[0]?.id);
   }, 60_000);
 
-  afterAll(async () => {
-    await server.close();
-    await scratch?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const get = (path: string, organization = REGION) => request(server.url).get(path).set('Authorization', `Bearer ${tokens.get(organization) ?? ''}`);
   const matches = (bundle: Bundle): FhirResource[] => (bundle.entry ?? []).filter((entry) => entry.search?.mode === 'match').flatMap((entry) => (entry.resource === undefined ? [] : [entry.resource]));

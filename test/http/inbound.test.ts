@@ -99,7 +99,7 @@ function harness(driver: Driver) {
       now = at;
     },
     async start() {
-      test = await startTestServer(driver, () => now);
+      test = await startTestServer(driver, { clock: () => now });
     },
     async token(organization: string, scopes = 'system/*.*'): Promise<string> {
       const { authenticator } = context.test.server;

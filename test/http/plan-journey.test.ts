@@ -48,7 +48,7 @@ describe.each(DRIVERS)('a plan through the service on %s', (_name, driver) => {
   };
 
   beforeAll(async () => {
-    running = await startTestServer(driver, () => now);
+    running = await startTestServer(driver, { clock: () => now });
   }, 60_000);
   afterAll(async () => {
     await running.close();

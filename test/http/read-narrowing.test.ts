@@ -18,25 +18,15 @@
  * `POST /fhir` transaction are refused (what it was not shown would be lost); a change recorded as the
  * next version (a meeting) is made on the whole plan and answered narrowed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTIFIER_SYSTEM, planResourceIds, planToBundle } from '../../src/fhir/index.js';
-import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { readExample } from '../support/examples.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
-/** While the example's consent is in force, after its version 3 was recorded. */
-const NOW = new Date('2026-04-01T10:00:00+02:00');
 const PLAN = 'sip-falun-2026-0142';
-/** Region Dalarna: a principal. */
-const REGION = 'SE2321000180-1000';
 /** Försäkringskassan as its caller names it: an HSA-id issued under 202100-5521, the organisationsnummer the plan records. */
 const FK = 'SE2021005521-FK01';
 
@@ -74,9 +64,8 @@ describe.each([
   ['the embedded store (PGlite)', 'pglite'],
   ['PostgreSQL', 'postgres'],
 ] as const)('reads narrowed for a covered other actor on %s', (_name, driver) => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
-  let scratch: ScratchDatabase | undefined;
   let region: string;
   let fk: string;
   /** The facade ids of the plan's resources, and of goal-2 (removed for FK) and goal-3 (kept). */
@@ -86,14 +75,11 @@ describe.each([
   const as = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-read-narrowing-'));
-    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }) });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
-    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
-    const { localKey } = server.authenticator;
-    region = await issueLocalToken({ org: REGION, scopes: 'system/*.*', ttlSeconds: 3600 }, localKey, NOW);
-    fk = await issueLocalToken({ org: FK, scopes: 'system/*.*', ttlSeconds: 3600 }, localKey, NOW);
+    test = await startTestServer(driver, { settings: { loadExamples: true } });
+    server = test.server;
+    // The server's clock (test/support/http-server.ts NOW) stands while the example's consent is in force, after its version 3; Region Dalarna is a principal.
+    region = test.token;
+    fk = await test.bearer(FK);
     await api().put(`/sip/plans/${PLAN}`).set(as(region)).set('If-Match', 'W/"3"').send(EDITED).expect(200);
 
     const stored = await server.store.get(PLAN);
@@ -116,11 +102,7 @@ describe.each([
     ids = { carePlan: idOf('CarePlan'), consent: idOf('Consent'), patient: idOf('Patient'), removedGoal: goalWith(ITEM_MARK), keptGoal: goalWith(KEPT_MARK) };
   }, 180_000);
 
-  afterAll(async () => {
-    await server.close();
-    await scratch?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   /**
    * Every read surface that answers plan data, as a path with its query, and the marks the

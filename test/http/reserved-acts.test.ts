@@ -6,19 +6,15 @@
  * the other principal are refused with a 403 that is in the audit log, nothing is recorded, and what
  * they may do (a withdrawal, an edit that leaves the consents as they are) is still taken.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken, mayAccess } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
 import { changedAnswers, reservedActRefusal, type Admission, type ReservedAct } from '../../src/http/reserved-acts.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { readExample } from '../support/examples.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 /** While the consents of the adult, Stockholm and Umeå examples are in force. */
 const NOW = new Date('2026-04-01T10:00:00+02:00');
@@ -111,25 +107,21 @@ describe('reserved acts over HTTP', () => {
   /** Arbetsförmedlingen, an other actor the consent covers (organisationsnummer 202100-2114). */
   const AF = 'SE2021002114-AF01';
 
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
   const tokens = new Map<string, string>();
   const api = () => request(server.url);
   const as = (hsaId: string) => ({ Authorization: `Bearer ${tokens.get(hsaId) ?? ''}` });
   const version = async (): Promise<number | undefined> => (await server.store.get(PLAN))?.version;
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-reserved-acts-'));
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: true });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer('pglite', { settings: { loadExamples: true } });
+    server = test.server;
     if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
     for (const hsaId of [REGION, KOMMUN, AF]) tokens.set(hsaId, await issueLocalToken({ org: hsaId, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW));
   }, 120_000);
 
-  afterAll(async () => {
-    await server.close();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   /** The refusals of this organisation in the audit log, as `what` and `detail`. */
   const refusalsOf = async (hsaId: string) =>

@@ -5,17 +5,11 @@
  * search, update with a right and a stale If-Match, approvals turning the light, consent withdrawal
  * closing the plan, 401 and 403 (audited), and errors as problem+json, never a 500.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueLocalToken } from '../../src/http/auth/index.js';
-import { serverConfigSchema } from '../../src/http/config.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { RunningServer } from '../../src/http/server.js';
 import { readExample } from '../support/examples.js';
-import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { startTestServer, type TestServer } from '../support/http-server.js';
 
 /** A moment while the adult example's consent is in force (2026-02-12 – 2027-02-11). */
 const NOW = new Date('2026-04-01T10:00:00+02:00');
@@ -49,29 +43,19 @@ describe.each([
   ['the embedded store (PGlite)', 'pglite'],
   ['PostgreSQL', 'postgres'],
 ] as const)('the SIP JSON API on %s', (_name, driver) => {
+  let test: TestServer;
   let server: RunningServer;
-  let folder: string;
-  let scratch: ScratchDatabase | undefined;
   let token: string;
 
-  const bearer = (organization: string, scope: string): Promise<string> => {
-    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
-    return issueLocalToken({ org: organization, scopes: scope, ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
-  };
+  const bearer = (organization: string, scope?: string): Promise<string> => test.bearer(organization, scope);
 
   beforeAll(async () => {
-    folder = mkdtempSync(join(tmpdir(), 'sip-api-'));
-    scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
-    const config = serverConfigSchema.parse({ port: 0, dataDir: folder, loadExamples: false, ...(scratch === undefined ? {} : { databaseUrl: scratch.url }), maxBodyBytes: 256 * 1024 });
-    server = await startServer(config, { clock: () => NOW, logger: pino({ level: 'silent' }) });
+    test = await startTestServer(driver, { settings: { loadExamples: false, maxBodyBytes: 256 * 1024 } });
+    server = test.server;
     token = await bearer(REGION, 'system/*.*');
   }, 60_000);
 
-  afterAll(async () => {
-    await server.close();
-    await scratch?.drop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  afterAll(() => test.close());
 
   const api = () => request(server.url);
   const auth = (value = token) => ({ Authorization: `Bearer ${value}` });

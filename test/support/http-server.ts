@@ -36,35 +36,51 @@ export interface TestServer {
   readonly url: string;
   /** A token of Region Dalarna with every scope. */
   readonly token: string;
+  /** A token signed by the server's key for `organization`, with `scope` (every scope unless given), issued at {@link NOW} for an hour. */
+  bearer(organization: string, scope?: string): Promise<string>;
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  /** The server's clock: {@link NOW} unless a test brings its own (to read a plan at a moment its consent is in force, say). */
+  readonly clock?: () => Date;
+  /**
+   * Settings (`serverConfigSchema`) over the tests' defaults: the examples not loaded, the rate limit
+   * lifted so that many requests from loopback are not refused with 429, bodies up to 256 KiB.
+   */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
 /**
- * Starts the server; the rate limit is lifted so that many requests from loopback are not refused with
- * 429. Its clock is {@link NOW} unless a test brings its own (to read a plan at a moment its consent
- * is in force, say).
+ * Starts the server on a loopback port, in a fresh data folder, on the driver's store (a scratch
+ * database of the machine's PostgreSQL for `postgres`); `close` stops it and removes both.
  */
-export async function startTestServer(driver: Driver, clock: () => Date = () => NOW): Promise<TestServer> {
+export async function startTestServer(driver: Driver, options: TestServerOptions = {}): Promise<TestServer> {
   const folder = mkdtempSync(join(tmpdir(), 'sip-http-'));
   let scratch: ScratchDatabase | undefined;
   try {
     scratch = driver === 'postgres' ? await createScratchDatabase() : undefined;
     const config = serverConfigSchema.parse({
-      port: 0,
-      dataDir: folder,
       loadExamples: false,
       rateLimitPerMinute: 1_000_000,
       maxBodyBytes: 256 * 1024,
+      ...options.settings,
+      port: 0,
+      dataDir: folder,
       ...(scratch === undefined ? {} : { databaseUrl: scratch.url }),
     });
-    const server = await startServer(config, { clock, logger: pino({ level: 'silent' }) });
-    if (server.authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
-    const token = await issueLocalToken({ org: REGION, scopes: 'system/*.*', ttlSeconds: 3600 }, server.authenticator.localKey, NOW);
+    const server = await startServer(config, { clock: options.clock ?? (() => NOW), logger: pino({ level: 'silent' }) });
+    const { authenticator } = server;
+    if (authenticator.mode !== 'local') throw new Error('the test server signs its own tokens');
+    const bearer = (organization: string, scope = 'system/*.*'): Promise<string> =>
+      issueLocalToken({ org: organization, scopes: scope, ttlSeconds: 3600 }, authenticator.localKey, NOW);
+    const token = await bearer(REGION);
     const database = scratch;
     return {
       server,
       url: server.url,
       token,
+      bearer,
       close: async () => {
         await server.close();
         await database?.drop();
