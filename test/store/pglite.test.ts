@@ -36,6 +36,21 @@ planStoreContract('PGlite', async () => {
 });
 
 describe('PlanStore on PGlite in a folder', () => {
+  it('applies migration 10 without lz4, which PGlite is built without: large values stay pglz', async () => {
+    const client = await openPglite(join(await freshFolder(), 'data'));
+    const store = new SqlPlanStore(client);
+    try {
+      await store.migrate();
+      const applied = await client.query<{ version: number }>('SELECT version FROM schema_migrations WHERE version = 10');
+      expect(applied).toEqual([{ version: 10 }]);
+      const plan = { ...readExample('adult-psychiatry-addiction.json'), version: 1 };
+      await store.create(plan, 'system', planResourceIds(plan));
+      expect(await client.query('SELECT pg_column_compression(document) AS method FROM plan_versions WHERE plan_id = $1', [plan.id])).toEqual([{ method: 'pglz' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keeps plans and the audit log across close and reopen', async () => {
     const dataDir = join(await freshFolder(), 'nested', 'data');
     const plan = { ...readExample('representative-god-man.json'), version: 1 };

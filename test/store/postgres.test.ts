@@ -4,9 +4,12 @@
  * migrating at once. Without a server these tests fail, saying so; they never skip.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { planResourceIds } from '../../src/fhir/index.js';
+import { derivedVersion } from '../../src/http/derived-view.js';
 import { createPlanStore } from '../../src/store/index.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import { MAX_PREPARED_STATEMENTS, openPg, StatementNames } from '../../src/store/sql-client.js';
+import { readExample } from '../support/examples.js';
 import { planStoreContract } from './contract.js';
 import { createScratchDatabase, onServer, type ScratchDatabase } from './postgres-scratch.js';
 
@@ -44,6 +47,34 @@ describe('PlanStore on a shared PostgreSQL', () => {
       expect(rows.map((row) => row.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
     } finally {
       for (const store of stores) await store.close();
+      await sql.close();
+    }
+  });
+
+  it('compresses the large texts of a new version with lz4 (migration 10), not pglz', async () => {
+    const database = await createScratchDatabase();
+    scratch.push(database);
+    const store = await createPlanStore({ databaseUrl: database.url });
+    const sql = openPg(database.url, { maxConnections: 1 });
+    try {
+      await store.migrate();
+      const plan = { ...readExample('adult-psychiatry-addiction.json'), version: 1 };
+      await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+      // Each value is over PostgreSQL's TOAST threshold (≈ 2 kB), so it is compressed, with the column's method.
+      const methods = await sql.query<{ what: string; method: string | null }>(
+        `SELECT 'document' AS what, pg_column_compression(document) AS method FROM plan_versions WHERE plan_id = $1
+         UNION ALL SELECT 'summary', pg_column_compression(summary) FROM plan_version_derived WHERE plan_id = $1
+         UNION ALL SELECT 'CarePlan tail', pg_column_compression(tail) FROM plan_version_texts WHERE plan_id = $1 AND resource_type = 'CarePlan'
+         ORDER BY what`,
+        [plan.id],
+      );
+      expect(methods).toEqual([
+        { what: 'CarePlan tail', method: 'lz4' },
+        { what: 'document', method: 'lz4' },
+        { what: 'summary', method: 'lz4' },
+      ]);
+    } finally {
+      await store.close();
       await sql.close();
     }
   });
