@@ -235,12 +235,15 @@ export const MIGRATIONS: readonly Migration[] = [
       // like ratio, and a transaction writes all of these while every read and every delivery reads
       // some (docs/performance.md, "lz4"). Only values written from now on are lz4; older ones stay
       // readable as they are. A server built without lz4 (PGlite is one) refuses the setting with
-      // feature_not_supported: it keeps pglz, and the migration still counts as applied.
+      // feature_not_supported, and one older than PostgreSQL 14 has no such setting: either keeps
+      // pglz, and the migration still counts as applied.
       `DO $$
       BEGIN
-        ALTER TABLE plan_versions ALTER COLUMN document SET COMPRESSION lz4, ALTER COLUMN plan SET COMPRESSION lz4;
-        ALTER TABLE plan_version_derived ALTER COLUMN summary SET COMPRESSION lz4, ALTER COLUMN basis SET COMPRESSION lz4;
-        ALTER TABLE plan_version_texts ALTER COLUMN head SET COMPRESSION lz4, ALTER COLUMN tail SET COMPRESSION lz4;
+        IF current_setting('server_version_num')::integer >= 140000 THEN
+          EXECUTE 'ALTER TABLE plan_versions ALTER COLUMN document SET COMPRESSION lz4, ALTER COLUMN plan SET COMPRESSION lz4';
+          EXECUTE 'ALTER TABLE plan_version_derived ALTER COLUMN summary SET COMPRESSION lz4, ALTER COLUMN basis SET COMPRESSION lz4';
+          EXECUTE 'ALTER TABLE plan_version_texts ALTER COLUMN head SET COMPRESSION lz4, ALTER COLUMN tail SET COMPRESSION lz4';
+        END IF;
       EXCEPTION WHEN feature_not_supported THEN
         RAISE NOTICE 'this PostgreSQL server has no lz4: large values stay compressed with pglz';
       END
