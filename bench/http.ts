@@ -17,6 +17,7 @@
  *  - `sip-search`  `GET /sip/plans?person=…`;
  *  - `fhir-read`   `GET /fhir/CarePlan/{id}`;
  *  - `fhir-search` `GET /fhir/CarePlan?patient:identifier=<system>|<value>`;
+ *  - `fhir-search-status` the same with `&status=draft,active`;
  *  - `sip-read (no caches)`, `fhir-read (no caches)`: the same reads from a second server on the same
  *                  database started with everything it remembers between requests turned off
  *                  (SIP_TOKEN_CACHE=0, SIP_PG_PREPARE=0: no verified tokens, no prepared statements), so the figures with caches can be told from what they cost without;
@@ -251,10 +252,11 @@ try {
       if (plan === undefined) continue;
       const listed = (await get(`/sip/plans?person=${plan.person}`)) as { count: number };
       const searchset = (await get(`/fhir/CarePlan?patient:identifier=${encodeURIComponent(`${patientSystem}|${plan.person}`)}`)) as Bundle;
+      const byStatus = (await get(`/fhir/CarePlan?patient:identifier=${encodeURIComponent(`${patientSystem}|${plan.person}`)}&status=draft,active`)) as Bundle;
       const carePlan = (await get(`/fhir/CarePlan/${plan.carePlan}`)) as CarePlan;
       const read = (await get(`/sip/plans/${plan.id}`)) as { plan: { id: string } };
-      if (listed.count !== 1 || searchset.total !== 1 || carePlan.id !== plan.carePlan || read.plan.id !== plan.id) {
-        throw new Error(`the reads of ${plan.id} do not find it: sip search ${String(listed.count)}, fhir search ${String(searchset.total)}, CarePlan ${String(carePlan.id)}`);
+      if (listed.count !== 1 || searchset.total !== 1 || byStatus.total !== 1 || carePlan.id !== plan.carePlan || read.plan.id !== plan.id) {
+        throw new Error(`the reads of ${plan.id} do not find it: sip search ${String(listed.count)}, fhir search ${String(searchset.total)}, by status ${String(byStatus.total)}, CarePlan ${String(carePlan.id)}`);
       }
     }
 
@@ -310,6 +312,10 @@ try {
       'fhir-read': [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/fhir/CarePlan/${pick().carePlan}` }) }],
       'fhir-search': [
         { method: 'GET', setupRequest: (request) => ({ ...request, path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(`${patientSystem}|${pick().person}`)}` }) },
+      ],
+      // The same search with the plan's status asked (both statuses a seeded plan can have, so each finds its plan).
+      'fhir-search-status': [
+        { method: 'GET', setupRequest: (request) => ({ ...request, path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(`${patientSystem}|${pick().person}`)}&status=draft,active` }) },
       ],
     };
     const withoutCaches: Record<string, autocannon.Request[]> = { 'sip-read': all['sip-read'] ?? [], 'fhir-read': all['fhir-read'] ?? [] };

@@ -23,7 +23,7 @@ import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_R
 import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptJudging, keptRead, keptSendRefusal, referenceTargets, storedSendRefusal, viewResource, type KeptJudging, type KeptRead } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
-import { planStatus } from '../sip/index.js';
+import { planStatus, type PlanStatus } from '../sip/index.js';
 import type { DerivedText, PlanSearch, PlanStore, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
@@ -112,6 +112,18 @@ interface KeptWalk extends KeptJudging {
 /** What a version of a search is judged on: its kept judging summary, or {@link judgingPlanOf} of the version read with its plan. */
 function judgedOf(walked: StoredPlan | KeptJudging): StoredPlan['plan'] {
   return 'plan' in walked ? judgingPlanOf(walked) : walked.judged;
+}
+
+/**
+ * The plan's status (`CarePlan.status`): of the plan read, or as its writer recorded it with the kept
+ * version (`plans.status`, which `searchHeads` brings). Both are `planStatus` of the same version's
+ * plan — the recorded one computed by the writer that derived the kept texts the walk answers, the
+ * CarePlan's among them. A kept head without it cannot be walked (`keptPage` reads such a page with its plans).
+ */
+function statusOf(walked: Walked): PlanStatus {
+  if ('plan' in walked) return planStatus(walked.plan);
+  if (walked.head.status === undefined) throw new Error(`the head of ${walked.head.planId} version ${String(walked.head.version)} has no recorded status`);
+  return walked.head.status;
 }
 
 /** When the version was recorded. */
@@ -569,10 +581,9 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     }
     const person = people[0];
     // On the judging summary where it serves (the person, the period: src/sip/plan-summary.ts keeps
-    // both), so a plain search parses no plan document it does not answer; the status needs the whole plan.
+    // both) and the status recorded with the version, so a search parses no plan document it does not answer.
     const matches = (walked: Walked): boolean => {
-      // Only versions read with their plans are walked when a status is asked (below): a kept version would not match.
-      if (statuses.length > 0 && !('plan' in walked && statuses.includes(planStatus(walked.plan)))) return false;
+      if (statuses.length > 0 && !statuses.includes(statusOf(walked))) return false;
       const judged = judgedOf(walked);
       if (person !== undefined) {
         const written = personIdentifier(judged.individual.identifier);
@@ -604,8 +615,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     }
     const personValue = person?.value;
     const [onlyStatus, ...moreStatuses] = statuses;
-    // The status is the plan's (its approvals), which the judging summary does not keep: asked for it, every page is read with its plans.
-    let kept = statuses.length === 0 ? keptWalk : undefined;
+    let kept = keptWalk;
     return {
       plans: (async function* () {
         let afterPlanId: string | undefined;
@@ -640,6 +650,7 @@ export function fhirRouter(dependencies: AppDependencies): Router {
     const { plans: heads } = await store.searchHeads(query);
     const walked: KeptWalk[] = [];
     for (const head of heads) {
+      if (head.status === undefined) return undefined;
       const kept = keptJudging(head);
       const one = kept === undefined ? undefined : walk(kept);
       if (one === undefined) return undefined;

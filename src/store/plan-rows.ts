@@ -1,5 +1,5 @@
 /** A stored plan version as its row holds it, and as the store hands it out (shared by the plan store and the outbox). */
-import { parsePlan, planModelVersion, type SipPlan } from '../sip/index.js';
+import { parsePlan, planModelVersion, type PlanStatus, type SipPlan } from '../sip/index.js';
 import { UnreadablePlanError, type DerivedText, type StoredDerivation, type StoredPlan, type StoredVersionHead } from './plan-store.js';
 
 export interface VersionRow {
@@ -27,14 +27,23 @@ export interface VersionRow {
   tail?: string | null;
 }
 
-/** A version's row without its plan (`keptWithResource`): the version's columns but `plan`, `document` and `model`. */
-export type HeadRow = Omit<VersionRow, 'plan' | 'document' | 'model'>;
+/**
+ * A version's row without its plan (`keptWithResource`, `searchHeads`): the version's columns but
+ * `plan`, `document` and `model`; a search's also the plan's recorded status.
+ */
+export type HeadRow = Omit<VersionRow, 'plan' | 'document' | 'model'> & { status?: string };
 
 /** The stored version without its plan, as {@link toStored} would give its other members. */
 export function toHead(row: HeadRow): StoredVersionHead {
   const derived = derivationOf(row);
-  const fields = { planId: row.plan_id, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
+  const fields = { planId: row.plan_id, version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by, ...(row.status === undefined ? {} : { status: planStatusOf(row.status) }) };
   return derived === undefined ? fields : { ...fields, derived };
+}
+
+/** A `plans.status` value: the column's CHECK allows only these. */
+function planStatusOf(value: string): PlanStatus {
+  if (value === 'draft' || value === 'active' || value === 'completed' || value === 'revoked') return value;
+  throw new Error(`plans.status holds ${JSON.stringify(value)}, which is no plan status`);
 }
 
 export function isoInstant(value: Date | string): string {

@@ -7,7 +7,7 @@
  * The store keeps plans as the SIP model has them (validated `SipPlan` JSON); FHIR is a view made by
  * the mapping when a plan is read through the FHIR facade.
  */
-import type { Problem, SipPlan } from '../sip/index.js';
+import type { PlanStatus, Problem, SipPlan } from '../sip/index.js';
 import type { OutboxStore } from './outbox.js';
 
 /**
@@ -100,6 +100,12 @@ export interface StoredVersionHead {
   readonly recordedBy: string;
   /** What was derived from the version under the deriver asked for; absent when nothing was. */
   readonly derived?: StoredDerivation;
+  /**
+   * The plan's status as its writer recorded it with the version (`plans.status`, `planStatus` of the
+   * version's plan, src/sip/lifecycle.ts, written in the version's transaction): only
+   * {@link PlanStore.searchHeads} brings it, whose heads are each plan's current version.
+   */
+  readonly status?: PlanStatus;
 }
 
 /** A version of a plan as {@link PlanStore.versionTimes} lists it. */

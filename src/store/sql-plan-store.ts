@@ -451,7 +451,8 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }> {
-    const statement = searchStatement(query, HEAD_COLUMNS);
+    // The plan's status as recorded with its current version, which each head is (StoredVersionHead.status).
+    const statement = searchStatement(query, `${HEAD_COLUMNS}, p.status`);
     const rows = await this.client.query<HeadRow & { total: number }>(statement.text, statement.params);
     return { total: await this.searchTotal(rows, statement), plans: rows.map(toHead) };
   }

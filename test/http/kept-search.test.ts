@@ -9,7 +9,8 @@
  * callers — one as the server runs, one whose store hands every head out without what was derived from
  * it, so that every page is read with its plans (the search as it was before the kept walk). Searches by
  * each example's person (and of generated plans), over every plan, paged, counted, subsetted, sorted,
- * by date and by `_lastUpdated` — and, read with their plans in both, by status and with `_include` —
+ * by date, by `_lastUpdated` and by status (as recorded with each version) — and, read with their plans
+ * in both, with `_include` —
  * by every HSA-id the plans name (principals, units, other actors, among them one that reads a plan
  * narrowed), one issued under each organisationsnummer they name, and a stranger, at instants before,
  * during and after the consents: the status, the body, the content type and the audit entry of each
@@ -36,9 +37,11 @@ const OVER_EVERY_PLAN = [
   '/fhir/CarePlan?_sort=date,-_lastUpdated',
   '/fhir/CarePlan?date=ge2026-01-01',
   '/fhir/CarePlan?_lastUpdated=ge2020-01-01&_count=4',
-  // Read with their plans in both apps: the status is the plan's, an include maps the plan.
+  // By the status recorded with each version (one status filtered in SQL, several on the heads).
   '/fhir/CarePlan?status=active',
   '/fhir/CarePlan?status=draft,active',
+  '/fhir/CarePlan?status=revoked,completed&_count=2',
+  // Read with its plans in both apps: an include maps the plan.
   '/fhir/CarePlan?_include=CarePlan:subject',
 ];
 
@@ -46,7 +49,13 @@ const OVER_EVERY_PLAN = [
 function byPerson(plan: SipPlan): string[] {
   const { system, value } = personIdentifier(plan.individual.identifier);
   const person = `patient:identifier=${encodeURIComponent(`${system}|${value}`)}`;
-  return [`/fhir/CarePlan?${person}`, `/fhir/CarePlan?${person}&_summary=true`, `/fhir/CarePlan?${person}&_revinclude=*`];
+  return [
+    `/fhir/CarePlan?${person}`,
+    `/fhir/CarePlan?${person}&_summary=true`,
+    `/fhir/CarePlan?${person}&_revinclude=*`,
+    `/fhir/CarePlan?${person}&status=active`,
+    `/fhir/CarePlan?${person}&status=draft,revoked,completed`,
+  ];
 }
 
 describe('a FHIR CarePlan search walked from the kept summaries and texts, without the plan documents', () => {
@@ -94,10 +103,15 @@ describe('a FHIR CarePlan search walked from the kept summaries and texts, witho
     plans.push(bare);
     const callers = [...new Set(plans.flatMap(callersOf))];
     let keptWalks = 0;
+    let keptByStatus = 0;
     for (const plan of plans) {
       for (const path of byPerson(plan)) {
         for (const who of callersOf(plan)) {
-          for (const at of INSTANTS) if (await compare(path, who, at)) keptWalks += 1;
+          for (const at of INSTANTS) {
+            if (!(await compare(path, who, at))) continue;
+            keptWalks += 1;
+            if (path.includes('&status=')) keptByStatus += 1;
+          }
         }
       }
     }
@@ -110,6 +124,8 @@ describe('a FHIR CarePlan search walked from the kept summaries and texts, witho
     // Answered and refused (the consent expired) both occurred; most searches by a person were kept walks.
     expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 403]));
     expect(keptWalks).toBeGreaterThan(100);
+    // Searches by status walked the kept versions too (a status is recorded with each version).
+    expect(keptByStatus).toBeGreaterThan(40);
     expect(withPlans.withPlan).toBeGreaterThan(withPlans.kept);
   }, 600_000);
 

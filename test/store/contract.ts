@@ -3,7 +3,7 @@
  * the same SQL. Dates are fixed; nothing depends on today's clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { overdueFollowUps, planModelVersion, type SipPlan } from '../../src/sip/index.js';
+import { overdueFollowUps, planModelVersion, planStatus, type SipPlan } from '../../src/sip/index.js';
 import {
   InvalidPlanError,
   PlanExistsError,
@@ -554,7 +554,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         await expect(searched().store.search({ limit: -1 })).rejects.toThrow(RangeError);
       });
 
-      it('hands out the versions search does without their plans (searchHeads): the same versions, order and total', async () => {
+      it('hands out the versions search does without their plans (searchHeads): the same versions, order and total, each with its plan\'s status', async () => {
         const queries: Parameters<PlanStore['search']>[0][] = [
           {},
           { limit: 2, offset: 2 },
@@ -567,7 +567,8 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         for (const query of queries) {
           const { total, plans } = await searched().store.search(query);
           const heads = await searched().store.searchHeads(query);
-          expect(heads).toEqual({ total, plans: plans.map((stored) => ({ planId: stored.plan.id, version: stored.version, recordedAt: stored.recordedAt, recordedBy: stored.recordedBy })) });
+          // The status as recorded with the version: planStatus of its plan (src/sip/lifecycle.ts), which a kept CarePlan search matches.
+          expect(heads).toEqual({ total, plans: plans.map((stored) => ({ planId: stored.plan.id, version: stored.version, recordedAt: stored.recordedAt, recordedBy: stored.recordedBy, status: planStatus(stored.plan) })) });
           for (const head of heads.plans) expect('plan' in head).toBe(false);
         }
       });
