@@ -8,7 +8,7 @@
  * server is a 500 with the request id, never a stack trace.
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import express from 'express';
+import express, { Router } from 'express';
 import { rateLimit, type Store as RateLimitStore } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -244,6 +244,35 @@ export function requestLogOptions(logger: Logger): Options {
   };
 }
 
+/**
+ * The FHIR facade's read side: the AuditEvent routes, the type and instance histories, the other types'
+ * searches and the CarePlan routes, in that order (the AuditEvent and history routes before the rest:
+ * `/{type}` and `/{type}/{id}` would take `/AuditEvent/…` and `…/_history` otherwise).
+ *
+ * One Router rather than five mounted one after the other: a request walked every Router before the one
+ * holding its route and left each through a `setImmediate` (the router package leaves a Router so when
+ * none of its routes answers) — five for a CarePlan read, with the docs Router then before them.
+ * Only OPTIONS still goes through the five, built again for it (their builders hold nothing but
+ * closures): the router answers OPTIONS with the methods of every route of a Router that matches the
+ * path, on leaving that Router, so one Router would name the methods of all five sections' routes where
+ * the first section with a matching route answered before (`OPTIONS /fhir/CarePlan/_search`: `POST`,
+ * not `GET, HEAD, POST`). test/http/security-headers.test.ts holds both to the app as it was.
+ */
+export function fhirReadRouter(dependencies: AppDependencies): RequestHandler {
+  const router = Router();
+  auditEventRouter(dependencies, router);
+  fhirTypeHistoryRouter(dependencies, router);
+  fhirHistoryRouter(dependencies, router);
+  fhirTypeSearchRouter(dependencies, router);
+  fhirRouter(dependencies, router);
+  const options = Router();
+  options.use(auditEventRouter(dependencies), fhirTypeHistoryRouter(dependencies), fhirHistoryRouter(dependencies), fhirTypeSearchRouter(dependencies), fhirRouter(dependencies));
+  return (request, response, next) => {
+    if (request.method === 'OPTIONS') options(request, response, next);
+    else router(request, response, next);
+  };
+}
+
 export function createApp(given: AppDependencies): express.Express {
   // One validator (its definitions load once) for the facade's writes and the inbound mappings.
   const dependencies: AppDependencies = { ...given, validator: given.validator ?? createValidator() };
@@ -288,16 +317,17 @@ export function createApp(given: AppDependencies): express.Express {
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });
   });
-  app.use(docsRouter());
   app.use('/sip', sipRouter(dependencies));
-  // Before the read side: its `/{type}` and `/{type}/{id}` would take `/AuditEvent/…` and `…/_history` otherwise.
   // _format, _pretty and Accept, which R4 allows on every interaction, before any FHIR route reads the query.
   app.use('/fhir', fhirFormat());
-  app.use('/fhir', auditEventRouter(dependencies), fhirTypeHistoryRouter(dependencies), fhirHistoryRouter(dependencies));
-  app.use('/fhir', fhirTypeSearchRouter(dependencies));
-  app.use('/fhir', fhirRouter(dependencies));
-  // The write side after every read route, so its 405s answer only what no route takes.
+  app.use('/fhir', fhirReadRouter(dependencies));
+  // The write side after every read route, so its 405s answer only what no route takes. A Router of its
+  // own: an OPTIONS request the read side has routes for is answered (Allow) on leaving the read side's
+  // Router, before the write side's `all` routes would take it.
   app.use('/fhir', fhirWriteRouter(dependencies));
+  // After /sip and /fhir, whose requests never match its two paths: a Router that no route of matches is
+  // left through a `setImmediate` (the router package), which every request paid here while it came first.
+  app.use(docsRouter());
   app.use((request, _response, next) => {
     next(new HttpError(404, 'Not Found', `No ${request.method} ${request.path} here; the SIP API is under /sip, the FHIR facade under /fhir`));
   });

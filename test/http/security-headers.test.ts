@@ -1,7 +1,9 @@
 /**
  * The app's per-request stack (branch `i11-http9`): helmet's headers recorded once and set by one
- * middleware (src/http/security-headers.ts). Differential, on the machine's PostgreSQL: the app as it is and the app as it was
- * built at `aa11e79` (test/support/app-at-start.ts: helmet's own middleware), each over a store of its own holding the examples, asked the same requests in the same
+ * middleware (src/http/security-headers.ts), the FHIR read side as one Router, the docs Router after
+ * `/sip` and `/fhir`. Differential, on the machine's PostgreSQL: the app as it is and the app as it was
+ * built at `aa11e79` (test/support/app-at-start.ts: helmet's own middleware, the Routers as they were
+ * mounted), each over a store of its own holding the examples, asked the same requests in the same
  * order — every route of the SIP API, the FHIR facade, the docs, the exchange's operators and inbound
  * routes with GET, HEAD, OPTIONS, POST, PUT, DELETE and PATCH, answers and errors alike (401, 403, 404,
  * 405, 406, 413, 415, 400 for a malformed percent-encoding, 429 past the rate limit) — must answer the
@@ -196,7 +198,7 @@ function requests(): Asked[] {
   return asked;
 }
 
-describe("the per-request stack: helmet's headers recorded once", () => {
+describe("the per-request stack: helmet's headers recorded once, the FHIR read side as one Router", () => {
   const lanes: Lane[] = [];
   let now: Lane;
   let before: Lane;
