@@ -24,7 +24,6 @@ import { createValidator, type Validator } from '../validation/index.js';
 import type { Mapping } from '../exchange/index.js';
 import { fhirFormat } from './fhir-format.js';
 import { parseQueryOnce } from './query-once.js';
-import { staticHeaders } from './security-headers.js';
 import { HttpError, operationOutcome, problemDocument } from './problem.js';
 import { auditEventRouter } from './audit-event-routes.js';
 import { docsRouter } from './docs-routes.js';
@@ -85,11 +84,6 @@ export interface AppDependencies {
   readonly routeDeliveries?: (plan: SipPlan, writtenBy: string) => readonly string[];
   /** The organisations (HSA-ids) that may use `/exchange/deliveries` (`SIP_OPERATORS`); none when not given. */
   readonly operators?: readonly string[];
-  /**
-   * The middleware setting the security headers: helmet's, recorded once (src/http/security-headers.ts),
-   * when not given. test/http/security-headers.test.ts gives `helmet()` itself, to hold the two equal.
-   */
-  readonly securityHeaders?: RequestHandler;
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -256,7 +250,7 @@ export function requestLogOptions(logger: Logger): Options {
  * closures): the router answers OPTIONS with the methods of every route of a Router that matches the
  * path, on leaving that Router, so one Router would name the methods of all five sections' routes where
  * the first section with a matching route answered before (`OPTIONS /fhir/CarePlan/_search`: `POST`,
- * not `GET, HEAD, POST`). test/http/security-headers.test.ts holds both to the app as it was.
+ * not `GET, HEAD, POST`). test/http/request-routing.test.ts holds both to the app as it was.
  */
 export function fhirReadRouter(dependencies: AppDependencies): RequestHandler {
   const router = Router();
@@ -282,7 +276,7 @@ export function createApp(given: AppDependencies): express.Express {
   // Express 5 parses the query at every reading of request.query: once per URL here (src/http/query-once.ts).
   parseQueryOnce(app);
   app.use(pinoHttp(requestLogOptions(dependencies.logger)));
-  app.use(dependencies.securityHeaders ?? staticHeaders(helmet()));
+  app.use(helmet());
   app.use(
     rateLimit({
       windowMs: 60_000,

@@ -2,7 +2,7 @@
  * The app as it was built at `aa11e79` (src/http/app.ts `createApp` and `jsonBody`, copied verbatim
  * but for the imports and the name): helmet's own middleware on every request, the docs Router before
  * `/sip` and `/fhir`, and the FHIR read side as five Routers mounted one after the other. The
- * differential of test/http/security-headers.test.ts holds the app of today to it: every route's
+ * differential of test/http/request-routing.test.ts holds the app of today to it: every route's
  * status, headers and body.
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';

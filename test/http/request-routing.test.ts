@@ -1,9 +1,7 @@
 /**
- * The app's per-request stack (branch `i11-http9`): helmet's headers recorded once and set by one
- * middleware (src/http/security-headers.ts), the FHIR read side as one Router, the docs Router after
- * `/sip` and `/fhir`. Differential, on the machine's PostgreSQL: the app as it is and the app as it was
- * built at `aa11e79` (test/support/app-at-start.ts: helmet's own middleware, the Routers as they were
- * mounted), each over a store of its own holding the examples, asked the same requests in the same
+ * The app's per-request routing (branch `i11-http9`): the FHIR read side as one Router, the docs Router
+ * after `/sip` and `/fhir`. Differential, on the machine's PostgreSQL: the app as it is and the app as it was
+ * built at `aa11e79` (test/support/app-at-start.ts: the Routers as they were mounted), each over a store of its own holding the examples, asked the same requests in the same
  * order — every route of the SIP API, the FHIR facade, the docs, the exchange's operators and inbound
  * routes with GET, HEAD, OPTIONS, POST, PUT, DELETE and PATCH, answers and errors alike (401, 403, 404,
  * 405, 406, 413, 415, 400 for a malformed percent-encoding, 429 past the rate limit) — must answer the
@@ -14,14 +12,12 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import helmet from 'helmet';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { createApp, type AppDependencies, type Caller } from '../../src/http/app.js';
 import { mayAccess } from '../../src/http/auth/access.js';
 import { HttpError } from '../../src/http/problem.js';
-import { recordHeaderOperations, staticHeaders } from '../../src/http/security-headers.js';
 import { loadExamples } from '../../src/http/server.js';
 import { createPlanStore, type PlanStore } from '../../src/store/index.js';
 import { createAppAtStart } from '../support/app-at-start.js';
@@ -198,7 +194,7 @@ function requests(): Asked[] {
   return asked;
 }
 
-describe("the per-request stack: helmet's headers recorded once, the FHIR read side as one Router", () => {
+describe('the per-request routing: the FHIR read side as one Router, the docs Router last', () => {
   const lanes: Lane[] = [];
   let now: Lane;
   let before: Lane;
@@ -239,22 +235,4 @@ describe("the per-request stack: helmet's headers recorded once, the FHIR read s
     }
     expect(statuses.filter((status) => status === 429)).toHaveLength(3);
   }, 120_000);
-
-  it("sets helmet's headers in helmet's order, as helmet itself does, and refuses a helmet whose headers depend on the request", () => {
-    const operations = recordHeaderOperations(helmet());
-    expect(operations.length).toBeGreaterThanOrEqual(12);
-    const set: [string, unknown][] = [];
-    const removed: string[] = [];
-    const response = {
-      setHeader: (name: string, value: unknown) => set.push([name, value]),
-      removeHeader: (name: string) => removed.push(name),
-    };
-    let nexts = 0;
-    staticHeaders(helmet())({} as never, response as never, () => { nexts += 1; });
-    expect(nexts).toBe(1);
-    expect(set).toEqual(operations.flatMap((operation) => ('set' in operation ? [[operation.set, operation.value]] : [])));
-    expect(removed).toEqual(['X-Powered-By']);
-    const byRequest = helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", (request) => `'nonce-${String((request as { url?: string }).url?.length)}'`] } } });
-    expect(() => staticHeaders(byRequest)).toThrow(/depend on the request/);
-  });
 });
