@@ -243,9 +243,11 @@ export function requestLogOptions(logger: Logger): Options {
  * searches and the CarePlan routes, in that order (the AuditEvent and history routes before the rest:
  * `/{type}` and `/{type}/{id}` would take `/AuditEvent/…` and `…/_history` otherwise).
  *
- * One Router rather than five mounted one after the other: a request walked every Router before the one
- * holding its route and left each through a `setImmediate` (the router package leaves a Router so when
- * none of its routes answers) — five for a CarePlan read, with the docs Router then before them.
+ * One Router rather than five mounted one after the other: a request went into every Router before the
+ * one holding its route — each Router's dispatch (`Router.handle`: its closures and the request's saved
+ * `baseUrl`, `next` and `params` made anew, `req.url` trimmed and restored, its layers matched) — seven
+ * dispatches for a CarePlan read or search with the app's own and the docs Router's, two now; the FHIR
+ * read's 41 layer matches became 35 (docs/performance.md, branch `i11-http9`).
  * Only OPTIONS still goes through the five, built again for it (their builders hold nothing but
  * closures): the router answers OPTIONS with the methods of every route of a Router that matches the
  * path, on leaving that Router, so one Router would name the methods of all five sections' routes where
@@ -319,8 +321,8 @@ export function createApp(given: AppDependencies): express.Express {
   // own: an OPTIONS request the read side has routes for is answered (Allow) on leaving the read side's
   // Router, before the write side's `all` routes would take it.
   app.use('/fhir', fhirWriteRouter(dependencies));
-  // After /sip and /fhir, whose requests never match its two paths: a Router that no route of matches is
-  // left through a `setImmediate` (the router package), which every request paid here while it came first.
+  // After /sip and /fhir, whose requests never match its two paths: every request went into this Router
+  // (mounted at `/`) while it came first.
   app.use(docsRouter());
   app.use((request, _response, next) => {
     next(new HttpError(404, 'Not Found', `No ${request.method} ${request.path} here; the SIP API is under /sip, the FHIR facade under /fhir`));
