@@ -247,25 +247,35 @@ export function requestLogOptions(logger: Logger): Options {
  * one holding its route — each Router's dispatch (`Router.handle`: its closures and the request's saved
  * `baseUrl`, `next` and `params` made anew, `req.url` trimmed and restored, its layers matched) — seven
  * dispatches for a CarePlan read or search with the app's own and the docs Router's, two now; the FHIR
- * read's 41 layer matches became 35 (docs/performance.md, branch `i11-http9`).
- * Only OPTIONS still goes through the five, built again for it (their builders hold nothing but
- * closures): the router answers OPTIONS with the methods of every route of a Router that matches the
- * path, on leaving that Router, so one Router would name the methods of all five sections' routes where
- * the first section with a matching route answered before (`OPTIONS /fhir/CarePlan/_search`: `POST`,
- * not `GET, HEAD, POST`). test/http/request-routing.test.ts holds both to the app as it was.
+ * read's 41 layer matches became 36 (docs/performance.md, branch `i11-http9`). OPTIONS is answered
+ * before it by {@link fhirReadOptions}.
  */
-export function fhirReadRouter(dependencies: AppDependencies): RequestHandler {
+export function fhirReadRouter(dependencies: AppDependencies): Router {
   const router = Router();
   auditEventRouter(dependencies, router);
   fhirTypeHistoryRouter(dependencies, router);
   fhirHistoryRouter(dependencies, router);
   fhirTypeSearchRouter(dependencies, router);
   fhirRouter(dependencies, router);
-  const options = Router();
-  options.use(auditEventRouter(dependencies), fhirTypeHistoryRouter(dependencies), fhirHistoryRouter(dependencies), fhirTypeSearchRouter(dependencies), fhirRouter(dependencies));
+  return router;
+}
+
+/**
+ * OPTIONS on the FHIR read side, through its five Routers one after the other as before
+ * {@link fhirReadRouter} (built again for it: their builders hold nothing but closures); every other
+ * method goes on. The router package answers OPTIONS with the methods of every route of a Router that
+ * matches the path, on leaving that Router: the one Router would name the methods of all five sections'
+ * routes where the first section with a matching route answered before (`OPTIONS /fhir/CarePlan/_search`:
+ * `POST`, not `GET, HEAD, POST`). An OPTIONS request none of the five answers matches no route of the one
+ * Router either (it holds the same routes), and goes on through it unanswered as before.
+ * test/http/request-routing.test.ts holds both to the app as it was.
+ */
+export function fhirReadOptions(dependencies: AppDependencies): RequestHandler {
+  const sections = Router();
+  sections.use(auditEventRouter(dependencies), fhirTypeHistoryRouter(dependencies), fhirHistoryRouter(dependencies), fhirTypeSearchRouter(dependencies), fhirRouter(dependencies));
   return (request, response, next) => {
-    if (request.method === 'OPTIONS') options(request, response, next);
-    else router(request, response, next);
+    if (request.method === 'OPTIONS') sections(request, response, next);
+    else next();
   };
 }
 
@@ -316,6 +326,7 @@ export function createApp(given: AppDependencies): express.Express {
   app.use('/sip', sipRouter(dependencies));
   // _format, _pretty and Accept, which R4 allows on every interaction, before any FHIR route reads the query.
   app.use('/fhir', fhirFormat());
+  app.use('/fhir', fhirReadOptions(dependencies));
   app.use('/fhir', fhirReadRouter(dependencies));
   // The write side after every read route, so its 405s answer only what no route takes. A Router of its
   // own: an OPTIONS request the read side has routes for is answered (Allow) on leaving the read side's
