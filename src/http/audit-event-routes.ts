@@ -41,9 +41,9 @@ const HSA_SYSTEMS = new Set<string>([IDENTIFIER_SYSTEM.hsaId, IDENTIFIER_SYSTEM.
 /** A filter no entry can match: the search answers an empty page. */
 const NOTHING = Symbol('nothing');
 
-export function auditEventRouter(dependencies: AppDependencies): Router {
+/** Registers these routes on `router` (a new Router when not given; the app gives the FHIR read side's one Router, src/http/app.ts) and answers it. */
+export function auditEventRouter(dependencies: AppDependencies, router: Router = Router()): Router {
   const { store } = dependencies;
-  const router = Router();
   const route = auditedRoutes(dependencies, undefined, 'AuditEvent');
 
   /** The person a `patient` / `patient:identifier` search names, by their number; NOTHING when it names nobody the store knows. */

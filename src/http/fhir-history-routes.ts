@@ -291,9 +291,9 @@ function historyLink(request: Request, type: string, id: string, count: number, 
   return `${baseUrl(request)}/${type}/${id}/_history?${query.toString()}`;
 }
 
-export function fhirHistoryRouter(dependencies: AppDependencies): Router {
+/** Registers these routes on `router` (a new Router when not given; the app gives the FHIR read side's one Router, src/http/app.ts) and answers it. */
+export function fhirHistoryRouter(dependencies: AppDependencies, router: Router = Router()): Router {
   const { store, clock } = dependencies;
-  const router = Router();
   const route = auditedRoutes(dependencies);
 
   /**

@@ -346,9 +346,9 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
   };
 }
 
-export function fhirRouter(dependencies: AppDependencies): Router {
+/** Registers these routes on `router` (a new Router when not given; the app gives the FHIR read side's one Router, src/http/app.ts) and answers it. */
+export function fhirRouter(dependencies: AppDependencies, router: Router = Router()): Router {
   const { store, clock } = dependencies;
-  const router = Router();
   const route = auditedRoutes(dependencies);
 
   /**

@@ -91,9 +91,9 @@ interface PageEntry {
   readonly text?: string;
 }
 
-export function fhirTypeHistoryRouter(dependencies: AppDependencies): Router {
+/** Registers these routes on `router` (a new Router when not given; the app gives the FHIR read side's one Router, src/http/app.ts) and answers it. */
+export function fhirTypeHistoryRouter(dependencies: AppDependencies, router: Router = Router()): Router {
   const { store, clock } = dependencies;
-  const router = Router();
   const route = auditedRoutes(dependencies);
 
   /** Whether the caller may be sent the plan's CarePlan now: access and the current version's consent, judged once a request. */

@@ -275,9 +275,9 @@ function readSort(request: Request, type: string): ((a: Sortable, b: Sortable) =
   };
 }
 
-export function fhirTypeSearchRouter(dependencies: AppDependencies): Router {
+/** Registers these routes on `router` (a new Router when not given; the app gives the FHIR read side's one Router, src/http/app.ts) and answers it. */
+export function fhirTypeSearchRouter(dependencies: AppDependencies, router: Router = Router()): Router {
   const { store, clock } = dependencies;
-  const router = Router();
   const route = auditedRoutes(dependencies);
 
   /** The ids of the plans that may hold a match: each condition given narrows the last. */
