@@ -18,6 +18,7 @@
  *  - `fhir-read`   `GET /fhir/CarePlan/{id}`;
  *  - `fhir-search` `GET /fhir/CarePlan?patient:identifier=<system>|<value>`;
  *  - `fhir-search-status` the same with `&status=draft,active`;
+ *  - `fhir-status-page` `GET /fhir/CarePlan?status=draft,active&_count=20&_offset=…`, a page of every plan by status;
  *  - `sip-read (no caches)`, `fhir-read (no caches)`: the same reads from a second server on the same
  *                  database started with everything it remembers between requests turned off
  *                  (SIP_TOKEN_CACHE=0, SIP_PG_PREPARE=0: no verified tokens, no prepared statements), so the figures with caches can be told from what they cost without;
@@ -317,6 +318,8 @@ try {
       'fhir-search-status': [
         { method: 'GET', setupRequest: (request) => ({ ...request, path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(`${patientSystem}|${pick().person}`)}&status=draft,active` }) },
       ],
+      // A worklist: a page of 20 of the organisation's plans by status, from a different plan each time.
+      'fhir-status-page': [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/fhir/CarePlan?status=draft,active&_count=20&_offset=${String((next++ * STRIDE) % Math.max(1, PLANS - 20))}` }) }],
     };
     const withoutCaches: Record<string, autocannon.Request[]> = { 'sip-read': all['sip-read'] ?? [], 'fhir-read': all['fhir-read'] ?? [] };
     const scenarios: Record<string, { base: string; server: Served; requests: autocannon.Request[] }> = Object.fromEntries([
