@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { formatDate, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
+import { formatDate, parsePlan, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
 
 /** A valid personnummer `YYYYMMDD-NNNC` for a serial number: born 1950–1999, Luhn check digit. */
 export function personnummer(serial: number): string {
@@ -41,6 +41,19 @@ export function newPlan(id: string, person: string, now: Date = new Date()): Sip
     updatedAt: now.toISOString(),
     consents: adult.consents.map((consent) => ({ ...consent, planId: id, givenAt: today, validUntil: in300Days })),
   };
+}
+
+/**
+ * {@link newPlan} as `parsePlan` returns it — the plan a server records and keeps its derived data of
+ * (identifiers normalised: the personnummer without its dash). What a bench records with
+ * `derivedVersion` must be this: the kept texts of the raw plan name the Patient by an id the stored
+ * plan's mapping does not give, so every delivery mapped the Patient again and left the references to
+ * it relative (docs/performance.md, "The exchange, seventh round").
+ */
+export function newStoredPlan(id: string, person: string, now: Date = new Date()): SipPlan {
+  const parsed = parsePlan(newPlan(id, person, now));
+  if (!parsed.ok) throw new Error(`the bench plan ${id} does not parse: ${JSON.stringify(parsed.problems)}`);
+  return parsed.plan;
 }
 
 export function median(values: readonly number[]): number {
