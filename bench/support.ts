@@ -87,11 +87,17 @@ export async function startServe(
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
+  let stopping = false;
+  let stderr = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  // A server that ends before it is stopped says so, with the end of what it wrote: a bench waiting for
+  // its deliveries would otherwise wait without a word.
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`sip-fhir serve (pid ${String(child.pid)}) ended by itself (${String(code ?? signal)}):\n${stderr.slice(-2_000)}\n`);
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
+      stderr = (stderr + chunk.toString('utf8')).slice(-20_000);
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
       if (match?.[1] !== undefined) resolve(match[1]);
     });
@@ -103,6 +109,7 @@ export async function startServe(
     url,
     pid: child.pid,
     stop: async () => {
+      stopping = true;
       child.kill('SIGTERM');
       await exited;
     },
