@@ -192,7 +192,7 @@ function bundleResourceTextAsBefore(text: { resourceType: string; id: string; he
   });
 }
 
-describe('utf8Of: the UTF-8 of the parts joined', () => {
+describe('utf8Of: the UTF-8 of the parts written in turn into one buffer', () => {
   it('is the UTF-8 of the parts joined, for any parts — characters of every plane, lone surrogates, a pair cut between two parts', () => {
     const part = fc.oneof(
       fc.string({ unit: 'grapheme', maxLength: 40 }),
