@@ -33,18 +33,10 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/**
- * The TCP keep-alive delay axios 1.21 sets on every request's socket (`setKeepAlive(true, 60 s)`,
- * lib/adapters/http.js). The agents free a socket with the same delay: with node's default (1 s) each
- * request of a reused socket switched it to 60 s and back, two system calls a delivery for nothing
- * (docs/performance.md, "The exchange, seventh round").
- */
-export const KEEP_ALIVE_MS = 60_000;
-
 /** An axios instance for one receiver: keep-alive sockets, the receiver's timeout, every status answered. */
 export function receiverHttp(timeoutMs: number): { http: AxiosInstance; close(): void } {
-  const httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS });
-  const httpsAgent = new https.Agent({ keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS });
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const httpsAgent = new https.Agent({ keepAlive: true });
   const instance = axios.create({
     timeout: timeoutMs,
     httpAgent,
