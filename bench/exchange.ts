@@ -15,7 +15,8 @@
  *   postgres://postgres@127.0.0.1:5432/postgres; created and dropped); lane `two-<c>` is two instances
  *   sharing another scratch database.
  * - **A round of a lane**: its gate is closed; BENCH_DELIVERIES (default 1000) plans never seen before
- *   (the adult example under a new id and person each, bench/support.ts) are written in this process
+ *   (the adult example under a new id and person each, as `parsePlan` returns it: bench/support.ts
+ *   `newStoredPlan`) are written in this process
  *   with the store on the lane's database, each routed as the server routes it (the exchange's
  *   `route`, the organisation that wrote it the region) and with what a read derives from it — the
  *   same rows, outbox included, in the same transaction, that `POST /sip/plans` writes. The running
@@ -57,7 +58,7 @@ import { createPlanStore, type PlanStore } from '../src/store/index.js';
 import type { SipPlan } from '../src/sip/index.js';
 import { openPg, type SqlClient } from '../src/store/sql-client.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processCpuMillis, startServe, write, type Served } from './support.js';
+import { median, newStoredPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processCpuMillis, startServe, write, type Served } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? '1000');
@@ -154,11 +155,11 @@ async function inParallel<T>(items: readonly T[], width: number, work: (item: T,
 }
 
 let serial = 0;
-/** `count` new plans, each of a person never seen before in this run. */
+/** `count` new plans, each of a person never seen before in this run, as the server records them (`parsePlan`'s). */
 function newPlans(prefix: string, count: number) {
   return Array.from({ length: count }, (_, index) => {
     serial++;
-    return newPlan(`${prefix}-${String(index)}`, personnummer(serial));
+    return newStoredPlan(`${prefix}-${String(index)}`, personnummer(serial));
   });
 }
 

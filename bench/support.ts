@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { formatDate, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
+import { formatDate, parsePlan, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
 
 /** A valid personnummer `YYYYMMDD-NNNC` for a serial number: born 1950–1999, Luhn check digit. */
 export function personnummer(serial: number): string {
@@ -43,6 +43,19 @@ export function newPlan(id: string, person: string, now: Date = new Date()): Sip
   };
 }
 
+/**
+ * {@link newPlan} as `parsePlan` returns it — the plan a server records and keeps its derived data of
+ * (identifiers normalised: the personnummer without its dash). What a bench records with
+ * `derivedVersion` must be this: the kept texts of the raw plan name the Patient by an id the stored
+ * plan's mapping does not give, so every delivery mapped the Patient again and left the references to
+ * it relative (docs/performance.md, "The exchange, seventh round").
+ */
+export function newStoredPlan(id: string, person: string, now: Date = new Date()): SipPlan {
+  const parsed = parsePlan(newPlan(id, person, now));
+  if (!parsed.ok) throw new Error(`the bench plan ${id} does not parse: ${JSON.stringify(parsed.problems)}`);
+  return parsed.plan;
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -74,11 +87,17 @@ export async function startServe(
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
+  let stopping = false;
+  let stderr = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  // A server that ends before it is stopped says so, with the end of what it wrote: a bench waiting for
+  // its deliveries would otherwise wait without a word.
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`sip-fhir serve (pid ${String(child.pid)}) ended by itself (${String(code ?? signal)}):\n${stderr.slice(-2_000)}\n`);
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
+      stderr = (stderr + chunk.toString('utf8')).slice(-20_000);
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
       if (match?.[1] !== undefined) resolve(match[1]);
     });
@@ -90,6 +109,7 @@ export async function startServe(
     url,
     pid: child.pid,
     stop: async () => {
+      stopping = true;
       child.kill('SIGTERM');
       await exited;
     },
