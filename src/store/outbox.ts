@@ -26,7 +26,7 @@
 import { AUDIT_ROW_COLUMNS, auditRow } from './audit-writer.js';
 import { toStored, type VersionRow } from './plan-rows.js';
 import type { AuditEntry, DerivedText, StoredPlan } from './plan-store.js';
-import type { SqlClient, SqlQueryable, SqlTransaction } from './sql-client.js';
+import type { SqlClient, SqlQueryable } from './sql-client.js';
 
 export type DeliveryState = 'pending' | 'delivered' | 'withheld' | 'dead' | 'skipped';
 export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'delivered', 'withheld', 'dead', 'skipped'];
@@ -443,17 +443,12 @@ const SETTLE_MANY = `WITH s AS (SELECT * FROM unnest($1::bigint[], $2::text[], $
     AS a (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')}, delivery_id)
   JOIN settled ON settled.id = a.delivery_id`;
 
-/**
- * Records settlements (row id, how it ended), with their audit entries: see {@link SETTLE_MANY}. In a
- * claim's transaction it is the last statement, sent with the transaction's COMMIT (one round trip a
- * batch fewer: docs/performance.md, "The exchange, seventh round").
- */
-async function settle(sql: SqlQueryable | SqlTransaction, settlements: readonly (readonly [string, Settlement])[]): Promise<void> {
+/** Records settlements (row id, how it ended), with their audit entries: see {@link SETTLE_MANY}. */
+async function settle(sql: SqlQueryable, settlements: readonly (readonly [string, Settlement])[]): Promise<void> {
   if (settlements.length === 0) return;
   const columns = settlements.map(([, settlement]) => settlementColumns(settlement));
   const audited = settlements.flatMap(([id, settlement]) => (settlement.audit === undefined ? [] : [[...auditRow(settlement.audit), id]]));
-  const run = 'queryAndCommit' in sql ? sql.queryAndCommit.bind(sql) : sql.query.bind(sql);
-  await run(SETTLE_MANY, [
+  await sql.query(SETTLE_MANY, [
     settlements.map(([id]) => id),
     columns.map((column) => column.state),
     columns.map((column) => column.attempted),
@@ -470,7 +465,7 @@ async function settle(sql: SqlQueryable | SqlTransaction, settlements: readonly 
  * others are recorded.
  */
 async function attemptAll(
-  sql: SqlQueryable | SqlTransaction,
+  sql: SqlQueryable,
   claimed: readonly (ClaimedDelivery | undefined)[],
   attempt: (claimed: ClaimedDelivery) => Promise<Settlement>,
 ): Promise<{ readonly error: unknown } | undefined> {
@@ -533,8 +528,7 @@ export class SqlOutboxStore implements OutboxStore {
       if (rows.length === 0) return { claimed: 0 };
       const failed = await attemptAll(tx, await claimedOf(tx, rows, deriver), attempt);
       return failed === undefined ? { claimed: rows.length } : { claimed: rows.length, failed };
-      // The claim changes no data (its row locks end with it, should it run alone): BEGIN goes with it.
-    }, { settings: CLAIM_SETTINGS, firstStatementReadOnly: true });
+    }, { settings: CLAIM_SETTINGS });
   }
 
   private async deliverInProcess(at: Date, limit: number, attempt: (claimed: ClaimedDelivery) => Promise<Settlement>, { deriver, onClaimed }: ClaimOptions): Promise<Batch> {

@@ -16,14 +16,6 @@ export interface SqlQueryable {
 /** What a transaction is run with. */
 export interface TransactionOptions {
   /**
-   * The transaction's first statement changes no data (a `SELECT`, `FOR UPDATE` included): on
-   * PostgreSQL `BEGIN` is then written with it, not a round trip ahead of it (pg's pipeline mode). Only
-   * for such a statement: were `BEGIN` to fail, the statement would have run on its own, outside any
-   * transaction — harmless for a read, whose row locks end with it, not for a write. The transaction
-   * then fails with `BEGIN`'s error, as it would have before sending the statement.
-   */
-  readonly firstStatementReadOnly?: boolean;
-  /**
    * Planner settings for this transaction only (`SET LOCAL name = value`, sent with `BEGIN` on
    * PostgreSQL: no round trip of their own). Names and values are the code's own constants, checked
    * against {@link SETTING}; they end with the transaction and never reach another user of the connection.
@@ -42,25 +34,13 @@ export function setLocal(settings: Readonly<Record<string, string>> = {}): strin
   });
 }
 
-/** The statements of one transaction. */
-export interface SqlTransaction extends SqlQueryable {
-  /**
-   * Runs `sql` as the transaction's last statement and commits the transaction: on PostgreSQL the
-   * statement and `COMMIT` are written together (pg's pipeline mode), one round trip instead of two.
-   * Resolves the statement's rows once both succeeded; rejects with the statement's error when it
-   * failed (the `COMMIT` behind it then only ends the failed transaction: PostgreSQL rolls it back) or
-   * else with the `COMMIT`'s. No statement may follow it; the transaction does not commit again.
-   */
-  queryAndCommit<Row extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
-}
-
 export interface SqlClient extends SqlQueryable {
   readonly driver: 'pglite' | 'pg';
   /**
-   * Runs `work` in one transaction (READ COMMITTED): committed when it resolves (or by its
-   * {@link SqlTransaction.queryAndCommit}), rolled back when it throws, and the error passed on unchanged.
+   * Runs `work` in one transaction (READ COMMITTED): committed when it resolves, rolled back when it
+   * throws, and the error passed on unchanged.
    */
-  transaction<T>(work: (tx: SqlTransaction) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(work: (tx: SqlQueryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * PostgreSQL only: calls `onNotify` for every `NOTIFY` on `channel` (a plain name), over a connection
    * of its own outside the pool, until the returned function is called. A listener whose connection
@@ -94,9 +74,7 @@ export async function openPglite(dataDir: string): Promise<SqlClient> {
     transaction: (work, options) =>
       db.transaction(async (tx) => {
         for (const statement of setLocal(options?.settings)) await tx.query(statement);
-        // PGlite commits when `work` resolves; the last statement is one like any other.
-        const statements = queryable(tx);
-        return work({ ...statements, queryAndCommit: (sql, params) => statements.query(sql, params) });
+        return work(queryable(tx));
       }),
     close: () => db.close(),
   };
@@ -135,99 +113,39 @@ export class StatementNames {
 }
 
 /**
- * Calls `send`, which asks `connection` for several statements at once, with its socket corked: pg
- * writes each statement's messages as it is asked for, and the cork makes them one write, one system
- * call, instead of one each (a write to PostgreSQL's socket cost the adapter ≈ 0.1 ms of CPU on the
- * development VM: docs/performance.md, "The exchange, seventh round").
- */
-function together<T>(connection: pg.PoolClient, send: () => T): T {
-  const socket = (connection as unknown as Partial<Pick<pg.Client, 'connection'>>).connection?.stream;
-  socket?.cork();
-  try {
-    return send();
-  } finally {
-    socket?.uncork();
-  }
-}
-
-/**
- * The results of statements sent together, once every one has been answered; the first error in the
- * order they were sent, if any (each one's rejection is handled, so none goes unhandled).
- */
-async function allOf<T extends readonly unknown[]>(sent: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const settled = await Promise.allSettled(sent);
-  const failed = settled.find((outcome) => outcome.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
-  return settled.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined)) as { -readonly [K in keyof T]: Awaited<T[K]> };
-}
-
-/**
  * A pool of connections to the PostgreSQL server at `databaseUrl`. Statements with parameters are
  * prepared by name on each connection ({@link StatementNames}) unless `prepare` is false — as it must
  * be behind a connection pooler that does not keep a session's prepared statements (PgBouncer in
  * transaction mode before 1.21).
  */
 export function openPg(databaseUrl: string, options: { maxConnections?: number; prepare?: boolean } = {}): SqlClient {
-  // Pipeline mode (pg ≥ 8.17, not yet in @types/pg): a query is written as soon as it is asked for,
-  // not after the answer to the one before, so that a transaction's BEGIN and COMMIT share a round trip
-  // with a statement (transaction below). Statements awaited one by one run as before.
-  const config: pg.PoolConfig & { pipeline: boolean } = { connectionString: databaseUrl, max: options.maxConnections ?? 10, connectionTimeoutMillis: 10_000, pipeline: true };
-  const pool = new pg.Pool(config);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.maxConnections ?? 10, connectionTimeoutMillis: 10_000 });
   // An idle connection the server drops is removed from the pool, which reports it here; without a
   // listener Node would end the process. The next query opens a new connection.
   pool.on('error', () => undefined);
   const statements = options.prepare === false ? undefined : new StatementNames();
-  const submit = <Row extends object>(runner: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[]): Promise<pg.QueryResult<Row & pg.QueryResultRow>> => {
-    const name = params.length === 0 ? undefined : statements?.nameOf(sql);
-    const values = [...params];
-    return name === undefined ? runner.query<Row & pg.QueryResultRow>(sql, values) : runner.query<Row & pg.QueryResultRow>({ name, text: sql, values });
-  };
   const queryable = (runner: pg.Pool | pg.PoolClient): SqlQueryable => ({
     async query<Row extends object>(sql: string, params: readonly unknown[] = []) {
-      return (await submit<Row>(runner, sql, params)).rows;
+      const name = params.length === 0 ? undefined : statements?.nameOf(sql);
+      const values = [...params];
+      const result = name === undefined ? await runner.query<Row & pg.QueryResultRow>(sql, values) : await runner.query<Row & pg.QueryResultRow>({ name, text: sql, values });
+      return result.rows;
     },
   });
   return {
     driver: 'pg',
     ...queryable(pool),
-    async transaction(work, transactionOptions) {
-      const begin = ['BEGIN', ...setLocal(transactionOptions?.settings)].join('; ');
+    async transaction(work, options) {
+      const begin = ['BEGIN', ...setLocal(options?.settings)].join('; ');
       const connection = await pool.connect();
-      // Nothing sent yet (BEGIN waits for a read-only first statement), begun, or ended by queryAndCommit.
-      let state: 'unsent' | 'open' | 'ended' = transactionOptions?.firstStatementReadOnly === true ? 'unsent' : 'open';
       try {
-        if (state === 'open') await connection.query(begin);
-        const tx: SqlTransaction = {
-          async query<Row extends object>(sql: string, params: readonly unknown[] = []) {
-            if (state === 'ended') throw new Error('the transaction was committed: no statement may follow');
-            if (state === 'open') return (await submit<Row>(connection, sql, params)).rows;
-            state = 'open';
-            const [, result] = await allOf(together(connection, () => [connection.query(begin), submit<Row>(connection, sql, params)] as const));
-            return result.rows;
-          },
-          async queryAndCommit<Row extends object>(sql: string, params: readonly unknown[] = []) {
-            if (state === 'ended') throw new Error('the transaction was committed: no statement may follow');
-            const unsent = state === 'unsent';
-            state = 'ended';
-            const sent = together(connection, () => [unsent ? connection.query(begin) : undefined, submit<Row>(connection, sql, params), connection.query('COMMIT')] as const);
-            const [, result, commit] = await allOf(sent);
-            // A transaction that had failed before the statement would have failed the statement too.
-            if (commit.command !== 'COMMIT') throw new Error(`COMMIT ended the transaction with ${commit.command}`);
-            return result.rows;
-          },
-        };
-        const result = await work(tx);
-        if (state === 'open') await connection.query('COMMIT');
+        await connection.query(begin);
+        const result = await work(queryable(connection));
+        await connection.query('COMMIT');
         connection.release();
         return result;
       } catch (error) {
-        if (state === 'unsent') {
-          connection.release();
-          throw error;
-        }
-        // Once queryAndCommit has sent its COMMIT the transaction has ended either way; a ROLLBACK then
-        // only draws a warning. A connection whose ROLLBACK fails is broken: destroy it rather than
-        // return it to the pool.
+        // A connection whose ROLLBACK fails is broken: destroy it rather than return it to the pool.
         await connection.query('ROLLBACK').then(
           () => {
             connection.release();

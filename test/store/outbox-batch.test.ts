@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_ROW_COLUMNS, auditRow } from '../../src/store/audit-writer.js';
 import type { AuditEntry, ClaimedDelivery, Settlement } from '../../src/store/index.js';
 import { SqlOutboxStore } from '../../src/store/outbox.js';
-import type { SqlClient, SqlQueryable, SqlTransaction } from '../../src/store/sql-client.js';
+import type { SqlClient, SqlQueryable } from '../../src/store/sql-client.js';
 import { openStore, writeVersions, type Driver, type OpenedStore } from '../exchange/outbox-support.js';
 
 const AT = new Date('2030-01-01T00:00:00Z');
@@ -218,13 +218,6 @@ describe.each<Driver>(['pglite', 'postgres'])('a batch of deliveries on %s', (dr
         return queryable.query(text, params);
       },
     });
-    const countingTx = (tx: SqlTransaction): SqlTransaction => ({
-      ...counting(tx),
-      queryAndCommit: (text, params) => {
-        counted.statements++;
-        return tx.queryAndCommit(text, params);
-      },
-    });
     // The store's client, every statement counted (BEGIN and COMMIT as one transaction).
     const client: SqlClient = {
       ...sql,
@@ -232,7 +225,7 @@ describe.each<Driver>(['pglite', 'postgres'])('a batch of deliveries on %s', (dr
       ...counting(sql),
       transaction: (work, options) => {
         counted.transactions++;
-        return sql.transaction((tx) => work(countingTx(tx)), options);
+        return sql.transaction((tx) => work(counting(tx)), options);
       },
       close: () => Promise.resolve(),
     };
