@@ -14,11 +14,7 @@
  * --import tsx bench/exchange-claim-ab.ts` (`--expose-gc`: the writes' garbage is collected before each
  * timing).
  */
-import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, write } from './support.js';
+import { checkoutImporter, deliveryRounds, loadAverage, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, scratchStoreOf, write, type DeliveryFigures } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '6');
 const BATCH = Number(process.env.BENCH_BATCH ?? '400');
@@ -54,27 +50,18 @@ interface Checkout {
 }
 
 async function open(dir: string, name: string): Promise<Checkout> {
-  const from = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(resolve(dir), path)).href)) as T;
+  const from = checkoutImporter(dir);
   const modules: Modules = {
     store: await from('src/store/index.ts'),
     fhir: await from('src/fhir/index.ts'),
     derived: await from('src/http/derived-view.ts'),
   };
-  const scratch = await createScratchDatabase();
-  const store = await modules.store.createPlanStore({ databaseUrl: scratch.url });
-  // Each checkout's own migrations, as its server would apply them.
-  await store.migrate();
+  const { store, scratch } = await scratchStoreOf((options) => modules.store.createPlanStore(options));
   return { name, database: new URL(scratch.url).pathname.slice(1), modules, store, drop: () => scratch.drop() };
 }
 
 let serial = 0;
-interface Figures {
-  readonly cpu: number;
-  readonly db: number;
-  readonly wall: number;
-}
-
-async function round(checkout: Checkout, label: string): Promise<Figures> {
+async function round(checkout: Checkout, label: string): Promise<DeliveryFigures> {
   let deriver = '';
   for (let n = 0; n < BATCH; n++) {
     serial++;
@@ -111,30 +98,11 @@ async function round(checkout: Checkout, label: string): Promise<Figures> {
   return { cpu: (cpu.user + cpu.system) / 1000 / BATCH, db: db / BATCH, wall: wall / BATCH };
 }
 
-const load = (): string => loadavg().map((value) => value.toFixed(2)).join(', ');
-write(`exchange-claim-ab: the outbox's claim path per delivery, ${String(CLAIMERS)} claim loops of ${String(LIMIT)}, ${String(BATCH)} plans a round, ${String(ROUNDS)} rounds (and a warm-up); load average ${load()}`);
+write(`exchange-claim-ab: the outbox's claim path per delivery, ${String(CLAIMERS)} claim loops of ${String(LIMIT)}, ${String(BATCH)} plans a round, ${String(ROUNDS)} rounds (and a warm-up); load average ${loadAverage()}`);
 const now = await open('.', 'now');
 const before = await open(BEFORE_DIR, 'before');
-const results = new Map<string, Figures[]>([
-  ['now', []],
-  ['before', []],
-]);
 try {
-  for (let index = 0; index <= ROUNDS; index++) {
-    const pair = index % 2 === 0 ? [now, before] : [before, now];
-    for (const checkout of pair) {
-      const figures = await round(checkout, `r${String(index)}`);
-      if (index === 0) continue;
-      results.get(checkout.name)?.push(figures);
-      write(`  round ${String(index)} ${checkout.name.padEnd(7)} adapter ${figures.cpu.toFixed(3)} ms, PostgreSQL ${figures.db.toFixed(3)} ms, wall ${figures.wall.toFixed(3)} ms per delivery  (load ${load()})`);
-    }
-  }
-  const of = (name: string, field: keyof Figures): number => median((results.get(name) ?? []).map((figures) => figures[field]));
-  write();
-  for (const field of ['cpu', 'db', 'wall'] as const) {
-    write(`${{ cpu: 'adapter CPU', db: 'PostgreSQL CPU', wall: 'wall time' }[field].padEnd(15)} ms per delivery: now ${of('now', field).toFixed(3)}, before ${of('before', field).toFixed(3)} (${(of('now', field) / of('before', field)).toFixed(2)}×)`);
-  }
-  write(`load average at the end: ${load()}`);
+  await deliveryRounds(now, before, ROUNDS, (checkout, index) => round(checkout, `r${String(index)}`));
 } finally {
   for (const checkout of [now, before]) {
     await checkout.store.close();

@@ -15,14 +15,11 @@
  * for bench/profile-top.ts. Run with `BENCH_BEFORE_DIR=/work/wt/start node --expose-gc --import tsx
  * bench/exchange-worker-ab.ts`.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newStoredPlan, personnummer, postgresCpuBetween, postgresCpuMillis, write } from './support.js';
+import { checkoutImporter, deliveryRounds, loadAverage, newStoredPlan, personnummer, postgresCpuBetween, postgresCpuMillis, scratchStoreOf, startExchangeReceiver, write, type DeliveryFigures, type ReceiverCommand } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '6');
 const BATCH = Number(process.env.BENCH_BATCH ?? '400');
@@ -35,31 +32,9 @@ const RECEIVER_ID = 'fk-bench';
 const RECEIVER_ORG = '202100-5521';
 
 // ——— the receiver, in a child process (bench:exchange's) ———
-const receiverProcess = fork(fileURLToPath(new URL('./exchange-receiver.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-const receiverPort = await new Promise<number>((resolvePort, reject) => {
-  receiverProcess.once('message', (message: { port: number }) => {
-    resolvePort(message.port);
-  });
-  receiverProcess.once('exit', (code) => {
-    reject(new Error(`the receiver ended (${String(code)})`));
-  });
-});
-let commandId = 0;
-const pending = new Map<number, (reply: Record<string, unknown>) => void>();
-receiverProcess.on('message', (message: { id?: number }) => {
-  if (message.id === undefined) return;
-  pending.get(message.id)?.(message);
-  pending.delete(message.id);
-});
-function receiver<T extends Record<string, unknown>>(op: 'stats' | 'keys' | 'reset', lane: string): Promise<T> {
-  const id = ++commandId;
-  return new Promise((resolveReply) => {
-    pending.set(id, (reply) => {
-      resolveReply(reply as T);
-    });
-    receiverProcess.send({ id, op, lane });
-  });
-}
+const receiverHandle = await startExchangeReceiver();
+const { process: receiverProcess, port: receiverPort } = receiverHandle;
+const receiver = <T extends Record<string, unknown>>(op: ReceiverCommand, lane: string): Promise<T> => receiverHandle.command<T>(op, lane);
 
 /** What the bench calls of a checkout (two checkouts, two copies of the types: called through these shapes). */
 interface Worker {
@@ -99,16 +74,14 @@ interface Checkout {
 const folder = mkdtempSync(join(tmpdir(), 'sip-bench-worker-ab-'));
 
 async function open(dir: string, name: string): Promise<Checkout> {
-  const from = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(resolve(dir), path)).href)) as T;
+  const from = checkoutImporter(dir);
   const modules: Modules = {
     store: await from('src/store/index.ts'),
     exchange: await from('src/exchange/index.ts'),
     fhir: await from('src/fhir/index.ts'),
     derived: await from('src/http/derived-view.ts'),
   };
-  const scratch = await createScratchDatabase();
-  const store = await modules.store.createPlanStore({ databaseUrl: scratch.url });
-  await store.migrate();
+  const { store, scratch } = await scratchStoreOf((options) => modules.store.createPlanStore(options));
   const receiversFile = join(folder, `${name}.json`);
   writeFileSync(
     receiversFile,
@@ -116,12 +89,6 @@ async function open(dir: string, name: string): Promise<Checkout> {
   );
   const exchange = await modules.exchange.loadExchange(receiversFile);
   return { name, database: new URL(scratch.url).pathname.slice(1), modules, store, exchange, delivered: 0, drop: () => scratch.drop() };
-}
-
-interface Figures {
-  readonly cpu: number;
-  readonly db: number;
-  readonly wall: number;
 }
 
 const sleep = (ms: number): Promise<void> =>
@@ -133,7 +100,7 @@ const session = new Session();
 session.connect();
 const profiles = new Map<string, unknown[]>();
 
-async function round(checkout: Checkout, label: string, count: number): Promise<Figures> {
+async function round(checkout: Checkout, label: string, count: number): Promise<DeliveryFigures> {
   await receiver('reset', checkout.name);
   const plans = Array.from({ length: count }, (_, n) => {
     serial++;
@@ -177,32 +144,11 @@ async function round(checkout: Checkout, label: string, count: number): Promise<
   return { cpu: (cpu.user + cpu.system) / 1000 / count, db: db / count, wall: wall / count };
 }
 
-const load = (): string => loadavg().map((value) => value.toFixed(2)).join(', ');
-write(`exchange-worker-ab: the outbox worker in process, concurrency ${String(CONCURRENCY)}, ${String(BATCH)} deliveries a round, ${String(ROUNDS)} rounds (and a warm-up); load average ${load()}`);
+write(`exchange-worker-ab: the outbox worker in process, concurrency ${String(CONCURRENCY)}, ${String(BATCH)} deliveries a round, ${String(ROUNDS)} rounds (and a warm-up); load average ${loadAverage()}`);
 const now = await open('.', 'now');
 const before = await open(BEFORE_DIR, 'before');
-const results = new Map<string, Figures[]>([
-  ['now', []],
-  ['before', []],
-]);
 try {
-  for (let index = 0; index <= ROUNDS; index++) {
-    const pair = index % 2 === 0 ? [now, before] : [before, now];
-    for (const checkout of pair) {
-      const figures = await round(checkout, index === 0 ? 'warm' : `r${String(index)}`, index === 0 ? 100 : BATCH);
-      if (index === 0) continue;
-      results.get(checkout.name)?.push(figures);
-      write(`  round ${String(index)} ${checkout.name.padEnd(7)} adapter ${figures.cpu.toFixed(3)} ms, PostgreSQL ${figures.db.toFixed(3)} ms, wall ${figures.wall.toFixed(3)} ms per delivery  (load ${load()})`);
-    }
-  }
-  const of = (name: string, field: keyof Figures): number => median((results.get(name) ?? []).map((figures) => figures[field]));
-  const ratios = (results.get('now') ?? []).map((figures, index) => figures.cpu / (results.get('before')?.[index]?.cpu ?? Number.NaN));
-  write();
-  for (const field of ['cpu', 'db', 'wall'] as const) {
-    write(`${{ cpu: 'adapter CPU', db: 'PostgreSQL CPU', wall: 'wall time' }[field].padEnd(15)} ms per delivery: now ${of('now', field).toFixed(3)}, before ${of('before', field).toFixed(3)} (${(of('now', field) / of('before', field)).toFixed(2)}×)`);
-  }
-  write(`adapter CPU now ÷ before per round: ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`);
-  write(`load average at the end: ${load()}`);
+  await deliveryRounds(now, before, ROUNDS, (checkout, index) => round(checkout, index === 0 ? 'warm' : `r${String(index)}`, index === 0 ? 100 : BATCH));
   if (PROFILE !== undefined) {
     for (const [name, list] of profiles) {
       // The rounds' profiles as one: their nodes merged by id is not possible, so each is written apart.

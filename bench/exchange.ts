@@ -43,13 +43,12 @@
  * of the adapter instances and of the PostgreSQL backends of the lane's database (from /proc), the load
  * average, and the verdict against the aim; nothing is asserted. Run with `npm run bench:exchange`.
  */
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import axios from 'axios';
 import { loadExchange, type Exchange } from '../src/exchange/index.js';
 import { DEFAULT_MAPPING_OPTIONS, planResourceIds, planToBundle } from '../src/fhir/index.js';
@@ -58,7 +57,7 @@ import { createPlanStore, type PlanStore } from '../src/store/index.js';
 import type { SipPlan } from '../src/sip/index.js';
 import { openPg, type SqlClient } from '../src/store/sql-client.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newStoredPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processCpuMillis, startServe, write, type Served } from './support.js';
+import { median, newStoredPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processCpuMillis, startExchangeReceiver, startServe, write, type ReceiverCommand, type Served } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? '1000');
@@ -77,32 +76,10 @@ const RECEIVER_ORG = '202100-5521';
 const AIM = 500;
 
 // ——— the receiver, in a child process ———
-const receiverProcess = fork(fileURLToPath(new URL('./exchange-receiver.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-const receiverPort = await new Promise<number>((resolve, reject) => {
-  receiverProcess.once('message', (message: { port: number }) => {
-    resolve(message.port);
-  });
-  receiverProcess.once('exit', (code) => {
-    reject(new Error(`the receiver ended (${String(code)})`));
-  });
-});
+const receiverHandle = await startExchangeReceiver();
+const { process: receiverProcess, port: receiverPort } = receiverHandle;
 const receiverBase = `http://127.0.0.1:${String(receiverPort)}`;
-let commandId = 0;
-const pending = new Map<number, (reply: Record<string, unknown>) => void>();
-receiverProcess.on('message', (message: { id?: number }) => {
-  if (message.id === undefined) return;
-  pending.get(message.id)?.(message);
-  pending.delete(message.id);
-});
-function receiver<T extends Record<string, unknown>>(op: 'close' | 'open' | 'stats' | 'keys' | 'reset', lane: string): Promise<T> {
-  const id = ++commandId;
-  return new Promise((resolve) => {
-    pending.set(id, (reply) => {
-      resolve(reply as T);
-    });
-    receiverProcess.send({ id, op, lane });
-  });
-}
+const receiver = <T extends Record<string, unknown>>(op: ReceiverCommand, lane: string): Promise<T> => receiverHandle.command<T>(op, lane);
 interface LaneStats extends Record<string, unknown> {
   keys: number;
   requests: number;

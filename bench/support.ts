@@ -3,8 +3,12 @@
  * person, recorded now with a consent from today, so a run on any day may send (read) them), the
  * server as a child process, and the median.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createScratchDatabase, type ScratchDatabase } from '../test/store/postgres-scratch.js';
 import { formatDate, parsePlan, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
 
 /** A valid personnummer `YYYYMMDD-NNNC` for a serial number: born 1950–1999, Luhn check digit. */
@@ -176,4 +180,108 @@ export function postgresCpuBetween(before: Map<number, number> | undefined, afte
   let total = 0;
   for (const [pid, used] of after) total += used - (before.get(pid) ?? 0);
   return total;
+}
+
+/** A command to the exchange benches' receiver process, for one lane's requests (bench/exchange-receiver.ts). */
+export type ReceiverCommand = 'close' | 'open' | 'stats' | 'keys' | 'reset';
+
+/** The exchange benches' local FHIR receiver, running in a child process. */
+export interface ExchangeReceiver {
+  readonly process: ChildProcess;
+  /** The loopback port it listens on. */
+  readonly port: number;
+  /** Sends it a command for `lane` and resolves with its reply. */
+  command<T extends Record<string, unknown>>(op: ReceiverCommand, lane: string): Promise<T>;
+}
+
+/**
+ * The local FHIR receiver of the exchange's benches (bench/exchange-receiver.ts) in a child process of
+ * its own, once it says which loopback port it listens on; rejects when it ends before.
+ */
+export async function startExchangeReceiver(): Promise<ExchangeReceiver> {
+  const child = fork(new URL('./exchange-receiver.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    child.once('message', (message: { port: number }) => {
+      resolvePort(message.port);
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`the receiver ended (${String(code)})`));
+    });
+  });
+  let commandId = 0;
+  const pending = new Map<number, (reply: Record<string, unknown>) => void>();
+  child.on('message', (message: { id?: number }) => {
+    if (message.id === undefined) return;
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  return {
+    process: child,
+    port,
+    command: <T extends Record<string, unknown>>(op: ReceiverCommand, lane: string) =>
+      new Promise<T>((resolveReply) => {
+        const id = ++commandId;
+        pending.set(id, (reply) => {
+          resolveReply(reply as T);
+        });
+        child.send({ id, op, lane });
+      }),
+  };
+}
+
+/** Imports a module of a checkout (this one, or BENCH_BEFORE_DIR's) by its path in that checkout: two checkouts, two copies of every module. */
+export function checkoutImporter(dir: string): <T>(path: string) => Promise<T> {
+  return async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(resolve(dir), path)).href)) as T;
+}
+
+/**
+ * A store of a checkout (made by that checkout's `createPlanStore`) on a scratch database of the
+ * machine's PostgreSQL of its own, migrated by the checkout's own migrations, as its server would.
+ */
+export async function scratchStoreOf<S extends { migrate(): Promise<unknown> }>(createPlanStore: (options: { databaseUrl: string }) => Promise<S>): Promise<{ readonly store: S; readonly scratch: ScratchDatabase }> {
+  const scratch = await createScratchDatabase();
+  const store = await createPlanStore({ databaseUrl: scratch.url });
+  await store.migrate();
+  return { store, scratch };
+}
+
+/** What a round of an exchange A/B bench measured, per delivery: the adapter's CPU, PostgreSQL's, and the wall time, in ms. */
+export interface DeliveryFigures {
+  readonly cpu: number;
+  readonly db: number;
+  readonly wall: number;
+}
+
+/** The load average, as the benches print it. */
+export function loadAverage(): string {
+  return loadavg().map((value) => value.toFixed(2)).join(', ');
+}
+
+/**
+ * The interleaved rounds of an exchange A/B bench (bench/exchange-claim-ab.ts, bench/exchange-worker-ab.ts):
+ * round 0 a warm-up of both, then `rounds` rounds of `now` and `before` in turn, which goes first
+ * alternating, each round's figures printed; then the medians, their ratios, the adapter's CPU ratio
+ * per round, and the load average.
+ */
+export async function deliveryRounds<C extends { readonly name: string }>(now: C, before: C, rounds: number, round: (checkout: C, index: number) => Promise<DeliveryFigures>): Promise<void> {
+  const results = new Map<string, DeliveryFigures[]>([
+    [now.name, []],
+    [before.name, []],
+  ]);
+  for (let index = 0; index <= rounds; index++) {
+    for (const checkout of index % 2 === 0 ? [now, before] : [before, now]) {
+      const figures = await round(checkout, index);
+      if (index === 0) continue;
+      results.get(checkout.name)?.push(figures);
+      write(`  round ${String(index)} ${checkout.name.padEnd(7)} adapter ${figures.cpu.toFixed(3)} ms, PostgreSQL ${figures.db.toFixed(3)} ms, wall ${figures.wall.toFixed(3)} ms per delivery  (load ${loadAverage()})`);
+    }
+  }
+  const of = (name: string, field: keyof DeliveryFigures): number => median((results.get(name) ?? []).map((figures) => figures[field]));
+  const ratios = (results.get(now.name) ?? []).map((figures, index) => figures.cpu / (results.get(before.name)?.[index]?.cpu ?? Number.NaN));
+  write();
+  for (const field of ['cpu', 'db', 'wall'] as const) {
+    write(`${{ cpu: 'adapter CPU', db: 'PostgreSQL CPU', wall: 'wall time' }[field].padEnd(15)} ms per delivery: ${now.name} ${of(now.name, field).toFixed(3)}, ${before.name} ${of(before.name, field).toFixed(3)} (${(of(now.name, field) / of(before.name, field)).toFixed(2)}×)`);
+  }
+  write(`adapter CPU ${now.name} ÷ ${before.name} per round: ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+  write(`load average at the end: ${loadAverage()}`);
 }
