@@ -20,21 +20,33 @@ Options:
   --org <HSA-id>      the calling organisation's HSA-id, e.g. SE2321000180-1000 (claim "hsa_id")
   --scope <scopes>    SMART system scopes, space-separated: v1 system/CarePlan.read, system/*.write,
                       system/*.*, or v2 system/CarePlan.rs, system/*.cruds (no ?restrictions)
-  --data-dir <dir>    the server's data folder (default ./data)
+  --data-dir <dir>    the server's data folder (default SIP_DATA_DIR, else ./data: the folder
+                      \`sip-fhir serve\` uses, so its key signs the token)
   --ttl <seconds>     how long the token is valid (default 3600, at most ${MAX_LOCAL_TTL_SECONDS})
   --subject <id>      the token's sub (default the HSA-id)
   -h, --help          show this help
 
 Exit status: 0 the token is printed, 2 usage error or a key file that cannot be used.`;
 
-export async function runToken(args: readonly string[], io: CommandIo, now: () => Date = () => new Date()): Promise<number> {
+/**
+ * The data folder whose key signs the token: `--data-dir`, else `SIP_DATA_DIR`, else `./data` — the
+ * folder `sip-fhir serve` takes from the same setting, so that a token made in the shell the server
+ * was started from verifies (with `./data` alone, a server started with `SIP_DATA_DIR` set answered
+ * every such token 401: another key had been made in `./data` for it).
+ */
+export function tokenDataDir(given: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (given !== undefined) return given;
+  return env.SIP_DATA_DIR === undefined || env.SIP_DATA_DIR === '' ? './data' : env.SIP_DATA_DIR;
+}
+
+export async function runToken(args: readonly string[], io: CommandIo, now: () => Date = () => new Date(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
     options: {
       org: { type: 'string' },
       scope: { type: 'string' },
-      'data-dir': { type: 'string', default: './data' },
+      'data-dir': { type: 'string' },
       ttl: { type: 'string', default: '3600' },
       subject: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -63,7 +75,7 @@ export async function runToken(args: readonly string[], io: CommandIo, now: () =
   }
   let key;
   try {
-    key = await loadOrCreateLocalKey(values['data-dir']);
+    key = await loadOrCreateLocalKey(tokenDataDir(values['data-dir'], env));
   } catch (error) {
     if (error instanceof LocalKeyError) {
       io.err(`sip-fhir token: ${error.message}`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { runToken } from '../../src/cli/token-command.js';
+import { runToken, tokenDataDir } from '../../src/cli/token-command.js';
 import { allows, createTokenVerifier, LOCAL_ALGORITHM, LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_KEY_FILE, loadOrCreateLocalKey } from '../../src/http/auth/index.js';
 
 const NOW = new Date('2026-03-12T10:00:00Z');
@@ -55,6 +55,25 @@ describe('sip-fhir token', () => {
       const caller = await verifyWithLocalKey(dataDir, token, new Date((iat ?? 0) * 1000));
       expect(caller).toMatchObject({ organization: ORG, subject: ORG });
     }
+  });
+
+  it('signs with the key in SIP_DATA_DIR when no --data-dir is given, as the server started with it does', async () => {
+    const serverDir = tempDir();
+    const elsewhere = tempDir();
+    let out = '';
+    const status = await runToken(['--org', ORG, '--scope', 'system/*.rs'], { out: (text) => (out += text), err: () => undefined }, () => NOW, { SIP_DATA_DIR: serverDir });
+    expect(status).toBe(0);
+    expect(existsSync(path.join(serverDir, LOCAL_KEY_FILE))).toBe(true);
+    await expect(verifyWithLocalKey(serverDir, out, NOW)).resolves.toMatchObject({ organization: ORG });
+    // A key of another folder does not verify it.
+    await expect(verifyWithLocalKey(elsewhere, out, NOW)).rejects.toThrow(/signature/);
+  });
+
+  it('takes --data-dir over SIP_DATA_DIR, and ./data when neither is set', () => {
+    expect(tokenDataDir('/srv/given', { SIP_DATA_DIR: '/srv/env' })).toBe('/srv/given');
+    expect(tokenDataDir(undefined, { SIP_DATA_DIR: '/srv/env' })).toBe('/srv/env');
+    expect(tokenDataDir(undefined, { SIP_DATA_DIR: '' })).toBe('./data');
+    expect(tokenDataDir(undefined, {})).toBe('./data');
   });
 
   const USAGE_ERRORS: readonly { name: string; args: readonly string[]; message: RegExp }[] = [
