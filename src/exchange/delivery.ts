@@ -42,13 +42,6 @@ export interface OutboundMessage {
    * instead of mapping the plan again; they never include a resource whose mapping reads the instant.
    */
   readonly resourceTexts?: readonly ResourceText[];
-  /**
-   * The keys of the version's FHIR resources kept when it was written (src/fhir/write/kept-keys.ts), as
-   * JSON text; only beside {@link resourceTexts}, for the same plans. A connector may write the entries'
-   * fullUrls and requests, and map the resources that are not kept, with them instead of registering
-   * the plan's keys again.
-   */
-  readonly resourceKeys?: string;
 }
 
 /**

@@ -48,11 +48,8 @@ export interface ClaimedVersion {
   readonly version: number;
   /** When the version was recorded (ISO 8601). */
   readonly recordedAt: string;
-  /**
-   * `basis`: the JSON text of the version's `SendBasis`, opaque to the store; `keys`: the JSON text of
-   * its resources' keys (src/fhir/write/kept-keys.ts), when they were kept.
-   */
-  readonly derived?: { readonly basis: string; readonly texts: readonly ResourceText[]; readonly keys?: string };
+  /** `basis`: the JSON text of the version's `SendBasis`, opaque to the store. */
+  readonly derived?: { readonly basis: string; readonly texts: readonly ResourceText[] };
 }
 
 /** A delivery claimed for one attempt, as the worker needs it (src/store/outbox.ts `ClaimedDelivery`). */
@@ -448,10 +445,7 @@ export class OutboxWorker {
       ...(decision.judgement === undefined ? {} : { judgement: decision.judgement }),
       // The texts are of the version as recorded: only when consent removed nothing from it but the
       // consents' exclusion descriptions, which no kept text holds (SendDecision.keptTextsHold).
-      // The kept keys go with them: they hold for the same plans (no key reads a consent's description).
-      ...(stored.derived === undefined || (decision.plan !== stored.plan && decision.keptTextsHold !== true)
-        ? {}
-        : { resourceTexts: stored.derived.texts, ...(stored.derived.keys === undefined ? {} : { resourceKeys: stored.derived.keys }) }),
+      ...(stored.derived === undefined || (decision.plan !== stored.plan && decision.keptTextsHold !== true) ? {} : { resourceTexts: stored.derived.texts }),
     };
     let outcome: DeliveryOutcome;
     try {

@@ -21,7 +21,7 @@
  * information is mapped in full, as the kept texts hold what was removed — and only under the default
  * mapping options the texts were derived with.
  */
-import { DEFAULT_MAPPING_OPTIONS, PROFILE, planEntries, planToBundle, requestFor, resourceIdOf, restoredKeys, type FhirMappingOptions, type PlanEntry } from '../fhir/index.js';
+import { DEFAULT_MAPPING_OPTIONS, PROFILE, planEntries, planToBundle, requestFor, resourceIdOf, type FhirMappingOptions, type PlanEntry } from '../fhir/index.js';
 import { stockholmInstant, type SipPlan } from '../sip/index.js';
 import type { ResourceText } from './delivery.js';
 
@@ -123,33 +123,16 @@ interface TransactionBundleParts {
 }
 
 /**
- * The plan's entries with the keys kept with its version (`keys`, src/fhir/write/kept-keys.ts), not
- * registered again; registered anew when none were kept, or when what was kept does not serve (not
- * such a list, or a key of the plan missing from it: `planEntries` throws, and is asked again).
- */
-function entriesOf(plan: SipPlan, options: FhirMappingOptions, at: Date, keys: string | undefined): PlanEntry[] {
-  const restored = keys === undefined ? undefined : restoredKeys(keys);
-  if (restored !== undefined) {
-    try {
-      return planEntries(plan, options, at, restored);
-    } catch {
-      // A kept list that does not cover this plan: its keys are registered below, as without one.
-    }
-  }
-  return planEntries(plan, options, at);
-}
-
-/**
  * `JSON.stringify(planToBundle(plan, options, at))` as parts to be joined, with every resource that
- * has a kept text written from it. `texts` and `keys` must be of this very plan version as recorded;
- * `plan` may be it with the consents' exclusion descriptions taken out (`withoutExclusionDescriptions`).
+ * has a kept text written from it. `texts` must be of this very plan version as recorded; `plan` may
+ * be it with the consents' exclusion descriptions taken out (`withoutExclusionDescriptions`).
  */
-function transactionBundleParts(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined, keys: string | undefined): TransactionBundleParts {
+function transactionBundleParts(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleParts {
   if (texts === undefined || texts.length === 0 || options !== DEFAULT_MAPPING_OPTIONS) {
     const bundle = planToBundle(plan, options, at);
     return { parts: [JSON.stringify(bundle)], entries: bundle.entry?.length ?? 0 };
   }
-  const entries = entriesOf(plan, options, at, keys);
+  const entries = planEntries(plan, options, at);
   // Each entry by `Type/id`, the relative reference a kept text names it by, and the member a
   // reference to it is written as.
   const byResource = new Map<string, PlanEntry>();
@@ -192,8 +175,8 @@ function transactionBundleParts(plan: SipPlan, options: FhirMappingOptions, at: 
  * exclusion descriptions taken out (`withoutExclusionDescriptions`). The text is gathered as parts and
  * joined once.
  */
-export function transactionBundleText(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined, keys?: string): TransactionBundleText {
-  const { parts, entries } = transactionBundleParts(plan, options, at, texts, keys);
+export function transactionBundleText(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleText {
+  const { parts, entries } = transactionBundleParts(plan, options, at, texts);
   return { text: parts.join(''), entries };
 }
 
@@ -231,7 +214,7 @@ export function utf8Of(parts: readonly string[]): Buffer {
  * The bytes of {@link transactionBundleText}'s text in UTF-8 — what the connector sends — written
  * from its parts ({@link utf8Of}).
  */
-export function transactionBundleBytes(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined, keys?: string): TransactionBundleBytes {
-  const { parts, entries } = transactionBundleParts(plan, options, at, texts, keys);
+export function transactionBundleBytes(plan: SipPlan, options: FhirMappingOptions, at: Date, texts: readonly ResourceText[] | undefined): TransactionBundleBytes {
+  const { parts, entries } = transactionBundleParts(plan, options, at, texts);
   return { bytes: utf8Of(parts), entries };
 }

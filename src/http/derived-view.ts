@@ -10,11 +10,7 @@
  *   the instant: every type but Consent, whose status and narrative are judged at the moment it is
  *   sent (src/fhir/write/consent.ts, resource-narratives.ts). The text is split where the read puts the
  *   version's `meta.versionId` and `meta.lastUpdated`, so a read answers it without parsing or
- *   serialising it;
- * - the **keys of its resources** (migration 11, src/fhir/write/kept-keys.ts): each entry's business
- *   identifier and `urn:uuid` fullUrl, which a delivery's transaction Bundle is written with
- *   (src/exchange/transaction-bundle.ts) instead of registering them again. Consents included: the
- *   key of a Consent does not read the instant, only its mapping does.
+ *   serialising it.
  *
  * The store keeps it under {@link currentDeriver}, which names the model, the mapping and the rules
  * that computed it; a server running others does not find it and derives anew. A version written
@@ -22,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FhirResource } from 'fhir/r4.js';
-import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, keptKeysText, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
 import { RULE_SET_SIGNATURE, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, planModelVersion, sendBasisOf, type SendAndRecordedJudgement, type SendBasis, type SipPlan } from '../sip/index.js';
 import { judgingSummaryOf, SUMMARY_RULES } from '../sip/plan-summary.js';
 import type { DerivedText, DerivedVersion, StoredDerivation, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
@@ -236,8 +232,7 @@ export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = pl
     const parts = derivedParts(planEntry, id, targets);
     return parts === undefined ? [] : [{ resourceType: planEntry.resourceType, id, head: parts.head, tail: parts.tail }];
   });
-  const keys = keptKeysText(entries);
-  return { deriver: currentDeriver(), basis: JSON.stringify(basis), summary: JSON.stringify(judgingSummaryOf(plan)), texts, ...(keys === undefined ? {} : { keys }) };
+  return { deriver: currentDeriver(), basis: JSON.stringify(basis), summary: JSON.stringify(judgingSummaryOf(plan)), texts };
 }
 
 /** The answer's JSON text of a derived resource of a stored version: its text with the version's meta spliced in. */

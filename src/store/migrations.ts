@@ -250,28 +250,6 @@ export const MIGRATIONS: readonly Migration[] = [
       $$`,
     ],
   },
-  {
-    version: 11,
-    name: 'the keys of a plan version\'s FHIR resources, kept beside its send basis',
-    statements: [
-      // The keys of the version's FHIR resources (src/fhir/write/kept-keys.ts, JSON text: each entry's
-      // business identifier and urn:uuid fullUrl, ≈ 6 kB a version), which depend on the plan alone: a
-      // delivery writes its transaction Bundle with them instead of registering them again (a SHA-1
-      // per resource; docs/performance.md, branch i14-deliver8). Null for derived rows written before
-      // this migration: a delivery then registers the keys anew, as before. lz4 where the server has
-      // it, as migration 10 set for the other large texts.
-      `ALTER TABLE plan_version_derived ADD COLUMN entry_keys text`,
-      `DO $$
-      BEGIN
-        IF current_setting('server_version_num')::integer >= 140000 THEN
-          EXECUTE 'ALTER TABLE plan_version_derived ALTER COLUMN entry_keys SET COMPRESSION lz4';
-        END IF;
-      EXCEPTION WHEN feature_not_supported THEN
-        RAISE NOTICE 'this PostgreSQL server has no lz4: the kept keys stay compressed with pglz';
-      END
-      $$`,
-    ],
-  },
 ];
 
 /** Applies the migrations the database has not had, in order, in one transaction under an advisory lock. */

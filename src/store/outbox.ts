@@ -258,14 +258,13 @@ export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: '
  * What was kept with a version when it was written (migration 6) under the deriver (`deriver`, a
  * parameter; null for none): the send basis, and — for the version to deliver only (`version`) — its
  * resource texts, as one text ({@link KEPT_TEXTS}): each text's type, id, head and tail joined by
- * U+001F, the texts by U+001E, and its resources' keys (migration 11; null when none were kept). Not `json_agg(json_build_array(…))`, which had the backend escape the
+ * U+001F, the texts by U+001E. Not `json_agg(json_build_array(…))`, which had the backend escape the
  * ≈ 60 kB of JSON text of a version into a JSON array and pg parse it back (docs/performance.md, "The
  * exchange, fourth round").
  */
 const derivedColumns = (version: string, deriver: string): string => `, d.basis,
   CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || chr(31) || t.resource_id || chr(31) || t.head || chr(31) || t.tail, chr(30)) FROM plan_version_texts t
-    WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts,
-  CASE WHEN v.version = ${version} THEN d.entry_keys END AS entry_keys`;
+    WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts`;
 const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
 /** The version to deliver ($1, $2) with what was derived under $3. */
@@ -303,7 +302,7 @@ const CURRENT_OF = `SELECT c.ord, cur.*,
  * and the outbox rows of version n are committed with n, before version n + 1 can be written.)
  */
 export const CLAIM_AND_READ = `WITH c AS MATERIALIZED (${CLAIM_DUE})
-  SELECT c.*, cur.version AS current_version, cur.plan, cur.document, cur.model, cur.recorded_at, cur.recorded_by, cur.basis, cur.texts, cur.entry_keys
+  SELECT c.*, cur.version AS current_version, cur.plan, cur.document, cur.model, cur.recorded_at, cur.recorded_by, cur.basis, cur.texts
   FROM c LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS}${derivedColumns('c.version', '$3')}
     FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$3')} WHERE p.plan_id = c.plan_id LIMIT 1) cur ON true`;
 
@@ -314,8 +313,6 @@ interface ClaimedRow extends VersionRow {
   basis: string | null;
   /** The kept texts as {@link derivedColumns} joins them (null when none was kept). */
   texts: string | null;
-  /** The kept keys of the version's resources, of the version to deliver only (null otherwise, or when none were kept). */
-  entry_keys?: string | null;
   held?: boolean;
   ord?: string | number;
 }
@@ -356,10 +353,10 @@ export function keptTexts(joined: string | null): DerivedText[] {
 
 /** A stored version with what was derived from it under the deriver asked for. */
 function claimedVersion(row: ClaimedRow): StoredPlan {
-  const { basis, texts, entry_keys: keys, held: _held, ord: _ord, ...version } = row;
+  const { basis, texts, held: _held, ord: _ord, ...version } = row;
   const stored = toStored(version);
   if (basis === null) return stored;
-  return { ...stored, derived: typeof keys === 'string' ? { basis, texts: keptTexts(texts), keys } : { basis, texts: keptTexts(texts) } };
+  return { ...stored, derived: { basis, texts: keptTexts(texts) } };
 }
 
 /**
@@ -398,9 +395,9 @@ async function claimedOf(sql: SqlQueryable, rows: readonly ClaimedWithCurrent[],
   const byId = [...rows].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   // One after the other: the statements share the claim's connection.
   for (const row of byId) {
-    const { current_version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts, entry_keys: keys } = row;
+    const { current_version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts } = row;
     if (currentVersion === null) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
-    const current: ClaimedRow = { plan_id: row.plan_id, version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts, entry_keys: keys ?? null };
+    const current: ClaimedRow = { plan_id: row.plan_id, version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts };
     const [version] = currentVersion === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
     if (version === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
     const stored = claimedVersion(version);

@@ -49,11 +49,6 @@ export interface DerivedVersion {
    */
   readonly summary?: string;
   readonly texts: readonly DerivedText[];
-  /**
-   * The keys of the version's FHIR resources, as JSON text (migration 11, src/fhir/write/kept-keys.ts):
-   * what a delivery writes each entry's fullUrl and request from. Opaque to the store.
-   */
-  readonly keys?: string;
 }
 
 /** What a read found derived for a stored version: the basis, and the texts of the resources it asked for that were derived. */
@@ -62,8 +57,6 @@ export interface StoredDerivation {
   /** The judging summary, when one was kept with the basis (none for derived rows written before migration 8). */
   readonly summary?: string;
   readonly texts: readonly DerivedText[];
-  /** The kept keys of the version's resources ({@link DerivedVersion.keys}), where a read asked for them (the outbox's claim). */
-  readonly keys?: string;
 }
 
 /** Which derived data a read asks for: that of `deriver`, and the texts of resources of this type (and id). */

@@ -111,8 +111,8 @@ function checkDerived(derived: DerivedVersion | undefined): DerivedVersion | und
 /** Keeps what was derived from a version (migration 6); what is kept under the same deriver stays as it is. */
 async function insertDerived(tx: SqlQueryable, planId: string, version: number, derived: DerivedVersion): Promise<void> {
   const [kept] = await tx.query<{ plan_id: string }>(
-    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, entry_keys) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING plan_id',
-    [planId, version, derived.deriver, derived.basis, derived.summary ?? null, derived.keys ?? null],
+    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING plan_id',
+    [planId, version, derived.deriver, derived.basis, derived.summary ?? null],
   );
   if (kept === undefined) return;
   await insertTexts(tx, planId, version, derived.deriver, derived.texts);
@@ -190,8 +190,8 @@ async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string
   const { derived } = options;
   const firstTexts = derived?.texts.slice(0, TEXT_ROWS_PER_STATEMENT) ?? [];
   if (derived !== undefined) {
-    queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, entry_keys)
-       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}, ${param(derived.keys ?? null)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
+    queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary)
+       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
     if (firstTexts.length > 0) {
       queries.push(`text_rows AS (INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
        SELECT d.plan_id, d.version, d.deriver, t.resource_type, t.resource_id, t.head, t.tail

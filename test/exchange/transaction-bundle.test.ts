@@ -3,9 +3,8 @@
  * transaction-bundle.ts) against the full mapping it stands in for: for every example and generated
  * plans, at the version's instant and at others, `transactionBundle` with the texts `derivedVersion`
  * keeps is the very JSON text of `planToBundle` — every entry, its fullUrl, request and resource, and
- * the Consents (never kept) as mapped at the instant given — with the version's kept keys (migration
- * 11) and without them (a version written before). And where it must not take the shortcut: another
- * mapping's options, texts that are not of the entry, no texts, kept keys that do not serve.
+ * the Consents (never kept) as mapped at the instant given. And where it must not take the shortcut:
+ * another mapping's options, texts that are not of the entry, no texts.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -30,18 +29,12 @@ function expectSameBytes(sent: { bytes: Buffer; entries: number }, expected: Tra
   expect(sent.bytes.equals(Buffer.from(expected.text, 'utf8'))).toBe(true);
 }
 
-/**
- * The Bundle from the kept texts equals planToBundle's, as text, at `at`, with the kept keys and
- * without them; returns how many entries came from a text.
- */
+/** The Bundle from the kept texts equals planToBundle's, as text, at `at`; returns how many entries came from a text. */
 function expectSameBundle(plan: SipPlan, at: Date): number {
-  const { texts, keys } = derivedVersion(plan);
-  expect(keys).toBeDefined();
+  const { texts } = derivedVersion(plan);
   const expected = mapped(plan, DEFAULT_MAPPING_OPTIONS, at);
   expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(expected);
-  expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts, keys)).toEqual(expected);
   expectSameBytes(transactionBundleBytes(plan, DEFAULT_MAPPING_OPTIONS, at, texts), expected);
-  expectSameBytes(transactionBundleBytes(plan, DEFAULT_MAPPING_OPTIONS, at, texts, keys), expected);
   return texts.length;
 }
 
@@ -51,13 +44,11 @@ function expectSameBundle(plan: SipPlan, at: Date): number {
  * planToBundle of that plan; returns whether the descriptions changed the plan.
  */
 function expectSameWithoutDescriptions(plan: SipPlan, at: Date): boolean {
-  const { texts, keys } = derivedVersion(plan);
+  const { texts } = derivedVersion(plan);
   const sent = withoutExclusionDescriptions(plan);
   const expected = mapped(sent, DEFAULT_MAPPING_OPTIONS, at);
   expect(transactionBundleText(sent, DEFAULT_MAPPING_OPTIONS, at, texts)).toEqual(expected);
-  expect(transactionBundleText(sent, DEFAULT_MAPPING_OPTIONS, at, texts, keys)).toEqual(expected);
   expectSameBytes(transactionBundleBytes(sent, DEFAULT_MAPPING_OPTIONS, at, texts), expected);
-  expectSameBytes(transactionBundleBytes(sent, DEFAULT_MAPPING_OPTIONS, at, texts, keys), expected);
   return sent !== plan;
 }
 
@@ -121,38 +112,6 @@ describe('the transaction Bundle from kept resource texts', () => {
     expect(transactionBundleText(plan, options, at, altered)).toEqual(mapped(plan, options, at));
     expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, [])).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
     expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, undefined)).toEqual(mapped(plan, DEFAULT_MAPPING_OPTIONS, at));
-  });
-
-  it('is written with the kept keys, not keys registered anew, and registers them when the kept ones do not serve', () => {
-    const plan = readExample('adult-psychiatry-addiction.json');
-    const at = new Date(plan.updatedAt);
-    const { texts, keys } = derivedVersion(plan);
-    if (keys === undefined) throw new Error('no keys kept');
-    const expected = mapped(plan, DEFAULT_MAPPING_OPTIONS, at);
-    // A kept key that says something else shows in the Bundle (the CarePlan's request): the kept keys are used.
-    const kept = JSON.parse(keys) as unknown[][];
-    const altered = JSON.stringify(kept.map((key) => (key[0] === 'CarePlan' ? [...key.slice(0, 3), 'x-altered', ...key.slice(4)] : key)));
-    const carePlanSystem = String(kept.find((key) => key[0] === 'CarePlan')?.[2]);
-    expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts, altered).text).toContain(`"url":"CarePlan?identifier=${carePlanSystem}|x-altered"`);
-    // Kept keys that do not serve this plan: the Bundle is planToBundle's all the same.
-    const other = derivedVersion(readExample(exampleFiles.find((file) => file !== 'adult-psychiatry-addiction.json') ?? '')).keys;
-    const notServing = [
-      '',
-      'not json',
-      '{}',
-      '[["CarePlan"]]',
-      JSON.stringify(kept.slice(1)), // the Patient's key missing
-      JSON.stringify([...kept, kept[0]]), // a key twice
-      JSON.stringify(kept.map((key) => (key[0] === 'Task' ? [...key.slice(0, 5), 'patch', key[6]] : key))),
-      JSON.stringify(kept.map((key) => (key[0] === 'Goal' ? ['Basic', ...key.slice(1)] : key))),
-      other ?? '',
-    ];
-    for (const text of notServing) {
-      expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, texts, text)).toEqual(expected);
-      expectSameBytes(transactionBundleBytes(plan, DEFAULT_MAPPING_OPTIONS, at, texts, text), expected);
-    }
-    // Without texts the keys are not used either: the plan is mapped in full.
-    expect(transactionBundleText(plan, DEFAULT_MAPPING_OPTIONS, at, undefined, altered)).toEqual(expected);
   });
 
   it('does not take a text that is not of the entry it is filed under', () => {

@@ -22,11 +22,11 @@ import { validPlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
 
-// The former statements, verbatim but for their names and the kept keys (migration 11, a column since).
+// The former statements, verbatim but for their names.
 async function formerInsertDerived(tx: SqlQueryable, planId: string, version: number, derived: DerivedVersion): Promise<void> {
   const [kept] = await tx.query<{ plan_id: string }>(
-    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, entry_keys) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING plan_id',
-    [planId, version, derived.deriver, derived.basis, derived.summary ?? null, derived.keys ?? null],
+    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING plan_id',
+    [planId, version, derived.deriver, derived.basis, derived.summary ?? null],
   );
   if (kept === undefined) return;
   for (let from = 0; from < derived.texts.length; from += 1_000) {

@@ -22,12 +22,11 @@ const AT = new Date('2030-01-01T00:00:00Z');
 const WRITER = 'SE2321000180-1000';
 const RECEIVERS = ['fk-a', 'fk-b'] as const;
 
-// ——— the start's statements (9cb44ca), kept here as the reference; since then with the kept keys (migration 11) beside the texts ———
+// ——— the start's statements (9cb44ca), kept here as the reference ———
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
 const derivedColumns = (version: string, deriver: string): string => `, d.basis,
   CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || chr(31) || t.resource_id || chr(31) || t.head || chr(31) || t.tail, chr(30)) FROM plan_version_texts t
-    WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts,
-  CASE WHEN v.version = ${version} THEN d.entry_keys END AS entry_keys`;
+    WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts`;
 const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
 const VERSION_OF = `SELECT ${VERSION_COLUMNS}${derivedColumns('$2', '$3')} FROM plan_versions v ${derivedJoin('$3')} WHERE v.plan_id = $1 AND v.version = $2`;
 const CURRENT_OF = `SELECT c.ord, cur.*,
@@ -39,7 +38,6 @@ const CURRENT_OF = `SELECT c.ord, cur.*,
 interface Row extends VersionRow {
   basis: string | null;
   texts: string | null;
-  entry_keys: string | null;
   held?: boolean;
   ord?: string | number;
 }
@@ -51,9 +49,9 @@ interface DeliveryRow {
 }
 
 function versionAsBefore(row: Row): StoredPlan {
-  const { basis, texts, entry_keys: keys, held: _held, ord: _ord, ...version } = row;
+  const { basis, texts, held: _held, ord: _ord, ...version } = row;
   const stored = toStored(version);
-  return basis === null ? stored : { ...stored, derived: { basis, texts: keptTexts(texts), ...(keys === null ? {} : { keys }) } };
+  return basis === null ? stored : { ...stored, derived: { basis, texts: keptTexts(texts) } };
 }
 
 /** The start's claim and read, in a transaction rolled back: what the attempts were handed (undefined: held back). */

@@ -131,7 +131,7 @@ export function createFhirConnector(receiver: FhirReceiver, options: FhirConnect
         return { kind: 'failed', reason: clip(`the plan may not be sent at ${message.at.toISOString()}: ${refused.map((problem) => `${problem.code} at ${problem.pointer === '' ? '/' : problem.pointer}: ${problem.message}`).join('; ')}`) };
       }
       // The Bundle's UTF-8 written from its parts, not a string axios would encode again.
-      const bundle = transactionBundleBytes(message.plan, mappingOptions, message.recordedAt, message.resourceTexts, message.resourceKeys);
+      const bundle = transactionBundleBytes(message.plan, mappingOptions, message.recordedAt, message.resourceTexts);
       const body = bundle.bytes;
       const sent = await send(
         instance,
