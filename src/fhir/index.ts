@@ -7,7 +7,6 @@ export * from './normal-form.js';
 export { WRITTEN_RESOURCE_TYPES } from './write/bundle.js';
 export { planToBundle } from './write/plan-entries.js';
 export { planEntries, type PlanEntry } from './write/plan-entries.js';
-export { keptKeysText, restoredKeys } from './write/kept-keys.js';
 export { requestFor } from './write/context.js';
 export { PROTECTED_LOCATION_TEXT } from './write/appointment.js';
 export { toNarrative } from './write/narrative.js';

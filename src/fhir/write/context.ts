@@ -101,19 +101,6 @@ export class KeyRegistry {
     throw new Error('unreachable: the fallback key is always accepted');
   }
 
-  /**
-   * Puts back a key registered before — by {@link register} for this very plan, kept with its version
-   * (src/fhir/write/kept-keys.ts) — without choosing it again or hashing its name. False, and nothing
-   * put back, when `resourceType/localId` is taken.
-   */
-  restore(localId: string, key: ResourceKey): boolean {
-    const name = `${key.resourceType}/${localId}`;
-    if (this.#keys.has(name)) return false;
-    this.#fullUrls.add(key.fullUrl);
-    this.#keys.set(name, key);
-    return true;
-  }
-
   get(resourceType: Resource['resourceType'], localId: string): ResourceKey {
     const key = this.#keys.get(`${resourceType}/${localId}`);
     if (key === undefined) throw new Error(`no ${resourceType} was registered for "${localId}"`);

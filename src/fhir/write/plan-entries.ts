@@ -37,8 +37,6 @@ import { toPractitioner, toPractitionerRole, toRelatedPerson } from './people.js
 /** One entry of the plan's Bundle: its type and key known at once, its resource mapped on demand. */
 export interface PlanEntry {
   readonly resourceType: Resource['resourceType'];
-  /** The plan's id of what the resource stands for, by which its key is registered (`KeyRegistry.get`). */
-  readonly localId: string;
   /** The business identifier and `urn:uuid` fullUrl the resource is written under. */
   readonly key: ResourceKey;
   /** The Bundle entry as `planToBundle` writes it, mapped on the first call and kept. */
@@ -48,21 +46,16 @@ export interface PlanEntry {
 /**
  * The entries of `planToBundle(plan, options, at)`, in its order, each mapped only when asked for.
  * As for `planToBundle`, the plan must be valid, and `at` is the moment the data is sent.
- *
- * `restored` is the plan's keys as registered before and kept with its version (src/fhir/write/
- * kept-keys.ts `restoredKeys`): they are not registered again — ≈ 40 names hashed and identifiers
- * chosen a plan, a third of writing a transaction Bundle from the kept texts (docs/performance.md,
- * branch `i14-deliver8`). It must hold every key of this plan, or this throws as a missing key does.
  */
-export function planEntries(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt), restored?: KeyRegistry): PlanEntry[] {
-  const keys = restored ?? new KeyRegistry();
+export function planEntries(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt)): PlanEntry[] {
+  const keys = new KeyRegistry();
   const context = newContext(plan, options, keys, at);
   const invited = invitedOrganizations(context);
-  if (restored === undefined) registerKeys(plan, keys, invited);
+  registerKeys(plan, keys, invited);
   const lazy = (resourceType: Resource['resourceType'], localId: string, map: () => FhirResource): PlanEntry => {
     const key = keys.get(resourceType, localId);
     let mapped: BundleEntry | undefined;
-    return { resourceType, localId, key, entry: () => (mapped ??= entryFor(key, declaringProfile(map()))) };
+    return { resourceType, key, entry: () => (mapped ??= entryFor(key, declaringProfile(map()))) };
   };
   const { ownAccount } = plan;
   return [
