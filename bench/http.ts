@@ -346,6 +346,9 @@ try {
     const scenarios: Record<string, Scenario> = Object.fromEntries(([
       ...Object.entries(all).map(([name, requests]): readonly [string, Scenario] => [name, { base: name, server, requests }]),
       ...fixedRate.map(({ base, rate }): readonly [string, Scenario] => [`${base} @${String(rate)}/s`, { base, server, requests: all[base] ?? [], rate }]),
+      ...variants.flatMap((variant) =>
+        fixedRate.map(({ base, rate }): readonly [string, Scenario] => [`${base} @${String(rate)}/s {${variant.name}}`, { base, server: variant.server, requests: all[base] ?? [], rate }]),
+      ),
       // Left out when profiling, so that the end of the profile is the last scenario of the profiled server.
       ...Object.entries(CPU_PROF === undefined ? withoutCaches : {}).map(([name, requests]) => [`${name} (no caches)`, { base: `${name} (no caches)`, server: uncached, requests }] as const),
       ...variants.flatMap((variant) => Object.entries(all).map(([name, requests]) => [`${name} {${variant.name}}`, { base: name, server: variant.server, requests }] as const)),
@@ -359,7 +362,8 @@ try {
       .map((entry, index) => {
         const of = Object.keys(all).indexOf(entry[1].base);
         const variant = variants.findIndex((candidate) => candidate.server === entry[1].server);
-        const within = entry[1].server === before ? 0.9 : variant >= 0 ? 0.1 + 0.01 * variant : entry[1].rate !== undefined ? 0.5 : 0;
+        // A scenario, its variants, the same at the aim's rate with its variants, then [before].
+        const within = entry[1].server === before ? 0.9 : (entry[1].rate === undefined ? 0 : 0.5) + (variant >= 0 ? 0.1 + 0.01 * variant : 0);
         return { entry, order: of < 0 ? 1_000 + index : of + within };
       })
       .sort((a, b) => a.order - b.order)
