@@ -61,11 +61,6 @@ function matchesPattern(value: unknown, pattern: unknown): boolean {
   return value === pattern;
 }
 
-/** Whether a coding has a code (a string): what a binding is checked on. */
-function hasCode(coding: Coding): boolean {
-  return typeof coding.code === 'string';
-}
-
 /** Whether an object whose property names are `keys` has no property but `id` (or none at all): an element with no value and no children. */
 function hasOnlyId(keys: readonly string[]): boolean {
   return keys.length === 0 || (keys.length === 1 && keys[0] === 'id');
@@ -544,17 +539,13 @@ export class Walker implements ResourceWalker {
   #checkBinding(node: ElementNode, plan: NodePlan, codings: readonly Coding[], expression: string, findings: Findings, withSystem: boolean): void {
     const binding = node.binding;
     if (binding?.valueSet === undefined || (binding.strength !== 'required' && binding.strength !== 'extensible')) return;
-    // The codings with a code are looked at in place, without a list and a closure per element; the
-    // list is made only when none is in the value set, for the finding.
-    if (!codings.some(hasCode)) return;
+    const coded = codings.filter((coding) => typeof coding.code === 'string');
+    if (coded.length === 0) return;
     plan.expansion ??= this.#terminology.expand(unversioned(binding.valueSet)) ?? null;
     const expansion = plan.expansion;
     if (expansion === null) return;
-    for (const coding of codings) {
-      const { code } = coding;
-      if (typeof code === 'string' && (withSystem ? expansion.pairs.has(`${coding.system ?? ''}|${code}`) : expansion.codes.has(code))) return;
-    }
-    const coded = codings.filter(hasCode);
+    const inSet = (coding: Coding) => (withSystem ? expansion.pairs.has(`${coding.system ?? ''}|${coding.code ?? ''}`) : expansion.codes.has(coding.code ?? ''));
+    if (coded.some(inSet)) return;
     // Extensible: a code from another system is allowed when the ValueSet has no suitable concept.
     if (binding.strength === 'extensible' && withSystem && coded.some((coding) => coding.system === undefined || !expansion.systems.has(coding.system))) return;
     const shown = coded.map((coding) => (withSystem ? `${coding.system ?? '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
