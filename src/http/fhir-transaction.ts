@@ -174,27 +174,64 @@ export function asFirstVersion(plan: SipPlan, at: Date): SipPlan | undefined {
 /** Identifier systems that name the same thing: RIV-TA's HSA-id OID is read as the HSA-id. */
 const SAME_SYSTEM: Readonly<Record<string, string>> = { [IDENTIFIER_SYSTEM.hsaIdRivta]: IDENTIFIER_SYSTEM.hsaId };
 
+/** `keys` with the match key of an identifier (`value` given) appended: type, system (RIV-TA's HSA-id OID as the HSA-id) and value. */
+function pushIdentifierKey(keys: string[], type: string, system: string | undefined, value: string | undefined): void {
+  if (value !== undefined) keys.push(`${type}|${SAME_SYSTEM[system ?? ''] ?? system ?? ''}|${value}`);
+}
+
+/**
+ * The match keys of a resource's business identifiers (and of a Provenance's `meta.tag`), in that
+ * order. Built in one loop: the spread lists and `flatMap` it was written with were a third of
+ * {@link matchEntries} (docs/performance.md, branch `i11-tx8`).
+ */
 function identifierKeys(type: string, resource: FhirResource): string[] {
   const identifiers = (resource as { identifier?: Identifier | Identifier[] }).identifier;
-  const list = Array.isArray(identifiers) ? identifiers : identifiers === undefined ? [] : [identifiers];
-  const tags = type === 'Provenance' ? (resource.meta?.tag ?? []).map((tag) => ({ system: tag.system, value: tag.code })) : [];
-  return [...list, ...tags].flatMap((identifier) =>
-    identifier.value === undefined ? [] : [`${type}|${SAME_SYSTEM[identifier.system ?? ''] ?? identifier.system ?? ''}|${identifier.value}`],
-  );
+  const keys: string[] = [];
+  if (Array.isArray(identifiers)) {
+    for (const identifier of identifiers) pushIdentifierKey(keys, type, identifier.system, identifier.value);
+  } else if (identifiers !== undefined) {
+    pushIdentifierKey(keys, type, identifiers.system, identifiers.value);
+  }
+  if (type === 'Provenance') for (const tag of resource.meta?.tag ?? []) pushIdentifierKey(keys, type, tag.system, tag.code);
+  return keys;
+}
+
+/** What makes `URLSearchParams` do more than split a query: percent-escapes, `+` for a space, and surrogates (a lone one becomes U+FFFD). */
+const FORM_ENCODED = /[%+\uD800-\uDFFF]/;
+
+/**
+ * The name-value pairs of a query as `[...new URLSearchParams(query)]` gives them
+ * (https://url.spec.whatwg.org/#concept-urlencoded-parser). A query with nothing to decode (no `%`,
+ * no `+`, no surrogate) is split as that parser splits it — one leading `?` dropped, sequences
+ * between `&`, empty ones skipped, the name before the first `=` — without the URLSearchParams
+ * object and its iterator; anything else, and a value that is not a string, goes through
+ * URLSearchParams itself.
+ */
+export function queryPairs(query: unknown): [string, string][] {
+  if (typeof query !== 'string' || FORM_ENCODED.test(query)) return [...new URLSearchParams(query as string)];
+  const pairs: [string, string][] = [];
+  for (const sequence of (query.startsWith('?') ? query.slice(1) : query).split('&')) {
+    if (sequence === '') continue;
+    const equals = sequence.indexOf('=');
+    pairs.push(equals < 0 ? [sequence, ''] : [sequence.slice(0, equals), sequence.slice(equals + 1)]);
+  }
+  return pairs;
 }
 
 /** The business identifiers a conditional request names: `identifier=system|value` or `_tag=system|code`. */
 function conditionalKeys(type: string, entry: BundleEntry): string[] {
   const queries = [entry.request?.ifNoneExist, entry.request?.url.includes('?') === true ? entry.request.url.slice(entry.request.url.indexOf('?') + 1) : undefined];
-  return queries.flatMap((query) => {
-    if (query === undefined) return [];
-    return [...new URLSearchParams(query)].flatMap(([name, value]) => {
-      if (name !== 'identifier' && name !== '_tag') return [];
+  const keys: string[] = [];
+  for (const query of queries) {
+    if (query === undefined) continue;
+    for (const [name, value] of queryPairs(query)) {
+      if (name !== 'identifier' && name !== '_tag') continue;
       const bar = value.indexOf('|');
       const system = bar < 0 ? '' : value.slice(0, bar);
-      return [`${type}|${SAME_SYSTEM[system] ?? system}|${bar < 0 ? value : value.slice(bar + 1)}`];
-    });
-  });
+      keys.push(`${type}|${SAME_SYSTEM[system] ?? system}|${bar < 0 ? value : value.slice(bar + 1)}`);
+    }
+  }
+  return keys;
 }
 
 /** What a resource of the request may have been given as its local id by the reader (src/fhir/read/read-context.ts). */
@@ -239,6 +276,34 @@ function viewResources(view: readonly PlanEntry[]): ViewResource[] {
   });
 }
 
+/** How many ways {@link matchEntries} tries in turn. */
+const MATCH_STEPS = 4;
+
+/** Whether the candidate carries one of `keys`. */
+function carriesAny(candidate: ViewResource, keys: readonly string[]): boolean {
+  for (const key of candidate.keys) if (keys.includes(key)) return true;
+  return false;
+}
+
+/**
+ * The first of `candidates` (one type's resources of the view, in the view's order) not yet `taken`
+ * that step `step` of {@link matchEntries} accepts for `entry`: 0, a business identifier both carry
+ * or the entry's conditional request names; 1, the entry's fullUrl UUID or resource id as the
+ * candidate's id; 2, a plan-scoped identifier of a local id the reader may have given it; 3, any.
+ */
+function firstFree(step: number, entry: BundleEntry, resource: FhirResource, plan: SipPlan, candidates: readonly ViewResource[], taken: ReadonlySet<ViewResource>): ViewResource | undefined {
+  let keys: readonly string[] | undefined;
+  let ids: readonly unknown[] | undefined;
+  if (step === 0) keys = [...identifierKeys(resource.resourceType, resource), ...conditionalKeys(resource.resourceType, entry)];
+  else if (step === 1) ids = [resourceIdOf(entry.fullUrl), resource.id];
+  else if (step === 2) keys = localIdCandidates(entry, resource).map((localId) => `${resource.resourceType}|${IDENTIFIER_SYSTEM.sipEntity}|${plan.id}/${localId}`);
+  for (const candidate of candidates) {
+    if (taken.has(candidate)) continue;
+    if (keys !== undefined ? carriesAny(candidate, keys) : ids === undefined || ids.includes(candidate.id)) return candidate;
+  }
+  return undefined;
+}
+
 export type EntryMatch = { readonly ok: true; readonly ids: readonly ResourceId[] } | { readonly ok: false; readonly unmatched: readonly number[] };
 
 /**
@@ -259,40 +324,23 @@ export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan, pla
   const view = viewResources(planView);
   const taken = new Set<ViewResource>();
   const found: (ViewResource | undefined)[] = entries.map(() => undefined);
-  const claim = (index: number, candidate: ViewResource | undefined): void => {
-    if (candidate === undefined || taken.has(candidate) || found[index] !== undefined) return;
-    taken.add(candidate);
-    found[index] = candidate;
-  };
-  const resourceOf = (entry: BundleEntry): FhirResource | undefined => entry.resource;
-  const steps: ((entry: BundleEntry, resource: FhirResource, free: ViewResource[]) => ViewResource | undefined)[] = [
-    (entry, resource, free) => {
-      const keys = new Set([...identifierKeys(resource.resourceType, resource), ...conditionalKeys(resource.resourceType, entry)]);
-      return free.find((candidate) => candidate.keys.some((key) => keys.has(key)));
-    },
-    (entry, resource, free) => {
-      const ids = new Set([resourceIdOf(entry.fullUrl), resource.id]);
-      return free.find((candidate) => ids.has(candidate.id));
-    },
-    (entry, resource, free) => {
-      const keys = new Set(localIdCandidates(entry, resource).map((localId) => `${resource.resourceType}|${IDENTIFIER_SYSTEM.sipEntity}|${plan.id}/${localId}`));
-      return free.find((candidate) => candidate.keys.some((key) => keys.has(key)));
-    },
-    (_entry, _resource, free) => free[0],
-  ];
-  // The view's resources of each type, in the view's order: what is free of a type is then filtered
-  // from its own few, not from the whole view for every entry at every step.
+  // The view's resources of each type, in the view's order: the first one free (not taken) that a
+  // step accepts is searched in its type's own few, without a list of the free ones made for every
+  // entry at every step.
   const ofType = new Map<string, ViewResource[]>();
   for (const candidate of view) {
     const list = ofType.get(candidate.resourceType);
     if (list === undefined) ofType.set(candidate.resourceType, [candidate]);
     else list.push(candidate);
   }
-  for (const step of steps) {
+  for (let step = 0; step < MATCH_STEPS; step++) {
     entries.forEach((entry, index) => {
-      const resource = resourceOf(entry);
+      const resource = entry.resource;
       if (resource === undefined || found[index] !== undefined) return;
-      claim(index, step(entry, resource, (ofType.get(resource.resourceType) ?? []).filter((candidate) => !taken.has(candidate))));
+      const candidate = firstFree(step, entry, resource, plan, ofType.get(resource.resourceType) ?? [], taken);
+      if (candidate === undefined) return;
+      taken.add(candidate);
+      found[index] = candidate;
     });
   }
   const unmatched = found.flatMap((match, index) => (match === undefined ? [index] : []));

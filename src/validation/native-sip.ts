@@ -23,8 +23,20 @@ function objects(value: unknown): readonly Json[] | undefined {
   return Array.isArray(value) && value.every(isObject) ? value : undefined;
 }
 
+/** `_name` of each name {@link stringOf} is asked (the few literal names of this module), made once: a name built per call was most of its time. */
+const shadowNames = new Map<string, string>();
+
+function shadowOf(name: string): string {
+  let shadow = shadowNames.get(name);
+  if (shadow === undefined) {
+    shadow = `_${name}`;
+    shadowNames.set(name, shadow);
+  }
+  return shadow;
+}
+
 function stringOf(node: Json, name: string): string | null | undefined {
-  if (node[`_${name}`] !== undefined) return undefined;
+  if (node[shadowOf(name)] !== undefined) return undefined;
   const value = node[name];
   if (value === undefined) return null;
   return typeof value === 'string' ? value : undefined;
@@ -339,9 +351,21 @@ function namesPrincipal(facts: SipBundleFacts, principals: ReadonlySet<string>, 
   return false;
 }
 
+/**
+ * The facts worked out for one evaluation of a Bundle's constraints, by its `env` object: the walker
+ * makes one `env` for all the constraints of an element, so the five rules that read the facts share
+ * one pass over the Bundle instead of making it five times. Weak: nothing outlives the evaluation.
+ */
+const factsByEnv = new WeakMap<object, { readonly bundle: unknown; readonly facts: SipBundleFacts | undefined }>();
+
 /** The facts of the Bundle the constraint is evaluated on, when it is evaluated on a Bundle as `%resource` (as the profile's root constraints are). */
 function factsOf(node: unknown, env: { readonly resource: unknown }): SipBundleFacts | undefined {
-  return env.resource === node ? sipBundleFacts(node) : undefined;
+  if (env.resource !== node) return undefined;
+  const known = factsByEnv.get(env);
+  if (known !== undefined && known.bundle === node) return known.facts;
+  const facts = sipBundleFacts(node);
+  factsByEnv.set(env, { bundle: node, facts });
+  return facts;
 }
 
 /** sip-bdl-3: an active plan has interventions a region (its unit, or a role of either) performs, and one a municipality does. */

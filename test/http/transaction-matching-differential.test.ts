@@ -6,13 +6,17 @@
  * where the former shared them) and the same match, on every example plan's SIP Bundle, those Bundles
  * with their references written every way FHIR allows (relative, RESTful fullUrls, conditional,
  * versioned, fragments, duplicated fullUrls), and generated JSON full of reference look-alikes.
+ * Since branch `i11-tx8` `matchEntries` searches each type's free resources without listing them and
+ * builds keys in loops, and splits a query with nothing to decode itself (`queryPairs`): the same
+ * match on Bundles whose conditional requests are written every way a query may be, and the same
+ * pairs as `URLSearchParams` on generated queries.
  */
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, planEntries, planToBundle, resourceIdOf, type PlanEntry } from '../../src/fhir/index.js';
 import { BundleIndex, type IndexedEntry } from '../../src/fhir/read/bundle-index.js';
-import { IDENTIFIED_BEYOND_KEY, matchEntries, withBundleReferences, type EntryMatch } from '../../src/http/fhir-transaction.js';
+import { IDENTIFIED_BEYOND_KEY, matchEntries, queryPairs, withBundleReferences, type EntryMatch } from '../../src/http/fhir-transaction.js';
 import { parsePlan, type SipPlan } from '../../src/sip/index.js';
 import { mappablePlanArbitrary, referenceLookAlikeJson } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
@@ -261,5 +265,50 @@ describe('withBundleReferences and matchEntries against the functions as they we
       }),
       { numRuns: 3_000 },
     );
+  });
+  it('split queries as URLSearchParams does', () => {
+    const characters = ['a', 'b', 'identifier', '_tag', '=', '&', '?', '|', '%', '%7C', '%zz', '+', ' ', '\ud83d\ude00', '\ud800', '\udc00', 'é', '#'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...characters), { maxLength: 14 }), (parts) => {
+        const query = parts.join('');
+        expect(queryPairs(query)).toEqual([...new URLSearchParams(query)]);
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const query of ['', '?', '??a=b', '&&', '=', 'a==b', 'identifier=x|1&&_tag=y|2&', '?identifier=x%7C1', 'identifier=x+y|1']) {
+      expect(queryPairs(query)).toEqual([...new URLSearchParams(query)]);
+    }
+  });
+
+  it('match the example Bundles with their conditional requests written every way a query may be', () => {
+    const ways: ((query: string) => string)[] = [
+      (query) => query,
+      (query) => `?${query}`,
+      (query) => `&${query}&&`,
+      (query) => query.replace('|', '%7C'),
+      (query) => query.replace('=', '=x&identifier='),
+      (query) => `_tag=${query.slice(query.indexOf('=') + 1)}`,
+      (query) => `other=1&${query.replaceAll('-', '+')}`,
+      (query) => query.replace('identifier=', 'identifier'),
+    ];
+    for (const file of exampleFiles) {
+      const plan = readExample(file);
+      const entries = planToBundle(plan).entry ?? [];
+      ways.forEach((way, index) => {
+        const written = entries.map((entry, position) => {
+          const request = entry.request;
+          if (request === undefined) return entry;
+          const query = request.ifNoneExist ?? (request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : undefined);
+          if (query === undefined) return entry;
+          // Half the entries carry it as ifNoneExist, half in the URL; every other one without its identifiers, so the query decides.
+          const resource = position % 2 === 0 && entry.resource !== undefined ? ({ ...entry.resource, identifier: undefined } as FhirResource) : entry.resource;
+          const type = entry.resource?.resourceType ?? 'Basic';
+          const conditional = (position + index) % 2 === 0 ? { method: 'POST' as const, url: type, ifNoneExist: way(query) } : { method: 'PUT' as const, url: `${type}?${way(query)}` };
+          return { ...entry, ...(resource === undefined ? {} : { resource }), request: conditional };
+        });
+        expect(matchEntries(written, plan)).toEqual(formerMatchEntries(written, plan));
+        expect(matchEntries([...written].reverse(), plan)).toEqual(formerMatchEntries([...written].reverse(), plan));
+      });
+    }
   });
 });
