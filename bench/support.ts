@@ -77,16 +77,57 @@ export interface Served {
 }
 
 /**
- * Starts `sip-fhir serve` as a child process — as it runs in production, and so that autocannon's own
- * CPU is not counted in the server's event loop — on the database, without the example plans and
- * with the rate limit lifted; `env` adds settings, `nodeArgs` options of node (`--cpu-prof`, say).
+ * What the benches run as the server: `dist` (the default), the checkout's own build — `npm run build`
+ * made anew before its first server, then `node dist/cli/bin.js serve` as `npm start` runs it; or
+ * `tsx` (`BENCH_SERVER=tsx`), the sources through tsx, as the benches did before. tsx's transform
+ * keeps function names by a helper (`__name`) called each time a function or closure is made — ≈ 2.4 %
+ * of the server's CPU under the transaction load — and the two reacted differently to the same change
+ * (docs/performance.md, branch `i11-tx8`): a figure of the server is of what production runs.
+ */
+const SERVER_FROM = process.env.BENCH_SERVER === 'tsx' ? 'tsx' : 'dist';
+
+/** Each checkout's build, made once per bench process (it takes ≈ 25 s of tsc). */
+const builds = new Map<string, Promise<void>>();
+
+/** `npm run build` in `cwd`, once; fails with tsc's output. */
+function buildOnce(cwd: string): Promise<void> {
+  let build = builds.get(cwd);
+  if (build === undefined) {
+    build = new Promise<void>((resolveBuild, reject) => {
+      process.stderr.write(`building ${cwd} (npm run build), to run the server as npm start does…\n`);
+      const child = spawn('npm', ['run', 'build'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const gather = (chunk: Buffer): void => {
+        output = (output + chunk.toString('utf8')).slice(-10_000);
+      };
+      child.stdout.on('data', gather);
+      child.stderr.on('data', gather);
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        if (code === 0) resolveBuild();
+        else reject(new Error(`npm run build in ${cwd} failed (${String(code)}):\n${output}`));
+      });
+    });
+    builds.set(cwd, build);
+  }
+  return build;
+}
+
+/**
+ * Starts `sip-fhir serve` as a child process — as it runs in production ({@link SERVER_FROM}), and so
+ * that autocannon's own CPU is not counted in the server's event loop — on the database, without the
+ * example plans and with the rate limit lifted; `env` adds settings, `nodeArgs` options of node
+ * (`--cpu-prof`, say).
  */
 export async function startServe(
   databaseUrl: string,
   dataDir: string,
-  options: { env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[]; /** Another checkout to run (its src/), for a before/after in the same rounds. */ cwd?: string } = {},
+  options: { env?: Readonly<Record<string, string>>; nodeArgs?: readonly string[]; /** Another checkout to run (its build, or its src/), for a before/after in the same rounds. */ cwd?: string } = {},
 ): Promise<Served> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/bin.ts', 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
+  const cwd = options.cwd ?? process.cwd();
+  if (SERVER_FROM === 'dist') await buildOnce(resolve(cwd));
+  const entry = SERVER_FROM === 'dist' ? ['dist/cli/bin.js'] : ['--import', 'tsx', 'src/cli/bin.ts'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
