@@ -61,6 +61,11 @@ export class DefinitionStore {
     }
   }
 
+  /** How many definitions and misses are remembered (read from the base package); bounded by its files. */
+  get remembered(): number {
+    return this.#cache.size;
+  }
+
   /** The project's own StructureDefinitions (profiles and extensions). */
   ownStructureDefinitions(): StructureDefinition[] {
     return [...this.#own.values()].filter((definition): definition is StructureDefinition => definition.resourceType === 'StructureDefinition');
@@ -98,8 +103,12 @@ export class DefinitionStore {
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached ?? undefined;
     const tail = url.slice(url.lastIndexOf('/') + 1);
-    const found = this.#fromFile(type, url, `${type}-${tail}.json`);
-    if (found === undefined) this.#cache.set(key, null);
+    const file = `${type}-${tail}.json`;
+    const found = this.#fromFile(type, url, file);
+    // A miss is remembered only when a base file had to be read to find it, so what is remembered is
+    // bounded by the package's files: data may name any number of unknown systems and profiles, and a
+    // miss without such a file costs one Set lookup.
+    if (found === undefined && this.#baseFiles.has(file)) this.#cache.set(key, null);
     return found;
   }
 

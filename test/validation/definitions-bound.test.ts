@@ -1,0 +1,36 @@
+/**
+ * What the definition store remembers is bounded by the base package's files, however many unknown
+ * code systems, value sets and profiles the data names (a server validates whatever it is sent, and
+ * memory must stay bounded at any size). Before, every unknown canonical was remembered as a miss.
+ */
+import { describe, expect, it } from 'vitest';
+import { basePackageDirectory, DefinitionStore, defaultProfileDirectory } from '../../src/validation/definitions.js';
+
+describe('DefinitionStore remembers no unknown canonical', () => {
+  it('answers 6,000 lookups of unknown canonicals without remembering more', () => {
+    const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
+    expect(store.structureDefinition('http://hl7.org/fhir/StructureDefinition/CarePlan')?.type).toBe('CarePlan');
+    expect(store.codeSystem('http://hl7.org/fhir/request-status')?.url).toBe('http://hl7.org/fhir/request-status');
+    const before = store.remembered;
+    expect(before).toBeGreaterThan(0);
+    for (let index = 0; index < 2_000; index++) {
+      // As coding-system.ts asks of a Coding's system, and the walker of a meta.profile.
+      expect(store.valueSet(`urn:oid:1.2.752.${String(index)}`)).toBeUndefined();
+      expect(store.codeSystem(`http://example.org/CodeSystem/unknown-${String(index)}`)).toBeUndefined();
+      expect(store.structureDefinition(`http://example.org/StructureDefinition/unknown-${String(index)}`)).toBeUndefined();
+    }
+    expect(store.remembered).toBe(before);
+  }, 60_000);
+
+  it('still remembers a miss that needed a base file read (the file is there, its url is another)', () => {
+    const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
+    // CodeSystem-request-status.json exists; a canonical of another base with the same last segment does not match it.
+    expect(store.codeSystem('http://example.org/request-status')).toBeUndefined();
+    const once = store.remembered;
+    expect(once).toBe(1);
+    expect(store.codeSystem('http://example.org/request-status')).toBeUndefined();
+    expect(store.remembered).toBe(once);
+    // And the real one is still found.
+    expect(store.codeSystem('http://hl7.org/fhir/request-status')?.url).toBe('http://hl7.org/fhir/request-status');
+  });
+});
