@@ -50,40 +50,9 @@ function swedishCalendarDate(value: string): string | undefined {
   return `${String(day)} ${SWEDISH_MONTHS[month - 1] ?? ''} ${String(year)}`;
 }
 
-const HOUR = 3_600_000;
-
-/** 01:00 UTC on the last Sunday of a month (`month` from 0): when EU summer time begins (March) and ends (October). */
-function lastSundayOneUtc(year: number, month: number): number {
-  const lastDay = Date.UTC(year, month + 1, 0);
-  return lastDay - new Date(lastDay).getUTCDay() * 86_400_000 + HOUR;
-}
-
-/**
- * The wall clock of Stockholm at `value` (an instant `Date` parses) as UTC fields of a shifted `Date`,
- * for instants of 1996–2099, when Sweden keeps the EU's rules (https://eur-lex.europa.eu/eli/dir/2000/84/oj:
- * CET, +01:00, and summer time, +02:00, from 01:00 UTC on the last Sunday of March to 01:00 UTC on the
- * last Sunday of October); undefined for any other instant, and for a value that is not one, which are
- * left to `Intl`. `Intl`'s time zone formatting, ≈ 2 µs a call, was a hundredth of a transaction's
- * server CPU (the decisions' and meetings' instants in the narratives; docs/performance.md, branch
- * `i11-tx10`); held equal to it on every half hour of 1995–2100, every minute around each change, and
- * generated instants (test/fhir/mapping-helpers.test.ts).
- */
-function stockholmWallClock(value: string): Date | undefined {
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
-  const year = new Date(at).getUTCFullYear();
-  if (year < 1996 || year > 2099) return undefined;
-  const summer = at >= lastSundayOneUtc(year, 2) && at < lastSundayOneUtc(year, 9);
-  return new Date(at + (summer ? 2 : 1) * HOUR);
-}
-
-/** `2026-03-05` → `5 mars 2026`. A date-only value is a calendar date, so it is formatted in UTC; an instant on Stockholm's clock. */
+/** `2026-03-05` → `5 mars 2026`. A date-only value is a calendar date, so it is formatted in UTC. */
 export function swedishDate(value: string): string {
-  if (value.length !== 10) {
-    const wall = stockholmWallClock(value);
-    if (wall === undefined) return SWEDISH_INSTANT.format(new Date(value));
-    return `${String(wall.getUTCDate())} ${SWEDISH_MONTHS[wall.getUTCMonth()] ?? ''} ${String(wall.getUTCFullYear())}`;
-  }
+  if (value.length !== 10) return SWEDISH_INSTANT.format(new Date(value));
   return swedishCalendarDate(value) ?? SWEDISH_DATE.format(new Date(`${value}T00:00:00Z`));
 }
 
@@ -91,8 +60,6 @@ const SWEDISH_CLOCK = new Intl.DateTimeFormat('sv-SE', { hour: '2-digit', minute
 
 /** `2026-03-05T13:00:00+01:00` → `13.00`, the time of day in Stockholm written the Swedish way. */
 export function swedishClock(value: string): string {
-  const wall = stockholmWallClock(value);
-  if (wall !== undefined) return `${String(wall.getUTCHours()).padStart(2, '0')}.${String(wall.getUTCMinutes()).padStart(2, '0')}`;
   const parts = SWEDISH_CLOCK.formatToParts(new Date(value));
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '00';
   return `${part('hour')}.${part('minute')}`;
