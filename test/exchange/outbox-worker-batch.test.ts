@@ -90,6 +90,74 @@ describe('the worker on a queue that claims in batches', () => {
     expect(most).toBe(4);
   });
 
+  it('gives a batch its attempts back once they have all ended, before its results are recorded, with at most `concurrency` claims open', async () => {
+    const pending: ClaimedAttempt[] = [];
+    let next = 1;
+    for (let n = 0; n < 40; n++) {
+      const id = String(next++);
+      const stored = { plan: PLAN, version: PLAN.version, recordedAt: '2026-03-12T10:00:00.000Z' };
+      pending.push({ delivery: { id, planId: `${PLAN.id}-${id}`, version: PLAN.version, receiverId: 'fk', attempts: 0 }, stored, current: stored });
+    }
+    // Every batch's recording waits at a gate, as a settlement's round trips and commit would.
+    const recordings: (() => void)[] = [];
+    let open = 0;
+    let mostOpen = 0;
+    let inFlight = 0;
+    let most = 0;
+    const recorded: string[] = [];
+    const queue: OutboxQueue = {
+      deliverNext: () => Promise.reject(new Error('a batching queue is claimed with deliverBatch')),
+      async deliverBatch(_at, limit, attempt, options) {
+        const claimed = pending.splice(0, limit);
+        options?.onClaimed?.(claimed.length);
+        if (claimed.length === 0) return 0;
+        open++;
+        mostOpen = Math.max(mostOpen, open);
+        await Promise.all(claimed.map((claim) => attempt(claim)));
+        await new Promise<void>((resolve) => recordings.push(resolve));
+        recorded.push(...claimed.map((claim) => claim.delivery.id));
+        open--;
+        return claimed.length;
+      },
+    };
+    worker = new OutboxWorker({
+      outbox: queue,
+      audit: () => Promise.resolve(),
+      receivers: [{ id: 'fk', organization: '202100-5521' }],
+      connectorFor: () => ({
+        deliver: async () => {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          inFlight--;
+          return { kind: 'delivered', status: 200 };
+        },
+      }),
+      decide: (plan) => ({ send: true, plan, consentId: 'c1', removed: [] }),
+      concurrency: 4,
+      pollIntervalMs: 10,
+    });
+    worker.start();
+    // No recording ends: the batches' attempts end and their slots are claimed again, until four claims are open.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(recorded).toEqual([]);
+    expect(open).toBe(4);
+    expect(pending.length).toBe(40 - 4 * batchLimit(4));
+    // Each recording that ends lets one more claim open, never more than four at once.
+    while (recorded.length < 40) {
+      const end = recordings.shift();
+      if (end === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        continue;
+      }
+      end();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(mostOpen).toBe(4);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(new Set(recorded).size).toBe(40);
+  });
+
   it('claims half of the concurrency at most, rounded up, and at least one', () => {
     expect([1, 2, 3, 4, 5, 8].map(batchLimit)).toEqual([1, 1, 2, 2, 3, 4]);
   });
