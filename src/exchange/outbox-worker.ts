@@ -313,13 +313,8 @@ export class OutboxWorker {
    * Claims in batches while attempts are free (at most `concurrency` in flight): each claim asks for
    * up to {@link batchLimit} of the free ones and gives back at once those it did not fill, so a
    * backlog that trickles in (one queued delivery at a time) still fills every attempt, as one slot
-   * per attempt did. A batch's attempts are given back once every one of them has ended, before its
-   * results are recorded: the next claim's round trip then overlaps the settlement's and the commit's,
-   * in which the batch sends nothing (with two batches at `concurrency` 8, the event loop had been
-   * idle ≈ 15 % of a bench:exchange run, docs/performance.md "The exchange, ninth round"). Claims
-   * still open — attempting or being recorded, each holding a pool connection — are at most
-   * `concurrency`, as before. Sleeps when a claim finds nothing, or after an error, until woken or
-   * the poll interval has passed.
+   * per attempt did. A batch's attempts are taken back when it is recorded. Sleeps when a claim finds
+   * nothing, or after an error, until woken or the poll interval has passed.
    */
   private async claimLoop(): Promise<void> {
     const most = batchLimit(this.concurrency);
@@ -329,7 +324,7 @@ export class OutboxWorker {
         await this.sleep(this.pollIntervalMs);
         continue;
       }
-      if (this.free === 0 || this.batches.size >= this.concurrency) {
+      if (this.free === 0) {
         await new Promise<void>((resolve) => {
           this.freed = resolve;
         });
@@ -347,24 +342,13 @@ export class OutboxWorker {
     const deliverBatch = this.options.outbox.deliverBatch?.bind(this.options.outbox);
     if (deliverBatch === undefined) throw new Error('claimBatch needs a queue with deliverBatch');
     let held = limit;
-    // The batch's attempts not yet ended; its slots are given back when the last one ends.
-    let running = limit;
     return new Promise<number>((resolve) => {
       const onClaimed = (count: number): void => {
         this.release(held - count);
         held = count;
-        running = count;
         resolve(count);
       };
-      const attempt = (claimed: ClaimedAttempt): Promise<AttemptResult> =>
-        this.attempt(claimed).finally(() => {
-          running--;
-          if (running === 0) {
-            this.release(held);
-            held = 0;
-          }
-        });
-      const batch = deliverBatch(this.clock(), limit, attempt, { ...this.claimOptions, onClaimed })
+      const batch = deliverBatch(this.clock(), limit, (claimed) => this.attempt(claimed), { ...this.claimOptions, onClaimed })
         .then(
           () => undefined,
           (error: unknown) => {
@@ -375,11 +359,9 @@ export class OutboxWorker {
           },
         )
         .finally(() => {
-          this.batches.delete(batch);
           this.release(held);
           held = 0;
-          // A claim may wait for an open batch to end (at most `concurrency` open) rather than for attempts.
-          this.notifyFreed();
+          this.batches.delete(batch);
           resolve(0);
         });
       this.batches.add(batch);
@@ -389,10 +371,6 @@ export class OutboxWorker {
   private release(count: number): void {
     if (count <= 0) return;
     this.free += count;
-    this.notifyFreed();
-  }
-
-  private notifyFreed(): void {
     const freed = this.freed;
     this.freed = undefined;
     freed?.();
