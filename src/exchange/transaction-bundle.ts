@@ -133,22 +133,24 @@ function transactionBundleParts(plan: SipPlan, options: FhirMappingOptions, at: 
     return { parts: [JSON.stringify(bundle)], entries: bundle.entry?.length ?? 0 };
   }
   const entries = planEntries(plan, options, at);
-  // Each entry by `Type/id`, the relative reference a kept text names it by, and the member a
-  // reference to it is written as.
-  const byResource = new Map<string, PlanEntry>();
+  // Each entry by its id (a kept text's is its type's and this id), and by `Type/id`, the relative
+  // reference a kept text names it by, with the member a reference to it is written as. A text is
+  // found by its id and then checked to be of the entry's type, not looked up by a `Type/id` made for
+  // it (a new string, hashed whole, for every text of every delivery). Should two entries share an id,
+  // the first's text is not found and that entry is mapped: the same Bundle.
+  const byId = new Map<string, PlanEntry>();
   const members = new Map<string, string>();
   for (const planEntry of entries) {
     const id = resourceIdOf(planEntry.key.fullUrl);
     if (id === undefined) continue;
-    const reference = `${planEntry.resourceType}/${id}`;
-    byResource.set(reference, planEntry);
-    members.set(reference, referenceMember(planEntry.key.fullUrl));
+    byId.set(id, planEntry);
+    members.set(`${planEntry.resourceType}/${id}`, referenceMember(planEntry.key.fullUrl));
   }
   const referenceTo: ReferenceTo = (reference) => members.get(reference);
   const kept = new Map<PlanEntry, ResourceText>();
   for (const text of texts) {
-    const planEntry = byResource.get(`${text.resourceType}/${text.id}`);
-    if (planEntry !== undefined) kept.set(planEntry, text);
+    const planEntry = byId.get(text.id);
+    if (planEntry !== undefined && planEntry.resourceType === text.resourceType) kept.set(planEntry, text);
   }
   const head = JSON.stringify({ resourceType: 'Bundle', meta: { profile: [PROFILE.bundle] }, type: 'transaction', timestamp: stockholmInstant(at) });
   const parts: string[] = [head.slice(0, -1), ',"entry":['];
@@ -203,11 +205,28 @@ export function utf8Of(parts: readonly string[]): Buffer {
     if (last >= 0xd800 && last <= 0xdbff) return Buffer.from(parts.join(''), 'utf8');
     length += part.length;
   }
-  // A UTF-16 code unit is at most three bytes of UTF-8 (a pair of them, four).
-  const bytes = Buffer.allocUnsafe(length * 3);
+  // A UTF-16 code unit is at most three bytes of UTF-8 (a pair of them, four), but a Bundle's text is
+  // nearly all ASCII: the buffer is sized for that, with some room, and grown only should a part not
+  // fit — not three times the text's length, most of it never written (≈ 190 kB of memory outside
+  // the heap a delivery for ≈ 64 kB sent, which the collector is told of and answers).
+  let bytes: Buffer = Buffer.allocUnsafe(length + (length >> 4) + 64);
   let written = 0;
-  for (const part of parts) written += bytes.write(part, written, 'utf8');
+  for (const part of parts) {
+    const room = bytes.length - written;
+    if (part.length * 3 > room) {
+      const needed = Buffer.byteLength(part, 'utf8');
+      if (needed > room) bytes = grown(bytes, written, written + needed + (length >> 2));
+    }
+    written += bytes.write(part, written, 'utf8');
+  }
   return bytes.subarray(0, written);
+}
+
+/** A buffer of `size` bytes holding the first `written` bytes of `bytes`. */
+function grown(bytes: Buffer, written: number, size: number): Buffer {
+  const larger = Buffer.allocUnsafe(size);
+  bytes.copy(larger, 0, 0, written);
+  return larger;
 }
 
 /**

@@ -84,6 +84,18 @@ export function planIndexOf(plan: SipPlan): PlanIndex {
   return index;
 }
 
+/**
+ * Gives `copy` the index `planIndexOf` computed for `original`, when it has one: for a copy made from
+ * the original that changes nothing {@link indexPlan} reads (the ids of every entity, in their places,
+ * the units' principals and the professionals' organisations) — `withoutExclusionDescriptions`, which
+ * changes only the consents' exclusion descriptions. A delivery judges consent on the plan as
+ * recorded and maps that copy; the copy is then not indexed a second time.
+ */
+export function shareIndex(original: SipPlan, copy: SipPlan): void {
+  const index = indexes.get(original);
+  if (index !== undefined && !indexes.has(copy)) indexes.set(copy, index);
+}
+
 /** The entity and every organisation above it: professional → unit → principal. */
 export function lineage(index: PlanIndex, id: string): string[] {
   const chain: string[] = [];

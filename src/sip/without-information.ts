@@ -19,6 +19,7 @@
 import { approvalDigest, approvalParts } from './approval-digest.js';
 import { approvalsInForce } from './lifecycle.js';
 import type { InformationClass, SipPlan } from './model/index.js';
+import { shareIndex } from './plan-index.js';
 
 /** Whether an item is tagged with one of the classes. */
 function tagged(item: { readonly informationClasses: readonly InformationClass[] }, classes: ReadonlySet<InformationClass>): boolean {
@@ -76,7 +77,7 @@ export function withoutInformation(plan: SipPlan, classes: readonly InformationC
  */
 export function withoutExclusionDescriptions(plan: SipPlan): SipPlan {
   if (!plan.consents.some((consent) => consent.excludedInformation.some((excluded) => excluded.description !== undefined))) return plan;
-  return {
+  const copy: SipPlan = {
     ...plan,
     consents: plan.consents.map((consent) =>
       consent.excludedInformation.some((excluded) => excluded.description !== undefined)
@@ -84,4 +85,7 @@ export function withoutExclusionDescriptions(plan: SipPlan): SipPlan {
         : consent,
     ),
   };
+  // Every entity keeps its id and place: the original's index is the copy's.
+  shareIndex(plan, copy);
+  return copy;
 }

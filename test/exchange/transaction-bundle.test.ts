@@ -210,6 +210,13 @@ describe('utf8Of: the UTF-8 of the parts written in turn into one buffer', () =>
     expect(utf8Of([])).toEqual(Buffer.alloc(0));
   });
 
+  it('grows its buffer when the text is far from ASCII (sized for a Bundle that nearly is)', () => {
+    const heavy = ['x', '–'.repeat(2_000), 'åäö'.repeat(700), '🧩'.repeat(900), '"reference":"Goal/g1"', '–'];
+    for (const parts of [heavy, [...heavy].reverse(), heavy.map((part) => part.repeat(3)), ['a'.repeat(5_000), '–'.repeat(5_000)]]) {
+      expect(utf8Of(parts).equals(Buffer.from(parts.join(''), 'utf8'))).toBe(true);
+    }
+  });
+
   it('sends the bytes of the text for the adult example with its dashes and åäö, from kept texts and mapped in full', () => {
     const plan = readExample('adult-psychiatry-addiction.json');
     const at = new Date(plan.updatedAt);

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mayAccess } from '../../src/http/auth/access.js';
-import { judgeSend, judgeSendWith, parsePlan, sendBasisOf, type SipPlan } from '../../src/sip/index.js';
+import { judgeSend, judgeSendWith, parsePlan, sendBasisOf, withoutExclusionDescriptions, type SipPlan } from '../../src/sip/index.js';
 import { indexPlan, planIndexOf } from '../../src/sip/plan-index.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
@@ -28,6 +28,35 @@ describe('one index per plan judged', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('gives the copy without exclusion descriptions its original\'s index, which is indexPlan of the copy', () => {
+    const check = (plan: SipPlan): void => {
+      const index = planIndexOf(plan);
+      const copy = withoutExclusionDescriptions(plan);
+      expect(planIndexOf(copy)).toBe(index);
+      expect(planIndexOf(copy)).toEqual(indexPlan(copy));
+    };
+    let copies = 0;
+    for (const file of exampleFiles) {
+      const plan = readExample(file);
+      if (withoutExclusionDescriptions(plan) !== plan) copies++;
+      check(plan);
+    }
+    expect(copies).toBeGreaterThan(0);
+    fc.assert(
+      fc.property(mappablePlanArbitrary, (json) => {
+        const parsed = parsePlan(json);
+        if (!parsed.ok) throw new Error('generated plan does not parse');
+        check(parsed.plan);
+      }),
+      { numRuns: 100 },
+    );
+    // A copy made before its original was indexed is indexed on its own, and equally.
+    const adult = readExample('adult-psychiatry-addiction.json');
+    const copy = withoutExclusionDescriptions(adult);
+    expect(copy).not.toBe(adult);
+    expect(planIndexOf(copy)).toEqual(indexPlan(copy));
   });
 
   it('gives another plan object its own index, so a changed copy is not judged on its original\'s', () => {

@@ -8,7 +8,7 @@ import type { Address, BundleEntry, BundleEntryRequest, ContactPoint, Extension,
 import { hash } from 'node:crypto';
 import { parse as uuidParse, v5 as uuidv5 } from 'uuid';
 import type { Contact, IndexedEntity, PlanIndex, SipPlan } from '../../sip/index.js';
-import { indexPlan } from '../../sip/index.js';
+import { planIndexOf } from '../../sip/index.js';
 import { CANONICAL_BASE, IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { FhirMappingOptions } from '../options.js';
 
@@ -179,8 +179,12 @@ export function displayOf(plan: SipPlan, id: string): string | undefined {
   return person ? `${person.name.given} ${person.name.family}` : undefined;
 }
 
+/**
+ * The index is the plan object's own (`planIndexOf`): a delivery judges consent on the plan it then
+ * maps (src/exchange/consent-at-send.ts), and indexed it once there already.
+ */
 export function newContext(plan: SipPlan, options: FhirMappingOptions, keys: KeyRegistry, at: Date): WriteContext {
-  return { plan, index: indexPlan(plan), options, at, protectedIdentity: plan.individual.protectedIdentity !== 'none', keys };
+  return { plan, index: planIndexOf(plan), options, at, protectedIdentity: plan.individual.protectedIdentity !== 'none', keys };
 }
 
 /** The Bundle entry for a resource under its key, with the conditional request that makes replay idempotent. */
