@@ -78,7 +78,7 @@ export interface Served {
 
 /**
  * What the benches run as the server: `dist` (the default), the checkout's own build — `npm run build`
- * made anew before its first server, then `node dist/cli/bin.js serve` as `npm start` runs it; or
+ * made anew before its first server, then `node <its npm start options> dist/cli/bin.js serve` as `npm start` runs it; or
  * `tsx` (`BENCH_SERVER=tsx`), the sources through tsx, as the benches did before. tsx's transform
  * keeps function names by a helper (`__name`) called each time a function or closure is made — ≈ 2.4 %
  * of the server's CPU under the transaction load — and the two reacted differently to the same change
@@ -114,6 +114,19 @@ function buildOnce(cwd: string): Promise<void> {
 }
 
 /**
+ * node's own options in the checkout's `npm start` (`node <options> dist/cli/bin.js serve`), so that its
+ * server runs with them as `npm start` runs it (e.g. `--max-semi-space-size`, docs/performance.md, branch
+ * `i11-read10`); each checkout its own, so a before/after compares them too.
+ */
+export function startOptions(cwd: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(resolve(cwd, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const start = scripts?.start ?? '';
+  const match = /^node((?: --[\w-]+(?:=\S+)?)*) dist\/cli\/bin\.js serve$/.exec(start);
+  if (match === null) throw new Error(`package.json's start script in ${cwd} is not "node [--option …] dist/cli/bin.js serve": ${start}`);
+  return (match[1] ?? '').split(' ').filter((option) => option !== '');
+}
+
+/**
  * Starts `sip-fhir serve` as a child process — as it runs in production ({@link SERVER_FROM}), and so
  * that autocannon's own CPU is not counted in the server's event loop — on the database, without the
  * example plans and with the rate limit lifted; `env` adds settings, `nodeArgs` options of node
@@ -127,7 +140,7 @@ export async function startServe(
   const cwd = options.cwd ?? process.cwd();
   if (SERVER_FROM === 'dist') await buildOnce(resolve(cwd));
   const entry = SERVER_FROM === 'dist' ? ['dist/cli/bin.js'] : ['--import', 'tsx', 'src/cli/bin.ts'];
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
+  const child = spawn(process.execPath, [...startOptions(resolve(cwd)), ...(options.nodeArgs ?? []), ...entry, 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
