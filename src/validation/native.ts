@@ -224,13 +224,13 @@ function entriesHaveIf(part: string, types: readonly string[]): NativeCheck {
 /** bdl-5, on each entry: `resource.exists() or request.exists() or response.exists()`. */
 const bdl5: NativeCheck = (node) => {
   if (!isPlainObject(node)) return undefined;
-  let any = false;
+  let somePresent = false;
   for (const part of ['resource', 'request', 'response']) {
     const has = present(node, part);
     if (has === undefined) return undefined;
-    any ||= has;
+    somePresent ||= has;
   }
-  return any;
+  return somePresent;
 };
 
 /**
