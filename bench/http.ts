@@ -3,12 +3,13 @@
  * same run (the machines are shared and noisy, so ratios travel better than figures).
  *
  * The server is `sip-fhir serve` as a **child process** — as it runs in production, and so that
- * autocannon, which needs a good part of a core itself on this 2-core machine, is not counted in the
+ * the load generator (autocannon, or bench/open-loop.ts for the constant-rate scenarios below), which
+ * needs a good part of a core itself on this 2-core machine, is not counted in the
  * server's event loop — on a scratch database of the machine's PostgreSQL (SIP_TEST_DATABASE_URL,
  * default postgres://postgres@127.0.0.1:5432/postgres; the database is created and dropped), on
  * loopback. Before measuring, BENCH_PLANS (default 1000) distinct plans of distinct persons are
  * recorded through the API, and every read and search picks a different one of them (a stride through
- * the list), so no figure is one hot plan. autocannon drives, in interleaved rounds:
+ * the list), so no figure is one hot plan. autocannon drives, closed-loop, in interleaved rounds:
  *  - `health`      `GET /health`, the baseline: the whole middleware stack, no auth, no store;
  *  - `sip-create`  `POST /sip/plans`, each request a plan never seen before (its own id and person);
  *  - `fhir-tx`     `POST /fhir` of a SIP transaction Bundle of a new plan — measured only when the
