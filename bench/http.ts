@@ -38,7 +38,8 @@
  * one of BENCH_OPEN_CONNECTIONS, default 64, keep-alive connections of an undici Pool, and timed from
  * its due time, so a stall counts for every request it delayed) and report what the server achieved,
  * p50/p90/p99/max and the generator's own lag: `fhir-tx @100/s` (BENCH_TX_RATE, default 100) and
- * `fhir-read @2000/s` (BENCH_READ_RATE, default 2000); 0 leaves one out. Their verdict needs the offered
+ * `fhir-read @2000/s` (BENCH_READ_RATE, default 2000); 0 leaves one out, a list (`80,100,120`) offers
+ * each rate as a scenario of its own in the same rounds. Their verdict needs the offered
  * rate achieved (≥ 98 % of it) and p99 ≤ 50 ms. These scenarios used autocannon's `overallRate` until
  * 2026-12-03, which is neither a constant rate nor a p99 of the requests (bench/open-loop.ts says why);
  * BENCH_AUTOCANNON_RATE=1 measures it again beside them as `<scenario> @<rate>/s (autocannon)`, for
@@ -67,8 +68,10 @@ const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const ONLY = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter((name) => name !== '');
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 /** The fixed rates offered in the `@rate` scenarios (requests/s; 0 leaves the scenario out): the aims' own. */
-const TX_RATE = Number(process.env.BENCH_TX_RATE ?? '100');
-const READ_RATE = Number(process.env.BENCH_READ_RATE ?? '2000');
+const rates = (text: string): number[] => text.split(',').map(Number).filter((rate) => rate > 0);
+/** Each a scenario of its own (`BENCH_TX_RATE=80,100,120`), in the same rounds. */
+const TX_RATES = rates(process.env.BENCH_TX_RATE ?? '100');
+const READ_RATES = rates(process.env.BENCH_READ_RATE ?? '2000');
 /** A fixed-rate scenario's aim is met when the server achieved at least this share of the rate offered. */
 const RATE_ACHIEVED = 0.98;
 /** The keep-alive connections of the constant-rate scenarios' pool: at most this many requests in flight. */
@@ -305,7 +308,7 @@ try {
     /** New transaction Bundles made ready before each run of fhir-tx: more than the fastest server takes in one. */
     const readyTransactions: string[] = [];
     const makeTransactionsReady = (seconds: number): void => {
-      while (readyTransactions.length < Math.max(250, TX_RATE) * seconds) readyTransactions.push(transaction(++posted));
+      while (readyTransactions.length < Math.max(250, ...TX_RATES) * seconds) readyTransactions.push(transaction(++posted));
     };
     let next = 0;
     const pick = (): { id: string; person: string; carePlan: string } => seeded[(next++ * STRIDE) % seeded.length] ?? { id: '', person: '', carePlan: '' };
@@ -356,8 +359,8 @@ try {
     };
     // The aims' own rates offered to the server (see the header): what it achieves, and the p99 at that load.
     const fixedRate = [
-      { base: 'fhir-tx', rate: TX_RATE },
-      { base: 'fhir-read', rate: READ_RATE },
+      ...TX_RATES.map((rate) => ({ base: 'fhir-tx', rate })),
+      ...READ_RATES.map((rate) => ({ base: 'fhir-read', rate })),
     ].filter(({ base, rate }) => rate > 0 && base in all);
     /** `rate`: offered at that constant rate by bench/open-loop.ts, or with `autocannon` by autocannon's `overallRate` (for comparison). */
     type Scenario = { readonly base: string; readonly server: Served; readonly requests: autocannon.Request[]; readonly rate?: number; readonly autocannon?: true };
