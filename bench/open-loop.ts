@@ -16,7 +16,7 @@
  *  - its "correction" (lib/run.js:241–242) is `recordValueWithExpectedInterval(responseTime,
  *    Math.ceil(1 / rate))` with `rate` that per-connection count, so the interval is 1 ms whatever the
  *    rate, and hdr-histogram-js then records for a response of L ms also L−1 ms, L−2 ms, … 1 ms
- *    (JsHistogram.js:536–544, `recordSingleValueWithExpectedInterval`; autocannon builds the WASM
+ *    (hdr-histogram-js/dist/JsHistogram.js:536–544, `recordSingleValueWithExpectedInterval`; autocannon builds the WASM
  *    histogram, which does the same: 99 responses of 10 ms and one of 300 ms give a p50 of 7 ms and a
  *    p99 of 288 ms). Every response then counts in proportion to its latency: its p99 is that of a
  *    length-biased distribution, not of the requests, and its `responseTime` runs from the send, not
