@@ -1,0 +1,75 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runOpenLoop } from '../../bench/open-loop.js';
+
+/**
+ * A loopback server that answers every request 10 ms after it arrives; with `stallAt`, the request of
+ * that number starts a 300 ms stall during which nothing is answered (as a server's event loop held by
+ * a collection or a long task would), and every answer due in it leaves when it ends.
+ */
+async function delayedServer(stallAt?: number): Promise<{ server: Server; url: string }> {
+  let seen = 0;
+  let stalledUntil = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    seen++;
+    const arrived = performance.now();
+    if (seen === stallAt) stalledUntil = arrived + 300;
+    const answerAt = Math.max(arrived + 10, stalledUntil);
+    setTimeout(() => response.end('ok'), answerAt - performance.now());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}` };
+}
+
+describe('runOpenLoop: a constant rate, each latency from its due time', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    server?.close();
+    if (server !== undefined) await once(server, 'close');
+    server = undefined;
+  });
+
+  it('offers the rate asked and measures a 10 ms server at ≈ 10 ms', async () => {
+    const started = await delayedServer();
+    server = started.server;
+    const result = await runOpenLoop({ url: started.url, rate: 50, seconds: 2, request: (index) => ({ method: 'GET', path: `/r/${String(index)}` }) });
+    expect(result.due).toBe(100);
+    expect(result.completed).toBe(100);
+    expect(result.non2xx + result.errors + result.dropped).toBe(0);
+    expect(result.achieved).toBeGreaterThan(47);
+    expect(result.achieved).toBeLessThanOrEqual(50.5);
+    // Spread over the two seconds, not sent in bursts: it took as long as the requests fell due.
+    expect(result.elapsed).toBeGreaterThan(1.95);
+    // Near the server's 10 ms, and never under it. The upper bounds are loose because the test shares
+    // the machine: a 100-request p99 is its second-slowest request, and a busy host delays timers by
+    // tens of ms (seen up to ≈ 85 ms with three runs of this file at once). The stall below is the
+    // case that tells due time from send time.
+    expect(result.latency.p50).toBeGreaterThanOrEqual(10);
+    expect(result.latency.p50).toBeLessThan(40);
+    expect(result.latency.p99).toBeGreaterThanOrEqual(10);
+    expect(result.latency.p99).toBeLessThan(150);
+    expect(result.waitedForConnection).toBe(0);
+  });
+
+  it('counts a 300 ms stall for every request due during it, which the send-time figure hides', async () => {
+    const started = await delayedServer(25);
+    server = started.server;
+    // One connection, so that requests due during the stall wait for it as a closed loop's would.
+    const result = await runOpenLoop({ url: started.url, rate: 50, seconds: 2, connections: 1, request: (index) => ({ method: 'GET', path: `/r/${String(index)}` }) });
+    expect(result.completed).toBe(100);
+    expect(result.non2xx + result.errors + result.dropped).toBe(0);
+    // The stalled request itself and the ≈ 15 due behind it (one each 20 ms): latencies from ≈ 300 ms down.
+    expect(result.latency.max).toBeGreaterThanOrEqual(295);
+    expect(result.latency.max).toBeLessThan(800);
+    expect(result.waitedForConnection).toBeGreaterThanOrEqual(10);
+    // More than 10 % of the requests took over 100 ms from their due time…
+    expect(result.latency.p90).toBeGreaterThan(100);
+    // …but fewer than 10 % from their send: measured so, only the stalled request itself is slow.
+    expect(result.service.max).toBeGreaterThanOrEqual(295);
+    expect(result.service.p90).toBeLessThan(100);
+  });
+});
