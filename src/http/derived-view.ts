@@ -179,7 +179,10 @@ function splicePieces(mapped: FhirResource, id: string): { before: string; after
   if (!text.startsWith(opening) || !text.startsWith(metaText, opening.length)) return undefined;
   return {
     before: `{"resourceType":${JSON.stringify(resourceType)},"id":${JSON.stringify(id)},"meta":${metaText === '{}' ? '{' : `${metaText.slice(0, -1)},`}`,
-    after: `}${text.slice(opening.length + metaText.length)}`,
+    // The meta's closing `}` and what follows it, cut from the text as written: a slice shares the
+    // text's characters, where `}` + the rest made a string of two parts that the mark's search, or
+    // pg's write of the kept text, copied whole (≈ 55 kB a version).
+    after: text.slice(opening.length + metaText.length - 1),
   };
 }
 
