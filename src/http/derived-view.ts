@@ -179,14 +179,22 @@ function splicePieces(mapped: FhirResource, id: string): { before: string; after
   if (!text.startsWith(opening) || !text.startsWith(metaText, opening.length)) return undefined;
   return {
     before: `{"resourceType":${JSON.stringify(resourceType)},"id":${JSON.stringify(id)},"meta":${metaText === '{}' ? '{' : `${metaText.slice(0, -1)},`}`,
-    after: `}${text.slice(opening.length + metaText.length)}`,
+    // The meta's closing `}` and what follows it, cut from the text as written: a slice shares the
+    // text's characters, where `}` + the rest made a string of two parts that the mark's search, or
+    // pg's write of the kept text, copied whole (≈ 55 kB a version).
+    after: text.slice(opening.length + metaText.length - 1),
   };
 }
 
 /** The text of a copy of `mapped` with `id` and the version's meta put first, as every resource's was before the splice. */
 export function copiedResourceText(mapped: FhirResource, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
+  return withReferencesRewritten(copiedText(mapped, id, versionId, lastUpdated), targets);
+}
+
+/** {@link copiedResourceText} with the references as `mapped` has them. */
+function copiedText(mapped: FhirResource, id: string, versionId: string, lastUpdated: string): string {
   const { resourceType, meta, ...rest } = mapped;
-  return withReferencesRewritten(JSON.stringify({ resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest }), targets);
+  return JSON.stringify({ resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest });
 }
 
 const VERSION_MARK = 'sip-derived-version-id';
@@ -203,16 +211,35 @@ const MARK_TEXT = `"versionId":"${VERSION_MARK}","lastUpdated":"${UPDATED_MARK}"
  * the same references in them, and the mark occurs once in the whole exactly when neither piece holds
  * it (no suffix of the mark is a prefix of it, so it cannot overlap itself). Held equal to the split
  * text by test/http/derived-text-one-pass.test.ts.
+ *
+ * This is the texts' former path, from the entry mapped with the Bundle's fullUrls; `derivedVersion`
+ * takes {@link facadeParts}, held to this by test/http/derived-facade-texts.test.ts.
  */
 export function derivedParts(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>): { head: string; tail: string } | undefined {
-  const mapped = mappedResource(planEntry, id);
+  return partsOf(mappedResource(planEntry, id), id, (text) => withReferencesRewritten(text, targets));
+}
+
+/**
+ * {@link derivedParts} of the entry's resource as the facade serves it ({@link PlanEntry.facadeResource}):
+ * the mapping wrote its references as the facade's `Type/id`, which is what the rewrite of the
+ * entry's fullUrl references gives (each fullUrl of the plan's entries to its entry's `Type/id`,
+ * {@link referenceTargets}), so the text is written once and nothing in it is searched for but the
+ * mark. Equal to {@link derivedParts} for every resource the mapping writes: held by
+ * test/http/derived-facade-texts.test.ts over every example and generated plans.
+ */
+export function facadeParts(planEntry: PlanEntry, id: string): { head: string; tail: string } | undefined {
+  return partsOf(planEntry.facadeResource(), id, (text) => text);
+}
+
+/** The text of `mapped` for the view with the mark where the version's meta goes, references as `rewrite` leaves them, split at the mark. */
+function partsOf(mapped: FhirResource, id: string, rewrite: (text: string) => string): { head: string; tail: string } | undefined {
   const pieces = splicePieces(mapped, id);
   if (pieces !== undefined) {
-    const head = withReferencesRewritten(pieces.before, targets);
-    const tail = withReferencesRewritten(pieces.after, targets);
+    const head = rewrite(pieces.before);
+    const tail = rewrite(pieces.after);
     return head.includes(MARK_TEXT) || tail.includes(MARK_TEXT) ? undefined : { head, tail };
   }
-  const text = copiedResourceText(mapped, id, targets, VERSION_MARK, UPDATED_MARK);
+  const text = rewrite(copiedText(mapped, id, VERSION_MARK, UPDATED_MARK));
   const at = text.indexOf(MARK_TEXT);
   if (at < 0 || text.includes(MARK_TEXT, at + 1)) return undefined;
   return { head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) };
@@ -222,14 +249,15 @@ export function derivedParts(planEntry: PlanEntry, id: string, targets: Readonly
  * What a read derives from `plan` alone, to keep with its version. `entries` are the plan's
  * `planEntries`, and `basis` its `sendBasisOf`, when the writer has them already (a writer that
  * checks the version with `checkPlanWithBasis` has both). The plan must be as `parsePlan` returns it.
+ * The texts are of each entry's {@link PlanEntry.facadeResource}: an entry the writer mapped for the
+ * Bundle's form (`entry()`) is mapped again in the facade's.
  */
 export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = planEntries(plan, DEFAULT_MAPPING_OPTIONS), basis: SendBasis = sendBasisOf(plan)): DerivedVersion {
-  const targets = referenceTargets(entries);
   const texts = entries.flatMap((planEntry): DerivedText[] => {
     if (TIME_DEPENDENT_TYPES.has(planEntry.resourceType)) return [];
     const id = resourceIdOf(planEntry.key.fullUrl);
     if (id === undefined) return [];
-    const parts = derivedParts(planEntry, id, targets);
+    const parts = facadeParts(planEntry, id);
     return parts === undefined ? [] : [{ resourceType: planEntry.resourceType, id, head: parts.head, tail: parts.tail }];
   });
   return { deriver: currentDeriver(), basis: JSON.stringify(basis), summary: JSON.stringify(judgingSummaryOf(plan)), texts };

@@ -264,14 +264,16 @@ function keyOf(key: PlanEntry['key']): string {
  * The plan's FHIR view as matching needs it: each resource's type, id and the business identifiers
  * it carries. Only the types in {@link IDENTIFIED_BEYOND_KEY} are mapped (cheap ones); the rest —
  * the CarePlan, its activities, the appointments and consents, most of what `planToBundle` costs —
- * are known from their keys.
+ * are known from their keys. They are mapped in the facade's reference form
+ * (`PlanEntry.facadeResource`), whose identifiers are the Bundle form's: the version's derived texts
+ * (src/http/derived-view.ts) are written from the same resources, so a write maps them once.
  */
 function viewResources(view: readonly PlanEntry[]): ViewResource[] {
   return view.flatMap((planEntry) => {
     const id = resourceIdOf(planEntry.key.fullUrl);
     if (id === undefined) return [];
     const type = planEntry.resourceType;
-    const resource = IDENTIFIED_BEYOND_KEY.has(type) ? planEntry.entry().resource : undefined;
+    const resource = IDENTIFIED_BEYOND_KEY.has(type) ? planEntry.facadeResource() : undefined;
     return [{ resourceType: type, id, keys: resource === undefined ? [keyOf(planEntry.key)] : identifierKeys(type, resource) }];
   });
 }

@@ -143,7 +143,7 @@ describe('references rewritten by the indexOf scan, against the former regular e
 
 /** A plan entry holding `resource` as its mapping, for resources the mapping does not write. */
 function entryOf(resource: FhirResource): PlanEntry {
-  return { resourceType: resource.resourceType, key: { resourceType: resource.resourceType, fullUrl: 'urn:uuid:0', identifier: { system: 'x', value: 'y' } } as PlanEntry['key'], entry: () => ({ resource }) };
+  return { resourceType: resource.resourceType, key: { resourceType: resource.resourceType, fullUrl: 'urn:uuid:0', identifier: { system: 'x', value: 'y' } } as PlanEntry['key'], entry: () => ({ resource }), facadeResource: () => resource };
 }
 
 describe('a resource text spliced, against the copy stringified', () => {

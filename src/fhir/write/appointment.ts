@@ -118,7 +118,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
           ...summons.invitees.map((invitee) => inviteeParticipant(context, meeting, invitee)),
           ...(summons.location === undefined
             ? []
-            : [{ actor: keyReference(context.keys.get('Location', meeting.id)), required: 'information-only' as const, status: 'accepted' as const }]),
+            : [{ actor: keyReference(context, context.keys.get('Location', meeting.id)), required: 'information-only' as const, status: 'accepted' as const }]),
         ];
   return compact<Appointment>({
     resourceType: 'Appointment',
@@ -147,7 +147,7 @@ export function toAppointment(context: WriteContext, meeting: Meeting): Appointm
     end: summons?.end,
     created: summons?.sentAt,
     comment: summons === undefined ? undefined : needsComment(summons),
-    supportingInformation: [keyReference(context.keys.get('CarePlan', context.plan.id))],
+    supportingInformation: [keyReference(context, context.keys.get('CarePlan', context.plan.id))],
     participant: participants,
   });
 }

@@ -21,7 +21,7 @@ export function approvalKey(approval: Approval): string {
 }
 
 function carePlanReference(context: WriteContext): Reference {
-  return keyReference(context.keys.get('CarePlan', context.plan.id));
+  return keyReference(context, context.keys.get('CarePlan', context.plan.id));
 }
 
 export function toApprovalProvenance(context: WriteContext, approval: Approval): Provenance {
@@ -77,6 +77,6 @@ export function toApprovalTask(context: WriteContext, principal: Principal): Tas
     authoredOn: plan.updatedAt,
     owner: referenceTo(context, principal.id),
     input: [{ type: { text: 'Planversion' }, valueInteger: plan.version }],
-    relevantHistory: given.map((approval) => keyReference(context.keys.get('Provenance', approvalKey(approval)))),
+    relevantHistory: given.map((approval) => keyReference(context, context.keys.get('Provenance', approvalKey(approval)))),
   });
 }

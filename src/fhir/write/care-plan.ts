@@ -57,7 +57,7 @@ function pendingDecisionExtension(context: WriteContext, intervention: Intervent
 /** The link to the intervention's decision (ServiceRequest, see decision.ts): an activity cannot have both `reference` and `detail` (cpl-3). */
 function decisionExtension(context: WriteContext, intervention: Intervention): Extension | undefined {
   if (intervention.decision === undefined) return undefined;
-  return { url: EXTENSION.decision, valueReference: keyReference(context.keys.get('ServiceRequest', decisionKey(intervention)), intervention.decision.concerns.text) };
+  return { url: EXTENSION.decision, valueReference: keyReference(context, context.keys.get('ServiceRequest', decisionKey(intervention)), intervention.decision.concerns.text) };
 }
 
 export function toActivity(context: WriteContext, intervention: Intervention): CarePlanActivity {
@@ -137,10 +137,10 @@ export function toCarePlan(context: WriteContext): CarePlan {
   // What else belongs to the plan, in the plan's order, which the reader follows (a server returns
   // search results in an order of its own).
   const supportingInfo: Reference[] = [
-    ...(plan.ownAccount === undefined ? [] : [keyReference(keys.get('QuestionnaireResponse', 'own-account'))]),
+    ...(plan.ownAccount === undefined ? [] : [keyReference(context, keys.get('QuestionnaireResponse', 'own-account'))]),
     ...plan.consents.map((consent) => referenceTo(context, consent.id)),
     ...plan.meetings.map((meeting) => referenceTo(context, meeting.id)),
-    ...plan.approvals.map((approval) => keyReference(keys.get('Provenance', approvalKey(approval)))),
+    ...plan.approvals.map((approval) => keyReference(context, keys.get('Provenance', approvalKey(approval)))),
     ...plan.deviations.map((deviation) => referenceTo(context, deviation.id)),
   ];
   return compact<CarePlan>({
@@ -155,7 +155,7 @@ export function toCarePlan(context: WriteContext): CarePlan {
     subject: referenceTo(context, INDIVIDUAL),
     period: carePlanPeriod(plan),
     author: plan.overallResponsiblePrincipal === undefined ? undefined : referenceTo(context, plan.overallResponsiblePrincipal),
-    careTeam: [keyReference(keys.get('CareTeam', plan.id))],
+    careTeam: [keyReference(context, keys.get('CareTeam', plan.id))],
     supportingInfo,
     goal: plan.goals.map((goal) => referenceTo(context, goal.id)),
     activity: plan.interventions.map((intervention) => toActivity(context, intervention)),

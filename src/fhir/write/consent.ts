@@ -21,7 +21,7 @@ const INFORMATION_RECIPIENT = { coding: [{ system: HL7_SYSTEM.v3ParticipationTyp
 
 function planReference(context: WriteContext, planId: string): Reference {
   return planId === context.plan.id
-    ? keyReference(context.keys.get('CarePlan', context.plan.id))
+    ? keyReference(context, context.keys.get('CarePlan', context.plan.id))
     : { type: 'CarePlan', identifier: { system: IDENTIFIER_SYSTEM.sipPlan, value: planId } };
 }
 

@@ -47,6 +47,9 @@ function hashOf(name: string): Buffer {
   return hash('sha1', NAME_BYTES.subarray(0, UUID_NAMESPACE_BYTES.length + written), 'buffer');
 }
 
+/** What every key's fullUrl begins with: the rest is its UUID. */
+const UUID_URN_PREFIX = 'urn:uuid:';
+
 /** How a resource is found on a server: conditional create for shared master data, conditional update for the plan's own. */
 export type Upsert = 'create-if-none-exist' | 'update';
 
@@ -58,6 +61,20 @@ export interface ResourceKey {
   /** The key is a `meta.tag` instead of an identifier (Provenance has no identifier in R4). */
   readonly byTag?: boolean;
 }
+
+/**
+ * How the mapping writes `Reference.reference` to a resource of the plan:
+ *
+ * - `fullUrl`: the target's `urn:uuid` fullUrl, as a transaction Bundle needs it (the server it is
+ *   sent to resolves it within the Bundle): `planToBundle`, the exchange's Bundles;
+ * - `relative`: `Type/id`, the target's type and its id on the FHIR facade ({@link facadeReference}),
+ *   as the facade serves a resource. The derived texts are written in this form, so no reference in
+ *   them needs finding and rewriting after the mapping (docs/performance.md, "The derived texts
+ *   without a reference rewrite").
+ *
+ * Nothing else of a resource depends on the form.
+ */
+export type ReferenceForm = 'fullUrl' | 'relative';
 
 export interface WriteContext {
   readonly plan: SipPlan;
@@ -71,6 +88,8 @@ export interface WriteContext {
   /** Whether the person has protected identity: no address, telecom or free-text location leaves. */
   readonly protectedIdentity: boolean;
   readonly keys: KeyRegistry;
+  /** How references to the plan's resources are written. */
+  readonly references: ReferenceForm;
 }
 
 /** Keys of every resource of one plan, by resource type and local id. */
@@ -91,7 +110,7 @@ export class KeyRegistry {
   ): ResourceKey {
     const candidates = [...(options.preferred ?? []), fallback];
     for (const identifier of candidates) {
-      const fullUrl = `urn:uuid:${nameBasedUuid(`${resourceType}|${identifier.system}|${identifier.value}`)}`;
+      const fullUrl = `${UUID_URN_PREFIX}${nameBasedUuid(`${resourceType}|${identifier.system}|${identifier.value}`)}`;
       if (this.#fullUrls.has(fullUrl) && identifier !== fallback) continue;
       const key: ResourceKey = { resourceType, identifier, fullUrl, upsert: options.upsert, ...(options.byTag ? { byTag: true } : {}) };
       this.#fullUrls.add(fullUrl);
@@ -145,20 +164,30 @@ export function entityOf(context: WriteContext, id: string): IndexedEntity {
  * knows whom it names (https://hl7.org/fhir/R4/references.html#logical).
  */
 export function referenceTo(context: WriteContext, id: string, options: { asInvitee?: boolean } = {}): Reference {
-  if (id === INDIVIDUAL) return keyReference(context.keys.get('Patient', INDIVIDUAL));
+  if (id === INDIVIDUAL) return keyReference(context, context.keys.get('Patient', INDIVIDUAL));
   const entity = entityOf(context, id);
   let resourceType = RESOURCE_OF_KIND[entity.kind];
   if (options.asInvitee === true && resourceType === 'Organization') resourceType = 'HealthcareService';
-  return keyReference(context.keys.get(resourceType, id), displayOf(context.plan, id));
+  return keyReference(context, context.keys.get(resourceType, id), displayOf(context.plan, id));
 }
 
 /**
- * A reference to a resource of the Bundle by its key: the `urn:uuid` fullUrl, and the business
- * identifier a server finds it by (not for a resource keyed by a tag, which has no identifier in R4).
+ * The facade's relative reference to the resource of `key`: `Type/id`, its id the UUID of its
+ * `urn:uuid` fullUrl (as `resourceIdOf` reads it, src/fhir/resource-ids.ts). Every key's fullUrl is
+ * such a URN ({@link KeyRegistry.register}).
  */
-export function keyReference(key: ResourceKey, display?: string): Reference {
+export function facadeReference(key: ResourceKey): string {
+  return `${key.resourceType}/${key.fullUrl.slice(UUID_URN_PREFIX.length)}`;
+}
+
+/**
+ * A reference to a resource of the plan by its key: the `urn:uuid` fullUrl or the facade's `Type/id`
+ * (as `context.references` says), and the business identifier a server finds it by (not for a
+ * resource keyed by a tag, which has no identifier in R4).
+ */
+export function keyReference(context: Pick<WriteContext, 'references'>, key: ResourceKey, display?: string): Reference {
   return {
-    reference: key.fullUrl,
+    reference: context.references === 'relative' ? facadeReference(key) : key.fullUrl,
     type: key.resourceType,
     ...(key.byTag === true ? {} : { identifier: key.identifier }),
     ...(display === undefined ? {} : { display }),
@@ -180,11 +209,13 @@ export function displayOf(plan: SipPlan, id: string): string | undefined {
 }
 
 /**
- * The index is the plan object's own (`planIndexOf`): a delivery judges consent on the plan it then
- * maps (src/exchange/consent-at-send.ts), and indexed it once there already.
+ * References are written as the Bundle's fullUrls: a context of the other form is this one with
+ * `references` set (`planEntries`' facade resources). The index is the plan object's own
+ * (`planIndexOf`): a delivery judges consent on the plan it then maps
+ * (src/exchange/consent-at-send.ts), and indexed it once there already.
  */
 export function newContext(plan: SipPlan, options: FhirMappingOptions, keys: KeyRegistry, at: Date): WriteContext {
-  return { plan, index: planIndexOf(plan), options, at, protectedIdentity: plan.individual.protectedIdentity !== 'none', keys };
+  return { plan, index: planIndexOf(plan), options, at, protectedIdentity: plan.individual.protectedIdentity !== 'none', keys, references: 'fullUrl' };
 }
 
 /** The Bundle entry for a resource under its key, with the conditional request that makes replay idempotent. */

@@ -72,7 +72,7 @@ export function toDecisionServiceRequest(context: WriteContext, intervention: In
       ]),
     ],
     identifier: [decisionIdentifier(context, intervention)],
-    basedOn: [keyReference(context.keys.get('CarePlan', context.plan.id))],
+    basedOn: [keyReference(context, context.keys.get('CarePlan', context.plan.id))],
     status: DECISION_STATUS[decision.status],
     intent: 'order',
     category: [{ coding: [ownCoding(SIP_CATEGORY, 'sip-decision')] }],

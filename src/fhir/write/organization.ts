@@ -78,7 +78,7 @@ export function toPrincipalOrganization(context: WriteContext, principal: Princi
 }
 
 export function toUnitOrganization(context: WriteContext, principal: Principal, unit: Unit): Organization {
-  const partOf = keyReference(context.keys.get('Organization', principal.id), principal.name);
+  const partOf = keyReference(context, context.keys.get('Organization', principal.id), principal.name);
   return organization(context, unit, 'unit', partOf, unitNarrative(principal, unit));
 }
 
@@ -93,7 +93,7 @@ export function toHealthcareService(context: WriteContext, organizationId: strin
     text: generatedText(healthcareServiceNarrative(name)),
     identifier: [entityIdentifier(context.plan, `${organizationId}.service`)],
     active: true,
-    providedBy: keyReference(context.keys.get('Organization', organizationId), name),
+    providedBy: keyReference(context, context.keys.get('Organization', organizationId), name),
     name,
   };
 }

@@ -33,7 +33,7 @@ export function toPractitionerRole(context: WriteContext, professional: Professi
     text: generatedText(practitionerRoleNarrative(context.plan, professional)),
     identifier: [entityIdentifier(context.plan, professional.id)],
     active: true,
-    practitioner: keyReference(context.keys.get('Practitioner', professional.id), `${professional.name.given} ${professional.name.family}`),
+    practitioner: keyReference(context, context.keys.get('Practitioner', professional.id), `${professional.name.given} ${professional.name.family}`),
     organization: referenceTo(context, professional.organization),
     code: professional.title === undefined ? undefined : [{ text: professional.title }],
     telecom: telecomOf(professional.contact),

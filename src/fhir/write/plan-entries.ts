@@ -25,7 +25,7 @@ import { toCarePlan } from './care-plan.js';
 import { toCareTeam } from './care-team.js';
 import { toConsent } from './consent.js';
 import type { ResourceKey } from './context.js';
-import { INDIVIDUAL, KeyRegistry, entryFor, newContext } from './context.js';
+import { INDIVIDUAL, KeyRegistry, entryFor, newContext, type WriteContext } from './context.js';
 import { toDecisionServiceRequest, decisionKey } from './decision.js';
 import { toDetectedIssue } from './deviation.js';
 import { toGoal } from './goal.js';
@@ -41,6 +41,13 @@ export interface PlanEntry {
   readonly key: ResourceKey;
   /** The Bundle entry as `planToBundle` writes it, mapped on the first call and kept. */
   entry(): BundleEntry;
+  /**
+   * The resource as the FHIR facade serves it, before its id and the version's meta: the same as
+   * `entry().resource` but that its references to the plan's resources are the facade's `Type/id`
+   * instead of fullUrls (`ReferenceForm` `relative`, src/fhir/write/context.ts). Mapped on the first
+   * call and kept, apart from {@link entry}: which of the two a reader asks for is what gets mapped.
+   */
+  facadeResource(): FhirResource;
 }
 
 /**
@@ -49,49 +56,56 @@ export interface PlanEntry {
  */
 export function planEntries(plan: SipPlan, options: FhirMappingOptions = DEFAULT_MAPPING_OPTIONS, at: Date = new Date(plan.updatedAt)): PlanEntry[] {
   const keys = new KeyRegistry();
-  const context = newContext(plan, options, keys, at);
-  const invited = invitedOrganizations(context);
+  const bundleContext = newContext(plan, options, keys, at);
+  let facadeContext: WriteContext | undefined;
+  const invited = invitedOrganizations(bundleContext);
   registerKeys(plan, keys, invited);
-  const lazy = (resourceType: Resource['resourceType'], localId: string, map: () => FhirResource): PlanEntry => {
+  const lazy = (resourceType: Resource['resourceType'], localId: string, map: (context: WriteContext) => FhirResource): PlanEntry => {
     const key = keys.get(resourceType, localId);
     let mapped: BundleEntry | undefined;
-    return { resourceType, key, entry: () => (mapped ??= entryFor(key, declaringProfile(map()))) };
+    let facade: FhirResource | undefined;
+    return {
+      resourceType,
+      key,
+      entry: () => (mapped ??= entryFor(key, declaringProfile(map(bundleContext)))),
+      facadeResource: () => (facade ??= declaringProfile(map((facadeContext ??= { ...bundleContext, references: 'relative' })))),
+    };
   };
   const { ownAccount } = plan;
   return [
-    lazy('Patient', INDIVIDUAL, () => toPatient(context)),
+    lazy('Patient', INDIVIDUAL, (context) => toPatient(context)),
     ...plan.principals.flatMap((principal) => [
-      lazy('Organization', principal.id, () => toPrincipalOrganization(context, principal)),
-      ...principal.units.map((unit) => lazy('Organization', unit.id, () => toUnitOrganization(context, principal, unit))),
+      lazy('Organization', principal.id, (context) => toPrincipalOrganization(context, principal)),
+      ...principal.units.map((unit) => lazy('Organization', unit.id, (context) => toUnitOrganization(context, principal, unit))),
     ]),
-    ...plan.otherActors.map((actor) => lazy('Organization', actor.id, () => toOtherActorOrganization(context, actor))),
+    ...plan.otherActors.map((actor) => lazy('Organization', actor.id, (context) => toOtherActorOrganization(context, actor))),
     ...invited.map((id) =>
-      lazy('HealthcareService', id, () => toHealthcareService(context, id, organizationsOf(plan).find((candidate) => candidate.id === id)?.name ?? id)),
+      lazy('HealthcareService', id, (context) => toHealthcareService(context, id, organizationsOf(plan).find((candidate) => candidate.id === id)?.name ?? id)),
     ),
     ...plan.professionals.flatMap((professional) => [
-      lazy('Practitioner', professional.id, () => toPractitioner(context, professional)),
-      lazy('PractitionerRole', professional.id, () => toPractitionerRole(context, professional)),
+      lazy('Practitioner', professional.id, (context) => toPractitioner(context, professional)),
+      lazy('PractitionerRole', professional.id, (context) => toPractitionerRole(context, professional)),
     ]),
-    ...plan.relatedPersons.map((person) => lazy('RelatedPerson', person.id, () => toRelatedPerson(context, person))),
-    lazy('CarePlan', plan.id, () => toCarePlan(context)),
-    lazy('CareTeam', plan.id, () => toCareTeam(context)),
-    ...plan.goals.map((goal) => lazy('Goal', goal.id, () => toGoal(context, goal))),
+    ...plan.relatedPersons.map((person) => lazy('RelatedPerson', person.id, (context) => toRelatedPerson(context, person))),
+    lazy('CarePlan', plan.id, (context) => toCarePlan(context)),
+    lazy('CareTeam', plan.id, (context) => toCareTeam(context)),
+    ...plan.goals.map((goal) => lazy('Goal', goal.id, (context) => toGoal(context, goal))),
     ...plan.interventions.flatMap((intervention) => {
       const { decision } = intervention;
-      return decision === undefined ? [] : [lazy('ServiceRequest', decisionKey(intervention), () => toDecisionServiceRequest(context, intervention, decision))];
+      return decision === undefined ? [] : [lazy('ServiceRequest', decisionKey(intervention), (context) => toDecisionServiceRequest(context, intervention, decision))];
     }),
-    ...plan.consents.map((consent) => lazy('Consent', consent.id, () => toConsent(context, consent))),
+    ...plan.consents.map((consent) => lazy('Consent', consent.id, (context) => toConsent(context, consent))),
     ...plan.meetings.flatMap((meeting) => {
       const location = meeting.summons?.location;
       return [
-        ...(location === undefined ? [] : [lazy('Location', meeting.id, () => toLocation(context, meeting, location))]),
-        lazy('Appointment', meeting.id, () => toAppointment(context, meeting)),
+        ...(location === undefined ? [] : [lazy('Location', meeting.id, (context) => toLocation(context, meeting, location))]),
+        lazy('Appointment', meeting.id, (context) => toAppointment(context, meeting)),
       ];
     }),
-    ...(ownAccount === undefined ? [] : [lazy('QuestionnaireResponse', 'own-account', () => toQuestionnaireResponse(context, ownAccount))]),
-    ...plan.deviations.map((deviation) => lazy('DetectedIssue', deviation.id, () => toDetectedIssue(context, deviation))),
-    ...plan.principals.map((principal) => lazy('Task', principal.id, () => toApprovalTask(context, principal))),
-    ...plan.approvals.map((approval) => lazy('Provenance', approvalKey(approval), () => toApprovalProvenance(context, approval))),
+    ...(ownAccount === undefined ? [] : [lazy('QuestionnaireResponse', 'own-account', (context) => toQuestionnaireResponse(context, ownAccount))]),
+    ...plan.deviations.map((deviation) => lazy('DetectedIssue', deviation.id, (context) => toDetectedIssue(context, deviation))),
+    ...plan.principals.map((principal) => lazy('Task', principal.id, (context) => toApprovalTask(context, principal))),
+    ...plan.approvals.map((approval) => lazy('Provenance', approvalKey(approval), (context) => toApprovalProvenance(context, approval))),
   ];
 }
 
