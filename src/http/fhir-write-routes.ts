@@ -29,7 +29,7 @@ import { SipRuleError, type Problem, type SipPlan } from '../sip/index.js';
 import { InvalidPlanError, type StoredPlan } from '../store/plan-store.js';
 import type { PlanEntry } from '../fhir/index.js';
 import { createValidator, hasErrors } from '../validation/index.js';
-import { transactionReaderInThread, type TransactionRead, type TransactionReader } from './transaction-reader.js';
+import { transactionReaderInThread } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
 import { matchEntries, withBundleReferences, transactionRepresentation, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
@@ -139,40 +139,6 @@ function transactionEntries(body: unknown): BundleEntry[] {
   return entry as BundleEntry[];
 }
 
-/**
- * What of a request's entry the rest of a transaction reads once the plan is read — `matchEntries`
- * (src/http/fhir-transaction.ts: the fullUrl, the request's url and `ifNoneExist`, the resource's type,
- * id, identifiers and a Provenance's `meta.tag`), {@link ifMatchOf} (the request's `ifMatch`) and the
- * 422 for an entry with no place in the plan (the type) — and nothing else, so that the rest of the
- * parsed body is garbage before the store is asked: held across those awaits (and a retry after another
- * write came first), it outlived scavenges and was promoted. Held equal to the whole entries' match over
- * every example and generated Bundles (test/http/transaction-matching-differential.test.ts).
- */
-export function matchedPart(entry: BundleEntry): BundleEntry {
-  const { resource } = entry;
-  if (resource === undefined) return { ...(entry.fullUrl === undefined ? {} : { fullUrl: entry.fullUrl }), ...(entry.request === undefined ? {} : { request: entry.request }) };
-  const { resourceType, id } = resource;
-  const { identifier } = resource as { identifier?: unknown };
-  const tag = resource.meta?.tag;
-  // The type's other elements are left out: nothing after this reads them (see above).
-  const part = { resourceType, ...(id === undefined ? {} : { id }), ...(identifier === undefined ? {} : { identifier }), ...(tag === undefined ? {} : { meta: { tag } }) } as BundleEntry['resource'];
-  return { ...(entry.fullUrl === undefined ? {} : { fullUrl: entry.fullUrl }), ...(entry.request === undefined ? {} : { request: entry.request }), resource: part };
-}
-
-/**
- * The transaction a request carries: its entries as far as they are read after the plan
- * ({@link matchedPart}), and its plan being read. The parsed body is taken off the request, and this
- * function (not the async route, whose locals live across its awaits) is the last to hold it.
- */
-function takeTransaction(request: Request, reader: TransactionReader): { readonly entries: readonly BundleEntry[]; readonly reading: Promise<TransactionRead> } {
-  const body: unknown = request.body;
-  const entries = transactionEntries(body).map(matchedPart);
-  // Validated and read on the event loop or in a worker thread (src/http/transaction-reader.ts).
-  const reading = reader.read(body);
-  request.body = undefined;
-  return { entries, reading };
-}
-
 /** The version the CarePlan entry's `request.ifMatch` names, when it names one. */
 function ifMatchOf(entries: readonly BundleEntry[]): number | undefined {
   const index = entries.findIndex((entry) => entry.resource?.resourceType === 'CarePlan');
@@ -267,8 +233,10 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
       'update',
       async (request, response, caller, subject) => {
         requireFhirJson(request);
-        const { entries, reading } = takeTransaction(request, reader);
-        const read = await reading;
+        const body: unknown = request.body;
+        const entries = transactionEntries(body);
+        // Validated and read on the event loop or in a worker thread (src/http/transaction-reader.ts).
+        const read = await reader.read(body);
         if (!read.ok) throw new OutcomeError(422, 'Unprocessable Content', read.outcome);
         const { plan, warnings } = read;
         subject.planId = plan.id;
