@@ -34,33 +34,6 @@ function versionWrite(dependencies: Pick<AppDependencies, 'routeDeliveries'>, pl
   };
 }
 
-/** What a store call of {@link recordPlan} is given, and what `prepare` returned for it. */
-interface PreparedWrite<T> {
-  readonly prepared: T;
-  readonly resourceIds: ReturnType<typeof resourceIdsOf>;
-  readonly write: VersionWriteOptions;
-}
-
-/**
- * The version's FHIR view, `prepare` called with it, and what the store is given: the view's resource
- * ids and the derived version. Its own (not async) function so that the view — every resource mapped,
- * kept by each entry once mapped — is garbage once this returns, not held in `recordPlan`'s frame
- * (an async function keeps its locals across an await, used again or not) while the store call is in
- * flight, where it would outlive a scavenge and be promoted.
- */
-function prepareWrite<T>(
-  dependencies: Pick<AppDependencies, 'routeDeliveries'>,
-  request: RecordRequest<T>,
-  plan: SipPlan,
-  basis: SendBasis,
-  step: (view: readonly PlanEntry[]) => RecordStep,
-  writtenBy: string,
-): PreparedWrite<T> {
-  const view = planEntries(plan, DEFAULT_MAPPING_OPTIONS);
-  const prepared = request.prepare(step(view));
-  return { prepared, resourceIds: resourceIdsOf(view), write: versionWrite(dependencies, plan, view, basis, writtenBy) };
-}
-
 /** How often a plan is decided again after another write to the same plan came first. */
 export const MAX_ATTEMPTS = 10;
 
@@ -142,9 +115,10 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const checked = checkFirstVersionWithBasis(first, incoming);
       const problems = checked.problems.filter((problem) => problem.severity === 'error');
       if (problems.length > 0) throw refusals.rules(problems);
-      const { prepared, resourceIds, write } = prepareWrite(dependencies, request, first, checked.basis, (view) => ({ kind: 'create', plan: first, view }), caller.organization);
+      const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
+      const prepared = request.prepare({ kind: 'create', plan: first, view });
       try {
-        return { stored: await store.create(first, caller.organization, resourceIds, write), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
+        return { stored: await store.create(first, caller.organization, resourceIdsOf(view), versionWrite(dependencies, first, view, checked.basis, caller.organization)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
       } catch (error) {
         if (error instanceof PlanExistsError) continue;
         throw error;
@@ -174,10 +148,11 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     const checked = checkPlanWithBasis(next);
     const problems = checked.problems.filter((problem) => problem.severity === 'error');
     if (problems.length > 0) throw refusals.rules(problems);
+    const view = planEntries(next, DEFAULT_MAPPING_OPTIONS);
     const before = new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`));
-    const { prepared, resourceIds, write } = prepareWrite(dependencies, request, next, checked.basis, (view) => ({ kind: 'update', plan: next, view, before }), caller.organization);
+    const prepared = request.prepare({ kind: 'update', plan: next, view, before });
     try {
-      return { stored: await store.update(next, current.version, caller.organization, resourceIds, write), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
+      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), versionWrite(dependencies, next, view, checked.basis, caller.organization)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this write was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });
