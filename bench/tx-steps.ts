@@ -3,8 +3,7 @@
  * this checkout and (with BENCH_BEFORE_DIR=<another checkout>) that one in the same interleaved
  * rounds: (a) `readTransaction` — reference rewriting, validation against the SIP profiles, FHIR → SIP
  * (zod), the rules and consent at sending; (b) what `recordPlan` and the store do with the plan
- * before SQL — `asFirstVersion`, the rules on the version recorded (`checkFirstVersionWithBasis` where the
- * checkout has it, as `recordPlan` calls it), its FHIR view, the derived texts
+ * before SQL — `asFirstVersion`, the rules on the version recorded, its FHIR view, the derived texts
  * and send basis, and the store's parse of the plan (`validated`, skipped for a plan the schema
  * returned when the checkout knows `isParsedPlan`). Every round takes BENCH_BATCH (default 10) plans
  * never seen before (own id and person, bench/support.ts), each checkout its own JSON copy; which
@@ -33,7 +32,7 @@ interface Modules {
   readonly reader: { readTransaction(bundle: unknown, validator: unknown): { ok: boolean; plan?: unknown; outcome?: unknown } };
   readonly validation: { createValidator(): unknown };
   readonly fhir: { planEntries(plan: unknown, options: unknown): unknown; DEFAULT_MAPPING_OPTIONS: unknown };
-  readonly sip: { checkPlan(plan: unknown): unknown; parsePlan(plan: unknown): unknown; checkPlanWithBasis?: (plan: unknown) => { basis: unknown }; checkFirstVersionWithBasis?: (first: unknown, sent: unknown) => { basis: unknown }; isParsedPlan?: (plan: unknown) => boolean };
+  readonly sip: { checkPlan(plan: unknown): unknown; parsePlan(plan: unknown): unknown; checkPlanWithBasis?: (plan: unknown) => { basis: unknown }; isParsedPlan?: (plan: unknown) => boolean };
   readonly tx: { asFirstVersion(plan: unknown, at: Date): unknown };
   readonly derived: { derivedVersion(plan: unknown, view?: unknown, basis?: unknown): unknown };
 }
@@ -63,8 +62,7 @@ async function load(dir: string, name: string): Promise<Checkout> {
       const first = tx.asFirstVersion(plan, at);
       const view = fhir.planEntries(first, fhir.DEFAULT_MAPPING_OPTIONS);
       if (sip.checkPlanWithBasis !== undefined) {
-        // As recordPlan checks a create: from the reading of the plan sent, where the checkout can.
-        const checked = sip.checkFirstVersionWithBasis?.(first, plan) ?? sip.checkPlanWithBasis(first);
+        const checked = sip.checkPlanWithBasis(first);
         derived.derivedVersion(first, view, checked.basis);
       } else {
         sip.checkPlan(first);

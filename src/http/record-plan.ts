@@ -16,7 +16,7 @@
  * point 2) has one place to be passed.
  */
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
-import { checkFirstVersionWithBasis, checkPlanWithBasis, revisePlan, samePerson, type Approval, type Problem, type SendBasis, type SipPlan } from '../sip/index.js';
+import { checkPlanWithBasis, revisePlan, samePerson, type Approval, type Problem, type SendBasis, type SipPlan } from '../sip/index.js';
 import { PlanExistsError, VersionConflictError, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
 import { derivedVersion } from './derived-view.js';
 import type { AppDependencies, Caller } from './app.js';
@@ -109,10 +109,8 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       if (first === undefined) throw refusals.earlierApproval(incoming.id);
       // A new plan is a principal's to record, and each approval in it its own principal's (src/http/reserved-acts.ts).
       assertMayCreate(first, access, caller.organization);
-      // The rules run once for the version recorded: its problems and its send basis together, taking
-      // over what the reading of the incoming plan found for each rule that depends on nothing its
-      // first version changes (checkFirstVersionWithBasis; every rule runs when that reading is unknown).
-      const checked = checkFirstVersionWithBasis(first, incoming);
+      // The rules run once for the version recorded: its problems and its send basis together.
+      const checked = checkPlanWithBasis(first);
       const problems = checked.problems.filter((problem) => problem.severity === 'error');
       if (problems.length > 0) throw refusals.rules(problems);
       const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);

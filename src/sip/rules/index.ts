@@ -204,108 +204,27 @@ function watchedSendingContext(plan: SipPlan, at: Date): { readonly context: Rul
  * second time at the version's own instant. Which rules those are is found as they run, not listed,
  * so a rule added later that reads the instant is run twice without anyone remembering to say so.
  * Equal to the two calls by a property test (test/sip/rules-once.test.ts).
- *
- * The rules run on a copy of the plan whose version fields are watched too, and what each rule that
- * read neither those nor the instant found is kept by the plan object, so that the plan's first
- * version here (the same plan with version 1 and the server's `updatedAt`) is checked without
- * running those rules again ({@link checkFirstVersionWithBasis}).
  */
 export function judgeSendAndRecorded(plan: SipPlan, at: Date): SendAndRecordedJudgement {
   const recordedAt = new Date(plan.updatedAt);
-  const versionRead = new Set<true>();
-  const { context: sending, instantRead } = watchedSendingContext(watchedVersionFields(plan, versionRead), at);
+  const { context: sending, instantRead } = watchedSendingContext(plan, at);
   let recordedContext: RuleContext | undefined;
   const complete = underApproval(plan);
   const send: Problem[] = [];
   const recorded: Problem[] = [];
-  const versionFree: (readonly Finding[] | undefined)[] = [];
   for (const rule of RULES) {
-    if (rule.kind === 'completeness' && !complete) {
-      versionFree.push(undefined);
-      continue;
-    }
+    if (rule.kind === 'completeness' && !complete) continue;
     instantRead.clear();
-    versionRead.clear();
     const sendFindings = [...rule.check(sending)];
-    versionFree.push(instantRead.size === 0 && versionRead.size === 0 ? sendFindings : undefined);
-    for (const finding of sendFindings) send.push(problemOf(rule, finding));
+    send.push(...sendFindings.map((finding) => problemOf(rule, finding)));
     if (instantRead.size === 0) {
-      for (const finding of sendFindings) recorded.push(problemOf(rule, finding));
+      recorded.push(...sendFindings.map((finding) => problemOf(rule, finding)));
       continue;
     }
     recordedContext ??= { plan, index: sending.index, birthDate: sending.birthDate, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
-    for (const finding of rule.check(recordedContext)) recorded.push(problemOf(rule, finding));
+    recorded.push(...[...rule.check(recordedContext)].map((finding) => problemOf(rule, finding)));
   }
-  versionFreeRuns.set(plan, { complete, findings: versionFree });
   return { send, recorded };
-}
-
-/**
- * The fields a plan's first version sets anew ({@link checkFirstVersionWithBasis}): its `version`,
- * `updatedAt` and each approval's `version`.
- */
-const VERSION_FIELDS = ['version', 'updatedAt', 'approvals'] as const;
-
-/**
- * `plan` with its version fields watched: a copy whose `version`, `updatedAt` and approvals'
- * `version` are getters that add an entry to `read` (as {@link watchedSendingContext} watches the
- * instant). Everything else is the plan's own values, so a rule finds in it what it finds in the plan.
- */
-function watchedVersionFields(plan: SipPlan, read: Set<true>): SipPlan {
-  return {
-    ...plan,
-    get version() {
-      read.add(true);
-      return plan.version;
-    },
-    get updatedAt() {
-      read.add(true);
-      return plan.updatedAt;
-    },
-    approvals: plan.approvals.map((approval) => ({
-      ...approval,
-      get version() {
-        read.add(true);
-        return approval.version;
-      },
-    })),
-  };
-}
-
-/**
- * What {@link judgeSendAndRecorded} found of each rule of a plan (in {@link RULES} order) that read
- * neither the instant (`at`, `today`, `sending`) nor the version fields (`version`, `updatedAt`, an
- * approval's `version`): its findings, or `undefined` for a rule that read one of them or did not run.
- * Kept by the plan object and nothing else (a WeakMap), so it lives as long as that plan.
- */
-interface VersionFreeRun {
-  readonly complete: boolean;
-  readonly findings: readonly (readonly Finding[] | undefined)[];
-}
-
-const versionFreeRuns = new WeakMap<SipPlan, VersionFreeRun>();
-
-/** Whether `a` and `b` have the same own keys with the same values (`===`), but for `except`. */
-function sameExcept(a: object, b: object, except: readonly string[]): boolean {
-  const keys = Object.keys(a);
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const key of keys) {
-    if (except.includes(key)) continue;
-    if (!Object.hasOwn(b, key) || (a as Record<string, unknown>)[key] !== (b as Record<string, unknown>)[key]) return false;
-  }
-  return true;
-}
-
-/**
- * Whether `first` is `sent` with only its version fields changed: the same values (the same objects,
- * not equal copies) in every other field of the plan and of each approval, and as many approvals.
- */
-function differsInVersionFieldsOnly(sent: SipPlan, first: SipPlan): boolean {
-  if (!sameExcept(sent, first, VERSION_FIELDS) || sent.approvals.length !== first.approvals.length) return false;
-  return sent.approvals.every((approval, i) => {
-    const other = first.approvals[i];
-    return other !== undefined && sameExcept(approval, other, ['version']);
-  });
 }
 
 /**
@@ -361,48 +280,14 @@ export interface CheckedWithBasis {
  * does. Equal to the two calls (test/sip/send-basis.test.ts).
  */
 export function checkPlanWithBasis(plan: SipPlan): CheckedWithBasis {
-  return checkWithBasis(plan, underApproval(plan), undefined);
-}
-
-/**
- * `checkPlanWithBasis(first)` for `first`, the plan `sent` as the first version recorded here: `sent`
- * with its version, `updatedAt` and approvals' versions set anew and nothing else changed (checked:
- * every other field the same value, `===`). When {@link judgeSendAndRecorded} judged `sent` (the
- * transaction's reading of it), a rule that read neither the instant nor those fields there took a
- * path that depends on nothing that differs between the two plans (a rule is a pure function of its
- * context), so it finds in `first` what it found in `sent`, at any instant: its findings are taken
- * over, and only the other rules run. Anything else — `sent` not judged, another change, the
- * completeness rules applying to one and not the other — runs every rule. Equal to
- * `checkPlanWithBasis(first)` (test/sip/first-version-rules.test.ts).
- */
-export function checkFirstVersionWithBasis(first: SipPlan, sent: SipPlan): CheckedWithBasis {
-  const run = versionFreeRuns.get(sent);
-  const complete = underApproval(first);
-  if (run === undefined || run.complete !== complete || !differsInVersionFieldsOnly(sent, first)) return checkWithBasis(first, complete, undefined);
-  return checkWithBasis(first, complete, run.findings);
-}
-
-/**
- * {@link checkPlanWithBasis}'s pass, with the findings of the rules already known (`known`, in
- * {@link RULES} order, `undefined` for a rule to run) taken over instead of run.
- */
-function checkWithBasis(plan: SipPlan, complete: boolean, known: VersionFreeRun['findings'] | undefined): CheckedWithBasis {
   const recordedAt = new Date(plan.updatedAt);
-  let watched: ReturnType<typeof watchedSendingContext> | undefined;
+  const { context: watching, instantRead } = watchedSendingContext(plan, recordedAt);
   let recordedContext: RuleContext | undefined;
+  const complete = underApproval(plan);
   const problems: Problem[] = [];
   const rules: SendBasisRule[] = [];
-  for (let r = 0; r < RULES.length; r++) {
-    const rule = RULES[r];
-    if (rule === undefined || (rule.kind === 'completeness' && !complete)) continue;
-    const taken = known?.[r];
-    if (taken !== undefined) {
-      for (const finding of taken) problems.push(problemOf(rule, finding));
-      if (taken.length > 0) rules.push({ code: rule.code, findings: taken.map(({ pointer, message }) => ({ pointer, message })) });
-      continue;
-    }
-    watched ??= watchedSendingContext(plan, recordedAt);
-    const { context: watching, instantRead } = watched;
+  for (const rule of RULES) {
+    if (rule.kind === 'completeness' && !complete) continue;
     instantRead.clear();
     const findings = [...rule.check(watching)];
     if (instantRead.size === 0) {
