@@ -4,9 +4,9 @@
  * server as a child process, and the median.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createScratchDatabase, type ScratchDatabase } from '../test/store/postgres-scratch.js';
 import { formatDate, parsePlan, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
@@ -86,6 +86,21 @@ export interface Served {
  */
 const SERVER_FROM = process.env.BENCH_SERVER === 'tsx' ? 'tsx' : 'dist';
 
+/**
+ * `BENCH_GC_TRACE=<dir>`: every server runs with `--trace-gc`, its standard output (V8's line for each
+ * collection) written to `<dir>/<checkout folder>-<n>.log` (n counts the servers a bench started); `npx tsx bench/gc-trace-sum.ts <dir>`
+ * sums them by file.
+ */
+const GC_TRACE = process.env.BENCH_GC_TRACE === undefined ? undefined : resolve(process.env.BENCH_GC_TRACE);
+let gcTraces = 0;
+
+/** A file for a server's `--trace-gc` lines, opened for writing: `<dir>/<checkout folder>-<n>.log`. */
+function traceFile(dir: string, cwd: string): number {
+  mkdirSync(dir, { recursive: true });
+  gcTraces += 1;
+  return openSync(join(dir, `${basename(resolve(cwd))}-${String(gcTraces)}.log`), 'w');
+}
+
 /** Each checkout's build, made once per bench process (it takes ≈ 25 s of tsc). */
 const builds = new Map<string, Promise<void>>();
 
@@ -140,9 +155,12 @@ export async function startServe(
   const cwd = options.cwd ?? process.cwd();
   if (SERVER_FROM === 'dist') await buildOnce(resolve(cwd));
   const entry = SERVER_FROM === 'dist' ? ['dist/cli/bin.js'] : ['--import', 'tsx', 'src/cli/bin.ts'];
-  const child = spawn(process.execPath, [...startOptions(resolve(cwd)), ...(options.nodeArgs ?? []), ...entry, 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
+  const gcTrace = GC_TRACE === undefined ? [] : ['--trace-gc'];
+  // With BENCH_GC_TRACE, the server's standard output (V8's line for each collection) goes to a file of its own: the checkout's folder name and a serial.
+  const stdout = GC_TRACE === undefined ? 'ignore' : traceFile(GC_TRACE, cwd);
+  const child = spawn(process.execPath, [...startOptions(resolve(cwd)), ...gcTrace, ...(options.nodeArgs ?? []), ...entry, 'serve', '--port', '0', '--host', '127.0.0.1', '--no-examples'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, SIP_DATA_DIR: dataDir, SIP_RATE_LIMIT: '100000000', ...options.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', stdout, 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   let stopping = false;
@@ -153,8 +171,10 @@ export async function startServe(
   child.once('exit', (code, signal) => {
     if (!stopping) process.stderr.write(`sip-fhir serve (pid ${String(child.pid)}) ended by itself (${String(code ?? signal)}):\n${stderr.slice(-2_000)}\n`);
   });
+  const errors = child.stderr;
+  if (errors === null) throw new Error('sip-fhir serve was started without a pipe for its standard error');
   const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
+    errors.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-20_000);
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
       if (match?.[1] !== undefined) resolve(match[1]);
