@@ -14,16 +14,15 @@
  *   SIP transaction Bundles (what `POST /fhir` records), and the plans read from the official
  *   transaction inputs the FHIR reading tests use (test/fixtures/fhir).
  */
-import { readFileSync } from 'node:fs';
-import type { Bundle, FhirResource } from 'fhir/r4.js';
+import type { FhirResource } from 'fhir/r4.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bundleToPlan, DEFAULT_MAPPING_OPTIONS, planEntries, planToBundle, resourceIdOf, type PlanEntry } from '../../src/fhir/index.js';
-import { derivedParts, derivedVersion, referenceTargets, TIME_DEPENDENT_TYPES, viewResourceText, withReferencesRewritten } from '../../src/http/derived-view.js';
-import { parsePlan, type SipPlan } from '../../src/sip/index.js';
+import type { PlanEntry } from '../../src/fhir/index.js';
+import { derivedParts, derivedVersion, viewResourceText, withReferencesRewritten } from '../../src/http/derived-view.js';
+import type { SipPlan } from '../../src/sip/index.js';
 import type { DerivedText } from '../../src/store/plan-store.js';
-import { mappablePlanArbitrary, referenceLookAlikeJson } from '../support/arbitraries.js';
-import { exampleFiles, readExample } from '../support/examples.js';
+import { referenceLookAlikeJson } from '../support/arbitraries.js';
+import { itOverDerivedTextCorpus, keptTextsOf } from '../support/derived-text-corpus.js';
 import { listOfficialExamples, readOfficialExample } from '../support/fhir-validators.js';
 
 /** The former rewrite, verbatim: the reference. */
@@ -55,20 +54,12 @@ function formerParts(mapped: FhirResource, id: string, targets: ReadonlyMap<stri
   return { head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) };
 }
 
-/** The former `derivedVersion(plan).texts`, verbatim but for the two functions above. */
+/** The former `derivedVersion(plan).texts`: the entries it kept, each split by {@link formerParts}. */
 function formerTexts(plan: SipPlan): DerivedText[] {
-  const entries = planEntries(plan, DEFAULT_MAPPING_OPTIONS);
-  const targets = referenceTargets(entries);
-  return entries.flatMap((planEntry): DerivedText[] => {
-    if (TIME_DEPENDENT_TYPES.has(planEntry.resourceType)) return [];
-    const id = resourceIdOf(planEntry.key.fullUrl);
-    if (id === undefined) return [];
+  return keptTextsOf(plan, (planEntry, id, targets) => {
     const mapped = planEntry.entry().resource;
     if (mapped === undefined) throw new Error('no resource');
-    const text = formerResourceText(mapped, id, targets, VERSION_MARK, UPDATED_MARK);
-    const at = text.indexOf(MARK_TEXT);
-    if (at < 0 || text.includes(MARK_TEXT, at + 1)) return [];
-    return [{ resourceType: planEntry.resourceType, id, head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) }];
+    return formerParts(mapped, id, targets);
   });
 }
 
@@ -209,45 +200,6 @@ function expectTextsAsFormer(plan: SipPlan): number {
   return texts.length;
 }
 
-/** A plan read from a FHIR Bundle, as the transaction route reads it. */
-function readBack(bundle: unknown): SipPlan {
-  const read = bundleToPlan(bundle);
-  if (!read.ok) throw new Error(`the Bundle was not read: ${JSON.stringify(read.outcome).slice(0, 300)}`);
-  return read.plan;
-}
-
 describe('derived texts in one pass, against the former computation', () => {
-  it('are the same for every example plan, and for each read back from its SIP transaction Bundle', () => {
-    let compared = 0;
-    for (const file of exampleFiles) {
-      const plan = readExample(file);
-      compared += expectTextsAsFormer(plan);
-      compared += expectTextsAsFormer(readBack(JSON.parse(JSON.stringify(planToBundle(plan)))));
-    }
-    expect(compared).toBeGreaterThan(exampleFiles.length * 20);
-  });
-
-  it('are the same for generated plans, and for each read back from its Bundle', () => {
-    let compared = 0;
-    fc.assert(
-      fc.property(mappablePlanArbitrary, (json) => {
-        const parsed = parsePlan(json);
-        if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
-        compared += expectTextsAsFormer(parsed.plan);
-        const read = bundleToPlan(JSON.parse(JSON.stringify(planToBundle(parsed.plan))));
-        if (read.ok) compared += expectTextsAsFormer(read.plan);
-      }),
-      { numRuns: 150 },
-    );
-    expect(compared).toBeGreaterThan(150 * 5);
-  });
-
-  it('are the same for the plans read from the official transaction inputs of the FHIR reading tests', () => {
-    let compared = 0;
-    for (const name of ['ehr-transaction-relative-refs.json', 'ehr-standard-codes.json', 'server-searchset.json']) {
-      const bundle = JSON.parse(readFileSync(new URL(`../fixtures/fhir/${name}`, import.meta.url), 'utf8')) as Bundle;
-      compared += expectTextsAsFormer(readBack(bundle));
-    }
-    expect(compared).toBeGreaterThan(10);
-  });
+  itOverDerivedTextCorpus(expectTextsAsFormer, { perExample: 20, perGenerated: 5, official: 10 });
 });
