@@ -4,7 +4,6 @@
  * `sip-fhir serve` and by the end-to-end tests, which start it on a loopback port.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { currentDeriver, derivedVersion } from './derived-view.js';
 import { parsePlanText, type SendBasis, type SipPlan } from '../sip/index.js';
 import { createPlanStore, type PlanStore } from '../store/index.js';
 import { createApp, type Caller } from './app.js';
+import { createAppServer, listen } from './node-server.js';
 import { transactionReaderPool } from './transaction-reader.js';
 import { loadMappings } from './inbound-routes.js';
 import type { ServerConfig } from './config.js';
@@ -178,13 +178,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         return decision.allowed ? { allowed: true, role: decision.role, principals: decision.principals, partyId: decision.partyId } : { allowed: false, reason: decision.message };
       },
     });
-    const server = await new Promise<Server>((resolve, reject) => {
-      // Express 5 calls this with the listen error too (a port in use), not only once listening.
-      const listening = app.listen(config.port, config.host, (error?: Error) => {
-        if (error === undefined) resolve(listening);
-        else reject(error);
-      });
-    });
+    const server = createAppServer(app);
+    await listen(server, config.port, config.host);
     worker?.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;

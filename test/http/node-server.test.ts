@@ -1,0 +1,51 @@
+/**
+ * The app's node:http server makes each request and response with Express's `app.request` and
+ * `app.response` as prototypes (src/http/node-server.ts), so Express's per-request
+ * `Object.setPrototypeOf` finds them there; Express still answers as it does on `app.listen`.
+ */
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { describe, expect, it } from 'vitest';
+import { createAppServer, listen } from '../../src/http/node-server.js';
+
+describe('createAppServer', () => {
+  it("makes requests and responses with the app's prototypes before Express sees them, and Express answers through them", async () => {
+    const app = express();
+    app.get('/hello/:name', (request, response) => {
+      response.status(201).json({ hello: request.params.name, secure: request.secure });
+    });
+    const server = createAppServer(app);
+    const seen: { request: boolean; response: boolean }[] = [];
+    // Ahead of the app's own listener: the objects as node:http made them.
+    server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+      seen.push({ request: Object.getPrototypeOf(request) === app.request, response: Object.getPrototypeOf(response) === app.response });
+    });
+    await listen(server, 0, '127.0.0.1');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const answer = await fetch(`http://127.0.0.1:${String(port)}/hello/v%C3%A4rld`);
+      expect(answer.status).toBe(201);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await answer.json()).toEqual({ hello: 'värld', secure: false });
+      expect(seen).toEqual([{ request: true, response: true }]);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+      await once(server, 'close');
+    }
+  });
+
+  it('rejects with the listen error when the port is taken', async () => {
+    const first = createAppServer(express());
+    await listen(first, 0, '127.0.0.1');
+    try {
+      const { port } = first.address() as AddressInfo;
+      await expect(listen(createAppServer(express()), port, '127.0.0.1')).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      first.close();
+      await once(first, 'close');
+    }
+  });
+});
