@@ -51,9 +51,9 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export const REPLAY_USAGE = `Usage: sip-fhir replay <file.json | file.ndjson | folder>... --target <FHIR base URL> [options]
 
-Posts FHIR R4 resources to a FHIR server (the adapter's /fhir, or any other), records each answer
+Posts FHIR R4 resources to a FHIR server (the adapter's /fhir, or another), records each answer
 and compares it with what was expected. A transaction or batch Bundle is POSTed to the base URL,
-any other resource to <base>/<resourceType>, as application/fhir+json, the file's bytes as they
+every other resource to <base>/<resourceType>, as application/fhir+json, the file's bytes as they
 are. A .json file is one item, named by its path; each line of an .ndjson file is one item, named
 path#line, read as a stream; a folder is read for its .json and .ndjson files, recursively, in
 name order (symbolic links inside it are not followed). Items are started in input order, at most

@@ -43,7 +43,8 @@ function schemaLabel(schema: unknown): string {
   }
   const enumeration = arrayAt(schema, 'enum');
   if (enumeration.length > 0) return enumeration.map((value) => `<code>${escapeHtml(JSON.stringify(value))}</code>`).join(' | ');
-  const type = stringAt(schema, 'type') ?? 'any';
+  // A schema without a type admits every JSON value.
+  const type = stringAt(schema, 'type') ?? 'JSON value';
   const format = stringAt(schema, 'format');
   return escapeHtml(format === undefined ? type : `${type} (${format})`);
 }
