@@ -45,90 +45,27 @@ export function currentDeriver(): string {
   return deriver;
 }
 
-/** `reference` values rewritten from the Bundle's `urn:uuid` fullUrls to `Type/id`, everywhere in a resource. */
-function relativeReferences(value: unknown, targets: ReadonlyMap<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((item) => relativeReferences(item, targets));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, key === 'reference' && typeof item === 'string' ? (targets.get(item) ?? item) : relativeReferences(item, targets)]),
-  );
-}
-
-/** The `Type/id` each entry's fullUrl stands for on the facade. */
-export function referenceTargets(entries: readonly PlanEntry[]): Map<string, string> {
-  const targets = new Map<string, string>();
-  for (const { key } of entries) {
-    const id = resourceIdOf(key.fullUrl);
-    if (id !== undefined) targets.set(key.fullUrl, `${key.resourceType}/${id}`);
-  }
-  return targets;
-}
-
-/** A resource of a plan's view as the facade answers it: its id, the version's meta, references relative. */
-export function viewResource(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): FhirResource {
-  const mapped = planEntry.entry().resource;
-  if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
-  const { resourceType, meta, ...rest } = relativeReferences(mapped, targets) as FhirResource;
-  return { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as FhirResource;
-}
-
-/** What opens a `reference` property with a string value in text `JSON.stringify` wrote. */
-const REFERENCE_OPENING = '"reference":"';
-
 /**
- * Where the string value that opens at `start` ends (the offset of its closing quote), read as the
- * former `/(?<=[{,])"reference":"((?:[^"\\]|\\.)*)"/g` read it: a backslash takes the next code unit
- * with it unless that is a line terminator (`.` does not match one), and the value then has no end,
- * as it has none when the text ends first. -1 then.
- */
-function stringValueEnd(text: string, start: number): number {
-  for (let at = start; at < text.length; at++) {
-    const code = text.charCodeAt(at);
-    if (code === 0x22 /* " */) return at;
-    if (code === 0x5c /* \ */) {
-      const next = text.charCodeAt(at + 1);
-      // NaN past the end; \n, \r, U+2028 and U+2029 are what `.` leaves out.
-      if (Number.isNaN(next) || next === 0x0a || next === 0x0d || next === 0x2028 || next === 0x2029) return -1;
-      at += 1;
-    }
-  }
-  return -1;
-}
-
-/**
- * `text` (written by `JSON.stringify`) with every `reference` property's string value that names a
- * key of `targets` written as that target: the text `JSON.stringify` writes with a replacer doing the
- * same, without the replacer, which takes V8 off its fast path for the whole object (≈ 3× slower).
+ * A resource of a plan's view as the facade answers it: its id and the version's meta put in the
+ * resource the mapping wrote with the facade's references ({@link PlanEntry.facadeResource}, `Type/id`;
+ * src/fhir/write/context.ts `keyReference`), as the kept texts are ({@link facadeParts}).
  *
- * A property is `"reference":"` right after `{` or `,`: in text `JSON.stringify` wrote a `"` inside a
- * string is always written `\"`, so such a match cannot start inside a string, nor inside a key that
- * merely ends in `\"reference`. The openings are found with `indexOf` (the lookbehind regular
- * expression this replaces tried every offset of the text, a tenth of a transaction's derived texts;
- * docs/performance.md "Derived texts in one pass"), and each is read as that expression read it:
- * held equal to it on any text (test/http/derived-text-one-pass.test.ts), and to the replacer on
- * generated JSON (test/http/derived-view.test.ts).
+ * The resource is a shallow copy with a `meta` of its own: its other members are the entry's kept
+ * facade resource's, which the entry answers again to whoever asks it next (a second read of the
+ * view, {@link facadeParts}), so neither it nor they are changed here, and no reader of a
+ * view changes them in place: `_summary` / `_elements` (src/http/fhir-subset.ts) copy what they keep,
+ * `_include` and the search parameters only read. fhirpath.js marks the objects its expressions
+ * return with a non-enumerable `__path__`, which neither JSON nor a spread sees, as it marked the
+ * former path's copies.
+ *
+ * test/http/view-resource-facade.test.ts holds it byte for byte to the former path (the entry mapped
+ * with the Bundle's fullUrls, every `reference` rewritten in a deep copy) and the served resource
+ * apart from the kept one; test/http/view-resource-readers.test.ts holds every reader of the view
+ * over HTTP to leaving the kept resources as mapped.
  */
-export function withReferencesRewritten(text: string, targets: ReadonlyMap<string, string>): string {
-  let opening = text.indexOf(REFERENCE_OPENING);
-  if (opening < 0) return text;
-  let rewritten = '';
-  let copied = 0;
-  while (opening >= 0) {
-    const before = opening === 0 ? -1 : text.charCodeAt(opening - 1);
-    const end = before === 0x7b /* { */ || before === 0x2c /* , */ ? stringValueEnd(text, opening + REFERENCE_OPENING.length) : -1;
-    if (end < 0) {
-      opening = text.indexOf(REFERENCE_OPENING, opening + 1);
-      continue;
-    }
-    const raw = text.slice(opening + REFERENCE_OPENING.length, end);
-    const target = targets.get(raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw);
-    if (target !== undefined) {
-      rewritten += `${text.slice(copied, opening)}"reference":${JSON.stringify(target)}`;
-      copied = end + 1;
-    }
-    opening = text.indexOf(REFERENCE_OPENING, end + 1);
-  }
-  return copied === 0 ? text : rewritten + text.slice(copied);
+export function viewResource(planEntry: PlanEntry, id: string, versionId: string, lastUpdated: string): FhirResource {
+  const { resourceType, meta, ...rest } = planEntry.facadeResource();
+  return { resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest } as FhirResource;
 }
 
 /** Whether a member of a resource is an object with members (not null, not an array): the meta a mapping writes. */
@@ -142,33 +79,14 @@ function openingOf(resourceType: string): string {
 }
 
 /**
- * `JSON.stringify(viewResource(…))` without copying the resource: the references are rewritten in the
- * text as written ({@link withReferencesRewritten}: the same key, `reference`, the same string
- * values), and `id` and the version's meta are spliced into the text of the mapped resource as it is
- * (`{"resourceType":…,"meta":{…},…}`, the shape every mapping writes), instead of stringifying a copy
- * with them put first, which took V8 twice as long as the text itself. A resource of any other shape
- * (an `id` of its own, no `meta` object second, a meta naming `versionId` or `lastUpdated`) is copied
- * as before. The mapping's resources are shared with the plan's other readers ({@link PlanEntry.entry}
- * keeps them), so they are not changed in place. test/http/derived-text-one-pass.test.ts holds the
- * texts equal to the copy's, test/http/derived-view.test.ts to the facade's.
- */
-export function viewResourceText(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
-  const mapped = mappedResource(planEntry, id);
-  const pieces = splicePieces(mapped, id);
-  if (pieces === undefined) return copiedResourceText(mapped, id, targets, versionId, lastUpdated);
-  return withReferencesRewritten(`${pieces.before}"versionId":${JSON.stringify(versionId)},"lastUpdated":${JSON.stringify(lastUpdated)}${pieces.after}`, targets);
-}
-
-function mappedResource(planEntry: PlanEntry, id: string): FhirResource {
-  const mapped = planEntry.entry().resource;
-  if (mapped === undefined) throw new Error(`the mapping wrote no resource for ${planEntry.resourceType}/${id}`);
-  return mapped;
-}
-
-/**
  * The text of a resource the mapping wrote as `{"resourceType":…,"meta":{…},…}`, with `id` put in,
  * cut where the version's meta members go: `before` ends inside the meta object (after `{` or `,`),
  * `after` begins with the `}` that closes it. Undefined for a resource of any other shape.
+ *
+ * This splices `id` and the meta into the text of the resource as it is, instead of stringifying a
+ * copy with them put first, which took V8 twice as long as the text itself (docs/performance.md
+ * "Derived texts in one pass"). The mapping's resources are shared with the plan's other readers
+ * ({@link PlanEntry.facadeResource} keeps them), so they are not changed in place.
  */
 function splicePieces(mapped: FhirResource, id: string): { before: string; after: string } | undefined {
   const { resourceType, meta } = mapped;
@@ -186,12 +104,7 @@ function splicePieces(mapped: FhirResource, id: string): { before: string; after
   };
 }
 
-/** The text of a copy of `mapped` with `id` and the version's meta put first, as every resource's was before the splice. */
-export function copiedResourceText(mapped: FhirResource, id: string, targets: ReadonlyMap<string, string>, versionId: string, lastUpdated: string): string {
-  return withReferencesRewritten(copiedText(mapped, id, versionId, lastUpdated), targets);
-}
-
-/** {@link copiedResourceText} with the references as `mapped` has them. */
+/** The text of a copy of `mapped` with `id` and the version's meta put first: a resource of a shape {@link splicePieces} does not cut. */
 function copiedText(mapped: FhirResource, id: string, versionId: string, lastUpdated: string): string {
   const { resourceType, meta, ...rest } = mapped;
   return JSON.stringify({ resourceType, id, meta: { ...meta, versionId, lastUpdated }, ...rest });
@@ -203,43 +116,27 @@ const UPDATED_MARK = 'sip-derived-last-updated';
 const MARK_TEXT = `"versionId":"${VERSION_MARK}","lastUpdated":"${UPDATED_MARK}"`;
 
 /**
- * `viewResourceText(planEntry, id, targets, VERSION_MARK, UPDATED_MARK)` split where {@link MARK_TEXT}
- * is, or undefined when it is not found there exactly once (a meta of the mapping's own naming
- * versionId: the read maps such a resource). A resource of the mapping's shape is rewritten in its
- * two pieces, either side of the mark, instead of as one text then searched for the mark: the pieces
- * are cut outside any string of the JSON text and the mark holds no reference, so the rewrite finds
- * the same references in them, and the mark occurs once in the whole exactly when neither piece holds
- * it (no suffix of the mark is a prefix of it, so it cannot overlap itself). Held equal to the split
- * text by test/http/derived-text-one-pass.test.ts.
+ * `JSON.stringify(viewResource(planEntry, id, VERSION_MARK, UPDATED_MARK))` split where
+ * {@link MARK_TEXT} is, or undefined when it is not found there exactly once (a meta of the mapping's
+ * own naming versionId: the read maps such a resource). The mapping wrote the references as the
+ * facade's `Type/id` ({@link PlanEntry.facadeResource}), so the text is written once and nothing in
+ * it is searched for but the mark. A resource of the mapping's shape is cut in two pieces either side
+ * of the mark ({@link splicePieces}): the mark occurs once in the whole exactly when neither piece
+ * holds it (no suffix of the mark is a prefix of it, so it cannot overlap itself).
  *
- * This is the texts' former path, from the entry mapped with the Bundle's fullUrls; `derivedVersion`
- * takes {@link facadeParts}, held to this by test/http/derived-facade-texts.test.ts.
- */
-export function derivedParts(planEntry: PlanEntry, id: string, targets: ReadonlyMap<string, string>): { head: string; tail: string } | undefined {
-  return partsOf(mappedResource(planEntry, id), id, (text) => withReferencesRewritten(text, targets));
-}
-
-/**
- * {@link derivedParts} of the entry's resource as the facade serves it ({@link PlanEntry.facadeResource}):
- * the mapping wrote its references as the facade's `Type/id`, which is what the rewrite of the
- * entry's fullUrl references gives (each fullUrl of the plan's entries to its entry's `Type/id`,
- * {@link referenceTargets}), so the text is written once and nothing in it is searched for but the
- * mark. Equal to {@link derivedParts} for every resource the mapping writes: held by
- * test/http/derived-facade-texts.test.ts over every example and generated plans.
+ * Held to the texts' former path (the entry mapped with the Bundle's fullUrls, its text's references
+ * rewritten to `Type/id`, test/support/former-reference-rewrite.ts) by
+ * test/http/derived-facade-texts.test.ts over every example and generated plans, and on resources
+ * of every shape by test/http/derived-text-one-pass.test.ts.
  */
 export function facadeParts(planEntry: PlanEntry, id: string): { head: string; tail: string } | undefined {
-  return partsOf(planEntry.facadeResource(), id, (text) => text);
-}
-
-/** The text of `mapped` for the view with the mark where the version's meta goes, references as `rewrite` leaves them, split at the mark. */
-function partsOf(mapped: FhirResource, id: string, rewrite: (text: string) => string): { head: string; tail: string } | undefined {
+  const mapped = planEntry.facadeResource();
   const pieces = splicePieces(mapped, id);
   if (pieces !== undefined) {
-    const head = rewrite(pieces.before);
-    const tail = rewrite(pieces.after);
+    const { before: head, after: tail } = pieces;
     return head.includes(MARK_TEXT) || tail.includes(MARK_TEXT) ? undefined : { head, tail };
   }
-  const text = rewrite(copiedText(mapped, id, VERSION_MARK, UPDATED_MARK));
+  const text = copiedText(mapped, id, VERSION_MARK, UPDATED_MARK);
   const at = text.indexOf(MARK_TEXT);
   if (at < 0 || text.includes(MARK_TEXT, at + 1)) return undefined;
   return { head: text.slice(0, at), tail: text.slice(at + MARK_TEXT.length) };

@@ -44,7 +44,7 @@ import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdOf, ty
 import type { PlanStore, StoredPlan, VersionTime } from '../store/plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject } from './audited-route.js';
-import { currentDeriver, derivedResourceText, derivedTextOf, referenceTargets, storedSendRefusal, viewResource } from './derived-view.js';
+import { currentDeriver, derivedResourceText, derivedTextOf, storedSendRefusal, viewResource } from './derived-view.js';
 import { dateSearchRange } from './fhir-date-search.js';
 import { baseUrl, plansWithResource, sendFhir, sendFhirText, viewOf } from './fhir-routes.js';
 import { checkElementNames, requestedSubset, subsetResource } from './fhir-subset.js';
@@ -231,7 +231,7 @@ export class VersionReader {
     const entries = this.entriesOf(stored);
     const planEntry = entries.find((entry) => entry.resourceType === this.type && resourceIdOf(entry.key.fullUrl) === this.id);
     if (planEntry === undefined) throw new Error(`${this.type}/${this.id} is not in version ${String(stored.version)} of plan ${this.planId}`);
-    return JSON.stringify(viewResource(planEntry, this.id, referenceTargets(entries), String(stored.version), stored.recordedAt));
+    return JSON.stringify(viewResource(planEntry, this.id, String(stored.version), stored.recordedAt));
   }
 }
 

@@ -20,7 +20,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf } from '../fhir/index.js';
-import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptJudging, keptRead, keptSendRefusal, referenceTargets, storedSendRefusal, viewResource, type KeptJudging, type KeptRead } from './derived-view.js';
+import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptJudging, keptRead, keptSendRefusal, storedSendRefusal, viewResource, type KeptJudging, type KeptRead } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { planStatus, type PlanStatus } from '../sip/index.js';
@@ -164,7 +164,8 @@ export interface PlanView {
  * The plan's FHIR view at `at`: refused with 403 naming the rules when the plan may not be sent at
  * that moment (judgeSend), mapped only after it may.
  *
- * Each resource is mapped (src/fhir/write/plan-entries.ts) and rewritten when first asked for: a read
+ * Each resource is mapped in the facade's form (src/fhir/write/plan-entries.ts `facadeResource`, its
+ * references `Type/id`; src/http/derived-view.ts `viewResource`) when first asked for: a read
  * answers one resource of the view, a search without _include / _revinclude one per plan, and
  * mapping the whole plan then picking one was a fifth of a FHIR read's CPU (docs/performance.md).
  * The keys of every resource, which give the ids and the references' targets, are known at once.
@@ -178,7 +179,6 @@ export function viewOf(stored: StoredPlan, at: Date): PlanView {
 /** {@link viewOf} of a plan already judged sendable at `at` (a search judges each plan once, to leave out those that may not be sent). */
 export function judgedView(stored: StoredPlan, at: Date): PlanView {
   const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
-  const targets = referenceTargets(planned);
   const entries = planned.flatMap((planEntry): ViewEntry[] => {
     const id = resourceIdOf(planEntry.key.fullUrl);
     if (id === undefined) return [];
@@ -188,7 +188,7 @@ export function judgedView(stored: StoredPlan, at: Date): PlanView {
         type: planEntry.resourceType,
         id,
         get resource(): FhirResource {
-          resource ??= viewResource(planEntry, id, targets, String(stored.version), stored.recordedAt);
+          resource ??= viewResource(planEntry, id, String(stored.version), stored.recordedAt);
           return resource;
         },
       },

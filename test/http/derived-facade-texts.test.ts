@@ -3,7 +3,8 @@
  * `PlanEntry.facadeResource`, src/fhir/write/context.ts `ReferenceForm`) against the path they
  * replace: the entry mapped with the Bundle's `urn:uuid` fullUrls (`entry()`), its text's
  * references rewritten to `Type/id` (`withReferencesRewritten` with `referenceTargets`, as
- * `derivedParts` does). Differential, over every example plan, the plans read back from their SIP
+ * `derivedParts` did: test/support/former-reference-rewrite.ts, which keeps the former src apart from
+ * the code it is held to). Differential, over every example plan, the plans read back from their SIP
  * transaction Bundles (what `POST /fhir` records), generated plans and the plans read from the
  * official transaction inputs (test/fixtures/fhir):
  *
@@ -15,10 +16,11 @@
  */
 import { describe, expect } from 'vitest';
 import { DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdOf } from '../../src/fhir/index.js';
-import { derivedParts, derivedVersion, facadeParts, referenceTargets, TIME_DEPENDENT_TYPES, withReferencesRewritten } from '../../src/http/derived-view.js';
+import { derivedVersion, facadeParts, TIME_DEPENDENT_TYPES } from '../../src/http/derived-view.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import type { DerivedText } from '../../src/store/plan-store.js';
 import { itOverDerivedTextCorpus, keptTextsOf } from '../support/derived-text-corpus.js';
+import { derivedParts, referenceTargets, withReferencesRewritten } from '../support/former-reference-rewrite.js';
 
 /** What the rewrite path keeps for `plan`: `derivedVersion`'s texts as they were before the facade form. */
 function rewrittenTexts(plan: SipPlan): DerivedText[] {

@@ -16,13 +16,14 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
-import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedVersion, withReferencesRewritten } from '../../src/http/derived-view.js';
+import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedVersion } from '../../src/http/derived-view.js';
 import { viewOf } from '../../src/http/fhir-routes.js';
 import type { RunningServer } from '../../src/http/server.js';
 import { checkPlan, parsePlan, type SipPlan } from '../../src/sip/index.js';
 import type { StoredPlan } from '../../src/store/index.js';
 import { mappablePlanArbitrary, referenceLookAlikeJson } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
+import { withReferencesRewritten } from '../support/former-reference-rewrite.js';
 import { startTestServer, type TestServer } from '../support/http-server.js';
 
 const DAY = 86_400_000;
@@ -73,6 +74,7 @@ describe('derived texts', () => {
   });
 });
 
+// The text rewrite is the former path of the kept texts, now the oracle of test/http/derived-facade-texts.test.ts.
 describe('references rewritten in the text', () => {
   // Targets and look-alikes: what the escapes of JSON text could make a match of, or hide one in.
   const targets = new Map([

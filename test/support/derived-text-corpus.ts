@@ -1,6 +1,6 @@
 /**
  * The plans the derived-text differential tests run over (test/http/derived-text-one-pass.test.ts,
- * test/http/derived-facade-texts.test.ts): every example plan and the plan read back from its SIP
+ * test/http/derived-facade-texts.test.ts, test/http/view-resource-facade.test.ts): every example plan and the plan read back from its SIP
  * transaction Bundle (what `POST /fhir` records), generated plans and their read-backs, and the plans
  * read from the official transaction inputs of the FHIR reading tests (test/fixtures/fhir).
  */
@@ -9,11 +9,12 @@ import type { Bundle } from 'fhir/r4.js';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { bundleToPlan, DEFAULT_MAPPING_OPTIONS, planEntries, planToBundle, resourceIdOf, type PlanEntry } from '../../src/fhir/index.js';
-import { referenceTargets, TIME_DEPENDENT_TYPES } from '../../src/http/derived-view.js';
+import { TIME_DEPENDENT_TYPES } from '../../src/http/derived-view.js';
 import { parsePlan, type SipPlan } from '../../src/sip/index.js';
 import type { DerivedText } from '../../src/store/plan-store.js';
 import { mappablePlanArbitrary } from './arbitraries.js';
 import { exampleFiles, readExample } from './examples.js';
+import { referenceTargets } from './former-reference-rewrite.js';
 
 /**
  * The texts a version keeps as `derivedVersion` picks them (every entry but the time-dependent types,
