@@ -184,7 +184,17 @@ interface ParsedDerivation {
   readonly summary?: SipPlan;
 }
 
-const parsedDerivations = new WeakMap<StoredDerivation, ParsedDerivation>();
+/**
+ * Where {@link parsedDerivation} keeps a derivation as parsed: on the derivation object the store made
+ * for one read, under a symbol (not enumerable). Not in a module-level `WeakMap`, whose values V8's
+ * scavenger promotes to the old space when their key was alive at one scavenge (a read still in flight):
+ * every read's parsed summary would then be old-space garbage (src/sip/plan-index.ts `INDEX` says how).
+ */
+const PARSED: unique symbol = Symbol('parsedDerivation');
+
+interface Parsed {
+  [PARSED]?: ParsedDerivation;
+}
 
 function summaryOf(text: string): SipPlan {
   // The parsed-JSON boundary, as for the basis: the text judgingSummaryOf wrote under the same deriver.
@@ -194,14 +204,13 @@ function summaryOf(text: string): SipPlan {
 }
 
 function parsedDerivation(derived: StoredDerivation): ParsedDerivation {
-  let parsed = parsedDerivations.get(derived);
-  if (parsed === undefined) {
-    const basis = basisOf(derived.basis);
-    // A rule the summary was not made for, timed in this basis (a rule added since): judge from the whole plan.
-    const served = basis.rules.every((rule) => !('timed' in rule) || SUMMARY_RULES.has(rule.code));
-    parsed = served && derived.summary !== undefined ? { basis, summary: summaryOf(derived.summary) } : { basis };
-    parsedDerivations.set(derived, parsed);
-  }
+  const kept = (derived as Parsed)[PARSED];
+  if (kept !== undefined) return kept;
+  const basis = basisOf(derived.basis);
+  // A rule the summary was not made for, timed in this basis (a rule added since): judge from the whole plan.
+  const served = basis.rules.every((rule) => !('timed' in rule) || SUMMARY_RULES.has(rule.code));
+  const parsed = served && derived.summary !== undefined ? { basis, summary: summaryOf(derived.summary) } : { basis };
+  if (Object.isExtensible(derived)) Object.defineProperty(derived, PARSED, { value: parsed });
   return parsed;
 }
 

@@ -17,8 +17,23 @@
  */
 import type { Express } from 'express';
 
-/** The last query parsed for each request, and the URL it was parsed from. */
-const parsedQueries = new WeakMap<object, { readonly url: unknown; readonly query: unknown }>();
+/**
+ * Where a request keeps the last query parsed for it, and the URL it was parsed from: on the request,
+ * under a symbol (not enumerable). Not in a module-level `WeakMap`, whose values V8's scavenger promotes
+ * to the old space when their key was alive at one scavenge: every request still in flight at a
+ * scavenge would leave its parsed query there (src/sip/plan-index.ts `INDEX` says how).
+ */
+const PARSED_QUERY: unique symbol = Symbol('parsedQuery');
+
+interface ParsedQuery {
+  readonly url: unknown;
+  readonly query: unknown;
+}
+
+interface WithQuery {
+  readonly url?: unknown;
+  [PARSED_QUERY]?: ParsedQuery;
+}
 
 /** A parsed query frozen, with its arrays (a repeated parameter). The simple parser's values are strings or arrays of them. */
 function frozen(query: unknown): unknown {
@@ -38,11 +53,11 @@ export function parseQueryOnce(app: Express): void {
   Object.defineProperty(requests, 'query', {
     configurable: true,
     enumerable: true,
-    get(this: { readonly url?: unknown }): unknown {
-      const parsed = parsedQueries.get(this);
+    get(this: WithQuery): unknown {
+      const parsed = this[PARSED_QUERY];
       if (parsed !== undefined && parsed.url === this.url) return parsed.query;
       const query = frozen(Reflect.get(express, 'query', this));
-      parsedQueries.set(this, { url: this.url, query });
+      Object.defineProperty(this, PARSED_QUERY, { value: { url: this.url, query }, writable: true, configurable: true });
       return query;
     },
   });

@@ -67,20 +67,39 @@ export function indexPlan(plan: SipPlan): PlanIndex {
   return { entities, duplicates };
 }
 
-const indexes = new WeakMap<SipPlan, PlanIndex>();
+/**
+ * Where {@link planIndexOf} keeps a plan's index: on the plan object itself, under a symbol (not
+ * enumerable, so `JSON.stringify`, `structuredClone`, `Object.keys` and deep equality do not see it).
+ *
+ * Not in a module-level `WeakMap`: V8's scavenger treats the values of an old-space WeakMap whose keys
+ * are young as live for as long as the entry is there, and clears an entry only after the scavenge that
+ * finds its key dead. A plan read by a request that was still in flight at one scavenge thus has its
+ * index copied then and promoted to the old space at the next, though nothing needs it any more: one
+ * index a read, every read, for the Mark-Compact to collect (docs/performance.md, "Memos on their
+ * objects"). On the object, the index is garbage with the plan.
+ */
+const INDEX: unique symbol = Symbol('planIndex');
+
+interface Indexed {
+  [INDEX]?: PlanIndex;
+}
+
+function keep(plan: SipPlan, index: PlanIndex): void {
+  Object.defineProperty(plan, INDEX, { value: index });
+}
 
 /**
  * {@link indexPlan} of this plan object, computed once for it: a read judges access (`mayAccess`) and
  * then the rules that read the instant (`judgeSendWith`) on the same plan, and each computed the index
- * anew. Keyed by the object, which is never changed once parsed (a `SipPlan` is read-only), and held
- * weakly: it goes with the plan, nothing is kept between requests.
+ * anew. Kept on the object ({@link INDEX}), which is never changed once parsed (a `SipPlan` is
+ * read-only): it goes with the plan, nothing is kept between requests. A plan that cannot take a
+ * property (frozen) is indexed at every call.
  */
 export function planIndexOf(plan: SipPlan): PlanIndex {
-  let index = indexes.get(plan);
-  if (index === undefined) {
-    index = indexPlan(plan);
-    indexes.set(plan, index);
-  }
+  const kept = (plan as Indexed)[INDEX];
+  if (kept !== undefined) return kept;
+  const index = indexPlan(plan);
+  if (Object.isExtensible(plan)) keep(plan, index);
   return index;
 }
 
@@ -92,8 +111,8 @@ export function planIndexOf(plan: SipPlan): PlanIndex {
  * recorded and maps that copy; the copy is then not indexed a second time.
  */
 export function shareIndex(original: SipPlan, copy: SipPlan): void {
-  const index = indexes.get(original);
-  if (index !== undefined && !indexes.has(copy)) indexes.set(copy, index);
+  const index = (original as Indexed)[INDEX];
+  if (index !== undefined && (copy as Indexed)[INDEX] === undefined && Object.isExtensible(copy)) keep(copy, index);
 }
 
 /** The entity and every organisation above it: professional → unit → principal. */

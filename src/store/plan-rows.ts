@@ -66,8 +66,18 @@ export function documentOf(row: VersionRow): unknown {
  * throws then, from the property, rather than from the store's call; a version whose model differs
  * from the running one is parsed at once, so an unreadable old version still throws from the store.
  */
-/** The document texts of stored versions whose `plan` is `JSON.parse` of that text ({@link documentTextOf}). */
-const documentTexts = new WeakMap<StoredPlan, string>();
+/**
+ * Where a stored version whose `plan` is `JSON.parse` of its row's text keeps that text
+ * ({@link documentTextOf}): on the object, under a symbol (not enumerable, so a copy or
+ * `JSON.stringify` does not carry it). Not in a module-level `WeakMap`, whose values V8's scavenger
+ * promotes to the old space when their key was alive at one scavenge: every read's document text
+ * (≈ 7 kB) would be old-space garbage (src/sip/plan-index.ts `INDEX` says how).
+ */
+const DOCUMENT_TEXT: unique symbol = Symbol('documentText');
+
+interface WithText {
+  [DOCUMENT_TEXT]?: string;
+}
 
 /**
  * The JSON text the stored version's `plan` is read from, when `JSON.stringify(stored.plan)` is that very
@@ -79,7 +89,7 @@ const documentTexts = new WeakMap<StoredPlan, string>();
  * or not read from a row), and for a copy of this object.
  */
 export function documentTextOf(stored: StoredPlan): string | undefined {
-  return documentTexts.get(stored);
+  return (stored as WithText)[DOCUMENT_TEXT];
 }
 
 export function toStored(row: VersionRow): StoredPlan {
@@ -95,7 +105,7 @@ export function toStored(row: VersionRow): StoredPlan {
       return plan;
     },
   });
-  if (current && typeof row.document === 'string') documentTexts.set(stored, row.document);
+  if (current && typeof row.document === 'string') Object.defineProperty(stored, DOCUMENT_TEXT, { value: row.document });
   return Object.assign(stored, fields, derived === undefined ? {} : { derived });
 }
 

@@ -352,19 +352,27 @@ function namesPrincipal(facts: SipBundleFacts, principals: ReadonlySet<string>, 
 }
 
 /**
- * The facts worked out for one evaluation of a Bundle's constraints, by its `env` object: the walker
- * makes one `env` for all the constraints of an element, so the five rules that read the facts share
- * one pass over the Bundle instead of making it five times. Weak: nothing outlives the evaluation.
+ * The facts worked out for one evaluation of a Bundle's constraints, kept on its `env` object under
+ * this symbol (not enumerable): the walker makes one `env` for all the constraints of an element, so
+ * the five rules that read the facts share one pass over the Bundle instead of making it five times.
+ * Nothing outlives the evaluation: the facts are garbage with the `env`. Not a module-level `WeakMap`,
+ * whose values V8's scavenger promotes to the old space when their key was alive at one scavenge
+ * (src/sip/plan-index.ts `INDEX` says how).
  */
-const factsByEnv = new WeakMap<object, { readonly bundle: unknown; readonly facts: SipBundleFacts | undefined }>();
+const FACTS: unique symbol = Symbol('sipBundleFacts');
+
+interface WithFacts {
+  readonly resource: unknown;
+  [FACTS]?: { readonly bundle: unknown; readonly facts: SipBundleFacts | undefined };
+}
 
 /** The facts of the Bundle the constraint is evaluated on, when it is evaluated on a Bundle as `%resource` (as the profile's root constraints are). */
-function factsOf(node: unknown, env: { readonly resource: unknown }): SipBundleFacts | undefined {
+function factsOf(node: unknown, env: WithFacts): SipBundleFacts | undefined {
   if (env.resource !== node) return undefined;
-  const known = factsByEnv.get(env);
+  const known = env[FACTS];
   if (known !== undefined && known.bundle === node) return known.facts;
   const facts = sipBundleFacts(node);
-  factsByEnv.set(env, { bundle: node, facts });
+  if (Object.isExtensible(env)) Object.defineProperty(env, FACTS, { value: { bundle: node, facts }, writable: true, configurable: true });
   return facts;
 }
 

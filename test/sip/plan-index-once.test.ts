@@ -70,6 +70,29 @@ describe('one index per plan judged', () => {
     expect(original.entities.has('another-principal')).toBe(false);
   });
 
+  it('is kept where nothing that reads the plan sees it: JSON, its keys, a structured clone, deep equality', () => {
+    const plan = parsePlanOrThrow(readExample('adult-psychiatry-addiction.json'));
+    const before = { json: JSON.stringify(plan), keys: Reflect.ownKeys(plan).filter((key) => Object.getOwnPropertyDescriptor(plan, key)?.enumerable === true) };
+    const twin = parsePlanOrThrow(plan);
+    planIndexOf(plan);
+    expect(JSON.stringify(plan)).toBe(before.json);
+    expect(Reflect.ownKeys(plan).filter((key) => Object.getOwnPropertyDescriptor(plan, key)?.enumerable === true)).toEqual(before.keys);
+    expect(plan).toStrictEqual(twin);
+    expect(structuredClone(plan)).toStrictEqual(twin);
+    // A copy made after the index does not carry it: an object of its own is indexed on its own.
+    const copy = { ...plan };
+    expect(planIndexOf(copy)).not.toBe(planIndexOf(plan));
+    expect(planIndexOf(copy)).toEqual(planIndexOf(plan));
+  });
+
+  it('indexes a plan that cannot take a property (frozen) at every call, equally', () => {
+    const plan = Object.freeze(parsePlanOrThrow(readExample('adult-psychiatry-addiction.json')));
+    const first = planIndexOf(plan);
+    expect(first).toEqual(indexPlan(plan));
+    expect(planIndexOf(plan)).not.toBe(first);
+    expect(planIndexOf(plan)).toEqual(first);
+  });
+
   it('leaves access and the send judgement as they were when both run on the same plan, in either order', () => {
     const adult = readExample('adult-psychiatry-addiction.json');
     const region = adult.principals.find((principal) => principal.hsaId !== undefined)?.hsaId;
