@@ -44,8 +44,17 @@ export function auditRow(entry: AuditEntry): (string | null)[] {
   return [entry.at, entry.organization, entry.agent ?? null, entry.planId ?? null, entry.personIdentifier ?? null, entry.action, entry.what, entry.outcome, entry.detail ?? null];
 }
 
-const INSERT_MANY = `INSERT INTO audit_log (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')})
-  SELECT * FROM unnest(${AUDIT_ROW_COLUMNS.map((column, index) => `$${String(index + 1)}::${column.type}[]`).join(', ')})`;
+/**
+ * The INSERT of `entries` into the audit log: one array per column, so the text is one size whatever
+ * the count; `param` binds a value and names its placeholder, so the INSERT can stand alone (the
+ * writer's) or as a query of a larger `WITH` statement (a plan version's, src/store/sql-plan-store.ts).
+ */
+export function auditInsert(entries: readonly AuditEntry[], param: (value: unknown) => string): string {
+  const rows = entries.map(auditRow);
+  const arrays = AUDIT_ROW_COLUMNS.map((column, index) => `${param(rows.map((row) => row[index] ?? null))}::${column.type}[]`);
+  return `INSERT INTO audit_log (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')})
+  SELECT * FROM unnest(${arrays.join(', ')})`;
+}
 
 interface Pending {
   readonly entry: AuditEntry;
@@ -116,11 +125,10 @@ export class AuditWriter {
   }
 
   private async insert(entries: readonly AuditEntry[]): Promise<void> {
-    // One array per column: the statement stays one size whatever the batch.
-    const rows = entries.map(auditRow);
+    const params: unknown[] = [];
     await this.sql.query(
-      INSERT_MANY,
-      AUDIT_ROW_COLUMNS.map((_column, index) => rows.map((row) => row[index] ?? null)),
+      auditInsert(entries, (value) => `$${String(params.push(value))}`),
+      params,
     );
   }
 }
