@@ -128,20 +128,26 @@ interface Figures {
   openLoop?: { p90: number; max: number; lagP99: number; lagMax: number; waited: number; dropped: number; sentP99: number };
   non2xx: number;
   errors: number;
-  /** Audit log commits per request: the audit INSERTs' transactions (distinct `xmin` of the rows added) ÷ requests. */
+  /** Audit log commits per request: the transactions of the audit rows added (distinct `xmin`) that wrote no plan version ÷ requests. */
   commits: number;
 }
 
 /**
  * The audit log's rows and the transactions that wrote them (each batched INSERT of the audit writer is
  * one transaction, so its rows share one `xmin`), for the commits a request costs PostgreSQL. Read
- * from the table, not from pg_stat_database, whose counters a backend flushes up to seconds late.
+ * from the table, not from pg_stat_database, whose counters a backend flushes up to seconds late. A
+ * transaction that also wrote a plan version (an entry written with its version, src/http/audited-route.ts
+ * `VersionAudit`) is the version's commit, not one the audit log added, and is not counted.
  */
 async function auditCommits(url: string): Promise<{ rows: number; commits: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const result = await client.query<{ rows: number; commits: number }>('SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS commits FROM audit_log');
+    const result = await client.query<{ rows: number; commits: number }>(
+      `SELECT count(*)::int AS rows,
+         count(DISTINCT a.xmin::text) FILTER (WHERE NOT EXISTS (SELECT 1 FROM plan_versions v WHERE v.xmin::text = a.xmin::text))::int AS commits
+       FROM audit_log a`,
+    );
     return result.rows[0] ?? { rows: 0, commits: 0 };
   } finally {
     await client.end();
