@@ -1,6 +1,12 @@
 /**
  * The audit log's writer: entries go to the database in batches, one multi-row INSERT (one statement,
  * one commit) for many entries, so a busy server pays one commit for many reads instead of one each.
+ * It writes every entry but one kind: the success of a call that records a plan version goes in the
+ * version's own transaction instead (`VersionWriteOptions.audit`, src/http/audited-route.ts
+ * `VersionAudit`), through the same INSERT ({@link auditInsert}), since the version's commit is then
+ * the entry's. A write arrives alone more often than reads do, so in the writer its entry was mostly a
+ * commit of its own: 0.9–1.0 audit commits per transaction at a constant 80–100 transactions/s
+ * (docs/performance.md, branch `i11-audit-tx`).
  *
  * A commit, not the rows, is most of what an entry costs PostgreSQL: the WAL flush (`fdatasync`) of a
  * synchronous commit. Measured on the machine's PostgreSQL 15, one statement at a time from one
