@@ -81,7 +81,7 @@ const AUTOCANNON_RATE = process.env.BENCH_AUTOCANNON_RATE === '1';
 /**
  * Another checkout of the adapter (a git worktree of main, say) whose server is measured beside this
  * one in the same rounds, on a scratch database of its own seeded with the same plans: each read and
- * search scenario, and the writes (`sip-create`, `fhir-tx`), again as `<name> [before]`. On a shared,
+ * search scenario, the writes (`sip-create`, `fhir-tx`) and the constant-rate scenarios, again as `<name> [before]`. On a shared,
  * loaded machine a before/after in separate runs compares two loads, not two servers. Each pair runs in
  * turn one way and the other (odd rounds the branch first, even rounds `[before]` first), so an even
  * number of rounds gives each the second place as often.
@@ -385,16 +385,20 @@ try {
       ...variants.flatMap((variant) => Object.entries(all).map(([name, requests]) => [`${name} {${variant.name}}`, { base: name, server: variant.server, requests }] as const)),
       ...(before === undefined
         ? []
-        : // Every scenario, the writes included: each write a plan never seen before on either server.
-          Object.entries(all).map(([name, requests]) => [`${name} [before]`, { base: name, server: before, requests }] as const)),
+        : // Every scenario, the writes included: each write a plan never seen before on either server; and the aims' rates.
+          [
+            ...Object.entries(all).map(([name, requests]) => [`${name} [before]`, { base: name, server: before, requests }] as const),
+            ...fixedRate.map(({ base, rate }) => [`${base} @${String(rate)}/s [before]`, { base, server: before, requests: all[base] ?? [], rate }] as const),
+          ]),
     ] as (readonly [string, Scenario])[])
       .filter(([, { base }]) => ONLY === undefined || base === 'health' || ONLY.includes(base.replace(' (no caches)', '')))
       // Each scenario's variants and [before] right after it, so that they meet the same load.
       .map((entry, index) => {
         const of = Object.keys(all).indexOf(entry[1].base);
         const variant = variants.findIndex((candidate) => candidate.server === entry[1].server);
-        // A scenario, its variants, the same at the aim's rate with its variants, then [before].
-        const within = entry[1].server === before ? 0.9 : (entry[1].rate === undefined ? 0 : entry[1].autocannon === true ? 0.55 : 0.5) + (variant >= 0 ? 0.1 + 0.01 * variant : 0);
+        // A scenario, its variants, the same at the aim's rate with its variants and [before], then its own [before].
+        // A constant-rate scenario's [before] right after this server's rates, the closed-loop one's last.
+        const within = entry[1].server === before ? (entry[1].rate === undefined ? 0.9 : 0.52) : (entry[1].rate === undefined ? 0 : entry[1].autocannon === true ? 0.55 : 0.5) + (variant >= 0 ? 0.1 + 0.01 * variant : 0);
         return { entry, order: of < 0 ? 1_000 + index : of + within };
       })
       .sort((a, b) => a.order - b.order)
