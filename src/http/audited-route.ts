@@ -3,6 +3,13 @@
  * checked for the interaction, and with how it ended written to the audit log (Patientdatalagen:
  * who read or changed what, about whom, when) before the answer leaves. Shared by the SIP API and
  * the FHIR facade.
+ *
+ * Where the entry goes: a route that records a plan version hands its success entry to the store
+ * with the version ({@link VersionAudit}), which appends it in the version's transaction — the
+ * version's commit is the entry's, one commit where there were two (docs/performance.md, branch
+ * `i11-audit-tx`). Every other entry (reads, searches, refusals, failures, a write that recorded
+ * nothing new) goes through `store.audit`, the batching audit writer (src/store/audit-writer.ts).
+ * Either way the answer leaves only once its entry is committed.
  */
 import type { Request, Response } from 'express';
 import type { AuditEntry } from '../store/plan-store.js';
@@ -19,7 +26,22 @@ export interface AuditSubject {
 
 type Interaction = Parameters<Caller['may']>[0];
 
-export type AuditedRun = (request: Request, response: Response, caller: Caller, subject: AuditSubject) => Promise<void>;
+/**
+ * The call's success entry for the store write that records a plan version, so that it is appended
+ * in the version's transaction (`VersionWriteOptions.audit`).
+ */
+export interface VersionAudit {
+  /**
+   * Runs `write` — the store's create or update of the version — with the call's success entry as it
+   * stands now (the subject's plan, person and action filled in), its detail `status`: the status the
+   * route will answer. Once `write` resolves the entry is committed with the version, and the call is
+   * not audited again when it answers that status. When `write` throws, its transaction and the entry
+   * with it rolled back, and the failure is audited as any other.
+   */
+  recording<T>(status: number, write: (entry: AuditEntry) => Promise<T>): Promise<T>;
+}
+
+export type AuditedRun = (request: Request, response: Response, caller: Caller, subject: AuditSubject, versionAudit: VersionAudit) => Promise<void>;
 
 /**
  * Route handlers that authenticate, check the scopes, run, and audit. `mapError` turns errors of the
@@ -42,6 +64,8 @@ export function auditedRoutes(
       const what = storable(`${request.method} ${request.baseUrl}${request.path === '/' && request.baseUrl !== '' ? '' : request.path}`);
       const subject: AuditSubject = {};
       let caller: Caller | undefined;
+      /** The status the success entry committed with a version (VersionAudit) named, once it is committed. */
+      let recorded: string | undefined;
       const answer = holdAnswer(response);
       try {
         const unstorable = unstorableText({ ...request.params }) ?? unstorableText({ ...(request.query as Record<string, unknown>) });
@@ -63,12 +87,23 @@ export function auditedRoutes(
             `The token's scopes do not allow ${interaction} of ${granted} (system/${resourceType}.${interaction === 'read' || interaction === 'search' ? 'read' : 'write'}, or system/${resourceType}.${interaction.charAt(0)} in SMART v2)`,
           );
         }
-        await run(request, response, caller, subject);
+        await run(request, response, authenticated, subject, {
+          async recording(status, write) {
+            const result = await write(auditEntry(authenticated, subject.action ?? action, what, subject, 'success', String(status)));
+            recorded = String(status);
+            return result;
+          },
+        });
         // A conditional read whose ETag or date still holds is answered 304 by Express as it sends (req.fresh,
         // https://hl7.org/fhir/R4/http.html#cread); the log says so, after access and consent were judged as for a 200.
-        await dependencies.store.audit(auditEntry(caller, subject.action ?? action, what, subject, 'success', String(request.fresh ? 304 : response.statusCode)));
+        const status = String(request.fresh ? 304 : response.statusCode);
+        // Committed with the version already, saying this status: not written twice. An answer other than
+        // the one the entry named is written too, so the log always holds the status the caller got.
+        if (recorded !== status) await dependencies.store.audit(auditEntry(caller, subject.action ?? action, what, subject, 'success', status));
       } catch (error) {
-        // An answer the route made is not sent: the error is, after its own audit entry.
+        // An answer the route made is not sent: the error is, after its own audit entry. After a version
+        // was recorded with its success entry (VersionAudit), this entry follows it: the log says both
+        // that the version was recorded and that the caller was answered with this error.
         answer.drop();
         const mapped = mapError(error);
         const status = mapped instanceof HttpError ? mapped.status : 500;

@@ -31,7 +31,7 @@ import type { PlanEntry } from '../fhir/index.js';
 import { createValidator, hasErrors } from '../validation/index.js';
 import { transactionReaderInThread } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
-import { auditedRoutes, type AuditSubject } from './audited-route.js';
+import { auditedRoutes, type AuditSubject, type VersionAudit } from './audited-route.js';
 import { matchEntries, withBundleReferences, transactionRepresentation, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
 import { recordPlan, type RecordRefusals } from './record-plan.js';
@@ -39,6 +39,9 @@ import { ifMatchVersion } from './sip-routes.js';
 import { preferredReturn } from './query-params.js';
 
 const FHIR_JSON = 'application/fhir+json';
+
+/** What a transaction is answered, with its `transaction-response` (each entry's own status inside it). */
+const TRANSACTION_STATUS = 200;
 
 /** What `POST /fhir` takes (https://hl7.org/fhir/R4/http.html#mime-type). */
 const FHIR_BODY_TYPES = ['application/fhir+json', 'application/json'];
@@ -210,12 +213,15 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
    * the request is matched to the resource of the recorded plan it became before anything is
    * written, so an entry with no place in the plan refuses the whole transaction.
    */
-  async function decide(incoming: SipPlan, entries: readonly BundleEntry[], caller: Caller, subject: AuditSubject): Promise<Decision> {
+  async function decide(incoming: SipPlan, entries: readonly BundleEntry[], caller: Caller, subject: AuditSubject, versionAudit: VersionAudit): Promise<Decision> {
     const expected = ifMatchOf(entries);
     const recorded = await recordPlan(dependencies, {
       incoming,
       caller,
       subject,
+      versionAudit,
+      // A transaction is answered 200 with its transaction-response, whether it created the plan or not.
+      answers: { created: TRANSACTION_STATUS, updated: TRANSACTION_STATUS },
       ...(expected === undefined ? {} : { expectedVersion: expected }),
       earlierApprovals: 'refuse',
       refusals,
@@ -231,7 +237,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
     '/',
     route(
       'update',
-      async (request, response, caller, subject) => {
+      async (request, response, caller, subject, versionAudit) => {
         requireFhirJson(request);
         const body: unknown = request.body;
         const entries = transactionEntries(body);
@@ -241,7 +247,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
         const { plan, warnings } = read;
         subject.planId = plan.id;
         subject.person = plan.individual.identifier.value;
-        const decision = await decide(plan, entries, caller, subject);
+        const decision = await decide(plan, entries, caller, subject, versionAudit);
         subject.action = decision.action;
         const preference = preferredReturn(request);
         const represented = preference === 'representation' ? transactionRepresentation(decision.stored, decision.outcomes, (plan, at) => dependencies.mayAccess(plan, caller, at), dependencies.clock()) : undefined;
@@ -253,7 +259,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
               ? { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', diagnostics: `Recorded as version ${String(decision.stored.version)} of plan "${decision.stored.plan.id}" (${decision.action === 'create' ? 'a new plan' : 'an update or a replay'}); no warnings` }] }
               : undefined;
         const bundle = transactionResponse(decision.outcomes, decision.stored.version, decision.stored.recordedAt, outcome, represented?.resources);
-        response.status(200).type(FHIR_JSON).send(JSON.stringify(bundle));
+        response.status(TRANSACTION_STATUS).type(FHIR_JSON).send(JSON.stringify(bundle));
       },
       ['create', 'update'],
     ),

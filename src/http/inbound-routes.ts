@@ -38,6 +38,9 @@ import { etagOf, ifMatchVersion } from './sip-routes.js';
 /** Where the endpoint is mounted. */
 export const INBOUND_BASE = '/exchange/inbound';
 
+/** What an export is answered: 201 when it made a plan new to the adapter, 200 otherwise (the entry written with a version names the same). */
+const INBOUND_STATUS = { created: 201, updated: 200, unchanged: 200 } as const;
+
 /** The media types a mapping's format takes (RFC 7303 for XML, RFC 8259 for JSON). */
 export const INBOUND_MEDIA_TYPES: Readonly<Record<Mapping['document']['format'], readonly string[]>> = {
   json: ['application/json'],
@@ -161,7 +164,7 @@ export function inboundRouter(dependencies: AppDependencies): Router {
     '/:mapping',
     route(
       'update',
-      async (request, response, caller, subject) => {
+      async (request, response, caller, subject, versionAudit) => {
         const name = String(request.params.mapping);
         const mapping = mappings.get(name);
         if (mapping === undefined) throw new HttpError(404, 'Not Found', `No mapping "${name}" here; ${known(mappings)}`);
@@ -193,6 +196,8 @@ export function inboundRouter(dependencies: AppDependencies): Router {
           incoming: plan,
           caller,
           subject,
+          versionAudit,
+          answers: INBOUND_STATUS,
           ...(expected === undefined ? {} : { expectedVersion: expected }),
           earlierApprovals: 'drop',
           refusals,
@@ -246,7 +251,7 @@ export function inboundRouter(dependencies: AppDependencies): Router {
         response.setHeader('ETag', etagOf(stored.version));
         if (where !== undefined) response.setHeader(result === 'created' ? 'Location' : 'Content-Location', where);
         response
-          .status(result === 'created' ? 201 : 200)
+          .status(INBOUND_STATUS[result])
           .type('application/fhir+json')
           .send(JSON.stringify(outcome([accepted, ...mappingIssues, ...dropped, ...profileWarnings])));
       },

@@ -13,14 +13,14 @@
  *
  * The store calls are here and nowhere else on the write paths that take plans from outside, so
  * what must happen in the same transaction as a new version (the outbox's deliveries, issue #14
- * point 2) has one place to be passed.
+ * point 2; the call's success entry in the audit log) has one place to be passed.
  */
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
 import { checkPlanWithBasis, revisePlan, samePerson, type Approval, type Problem, type SendBasis, type SipPlan } from '../sip/index.js';
 import { PlanExistsError, VersionConflictError, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
 import { derivedVersion } from './derived-view.js';
 import type { AppDependencies, Caller } from './app.js';
-import type { AuditSubject } from './audited-route.js';
+import type { AuditSubject, VersionAudit } from './audited-route.js';
 import { asFirstVersion, keepWithheld, sameClosure, samePlanContent } from './fhir-transaction.js';
 import { HttpError } from './problem.js';
 import { assertMayCreate, assertMayReplaceWhole } from './reserved-acts.js';
@@ -59,6 +59,10 @@ export interface RecordRequest<T> {
   readonly caller: Caller;
   /** Filled in with the audited action (create or update) as soon as it is known. */
   readonly subject: AuditSubject;
+  /** The call's success entry, written in the transaction of the version recorded (src/http/audited-route.ts). */
+  readonly versionAudit: VersionAudit;
+  /** The status the caller is answered when a version is recorded: of a new plan, of the next version. The entry written with the version names it. */
+  readonly answers: Readonly<Record<'created' | 'updated', number>>;
   /** The version the caller says it changes (`If-Match`), when it says one. */
   readonly expectedVersion?: number;
   /**
@@ -94,7 +98,7 @@ export interface Recorded<T> {
  */
 export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' | 'clock' | 'mayAccess' | 'routeDeliveries'>, request: RecordRequest<T>): Promise<Recorded<T>> {
   const { store, clock } = dependencies;
-  const { incoming, caller, subject, expectedVersion: expected, refusals } = request;
+  const { incoming, caller, subject, expectedVersion: expected, refusals, versionAudit, answers } = request;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = await store.get(incoming.id);
     const at = clock();
@@ -116,7 +120,10 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
       const prepared = request.prepare({ kind: 'create', plan: first, view });
       try {
-        return { stored: await store.create(first, caller.organization, resourceIdsOf(view), versionWrite(dependencies, first, view, checked.basis, caller.organization)), action: 'create', result: 'created', prepared, droppedApprovals: dropped };
+        const stored = await versionAudit.recording(answers.created, (audit) =>
+          store.create(first, caller.organization, resourceIdsOf(view), { ...versionWrite(dependencies, first, view, checked.basis, caller.organization), audit }),
+        );
+        return { stored, action: 'create', result: 'created', prepared, droppedApprovals: dropped };
       } catch (error) {
         if (error instanceof PlanExistsError) continue;
         throw error;
@@ -150,7 +157,10 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     const before = new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`));
     const prepared = request.prepare({ kind: 'update', plan: next, view, before });
     try {
-      return { stored: await store.update(next, current.version, caller.organization, resourceIdsOf(view), versionWrite(dependencies, next, view, checked.basis, caller.organization)), action: 'update', result: 'updated', prepared, droppedApprovals: [] };
+      const stored = await versionAudit.recording(answers.updated, (audit) =>
+        store.update(next, current.version, caller.organization, resourceIdsOf(view), { ...versionWrite(dependencies, next, view, checked.basis, caller.organization), audit }),
+      );
+      return { stored, action: 'update', result: 'updated', prepared, droppedApprovals: [] };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       if (expected !== undefined) throw new HttpError(412, 'Precondition Failed', `Plan "${current.plan.id}" changed while this write was recorded; read it again and redo the change`, [], { ETag: etagOf(error.current) });

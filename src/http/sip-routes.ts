@@ -41,7 +41,7 @@ import type { DerivedRequest, PlanSearch, StoredPlan, VersionWriteOptions } from
 import { PlanExistsError, VersionConflictError } from '../store/plan-store.js';
 import { documentTextOf } from '../store/plan-rows.js';
 import type { AppDependencies, Caller } from './app.js';
-import { auditedRoutes, type AuditSubject } from './audited-route.js';
+import { auditedRoutes, type AuditSubject, type VersionAudit } from './audited-route.js';
 import { HttpError } from './problem.js';
 import { sendRefusal } from './sending.js';
 import { narrowedRead } from './narrowing.js';
@@ -195,14 +195,15 @@ export function sipRouter(dependencies: AppDependencies): Router {
   }
 
   /**
-   * Records `next` as the version after `stored`, after the SIP rules, and answers it as the caller,
-   * admitted as `role`, reads it (src/http/narrowing.ts).
+   * Records `next` as the version after `stored`, after the SIP rules, with the call's success entry
+   * (answered `status`) in the version's transaction, and answers it as the caller, admitted as
+   * `role`, reads it (src/http/narrowing.ts).
    */
-  async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, status = 200, role?: AccessRole): Promise<void> {
+  async function record(stored: StoredPlan, next: SipPlan, caller: Caller, response: Response, versionAudit: VersionAudit, status = 200, role?: AccessRole): Promise<void> {
     // The rules run once for the version recorded: its problems and its send basis together.
     const { problems, basis } = checkPlanWithBasis(next);
     rejectProblems(problems, `Version ${String(next.version)}`);
-    const saved = await store.update(next, stored.version, caller.organization, planResourceIds(next), versionWrite(next, basis, caller.organization));
+    const saved = await versionAudit.recording(status, (audit) => store.update(next, stored.version, caller.organization, planResourceIds(next), { ...versionWrite(next, basis, caller.organization), audit }));
     // The answer carries the plan only while it may be sent: after a withdrawal it tells what was recorded, not the plan.
     const at = clock();
     const read = narrowedRead(saved, role, at);
@@ -227,7 +228,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
 
   router.post(
     '/plans',
-    route('create', async (request, response, caller, subject) => {
+    route('create', async (request, response, caller, subject, versionAudit) => {
       const plan = planFrom(request.body);
       subject.planId = plan.id;
       subject.person = plan.individual.identifier.value;
@@ -237,7 +238,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       assertMayCreate(plan, access, caller.organization);
       const { problems, basis } = checkPlanWithBasis(plan);
       rejectProblems(problems, 'The plan');
-      const saved = await store.create(plan, caller.organization, planResourceIds(plan), versionWrite(plan, basis, caller.organization));
+      const saved = await versionAudit.recording(201, (audit) => store.create(plan, caller.organization, planResourceIds(plan), { ...versionWrite(plan, basis, caller.organization), audit }));
       response.status(201).setHeader('Location', `${request.baseUrl}/plans/${encodeURIComponent(plan.id)}`).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
     }),
   );
@@ -297,7 +298,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
 
   router.put(
     '/plans/:id',
-    route('update', async (request, response, caller, subject) => {
+    route('update', async (request, response, caller, subject, versionAudit) => {
       const at = clock();
       const { stored, role, admission } = await admitted(String(request.params.id), caller, subject);
       const header = request.headers['if-match'];
@@ -308,7 +309,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       const edited = planFrom(request.body);
       if (edited.id !== stored.plan.id) throw new HttpError(422, 'Unprocessable Content', `The body is plan "${edited.id}", not "${stored.plan.id}"`);
       assertMayReplaceWhole(stored.plan, edited, admission, caller.organization, at);
-      await record(stored, revisePlan(stored.plan, edited, { at }), caller, response, 200, role);
+      await record(stored, revisePlan(stored.plan, edited, { at }), caller, response, versionAudit, 200, role);
     }),
   );
 
@@ -355,12 +356,12 @@ export function sipRouter(dependencies: AppDependencies): Router {
     /** The act, when it is one only some parties may record (src/http/reserved-acts.ts). */
     reserved?: (body: T, params: Readonly<Record<string, string>>) => ReservedAct,
   ) =>
-    route('update', async (request, response, caller, subject) => {
+    route('update', async (request, response, caller, subject, versionAudit) => {
       const { stored, role, admission } = await editable(request, caller, subject);
       const body = bodyOf(schema, request.body);
       const params = Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, String(value)]));
       if (reserved !== undefined) assertMayAct(stored.plan, admission, reserved(body, params), caller.organization);
-      await record(stored, apply(stored.plan, body, params, clock()), caller, response, status, role);
+      await record(stored, apply(stored.plan, body, params, clock()), caller, response, versionAudit, status, role);
     });
 
   // The approval names the version it approves and the digest of its part; it is recorded as the next version.

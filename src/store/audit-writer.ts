@@ -1,6 +1,12 @@
 /**
  * The audit log's writer: entries go to the database in batches, one multi-row INSERT (one statement,
  * one commit) for many entries, so a busy server pays one commit for many reads instead of one each.
+ * It writes every entry but one kind: the success of a call that records a plan version goes in the
+ * version's own transaction instead (`VersionWriteOptions.audit`, src/http/audited-route.ts
+ * `VersionAudit`), through the same INSERT ({@link auditInsert}), since the version's commit is then
+ * the entry's. A write arrives alone more often than reads do, so in the writer its entry was mostly a
+ * commit of its own: 0.9–1.0 audit commits per transaction at a constant 80–100 transactions/s
+ * (docs/performance.md, branch `i11-audit-tx`).
  *
  * A commit, not the rows, is most of what an entry costs PostgreSQL: the WAL flush (`fdatasync`) of a
  * synchronous commit. Measured on the machine's PostgreSQL 15, one statement at a time from one
@@ -44,8 +50,17 @@ export function auditRow(entry: AuditEntry): (string | null)[] {
   return [entry.at, entry.organization, entry.agent ?? null, entry.planId ?? null, entry.personIdentifier ?? null, entry.action, entry.what, entry.outcome, entry.detail ?? null];
 }
 
-const INSERT_MANY = `INSERT INTO audit_log (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')})
-  SELECT * FROM unnest(${AUDIT_ROW_COLUMNS.map((column, index) => `$${String(index + 1)}::${column.type}[]`).join(', ')})`;
+/**
+ * The INSERT of `entries` into the audit log: one array per column, so the text is one size whatever
+ * the count; `param` binds a value and names its placeholder, so the INSERT can stand alone (the
+ * writer's) or as a query of a larger `WITH` statement (a plan version's, src/store/sql-plan-store.ts).
+ */
+export function auditInsert(entries: readonly AuditEntry[], param: (value: unknown) => string): string {
+  const rows = entries.map(auditRow);
+  const arrays = AUDIT_ROW_COLUMNS.map((column, index) => `${param(rows.map((row) => row[index] ?? null))}::${column.type}[]`);
+  return `INSERT INTO audit_log (${AUDIT_ROW_COLUMNS.map((column) => column.name).join(', ')})
+  SELECT * FROM unnest(${arrays.join(', ')})`;
+}
 
 interface Pending {
   readonly entry: AuditEntry;
@@ -116,11 +131,10 @@ export class AuditWriter {
   }
 
   private async insert(entries: readonly AuditEntry[]): Promise<void> {
-    // One array per column: the statement stays one size whatever the batch.
-    const rows = entries.map(auditRow);
+    const params: unknown[] = [];
     await this.sql.query(
-      INSERT_MANY,
-      AUDIT_ROW_COLUMNS.map((_column, index) => rows.map((row) => row[index] ?? null)),
+      auditInsert(entries, (value) => `$${String(params.push(value))}`),
+      params,
     );
   }
 }

@@ -266,6 +266,14 @@ export interface VersionWriteOptions {
   readonly deliverTo?: readonly string[];
   /** What a read derives from the version alone (migration 6). */
   readonly derived?: DerivedVersion;
+  /**
+   * The audit entry of the call that records the version (its success, src/http/audited-route.ts),
+   * appended to the audit log in the version's transaction: committed with the version or, when the
+   * write fails, not at all. The version's commit is then the entry's, one commit where the audit
+   * writer's own INSERT was a second (docs/performance.md, branch `i11-audit-tx`). A malformed `at`
+   * is a RangeError and nothing is written.
+   */
+  readonly audit?: AuditEntry;
 }
 
 export interface PlanStore {
@@ -286,7 +294,8 @@ export interface PlanStore {
    * outbox row each, pending, written in the same transaction, so the version and its deliveries are
    * committed together or not at all (issue #14). A malformed or repeated receiver id is a RangeError.
    * `options.derived` is what a read derives from the version alone, computed by the caller from the
-   * plan as `parsePlan` returns it and kept in the same transaction (migration 6).
+   * plan as `parsePlan` returns it and kept in the same transaction (migration 6). `options.audit`
+   * is appended to the audit log in the same transaction too.
    */
   create(plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], options?: VersionWriteOptions): Promise<StoredPlan>;
   /**
@@ -354,7 +363,10 @@ export interface PlanStore {
    * a kept text needs. The same versions, in the same order.
    */
   keptWithResource(resourceType: string, resourceId: string, deriver: string): Promise<StoredVersionHead[]>;
-  /** Appends to the audit log; entries are never changed or deleted. */
+  /**
+   * Appends to the audit log; entries are never changed or deleted. Resolves when the entry is
+   * committed. (An entry about a version written is appended with it instead: `VersionWriteOptions.audit`.)
+   */
   audit(entry: AuditEntry): Promise<void>;
   /** Audit entries, newest first, matching every criterion given. A malformed instant or id is a RangeError. */
   auditLog(query: AuditQuery): Promise<RecordedAuditEntry[]>;

@@ -3,7 +3,7 @@
  * Schema in migrations.ts; the search columns in search-columns.ts.
  */
 import { formatDate, isParsedPlan, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
-import { AuditWriter } from './audit-writer.js';
+import { AuditWriter, auditInsert } from './audit-writer.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
 import { documentOf, isoInstant, toHead, toStored, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
@@ -101,6 +101,14 @@ function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown
   };
 }
 
+/** What is written beside a version, checked before anything is: receiver ids, derived data, the audit entry's instant. */
+function checkVersionWrite(resources: readonly PlanResource[], options: VersionWriteOptions): void {
+  checkResources(resources);
+  checkReceiverIds(options.deliverTo ?? []);
+  checkDerived(options.derived);
+  if (options.audit !== undefined) checkInstant('at', options.audit.at);
+}
+
 function checkDerived(derived: DerivedVersion | undefined): DerivedVersion | undefined {
   if (derived === undefined) return undefined;
   checkResources(derived.texts);
@@ -164,7 +172,8 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
 /**
  * Writes a new version — its row, its resources, what was derived from it (with its first
  * {@link TEXT_ROWS_PER_STATEMENT} texts) and, for a new plan (`newPlan`), the plan's row with its
- * search columns — in one statement of data-modifying `WITH` queries, then its deliveries and
+ * search columns, and the audit entry of the call that records it (`options.audit`) — in one
+ * statement of data-modifying `WITH` queries, then its deliveries and
  * any further texts. It writes the rows the former statements wrote one at a time (one per table,
  * each a round trip to PostgreSQL with its own parse, bind and socket write: a third of a
  * transaction's store time on the server, docs/performance.md branch `i11-tx7`), with the same
@@ -199,6 +208,8 @@ async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string
        ON CONFLICT DO NOTHING)`);
     }
   }
+  // The call's audit entry, in the version's statement: no round trip of its own, and committed with the version or not at all.
+  if (options.audit !== undefined) queries.push(`audit_row AS (${auditInsert([options.audit], param)})`);
   const kept = derived === undefined ? 'false' : 'EXISTS (SELECT 1 FROM derived_row)';
   const [row] = await tx.query<{ recorded_at: Date | string; derived_kept: boolean }>(`WITH ${queries.join(', ')} SELECT recorded_at, ${kept} AS derived_kept FROM version_row`, params);
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
@@ -334,9 +345,7 @@ export class SqlPlanStore implements PlanStore {
 
   async create(input: SipPlan, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions = {}): Promise<StoredPlan> {
     const plan = validated(input);
-    checkResources(resources);
-    checkReceiverIds(options.deliverTo ?? []);
-    checkDerived(options.derived);
+    checkVersionWrite(resources, options);
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
       // The primary key of `plans` decides between concurrent creates: the loser waits for the
@@ -354,9 +363,7 @@ export class SqlPlanStore implements PlanStore {
 
   async update(input: SipPlan, expectedVersion: number, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions = {}): Promise<StoredPlan> {
     const plan = validated(input);
-    checkResources(resources);
-    checkReceiverIds(options.deliverTo ?? []);
-    checkDerived(options.derived);
+    checkVersionWrite(resources, options);
     return this.client.transaction(async (tx) => {
       // The row lock serialises writes to one plan: a concurrent update waits here, then reads the
       // version the winner wrote and fails the check below.

@@ -37,8 +37,11 @@ describe('the audit entry before the answer', () => {
     await scratch.drop();
   });
 
+  /** What the store's create does now: write the version (with its entry) at once, or after a gate. */
+  let create: PlanStore['create'] = (...args) => store.create(...args);
+
   const app = () => {
-    const audited: PlanStore = Object.assign(Object.create(store) as PlanStore, { audit: (entry: AuditEntry) => audit(entry) });
+    const audited: PlanStore = Object.assign(Object.create(store) as PlanStore, { audit: (entry: AuditEntry) => audit(entry), create: (...args: Parameters<PlanStore['create']>) => create(...args) });
     return createApp({
       store: audited,
       clock: () => NOW,
@@ -75,6 +78,37 @@ describe('the audit entry before the answer', () => {
     expect(response.status).toBe(200);
     expect((response.body as { plan: { id: string } }).plan.id).toBe(adult.id);
     expect(written).toMatchObject([{ action: 'read', outcome: 'success', detail: '200', planId: adult.id, what: `GET /sip/plans/${adult.id}` }]);
+  });
+
+  it("sends a recorded version's answer only once the version's transaction, which holds its entry, is committed", async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const handed: (AuditEntry | undefined)[] = [];
+    create = async (...args) => {
+      handed.push(args[3]?.audit);
+      await gate;
+      return store.create(...args);
+    };
+    audit = (entry) => store.audit(entry);
+    const plan = { ...adult, id: 'sip-audit-before-answer-write', version: 1, approvals: [], consents: adult.consents.map((consent) => ({ ...consent, planId: 'sip-audit-before-answer-write' })) };
+    let answered = false;
+    const answer = request(app())
+      .post('/sip/plans')
+      .send(plan)
+      .then((response) => {
+        answered = true;
+        return response;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(answered).toBe(false);
+    expect(await store.auditLog({ planId: plan.id })).toEqual([]);
+    open();
+    const response = await answer;
+    expect(response.status).toBe(201);
+    expect(handed).toMatchObject([{ action: 'create', outcome: 'success', detail: '201', planId: plan.id }]);
+    expect(await store.auditLog({ planId: plan.id })).toMatchObject([{ action: 'create', outcome: 'success', detail: '201' }]);
   });
 
   it('answers 500 without the plan when the entry cannot be written', async () => {

@@ -431,6 +431,44 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         expect(withoutIds(await opened().store.auditLog({ organization, limit: 100 }))).toEqual([...entries].reverse());
       });
 
+      it("appends a version's entry in the version's transaction: committed with the version, and not at all when the write fails", async () => {
+        const { store, sql } = opened();
+        const organization = 'SE2321000180-AUD9';
+        const plan = asNew(base, 'sip-store-audit-tx-9');
+        const written = (minute: number, action: 'create' | 'update', what: string): AuditEntry => ({
+          ...entry(`2033-09-01T08:${String(minute).padStart(2, '0')}:00.000Z`, organization, base.individual.identifier.value, what),
+          planId: plan.id,
+          action,
+          detail: action === 'create' ? '201' : '200',
+        });
+        const ids = planResourceIds(plan);
+        const created = written(0, 'create', 'POST /sip/plans');
+        const updated = written(1, 'update', `PUT /sip/plans/${plan.id}`);
+        await store.create(plan, organization, ids, { audit: created });
+        await store.update({ ...plan, version: 2 }, 1, organization, ids, { audit: updated });
+        // Refused by the store: the id taken, a stale version, a malformed instant. None of their entries is kept.
+        await expect(store.create(plan, organization, ids, { audit: written(2, 'create', 'POST /sip/plans (taken)') })).rejects.toThrow(PlanExistsError);
+        await expect(store.update({ ...plan, version: 3 }, 1, organization, ids, { audit: written(3, 'update', 'PUT (stale)') })).rejects.toThrow(VersionConflictError);
+        await expect(store.update({ ...plan, version: 3 }, 2, organization, ids, { audit: { ...written(4, 'update', 'PUT (no instant)'), at: 'soon' } })).rejects.toThrow(RangeError);
+        // A database error after the version's statement (its deliveries refused) rolls the entry back with the version.
+        await sql.query(`CREATE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no delivery of %', NEW.plan_id; END $$`);
+        await sql.query(`CREATE TRIGGER refuse_delivery BEFORE INSERT ON outbox FOR EACH ROW WHEN (NEW.plan_id = 'sip-store-audit-tx-9') EXECUTE FUNCTION refuse_delivery()`);
+        try {
+          await expect(store.update({ ...plan, version: 3 }, 2, organization, ids, { deliverTo: ['kommun-falun'], audit: written(5, 'update', 'PUT (no delivery)') })).rejects.toThrow(/no delivery/);
+        } finally {
+          await sql.query('DROP TRIGGER refuse_delivery ON outbox');
+          await sql.query('DROP FUNCTION refuse_delivery()');
+        }
+        expect((await store.get(plan.id))?.version).toBe(2);
+        expect(withoutIds(await store.auditLog({ organization }))).toEqual([updated, created]);
+        // Each entry was committed by its version's transaction: the rows share the transaction id.
+        const shared = await sql.query<{ entries: number }>(
+          'SELECT count(*)::integer AS entries FROM audit_log a JOIN plan_versions v ON v.xmin::text = a.xmin::text AND v.plan_id = a.plan_id WHERE a.organization = $1',
+          [organization],
+        );
+        expect(shared[0]?.entries).toBe(2);
+      });
+
       it('refuses to change, remove or empty what it recorded', async () => {
         const recorded = entry('2026-04-01T08:00:00.000Z', 'SE2321000180-AUD3', '199104273686', 'GET /sip/plans/sip-goteborg-2026-0415');
         await opened().store.audit(recorded);
@@ -493,7 +531,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         const person = visiblePlan.individual.identifier.value;
         const foreignPerson = foreign.individual.identifier.value;
         expect(person).not.toBe(foreignPerson);
-        const at = (minute: number) => `2031-04-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
+        const at = (minute: number) => `2032-06-01T08:${String(minute).padStart(2, '0')}:00.000Z`;
         const about = (minute: number, organization: string, planId: string | undefined, personIdentifier: string | undefined): AuditEntry => ({
           at: at(minute),
           organization,
