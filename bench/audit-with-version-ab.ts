@@ -19,7 +19,7 @@ import { derivedVersion } from '../src/http/derived-view.js';
 import { checkPlanWithBasis, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore, type AuditEntry, type DerivedVersion, type PlanResource } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, write } from './support.js';
+import { median, newPlan, percentile, personnummer, postgresCpuBetween, postgresCpuMillis, write } from './support.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? '100');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -44,11 +44,6 @@ function prepare(count: number): Prepared[] {
     return { plan, resources: resourceIdsOf(view), derived: derivedVersion(plan, view, checkPlanWithBasis(plan).basis) };
   });
 }
-
-const percentile = (values: readonly number[], share: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? Number.NaN;
-};
 
 const scratch = await createScratchDatabase();
 const database = new URL(scratch.url).pathname.slice(1);

@@ -60,9 +60,14 @@ export function newStoredPlan(id: string, person: string, now: Date = new Date()
   return parsed.plan;
 }
 
-export function median(values: readonly number[]): number {
+/** The value at `share` (0–1) of `values` sorted: the one below which that share of them lies (NaN for none). */
+export function percentile(values: readonly number[], share: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? Number.NaN;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
 }
 
 export const write = (line = ''): void => {
