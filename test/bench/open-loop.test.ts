@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runOpenLoop } from '../../bench/open-loop.js';
+import { listenOnLoopback } from '../support/loopback.js';
 
 /**
  * A loopback server that answers every request 10 ms after it arrives; with `stallAt`, the request of
@@ -20,9 +20,8 @@ async function delayedServer(stallAt?: number): Promise<{ server: Server; url: s
     const answerAt = Math.max(arrived + 10, stalledUntil);
     setTimeout(() => response.end('ok'), answerAt - performance.now());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}` };
+  const { origin } = await listenOnLoopback(server);
+  return { server, url: origin };
 }
 
 describe('runOpenLoop: a constant rate, each latency from its due time', () => {

@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -19,6 +18,7 @@ import { main } from '../../src/cli/main.js';
 import { compare, DEFAULT_EXPECTATION } from '../../src/cli/replay-report.js';
 import { exampleFiles } from '../support/examples.js';
 import { NOW, freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
+import { closeServer, listenOnLoopback } from '../support/loopback.js';
 
 const execFileAsync = promisify(execFile);
 const R4_EXAMPLES = join(createRequire(import.meta.url).resolve('hl7.fhir.r4.examples/package.json'), '..');
@@ -82,19 +82,12 @@ async function recorder(handler: (body: string, response: ServerResponse) => voi
       });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { origin } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${String(port)}/fhir`,
+    url: `${origin}/fhir`,
     requests,
     maxConcurrent: () => max,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
+    close: () => closeServer(server, { dropConnections: true }),
   };
 }
 

@@ -5,7 +5,6 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connector, DeliveryOutcome, OutboundMessage, SendDecision } from '../../src/exchange/index.js';
@@ -15,6 +14,7 @@ import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.j
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
 import { createScratchDatabase } from '../store/postgres-scratch.js';
 import { freshPlan } from '../support/http-server.js';
+import { closeServer, listenOnLoopback } from '../support/loopback.js';
 
 export interface ReceivedRequest {
   readonly key: string;
@@ -47,13 +47,7 @@ export async function startReceiver(script: Script = () => undefined): Promise<T
     requests: [],
     accepted: [],
     script,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server, { dropConnections: true }),
   };
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -75,8 +69,7 @@ export async function startReceiver(script: Script = () => undefined): Promise<T
       else setTimeout(reply, answer.holdMs);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  (receiver as { url: string }).url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+  (receiver as { url: string }).url = (await listenOnLoopback(server)).origin;
   return receiver;
 }
 

@@ -10,7 +10,6 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import express from 'express';
 import type { Bundle, CarePlan } from 'fhir/r4.js';
@@ -26,6 +25,7 @@ import type { SipPlan } from '../../src/sip/index.js';
 import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
 import { NOW, REGION, freshPlan } from '../support/http-server.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { closeServer, listenOnLoopback } from '../support/loopback.js';
 
 const AGENT = 'kurator@test';
 const MAPPING = 'modern-case-api';
@@ -87,21 +87,11 @@ describe('the audit entry of a recorded version, on PostgreSQL', () => {
       mayAccess: () => ({ allowed: true }),
       mappings: new Map([[MAPPING, await loadMapping(join('mappings', MAPPING))]]),
     });
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => {
-        resolve(listening);
-      });
-    });
-    url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+    ({ server, origin: url } = await listenOnLoopback(app));
   }, 120_000);
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-      server.closeAllConnections();
-    });
+    await closeServer(server, { dropConnections: true });
     await sql.end();
     await store.close();
     await scratch.drop();

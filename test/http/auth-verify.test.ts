@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +14,7 @@ import {
   type AuthFailure,
   type VerifierOptions,
 } from '../../src/http/auth/index.js';
+import { closeServer, listenOnLoopback } from '../support/loopback.js';
 
 const NOW = new Date('2026-03-12T10:00:00Z');
 const now = Math.floor(NOW.getTime() / 1000);
@@ -194,11 +194,10 @@ describe('verification against a JWKS URL', () => {
       response.setHeader('content-type', 'application/json');
       response.end(JSON.stringify({ keys: [jwk] }));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    url = `${(await listenOnLoopback(server)).origin}/jwks.json`;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await closeServer(server);
   });
 
   it('accepts a token signed by a published key, and fetches the set once', async () => {

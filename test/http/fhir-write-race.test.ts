@@ -8,7 +8,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle } from 'fhir/r4.js';
@@ -20,6 +19,7 @@ import type { SipPlan } from '../../src/sip/index.js';
 import { PlanExistsError, VersionConflictError, createPlanStore, type VersionWriteOptions, type PlanResource, type PlanStore, type StoredPlan } from '../../src/store/index.js';
 import { DRIVERS, NOW, REGION, freshPlan } from '../support/http-server.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { closeServer, listenOnLoopback } from '../support/loopback.js';
 
 const RACERS = 10;
 
@@ -115,21 +115,11 @@ describe.each(DRIVERS)('transactions that lose a race on %s', (_name, driver) =>
       authenticate: () => Promise.resolve({ organization: REGION, may: () => true }),
       mayAccess: () => ({ allowed: true }),
     });
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => {
-        resolve(listening);
-      });
-    });
-    url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
+    ({ server, origin: url } = await listenOnLoopback(app));
   }, 60_000);
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-      server.closeAllConnections();
-    });
+    await closeServer(server, { dropConnections: true });
     await racing.inner.close();
     await scratch?.drop();
     rmSync(folder, { recursive: true, force: true });

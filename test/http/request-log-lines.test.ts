@@ -5,15 +5,14 @@
  * values but the query's — for answers, errors, a request whose answer never left, a routed and a query
  * URL. And no header, query value (a personnummer searched for) or address is in them.
  */
-import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express, { Router, type ErrorRequestHandler } from 'express';
 import { pino } from 'pino';
 import { pinoHttp, type Options } from 'pino-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestLogOptions } from '../../src/http/app.js';
+import { listenOnLoopback } from '../support/loopback.js';
 
 /** pino-http's options as src/http/app.ts gave them before `requestLogOptions`: the serializers wrapped by pino-std-serializers. */
 function wrappedOptions(logger: pino.Logger): Options {
@@ -73,9 +72,8 @@ async function lane(options: (logger: pino.Logger) => Options): Promise<Lane> {
     response.status(500).json({ error: 'failed' });
   };
   app.use(errors);
-  const server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { lines, server, port: (server.address() as AddressInfo).port };
+  const { server, port } = await listenOnLoopback(app);
+  return { lines, server, port };
 }
 
 function get(port: number, path: string, abortAfterMs?: number): Promise<void> {

@@ -10,7 +10,6 @@
  * reset, UUIDs (request ids in a 500's text, the audit log's entries), the instants each store stamped
  * (`recordedAt`, `meta.lastUpdated`, `Last-Modified`'s value) and each lane's base URL (its port).
  */
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import { createPlanStore, type PlanStore } from '../../src/store/index.js';
 import { createAppAtStart } from '../support/app-at-start.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
+import { closeServer, listenOnLoopback } from '../support/loopback.js';
 
 const NOW = new Date('2026-04-01T10:00:00Z');
 const MAX_BODY = 64 * 1024;
@@ -76,17 +76,12 @@ async function lane(build: (dependencies: AppDependencies) => ReturnType<typeof 
   const store = await createPlanStore({ databaseUrl: scratch.url });
   await store.migrate();
   await loadExamples(store);
-  const server = await new Promise<Server>((resolve) => {
-    const listening = build(dependencies(store, rateLimitPerMinute)).listen(0, '127.0.0.1', () => {
-      resolve(listening);
-    });
-  });
-  return { scratch, store, server, url: `http://127.0.0.1:${String((server.address() as AddressInfo).port)}` };
+  const { server, origin } = await listenOnLoopback(build(dependencies(store, rateLimitPerMinute)));
+  return { scratch, store, server, url: origin };
 }
 
 async function close(lane: Lane): Promise<void> {
-  lane.server.closeAllConnections();
-  await new Promise<void>((resolve) => lane.server.close(() => { resolve(); }));
+  await closeServer(lane.server, { dropConnections: true });
   await lane.store.close();
   await lane.scratch.drop();
 }

@@ -4,7 +4,6 @@
  * other actor reads narrowed, generated plans whose parties can call, the two apps over one store, and
  * the answer compared.
  */
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -17,6 +16,7 @@ import { parsePlan, type SipPlan } from '../../src/sip/index.js';
 import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
 import { readExample } from './examples.js';
+import { closeServer, listenOnLoopback } from './loopback.js';
 
 export const INSTANTS = ['2025-06-01T10:00:00Z', '2026-04-01T10:00:00Z', '2027-03-01T10:00:00Z', '2028-09-01T10:00:00Z'].map((text) => new Date(text));
 export const STRANGER = 'SE5560000000-X001';
@@ -140,13 +140,9 @@ export function readLanes<L extends string>(lanes: readonly [L, L], options: Rea
   });
 
   const listen = async (lane: L, store: PlanStore): Promise<void> => {
-    const server = await new Promise<Server>((resolve) => {
-      const listening = createApp(dependencies(store, lane)).listen(0, '127.0.0.1', () => {
-        resolve(listening);
-      });
-    });
+    const { server, origin } = await listenOnLoopback(createApp(dependencies(store, lane)));
     servers.push(server);
-    urls.set(lane, `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`);
+    urls.set(lane, origin);
   };
 
   beforeAll(async () => {
@@ -160,10 +156,7 @@ export function readLanes<L extends string>(lanes: readonly [L, L], options: Rea
   }, 120_000);
 
   afterAll(async () => {
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
-    }
+    for (const server of servers) await closeServer(server, { dropConnections: true });
     await shared?.close();
     await scratch?.drop();
   });

@@ -4,7 +4,6 @@
  * test posts to a real HTTP server on loopback and reads the bytes it got.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Bundle, BundleEntry, OperationOutcome } from 'fhir/r4.js';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { createFhirConnector, parseRetryAfter, refusesSize } from '../../../src/
 import type { Connector, DeliveryOutcome } from '../../../src/exchange/delivery.js';
 import { DEFAULT_MAPPING_OPTIONS, EXTENSION, IDENTIFIER_SYSTEM, planToBundle } from '../../../src/fhir/index.js';
 import { examplePlan, fhirReceiver, messageOf } from './support.js';
+import { closeServer, listenOnLoopback } from '../../support/loopback.js';
 
 const ORIGIN = 'https://fhir.region.example';
 const BASE = `${ORIGIN}/r4`;
@@ -179,10 +179,8 @@ describe('answers worth trying again', () => {
   });
 
   it('retries a real refused connection on loopback (nothing listens)', async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    const { server, port } = await listenOnLoopback(createServer());
+    await closeServer(server);
     connector = createFhirConnector(fhirReceiver(`http://127.0.0.1:${String(port)}/fhir`));
     const result = await connector.deliver(message);
     expect(result.kind === 'retry' && result.reason).toMatch(/ECONNREFUSED/);
@@ -374,11 +372,10 @@ describe('a real FHIR receiver on loopback', () => {
         response.end(JSON.stringify(transactionResponse(bundle.entry?.length ?? 0)));
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/fhir`;
+    base = `${(await listenOnLoopback(server)).origin}/fhir`;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await closeServer(server);
   });
 
   it('receives exactly the transaction Bundle of the plan, as UTF-8 JSON', async () => {

@@ -5,7 +5,6 @@
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
@@ -15,6 +14,7 @@ import { createConnector, createMappingConnector, dropFileName, loadReceiverMapp
 import type { Connector } from '../../../src/exchange/delivery.js';
 import { loadMapping, translateOutbound, type Mapping } from '../../../src/exchange/mapping/index.js';
 import { examplePlan, MAPPINGS_DIR, mappingReceiver, messageOf } from './support.js';
+import { closeServer, listenOnLoopback } from '../../support/loopback.js';
 
 const ORIGIN = 'https://kommun.example';
 const ENDPOINT = `${ORIGIN}/api/sip`;
@@ -119,11 +119,10 @@ describe('a real municipal receiver on loopback, XML', () => {
         response.writeHead(202).end();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/import/sip`;
+    endpoint = `${(await listenOnLoopback(server)).origin}/import/sip`;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await closeServer(server);
   });
 
   it('receives the XML document, byte for byte, as application/xml in UTF-8', async () => {
