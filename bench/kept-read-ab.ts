@@ -14,10 +14,19 @@
  *   the instant's rules on the judging summary and its match answered from the kept text, as
  *   src/http/fhir-routes.ts does.
  *
+ * With `BENCH_BEFORE_DIR=<another checkout>` (default and `search` modes), the comparison is of two
+ * checkouts instead: the kept read as each checkout's src/http/fhir-routes.ts makes it
+ * (`keptWithResource`, or `searchHeads` for `search`; judged on its judging summary, the answer made
+ * from the kept text up to the bytes that are sent), each on a scratch database of its own that its own
+ * writer filled (its `derivedVersion`, so each reads the summary and texts it writes). "before" is that
+ * checkout, "now" this one.
+ *
  * `process.cpuUsage` per read (the driver's parse of the rows included), medians over `BENCH_ROUNDS`
  * (default 8; the first is a warm-up, not counted) of `BENCH_READS` (default 2000) each; prints each
  * round's ratio. Run with `npx tsx bench/kept-read-ab.ts`.
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { planResourceIds } from '../src/fhir/index.js';
 import { mayAccess } from '../src/http/auth/access.js';
@@ -37,6 +46,91 @@ const DB = `sip_kept_read_ab_${String(process.pid)}`;
 function defined<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`no ${what}`);
   return value;
+}
+
+const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
+
+/** What the checkout lanes call of a checkout's modules (two checkouts, two copies of the types: called through these shapes). */
+interface KeptHead {
+  readonly recordedAt: string;
+  readonly version: number;
+}
+interface KeptText {
+  readonly head: string;
+  readonly tail: string;
+}
+interface CheckoutModules {
+  readonly store: {
+    createPlanStore(options: { databaseUrl: string }): Promise<{
+      migrate(): Promise<void>;
+      close(): Promise<void>;
+      create(plan: unknown, by: string, resources: unknown, options: unknown): Promise<unknown>;
+      keptWithResource(type: string, id: string, deriver: string): Promise<KeptHead[]>;
+      searchHeads(query: unknown): Promise<{ plans: KeptHead[] }>;
+    }>;
+  };
+  readonly sqlPlanStore: { MAX_LIMIT: number };
+  readonly derived: {
+    currentDeriver(): string;
+    derivedVersion(plan: unknown): unknown;
+    readonly keptRead: (head: KeptHead, type: string, id?: string) => ({ judged: unknown; text: KeptText } & object) | undefined;
+    readonly keptSendRefusal: (kept: object, at: Date) => unknown;
+    readonly derivedResourceText: (head: KeptHead, text: KeptText) => string;
+    /** The answer's bytes, when the checkout sends a kept text as bytes. */
+    derivedResourceBytes?: (head: KeptHead, text: KeptText) => Buffer;
+  };
+  readonly access: { mayAccess(plan: unknown, hsaId: string, at: Date): unknown };
+  readonly fhir: { planResourceIds(plan: unknown): { resourceType: string; id: string }[] };
+  readonly sip: { parsePlan(plan: unknown): { ok: boolean; plan?: { id: string; individual: { identifier: { value: string } } } } };
+}
+
+const closers: (() => Promise<void>)[] = [];
+
+/**
+ * The kept FHIR read (or search, `search`) as the checkout in `dir` makes it, on a scratch database of
+ * its own filled by its own writer: the read, the judging on the summary, the answer's bytes.
+ */
+async function checkoutLane(dir: string, name: string, search: boolean): Promise<(i: number) => Promise<number>> {
+  // The module boundary: what a checkout exports, taken to have the shapes above.
+  const from = async <T>(file: string): Promise<T> => (await import(pathToFileURL(resolve(dir, file)).href)) as T;
+  const modules: CheckoutModules = {
+    store: await from('src/store/index.ts'),
+    sqlPlanStore: await from('src/store/sql-plan-store.ts'),
+    derived: await from('src/http/derived-view.ts'),
+    access: await from('src/http/auth/access.ts'),
+    fhir: await from('src/fhir/index.ts'),
+    sip: await from('src/sip/index.ts'),
+  };
+  const db = `${DB}_${name}`;
+  await admin.query(`CREATE DATABASE ${db}`);
+  const at = new URL(SERVER);
+  at.pathname = `/${db}`;
+  const laneStore = await modules.store.createPlanStore({ databaseUrl: at.toString() });
+  closers.push(() => laneStore.close());
+  await laneStore.migrate();
+  const ids: string[] = [];
+  const people: string[] = [];
+  for (let i = 0; i < PLANS; i++) {
+    const parsed = modules.sip.parsePlan(newPlan(`sip-ab-${String(i)}`, personnummer(i)));
+    if (!parsed.ok || parsed.plan === undefined) throw new Error('the bench plan does not parse');
+    const resources = modules.fhir.planResourceIds(parsed.plan);
+    await laneStore.create(parsed.plan, 'system', resources, { derived: modules.derived.derivedVersion(parsed.plan) });
+    ids.push(defined(resources.find((resource) => resource.resourceType === 'CarePlan'), 'CarePlan').id);
+    people.push(parsed.plan.individual.identifier.value);
+  }
+  const deriver = modules.derived.currentDeriver();
+  const { derivedResourceBytes, derivedResourceText, keptRead: keptReadOf, keptSendRefusal: refusalOf } = modules.derived;
+  const bytesOf = derivedResourceBytes ?? ((head: KeptHead, text: KeptText): Buffer => Buffer.from(derivedResourceText(head, text)));
+  return async (i) => {
+    const id = defined(ids[i % PLANS], 'id');
+    const head = search
+      ? defined((await laneStore.searchHeads({ personIdentifier: defined(people[i % PLANS], 'person'), limit: modules.sqlPlanStore.MAX_LIMIT, derived: { deriver, resourceType: 'CarePlan' } })).plans[0], 'version')
+      : defined((await laneStore.keptWithResource('CarePlan', id, deriver))[0], 'version');
+    const kept = defined(search ? keptReadOf(head, 'CarePlan') : keptReadOf(head, 'CarePlan', id), 'kept read');
+    modules.access.mayAccess(kept.judged, ORG, new Date());
+    if (refusalOf(kept, new Date()) !== undefined) throw new Error(`${name}: refused`);
+    return bytesOf(head, kept.text).length;
+  };
 }
 
 const admin = new pg.Client({ connectionString: SERVER });
@@ -99,7 +193,14 @@ try {
     return derivedResourceText(head, defined(keptRead(head, 'CarePlan'), 'kept read').text).length;
   };
   const ab = process.env.BENCH_AB;
-  const lanes = ab === 'sip' ? { before: sipBefore, after: sipAfter } : ab === 'search' ? { before: searchBefore, after: searchAfter } : { before: fhirBefore, after: fhirAfter };
+  const lanes =
+    BEFORE_DIR !== undefined && ab !== 'sip'
+      ? { before: await checkoutLane(BEFORE_DIR, 'before', ab === 'search'), after: await checkoutLane('.', 'now', ab === 'search') }
+      : ab === 'sip'
+        ? { before: sipBefore, after: sipAfter }
+        : ab === 'search'
+          ? { before: searchBefore, after: searchAfter }
+          : { before: fhirBefore, after: fhirAfter };
 
   const results = { before: [] as number[], after: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
@@ -117,9 +218,10 @@ try {
     }
   }
   const ratios = results.after.map((after, i) => (after / (results.before[i] ?? NaN)).toFixed(2));
-  write(`kept-read-ab (${ab === 'sip' ? 'SIP read answer' : ab === 'search' ? 'FHIR search by the person' : 'FHIR read'}): Node.js CPU ms per read, now ${median(results.after).toFixed(3)}, before ${median(results.before).toFixed(3)} (${(median(results.after) / median(results.before)).toFixed(2)}×); by round ${ratios.join(' ')}; load average ${(await import('node:os')).loadavg().map((load) => load.toFixed(1)).join(' ')}`);
+  write(`kept-read-ab (${ab === 'sip' ? 'SIP read answer' : ab === 'search' ? 'FHIR search by the person' : 'FHIR read'}${BEFORE_DIR !== undefined && ab !== 'sip' ? `, this checkout against ${BEFORE_DIR}` : ''}): Node.js CPU ms per read, now ${median(results.after).toFixed(3)}, before ${median(results.before).toFixed(3)} (${(median(results.after) / median(results.before)).toFixed(2)}×); by round ${ratios.join(' ')}; load average ${(await import('node:os')).loadavg().map((load) => load.toFixed(1)).join(' ')}`);
 } finally {
   await store.close();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB}`);
+  for (const close of closers) await close();
+  for (const db of [DB, `${DB}_before`, `${DB}_now`]) await admin.query(`DROP DATABASE IF EXISTS ${db}`);
   await admin.end();
 }

@@ -197,7 +197,11 @@ interface Parsed {
 }
 
 function summaryOf(text: string): SipPlan {
-  // The parsed-JSON boundary, as for the basis: the text judgingSummaryOf wrote under the same deriver.
+  // The parsed-JSON boundary, as for the basis: the text judgingSummaryOf wrote under the same deriver —
+  // its parties, consents and person with only the members the judgements read (a `JudgingSummary`),
+  // or, for a version kept before the summary was made lean, those members whole. Either is judged as a
+  // SipPlan by the functions that judge a plan; test/sip/plan-summary-lean.test.ts holds both to the
+  // whole plan's judgements.
   const parsed = JSON.parse(text) as SipPlan;
   if (typeof parsed.id !== 'string' || !Array.isArray(parsed.consents) || !Array.isArray(parsed.principals)) throw new Error('a derived judging summary without a plan id, consents or principals');
   return parsed;

@@ -154,7 +154,11 @@ describe('judging summary', () => {
     expect(summary.goals).toEqual([]);
     expect(summary.interventions).toEqual([]);
     expect(summary.meetings).toEqual([]);
-    expect(summary.consents).toEqual(adult.consents);
+    // Each consent with the facts the judgements read, in order (test/sip/plan-summary-lean.test.ts holds the rest).
+    expect(summary.consents.map((consent) => consent.id)).toEqual(adult.consents.map((consent) => consent.id));
+    expect(summary.consents.map((consent) => [consent.planId, consent.givenAt, consent.validUntil, consent.coveredActors, consent.excludedParties])).toEqual(
+      adult.consents.map((consent) => [consent.planId, consent.givenAt, consent.validUntil, consent.coveredActors, consent.excludedParties]),
+    );
     expect(summary.followUps).toEqual(adult.followUps);
     expect(JSON.stringify(summary).length).toBeLessThan(JSON.stringify(adult).length / 2);
   });
