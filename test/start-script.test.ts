@@ -18,8 +18,8 @@ function startOptions(): string[] {
  */
 describe('npm start: the collector settings the server is measured with', () => {
   it('turns off allocation-site pretenuring, which promoted every request a scavenge kept', () => {
-    // A server that had recorded plans promoted 15–17 kB a FHIR read at 250 reads/s, one without
-    // pretenuring 2–5 kB (docs/performance.md, branch i11-gc2).
+    // A server that had recorded plans promoted 15–19 kB a FHIR read at 250 reads/s, one without
+    // pretenuring 2–6 kB (docs/performance.md, branch i11-gc2).
     expect(startOptions()).toContain('--no-allocation-site-pretenuring');
   });
 
