@@ -59,7 +59,7 @@ import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, 
 import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, processTreeCpuMillis, startServe, write, type Served } from './support.js';
+import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, startServe, write, type Served } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -119,6 +119,8 @@ interface Figures {
   cpu: number;
   /** CPU time per request of the PostgreSQL backends serving the scratch database, ms. */
   db: number;
+  /** Of {@link db}: the connections opened during the scenario (how many; their CPU per request, their start included) and autovacuum workers. */
+  dbParts: { opened: number; openedMillis: number; autovacuumMillis: number };
   p50: number;
   p99: number;
   /**
@@ -406,7 +408,7 @@ try {
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
     /** One run of a scenario: requests answered, the rate, p50/p99 (and the open-loop figures), errors. */
-    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'commits'> & { total: number }> => {
+    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'dbParts' | 'commits'> & { total: number }> => {
       const open = openLoop[base];
       if (rate !== undefined && viaAutocannon !== true && open !== undefined) {
         const result = await runOpenLoop({ url: target.url, rate, seconds, connections: OPEN_CONNECTIONS, headers, request: open });
@@ -444,10 +446,12 @@ try {
         const dbAfter = postgresCpuMillis(database);
         const auditAfter = await auditCommits(databaseUrl);
         const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, total));
+        const parts = postgresCpuParts(database, dbBefore, dbAfter);
         const figures: Figures = {
           ...result,
           cpu: perRequest(cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore),
           db: perRequest(postgresCpuBetween(dbBefore, dbAfter)),
+          dbParts: { opened: parts.opened, openedMillis: perRequest(parts.openedMillis), autovacuumMillis: perRequest(parts.autovacuumMillis) },
           commits: (auditAfter.commits - auditBefore.commits) / Math.max(1, total) };
         const open = figures.openLoop;
         results[name]?.push(figures);
@@ -456,7 +460,7 @@ try {
             (open === undefined ? '' : `p90 ${ms(open.p90)} ms  `) +
             `p99 ${ms(figures.p99).padStart(3)} ms  ` +
             (open === undefined ? '' : `max ${ms(open.max)} ms  (from the send p99 ${ms(open.sentP99)} ms; generator lag p99 ${ms(open.lagP99)}, max ${ms(open.lagMax)} ms; ${String(open.waited)} waited for a connection)  `) +
-            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}  audit commits/req ${figures.commits.toFixed(2)}  load ${(loadavg()[0] ?? 0).toFixed(2)}` +
+            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)} (${String(figures.dbParts.opened)} connections opened meanwhile, all their CPU ${figures.dbParts.openedMillis.toFixed(3)}; autovacuum ${figures.dbParts.autovacuumMillis.toFixed(3)})  audit commits/req ${figures.commits.toFixed(2)}  load ${(loadavg()[0] ?? 0).toFixed(2)}` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors${open !== undefined && open.dropped > 0 ? `, ${String(open.dropped)} of them never sent` : ''})` : ''),
         );
       }

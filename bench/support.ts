@@ -253,6 +253,32 @@ export function postgresCpuMillis(database: string): Map<number, number> | undef
   }
 }
 
+/**
+ * Of two readings of {@link postgresCpuMillis}, the backends that were not there at the first (the
+ * connections opened meanwhile, whose whole CPU — their start, their first statements planned anew —
+ * falls in between) and the autovacuum workers at the second (`postgres: … autovacuum worker <database>`,
+ * which the sum counts too), each with their CPU between the readings.
+ */
+export function postgresCpuParts(database: string, before: Map<number, number> | undefined, after: Map<number, number> | undefined): { opened: number; openedMillis: number; autovacuumMillis: number } {
+  let opened = 0;
+  let openedMillis = 0;
+  let autovacuumMillis = 0;
+  for (const [pid, used] of after ?? []) {
+    let title = '';
+    try {
+      title = readFileSync(`/proc/${String(pid)}/cmdline`, 'utf8');
+    } catch {
+      // The process ended since.
+    }
+    if (title.includes('autovacuum worker') && title.split(/[\s\0]/).includes(database)) autovacuumMillis += used - (before?.get(pid) ?? 0);
+    else if (before?.has(pid) === false) {
+      opened += 1;
+      openedMillis += used;
+    }
+  }
+  return { opened, openedMillis, autovacuumMillis };
+}
+
 /** CPU time the backends used between two readings of {@link postgresCpuMillis}. */
 export function postgresCpuBetween(before: Map<number, number> | undefined, after: Map<number, number> | undefined): number | undefined {
   if (before === undefined || after === undefined) return undefined;

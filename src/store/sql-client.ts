@@ -113,13 +113,31 @@ export class StatementNames {
 }
 
 /**
+ * How long a connection of {@link openPg}'s pool may stay idle before the pool closes it: 5 minutes,
+ * not pg-pool's default of 10 seconds. A connection is dear to open and dearer to warm: on the
+ * machine's PostgreSQL 15 a new backend cost 11 ms of its CPU to start, and its first `POST /fhir`
+ * (the plan's read and the version's statement) 24 ms, the next four 4–6 ms each while PostgreSQL
+ * plans each statement anew before it keeps a generic plan — about 50 ms more than eight transactions
+ * on a warm connection (1.4 ms each; bench/pg-tx-split.ts, docs/performance.md branch `i11-pgtx`).
+ * The pool hands out its most recently used connection first, so at a moderate rate only a few are
+ * busy and the others went idle and were closed after 10 s, to be opened again by the next burst.
+ * Open connections are bounded by the pool's `max` either way.
+ */
+export const POOL_IDLE_MILLIS = 300_000;
+
+/**
  * A pool of connections to the PostgreSQL server at `databaseUrl`. Statements with parameters are
  * prepared by name on each connection ({@link StatementNames}) unless `prepare` is false — as it must
  * be behind a connection pooler that does not keep a session's prepared statements (PgBouncer in
- * transaction mode before 1.21).
+ * transaction mode before 1.21). An idle connection is closed after `idleMillis` ({@link POOL_IDLE_MILLIS}).
  */
-export function openPg(databaseUrl: string, options: { maxConnections?: number; prepare?: boolean } = {}): SqlClient {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.maxConnections ?? 10, connectionTimeoutMillis: 10_000 });
+export function openPg(databaseUrl: string, options: { maxConnections?: number; prepare?: boolean; idleMillis?: number } = {}): SqlClient {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: options.idleMillis ?? POOL_IDLE_MILLIS,
+  });
   // An idle connection the server drops is removed from the pool, which reports it here; without a
   // listener Node would end the process. The next query opens a new connection.
   pool.on('error', () => undefined);
