@@ -20,21 +20,12 @@ import { judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } f
 import { judgingSummaryOf } from '../../src/sip/plan-summary.js';
 import type { StoredDerivation, StoredPlan, StoredVersionHead } from '../../src/store/plan-store.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { callersOf, withPartyHsaIds } from '../support/plan-parties.js';
 import { exampleFiles, leakyProtectedPlan, readExample } from '../support/examples.js';
 import { formerJudgingSummaryOf } from '../support/former-judging-summary.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
-
-/** Every HSA-id a caller might bring: each organisation's and professional's, one issued under each organisationsnummer, and a stranger's. */
-function callersOf(plan: SipPlan): string[] {
-  const organizations = [...plan.principals, ...plan.principals.flatMap((principal) => principal.units), ...plan.otherActors, ...plan.professionals];
-  const hsaIds = organizations.flatMap((organization) => (organization.hsaId === undefined ? [] : [organization.hsaId]));
-  const numbers = [...plan.principals, ...plan.otherActors].flatMap((organization) =>
-    organization.organisationsnummer === undefined ? [] : [`SE${organization.organisationsnummer.replace('-', '')}-X9`],
-  );
-  return [...new Set([...hsaIds, ...numbers, 'SE2321000099-NONE'])];
-}
 
 /** Instants around everything the judgements turn on: the version, each consent's first and last day and withdrawal, each follow-up, the closure. */
 function instantsOf(plan: SipPlan): Date[] {
@@ -146,18 +137,7 @@ const judgedPlanArbitrary = fc
     if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
     const plan = parsed.plan;
     const updated = Date.parse(plan.updatedAt);
-    let n = 0;
-    const hsaId = (): { hsaId?: string } => {
-      n += 1;
-      return hsa[n % hsa.length] === true ? { hsaId: `SE2321000016-U${String(n)}` } : {};
-    };
-    const principals = plan.principals.map((principal, i) => ({
-      ...principal,
-      ...(principalByNumber && i === 0 ? { organisationsnummer: '232100-0016' } : hsaId()),
-      units: principal.units.map((unit) => ({ ...unit, ...hsaId() })),
-    }));
-    const otherActors = plan.otherActors.map((actor) => ({ ...actor, ...hsaId() }));
-    const parties = [...principals.flatMap((principal) => [principal.id, ...principal.units.map((unit) => unit.id)]), ...otherActors.map((actor) => actor.id)];
+    const { principals, otherActors, parties } = withPartyHsaIds(plan, hsa, principalByNumber);
     const professional = coveredProfessional === undefined ? undefined : plan.professionals[coveredProfessional % plan.professionals.length]?.id;
     const coveredActors = [...parties.filter((_, i) => covered[i % covered.length] === true), ...(professional === undefined ? [] : [professional])];
     const excludedParties = parties.filter((_, i) => excluded[i % excluded.length] === true && covered[i % covered.length] !== true);

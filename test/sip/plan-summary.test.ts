@@ -12,6 +12,7 @@ import { judgingPlanOf } from '../../src/http/derived-view.js';
 import { judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
 import { judgingSummaryOf, SUMMARY_RULES } from '../../src/sip/plan-summary.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
+import { callersOf, withPartyHsaIds } from '../support/plan-parties.js';
 import { exampleFiles, leakyProtectedPlan, readExample } from '../support/examples.js';
 
 const DAY = 86_400_000;
@@ -19,16 +20,6 @@ const INSTANTS = [-365, -30, -1, 0, 1, 45, 120, 200, 300, 364, 366, 400, 730];
 
 /** The summary as a read gets it: written to JSON text by the writer, parsed by the read. */
 const kept = (plan: SipPlan): SipPlan => JSON.parse(JSON.stringify(judgingSummaryOf(plan))) as SipPlan;
-
-/** Every HSA-id a caller might bring for this plan: its organisations' and professionals', one issued under each organisationsnummer, and a stranger's. */
-function callersOf(plan: SipPlan): string[] {
-  const organizations = [...plan.principals, ...plan.principals.flatMap((principal) => principal.units), ...plan.otherActors, ...plan.professionals];
-  const hsaIds = organizations.flatMap((organization) => (organization.hsaId === undefined ? [] : [organization.hsaId]));
-  const numbers = [...plan.principals, ...plan.otherActors].flatMap((organization) =>
-    organization.organisationsnummer === undefined ? [] : [`SE${organization.organisationsnummer.replace('-', '')}-X9`],
-  );
-  return [...new Set([...hsaIds, ...numbers, 'SE2321000099-NONE'])];
-}
 
 interface Tally {
   allowed: number;
@@ -70,18 +61,7 @@ const withPartiesArbitrary = fc
     const parsed = parsePlan(json);
     if (!parsed.ok) throw new Error(`generated plan does not parse: ${JSON.stringify(parsed.problems)}`);
     const plan = parsed.plan;
-    let n = 0;
-    const hsaId = (): { hsaId?: string } => {
-      n += 1;
-      return hsa[n % hsa.length] === true ? { hsaId: `SE2321000016-U${String(n)}` } : {};
-    };
-    const principals = plan.principals.map((principal, i) => ({
-      ...principal,
-      ...(principalByNumber && i === 0 ? { organisationsnummer: '232100-0016' } : hsaId()),
-      units: principal.units.map((unit) => ({ ...unit, ...hsaId() })),
-    }));
-    const otherActors = plan.otherActors.map((actor) => ({ ...actor, ...hsaId() }));
-    const parties = [...principals.flatMap((principal) => [principal.id, ...principal.units.map((unit) => unit.id)]), ...otherActors.map((actor) => actor.id)];
+    const { principals, otherActors, parties } = withPartyHsaIds(plan, hsa, principalByNumber);
     const consents = plan.consents.map((consent) => ({
       ...consent,
       coveredActors: parties.filter((_, i) => covered[i % covered.length] === true),
