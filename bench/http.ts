@@ -119,6 +119,11 @@ interface Figures {
   cpu: number;
   /** CPU time per request of the PostgreSQL backends serving the scratch database, ms. */
   db: number;
+  /**
+   * CPU time per request of this bench process, the load generator (autocannon or bench/open-loop.ts), ms. It
+   * runs on the same cores as the server and PostgreSQL, so what it takes is not the server's to use.
+   */
+  generator: number;
   /** Of {@link db}: the connections opened during the scenario (how many; their CPU per request, their start included) and autovacuum workers. */
   dbParts: { opened: number; openedMillis: number; autovacuumMillis: number };
   p50: number;
@@ -408,7 +413,7 @@ try {
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
     /** One run of a scenario: requests answered, the rate, p50/p99 (and the open-loop figures), errors. */
-    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'dbParts' | 'commits'> & { total: number }> => {
+    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'generator' | 'dbParts' | 'commits'> & { total: number }> => {
       const open = openLoop[base];
       if (rate !== undefined && viaAutocannon !== true && open !== undefined) {
         const result = await runOpenLoop({ url: target.url, rate, seconds, connections: OPEN_CONNECTIONS, headers, request: open });
@@ -441,7 +446,9 @@ try {
         const auditBefore = await auditCommits(databaseUrl);
         const cpuBefore = processTreeCpuMillis(target.pid);
         const dbBefore = postgresCpuMillis(database);
+        const generatorBefore = process.cpuUsage();
         const { total, ...result } = await run(scenario, SECONDS);
+        const generatorUsed = process.cpuUsage(generatorBefore);
         const cpuAfter = processTreeCpuMillis(target.pid);
         const dbAfter = postgresCpuMillis(database);
         const auditAfter = await auditCommits(databaseUrl);
@@ -451,6 +458,7 @@ try {
           ...result,
           cpu: perRequest(cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore),
           db: perRequest(postgresCpuBetween(dbBefore, dbAfter)),
+          generator: perRequest((generatorUsed.user + generatorUsed.system) / 1000),
           dbParts: { opened: parts.opened, openedMillis: perRequest(parts.openedMillis), autovacuumMillis: perRequest(parts.autovacuumMillis) },
           commits: (auditAfter.commits - auditBefore.commits) / Math.max(1, total) };
         const open = figures.openLoop;
@@ -460,7 +468,7 @@ try {
             (open === undefined ? '' : `p90 ${ms(open.p90)} ms  `) +
             `p99 ${ms(figures.p99).padStart(3)} ms  ` +
             (open === undefined ? '' : `max ${ms(open.max)} ms  (from the send p99 ${ms(open.sentP99)} ms; generator lag p99 ${ms(open.lagP99)}, max ${ms(open.lagMax)} ms; ${String(open.waited)} waited for a connection)  `) +
-            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)} (${String(figures.dbParts.opened)} connections opened meanwhile, all their CPU ${figures.dbParts.openedMillis.toFixed(3)}; autovacuum ${figures.dbParts.autovacuumMillis.toFixed(3)})  audit commits/req ${figures.commits.toFixed(2)}  load ${(loadavg()[0] ?? 0).toFixed(2)}` +
+            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}, load generator ${figures.generator.toFixed(3)} (${String(figures.dbParts.opened)} connections opened meanwhile, all their CPU ${figures.dbParts.openedMillis.toFixed(3)}; autovacuum ${figures.dbParts.autovacuumMillis.toFixed(3)})  audit commits/req ${figures.commits.toFixed(2)}  load ${(loadavg()[0] ?? 0).toFixed(2)}` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors${open !== undefined && open.dropped > 0 ? `, ${String(open.dropped)} of them never sent` : ''})` : ''),
         );
       }
