@@ -3,7 +3,9 @@
  * `app.response` as prototypes (src/http/node-server.ts), so Express's per-request
  * `Object.setPrototypeOf` finds them there; Express still answers as it does on `app.listen`.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { promisify } from 'node:util';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -35,6 +37,13 @@ describe('createAppServer', () => {
       server.closeAllConnections();
       await once(server, 'close');
     }
+  });
+
+  it('makes every request with one hidden class, and every response with one (else each property access on them goes megamorphic)', async () => {
+    // V8's %HaveSameMap needs --allow-natives-syntax, so the check runs in a node of its own.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', 'test/support/request-maps-child.ts'], { timeout: 60_000 });
+    const seen = JSON.parse(stdout) as { requestsShare: boolean[]; responsesShare: boolean[] };
+    expect(seen).toEqual({ requestsShare: [true, true, true, true], responsesShare: [true, true, true, true] });
   });
 
   it('rejects with the listen error when the port is taken', async () => {
