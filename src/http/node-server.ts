@@ -2,7 +2,6 @@
  * The node:http server the app runs on.
  */
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Express } from 'express';
 
 /**
@@ -19,30 +18,45 @@ import type { Express } from 'express';
  * Express would set, its `setPrototypeOf` finds them already there and changes nothing
  * (expressjs/express#5998 proposes the same for `app.listen`).
  *
- * **How they are made matters as much.** Each is made by `new` on an ordinary function whose
- * `prototype` is Express's, which runs node's constructor on `this` — node 20's `IncomingMessage` and
- * `ServerResponse` are plain functions, as node's own `Readable.call(this)` chains are. The form
- * before, `Reflect.construct(IncomingMessage, [socket], AppRequest)`, gave every request and every
- * response a hidden class of its own: V8 keeps the derived initial map for a `new.target` only when
- * that function's own initial map was made for the constructor called. Every property access on a
- * request or response in Express, the router, the middlewares and the routes then met a new map and
- * went megamorphic, and `/health` cost 0.27–0.45 ms of server CPU instead of 0.08–0.10 (docs/performance.md,
- * "One hidden class a request"; test/http/node-server.test.ts checks that requests share theirs).
+ * **How they are made matters as much** (docs/performance.md, "One hidden class a request"). They are
+ * made by two classes that extend node's, as node's documentation of the two options shows, and whose
+ * prototypes *become* the app's: each takes the members and the prototype of the object Express made
+ * ({@link adopt}), and is set as `app.request` / `app.response`. So one server per app: a second one
+ * would take the prototypes from the first, whose objects Express would then re-prototype again.
+ * - `Reflect.construct(IncomingMessage, [socket], AppRequest)` with a function whose `prototype` is
+ *   Express's, the form before, gave every request and every response a hidden class of its own: V8
+ *   keeps the initial map it derives for a `new.target` only when that function's own initial map was
+ *   made for the constructor called. Every access to them in Express, the router, the middlewares and
+ *   the routes went megamorphic, and `/health` cost 0.30–0.45 ms of server CPU instead of 0.08–0.15.
+ *   Express's own `setPrototypeOf` does the same.
+ * - `new` on a plain function that calls node's constructor on `this` shares one hidden class, but
+ *   V8 sizes such an object for the properties the function itself assigns: none. Node's constructors
+ *   then add some forty, a dozen under symbols, and past a dozen outside the object a keyed store turns
+ *   it into a dictionary. Every response was one from its start.
+ * - A class that extends node's is sized from node's constructor, as node's own objects are: one
+ *   hidden class, and fast properties (test/http/node-server.test.ts checks both, with V8's intrinsics).
  */
 export function createAppServer(app: Express): Server {
-  // Node's constructors as the plain functions they are (lib/_http_incoming.js, lib/_http_server.js):
-  // called on an object already made with the right prototype.
-  const incoming = IncomingMessage as unknown as (this: IncomingMessage, socket: Socket) => void;
-  const outgoing = ServerResponse as unknown as (this: ServerResponse, request: IncomingMessage, options?: unknown) => void;
-  function AppRequest(this: IncomingMessage, socket: Socket): void {
-    incoming.call(this, socket);
+  class AppRequest extends IncomingMessage {}
+  class AppResponse extends ServerResponse {}
+  adopt(AppRequest.prototype, app.request);
+  adopt(AppResponse.prototype, app.response);
+  app.request = AppRequest.prototype as Express['request'];
+  app.response = AppResponse.prototype as Express['response'];
+  return createServer({ IncomingMessage: AppRequest, ServerResponse: AppResponse }, app);
+}
+
+/**
+ * Makes `prototype` (a class's) what `from` is to Express: `from`'s own members (the `app` it points
+ * back to, and what src/http sets on it, such as query-once.ts's `query` getter) and `from`'s
+ * prototype (Express's request or response, then node's). Its own `constructor` stays the class's.
+ */
+function adopt(prototype: object, from: object): void {
+  Object.setPrototypeOf(prototype, Object.getPrototypeOf(from) as object | null);
+  for (const key of Reflect.ownKeys(from)) {
+    const descriptor = Object.getOwnPropertyDescriptor(from, key);
+    if (key !== 'constructor' && descriptor !== undefined) Object.defineProperty(prototype, key, descriptor);
   }
-  AppRequest.prototype = app.request;
-  function AppResponse(this: ServerResponse, request: IncomingMessage, options?: unknown): void {
-    outgoing.call(this, request, options);
-  }
-  AppResponse.prototype = app.response;
-  return createServer({ IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse }, app);
 }
 
 /** Starts `server` listening; rejects with the listen error (a port in use) instead of emitting it. */
