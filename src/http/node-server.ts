@@ -31,7 +31,7 @@ import type { Express } from 'express';
  *   Express's own `setPrototypeOf` does the same.
  * - `new` on a plain function that calls node's constructor on `this` shares one hidden class, but
  *   V8 sizes such an object for the properties the function itself assigns: none. Node's constructors
- *   then add some forty, a dozen under symbols, and past a dozen outside the object a keyed store turns
+ *   then give a response 40, 9 under symbols, and past a dozen outside the object a keyed store turns
  *   it into a dictionary. Every response was one from its start.
  * - A class that extends node's is sized from node's constructor, as node's own objects are: one
  *   hidden class, and fast properties (test/http/node-server.test.ts checks both, with V8's intrinsics).
