@@ -1,4 +1,5 @@
 /** The one JSON reader (src/sip/json-text.ts) and the UTF-8 check in front of it (src/cli/files.ts). */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { firstInvalidUtf8 } from '../../src/cli/files.js';
 import { outOfRangeNumber, parseJson } from '../../src/sip/json-text.js';
@@ -14,6 +15,53 @@ describe('outOfRangeNumber', () => {
   it('passes what a double holds, numbers too small for one (they become 0), and digits inside strings', () => {
     expect(outOfRangeNumber('[1.7976931348623157e308, -1e308, 1e-400, 1e0300]')).toBeUndefined();
     expect(outOfRangeNumber('{"a": "1e400", "b\\"1e999": "\\\\", "c": 2}')).toBeUndefined();
+  });
+});
+
+describe('outOfRangeNumber on generated texts', () => {
+  /** Whether a parsed value holds ±Infinity: what JSON.parse made of a number beyond a double. The oracle, independent of the scan. */
+  const holdsInfinity = (value: unknown): boolean =>
+    typeof value === 'number' ? !Number.isFinite(value) : typeof value === 'object' && value !== null ? Object.values(value).some(holdsInfinity) : false;
+
+  /** A JSON number as text, often with an exponent of two to four digits and mantissas up to 230 digits. */
+  const numberText = fc
+    .tuple(
+      fc.boolean(),
+      fc.oneof(fc.integer({ min: 0, max: 9 }).map(String), fc.stringMatching(/^[1-9][0-9]{0,229}$/)),
+      fc.option(fc.stringMatching(/^[0-9]{1,20}$/)),
+      fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.stringMatching(/^[0-9]{1,4}$/))),
+    )
+    .map(([negative, whole, fraction, exponent]) => `${negative ? '-' : ''}${whole}${fraction === null ? '' : `.${fraction}`}${exponent === null ? '' : exponent.join('')}`);
+  /** A string whose content looks like numbers, HSA-ids and uuids (JSON-escaped). */
+  const stringText = fc
+    .array(fc.oneof(numberText, fc.constantFrom('SE2321000180-1000', 'urn:uuid:5e123456-0e12-4e99-8e00-1e400a', ', ', ': ', '[', '\\"', 'x')), { maxLength: 6 })
+    .map((parts) => `"${parts.join('')}"`);
+  const space = fc.constantFrom('', ' ', '\n', '\t ');
+  const valueText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      numberText,
+      stringText,
+      fc.array(fc.tuple(space, tie('value'), space), { maxLength: 4 }).map((items) => `[${items.map((item) => item.join('')).join(',')}]`),
+      // Keys of their own (JSON.parse keeps the last of a repeated key, which would hide a value from the oracle), each after a string that reads like numbers.
+      fc.array(fc.tuple(stringText, space, tie('value')), { maxLength: 4 }).map((members) => `{${members.map(([key, gap, value], index) => `"${String(index)}${key.slice(1)}:${gap}${value}`).join(',')}}`),
+    ),
+  })).value;
+
+  it('finds a number out of range exactly when JSON.parse makes ±Infinity of one', () => {
+    fc.assert(
+      fc.property(space, valueText, space, (before, text, after) => {
+        const whole = `${before}${text}${after}`;
+        expect(outOfRangeNumber(whole) !== undefined).toBe(holdsInfinity(JSON.parse(whole)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('finds a number out of range beside HSA-ids and uuids that hold exponent-like runs, and passes them alone', () => {
+    const text = '{"identifier":[{"system":"urn:oid:1.2.752.29.4.19","value":"SE2321000180-1000"}],"fullUrl":"urn:uuid:5e123456-0e12-4e99-8e00-1e4005e99912","n":[1e308, 2E300]}';
+    expect(outOfRangeNumber(text)).toBeUndefined();
+    expect(outOfRangeNumber(text.replace('2E300', '2E+309'))).toEqual({ offset: text.indexOf('2E300'), number: '2E+309' });
   });
 });
 
