@@ -288,17 +288,44 @@ function carriesAny(candidate: ViewResource, keys: readonly string[]): boolean {
 }
 
 /**
+ * What {@link matchEntries} needs of one entry of the request, taken from it at once: the route keeps
+ * these instead of the parsed Bundle while the plan is recorded. Held across the store's round trips,
+ * the Bundle (some 2,000 JSON values) outlived scavenges and was promoted with every transaction in
+ * flight: the largest share of what a transaction left in the old space (docs/performance.md, "What a
+ * transaction leaves behind").
+ */
+export interface EntryFacts {
+  readonly resourceType: string;
+  /** Step 0: the match keys of the resource's business identifiers (a Provenance's tags), then of those its conditional request names. */
+  readonly keys: readonly string[];
+  /** Step 1: the entry's fullUrl UUID and the resource's id. */
+  readonly ids: readonly unknown[];
+  /** Step 2: the local ids the reader may have given the resource. */
+  readonly localIds: readonly string[];
+}
+
+/** The {@link EntryFacts} of each entry of a request, in its order; undefined for an entry without a resource (which no step matches). */
+export function entryFacts(entries: readonly BundleEntry[]): (EntryFacts | undefined)[] {
+  return entries.map((entry) => {
+    const resource = entry.resource;
+    if (resource === undefined) return undefined;
+    const type = resource.resourceType;
+    return { resourceType: type, keys: [...identifierKeys(type, resource), ...conditionalKeys(type, entry)], ids: [resourceIdOf(entry.fullUrl), resource.id], localIds: localIdCandidates(entry, resource) };
+  });
+}
+
+/**
  * The first of `candidates` (one type's resources of the view, in the view's order) not yet `taken`
- * that step `step` of {@link matchEntries} accepts for `entry`: 0, a business identifier both carry
+ * that step `step` of {@link matchEntries} accepts for the entry: 0, a business identifier both carry
  * or the entry's conditional request names; 1, the entry's fullUrl UUID or resource id as the
  * candidate's id; 2, a plan-scoped identifier of a local id the reader may have given it; 3, any.
  */
-function firstFree(step: number, entry: BundleEntry, resource: FhirResource, plan: SipPlan, candidates: readonly ViewResource[], taken: ReadonlySet<ViewResource>): ViewResource | undefined {
+function firstFree(step: number, facts: EntryFacts, plan: SipPlan, candidates: readonly ViewResource[], taken: ReadonlySet<ViewResource>): ViewResource | undefined {
   let keys: readonly string[] | undefined;
   let ids: readonly unknown[] | undefined;
-  if (step === 0) keys = [...identifierKeys(resource.resourceType, resource), ...conditionalKeys(resource.resourceType, entry)];
-  else if (step === 1) ids = [resourceIdOf(entry.fullUrl), resource.id];
-  else if (step === 2) keys = localIdCandidates(entry, resource).map((localId) => `${resource.resourceType}|${IDENTIFIER_SYSTEM.sipEntity}|${plan.id}/${localId}`);
+  if (step === 0) keys = facts.keys;
+  else if (step === 1) ids = facts.ids;
+  else if (step === 2) keys = facts.localIds.map((localId) => `${facts.resourceType}|${IDENTIFIER_SYSTEM.sipEntity}|${plan.id}/${localId}`);
   for (const candidate of candidates) {
     if (taken.has(candidate)) continue;
     if (keys !== undefined ? carriesAny(candidate, keys) : ids === undefined || ids.includes(candidate.id)) return candidate;
@@ -322,7 +349,12 @@ export type EntryMatch = { readonly ok: true; readonly ids: readonly ResourceId[
  * An entry matched by none has no place in the plan (a type a SIP does not map, or more resources of
  * a type than the plan has): the indexes of such entries are returned, and nothing is recorded.
  */
-export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan, planView: readonly PlanEntry[] = planEntries(plan, DEFAULT_MAPPING_OPTIONS)): EntryMatch {
+export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan, planView?: readonly PlanEntry[]): EntryMatch {
+  return matchEntryFacts(entryFacts(entries), plan, planView);
+}
+
+/** {@link matchEntries} of the entries' {@link EntryFacts}, taken from them beforehand. */
+export function matchEntryFacts(entries: readonly (EntryFacts | undefined)[], plan: SipPlan, planView: readonly PlanEntry[] = planEntries(plan, DEFAULT_MAPPING_OPTIONS)): EntryMatch {
   const view = viewResources(planView);
   const taken = new Set<ViewResource>();
   const found: (ViewResource | undefined)[] = entries.map(() => undefined);
@@ -336,10 +368,9 @@ export function matchEntries(entries: readonly BundleEntry[], plan: SipPlan, pla
     else list.push(candidate);
   }
   for (let step = 0; step < MATCH_STEPS; step++) {
-    entries.forEach((entry, index) => {
-      const resource = entry.resource;
-      if (resource === undefined || found[index] !== undefined) return;
-      const candidate = firstFree(step, entry, resource, plan, ofType.get(resource.resourceType) ?? [], taken);
+    entries.forEach((facts, index) => {
+      if (facts === undefined || found[index] !== undefined) return;
+      const candidate = firstFree(step, facts, plan, ofType.get(facts.resourceType) ?? [], taken);
       if (candidate === undefined) return;
       taken.add(candidate);
       found[index] = candidate;

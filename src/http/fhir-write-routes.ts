@@ -29,10 +29,10 @@ import { SipRuleError, type Problem, type SipPlan } from '../sip/index.js';
 import { InvalidPlanError, type StoredPlan } from '../store/plan-store.js';
 import type { PlanEntry } from '../fhir/index.js';
 import { createValidator, hasErrors } from '../validation/index.js';
-import { transactionReaderInThread } from './transaction-reader.js';
+import { transactionReaderInThread, type TransactionRead } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
 import { auditedRoutes, type AuditSubject, type VersionAudit } from './audited-route.js';
-import { matchEntries, withBundleReferences, transactionRepresentation, transactionResponse, type EntryOutcome } from './fhir-transaction.js';
+import { entryFacts, matchEntryFacts, withBundleReferences, transactionRepresentation, transactionResponse, type EntryFacts, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
 import { recordPlan, type RecordRefusals } from './record-plan.js';
 import { ifMatchVersion } from './sip-routes.js';
@@ -142,10 +142,19 @@ function transactionEntries(body: unknown): BundleEntry[] {
   return entry as BundleEntry[];
 }
 
-/** The version the CarePlan entry's `request.ifMatch` names, when it names one. */
-function ifMatchOf(entries: readonly BundleEntry[]): number | undefined {
+/** The CarePlan entry's `request.ifMatch` as sent, with where it is: read off the request before the Bundle is let go, judged by {@link ifMatchOf} after the Bundle is read. */
+interface IfMatchGiven {
+  readonly index: number;
+  readonly header: string | undefined;
+}
+
+function ifMatchGiven(entries: readonly BundleEntry[]): IfMatchGiven {
   const index = entries.findIndex((entry) => entry.resource?.resourceType === 'CarePlan');
-  const header = entries[index]?.request?.ifMatch;
+  return { index, header: entries[index]?.request?.ifMatch };
+}
+
+/** The version the CarePlan entry's `request.ifMatch` names, when it names one. */
+function ifMatchOf({ index, header }: IfMatchGiven): number | undefined {
   if (header === undefined) return undefined;
   const version = ifMatchVersion(header);
   if (version === undefined) throw issueError(400, 'Bad Request', `Bundle.entry[${String(index)}].request.ifMatch`, `ifMatch must be an ETag such as W/"3"; got ${header}`, 'value');
@@ -172,13 +181,13 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
   );
 
   /** The FHIR ids of the request's entries in the plan as it would be recorded; 422 naming the entries that have no place in it. */
-  function entryIds(entries: readonly BundleEntry[], plan: SipPlan, view?: readonly PlanEntry[]) {
-    const matched = matchEntries(entries, plan, view);
+  function entryIds(entries: readonly (EntryFacts | undefined)[], plan: SipPlan, view?: readonly PlanEntry[]) {
+    const matched = matchEntryFacts(entries, plan, view);
     if (matched.ok) return matched.ids;
     throw new OutcomeError(422, 'Unprocessable Content', {
       resourceType: 'OperationOutcome',
       issue: matched.unmatched.map((index) => {
-        const type = entries[index]?.resource?.resourceType ?? 'resource';
+        const type = entries[index]?.resourceType ?? 'resource';
         const why =
           type === 'Provenance'
             ? 'an approval the stored plan does not have: a principal approves through POST /sip/plans/{id}/approvals'
@@ -213,8 +222,7 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
    * the request is matched to the resource of the recorded plan it became before anything is
    * written, so an entry with no place in the plan refuses the whole transaction.
    */
-  async function decide(incoming: SipPlan, entries: readonly BundleEntry[], caller: Caller, subject: AuditSubject, versionAudit: VersionAudit): Promise<Decision> {
-    const expected = ifMatchOf(entries);
+  async function decide(incoming: SipPlan, entries: readonly (EntryFacts | undefined)[], expected: number | undefined, caller: Caller, subject: AuditSubject, versionAudit: VersionAudit): Promise<Decision> {
     const recorded = await recordPlan(dependencies, {
       incoming,
       caller,
@@ -233,21 +241,36 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
     return { stored: recorded.stored, outcomes: recorded.prepared, action: recorded.action };
   }
 
+  /**
+   * The request's transaction Bundle taken off the request: checked as a transaction, what recording
+   * needs of its entries kept ({@link EntryFacts}, the CarePlan's `ifMatch`), and its reading begun —
+   * validated and read on the event loop or in a worker thread (src/http/transaction-reader.ts). Not
+   * in the route's async function: a local there is kept with the suspended call until it returns,
+   * used again or not, so the parsed Bundle (some 2,000 JSON values) would live through the store's
+   * round trips, outlive the scavenges that happen meanwhile and be promoted with every transaction
+   * in flight (docs/performance.md, "What a transaction leaves behind";
+   * test/http/transaction-memory.test.ts).
+   */
+  function takeTransaction(request: Request): { facts: (EntryFacts | undefined)[]; ifMatch: IfMatchGiven; reading: Promise<TransactionRead> } {
+    requireFhirJson(request);
+    const body: unknown = request.body;
+    request.body = undefined;
+    const entries = transactionEntries(body);
+    return { facts: entryFacts(entries), ifMatch: ifMatchGiven(entries), reading: reader.read(body) };
+  }
+
   router.post(
     '/',
     route(
       'update',
       async (request, response, caller, subject, versionAudit) => {
-        requireFhirJson(request);
-        const body: unknown = request.body;
-        const entries = transactionEntries(body);
-        // Validated and read on the event loop or in a worker thread (src/http/transaction-reader.ts).
-        const read = await reader.read(body);
+        const { facts, ifMatch, reading } = takeTransaction(request);
+        const read = await reading;
         if (!read.ok) throw new OutcomeError(422, 'Unprocessable Content', read.outcome);
         const { plan, warnings } = read;
         subject.planId = plan.id;
         subject.person = plan.individual.identifier.value;
-        const decision = await decide(plan, entries, caller, subject, versionAudit);
+        const decision = await decide(plan, facts, ifMatchOf(ifMatch), caller, subject, versionAudit);
         subject.action = decision.action;
         const preference = preferredReturn(request);
         const represented = preference === 'representation' ? transactionRepresentation(decision.stored, decision.outcomes, (plan, at) => dependencies.mayAccess(plan, caller, at), dependencies.clock()) : undefined;
