@@ -17,7 +17,7 @@
  */
 import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, type PlanEntry } from '../fhir/index.js';
 import { checkPlanWithBasis, revisePlan, samePerson, type Approval, type Problem, type SendBasis, type SipPlan } from '../sip/index.js';
-import { PlanExistsError, VersionConflictError, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
+import { PlanExistsError, VersionConflictError, type PlanResource, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
 import { derivedVersion } from './derived-view.js';
 import type { AppDependencies, Caller } from './app.js';
 import type { AuditSubject, VersionAudit } from './audited-route.js';
@@ -32,6 +32,27 @@ function versionWrite(dependencies: Pick<AppDependencies, 'routeDeliveries'>, pl
     derived: derivedVersion(plan, view, basis),
     ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo: dependencies.routeDeliveries(plan, writtenBy) }),
   };
+}
+
+/** A version about to be written: what the caller made of it (`prepare`), the ids of its resources and what is written beside it. */
+interface VersionToWrite<T> {
+  readonly prepared: T;
+  readonly resources: readonly PlanResource[];
+  readonly write: VersionWriteOptions;
+}
+
+/**
+ * Maps the version to record to FHIR, has the caller check it (`prepare`, which may refuse it), then
+ * derives what is written beside it. A plain function, not part of {@link recordPlan}: a local of an
+ * async function, and anything its closures capture, is kept with the suspended call through the
+ * store's round trip, and the FHIR view (every resource of the plan mapped, thousands of objects) then
+ * outlived the scavenges meanwhile and was promoted with every write in flight (docs/performance.md,
+ * "What a transaction leaves behind"). Only the ids and the derived texts are kept.
+ */
+function versionToWrite<T>(dependencies: Pick<AppDependencies, 'routeDeliveries'>, request: RecordRequest<T>, plan: SipPlan, basis: SendBasis, step: (view: readonly PlanEntry[]) => RecordStep): VersionToWrite<T> {
+  const view = planEntries(plan, DEFAULT_MAPPING_OPTIONS);
+  const prepared = request.prepare(step(view));
+  return { prepared, resources: resourceIdsOf(view), write: versionWrite(dependencies, plan, view, basis, request.caller.organization) };
 }
 
 /** How often a plan is decided again after another write to the same plan came first. */
@@ -117,12 +138,9 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const checked = checkPlanWithBasis(first);
       const problems = checked.problems.filter((problem) => problem.severity === 'error');
       if (problems.length > 0) throw refusals.rules(problems);
-      const view = planEntries(first, DEFAULT_MAPPING_OPTIONS);
-      const prepared = request.prepare({ kind: 'create', plan: first, view });
+      const { prepared, resources, write } = versionToWrite(dependencies, request, first, checked.basis, (view) => ({ kind: 'create', plan: first, view }));
       try {
-        const stored = await versionAudit.recording(answers.created, (audit) =>
-          store.create(first, caller.organization, resourceIdsOf(view), { ...versionWrite(dependencies, first, view, checked.basis, caller.organization), audit }),
-        );
+        const stored = await versionAudit.recording(answers.created, (audit) => store.create(first, caller.organization, resources, { ...write, audit }));
         return { stored, action: 'create', result: 'created', prepared, droppedApprovals: dropped };
       } catch (error) {
         if (error instanceof PlanExistsError) continue;
@@ -153,13 +171,10 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     const checked = checkPlanWithBasis(next);
     const problems = checked.problems.filter((problem) => problem.severity === 'error');
     if (problems.length > 0) throw refusals.rules(problems);
-    const view = planEntries(next, DEFAULT_MAPPING_OPTIONS);
     const before = new Set(planResourceIds(current.plan).map((id) => `${id.resourceType}/${id.id}`));
-    const prepared = request.prepare({ kind: 'update', plan: next, view, before });
+    const { prepared, resources, write } = versionToWrite(dependencies, request, next, checked.basis, (view) => ({ kind: 'update', plan: next, view, before }));
     try {
-      const stored = await versionAudit.recording(answers.updated, (audit) =>
-        store.update(next, current.version, caller.organization, resourceIdsOf(view), { ...versionWrite(dependencies, next, view, checked.basis, caller.organization), audit }),
-      );
+      const stored = await versionAudit.recording(answers.updated, (audit) => store.update(next, current.version, caller.organization, resources, { ...write, audit }));
       return { stored, action: 'update', result: 'updated', prepared, droppedApprovals: [] };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
