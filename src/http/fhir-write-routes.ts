@@ -241,22 +241,28 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
     return { stored: recorded.stored, outcomes: recorded.prepared, action: recorded.action };
   }
 
+  /** A transaction read: refused, or accepted with what recording needs of its entries. */
+  type TakenTransaction = Extract<TransactionRead, { ok: false }> | (Extract<TransactionRead, { ok: true }> & { readonly facts: (EntryFacts | undefined)[]; readonly ifMatch: IfMatchGiven });
+
   /**
-   * The request's transaction Bundle taken off the request: checked as a transaction, what recording
-   * needs of its entries kept ({@link EntryFacts}, the CarePlan's `ifMatch`), and its reading begun —
-   * validated and read on the event loop or in a worker thread (src/http/transaction-reader.ts). Not
+   * The request's transaction Bundle taken off the request, checked as a transaction and read —
+   * validated and read on the event loop or in a worker thread (src/http/transaction-reader.ts) — with,
+   * once the read accepts it, what recording needs of its entries ({@link EntryFacts}, the CarePlan's
+   * `ifMatch`). Not before: the facts read what only the profiles check (an entry's `request.url`), and
+   * taken from any Bundle sent, they failed on some with a 500 (test/http/robustness.test.ts). Not
    * in the route's async function: a local there is kept with the suspended call until it returns,
    * used again or not, so the parsed Bundle (some 2,000 JSON values) would live through the store's
    * round trips, outlive the scavenges that happen meanwhile and be promoted with every transaction
    * in flight (docs/performance.md, "What a transaction leaves behind";
    * test/http/transaction-memory.test.ts).
    */
-  function takeTransaction(request: Request): { facts: (EntryFacts | undefined)[]; ifMatch: IfMatchGiven; reading: Promise<TransactionRead> } {
+  function takeTransaction(request: Request): Promise<TakenTransaction> {
     requireFhirJson(request);
     const body: unknown = request.body;
     request.body = undefined;
     const entries = transactionEntries(body);
-    return { facts: entryFacts(entries), ifMatch: ifMatchGiven(entries), reading: reader.read(body) };
+    // The facts only of a Bundle the read accepted: the profiles have then checked what they read (an entry's request.url).
+    return reader.read(body).then((read) => (read.ok ? { ...read, facts: entryFacts(entries), ifMatch: ifMatchGiven(entries) } : read));
   }
 
   router.post(
@@ -264,10 +270,9 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
     route(
       'update',
       async (request, response, caller, subject, versionAudit) => {
-        const { facts, ifMatch, reading } = takeTransaction(request);
-        const read = await reading;
+        const read = await takeTransaction(request);
         if (!read.ok) throw new OutcomeError(422, 'Unprocessable Content', read.outcome);
-        const { plan, warnings } = read;
+        const { plan, warnings, facts, ifMatch } = read;
         subject.planId = plan.id;
         subject.person = plan.individual.identifier.value;
         const decision = await decide(plan, facts, ifMatchOf(ifMatch), caller, subject, versionAudit);

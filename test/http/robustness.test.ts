@@ -154,6 +154,18 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
     );
   }, 120_000);
 
+  it('a transaction whose entry has a fullUrl or request.url of the wrong type is refused with 422, not 500 (found by the property above on a clean-clone CI run)', async () => {
+    const bundle = planToBundle(freshPlan('sip-fuzz-fhir-shape'), DEFAULT_MAPPING_OPTIONS, NOW);
+    const wrong: [(string | number)[], unknown][] = [
+      [['entry', 0, 'fullUrl'], {}],
+      [['entry', 0, 'request', 'url'], 7],
+      [['entry', 1, 'request', 'ifNoneExist'], []],
+    ];
+    for (const [place, value] of wrong) {
+      expect(await check({ method: 'POST', path: '/fhir', body: JSON.stringify(replacedAt(bundle, place, value)), headers: { 'Content-Type': 'application/fhir+json' } })).toBe(422);
+    }
+  });
+
   it('arbitrary text and bytes sent as application/json', async () => {
     await property(fc.tuple(fc.constantFrom(...WRITE_PATHS), fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.uint8Array({ maxLength: 200 }))), ([path, body]) => ({
       method: PUT_PATHS.has(path) ? 'PUT' : 'POST',
