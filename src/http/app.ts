@@ -18,6 +18,7 @@ import { STATUS_CODES } from 'node:http';
 import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import type { Admission } from './reserved-acts.js';
+import { keepBodyText } from './body-text.js';
 import { deliveryRouter } from './delivery-routes.js';
 import type { TransactionReader } from './transaction-reader.js';
 import { createValidator, type Validator } from '../validation/index.js';
@@ -88,8 +89,16 @@ export interface AppDependencies {
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
 
-/** Request bodies are read as text and parsed by the project's one JSON reader, so errors say line and column. */
-function jsonBody(maxBodyBytes: number): RequestHandler[] {
+/** `POST /fhir`, whose body a transaction reader may take as text (src/http/body-text.ts). */
+function isTransactionPost(request: Request): boolean {
+  return request.method === 'POST' && (request.path === '/fhir' || request.path === '/fhir/');
+}
+
+/**
+ * Request bodies are read as text and parsed by the project's one JSON reader, so errors say line and
+ * column. With `keepTransactionText`, the text of a `POST /fhir` body is kept beside it for the reader.
+ */
+function jsonBody(maxBodyBytes: number, keepTransactionText: boolean): RequestHandler[] {
   const text = express.text({ type: JSON_TYPES, limit: maxBodyBytes });
   const parse: RequestHandler = (request, _response, next) => {
     if ((request.method !== 'POST' && request.method !== 'PUT') || isFormSearch(request)) {
@@ -105,6 +114,7 @@ function jsonBody(maxBodyBytes: number): RequestHandler[] {
     const unstorable = typeof body === 'string' && !mayHoldUnstorableText(body) ? undefined : unstorableText(parsed.value);
     if (unstorable !== undefined) throw new HttpError(400, 'Bad Request', `The body holds text the store cannot keep (U+0000 or an unpaired surrogate) at ${unstorable === '' ? '(document)' : unstorable}`);
     request.body = parsed.value;
+    if (keepTransactionText && typeof body === 'string' && isTransactionPost(request)) keepBodyText(request, body);
     next();
   };
   return [text, parse];
@@ -319,7 +329,7 @@ export function createApp(given: AppDependencies): express.Express {
   app.use('/exchange', deliveryRouter({ ...dependencies, outbox: dependencies.store.outbox, operators: dependencies.operators ?? [] }));
   // A FHIR search by POST sends a form, not JSON (src/http/fhir-post-search.ts).
   app.use('/fhir', postSearch(dependencies.maxBodyBytes));
-  app.use(jsonBody(dependencies.maxBodyBytes));
+  app.use(jsonBody(dependencies.maxBodyBytes, dependencies.transactionReader?.takesText === true));
   app.get('/health', (_request, response) => {
     response.json({ status: 'ok' });
   });

@@ -31,6 +31,7 @@ import type { PlanEntry } from '../fhir/index.js';
 import { createValidator, hasErrors } from '../validation/index.js';
 import { transactionReaderInThread, type TransactionRead } from './transaction-reader.js';
 import type { AppDependencies, Caller } from './app.js';
+import { takeBodyText } from './body-text.js';
 import { auditedRoutes, type AuditSubject, type VersionAudit } from './audited-route.js';
 import { entryFacts, matchEntryFacts, withBundleReferences, transactionRepresentation, transactionResponse, type EntryFacts, type EntryOutcome } from './fhir-transaction.js';
 import { HttpError, OutcomeError } from './problem.js';
@@ -260,9 +261,10 @@ export function fhirWriteRouter(dependencies: AppDependencies): Router {
     requireFhirJson(request);
     const body: unknown = request.body;
     request.body = undefined;
+    const text = takeBodyText(request);
     const entries = transactionEntries(body);
     // The facts only of a Bundle the read accepted: the profiles have then checked what they read (an entry's request.url).
-    return reader.read(body).then((read) => (read.ok ? { ...read, facts: entryFacts(entries), ifMatch: ifMatchGiven(entries) } : read));
+    return reader.read(body, text).then((read) => (read.ok ? { ...read, facts: entryFacts(entries), ifMatch: ifMatchGiven(entries) } : read));
   }
 
   router.post(

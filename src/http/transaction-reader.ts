@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Bundle, OperationOutcome, OperationOutcomeIssue } from 'fhir/r4.js';
 import { PROFILE, readCheckedPlan } from '../fhir/index.js';
-import type { SipPlan } from '../sip/index.js';
+import { parsedClone, type SipPlan } from '../sip/index.js';
 import { createValidator, hasErrors, type Validator } from '../validation/index.js';
 import { withBundleReferences } from './fhir-transaction.js';
 
@@ -37,8 +37,14 @@ export function readTransaction(sent: unknown, validator: Validator): Transactio
 }
 
 export interface TransactionReader {
-  /** {@link readTransaction} of the parsed body. */
-  read(sent: unknown): Promise<TransactionRead>;
+  /**
+   * {@link readTransaction} of the parsed body. `text`, when given, is the JSON text `sent` was parsed
+   * from (`JSON.parse(text)` gives `sent`): a pool sends it to the worker as it is, instead of writing
+   * the Bundle out again on the event loop.
+   */
+  read(sent: unknown, text?: string): Promise<TransactionRead>;
+  /** True when {@link read} makes use of the text (a pool of workers): the body's text is then kept for it (src/http/body-text.ts). */
+  readonly takesText?: boolean;
   /** Ends the workers, if any. */
   close(): Promise<void>;
 }
@@ -51,14 +57,18 @@ export function transactionReaderInThread(validator: Validator = createValidator
   };
 }
 
-/** What the main thread sends a worker: the body as JSON text (cheaper to copy than the parsed object graph). */
+/** What the main thread sends a worker: the body as JSON text (cheaper to copy than the parsed object graph), as the request brought it. */
 export interface ReadRequest {
   readonly id: number;
   readonly text: string;
 }
 
-/** What a worker answers. */
-export type ReadReply = { readonly id: number; readonly result: TransactionRead } | { readonly id: number; readonly error: string };
+/**
+ * What a worker answers. `parsedPlan`: the plan read is one the SIP model's schema returned in the
+ * worker, so the main thread takes its clone as parsed (`parsedClone`) and the store does not parse
+ * it again on the event loop.
+ */
+export type ReadReply = { readonly id: number; readonly result: TransactionRead; readonly parsedPlan?: true } | { readonly id: number; readonly error: string };
 
 interface Pending {
   resolve(result: TransactionRead): void;
@@ -97,7 +107,10 @@ export function transactionReaderPool(size: number = Math.max(1, availableParall
       pending.delete(reply.id);
       if (pending.size === 0) worker.unref();
       if ('error' in reply) waiting?.reject(new Error(`validation worker: ${reply.error}`));
-      else waiting?.resolve(reply.result);
+      else {
+        if (reply.parsedPlan === true && reply.result.ok) parsedClone(reply.result.plan);
+        waiting?.resolve(reply.result);
+      }
     });
     worker.on('error', (error) => {
       for (const waiting of pending.values()) waiting.reject(error);
@@ -114,13 +127,14 @@ export function transactionReaderPool(size: number = Math.max(1, availableParall
   };
   for (let slot = 0; slot < size; slot++) launch(slot);
   return {
-    read: (sent) =>
+    takesText: true,
+    read: (sent, text) =>
       new Promise<TransactionRead>((resolve, reject) => {
         const slot = slots.reduce((least, candidate) => (candidate.pending.size < least.pending.size ? candidate : least));
         const id = nextId++;
         if (slot.pending.size === 0) slot.worker.ref();
         slot.pending.set(id, { resolve, reject });
-        const request: ReadRequest = { id, text: JSON.stringify(sent) };
+        const request: ReadRequest = { id, text: text ?? JSON.stringify(sent) };
         slot.worker.postMessage(request);
       }),
     close: async () => {

@@ -79,10 +79,24 @@ export function safeParsePlan(input: unknown, options: { readonly reportInput?: 
  * parsed value: it holds as long as no one changes the object in place, which nothing in the
  * adapter does (every change of a plan — `revisePlan`, the SIP steps, `asFirstVersion` — builds a
  * new object). A plan that arrived some other way (JSON, a structured clone from a worker, an object
- * literal) is not one, and is parsed.
+ * literal) is not one, and is parsed, unless {@link parsedClone} vouches for a clone of one.
  */
 export function isParsedPlan(plan: SipPlan): boolean {
   return parsedPlans.has(plan);
+}
+
+/**
+ * `clone`, a structured clone (`postMessage`, `structuredClone`) of a plan the SIP model's schema
+ * returned in another thread, as parsed ({@link isParsedPlan}); returns it. Sound because a plan is
+ * plain data — objects with the Object prototype, arrays, strings, numbers, booleans, null — whose
+ * structured clone holds the same own properties in the same order, so parsing it gives it back as
+ * parsing the original does. The caller vouches that the original was parsed (the transaction
+ * worker asks {@link isParsedPlan} before it answers, src/http/transaction-worker.ts); a clone of
+ * anything else must be parsed instead (test/sip/parsed-plan.test.ts).
+ */
+export function parsedClone(clone: SipPlan): SipPlan {
+  parsedPlans.add(clone);
+  return clone;
 }
 
 /**

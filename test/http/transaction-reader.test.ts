@@ -13,8 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
+import { createApp } from '../../src/http/app.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
+import { createPlanStore } from '../../src/store/index.js';
+import { closeServer, listenOnLoopback } from '../support/loopback.js';
 import { readTransaction, transactionReaderInThread, transactionReaderPool, type TransactionReader } from '../../src/http/transaction-reader.js';
+import { isParsedPlan } from '../../src/sip/index.js';
 import { createValidator } from '../../src/validation/index.js';
 import { NOW, REGION, freshPlan } from '../support/http-server.js';
 
@@ -65,6 +69,17 @@ describe('transactionReaderPool', () => {
     // Several at once, spread over both workers, each answered with its own result.
     const answered = await Promise.all([...bundles, ...bundles].map((bundle) => pool.read(bundle)));
     expect(answered).toEqual([...expected, ...expected]);
+    // The plan a worker read is the schema's there: its clone is taken as parsed here, so the store does not parse it again.
+    expect(answered.map((result) => result.ok && isParsedPlan(result.plan))).toEqual([true, false, false, true, false, false]);
+  }, 120_000);
+
+  it('reads the JSON text it is given, as the request brought it, instead of writing the Bundle out again', async () => {
+    const sent = bundleOf('sip-pool-sent');
+    const text = JSON.stringify(bundleOf('sip-pool-text'), undefined, 2);
+    const read = await pool.read(sent, text);
+    expect(read.ok && read.plan.id).toBe('sip-pool-text');
+    expect(pool.takesText).toBe(true);
+    expect(inThread.takesText).toBeUndefined();
   }, 120_000);
 
   it('refuses a pool of no workers', () => {
@@ -113,5 +128,49 @@ describe('a server validating transactions in a worker (SIP_VALIDATION_WORKERS=1
     expect(refused.status).toBe(422);
     expect((refused.body as OperationOutcome).issue).toContainEqual(expect.objectContaining({ severity: 'error', expression: [expect.stringMatching(/favouriteColour$/) as unknown] }));
     expect(await running().store.get('sip-worker-refused')).toBeUndefined();
+  }, 120_000);
+});
+
+describe('the body text of POST /fhir', () => {
+  /** Posts `text` to an app whose transaction reader says whether it takes text, and returns what the reader was given. */
+  async function textGiven(takesText: boolean, text: string): Promise<{ status: number; given: (string | undefined)[] }> {
+    const folder = mkdtempSync(join(tmpdir(), 'sip-body-text-'));
+    const store = await createPlanStore({ dataDir: folder });
+    await store.migrate();
+    const inThread = transactionReaderInThread();
+    const given: (string | undefined)[] = [];
+    const app = createApp({
+      store,
+      clock: () => NOW,
+      logger: pino({ level: 'silent' }),
+      maxBodyBytes: 1024 * 1024,
+      rateLimitPerMinute: 1_000_000,
+      authenticate: () => Promise.resolve({ organization: REGION, may: () => true }),
+      mayAccess: () => ({ allowed: true }),
+      transactionReader: {
+        ...(takesText ? { takesText: true } : {}),
+        read: (sent, sentText) => {
+          given.push(sentText);
+          return inThread.read(sent);
+        },
+        close: () => inThread.close(),
+      },
+    });
+    const { server, origin } = await listenOnLoopback(app);
+    try {
+      const response = await fetch(`${origin}/fhir`, { method: 'POST', headers: { 'Content-Type': 'application/fhir+json' }, body: text });
+      await response.arrayBuffer();
+      return { status: response.status, given };
+    } finally {
+      await closeServer(server, { dropConnections: true });
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  }
+
+  it('is handed to a reader that takes text as the request brought it, and to no other', async () => {
+    const text = JSON.stringify(bundleOf('sip-body-text'), undefined, 2);
+    expect(await textGiven(true, text)).toEqual({ status: 200, given: [text] });
+    expect(await textGiven(false, text)).toEqual({ status: 200, given: [undefined] });
   }, 120_000);
 });

@@ -3,15 +3,17 @@
  * (`isParsedPlan`, src/sip/parse.ts; `validated`, src/store/sql-plan-store.ts). That is sound only if
  * parsing such a plan again gives it back, to the JSON text: held here over every example and
  * generated plans, for plans `parsePlan` and the FHIR reader returned and for the first version the
- * FHIR facade records of them (`asFirstVersion`, built by `withVersionFields`). And what is not a
- * parsed plan — a copy, a plan with a field that does not parse — is not taken for one.
+ * FHIR facade records of them (`asFirstVersion`, built by `withVersionFields`), and for the structured
+ * clone of a reader's plan that a transaction worker sends the event loop (`parsedClone`). And what is
+ * not a parsed plan — a copy, a clone no one vouched for, a plan with a field that does not parse — is
+ * not taken for one.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { bundleToPlan } from '../../src/fhir/read/read-plan.js';
 import { asFirstVersion } from '../../src/http/fhir-transaction.js';
-import { isParsedPlan, parsePlan, withVersionFields, type SipPlan } from '../../src/sip/index.js';
+import { isParsedPlan, parsedClone, parsePlan, withVersionFields, type SipPlan } from '../../src/sip/index.js';
 import { mappablePlanArbitrary, validPlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 
@@ -38,6 +40,11 @@ function expectAllParsed(json: unknown): void {
   const read = bundleToPlan(planToBundle(parsed.plan));
   if (!read.ok) return;
   expectParsed(read.plan);
+  // As src/http/transaction-reader.ts takes the plan a worker read: its clone, vouched for.
+  const clone = structuredClone(read.plan);
+  expect(isParsedPlan(clone)).toBe(false);
+  expect(parsedClone(clone)).toStrictEqual(read.plan);
+  expectParsed(clone);
   const recorded = asFirstVersion(read.plan, AT);
   if (recorded === undefined) return;
   expectParsed(recorded);
@@ -65,6 +72,7 @@ describe('plans taken as parsed', () => {
     expect(isParsedPlan(plan)).toBe(true);
     expect(isParsedPlan({ ...plan })).toBe(false);
     expect(isParsedPlan(JSON.parse(JSON.stringify(plan)) as SipPlan)).toBe(false);
+    expect(isParsedPlan(structuredClone(plan))).toBe(false);
     expect(isParsedPlan(withVersionFields(plan, { version: 0, updatedAt: plan.updatedAt, approvals: plan.approvals }))).toBe(false);
     expect(isParsedPlan(withVersionFields(plan, { version: 2, updatedAt: 'yesterday', approvals: plan.approvals }))).toBe(false);
     const badApproval = [{ ...plan.approvals[0], version: -1 }] as SipPlan['approvals'];
