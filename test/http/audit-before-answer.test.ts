@@ -5,17 +5,14 @@
  * a 500 without the plan, never the plan without an entry.
  */
 import request from 'supertest';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { createApp } from '../../src/http/app.js';
 import { createPlanStore, type AuditEntry, type PlanStore } from '../../src/store/index.js';
 import { readExample } from '../support/examples.js';
+import { openAppDependencies } from '../support/http-server.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
 
-/** A moment while the adult example's consent is in force (2026-02-12 – 2027-02-11). */
-const NOW = new Date('2026-04-01T10:00:00+02:00');
-const REGION = 'SE2321000180-1000';
 const adult = readExample('adult-psychiatry-addiction.json');
 
 describe('the audit entry before the answer', () => {
@@ -42,15 +39,7 @@ describe('the audit entry before the answer', () => {
 
   const app = () => {
     const audited: PlanStore = Object.assign(Object.create(store) as PlanStore, { audit: (entry: AuditEntry) => audit(entry), create: (...args: Parameters<PlanStore['create']>) => create(...args) });
-    return createApp({
-      store: audited,
-      clock: () => NOW,
-      logger: pino({ level: 'silent' }),
-      maxBodyBytes: 1024 * 1024,
-      rateLimitPerMinute: 1_000,
-      authenticate: () => Promise.resolve({ organization: REGION, may: () => true }),
-      mayAccess: () => ({ allowed: true }),
-    });
+    return createApp({ ...openAppDependencies(audited), rateLimitPerMinute: 1_000 });
   };
 
   it('sends nothing until the entry is written, then the plan', async () => {

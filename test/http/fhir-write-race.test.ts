@@ -11,13 +11,12 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle } from 'fhir/r4.js';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planToBundle } from '../../src/fhir/index.js';
 import { createApp } from '../../src/http/app.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { PlanExistsError, VersionConflictError, createPlanStore, type VersionWriteOptions, type PlanResource, type PlanStore, type StoredPlan } from '../../src/store/index.js';
-import { DRIVERS, NOW, REGION, freshPlan } from '../support/http-server.js';
+import { DRIVERS, NOW, freshPlan, openAppDependencies } from '../support/http-server.js';
 import { createScratchDatabase, type ScratchDatabase } from '../store/postgres-scratch.js';
 import { closeServer, listenOnLoopback } from '../support/loopback.js';
 
@@ -106,15 +105,7 @@ describe.each(DRIVERS)('transactions that lose a race on %s', (_name, driver) =>
     const inner = await createPlanStore(scratch === undefined ? { dataDir: folder } : { databaseUrl: scratch.url });
     await inner.migrate();
     racing = new RacingStore(inner);
-    const app = createApp({
-      store: racing.asStore(),
-      clock: () => NOW,
-      logger: pino({ level: 'silent' }),
-      maxBodyBytes: 1024 * 1024,
-      rateLimitPerMinute: 1_000_000,
-      authenticate: () => Promise.resolve({ organization: REGION, may: () => true }),
-      mayAccess: () => ({ allowed: true }),
-    });
+    const app = createApp(openAppDependencies(racing.asStore()));
     ({ server, origin: url } = await listenOnLoopback(app));
   }, 60_000);
 

@@ -20,7 +20,7 @@ import { closeServer, listenOnLoopback } from '../support/loopback.js';
 import { readTransaction, transactionReaderInThread, transactionReaderPool, type TransactionReader } from '../../src/http/transaction-reader.js';
 import { isParsedPlan } from '../../src/sip/index.js';
 import { createValidator } from '../../src/validation/index.js';
-import { NOW, REGION, freshPlan } from '../support/http-server.js';
+import { NOW, REGION, freshPlan, openAppDependencies } from '../support/http-server.js';
 
 const bundleOf = (id: string): Bundle => planToBundle(freshPlan(id), undefined, NOW);
 
@@ -140,13 +140,7 @@ describe('the body text of POST /fhir', () => {
     const inThread = transactionReaderInThread();
     const given: (string | undefined)[] = [];
     const app = createApp({
-      store,
-      clock: () => NOW,
-      logger: pino({ level: 'silent' }),
-      maxBodyBytes: 1024 * 1024,
-      rateLimitPerMinute: 1_000_000,
-      authenticate: () => Promise.resolve({ organization: REGION, may: () => true }),
-      mayAccess: () => ({ allowed: true }),
+      ...openAppDependencies(store),
       transactionReader: {
         ...(takesText ? { takesText: true } : {}),
         read: (sent, sentText) => {

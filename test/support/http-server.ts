@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { AppDependencies } from '../../src/http/app.js';
 import { issueLocalToken } from '../../src/http/auth/index.js';
 import { serverConfigSchema } from '../../src/http/config.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
@@ -24,6 +25,24 @@ export const DRIVERS = [
   ['the embedded store (PGlite)', 'pglite'],
   ['PostgreSQL', 'postgres'],
 ] as const;
+
+/**
+ * What an app built by a test itself (`createApp`, not the whole server) needs around its store: the
+ * fixed clock ({@link NOW}), no log, a 1 MiB body limit, no rate limit to speak of, and every caller
+ * Region Dalarna with every scope and every plan open to it — for tests about what the app does with
+ * a request, not about who may make it. A test spreads its own members after these.
+ */
+export function openAppDependencies(store: AppDependencies['store']): AppDependencies {
+  return {
+    store,
+    clock: () => NOW,
+    logger: pino({ level: 'silent' }),
+    maxBodyBytes: 1024 * 1024,
+    rateLimitPerMinute: 1_000_000,
+    authenticate: () => Promise.resolve({ organization: REGION, may: () => true }),
+    mayAccess: () => ({ allowed: true }),
+  };
+}
 
 /** The adult example as a new plan with id `id`: version 1, not yet approved. */
 export function freshPlan(id: string): SipPlan {

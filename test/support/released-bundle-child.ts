@@ -12,12 +12,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { planToBundle } from '../../src/fhir/index.js';
 import { createApp } from '../../src/http/app.js';
 import { transactionReaderInThread } from '../../src/http/transaction-reader.js';
 import { createPlanStore, type PlanStore } from '../../src/store/index.js';
-import { NOW, REGION, freshPlan } from './http-server.js';
+import { NOW, freshPlan, openAppDependencies } from './http-server.js';
 import { closeServer, listenOnLoopback } from './loopback.js';
 
 const collect = (globalThis as { gc?: () => void }).gc;
@@ -44,13 +43,7 @@ const store: PlanStore = Object.create(inner, {
 const bundles: WeakRef<object>[] = [];
 const reader = transactionReaderInThread();
 const app = createApp({
-  store,
-  clock: () => NOW,
-  logger: pino({ level: 'silent' }),
-  maxBodyBytes: 1024 * 1024,
-  rateLimitPerMinute: 1_000_000,
-  authenticate: () => Promise.resolve({ organization: REGION, may: () => true }),
-  mayAccess: () => ({ allowed: true }),
+  ...openAppDependencies(store),
   transactionReader: {
     read: (sent) => {
       bundles.push(new WeakRef(sent as object));
