@@ -31,30 +31,60 @@ export interface PlanIndex {
   readonly duplicates: ReadonlyMap<string, readonly string[]>;
 }
 
+/**
+ * An entity as the index keeps it: where it was written as its list and position, its JSON pointer
+ * made only when asked for. A rule asks for a pointer only to report a problem, and an index is made
+ * on every read (the access decision and the instant's rules, on the version's judging summary): the
+ * pointers made for every entity of it were most of the index's cost (≈ 5–9 µs of ≈ 7–12 µs a judging
+ * summary, docs/performance.md "The 2026-12-04 night session").
+ */
+class Entity implements IndexedEntity {
+  constructor(
+    readonly id: string,
+    readonly kind: EntityKind,
+    /** The plan's list the entity is in, and its position there; a unit's principal's position. */
+    private readonly field: string,
+    private readonly position: number,
+    /** A unit's position in its principal's `units`. */
+    private readonly unit?: number,
+    readonly parent?: string,
+  ) {}
+
+  get pointer(): string {
+    return this.unit === undefined ? toPointer([this.field, this.position]) : toPointer([this.field, this.position, 'units', this.unit]);
+  }
+}
+
 export function indexPlan(plan: SipPlan): PlanIndex {
   const entities = new Map<string, IndexedEntity>();
-  const seen = new Map<string, string[]>();
+  /** Each id declared more than once, with every entity that declared it, in their order. */
+  let repeated: Map<string, IndexedEntity[]> | undefined;
   const add = (entity: IndexedEntity): void => {
-    const pointers = seen.get(entity.id) ?? [];
-    pointers.push(entity.pointer);
-    seen.set(entity.id, pointers);
-    if (!entities.has(entity.id)) entities.set(entity.id, entity);
+    const first = entities.get(entity.id);
+    if (first === undefined) {
+      entities.set(entity.id, entity);
+      return;
+    }
+    repeated ??= new Map();
+    const declared = repeated.get(entity.id);
+    if (declared === undefined) repeated.set(entity.id, [first, entity]);
+    else declared.push(entity);
   };
   const addAll = (kind: EntityKind, field: string, items: readonly { id: string }[]): void => {
     items.forEach((item, i) => {
-      add({ id: item.id, kind, pointer: toPointer([field, i]) });
+      add(new Entity(item.id, kind, field, i));
     });
   };
 
   plan.principals.forEach((principal, p) => {
-    add({ id: principal.id, kind: 'principal', pointer: toPointer(['principals', p]) });
+    add(new Entity(principal.id, 'principal', 'principals', p));
     principal.units.forEach((unit, u) => {
-      add({ id: unit.id, kind: 'unit', pointer: toPointer(['principals', p, 'units', u]), parent: principal.id });
+      add(new Entity(unit.id, 'unit', 'principals', p, u, principal.id));
     });
   });
   addAll('otherActor', 'otherActors', plan.otherActors);
   plan.professionals.forEach((professional, i) => {
-    add({ id: professional.id, kind: 'professional', pointer: toPointer(['professionals', i]), parent: professional.organization });
+    add(new Entity(professional.id, 'professional', 'professionals', i, undefined, professional.organization));
   });
   addAll('relatedPerson', 'relatedPersons', plan.relatedPersons);
   addAll('consent', 'consents', plan.consents);
@@ -63,7 +93,14 @@ export function indexPlan(plan: SipPlan): PlanIndex {
   addAll('intervention', 'interventions', plan.interventions);
   addAll('deviation', 'deviations', plan.deviations);
 
-  const duplicates = new Map([...seen].filter(([, pointers]) => pointers.length > 1));
+  // In the order each id was first declared, as `entities` holds them.
+  const duplicates = new Map<string, readonly string[]>();
+  if (repeated !== undefined) {
+    for (const id of entities.keys()) {
+      const declared = repeated.get(id);
+      if (declared !== undefined) duplicates.set(id, declared.map((entity) => entity.pointer));
+    }
+  }
   return { entities, duplicates };
 }
 
