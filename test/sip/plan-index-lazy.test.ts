@@ -1,54 +1,17 @@
 /**
  * `indexPlan` (src/sip/plan-index.ts) makes an entity's JSON pointer only when asked for it. Held
- * here to the index as it was made before (every pointer made at once, `formerIndexPlan`, copied
- * verbatim but for its name) over every example, generated plans, and plans whose ids are declared
- * two and three times over — the one case where the order of the duplicates and their pointers is
- * what a rule reports (`plan.duplicate-id`, `plan.reserved-id`).
+ * here to the index as it was made before (every pointer made at once, test/support/former-plan-index.ts)
+ * over every example, generated plans, and plans whose ids are declared two and three times over —
+ * the one case where the order of the duplicates and their pointers is what a rule reports
+ * (`plan.duplicate-id`, `plan.reserved-id`).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePlan, type SipPlan } from '../../src/sip/index.js';
-import { indexPlan, type EntityKind, type IndexedEntity, type PlanIndex } from '../../src/sip/plan-index.js';
-import { toPointer } from '../../src/sip/problem.js';
+import { indexPlan, type PlanIndex } from '../../src/sip/plan-index.js';
 import { validPlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
-
-/** The index as made before pointers were made when asked for (src/sip/plan-index.ts at `86a2d2c`). */
-function formerIndexPlan(plan: SipPlan): PlanIndex {
-  const entities = new Map<string, IndexedEntity>();
-  const seen = new Map<string, string[]>();
-  const add = (entity: IndexedEntity): void => {
-    const pointers = seen.get(entity.id) ?? [];
-    pointers.push(entity.pointer);
-    seen.set(entity.id, pointers);
-    if (!entities.has(entity.id)) entities.set(entity.id, entity);
-  };
-  const addAll = (kind: EntityKind, field: string, items: readonly { id: string }[]): void => {
-    items.forEach((item, i) => {
-      add({ id: item.id, kind, pointer: toPointer([field, i]) });
-    });
-  };
-
-  plan.principals.forEach((principal, p) => {
-    add({ id: principal.id, kind: 'principal', pointer: toPointer(['principals', p]) });
-    principal.units.forEach((unit, u) => {
-      add({ id: unit.id, kind: 'unit', pointer: toPointer(['principals', p, 'units', u]), parent: principal.id });
-    });
-  });
-  addAll('otherActor', 'otherActors', plan.otherActors);
-  plan.professionals.forEach((professional, i) => {
-    add({ id: professional.id, kind: 'professional', pointer: toPointer(['professionals', i]), parent: professional.organization });
-  });
-  addAll('relatedPerson', 'relatedPersons', plan.relatedPersons);
-  addAll('consent', 'consents', plan.consents);
-  addAll('meeting', 'meetings', plan.meetings);
-  addAll('goal', 'goals', plan.goals);
-  addAll('intervention', 'interventions', plan.interventions);
-  addAll('deviation', 'deviations', plan.deviations);
-
-  const duplicates = new Map([...seen].filter(([, pointers]) => pointers.length > 1));
-  return { entities, duplicates };
-}
+import { formerIndexPlan } from '../support/former-plan-index.js';
 
 /** An index as plain data: each entity's fields and pointer in the map's order, and the duplicates in theirs. */
 function asData(index: PlanIndex): unknown {
