@@ -34,6 +34,7 @@
  * a read whose basis marks another rule as timed judges from the whole plan (src/http/derived-view.ts).
  */
 import type { Closure, Consent, Individual, OtherActor, Principal, Professional, SipPlan, Unit } from './model/index.js';
+import { definedMembers } from './defined-members.js';
 
 /**
  * The codes of the rules that read the instant and that the summary carries everything for. Raise
@@ -76,7 +77,7 @@ export interface JudgingSummary extends Pick<SipPlan, 'id' | 'version' | 'update
   readonly deviations: readonly [];
 }
 
-const defined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined)) as T;
+const defined = definedMembers;
 
 /**
  * The judging summary of a plan as `parsePlan` returns it: each member written in the order of its

@@ -241,6 +241,14 @@ describe('an EHR transaction with relative references', () => {
       { severity: 'information', code: 'not-supported', expression: [`Bundle.entry[${String(EHR.observation)}].resource`] },
     ]);
   });
+
+  it('reports a resource whose type is the name of a member of every JavaScript object as not part of a SIP, as any other type it does not map', () => {
+    const bundle = fixture(EHR_FILE);
+    const strays = ['constructor', 'toString', '__proto__'].map((resourceType, index) => ({ fullUrl: `urn:uuid:00000000-0000-4000-8000-00000000000${String(index)}`, resource: { resourceType } }));
+    const entries = bundle.entry ?? [];
+    const { issues } = readPlan({ ...bundle, entry: [...entries, ...strays] });
+    expect(summary(issues).slice(-3)).toEqual(strays.map((_, index) => ({ severity: 'information', code: 'not-supported', expression: [`Bundle.entry[${String(entries.length + index)}].resource`] })));
+  });
 });
 
 describe('a FHIR server searchset', () => {

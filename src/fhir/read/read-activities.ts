@@ -5,7 +5,7 @@
  * `../write/`; what it cannot map is reported on the context.
  */
 import type { Appointment, CarePlan, CarePlanActivity, Consent, DetectedIssue, Element, Goal, Provenance, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
-import { informationClassSchema, type InformationClass, type SipPlanInput } from '../../sip/index.js';
+import { definedMembers, informationClassSchema, type InformationClass, type SipPlanInput } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
 import {
   APPROVAL_WITHDRAWAL_REASON,
@@ -45,9 +45,8 @@ function dateOf(value: string | undefined): string | undefined {
   return value?.slice(0, 10);
 }
 
-function defined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined)) as T;
-}
+/** The members that are not `undefined` (src/sip/defined-members.ts). */
+const defined = definedMembers;
 
 /** What the writer writes, read back; plus the codes other writers use that mean the same. */
 const INTERVENTION_STATUS: Readonly<Record<string, InterventionInput['status']>> = {

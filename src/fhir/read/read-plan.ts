@@ -44,13 +44,15 @@ const MAPPED: Readonly<Partial<Record<FhirResource['resourceType'], readonly str
 
 const KNOWN_EXTENSIONS = new Set<string>([...Object.values(EXTENSION)]);
 
+/** Per type in {@link MAPPED}: the elements not reported as unmapped — those read, and what every resource has. Made once, not for every entry. */
+const NOT_REPORTED: ReadonlyMap<string, ReadonlySet<string>> = new Map(Object.entries(MAPPED).map(([type, mapped]) => [type, new Set(['resourceType', 'id', 'meta', 'text', 'extension', ...mapped])]));
+
 function reportUnmapped(context: ReadContext, entry: IndexedEntry): void {
-  const mapped = MAPPED[entry.resource.resourceType];
-  if (mapped === undefined) {
+  const ignored = NOT_REPORTED.get(entry.resource.resourceType);
+  if (ignored === undefined) {
     context.issue('information', 'not-supported', entry.path, `A ${entry.resource.resourceType} is not part of a SIP; it is not mapped`);
     return;
   }
-  const ignored = new Set(['resourceType', 'id', 'meta', 'text', 'extension', ...mapped]);
   for (const [element, value] of Object.entries(entry.resource)) {
     if (ignored.has(element) || value === undefined) continue;
     context.issue('warning', 'not-supported', `${entry.path}.${element}`, `${entry.resource.resourceType}.${element} has no place in the SIP model; it is not mapped`);
