@@ -28,7 +28,7 @@ import { translateToOwn } from '../concept-maps.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { contactOf, partyOf } from './read-parties.js';
 import type { ReadContext } from './read-context.js';
-import { LOCAL_ID, codeOf, extensionOf, extensionsOf, invert, partOf, partsOf } from './read-context.js';
+import { LOCAL_ID, codeIn, codeOf, extensionOf, extensionsOf, invert, partOf, partsOf } from './read-context.js';
 
 type Input<K extends keyof SipPlanInput> = NonNullable<SipPlanInput[K]>;
 type InterventionInput = Input<'interventions'>[number];
@@ -96,7 +96,7 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
   if (responsible === undefined) context.issue('error', 'required', `${path}.detail.performer`, 'The activity names no one responsible (performer)');
   const description = detail.description ?? detail.code?.text;
   if (description === undefined) context.issue('error', 'required', `${path}.detail.description`, 'The activity has no description');
-  const status = INTERVENTION_STATUS[detail.status];
+  const status = codeIn(INTERVENTION_STATUS, detail.status);
   if (status === undefined) context.issue('warning', 'code-invalid', `${path}.detail.status`, `Activity status "${detail.status}" has no SIP equivalent; read as planned`);
   const period = detail.scheduledPeriod ?? detail.scheduledTiming?.repeat?.boundsPeriod;
   const pending = extensionOf(detail, EXTENSION.pendingDecision);
@@ -138,7 +138,7 @@ const SCOPE_PER: Readonly<Record<string, 'week' | 'month'>> = invert(SCOPE_PERIO
 export function readDecision(context: ReadContext, entry: IndexedEntry & { resource: ServiceRequest }): DecisionInput {
   const request = entry.resource;
   const path = entry.path;
-  const status = DECISION_STATUS_READ[request.status];
+  const status = codeIn(DECISION_STATUS_READ, request.status);
   if (status === undefined) context.issue('warning', 'code-invalid', `${path}.status`, `ServiceRequest status "${request.status}" is neither in force (active) nor overturned (revoked); read as in force`);
   const statute = extensionOf(request, EXTENSION.statute);
   const act = partOf(statute, 'act')?.valueString;
@@ -150,7 +150,7 @@ export function readDecision(context: ReadContext, entry: IndexedEntry & { resou
   // Another writer's coding without a system or a code names no code of a known list: only the words are read.
   const coding = request.code?.coding?.find((candidate) => candidate.system !== undefined && candidate.code !== undefined);
   const numerator = request.quantityRatio?.numerator;
-  const per = SCOPE_PER[request.quantityRatio?.denominator?.code ?? ''];
+  const per = codeIn(SCOPE_PER, request.quantityRatio?.denominator?.code);
   if (request.quantityRatio !== undefined && (numerator?.code !== 'h' || per === undefined || request.quantityRatio.denominator?.value !== 1)) {
     context.issue('warning', 'not-supported', `${path}.quantityRatio`, 'The granted scope is not hours (h) per week (wk) or month (mo); it is not mapped');
   }
@@ -314,7 +314,7 @@ export function readMeeting(context: ReadContext, entry: IndexedEntry & { resour
       defined<InviteeInput>({
         party,
         required: participant.required !== 'optional',
-        response: RESPONSE[participant.status] ?? 'noResponse',
+        response: codeIn(RESPONSE, participant.status) ?? 'noResponse',
         respondedAt: extensionOf(participant, EXTENSION.respondedAt)?.valueDateTime,
         substitute: partyOf(context, extensionOf(participant, EXTENSION.substitute)?.valueReference, entry, `${path}.participant[${String(i)}].extension`),
       }),
@@ -335,7 +335,7 @@ export function readMeeting(context: ReadContext, entry: IndexedEntry & { resour
   return defined<MeetingInput>({
     id: context.localIdOf(entry),
     kind: kind as MeetingInput['kind'],
-    status: MEETING_STATUS[appointment.status] ?? 'planned',
+    status: codeIn(MEETING_STATUS, appointment.status) ?? 'planned',
     summons: summoned
       ? defined({
           sentAt: appointment.created ?? '?',
@@ -401,7 +401,7 @@ export function readDeviation(context: ReadContext, entry: IndexedEntry & { reso
     concerns: partyOf(context, concerns, entry, `${entry.path}.implicated[0]`) ?? '?',
     category: (findOwnCode(DEVIATION_CATEGORY, issue.code?.coding) ?? 'other') as 'other',
     description: issue.detail ?? issue.code?.text ?? '?',
-    status: DEVIATION_STATUS[issue.status] ?? 'open',
+    status: codeIn(DEVIATION_STATUS, issue.status) ?? 'open',
     interimResponsibility: issue.mitigation?.[0]?.action.text,
     interimResponsiblePrincipal: partyOf(context, extensionOf(issue, EXTENSION.interimResponsiblePrincipal)?.valueReference, entry, `${entry.path}.extension('${EXTENSION.interimResponsiblePrincipal}')`),
     informationClasses: readInformationClasses(context, issue, entry.path),
