@@ -23,7 +23,7 @@ import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_R
 import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptJudging, keptRead, keptSendRefusal, storedSendRefusal, viewResource, type KeptJudging, type KeptRead } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
-import { planStatus, type PlanStatus } from '../sip/index.js';
+import { ownValue, planStatus, type PlanStatus } from '../sip/index.js';
 import type { DerivedText, PlanSearch, PlanStore, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
@@ -395,7 +395,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     const includedSubset = subset?.kind === 'summary' ? subset : undefined;
     const includes = queryValues(request, '_include');
     const revIncludes = queryValues(request, '_revinclude');
-    const unsupported = [...includes.filter((value) => value !== '*' && !(value in INCLUDES)), ...revIncludes.filter((value) => value !== '*' && !(value in REV_INCLUDES))];
+    const unsupported = [...includes.filter((value) => value !== '*' && !Object.hasOwn(INCLUDES, value)), ...revIncludes.filter((value) => value !== '*' && !Object.hasOwn(REV_INCLUDES, value))];
     if (unsupported.length > 0) throw new HttpError(400, 'Bad Request', `Not supported: ${unsupported.join(', ')} (see GET /fhir/metadata)`);
     const count = countSchema.safeParse(request.query._count ?? DEFAULT_COUNT);
     const offset = offsetSchema.safeParse(request.query._offset ?? 0);
@@ -512,13 +512,13 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       const carePlanRef = `CarePlan/${match.id}`;
       const wanted = new Set<string>();
       for (const include of includes) {
-        for (const reference of include === '*' ? [] : (INCLUDES[include]?.(match.resource as CarePlan) ?? [])) if (reference?.reference !== undefined) wanted.add(reference.reference);
+        for (const reference of include === '*' ? [] : (ownValue(INCLUDES, include)?.(match.resource as CarePlan) ?? [])) if (reference?.reference !== undefined) wanted.add(reference.reference);
       }
       const whole = includes.includes('*') || revIncludes.includes('*');
       for (const entry of view.entries) {
         if (entry === match) continue;
         const reverse = revIncludes.some((name) => {
-          const rev = REV_INCLUDES[name];
+          const rev = ownValue(REV_INCLUDES, name);
           return rev !== undefined && rev.type === entry.type && rev.references(entry.resource).some((reference) => reference?.reference === carePlanRef);
         });
         if (whole || reverse || wanted.has(`${entry.type}/${entry.id}`)) add(entry, 'include');

@@ -7,7 +7,7 @@
 import type { Bundle, BundleEntry, FhirResource, Identifier } from 'fhir/r4.js';
 import canonicalize from 'canonicalize';
 import { DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, PROTECTED_LOCATION_TEXT, fhirNormalForm, planEntries, type PlanEntry } from '../fhir/index.js';
-import { withVersionFields, type SipPlan } from '../sip/index.js';
+import { ownValue, withVersionFields, type SipPlan } from '../sip/index.js';
 import { resourceIdOf, type ResourceId } from '../fhir/index.js';
 import { BundleIndex, type IndexedEntry } from '../fhir/read/bundle-index.js';
 import type { StoredPlan } from '../store/plan-store.js';
@@ -176,7 +176,7 @@ const SAME_SYSTEM: Readonly<Record<string, string>> = { [IDENTIFIER_SYSTEM.hsaId
 
 /** `keys` with the match key of an identifier (`value` given) appended: type, system (RIV-TA's HSA-id OID as the HSA-id) and value. */
 function pushIdentifierKey(keys: string[], type: string, system: string | undefined, value: string | undefined): void {
-  if (value !== undefined) keys.push(`${type}|${SAME_SYSTEM[system ?? ''] ?? system ?? ''}|${value}`);
+  if (value !== undefined) keys.push(`${type}|${ownValue(SAME_SYSTEM, system) ?? system ?? ''}|${value}`);
 }
 
 /**
@@ -228,7 +228,7 @@ function conditionalKeys(type: string, entry: BundleEntry): string[] {
       if (name !== 'identifier' && name !== '_tag') continue;
       const bar = value.indexOf('|');
       const system = bar < 0 ? '' : value.slice(0, bar);
-      keys.push(`${type}|${SAME_SYSTEM[system] ?? system}|${bar < 0 ? value : value.slice(bar + 1)}`);
+      keys.push(`${type}|${ownValue(SAME_SYSTEM, system) ?? system}|${bar < 0 ? value : value.slice(bar + 1)}`);
     }
   }
   return keys;
@@ -257,7 +257,7 @@ export const IDENTIFIED_BEYOND_KEY: ReadonlySet<string> = new Set(['Organization
 /** The match key of a resource's key: its business identifier, or for a Provenance its `meta.tag`. */
 function keyOf(key: PlanEntry['key']): string {
   const { system, value } = key.identifier;
-  return `${key.resourceType}|${SAME_SYSTEM[system] ?? system}|${value}`;
+  return `${key.resourceType}|${ownValue(SAME_SYSTEM, system) ?? system}|${value}`;
 }
 
 /**

@@ -16,4 +16,4 @@ export * from './transitions.js';
 export * from './meeting-transitions.js';
 export * from './without-information.js';
 export * from './same-person.js';
-export * from './defined-members.js';
+export * from './objects.js';

@@ -34,7 +34,7 @@
  * a read whose basis marks another rule as timed judges from the whole plan (src/http/derived-view.ts).
  */
 import type { Closure, Consent, Individual, OtherActor, Principal, Professional, SipPlan, Unit } from './model/index.js';
-import { definedMembers } from './defined-members.js';
+import { definedMembers } from './objects.js';
 
 /**
  * The codes of the rules that read the instant and that the summary carries everything for. Raise
@@ -77,8 +77,6 @@ export interface JudgingSummary extends Pick<SipPlan, 'id' | 'version' | 'update
   readonly deviations: readonly [];
 }
 
-const defined = definedMembers;
-
 /**
  * The judging summary of a plan as `parsePlan` returns it: each member written in the order of its
  * schema, an optional member only when the plan has it (as `JSON.stringify` of the whole plan would).
@@ -91,15 +89,15 @@ export function judgingSummaryOf(plan: SipPlan): JudgingSummary {
     updatedAt: plan.updatedAt,
     initiatedAt: plan.initiatedAt,
     initiatedBy: plan.initiatedBy,
-    individual: defined({ identifier, birthDate }),
+    individual: definedMembers({ identifier, birthDate }),
     relatedPersons: [],
     principals: plan.principals.map(({ id, name, organisationsnummer, hsaId, units }) =>
-      defined({ id, name, organisationsnummer, hsaId, units: units.map((unit) => defined({ id: unit.id, hsaId: unit.hsaId })) }),
+      definedMembers({ id, name, organisationsnummer, hsaId, units: units.map((unit) => definedMembers({ id: unit.id, hsaId: unit.hsaId })) }),
     ),
-    otherActors: plan.otherActors.map(({ id, organisationsnummer, hsaId }) => defined({ id, organisationsnummer, hsaId })),
-    professionals: plan.professionals.map(({ id, hsaId, organization }) => defined({ id, hsaId, organization })),
+    otherActors: plan.otherActors.map(({ id, organisationsnummer, hsaId }) => definedMembers({ id, organisationsnummer, hsaId })),
+    professionals: plan.professionals.map(({ id, hsaId, organization }) => definedMembers({ id, hsaId, organization })),
     consents: plan.consents.map(({ id, planId, givenAt, validUntil, coveredActors, excludedParties, withdrawal }) =>
-      defined({ id, planId, givenAt, validUntil, coveredActors, excludedParties, withdrawal: withdrawal === undefined ? undefined : { withdrawnAt: withdrawal.withdrawnAt } }),
+      definedMembers({ id, planId, givenAt, validUntil, coveredActors, excludedParties, withdrawal: withdrawal === undefined ? undefined : { withdrawnAt: withdrawal.withdrawnAt } }),
     ),
     meetings: [],
     goals: [],

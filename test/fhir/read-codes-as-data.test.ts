@@ -1,7 +1,7 @@
 /**
  * The FHIR reader takes codes from the data: a code that happens to be the name of a member of every
  * JavaScript object (`constructor`, `toString`, `__proto__` …) must be read as any other code the
- * reader does not know, not find that member in a code table (src/fhir/read/read-context.ts `codeIn`).
+ * reader does not know, not find that member in a code table (`ownValue`, src/sip/objects.ts).
  * Over the examples' SIP Bundles, each distinct place of a `status` or `code` (its path without the
  * indexes, the first occurrence) is set, one at a time, to such a name and to an unknown code of the
  * same form; the reader must treat both alike.

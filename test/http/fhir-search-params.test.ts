@@ -143,6 +143,14 @@ describe.each([
     await get('/fhir/AuditEvent?colour=blue').expect(400);
   });
 
+  it('refuses an _include or _revinclude it does not serve, also one named like a member of every JavaScript object', async () => {
+    for (const query of ['_include=CarePlan:colour', '_include=toString', '_include=constructor', '_revinclude=constructor', '_revinclude=__proto__']) {
+      const refused = await get(`/fhir/CarePlan?identifier=${PLAN}&${query}`).expect(400);
+      expect((refused.body as OperationOutcome).issue[0]?.diagnostics, query).toContain(`Not supported: ${query.slice(query.indexOf('=') + 1)}`);
+    }
+    await get(`/fhir/CarePlan?identifier=${PLAN}&_include=CarePlan:subject&_revinclude=Provenance:target`).expect(200);
+  });
+
   it('finds a CarePlan by _id, alone, as one of several, and with the other parameters', async () => {
     const whole = ((await get(`/fhir/CarePlan?identifier=${PLAN}`).expect(200)).body as Bundle).entry?.[0]?.resource as CarePlan;
     const id = String(whole.id);

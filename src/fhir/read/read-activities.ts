@@ -5,7 +5,7 @@
  * `../write/`; what it cannot map is reported on the context.
  */
 import type { Appointment, CarePlan, CarePlanActivity, Consent, DetectedIssue, Element, Goal, Provenance, QuestionnaireResponse, ServiceRequest } from 'fhir/r4.js';
-import { definedMembers, informationClassSchema, type InformationClass, type SipPlanInput } from '../../sip/index.js';
+import { definedMembers, informationClassSchema, ownValue, type InformationClass, type SipPlanInput } from '../../sip/index.js';
 import { EXTENSION, HL7_SYSTEM, IDENTIFIER_SYSTEM, codeSystemUrl } from '../canonical.js';
 import {
   APPROVAL_WITHDRAWAL_REASON,
@@ -28,7 +28,7 @@ import { translateToOwn } from '../concept-maps.js';
 import type { IndexedEntry } from './bundle-index.js';
 import { contactOf, partyOf } from './read-parties.js';
 import type { ReadContext } from './read-context.js';
-import { LOCAL_ID, codeIn, codeOf, extensionOf, extensionsOf, invert, partOf, partsOf } from './read-context.js';
+import { LOCAL_ID, codeOf, extensionOf, extensionsOf, invert, partOf, partsOf } from './read-context.js';
 
 type Input<K extends keyof SipPlanInput> = NonNullable<SipPlanInput[K]>;
 type InterventionInput = Input<'interventions'>[number];
@@ -44,9 +44,6 @@ type DeviationInput = Input<'deviations'>[number];
 function dateOf(value: string | undefined): string | undefined {
   return value?.slice(0, 10);
 }
-
-/** The members that are not `undefined` (src/sip/defined-members.ts). */
-const defined = definedMembers;
 
 /** What the writer writes, read back; plus the codes other writers use that mean the same. */
 const INTERVENTION_STATUS: Readonly<Record<string, InterventionInput['status']>> = {
@@ -96,7 +93,7 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
   if (responsible === undefined) context.issue('error', 'required', `${path}.detail.performer`, 'The activity names no one responsible (performer)');
   const description = detail.description ?? detail.code?.text;
   if (description === undefined) context.issue('error', 'required', `${path}.detail.description`, 'The activity has no description');
-  const status = codeIn(INTERVENTION_STATUS, detail.status);
+  const status = ownValue(INTERVENTION_STATUS, detail.status);
   if (status === undefined) context.issue('warning', 'code-invalid', `${path}.detail.status`, `Activity status "${detail.status}" has no SIP equivalent; read as planned`);
   const period = detail.scheduledPeriod ?? detail.scheduledTiming?.repeat?.boundsPeriod;
   const pending = extensionOf(detail, EXTENSION.pendingDecision);
@@ -106,7 +103,7 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
   if (decisionLink !== undefined && decisionEntry?.resource.resourceType !== 'ServiceRequest') {
     context.issue('warning', 'not-found', `${path}.detail.extension('${EXTENSION.decision}')`, 'The decision the intervention links to is not a ServiceRequest in the Bundle; it is left out');
   }
-  return defined<InterventionInput>({
+  return definedMembers<InterventionInput>({
     id: activity.id !== undefined && LOCAL_ID.test(activity.id) ? activity.id : `intervention-${String(position + 1)}`,
     informationClasses: readInformationClasses(context, activity, path),
     description: description ?? '?',
@@ -120,7 +117,7 @@ export function readIntervention(context: ReadContext, plan: IndexedEntry & { re
     pendingDecision:
       pending === undefined
         ? undefined
-        : defined({
+        : definedMembers({
             decidedBy: partOf(pending, 'decidedBy')?.valueString,
             meanwhile: partOf(pending, 'meanwhile')?.valueString,
             expectedDecisionDate: partOf(pending, 'expectedDecisionDate')?.valueDate,
@@ -138,7 +135,7 @@ const SCOPE_PER: Readonly<Record<string, 'week' | 'month'>> = invert(SCOPE_PERIO
 export function readDecision(context: ReadContext, entry: IndexedEntry & { resource: ServiceRequest }): DecisionInput {
   const request = entry.resource;
   const path = entry.path;
-  const status = codeIn(DECISION_STATUS_READ, request.status);
+  const status = ownValue(DECISION_STATUS_READ, request.status);
   if (status === undefined) context.issue('warning', 'code-invalid', `${path}.status`, `ServiceRequest status "${request.status}" is neither in force (active) nor overturned (revoked); read as in force`);
   const statute = extensionOf(request, EXTENSION.statute);
   const act = partOf(statute, 'act')?.valueString;
@@ -150,15 +147,15 @@ export function readDecision(context: ReadContext, entry: IndexedEntry & { resou
   // Another writer's coding without a system or a code names no code of a known list: only the words are read.
   const coding = request.code?.coding?.find((candidate) => candidate.system !== undefined && candidate.code !== undefined);
   const numerator = request.quantityRatio?.numerator;
-  const per = codeIn(SCOPE_PER, request.quantityRatio?.denominator?.code);
+  const per = ownValue(SCOPE_PER, request.quantityRatio?.denominator?.code);
   if (request.quantityRatio !== undefined && (numerator?.code !== 'h' || per === undefined || request.quantityRatio.denominator?.value !== 1)) {
     context.issue('warning', 'not-supported', `${path}.quantityRatio`, 'The granted scope is not hours (h) per week (wk) or month (mo); it is not mapped');
   }
   const hours = numerator?.code === 'h' && per !== undefined ? numerator.value : undefined;
-  const scope = defined({ text: request.orderDetail?.[0]?.text, hours, per: hours === undefined ? undefined : per });
-  return defined<DecisionInput>({
-    concerns: defined({ system: coding?.system, code: coding?.code, text: text ?? '?' }),
-    statute: defined({
+  const scope = definedMembers({ text: request.orderDetail?.[0]?.text, hours, per: hours === undefined ? undefined : per });
+  return definedMembers<DecisionInput>({
+    concerns: definedMembers({ system: coding?.system, code: coding?.code, text: text ?? '?' }),
+    statute: definedMembers({
       act: act ?? '?',
       chapter: partOf(statute, 'chapter')?.valuePositiveInt,
       section: section ?? 0,
@@ -193,7 +190,7 @@ export function readGoal(context: ReadContext, entry: IndexedEntry & { resource:
   );
   if (goal.description.text === undefined) context.issue('error', 'required', `${entry.path}.description.text`, 'The Goal has no description text');
   const setAt = context.index.resolve(extensionOf(goal, EXTENSION.goalSetAt)?.valueReference, entry);
-  return defined<GoalInput>({
+  return definedMembers<GoalInput>({
     id: context.localIdOf(entry),
     description: goal.description.text ?? '?',
     expressedBy: goal.expressedBy === undefined ? undefined : partyOf(context, goal.expressedBy, entry, `${entry.path}.expressedBy`),
@@ -230,7 +227,7 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
   if (consentPlanId === undefined) context.issue('warning', 'incomplete', `${path}.provision.data`, 'The Consent does not name the SIP it is for; read as this plan');
   const nested = root?.provision ?? [];
   const party = (reference: Parameters<typeof partyOf>[1], at: string) => partyOf(context, reference, entry, at);
-  return defined<ConsentInput>({
+  return definedMembers<ConsentInput>({
     id: context.localIdOf(entry),
     planId: consentPlanId ?? planId,
     givers: (consent.performer ?? []).map((performer, i) => party(performer, `${path}.performer[${String(i)}]`)).filter((giver) => giver !== undefined),
@@ -244,7 +241,7 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
       (provision.code ?? []).map((code) => {
         const informationClass = translateToOwn(INFORMATION_CLASS, code.coding);
         if (informationClass === undefined) context.issue('warning', 'code-invalid', `${path}.provision.provision[${String(i)}].code`, 'An excluded information class without a SIP code is read as "other"');
-        return defined({ class: (informationClass ?? 'other') as 'other', description: code.text ?? (informationClass === undefined ? code.coding?.[0]?.display : undefined) });
+        return definedMembers({ class: (informationClass ?? 'other') as 'other', description: code.text ?? (informationClass === undefined ? code.coding?.[0]?.display : undefined) });
       }),
     ),
     excludedParties: nested
@@ -258,11 +255,11 @@ export function readConsent(context: ReadContext, entry: IndexedEntry & { resour
         }),
       )
       .filter((actor) => actor !== undefined),
-    childView: childView === undefined ? undefined : defined({ view: partOf(childView, 'view')?.valueString, notAskedReason: partOf(childView, 'notAskedReason')?.valueString }),
+    childView: childView === undefined ? undefined : definedMembers({ view: partOf(childView, 'view')?.valueString, notAskedReason: partOf(childView, 'notAskedReason')?.valueString }),
     withdrawal:
       withdrawal === undefined
         ? undefined
-        : defined({
+        : definedMembers({
             withdrawnAt: partOf(withdrawal, 'withdrawnAt')?.valueDateTime ?? '?',
             withdrawnBy: party(partOf(withdrawal, 'withdrawnBy')?.valueReference, `${path}.extension('${EXTENSION.consentWithdrawal}')`) ?? '?',
             recordedBy: party(partOf(withdrawal, 'recordedBy')?.valueReference, `${path}.extension('${EXTENSION.consentWithdrawal}')`),
@@ -311,10 +308,10 @@ export function readMeeting(context: ReadContext, entry: IndexedEntry & { resour
     const party = partyOf(context, participant.actor, entry, `${path}.participant[${String(i)}].actor`);
     if (party === undefined) continue;
     invitees.push(
-      defined<InviteeInput>({
+      definedMembers<InviteeInput>({
         party,
         required: participant.required !== 'optional',
-        response: codeIn(RESPONSE, participant.status) ?? 'noResponse',
+        response: ownValue(RESPONSE, participant.status) ?? 'noResponse',
         respondedAt: extensionOf(participant, EXTENSION.respondedAt)?.valueDateTime,
         substitute: partyOf(context, extensionOf(participant, EXTENSION.substitute)?.valueReference, entry, `${path}.participant[${String(i)}].extension`),
       }),
@@ -332,12 +329,12 @@ export function readMeeting(context: ReadContext, entry: IndexedEntry & { resour
     context.issue('error', 'required', `${path}.start`, 'A summoned meeting needs a start and an end');
   }
   if (summoned && convener === undefined) context.issue('error', 'required', `${path}.extension`, `The summons does not say who sent it (extension ${EXTENSION.convener})`);
-  return defined<MeetingInput>({
+  return definedMembers<MeetingInput>({
     id: context.localIdOf(entry),
     kind: kind as MeetingInput['kind'],
-    status: codeIn(MEETING_STATUS, appointment.status) ?? 'planned',
+    status: ownValue(MEETING_STATUS, appointment.status) ?? 'planned',
     summons: summoned
-      ? defined({
+      ? definedMembers({
           sentAt: appointment.created ?? '?',
           sentBy: partyOf(context, convener, entry, `${path}.extension('${EXTENSION.convener}')`) ?? '?',
           start: appointment.start ?? '?',
@@ -368,7 +365,7 @@ export function readApproval(context: ReadContext, entry: IndexedEntry & { resou
   const withdrawal = extensionOf(provenance, EXTENSION.approvalWithdrawal);
   const version = extensionOf(provenance, EXTENSION.planVersion)?.valueInteger;
   if (version === undefined) context.issue('warning', 'incomplete', `${entry.path}.extension`, `The approval names no plan version; read as version ${String(planVersion)}`);
-  return defined<ApprovalInput>({
+  return definedMembers<ApprovalInput>({
     principal: principal ?? '?',
     version: version ?? planVersion,
     approvedAt: provenance.recorded,
@@ -394,14 +391,14 @@ export function readDeviation(context: ReadContext, entry: IndexedEntry & { reso
   const issue = entry.resource;
   const reporter = extensionOf(issue, EXTENSION.reportedBy)?.valueReference ?? issue.author;
   const concerns = issue.implicated?.[0];
-  return defined<DeviationInput>({
+  return definedMembers<DeviationInput>({
     id: context.localIdOf(entry),
     reportedAt: issue.identifiedDateTime ?? '?',
     reportedBy: partyOf(context, reporter, entry, `${entry.path}.author`) ?? '?',
     concerns: partyOf(context, concerns, entry, `${entry.path}.implicated[0]`) ?? '?',
     category: (findOwnCode(DEVIATION_CATEGORY, issue.code?.coding) ?? 'other') as 'other',
     description: issue.detail ?? issue.code?.text ?? '?',
-    status: codeIn(DEVIATION_STATUS, issue.status) ?? 'open',
+    status: ownValue(DEVIATION_STATUS, issue.status) ?? 'open',
     interimResponsibility: issue.mitigation?.[0]?.action.text,
     interimResponsiblePrincipal: partyOf(context, extensionOf(issue, EXTENSION.interimResponsiblePrincipal)?.valueReference, entry, `${entry.path}.extension('${EXTENSION.interimResponsiblePrincipal}')`),
     informationClasses: readInformationClasses(context, issue, entry.path),
@@ -415,7 +412,7 @@ export function readOwnAccount(context: ReadContext, entry: IndexedEntry & { res
   for (const [i, item] of (response.item ?? []).entries()) {
     if (!known.has(item.linkId)) context.issue('warning', 'not-supported', `${entry.path}.item[${String(i)}]`, `The answer "${item.linkId}" is not part of the SIP request form`);
   }
-  return defined({
+  return definedMembers({
     submittedAt: dateOf(response.authored),
     ...Object.fromEntries(OWN_ACCOUNT_TEXT_ITEMS.map(({ linkId }) => [linkId, answer(linkId)?.valueString])),
     wantsToAttendMeeting: answer(WANTS_TO_ATTEND_ITEM.linkId)?.valueBoolean,
@@ -431,7 +428,7 @@ export function readClosure(context: ReadContext, plan: IndexedEntry & { resourc
     return undefined;
   }
   const where = `${plan.path}.extension('${EXTENSION.closure}')`;
-  return defined({
+  return definedMembers({
     reason: findOwnCode(CLOSURE_REASON, [partOf(closure, 'reason')?.valueCoding]) as 'other' | undefined,
     reasonText: partOf(closure, 'reasonText')?.valueString,
     closedAt: partOf(closure, 'closedAt')?.valueDateTime ?? '?',
@@ -461,7 +458,7 @@ export function readDischarge(context: ReadContext, plan: IndexedEntry & { resou
   if (compulsoryCoding !== undefined && compulsoryCare === undefined) {
     context.issue('error', 'code-invalid', `${where}.extension('compulsoryCare')`, `The compulsory care is not coded in ${codeSystemUrl(COMPULSORY_CARE.id)} (LPT or LRV)`);
   }
-  return defined({
+  return definedMembers({
     from: (from ?? '?') as Input<'discharge'>['from'],
     dischargedAt: dateOf(partOf(discharge, 'dischargedAt')?.valueDate),
     compulsoryCare: compulsoryCare as Input<'discharge'>['compulsoryCare'],

@@ -183,15 +183,6 @@ export function hasCode(concepts: readonly CodeableConcept[] | undefined, system
   return (concepts ?? []).some((concept) => codeOf(concept, system) === code);
 }
 
-/**
- * `table[code]` when `code` is one of the table's own keys, else undefined. A code is data: indexed
- * directly, `constructor`, `toString` or `__proto__` would find a member of `Object.prototype` instead
- * of nothing, and the plan read would carry a function where a code belongs.
- */
-export function codeIn<V>(table: Readonly<Record<string, V>>, code: string | undefined): V | undefined {
-  return code !== undefined && Object.hasOwn(table, code) ? table[code] : undefined;
-}
-
 /** The inverse of a writer's code table, so reading can never disagree with writing. */
 export function invert<K extends string, V extends string>(table: Readonly<Record<K, V>>): Record<V, K> {
   return Object.fromEntries(Object.entries(table).map(([key, value]) => [value, key])) as Record<V, K>;

@@ -8,7 +8,7 @@ import type { Address, BundleEntry, BundleEntryRequest, ContactPoint, Extension,
 import { hash } from 'node:crypto';
 import { parse as uuidParse, v5 as uuidv5 } from 'uuid';
 import type { Contact, IndexedEntity, PlanIndex, SipPlan } from '../../sip/index.js';
-import { planIndexOf } from '../../sip/index.js';
+import { keptMembers, planIndexOf } from '../../sip/index.js';
 import { CANONICAL_BASE, IDENTIFIER_SYSTEM } from '../canonical.js';
 import type { FhirMappingOptions } from '../options.js';
 
@@ -262,23 +262,16 @@ export function addressOf(contact: Contact | undefined): Address | undefined {
   return { line: [...address.line], postalCode: address.postalCode, city: address.city, country: 'SE' };
 }
 
+const isPresent = (member: unknown): boolean => member !== undefined && !(Array.isArray(member) && member.length === 0);
+
 /**
- * Keeps only the defined properties, so optional SIP fields never become `undefined` members. One
- * loop over the keys instead of `Object.fromEntries(Object.entries(…).filter(…))`, whose arrays of
- * pairs were a tenth of mapping a plan; the same keys in the same order (held equal by
- * test/fhir/mapping-helpers.test.ts). A key `__proto__` is defined, as `Object.fromEntries` defines it,
- * not assigned (which would set the prototype).
+ * Keeps only the defined properties, and no empty array, so optional SIP fields never become
+ * `undefined` members or empty lists: one loop over the keys (`keptMembers`, src/sip/objects.ts), the
+ * same keys in the same order as `Object.fromEntries(Object.entries(…).filter(…))` (held equal by
+ * test/sip/objects.test.ts).
  */
 export function compact<T extends object>(value: T): T {
-  const kept: Record<string, unknown> = {};
-  const members = value as Record<string, unknown>;
-  for (const key of Object.keys(members)) {
-    const member = members[key];
-    if (member === undefined || (Array.isArray(member) && member.length === 0)) continue;
-    if (key === '__proto__') Object.defineProperty(kept, key, { value: member, enumerable: true, writable: true, configurable: true });
-    else kept[key] = member;
-  }
-  return kept as T;
+  return keptMembers(value, isPresent);
 }
 
 /** A complex extension from named parts; parts without a value are left out. */
