@@ -24,7 +24,7 @@ import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextO
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { ownValue, planStatus, type PlanStatus } from '../sip/index.js';
-import type { DerivedText, PlanSearch, PlanStore, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
+import type { DerivedText, PlanStore, UncountedPlanSearch, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import type { Admission } from './reserved-acts.js';
@@ -620,12 +620,14 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       plans: (async function* () {
         let afterPlanId: string | undefined;
         for (;;) {
-          const query: PlanSearch = {
+          const query: UncountedPlanSearch = {
             ...(personValue === undefined ? {} : { personIdentifier: personValue }),
             ...(onlyStatus !== undefined && moreStatuses.length === 0 ? { status: onlyStatus } : {}),
             ...(afterPlanId === undefined ? {} : { afterPlanId }),
             limit: MAX_LIMIT,
             derived: { deriver: currentDeriver(), resourceType: 'CarePlan' },
+            // The walk counts what it judges sendable itself; a count of the store on every page would read every match after it again.
+            total: false,
           };
           const keptPlans = kept === undefined ? undefined : await keptPage(query, kept);
           // A page one version of which could not be walked kept is read again with its plans, and so is the rest of the walk.
@@ -646,7 +648,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
    * on its kept judging summary; undefined when one cannot be (nothing derived under the current
    * deriver, no summary that serves, a caller who would read it narrowed): the page is then read with its plans.
    */
-  async function keptPage(query: PlanSearch, walk: (kept: KeptJudging) => KeptWalk | undefined): Promise<KeptWalk[] | undefined> {
+  async function keptPage(query: UncountedPlanSearch, walk: (kept: KeptJudging) => KeptWalk | undefined): Promise<KeptWalk[] | undefined> {
     const { plans: heads } = await store.searchHeads(query);
     const walked: KeptWalk[] = [];
     for (const head of heads) {

@@ -303,7 +303,7 @@ export function fhirTypeSearchRouter(dependencies: AppDependencies, router: Rout
     const planIds: string[] = [];
     let afterPlanId: string | undefined;
     for (;;) {
-      const { plans } = await store.search({ personIdentifier: personValue, limit: MAX_LIMIT, ...(afterPlanId === undefined ? {} : { afterPlanId }) });
+      const { plans } = await store.search({ personIdentifier: personValue, limit: MAX_LIMIT, total: false, ...(afterPlanId === undefined ? {} : { afterPlanId }) });
       for (const stored of plans) planIds.push(judgingPlanOf(stored).id);
       const last = plans.at(-1);
       if (plans.length < MAX_LIMIT || last === undefined) return planIds;

@@ -149,7 +149,16 @@ export interface PlanSearch {
   readonly afterPlanId?: string;
   /** The derived data to return with each plan (see {@link StoredPlan.derived}). */
   readonly derived?: DerivedRequest;
+  /**
+   * `false`: the page alone, without counting every match ({@link UncountedPlanSearch}). A walk over
+   * every match a page at a time needs no total, and a count on each of its pages would read every
+   * match after it again: the walk's work would grow with the square of the store.
+   */
+  readonly total?: boolean;
 }
+
+/** A {@link PlanSearch} that asks for its page only: the answer has no `total`. */
+export type UncountedPlanSearch = PlanSearch & { readonly total: false };
 
 /** What the audit log records of every read and write (Patientdatalagen: access logging). */
 export interface AuditEntry {
@@ -338,13 +347,15 @@ export interface PlanStore {
    * text of the one resource named. A version that no longer parses throws as `get` does.
    */
   versions(planId: string, versions: readonly number[], options?: { readonly derived?: DerivedRequest }): Promise<StoredPlan[]>;
-  /** The current versions matching every given criterion, by plan id. */
+  /** The current versions matching every given criterion, by plan id; `total` counts them all, unless the query says `total: false`. */
+  search(query: UncountedPlanSearch): Promise<{ plans: StoredPlan[] }>;
   search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
   /**
    * {@link search} with each version without its plan document (the column is not read, so neither
    * the database nor the driver handles its text): what a FHIR search answered from kept summaries and
    * texts needs. The same versions, in the same order, with the same total.
    */
+  searchHeads(query: UncountedPlanSearch): Promise<{ plans: StoredVersionHead[] }>;
   searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }>;
   /**
    * The ids of the plans whose FHIR view has, or had in any version, a resource of this type and id

@@ -20,6 +20,7 @@ import {
   type PlanResource,
   type PlanResourcesOf,
   type PlanSearch,
+  type UncountedPlanSearch,
   type PlanStore,
   type RecordedAuditEntry,
   type RecordedVersion,
@@ -310,9 +311,10 @@ function searchStatement(query: PlanSearch, columns: string): SearchStatement {
   const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
   const countParams = params.slice();
   const derived = derivedJoin(query.derived, param);
-  // One statement for the page and the total; only a page that comes back empty has to count on its own.
+  // Counted: one statement for the page and the total; only a page that comes back empty has to count on its own.
+  const total = query.total === false ? '' : ', count(*) OVER ()::integer AS total';
   return {
-    text: `SELECT ${columns}${derived.columns}, count(*) OVER ()::integer AS total FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
+    text: `SELECT ${columns}${derived.columns}${total} FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
        ${filter} ORDER BY p.plan_id LIMIT ${param(limit)} OFFSET ${param(offset)}`,
     params,
     countText: `SELECT count(*)::integer AS total FROM plans p ${filter}`,
@@ -451,17 +453,23 @@ export class SqlPlanStore implements PlanStore {
     return rows.map(toStored);
   }
 
-  async search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }> {
+  search(query: UncountedPlanSearch): Promise<{ plans: StoredPlan[] }>;
+  search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
+  async search(query: PlanSearch): Promise<{ total?: number; plans: StoredPlan[] }> {
     const statement = searchStatement(query, VERSION_COLUMNS);
     const rows = await this.client.query<VersionRow & { total: number }>(statement.text, statement.params);
-    return { total: await this.searchTotal(rows, statement), plans: rows.map(toStored) };
+    const plans = rows.map(toStored);
+    return query.total === false ? { plans } : { total: await this.searchTotal(rows, statement), plans };
   }
 
-  async searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }> {
+  searchHeads(query: UncountedPlanSearch): Promise<{ plans: StoredVersionHead[] }>;
+  searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }>;
+  async searchHeads(query: PlanSearch): Promise<{ total?: number; plans: StoredVersionHead[] }> {
     // The plan's status as recorded with its current version, which each head is (StoredVersionHead.status).
     const statement = searchStatement(query, `${HEAD_COLUMNS}, p.status`);
     const rows = await this.client.query<HeadRow & { total: number }>(statement.text, statement.params);
-    return { total: await this.searchTotal(rows, statement), plans: rows.map(toHead) };
+    const plans = rows.map(toHead);
+    return query.total === false ? { plans } : { total: await this.searchTotal(rows, statement), plans };
   }
 
   /** A search's total: its page's window count, or, for a page that came back empty (past the end, or limit 0), counted on its own. */

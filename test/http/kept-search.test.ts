@@ -73,9 +73,12 @@ describe('a FHIR CarePlan search walked from the kept summaries and texts, witho
       },
       search: (...args: Parameters<typeof store.search>) => {
         withPlans[lane] += 1;
+        // A walk counts what it judges itself: a count of the store on each of its pages would make it quadratic.
+        expect(args[0].total, 'a FHIR search walks the store uncounted').toBe(false);
         return store.search(...args);
       },
       searchHeads: async (...args: Parameters<typeof store.searchHeads>) => {
+        expect(args[0].total, 'a FHIR search walks the store uncounted').toBe(false);
         const { total, plans } = await store.searchHeads(...args);
         return { total, plans: lane === 'kept' ? plans : plans.map(({ derived: _derived, ...head }) => head) };
       },

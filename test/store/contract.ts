@@ -611,6 +611,17 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         }
       });
 
+      it('hands out a page alone when told total: false — the same versions in the same order, and no total', async () => {
+        const queries: Parameters<PlanStore['search']>[0][] = [{}, { limit: 2, offset: 2 }, { offset: 20 }, { limit: 0 }, { status: 'active', afterPlanId: 'sip-falun-2026-0142', limit: 3 }];
+        for (const query of queries) {
+          const counted = await searched().store.search(query);
+          const page = await searched().store.search({ ...query, total: false });
+          expect(page).toEqual({ plans: counted.plans });
+          const heads = await searched().store.searchHeads({ ...query, total: false });
+          expect(heads).toEqual({ plans: (await searched().store.searchHeads(query)).plans });
+        }
+      });
+
       it('walks the plans after an id, in the same order, a page at a time (afterPlanId)', async () => {
         const all = [...examples.map((plan) => plan.id), draft.id].sort();
         const walked: string[] = [];
