@@ -24,7 +24,7 @@ import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextO
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
 import { ownValue, planStatus, type PlanStatus } from '../sip/index.js';
-import type { DerivedText, PlanStore, UncountedPlanSearch, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
+import type { DerivedRequest, DerivedText, PlanStore, UncountedPlanSearch, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import { MAX_LIMIT } from '../store/sql-plan-store.js';
 import type { AppDependencies, Caller } from './app.js';
 import type { Admission } from './reserved-acts.js';
@@ -474,7 +474,8 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       sendFhir(response, counted);
       return;
     }
-    const page = await Promise.all(sendablePage.map(async (read) => ('plan' in read ? (derivedAsked ? withDerived(read, (type) => type === 'CarePlan') : read) : keptOnPage(read))));
+    const withTexts = await pageTexts(sendablePage);
+    const page = await Promise.all(withTexts.map(async (read) => ('plan' in read ? (derivedAsked ? withDerived(read, (type) => type === 'CarePlan') : read) : keptOnPage(read))));
     const seen = new Set<string>();
     // The entries as JSON text: a derived CarePlan is spliced in as kept, not parsed and serialised again.
     const entries: string[] = [];
@@ -619,17 +620,19 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     return {
       plans: (async function* () {
         let afterPlanId: string | undefined;
+        const carePlanText: DerivedRequest = { deriver: currentDeriver(), resourceType: 'CarePlan' };
         for (;;) {
           const query: UncountedPlanSearch = {
             ...(personValue === undefined ? {} : { personIdentifier: personValue }),
             ...(onlyStatus !== undefined && moreStatuses.length === 0 ? { status: onlyStatus } : {}),
             ...(afterPlanId === undefined ? {} : { afterPlanId }),
             limit: MAX_LIMIT,
-            derived: { deriver: currentDeriver(), resourceType: 'CarePlan' },
+            derived: carePlanText,
             // The walk counts what it judges sendable itself; a count of the store on every page would read every match after it again.
             total: false,
           };
-          const keptPlans = kept === undefined ? undefined : await keptPage(query, kept);
+          // The walk judges on the summaries alone; the page's CarePlan texts are read for the page (pageTexts).
+          const keptPlans = kept === undefined ? undefined : await keptPage({ ...query, derived: { ...carePlanText, text: false } }, kept);
           // A page one version of which could not be walked kept is read again with its plans, and so is the rest of the walk.
           if (keptPlans === undefined) kept = undefined;
           const plans: readonly Walked[] = keptPlans ?? (await store.search(query)).plans;
@@ -659,6 +662,27 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       walked.push(one);
     }
     return walked;
+  }
+
+  /**
+   * The page's kept versions with the kept texts of their CarePlans, which a walk on the summaries alone
+   * did not bring: one statement for the whole page. A version already with its text (or read with its
+   * plan) is as it was.
+   */
+  async function pageTexts(page: readonly (StoredPlan | KeptJudging)[]): Promise<(StoredPlan | KeptJudging)[]> {
+    const wanting = page.filter((read): read is KeptJudging => !('plan' in read) && !read.derived.texts.some((text) => text.resourceType === 'CarePlan'));
+    if (wanting.length === 0) return [...page];
+    const textsOf = new Map<string, DerivedText[]>();
+    for (const { planId, version, ...text } of await store.keptTexts(wanting.map(({ head }) => head), currentDeriver(), 'CarePlan')) {
+      const key = `${planId}/${String(version)}`;
+      textsOf.set(key, [...(textsOf.get(key) ?? []), text]);
+    }
+    const wanted = new Set<StoredPlan | KeptJudging>(wanting);
+    return page.map((read) => {
+      if ('plan' in read || !wanted.has(read)) return read;
+      const derived = { ...read.derived, texts: textsOf.get(`${read.head.planId}/${String(read.head.version)}`) ?? [] };
+      return { ...read, head: { ...read.head, derived }, derived };
+    });
   }
 
   /**

@@ -68,6 +68,19 @@ export interface DerivedRequest {
    */
   readonly resourceType?: string;
   readonly resourceId?: string;
+  /**
+   * `false`: the judging summary without the text of `resourceType`'s resource — for a walk that judges
+   * many versions on their summaries and answers a page of them, whose texts it then asks for alone
+   * ({@link PlanStore.keptTexts}). A kept CarePlan's text is some kilobytes a version; a status
+   * worklist of 5,000 plans read all of them for a page of 20.
+   */
+  readonly text?: false;
+}
+
+/** A version of a plan, by its plan's id and its number. */
+export interface VersionKey {
+  readonly planId: string;
+  readonly version: number;
 }
 
 /** One stored version of a plan. `version` is the plan's own (`SipPlan.version`), 1, 2, 3 … with no gaps. */
@@ -357,6 +370,12 @@ export interface PlanStore {
    */
   searchHeads(query: UncountedPlanSearch): Promise<{ plans: StoredVersionHead[] }>;
   searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }>;
+  /**
+   * The kept texts of the resources of `resourceType` derived under `deriver` from each version given
+   * (none for a version without), in one query: what a walk judged on summaries alone
+   * (`DerivedRequest.text: false`) answers its page with. In no particular order.
+   */
+  keptTexts(versions: readonly VersionKey[], deriver: string, resourceType: string): Promise<(DerivedText & VersionKey)[]>;
   /**
    * The ids of the plans whose FHIR view has, or had in any version, a resource of this type and id
    * (as the writer named them to `create` / `update`), sorted; several for shared master data, none for an unknown id.

@@ -21,6 +21,7 @@ import {
   type PlanResourcesOf,
   type PlanSearch,
   type UncountedPlanSearch,
+  type VersionKey,
   type PlanStore,
   type RecordedAuditEntry,
   type RecordedVersion,
@@ -94,6 +95,7 @@ function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown
   const basis = ` LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
   // The judging summary serves a read that answers a kept text; one that answers the plan (the SIP API) parses the plan anyway.
   if (request.resourceType === undefined) return { columns: ', d.basis', joins: basis };
+  if (request.text === false) return { columns: ', d.basis, d.summary', joins: basis };
   const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
   return {
     columns: ', d.basis, d.summary, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail',
@@ -475,6 +477,16 @@ export class SqlPlanStore implements PlanStore {
   /** A search's total: its page's window count, or, for a page that came back empty (past the end, or limit 0), counted on its own. */
   private async searchTotal(rows: readonly { total: number }[], statement: SearchStatement): Promise<number> {
     return rows[0]?.total ?? (await this.client.query<{ total: number }>(statement.countText, statement.countParams))[0]?.total ?? 0;
+  }
+
+  async keptTexts(versions: readonly VersionKey[], deriver: string, resourceType: string): Promise<(DerivedText & VersionKey)[]> {
+    if (versions.length === 0) return [];
+    const rows = await this.client.query<{ plan_id: string; version: number; resource_id: string; head: string; tail: string }>(
+      `SELECT t.plan_id, t.version, t.resource_id, t.head, t.tail FROM unnest($1::text[], $2::integer[]) AS k (plan_id, version)
+       JOIN plan_version_texts t ON t.plan_id = k.plan_id AND t.version = k.version AND t.deriver = $3 AND t.resource_type = $4`,
+      [versions.map((key) => key.planId), versions.map((key) => key.version), deriver, resourceType],
+    );
+    return rows.map((row) => ({ planId: row.plan_id, version: row.version, resourceType, id: row.resource_id, head: row.head, tail: row.tail }));
   }
 
   async plansWithResource(resourceType: string, resourceId: string): Promise<string[]> {

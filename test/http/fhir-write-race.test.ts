@@ -80,6 +80,7 @@ class RacingStore {
       versions: (planId, versions, options) => inner.versions(planId, versions, options),
       search: (query) => inner.search(query),
       searchHeads: (query) => inner.searchHeads(query),
+      keptTexts: (versions, deriver, type) => inner.keptTexts(versions, deriver, type),
       plansWithResource: (type, id) => inner.plansWithResource(type, id),
       currentWithResource: (type, id, options) => inner.currentWithResource(type, id, options),
       audit: (entry) => inner.audit(entry),

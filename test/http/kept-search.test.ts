@@ -79,6 +79,8 @@ describe('a FHIR CarePlan search walked from the kept summaries and texts, witho
       },
       searchHeads: async (...args: Parameters<typeof store.searchHeads>) => {
         expect(args[0].total, 'a FHIR search walks the store uncounted').toBe(false);
+        // The walk judges on the summaries; the texts are read for the page alone (keptTexts).
+        expect(args[0].derived?.text, 'a FHIR search walks the summaries without the texts').toBe(false);
         const { total, plans } = await store.searchHeads(...args);
         return { total, plans: lane === 'kept' ? plans : plans.map(({ derived: _derived, ...head }) => head) };
       },

@@ -293,6 +293,38 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect((await opened().store.versions(plan.id, [1], { derived: withSummary }))[0]?.plan).toEqual(plan);
     });
 
+    it('hands out the judging summary without the text when told text: false, and the texts of several versions at once (keptTexts)', async () => {
+      const plan = asNew(base, 'sip-store-kept-texts');
+      const [carePlan] = planResourceIds(plan).filter((resource) => resource.resourceType === 'CarePlan');
+      if (carePlan === undefined) throw new Error('the plan has a CarePlan');
+      const textOf = (version: number) => ({ resourceType: 'CarePlan', id: carePlan.id, head: `{"resourceType":"CarePlan","v":${String(version)},"meta":{`, tail: '}}' });
+      const goal = { resourceType: 'Goal', id: 'goal-kept', head: '{"resourceType":"Goal","meta":{', tail: '}}' };
+      const summary = '{"id":"sip-store-kept-texts","consents":[],"principals":[]}';
+      await opened().store.create(plan, 'system', planResourceIds(plan), { derived: { deriver: 'kept-texts', basis: '{"rules":[]}', summary, texts: [textOf(1), goal] } });
+      const second = { ...plan, version: 2 };
+      await opened().store.update(second, 1, 'system', planResourceIds(second), { derived: { deriver: 'kept-texts', basis: '{"rules":[2]}', summary, texts: [textOf(2)] } });
+      const person = plan.individual.identifier.value;
+      const summaryOnly = await opened().store.searchHeads({ personIdentifier: person, derived: { deriver: 'kept-texts', resourceType: 'CarePlan', text: false } });
+      expect(summaryOnly.plans.find((head) => head.planId === plan.id)?.derived).toEqual({ basis: '{"rules":[2]}', summary, texts: [] });
+      const texts = await opened().store.keptTexts(
+        [
+          { planId: plan.id, version: 1 },
+          { planId: plan.id, version: 2 },
+          { planId: plan.id, version: 3 },
+          { planId: 'sip-store-no-such-plan', version: 1 },
+        ],
+        'kept-texts',
+        'CarePlan',
+      );
+      expect(texts.sort((a, b) => a.version - b.version)).toEqual([
+        { planId: plan.id, version: 1, ...textOf(1) },
+        { planId: plan.id, version: 2, ...textOf(2) },
+      ]);
+      expect(await opened().store.keptTexts([{ planId: plan.id, version: 1 }], 'kept-texts', 'Goal')).toEqual([{ planId: plan.id, version: 1, ...goal }]);
+      expect(await opened().store.keptTexts([{ planId: plan.id, version: 1 }], 'another-deriver', 'CarePlan')).toEqual([]);
+      expect(await opened().store.keptTexts([], 'kept-texts', 'CarePlan')).toEqual([]);
+    });
+
     it('refuses to change or remove a stored version', async () => {
       await create(opened().store, asNew(base, 'sip-store-immutable'), 'system');
       await expect(opened().sql.query(`UPDATE plan_versions SET recorded_by = 'someone' WHERE plan_id = 'sip-store-immutable'`)).rejects.toThrow(/append-only/);
