@@ -621,6 +621,11 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       plans: (async function* () {
         let afterPlanId: string | undefined;
         const carePlanText: DerivedRequest = { deriver: currentDeriver(), resourceType: 'CarePlan' };
+        // A walk over the store judges on the summaries alone and reads the texts of its page after it
+        // (pageTexts): a status worklist of 5,000 plans read every one's text for a page of 20. A person's
+        // plans are few, and their texts the page: read with them, one statement instead of two
+        // (a person search 0.79× as fast with the second).
+        const walkedText: DerivedRequest = personValue === undefined ? { ...carePlanText, text: false } : carePlanText;
         for (;;) {
           const query: UncountedPlanSearch = {
             ...(personValue === undefined ? {} : { personIdentifier: personValue }),
@@ -631,8 +636,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
             // The walk counts what it judges sendable itself; a count of the store on every page would read every match after it again.
             total: false,
           };
-          // The walk judges on the summaries alone; the page's CarePlan texts are read for the page (pageTexts).
-          const keptPlans = kept === undefined ? undefined : await keptPage({ ...query, derived: { ...carePlanText, text: false } }, kept);
+          const keptPlans = kept === undefined ? undefined : await keptPage({ ...query, derived: walkedText }, kept);
           // A page one version of which could not be walked kept is read again with its plans, and so is the rest of the walk.
           if (keptPlans === undefined) kept = undefined;
           const plans: readonly Walked[] = keptPlans ?? (await store.search(query)).plans;
