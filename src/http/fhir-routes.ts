@@ -426,7 +426,19 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     let refusedCount = 0;
     const refusals: HttpError[] = [];
     const sendablePage: (StoredPlan | KeptJudging)[] = [];
+    // The walk goes to the end only when the answer needs every match: an accurate total asked for
+    // (`_total=accurate`, `_summary=count`, `_count=0`) or a sort, whose page is the top of them all.
+    // Otherwise it stops at the first sendable plan after the page, which shows there is a next one, and
+    // the searchset gives no total unless the walk ended by itself (Bundle.total is 0..1; without
+    // `_total` the server chooses, https://hl7.org/fhir/R4/search.html#total): the first page of a
+    // worklist of every open plan then judges 51 plans, not the store.
+    const counted = total === 'accurate' || summary === 'count' || count.data === 0 || top !== undefined;
+    let walkedAll = true;
     for await (const walked of matched.plans) {
+      if (!counted && sendableCount > offset.data + count.data) {
+        walkedAll = false;
+        break;
+      }
       // The plan as the caller reads it: an other actor's narrowed (src/http/narrowing.ts), or the refusal of what it would read;
       // a kept version as admitted on its summary (never narrowed).
       const read = 'plan' in walked ? asRead(walked, caller, at) : walked.access.allowed ? walked : undefined;
@@ -543,7 +555,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',
-      total: sendableCount,
+      ...(walkedAll ? { total: sendableCount } : {}),
       link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
       entry: [],
     };

@@ -1,0 +1,80 @@
+/**
+ * The CarePlan search's `total` and its walk (src/http/fhir-routes.ts): a search that needs every match
+ * — `_total=accurate`, `_summary=count`, `_count=0`, `_sort` — counts them all; any other stops at the
+ * first sendable plan after its page, which shows there is a next page, and gives no total unless the
+ * walk ended by itself (Bundle.total is 0..1, and without `_total` the server chooses:
+ * https://hl7.org/fhir/R4/search.html#total). Following the `next` links still gives every plan once.
+ */
+import type { Bundle, CarePlan } from 'fhir/r4.js';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPlan, startTestServer, type TestServer } from '../support/http-server.js';
+
+const PLANS = ['sip-total-a', 'sip-total-b', 'sip-total-c', 'sip-total-d', 'sip-total-e'];
+
+describe.each(['pglite', 'postgres'] as const)('the CarePlan search\'s total on %s', (driver) => {
+  let test: TestServer;
+
+  beforeAll(async () => {
+    test = await startTestServer(driver);
+    for (const id of PLANS) await request(test.url).post('/sip/plans').set('Authorization', `Bearer ${test.token}`).send(freshPlan(id)).expect(201);
+  }, 120_000);
+
+  afterAll(async () => {
+    await test.close();
+  });
+
+  const searchset = async (pathAndQuery: string): Promise<Bundle> => {
+    const response = await request(test.url).get(pathAndQuery).set('Authorization', `Bearer ${test.token}`).expect(200);
+    return response.body as Bundle;
+  };
+  const matches = (bundle: Bundle): string[] => (bundle.entry ?? []).filter((entry) => entry.search?.mode === 'match').map((entry) => (entry.resource as CarePlan).identifier?.[0]?.value ?? '?');
+  const next = (bundle: Bundle): string | undefined => bundle.link?.find((link) => link.relation === 'next')?.url;
+
+  it('gives no total for a page with more after it, and a next link', async () => {
+    const first = await searchset('/fhir/CarePlan?_count=2');
+    expect(matches(first)).toEqual(PLANS.slice(0, 2));
+    expect(first.total).toBeUndefined();
+    expect(new URL(next(first) ?? 'http://none').searchParams.get('_offset')).toBe('2');
+    const threeOfFive = await searchset('/fhir/CarePlan?_count=3');
+    expect(threeOfFive.total).toBeUndefined();
+    expect(next(threeOfFive)).toBeDefined();
+    // The one plan after the page is the last: the walk, taking it to show a next page, ended by itself.
+    const fourOfFive = await searchset('/fhir/CarePlan?_count=4');
+    expect(fourOfFive.total).toBe(5);
+    expect(next(fourOfFive)).toBeDefined();
+  });
+
+  it('gives the total when the walk reached the end by itself: the last page, or a page that holds every match', async () => {
+    const last = await searchset('/fhir/CarePlan?_count=2&_offset=4');
+    expect(matches(last)).toEqual(PLANS.slice(4));
+    expect(last.total).toBe(5);
+    expect(next(last)).toBeUndefined();
+    expect((await searchset('/fhir/CarePlan?_count=5')).total).toBe(5);
+    expect((await searchset('/fhir/CarePlan?_count=2&_offset=9')).total).toBe(5);
+  });
+
+  it('counts every match when asked to: _total=accurate, _summary=count, _count=0, _sort', async () => {
+    const accurate = await searchset('/fhir/CarePlan?_count=2&_total=accurate');
+    expect(matches(accurate)).toEqual(PLANS.slice(0, 2));
+    expect(accurate.total).toBe(5);
+    expect((await searchset('/fhir/CarePlan?_summary=count')).total).toBe(5);
+    expect((await searchset('/fhir/CarePlan?_count=0')).total).toBe(5);
+    expect((await searchset('/fhir/CarePlan?_count=2&_sort=-_lastUpdated')).total).toBe(5);
+    expect((await searchset('/fhir/CarePlan?_count=2&_total=none')).total).toBeUndefined();
+  });
+
+  it('gives every plan once, in order, to a client that follows the next links', async () => {
+    const seen: string[] = [];
+    let url: string | undefined = `${test.url}/fhir/CarePlan?_count=2`;
+    let pages = 0;
+    while (url !== undefined && pages < 10) {
+      const bundle = await searchset(url.slice(test.url.length));
+      seen.push(...matches(bundle));
+      url = next(bundle);
+      pages += 1;
+    }
+    expect(seen).toEqual(PLANS);
+    expect(pages).toBe(3);
+  });
+});
