@@ -88,6 +88,7 @@ const SEARCH_PARAMS: ReadonlySet<string> = new Set([
   '_summary',
   '_elements',
   '_sort',
+  '_cursor',
 ]);
 const TOTALS: ReadonlySet<string> = new Set(['none', 'estimate', 'accurate']);
 /** The refusals a searchset's OperationOutcome names one by one; more are counted in one issue. */
@@ -170,6 +171,18 @@ export interface PlanView {
  * mapping the whole plan then picking one was a fifth of a FHIR read's CPU (docs/performance.md).
  * The keys of every resource, which give the ids and the references' targets, are known at once.
  */
+/**
+ * A CarePlan search's `_cursor`: the id of the plan the previous page ended at, as its `next` link
+ * gives it. 400 for one that is not a plan id, and for one beside a parameter that counts every match
+ * (`_total=accurate`, `_summary=count`, `_count=0`, `_sort`), whose links page by `_offset`.
+ */
+function searchCursor(text: string | undefined, counted: boolean): string | undefined {
+  if (text === undefined) return undefined;
+  if (!FHIR_ID.test(text)) throw new HttpError(400, 'Bad Request', `_cursor=${text}: give the _cursor of a next link (a plan id)`);
+  if (counted) throw new HttpError(400, 'Bad Request', `_cursor=${text}: a search with _total=accurate, _summary=count, _count=0 or _sort pages by _offset; give _cursor without them`);
+  return text;
+}
+
 export function viewOf(stored: StoredPlan, at: Date): PlanView {
   const refusal = storedSendRefusal(stored, at);
   if (refusal !== undefined) throw refusal;
@@ -403,6 +416,14 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     const sorts = sortOf(queryValues(request, '_sort'));
     // With _sort, the keys of the first _offset + _count sendable plans (src/http/fhir-sort.ts); their plans are read again for the page.
     const top = sorts === undefined ? undefined : new TopRanked(sorts, offset.data + count.data);
+    // The walk goes to the end only when the answer needs every match: an accurate total asked for
+    // (`_total=accurate`, `_summary=count`, `_count=0`) or a sort, whose page is the top of them all.
+    // Otherwise it stops at the first sendable plan after the page, which shows there is a next one, and
+    // the searchset gives no total unless the walk ended by itself (Bundle.total is 0..1; without
+    // `_total` the server chooses, https://hl7.org/fhir/R4/search.html#total): the first page of a
+    // worklist of every open plan then judges 51 plans, not the store.
+    const counted = total === 'accurate' || summary === 'count' || count.data === 0 || top !== undefined;
+    const cursor = searchCursor(single(request, '_cursor'), counted);
 
     const at = clock();
     const base = baseUrl(request);
@@ -416,7 +437,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
           return access.allowed && readsNarrowed(access.role) ? undefined : { ...kept, access };
         }
       : undefined;
-    const matched = await matchingPlans(request, keptWalk);
+    const matched = await matchingPlans(request, keptWalk, cursor);
     // One walk over the matches: each judged, counted, and kept only when on the page asked for, so
     // the answer's memory is a page's whatever the store holds. Plans that may not be sent now are
     // left out; when every plan found is, the answer is the refusal.
@@ -426,13 +447,6 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     let refusedCount = 0;
     const refusals: HttpError[] = [];
     const sendablePage: (StoredPlan | KeptJudging)[] = [];
-    // The walk goes to the end only when the answer needs every match: an accurate total asked for
-    // (`_total=accurate`, `_summary=count`, `_count=0`) or a sort, whose page is the top of them all.
-    // Otherwise it stops at the first sendable plan after the page, which shows there is a next one, and
-    // the searchset gives no total unless the walk ended by itself (Bundle.total is 0..1; without
-    // `_total` the server chooses, https://hl7.org/fhir/R4/search.html#total): the first page of a
-    // worklist of every open plan then judges 51 plans, not the store.
-    const counted = total === 'accurate' || summary === 'count' || count.data === 0 || top !== undefined;
     let walkedAll = true;
     for await (const walked of matched.plans) {
       if (!counted && sendableCount > offset.data + count.data) {
@@ -478,6 +492,21 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
       for (const name of ignored) query.delete(name);
       query.set('_offset', String(pageOffset));
+      query.set('_count', String(count.data));
+      return `${base}/CarePlan?${query.toString()}`;
+    };
+    /**
+     * The next page of a search that is not counted: after the page's last plan (`_cursor`), so a client
+     * that follows the links pays for each page's own plans, not for every plan before it, and a plan
+     * recorded meanwhile shifts nothing. A counted search walks every match anyway and keeps `_offset`.
+     */
+    const nextLink = (): string => {
+      const last = sendablePage.at(-1);
+      if (counted || last === undefined) return link(offset.data + count.data);
+      const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
+      for (const name of ignored) query.delete(name);
+      query.delete('_offset');
+      query.set('_cursor', judgedOf(last).id);
       query.set('_count', String(count.data));
       return `${base}/CarePlan?${query.toString()}`;
     };
@@ -555,8 +584,9 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',
-      ...(walkedAll ? { total: sendableCount } : {}),
-      link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: link(offset.data + count.data) }] : [])],
+      // After a cursor the walk has not seen the plans before it: no total.
+      ...(walkedAll && cursor === undefined ? { total: sendableCount } : {}),
+      link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: nextLink() }] : [])],
       entry: [],
     };
     // JSON.stringify(bundle) with the entries' texts in place of its empty `entry`, its last member.
@@ -575,7 +605,11 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
    * {@link MAX_LIMIT} plans at a time, after the last id seen, so its memory does not grow with the
    * store and a plan recorded meanwhile shifts nothing.
    */
-  async function matchingPlans(request: Request, keptWalk?: (kept: KeptJudging) => KeptWalk | undefined): Promise<{ plans: Iterable<Walked> | AsyncIterable<Walked>; derivedAsked: boolean }> {
+  async function matchingPlans(
+    request: Request,
+    keptWalk?: (kept: KeptJudging) => KeptWalk | undefined,
+    cursor?: string,
+  ): Promise<{ plans: Iterable<Walked> | AsyncIterable<Walked>; derivedAsked: boolean }> {
     const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
     const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
     const people = [
@@ -605,10 +639,8 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       const recorded = Date.parse(recordedAtOf(walked));
       return updatedSince <= recorded && recorded < updatedBefore && (inPeriod === undefined || inPeriod(periodRange(judged)));
     };
-    const byId = (a: StoredPlan, b: StoredPlan): number => {
-      const [first, second] = [judgingPlanOf(a).id, judgingPlanOf(b).id];
-      return first < second ? -1 : first > second ? 1 : 0;
-    };
+    const compareIds = (first: string, second: string): number => (first < second ? -1 : first > second ? 1 : 0);
+    const byId = (a: StoredPlan, b: StoredPlan): number => compareIds(judgingPlanOf(a).id, judgingPlanOf(b).id);
 
     const patientId = patients[0]?.replace(/^Patient\//, '');
     // _id: the CarePlans' resource ids, any of them (a comma is "or"); stable across a plan's versions.
@@ -624,14 +656,17 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       if (patientId !== undefined) narrow(FHIR_ID.test(patientId) ? await store.plansWithResource('Patient', patientId) : []);
       if (resourceIds.length > 0) narrow((await Promise.all(resourceIds.filter((id) => FHIR_ID.test(id)).map((id) => store.plansWithResource('CarePlan', id)))).flat());
       const found = (await Promise.all([...(planIds ?? [])].map((planId) => store.get(planId)))).filter((stored) => stored !== undefined);
-      return { plans: found.filter(matches).sort(byId), derivedAsked: false };
+      // After a cursor: the plans after it in the order they are answered in.
+      const afterCursor = (stored: StoredPlan): boolean => cursor === undefined || compareIds(cursor, judgingPlanOf(stored).id) < 0;
+      return { plans: found.filter(matches).filter(afterCursor).sort(byId), derivedAsked: false };
     }
     const personValue = person?.value;
     const [onlyStatus, ...moreStatuses] = statuses;
     let kept = keptWalk;
     return {
       plans: (async function* () {
-        let afterPlanId: string | undefined;
+        // The store's order; a cursor is where the last page ended.
+        let afterPlanId: string | undefined = cursor;
         const carePlanText: DerivedRequest = { deriver: currentDeriver(), resourceType: 'CarePlan' };
         // A walk over the store judges on the summaries alone and reads the texts of its page after it
         // (pageTexts): a status worklist of 5,000 plans read every one's text for a page of 20. A person's

@@ -3,7 +3,8 @@
  * — `_total=accurate`, `_summary=count`, `_count=0`, `_sort` — counts them all; any other stops at the
  * first sendable plan after its page, which shows there is a next page, and gives no total unless the
  * walk ended by itself (Bundle.total is 0..1, and without `_total` the server chooses:
- * https://hl7.org/fhir/R4/search.html#total). Following the `next` links still gives every plan once.
+ * https://hl7.org/fhir/R4/search.html#total). Its `next` link pages after the page's last plan
+ * (`_cursor`), and following the links gives every plan once.
  */
 import type { Bundle, CarePlan } from 'fhir/r4.js';
 import request from 'supertest';
@@ -35,7 +36,11 @@ describe.each(['pglite', 'postgres'] as const)('the CarePlan search\'s total on 
     const first = await searchset('/fhir/CarePlan?_count=2');
     expect(matches(first)).toEqual(PLANS.slice(0, 2));
     expect(first.total).toBeUndefined();
-    expect(new URL(next(first) ?? 'http://none').searchParams.get('_offset')).toBe('2');
+    // The next page is after the page's last plan, not at an offset.
+    const link = new URL(next(first) ?? 'http://none');
+    expect(link.searchParams.get('_cursor')).toBe('sip-total-b');
+    expect(link.searchParams.get('_offset')).toBeNull();
+    expect(link.searchParams.get('_count')).toBe('2');
     const threeOfFive = await searchset('/fhir/CarePlan?_count=3');
     expect(threeOfFive.total).toBeUndefined();
     expect(next(threeOfFive)).toBeDefined();
@@ -64,6 +69,27 @@ describe.each(['pglite', 'postgres'] as const)('the CarePlan search\'s total on 
     expect((await searchset('/fhir/CarePlan?_count=2&_total=none')).total).toBeUndefined();
   });
 
+  it('pages after a cursor: the plans after it, no total, 400 for a malformed one or one beside a count', async () => {
+    const after = await searchset('/fhir/CarePlan?_cursor=sip-total-c&_count=1');
+    expect(matches(after)).toEqual(['sip-total-d']);
+    expect(after.total).toBeUndefined();
+    expect(new URL(next(after) ?? 'http://none').searchParams.get('_cursor')).toBe('sip-total-d');
+    expect(matches(await searchset('/fhir/CarePlan?_cursor=sip-total-c&_offset=1&_count=5'))).toEqual(['sip-total-e']);
+    // The end: nothing after the last plan, and no next link.
+    const end = await searchset('/fhir/CarePlan?_cursor=sip-total-e');
+    expect(matches(end)).toEqual([]);
+    expect(next(end)).toBeUndefined();
+    // A cursor need not be a plan that is there: the plans after it in order.
+    expect(matches(await searchset('/fhir/CarePlan?_cursor=sip-total-bb&_count=1'))).toEqual(['sip-total-c']);
+    // The same on the few plans of one _id or patient, read at once rather than walked.
+    const carePlanIds = (await searchset('/fhir/CarePlan?_count=5')).entry?.map((entry) => entry.resource?.id ?? '?') ?? [];
+    expect(matches(await searchset(`/fhir/CarePlan?_id=${carePlanIds.join(',')}&_cursor=sip-total-c`))).toEqual(['sip-total-d', 'sip-total-e']);
+    for (const query of ['_cursor=a%20b', '_cursor=sip-total-c&_total=accurate', '_cursor=sip-total-c&_sort=date', '_cursor=sip-total-c&_summary=count']) {
+      const refused = await request(test.url).get(`/fhir/CarePlan?${query}`).set('Authorization', `Bearer ${test.token}`).expect(400);
+      expect(JSON.stringify(refused.body)).toContain('_cursor');
+    }
+  });
+
   it('gives every plan once, in order, to a client that follows the next links', async () => {
     const seen: string[] = [];
     let url: string | undefined = `${test.url}/fhir/CarePlan?_count=2`;
@@ -76,5 +102,13 @@ describe.each(['pglite', 'postgres'] as const)('the CarePlan search\'s total on 
     }
     expect(seen).toEqual(PLANS);
     expect(pages).toBe(3);
+  });
+
+  // Last: it records a plan the others do not expect.
+  it('keeps the next page where it was when a plan is recorded before it meanwhile', async () => {
+    const first = await searchset('/fhir/CarePlan?_count=2');
+    await request(test.url).post('/sip/plans').set('Authorization', `Bearer ${test.token}`).send(freshPlan('sip-total-aa')).expect(201);
+    const second = await searchset((next(first) ?? '').slice(test.url.length));
+    expect(matches(second)).toEqual(['sip-total-c', 'sip-total-d']);
   });
 });
