@@ -437,7 +437,8 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
           return access.allowed && readsNarrowed(access.role) ? undefined : { ...kept, access };
         }
       : undefined;
-    const matched = await matchingPlans(request, keptWalk, cursor);
+    // A walk that stops after its page reads the store a page of that size at a time (more when plans are left out).
+    const matched = await matchingPlans(request, keptWalk, cursor, counted ? MAX_LIMIT : Math.min(MAX_LIMIT, offset.data + count.data + 1));
     // One walk over the matches: each judged, counted, and kept only when on the page asked for, so
     // the answer's memory is a page's whatever the store holds. Plans that may not be sent now are
     // left out; when every plan found is, the answer is the refusal.
@@ -601,14 +602,15 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
    * The plans a CarePlan search names, before access and consent are judged, in the store's order of
    * plan ids; `derivedAsked` when they are read with what is derived from them (the CarePlan's text),
    * so one without was derived from none. The parameters are read (400 for a malformed one) before
-   * the store is asked. A search that names no plan or patient walks the store a page of
-   * {@link MAX_LIMIT} plans at a time, after the last id seen, so its memory does not grow with the
-   * store and a plan recorded meanwhile shifts nothing.
+   * the store is asked. A search that names no plan or patient walks the store `storePage` plans at a
+   * time (at most {@link MAX_LIMIT}), after the last id seen (first after `cursor`), so its memory does
+   * not grow with the store and a plan recorded meanwhile shifts nothing.
    */
   async function matchingPlans(
     request: Request,
     keptWalk?: (kept: KeptJudging) => KeptWalk | undefined,
     cursor?: string,
+    storePage: number = MAX_LIMIT,
   ): Promise<{ plans: Iterable<Walked> | AsyncIterable<Walked>; derivedAsked: boolean }> {
     const [identifier, ...moreIdentifiers] = queryValues(request, 'identifier').map(token);
     const patients = [...queryValues(request, 'patient'), ...queryValues(request, 'subject')];
@@ -678,7 +680,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
             ...(personValue === undefined ? {} : { personIdentifier: personValue }),
             ...(onlyStatus !== undefined && moreStatuses.length === 0 ? { status: onlyStatus } : {}),
             ...(afterPlanId === undefined ? {} : { afterPlanId }),
-            limit: MAX_LIMIT,
+            limit: storePage,
             derived: carePlanText,
             // The walk counts what it judges sendable itself; a count of the store on every page would read every match after it again.
             total: false,
@@ -689,7 +691,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
           const plans: readonly Walked[] = keptPlans ?? (await store.search(query)).plans;
           for (const walked of plans) if (matches(walked)) yield walked;
           const last = plans.at(-1);
-          if (plans.length < MAX_LIMIT || last === undefined) return;
+          if (plans.length < storePage || last === undefined) return;
           afterPlanId = judgedOf(last).id;
         }
       })(),

@@ -95,6 +95,15 @@ describe.each(['pglite', 'postgres'] as const)('GET /fhir/CarePlan?_sort on %s',
     expect(await ids('_sort=-date&date=sa2026-02-08&_include=*')).toEqual(['sip-sort-b', 'sip-sort-c']);
   });
 
+  it('walks on past plans a filter leaves out to fill a page and to find the next (a store page of _count + 1 plans at a time)', async () => {
+    // Initiated after 2026-02-08 (sa): b and c; a, read first, is left out.
+    const first = (await request(test.url).get('/fhir/CarePlan?date=sa2026-02-08&_count=1').set('Authorization', `Bearer ${test.token}`).expect(200)).body as Bundle;
+    expect(first.entry?.map((entry) => (entry.resource as CarePlan).identifier?.[0]?.value)).toEqual(['sip-sort-b']);
+    const next = first.link?.find((link) => link.relation === 'next')?.url;
+    expect(next).toBeDefined();
+    expect(await ids(new URL(next ?? 'http://none').search.slice(1))).toEqual(['sip-sort-c']);
+  });
+
   it('keeps _sort in the paging links and refuses a parameter it cannot sort by', async () => {
     const page = (await request(test.url).get('/fhir/CarePlan?_sort=date&_count=1').set('Authorization', `Bearer ${test.token}`).expect(200)).body as Bundle;
     expect(page.total).toBe(4);
