@@ -663,7 +663,6 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       return { plans: found.filter(matches).filter(afterCursor).sort(byId), derivedAsked: false };
     }
     const personValue = person?.value;
-    const [onlyStatus, ...moreStatuses] = statuses;
     let kept = keptWalk;
     return {
       plans: (async function* () {
@@ -678,7 +677,8 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
         for (;;) {
           const query: UncountedPlanSearch = {
             ...(personValue === undefined ? {} : { personIdentifier: personValue }),
-            ...(onlyStatus !== undefined && moreStatuses.length === 0 ? { status: onlyStatus } : {}),
+            // The statuses asked for, any of them (a comma is "or"): a worklist of open plans reads no closed one.
+            ...(statuses.length > 0 ? { status: statuses } : {}),
             ...(afterPlanId === undefined ? {} : { afterPlanId }),
             limit: storePage,
             derived: carePlanText,

@@ -138,8 +138,8 @@ export interface RecordedVersion {
 export interface PlanSearch {
   /** personnummer, samordningsnummer or reservnummer value of the individual, as written in the plan. */
   readonly personIdentifier?: string;
-  /** The plan status (lifecycle.ts `planStatus`): draft, active, completed, revoked. */
-  readonly status?: string;
+  /** The plan status (lifecycle.ts `planStatus`): draft, active, completed, revoked; or any of several. */
+  readonly status?: string | readonly string[];
   /** A principal's local id in the plan, or its HSA-id / organisationsnummer / kommunkod / länskod. */
   readonly principal?: string;
   /** Plans with an unheld follow-up dated on or before this date (YYYY-MM-DD). */

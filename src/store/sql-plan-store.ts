@@ -300,7 +300,8 @@ function searchStatement(query: PlanSearch, columns: string): SearchStatement {
   const where: string[] = [];
   const param = (value: unknown): string => `$${String(params.push(value))}`;
   if (query.personIdentifier !== undefined) where.push(`p.person_identifier = ${param(query.personIdentifier)}`);
-  if (query.status !== undefined) where.push(`p.status = ${param(query.status)}`);
+  if (typeof query.status === 'string') where.push(`p.status = ${param(query.status)}`);
+  else if (query.status !== undefined) where.push(`p.status = ANY(${param(query.status)}::text[])`);
   if (query.afterPlanId !== undefined) where.push(`p.plan_id > ${param(query.afterPlanId)}`);
   if (query.principal !== undefined) where.push(`p.principal_keys && ${param(principalSearchKeys(query.principal))}::text[]`);
   if (query.followUpDueBy !== undefined) where.push(`p.next_follow_up <= ${param(checkDate('followUpDueBy', query.followUpDueBy))}::date`);

@@ -37,7 +37,7 @@ const OVER_EVERY_PLAN = [
   '/fhir/CarePlan?_sort=date,-_lastUpdated',
   '/fhir/CarePlan?date=ge2026-01-01',
   '/fhir/CarePlan?_lastUpdated=ge2020-01-01&_count=4',
-  // By the status recorded with each version (one status filtered in SQL, several on the heads).
+  // By the status recorded with each version (filtered in SQL, one or several, and again on the heads).
   '/fhir/CarePlan?status=active',
   '/fhir/CarePlan?status=draft,active',
   '/fhir/CarePlan?status=revoked,completed&_count=2',

@@ -643,6 +643,17 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         }
       });
 
+      it('finds the plans of any of several statuses', async () => {
+        const byOne = async (status: string) => ids({ status });
+        const [drafts, actives, completed] = [await byOne('draft'), await byOne('active'), await byOne('completed')];
+        expect(drafts.length).toBeGreaterThan(0);
+        expect(actives.length).toBeGreaterThan(0);
+        expect(await ids({ status: ['draft', 'active'] })).toEqual([...drafts, ...actives].sort());
+        expect(await ids({ status: ['completed', 'no-such-status'] })).toEqual(completed);
+        expect(await ids({ status: [] })).toEqual([]);
+        expect((await searched().store.search({ status: ['draft', 'active'], limit: 1 })).total).toBe(drafts.length + actives.length);
+      });
+
       it('hands out a page alone when told total: false — the same versions in the same order, and no total', async () => {
         const queries: Parameters<PlanStore['search']>[0][] = [{}, { limit: 2, offset: 2 }, { offset: 20 }, { limit: 0 }, { status: 'active', afterPlanId: 'sip-falun-2026-0142', limit: 3 }];
         for (const query of queries) {
