@@ -162,16 +162,6 @@ export interface PlanView {
 }
 
 /**
- * The plan's FHIR view at `at`: refused with 403 naming the rules when the plan may not be sent at
- * that moment (judgeSend), mapped only after it may.
- *
- * Each resource is mapped in the facade's form (src/fhir/write/plan-entries.ts `facadeResource`, its
- * references `Type/id`; src/http/derived-view.ts `viewResource`) when first asked for: a read
- * answers one resource of the view, a search without _include / _revinclude one per plan, and
- * mapping the whole plan then picking one was a fifth of a FHIR read's CPU (docs/performance.md).
- * The keys of every resource, which give the ids and the references' targets, are known at once.
- */
-/**
  * A CarePlan search's `_cursor`: the id of the plan the previous page ended at, as its `next` link
  * gives it. 400 for one that is not a plan id, and for one beside a parameter that counts every match
  * (`_total=accurate`, `_summary=count`, `_count=0`, `_sort`), whose links page by `_offset`.
@@ -183,6 +173,16 @@ function searchCursor(text: string | undefined, counted: boolean): string | unde
   return text;
 }
 
+/**
+ * The plan's FHIR view at `at`: refused with 403 naming the rules when the plan may not be sent at
+ * that moment (judgeSend), mapped only after it may.
+ *
+ * Each resource is mapped in the facade's form (src/fhir/write/plan-entries.ts `facadeResource`, its
+ * references `Type/id`; src/http/derived-view.ts `viewResource`) when first asked for: a read
+ * answers one resource of the view, a search without _include / _revinclude one per plan, and
+ * mapping the whole plan then picking one was a fifth of a FHIR read's CPU (docs/performance.md).
+ * The keys of every resource, which give the ids and the references' targets, are known at once.
+ */
 export function viewOf(stored: StoredPlan, at: Date): PlanView {
   const refusal = storedSendRefusal(stored, at);
   if (refusal !== undefined) throw refusal;
@@ -486,7 +486,8 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       subject.person = judgedOf(onlyAllowed).individual.identifier.value;
     }
     const [refusal] = refusals;
-    if (sendableCount === 0 && refusal !== undefined) throw refusal;
+    // After a cursor the plans before it were sendable when the link was made: an empty page with the outcome, not a refusal.
+    if (sendableCount === 0 && refusal !== undefined && cursor === undefined) throw refusal;
 
     // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
     const link = (pageOffset: number): string => {

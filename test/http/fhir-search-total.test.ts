@@ -111,4 +111,17 @@ describe.each(['pglite', 'postgres'] as const)('the CarePlan search\'s total on 
     const second = await searchset((next(first) ?? '').slice(test.url.length));
     expect(matches(second)).toEqual(['sip-total-c', 'sip-total-d']);
   });
+
+  // Last too: it withdraws consents.
+  it('answers a page after a cursor whose plans may no longer be sent with an empty page and the outcome, not a refusal', async () => {
+    for (const id of ['sip-total-d', 'sip-total-e']) {
+      await request(test.url).post(`/sip/plans/${id}/consents/consent-1/withdrawal`).set('Authorization', `Bearer ${test.token}`).send({ withdrawnBy: 'individual', recordedBy: 'prof-anna-lind' }).expect(201);
+    }
+    const after = await searchset('/fhir/CarePlan?_cursor=sip-total-c');
+    expect(matches(after)).toEqual([]);
+    expect(after.entry?.filter((entry) => entry.search?.mode === 'outcome')).toHaveLength(1);
+    const all = await searchset('/fhir/CarePlan?_count=10');
+    expect(matches(all)).toEqual(['sip-total-a', 'sip-total-aa', 'sip-total-b', 'sip-total-c']);
+    expect(all.total).toBe(4);
+  });
 });
