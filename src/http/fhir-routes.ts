@@ -490,10 +490,14 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
     if (sendableCount === 0 && refusal !== undefined && cursor === undefined) throw refusal;
 
     // Plans of the page the store was asked to bring derived data with and brought none are derived now (and kept).
-    const link = (pageOffset: number): string => {
+    /** A page's link: at an offset, or after a plan (`_cursor`, in place of any offset), with the request's other parameters. */
+    const link = (page: { readonly offset: number } | { readonly after: string }): string => {
       const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
       for (const name of ignored) query.delete(name);
-      query.set('_offset', String(pageOffset));
+      if ('after' in page) {
+        query.delete('_offset');
+        query.set('_cursor', page.after);
+      } else query.set('_offset', String(page.offset));
       query.set('_count', String(count.data));
       return `${base}/CarePlan?${query.toString()}`;
     };
@@ -504,17 +508,11 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
      */
     const nextLink = (): string => {
       const last = sendablePage.at(-1);
-      if (counted || last === undefined) return link(offset.data + count.data);
-      const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');
-      for (const name of ignored) query.delete(name);
-      query.delete('_offset');
-      query.set('_cursor', judgedOf(last).id);
-      query.set('_count', String(count.data));
-      return `${base}/CarePlan?${query.toString()}`;
+      return counted || last === undefined ? link({ offset: offset.data + count.data }) : link({ after: judgedOf(last).id });
     };
     if (summary === 'count') {
-      const counted: Bundle = { resourceType: 'Bundle', type: 'searchset', total: sendableCount, link: [{ relation: 'self', url: link(offset.data) }] };
-      sendFhir(response, counted);
+      const countOnly: Bundle = { resourceType: 'Bundle', type: 'searchset', total: sendableCount, link: [{ relation: 'self', url: link({ offset: offset.data }) }] };
+      sendFhir(response, countOnly);
       return;
     }
     const withTexts = await pageTexts(sendablePage);
@@ -588,7 +586,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       type: 'searchset',
       // After a cursor the walk has not seen the plans before it: no total.
       ...(walkedAll && cursor === undefined ? { total: sendableCount } : {}),
-      link: [{ relation: 'self', url: link(offset.data) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: nextLink() }] : [])],
+      link: [{ relation: 'self', url: link({ offset: offset.data }) }, ...(count.data > 0 && offset.data + count.data < sendableCount ? [{ relation: 'next', url: nextLink() }] : [])],
       entry: [],
     };
     // JSON.stringify(bundle) with the entries' texts in place of its empty `entry`, its last member.
@@ -724,16 +722,16 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
    * plan) is as it was.
    */
   async function pageTexts(page: readonly (StoredPlan | KeptJudging)[]): Promise<(StoredPlan | KeptJudging)[]> {
-    const wanting = page.filter((read): read is KeptJudging => !('plan' in read) && !read.derived.texts.some((text) => text.resourceType === 'CarePlan'));
+    const wantsText = (read: StoredPlan | KeptJudging): read is KeptJudging => !('plan' in read) && !read.derived.texts.some((text) => text.resourceType === 'CarePlan');
+    const wanting = page.filter(wantsText);
     if (wanting.length === 0) return [...page];
     const textsOf = new Map<string, DerivedText[]>();
     for (const { planId, version, ...text } of await store.keptTexts(wanting.map(({ head }) => head), currentDeriver(), 'CarePlan')) {
       const key = `${planId}/${String(version)}`;
       textsOf.set(key, [...(textsOf.get(key) ?? []), text]);
     }
-    const wanted = new Set<StoredPlan | KeptJudging>(wanting);
     return page.map((read) => {
-      if ('plan' in read || !wanted.has(read)) return read;
+      if (!wantsText(read)) return read;
       const derived = { ...read.derived, texts: textsOf.get(`${read.head.planId}/${String(read.head.version)}`) ?? [] };
       return { ...read, head: { ...read.head, derived }, derived };
     });
