@@ -53,6 +53,12 @@ export const serverConfigSchema = z.object({
   processes: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(64, 'must be at most 64').default(1),
   /** `SIP_VALIDATION_WORKERS`: worker threads that validate `POST /fhir` transactions (src/http/transaction-reader.ts); 0 validates on the event loop. */
   validationWorkers: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(64, 'must be at most 64').default(0),
+  /**
+   * `SIP_ANALYZE_SECONDS`: how often the server looks for tables of its store whose planner statistics
+   * are out of date and analyzes them, on a database whose autovacuum does not (the embedded store, or
+   * a PostgreSQL server with `autovacuum = off`; src/store/statistics.ts); 0 never does.
+   */
+  analyzeSeconds: z.coerce.number().int('must be a whole number of seconds').min(0, 'must be 0 or more').max(3_600, 'must be at most 3600 (an hour)').default(10),
   /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */
   loadExamples: flagSchema.default(true),
   /** `SIP_AUTH_DISABLED`: no authentication at all — for local experiments only, and loudly so. */
@@ -103,6 +109,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   tokenCache: 'SIP_TOKEN_CACHE',
   processes: 'SIP_PROCESSES',
   validationWorkers: 'SIP_VALIDATION_WORKERS',
+  analyzeSeconds: 'SIP_ANALYZE_SECONDS',
   loadExamples: 'SIP_LOAD_EXAMPLES',
   authDisabled: 'SIP_AUTH_DISABLED',
   authIssuer: 'SIP_AUTH_ISSUER',

@@ -15,7 +15,7 @@ import { loadExchange, OutboxWorker, type Connector, type Exchange, type OutboxR
 import { planResourceIds } from '../fhir/index.js';
 import { currentDeriver, derivedVersion } from './derived-view.js';
 import { parsePlanText, type SendBasis, type SipPlan } from '../sip/index.js';
-import { createPlanStore, type PlanStore } from '../store/index.js';
+import { createPlanStore, StatisticsKeeper, type PlanStore, type StatisticsKeeping } from '../store/index.js';
 import { createApp, type Caller } from './app.js';
 import { createAppServer, listen } from './node-server.js';
 import { transactionReaderPool } from './transaction-reader.js';
@@ -114,6 +114,41 @@ export interface StartOptions {
   readonly rateLimitStore?: RateLimitStore;
 }
 
+/**
+ * What keeps the planner's statistics of the store's tables (src/store/statistics.ts): nothing here
+ * where the database's autovacuum does, otherwise a keeper analyzing them every `seconds`. A PostgreSQL
+ * server that leaves it to this one is named in the log, since nothing vacuums its tables either.
+ */
+function statisticsKeeper(keeping: StatisticsKeeping, store: PlanStore, seconds: number, logger: Logger): StatisticsKeeper | undefined {
+  if (keeping.by === 'autovacuum') return undefined;
+  if (keeping.by === 'nobody') {
+    logger.warn(
+      { setting: 'track_counts' },
+      "PostgreSQL's track_counts is off: it counts no changed rows, so neither its autovacuum nor this server can tell when a table's planner statistics are out of date; searches may slow down as plans are added. Turn track_counts on, or run ANALYZE regularly",
+    );
+    return undefined;
+  }
+  if (keeping.why === 'autovacuum-off') {
+    logger.warn(
+      { setting: 'autovacuum', analyzeSeconds: seconds },
+      seconds === 0
+        ? "PostgreSQL's autovacuum is off and SIP_ANALYZE_SECONDS is 0: nothing keeps the store's planner statistics or vacuums its tables; searches may slow down as plans are added. Turn autovacuum on, or run VACUUM ANALYZE regularly"
+        : `PostgreSQL's autovacuum is off: this server analyzes the store's tables every ${String(seconds)} s once enough of their rows changed (SIP_ANALYZE_SECONDS), but nothing vacuums them. Turn autovacuum on, or run VACUUM regularly`,
+    );
+  }
+  if (seconds === 0) return undefined;
+  return new StatisticsKeeper({
+    analyzeDue: () => store.statistics.analyzeDue(),
+    intervalMs: seconds * 1000,
+    onAnalyzed: (tables) => {
+      logger.info({ tables }, 'analyzed tables whose planner statistics were out of date');
+    },
+    onError: (error) => {
+      logger.warn({ err: error }, "could not analyze the store's tables");
+    },
+  });
+}
+
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? (() => new Date());
   // The service's own log is batched (logger.ts); a logger handed in (tests) is used as it is.
@@ -130,6 +165,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
   const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl, prepare: config.pgPrepare });
   let loadedExchange: Exchange | undefined;
+  let keeper: StatisticsKeeper | undefined;
   try {
     await store.migrate({ resourcesOf: planResourceIds });
     if (config.loadExamples) await loadExamples(store);
@@ -181,6 +217,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const server = createAppServer(app);
     await listen(server, config.port, config.host);
     worker?.start();
+    keeper = statisticsKeeper(await store.statistics.keeping(), store, config.analyzeSeconds, logger);
+    keeper?.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     return {
@@ -195,6 +233,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           server.closeAllConnections();
         });
         await worker?.stop();
+        await keeper?.stop();
         await loadedExchange?.close();
         await transactionReader?.close();
         await store.close();
@@ -204,6 +243,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       ...(loadedExchange === undefined ? {} : { receiverSummary: loadedExchange.summary }),
     };
   } catch (error) {
+    await keeper?.stop();
     await loadedExchange?.close();
     await store.close();
     ownLog?.flush();

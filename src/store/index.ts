@@ -6,6 +6,7 @@ import { openPg, openPglite } from './sql-client.js';
 export * from './plan-store.js';
 export * from './outbox.js';
 export { documentTextOf } from './plan-rows.js';
+export { StatisticsKeeper, type StatisticsKeeping } from './statistics.js';
 
 /**
  * Where the store keeps its data: PGlite, embedded, in `dataDir` (created when missing; one process

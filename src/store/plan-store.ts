@@ -9,6 +9,7 @@
  */
 import type { PlanStatus, Problem, SipPlan } from '../sip/index.js';
 import type { OutboxStore } from './outbox.js';
+import type { StatisticsKeeping } from './statistics.js';
 
 /**
  * A resource of a plan version's FHIR view, as the caller that writes the version names it
@@ -406,5 +407,11 @@ export interface PlanStore {
   auditEntry(id: string, options?: { readonly visibleTo?: string }): Promise<RecordedAuditEntry | undefined>;
   /** The outbox of deliveries to receivers (outbox.ts), on the same database. */
   readonly outbox: OutboxStore;
+  /**
+   * The query planner's statistics of the store's tables (statistics.ts): who keeps them, and an
+   * `ANALYZE` of each table whose rows changed past autovacuum's threshold, for a database whose
+   * autovacuum does not (PGlite, or a server with `autovacuum = off`); the tables analyzed.
+   */
+  readonly statistics: { keeping(): Promise<StatisticsKeeping>; analyzeDue(): Promise<string[]> };
   close(): Promise<void>;
 }

@@ -32,6 +32,7 @@ import {
 } from './plan-store.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
 import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
+import { analyzeDue, statisticsKeeping } from './statistics.js';
 
 /** How many rows a search or an audit query returns when not told, and the most it returns. */
 export const DEFAULT_LIMIT = 100;
@@ -328,10 +329,12 @@ function searchStatement(query: PlanSearch, columns: string): SearchStatement {
 export class SqlPlanStore implements PlanStore {
   private readonly auditWriter: AuditWriter;
   readonly outbox: OutboxStore;
+  readonly statistics: PlanStore['statistics'];
 
   constructor(private readonly client: SqlClient) {
     this.auditWriter = new AuditWriter(client);
     this.outbox = new SqlOutboxStore(client);
+    this.statistics = { keeping: () => statisticsKeeping(client), analyzeDue: () => analyzeDue(client) };
   }
 
   async migrate(options: { readonly resourcesOf?: PlanResourcesOf } = {}): Promise<void> {

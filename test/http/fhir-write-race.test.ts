@@ -88,6 +88,7 @@ class RacingStore {
       auditCount: (query) => inner.auditCount(query),
       auditEntry: (id) => inner.auditEntry(id),
       outbox: inner.outbox,
+      statistics: inner.statistics,
       close: () => inner.close(),
     };
   }

@@ -1,0 +1,171 @@
+/**
+ * The query planner's statistics of the store's tables, kept current where nothing else keeps them.
+ *
+ * PostgreSQL's planner chooses how to run a statement from the statistics `ANALYZE` gathers. Its
+ * autovacuum daemon runs `ANALYZE` on a table once enough of its rows changed
+ * (https://www.postgresql.org/docs/15/routine-vacuuming.html#VACUUM-FOR-STATISTICS). Two kinds of
+ * database this service runs on never do:
+ *
+ * - a PostgreSQL server with `autovacuum = off` (the machines this project is built on run so);
+ * - PGlite, the embedded default store: one standalone backend, with no autovacuum daemon at all.
+ *
+ * Without statistics the planner guesses, and one of its guesses grows with the store: a person's
+ * search (`plans.person_identifier = $1`, src/store/sql-plan-store.ts `searchStatement`) was run as a
+ * hash join over a sequential scan of every plan version, so each search cost more PostgreSQL CPU
+ * than the last as plans were added (0.92, 1.23, 1.72 ms a search over three bench rounds, against
+ * 0.22–0.23 ms once the tables were analyzed; docs/performance.md, "The planner without statistics").
+ *
+ * There, {@link analyzeDue} does what autovacuum would: it analyzes each of the store's tables whose
+ * rows changed since its last `ANALYZE` by more than autovacuum's own threshold, read from the
+ * server's settings (`autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` × rows).
+ * It does not `VACUUM`: dead rows are the operator's to clear on a server that has autovacuum off,
+ * and the server says so at start (src/http/server.ts).
+ */
+import type { SqlClient, SqlQueryable } from './sql-client.js';
+
+/** What autovacuum's analyze decision reads of a table. */
+export interface TableActivity {
+  readonly table: string;
+  /** `pg_class.reltuples`: the rows the last `ANALYZE` or `VACUUM` counted; -1 when neither ever ran. */
+  readonly rows: number;
+  /** `pg_stat_user_tables.n_mod_since_analyze`: rows inserted, updated or deleted since the last `ANALYZE`. */
+  readonly modifiedSinceAnalyze: number;
+}
+
+/** The server's `autovacuum_analyze_threshold` and `autovacuum_analyze_scale_factor` (defaults 50 and 0.1). */
+export interface AnalyzeThreshold {
+  readonly base: number;
+  readonly scaleFactor: number;
+}
+
+/**
+ * Whether autovacuum would analyze the table now: more rows changed since its last `ANALYZE` than
+ * `base + scaleFactor × rows`, a table never counted taken as empty
+ * (https://www.postgresql.org/docs/15/routine-vacuuming.html#AUTOVACUUM: "analyze threshold = analyze
+ * base threshold + analyze scale factor * number of tuples").
+ */
+export function dueForAnalyze(activity: TableActivity, threshold: AnalyzeThreshold): boolean {
+  return activity.modifiedSinceAnalyze > threshold.base + threshold.scaleFactor * Math.max(activity.rows, 0);
+}
+
+/** Who keeps the planner's statistics of the store's tables. */
+export type StatisticsKeeping =
+  | { readonly by: 'autovacuum' }
+  /** Nobody but this service: `why` says why autovacuum does not. */
+  | { readonly by: 'store'; readonly why: 'autovacuum-off' | 'embedded' }
+  /** Nobody: with `track_counts` off PostgreSQL counts no changed rows, so neither autovacuum nor this service can tell when to analyze. */
+  | { readonly by: 'nobody'; readonly why: 'track-counts-off' };
+
+/** Whether the database's autovacuum analyzes the store's tables, and when not, why. */
+export async function statisticsKeeping(client: SqlClient): Promise<StatisticsKeeping> {
+  if (client.driver === 'pglite') return { by: 'store', why: 'embedded' };
+  const [settings] = await client.query<{ autovacuum: string; track_counts: string }>(`SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts`);
+  if (settings?.track_counts !== 'on') return { by: 'nobody', why: 'track-counts-off' };
+  return settings.autovacuum === 'on' ? { by: 'autovacuum' } : { by: 'store', why: 'autovacuum-off' };
+}
+
+/**
+ * An advisory lock's key, so that of several instances on one database one analyzes a table at a
+ * time and the others skip it (`pg_try_advisory_xact_lock`). The text is hashed by PostgreSQL.
+ */
+const ANALYZE_LOCK = 'sip-fhir-adapter:analyze';
+
+/**
+ * Analyzes each of the store's tables (those of the current schema) that {@link dueForAnalyze} finds
+ * due, one `ANALYZE` each, and returns their names. A table another instance is analyzing at that
+ * moment is left to it. On PGlite its one backend's pending counts are flushed first, so they are
+ * read as they stand.
+ */
+export async function analyzeDue(client: SqlClient): Promise<string[]> {
+  if (client.driver === 'pglite') await client.query('SELECT pg_stat_force_next_flush()');
+  const [threshold] = await client.query<{ base: string; scale_factor: string }>(
+    `SELECT current_setting('autovacuum_analyze_threshold') AS base, current_setting('autovacuum_analyze_scale_factor') AS scale_factor`,
+  );
+  const settings: AnalyzeThreshold = { base: Number(threshold?.base ?? 50), scaleFactor: Number(threshold?.scale_factor ?? 0.1) };
+  const activity = await client.query<{ table: string; rows: number; modified: string }>(
+    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_mod_since_analyze::text AS modified
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+      WHERE s.schemaname = current_schema() ORDER BY s.relname`,
+  );
+  const analyzed: string[] = [];
+  for (const row of activity) {
+    if (!dueForAnalyze({ table: row.table, rows: row.rows, modifiedSinceAnalyze: Number(row.modified) }, settings)) continue;
+    if (await analyzeUnlessBusy(client, row.table)) analyzed.push(row.table);
+  }
+  return analyzed;
+}
+
+/** `ANALYZE` of one table in a transaction holding the table's advisory lock; false when another instance holds it. */
+async function analyzeUnlessBusy(client: SqlClient, table: string): Promise<boolean> {
+  return client.transaction(async (tx: SqlQueryable) => {
+    const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [`${ANALYZE_LOCK}:${table}`]);
+    if (lock?.locked !== true) return false;
+    await tx.query(`ANALYZE ${quoteIdentifier(table)}`);
+    return true;
+  });
+}
+
+/** A name as a PostgreSQL identifier, quoted (https://www.postgresql.org/docs/15/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS). */
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** What {@link StatisticsKeeper} runs, and whom it tells. */
+export interface StatisticsKeeperOptions {
+  /** One round: the tables analyzed (`PlanStore.statistics.analyzeDue`). */
+  readonly analyzeDue: () => Promise<readonly string[]>;
+  /** The pause between the end of one round and the start of the next. */
+  readonly intervalMs: number;
+  /** Told the tables of each round that analyzed some. */
+  readonly onAnalyzed?: (tables: readonly string[]) => void;
+  /** Told a round's failure; the next round runs as planned. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Runs {@link analyzeDue} every `intervalMs` until stopped: the first round one interval after
+ * `start()`, a round never beside another. The timer does not hold the process open.
+ */
+export class StatisticsKeeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(private readonly options: StatisticsKeeperOptions) {
+    if (!(options.intervalMs > 0)) throw new RangeError(`intervalMs must be above 0, not ${String(options.intervalMs)}`);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops the rounds; resolves once a round under way has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.round().finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  private async round(): Promise<void> {
+    try {
+      const tables = await this.options.analyzeDue();
+      if (tables.length > 0) this.options.onAnalyzed?.(tables);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+}

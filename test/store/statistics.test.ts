@@ -1,0 +1,273 @@
+/**
+ * The planner's statistics kept where the database's autovacuum does not (src/store/statistics.ts):
+ * autovacuum's threshold, the ANALYZE of the tables past it on both stores, the person search's plan
+ * once they are analyzed, and the keeper's rounds.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newStoredPlan, personnummer } from '../../bench/support.js';
+import { planResourceIds } from '../../src/fhir/index.js';
+import { currentDeriver, derivedVersion } from '../../src/http/derived-view.js';
+import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
+import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
+import { dueForAnalyze, StatisticsKeeper } from '../../src/store/statistics.js';
+import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
+
+const DEFAULTS = { base: 50, scaleFactor: 0.1 };
+
+describe('dueForAnalyze: autovacuum\'s analyze threshold', () => {
+  it('takes a table never counted as empty: due past 50 changed rows, not at 50', () => {
+    expect(dueForAnalyze({ table: 'plans', rows: -1, modifiedSinceAnalyze: 51 }, DEFAULTS)).toBe(true);
+    expect(dueForAnalyze({ table: 'plans', rows: -1, modifiedSinceAnalyze: 50 }, DEFAULTS)).toBe(false);
+    expect(dueForAnalyze({ table: 'plans', rows: 0, modifiedSinceAnalyze: 51 }, DEFAULTS)).toBe(true);
+  });
+
+  it('adds a tenth of the rows last counted: 1,000 rows are due past 150 changes', () => {
+    expect(dueForAnalyze({ table: 'plans', rows: 1_000, modifiedSinceAnalyze: 150 }, DEFAULTS)).toBe(false);
+    expect(dueForAnalyze({ table: 'plans', rows: 1_000, modifiedSinceAnalyze: 151 }, DEFAULTS)).toBe(true);
+  });
+
+  it('reads the server\'s own threshold and scale factor', () => {
+    const activity = { table: 'plans', rows: 1_000, modifiedSinceAnalyze: 300 };
+    expect(dueForAnalyze(activity, { base: 0, scaleFactor: 0.5 })).toBe(false);
+    expect(dueForAnalyze(activity, { base: 0, scaleFactor: 0.2 })).toBe(true);
+    expect(dueForAnalyze(activity, { base: 400, scaleFactor: 0 })).toBe(false);
+  });
+});
+
+const folders: string[] = [];
+const databases: ScratchDatabase[] = [];
+afterAll(async () => {
+  for (const folder of folders) await rm(folder, { recursive: true, force: true });
+  for (const database of databases) await database.drop();
+});
+
+interface Fresh {
+  readonly store: SqlPlanStore;
+  readonly sql: SqlClient;
+  /**
+   * Records `count` plans, each its own person, as the service does (with their FHIR resources). On
+   * PostgreSQL through a pool of its own that is closed after: a backend reports its counts of changed
+   * rows as it ends, where an idle one may wait up to 10 s.
+   */
+  readonly record: (count: number, from?: number) => Promise<void>;
+  readonly close: () => Promise<void>;
+}
+
+/** A migrated store on a fresh database of the driver, and a client of its own on the same database. */
+async function freshStore(driver: 'PGlite' | 'PostgreSQL'): Promise<Fresh> {
+  if (driver === 'PGlite') {
+    const folder = await mkdtemp(join(tmpdir(), 'sip-statistics-'));
+    folders.push(folder);
+    const client = await openPglite(join(folder, 'data'));
+    const store = new SqlPlanStore(client);
+    await store.migrate();
+    // One process, one backend: the store's client is the only one there is.
+    return { store, sql: client, record: (count, from) => recordPlans(store, count, from), close: () => store.close() };
+  }
+  const database = await createScratchDatabase();
+  databases.push(database);
+  const store = new SqlPlanStore(openPg(database.url));
+  await store.migrate();
+  const sql = openPg(database.url, { maxConnections: 1 });
+  return {
+    store,
+    sql,
+    record: async (count, from) => {
+      const writer = new SqlPlanStore(openPg(database.url));
+      try {
+        await recordPlans(writer, count, from);
+      } finally {
+        await writer.close();
+      }
+    },
+    close: async () => {
+      await store.close();
+      await sql.close();
+    },
+  };
+}
+
+/** Records `count` plans, each its own person, ten at a time. */
+async function recordPlans(store: SqlPlanStore, count: number, from = 0): Promise<void> {
+  for (let start = from; start < from + count; start += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, from + count - start) }, (_, index) => {
+        const plan = newStoredPlan(`statistics-${String(start + index)}`, personnummer(start + index));
+        return store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+      }),
+    );
+  }
+}
+
+interface TableCounts {
+  readonly table: string;
+  readonly rows: number;
+  readonly modified: number;
+  readonly analyzed: boolean;
+}
+
+/** Each table's rows (counted), changes since its last ANALYZE and whether one ran, as PostgreSQL's statistics say. */
+async function tableCounts(sql: SqlClient, tables: readonly string[]): Promise<TableCounts[]> {
+  if (sql.driver === 'pglite') await sql.query('SELECT pg_stat_force_next_flush()');
+  const counts: TableCounts[] = [];
+  for (const table of tables) {
+    const [row] = await sql.query<{ rows: string; modified: string; analyzed: boolean }>(
+      `SELECT (SELECT count(*) FROM ${table})::text AS rows, n_mod_since_analyze::text AS modified, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname = $1`,
+      [table],
+    );
+    if (row === undefined) throw new Error(`no table ${table}`);
+    counts.push({ table, rows: Number(row.rows), modified: Number(row.modified), analyzed: row.analyzed });
+  }
+  return counts;
+}
+
+/**
+ * Waits until PostgreSQL's counts of changed rows hold every row of `tables` recorded since they were
+ * last analyzed, `since` the rows then (a server's backends report theirs about once a second), so that
+ * what is due does not change under the test.
+ */
+async function countsSettled(sql: SqlClient, tables: readonly string[], since: Readonly<Record<string, number>> = {}): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const counts = await tableCounts(sql, tables);
+    if (counts.every((count) => count.modified === count.rows - (since[count.table] ?? 0))) return;
+    if (Date.now() > deadline) throw new Error(`the counts of changed rows did not settle: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const WRITTEN = ['plans', 'plan_versions', 'plan_resources', 'plan_version_derived'] as const;
+
+describe.each(['PGlite', 'PostgreSQL'] as const)('the statistics on %s', (driver) => {
+  it('analyzes each table whose rows changed past the threshold, and only those; then none until more change', { timeout: 120_000 }, async () => {
+    const { store, sql, record, close } = await freshStore(driver);
+    try {
+      await record(60);
+      await countsSettled(sql, ['plans', 'plan_versions', 'plan_resources', 'audit_log']);
+      const before = await tableCounts(sql, ['plans', 'plan_resources', 'audit_log', 'outbox']);
+      expect(before.map(({ table, rows, analyzed }) => ({ table, rows, analyzed }))).toEqual([
+        { table: 'plans', rows: 60, analyzed: false },
+        { table: 'plan_resources', rows: expect.any(Number) as number, analyzed: false },
+        { table: 'audit_log', rows: 0, analyzed: false },
+        { table: 'outbox', rows: 0, analyzed: false },
+      ]);
+
+      const analyzed = await store.statistics.analyzeDue();
+      // 60 plans: 60 rows in each of the version's tables, more in the resources'; none in the audit log or the outbox.
+      expect(analyzed).toEqual(expect.arrayContaining(['plans', 'plan_versions', 'plan_resources']));
+      expect(analyzed).not.toContain('audit_log');
+      expect(analyzed).not.toContain('outbox');
+      const after = await tableCounts(sql, ['plans', 'audit_log']);
+      expect(after).toEqual([
+        { table: 'plans', rows: 60, modified: 0, analyzed: true },
+        { table: 'audit_log', rows: 0, modified: 0, analyzed: false },
+      ]);
+      // The planner's count of the table is the one ANALYZE took.
+      const [planRows] = await sql.query<{ reltuples: number }>(`SELECT reltuples::float8 AS reltuples FROM pg_class WHERE relname = 'plans'`);
+      expect(planRows?.reltuples).toBe(60);
+
+      expect(await store.statistics.analyzeDue()).toEqual([]);
+
+      // 60 rows now: due again past 50 + 6 changed rows, not before.
+      await record(56, 60);
+      await countsSettled(sql, ['plans'], { plans: 60 });
+      expect(await store.statistics.analyzeDue()).not.toContain('plans');
+      await record(1, 116);
+      await countsSettled(sql, ['plans'], { plans: 60 });
+      expect(await store.statistics.analyzeDue()).toContain('plans');
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('the statistics on PostgreSQL', () => {
+  it('says who keeps them as the server\'s settings say', async () => {
+    const { store, sql, close } = await freshStore('PostgreSQL');
+    try {
+      const [settings] = await sql.query<{ autovacuum: string; track_counts: string }>(`SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts`);
+      const expected = settings?.track_counts !== 'on' ? { by: 'nobody', why: 'track-counts-off' } : settings.autovacuum === 'on' ? { by: 'autovacuum' } : { by: 'store', why: 'autovacuum-off' };
+      expect(await store.statistics.keeping()).toEqual(expected);
+    } finally {
+      await close();
+    }
+  });
+
+  it('once analyzed, a person\'s search reads the plan versions by index, not all of them', { timeout: 120_000 }, async () => {
+    const { store, sql, record, close } = await freshStore('PostgreSQL');
+    try {
+      await record(2_000);
+      await countsSettled(sql, WRITTEN);
+      // Without this the planner, guessing, reads every plan version (a sequential scan) at 2,000 plans.
+      await store.statistics.analyzeDue();
+      // The statement the store runs for a person's search, as it runs it: caught on its way to the server.
+      const statements: { sql: string; params: readonly unknown[] }[] = [];
+      const catching: SqlClient = {
+        ...sql,
+        query: (text, params = []) => {
+          statements.push({ sql: text, params });
+          return sql.query(text, params);
+        },
+      };
+      const searched = await new SqlPlanStore(catching).searchHeads({ personIdentifier: personnummer(7).replace('-', ''), total: false, derived: { deriver: currentDeriver(), resourceType: 'CarePlan' } });
+      expect(searched.plans.map((plan) => plan.planId)).toEqual(['statistics-7']);
+      const [statement] = statements;
+      if (statement === undefined) throw new Error('the search ran no statement');
+      const scans = JSON.stringify(await sql.query(`EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.params));
+      expect(scans).toContain('plans_person_identifier');
+      expect(scans).not.toMatch(/"Node Type":\s*"Seq Scan",[^}]*"Relation Name":\s*"plan_versions"/);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('StatisticsKeeper', () => {
+  it('runs a round every interval, never two at once, tells what it analyzed and what failed, and stops after the round under way', async () => {
+    let rounds = 0;
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const analyzed: (readonly string[])[] = [];
+    const errors: unknown[] = [];
+    let endRound: (() => void) | undefined;
+    const keeper = new StatisticsKeeper({
+      intervalMs: 5,
+      analyzeDue: async () => {
+        rounds += 1;
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+        try {
+          if (rounds === 2) throw new Error('the database went away');
+          if (rounds === 4) await new Promise<void>((resolve) => (endRound = resolve));
+          return rounds === 1 ? ['plans'] : [];
+        } finally {
+          inFlight -= 1;
+        }
+      },
+      onAnalyzed: (tables) => analyzed.push(tables),
+      onError: (error) => errors.push(error),
+    });
+    keeper.start();
+    keeper.start();
+    while (rounds < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    let stopped = false;
+    const stopping = keeper.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(stopped).toBe(false);
+    endRound?.();
+    await stopping;
+    const roundsWhenStopped = rounds;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(rounds).toBe(roundsWhenStopped);
+    expect(mostAtOnce).toBe(1);
+    expect(analyzed).toEqual([['plans']]);
+    expect(errors.map((error) => (error as Error).message)).toEqual(['the database went away']);
+  });
+
+  it('refuses an interval that is not above 0', () => {
+    expect(() => new StatisticsKeeper({ intervalMs: 0, analyzeDue: () => Promise.resolve([]) })).toThrow(/intervalMs must be above 0/);
+  });
+});
