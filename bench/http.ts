@@ -89,7 +89,8 @@ const AUTOCANNON_RATE = process.env.BENCH_AUTOCANNON_RATE === '1';
 const BEFORE_DIR = process.env.BENCH_BEFORE_DIR;
 /**
  * `BENCH_VARIANTS="name:VAR=value,VAR=value;name:…"` (`NODE_ARGS=` node's own flags): more servers of this checkout on the same
- * database and key, each with those settings (e.g. `procs2:SIP_PROCESSES=2;workers1:SIP_VALIDATION_WORKERS=1`),
+ * database and key, each with those settings (e.g. `procs2:SIP_PROCESSES=2;workers1:SIP_VALIDATION_WORKERS=1`;
+ * `PG_SOCKET=<folder>` connects that server by PostgreSQL's Unix socket in the folder, `/var/run/postgresql` on Debian),
  * every scenario measured again on each as `<scenario> {name}`, in the same rounds.
  */
 const VARIANTS = parseVariants(process.env.BENCH_VARIANTS ?? '');
@@ -104,6 +105,12 @@ function parseVariants(text: string): { readonly name: string; readonly env: Rea
       if (match?.[1] === undefined || match[2] === undefined) throw new Error(`BENCH_VARIANTS: "${part}" is not name:SIP_SETTING=value,SIP_SETTING=value`);
       return { name: match[1], env: Object.fromEntries(match[2].split(',').filter((pair) => pair !== '').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)] as const)) };
     });
+}
+/** `url` connecting by the Unix socket in `folder` (pg takes a `host` parameter over the URL's host). */
+function bySocket(url: string, folder: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('host', folder);
+  return parsed.toString();
 }
 /** The plan every bench plan is made from (support.ts), for the fallbacks of the in-process timings. */
 const adult = newPlan('sip-bench-template', personnummer(0));
@@ -263,8 +270,9 @@ try {
   const variants: { readonly name: string; readonly server: Served }[] = [];
   for (const variant of VARIANTS) {
     // NODE_ARGS: node's own flags for that server (e.g. --cpu-prof, which NODE_OPTIONS does not take); its server processes inherit them.
-    const { NODE_ARGS: nodeArgs, ...env } = variant.env;
-    variants.push({ name: variant.name, server: await startServe(scratch.url, dataDir, { env, ...(nodeArgs === undefined ? {} : { nodeArgs: nodeArgs.split(' ').filter((arg) => arg !== '') }) }) });
+    // PG_SOCKET: the folder of PostgreSQL's Unix socket, which that server connects by instead of the URL's host.
+    const { NODE_ARGS: nodeArgs, PG_SOCKET: socket, ...env } = variant.env;
+    variants.push({ name: variant.name, server: await startServe(socket === undefined ? scratch.url : bySocket(scratch.url, socket), dataDir, { env, ...(nodeArgs === undefined ? {} : { nodeArgs: nodeArgs.split(' ').filter((arg) => arg !== '') }) }) });
   }
   const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
   let planIds: string[] = [];

@@ -140,8 +140,8 @@ function statisticsKeeper(keeping: StatisticsKeeping, store: PlanStore, seconds:
   return new StatisticsKeeper({
     analyzeDue: () => store.statistics.analyzeDue(),
     intervalMs: seconds * 1000,
-    onAnalyzed: (tables) => {
-      logger.info({ tables }, 'analyzed tables whose planner statistics were out of date');
+    onAnalyzed: (tables, millis) => {
+      logger.info({ tables, millis }, 'analyzed tables whose planner statistics were out of date');
     },
     onError: (error) => {
       logger.warn({ err: error }, "could not analyze the store's tables");

@@ -116,8 +116,8 @@ export interface StatisticsKeeperOptions {
   readonly analyzeDue: () => Promise<readonly string[]>;
   /** The pause between the end of one round and the start of the next. */
   readonly intervalMs: number;
-  /** Told the tables of each round that analyzed some. */
-  readonly onAnalyzed?: (tables: readonly string[]) => void;
+  /** Told the tables of each round that analyzed some, and how long the round took. */
+  readonly onAnalyzed?: (tables: readonly string[], millis: number) => void;
   /** Told a round's failure; the next round runs as planned. */
   readonly onError?: (error: unknown) => void;
 }
@@ -161,9 +161,10 @@ export class StatisticsKeeper {
   }
 
   private async round(): Promise<void> {
+    const started = performance.now();
     try {
       const tables = await this.options.analyzeDue();
-      if (tables.length > 0) this.options.onAnalyzed?.(tables);
+      if (tables.length > 0) this.options.onAnalyzed?.(tables, Math.round(performance.now() - started));
     } catch (error) {
       this.options.onError?.(error);
     }

@@ -27,6 +27,7 @@ interface LogLine {
   level: number;
   msg: string;
   tables?: string[];
+  millis?: number;
   setting?: string;
 }
 
@@ -71,6 +72,7 @@ describe('the server keeps its store\'s planner statistics', () => {
     try {
       await recordPlans(server, 60);
       await waitFor(() => lines.some(analyzedPlans), 'the plans table analyzed');
+      expect(lines.find(analyzedPlans)?.millis).toEqual(expect.any(Number));
       // Nothing to warn of: an embedded database has no autovacuum to turn on.
       expect(lines.filter((line) => line.setting !== undefined)).toEqual([]);
     } finally {

@@ -247,7 +247,10 @@ describe('StatisticsKeeper', () => {
           inFlight -= 1;
         }
       },
-      onAnalyzed: (tables) => analyzed.push(tables),
+      onAnalyzed: (tables, millis) => {
+        expect(millis).toBeGreaterThanOrEqual(0);
+        analyzed.push(tables);
+      },
       onError: (error) => errors.push(error),
     });
     keeper.start();
