@@ -30,7 +30,13 @@ import { searchedPersonToken } from './person-search.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 
 const SEARCH_PARAMS = new Set(['patient', 'patient:identifier', 'agent', 'agent:identifier', 'altid', 'date', '_count', '_cursor', '_total']);
-/** `_total` (https://hl7.org/fhir/R4/search.html#total): an estimate is answered with the exact count. */
+/**
+ * `_total` (https://hl7.org/fhir/R4/search.html#total): `accurate` and `estimate` count every match (an
+ * estimate is answered with the exact count), `none` never gives the total. Without it the total is
+ * given only where the answer shows it without counting: a first page after which nothing follows.
+ * A count reads every entry the caller may review that matches, and the log grows with every request
+ * the service answers, so counting on every page made each page of a long log cost the whole log.
+ */
 const TOTALS = new Set(['none', 'estimate', 'accurate']);
 const countSchema = z.coerce.number().int().min(0).max(AUDIT_MAX_COUNT);
 const cursorSchema = z.string().regex(/^[1-9]\d{0,18}$/);
@@ -91,8 +97,10 @@ export function auditEventRouter(dependencies: AppDependencies, router: Router =
       const cursorText = single(request, '_cursor');
       const cursor = cursorText === undefined ? undefined : cursorSchema.safeParse(cursorText);
       if (cursor !== undefined && !cursor.success) throw new HttpError(400, 'Bad Request', '_cursor must be the value a next link gave');
-      const totalText = single(request, '_total') ?? 'accurate';
-      if (!TOTALS.has(totalText)) throw new HttpError(400, 'Bad Request', `_total=${totalText}: none, estimate or accurate`);
+      const totalText = single(request, '_total');
+      if (totalText !== undefined && !TOTALS.has(totalText)) throw new HttpError(400, 'Bad Request', `_total=${totalText}: none, estimate or accurate`);
+      // Counted when asked, and for `_count=0`, which asks for nothing else.
+      const counted = totalText === 'accurate' || totalText === 'estimate' || (totalText === undefined && count.data === 0);
       const range = dateSearchRange('date', occurrences(request, 'date'));
       const altid = single(request, 'altid');
       const agent = altid === undefined ? undefined : token(altid).value;
@@ -109,7 +117,7 @@ export function auditEventRouter(dependencies: AppDependencies, router: Router =
         ...(range.since === undefined ? {} : { since: range.since.toISOString() }),
         ...(range.before === undefined ? {} : { before: range.before.toISOString() }),
       };
-      const [entries, total] = await Promise.all([
+      const [entries, matches] = await Promise.all([
         empty || count.data === 0
           ? []
           : store.auditLog({
@@ -118,9 +126,11 @@ export function auditEventRouter(dependencies: AppDependencies, router: Router =
               // One more than the page holds tells whether there is a next page.
               limit: count.data + 1,
             }),
-        totalText === 'none' ? undefined : empty ? 0 : store.auditCount(query),
+        counted && !empty ? store.auditCount(query) : undefined,
       ]);
       const page = entries.slice(0, count.data);
+      // Uncounted, a first page with nothing after it holds every match.
+      const total = counted ? (matches ?? 0) : totalText === undefined && cursor === undefined && entries.length <= count.data ? page.length : undefined;
       const base = baseUrl(request);
       const link = (after: string | undefined): string => {
         const query = new URLSearchParams(request.originalUrl.includes('?') ? request.originalUrl.slice(request.originalUrl.indexOf('?') + 1) : '');

@@ -192,7 +192,7 @@ export function auditEventCapability(): CapabilityStatementRestResource {
       { name: 'altid', type: 'token', definition: AUDIT_SEARCH_PARAMS.altid, documentation: 'The calling user or system, as its token named it (sub)' },
       { name: 'date', type: 'date', definition: AUDIT_SEARCH_PARAMS.date, documentation: 'When recorded; prefixes eq, ge, gt, le, lt; give it twice for a period; a date without a time zone is read in Europe/Stockholm' },
       { name: '_count', type: 'number', documentation: `AuditEvents a page holds: default ${String(AUDIT_DEFAULT_COUNT)}, at most ${String(AUDIT_MAX_COUNT)}; newest first, the next page is the link "next"` },
-      { name: '_total', type: 'token', documentation: 'none, estimate or accurate (the default): Bundle.total left out, or the number of matches on all pages (an estimate is that number too)' },
+      { name: '_total', type: 'token', documentation: 'accurate or estimate: Bundle.total, the number of matches on all pages (an estimate is that number too); none: left out. Without it, Bundle.total only on a first page with no next page, and with _count=0' },
     ],
   };
 }

@@ -313,7 +313,11 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
                 type: 'string',
                 documentation: 'Top-level element names: each matching CarePlan with those, id, meta and its mandatory elements, tagged SUBSETTED (also on read and vread); included resources stay whole',
               },
-              { name: '_total', type: 'token', documentation: 'none, estimate or accurate: Bundle.total is always given, and exact' },
+              {
+                name: '_total',
+                type: 'token',
+                documentation: 'accurate: Bundle.total on every page, counted (so is a search with _summary=count, _count=0 or _sort); none, estimate or no _total: Bundle.total, exact, only when the search walked every match (nothing sendable after the page), and never after _cursor',
+              },
             ],
           }
         : personSearch.length > 0

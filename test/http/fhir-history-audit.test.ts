@@ -574,6 +574,7 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
       expect(recorded).toEqual([...recorded].sort().reverse());
       const pages: AuditEvent[][] = [];
       const totals: (number | undefined)[] = [];
+      const counting = vi.spyOn(server.store, 'auditCount');
       let next: string | undefined = '/fhir/AuditEvent?altid=audit-pager&_count=2';
       while (next !== undefined) {
         const page = (await api().get(next).set(auth()).expect(200)).body as Bundle;
@@ -584,9 +585,25 @@ describe.each(DRIVERS)('FHIR history and AuditEvent on %s', (_name, driver) => {
       }
       expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
       expect(pages.flat()).toEqual(all);
-      // Bundle.total: the matches on all pages, the same on every page (R4 search.html#total); _total=none leaves it out.
-      expect(totals).toEqual([5, 5, 5]);
+      // Bundle.total unasked: only where a page shows it, a first page with no next (R4 search.html#total leaves it to the server).
+      expect(totals).toEqual([undefined, undefined, undefined]);
+      expect((await search({ altid: 'audit-pager' })).total).toBe(5);
+      // Not counted at all: a count reads every matching entry of the log.
+      expect(counting).not.toHaveBeenCalled();
+      // Asked: the matches on all pages, the same on every page; _total=none leaves it out.
+      const counted: (number | undefined)[] = [];
+      let nextCounted: string | undefined = '/fhir/AuditEvent?altid=audit-pager&_count=2&_total=accurate';
+      while (nextCounted !== undefined) {
+        const page = (await api().get(nextCounted).set(auth()).expect(200)).body as Bundle;
+        counted.push(page.total);
+        const link = page.link?.find((candidate) => candidate.relation === 'next')?.url;
+        nextCounted = link === undefined ? undefined : path(link);
+      }
+      expect(counted).toEqual([5, 5, 5]);
+      expect(counting).toHaveBeenCalledTimes(3);
+      counting.mockRestore();
       expect((await search({ altid: 'audit-pager', _count: '0' })).total).toBe(5);
+      expect((await search({ altid: 'audit-pager', _count: '0', _total: 'none' })).total).toBeUndefined();
       expect(events(await search({ altid: 'audit-pager', _count: '0' }))).toEqual([]);
       expect((await search({ altid: 'audit-pager', _total: 'estimate' })).total).toBe(5);
       expect((await search({ altid: 'audit-pager', _total: 'accurate' })).total).toBe(5);
