@@ -169,6 +169,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   try {
     await store.migrate({ resourcesOf: planResourceIds });
     if (config.loadExamples) await loadExamples(store);
+    const keeping = await store.statistics.keeping();
     const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
     const mappings = await loadMappings(MAPPINGS_DIR);
     const transactionReader = config.validationWorkers > 0 ? transactionReaderPool(config.validationWorkers) : undefined;
@@ -217,7 +218,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const server = createAppServer(app);
     await listen(server, config.port, config.host);
     worker?.start();
-    keeper = statisticsKeeper(await store.statistics.keeping(), store, config.analyzeSeconds, logger);
+    keeper = statisticsKeeper(keeping, store, config.analyzeSeconds, logger);
     keeper?.start();
     const { port } = server.address() as AddressInfo;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
