@@ -3,7 +3,9 @@
  * Schema in migrations.ts; the search columns in search-columns.ts.
  */
 import { formatDate, isParsedPlan, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
+import type DataLoader from 'dataloader';
 import { AuditWriter, auditInsert } from './audit-writer.js';
+import { keptLoader, type KeptKey } from './kept-reads.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
 import { documentOf, isoInstant, toHead, toStored, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
@@ -330,9 +332,11 @@ export class SqlPlanStore implements PlanStore {
   private readonly auditWriter: AuditWriter;
   readonly outbox: OutboxStore;
   readonly statistics: PlanStore['statistics'];
+  private readonly kept: DataLoader<KeptKey, StoredVersionHead[]>;
 
   constructor(private readonly client: SqlClient) {
     this.auditWriter = new AuditWriter(client);
+    this.kept = keptLoader(client);
     this.outbox = new SqlOutboxStore(client);
     this.statistics = { keeping: () => statisticsKeeping(client), analyzeDue: () => analyzeDue(client) };
   }
@@ -515,16 +519,7 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async keptWithResource(resourceType: string, resourceId: string, deriver: string): Promise<StoredVersionHead[]> {
-    const params: unknown[] = [resourceType, resourceId];
-    const param = (value: unknown): string => `$${String(params.push(value))}`;
-    const derived = derivedJoin({ deriver, resourceType, resourceId }, param);
-    const rows = await this.client.query<HeadRow>(
-      `SELECT ${HEAD_COLUMNS}${derived.columns} FROM plan_resources r
-       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
-       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
-      params,
-    );
-    return rows.map(toHead);
+    return this.kept.load({ resourceType, resourceId, deriver });
   }
 
   /** Resolves when the entry is committed; entries written at the same time share one INSERT (audit-writer.ts). */

@@ -1,0 +1,167 @@
+/**
+ * The kept reads of one turn in one statement (src/store/kept-reads.ts): what each read gets back,
+ * batched or alone, on both stores; how many statements a turn's reads cost; and, on PostgreSQL, that
+ * the batched statement keeps a generic plan instead of being planned at every call.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newStoredPlan, personnummer } from '../../bench/support.js';
+import { planResourceIds } from '../../src/fhir/index.js';
+import { currentDeriver, derivedVersion } from '../../src/http/derived-view.js';
+import type { SipPlan } from '../../src/sip/index.js';
+import { KEPT_MANY, readKept, type KeptKey } from '../../src/store/kept-reads.js';
+import type { StoredVersionHead } from '../../src/store/plan-store.js';
+import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
+import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
+import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
+
+const folders: string[] = [];
+const databases: ScratchDatabase[] = [];
+afterAll(async () => {
+  for (const folder of folders) await rm(folder, { recursive: true, force: true });
+  for (const database of databases) await database.drop();
+});
+
+/** A client that counts the statements sent through it. */
+function counting(client: SqlClient): { client: SqlClient; statements: string[] } {
+  const statements: string[] = [];
+  const counted: SqlClient = Object.create(client) as SqlClient;
+  counted.query = (sql, params) => {
+    statements.push(sql);
+    return client.query(sql, params);
+  };
+  return { client: counted, statements };
+}
+
+async function openClient(driver: 'PGlite' | 'PostgreSQL'): Promise<{ client: SqlClient; url?: string }> {
+  if (driver === 'PGlite') {
+    const folder = await mkdtemp(join(tmpdir(), 'sip-kept-reads-'));
+    folders.push(folder);
+    return { client: await openPglite(join(folder, 'data')) };
+  }
+  const database = await createScratchDatabase();
+  databases.push(database);
+  return { client: openPg(database.url), url: database.url };
+}
+
+/**
+ * Four persons' plans and two more of the first person: the first person's Patient is in three plans
+ * (shared master data keeps one id), each plan's CarePlan in its own.
+ */
+function plans(): SipPlan[] {
+  return [0, 1, 2, 3, 0, 0].map((person, index) => newStoredPlan(`kept-reads-${String(index)}`, personnummer(person)));
+}
+
+function idOf(plan: SipPlan, resourceType: string): string {
+  const found = planResourceIds(plan).find((resource) => resource.resourceType === resourceType);
+  if (found === undefined) throw new Error(`no ${resourceType} in plan ${plan.id}`);
+  return found.id;
+}
+
+describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) => {
+  it('gives each read of a turn what it gets alone, in one statement a deriver', async () => {
+    const { client } = await openClient(driver);
+    const { client: counted, statements } = counting(client);
+    const store = new SqlPlanStore(counted);
+    try {
+      await store.migrate();
+      const recorded = plans();
+      for (const plan of recorded) await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+      const deriver = currentDeriver();
+      const [first] = recorded;
+      if (first === undefined) throw new Error('no plans');
+      const keys: KeptKey[] = [
+        ...recorded.map((plan) => ({ resourceType: 'CarePlan', resourceId: idOf(plan, 'CarePlan'), deriver })),
+        { resourceType: 'Patient', resourceId: idOf(first, 'Patient'), deriver },
+        { resourceType: 'CarePlan', resourceId: 'no-such-plan', deriver },
+        // A resource id asked under another type is not that resource.
+        { resourceType: 'Patient', resourceId: idOf(first, 'CarePlan'), deriver },
+        { resourceType: 'CarePlan', resourceId: idOf(first, 'CarePlan'), deriver: 'another-deriver' },
+      ];
+
+      const alone: StoredVersionHead[][] = [];
+      for (const key of keys) alone.push((await readKept(client, [key]))[0] ?? []);
+      statements.length = 0;
+      const together = await Promise.all(keys.map((key) => store.keptWithResource(key.resourceType, key.resourceId, key.deriver)));
+
+      // Two derivers among the keys: two statements, where one a read was ten.
+      expect(statements).toHaveLength(2);
+      expect(together).toEqual(alone);
+      // What each read should get, read off the plans recorded.
+      for (const [index, plan] of recorded.entries()) {
+        expect(together[index]?.map((head) => head.planId)).toEqual([plan.id]);
+        expect(together[index]?.[0]?.derived?.texts[0]?.id).toBe(idOf(plan, 'CarePlan'));
+      }
+      const sharedPatient = together[recorded.length];
+      expect(sharedPatient?.map((head) => head.planId)).toEqual(['kept-reads-0', 'kept-reads-4', 'kept-reads-5']);
+      expect(sharedPatient?.every((head) => head.derived?.texts[0]?.id === idOf(first, 'Patient'))).toBe(true);
+      expect(together[recorded.length + 1]).toEqual([]);
+      expect(together[recorded.length + 2]).toEqual([]);
+      const otherDeriver = together[recorded.length + 3];
+      expect(otherDeriver?.map((head) => head.planId)).toEqual([first.id]);
+      expect(otherDeriver?.[0]?.derived).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('sends a read alone when it is the only one of its turn, and the reads of later turns apart', async () => {
+    const { client } = await openClient(driver);
+    const { client: counted, statements } = counting(client);
+    const store = new SqlPlanStore(counted);
+    try {
+      await store.migrate();
+      const plan = newStoredPlan('kept-reads-alone', personnummer(7));
+      await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+      statements.length = 0;
+      const id = idOf(plan, 'CarePlan');
+      const first = await store.keptWithResource('CarePlan', id, currentDeriver());
+      const second = await store.keptWithResource('CarePlan', id, currentDeriver());
+      expect(statements).toHaveLength(2);
+      expect(statements.some((sql) => sql === KEPT_MANY)).toBe(false);
+      expect(first.map((head) => head.planId)).toEqual([plan.id]);
+      // Nothing is remembered between turns: a new version is read as it is.
+      await store.update({ ...plan, version: 2 }, 1, 'system', planResourceIds(plan), { derived: derivedVersion({ ...plan, version: 2 }) });
+      const third = await store.keptWithResource('CarePlan', id, currentDeriver());
+      expect(second.map((head) => head.version)).toEqual([1]);
+      expect(third.map((head) => head.version)).toEqual([2]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the batched statement on PostgreSQL', () => {
+  it('is planned once and kept as a generic plan, whatever the number of keys', async () => {
+    const { client, url } = await openClient('PostgreSQL');
+    const store = new SqlPlanStore(client);
+    const direct = new pg.Client({ connectionString: url });
+    try {
+      await store.migrate();
+      // Enough plans, analyzed, that a key's lookup costs the planner what it does in service: on a
+      // few rows an `unnest`'s custom plans cost so little that the generic plan is kept either way.
+      const recorded = Array.from({ length: 400 }, (_, index) => newStoredPlan(`kept-reads-generic-${String(index)}`, personnummer(index)));
+      for (let from = 0; from < recorded.length; from += 20) {
+        await Promise.all(recorded.slice(from, from + 20).map((plan) => store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) })));
+      }
+      const ids = recorded.map((plan) => idOf(plan, 'CarePlan'));
+      await direct.connect();
+      await direct.query('ANALYZE');
+      for (let call = 0; call < 20; call++) {
+        const keys = ids.slice(call, call + 2 + (call % 5));
+        const result = await direct.query({ name: 'kept-many', text: KEPT_MANY, values: [keys.map(() => 'CarePlan'), keys, currentDeriver()] });
+        expect(result.rows).toHaveLength(keys.length);
+      }
+      // Five custom plans first (PostgreSQL's rule), then the generic one: with `unnest` all 20 were custom.
+      const [plansMade] = (await direct.query<{ generic_plans: string; custom_plans: string }>("SELECT generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name = 'kept-many'")).rows;
+      expect(Number(plansMade?.custom_plans)).toBeLessThanOrEqual(5);
+      expect(Number(plansMade?.generic_plans)).toBeGreaterThanOrEqual(15);
+    } finally {
+      await direct.end();
+      await store.close();
+    }
+  });
+});
