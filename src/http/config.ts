@@ -54,9 +54,9 @@ export const serverConfigSchema = z.object({
   /** `SIP_VALIDATION_WORKERS`: worker threads that validate `POST /fhir` transactions (src/http/transaction-reader.ts); 0 validates on the event loop. */
   validationWorkers: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(64, 'must be at most 64').default(0),
   /**
-   * `SIP_ANALYZE_SECONDS`: how often the server looks for tables of its store whose planner statistics
-   * are out of date and analyzes them, on a database whose autovacuum does not (the embedded store, or
-   * a PostgreSQL server with `autovacuum = off`; src/store/statistics.ts); 0 never does.
+   * `SIP_ANALYZE_SECONDS`: how often the server looks for tables of its store that autovacuum would
+   * vacuum or analyze and does so, on a database whose autovacuum does not (the embedded store, or a
+   * PostgreSQL server with `autovacuum = off`; src/store/statistics.ts); 0 never does.
    */
   analyzeSeconds: z.coerce.number().int('must be a whole number of seconds').min(0, 'must be 0 or more').max(3_600, 'must be at most 3600 (an hour)').default(10),
   /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */

@@ -115,16 +115,16 @@ export interface StartOptions {
 }
 
 /**
- * What keeps the planner's statistics of the store's tables (src/store/statistics.ts): nothing here
- * where the database's autovacuum does, otherwise a keeper analyzing them every `seconds`. A PostgreSQL
- * server that leaves it to this one is named in the log, since nothing vacuums its tables either.
+ * What keeps the store's tables as autovacuum would (src/store/statistics.ts): nothing here where the
+ * database's autovacuum does, otherwise a keeper vacuuming and analyzing them every `seconds`. A
+ * PostgreSQL server that leaves it to this one is named in the log.
  */
 function statisticsKeeper(keeping: StatisticsKeeping, store: PlanStore, seconds: number, logger: Logger): StatisticsKeeper | undefined {
   if (keeping.by === 'autovacuum') return undefined;
   if (keeping.by === 'nobody') {
     logger.warn(
       { setting: 'track_counts' },
-      "PostgreSQL's track_counts is off: it counts no changed rows, so neither its autovacuum nor this server can tell when a table's planner statistics are out of date; searches may slow down as plans are added. Turn track_counts on, or run ANALYZE regularly",
+      "PostgreSQL's track_counts is off: it counts no changed rows, so neither its autovacuum nor this server can tell when a table's planner statistics are out of date or its dead rows are to be cleared; searches may slow down as plans are added. Turn track_counts on, or run VACUUM ANALYZE regularly",
     );
     return undefined;
   }
@@ -133,18 +133,22 @@ function statisticsKeeper(keeping: StatisticsKeeping, store: PlanStore, seconds:
       { setting: 'autovacuum', analyzeSeconds: seconds },
       seconds === 0
         ? "PostgreSQL's autovacuum is off and SIP_ANALYZE_SECONDS is 0: nothing keeps the store's planner statistics or vacuums its tables; searches may slow down as plans are added. Turn autovacuum on, or run VACUUM ANALYZE regularly"
-        : `PostgreSQL's autovacuum is off: this server analyzes the store's tables every ${String(seconds)} s once enough of their rows changed (SIP_ANALYZE_SECONDS), but nothing vacuums them. Turn autovacuum on, or run VACUUM regularly`,
+        : `PostgreSQL's autovacuum is off: this server vacuums and analyzes the store's tables every ${String(seconds)} s once they pass autovacuum's thresholds (SIP_ANALYZE_SECONDS), and no other tables. Turn autovacuum on to leave it to PostgreSQL`,
     );
   }
   if (seconds === 0) return undefined;
   return new StatisticsKeeper({
+    vacuumDue: () => store.statistics.vacuumDue(),
     analyzeDue: () => store.statistics.analyzeDue(),
     intervalMs: seconds * 1000,
+    onVacuumed: (vacuumed, millis) => {
+      logger.info({ tables: vacuumed.map(({ table }) => table), reasons: vacuumed.map(({ reason }) => reason), millis }, "vacuumed tables past autovacuum's thresholds");
+    },
     onAnalyzed: (tables, millis) => {
       logger.info({ tables, millis }, 'analyzed tables whose planner statistics were out of date');
     },
     onError: (error) => {
-      logger.warn({ err: error }, "could not analyze the store's tables");
+      logger.warn({ err: error }, "could not vacuum or analyze the store's tables");
     },
   });
 }

@@ -9,7 +9,7 @@
  */
 import type { PlanStatus, Problem, SipPlan } from '../sip/index.js';
 import type { OutboxStore } from './outbox.js';
-import type { StatisticsKeeping } from './statistics.js';
+import type { StatisticsKeeping, Vacuumed } from './statistics.js';
 
 /**
  * A resource of a plan version's FHIR view, as the caller that writes the version names it
@@ -408,10 +408,11 @@ export interface PlanStore {
   /** The outbox of deliveries to receivers (outbox.ts), on the same database. */
   readonly outbox: OutboxStore;
   /**
-   * The query planner's statistics of the store's tables (statistics.ts): who keeps them, and an
-   * `ANALYZE` of each table whose rows changed past autovacuum's threshold, for a database whose
-   * autovacuum does not (PGlite, or a server with `autovacuum = off`); the tables analyzed.
+   * The upkeep of the store's tables autovacuum would do (statistics.ts): who does it, an `ANALYZE`
+   * of each table whose rows changed past autovacuum's threshold (the tables analyzed), and a `VACUUM`
+   * of each past one of its vacuum triggers (the tables vacuumed and why), for a database whose
+   * autovacuum does not (PGlite, or a server with `autovacuum = off`).
    */
-  readonly statistics: { keeping(): Promise<StatisticsKeeping>; analyzeDue(): Promise<string[]> };
+  readonly statistics: { keeping(): Promise<StatisticsKeeping>; analyzeDue(): Promise<string[]>; vacuumDue(): Promise<Vacuumed[]> };
   close(): Promise<void>;
 }

@@ -34,7 +34,7 @@ import {
 } from './plan-store.js';
 import { principalSearchKeys, searchColumns } from './search-columns.js';
 import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
-import { analyzeDue, statisticsKeeping } from './statistics.js';
+import { analyzeDue, statisticsKeeping, vacuumDue } from './statistics.js';
 
 /** How many rows a search or an audit query returns when not told, and the most it returns. */
 export const DEFAULT_LIMIT = 100;
@@ -338,7 +338,7 @@ export class SqlPlanStore implements PlanStore {
     this.auditWriter = new AuditWriter(client);
     this.kept = keptLoader(client);
     this.outbox = new SqlOutboxStore(client);
-    this.statistics = { keeping: () => statisticsKeeping(client), analyzeDue: () => analyzeDue(client) };
+    this.statistics = { keeping: () => statisticsKeeping(client), analyzeDue: () => analyzeDue(client), vacuumDue: () => vacuumDue(client) };
   }
 
   async migrate(options: { readonly resourcesOf?: PlanResourcesOf } = {}): Promise<void> {

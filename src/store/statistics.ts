@@ -18,8 +18,14 @@
  * There, {@link analyzeDue} does what autovacuum would: it analyzes each of the store's tables whose
  * rows changed since its last `ANALYZE` by more than autovacuum's own threshold, read from the
  * server's settings (`autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` × rows).
- * It does not `VACUUM`: dead rows are the operator's to clear on a server that has autovacuum off,
- * and the server says so at start (src/http/server.ts).
+ * And {@link vacuumDue} does autovacuum's other part: it vacuums each table past one of autovacuum's
+ * three triggers — dead rows, rows inserted since its last `VACUUM`, or the age of its oldest unfrozen
+ * transaction id. Without it an embedded store never reclaimed the rows its updates and deletes left
+ * (a plan's row at each version, the outbox's at each attempt), and never froze old rows, which
+ * PostgreSQL needs before its transaction ids wrap around
+ * (https://www.postgresql.org/docs/15/routine-vacuuming.html#VACUUM-FOR-WRAPAROUND). A PostgreSQL
+ * server with autovacuum off still starts autovacuum against wraparound itself; PGlite has nothing
+ * that would.
  */
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
@@ -62,6 +68,95 @@ export async function statisticsKeeping(client: SqlClient): Promise<StatisticsKe
   const [settings] = await client.query<{ autovacuum: string; track_counts: string }>(`SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts`);
   if (settings?.track_counts !== 'on') return { by: 'nobody', why: 'track-counts-off' };
   return settings.autovacuum === 'on' ? { by: 'autovacuum' } : { by: 'store', why: 'autovacuum-off' };
+}
+
+/**
+ * autovacuum's vacuum settings (https://www.postgresql.org/docs/15/runtime-config-autovacuum.html):
+ * `autovacuum_vacuum_threshold` and `_scale_factor` (dead rows; defaults 50 and 0.2),
+ * `autovacuum_vacuum_insert_threshold` and `_scale_factor` (inserted rows; 1,000 and 0.2, a threshold
+ * of -1 turning that trigger off) and `autovacuum_freeze_max_age` (200,000,000 transactions).
+ */
+export interface VacuumThreshold {
+  readonly base: number;
+  readonly scaleFactor: number;
+  readonly insertBase: number;
+  readonly insertScaleFactor: number;
+  readonly freezeMaxAge: number;
+}
+
+/** What autovacuum's vacuum decision reads of a table. */
+export interface VacuumActivity {
+  readonly table: string;
+  /** As {@link TableActivity.rows}. */
+  readonly rows: number;
+  /** `pg_stat_user_tables.n_dead_tup`. */
+  readonly deadRows: number;
+  /** `pg_stat_user_tables.n_ins_since_vacuum`. */
+  readonly insertedSinceVacuum: number;
+  /** `age(pg_class.relfrozenxid)`: transactions since the table's oldest unfrozen row id. */
+  readonly frozenXidAge: number;
+}
+
+/** Why a table is due for `VACUUM`: the first of autovacuum's triggers it passed. */
+export type VacuumReason = 'dead-rows' | 'inserted-rows' | 'wraparound';
+
+/**
+ * Whether autovacuum would vacuum the table now, and why (https://www.postgresql.org/docs/15/routine-vacuuming.html#AUTOVACUUM:
+ * "vacuum threshold = vacuum base threshold + vacuum scale factor * number of tuples", the insert
+ * threshold likewise over the rows inserted since the last vacuum, and a table whose `relfrozenxid`
+ * is older than `autovacuum_freeze_max_age` transactions "always"); a table never counted taken as empty.
+ */
+export function dueForVacuum(activity: VacuumActivity, threshold: VacuumThreshold): VacuumReason | undefined {
+  const rows = Math.max(activity.rows, 0);
+  if (activity.frozenXidAge > threshold.freezeMaxAge) return 'wraparound';
+  if (activity.deadRows > threshold.base + threshold.scaleFactor * rows) return 'dead-rows';
+  if (threshold.insertBase >= 0 && activity.insertedSinceVacuum > threshold.insertBase + threshold.insertScaleFactor * rows) return 'inserted-rows';
+  return undefined;
+}
+
+/** A table vacuumed, and which trigger it passed. */
+export interface Vacuumed {
+  readonly table: string;
+  readonly reason: VacuumReason;
+}
+
+/**
+ * Vacuums each of the store's tables (those of the current schema) that {@link dueForVacuum} finds
+ * due — of {@link KEYED_ONLY_TABLES} only for dead rows or age, since the rows inserted into them,
+ * some 30 a plan version, would call for a `VACUUM` that serves no read — one `VACUUM (SKIP_LOCKED)` each — outside a transaction, as `VACUUM` must run — and returns
+ * them. A table another instance is vacuuming at that moment is skipped by PostgreSQL itself
+ * (`SKIP_LOCKED`), not waited for. On PGlite the backend's pending counts are flushed first.
+ */
+export async function vacuumDue(client: SqlClient): Promise<Vacuumed[]> {
+  if (client.driver === 'pglite') await client.query('SELECT pg_stat_force_next_flush()');
+  const [settings] = await client.query<Record<'base' | 'scale_factor' | 'insert_base' | 'insert_scale_factor' | 'freeze_max_age', string>>(
+    `SELECT current_setting('autovacuum_vacuum_threshold') AS base, current_setting('autovacuum_vacuum_scale_factor') AS scale_factor,
+            current_setting('autovacuum_vacuum_insert_threshold') AS insert_base, current_setting('autovacuum_vacuum_insert_scale_factor') AS insert_scale_factor,
+            current_setting('autovacuum_freeze_max_age') AS freeze_max_age`,
+  );
+  const threshold: VacuumThreshold = {
+    base: Number(settings?.base ?? 50),
+    scaleFactor: Number(settings?.scale_factor ?? 0.2),
+    insertBase: Number(settings?.insert_base ?? 1000),
+    insertScaleFactor: Number(settings?.insert_scale_factor ?? 0.2),
+    freezeMaxAge: Number(settings?.freeze_max_age ?? 200_000_000),
+  };
+  const activity = await client.query<{ table: string; rows: number; dead: string; inserted: string; frozen_age: string }>(
+    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_dead_tup::text AS dead, s.n_ins_since_vacuum::text AS inserted, age(c.relfrozenxid)::text AS frozen_age
+       FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+      WHERE s.schemaname = current_schema() ORDER BY s.relname`,
+  );
+  const vacuumed: Vacuumed[] = [];
+  for (const row of activity) {
+    // A keyed-only table's inserts alone call for no VACUUM: nothing reads it by an index alone, which
+    // is what marking its new pages all-visible would serve; its dead rows and its age still do.
+    const insertedSinceVacuum = KEYED_ONLY_TABLES.includes(row.table) ? 0 : Number(row.inserted);
+    const reason = dueForVacuum({ table: row.table, rows: row.rows, deadRows: Number(row.dead), insertedSinceVacuum, frozenXidAge: Number(row.frozen_age) }, threshold);
+    if (reason === undefined) continue;
+    await client.query(`VACUUM (SKIP_LOCKED) ${quoteIdentifier(row.table)}`);
+    vacuumed.push({ table: row.table, reason });
+  }
+  return vacuumed;
 }
 
 /**
@@ -121,19 +216,23 @@ function quoteIdentifier(name: string): string {
 
 /** What {@link StatisticsKeeper} runs, and whom it tells. */
 export interface StatisticsKeeperOptions {
-  /** One round: the tables analyzed (`PlanStore.statistics.analyzeDue`). */
+  /** One round's analyzing: the tables analyzed (`PlanStore.statistics.analyzeDue`). */
   readonly analyzeDue: () => Promise<readonly string[]>;
+  /** One round's vacuuming, before its analyzing: the tables vacuumed (`PlanStore.statistics.vacuumDue`); none when absent. */
+  readonly vacuumDue?: () => Promise<readonly Vacuumed[]>;
   /** The pause between the end of one round and the start of the next. */
   readonly intervalMs: number;
-  /** Told the tables of each round that analyzed some, and how long the round took. */
+  /** Told the tables of each round that analyzed some, and how long the analyzing took. */
   readonly onAnalyzed?: (tables: readonly string[], millis: number) => void;
+  /** Told the tables of each round that vacuumed some, and how long the vacuuming took. */
+  readonly onVacuumed?: (tables: readonly Vacuumed[], millis: number) => void;
   /** Told a round's failure; the next round runs as planned. */
   readonly onError?: (error: unknown) => void;
 }
 
 /**
- * Runs {@link analyzeDue} every `intervalMs` until stopped: the first round one interval after
- * `start()`, a round never beside another. The timer does not hold the process open.
+ * Runs {@link vacuumDue} and {@link analyzeDue} every `intervalMs` until stopped: the first round one
+ * interval after `start()`, a round never beside another. The timer does not hold the process open.
  */
 export class StatisticsKeeper {
   private timer: NodeJS.Timeout | undefined;
@@ -170,10 +269,14 @@ export class StatisticsKeeper {
   }
 
   private async round(): Promise<void> {
-    const started = performance.now();
     try {
+      // Vacuumed first, as autovacuum does: a VACUUM also counts the table's rows, which the analyze threshold reads.
+      const vacuumStarted = performance.now();
+      const vacuumed = (await this.options.vacuumDue?.()) ?? [];
+      if (vacuumed.length > 0) this.options.onVacuumed?.(vacuumed, Math.round(performance.now() - vacuumStarted));
+      const analyzeStarted = performance.now();
       const tables = await this.options.analyzeDue();
-      if (tables.length > 0) this.options.onAnalyzed?.(tables, Math.round(performance.now() - started));
+      if (tables.length > 0) this.options.onAnalyzed?.(tables, Math.round(performance.now() - analyzeStarted));
     } catch (error) {
       this.options.onError?.(error);
     }

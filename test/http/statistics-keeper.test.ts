@@ -1,5 +1,5 @@
 /**
- * `sip-fhir serve` keeps its store's planner statistics where the database's autovacuum does not
+ * `sip-fhir serve` vacuums and analyzes its store's tables where the database's autovacuum does not
  * (src/store/statistics.ts, src/http/server.ts): on the embedded store always, on PostgreSQL when its
  * autovacuum is off, and says so in the log; SIP_ANALYZE_SECONDS sets how often, 0 never.
  */
@@ -27,6 +27,7 @@ interface LogLine {
   level: number;
   msg: string;
   tables?: string[];
+  reasons?: string[];
   millis?: number;
   setting?: string;
 }
@@ -64,15 +65,21 @@ async function waitFor(condition: () => boolean, what: string, millis = 15_000):
   }
 }
 
+const vacuumedResources = (line: LogLine): boolean => line.msg === "vacuumed tables past autovacuum's thresholds" && (line.tables ?? []).includes('plan_resources');
 const analyzedPlans = (line: LogLine): boolean => line.msg === 'analyzed tables whose planner statistics were out of date' && (line.tables ?? []).includes('plans');
 
 describe('the server keeps its store\'s planner statistics', () => {
-  it('on the embedded store: analyzes the tables once enough rows changed, and logs which', { timeout: 60_000 }, async () => {
+  it('on the embedded store: vacuums and analyzes the tables once enough rows changed, and logs which', { timeout: 60_000 }, async () => {
     const { server, lines } = await serverLogging('PGlite', 1);
     try {
       await recordPlans(server, 60);
       await waitFor(() => lines.some(analyzedPlans), 'the plans table analyzed');
       expect(lines.find(analyzedPlans)?.millis).toEqual(expect.any(Number));
+      // 60 plans of 31 resources each: 1,860 rows inserted, past autovacuum's 1,000.
+      await waitFor(() => lines.some(vacuumedResources), 'the resources table vacuumed');
+      const vacuumed = lines.find(vacuumedResources);
+      expect(vacuumed?.reasons?.[vacuumed.tables?.indexOf('plan_resources') ?? -1]).toBe('inserted-rows');
+      expect(vacuumed?.millis).toEqual(expect.any(Number));
       // Nothing to warn of: an embedded database has no autovacuum to turn on.
       expect(lines.filter((line) => line.setting !== undefined)).toEqual([]);
     } finally {
@@ -86,6 +93,7 @@ describe('the server keeps its store\'s planner statistics', () => {
       await recordPlans(server, 60);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(lines.filter(analyzedPlans)).toEqual([]);
+      expect(lines.filter(vacuumedResources)).toEqual([]);
     } finally {
       await server.close();
     }
@@ -105,7 +113,7 @@ describe('the server keeps its store\'s planner statistics', () => {
       } else {
         expect(warnings).toHaveLength(1);
         expect(warnings[0]?.level).toBe(40);
-        expect(warnings[0]?.msg).toMatch(/autovacuum is off: this server analyzes the store's tables every 1 s .*nothing vacuums them/);
+        expect(warnings[0]?.msg).toMatch(/autovacuum is off: this server vacuums and analyzes the store's tables every 1 s once they pass autovacuum's thresholds/);
         // The server's pool reports its counts of changed rows within about 10 s when idle.
         await waitFor(() => lines.some(analyzedPlans), 'the plans table analyzed', 30_000);
       }

@@ -12,7 +12,7 @@ import { planResourceIds } from '../../src/fhir/index.js';
 import { currentDeriver, derivedVersion } from '../../src/http/derived-view.js';
 import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
-import { dueForAnalyze, StatisticsKeeper } from '../../src/store/statistics.js';
+import { dueForAnalyze, dueForVacuum, StatisticsKeeper, type Vacuumed } from '../../src/store/statistics.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
 
 const DEFAULTS = { base: 50, scaleFactor: 0.1 };
@@ -34,6 +34,30 @@ describe('dueForAnalyze: autovacuum\'s analyze threshold', () => {
     expect(dueForAnalyze(activity, { base: 0, scaleFactor: 0.5 })).toBe(false);
     expect(dueForAnalyze(activity, { base: 0, scaleFactor: 0.2 })).toBe(true);
     expect(dueForAnalyze(activity, { base: 400, scaleFactor: 0 })).toBe(false);
+  });
+});
+
+const VACUUM_DEFAULTS = { base: 50, scaleFactor: 0.2, insertBase: 1_000, insertScaleFactor: 0.2, freezeMaxAge: 200_000_000 };
+const QUIET = { table: 'plans', rows: 1_000, deadRows: 0, insertedSinceVacuum: 0, frozenXidAge: 1_000 };
+
+describe('dueForVacuum: autovacuum\'s three triggers', () => {
+  it('dead rows past 50 + a fifth of the rows: 1,000 rows are due past 250, not at it', () => {
+    expect(dueForVacuum({ ...QUIET, deadRows: 250 }, VACUUM_DEFAULTS)).toBeUndefined();
+    expect(dueForVacuum({ ...QUIET, deadRows: 251 }, VACUUM_DEFAULTS)).toBe('dead-rows');
+    // A table never counted is taken as empty.
+    expect(dueForVacuum({ ...QUIET, rows: -1, deadRows: 51 }, VACUUM_DEFAULTS)).toBe('dead-rows');
+  });
+
+  it('rows inserted since the last VACUUM past 1,000 + a fifth of the rows; a threshold of -1 turns that off', () => {
+    expect(dueForVacuum({ ...QUIET, insertedSinceVacuum: 1_200 }, VACUUM_DEFAULTS)).toBeUndefined();
+    expect(dueForVacuum({ ...QUIET, insertedSinceVacuum: 1_201 }, VACUUM_DEFAULTS)).toBe('inserted-rows');
+    expect(dueForVacuum({ ...QUIET, insertedSinceVacuum: 1_000_000 }, { ...VACUUM_DEFAULTS, insertBase: -1 })).toBeUndefined();
+  });
+
+  it('an oldest unfrozen transaction id older than autovacuum_freeze_max_age, whatever the rows', () => {
+    expect(dueForVacuum({ ...QUIET, frozenXidAge: 200_000_000 }, VACUUM_DEFAULTS)).toBeUndefined();
+    expect(dueForVacuum({ ...QUIET, frozenXidAge: 200_000_001 }, VACUUM_DEFAULTS)).toBe('wraparound');
+    expect(dueForVacuum({ ...QUIET, frozenXidAge: 200_000_001, deadRows: 10_000 }, VACUUM_DEFAULTS)).toBe('wraparound');
   });
 });
 
@@ -186,6 +210,40 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('the statistics on %s', (driver
   });
 });
 
+describe.each(['PGlite', 'PostgreSQL'] as const)('the upkeep on %s', (driver) => {
+  it('vacuums each table past one of autovacuum\'s triggers, and only those; then none until more change', { timeout: 120_000 }, async () => {
+    const { store, sql, record, close } = await freshStore(driver);
+    try {
+      // A server whose autovacuum is on must not vacuum these tables under the test.
+      if (driver === 'PostgreSQL') for (const table of ALL_TABLES) await sql.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`);
+      await record(60);
+      // 60 plans of 31 resources and 30 kept texts each: 1,860 and 1,800 rows inserted, past 1,000; the
+      // other tables 60 or none. The kept texts, read by their key alone, are not vacuumed for their inserts.
+      await vacuumCountsSettled(sql, (counts) => counts.plan_resources?.inserted === 1_860 && counts.plan_version_texts?.inserted === 1_800 && counts.plans?.inserted === 60);
+      const first = await store.statistics.vacuumDue();
+      expect(sortedByTable(first)).toEqual([{ table: 'plan_resources', reason: 'inserted-rows' }]);
+      const afterFirst = await vacuumCounts(sql);
+      expect(afterFirst.plan_resources).toMatchObject({ inserted: 0, vacuumed: true });
+      expect(afterFirst.plans).toMatchObject({ vacuumed: false });
+      expect(await store.statistics.vacuumDue()).toEqual([]);
+
+      // Dead rows: 100 rows inserted and deleted at once in a table of the store's schema. Nothing reads
+      // the page after the delete, so no page pruning takes them from the count, as it does with a plan's
+      // row updated at each version.
+      await sql.query('CREATE TABLE upkeep_scratch (n integer)');
+      if (driver === 'PostgreSQL') await sql.query('ALTER TABLE upkeep_scratch SET (autovacuum_enabled = false)');
+      await sql.query('INSERT INTO upkeep_scratch SELECT generate_series(1, 100)');
+      await sql.query('DELETE FROM upkeep_scratch');
+      await vacuumCountsSettled(sql, (counts) => counts.upkeep_scratch?.dead === 100);
+      expect(await store.statistics.vacuumDue()).toEqual([{ table: 'upkeep_scratch', reason: 'dead-rows' }]);
+      expect((await vacuumCounts(sql)).upkeep_scratch).toMatchObject({ dead: 0, vacuumed: true });
+      expect(await store.statistics.vacuumDue()).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('the statistics on PostgreSQL', () => {
   it('says who keeps them as the server\'s settings say', async () => {
     const { store, sql, close } = await freshStore('PostgreSQL');
@@ -272,7 +330,64 @@ describe('StatisticsKeeper', () => {
     expect(errors.map((error) => (error as Error).message)).toEqual(['the database went away']);
   });
 
+  it('vacuums before it analyzes in each round, and tells what it vacuumed and why', async () => {
+    const calls: string[] = [];
+    const told: { vacuumed: (readonly Vacuumed[])[]; analyzed: (readonly string[])[] } = { vacuumed: [], analyzed: [] };
+    const keeper = new StatisticsKeeper({
+      intervalMs: 5,
+      vacuumDue: () => {
+        calls.push('vacuum');
+        return Promise.resolve(calls.length === 1 ? [{ table: 'plans', reason: 'dead-rows' as const }] : []);
+      },
+      analyzeDue: () => {
+        calls.push('analyze');
+        return Promise.resolve(calls.length === 2 ? ['plans'] : []);
+      },
+      onVacuumed: (tables) => told.vacuumed.push(tables),
+      onAnalyzed: (tables) => told.analyzed.push(tables),
+    });
+    keeper.start();
+    while (calls.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    await keeper.stop();
+    expect(calls.slice(0, 4)).toEqual(['vacuum', 'analyze', 'vacuum', 'analyze']);
+    // Told only of rounds that did something.
+    expect(told).toEqual({ vacuumed: [[{ table: 'plans', reason: 'dead-rows' }]], analyzed: [['plans']] });
+  });
+
   it('refuses an interval that is not above 0', () => {
     expect(() => new StatisticsKeeper({ intervalMs: 0, analyzeDue: () => Promise.resolve([]) })).toThrow(/intervalMs must be above 0/);
   });
 });
+
+/** The store's tables. */
+const ALL_TABLES = ['plans', 'plan_versions', 'plan_resources', 'plan_version_derived', 'plan_version_texts', 'audit_log', 'outbox'] as const;
+
+function sortedByTable(vacuumed: readonly Vacuumed[]): Vacuumed[] {
+  return [...vacuumed].sort((a, b) => a.table.localeCompare(b.table));
+}
+
+interface VacuumCounts {
+  readonly dead: number;
+  readonly inserted: number;
+  readonly vacuumed: boolean;
+}
+
+/** Each table's dead rows, rows inserted since its last VACUUM, and whether one ran, as PostgreSQL's statistics say. */
+async function vacuumCounts(sql: SqlClient): Promise<Partial<Record<string, VacuumCounts>>> {
+  if (sql.driver === 'pglite') await sql.query('SELECT pg_stat_force_next_flush()');
+  const rows = await sql.query<{ table: string; dead: string; inserted: string; vacuumed: boolean }>(
+    'SELECT relname AS table, n_dead_tup::text AS dead, n_ins_since_vacuum::text AS inserted, vacuum_count > 0 AS vacuumed FROM pg_stat_user_tables WHERE schemaname = current_schema()',
+  );
+  return Object.fromEntries(rows.map((row) => [row.table, { dead: Number(row.dead), inserted: Number(row.inserted), vacuumed: row.vacuumed }]));
+}
+
+/** Waits until PostgreSQL's counts hold what `settled` looks for (a server's backends report theirs about once a second). */
+async function vacuumCountsSettled(sql: SqlClient, settled: (counts: Partial<Record<string, VacuumCounts>>) => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const counts = await vacuumCounts(sql);
+    if (settled(counts)) return;
+    if (Date.now() > deadline) throw new Error(`the counts did not settle: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
