@@ -6,6 +6,7 @@ import { formatDate, isParsedPlan, parsePlan, planModelVersion, stockholmDate, t
 import type DataLoader from 'dataloader';
 import { AuditWriter, auditInsert } from './audit-writer.js';
 import { keptLoader, type KeptKey } from './kept-reads.js';
+import { personKeyOf, personLoader, type PersonKey } from './person-reads.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
 import { documentOf, isoInstant, toHead, toStored, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
@@ -333,10 +334,15 @@ export class SqlPlanStore implements PlanStore {
   readonly outbox: OutboxStore;
   readonly statistics: PlanStore['statistics'];
   private readonly kept: DataLoader<KeptKey, StoredVersionHead[]>;
+  private readonly persons: DataLoader<PersonKey, StoredVersionHead[]>;
 
   constructor(private readonly client: SqlClient) {
     this.auditWriter = new AuditWriter(client);
     this.kept = keptLoader(client);
+    this.persons = personLoader(client, async ({ personIdentifier, deriver, resourceType, limit }) => {
+      const { plans } = await this.searchHeadsAlone({ personIdentifier, limit, derived: { deriver, resourceType }, total: false });
+      return plans;
+    });
     this.outbox = new SqlOutboxStore(client);
     this.statistics = { keeping: () => statisticsKeeping(client), analyzeDue: () => analyzeDue(client), vacuumDue: () => vacuumDue(client) };
   }
@@ -475,6 +481,13 @@ export class SqlPlanStore implements PlanStore {
   searchHeads(query: UncountedPlanSearch): Promise<{ plans: StoredVersionHead[] }>;
   searchHeads(query: PlanSearch): Promise<{ total: number; plans: StoredVersionHead[] }>;
   async searchHeads(query: PlanSearch): Promise<{ total?: number; plans: StoredVersionHead[] }> {
+    const person = personKeyOf(query, checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT));
+    if (person !== undefined) return { plans: await this.persons.load(person) };
+    return this.searchHeadsAlone(query);
+  }
+
+  /** {@link searchHeads} in a statement of its own. */
+  private async searchHeadsAlone(query: PlanSearch): Promise<{ total?: number; plans: StoredVersionHead[] }> {
     // The plan's status as recorded with its current version, which each head is (StoredVersionHead.status).
     const statement = searchStatement(query, `${HEAD_COLUMNS}, p.status`);
     const rows = await this.client.query<HeadRow & { total: number }>(statement.text, statement.params);

@@ -1,7 +1,8 @@
 /**
- * The kept reads of one turn in one statement (src/store/kept-reads.ts): what each read gets back,
- * batched or alone, on both stores; how many statements a turn's reads cost; and, on PostgreSQL, that
- * the batched statement keeps a generic plan instead of being planned at every call.
+ * The reads of one turn in one statement — a resource's kept text (src/store/kept-reads.ts) and a
+ * person's plans (src/store/person-reads.ts): what each read gets back, batched or alone, on both
+ * stores; how many statements a turn's reads cost; and, on PostgreSQL, that each batched statement
+ * keeps a generic plan instead of being planned at every call.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,8 @@ import { planResourceIds } from '../../src/fhir/index.js';
 import { currentDeriver, derivedVersion } from '../../src/http/derived-view.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { KEPT_MANY, readKept, type KeptKey } from '../../src/store/kept-reads.js';
-import type { StoredVersionHead } from '../../src/store/plan-store.js';
+import { personsMany } from '../../src/store/person-reads.js';
+import type { PlanSearch, StoredVersionHead } from '../../src/store/plan-store.js';
 import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
@@ -157,6 +159,90 @@ describe('the batched statement on PostgreSQL', () => {
       }
       // Five custom plans first (PostgreSQL's rule), then the generic one: with `unnest` all 20 were custom.
       const [plansMade] = (await direct.query<{ generic_plans: string; custom_plans: string }>("SELECT generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name = 'kept-many'")).rows;
+      expect(Number(plansMade?.custom_plans)).toBeLessThanOrEqual(5);
+      expect(Number(plansMade?.generic_plans)).toBeGreaterThanOrEqual(15);
+    } finally {
+      await direct.end();
+      await store.close();
+    }
+  });
+});
+
+/** A person's identifier as the store keeps it: the personnummer's twelve digits without the hyphen. */
+function storedPerson(serial: number): string {
+  return personnummer(serial).replace('-', '');
+}
+
+describe.each(['PGlite', 'PostgreSQL'] as const)('person searches on %s', (driver) => {
+  it('gives each person search of a turn what it gets alone, in one statement for those alike', async () => {
+    const { client } = await openClient(driver);
+    const { client: counted, statements } = counting(client);
+    const store = new SqlPlanStore(counted);
+    try {
+      await store.migrate();
+      for (const plan of plans()) await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+      const carePlanText = { deriver: currentDeriver(), resourceType: 'CarePlan' };
+      const searches: PlanSearch[] = [
+        { personIdentifier: storedPerson(0), limit: 1000, derived: carePlanText, total: false },
+        { personIdentifier: storedPerson(1), limit: 1000, derived: carePlanText, total: false },
+        { personIdentifier: storedPerson(2), limit: 1000, derived: carePlanText, total: false },
+        { personIdentifier: storedPerson(9), limit: 1000, derived: carePlanText, total: false },
+        // Alike but for the page's size: a statement of its own.
+        { personIdentifier: storedPerson(0), limit: 2, derived: carePlanText, total: false },
+        // Narrowed, counted or without the texts: each run as it is.
+        { personIdentifier: storedPerson(0), status: ['draft', 'active'], limit: 1000, derived: carePlanText, total: false },
+        { personIdentifier: storedPerson(3), limit: 1000, derived: carePlanText },
+        { personIdentifier: storedPerson(3), limit: 1000, derived: { ...carePlanText, text: false }, total: false },
+      ];
+      const alone: { total?: number; plans: StoredVersionHead[] }[] = [];
+      for (const search of searches) alone.push(await store.searchHeads(search));
+      statements.length = 0;
+      const together = await Promise.all(searches.map((search) => store.searchHeads(search)));
+
+      // The first four in one statement, each other one alone: five, where one a search was eight.
+      expect(statements).toHaveLength(5);
+      expect(statements.filter((sql) => sql === personsMany('CarePlan'))).toHaveLength(1);
+      expect(together).toEqual(alone);
+      // What each should get, read off the plans recorded: the first person has three, in the order of their ids.
+      const ids = together.map(({ plans: found }) => found.map((head) => head.planId));
+      expect(ids).toEqual([
+        ['kept-reads-0', 'kept-reads-4', 'kept-reads-5'],
+        ['kept-reads-1'],
+        ['kept-reads-2'],
+        [],
+        ['kept-reads-0', 'kept-reads-4'],
+        ['kept-reads-0', 'kept-reads-4', 'kept-reads-5'],
+        ['kept-reads-3'],
+        ['kept-reads-3'],
+      ]);
+      expect(together[0]?.plans.every((head) => head.derived?.texts[0]?.resourceType === 'CarePlan' && head.status !== undefined)).toBe(true);
+      expect(together[6]?.total).toBe(1);
+      expect(together[7]?.plans[0]?.derived?.texts).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the batched person search on PostgreSQL', () => {
+  it('is planned once and kept as a generic plan, whatever the number of persons', async () => {
+    const { client, url } = await openClient('PostgreSQL');
+    const store = new SqlPlanStore(client);
+    const direct = new pg.Client({ connectionString: url });
+    try {
+      await store.migrate();
+      const recorded = Array.from({ length: 400 }, (_, index) => newStoredPlan(`person-generic-${String(index)}`, personnummer(index)));
+      for (let from = 0; from < recorded.length; from += 20) {
+        await Promise.all(recorded.slice(from, from + 20).map((plan) => store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) })));
+      }
+      await direct.connect();
+      await direct.query('ANALYZE');
+      for (let call = 0; call < 20; call++) {
+        const persons = Array.from({ length: 2 + (call % 5) }, (_, index) => storedPerson(call + index));
+        const result = await direct.query({ name: 'persons-many', text: personsMany('CarePlan'), values: [persons, currentDeriver(), 1000] });
+        expect(result.rows).toHaveLength(persons.length);
+      }
+      const [plansMade] = (await direct.query<{ generic_plans: string; custom_plans: string }>("SELECT generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name = 'persons-many'")).rows;
       expect(Number(plansMade?.custom_plans)).toBeLessThanOrEqual(5);
       expect(Number(plansMade?.generic_plans)).toBeGreaterThanOrEqual(15);
     } finally {
