@@ -24,7 +24,7 @@ export interface PersonKey {
  */
 export function personKeyOf(query: PlanSearch, limit: number): PersonKey | undefined {
   const { personIdentifier, derived, total, offset, ...others } = query;
-  const narrowing = Object.entries(others).some(([name, value]) => name !== 'limit' && value !== undefined);
+  const narrowing = Object.keys(others).some((name) => name !== 'limit');
   if (personIdentifier === undefined || narrowing || total !== false || (offset ?? 0) !== 0) return undefined;
   if (derived?.resourceType === undefined || derived.resourceId !== undefined || derived.text === false) return undefined;
   return { personIdentifier, deriver: derived.deriver, resourceType: derived.resourceType, limit };
