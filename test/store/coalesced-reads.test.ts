@@ -63,15 +63,21 @@ function idOf(plan: SipPlan, resourceType: string): string {
   return found.id;
 }
 
+/** A migrated store on a fresh database of the driver, through a counting client, with {@link plans} recorded. */
+async function storeOfPlans(driver: 'PGlite' | 'PostgreSQL'): Promise<{ client: SqlClient; store: SqlPlanStore; statements: string[]; recorded: SipPlan[] }> {
+  const { client } = await openClient(driver);
+  const { client: counted, statements } = counting(client);
+  const store = new SqlPlanStore(counted);
+  await store.migrate();
+  const recorded = plans();
+  for (const plan of recorded) await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+  return { client, store, statements, recorded };
+}
+
 describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) => {
   it('gives each read of a turn what it gets alone, in one statement a deriver', async () => {
-    const { client } = await openClient(driver);
-    const { client: counted, statements } = counting(client);
-    const store = new SqlPlanStore(counted);
+    const { client, store, statements, recorded } = await storeOfPlans(driver);
     try {
-      await store.migrate();
-      const recorded = plans();
-      for (const plan of recorded) await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
       const deriver = currentDeriver();
       const [first] = recorded;
       if (first === undefined) throw new Error('no plans');
@@ -138,35 +144,45 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) =>
 
 describe('the batched statement on PostgreSQL', () => {
   it('is planned once and kept as a generic plan, whatever the number of keys', async () => {
-    const { client, url } = await openClient('PostgreSQL');
-    const store = new SqlPlanStore(client);
-    const direct = new pg.Client({ connectionString: url });
-    try {
-      await store.migrate();
-      // Enough plans, analyzed, that a key's lookup costs the planner what it does in service: on a
-      // few rows an `unnest`'s custom plans cost so little that the generic plan is kept either way.
-      const recorded = Array.from({ length: 400 }, (_, index) => newStoredPlan(`kept-reads-generic-${String(index)}`, personnummer(index)));
-      for (let from = 0; from < recorded.length; from += 20) {
-        await Promise.all(recorded.slice(from, from + 20).map((plan) => store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) })));
-      }
-      const ids = recorded.map((plan) => idOf(plan, 'CarePlan'));
-      await direct.connect();
-      await direct.query('ANALYZE');
-      for (let call = 0; call < 20; call++) {
-        const keys = ids.slice(call, call + 2 + (call % 5));
-        const result = await direct.query({ name: 'kept-many', text: KEPT_MANY, values: [keys.map(() => 'CarePlan'), keys, currentDeriver()] });
-        expect(result.rows).toHaveLength(keys.length);
-      }
-      // Five custom plans first (PostgreSQL's rule), then the generic one: with `unnest` all 20 were custom.
-      const [plansMade] = (await direct.query<{ generic_plans: string; custom_plans: string }>("SELECT generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name = 'kept-many'")).rows;
-      expect(Number(plansMade?.custom_plans)).toBeLessThanOrEqual(5);
-      expect(Number(plansMade?.generic_plans)).toBeGreaterThanOrEqual(15);
-    } finally {
-      await direct.end();
-      await store.close();
-    }
+    const plansMade = await plansOfTwentyCalls(KEPT_MANY, (recorded, call) => {
+      const keys = recorded.slice(call, call + 2 + (call % 5)).map((plan) => idOf(plan, 'CarePlan'));
+      return { values: [keys.map(() => 'CarePlan'), keys, currentDeriver()], rows: keys.length };
+    });
+    // Five custom plans first (PostgreSQL's rule), then the generic one: with `unnest` all 20 were custom.
+    expect(plansMade.custom).toBeLessThanOrEqual(5);
+    expect(plansMade.generic).toBeGreaterThanOrEqual(15);
   });
 });
+
+/**
+ * Runs `text` as a prepared statement twenty times on a store of 400 plans, analyzed — enough that a
+ * key's lookup costs the planner what it does in service: on a few rows an `unnest`'s custom plans
+ * cost so little that the generic plan is kept either way — each call with the values `call` gives
+ * and expecting the rows it says; then how many custom and generic plans PostgreSQL made of it.
+ */
+async function plansOfTwentyCalls(text: string, call: (recorded: readonly SipPlan[], index: number) => { values: unknown[]; rows: number }): Promise<{ custom: number; generic: number }> {
+  const { client, url } = await openClient('PostgreSQL');
+  const store = new SqlPlanStore(client);
+  const direct = new pg.Client({ connectionString: url });
+  try {
+    await store.migrate();
+    const recorded = Array.from({ length: 400 }, (_, index) => newStoredPlan(`generic-plan-${String(index)}`, personnummer(index)));
+    for (let from = 0; from < recorded.length; from += 20) {
+      await Promise.all(recorded.slice(from, from + 20).map((plan) => store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) })));
+    }
+    await direct.connect();
+    await direct.query('ANALYZE');
+    for (let index = 0; index < 20; index++) {
+      const { values, rows } = call(recorded, index);
+      expect((await direct.query({ name: 'twenty-calls', text, values })).rows).toHaveLength(rows);
+    }
+    const [made] = (await direct.query<{ generic_plans: string; custom_plans: string }>("SELECT generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name = 'twenty-calls'")).rows;
+    return { custom: Number(made?.custom_plans), generic: Number(made?.generic_plans) };
+  } finally {
+    await direct.end();
+    await store.close();
+  }
+}
 
 /** A person's identifier as the store keeps it: the personnummer's twelve digits without the hyphen. */
 function storedPerson(serial: number): string {
@@ -175,12 +191,8 @@ function storedPerson(serial: number): string {
 
 describe.each(['PGlite', 'PostgreSQL'] as const)('person searches on %s', (driver) => {
   it('gives each person search of a turn what it gets alone, in one statement for those alike', async () => {
-    const { client } = await openClient(driver);
-    const { client: counted, statements } = counting(client);
-    const store = new SqlPlanStore(counted);
+    const { store, statements } = await storeOfPlans(driver);
     try {
-      await store.migrate();
-      for (const plan of plans()) await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
       const carePlanText = { deriver: currentDeriver(), resourceType: 'CarePlan' };
       const searches: PlanSearch[] = [
         { personIdentifier: storedPerson(0), limit: 1000, derived: carePlanText, total: false },
@@ -226,28 +238,12 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('person searches on %s', (drive
 
 describe('the batched person search on PostgreSQL', () => {
   it('is planned once and kept as a generic plan, whatever the number of persons', async () => {
-    const { client, url } = await openClient('PostgreSQL');
-    const store = new SqlPlanStore(client);
-    const direct = new pg.Client({ connectionString: url });
-    try {
-      await store.migrate();
-      const recorded = Array.from({ length: 400 }, (_, index) => newStoredPlan(`person-generic-${String(index)}`, personnummer(index)));
-      for (let from = 0; from < recorded.length; from += 20) {
-        await Promise.all(recorded.slice(from, from + 20).map((plan) => store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) })));
-      }
-      await direct.connect();
-      await direct.query('ANALYZE');
-      for (let call = 0; call < 20; call++) {
-        const persons = Array.from({ length: 2 + (call % 5) }, (_, index) => storedPerson(call + index));
-        const result = await direct.query({ name: 'persons-many', text: personsMany('CarePlan'), values: [persons, currentDeriver(), 1000] });
-        expect(result.rows).toHaveLength(persons.length);
-      }
-      const [plansMade] = (await direct.query<{ generic_plans: string; custom_plans: string }>("SELECT generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name = 'persons-many'")).rows;
-      expect(Number(plansMade?.custom_plans)).toBeLessThanOrEqual(5);
-      expect(Number(plansMade?.generic_plans)).toBeGreaterThanOrEqual(15);
-    } finally {
-      await direct.end();
-      await store.close();
-    }
+    const plansMade = await plansOfTwentyCalls(personsMany('CarePlan'), (_recorded, call) => {
+      const persons = Array.from({ length: 2 + (call % 5) }, (_, index) => storedPerson(call + index));
+      return { values: [persons, currentDeriver(), 1000], rows: persons.length };
+    });
+    // With the resource type bound, all 20 were custom.
+    expect(plansMade.custom).toBeLessThanOrEqual(5);
+    expect(plansMade.generic).toBeGreaterThanOrEqual(15);
   });
 });
