@@ -27,6 +27,13 @@ export interface VersionRow {
   tail?: string | null;
 }
 
+/** A version's columns but its plan (`keptWithResource`, `searchHeads`): what {@link toHead} reads. */
+export const HEAD_COLUMNS = 'v.plan_id, v.version, v.recorded_at, v.recorded_by';
+/** What was derived from a version (`d`, plan_version_derived) and one kept text (`t`, plan_version_texts), as {@link VersionRow} names them. */
+export const DERIVED_TEXT_COLUMNS = 'd.basis, d.summary, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail';
+/** A FHIR resource type's name, as the store's tables hold one. */
+export const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+
 /**
  * A version's row without its plan (`keptWithResource`, `searchHeads`): the version's columns but
  * `plan`, `document` and `model`; a search's also the plan's recorded status.

@@ -8,7 +8,7 @@ import { AuditWriter, auditInsert } from './audit-writer.js';
 import { keptLoader, type KeptKey } from './kept-reads.js';
 import { personKeyOf, personLoader, type PersonKey } from './person-reads.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
-import { documentOf, isoInstant, toHead, toStored, type HeadRow, type VersionRow } from './plan-rows.js';
+import { DERIVED_TEXT_COLUMNS, documentOf, HEAD_COLUMNS, isoInstant, RESOURCE_TYPE, toHead, toStored, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
@@ -44,7 +44,6 @@ export const MAX_LIMIT = 1_000;
 const UNIQUE_VIOLATION = '23505';
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A FHIR resource type name (R4 names are letters only) and a FHIR id (https://hl7.org/fhir/R4/datatypes.html#id). */
-const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 
@@ -67,8 +66,6 @@ interface AuditRow {
  * and answers a kept text never parses it.
  */
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
-/** A version's columns but its plan (`keptWithResource`, `searchHeads`). */
-const HEAD_COLUMNS = 'v.plan_id, v.version, v.recorded_at, v.recorded_by';
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
@@ -102,7 +99,7 @@ function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown
   if (request.text === false) return { columns: ', d.basis, d.summary', joins: basis };
   const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
   return {
-    columns: ', d.basis, d.summary, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail',
+    columns: `, ${DERIVED_TEXT_COLUMNS}`,
     joins: `${basis}
        LEFT JOIN plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver} AND t.resource_type = ${param(request.resourceType)}${byId}`,
   };
@@ -338,7 +335,7 @@ export class SqlPlanStore implements PlanStore {
 
   constructor(private readonly client: SqlClient) {
     this.auditWriter = new AuditWriter(client);
-    this.kept = keptLoader(client);
+    this.kept = keptLoader(client, (key) => this.keptAlone(key));
     this.persons = personLoader(client, async ({ personIdentifier, deriver, resourceType, limit }) => {
       const { plans } = await this.searchHeadsAlone({ personIdentifier, limit, derived: { deriver, resourceType }, total: false });
       return plans;
@@ -533,6 +530,20 @@ export class SqlPlanStore implements PlanStore {
 
   async keptWithResource(resourceType: string, resourceId: string, deriver: string): Promise<StoredVersionHead[]> {
     return this.kept.load({ resourceType, resourceId, deriver });
+  }
+
+  /** {@link keptWithResource} in a statement of its own. */
+  private async keptAlone({ resourceType, resourceId, deriver }: KeptKey): Promise<StoredVersionHead[]> {
+    const params: unknown[] = [resourceType, resourceId];
+    const param = (value: unknown): string => `$${String(params.push(value))}`;
+    const derived = derivedJoin({ deriver, resourceType, resourceId }, param);
+    const rows = await this.client.query<HeadRow>(
+      `SELECT ${HEAD_COLUMNS}${derived.columns} FROM plan_resources r
+       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
+       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
+      params,
+    );
+    return rows.map(toHead);
   }
 
   /** Resolves when the entry is committed; entries written at the same time share one INSERT (audit-writer.ts). */

@@ -122,10 +122,11 @@ export interface Vacuumed {
 
 /**
  * Vacuums each of the store's tables (those of the current schema) that {@link dueForVacuum} finds
- * due — of {@link KEYED_ONLY_TABLES} only for dead rows or age, since the rows inserted into them,
- * some 30 a plan version, would call for a `VACUUM` that serves no read — one `VACUUM (SKIP_LOCKED)` each — outside a transaction, as `VACUUM` must run — and returns
- * them. A table another instance is vacuuming at that moment is skipped by PostgreSQL itself
- * (`SKIP_LOCKED`), not waited for. On PGlite the backend's pending counts are flushed first.
+ * due, one `VACUUM (SKIP_LOCKED)` each, outside a transaction as `VACUUM` must run, and returns them.
+ * {@link KEYED_ONLY_TABLES} are vacuumed only for dead rows or age: their ≈ 30 rows inserted a plan
+ * version would call for a `VACUUM` that serves no read. A table another instance is vacuuming at that
+ * moment is skipped by PostgreSQL itself (`SKIP_LOCKED`), not waited for. On PGlite the backend's
+ * pending counts are flushed first.
  */
 export async function vacuumDue(client: SqlClient): Promise<Vacuumed[]> {
   if (client.driver === 'pglite') await client.query('SELECT pg_stat_force_next_flush()');
