@@ -19,7 +19,7 @@ import type { Bundle, BundleEntry, CapabilityStatement, CapabilityStatementRestR
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
-import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf } from '../fhir/index.js';
+import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, IDENTIFIER_SYSTEM, WRITTEN_RESOURCE_TYPES, carePlanPeriod, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
 import { TIME_DEPENDENT_TYPES, currentDeriver, derivedResourceText, derivedTextOf, derivedVersion, judgingPlanOf, keptJudging, keptRead, keptSendRefusal, storedSendRefusal, viewResource, type KeptJudging, type KeptRead } from './derived-view.js';
 import { PROFILE_OF_TYPE } from '../fhir/profiles/index.js';
 import { personIdentifier } from '../fhir/write/patient.js';
@@ -110,6 +110,22 @@ interface KeptWalk extends KeptJudging {
   readonly access: Admission | { readonly allowed: false };
 }
 
+/** What a CarePlan search's walk over the store is given (`walkStore` in {@link fhirRouter}). */
+interface StoreWalk {
+  /** The person searched for, as the store keeps the number; undefined walks every plan. */
+  readonly personValue: string | undefined;
+  /** The statuses asked for, any of them; none asks for every status. */
+  readonly statuses: readonly string[];
+  /** The plan id the walk starts after (a `_cursor`). */
+  readonly cursor: string | undefined;
+  /** Plans read from the store at a time. */
+  readonly storePage: number;
+  /** Whether a version the store brought matches the search's other parameters. */
+  readonly matches: (walked: Walked) => boolean;
+  /** Judges a version on its kept summary, when the search can walk without plans. */
+  readonly keptWalk: ((kept: KeptJudging) => KeptWalk | undefined) | undefined;
+}
+
 /** What a version of a search is judged on: its kept judging summary, or {@link judgingPlanOf} of the version read with its plan. */
 function judgedOf(walked: StoredPlan | KeptJudging): StoredPlan['plan'] {
   return 'plan' in walked ? judgingPlanOf(walked) : walked.judged;
@@ -194,20 +210,34 @@ export function judgedView(stored: StoredPlan, at: Date): PlanView {
   const planned = planEntries(stored.plan, DEFAULT_MAPPING_OPTIONS, at);
   const entries = planned.flatMap((planEntry): ViewEntry[] => {
     const id = resourceIdOf(planEntry.key.fullUrl);
-    if (id === undefined) return [];
-    let resource: FhirResource | undefined;
-    return [
-      {
-        type: planEntry.resourceType,
-        id,
-        get resource(): FhirResource {
-          resource ??= viewResource(planEntry, id, String(stored.version), stored.recordedAt);
-          return resource;
-        },
-      },
-    ];
+    return id === undefined ? [] : [new LazyViewEntry(planEntry, id, stored)];
   });
   return { stored, entries };
+}
+
+/**
+ * A {@link ViewEntry} whose resource is made when first read. A class, its getter on the prototype: a
+ * getter written in an object literal is made anew for each entry, and V8 keeps an accessor's
+ * functions in the object's hidden class, so each entry had a map of its own. Maps live in the old
+ * space, and each garbage one kept what its getter's closure held (the plan entry, the stored version)
+ * through the next scavenges, which promoted it (docs/performance.md, "An accessor made per object").
+ */
+class LazyViewEntry implements ViewEntry {
+  readonly type: string;
+  #resource: FhirResource | undefined;
+
+  constructor(
+    private readonly planEntry: PlanEntry,
+    readonly id: string,
+    private readonly stored: StoredPlan,
+  ) {
+    this.type = planEntry.resourceType;
+  }
+
+  get resource(): FhirResource {
+    this.#resource ??= viewResource(this.planEntry, this.id, String(this.stored.version), this.stored.recordedAt);
+    return this.#resource;
+  }
 }
 
 /**
@@ -665,41 +695,49 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
       const afterCursor = (stored: StoredPlan): boolean => cursor === undefined || compareIds(cursor, judgingPlanOf(stored).id) < 0;
       return { plans: found.filter(matches).filter(afterCursor).sort(byId), derivedAsked: false };
     }
-    const personValue = person?.value;
-    let kept = keptWalk;
-    return {
-      plans: (async function* () {
-        // The store's order; a cursor is where the last page ended.
-        let afterPlanId: string | undefined = cursor;
-        const carePlanText: DerivedRequest = { deriver: currentDeriver(), resourceType: 'CarePlan' };
-        // A walk over the store judges on the summaries alone and reads the texts of its page after it
-        // (pageTexts): a status worklist of 5,000 plans read every one's text for a page of 20. A person's
-        // plans are few, and their texts the page: read with them, one statement instead of two
-        // (a person search 0.79× as fast with the second).
-        const walkedText: DerivedRequest = personValue === undefined ? { ...carePlanText, text: false } : carePlanText;
-        for (;;) {
-          const query: UncountedPlanSearch = {
-            ...(personValue === undefined ? {} : { personIdentifier: personValue }),
-            // The statuses asked for, any of them (a comma is "or"): a worklist of open plans reads no closed one.
-            ...(statuses.length > 0 ? { status: statuses } : {}),
-            ...(afterPlanId === undefined ? {} : { afterPlanId }),
-            limit: storePage,
-            derived: carePlanText,
-            // The walk counts what it judges sendable itself; a count of the store on every page would read every match after it again.
-            total: false,
-          };
-          const keptPlans = kept === undefined ? undefined : await keptPage({ ...query, derived: walkedText }, kept);
-          // A page one version of which could not be walked kept is read again with its plans, and so is the rest of the walk.
-          if (keptPlans === undefined) kept = undefined;
-          const plans: readonly Walked[] = keptPlans ?? (await store.search(query)).plans;
-          for (const walked of plans) if (matches(walked)) yield walked;
-          const last = plans.at(-1);
-          if (plans.length < storePage || last === undefined) return;
-          afterPlanId = judgedOf(last).id;
-        }
-      })(),
-      derivedAsked: true,
-    };
+    return { plans: walkStore({ personValue: person?.value, statuses, cursor, storePage, matches, keptWalk }), derivedAsked: true };
+  }
+
+  /**
+   * The store's plans a search walks, `walk.storePage` at a time in the store's order (after
+   * `walk.cursor`, where the last page ended), those `walk.matches` keeps. Declared once with the
+   * routes, not as a generator function in each search: V8 makes a generator function's `prototype`
+   * and its generators' hidden class for each function object, so a generator function made per
+   * request gave every request's walk a map of its own. Maps live in the old space, and each garbage
+   * one kept the function, its closure and so the whole request through the next scavenges, which
+   * promoted it: ≈ 40 kB a person search, and scavenge pauses of 8–10 ms (docs/performance.md, "An
+   * accessor made per object").
+   */
+  async function* walkStore(walk: StoreWalk): AsyncGenerator<Walked> {
+    const { personValue, statuses, storePage, matches } = walk;
+    let kept = walk.keptWalk;
+    let afterPlanId: string | undefined = walk.cursor;
+    const carePlanText: DerivedRequest = { deriver: currentDeriver(), resourceType: 'CarePlan' };
+    // A walk over the store judges on the summaries alone and reads the texts of its page after it
+    // (pageTexts): a status worklist of 5,000 plans read every one's text for a page of 20. A person's
+    // plans are few, and their texts the page: read with them, one statement instead of two
+    // (a person search 0.79× as fast with the second).
+    const walkedText: DerivedRequest = personValue === undefined ? { ...carePlanText, text: false } : carePlanText;
+    for (;;) {
+      const query: UncountedPlanSearch = {
+        ...(personValue === undefined ? {} : { personIdentifier: personValue }),
+        // The statuses asked for, any of them (a comma is "or"): a worklist of open plans reads no closed one.
+        ...(statuses.length > 0 ? { status: statuses } : {}),
+        ...(afterPlanId === undefined ? {} : { afterPlanId }),
+        limit: storePage,
+        derived: carePlanText,
+        // The walk counts what it judges sendable itself; a count of the store on every page would read every match after it again.
+        total: false,
+      };
+      const keptPlans = kept === undefined ? undefined : await keptPage({ ...query, derived: walkedText }, kept);
+      // A page one version of which could not be walked kept is read again with its plans, and so is the rest of the walk.
+      if (keptPlans === undefined) kept = undefined;
+      const plans: readonly Walked[] = keptPlans ?? (await store.search(query)).plans;
+      for (const walked of plans) if (matches(walked)) yield walked;
+      const last = plans.at(-1);
+      if (plans.length < storePage || last === undefined) return;
+      afterPlanId = judgedOf(last).id;
+    }
   }
 
   /**

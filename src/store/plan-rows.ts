@@ -63,17 +63,6 @@ export function documentOf(row: VersionRow): unknown {
 }
 
 /**
- * The stored version as a plan. One the model running now wrote is the plan as that model parsed it
- * (it was parsed before it was stored, and rows are immutable), so it is not parsed again: that was a
- * fifth of a read's CPU. Any other is parsed, and one that no longer parses is an UnreadablePlanError.
- *
- * `plan` is computed when first read, then kept on the object: a read that judges from the kept
- * summary and answers a kept text (src/http/derived-view.ts) never reads it, and so never runs
- * `JSON.parse` over the document (≈ 6.8 kB for the bench's plan). A document that no longer parses
- * throws then, from the property, rather than from the store's call; a version whose model differs
- * from the running one is parsed at once, so an unreadable old version still throws from the store.
- */
-/**
  * Where a stored version whose `plan` is `JSON.parse` of its row's text keeps that text
  * ({@link documentTextOf}): on the object, under a symbol (not enumerable, so a copy or
  * `JSON.stringify` does not carry it). Not in a module-level `WeakMap`, whose values V8's scavenger
@@ -99,19 +88,55 @@ export function documentTextOf(stored: StoredPlan): string | undefined {
   return (stored as WithText)[DOCUMENT_TEXT];
 }
 
+/**
+ * Where a stored version keeps what its `plan` is read from: its row, and the plan once read. On the
+ * object, under a symbol (not enumerable, so a copy or `JSON.stringify` does not carry it).
+ */
+const PLAN_SOURCE: unique symbol = Symbol('planSource');
+
+interface PlanSource {
+  readonly row: VersionRow;
+  plan: SipPlan | undefined;
+}
+
+interface WithPlanSource {
+  readonly [PLAN_SOURCE]: PlanSource;
+}
+
+/**
+ * The `plan` getter of every stored version: one function, not a closure made for each version. V8 keeps
+ * an accessor's functions in the object's hidden class (its map), so a getter made per object gave every
+ * stored version a map of its own. Maps live in the old space: each one, garbage as soon as its read
+ * was answered, still pointed at its getter, whose closure held the row and the parsed plan, and the
+ * scavenger kept and promoted them — with everything hung on the plan (its index, its digests). A SIP
+ * read or search thus promoted ≈ 20–45 kB a request, and scavenges paused 8–10 ms instead of 1–2
+ * (docs/performance.md, "An accessor made per object"). With one getter the versions share their maps.
+ */
+function planOfSource(this: WithPlanSource): SipPlan {
+  const source = this[PLAN_SOURCE];
+  source.plan ??= documentOf(source.row) as SipPlan;
+  return source.plan;
+}
+
+/**
+ * The stored version as a plan. One the model running now wrote is the plan as that model parsed it
+ * (it was parsed before it was stored, and rows are immutable), so it is not parsed again: that was a
+ * fifth of a read's CPU. Any other is parsed, and one that no longer parses is an UnreadablePlanError.
+ *
+ * `plan` is computed when first read, then kept on the object: a read that judges from the kept
+ * summary and answers a kept text (src/http/derived-view.ts) never reads it, and so never runs
+ * `JSON.parse` over the document (≈ 6.8 kB for the bench's plan). A document that no longer parses
+ * throws then, from the property, rather than from the store's call; a version whose model differs
+ * from the running one is parsed at once, so an unreadable old version still throws from the store.
+ */
 export function toStored(row: VersionRow): StoredPlan {
   const current = row.document !== null && row.model === planModelVersion();
-  let plan: SipPlan | undefined = current ? undefined : parsedRow(row);
+  const source: PlanSource = { row, plan: current ? undefined : parsedRow(row) };
   const fields = { version: row.version, recordedAt: isoInstant(row.recorded_at), recordedBy: row.recorded_by };
   const derived = derivationOf(row);
   const stored = {} as StoredPlan;
-  Object.defineProperty(stored, 'plan', {
-    enumerable: true,
-    get(): SipPlan {
-      plan ??= documentOf(row) as SipPlan;
-      return plan;
-    },
-  });
+  Object.defineProperty(stored, 'plan', { enumerable: true, get: planOfSource });
+  Object.defineProperty(stored, PLAN_SOURCE, { value: source });
   if (current && typeof row.document === 'string') Object.defineProperty(stored, DOCUMENT_TEXT, { value: row.document });
   return Object.assign(stored, fields, derived === undefined ? {} : { derived });
 }

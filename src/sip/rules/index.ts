@@ -5,7 +5,7 @@
 import { parseDate, stockholmDate } from '../dates.js';
 import { parseIdentityNumber, type CalendarDate } from '../identifiers.js';
 import type { SipPlan } from '../model/index.js';
-import { indexPlan, planIndexOf } from '../plan-index.js';
+import { indexPlan, planIndexOf, type PlanIndex } from '../plan-index.js';
 import type { Problem } from '../problem.js';
 import * as consent from './consent-rules.js';
 import * as decision from './decision-rules.js';
@@ -171,26 +171,49 @@ export interface SendAndRecordedJudgement {
  * set it behind the control flow a linter follows.
  */
 function watchedSendingContext(plan: SipPlan, at: Date): { readonly context: RuleContext; readonly instantRead: Set<true> } {
-  const instantRead = new Set<true>();
-  const today = stockholmDate(at);
-  const context: RuleContext = {
-    plan,
-    index: indexPlan(plan),
-    birthDate: birthDateOf(plan),
-    get at() {
-      instantRead.add(true);
-      return at;
-    },
-    get sending() {
-      instantRead.add(true);
-      return true;
-    },
-    get today() {
-      instantRead.add(true);
-      return today;
-    },
-  };
-  return { context, instantRead };
+  const context = new WatchedSendingContext(plan, at);
+  return { context, instantRead: context.instantRead };
+}
+
+/**
+ * A {@link RuleContext} as sending at `at`, whose `at`, `today` and `sending` note each reading in
+ * `instantRead`. A class, its getters on the prototype: getters written in an object literal are made
+ * anew for each context, and V8 keeps an accessor's functions in the object's hidden class, so each
+ * context had a map of its own. Maps live in the old space, and each garbage one kept what its getters'
+ * closures held (the plan) through the next scavenges, which promoted it (docs/performance.md,
+ * "An accessor made per object").
+ */
+class WatchedSendingContext implements RuleContext {
+  readonly instantRead = new Set<true>();
+  readonly index: PlanIndex;
+  readonly birthDate: CalendarDate | undefined;
+  readonly #at: Date;
+  readonly #today: CalendarDate;
+
+  constructor(
+    readonly plan: SipPlan,
+    at: Date,
+  ) {
+    this.index = indexPlan(plan);
+    this.birthDate = birthDateOf(plan);
+    this.#at = at;
+    this.#today = stockholmDate(at);
+  }
+
+  get at(): Date {
+    this.instantRead.add(true);
+    return this.#at;
+  }
+
+  get sending(): boolean {
+    this.instantRead.add(true);
+    return true;
+  }
+
+  get today(): CalendarDate {
+    this.instantRead.add(true);
+    return this.#today;
+  }
 }
 
 /**
