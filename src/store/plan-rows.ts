@@ -104,13 +104,14 @@ interface WithPlanSource {
 }
 
 /**
- * The `plan` getter of every stored version: one function, not a closure made for each version. V8 keeps
- * an accessor's functions in the object's hidden class (its map), so a getter made per object gave every
- * stored version a map of its own. Maps live in the old space: each one, garbage as soon as its read
- * was answered, still pointed at its getter, whose closure held the row and the parsed plan, and the
- * scavenger kept and promoted them — with everything hung on the plan (its index, its digests). A SIP
- * read or search thus promoted ≈ 20–45 kB a request, and scavenges paused 8–10 ms instead of 1–2
- * (docs/performance.md, "An accessor made per object"). With one getter the versions share their maps.
+ * The `plan` getter of every stored version: one function, not a closure made for each version. V8
+ * keeps an accessor's functions in the object's hidden class (its map), so a getter made per object
+ * gave every stored version a map of its own, or a dictionary (`%HaveSameMap`, `%HasFastProperties`).
+ * Maps live in the old space, and the scavenger cannot tell a garbage one: what it pointed at, the
+ * getter, its closure and so the row and the parsed plan with everything hung on it (its index, its
+ * digests), was kept and promoted. A SIP read or search thus promoted ≈ 20–45 kB a request, and
+ * scavenges paused 8–10 ms instead of 1–2 (docs/performance.md, "An accessor made per object"). With
+ * one getter the versions share their maps and keep fast properties.
  */
 function planOfSource(this: WithPlanSource): SipPlan {
   const source = this[PLAN_SOURCE];
