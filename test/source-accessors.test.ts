@@ -16,25 +16,18 @@
  * itself too (test/support/shared-maps-child.ts).
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from './support/source-files.js';
 
 /** The places allowed, by file and what, and why each function is made once, not per request. */
 const MADE_ONCE: Readonly<Record<string, string>> = {
   'src/http/query-once.ts descriptor get': "the `query` getter of the app's request prototype, defined once per app (parseQueryOnce)",
   'src/http/fhir-routes.ts generator walkStore': 'declared in fhirRouter, which runs once per app: one function object for every search',
 };
-
-function sourceFiles(folder: string): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
 
 /** Whether `node` is inside a function, which may run once per request (at a module's top level it is made once). */
 function insideFunction(node: ts.Node): boolean {

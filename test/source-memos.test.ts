@@ -10,23 +10,16 @@
  * symbol (src/sip/plan-index.ts `INDEX`). A `WeakSet` holds no values and does not promote (measured
  * there too), so it is not counted here.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from './support/source-files.js';
 
 /** The module-level WeakMaps allowed, by file and name, and why their keys outlive every request. */
 const LONG_LIVED_KEYS: Readonly<Record<string, string>> = {
   'src/validation/type-model.ts jsonNamesOf': 'keyed by the element nodes of the loaded StructureDefinitions, which live as long as the validator',
 };
-
-function sourceFiles(folder: string): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(folder, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith('.ts') ? [path] : [];
-  });
-}
 
 /** `file name` of each `const name = new WeakMap…` at the top level of a module. */
 function moduleLevelWeakMaps(path: string, text: string): string[] {
