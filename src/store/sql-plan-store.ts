@@ -326,6 +326,21 @@ function searchStatement(query: PlanSearch, columns: string): SearchStatement {
   };
 }
 
+/**
+ * The statement of the current versions of the plans whose view has the resource `resourceType/resourceId`,
+ * in plan id order, with `columns` of each version and, given a deriver, what was derived from it and
+ * the resource's kept text: `currentWithResource` (the whole version) and a kept read alone (its head).
+ */
+function currentWithResourceStatement(columns: string, resourceType: string, resourceId: string, deriver: string | undefined): { text: string; params: unknown[] } {
+  const params: unknown[] = [resourceType, resourceId];
+  const param = (value: unknown): string => `$${String(params.push(value))}`;
+  const derived = derivedJoin(deriver === undefined ? undefined : { deriver, resourceType, resourceId }, param);
+  const text = `SELECT ${columns}${derived.columns} FROM plan_resources r
+       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
+       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`;
+  return { text, params };
+}
+
 export class SqlPlanStore implements PlanStore {
   private readonly auditWriter: AuditWriter;
   readonly outbox: OutboxStore;
@@ -516,15 +531,8 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async currentWithResource(resourceType: string, resourceId: string, options: { readonly deriver?: string } = {}): Promise<StoredPlan[]> {
-    const params: unknown[] = [resourceType, resourceId];
-    const param = (value: unknown): string => `$${String(params.push(value))}`;
-    const derived = derivedJoin(options.deriver === undefined ? undefined : { deriver: options.deriver, resourceType, resourceId }, param);
-    const rows = await this.client.query<VersionRow>(
-      `SELECT ${VERSION_COLUMNS}${derived.columns} FROM plan_resources r
-       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
-       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
-      params,
-    );
+    const statement = currentWithResourceStatement(VERSION_COLUMNS, resourceType, resourceId, options.deriver);
+    const rows = await this.client.query<VersionRow>(statement.text, statement.params);
     return rows.map(toStored);
   }
 
@@ -534,15 +542,8 @@ export class SqlPlanStore implements PlanStore {
 
   /** {@link keptWithResource} in a statement of its own. */
   private async keptAlone({ resourceType, resourceId, deriver }: KeptKey): Promise<StoredVersionHead[]> {
-    const params: unknown[] = [resourceType, resourceId];
-    const param = (value: unknown): string => `$${String(params.push(value))}`;
-    const derived = derivedJoin({ deriver, resourceType, resourceId }, param);
-    const rows = await this.client.query<HeadRow>(
-      `SELECT ${HEAD_COLUMNS}${derived.columns} FROM plan_resources r
-       JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${derived.joins}
-       WHERE r.resource_type = $1 AND r.resource_id = $2 ORDER BY p.plan_id`,
-      params,
-    );
+    const statement = currentWithResourceStatement(HEAD_COLUMNS, resourceType, resourceId, deriver);
+    const rows = await this.client.query<HeadRow>(statement.text, statement.params);
     return rows.map(toHead);
   }
 
