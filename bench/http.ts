@@ -174,37 +174,6 @@ async function auditCommits(url: string): Promise<{ rows: number; commits: numbe
   }
 }
 
-/** The database's clock now, as text: where a scenario's versions begin ({@link versionsDerived}). */
-async function databaseNow(url: string): Promise<string> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<{ now: string }>('SELECT now()::text AS now')).rows[0]?.now ?? '-infinity';
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * The plan versions recorded since `since`, and how many of them have their derived data kept (under any
- * deriver): a server deriving in its idle turns (`SIP_DERIVE_WHEN=idle`, src/http/idle-derivations.ts)
- * keeps it after the answers, and leaves what a busy spell dropped to the versions' first reads.
- */
-async function versionsDerived(url: string, since: string): Promise<{ versions: number; derived: number }> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const result = await client.query<{ versions: number; derived: number }>(
-      `SELECT count(*)::int AS versions, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM plan_version_derived d WHERE d.plan_id = v.plan_id AND d.version = v.version))::int AS derived
-       FROM plan_versions v WHERE v.recorded_at >= $1::timestamptz`,
-      [since],
-    );
-    return result.rows[0] ?? { versions: 0, derived: 0 };
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * The scenarios of a round: each scenario's servers (this one, the variants, `[before]`) one after
  * another, in that order in odd rounds and reversed in even ones, so that whatever the order costs the
@@ -491,8 +460,6 @@ try {
         const database = target === before && beforeScratch !== undefined ? new URL(beforeScratch.url).pathname.slice(1) : databaseName;
         const databaseUrl = target === before && beforeScratch !== undefined ? beforeScratch.url : scratch.url;
         const auditBefore = await auditCommits(databaseUrl);
-        const writes = base === 'fhir-tx' || base === 'sip-create';
-        const since = writes ? await databaseNow(databaseUrl) : undefined;
         const cpuBefore = processTreeCpuMillis(target.pid);
         const dbBefore = postgresCpuMillis(database);
         const generatorBefore = process.cpuUsage();
@@ -501,17 +468,6 @@ try {
         const cpuAfter = processTreeCpuMillis(target.pid);
         const dbAfter = postgresCpuMillis(database);
         const auditAfter = await auditCommits(databaseUrl);
-        const derivedByEnd = since === undefined ? undefined : await versionsDerived(databaseUrl, since);
-        // What a server deriving in its idle turns left at the end is derived before the next scenario, not in it: wait while the count still grows (at most 5 s).
-        let derivedAfter = derivedByEnd;
-        const waitedFrom = performance.now();
-        while (since !== undefined && derivedAfter !== undefined && derivedAfter.derived < derivedAfter.versions && performance.now() - waitedFrom < 5_000) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          const again = await versionsDerived(databaseUrl, since);
-          const grew = again.derived > derivedAfter.derived;
-          derivedAfter = again;
-          if (!grew) break;
-        }
         const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, total));
         const parts = postgresCpuParts(database, dbBefore, dbAfter);
         const figures: Figures = {
@@ -528,11 +484,7 @@ try {
             (open === undefined ? '' : `p90 ${ms(open.p90)} ms  `) +
             `p99 ${ms(figures.p99).padStart(3)} ms  ` +
             (open === undefined ? '' : `max ${ms(open.max)} ms  (from the send p99 ${ms(open.sentP99)} ms; generator lag p99 ${ms(open.lagP99)}, max ${ms(open.lagMax)} ms; ${String(open.waited)} waited for a connection)  `) +
-            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}, load generator ${figures.generator.toFixed(3)} (${String(figures.dbParts.opened)} connections opened meanwhile, all their CPU ${figures.dbParts.openedMillis.toFixed(3)}; autovacuum ${figures.dbParts.autovacuumMillis.toFixed(3)})  audit commits/req ${figures.commits.toFixed(2)}  ` +
-            (derivedByEnd === undefined || derivedAfter === undefined
-              ? ''
-              : `derived by its end ${String(derivedByEnd.derived)} of ${String(derivedByEnd.versions)} versions${derivedAfter.derived > derivedByEnd.derived ? `, ${String(derivedAfter.derived)} ${((performance.now() - waitedFrom) / 1000).toFixed(1)} s later` : ''}  `) +
-            `load ${(loadavg()[0] ?? 0).toFixed(2)}` +
+            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}, load generator ${figures.generator.toFixed(3)} (${String(figures.dbParts.opened)} connections opened meanwhile, all their CPU ${figures.dbParts.openedMillis.toFixed(3)}; autovacuum ${figures.dbParts.autovacuumMillis.toFixed(3)})  audit commits/req ${figures.commits.toFixed(2)}  load ${(loadavg()[0] ?? 0).toFixed(2)}` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors${open !== undefined && open.dropped > 0 ? `, ${String(open.dropped)} of them never sent` : ''})` : ''),
         );
       }

@@ -36,7 +36,6 @@ import { isFormSearch, postSearch } from './fhir-post-search.js';
 import { fhirWriteRouter } from './fhir-write-routes.js';
 import { INBOUND_BASE, inboundRouter } from './inbound-routes.js';
 import { sipRouter } from './sip-routes.js';
-import type { IdleDerivations } from './idle-derivations.js';
 
 /** Who calls: the organisation (HSA-id) and agent the caller's token names, and what its scopes allow. */
 export interface Caller {
@@ -86,12 +85,6 @@ export interface AppDependencies {
   readonly routeDeliveries?: (plan: SipPlan, writtenBy: string) => readonly string[];
   /** The organisations (HSA-ids) that may use `/exchange/deliveries` (`SIP_OPERATORS`); none when not given. */
   readonly operators?: readonly string[];
-  /**
-   * Where a write leaves what a read derives from its version, to be derived in the event loop's idle
-   * turns after the answer (src/http/idle-derivations.ts, `SIP_DERIVE_WHEN=idle`); when not given, a
-   * write derives it before its statement and stores it with the version.
-   */
-  readonly derivations?: IdleDerivations;
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -296,22 +289,6 @@ export function fhirReadOptions(dependencies: AppDependencies): RequestHandler {
   };
 }
 
-/**
- * Counts the requests in flight for {@link IdleDerivations}: from the app's first middleware to the
- * response's `close` (emitted once it is finished, or when the connection closed before). One listener
- * for every response: it reads nothing of the request.
- */
-function countedInFlight(derivations: IdleDerivations): RequestHandler {
-  const ended = (): void => {
-    derivations.requestEnded();
-  };
-  return (_request, response, next) => {
-    derivations.requestStarted();
-    response.once('close', ended);
-    next();
-  };
-}
-
 export function createApp(given: AppDependencies): express.Express {
   // One validator (its definitions load once) for the facade's writes and the inbound mappings.
   const dependencies: AppDependencies = { ...given, validator: given.validator ?? createValidator() };
@@ -320,7 +297,6 @@ export function createApp(given: AppDependencies): express.Express {
   app.set('etag', false);
   // Express 5 parses the query at every reading of request.query: once per URL here (src/http/query-once.ts).
   parseQueryOnce(app);
-  if (dependencies.derivations !== undefined) app.use(countedInFlight(dependencies.derivations));
   app.use(pinoHttp(requestLogOptions(dependencies.logger)));
   app.use(helmet());
   app.use(

@@ -59,12 +59,6 @@ export const serverConfigSchema = z.object({
    * PostgreSQL server with `autovacuum = off`; src/store/statistics.ts); 0 never does.
    */
   analyzeSeconds: z.coerce.number().int('must be a whole number of seconds').min(0, 'must be 0 or more').max(3_600, 'must be at most 3600 (an hour)').default(10),
-  /**
-   * `SIP_DERIVE_WHEN`: when a write derives what its version's reads use (the FHIR view's texts, the
-   * send basis; src/http/derived-view.ts): `idle`, after the answer in the event loop's idle turns
-   * (src/http/idle-derivations.ts), or `write`, before the version's statement, stored with it.
-   */
-  deriveWhen: z.enum(['idle', 'write'], { message: 'must be idle or write' }).default('idle'),
   /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */
   loadExamples: flagSchema.default(true),
   /** `SIP_AUTH_DISABLED`: no authentication at all — for local experiments only, and loudly so. */
@@ -116,7 +110,6 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   processes: 'SIP_PROCESSES',
   validationWorkers: 'SIP_VALIDATION_WORKERS',
   analyzeSeconds: 'SIP_ANALYZE_SECONDS',
-  deriveWhen: 'SIP_DERIVE_WHEN',
   loadExamples: 'SIP_LOAD_EXAMPLES',
   authDisabled: 'SIP_AUTH_DISABLED',
   authIssuer: 'SIP_AUTH_ISSUER',

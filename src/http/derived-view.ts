@@ -1,9 +1,7 @@
 /**
- * What a read of a plan version derives from the plan alone, computed once for each version and kept
- * with it in the store (migration 6) — by the server, after the write is answered, in the event loop's
- * idle turns (src/http/idle-derivations.ts, `SIP_DERIVE_WHEN=idle`), or before the version's statement
- * (`write`, and always for a version routed to receivers) — so that a read runs only what depends on
- * the moment of the read (docs/performance.md, "Sixth run"):
+ * What a read of a plan version derives from the plan alone, computed once when the version is
+ * written and kept with it in the store (migration 6), so that a read runs only what depends on the
+ * moment of the read (docs/performance.md, "Sixth run"):
  *
  * - the **send basis** (src/sip/rules/index.ts `sendBasisOf`): the findings of the SIP rules that do
  *   not read the instant, and which rules do. A read runs those again at its own instant

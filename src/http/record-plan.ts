@@ -19,7 +19,6 @@ import { DEFAULT_MAPPING_OPTIONS, planEntries, planResourceIds, resourceIdsOf, t
 import { checkPlanWithBasis, revisePlan, samePerson, type Approval, type Problem, type SendBasis, type SipPlan } from '../sip/index.js';
 import { PlanExistsError, VersionConflictError, type PlanResource, type StoredPlan, type VersionWriteOptions } from '../store/plan-store.js';
 import { derivedVersion } from './derived-view.js';
-import { deriveIfLeft, derivesLater } from './idle-derivations.js';
 import type { AppDependencies, Caller } from './app.js';
 import type { AuditSubject, VersionAudit } from './audited-route.js';
 import { asFirstVersion, keepWithheld, sameClosure, samePlanContent } from './fhir-transaction.js';
@@ -27,17 +26,11 @@ import { HttpError } from './problem.js';
 import { assertMayCreate, assertMayReplaceWhole } from './reserved-acts.js';
 import { etagOf } from './sip-routes.js';
 
-/**
- * What is written beside a new version: its routed deliveries and, unless the server derives in its
- * idle turns ({@link AppDependencies.derivations}) and no receiver needs the version's texts at once,
- * what a read derives from it alone (from the view already mapped and the send basis found as the
- * version was checked).
- */
-function versionWrite(dependencies: Pick<AppDependencies, 'routeDeliveries' | 'derivations'>, plan: SipPlan, view: readonly PlanEntry[], basis: SendBasis, writtenBy: string): VersionWriteOptions {
-  const deliverTo = dependencies.routeDeliveries?.(plan, writtenBy) ?? [];
+/** What is written beside a new version: its routed deliveries and what a read derives from it alone (from the view already mapped and the send basis found as the version was checked). */
+function versionWrite(dependencies: Pick<AppDependencies, 'routeDeliveries'>, plan: SipPlan, view: readonly PlanEntry[], basis: SendBasis, writtenBy: string): VersionWriteOptions {
   return {
-    ...(derivesLater(dependencies, deliverTo) ? {} : { derived: derivedVersion(plan, view, basis) }),
-    ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo }),
+    derived: derivedVersion(plan, view, basis),
+    ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo: dependencies.routeDeliveries(plan, writtenBy) }),
   };
 }
 
@@ -56,7 +49,7 @@ interface VersionToWrite<T> {
  * outlived the scavenges meanwhile and was promoted with every write in flight (docs/performance.md,
  * "What a transaction leaves behind"). Only the ids and the derived texts are kept.
  */
-function versionToWrite<T>(dependencies: Pick<AppDependencies, 'routeDeliveries' | 'derivations'>, request: RecordRequest<T>, plan: SipPlan, basis: SendBasis, step: (view: readonly PlanEntry[]) => RecordStep): VersionToWrite<T> {
+function versionToWrite<T>(dependencies: Pick<AppDependencies, 'routeDeliveries'>, request: RecordRequest<T>, plan: SipPlan, basis: SendBasis, step: (view: readonly PlanEntry[]) => RecordStep): VersionToWrite<T> {
   const view = planEntries(plan, DEFAULT_MAPPING_OPTIONS);
   const prepared = request.prepare(step(view));
   return { prepared, resources: resourceIdsOf(view), write: versionWrite(dependencies, plan, view, basis, request.caller.organization) };
@@ -124,7 +117,7 @@ export interface Recorded<T> {
  * adapter knows which it is, the caller's access to the plan (`mayAccess`, DESIGN §7) judged on the
  * stored plan for an update and on the incoming one for a create.
  */
-export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' | 'clock' | 'mayAccess' | 'routeDeliveries' | 'derivations'>, request: RecordRequest<T>): Promise<Recorded<T>> {
+export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' | 'clock' | 'mayAccess' | 'routeDeliveries'>, request: RecordRequest<T>): Promise<Recorded<T>> {
   const { store, clock } = dependencies;
   const { incoming, caller, subject, expectedVersion: expected, refusals, versionAudit, answers } = request;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -148,7 +141,6 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
       const { prepared, resources, write } = versionToWrite(dependencies, request, first, checked.basis, (view) => ({ kind: 'create', plan: first, view }));
       try {
         const stored = await versionAudit.recording(answers.created, (audit) => store.create(first, caller.organization, resources, { ...write, audit }));
-        deriveIfLeft(dependencies, first, checked.basis, write);
         return { stored, action: 'create', result: 'created', prepared, droppedApprovals: dropped };
       } catch (error) {
         if (error instanceof PlanExistsError) continue;
@@ -183,7 +175,6 @@ export async function recordPlan<T>(dependencies: Pick<AppDependencies, 'store' 
     const { prepared, resources, write } = versionToWrite(dependencies, request, next, checked.basis, (view) => ({ kind: 'update', plan: next, view, before }));
     try {
       const stored = await versionAudit.recording(answers.updated, (audit) => store.update(next, current.version, caller.organization, resources, { ...write, audit }));
-      deriveIfLeft(dependencies, next, checked.basis, write);
       return { stored, action: 'update', result: 'updated', prepared, droppedApprovals: [] };
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;

@@ -19,7 +19,6 @@ import { createPlanStore, StatisticsKeeper, type PlanStore, type StatisticsKeepi
 import { createApp, type Caller } from './app.js';
 import { createAppServer, listen } from './node-server.js';
 import { transactionReaderPool } from './transaction-reader.js';
-import { IdleDerivations } from './idle-derivations.js';
 import { loadMappings } from './inbound-routes.js';
 import type { ServerConfig } from './config.js';
 import { AuthError, allows, createAuthenticator, mayAccess, resolveAuthMode, wwwAuthenticate, type Authenticator } from './auth/index.js';
@@ -171,7 +170,6 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl, prepare: config.pgPrepare });
   let loadedExchange: Exchange | undefined;
   let keeper: StatisticsKeeper | undefined;
-  let derivations: IdleDerivations | undefined;
   try {
     await store.migrate({ resourcesOf: planResourceIds });
     if (config.loadExamples) await loadExamples(store);
@@ -179,7 +177,6 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const authenticator = await createAuthenticator(mode, { clock, tokenCache: config.tokenCache });
     const mappings = await loadMappings(MAPPINGS_DIR);
     const transactionReader = config.validationWorkers > 0 ? transactionReaderPool(config.validationWorkers) : undefined;
-    derivations = config.deriveWhen === 'idle' ? new IdleDerivations({ store, logger }) : undefined;
     // The receivers file, when set and no exchange was handed in (tests hand one in): a bad file stops the start with every problem.
     loadedExchange = options.exchange === undefined && config.receiversFile !== undefined ? await loadExchange(config.receiversFile) : undefined;
     const exchange: ExchangeOptions | undefined = options.exchange ?? loadedExchange;
@@ -208,7 +205,6 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       ...(worker === undefined || exchange === undefined ? {} : { routeDeliveries: exchange.route }),
       operators: config.operators,
       ...(transactionReader === undefined ? {} : { transactionReader }),
-      ...(derivations === undefined ? {} : { derivations }),
       store,
       mappings,
       clock,
@@ -242,7 +238,6 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
           server.closeAllConnections();
         });
         await worker?.stop();
-        await derivations?.close();
         await keeper?.stop();
         await loadedExchange?.close();
         await transactionReader?.close();

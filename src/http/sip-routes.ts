@@ -19,7 +19,6 @@ import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
 import { currentDeriver, derivedVersion, storedSendAndRecorded, storedSendRefusal } from './derived-view.js';
 import { refusalOf } from './sending.js';
-import { deriveIfLeft, derivesLater } from './idle-derivations.js';
 import type { Problem, SendBasis, SipPlan } from '../sip/index.js';
 import {
   SipRuleError,
@@ -128,14 +127,11 @@ function bodyOf<T>(schema: z.ZodType<T>, body: unknown): T {
 export function sipRouter(dependencies: AppDependencies): Router {
   const { store, clock } = dependencies;
   const router = Router();
-  /** What is written beside a new version: its routed deliveries and, unless it is left to the server's idle turns (record-plan.ts `derivesLater`), what a read derives from it alone. */
-  const versionWrite = (plan: SipPlan, basis: SendBasis, writtenBy: string): VersionWriteOptions => {
-    const deliverTo = dependencies.routeDeliveries?.(plan, writtenBy) ?? [];
-    return {
-      ...(derivesLater(dependencies, deliverTo) ? {} : { derived: derivedVersion(plan, undefined, basis) }),
-      ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo }),
-    };
-  };
+  /** What is written beside a new version: its routed deliveries and what a read derives from it alone. */
+  const versionWrite = (plan: SipPlan, basis: SendBasis, writtenBy: string): VersionWriteOptions => ({
+    derived: derivedVersion(plan, undefined, basis),
+    ...(dependencies.routeDeliveries === undefined ? {} : { deliverTo: dependencies.routeDeliveries(plan, writtenBy) }),
+  });
 
   /** Runs a route as the caller and audits how it ended; store and rule errors become HTTP errors. */
   const route = auditedRoutes(dependencies, (error) =>
@@ -207,9 +203,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
     // The rules run once for the version recorded: its problems and its send basis together.
     const { problems, basis } = checkPlanWithBasis(next);
     rejectProblems(problems, `Version ${String(next.version)}`);
-    const write = versionWrite(next, basis, caller.organization);
-    const saved = await versionAudit.recording(status, (audit) => store.update(next, stored.version, caller.organization, planResourceIds(next), { ...write, audit }));
-    deriveIfLeft(dependencies, next, basis, write);
+    const saved = await versionAudit.recording(status, (audit) => store.update(next, stored.version, caller.organization, planResourceIds(next), { ...versionWrite(next, basis, caller.organization), audit }));
     // The answer carries the plan only while it may be sent: after a withdrawal it tells what was recorded, not the plan.
     const at = clock();
     const read = narrowedRead(saved, role, at);
@@ -244,9 +238,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       assertMayCreate(plan, access, caller.organization);
       const { problems, basis } = checkPlanWithBasis(plan);
       rejectProblems(problems, 'The plan');
-      const write = versionWrite(plan, basis, caller.organization);
-      const saved = await versionAudit.recording(201, (audit) => store.create(plan, caller.organization, planResourceIds(plan), { ...write, audit }));
-      deriveIfLeft(dependencies, plan, basis, write);
+      const saved = await versionAudit.recording(201, (audit) => store.create(plan, caller.organization, planResourceIds(plan), { ...versionWrite(plan, basis, caller.organization), audit }));
       response.status(201).setHeader('Location', `${request.baseUrl}/plans/${encodeURIComponent(plan.id)}`).setHeader('ETag', etagOf(saved.version)).json(planBody(saved, problems));
     }),
   );
@@ -295,8 +287,6 @@ export function sipRouter(dependencies: AppDependencies): Router {
       // An other actor reads the plan narrowed (src/http/narrowing.ts), judged and mapped without the whole plan's basis.
       const at = clock();
       const { stored: whole, role } = await admitted(String(request.params.id), caller, subject, { derived: { deriver: currentDeriver() } });
-      // Not derived yet (written in a busy spell, or before migration 6): derived in the server's idle turns, for the next reads.
-      if (whole.derived === undefined) dependencies.derivations?.later(whole.plan);
       const stored = asRead(whole, role, at);
       const { send, recorded } = storedSendAndRecorded(stored, at);
       const refusal = refusalOf(stored.plan, send);
