@@ -40,11 +40,28 @@ function isDefinition(value: unknown, type: DefinitionType): value is Definition
   return typeof value === 'object' && value !== null && (value as { resourceType?: unknown }).resourceType === type && typeof (value as { url?: unknown }).url === 'string';
 }
 
+/** The most misses without a base file that a {@link DefinitionStore} remembers of each type. */
+export const RECENT_MISSES = 256;
+
+/** One Map per definition type. */
+function byType<V>(): Record<DefinitionType, Map<string, V>> {
+  return { StructureDefinition: new Map(), ValueSet: new Map(), CodeSystem: new Map() };
+}
+
 export class DefinitionStore {
   readonly #baseDirectory: string;
   readonly #baseFiles: ReadonlySet<string>;
-  readonly #own = new Map<string, Definition>();
-  readonly #cache = new Map<string, Definition | null>();
+  /** The project's own definitions, per type by URL: a lookup builds no key string. */
+  readonly #own = byType<Definition>();
+  /** Definitions read from the base package, and misses that needed a base file read (`null`), per type by URL. */
+  readonly #cache = byType<Definition | null>();
+  /**
+   * Other misses seen lately, per type: a Set of at most {@link RECENT_MISSES} URLs, emptied when full.
+   * The walk asks again for the same unknown canonicals in every resource (a complex extension's
+   * `url: "localId"`, a Coding's system that is no ValueSet); remembered, such a lookup is one Set
+   * lookup instead of a file name built and looked up, and the data cannot grow what is kept.
+   */
+  readonly #recentMisses = byType<true>();
   #codeSystemFiles: Map<string, string> | undefined;
 
   constructor(baseDirectory: string, profileDirectory: string | undefined) {
@@ -55,7 +72,7 @@ export class DefinitionStore {
         if (!name.endsWith('.json')) continue;
         const json = readJson(path.join(profileDirectory, name));
         for (const type of ['StructureDefinition', 'ValueSet', 'CodeSystem'] as const) {
-          if (isDefinition(json, type)) this.#own.set(`${type} ${json.url}`, json);
+          if (isDefinition(json, type) && json.url !== undefined) this.#own[type].set(json.url, json);
         }
       }
     }
@@ -63,12 +80,17 @@ export class DefinitionStore {
 
   /** How many definitions and misses are remembered (read from the base package); bounded by its files. */
   get remembered(): number {
-    return this.#cache.size;
+    return this.#cache.StructureDefinition.size + this.#cache.ValueSet.size + this.#cache.CodeSystem.size;
+  }
+
+  /** How many other misses are remembered: at most {@link RECENT_MISSES} of each type. */
+  get recentMisses(): number {
+    return this.#recentMisses.StructureDefinition.size + this.#recentMisses.ValueSet.size + this.#recentMisses.CodeSystem.size;
   }
 
   /** The project's own StructureDefinitions (profiles and extensions). */
   ownStructureDefinitions(): StructureDefinition[] {
-    return [...this.#own.values()].filter((definition): definition is StructureDefinition => definition.resourceType === 'StructureDefinition');
+    return [...this.#own.StructureDefinition.values()].filter((definition): definition is StructureDefinition => definition.resourceType === 'StructureDefinition');
   }
 
   structureDefinition(canonical: string): StructureDefinition | undefined {
@@ -97,26 +119,33 @@ export class DefinitionStore {
   }
 
   #find(type: DefinitionType, url: string): Definition | undefined {
-    const key = `${type} ${url}`;
-    const own = this.#own.get(key);
+    const own = this.#own[type].get(url);
     if (own !== undefined) return own;
-    const cached = this.#cache.get(key);
+    const cached = this.#cache[type].get(url);
     if (cached !== undefined) return cached ?? undefined;
+    const recentMisses = this.#recentMisses[type];
+    if (recentMisses.has(url)) return undefined;
     const tail = url.slice(url.lastIndexOf('/') + 1);
     const file = `${type}-${tail}.json`;
     const found = this.#fromFile(type, url, file);
-    // A miss is remembered only when a base file had to be read to find it, so what is remembered is
-    // bounded by the package's files: data may name any number of unknown systems and profiles, and a
-    // miss without such a file costs one Set lookup.
-    if (found === undefined && this.#baseFiles.has(file)) this.#cache.set(key, null);
-    return found;
+    if (found !== undefined) return found;
+    // A miss that needed a base file read is remembered for good, so what is kept for good is bounded
+    // by the package's files; any other miss only among the recent ones, which are bounded too: data
+    // may name any number of unknown systems and profiles.
+    if (this.#baseFiles.has(file)) {
+      this.#cache[type].set(url, null);
+    } else {
+      if (recentMisses.size >= RECENT_MISSES) recentMisses.clear();
+      recentMisses.set(url, true);
+    }
+    return undefined;
   }
 
   #fromFile(type: DefinitionType, url: string, file: string): Definition | undefined {
     if (!this.#baseFiles.has(file)) return undefined;
     const json = readJson(path.join(this.#baseDirectory, file));
     if (!isDefinition(json, type) || json.url !== url) return undefined;
-    this.#cache.set(`${type} ${url}`, json);
+    this.#cache[type].set(url, json);
     return json;
   }
 

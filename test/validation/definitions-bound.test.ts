@@ -4,7 +4,7 @@
  * memory must stay bounded at any size). Before, every unknown canonical was remembered as a miss.
  */
 import { describe, expect, it } from 'vitest';
-import { basePackageDirectory, DefinitionStore, defaultProfileDirectory } from '../../src/validation/definitions.js';
+import { basePackageDirectory, DefinitionStore, defaultProfileDirectory, RECENT_MISSES } from '../../src/validation/definitions.js';
 
 describe('DefinitionStore remembers no unknown canonical', () => {
   it('answers 6,000 lookups of unknown canonicals without remembering more', () => {
@@ -20,7 +20,26 @@ describe('DefinitionStore remembers no unknown canonical', () => {
       expect(store.structureDefinition(`http://example.org/StructureDefinition/unknown-${String(index)}`)).toBeUndefined();
     }
     expect(store.remembered).toBe(before);
+    // The recent misses a lookup answers from are bounded too: at most RECENT_MISSES of each type.
+    expect(store.recentMisses).toBeGreaterThan(0);
+    expect(store.recentMisses).toBeLessThanOrEqual(3 * RECENT_MISSES);
   }, 60_000);
+
+  it('answers a miss it remembers as before, and finds what it missed under another type', () => {
+    const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
+    const request = 'http://hl7.org/fhir/request-status';
+    // The CodeSystem's URL asked as a ValueSet and a StructureDefinition: misses, remembered as such …
+    expect(store.valueSet(request)).toBeUndefined();
+    expect(store.structureDefinition(request)).toBeUndefined();
+    const misses = store.recentMisses;
+    expect(store.valueSet(request)).toBeUndefined();
+    expect(store.recentMisses).toBe(misses);
+    // … which does not hide it as the CodeSystem it is, nor an own profile asked after misses of its type.
+    expect(store.codeSystem(request)?.url).toBe(request);
+    for (let index = 0; index < RECENT_MISSES + 1; index++) expect(store.structureDefinition(`http://example.org/StructureDefinition/miss-${String(index)}`)).toBeUndefined();
+    expect(store.structureDefinition('http://sip-fhir-adapter.se/fhir/StructureDefinition/sip-careplan')?.type).toBe('CarePlan');
+    expect(store.recentMisses).toBeLessThanOrEqual(3 * RECENT_MISSES);
+  });
 
   it('still remembers a miss that needed a base file read (the file is there, its url is another)', () => {
     const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
