@@ -61,3 +61,46 @@ export function checkPrimitive(type: string, value: unknown, regex: RegExp | und
   if (type === 'time' && !isClockTime(value)) return { rule: 'invalid-value', message: `${JSON.stringify(value)} is not a valid time` };
   return undefined;
 }
+
+/** A check of one primitive type's values, made once per type: {@link checkPrimitive} with the type's questions answered beforehand. */
+export type PrimitiveCheck = (value: unknown) => PrimitiveProblem | undefined;
+
+/** The days of each month of a common year; February of a leap year has 29. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * {@link checkPrimitive} for values of `type`, with the type's expected JSON type, its regex and which
+ * of the date and time checks apply worked out once: the walk checks every primitive it meets, most of
+ * them strings of a handful of types. Gives the same answer as `checkPrimitive(type, value, regex)`
+ * for every value (test/validation/primitive-check.test.ts).
+ */
+export function primitiveCheck(type: string, regex: RegExp | undefined): PrimitiveCheck {
+  const expected = type === 'boolean' ? 'boolean' : NUMBER_TYPES.has(type) ? 'number' : 'string';
+  if (expected !== 'string') return (value) => checkPrimitive(type, value, regex);
+  const isDate = DATE_TYPES.has(type);
+  const isTime = type === 'time';
+  const mayBeBlank = type === 'xhtml';
+  return (value) => {
+    if (typeof value !== 'string') return checkPrimitive(type, value, regex);
+    if (regex !== undefined && !regex.test(value)) return checkPrimitive(type, value, regex);
+    if (!mayBeBlank && value.trim() === '') return checkPrimitive(type, value, regex);
+    if (isDate && !isCalendarDay(value)) return checkPrimitive(type, value, regex);
+    if ((isDate || isTime) && !isClockTime(value)) return checkPrimitive(type, value, regex);
+    return undefined;
+  };
+}
+
+/**
+ * {@link isCalendarDate} without a Date for the years and months of the Gregorian calendar that
+ * `Date.UTC` takes as they are: it reads the years 0–99 as 1900–1999 and rolls a month outside 1–12
+ * into another year, so those are left to it.
+ */
+function isCalendarDay(text: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (match === null) return true;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  if (year < 100 || month < 1 || month > 12) return isCalendarDate(text);
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return Number(match[3]) <= (month === 2 && leap ? 29 : MONTH_DAYS[month - 1] ?? 0);
+}

@@ -14,7 +14,7 @@ import { ConformanceChecks } from './conformance-checks.js';
 import { unversioned, type DefinitionStore } from './definitions.js';
 import type { Finding, Findings } from './issues.js';
 import type { ConstraintResult, InvariantEngine, PreparedConstraint, ResolveScope } from './invariants.js';
-import { checkPrimitive } from './primitives.js';
+import { primitiveCheck, type PrimitiveCheck } from './primitives.js';
 import type { Expansion, Terminology } from './terminology.js';
 import { childFor, childrenByJsonName, compileTypeModel, PRIMITIVE_TYPES, type ChildFound, type Constraint, type ElementNode, type TypeChoice, type TypeModel } from './type-model.js';
 
@@ -200,7 +200,8 @@ export class Walker implements ResourceWalker {
   readonly #terminology: Terminology;
   readonly #engine: InvariantEngine;
   readonly #models = new Map<string, TypeModel | null>();
-  readonly #primitiveRegex = new Map<string, RegExp | undefined>();
+  /** Each primitive type's check, with the regex of its `value` (bounded by the primitive types). */
+  readonly #primitiveChecks = new Map<string, PrimitiveCheck>();
   readonly #conformance: ConformanceChecks;
 
   constructor(store: DefinitionStore, terminology: Terminology, engine: InvariantEngine) {
@@ -476,7 +477,7 @@ export class Walker implements ResourceWalker {
       return;
     }
     if (code !== undefined && PRIMITIVE_TYPES.has(code)) {
-      const problem = checkPrimitive(code, item, this.#regexOf(code));
+      const problem = this.#primitiveCheckOf(code)(item);
       if (problem !== undefined) {
         this.#report(findings, { rule: problem.rule, code: problem.rule === 'invalid-type' ? 'structure' : 'value', source: node.sourceUrl, expression, message: problem.message });
         return;
@@ -517,9 +518,13 @@ export class Walker implements ResourceWalker {
     return model?.type === 'Extension' && model.kind === 'complex-type' && model.url !== `${BASE}Extension` ? model : undefined;
   }
 
-  #regexOf(type: string): RegExp | undefined {
-    if (!this.#primitiveRegex.has(type)) this.#primitiveRegex.set(type, this.typeModel(type)?.root.children.get('value')?.regex);
-    return this.#primitiveRegex.get(type);
+  #primitiveCheckOf(type: string): PrimitiveCheck {
+    let check = this.#primitiveChecks.get(type);
+    if (check === undefined) {
+      check = primitiveCheck(type, this.typeModel(type)?.root.children.get('value')?.regex);
+      this.#primitiveChecks.set(type, check);
+    }
+    return check;
   }
 
   #checkValue(value: unknown, node: ElementNode, expression: string, findings: Findings): void {
