@@ -128,6 +128,10 @@ const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbf
  * 1.6 % of the server's CPU under `POST /fhir` (docs/performance.md, branch `i11-tx5`).
  */
 const ANY_SURROGATE = /[\ud800-\udfff]/;
+/** Any sign of what {@link mayHoldUnstorableText} looks for, in one pattern: the escapes (`\u0000`, `\ud800`–`\udfff`, any case), U+0000, any surrogate. */
+// U+0000 itself is one of the signs looked for, so the pattern holds that control character on purpose.
+// eslint-disable-next-line no-control-regex
+const ANY_UNSTORABLE_SIGN = /\\[uU](?:0000|[dD][89a-fA-F])|\u0000|[\ud800-\udfff]/;
 
 /**
  * Whether JSON text may hold a string {@link unstorableText} finds; when false, the parsed value need
@@ -137,6 +141,8 @@ const ANY_SURROGATE = /[\ud800-\udfff]/;
  * backslash before `u0000` is a false alarm, which only costs the walk.
  */
 export function mayHoldUnstorableText(text: string): boolean {
+  // One pass over the text for any of them; most bodies hold none, and are done after it.
+  if (!ANY_UNSTORABLE_SIGN.test(text)) return false;
   return /\\u(?:0000|d[89a-f])/i.test(text) || text.includes('\u0000') || (ANY_SURROGATE.test(text) && UNPAIRED_SURROGATE.test(text));
 }
 
