@@ -335,10 +335,16 @@ try {
     const template = JSON.stringify(newPlan('PLAN-ID', 'PERSON-ID'));
     let created = 0;
     let posted = 0;
-    /** New transaction Bundles made ready before each run of fhir-tx: more than the fastest server takes in one. */
-    const readyTransactions: string[] = [];
+    /**
+     * New transaction Bundles made ready before each run of fhir-tx: more than the fastest server takes
+     * in one. Kept as their UTF-8 bytes, which is what the wire takes: as strings, each request's
+     * encoding and the external memory it churned cost the generator, on the cores it shares with the
+     * server, 1.4–2.3 ms of CPU a request against 0.8–1.4 (a scratch generator against a bare node:http
+     * server at 100/s, docs/performance.md).
+     */
+    const readyTransactions: Buffer[] = [];
     const makeTransactionsReady = (seconds: number): void => {
-      while (readyTransactions.length < Math.max(250, ...TX_RATES) * seconds) readyTransactions.push(transaction(++posted));
+      while (readyTransactions.length < Math.max(250, ...TX_RATES) * seconds) readyTransactions.push(Buffer.from(transaction(++posted)));
     };
     let next = 0;
     const pick = (): { id: string; person: string; carePlan: string } => seeded[(next++ * STRIDE) % seeded.length] ?? { id: '', person: '', carePlan: '' };
@@ -363,7 +369,7 @@ try {
                 path: '/fhir',
                 headers: { ...headers, 'Content-Type': 'application/fhir+json' },
                 // Made ready before the run (below), so that mapping a plan (≈ 1 ms) is not the load generator's work on the cores it shares with the server.
-                setupRequest: (request) => ({ ...request, body: readyTransactions.pop() ?? transaction(++posted) }),
+                setupRequest: (request) => ({ ...request, body: readyTransactions.pop() ?? Buffer.from(transaction(++posted)) }),
               },
             ],
           }
@@ -384,7 +390,7 @@ try {
     const withoutCaches: Record<string, autocannon.Request[]> = { 'sip-read': all['sip-read'] ?? [], 'fhir-read': all['fhir-read'] ?? [] };
     // The same requests for the constant-rate scenarios (bench/open-loop.ts): each transaction a Bundle made ready before the run, used once.
     const openLoop: Record<string, (index: number) => OpenLoopRequest> = {
-      'fhir-tx': () => ({ method: 'POST', path: '/fhir', headers: { 'Content-Type': 'application/fhir+json' }, body: readyTransactions.pop() ?? transaction(++posted) }),
+      'fhir-tx': () => ({ method: 'POST', path: '/fhir', headers: { 'Content-Type': 'application/fhir+json' }, body: readyTransactions.pop() ?? Buffer.from(transaction(++posted)) }),
       'fhir-read': () => ({ method: 'GET', path: `/fhir/CarePlan/${pick().carePlan}` }),
       'fhir-search': () => ({ method: 'GET', path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(`${patientSystem}|${pick().person}`)}` }),
     };

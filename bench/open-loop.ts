@@ -38,7 +38,8 @@ export interface OpenLoopRequest {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** The body as text, or as the bytes to send (what undici writes without encoding it at each request). */
+  readonly body?: string | Uint8Array;
 }
 
 export interface OpenLoopOptions {

@@ -71,4 +71,23 @@ describe('runOpenLoop: a constant rate, each latency from its due time', () => {
     expect(result.service.max).toBeGreaterThanOrEqual(295);
     expect(result.service.p90).toBeLessThan(100);
   });
+
+  it('sends a body given as bytes as it sends the same body given as text', async () => {
+    const received: Buffer[] = [];
+    server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        received.push(Buffer.concat(chunks));
+        response.end('ok');
+      });
+    });
+    const { origin } = await listenOnLoopback(server);
+    // Characters outside ASCII (UTF-8 takes two and four bytes for them), as a SIP Bundle's Swedish texts have.
+    const text = JSON.stringify({ resourceType: 'Bundle', note: `Åsa Öberg – samordnad plan ${'ä'.repeat(40_000)} 🙂` });
+    const result = await runOpenLoop({ url: origin, rate: 20, seconds: 0.2, connections: 1, request: (index) => ({ method: 'POST', path: '/fhir', body: index % 2 === 0 ? text : Buffer.from(text) }) });
+    expect(result.completed).toBe(4);
+    expect(result.non2xx + result.errors).toBe(0);
+    expect(received.map((body) => body.toString('utf8'))).toEqual([text, text, text, text]);
+  });
 });
