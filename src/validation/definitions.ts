@@ -61,7 +61,7 @@ export class DefinitionStore {
    * `url: "localId"`, a Coding's system that is no ValueSet); remembered, such a lookup is one Set
    * lookup instead of a file name built and looked up, and the data cannot grow what is kept.
    */
-  readonly #recentMisses = byType<true>();
+  readonly #recentMisses: Record<DefinitionType, Set<string>> = { StructureDefinition: new Set(), ValueSet: new Set(), CodeSystem: new Set() };
   #codeSystemFiles: Map<string, string> | undefined;
 
   constructor(baseDirectory: string, profileDirectory: string | undefined) {
@@ -136,7 +136,7 @@ export class DefinitionStore {
       this.#cache[type].set(url, null);
     } else {
       if (recentMisses.size >= RECENT_MISSES) recentMisses.clear();
-      recentMisses.set(url, true);
+      recentMisses.add(url);
     }
     return undefined;
   }

@@ -28,7 +28,8 @@ describe('DefinitionStore remembers no unknown canonical', () => {
   it('answers a miss it remembers as before, and finds what it missed under another type', () => {
     const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
     const request = 'http://hl7.org/fhir/request-status';
-    // The CodeSystem's URL asked as a ValueSet and a StructureDefinition: misses, remembered as such …
+    // The CodeSystem's URL asked as a ValueSet (its file is read and names another URL: remembered for
+    // good) and as a StructureDefinition (no such file: remembered among the recent misses) …
     expect(store.valueSet(request)).toBeUndefined();
     expect(store.structureDefinition(request)).toBeUndefined();
     const misses = store.recentMisses;
