@@ -11,24 +11,33 @@ import DataLoader from 'dataloader';
 import type { StoredVersionHead } from './plan-store.js';
 import { toHead, type HeadRow } from './plan-rows.js';
 
-/** A row of a batched statement: a head, and the place (from 1) of the key it answers among the keys sent. */
-export type PlacedHeadRow = HeadRow & { n: string | number };
+/** A row of a batched statement: the place (from 1) of the key it answers among the keys sent, and the row. */
+export type Placed<R> = R & { n: string | number };
 
-export interface CoalescedReads<K> {
+/** A row of a batched statement of heads. */
+export type PlacedHeadRow = Placed<HeadRow>;
+
+/** How the keys of a turn are read: alone, or several of a group in one statement whose rows are made into results. */
+export interface CoalescedRows<K, R, T> {
   /** Keys that may share a statement have the same group. */
   readonly groupOf: (key: K) => string;
-  /** A key's heads in a statement of its own. */
-  readonly one: (key: K) => Promise<StoredVersionHead[]>;
-  /** The heads of several keys of one group, each row placed by its key; a key's rows in their order. */
-  readonly many: (keys: readonly K[]) => Promise<PlacedHeadRow[]>;
+  /** A key's results in a statement of its own. */
+  readonly one: (key: K) => Promise<T[]>;
+  /** The rows of several keys of one group, each placed by its key; a key's rows in their order. */
+  readonly many: (keys: readonly K[]) => Promise<Placed<R>[]>;
+  /** A row of {@link many} as a result. */
+  readonly result: (row: R) => T;
 }
+
+/** {@link CoalescedRows} of version heads. */
+export type CoalescedReads<K> = Omit<CoalescedRows<K, HeadRow, StoredVersionHead>, 'result'>;
 
 /** Most keys in one statement: their arrays are one parameter each whatever the count, so only the rows bound it. */
 export const MAX_BATCH = 200;
 
-/** Reads the keys, a statement per group; each key's heads in the order its statement gives them. */
-export async function readCoalesced<K>(keys: readonly K[], reads: CoalescedReads<K>): Promise<StoredVersionHead[][]> {
-  const results: StoredVersionHead[][] = keys.map(() => []);
+/** Reads the keys, a statement per group; each key's results in the order its statement gives them. */
+export async function readCoalescedRows<K, R, T>(keys: readonly K[], reads: CoalescedRows<K, R, T>): Promise<T[][]> {
+  const results: T[][] = keys.map(() => []);
   const groups = new Map<string, number[]>();
   keys.forEach((key, index) => {
     const group = reads.groupOf(key);
@@ -47,18 +56,28 @@ export async function readCoalesced<K>(keys: readonly K[], reads: CoalescedReads
       }
       for (const row of await reads.many(wanted)) {
         const index = places[Number(row.n) - 1];
-        if (index !== undefined) results[index]?.push(toHead(row));
+        if (index !== undefined) results[index]?.push(reads.result(row));
       }
     }),
   );
   return results;
 }
 
+/** Reads the keys' heads, a statement per group ({@link readCoalescedRows}). */
+export function readCoalesced<K>(keys: readonly K[], reads: CoalescedReads<K>): Promise<StoredVersionHead[][]> {
+  return readCoalescedRows(keys, { ...reads, result: toHead });
+}
+
 /** A loader that reads the keys asked for in one turn of the event loop together; nothing is remembered. */
-export function coalescedLoader<K>(reads: CoalescedReads<K>): DataLoader<K, StoredVersionHead[]> {
-  return new DataLoader<K, StoredVersionHead[]>((keys) => readCoalesced(keys, reads), {
+export function coalescedRowsLoader<K, R, T>(reads: CoalescedRows<K, R, T>): DataLoader<K, T[]> {
+  return new DataLoader<K, T[]>((keys) => readCoalescedRows(keys, reads), {
     cache: false,
     maxBatchSize: MAX_BATCH,
     batchScheduleFn: (callback) => setImmediate(callback),
   });
+}
+
+/** {@link coalescedRowsLoader} of version heads. */
+export function coalescedLoader<K>(reads: CoalescedReads<K>): DataLoader<K, StoredVersionHead[]> {
+  return coalescedRowsLoader({ ...reads, result: toHead });
 }

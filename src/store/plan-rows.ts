@@ -27,6 +27,8 @@ export interface VersionRow {
   tail?: string | null;
 }
 
+/** A version's columns, the document as its JSON text (parsed when the plan is first read, {@link toStored}). */
+export const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
 /** A version's columns but its plan (`keptWithResource`, `searchHeads`): what {@link toHead} reads. */
 export const HEAD_COLUMNS = 'v.plan_id, v.version, v.recorded_at, v.recorded_by';
 /** What was derived from a version (`d`, plan_version_derived) and one kept text (`t`, plan_version_texts), as {@link VersionRow} names them. */

@@ -5,10 +5,11 @@
 import { formatDate, isParsedPlan, parsePlan, planModelVersion, stockholmDate, type SipPlan } from '../sip/index.js';
 import type DataLoader from 'dataloader';
 import { AuditWriter, auditInsert } from './audit-writer.js';
+import { currentLoader, type CurrentKey } from './current-reads.js';
 import { keptLoader, type KeptKey } from './kept-reads.js';
 import { personKeyOf, personLoader, type PersonKey } from './person-reads.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
-import { DERIVED_TEXT_COLUMNS, documentOf, HEAD_COLUMNS, isoInstant, RESOURCE_TYPE, toHead, toStored, type HeadRow, type VersionRow } from './plan-rows.js';
+import { DERIVED_TEXT_COLUMNS, documentOf, HEAD_COLUMNS, isoInstant, RESOURCE_TYPE, toHead, toStored, VERSION_COLUMNS, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
@@ -65,7 +66,6 @@ interface AuditRow {
  * only when its plan is first read (plan-rows.ts `toStored`): a read that judges from the kept summary
  * and answers a kept text never parses it.
  */
-const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
@@ -347,9 +347,14 @@ export class SqlPlanStore implements PlanStore {
   readonly statistics: PlanStore['statistics'];
   private readonly kept: DataLoader<KeptKey, StoredVersionHead[]>;
   private readonly persons: DataLoader<PersonKey, StoredVersionHead[]>;
+  private readonly current: DataLoader<CurrentKey, StoredPlan[]>;
 
   constructor(private readonly client: SqlClient) {
     this.auditWriter = new AuditWriter(client);
+    this.current = currentLoader(client, async ({ planId, deriver }) => {
+      const stored = await this.getAlone(planId, undefined, deriver === undefined ? {} : { derived: { deriver } });
+      return stored === undefined ? [] : [stored];
+    });
     this.kept = keptLoader(client, (key) => this.keptAlone(key));
     this.persons = personLoader(client, async ({ personIdentifier, deriver, resourceType, limit }) => {
       const { plans } = await this.searchHeadsAlone({ personIdentifier, limit, derived: { deriver, resourceType }, total: false });
@@ -422,6 +427,17 @@ export class SqlPlanStore implements PlanStore {
   }
 
   async get(planId: string, version?: number, options: { readonly derived?: DerivedRequest } = {}): Promise<StoredPlan | undefined> {
+    const { derived } = options;
+    // A current version, alone or with its send basis: with the other such reads of the turn (current-reads.ts).
+    if (version === undefined && (derived === undefined || derived.resourceType === undefined)) {
+      const [stored] = await this.current.load(derived === undefined ? { planId } : { planId, deriver: derived.deriver });
+      return stored;
+    }
+    return this.getAlone(planId, version, options);
+  }
+
+  /** {@link get} in a statement of its own. */
+  private async getAlone(planId: string, version?: number, options: { readonly derived?: DerivedRequest } = {}): Promise<StoredPlan | undefined> {
     const params: unknown[] = [planId];
     const param = (value: unknown): string => `$${String(params.push(value))}`;
     const from =

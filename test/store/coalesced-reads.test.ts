@@ -1,6 +1,7 @@
 /**
- * The reads of one turn in one statement — a resource's kept text (src/store/kept-reads.ts) and a
- * person's plans (src/store/person-reads.ts): what each read gets back, batched or alone, on both
+ * The reads of one turn in one statement — a resource's kept text (src/store/kept-reads.ts), a
+ * person's plans (src/store/person-reads.ts) and plans' current versions (src/store/current-reads.ts):
+ * what each read gets back, batched or alone, on both
  * stores; how many statements a turn's reads cost; and, on PostgreSQL, that each batched statement
  * keeps a generic plan instead of being planned at every call.
  */
@@ -13,9 +14,10 @@ import { newStoredPlan, personnummer } from '../../bench/support.js';
 import { planResourceIds } from '../../src/fhir/index.js';
 import { currentDeriver, derivedVersion } from '../../src/http/derived-view.js';
 import type { SipPlan } from '../../src/sip/index.js';
+import { currentMany } from '../../src/store/current-reads.js';
 import { KEPT_MANY, type KeptKey } from '../../src/store/kept-reads.js';
 import { personsMany } from '../../src/store/person-reads.js';
-import type { PlanSearch, StoredVersionHead } from '../../src/store/plan-store.js';
+import type { PlanSearch, StoredPlan, StoredVersionHead } from '../../src/store/plan-store.js';
 import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
@@ -244,6 +246,96 @@ describe('the batched person search on PostgreSQL', () => {
       return { values: [persons, currentDeriver(), 1000], rows: persons.length };
     });
     // With the resource type bound, all 20 were custom.
+    expect(plansMade.custom).toBeLessThanOrEqual(5);
+    expect(plansMade.generic).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe.each(['PGlite', 'PostgreSQL'] as const)('current versions on %s', (driver) => {
+  it('gives each read of a turn what it gets alone, in one statement a deriver asked (or none)', async () => {
+    const { store, statements, recorded } = await storeOfPlans(driver);
+    try {
+      const deriver = currentDeriver();
+      const [first, second] = recorded;
+      if (first === undefined || second === undefined) throw new Error('no plans');
+      // The versions alone, with the send basis kept under the running deriver, and under one that kept none.
+      const reads: { planId: string; derived?: { deriver: string } }[] = [
+        ...recorded.map((plan) => ({ planId: plan.id })),
+        { planId: 'no-such-plan' },
+        { planId: first.id },
+        ...recorded.map((plan) => ({ planId: plan.id, derived: { deriver } })),
+        { planId: 'no-such-plan', derived: { deriver } },
+        { planId: second.id, derived: { deriver: 'another-deriver' } },
+      ];
+      const read = (key: (typeof reads)[number]): Promise<StoredPlan | undefined> => store.get(key.planId, undefined, key.derived === undefined ? {} : { derived: key.derived });
+
+      const alone: (StoredPlan | undefined)[] = [];
+      // One at a time, each alone in its turn: the statement of one key.
+      for (const key of reads) alone.push(await read(key));
+      expect(statements.some((sql) => sql === currentMany(false) || sql === currentMany(true))).toBe(false);
+      statements.length = 0;
+      const together = await Promise.all(reads.map(read));
+
+      // Three groups (no deriver, the running one, another): three statements, the third a read's own, where one a read was seventeen.
+      expect(statements).toHaveLength(3);
+      expect(statements.filter((sql) => sql === currentMany(false))).toHaveLength(1);
+      expect(statements.filter((sql) => sql === currentMany(true))).toHaveLength(1);
+      expect(together).toEqual(alone);
+      // What each read should get, read off the plans recorded.
+      const count = recorded.length;
+      for (const [index, plan] of recorded.entries()) {
+        expect(together[index]?.plan).toEqual(plan);
+        expect(together[index]?.version).toBe(plan.version);
+        expect(together[index]?.derived).toBeUndefined();
+        expect(together[count + 2 + index]?.plan.id).toBe(plan.id);
+        expect(together[count + 2 + index]?.derived?.basis).toEqual(expect.any(String));
+      }
+      expect(together[count]).toBeUndefined();
+      expect(together[count + 1]?.plan.id).toBe(first.id);
+      expect(together[2 * count + 2]).toBeUndefined();
+      expect(together[2 * count + 3]?.plan.id).toBe(second.id);
+      expect(together[2 * count + 3]?.derived).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads a version asked by number, or with a resource\'s text, in its own statement, and nothing is remembered between turns', async () => {
+    const { client } = await openClient(driver);
+    const { client: counted, statements } = counting(client);
+    const store = new SqlPlanStore(counted);
+    try {
+      await store.migrate();
+      const plan = newStoredPlan('current-reads-alone', personnummer(8));
+      await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+      statements.length = 0;
+      const [byNumber, withText, current] = await Promise.all([
+        store.get(plan.id, 1),
+        store.get(plan.id, undefined, { derived: { deriver: currentDeriver(), resourceType: 'CarePlan' } }),
+        store.get(plan.id),
+      ]);
+      expect(statements).toHaveLength(3);
+      expect(statements.some((sql) => sql === currentMany(false) || sql === currentMany(true))).toBe(false);
+      expect([byNumber?.version, withText?.version, current?.version]).toEqual([1, 1, 1]);
+      expect(withText?.derived?.texts[0]?.resourceType).toBe('CarePlan');
+      // A new version is read as it is in the next turn.
+      const next = { ...plan, version: 2 };
+      await store.update(next, 1, 'system', planResourceIds(next), { derived: derivedVersion(next) });
+      const [again, alsoAgain] = await Promise.all([store.get(plan.id), store.get(plan.id)]);
+      expect([again?.version, alsoAgain?.version]).toEqual([2, 2]);
+      expect(statements.filter((sql) => sql === currentMany(false))).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the batched read of current versions on PostgreSQL', () => {
+  it('is planned once and kept as a generic plan, whatever the number of plans', async () => {
+    const plansMade = await plansOfTwentyCalls(currentMany(true), (recorded, call) => {
+      const ids = recorded.slice(call, call + 2 + (call % 5)).map((plan) => plan.id);
+      return { values: [ids, currentDeriver()], rows: ids.length };
+    });
     expect(plansMade.custom).toBeLessThanOrEqual(5);
     expect(plansMade.generic).toBeGreaterThanOrEqual(15);
   });
