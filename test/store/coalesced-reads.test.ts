@@ -76,6 +76,18 @@ async function storeOfPlans(driver: 'PGlite' | 'PostgreSQL'): Promise<{ store: S
   return { store, statements, recorded };
 }
 
+/** A migrated store on a fresh database of the driver, through a counting client, with one plan recorded; the count starts after it. */
+async function storeOfOnePlan(driver: 'PGlite' | 'PostgreSQL', planId: string, person: number): Promise<{ store: SqlPlanStore; statements: string[]; plan: SipPlan }> {
+  const { client } = await openClient(driver);
+  const { client: counted, statements } = counting(client);
+  const store = new SqlPlanStore(counted);
+  await store.migrate();
+  const plan = newStoredPlan(planId, personnummer(person));
+  await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
+  statements.length = 0;
+  return { store, statements, plan };
+}
+
 describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) => {
   it('gives each read of a turn what it gets alone, in one statement a deriver', async () => {
     const { store, statements, recorded } = await storeOfPlans(driver);
@@ -120,14 +132,8 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) =>
   });
 
   it('sends a read alone when it is the only one of its turn, and the reads of later turns apart', async () => {
-    const { client } = await openClient(driver);
-    const { client: counted, statements } = counting(client);
-    const store = new SqlPlanStore(counted);
+    const { store, statements, plan } = await storeOfOnePlan(driver, 'kept-reads-alone', 7);
     try {
-      await store.migrate();
-      const plan = newStoredPlan('kept-reads-alone', personnummer(7));
-      await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
-      statements.length = 0;
       const id = idOf(plan, 'CarePlan');
       const first = await store.keptWithResource('CarePlan', id, currentDeriver());
       const second = await store.keptWithResource('CarePlan', id, currentDeriver());
@@ -301,14 +307,8 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('current versions on %s', (driv
   });
 
   it('reads a version asked by number, or with a resource\'s text, in its own statement, and nothing is remembered between turns', async () => {
-    const { client } = await openClient(driver);
-    const { client: counted, statements } = counting(client);
-    const store = new SqlPlanStore(counted);
+    const { store, statements, plan } = await storeOfOnePlan(driver, 'current-reads-alone', 8);
     try {
-      await store.migrate();
-      const plan = newStoredPlan('current-reads-alone', personnummer(8));
-      await store.create(plan, 'system', planResourceIds(plan), { derived: derivedVersion(plan) });
-      statements.length = 0;
       const [byNumber, withText, current] = await Promise.all([
         store.get(plan.id, 1),
         store.get(plan.id, undefined, { derived: { deriver: currentDeriver(), resourceType: 'CarePlan' } }),
