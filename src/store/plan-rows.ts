@@ -27,7 +27,11 @@ export interface VersionRow {
   tail?: string | null;
 }
 
-/** A version's columns, the document as its JSON text (parsed when the plan is first read, {@link toStored}). */
+/**
+ * A version's columns. The document comes as its text (`json` is kept as text, so the cast is free) and
+ * is parsed only when its plan is first read ({@link toStored}): a read that judges from the kept summary
+ * and answers a kept text never parses it.
+ */
 export const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
 /** A version's columns but its plan (`keptWithResource`, `searchHeads`): what {@link toHead} reads. */
 export const HEAD_COLUMNS = 'v.plan_id, v.version, v.recorded_at, v.recorded_by';

@@ -61,11 +61,6 @@ interface AuditRow {
   detail: string | null;
 }
 
-/**
- * The version's document comes as its text (`json` is kept as text, so the cast is free) and is parsed
- * only when its plan is first read (plan-rows.ts `toStored`): a read that judges from the kept summary
- * and answers a kept text never parses it.
- */
 const AUDIT_COLUMNS = 'a.id::text AS id, a.at, a.organization, a.agent, a.plan_id, a.person_identifier, a.action, a.what, a.outcome, a.detail';
 /** An audit entry's id: the text of a positive bigint. */
 const AUDIT_ID = /^[1-9]\d{0,18}$/;
