@@ -42,6 +42,8 @@ function isDefinition(value: unknown, type: DefinitionType): value is Definition
 
 /** The most misses without a base file that a {@link DefinitionStore} remembers of each type. */
 export const RECENT_MISSES = 256;
+/** The longest canonical remembered as a recent miss: what is kept is bounded in bytes, not only in count, whatever length the data gives a URL. */
+export const LONGEST_REMEMBERED_MISS = 512;
 
 /** One Map per definition type. */
 function byType<V>(): Record<DefinitionType, Map<string, V>> {
@@ -56,7 +58,8 @@ export class DefinitionStore {
   /** Definitions read from the base package, and misses that needed a base file read (`null`), per type by URL. */
   readonly #cache = byType<Definition | null>();
   /**
-   * Other misses seen lately, per type: a Set of at most {@link RECENT_MISSES} URLs, emptied when full.
+   * Other misses seen lately, per type: a Set of at most {@link RECENT_MISSES} URLs of at most
+   * {@link LONGEST_REMEMBERED_MISS} characters, emptied when full.
    * The walk asks again for the same unknown canonicals in every resource (a complex extension's
    * `url: "localId"`, a Coding's system that is no ValueSet); remembered, such a lookup is one Set
    * lookup instead of a file name built and looked up, and the data cannot grow what is kept.
@@ -134,7 +137,7 @@ export class DefinitionStore {
     // may name any number of unknown systems and profiles.
     if (this.#baseFiles.has(file)) {
       this.#cache[type].set(url, null);
-    } else {
+    } else if (url.length <= LONGEST_REMEMBERED_MISS) {
       if (recentMisses.size >= RECENT_MISSES) recentMisses.clear();
       recentMisses.add(url);
     }

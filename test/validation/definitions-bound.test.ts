@@ -4,7 +4,7 @@
  * memory must stay bounded at any size). Before, every unknown canonical was remembered as a miss.
  */
 import { describe, expect, it } from 'vitest';
-import { basePackageDirectory, DefinitionStore, defaultProfileDirectory, RECENT_MISSES } from '../../src/validation/definitions.js';
+import { basePackageDirectory, DefinitionStore, defaultProfileDirectory, LONGEST_REMEMBERED_MISS, RECENT_MISSES } from '../../src/validation/definitions.js';
 
 describe('DefinitionStore remembers no unknown canonical', () => {
   it('answers 6,000 lookups of unknown canonicals without remembering more', () => {
@@ -40,6 +40,16 @@ describe('DefinitionStore remembers no unknown canonical', () => {
     for (let index = 0; index < RECENT_MISSES + 1; index++) expect(store.structureDefinition(`http://example.org/StructureDefinition/miss-${String(index)}`)).toBeUndefined();
     expect(store.structureDefinition('http://sip-fhir-adapter.se/fhir/StructureDefinition/sip-careplan')?.type).toBe('CarePlan');
     expect(store.recentMisses).toBeLessThanOrEqual(3 * RECENT_MISSES);
+  });
+
+  it('does not remember a miss longer than LONGEST_REMEMBERED_MISS, so what it keeps is bounded in bytes too', () => {
+    const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
+    const long = `http://example.org/CodeSystem/${'x'.repeat(LONGEST_REMEMBERED_MISS)}`;
+    expect(store.valueSet(long)).toBeUndefined();
+    expect(store.recentMisses).toBe(0);
+    const short = `http://example.org/CodeSystem/${'x'.repeat(LONGEST_REMEMBERED_MISS - 40)}`;
+    expect(store.valueSet(short)).toBeUndefined();
+    expect(store.recentMisses).toBe(1);
   });
 
   it('still remembers a miss that needed a base file read (the file is there, its url is another)', () => {
