@@ -63,6 +63,8 @@ const ISSUE_TYPE: Readonly<Record<number, OperationOutcomeIssue['code']>> = {
   403: 'forbidden',
   404: 'not-found',
   405: 'not-supported',
+  // A format the server does not write: http.html#mime names no issue type; `not-supported` is "the content/operation failed because it is not supported".
+  406: 'not-supported',
   409: 'duplicate',
   412: 'conflict',
   413: 'too-costly',

@@ -243,10 +243,12 @@ describe.each([
       const response = await get(`/fhir/CarePlan?_format=${encodeURIComponent(format)}`).expect(406);
       expect(response.headers['content-type']).toContain('application/fhir+json');
       expect((response.body as OperationOutcome).issue[0]?.diagnostics).toContain(`_format=${format}`);
+      expect((response.body as OperationOutcome).issue[0]?.code).toBe('not-supported');
     }
     for (const accept of ['application/fhir+xml', 'application/xml, text/xml', 'application/fhir+json; fhirVersion=3.0', 'application/fhir+json; q=0']) {
       const response = await get('/fhir/metadata').set('Accept', accept).expect(406);
       expect((response.body as OperationOutcome).resourceType).toBe('OperationOutcome');
+      expect((response.body as OperationOutcome).issue[0]?.code).toBe('not-supported');
     }
     // What browsers and most clients send.
     const carePlanId = ((await get(`/fhir/CarePlan?identifier=${PLAN}`).expect(200)).body as Bundle).entry?.[0]?.resource?.id;
