@@ -26,6 +26,9 @@
  * after a 2 s warm-up of each, BENCH_ROUNDS (default 3) × BENCH_SECONDS (default 5) per scenario,
  * BENCH_CONNECTIONS (default 10) connections; BENCH_ONLY=name,name runs only those (health always).
  * BENCH_CPU_PROF=<dir> runs the server with `node --cpu-prof` into that folder (see bench/README.md).
+ * After the rounds, each server's resident memory (bench/support.ts `processTreeResidentMemory`) after
+ * the seeding and after every round, beside the plans its store then held, and its peak: the write
+ * scenarios add thousands of plans a round, so the line shows whether the memory follows the store.
  * Then, in this process on the same database, where one create's and one read's time goes.
  * Issue #11 aims at ≥ 100 transactions/s and ≥ 2,000 reads/s with p99 ≤ 50 ms; the verdict is
  * printed, nothing is asserted. Run with `npm run bench:http`.
@@ -60,7 +63,7 @@ import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, 
 import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, startServe, write, type Served } from './support.js';
+import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, processTreeResidentMemory, startServe, write, type ResidentMemory, type Served } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -156,6 +159,18 @@ interface Figures {
  * transaction that also wrote a plan version (an entry written with its version, src/http/audited-route.ts
  * `VersionAudit`) is the version's commit, not one the audit log added, and is not counted.
  */
+/** How many plans the store on `url` holds: what the server's memory is printed beside. */
+async function storedPlans(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query<{ plans: number }>('SELECT count(*)::int AS plans FROM plans');
+    return result.rows[0]?.plans ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
 async function auditCommits(url: string): Promise<{ rows: number; commits: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -454,6 +469,18 @@ try {
         `${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}`,
     );
     if (!transactions) write(`fhir-tx: POST /fhir answered ${String(probe.status)} (${probeText.slice(0, 120).replaceAll('\n', ' ')}…): transactions are not served yet, so not measured`);
+    // Each server's resident memory after the seeding and after every round, beside the plans its store then holds.
+    const servers: readonly { readonly label: string; readonly served: Served; readonly databaseUrl: string }[] = [
+      { label: 'the server', served: server, databaseUrl: scratch.url },
+      ...(CPU_PROF === undefined ? [{ label: 'the server without caches', served: uncached, databaseUrl: scratch.url }] : []),
+      ...variants.map((variant) => ({ label: `{${variant.name}}`, served: variant.server, databaseUrl: scratch.url })),
+      ...(before === undefined || beforeScratch === undefined ? [] : [{ label: '[before]', served: before, databaseUrl: beforeScratch.url }]),
+    ];
+    const memory = new Map<Served, { readonly memory: ResidentMemory | undefined; readonly plans: number }[]>(servers.map(({ served }) => [served, []]));
+    const noteMemory = async (): Promise<void> => {
+      for (const { served, databaseUrl } of servers) memory.get(served)?.push({ memory: processTreeResidentMemory(served.pid), plans: await storedPlans(databaseUrl) });
+    };
+    await noteMemory();
     // A warm-up pass of every scenario (not counted), so the rounds measure the server after its JIT has settled.
     for (const scenario of Object.values(scenarios)) {
       if (scenario.base === 'fhir-tx') makeTransactionsReady(2);
@@ -494,6 +521,7 @@ try {
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors${open !== undefined && open.dropped > 0 ? `, ${String(open.dropped)} of them never sent` : ''})` : ''),
         );
       }
+      await noteMemory();
     }
 
     write();
@@ -529,6 +557,14 @@ try {
         `aim ${{ 'fhir-tx': 'transactions', 'fhir-search': 'searches' }[scenarios[name]?.base ?? ''] ?? 'reads'} at ${String(rate)}/s offered with p99 ≤ 50 ms (${name}): ${verdict(achieved >= RATE_ACHIEVED * rate && worstP99(name) <= 50)} ` +
           `(achieved ${achieved.toFixed(0)}/s in the slowest round, worst p99 ${ms(worstP99(name))} ms, each request timed from its due time at a constant rate)`,
       );
+    }
+    write();
+    write('resident memory of each `sip-fhir serve` (the process and any under it), MB, with the plans its store held then: after the seeding, after each round; and its peak');
+    const megabytes = (bytes: number | undefined): string => (bytes === undefined ? '?' : (bytes / 1024 / 1024).toFixed(0));
+    for (const { label, served } of servers) {
+      const notes = memory.get(served) ?? [];
+      const peak = Math.max(...notes.map((note) => note.memory?.peak ?? Number.NaN));
+      write(`  ${label.padEnd(27)} ${notes.map((note) => `${megabytes(note.memory?.current)} (${String(note.plans)})`).join(', ')}; peak ${megabytes(Number.isNaN(peak) ? undefined : peak)}`);
     }
   } finally {
     await server.stop();

@@ -234,6 +234,46 @@ export function processTreeCpuMillis(pid: number | undefined): number | undefine
   return total;
 }
 
+/** A process's resident memory now and at its peak, in bytes. */
+export interface ResidentMemory {
+  readonly current: number;
+  readonly peak: number;
+}
+
+/**
+ * Resident memory of a process and every process under it (as {@link processTreeCpuMillis} walks
+ * them), from `VmRSS` and `VmHWM` ("high water mark") of /proc/<pid>/status on Linux; undefined
+ * elsewhere or when the process is gone. `peak` sums each process's own peak, so it is at least the
+ * tree's peak and never below `current`. What the bench prints to show that the server's memory stays
+ * bounded while the store grows (issue #11's lesson: "memory stays bounded at any size").
+ */
+export function processTreeResidentMemory(pid: number | undefined): ResidentMemory | undefined {
+  if (pid === undefined) return undefined;
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kilobytes = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  let current = kilobytes('VmRSS');
+  let peak = kilobytes('VmHWM');
+  if (Number.isNaN(current) || Number.isNaN(peak)) return undefined;
+  try {
+    for (const task of readdirSync(`/proc/${String(pid)}/task`)) {
+      const children = readFileSync(`/proc/${String(pid)}/task/${task}/children`, 'utf8').trim();
+      for (const child of children === '' ? [] : children.split(' ')) {
+        const memory = processTreeResidentMemory(Number(child));
+        current += memory?.current ?? 0;
+        peak += memory?.peak ?? 0;
+      }
+    }
+  } catch {
+    // The process ended while being read.
+  }
+  return { current, peak };
+}
+
 /** CPU time (ms) used so far by the PostgreSQL backends serving `database` (process title `postgres: <user> <database> …`), by pid. */
 export function postgresCpuMillis(database: string): Map<number, number> | undefined {
   try {
