@@ -152,13 +152,6 @@ interface Figures {
   commits: number;
 }
 
-/**
- * The audit log's rows and the transactions that wrote them (each batched INSERT of the audit writer is
- * one transaction, so its rows share one `xmin`), for the commits a request costs PostgreSQL. Read
- * from the table, not from pg_stat_database, whose counters a backend flushes up to seconds late. A
- * transaction that also wrote a plan version (an entry written with its version, src/http/audited-route.ts
- * `VersionAudit`) is the version's commit, not one the audit log added, and is not counted.
- */
 /** How many plans the store on `url` holds: what the server's memory is printed beside. */
 async function storedPlans(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -171,6 +164,13 @@ async function storedPlans(url: string): Promise<number> {
   }
 }
 
+/**
+ * The audit log's rows and the transactions that wrote them (each batched INSERT of the audit writer is
+ * one transaction, so its rows share one `xmin`), for the commits a request costs PostgreSQL. Read
+ * from the table, not from pg_stat_database, whose counters a backend flushes up to seconds late. A
+ * transaction that also wrote a plan version (an entry written with its version, src/http/audited-route.ts
+ * `VersionAudit`) is the version's commit, not one the audit log added, and is not counted.
+ */
 async function auditCommits(url: string): Promise<{ rows: number; commits: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
