@@ -55,8 +55,15 @@ export class DefinitionStore {
   readonly #baseFiles: ReadonlySet<string>;
   /** The project's own definitions, per type by URL: a lookup builds no key string. */
   readonly #own = byType<Definition>();
-  /** Definitions read from the base package, and misses that needed a base file read (`null`), per type by URL. */
-  readonly #cache = byType<Definition | null>();
+  /** Definitions read from the base package, per type by their URL: one a base file read. */
+  readonly #cache = byType<Definition>();
+  /**
+   * Each base file read, with the URL of the definition it holds (null: none of its type), so that no
+   * file is read twice: a canonical whose last segment names a file of another URL
+   * (`http://example.org/request-status`) is then a miss without I/O. Keyed by the file, not by the
+   * URL asked: bounded by the package's files however many such URLs the data names.
+   */
+  readonly #fileUrls = new Map<string, string | null>();
   /**
    * Other misses seen lately, per type: a Set of at most {@link RECENT_MISSES} URLs of at most
    * {@link LONGEST_REMEMBERED_MISS} characters, emptied when full.
@@ -81,9 +88,9 @@ export class DefinitionStore {
     }
   }
 
-  /** How many definitions and misses are remembered (read from the base package); bounded by its files. */
+  /** How many definitions and base files read are remembered; bounded by the base package's files. */
   get remembered(): number {
-    return this.#cache.StructureDefinition.size + this.#cache.ValueSet.size + this.#cache.CodeSystem.size;
+    return this.#cache.StructureDefinition.size + this.#cache.ValueSet.size + this.#cache.CodeSystem.size + this.#fileUrls.size;
   }
 
   /** How many other misses are remembered: at most {@link RECENT_MISSES} of each type. */
@@ -125,31 +132,35 @@ export class DefinitionStore {
     const own = this.#own[type].get(url);
     if (own !== undefined) return own;
     const cached = this.#cache[type].get(url);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) return cached;
     const recentMisses = this.#recentMisses[type];
     if (recentMisses.has(url)) return undefined;
     const tail = url.slice(url.lastIndexOf('/') + 1);
-    const file = `${type}-${tail}.json`;
-    const found = this.#fromFile(type, url, file);
+    const found = this.#fromFile(type, url, `${type}-${tail}.json`);
     if (found !== undefined) return found;
-    // A miss that needed a base file read is remembered for good, so what is kept for good is bounded
-    // by the package's files; any other miss only among the recent ones, which are bounded too: data
-    // may name any number of unknown systems and profiles.
-    if (this.#baseFiles.has(file)) {
-      this.#cache[type].set(url, null);
-    } else if (url.length <= LONGEST_REMEMBERED_MISS) {
+    // A miss is remembered only among the recent ones, bounded in count and bytes: data may name any
+    // number of unknown systems and profiles. A base file it read is remembered by the file (#fileUrls).
+    if (url.length <= LONGEST_REMEMBERED_MISS) {
       if (recentMisses.size >= RECENT_MISSES) recentMisses.clear();
       recentMisses.add(url);
     }
     return undefined;
   }
 
+  /** The definition of `type` in the base file, when its URL is `url`; each file read once. */
   #fromFile(type: DefinitionType, url: string, file: string): Definition | undefined {
     if (!this.#baseFiles.has(file)) return undefined;
+    const known = this.#fileUrls.get(file);
+    if (known !== undefined) return known === url ? this.#cache[type].get(url) : undefined;
     const json = readJson(path.join(this.#baseDirectory, file));
-    if (!isDefinition(json, type) || json.url !== url) return undefined;
-    this.#cache[type].set(url, json);
-    return json;
+    if (!isDefinition(json, type) || json.url === undefined) {
+      this.#fileUrls.set(file, null);
+      return undefined;
+    }
+    // Kept under its own URL even when another was asked, so that the file need not be read for it again.
+    this.#fileUrls.set(file, json.url);
+    this.#cache[type].set(json.url, json);
+    return json.url === url ? json : undefined;
   }
 
   #allCodeSystemFiles(): Map<string, string> {

@@ -28,8 +28,8 @@ describe('DefinitionStore remembers no unknown canonical', () => {
   it('answers a miss it remembers as before, and finds what it missed under another type', () => {
     const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
     const request = 'http://hl7.org/fhir/request-status';
-    // The CodeSystem's URL asked as a ValueSet (its file is read and names another URL: remembered for
-    // good) and as a StructureDefinition (no such file: remembered among the recent misses) …
+    // The CodeSystem's URL asked as a ValueSet (its file is read once and names another URL) and as a
+    // StructureDefinition (no such file), each miss remembered among the recent ones …
     expect(store.valueSet(request)).toBeUndefined();
     expect(store.structureDefinition(request)).toBeUndefined();
     const misses = store.recentMisses;
@@ -52,15 +52,19 @@ describe('DefinitionStore remembers no unknown canonical', () => {
     expect(store.recentMisses).toBe(1);
   });
 
-  it('still remembers a miss that needed a base file read (the file is there, its url is another)', () => {
+  it('reads a base file once for the canonicals that name it, however many of them the data names', () => {
     const store = new DefinitionStore(basePackageDirectory(), defaultProfileDirectory());
-    // CodeSystem-request-status.json exists; a canonical of another base with the same last segment does not match it.
+    // CodeSystem-request-status.json exists; canonicals of other bases with the same last segment do not match it.
     expect(store.codeSystem('http://example.org/request-status')).toBeUndefined();
+    // The file read once: its definition kept under its own URL, and the file's URL noted.
     const once = store.remembered;
-    expect(once).toBe(1);
-    expect(store.codeSystem('http://example.org/request-status')).toBeUndefined();
+    expect(once).toBe(2);
+    for (let index = 0; index < 2_000; index++) expect(store.codeSystem(`http://example-${String(index)}.org/request-status`)).toBeUndefined();
+    // Before, each such canonical was remembered for good: 2,000 more.
     expect(store.remembered).toBe(once);
-    // And the real one is still found.
+    expect(store.recentMisses).toBeLessThanOrEqual(RECENT_MISSES);
+    // And the real one is found, from what the first read kept.
     expect(store.codeSystem('http://hl7.org/fhir/request-status')?.url).toBe('http://hl7.org/fhir/request-status');
+    expect(store.remembered).toBe(once);
   });
 });
