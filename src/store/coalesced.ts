@@ -36,7 +36,7 @@ export type CoalescedReads<K> = Omit<CoalescedRows<K, HeadRow, StoredVersionHead
 export const MAX_BATCH = 200;
 
 /** Reads the keys, a statement per group; each key's results in the order its statement gives them. */
-export async function readCoalescedRows<K, R, T>(keys: readonly K[], reads: CoalescedRows<K, R, T>): Promise<T[][]> {
+async function readCoalescedRows<K, R, T>(keys: readonly K[], reads: CoalescedRows<K, R, T>): Promise<T[][]> {
   const results: T[][] = keys.map(() => []);
   const groups = new Map<string, number[]>();
   keys.forEach((key, index) => {
@@ -61,11 +61,6 @@ export async function readCoalescedRows<K, R, T>(keys: readonly K[], reads: Coal
     }),
   );
   return results;
-}
-
-/** Reads the keys' heads, a statement per group ({@link readCoalescedRows}). */
-export function readCoalesced<K>(keys: readonly K[], reads: CoalescedReads<K>): Promise<StoredVersionHead[][]> {
-  return readCoalescedRows(keys, { ...reads, result: toHead });
 }
 
 /** A loader that reads the keys asked for in one turn of the event loop together; nothing is remembered. */
