@@ -214,6 +214,20 @@ export function processCpuMillis(pid: number | undefined): number | undefined {
   }
 }
 
+/** The processes directly under a process (from /proc on Linux); none when it has ended or /proc is not there. */
+function childPids(pid: number): number[] {
+  const children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${String(pid)}/task`)) {
+      const listed = readFileSync(`/proc/${String(pid)}/task/${task}/children`, 'utf8').trim();
+      for (const child of listed === '' ? [] : listed.split(' ')) children.push(Number(child));
+    }
+  } catch {
+    // The process ended while being read.
+  }
+  return children;
+}
+
 /**
  * CPU time (ms) used so far by a process and every process under it (a server started with
  * `SIP_PROCESSES` > 1 is a primary with its server processes as children), from /proc on Linux. A
@@ -222,16 +236,7 @@ export function processCpuMillis(pid: number | undefined): number | undefined {
 export function processTreeCpuMillis(pid: number | undefined): number | undefined {
   const own = processCpuMillis(pid);
   if (pid === undefined || own === undefined) return own;
-  let total = own;
-  try {
-    for (const task of readdirSync(`/proc/${String(pid)}/task`)) {
-      const children = readFileSync(`/proc/${String(pid)}/task/${task}/children`, 'utf8').trim();
-      for (const child of children === '' ? [] : children.split(' ')) total += processTreeCpuMillis(Number(child)) ?? 0;
-    }
-  } catch {
-    // The process ended while being read.
-  }
-  return total;
+  return childPids(pid).reduce((total, child) => total + (processTreeCpuMillis(child) ?? 0), own);
 }
 
 /** A process's resident memory now and at its peak, in bytes. */
@@ -241,7 +246,7 @@ export interface ResidentMemory {
 }
 
 /**
- * Resident memory of a process and every process under it (as {@link processTreeCpuMillis} walks
+ * Resident memory of a process and every process under it (as {@link processTreeCpuMillis} counts
  * them), from `VmRSS` and `VmHWM` ("high water mark") of /proc/<pid>/status on Linux; undefined
  * elsewhere or when the process is gone. `peak` sums each process's own peak, so it is at least the
  * tree's peak and never below `current`. What the bench prints to show that the server's memory stays
@@ -256,22 +261,12 @@ export function processTreeResidentMemory(pid: number | undefined): ResidentMemo
     return undefined;
   }
   const kilobytes = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
-  let current = kilobytes('VmRSS');
-  let peak = kilobytes('VmHWM');
-  if (Number.isNaN(current) || Number.isNaN(peak)) return undefined;
-  try {
-    for (const task of readdirSync(`/proc/${String(pid)}/task`)) {
-      const children = readFileSync(`/proc/${String(pid)}/task/${task}/children`, 'utf8').trim();
-      for (const child of children === '' ? [] : children.split(' ')) {
-        const memory = processTreeResidentMemory(Number(child));
-        current += memory?.current ?? 0;
-        peak += memory?.peak ?? 0;
-      }
-    }
-  } catch {
-    // The process ended while being read.
-  }
-  return { current, peak };
+  const own = { current: kilobytes('VmRSS'), peak: kilobytes('VmHWM') };
+  if (Number.isNaN(own.current) || Number.isNaN(own.peak)) return undefined;
+  return childPids(pid).reduce((total, child) => {
+    const memory = processTreeResidentMemory(child);
+    return { current: total.current + (memory?.current ?? 0), peak: total.peak + (memory?.peak ?? 0) };
+  }, own);
 }
 
 /** CPU time (ms) used so far by the PostgreSQL backends serving `database` (process title `postgres: <user> <database> …`), by pid. */
