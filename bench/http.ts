@@ -29,6 +29,11 @@
  * After the rounds, each server's resident memory (bench/support.ts `processTreeResidentMemory`) after
  * the seeding and after every round, beside the plans its store then held, and its peak: the write
  * scenarios add thousands of plans a round, so the line shows whether the memory follows the store.
+ * Each round line and a block after the verdicts also give the server's threads per request
+ * (bench/support.ts `processTreeThreadTimes`, from the scheduler's statistics): its event loop on a core,
+ * its event loop waiting for a core (runnable while PostgreSQL, the load generator and V8's helpers had
+ * both), and its other threads on a core — whether a tail is the event loop's own work or its share
+ * of two cores.
  * Then, in this process on the same database, where one create's and one read's time goes.
  * Issue #11 aims at ≥ 100 transactions/s and ≥ 2,000 reads/s with p99 ≤ 50 ms; the verdict is
  * printed, nothing is asserted. Run with `npm run bench:http`.
@@ -63,7 +68,7 @@ import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, 
 import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, processTreeResidentMemory, startServe, write, type ResidentMemory, type Served } from './support.js';
+import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, processTreeResidentMemory, processTreeThreadTimes, startServe, write, type ResidentMemory, type Served, type ThreadTimes } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -126,6 +131,19 @@ const ORG = 'SE2321000180-1000';
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
 const NO_CACHES = { SIP_TOKEN_CACHE: '0', SIP_PG_PREPARE: '0' };
 
+/** A round's {@link ThreadTimes} per request: the difference of the readings around it ÷ the requests; undefined without both readings. */
+function threadsPerRequest(before: ThreadTimes | undefined, after: ThreadTimes | undefined, requests: number): ThreadTimes | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  const per = (used: number): number => used / Math.max(1, requests);
+  return { eventLoopRan: per(after.eventLoopRan - before.eventLoopRan), eventLoopWaited: per(after.eventLoopWaited - before.eventLoopWaited), othersRan: per(after.othersRan - before.othersRan) };
+}
+
+/** A round line's part on the server's threads (ms/req), or nothing where they were not read. */
+function threadsText(threads: ThreadTimes | undefined): string {
+  if (threads === undefined) return '';
+  return `event loop ms/req: ran ${threads.eventLoopRan.toFixed(3)}, waited for a core ${threads.eventLoopWaited.toFixed(3)}; other threads ran ${threads.othersRan.toFixed(3)}  `;
+}
+
 interface Figures {
   rps: number;
   /** The server's CPU time per request, ms. */
@@ -150,6 +168,12 @@ interface Figures {
   errors: number;
   /** Audit log commits per request: the transactions of the audit rows added (distinct `xmin`) that wrote no plan version ÷ requests. */
   commits: number;
+  /**
+   * The server's threads per request, ms (bench/support.ts `processTreeThreadTimes`): its event loop on a
+   * core and waiting for one, and its other threads (V8's helpers, workers) on a core; undefined where
+   * /proc has no scheduler statistics.
+   */
+  threads: ThreadTimes | undefined;
 }
 
 /** How many plans the store on `url` holds: what the server's memory is printed beside. */
@@ -450,7 +474,7 @@ try {
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
     /** One run of a scenario: requests answered, the rate, p50/p99 (and the open-loop figures), errors. */
-    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'generator' | 'dbParts' | 'commits'> & { total: number }> => {
+    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'generator' | 'dbParts' | 'commits' | 'threads'> & { total: number }> => {
       const open = openLoop[base];
       if (rate !== undefined && viaAutocannon !== true && open !== undefined) {
         const result = await runOpenLoop({ url: target.url, rate, seconds, connections: OPEN_CONNECTIONS, headers, request: open });
@@ -494,11 +518,13 @@ try {
         const databaseUrl = target === before && beforeScratch !== undefined ? beforeScratch.url : scratch.url;
         const auditBefore = await auditCommits(databaseUrl);
         const cpuBefore = processTreeCpuMillis(target.pid);
+        const threadsBefore = processTreeThreadTimes(target.pid);
         const dbBefore = postgresCpuMillis(database);
         const generatorBefore = process.cpuUsage();
         const { total, ...result } = await run(scenario, SECONDS);
         const generatorUsed = process.cpuUsage(generatorBefore);
         const cpuAfter = processTreeCpuMillis(target.pid);
+        const threadsAfter = processTreeThreadTimes(target.pid);
         const dbAfter = postgresCpuMillis(database);
         const auditAfter = await auditCommits(databaseUrl);
         const perRequest = (used: number | undefined): number => (used === undefined ? Number.NaN : used / Math.max(1, total));
@@ -509,7 +535,8 @@ try {
           db: perRequest(postgresCpuBetween(dbBefore, dbAfter)),
           generator: perRequest((generatorUsed.user + generatorUsed.system) / 1000),
           dbParts: { opened: parts.opened, openedMillis: perRequest(parts.openedMillis), autovacuumMillis: perRequest(parts.autovacuumMillis) },
-          commits: (auditAfter.commits - auditBefore.commits) / Math.max(1, total) };
+          commits: (auditAfter.commits - auditBefore.commits) / Math.max(1, total),
+          threads: threadsPerRequest(threadsBefore, threadsAfter, total) };
         const open = figures.openLoop;
         results[name]?.push(figures);
         write(
@@ -517,7 +544,7 @@ try {
             (open === undefined ? '' : `p90 ${ms(open.p90)} ms  `) +
             `p99 ${ms(figures.p99).padStart(3)} ms  ` +
             (open === undefined ? '' : `max ${ms(open.max)} ms  (from the send p99 ${ms(open.sentP99)} ms; generator lag p99 ${ms(open.lagP99)}, max ${ms(open.lagMax)} ms; ${String(open.waited)} waited for a connection)  `) +
-            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}, load generator ${figures.generator.toFixed(3)} (${String(figures.dbParts.opened)} connections opened meanwhile, all their CPU ${figures.dbParts.openedMillis.toFixed(3)}; autovacuum ${figures.dbParts.autovacuumMillis.toFixed(3)})  audit commits/req ${figures.commits.toFixed(2)}  load ${(loadavg()[0] ?? 0).toFixed(2)}` +
+            `CPU ms/req: server ${figures.cpu.toFixed(3)}, PostgreSQL ${figures.db.toFixed(3)}, load generator ${figures.generator.toFixed(3)} (${String(figures.dbParts.opened)} connections opened meanwhile, all their CPU ${figures.dbParts.openedMillis.toFixed(3)}; autovacuum ${figures.dbParts.autovacuumMillis.toFixed(3)})  ${threadsText(figures.threads)}audit commits/req ${figures.commits.toFixed(2)}  load ${(loadavg()[0] ?? 0).toFixed(2)}` +
             (figures.non2xx + figures.errors > 0 ? `  (${String(figures.non2xx)} non-2xx, ${String(figures.errors)} errors${open !== undefined && open.dropped > 0 ? `, ${String(open.dropped)} of them never sent` : ''})` : ''),
         );
       }
@@ -557,6 +584,14 @@ try {
         `aim ${{ 'fhir-tx': 'transactions', 'fhir-search': 'searches' }[scenarios[name]?.base ?? ''] ?? 'reads'} at ${String(rate)}/s offered with p99 ≤ 50 ms (${name}): ${verdict(achieved >= RATE_ACHIEVED * rate && worstP99(name) <= 50)} ` +
           `(achieved ${achieved.toFixed(0)}/s in the slowest round, worst p99 ${ms(worstP99(name))} ms, each request timed from its due time at a constant rate)`,
       );
+    }
+    write();
+    write("the server's threads, ms/req (median over the rounds): its event loop on a core, the event loop waiting for a core (runnable while every core was busy), its other threads on a core (V8's garbage collector and compiler helpers, workers)");
+    for (const [name, figures] of Object.entries(results)) {
+      const times = figures.map((figure) => figure.threads).filter((threads) => threads !== undefined);
+      if (times.length === 0) continue;
+      const of = (pick: (threads: ThreadTimes) => number): string => median(times.map(pick)).toFixed(3);
+      write(`  ${name.padEnd(27)} ${of((threads) => threads.eventLoopRan)}, ${of((threads) => threads.eventLoopWaited)}, ${of((threads) => threads.othersRan)}`);
     }
     write();
     write('resident memory of each `sip-fhir serve` (the process and any under it), MB, with the plans its store held then: after the seeding, after each round; and its peak');

@@ -269,6 +269,61 @@ export function processTreeResidentMemory(pid: number | undefined): ResidentMemo
   }, own);
 }
 
+/**
+ * Scheduler times (ms) of a process tree's threads so far, as {@link processTreeCpuMillis} counts its
+ * processes: each process's main thread — a node process's event loop, the thread whose id is the
+ * process's — on a core and waiting for one (runnable, but every core busy), and every other thread
+ * (V8's garbage collector and compiler helpers, libuv's pool, worker threads) on a core.
+ */
+export interface ThreadTimes {
+  readonly eventLoopRan: number;
+  readonly eventLoopWaited: number;
+  readonly othersRan: number;
+}
+
+/**
+ * One thread's `/proc/<pid>/task/<tid>/schedstat`: time on a core and time waiting on a run queue, in
+ * nanoseconds (https://docs.kernel.org/scheduler/sched-stats.html, "/proc/<pid>/schedstat").
+ */
+function threadSchedstat(pid: number, tid: string): { ran: number; waited: number } | undefined {
+  try {
+    const [ran, waited] = readFileSync(`/proc/${String(pid)}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return ran === undefined || waited === undefined || Number.isNaN(ran) || Number.isNaN(waited) ? undefined : { ran, waited };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * {@link ThreadTimes} of a process and every process under it, from /proc on Linux (a kernel with
+ * scheduler statistics); undefined elsewhere or when the process is gone. A thread or child that ended
+ * is counted no more: read it around work during which none ends. What bench:http prints to tell a
+ * server short of a core (its event loop waiting while PostgreSQL, the load generator and V8's own
+ * helpers have the machine's two) from one whose work itself takes the time.
+ */
+export function processTreeThreadTimes(pid: number | undefined): ThreadTimes | undefined {
+  if (pid === undefined) return undefined;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${String(pid)}/task`);
+  } catch {
+    return undefined;
+  }
+  const main = threadSchedstat(pid, String(pid));
+  if (main === undefined) return undefined;
+  let othersRan = 0;
+  for (const tid of tasks) if (tid !== String(pid)) othersRan += threadSchedstat(pid, tid)?.ran ?? 0;
+  const own = { eventLoopRan: main.ran / 1e6, eventLoopWaited: main.waited / 1e6, othersRan: othersRan / 1e6 };
+  return childPids(pid).reduce((total, child) => {
+    const times = processTreeThreadTimes(child);
+    return {
+      eventLoopRan: total.eventLoopRan + (times?.eventLoopRan ?? 0),
+      eventLoopWaited: total.eventLoopWaited + (times?.eventLoopWaited ?? 0),
+      othersRan: total.othersRan + (times?.othersRan ?? 0),
+    };
+  }, own);
+}
+
 /** CPU time (ms) used so far by the PostgreSQL backends serving `database` (process title `postgres: <user> <database> …`), by pid. */
 export function postgresCpuMillis(database: string): Map<number, number> | undefined {
   try {
