@@ -52,8 +52,9 @@ describe("processTreeThreadTimes: what bench:http prints of the server's event l
   });
 
   it('counts the event loops of the processes under it', { timeout: 20_000 }, async () => {
-    child = spawn(process.execPath, ['-e', "process.stdout.write('ready\\n'); const end = performance.now() + 5000; while (performance.now() < end) {}"], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+    const spinning = spawn(process.execPath, ['-e', "process.stdout.write('ready\\n'); const end = performance.now() + 5000; while (performance.now() < end) {}"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spinning;
+    const [chunk] = (await once(spinning.stdout, 'data')) as [Buffer];
     expect(chunk.toString()).toBe('ready\n');
     const before = processTreeThreadTimes(process.pid);
     const childBefore = processTreeThreadTimes(child.pid);
