@@ -57,12 +57,83 @@ export function lineAndColumn(text: string, offset: number, firstLine = 1): { li
 }
 
 /**
- * Texts that may hold a number beyond ±1.8e308: an exponent of three digits or more, or two hundred
- * digits in a row (an exponent of at most 99 needs more than 209 digits before it to overflow). One
- * regular expression over the text is far cheaper than `JSON.parse` itself, so the exact scan below
- * runs only when this matches, mostly never.
+ * Where a text may hold a number beyond ±1.8e308: an exponent of three digits or more, or
+ * {@link LONG_RUN} digits in a row (an exponent of at most 99 needs more than 209 digits before it to
+ * overflow). Each is looked for apart, since one expression with both alternatives made V8 try every
+ * digit of the text as a start (as slow as the exact scan), and each exponent-like match is looked at
+ * ({@link mayBeExponent}): the exact scan below runs only where a number may be.
  */
-const MAYBE_OUT_OF_RANGE = /[eE]\+?\d{3}|\d{200}/;
+const LONG_EXPONENT = /[eE]\+?\d{3}/g;
+
+/** Digits in a row that may, without an exponent of three digits, make a number beyond a double. */
+const LONG_RUN = 200;
+
+/** JSON's whitespace (https://www.rfc-editor.org/rfc/rfc8259#section-2). */
+function isJsonSpace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+/** A character of a number token before its exponent: a digit, the fraction's point, the sign. */
+function isMantissaCharacter(code: number): boolean {
+  return isDigit(code) || code === 0x2e || code === 0x2d;
+}
+
+/**
+ * Whether the `e` or `E` at `at` of valid JSON `text` can be a number's exponent: a mantissa of
+ * digits before it, and before that, past whitespace, where a value begins — the text's start, `[`,
+ * `,`, or the `:` after a member's name (its closing quote, past whitespace). Every number of the text
+ * passes; an HSA-id (`SE2321000180-1000`, a letter before the `E`) or a uuid after `urn:uuid:` (a
+ * letter before the `:`), which every SIP Bundle holds, does not.
+ */
+function mayBeExponent(text: string, at: number): boolean {
+  let start = at;
+  while (start > 0 && isMantissaCharacter(text.charCodeAt(start - 1))) start -= 1;
+  if (start === at) return false;
+  let before = start - 1;
+  while (before >= 0 && isJsonSpace(text.charCodeAt(before))) before -= 1;
+  if (before < 0) return true;
+  const code = text.charCodeAt(before);
+  if (code === 0x5b /* [ */ || code === 0x2c /* , */) return true;
+  if (code !== 0x3a /* : */) return false;
+  let name = before - 1;
+  while (name >= 0 && isJsonSpace(text.charCodeAt(name))) name -= 1;
+  return name >= 0 && text.charCodeAt(name) === 0x22; /* " */
+}
+
+/**
+ * Whether `text` has {@link LONG_RUN} digits in a row. Any LONG_RUN characters in a row hold one whose
+ * offset is LONG_RUN − 1 more than a multiple of LONG_RUN, so only those are looked at, and the run
+ * around each digit found there measured.
+ */
+function hasLongDigitRun(text: string): boolean {
+  for (let at = LONG_RUN - 1; at < text.length; at += LONG_RUN) {
+    if (!isDigit(text.charCodeAt(at))) continue;
+    let start = at;
+    while (start > 0 && isDigit(text.charCodeAt(start - 1))) start -= 1;
+    let end = at + 1;
+    while (end < text.length && isDigit(text.charCodeAt(end))) end += 1;
+    if (end - start >= LONG_RUN) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether valid JSON `text` may hold a number a double cannot. Every SIP Bundle held an exponent-like
+ * run (its HSA-ids), and the exact scan then cost a third of `JSON.parse`'s time (docs/performance.md,
+ * "The JSON reader's look for huge numbers").
+ */
+export function mayHoldOutOfRange(text: string): boolean {
+  if (hasLongDigitRun(text)) return true;
+  LONG_EXPONENT.lastIndex = 0;
+  for (let match = LONG_EXPONENT.exec(text); match !== null; match = LONG_EXPONENT.exec(text)) {
+    if (mayBeExponent(text, match.index)) return true;
+  }
+  return false;
+}
 
 const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
@@ -72,7 +143,7 @@ const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
  * A number too small for a double (`1e-400`) becomes 0, as in every JSON reader, and passes.
  */
 export function outOfRangeNumber(text: string): { offset: number; number: string } | undefined {
-  if (!MAYBE_OUT_OF_RANGE.test(text)) return undefined;
+  if (!mayHoldOutOfRange(text)) return undefined;
   let at = 0;
   while (at < text.length) {
     const code = text.charCodeAt(at);

@@ -1,8 +1,12 @@
 /** The one JSON reader (src/sip/json-text.ts) and the UTF-8 check in front of it (src/cli/files.ts). */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { firstInvalidUtf8 } from '../../src/cli/files.js';
-import { outOfRangeNumber, parseJson } from '../../src/sip/json-text.js';
+import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../../src/fhir/index.js';
+import { parsePlanText } from '../../src/sip/index.js';
+import { mayHoldOutOfRange, outOfRangeNumber, parseJson } from '../../src/sip/json-text.js';
 
 describe('outOfRangeNumber', () => {
   it('finds a number beyond ±1.8e308, however it is written, and where', () => {
@@ -62,6 +66,42 @@ describe('outOfRangeNumber on generated texts', () => {
     const text = '{"identifier":[{"system":"urn:oid:1.2.752.29.4.19","value":"SE2321000180-1000"}],"fullUrl":"urn:uuid:5e123456-0e12-4e99-8e00-1e4005e99912","n":[1e308, 2E300]}';
     expect(outOfRangeNumber(text)).toBeUndefined();
     expect(outOfRangeNumber(text.replace('2E300', '2E+309'))).toEqual({ offset: text.indexOf('2E300'), number: '2E+309' });
+  });
+});
+
+describe('mayHoldOutOfRange: the look before the exact scan', () => {
+  /** The examples' plans and their FHIR Bundles, as the server is sent them: HSA-ids and uuids throughout. */
+  const texts = readdirSync('examples')
+    .filter((name) => name.endsWith('.json'))
+    .flatMap((name) => {
+      const text = readFileSync(join('examples', name), 'utf8');
+      const parsed = parsePlanText(text);
+      return parsed.ok ? [text, JSON.stringify(planToBundle(parsed.plan, DEFAULT_MAPPING_OPTIONS))] : [];
+    });
+
+  it('lets the examples and their Bundles through without the scan, though the expression alone matches each (their HSA-ids)', () => {
+    expect(texts.length).toBeGreaterThanOrEqual(16);
+    for (const text of texts) {
+      expect(/[eE]\+?\d{3}/.test(text)).toBe(true);
+      expect(mayHoldOutOfRange(text)).toBe(false);
+    }
+  });
+
+  it('sends a number with a long exponent to the scan wherever a value can begin', () => {
+    for (const text of ['1e400', ' 1e400', '[1e400]', '[1, 1e400]', '[1,\n\t-2.5E+400]', '{"a":1e400}', '{"a" : \n 1e400}', '{"a": [{"b": 1.0e308}]}', `[${'9'.repeat(200)}]`]) {
+      expect(mayHoldOutOfRange(text)).toBe(true);
+    }
+    for (const text of ['"SE2321000180-1000"', '{"a": "urn:uuid:2e000052-d181"}', '{"a": "x1e400"}', '[1e99, 12]']) {
+      expect(mayHoldOutOfRange(text)).toBe(false);
+    }
+  });
+
+  it('finds 200 digits in a row wherever they start, and passes 199', () => {
+    for (let offset = 0; offset <= 401; offset++) {
+      const before = ' '.repeat(offset);
+      expect(mayHoldOutOfRange(`[${before}${'9'.repeat(200)}]`)).toBe(true);
+      expect(mayHoldOutOfRange(`[${before}${'9'.repeat(199)}, 1${'0'.repeat(150)}]`)).toBe(false);
+    }
   });
 });
 
