@@ -195,6 +195,21 @@ function matchesSlice(item: unknown, tests: readonly SliceTest[], typeCode: stri
 
 const NO_CONSTRAINTS: ConstraintPlan = { steps: [], keys: new Set(), shared: false };
 
+/** Whether a coding has a code (a string): the codings a binding is checked on. */
+function hasCode(coding: Coding): boolean {
+  return typeof coding.code === 'string';
+}
+
+/**
+ * Whether the element's binding is one {@link Walker} checks: a required or extensible one to a
+ * ValueSet. Asked before the codings to check are gathered, so an element without such a binding (a
+ * Coding inside a CodeableConcept, most codes of a Bundle) costs no list of them.
+ */
+function isCheckedBinding(node: ElementNode): boolean {
+  const binding = node.binding;
+  return binding?.valueSet !== undefined && (binding.strength === 'required' || binding.strength === 'extensible');
+}
+
 export class Walker implements ResourceWalker {
   readonly #store: DefinitionStore;
   readonly #terminology: Terminology;
@@ -485,7 +500,7 @@ export class Walker implements ResourceWalker {
       this.#checkValue(item, node, expression, findings);
       this.#conformance.primitive(code, item, expression, findings);
       const plan = this.#planOf(node);
-      if (code === 'code') this.#checkBinding(node, plan, [{ code: item as string }], expression, findings, false);
+      if (code === 'code' && isCheckedBinding(node)) this.#checkBinding(node, plan, [{ code: item as string }], expression, findings, false);
       this.#checkConstraints(this.#constraintPlan(node, plan, node.path), item, expression, scope, findings, undefined);
       return;
     }
@@ -502,8 +517,8 @@ export class Walker implements ResourceWalker {
     this.#conformance.element(code, node, item, expression, findings);
     if (code === 'Reference' && typeof item.reference === 'string') scope.onReference(item.reference, expression);
     const plan = this.#planOf(node);
-    if (code === 'Coding') this.#checkBinding(node, plan, [item], expression, findings, true);
-    if (code === 'CodeableConcept' && Array.isArray(item.coding)) this.#checkBinding(node, plan, item.coding.filter(isObject), expression, findings, true);
+    if (code === 'Coding' && isCheckedBinding(node)) this.#checkBinding(node, plan, [item], expression, findings, true);
+    if (code === 'CodeableConcept' && Array.isArray(item.coding) && isCheckedBinding(node)) this.#checkBinding(node, plan, item.coding.filter(isObject), expression, findings, true);
 
     const extensionModel = code === 'Extension' && typeof item.url === 'string' ? this.#extensionModel(item.url) : undefined;
     const target = extensionModel !== undefined ? { node: extensionModel.root, model: extensionModel, typeRoot: true } : this.#childrenOf(node, plan, model, code);
@@ -543,16 +558,23 @@ export class Walker implements ResourceWalker {
    */
   #checkBinding(node: ElementNode, plan: NodePlan, codings: readonly Coding[], expression: string, findings: Findings, withSystem: boolean): void {
     const binding = node.binding;
-    if (binding?.valueSet === undefined || (binding.strength !== 'required' && binding.strength !== 'extensible')) return;
-    const coded = codings.filter((coding) => typeof coding.code === 'string');
-    if (coded.length === 0) return;
+    if (binding?.valueSet === undefined || !isCheckedBinding(node)) return;
+    if (!codings.some(hasCode)) return;
     plan.expansion ??= this.#terminology.expand(unversioned(binding.valueSet)) ?? null;
     const expansion = plan.expansion;
     if (expansion === null) return;
-    const inSet = (coding: Coding) => (withSystem ? expansion.pairs.has(`${coding.system ?? ''}|${coding.code ?? ''}`) : expansion.codes.has(coding.code ?? ''));
-    if (coded.some(inSet)) return;
+    // One pass, no list or closure made for the codings that pass (most do): a coding in the ValueSet
+    // ends the check; one of another system is noted for an extensible binding.
+    let otherSystem = false;
+    for (const coding of codings) {
+      const code = coding.code;
+      if (typeof code !== 'string') continue;
+      if (withSystem ? expansion.pairs.has(`${coding.system ?? ''}|${code}`) : expansion.codes.has(code)) return;
+      if (coding.system === undefined || !expansion.systems.has(coding.system)) otherSystem = true;
+    }
     // Extensible: a code from another system is allowed when the ValueSet has no suitable concept.
-    if (binding.strength === 'extensible' && withSystem && coded.some((coding) => coding.system === undefined || !expansion.systems.has(coding.system))) return;
+    if (binding.strength === 'extensible' && withSystem && otherSystem) return;
+    const coded = codings.filter(hasCode);
     const shown = coded.map((coding) => (withSystem ? `${coding.system ?? '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
     const required = binding.strength === 'required';
     this.#report(findings, {
