@@ -8,7 +8,7 @@
  * not; a primitive's id and extensions sit in `_name`; choice elements take their type's name as a
  * suffix (`valueQuantity`); a resource names its type in `resourceType`.
  */
-import type { Coding } from 'fhir/r4.js';
+import type { Coding, ElementDefinitionBinding } from 'fhir/r4.js';
 import { STRUCTURE_RULES } from './api.js';
 import { ConformanceChecks } from './conformance-checks.js';
 import { unversioned, type DefinitionStore } from './definitions.js';
@@ -200,14 +200,18 @@ function hasCode(coding: Coding): boolean {
   return typeof coding.code === 'string';
 }
 
+/** A binding {@link Walker} checks: a required or extensible one to a ValueSet. */
+type CheckedBinding = ElementDefinitionBinding & { readonly valueSet: string; readonly strength: 'required' | 'extensible' };
+
 /**
- * Whether the element's binding is one {@link Walker} checks: a required or extensible one to a
- * ValueSet. Asked before the codings to check are gathered, so an element without such a binding (a
- * Coding inside a CodeableConcept, most codes of a Bundle) costs no list of them.
+ * The element's binding when it is one {@link Walker} checks. Asked before the codings to check are
+ * gathered, so an element without such a binding (a Coding inside a CodeableConcept, most codes of a
+ * Bundle) costs no list of them.
  */
-function isCheckedBinding(node: ElementNode): boolean {
+function checkedBinding(node: ElementNode): CheckedBinding | undefined {
   const binding = node.binding;
-  return binding?.valueSet !== undefined && (binding.strength === 'required' || binding.strength === 'extensible');
+  if (binding?.valueSet === undefined || (binding.strength !== 'required' && binding.strength !== 'extensible')) return undefined;
+  return binding as CheckedBinding;
 }
 
 export class Walker implements ResourceWalker {
@@ -500,7 +504,8 @@ export class Walker implements ResourceWalker {
       this.#checkValue(item, node, expression, findings);
       this.#conformance.primitive(code, item, expression, findings);
       const plan = this.#planOf(node);
-      if (code === 'code' && isCheckedBinding(node)) this.#checkBinding(node, plan, [{ code: item as string }], expression, findings, false);
+      const binding = code === 'code' ? checkedBinding(node) : undefined;
+      if (binding !== undefined) this.#checkBinding(node, binding, plan, [{ code: item as string }], expression, findings, false);
       this.#checkConstraints(this.#constraintPlan(node, plan, node.path), item, expression, scope, findings, undefined);
       return;
     }
@@ -517,8 +522,9 @@ export class Walker implements ResourceWalker {
     this.#conformance.element(code, node, item, expression, findings);
     if (code === 'Reference' && typeof item.reference === 'string') scope.onReference(item.reference, expression);
     const plan = this.#planOf(node);
-    if (code === 'Coding' && isCheckedBinding(node)) this.#checkBinding(node, plan, [item], expression, findings, true);
-    if (code === 'CodeableConcept' && Array.isArray(item.coding) && isCheckedBinding(node)) this.#checkBinding(node, plan, item.coding.filter(isObject), expression, findings, true);
+    const binding = checkedBinding(node);
+    if (binding !== undefined && code === 'Coding') this.#checkBinding(node, binding, plan, [item], expression, findings, true);
+    if (binding !== undefined && code === 'CodeableConcept' && Array.isArray(item.coding)) this.#checkBinding(node, binding, plan, item.coding.filter(isObject), expression, findings, true);
 
     const extensionModel = code === 'Extension' && typeof item.url === 'string' ? this.#extensionModel(item.url) : undefined;
     const target = extensionModel !== undefined ? { node: extensionModel.root, model: extensionModel, typeRoot: true } : this.#childrenOf(node, plan, model, code);
@@ -556,9 +562,7 @@ export class Walker implements ResourceWalker {
    * warning. Codings of another system than the ValueSet's fail a required binding too
    * (https://hl7.org/fhir/R4/terminologies.html#strength).
    */
-  #checkBinding(node: ElementNode, plan: NodePlan, codings: readonly Coding[], expression: string, findings: Findings, withSystem: boolean): void {
-    const binding = node.binding;
-    if (binding?.valueSet === undefined || !isCheckedBinding(node)) return;
+  #checkBinding(node: ElementNode, binding: CheckedBinding, plan: NodePlan, codings: readonly Coding[], expression: string, findings: Findings, withSystem: boolean): void {
     if (!codings.some(hasCode)) return;
     plan.expansion ??= this.#terminology.expand(unversioned(binding.valueSet)) ?? null;
     const expansion = plan.expansion;
