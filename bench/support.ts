@@ -229,14 +229,31 @@ function childPids(pid: number): number[] {
 }
 
 /**
- * CPU time (ms) used so far by a process and every process under it (a server started with
- * `SIP_PROCESSES` > 1 is a primary with its server processes as children), from /proc on Linux. A
- * child that ended is counted no more: read it around work during which none ends.
+ * What `read` gives of a process and of every process under it (a server started with
+ * `SIP_PROCESSES` > 1 is a primary with its server processes as children), summed figure by figure;
+ * undefined when the process itself gives nothing (gone, or no /proc). A child that ended is counted
+ * no more: read it around work during which none ends.
  */
+function summedOverTree<T extends Record<keyof T, number>>(pid: number | undefined, read: (pid: number) => T | undefined): T | undefined {
+  if (pid === undefined) return undefined;
+  const own = read(pid);
+  if (own === undefined) return undefined;
+  const total: Record<keyof T, number> = { ...own };
+  // Object.keys of a figure object `read` made: its own keys, each a number.
+  const keys = Object.keys(total) as (keyof T)[];
+  for (const child of childPids(pid)) {
+    const theirs = summedOverTree(child, read);
+    if (theirs !== undefined) for (const key of keys) total[key] += theirs[key];
+  }
+  return total as T;
+}
+
+/** CPU time (ms) used so far by a process and every process under it ({@link summedOverTree}), from /proc on Linux. */
 export function processTreeCpuMillis(pid: number | undefined): number | undefined {
-  const own = processCpuMillis(pid);
-  if (pid === undefined || own === undefined) return own;
-  return childPids(pid).reduce((total, child) => total + (processTreeCpuMillis(child) ?? 0), own);
+  return summedOverTree(pid, (one) => {
+    const cpu = processCpuMillis(one);
+    return cpu === undefined ? undefined : { cpu };
+  })?.cpu;
 }
 
 /** A process's resident memory now and at its peak, in bytes. */
@@ -253,7 +270,11 @@ export interface ResidentMemory {
  * bounded while the store grows (issue #11's lesson: "memory stays bounded at any size").
  */
 export function processTreeResidentMemory(pid: number | undefined): ResidentMemory | undefined {
-  if (pid === undefined) return undefined;
+  return summedOverTree(pid, residentMemoryOf);
+}
+
+/** One process's {@link ResidentMemory}, from /proc/<pid>/status. */
+function residentMemoryOf(pid: number): ResidentMemory | undefined {
   let status: string;
   try {
     status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
@@ -262,11 +283,7 @@ export function processTreeResidentMemory(pid: number | undefined): ResidentMemo
   }
   const kilobytes = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
   const own = { current: kilobytes('VmRSS'), peak: kilobytes('VmHWM') };
-  if (Number.isNaN(own.current) || Number.isNaN(own.peak)) return undefined;
-  return childPids(pid).reduce((total, child) => {
-    const memory = processTreeResidentMemory(child);
-    return { current: total.current + (memory?.current ?? 0), peak: total.peak + (memory?.peak ?? 0) };
-  }, own);
+  return Number.isNaN(own.current) || Number.isNaN(own.peak) ? undefined : own;
 }
 
 /**
@@ -302,7 +319,11 @@ function threadSchedstat(pid: number, tid: string): { ran: number; waited: numbe
  * helpers have the machine's two) from one whose work itself takes the time.
  */
 export function processTreeThreadTimes(pid: number | undefined): ThreadTimes | undefined {
-  if (pid === undefined) return undefined;
+  return summedOverTree(pid, threadTimesOf);
+}
+
+/** One process's {@link ThreadTimes}. */
+function threadTimesOf(pid: number): ThreadTimes | undefined {
   let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${String(pid)}/task`);
@@ -313,15 +334,7 @@ export function processTreeThreadTimes(pid: number | undefined): ThreadTimes | u
   if (main === undefined) return undefined;
   let othersRan = 0;
   for (const tid of tasks) if (tid !== String(pid)) othersRan += threadSchedstat(pid, tid)?.ran ?? 0;
-  const own = { eventLoopRan: main.ran / 1e6, eventLoopWaited: main.waited / 1e6, othersRan: othersRan / 1e6 };
-  return childPids(pid).reduce((total, child) => {
-    const times = processTreeThreadTimes(child);
-    return {
-      eventLoopRan: total.eventLoopRan + (times?.eventLoopRan ?? 0),
-      eventLoopWaited: total.eventLoopWaited + (times?.eventLoopWaited ?? 0),
-      othersRan: total.othersRan + (times?.othersRan ?? 0),
-    };
-  }, own);
+  return { eventLoopRan: main.ran / 1e6, eventLoopWaited: main.waited / 1e6, othersRan: othersRan / 1e6 };
 }
 
 /** CPU time (ms) used so far by the PostgreSQL backends serving `database` (process title `postgres: <user> <database> …`), by pid. */
