@@ -573,13 +573,15 @@ export class Walker implements ResourceWalker {
     for (const coding of codings) {
       const code = coding.code;
       if (typeof code !== 'string') continue;
-      if (withSystem ? expansion.pairs.has(`${coding.system ?? ''}|${code}`) : expansion.codes.has(code)) return;
-      if (coding.system === undefined || !expansion.systems.has(coding.system)) otherSystem = true;
+      // The data is not validated yet: a system that is not a string (reported as such by the walk) is none here.
+      const system = typeof coding.system === 'string' ? coding.system : undefined;
+      if (withSystem ? expansion.pairs.has(`${system ?? ''}|${code}`) : expansion.codes.has(code)) return;
+      if (system === undefined || !expansion.systems.has(system)) otherSystem = true;
     }
     // Extensible: a code from another system is allowed when the ValueSet has no suitable concept.
     if (binding.strength === 'extensible' && withSystem && otherSystem) return;
     const coded = codings.filter(hasCode);
-    const shown = coded.map((coding) => (withSystem ? `${coding.system ?? '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
+    const shown = coded.map((coding) => (withSystem ? `${typeof coding.system === 'string' ? coding.system : '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
     const required = binding.strength === 'required';
     this.#report(findings, {
       rule: required ? STRUCTURE_RULES.requiredBinding : STRUCTURE_RULES.extensibleBinding,

@@ -27,4 +27,14 @@ describe('validator robustness', () => {
       { numRuns: 150 },
     );
   });
+
+  it('a coding whose system is an object without a string form, under a checked binding', () => {
+    // Found by the property above (seed 885361432): the binding check wrote the system into a lookup key and threw.
+    const example = readOfficialExample('Consent-consent-example-basic.json');
+    const all = jsonPaths(example);
+    const path = all[16] ?? [];
+    const outcome = validator.validate(replacedAt(example, path, { toString: null }));
+    expect(isOutcome(outcome)).toBe(true);
+    expect(path.at(-1)).toBe('system');
+  });
 });
