@@ -2,7 +2,9 @@
  * The validator's walker as it was before it was compiled per StructureDefinition node (commit
  * fa4e519, src/validation/walker.ts), kept unchanged but for its imports as the reference of
  * test/validation/walker-differential.test.ts: the walker in src must give the same findings, in the
- * same order, on every input.
+ * same order, on every input. One change since (commit cbb82e8's rule): a binding's check takes a
+ * coding's `system` only when it is a string, as src does; before, a system without a string form
+ * threw here, and an array of one system matched as that system.
  */
 /**
  * The walk of one resource against the snapshot(s) of its StructureDefinition(s): every JSON
@@ -339,11 +341,12 @@ export class Walker {
     if (coded.length === 0) return;
     const expansion = this.#terminology.expand(unversioned(binding.valueSet));
     if (expansion === undefined) return;
-    const inSet = (coding: Coding) => (withSystem ? expansion.pairs.has(`${coding.system ?? ''}|${coding.code ?? ''}`) : expansion.codes.has(coding.code ?? ''));
+    const systemOf = (coding: Coding): string | undefined => (typeof coding.system === 'string' ? coding.system : undefined);
+    const inSet = (coding: Coding) => (withSystem ? expansion.pairs.has(`${systemOf(coding) ?? ''}|${coding.code ?? ''}`) : expansion.codes.has(coding.code ?? ''));
     if (coded.some(inSet)) return;
     // Extensible: a code from another system is allowed when the ValueSet has no suitable concept.
-    if (binding.strength === 'extensible' && withSystem && coded.some((coding) => coding.system === undefined || !expansion.systems.has(coding.system))) return;
-    const shown = coded.map((coding) => (withSystem ? `${coding.system ?? '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
+    if (binding.strength === 'extensible' && withSystem && coded.some((coding) => { const system = systemOf(coding); return system === undefined || !expansion.systems.has(system); })) return;
+    const shown = coded.map((coding) => (withSystem ? `${systemOf(coding) ?? '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
     const required = binding.strength === 'required';
     this.#report(findings, {
       rule: required ? STRUCTURE_RULES.requiredBinding : STRUCTURE_RULES.extensibleBinding,

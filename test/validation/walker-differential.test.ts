@@ -203,6 +203,16 @@ describe('the compiled walker gives the reference walker\'s OperationOutcome', (
     );
   }, 300_000);
 
+  it('on a coding whose system is an array (the counterexample of seed 3935825): a system that is not a string is none, in both walkers', () => {
+    const clinical = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
+    for (const system of [[clinical], [clinical, clinical]]) {
+      const condition = { resourceType: 'Condition', subject: { reference: 'Patient/p' }, clinicalStatus: { coding: [{ system, code: 'active' }] } };
+      const outcome = same(`system ${JSON.stringify(system)}`, condition);
+      const texts = outcome.issue.map((issue) => issue.diagnostics ?? issue.details?.text ?? '');
+      expect(texts).toContain(`(no system)|active is not in the value set http://hl7.org/fhir/ValueSet/condition-clinical|4.0.1 that Condition.clinicalStatus is bound to (required)`);
+    }
+  });
+
   it('on official examples and SIP Bundles with every array reversed (slices are told apart by any item of an array along the discriminator)', () => {
     const files = OFFICIAL.filter((file) => /^(Observation|Patient|CarePlan|Consent|Bundle)-/.test(file));
     expect(files.length).toBeGreaterThan(100);
