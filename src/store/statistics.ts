@@ -17,7 +17,9 @@
  *
  * There, {@link analyzeDue} does what autovacuum would: it analyzes each of the store's tables whose
  * rows changed since its last `ANALYZE` by more than autovacuum's own threshold, read from the
- * server's settings (`autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` × rows).
+ * server's settings (`autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` × rows), or
+ * from the table's own storage parameters where it sets them ({@link tableSettings}; a table whose
+ * `autovacuum_enabled` is off is left alone, as autovacuum leaves it).
  * And {@link vacuumDue} does autovacuum's other part: it vacuums each table past one of autovacuum's
  * three triggers — dead rows, rows inserted since its last `VACUUM`, or the age of its oldest unfrozen
  * transaction id. Without it an embedded store never reclaimed the rows its updates and deletes left
@@ -38,20 +40,97 @@ export interface TableActivity {
   readonly modifiedSinceAnalyze: number;
 }
 
-/** The server's `autovacuum_analyze_threshold` and `autovacuum_analyze_scale_factor` (defaults 50 and 0.1). */
+/**
+ * `autovacuum_analyze_threshold` and `autovacuum_analyze_scale_factor` (defaults 50 and 0.1), the
+ * server's or the table's own ({@link tableSettings}); `enabled: false` when the table's
+ * `autovacuum_enabled` is off.
+ */
 export interface AnalyzeThreshold {
   readonly base: number;
   readonly scaleFactor: number;
+  readonly enabled?: boolean;
 }
 
 /**
  * Whether autovacuum would analyze the table now: more rows changed since its last `ANALYZE` than
  * `base + scaleFactor × rows`, a table never counted taken as empty
  * (https://www.postgresql.org/docs/15/routine-vacuuming.html#AUTOVACUUM: "analyze threshold = analyze
- * base threshold + analyze scale factor * number of tuples").
+ * base threshold + analyze scale factor * number of tuples"); never a table whose autovacuum is off.
  */
 export function dueForAnalyze(activity: TableActivity, threshold: AnalyzeThreshold): boolean {
+  if (threshold.enabled === false) return false;
   return activity.modifiedSinceAnalyze > threshold.base + threshold.scaleFactor * Math.max(activity.rows, 0);
+}
+
+/**
+ * The autovacuum storage parameters a table may set for itself (`CREATE TABLE … WITH (…)`, `ALTER
+ * TABLE … SET (…)`; https://www.postgresql.org/docs/15/sql-createtable.html#SQL-CREATETABLE-STORAGE-PARAMETERS),
+ * each absent when the table does not set it.
+ */
+export interface TableAutovacuumParameters {
+  /** `autovacuum_enabled`: off, autovacuum neither vacuums nor analyzes the table, "except to prevent transaction ID wraparound". */
+  readonly enabled?: boolean;
+  readonly analyzeBase?: number;
+  readonly analyzeScaleFactor?: number;
+  readonly vacuumBase?: number;
+  readonly vacuumScaleFactor?: number;
+  readonly insertBase?: number;
+  readonly insertScaleFactor?: number;
+  /** `autovacuum_freeze_max_age`: taken only below the server's ("larger values are ignored"). */
+  readonly freezeMaxAge?: number;
+}
+
+const NUMERIC_PARAMETERS: Readonly<Record<string, Exclude<keyof TableAutovacuumParameters, 'enabled'>>> = {
+  autovacuum_analyze_threshold: 'analyzeBase',
+  autovacuum_analyze_scale_factor: 'analyzeScaleFactor',
+  autovacuum_vacuum_threshold: 'vacuumBase',
+  autovacuum_vacuum_scale_factor: 'vacuumScaleFactor',
+  autovacuum_vacuum_insert_threshold: 'insertBase',
+  autovacuum_vacuum_insert_scale_factor: 'insertScaleFactor',
+  autovacuum_freeze_max_age: 'freezeMaxAge',
+};
+
+/**
+ * A boolean as PostgreSQL reads one (`parse_bool`, https://www.postgresql.org/docs/15/datatype-boolean.html):
+ * any case, `true`/`false`, `yes`/`no` and a unique prefix of them, `on`/`off`, `1`/`0`. `pg_class.reloptions`
+ * keeps the value as it was given (`autovacuum_enabled=off`). Undefined for anything else.
+ */
+export function postgresBoolean(text: string): boolean | undefined {
+  const value = text.trim().toLowerCase();
+  if (value === '') return undefined;
+  if ('true'.startsWith(value) || 'yes'.startsWith(value) || value === 'on' || value === '1') return true;
+  // "o" alone is neither on nor off.
+  if ('false'.startsWith(value) || 'no'.startsWith(value) || (value.length >= 2 && 'off'.startsWith(value)) || value === '0') return false;
+  return undefined;
+}
+
+/**
+ * The autovacuum parameters in a table's `pg_class.reloptions` (`{name=value,…}`, null when it sets
+ * none); other storage parameters (`fillfactor`, `toast.*`) and values PostgreSQL would not have
+ * taken are left out.
+ */
+export function tableSettings(reloptions: readonly string[] | null | undefined): TableAutovacuumParameters {
+  const settings: { -readonly [K in keyof TableAutovacuumParameters]: TableAutovacuumParameters[K] } = {};
+  for (const option of reloptions ?? []) {
+    const at = option.indexOf('=');
+    if (at < 0) continue;
+    const name = option.slice(0, at);
+    const value = option.slice(at + 1);
+    if (name === 'autovacuum_enabled') {
+      const enabled = postgresBoolean(value);
+      if (enabled !== undefined) settings.enabled = enabled;
+      continue;
+    }
+    const key = NUMERIC_PARAMETERS[name];
+    const number = Number(value);
+    if (key !== undefined && value.trim() !== '' && Number.isFinite(number)) settings[key] = number;
+  }
+  return settings;
+}
+
+/** The analyze threshold of a table: its own parameters where it sets them, else the server's. */
+export function analyzeThresholdOf(server: AnalyzeThreshold, table: TableAutovacuumParameters): AnalyzeThreshold {
+  return { base: table.analyzeBase ?? server.base, scaleFactor: table.analyzeScaleFactor ?? server.scaleFactor, enabled: table.enabled ?? true };
 }
 
 /** Who keeps the planner's statistics of the store's tables. */
@@ -82,6 +161,24 @@ export interface VacuumThreshold {
   readonly insertBase: number;
   readonly insertScaleFactor: number;
   readonly freezeMaxAge: number;
+  /** False when the table's `autovacuum_enabled` is off: then only the wraparound trigger holds. */
+  readonly enabled?: boolean;
+}
+
+/**
+ * The vacuum threshold of a table: its own parameters where it sets them, else the server's; its
+ * `autovacuum_freeze_max_age` only when below the server's, as autovacuum takes it
+ * (https://www.postgresql.org/docs/15/runtime-config-autovacuum.html#GUC-AUTOVACUUM-FREEZE-MAX-AGE).
+ */
+export function vacuumThresholdOf(server: VacuumThreshold, table: TableAutovacuumParameters): VacuumThreshold {
+  return {
+    base: table.vacuumBase ?? server.base,
+    scaleFactor: table.vacuumScaleFactor ?? server.scaleFactor,
+    insertBase: table.insertBase ?? server.insertBase,
+    insertScaleFactor: table.insertScaleFactor ?? server.insertScaleFactor,
+    freezeMaxAge: Math.min(table.freezeMaxAge ?? server.freezeMaxAge, server.freezeMaxAge),
+    enabled: table.enabled ?? true,
+  };
 }
 
 /** What autovacuum's vacuum decision reads of a table. */
@@ -109,6 +206,7 @@ export type VacuumReason = 'dead-rows' | 'inserted-rows' | 'wraparound';
 export function dueForVacuum(activity: VacuumActivity, threshold: VacuumThreshold): VacuumReason | undefined {
   const rows = Math.max(activity.rows, 0);
   if (activity.frozenXidAge > threshold.freezeMaxAge) return 'wraparound';
+  if (threshold.enabled === false) return undefined;
   if (activity.deadRows > threshold.base + threshold.scaleFactor * rows) return 'dead-rows';
   if (threshold.insertBase >= 0 && activity.insertedSinceVacuum > threshold.insertBase + threshold.insertScaleFactor * rows) return 'inserted-rows';
   return undefined;
@@ -122,7 +220,7 @@ export interface Vacuumed {
 
 /**
  * Vacuums each of the store's tables (those of the current schema) that {@link dueForVacuum} finds
- * due, one `VACUUM (SKIP_LOCKED)` each, outside a transaction as `VACUUM` must run, and returns them.
+ * due at the table's own threshold ({@link vacuumThresholdOf}), one `VACUUM (SKIP_LOCKED)` each, outside a transaction as `VACUUM` must run, and returns them.
  * {@link KEYED_ONLY_TABLES} are vacuumed only for dead rows or age: their ≈ 30 rows inserted a plan
  * version would call for a `VACUUM` that serves no read. A table another instance is vacuuming at that
  * moment is skipped by PostgreSQL itself (`SKIP_LOCKED`), not waited for. On PGlite the backend's
@@ -142,8 +240,8 @@ export async function vacuumDue(client: SqlClient): Promise<Vacuumed[]> {
     insertScaleFactor: Number(settings?.insert_scale_factor ?? 0.2),
     freezeMaxAge: Number(settings?.freeze_max_age ?? 200_000_000),
   };
-  const activity = await client.query<{ table: string; rows: number; dead: string; inserted: string; frozen_age: string }>(
-    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_dead_tup::text AS dead, s.n_ins_since_vacuum::text AS inserted, age(c.relfrozenxid)::text AS frozen_age
+  const activity = await client.query<{ table: string; rows: number; dead: string; inserted: string; frozen_age: string; reloptions: string[] | null }>(
+    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_dead_tup::text AS dead, s.n_ins_since_vacuum::text AS inserted, age(c.relfrozenxid)::text AS frozen_age, c.reloptions
        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
       WHERE s.schemaname = current_schema() ORDER BY s.relname`,
   );
@@ -152,7 +250,10 @@ export async function vacuumDue(client: SqlClient): Promise<Vacuumed[]> {
     // A keyed-only table's inserts alone call for no VACUUM: nothing reads it by an index alone, which
     // is what marking its new pages all-visible would serve; its dead rows and its age still do.
     const insertedSinceVacuum = KEYED_ONLY_TABLES.includes(row.table) ? 0 : Number(row.inserted);
-    const reason = dueForVacuum({ table: row.table, rows: row.rows, deadRows: Number(row.dead), insertedSinceVacuum, frozenXidAge: Number(row.frozen_age) }, threshold);
+    const reason = dueForVacuum(
+      { table: row.table, rows: row.rows, deadRows: Number(row.dead), insertedSinceVacuum, frozenXidAge: Number(row.frozen_age) },
+      vacuumThresholdOf(threshold, tableSettings(row.reloptions)),
+    );
     if (reason === undefined) continue;
     await client.query(`VACUUM (SKIP_LOCKED) ${quoteIdentifier(row.table)}`);
     vacuumed.push({ table: row.table, reason });
@@ -176,7 +277,7 @@ export const KEYED_ONLY_TABLES: readonly string[] = ['plan_version_texts'];
 
 /**
  * Analyzes each of the store's tables (those of the current schema but {@link KEYED_ONLY_TABLES}) that
- * {@link dueForAnalyze} finds due, one `ANALYZE` each, and returns their names. A table another instance is analyzing at that
+ * {@link dueForAnalyze} finds due at the table's own threshold ({@link analyzeThresholdOf}), one `ANALYZE` each, and returns their names. A table another instance is analyzing at that
  * moment is left to it. On PGlite its one backend's pending counts are flushed first, so they are
  * read as they stand.
  */
@@ -186,15 +287,15 @@ export async function analyzeDue(client: SqlClient): Promise<string[]> {
     `SELECT current_setting('autovacuum_analyze_threshold') AS base, current_setting('autovacuum_analyze_scale_factor') AS scale_factor`,
   );
   const settings: AnalyzeThreshold = { base: Number(threshold?.base ?? 50), scaleFactor: Number(threshold?.scale_factor ?? 0.1) };
-  const activity = await client.query<{ table: string; rows: number; modified: string }>(
-    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_mod_since_analyze::text AS modified
+  const activity = await client.query<{ table: string; rows: number; modified: string; reloptions: string[] | null }>(
+    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_mod_since_analyze::text AS modified, c.reloptions
        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
       WHERE s.schemaname = current_schema() AND s.relname <> ALL($1::text[]) ORDER BY s.relname`,
     [KEYED_ONLY_TABLES],
   );
   const analyzed: string[] = [];
   for (const row of activity) {
-    if (!dueForAnalyze({ table: row.table, rows: row.rows, modifiedSinceAnalyze: Number(row.modified) }, settings)) continue;
+    if (!dueForAnalyze({ table: row.table, rows: row.rows, modifiedSinceAnalyze: Number(row.modified) }, analyzeThresholdOf(settings, tableSettings(row.reloptions)))) continue;
     if (await analyzeUnlessBusy(client, row.table)) analyzed.push(row.table);
   }
   return analyzed;
