@@ -23,7 +23,8 @@
  *  - `sip-read (no caches)`, `fhir-read (no caches)`: the same reads from a second server on the same
  *                  database started with everything it remembers between requests turned off
  *                  (SIP_TOKEN_CACHE=0, SIP_PG_PREPARE=0: no verified tokens, no prepared statements), so the figures with caches can be told from what they cost without;
- * after a 2 s warm-up of each, BENCH_ROUNDS (default 3) × BENCH_SECONDS (default 5) per scenario,
+ * after a warm-up of each (2 s slices until it answered BENCH_WARMUP_REQUESTS, default 1,500, or
+ * BENCH_WARMUP_MAX_SECONDS, default 20, passed; printed), BENCH_ROUNDS (default 3) × BENCH_SECONDS (default 5) per scenario,
  * BENCH_CONNECTIONS (default 10) connections; BENCH_ONLY=name,name runs only those (health always).
  * BENCH_CPU_PROF=<dir> runs the server with `node --cpu-prof` into that folder (see bench/README.md).
  * After the rounds, each server's resident memory (bench/support.ts `processTreeResidentMemory`) after
@@ -72,6 +73,9 @@ import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, p
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
+/** Requests each scenario's warm-up runs to, at most WARMUP_MAX_SECONDS (BENCH_WARMUP_REQUESTS, BENCH_WARMUP_MAX_SECONDS). */
+const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? '1500');
+const WARMUP_MAX_SECONDS = Number(process.env.BENCH_WARMUP_MAX_SECONDS ?? '20');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const ONLY = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter((name) => name !== '');
@@ -505,11 +509,22 @@ try {
       for (const { served, databaseUrl } of servers) memory.get(served)?.push({ memory: processTreeResidentMemory(served.pid), plans: await storedPlans(databaseUrl) });
     };
     await noteMemory();
-    // A warm-up pass of every scenario (not counted), so the rounds measure the server after its JIT has settled.
-    for (const scenario of Object.values(scenarios)) {
-      if (scenario.base === 'fhir-tx') makeTransactionsReady(2);
-      await run(scenario, 2);
+    // A warm-up of every scenario (not counted), so the rounds measure the server after its JIT has
+    // settled: in slices of 2 s until it answered WARMUP_REQUESTS, WARMUP_MAX_SECONDS at most. Two
+    // seconds alone were ≈ 250 transactions on a slow host, after which V8 still optimized some 340
+    // functions and deoptimized 45 in the first round's 10 s, and a transaction cost the server 15–25 %
+    // more CPU in round 1 than in round 2 (docs/performance.md, "The transaction's JIT warm-up").
+    const warmedUp: string[] = [];
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      const warmStarted = performance.now();
+      let answered = 0;
+      do {
+        if (scenario.base === 'fhir-tx') makeTransactionsReady(2);
+        answered += (await run(scenario, 2)).total;
+      } while (answered < WARMUP_REQUESTS && performance.now() - warmStarted < WARMUP_MAX_SECONDS * 1000);
+      warmedUp.push(`${name} ${String(answered)} in ${((performance.now() - warmStarted) / 1000).toFixed(0)} s`);
     }
+    write(`warm-up (not counted): ${warmedUp.join(', ')}`);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, scenario] of roundOrder(Object.entries(scenarios), round)) {
         const { base, server: target } = scenario;
