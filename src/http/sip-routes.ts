@@ -262,6 +262,8 @@ export function sipRouter(dependencies: AppDependencies): Router {
         offset,
         // Each plan's send basis, so only the rules that read the instant run for it (derived-view.ts).
         derived: { deriver: currentDeriver() },
+        // The answer counts the plans the caller may see, not every match: no total is asked of the store.
+        total: false,
       };
       const found = await store.search(search);
       const at = clock();

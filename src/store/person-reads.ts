@@ -1,13 +1,15 @@
 /**
- * A person's plans as a FHIR search walks them (`PlanStore.searchHeads` with the person alone, what
- * `GET /fhir/CarePlan?patient:identifier=…` asks the store), coalesced (coalesced.ts): the person
- * searches of one turn of the event loop go to PostgreSQL as one statement, a turn's only search as
- * the statement it was (sql-plan-store.ts `searchStatement`).
+ * A person's plans as a search reads them, coalesced (coalesced.ts): the person searches of one turn
+ * of the event loop go to PostgreSQL as one statement, a turn's only search as the statement it was
+ * (sql-plan-store.ts `searchStatement`). Two forms: the FHIR search's (`PlanStore.searchHeads` with
+ * the person alone, what `GET /fhir/CarePlan?patient:identifier=…` asks: the versions' heads with a
+ * kept text each) and the SIP API's (`PlanStore.search` with the person alone, what
+ * `GET /sip/plans?person=…` asks: the versions whole, with their send basis).
  */
 import type DataLoader from 'dataloader';
-import { coalescedLoader, type PlacedHeadRow } from './coalesced.js';
-import type { PlanSearch, StoredVersionHead } from './plan-store.js';
-import { DERIVED_TEXT_COLUMNS, HEAD_COLUMNS, RESOURCE_TYPE } from './plan-rows.js';
+import { coalescedLoader, coalescedRowsLoader, type PlacedHeadRow } from './coalesced.js';
+import type { PlanSearch, StoredPlan, StoredVersionHead } from './plan-store.js';
+import { DERIVED_TEXT_COLUMNS, HEAD_COLUMNS, RESOURCE_TYPE, toStored, VERSION_COLUMNS, type VersionRow } from './plan-rows.js';
 import type { SqlQueryable } from './sql-client.js';
 
 /** A search of one person's current versions with the kept text of one resource type each, a page of `limit`. */
@@ -60,5 +62,55 @@ export function personLoader(sql: SqlQueryable, one: (key: PersonKey) => Promise
       const [first] = keys;
       return first === undefined ? Promise.resolve([]) : sql.query<PlacedHeadRow>(personsMany(first.resourceType), [keys.map((key) => key.personIdentifier), first.deriver, first.limit]);
     },
+  });
+}
+
+/** A search of one person's current versions whole, with the send basis kept under `deriver` when one is named, a page of `limit`. */
+export interface PersonPlansKey {
+  readonly personIdentifier: string;
+  readonly deriver?: string;
+  readonly limit: number;
+}
+
+/**
+ * The search as a {@link PersonPlansKey} when it is one: the person alone, uncounted, from the first
+ * plan, with nothing derived or the send basis alone (`derived` naming no resource type). Any other
+ * search is run as it is.
+ */
+export function personPlansKeyOf(query: PlanSearch, limit: number): PersonPlansKey | undefined {
+  const { personIdentifier, derived, total, offset, ...others } = query;
+  const narrowing = Object.keys(others).some((name) => name !== 'limit');
+  if (personIdentifier === undefined || narrowing || total !== false || (offset ?? 0) !== 0) return undefined;
+  if (derived !== undefined && (derived.resourceType !== undefined || derived.resourceId !== undefined || derived.text !== undefined)) return undefined;
+  return { personIdentifier, limit, ...(derived === undefined ? {} : { deriver: derived.deriver }) };
+}
+
+/**
+ * The persons' searches of whole versions, each row placed by its person (`k.n`, from 1), a person's
+ * plans in the order of their ids up to the limit, as `searchStatement` gives them; with `withBasis`
+ * each with the send basis kept under the deriver `$3` (null when none is), as `derivedJoin` joins it.
+ * Read by subscripts behind a `LIMIT`, as {@link personsMany}.
+ */
+export function personPlansMany(withBasis: boolean): string {
+  return `SELECT k.n, x.* FROM generate_subscripts($1::text[], 1) AS k (n)
+       CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS}${withBasis ? ', d.basis' : ''}
+         FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${withBasis ? `
+         LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $3` : ''}
+         WHERE p.person_identifier = ($1::text[])[k.n] ORDER BY p.plan_id LIMIT $2) AS x
+       ORDER BY k.n, x.plan_id`;
+}
+
+/** A loader of person searches of whole versions: `one` runs a search in its own statement. */
+export function personPlansLoader(sql: SqlQueryable, one: (key: PersonPlansKey) => Promise<StoredPlan[]>): DataLoader<PersonPlansKey, StoredPlan[]> {
+  return coalescedRowsLoader<PersonPlansKey, VersionRow, StoredPlan>({
+    groupOf: (key) => JSON.stringify([key.deriver ?? null, key.limit]),
+    one,
+    many: (keys) => {
+      const [first] = keys;
+      if (first === undefined) return Promise.resolve([]);
+      const persons = keys.map((key) => key.personIdentifier);
+      return first.deriver === undefined ? sql.query(personPlansMany(false), [persons, first.limit]) : sql.query(personPlansMany(true), [persons, first.limit, first.deriver]);
+    },
+    result: toStored,
   });
 }

@@ -7,7 +7,7 @@ import type DataLoader from 'dataloader';
 import { AuditWriter, auditInsert } from './audit-writer.js';
 import { currentLoader, type CurrentKey } from './current-reads.js';
 import { keptLoader, type KeptKey } from './kept-reads.js';
-import { personKeyOf, personLoader, type PersonKey } from './person-reads.js';
+import { personKeyOf, personLoader, personPlansKeyOf, personPlansLoader, type PersonKey, type PersonPlansKey } from './person-reads.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
 import { DERIVED_TEXT_COLUMNS, documentOf, HEAD_COLUMNS, isoInstant, RESOURCE_TYPE, toHead, toStored, VERSION_COLUMNS, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
@@ -342,6 +342,7 @@ export class SqlPlanStore implements PlanStore {
   readonly statistics: PlanStore['statistics'];
   private readonly kept: DataLoader<KeptKey, StoredVersionHead[]>;
   private readonly persons: DataLoader<PersonKey, StoredVersionHead[]>;
+  private readonly personPlans: DataLoader<PersonPlansKey, StoredPlan[]>;
   private readonly current: DataLoader<CurrentKey, StoredPlan[]>;
 
   constructor(private readonly client: SqlClient) {
@@ -353,6 +354,10 @@ export class SqlPlanStore implements PlanStore {
     this.kept = keptLoader(client, (key) => this.keptAlone(key));
     this.persons = personLoader(client, async ({ personIdentifier, deriver, resourceType, limit }) => {
       const { plans } = await this.searchHeadsAlone({ personIdentifier, limit, derived: { deriver, resourceType }, total: false });
+      return plans;
+    });
+    this.personPlans = personPlansLoader(client, async ({ personIdentifier, deriver, limit }) => {
+      const { plans } = await this.searchAlone({ personIdentifier, limit, ...(deriver === undefined ? {} : { derived: { deriver } }), total: false });
       return plans;
     });
     this.outbox = new SqlOutboxStore(client);
@@ -495,6 +500,13 @@ export class SqlPlanStore implements PlanStore {
   search(query: UncountedPlanSearch): Promise<{ plans: StoredPlan[] }>;
   search(query: PlanSearch): Promise<{ total: number; plans: StoredPlan[] }>;
   async search(query: PlanSearch): Promise<{ total?: number; plans: StoredPlan[] }> {
+    const person = personPlansKeyOf(query, checkLimit('limit', query.limit, DEFAULT_LIMIT, MAX_LIMIT));
+    if (person !== undefined) return { plans: await this.personPlans.load(person) };
+    return this.searchAlone(query);
+  }
+
+  /** {@link search} in a statement of its own. */
+  private async searchAlone(query: PlanSearch): Promise<{ total?: number; plans: StoredPlan[] }> {
     const statement = searchStatement(query, VERSION_COLUMNS);
     const rows = await this.client.query<VersionRow & { total: number }>(statement.text, statement.params);
     const plans = rows.map(toStored);

@@ -1,6 +1,7 @@
 /**
  * The reads of one turn in one statement — a resource's kept text (src/store/kept-reads.ts), a
- * person's plans (src/store/person-reads.ts) and plans' current versions (src/store/current-reads.ts):
+ * person's plans as the FHIR search and the SIP API read them (src/store/person-reads.ts) and plans'
+ * current versions (src/store/current-reads.ts):
  * what each read gets back, batched or alone, on both
  * stores; how many statements a turn's reads cost; and, on PostgreSQL, that each batched statement
  * keeps a generic plan instead of being planned at every call.
@@ -16,7 +17,7 @@ import { currentDeriver, derivedVersion } from '../../src/http/derived-view.js';
 import type { SipPlan } from '../../src/sip/index.js';
 import { currentMany } from '../../src/store/current-reads.js';
 import { KEPT_MANY, type KeptKey } from '../../src/store/kept-reads.js';
-import { personsMany } from '../../src/store/person-reads.js';
+import { personPlansMany, personsMany } from '../../src/store/person-reads.js';
 import type { PlanSearch, StoredPlan, StoredVersionHead } from '../../src/store/plan-store.js';
 import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
@@ -252,6 +253,71 @@ describe('the batched person search on PostgreSQL', () => {
       return { values: [persons, currentDeriver(), 1000], rows: persons.length };
     });
     // With the resource type bound, all 20 were custom.
+    expect(plansMade.custom).toBeLessThanOrEqual(5);
+    expect(plansMade.generic).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe.each(['PGlite', 'PostgreSQL'] as const)('person searches of whole versions on %s', (driver) => {
+  it('gives each SIP person search of a turn what it gets alone, in one statement for those alike', async () => {
+    const { store, statements } = await storeOfPlans(driver);
+    try {
+      const basis = { deriver: currentDeriver() };
+      const searches: PlanSearch[] = [
+        { personIdentifier: storedPerson(0), limit: 100, derived: basis, total: false },
+        { personIdentifier: storedPerson(1), limit: 100, derived: basis, total: false },
+        { personIdentifier: storedPerson(9), limit: 100, derived: basis, total: false },
+        // Alike but for the page's size, or with nothing derived: a statement of their own.
+        { personIdentifier: storedPerson(0), limit: 2, derived: basis, total: false },
+        { personIdentifier: storedPerson(2), limit: 100, total: false },
+        { personIdentifier: storedPerson(3), limit: 100, total: false },
+        // Under another deriver: the basis is not found, the versions are.
+        { personIdentifier: storedPerson(2), limit: 100, derived: { deriver: 'another-deriver' }, total: false },
+        // Narrowed, past the first page, or counted: each run as it is.
+        { personIdentifier: storedPerson(0), status: 'draft', limit: 100, derived: basis, total: false },
+        { personIdentifier: storedPerson(0), limit: 100, offset: 1, derived: basis, total: false },
+        { personIdentifier: storedPerson(3), limit: 100, derived: basis },
+      ];
+      const alone: { total?: number; plans: StoredPlan[] }[] = [];
+      for (const search of searches) alone.push(await store.search(search));
+      statements.length = 0;
+      const together = await Promise.all(searches.map((search) => store.search(search)));
+
+      // The first three in one statement, the two without a basis in another; each other one alone: seven, where one a search was ten.
+      expect(statements).toHaveLength(7);
+      expect(statements.filter((sql) => sql === personPlansMany(true))).toHaveLength(1);
+      expect(statements.filter((sql) => sql === personPlansMany(false))).toHaveLength(1);
+      expect(together).toEqual(alone);
+      // What each should get, read off the plans recorded: the first person has three, in the order of their ids.
+      expect(together.map(({ plans: found }) => found.map((stored) => stored.plan.id))).toEqual([
+        ['kept-reads-0', 'kept-reads-4', 'kept-reads-5'],
+        ['kept-reads-1'],
+        [],
+        ['kept-reads-0', 'kept-reads-4'],
+        ['kept-reads-2'],
+        ['kept-reads-3'],
+        ['kept-reads-2'],
+        ['kept-reads-0', 'kept-reads-4', 'kept-reads-5'],
+        ['kept-reads-4', 'kept-reads-5'],
+        ['kept-reads-3'],
+      ]);
+      // With the send basis kept under the deriver asked for, and none under another or none asked.
+      expect(together[0]?.plans.every((stored) => typeof stored.derived?.basis === 'string' && stored.derived.basis.length > 0)).toBe(true);
+      expect(together[4]?.plans[0]?.derived).toBeUndefined();
+      expect(together[6]?.plans[0]?.derived).toBeUndefined();
+      expect(together[9]?.total).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the batched SIP person search on PostgreSQL', () => {
+  it('is planned once and kept as a generic plan, whatever the number of persons', async () => {
+    const plansMade = await plansOfTwentyCalls(personPlansMany(true), (_recorded, call) => {
+      const persons = Array.from({ length: 2 + (call % 5) }, (_, index) => storedPerson(call + index));
+      return { values: [persons, 100, currentDeriver()], rows: persons.length };
+    });
     expect(plansMade.custom).toBeLessThanOrEqual(5);
     expect(plansMade.generic).toBeGreaterThanOrEqual(15);
   });
