@@ -7,7 +7,8 @@
  *  (b) `POST /fhir` replaying a Bundle already recorded (the answer records nothing),
  *  (c) `POST /sip/plans` of new plans, the same plans as SIP JSON,
  *  (d) `GET /health`, the baseline,
- * after a 2 s warm-up of each, in interleaved rounds (BENCH_ROUNDS, default 3; BENCH_SECONDS each,
+ * after a warm-up of each (bench/support.ts `warmUp`: until it answered BENCH_WARMUP_REQUESTS, default
+ * 1,500, or BENCH_WARMUP_MAX_SECONDS, default 20, passed), in interleaved rounds (BENCH_ROUNDS, default 3; BENCH_SECONDS each,
  * default 5; BENCH_CONNECTIONS, default 10). Then, in this process, where one transaction's time goes:
  * the profile validation, reading the plan and its rules, the rules of the version to record, and
  * matching the entries to the plan's resources. Issue #11 aims at ≥ 100 SIP transactions/s; the
@@ -24,7 +25,7 @@ import { asFirstVersion, matchEntries, transactionResponse, withBundleReferences
 import { checkPlan, parsePlan } from '../src/sip/index.js';
 import { createValidator } from '../src/validation/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, startServe, write } from './support.js';
+import { median, newPlan, personnummer, startServe, warmUp, write } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -154,7 +155,13 @@ try {
     write(
       `bench:fhir-write — sip-fhir serve on PostgreSQL (scratch database), SIP_VALIDATION_WORKERS=${WORKERS}, ${String(CONNECTIONS)} connections, ${String(ROUNDS)} rounds × ${String(SECONDS)} s per scenario, Node ${process.version}, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')}`,
     );
-    for (const requests of Object.values(scenarios)) await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers: fhirHeaders, requests });
+    // Each scenario warmed up, not counted, until it answered BENCH_WARMUP_REQUESTS (support.ts `warmUp`).
+    const warmedUp: string[] = [];
+    for (const [name, requests] of Object.entries(scenarios)) {
+      const { answered, seconds } = await warmUp(async () => (await autocannon({ url: server.url, connections: CONNECTIONS, duration: 2, headers: fhirHeaders, requests })).requests.total);
+      warmedUp.push(`${name} ${String(answered)} in ${seconds.toFixed(0)} s`);
+    }
+    write(`warm-up (not counted): ${warmedUp.join(', ')}`);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, requests] of Object.entries(scenarios)) {
         const processStat = `/proc/${String(server.pid)}/stat`;

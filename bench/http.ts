@@ -69,13 +69,10 @@ import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, 
 import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, processTreeResidentMemory, processTreeThreadTimes, startServe, write, type ResidentMemory, type Served, type ThreadTimes } from './support.js';
+import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, processTreeResidentMemory, processTreeThreadTimes, startServe, warmUp, write, type ResidentMemory, type Served, type ThreadTimes } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
-/** Requests each scenario's warm-up runs to, at most WARMUP_MAX_SECONDS (BENCH_WARMUP_REQUESTS, BENCH_WARMUP_MAX_SECONDS). */
-const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? '1500');
-const WARMUP_MAX_SECONDS = Number(process.env.BENCH_WARMUP_MAX_SECONDS ?? '20');
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? '10');
 const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const ONLY = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter((name) => name !== '');
@@ -509,20 +506,14 @@ try {
       for (const { served, databaseUrl } of servers) memory.get(served)?.push({ memory: processTreeResidentMemory(served.pid), plans: await storedPlans(databaseUrl) });
     };
     await noteMemory();
-    // A warm-up of every scenario (not counted), so the rounds measure the server after its JIT has
-    // settled: in slices of 2 s until it answered WARMUP_REQUESTS, WARMUP_MAX_SECONDS at most. Two
-    // seconds alone were ≈ 250 transactions on a slow host, after which V8 still optimized some 340
-    // functions and deoptimized 45 in the first round's 10 s, and a transaction cost the server 15–25 %
-    // more CPU in round 1 than in round 2 (docs/performance.md, "The transaction's JIT warm-up").
+    // A warm-up of every scenario (not counted), in slices of 2 s, so the rounds measure the server after its JIT has settled (support.ts `warmUp`).
     const warmedUp: string[] = [];
     for (const [name, scenario] of Object.entries(scenarios)) {
-      const warmStarted = performance.now();
-      let answered = 0;
-      do {
+      const { answered, seconds } = await warmUp(async () => {
         if (scenario.base === 'fhir-tx') makeTransactionsReady(2);
-        answered += (await run(scenario, 2)).total;
-      } while (answered < WARMUP_REQUESTS && performance.now() - warmStarted < WARMUP_MAX_SECONDS * 1000);
-      warmedUp.push(`${name} ${String(answered)} in ${((performance.now() - warmStarted) / 1000).toFixed(0)} s`);
+        return (await run(scenario, 2)).total;
+      });
+      warmedUp.push(`${name} ${String(answered)} in ${seconds.toFixed(0)} s`);
     }
     write(`warm-up (not counted): ${warmedUp.join(', ')}`);
     for (let round = 1; round <= ROUNDS; round++) {

@@ -74,6 +74,24 @@ export const write = (line = ''): void => {
   process.stdout.write(`${line}\n`);
 };
 
+/** How long a scenario warms up: until it answered `requests` (BENCH_WARMUP_REQUESTS), `maxSeconds` at most (BENCH_WARMUP_MAX_SECONDS). */
+export const WARMUP = { requests: Number(process.env.BENCH_WARMUP_REQUESTS ?? '1500'), maxSeconds: Number(process.env.BENCH_WARMUP_MAX_SECONDS ?? '20') } as const;
+
+/**
+ * A scenario's warm-up, not counted: `slice` (one run of the scenario, resolving to the requests it
+ * answered) again and again until they add up to `requests` or `maxSeconds` passed, so that the rounds
+ * after it measure a server whose JIT has settled. A fixed 2 s was ≈ 250 transactions on a slow host,
+ * after which V8 still optimized some 340 functions in the first round, which cost 15–25 % more CPU a
+ * transaction than the second (docs/performance.md, "The transaction's JIT warm-up").
+ */
+export async function warmUp(slice: () => Promise<number>, options: { readonly requests: number; readonly maxSeconds: number } = WARMUP): Promise<{ answered: number; seconds: number }> {
+  const started = performance.now();
+  let answered = 0;
+  do answered += await slice();
+  while (answered < options.requests && performance.now() - started < options.maxSeconds * 1000);
+  return { answered, seconds: (performance.now() - started) / 1000 };
+}
+
 /** `sip-fhir serve` as a child process on loopback. */
 export interface Served {
   readonly url: string;
