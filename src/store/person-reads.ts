@@ -21,15 +21,25 @@ export interface PersonKey {
 }
 
 /**
- * The search as a {@link PersonKey} when it is one: the person alone, uncounted, from the first plan,
- * with the kept text of a resource type (not one resource). Any other search is run as it is.
+ * The person and what is derived, of a search that may be coalesced: the person alone (nothing else
+ * narrows it), uncounted, from the first plan. Undefined for any other search, which is run as it is.
  */
-export function personKeyOf(query: PlanSearch, limit: number): PersonKey | undefined {
+function personAlone(query: PlanSearch): { readonly personIdentifier: string; readonly derived: PlanSearch['derived'] } | undefined {
   const { personIdentifier, derived, total, offset, ...others } = query;
   const narrowing = Object.keys(others).some((name) => name !== 'limit');
   if (personIdentifier === undefined || narrowing || total !== false || (offset ?? 0) !== 0) return undefined;
-  if (derived?.resourceType === undefined || derived.resourceId !== undefined || derived.text === false) return undefined;
-  return { personIdentifier, deriver: derived.deriver, resourceType: derived.resourceType, limit };
+  return { personIdentifier, derived };
+}
+
+/**
+ * The search as a {@link PersonKey} when it is one: the person alone ({@link personAlone}), with the
+ * kept text of a resource type (not one resource). Any other search is run as it is.
+ */
+export function personKeyOf(query: PlanSearch, limit: number): PersonKey | undefined {
+  const alone = personAlone(query);
+  const derived = alone?.derived;
+  if (alone === undefined || derived?.resourceType === undefined || derived.resourceId !== undefined || derived.text === false) return undefined;
+  return { personIdentifier: alone.personIdentifier, deriver: derived.deriver, resourceType: derived.resourceType, limit };
 }
 
 /**
@@ -73,14 +83,14 @@ export interface PersonPlansKey {
 }
 
 /**
- * The search as a {@link PersonPlansKey} when it is one: the person alone, uncounted, from the first
- * plan, with nothing derived or the send basis alone (`derived` naming no resource type). Any other
- * search is run as it is.
+ * The search as a {@link PersonPlansKey} when it is one: the person alone ({@link personAlone}), with
+ * nothing derived or the send basis alone (`derived` naming no resource type). Any other search is
+ * run as it is.
  */
 export function personPlansKeyOf(query: PlanSearch, limit: number): PersonPlansKey | undefined {
-  const { personIdentifier, derived, total, offset, ...others } = query;
-  const narrowing = Object.keys(others).some((name) => name !== 'limit');
-  if (personIdentifier === undefined || narrowing || total !== false || (offset ?? 0) !== 0) return undefined;
+  const alone = personAlone(query);
+  if (alone === undefined) return undefined;
+  const { personIdentifier, derived } = alone;
   if (derived !== undefined && (derived.resourceType !== undefined || derived.resourceId !== undefined || derived.text !== undefined)) return undefined;
   return { personIdentifier, limit, ...(derived === undefined ? {} : { deriver: derived.deriver }) };
 }
