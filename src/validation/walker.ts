@@ -200,6 +200,11 @@ function hasCode(coding: Coding): boolean {
   return typeof coding.code === 'string';
 }
 
+/** A coding's system when it is a string. The data is not validated yet: a system of another JSON type (which the walk reports) is none here. */
+function systemOf(coding: Coding): string | undefined {
+  return typeof coding.system === 'string' ? coding.system : undefined;
+}
+
 /** A binding {@link Walker} checks: a required or extensible one to a ValueSet. */
 type CheckedBinding = ElementDefinitionBinding & { readonly valueSet: string; readonly strength: 'required' | 'extensible' };
 
@@ -573,15 +578,14 @@ export class Walker implements ResourceWalker {
     for (const coding of codings) {
       const code = coding.code;
       if (typeof code !== 'string') continue;
-      // The data is not validated yet: a system that is not a string (reported as such by the walk) is none here.
-      const system = typeof coding.system === 'string' ? coding.system : undefined;
+      const system = systemOf(coding);
       if (withSystem ? expansion.pairs.has(`${system ?? ''}|${code}`) : expansion.codes.has(code)) return;
       if (system === undefined || !expansion.systems.has(system)) otherSystem = true;
     }
     // Extensible: a code from another system is allowed when the ValueSet has no suitable concept.
     if (binding.strength === 'extensible' && withSystem && otherSystem) return;
     const coded = codings.filter(hasCode);
-    const shown = coded.map((coding) => (withSystem ? `${typeof coding.system === 'string' ? coding.system : '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
+    const shown = coded.map((coding) => (withSystem ? `${systemOf(coding) ?? '(no system)'}|${coding.code ?? ''}` : coding.code ?? '')).join(', ');
     const required = binding.strength === 'required';
     this.#report(findings, {
       rule: required ? STRUCTURE_RULES.requiredBinding : STRUCTURE_RULES.extensibleBinding,
