@@ -101,8 +101,30 @@ export function stockholmInstant(instant: Date): string {
   return `${formatDate(date)}T${pad(hour)}:${pad(minute)}:${pad(second)}${fraction}${offset}`;
 }
 
-/** Parses `YYYY-MM-DD` (already validated by the schema). */
+/** The number the ASCII digits of `text` from `start` to `end` write, or -1 when one is not a digit. */
+function digitsAt(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let at = start; at < end; at++) {
+    const digit = text.charCodeAt(at) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * Parses `YYYY-MM-DD` (already validated by the schema). Every consent judged at a read parses its
+ * dates, several times over (docs/performance.md, "The judgement's dates"): a date of that exact form
+ * is read digit by digit, without the arrays `split` and `map` make; any other text as before, each
+ * part between dashes read by `Number` (test/sip/dates.test.ts holds the two equal).
+ */
 export function parseDate(iso: string): CalendarDate {
+  if (iso.length === 10 && iso.charCodeAt(4) === 0x2d && iso.charCodeAt(7) === 0x2d) {
+    const year = digitsAt(iso, 0, 4);
+    const month = digitsAt(iso, 5, 7);
+    const day = digitsAt(iso, 8, 10);
+    if (year >= 0 && month >= 0 && day >= 0) return { year, month, day };
+  }
   const [year, month, day] = iso.split('-').map(Number);
   return { year: year ?? NaN, month: month ?? NaN, day: day ?? NaN };
 }

@@ -55,6 +55,28 @@ describe('Stockholm calendar', () => {
     expect(formatDate(addYears(parseDate('2026-03-01'), 1))).toBe('2027-03-01');
   });
 
+  it('reads a date as the former split-and-Number form did, for every text', () => {
+    const former = (iso: string) => {
+      const [year, month, day] = iso.split('-').map(Number);
+      return { year: year ?? NaN, month: month ?? NaN, day: day ?? NaN };
+    };
+    // By hand: the form the schema admits, and texts the digit-by-digit path must hand on.
+    expect(parseDate('2026-03-01')).toStrictEqual({ year: 2026, month: 3, day: 1 });
+    expect(parseDate('0000-00-00')).toStrictEqual({ year: 0, month: 0, day: 0 });
+    expect(parseDate('2026-3-1')).toStrictEqual({ year: 2026, month: 3, day: 1 });
+    expect(parseDate('+2026-03-01')).toStrictEqual({ year: 2026, month: 3, day: 1 });
+    for (const text of ['2026-03-0a', '2026-03- 1', '2026_03-01', ' 026-03-01', '2026-03-01T', '202６-03-01', '', '-', '2026']) expect(parseDate(text)).toStrictEqual(former(text));
+    const digit = fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '7', '8', '9');
+    const dateLike = fc.tuple(fc.string({ unit: digit, minLength: 4, maxLength: 4 }), fc.string({ unit: digit, minLength: 2, maxLength: 2 }), fc.string({ unit: digit, minLength: 2, maxLength: 2 })).map((parts) => parts.join('-'));
+    const nearly = fc.tuple(dateLike, fc.nat(9), fc.constantFrom('0', '-', '/', ' ', 'a', '٣', '.', '+', 'e')).map(([text, at, char]) => text.slice(0, at) + char + text.slice(at + 1));
+    fc.assert(
+      fc.property(fc.oneof(dateLike, nearly, fc.string({ maxLength: 12 })), (text) => {
+        expect(parseDate(text)).toStrictEqual(former(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('counts age from the birthday itself', () => {
     expect(ageOn(parseDate('2008-05-10'), parseDate('2026-05-09'))).toBe(17);
     expect(ageOn(parseDate('2008-05-10'), parseDate('2026-05-10'))).toBe(18);

@@ -326,6 +326,31 @@ export function checkPlanWithBasis(plan: SipPlan): CheckedWithBasis {
 }
 
 /**
+ * The context the timed rules of a read run in ({@link judgeSendWith}, {@link judgeSendAndRecordedWith}):
+ * the person's birth date is worked out from the identity number only when a rule reads it. None of
+ * the rules that read the instant does (the birth date decides who consents for a child, which does not
+ * change with the moment of sending), and the personnummer's parse was a sixth of what judging a kept
+ * plan cost at every read and every plan a search walks (docs/performance.md, "The judgement's dates").
+ * A class, its getter on the prototype, for the reason {@link WatchedSendingContext} gives.
+ */
+class JudgingContext implements RuleContext {
+  #birthDate: { readonly value: CalendarDate | undefined } | undefined;
+
+  constructor(
+    readonly plan: SipPlan,
+    readonly index: PlanIndex,
+    readonly at: Date,
+    readonly sending: boolean,
+    readonly today: CalendarDate,
+  ) {}
+
+  get birthDate(): CalendarDate | undefined {
+    this.#birthDate ??= { value: birthDateOf(this.plan) };
+    return this.#birthDate.value;
+  }
+}
+
+/**
  * Each entry of a basis with its rule of this rule set, in order; a RangeError for an entry naming a
  * rule this rule set does not have, or not in that order (a basis computed by another rule set).
  */
@@ -356,10 +381,10 @@ export function judgeSendAndRecordedWith(plan: SipPlan, basis: SendBasis, at: Da
   for (const { rule, entry } of basisRules(basis)) {
     if ('timed' in entry) {
       if (sendContext === undefined || recordedContext === undefined) {
-        const shared = { plan, index: planIndexOf(plan), birthDate: birthDateOf(plan) };
+        const index = planIndexOf(plan);
         const recordedAt = new Date(plan.updatedAt);
-        sendContext = { ...shared, at, sending: true, today: stockholmDate(at) };
-        recordedContext = { ...shared, at: recordedAt, sending: false, today: stockholmDate(recordedAt) };
+        sendContext = new JudgingContext(plan, index, at, true, stockholmDate(at));
+        recordedContext = new JudgingContext(plan, index, recordedAt, false, stockholmDate(recordedAt));
       }
       for (const finding of rule.check(sendContext)) send.push(problemOf(rule, finding));
       for (const finding of rule.check(recordedContext)) recorded.push(problemOf(rule, finding));
@@ -385,7 +410,7 @@ export function judgeSendWith(plan: SipPlan, basis: SendBasis, at: Date): Proble
   for (const { rule, entry } of basisRules(basis)) {
     if ('timed' in entry) {
       // The index the read's access decision computed for the same plan (planIndexOf), not a second one.
-      context ??= { plan, index: planIndexOf(plan), at, sending: true, today: stockholmDate(at), birthDate: birthDateOf(plan) };
+      context ??= new JudgingContext(plan, planIndexOf(plan), at, true, stockholmDate(at));
       for (const finding of rule.check(context)) problems.push(problemOf(rule, finding));
     } else {
       for (const finding of entry.findings) problems.push(problemOf(rule, finding));
