@@ -10,7 +10,11 @@
  *   the instant: every type but Consent, whose status and narrative are judged at the moment it is
  *   sent (src/fhir/write/consent.ts, resource-narratives.ts). The text is split where the read puts the
  *   version's `meta.versionId` and `meta.lastUpdated`, so a read answers it without parsing or
- *   serialising it.
+ *   serialising it;
+ * - the **judging summary** (src/sip/plan-summary.ts, migration 8): what access and the rules that read
+ *   the instant need of the plan, so a read judges without parsing the plan document;
+ * - the version's **traffic light and status** (migration 11), so a SIP read or search answers the
+ *   plan's stored text without parsing it either (src/http/sip-routes.ts `planBodyText`).
  *
  * The store keeps it under {@link currentDeriver}, which names the model, the mapping and the rules
  * that computed it; a server running others does not find it and derives anew. A version written
@@ -19,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import type { FhirResource } from 'fhir/r4.js';
 import { ARTEFACT_VERSION, DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdOf, type PlanEntry } from '../fhir/index.js';
-import { RULE_SET_SIGNATURE, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, planModelVersion, sendBasisOf, type SendAndRecordedJudgement, type SendBasis, type SipPlan } from '../sip/index.js';
+import { RULE_SET_SIGNATURE, judgeSendAndRecorded, judgeSendAndRecordedWith, judgeSendWith, planModelVersion, planStatus, sendBasisOf, trafficLight, type SendAndRecordedJudgement, type SendBasis, type SipPlan } from '../sip/index.js';
 import { judgingSummaryOf, SUMMARY_RULES } from '../sip/plan-summary.js';
 import type { DerivedText, DerivedVersion, StoredDerivation, StoredPlan, StoredVersionHead } from '../store/plan-store.js';
 import type { HttpError } from './problem.js';
@@ -157,7 +161,13 @@ export function derivedVersion(plan: SipPlan, entries: readonly PlanEntry[] = pl
     const parts = facadeParts(planEntry, id);
     return parts === undefined ? [] : [{ resourceType: planEntry.resourceType, id, head: parts.head, tail: parts.tail }];
   });
-  return { deriver: currentDeriver(), basis: JSON.stringify(basis), summary: JSON.stringify(judgingSummaryOf(plan)), texts };
+  return {
+    deriver: currentDeriver(),
+    basis: JSON.stringify(basis),
+    summary: JSON.stringify(judgingSummaryOf(plan)),
+    standing: { trafficLight: trafficLight(plan), status: planStatus(plan) },
+    texts,
+  };
 }
 
 /** The answer's JSON text of a derived resource of a stored version: its text with the version's meta spliced in. */
@@ -244,11 +254,13 @@ export function storedSendRefusal(stored: StoredPlan, at: Date): HttpError | und
 /**
  * `judgeSendAndRecorded(plan, at)` of the stored version — whether it may be sent at `at`, and what
  * was found in it as recorded, for a SIP read's warnings — from its send basis when it came with one
- * (only the rules that read the instant run, at `at` and at the version's instant), else every rule.
+ * (only the rules that read the instant run, at `at` and at the version's instant, on the judging
+ * summary when one was kept: test/sip/plan-summary.test.ts holds both judgements to the whole plan's),
+ * else every rule.
  */
 export function storedSendAndRecorded(stored: StoredPlan, at: Date): SendAndRecordedJudgement {
   const { derived } = stored;
-  return derived === undefined ? judgeSendAndRecorded(stored.plan, at) : judgeSendAndRecordedWith(stored.plan, parsedDerivation(derived).basis, at);
+  return derived === undefined ? judgeSendAndRecorded(stored.plan, at) : judgeSendAndRecordedWith(judgingPlanOf(stored), parsedDerivation(derived).basis, at);
 }
 
 /**

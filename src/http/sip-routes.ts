@@ -17,7 +17,7 @@ import type { Request, Response } from 'express';
 import { Router } from 'express';
 import type { z } from 'zod';
 import { planResourceIds } from '../fhir/index.js';
-import { currentDeriver, derivedVersion, storedSendAndRecorded, storedSendRefusal } from './derived-view.js';
+import { currentDeriver, derivedVersion, judgingPlanOf, storedSendAndRecorded, storedSendRefusal } from './derived-view.js';
 import { refusalOf } from './sending.js';
 import type { Problem, SendBasis, SipPlan } from '../sip/index.js';
 import {
@@ -75,21 +75,39 @@ function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): PlanAn
 }
 
 /**
- * `response.json(planBody(stored, …))`, with the plan's text spliced in when the store has it as
+ * `JSON.stringify(planBody(stored, …))`, with the plan's text spliced in when the store has it as
  * `JSON.stringify` would write it ({@link documentTextOf}): the plan, ≈ 7 kB, is then not serialised
- * again. The same bytes and Content-Type as `response.json` (the app sets no JSON replacer, spaces or escape).
+ * again, and with the version's kept traffic light and status (migration 11) not parsed either.
+ * Undefined when the store has no such text (a narrowed reading, a version another model wrote).
+ */
+function planBodyText(stored: StoredPlan, warnings: readonly Problem[] = []): string | undefined {
+  const text = documentTextOf(stored);
+  if (text === undefined) return undefined;
+  const standing = stored.derived?.standing;
+  // planBody's members after `plan`, in its order.
+  const rest = {
+    version: stored.version,
+    recordedAt: stored.recordedAt,
+    recordedBy: stored.recordedBy,
+    trafficLight: standing?.trafficLight ?? trafficLight(stored.plan),
+    status: standing?.status ?? planStatus(stored.plan),
+    ...(warnings.length === 0 ? {} : { warnings: [...warnings] }),
+  };
+  return `{"plan":${text},${JSON.stringify(rest).slice(1)}`;
+}
+
+/**
+ * `response.json(planBody(stored, …))` as {@link planBodyText} writes it when it can: the same bytes
+ * and Content-Type as `response.json` (the app sets no JSON replacer, spaces or escape).
  */
 function sendPlanBody(response: Response, stored: StoredPlan, warnings: readonly Problem[] = []): void {
-  const body = planBody(stored, warnings);
-  const text = documentTextOf(stored);
+  const text = planBodyText(stored, warnings);
   if (text === undefined) {
-    response.json(body);
+    response.json(planBody(stored, warnings));
     return;
   }
-  const { plan: _plan, ...rest } = body;
-  // `plan` is the body's first member and others follow it (version, recordedAt …), so `rest` is never `{}`.
   if (!response.get('Content-Type')) response.set('Content-Type', 'application/json');
-  response.send(`{"plan":${text},${JSON.stringify(rest).slice(1)}`);
+  response.send(text);
 }
 
 export const etagOf = (version: number): string => `W/"${String(version)}"`;
@@ -153,8 +171,10 @@ export function sipRouter(dependencies: AppDependencies): Router {
     subject.planId = planId;
     const stored = await store.get(planId, undefined, options);
     if (stored === undefined) throw new HttpError(404, 'Not Found', `No plan "${planId}"`);
-    subject.person = stored.plan.individual.identifier.value;
-    const access = dependencies.mayAccess(stored.plan, caller, clock());
+    // On the version's judging summary when the read asked for it and one was kept (derived-view.ts), else the plan.
+    const judged = judgingPlanOf(stored);
+    subject.person = judged.individual.identifier.value;
+    const access = dependencies.mayAccess(judged, caller, clock());
     if (!access.allowed) throw new HttpError(403, 'Forbidden', `Organisation ${caller.organization} may not see plan "${planId}": ${access.reason}`);
     return access.role === undefined ? { stored, admission: access } : { stored, role: access.role, admission: access };
   }
@@ -271,12 +291,15 @@ export function sipRouter(dependencies: AppDependencies): Router {
       // page may hold fewer than `limit` plans; the total of plans the caller may not see is not told.
       // An other actor finds each plan as it reads it (src/http/narrowing.ts).
       const visible = found.plans.flatMap((stored): StoredPlan[] => {
-        const access = dependencies.mayAccess(stored.plan, caller, at);
+        const access = dependencies.mayAccess(judgingPlanOf(stored), caller, at);
         if (!access.allowed) return [];
         const read = narrowedRead(stored, access.role, at);
         return read instanceof HttpError || storedSendRefusal(read, at) !== undefined ? [] : [read];
       });
-      response.json({ count: visible.length, offset, limit, plans: visible.map((stored) => planBody(stored)) });
+      // response.json of { count, offset, limit, plans }, each plan's body spliced from its stored text where there is one.
+      const plans = visible.map((stored) => planBodyText(stored) ?? JSON.stringify(planBody(stored)));
+      if (!response.get('Content-Type')) response.set('Content-Type', 'application/json');
+      response.send(`${JSON.stringify({ count: visible.length, offset, limit }).slice(0, -1)},"plans":[${plans.join(',')}]}`);
     }),
   );
 
@@ -291,7 +314,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       const { stored: whole, role } = await admitted(String(request.params.id), caller, subject, { derived: { deriver: currentDeriver() } });
       const stored = asRead(whole, role, at);
       const { send, recorded } = storedSendAndRecorded(stored, at);
-      const refusal = refusalOf(stored.plan, send);
+      const refusal = refusalOf(judgingPlanOf(stored), send);
       if (refusal !== undefined) throw refusal;
       response.setHeader('ETag', etagOf(stored.version));
       sendPlanBody(response, stored, recorded.filter((problem) => problem.severity === 'warning'));

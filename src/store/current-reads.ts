@@ -8,7 +8,7 @@
 import type DataLoader from 'dataloader';
 import { coalescedRowsLoader } from './coalesced.js';
 import type { StoredPlan } from './plan-store.js';
-import { toStored, VERSION_COLUMNS, type VersionRow } from './plan-rows.js';
+import { BASIS_COLUMNS, toStored, VERSION_COLUMNS, type VersionRow } from './plan-rows.js';
 import type { SqlQueryable } from './sql-client.js';
 
 /** What one read asks: the plan, and the deriver whose send basis it wants with it (none: the version alone). */
@@ -19,13 +19,14 @@ export interface CurrentKey {
 
 /**
  * The current versions of many plans, each row with its plan id's place in the array (`k.n`, from 1),
- * and with `withBasis` the send basis kept under the deriver `$2` (null when none is). As in
+ * and with `withBasis` what a SIP read judges and answers with (the send basis, the judging summary, the
+ * traffic light and status, `BASIS_COLUMNS`) kept under the deriver `$2` (null when none is). As in
  * kept-reads.ts the ids are read by their subscripts and each is looked up in a `LATERAL` subquery
  * behind `OFFSET 0`, so the prepared statement keeps a generic plan that goes through the keys.
  */
 export function currentMany(withBasis: boolean): string {
   return `SELECT k.n, x.* FROM generate_subscripts($1::text[], 1) AS k (n)
-       CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS}${withBasis ? ', d.basis' : ''} FROM plans p
+       CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS}${withBasis ? `, ${BASIS_COLUMNS}` : ''} FROM plans p
          JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${withBasis ? `
          LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $2` : ''}
          WHERE p.plan_id = ($1::text[])[k.n] OFFSET 0) AS x

@@ -9,7 +9,7 @@
 import type DataLoader from 'dataloader';
 import { coalescedLoader, coalescedRowsLoader, type PlacedHeadRow } from './coalesced.js';
 import type { PlanSearch, StoredPlan, StoredVersionHead } from './plan-store.js';
-import { DERIVED_TEXT_COLUMNS, HEAD_COLUMNS, RESOURCE_TYPE, toStored, VERSION_COLUMNS, type VersionRow } from './plan-rows.js';
+import { BASIS_COLUMNS, DERIVED_TEXT_COLUMNS, HEAD_COLUMNS, RESOURCE_TYPE, toStored, VERSION_COLUMNS, type VersionRow } from './plan-rows.js';
 import type { SqlQueryable } from './sql-client.js';
 
 /** A search of one person's current versions with the kept text of one resource type each, a page of `limit`. */
@@ -98,12 +98,13 @@ export function personPlansKeyOf(query: PlanSearch, limit: number): PersonPlansK
 /**
  * The persons' searches of whole versions, each row placed by its person (`k.n`, from 1), a person's
  * plans in the order of their ids up to the limit, as `searchStatement` gives them; with `withBasis`
- * each with the send basis kept under the deriver `$3` (null when none is), as `derivedJoin` joins it.
+ * each with what a SIP search judges and answers with (`BASIS_COLUMNS`) kept under the deriver `$3`
+ * (null when none is), as `derivedJoin` joins it.
  * Read by subscripts behind a `LIMIT`, as {@link personsMany}.
  */
 export function personPlansMany(withBasis: boolean): string {
   return `SELECT k.n, x.* FROM generate_subscripts($1::text[], 1) AS k (n)
-       CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS}${withBasis ? ', d.basis' : ''}
+       CROSS JOIN LATERAL (SELECT ${VERSION_COLUMNS}${withBasis ? `, ${BASIS_COLUMNS}` : ''}
          FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version${withBasis ? `
          LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $3` : ''}
          WHERE p.person_identifier = ($1::text[])[k.n] ORDER BY p.plan_id LIMIT $2) AS x

@@ -1,6 +1,6 @@
 /** A stored plan version as its row holds it, and as the store hands it out (shared by the plan store and the outbox). */
-import { parsePlan, planModelVersion, type PlanStatus, type SipPlan } from '../sip/index.js';
-import { UnreadablePlanError, type DerivedText, type StoredDerivation, type StoredPlan, type StoredVersionHead } from './plan-store.js';
+import { parsePlan, planModelVersion, type PlanStatus, type SipPlan, type TrafficLight } from '../sip/index.js';
+import { UnreadablePlanError, type DerivedText, type PlanStanding, type StoredDerivation, type StoredPlan, type StoredVersionHead } from './plan-store.js';
 
 export interface VersionRow {
   plan_id: string;
@@ -20,6 +20,9 @@ export interface VersionRow {
   basis?: string | null;
   /** And the judging summary kept beside it (migration 8), else null. */
   summary?: string | null;
+  /** And the version's traffic light and status (migration 11), else null. */
+  traffic_light?: string | null;
+  plan_status?: string | null;
   /** And the text of the resource asked for, when it was derived (both null otherwise). */
   text_type?: string | null;
   text_id?: string | null;
@@ -35,6 +38,12 @@ export interface VersionRow {
 export const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by';
 /** A version's columns but its plan (`keptWithResource`, `searchHeads`): what {@link toHead} reads. */
 export const HEAD_COLUMNS = 'v.plan_id, v.version, v.recorded_at, v.recorded_by';
+/**
+ * What was derived from a version (`d`, plan_version_derived) for a read that answers the plan (the SIP
+ * API): the send basis, the judging summary and the traffic light and status, so such a read judges and
+ * answers without parsing the plan document (src/http/sip-routes.ts).
+ */
+export const BASIS_COLUMNS = 'd.basis, d.summary, d.traffic_light, d.plan_status';
 /** What was derived from a version (`d`, plan_version_derived) and one kept text (`t`, plan_version_texts), as {@link VersionRow} names them. */
 export const DERIVED_TEXT_COLUMNS = 'd.basis, d.summary, t.resource_type AS text_type, t.resource_id AS text_id, t.head, t.tail';
 /** A FHIR resource type's name, as the store's tables hold one. */
@@ -53,10 +62,22 @@ export function toHead(row: HeadRow): StoredVersionHead {
   return derived === undefined ? fields : { ...fields, derived };
 }
 
-/** A `plans.status` value: the column's CHECK allows only these. */
+/** A `plan_version_derived.traffic_light` value: the column's CHECK allows only these. */
+function trafficLightOf(value: string): TrafficLight {
+  if (value === 'red' || value === 'yellow' || value === 'green') return value;
+  throw new Error(`plan_version_derived.traffic_light holds ${JSON.stringify(value)}, which is no traffic light`);
+}
+
+/** The kept traffic light and status of a row that brought them (both or neither: the table's CHECK). */
+function standingOf(row: HeadRow): PlanStanding | undefined {
+  if (typeof row.traffic_light !== 'string' || typeof row.plan_status !== 'string') return undefined;
+  return { trafficLight: trafficLightOf(row.traffic_light), status: planStatusOf(row.plan_status) };
+}
+
+/** A `plans.status` (or `plan_version_derived.plan_status`) value: the columns' CHECK allows only these. */
 function planStatusOf(value: string): PlanStatus {
   if (value === 'draft' || value === 'active' || value === 'completed' || value === 'revoked') return value;
-  throw new Error(`plans.status holds ${JSON.stringify(value)}, which is no plan status`);
+  throw new Error(`a plan status column holds ${JSON.stringify(value)}, which is no plan status`);
 }
 
 export function isoInstant(value: Date | string): string {
@@ -154,7 +175,13 @@ function derivationOf(row: HeadRow): StoredDerivation | undefined {
     row.text_type === undefined || row.text_type === null || row.text_id === undefined || row.text_id === null || typeof row.head !== 'string' || typeof row.tail !== 'string'
       ? []
       : [{ resourceType: row.text_type, id: row.text_id, head: row.head, tail: row.tail }];
-  return typeof row.summary === 'string' ? { basis: row.basis, summary: row.summary, texts } : { basis: row.basis, texts };
+  const standing = standingOf(row);
+  return {
+    basis: row.basis,
+    ...(typeof row.summary === 'string' ? { summary: row.summary } : {}),
+    ...(standing === undefined ? {} : { standing }),
+    texts,
+  };
 }
 
 function parsedRow(row: VersionRow): SipPlan {

@@ -7,7 +7,7 @@
  * The store keeps plans as the SIP model has them (validated `SipPlan` JSON); FHIR is a view made by
  * the mapping when a plan is read through the FHIR facade.
  */
-import type { PlanStatus, Problem, SipPlan } from '../sip/index.js';
+import type { PlanStatus, Problem, SipPlan, TrafficLight } from '../sip/index.js';
 import type { OutboxStore } from './outbox.js';
 import type { StatisticsKeeping, Vacuumed } from './statistics.js';
 
@@ -49,7 +49,18 @@ export interface DerivedVersion {
    * src/sip/plan-summary.ts), so a read answered from the texts does not parse the whole plan.
    */
   readonly summary?: string;
+  /** The version's traffic light and status (migration 11), so a SIP read that answers the plan's stored text need not parse it. */
+  readonly standing?: PlanStanding;
   readonly texts: readonly DerivedText[];
+}
+
+/**
+ * What a SIP answer says of a version beside its plan: `trafficLight(plan)` and `planStatus(plan)`,
+ * both functions of the plan alone (src/sip/lifecycle.ts), kept with what is derived from it.
+ */
+export interface PlanStanding {
+  readonly trafficLight: TrafficLight;
+  readonly status: PlanStatus;
 }
 
 /** What a read found derived for a stored version: the basis, and the texts of the resources it asked for that were derived. */
@@ -57,6 +68,8 @@ export interface StoredDerivation {
   readonly basis: string;
   /** The judging summary, when one was kept with the basis (none for derived rows written before migration 8). */
   readonly summary?: string;
+  /** The traffic light and status, when they were kept and the read asked for them (none for derived rows written before migration 11). */
+  readonly standing?: PlanStanding;
   readonly texts: readonly DerivedText[];
 }
 

@@ -9,7 +9,7 @@ import { currentLoader, type CurrentKey } from './current-reads.js';
 import { keptLoader, type KeptKey } from './kept-reads.js';
 import { personKeyOf, personLoader, personPlansKeyOf, personPlansLoader, type PersonKey, type PersonPlansKey } from './person-reads.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
-import { DERIVED_TEXT_COLUMNS, documentOf, HEAD_COLUMNS, isoInstant, RESOURCE_TYPE, toHead, toStored, VERSION_COLUMNS, type HeadRow, type VersionRow } from './plan-rows.js';
+import { BASIS_COLUMNS, DERIVED_TEXT_COLUMNS, documentOf, HEAD_COLUMNS, isoInstant, RESOURCE_TYPE, toHead, toStored, VERSION_COLUMNS, type HeadRow, type VersionRow } from './plan-rows.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
@@ -89,8 +89,8 @@ function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown
   if (request === undefined) return { columns: '', joins: '' };
   const deriver = param(request.deriver);
   const basis = ` LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
-  // The judging summary serves a read that answers a kept text; one that answers the plan (the SIP API) parses the plan anyway.
-  if (request.resourceType === undefined) return { columns: ', d.basis', joins: basis };
+  // A read that answers the plan (the SIP API): judged on the summary, answered with the kept traffic light and status.
+  if (request.resourceType === undefined) return { columns: `, ${BASIS_COLUMNS}`, joins: basis };
   if (request.text === false) return { columns: ', d.basis, d.summary', joins: basis };
   const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
   return {
@@ -118,8 +118,8 @@ function checkDerived(derived: DerivedVersion | undefined): DerivedVersion | und
 /** Keeps what was derived from a version (migration 6); what is kept under the same deriver stays as it is. */
 async function insertDerived(tx: SqlQueryable, planId: string, version: number, derived: DerivedVersion): Promise<void> {
   const [kept] = await tx.query<{ plan_id: string }>(
-    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING plan_id',
-    [planId, version, derived.deriver, derived.basis, derived.summary ?? null],
+    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING plan_id',
+    [planId, version, derived.deriver, derived.basis, derived.summary ?? null, derived.standing?.trafficLight ?? null, derived.standing?.status ?? null],
   );
   if (kept === undefined) return;
   await insertTexts(tx, planId, version, derived.deriver, derived.texts);
@@ -198,8 +198,8 @@ async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string
   const { derived } = options;
   const firstTexts = derived?.texts.slice(0, TEXT_ROWS_PER_STATEMENT) ?? [];
   if (derived !== undefined) {
-    queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary)
-       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
+    queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status)
+       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}, ${param(derived.standing?.trafficLight ?? null)}, ${param(derived.standing?.status ?? null)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
     if (firstTexts.length > 0) {
       queries.push(`text_rows AS (INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
        SELECT d.plan_id, d.version, d.deriver, t.resource_type, t.resource_id, t.head, t.tail

@@ -1,6 +1,7 @@
 /**
- * The judging summary (src/sip/plan-summary.ts) kept beside a version's send basis: `mayAccess` and
- * `judgeSendWith` on the summary, as the store hands it back (a JSON round trip), give exactly what
+ * The judging summary (src/sip/plan-summary.ts) kept beside a version's send basis: `mayAccess`,
+ * `judgeSendWith` and `judgeSendAndRecordedWith` (a SIP read's send judgement and the version's own
+ * findings, its warnings) on the summary, as the store hands it back (a JSON round trip), give exactly what
  * they give on the whole plan — the same decision, the same refusal reason and message, the same
  * problems — over every example and generated plans with HSA-ids, coverage and exclusions drawn at
  * random, at instants from a year before the version to two years after.
@@ -9,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mayAccess } from '../../src/http/auth/access.js';
 import { judgingPlanOf } from '../../src/http/derived-view.js';
-import { judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
+import { judgeSendAndRecordedWith, judgeSendWith, parsePlan, sendBasisOf, type SendBasis, type SipPlan } from '../../src/sip/index.js';
 import { judgingSummaryOf, SUMMARY_RULES } from '../../src/sip/plan-summary.js';
 import { mappablePlanArbitrary } from '../support/arbitraries.js';
 import { callersOf, withPartyHsaIds } from '../support/plan-parties.js';
@@ -25,6 +26,8 @@ interface Tally {
   allowed: number;
   refused: Set<string>;
   sendRefused: number;
+  /** Judgements whose version, as recorded, had findings of its own (a SIP read's warnings). */
+  recordedFound: number;
 }
 
 function expectSameJudgements(plan: SipPlan, at: Date, tally: Tally): void {
@@ -39,6 +42,10 @@ function expectSameJudgements(plan: SipPlan, at: Date, tally: Tally): void {
   const problems = judgeSendWith(plan, basis, at);
   expect(judgeSendWith(summary, basis, at)).toEqual(problems);
   if (problems.some((problem) => problem.severity === 'error')) tally.sendRefused += 1;
+  // A SIP read's judgement: the send at `at` and the version's own findings at its recording, its warnings.
+  const both = judgeSendAndRecordedWith(plan, basis, at);
+  expect(judgeSendAndRecordedWith(summary, basis, at)).toEqual(both);
+  if (both.recorded.length > 0) tally.recordedFound += 1;
 }
 
 /** The codes a basis marks as read at the instant. */
@@ -76,7 +83,7 @@ describe('judging summary', () => {
   const examples: [string, SipPlan][] = [...exampleFiles.map((file): [string, SipPlan] => [file, readExample(file)]), ['leaky protected plan', leakyProtectedPlan()]];
 
   it('gives every example the same access decisions and send judgement as the whole plan, at every instant', () => {
-    const tally: Tally = { allowed: 0, refused: new Set(), sendRefused: 0 };
+    const tally: Tally = { allowed: 0, refused: new Set(), sendRefused: 0, recordedFound: 0 };
     for (const [, plan] of examples) {
       for (const days of INSTANTS) expectSameJudgements(plan, new Date(Date.parse(plan.updatedAt) + days * DAY), tally);
     }
@@ -84,10 +91,11 @@ describe('judging summary', () => {
     expect(tally.allowed).toBeGreaterThan(examples.length);
     expect([...tally.refused]).toEqual(expect.arrayContaining(['notAParty', 'noConsentInForce']));
     expect(tally.sendRefused).toBeGreaterThan(examples.length);
+    expect(tally.recordedFound).toBeGreaterThan(0);
   });
 
   it('gives generated plans with HSA-ids, coverage and exclusions the same access decisions and send judgement', () => {
-    const tally: Tally = { allowed: 0, refused: new Set(), sendRefused: 0 };
+    const tally: Tally = { allowed: 0, refused: new Set(), sendRefused: 0, recordedFound: 0 };
     fc.assert(
       fc.property(withPartiesArbitrary, ({ plan, at }) => {
         expectSameJudgements(plan, at, tally);
@@ -97,6 +105,7 @@ describe('judging summary', () => {
     expect(tally.allowed).toBeGreaterThan(0);
     expect([...tally.refused]).toEqual(expect.arrayContaining(['notAParty', 'excluded', 'notCovered', 'noConsentInForce']));
     expect(tally.sendRefused).toBeGreaterThan(0);
+    expect(tally.recordedFound).toBeGreaterThan(0);
   });
 
   it('carries every rule a basis marks as read at the instant, for every example and generated plan', () => {

@@ -267,18 +267,31 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect(rows.map((row) => ({ resourceType: 'Goal', id: row.resource_id, head: row.head, tail: row.tail }))).toEqual(texts);
     });
 
-    it('keeps a version\'s judging summary beside its basis and hands it back with a resource text asked for; a derived row without one comes back without it', async () => {
+    it('keeps a version\'s judging summary, traffic light and status beside its basis and hands them back as asked; a derived row without them comes back without them', async () => {
       const plan = asNew(base, 'sip-store-derived-summary');
       const [carePlan] = planResourceIds(plan).filter((resource) => resource.resourceType === 'CarePlan');
       if (carePlan === undefined) throw new Error('the plan has a CarePlan');
       const text = { resourceType: 'CarePlan', id: carePlan.id, head: '{"resourceType":"CarePlan","meta":{', tail: '}}' };
       const summary = '{"id":"sip-store-derived-summary","consents":[],"principals":[]}';
-      await opened().store.create(plan, 'system', planResourceIds(plan), { derived: { deriver: 'with-summary', basis: '{"rules":[]}', summary, texts: [text] } });
+      const standing = { trafficLight: 'yellow', status: 'draft' } as const;
+      await opened().store.create(plan, 'system', planResourceIds(plan), { derived: { deriver: 'with-summary', basis: '{"rules":[]}', summary, standing, texts: [text] } });
       // As a writer before migration 8 left it: a basis and no summary.
       await opened().store.derive(plan.id, 1, { deriver: 'without-summary', basis: '{"rules":[]}', texts: [text] });
+      // As a writer before migration 11 left it: a summary, and no traffic light or status.
+      await opened().store.derive(plan.id, 1, { deriver: 'without-standing', basis: '{"rules":[]}', summary, texts: [text] });
       const withSummary = { deriver: 'with-summary' };
-      // The basis alone (a SIP read, which answers the plan and so parses it anyway) comes without the summary.
-      expect((await opened().store.get(plan.id, undefined, { derived: withSummary }))?.derived).toEqual({ basis: '{"rules":[]}', texts: [] });
+      // Without a resource (a SIP read, which answers the plan's stored text): the summary, the traffic light and the status, no text.
+      expect((await opened().store.get(plan.id, undefined, { derived: withSummary }))?.derived).toEqual({ basis: '{"rules":[]}', summary, standing, texts: [] });
+      expect((await opened().store.get(plan.id, undefined, { derived: { deriver: 'without-standing' } }))?.derived).toEqual({ basis: '{"rules":[]}', summary, texts: [] });
+      expect((await opened().store.get(plan.id, undefined, { derived: { deriver: 'without-summary' } }))?.derived).toEqual({ basis: '{"rules":[]}', texts: [] });
+      // The same through a SIP search: by the person (batched) and by status (a statement of its own).
+      const sipSearched = await opened().store.search({ personIdentifier: plan.individual.identifier.value, derived: withSummary, total: false });
+      expect(sipSearched.plans.find((stored) => stored.plan.id === plan.id)?.derived).toEqual({ basis: '{"rules":[]}', summary, standing, texts: [] });
+      const byStatus = await opened().store.search({ status: [planStatus(plan)], derived: withSummary, limit: 1_000 });
+      expect(byStatus.plans.find((stored) => stored.plan.id === plan.id)?.derived).toEqual({ basis: '{"rules":[]}', summary, standing, texts: [] });
+      // The table holds a traffic light only with a status, and only the values the model has.
+      await expect(opened().sql.query(`INSERT INTO plan_version_derived (plan_id, version, deriver, basis, traffic_light) VALUES ($1, 1, 'light-alone', '{}', 'red')`, [plan.id])).rejects.toThrow(/plan_version_derived_standing/);
+      await expect(opened().sql.query(`INSERT INTO plan_version_derived (plan_id, version, deriver, basis, traffic_light, plan_status) VALUES ($1, 1, 'amber', '{}', 'amber', 'draft')`, [plan.id])).rejects.toThrow(/traffic_light/);
       expect((await opened().store.get(plan.id, undefined, { derived: { ...withSummary, resourceType: 'CarePlan' } }))?.derived).toEqual({ basis: '{"rules":[]}', summary, texts: [text] });
       const [found] = await opened().store.currentWithResource('CarePlan', carePlan.id, withSummary);
       expect(found?.derived?.summary).toBe(summary);

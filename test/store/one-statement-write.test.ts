@@ -22,11 +22,11 @@ import { validPlanArbitrary } from '../support/arbitraries.js';
 import { exampleFiles, readExample } from '../support/examples.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
 
-// The former statements, verbatim but for their names.
+// The former statements, verbatim but for their names and the derived row's two columns of migration 11 (its traffic light and status).
 async function formerInsertDerived(tx: SqlQueryable, planId: string, version: number, derived: DerivedVersion): Promise<void> {
   const [kept] = await tx.query<{ plan_id: string }>(
-    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING plan_id',
-    [planId, version, derived.deriver, derived.basis, derived.summary ?? null],
+    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING plan_id',
+    [planId, version, derived.deriver, derived.basis, derived.summary ?? null, derived.standing?.trafficLight ?? null, derived.standing?.status ?? null],
   );
   if (kept === undefined) return;
   for (let from = 0; from < derived.texts.length; from += 1_000) {
@@ -137,6 +137,7 @@ function writeOf(plan: SipPlan, variant: number): { resources: PlanResource[]; o
     { derived: { ...derived, texts: [] }, deliverTo },
     { derived: { ...derived, summary: undefined }, deliverTo },
     { derived },
+    { derived: { ...derived, standing: undefined }, deliverTo },
   ];
   return { resources, options: options[variant % options.length] ?? {} };
 }
