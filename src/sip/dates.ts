@@ -114,7 +114,7 @@ function digitsAt(text: string, start: number, end: number): number {
 
 /**
  * Parses `YYYY-MM-DD` (already validated by the schema). Every consent judged at a read parses its
- * dates, several times over (docs/performance.md, "The judgement's dates"): a date of that exact form
+ * dates, several times over (docs/performance.md, "Dates read digit by digit"): a date of that exact form
  * is read digit by digit, without the arrays `split` and `map` make; any other text as before, each
  * part between dashes read by `Number` (test/sip/dates.test.ts holds the two equal).
  */

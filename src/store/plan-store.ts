@@ -77,8 +77,9 @@ export interface StoredDerivation {
 export interface DerivedRequest {
   readonly deriver: string;
   /**
-   * The type of the resource whose text to bring, with the judging summary; none brings the basis alone
-   * (a SIP read judges with it and answers the plan, no FHIR text, so it parses the plan anyway).
+   * The type of the resource whose text to bring, with the judging summary; none brings the basis, the
+   * judging summary and the traffic light and status, and no text (a SIP read or search, which answers
+   * the plan's stored text).
    */
   readonly resourceType?: string;
   readonly resourceId?: string;

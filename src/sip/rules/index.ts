@@ -329,8 +329,8 @@ export function checkPlanWithBasis(plan: SipPlan): CheckedWithBasis {
  * The context the timed rules of a read run in ({@link judgeSendWith}, {@link judgeSendAndRecordedWith}):
  * the person's birth date is worked out from the identity number only when a rule reads it. None of
  * the rules that read the instant does (the birth date decides who consents for a child, which does not
- * change with the moment of sending), and the personnummer's parse was a sixth of what judging a kept
- * plan cost at every read and every plan a search walks (docs/performance.md, "The judgement's dates").
+ * change with the moment of sending), and the personnummer's parse was a twelfth of what judging a kept
+ * plan cost at every read and every plan a search walks (docs/performance.md, "Dates read digit by digit").
  * A class, its getter on the prototype, for the reason {@link WatchedSendingContext} gives.
  */
 class JudgingContext implements RuleContext {
