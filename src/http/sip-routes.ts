@@ -61,31 +61,14 @@ import {
   type PlanAnswer,
 } from './sip-schemas.js';
 
-/** The plan as the API answers it: the plan, which version, and what follows from it. */
-function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): PlanAnswer {
-  return {
-    plan: stored.plan,
-    version: stored.version,
-    recordedAt: stored.recordedAt,
-    recordedBy: stored.recordedBy,
-    trafficLight: trafficLight(stored.plan),
-    status: planStatus(stored.plan),
-    ...(warnings.length === 0 ? {} : { warnings: [...warnings] }),
-  };
-}
-
 /**
- * `JSON.stringify(planBody(stored, …))`, with the plan's text spliced in when the store has it as
- * `JSON.stringify` would write it ({@link documentTextOf}): the plan, ≈ 7 kB, is then not serialised
- * again, and with the version's kept traffic light and status (migration 11) not parsed either.
- * Undefined when the store has no such text (a narrowed reading, a version another model wrote).
+ * What the API answers of a version beside its plan: which version, and what follows from the plan —
+ * its traffic light and status as kept with the version (migration 11) when they were, else computed
+ * from the plan (which then parses it).
  */
-function planBodyText(stored: StoredPlan, warnings: readonly Problem[] = []): string | undefined {
-  const text = documentTextOf(stored);
-  if (text === undefined) return undefined;
+function versionFacts(stored: StoredPlan, warnings: readonly Problem[]): Omit<PlanAnswer, 'plan'> {
   const standing = stored.derived?.standing;
-  // planBody's members after `plan`, in its order.
-  const rest = {
+  return {
     version: stored.version,
     recordedAt: stored.recordedAt,
     recordedBy: stored.recordedBy,
@@ -93,7 +76,23 @@ function planBodyText(stored: StoredPlan, warnings: readonly Problem[] = []): st
     status: standing?.status ?? planStatus(stored.plan),
     ...(warnings.length === 0 ? {} : { warnings: [...warnings] }),
   };
-  return `{"plan":${text},${JSON.stringify(rest).slice(1)}`;
+}
+
+/** The plan as the API answers it: the plan, which version, and what follows from it. */
+function planBody(stored: StoredPlan, warnings: readonly Problem[] = []): PlanAnswer {
+  return { plan: stored.plan, ...versionFacts(stored, warnings) };
+}
+
+/**
+ * `JSON.stringify(planBody(stored, …))`, with the plan's text spliced in when the store has it as
+ * `JSON.stringify` would write it ({@link documentTextOf}): the plan, ≈ 7 kB, is then not serialised
+ * again, and with the version's kept traffic light and status not parsed either. Undefined when the
+ * store has no such text (a narrowed reading, a version another model wrote).
+ */
+function planBodyText(stored: StoredPlan, warnings: readonly Problem[] = []): string | undefined {
+  const text = documentTextOf(stored);
+  // versionFacts always has members (version, recordedAt …), so its text is never `{}`.
+  return text === undefined ? undefined : `{"plan":${text},${JSON.stringify(versionFacts(stored, warnings)).slice(1)}`;
 }
 
 /**
