@@ -42,13 +42,41 @@ const WHOLE_HOUR_OFFSETS_FROM = Date.UTC(1980, 0, 1);
 const MAX_REMEMBERED_HOURS = 4_096;
 const offsetOfHour = new Map<number, number>();
 
+const DAY = 86_400_000;
 /**
- * Stockholm's offset from UTC at `instant`, in ms, as Intl's time zone data has it, asked once per UTC
- * hour: `Intl.DateTimeFormat#formatToParts` was a tenth of the server's time, called for every consent
- * of every plan judged. Undefined before 1980 (and for an invalid date), where the caller asks Intl.
+ * From 1996 the EU's rule has been the one in force: summer time (UTC+2) from 01:00 UTC on the last
+ * Sunday of March to 01:00 UTC on the last Sunday of October, UTC+1 otherwise (tzdb "europe",
+ * `Rule EU 1981 max - Mar lastSun 1:00u 1:00 S` and `Rule EU 1996 max - Oct lastSun 1:00u 0 -`;
+ * Directive 2000/84/EC art. 2–3). Computed here until 2100, so that an instant never asked before
+ * costs no `Intl` call. Were the rule to change, Node's time zone data would differ from it, and
+ * test/sip/dates.test.ts, which holds the two equal around every change of 1996–2099, would fail.
+ */
+const EU_RULE_FROM = Date.UTC(1996, 0, 1);
+const EU_RULE_UNTIL = Date.UTC(2100, 0, 1);
+
+/** 01:00 UTC on the last Sunday of `month` (0 for January) of `year`, in ms since the epoch. */
+function lastSundayAtOneUtc(year: number, month: number): number {
+  const lastDay = Date.UTC(year, month + 1, 0);
+  // 1970-01-01 was a Thursday: day n since the epoch is weekday (n + 4) mod 7, 0 being Sunday.
+  const weekday = (Math.floor(lastDay / DAY) + 4) % 7;
+  return lastDay - weekday * DAY + HOUR;
+}
+
+/** Stockholm's offset from UTC (ms) by the EU rule, for an instant from {@link EU_RULE_FROM} to {@link EU_RULE_UNTIL}. */
+function offsetByEuRule(time: number): number {
+  const year = new Date(time).getUTCFullYear();
+  return time >= lastSundayAtOneUtc(year, 2) && time < lastSundayAtOneUtc(year, 9) ? 2 * HOUR : HOUR;
+}
+
+/**
+ * Stockholm's offset from UTC at `instant`, in ms: by the EU rule from 1996 to 2099
+ * ({@link offsetByEuRule}); else as Intl's time zone data has it, asked once per UTC hour
+ * (`Intl.DateTimeFormat#formatToParts` was a tenth of the server's time, called for every consent of
+ * every plan judged). Undefined before 1980 (and for an invalid date), where the caller asks Intl.
  */
 function stockholmOffset(instant: Date): number | undefined {
   const time = instant.getTime();
+  if (time >= EU_RULE_FROM && time < EU_RULE_UNTIL) return offsetByEuRule(time);
   if (!(time >= WHOLE_HOUR_OFFSETS_FROM)) return undefined;
   const hour = Math.floor(time / HOUR);
   let offset = offsetOfHour.get(hour);
@@ -59,6 +87,15 @@ function stockholmOffset(instant: Date): number | undefined {
     offsetOfHour.set(hour, offset);
   }
   return offset;
+}
+
+/**
+ * Stockholm's wall-clock time at `instant`, as a Date whose UTC fields are the local date and time;
+ * undefined before 1980 and for an invalid date, where only Intl knows it.
+ */
+export function stockholmWallClock(instant: Date): Date | undefined {
+  const offset = stockholmOffset(instant);
+  return offset === undefined ? undefined : new Date(instant.getTime() + offset);
 }
 
 /** The calendar date in Europe/Stockholm at the given instant. */

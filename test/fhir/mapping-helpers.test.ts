@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { queryValue } from '../../src/fhir/write/context.js';
-import { escapeXml, swedishDate } from '../../src/fhir/write/narrative.js';
+import { escapeXml, swedishClock, swedishDate } from '../../src/fhir/write/narrative.js';
 
 function formerEscapeXml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
@@ -21,6 +21,22 @@ const FORMER_INSTANT = new Intl.DateTimeFormat('sv-SE', { day: 'numeric', month:
 function formerSwedishDate(value: string): string {
   return value.length === 10 ? FORMER_DATE.format(new Date(`${value}T00:00:00Z`)) : FORMER_INSTANT.format(new Date(value));
 }
+const FORMER_CLOCK = new Intl.DateTimeFormat('sv-SE', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Stockholm' });
+function formerSwedishClock(value: string): string {
+  const parts = FORMER_CLOCK.formatToParts(new Date(value));
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '00';
+  return `${part('hour')}.${part('minute')}`;
+}
+
+/** An instant as a plan writes one: ISO 8601 with `Z` or an offset of whole or half hours. */
+const isoInstant = fc
+  .tuple(fc.date({ min: new Date('0900-01-01T00:00:00Z'), max: new Date('2300-12-31T23:59:59Z'), noInvalidDate: true }), fc.constantFrom('Z', '+01:00', '+02:00', '-05:00', '+05:30', '+14:00', '-12:00'))
+  .map(([date, zone]) => {
+    if (zone === 'Z') return date.toISOString();
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const minutes = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+    return `${new Date(date.getTime() + minutes * 60_000).toISOString().slice(0, 19)}${zone}`;
+  });
 
 /** The same string from both, or both throwing. */
 function expectSame(now: (text: string) => string, former: (text: string) => string, text: string): void {
@@ -64,6 +80,29 @@ describe('the mapping helpers against the computations they replace', () => {
       days += 1;
     }
     expect(days).toBeGreaterThan(100_000);
+  });
+
+  it('swedishDate and swedishClock write an instant as Intl does in Stockholm: generated instants, every quarter hour around the changes of the clocks, and texts Date reads otherwise or not at all', () => {
+    fc.assert(
+      fc.property(isoInstant, (value) => {
+        expectSame(swedishDate, formerSwedishDate, value);
+        expectSame(swedishClock, formerSwedishClock, value);
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const year of [1979, 1980, 1995, 1996, 2026, 2099, 2100]) {
+      for (const month of [2, 8, 9]) {
+        for (let time = Date.UTC(year, month, 24); time < Date.UTC(year, month + 1, 1, 3); time += 15 * 60_000) {
+          const value = new Date(time).toISOString();
+          expectSame(swedishDate, formerSwedishDate, value);
+          expectSame(swedishClock, formerSwedishClock, value);
+        }
+      }
+    }
+    for (const value of ['2026-03-05T13:00:00+01:00', '2026-03-29T00:59:59Z', '2026-03-29T01:00:00Z', '1979-12-31T23:30:00Z', '+012026-03-05T13:00:00Z', '2026-03-05 13:00', '2026-03', 'not a date', '2026-02-30T10:00:00Z', '']) {
+      expectSame(swedishDate, formerSwedishDate, value);
+      expectSame(swedishClock, formerSwedishClock, value);
+    }
   });
 
   it('swedishDate writes generated dates as Intl does, or throws where it throws: any digits, days a month has not, other years, instants', () => {

@@ -40,6 +40,33 @@ describe('Stockholm calendar', () => {
     }
   });
 
+  it('has the offset Intl has at every quarter hour around each change of the clocks of 1996–2099, where it follows the EU rule without asking Intl', () => {
+    const intl = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Stockholm', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    const QUARTER = 15 * 60_000;
+    let checked = 0;
+    const check = (time: number): void => {
+      const instant = new Date(time);
+      const [date, clock] = intl.format(instant).split(' ');
+      const written = stockholmInstant(instant);
+      expect(written.slice(0, 19)).toBe(`${date ?? ''}T${clock ?? ''}`);
+      expect(Date.parse(written)).toBe(time);
+      checked += 1;
+    };
+    for (let year = 1996; year <= 2099; year++) {
+      // The changes fall on the last Sunday of March and of October: every quarter hour of the last week of each month.
+      for (const month of [2, 9]) {
+        for (let time = Date.UTC(year, month, 24); time < Date.UTC(year, month + 1, 1, 3); time += QUARTER) check(time);
+      }
+      // And the first hours of the year, where the rule's year begins.
+      for (let time = Date.UTC(year, 0, 1) - 2 * QUARTER; time <= Date.UTC(year, 0, 1) + 2 * QUARTER; time += QUARTER) check(time);
+    }
+    // The seconds either side of the rule's bounds, 1996 and 2100, and of the changes of 2026.
+    for (const edge of ['1996-01-01T00:00:00Z', '2100-01-01T00:00:00Z', '1995-12-31T23:00:00Z', '2026-03-29T01:00:00Z', '2026-10-25T01:00:00Z']) {
+      for (let second = -3; second <= 3; second++) check(Date.parse(edge) + second * 1000);
+    }
+    expect(checked).toBeGreaterThan(150_000);
+  });
+
   it('an instant written in Stockholm time is the same instant', () => {
     fc.assert(
       fc.property(fc.date({ min: new Date('1970-01-01'), max: new Date('2100-12-31'), noInvalidDate: true }), (instant) => {

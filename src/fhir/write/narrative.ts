@@ -8,7 +8,7 @@
  * XHTML namespace, only basic formatting elements, every text escaped.
  */
 import type { Discharge, Intervention, SipPlan } from '../../sip/index.js';
-import { citeStatute, legalBasis, trafficLight } from '../../sip/index.js';
+import { citeStatute, legalBasis, stockholmWallClock, trafficLight } from '../../sip/index.js';
 import { CLOSURE_REASON, INPATIENT_CARE, swedishDisplay } from '../code-systems.js';
 import { displayOf } from './context.js';
 
@@ -50,17 +50,46 @@ function swedishCalendarDate(value: string): string | undefined {
   return `${String(day)} ${SWEDISH_MONTHS[month - 1] ?? ''} ${String(year)}`;
 }
 
-/** `2026-03-05` → `5 mars 2026`. A date-only value is a calendar date, so it is formatted in UTC. */
+/** `day month year` in Swedish for a day of the years 1000–9999, as `Intl` writes it in sv-SE; undefined for any other year. */
+function swedishDayOf(local: Date): string | undefined {
+  const year = local.getUTCFullYear();
+  if (year < 1000 || year > 9999) return undefined;
+  return `${String(local.getUTCDate())} ${SWEDISH_MONTHS[local.getUTCMonth()] ?? ''} ${String(year)}`;
+}
+
+/**
+ * `2026-03-05` → `5 mars 2026`. A date-only value is a calendar date, so it is formatted in UTC; an
+ * instant is written as the date in Stockholm, from its wall clock (src/sip/dates.ts
+ * `stockholmWallClock`, the EU rule or the offset Intl gave for that hour) where that is known, by
+ * `Intl` otherwise. test/fhir/mapping-helpers.test.ts holds both forms to `Intl`.
+ */
 export function swedishDate(value: string): string {
-  if (value.length !== 10) return SWEDISH_INSTANT.format(new Date(value));
+  if (value.length !== 10) {
+    const instant = new Date(value);
+    const local = stockholmWallClock(instant);
+    return (local === undefined ? undefined : swedishDayOf(local)) ?? SWEDISH_INSTANT.format(instant);
+  }
   return swedishCalendarDate(value) ?? SWEDISH_DATE.format(new Date(`${value}T00:00:00Z`));
 }
 
 const SWEDISH_CLOCK = new Intl.DateTimeFormat('sv-SE', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Stockholm' });
 
-/** `2026-03-05T13:00:00+01:00` → `13.00`, the time of day in Stockholm written the Swedish way. */
+/** Two digits, as `Intl` writes an hour or minute with `2-digit`. */
+function twoDigits(value: number): string {
+  return value < 10 ? `0${String(value)}` : String(value);
+}
+
+/**
+ * `2026-03-05T13:00:00+01:00` → `13.00`, the time of day in Stockholm written the Swedish way: from
+ * Stockholm's wall clock where it is known, by `Intl` otherwise (before 1980, or an invalid date,
+ * where `Intl` throws). A meeting's narrative asks for several, and `formatToParts` made an array of
+ * parts for each.
+ */
 export function swedishClock(value: string): string {
-  const parts = SWEDISH_CLOCK.formatToParts(new Date(value));
+  const instant = new Date(value);
+  const local = stockholmWallClock(instant);
+  if (local !== undefined) return `${twoDigits(local.getUTCHours())}.${twoDigits(local.getUTCMinutes())}`;
+  const parts = SWEDISH_CLOCK.formatToParts(instant);
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '00';
   return `${part('hour')}.${part('minute')}`;
 }
