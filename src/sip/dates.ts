@@ -77,9 +77,10 @@ function ruleYearOf(year: number): RuleYear {
 /**
  * The year last asked about: a judgement asks for the same instant several times, and the plans of a
  * search page at one instant, so the year's changes are worked out when the year changes, not at
- * every call (they were 3 % of a deep search page's samples). One year, whatever the data.
+ * every call (they were 3 % of a deep search page's samples). One year, whatever the data; it starts
+ * at the rule's first, and the first instant of another year replaces it.
  */
-let lastRuleYear: RuleYear = ruleYearOf(2026);
+let lastRuleYear: RuleYear = ruleYearOf(1996);
 
 /** Stockholm's offset from UTC (ms) by the EU rule, for an instant from {@link EU_RULE_FROM} to {@link EU_RULE_UNTIL}. */
 function offsetByEuRule(time: number): number {
