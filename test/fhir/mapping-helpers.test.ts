@@ -1,8 +1,10 @@
 /**
  * The mapping's small helpers made cheaper for the derived texts (docs/performance.md "Derived texts in
  * one pass") against what they replace, kept here verbatim as the reference: `escapeXml` and `queryValue` (text with
- * nothing to escape or encode returned as it is), and `swedishDate` (a calendar date of 1000–9999
- * written without `Intl`). Old and new must give the same value, or both throw. `compact` is held to
+ * nothing to escape or encode returned as it is), `swedishDate` (a calendar date of 1000–9999
+ * written without `Intl`), and `swedishDate` and `swedishClock` of an instant (from Stockholm's wall
+ * clock, src/sip/dates.ts, instead of two `Intl` formatters; docs/performance.md "Stockholm's offset
+ * by the EU rule"). Old and new must give the same value, or both throw. `compact` is held to
  * its former form in test/sip/objects.test.ts, beside the helper it is now made of.
  */
 import fc from 'fast-check';
