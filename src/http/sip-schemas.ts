@@ -7,12 +7,12 @@
  */
 import { z } from 'zod';
 import type { Problem } from '../sip/index.js';
-import { closureSchema, consentGiverSchema, consentSchema, inviteeSchema, meetingSchema, refSchema, sipPlanSchema, summonsSchema, textSchema } from '../sip/index.js';
+import { closureSchema, consentGiverSchema, consentSchema, inviteeSchema, meetingSchema, PLAN_STATUSES, refSchema, sipPlanSchema, summonsSchema, TRAFFIC_LIGHTS, textSchema } from '../sip/index.js';
 
 /** The query of `GET /sip/plans`. */
 export const planSearchQuerySchema = z.strictObject({
   person: z.string().min(1).optional().describe("The person's personnummer or samordningsnummer in any form (10 or 12 digits, with or without - or +), or reservnummer as the plan writes it"),
-  status: z.enum(['draft', 'active', 'completed', 'revoked']).optional().describe('The plan status: draft until both principals approve, active, completed or revoked (closed on consent withdrawal)'),
+  status: z.enum(PLAN_STATUSES).optional().describe('The plan status: draft until both principals approve, active, completed or revoked (closed on consent withdrawal)'),
   principal: z.string().min(1).optional().describe('A principal, by its local id or HSA-id'),
   followUpDueBy: z.iso.date().optional().describe('Plans with a follow-up not yet held on or before this date'),
   consentEndsBy: z.iso.date().optional().describe('Plans whose consent ends on or before this date'),
@@ -89,8 +89,8 @@ const recordedFields = {
   version: z.int().min(1),
   recordedAt: z.string().describe('When the store recorded this version (the server clock)'),
   recordedBy: z.string().describe("The HSA-id of the organisation that recorded it, or system for the examples"),
-  trafficLight: z.enum(['red', 'yellow', 'green']).describe('red: no principal has approved the version; yellow: one; green: every principal'),
-  status: z.enum(['draft', 'active', 'completed', 'revoked']),
+  trafficLight: z.enum(TRAFFIC_LIGHTS).describe('red: no principal has approved the version; yellow: one; green: every principal'),
+  status: z.enum(PLAN_STATUSES),
   warnings: z.array(problemSchema).optional().describe('Problems of rules that warn; they do not fail the call'),
 };
 

@@ -24,7 +24,9 @@ export function approvalsInForce(plan: SipPlan): Approval[] {
   });
 }
 
-export type TrafficLight = 'red' | 'yellow' | 'green';
+/** The traffic lights a plan version shows, in the order of approval (the SIP API's `trafficLight`, the store's kept column). */
+export const TRAFFIC_LIGHTS = ['red', 'yellow', 'green'] as const;
+export type TrafficLight = (typeof TRAFFIC_LIGHTS)[number];
 
 /**
  * Red: planning in progress, no principal has approved; yellow: partly approved; green: every
@@ -42,7 +44,9 @@ export function isClosed(plan: SipPlan): boolean {
   return plan.closure !== undefined;
 }
 
-export type PlanStatus = 'draft' | 'active' | 'completed' | 'revoked';
+/** The statuses a plan has: the FHIR CarePlan status codes it maps to (the SIP API's `status`, the store's status columns). */
+export const PLAN_STATUSES = ['draft', 'active', 'completed', 'revoked'] as const;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
 /**
  * Draft until green, then active; at closure, revoked when consent was withdrawn and completed

@@ -254,8 +254,8 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 11,
     name: 'a version\'s traffic light and status, kept with what is derived from it',
     statements: [
-      // What a SIP answer says of a version beside its plan (src/sip/lifecycle.ts \`trafficLight\`,
-      // \`planStatus\`: functions of the plan alone), so a SIP read or search that answers the plan's
+      // What a SIP answer says of a version beside its plan (src/sip/lifecycle.ts `trafficLight`,
+      // `planStatus`: functions of the plan alone; `TRAFFIC_LIGHTS`, `PLAN_STATUSES` are the CHECKs' lists), so a SIP read or search that answers the plan's
       // stored text judges on the kept summary and parses no plan document (src/http/sip-routes.ts).
       // Null for derived rows written before: such a read parses the plan, as before.
       `ALTER TABLE plan_version_derived ADD COLUMN traffic_light text CHECK (traffic_light IN ('red', 'yellow', 'green'))`,

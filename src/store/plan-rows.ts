@@ -1,5 +1,5 @@
 /** A stored plan version as its row holds it, and as the store hands it out (shared by the plan store and the outbox). */
-import { parsePlan, planModelVersion, type PlanStatus, type SipPlan, type TrafficLight } from '../sip/index.js';
+import { parsePlan, planModelVersion, PLAN_STATUSES, TRAFFIC_LIGHTS, type PlanStatus, type SipPlan, type TrafficLight } from '../sip/index.js';
 import { UnreadablePlanError, type DerivedText, type PlanStanding, type StoredDerivation, type StoredPlan, type StoredVersionHead } from './plan-store.js';
 
 export interface VersionRow {
@@ -64,7 +64,8 @@ export function toHead(row: HeadRow): StoredVersionHead {
 
 /** A `plan_version_derived.traffic_light` value: the column's CHECK allows only these. */
 function trafficLightOf(value: string): TrafficLight {
-  if (value === 'red' || value === 'yellow' || value === 'green') return value;
+  const light = TRAFFIC_LIGHTS.find((candidate) => candidate === value);
+  if (light !== undefined) return light;
   throw new Error(`plan_version_derived.traffic_light holds ${JSON.stringify(value)}, which is no traffic light`);
 }
 
@@ -76,7 +77,8 @@ function standingOf(row: HeadRow): PlanStanding | undefined {
 
 /** A `plans.status` (or `plan_version_derived.plan_status`) value: the columns' CHECK allows only these. */
 function planStatusOf(value: string): PlanStatus {
-  if (value === 'draft' || value === 'active' || value === 'completed' || value === 'revoked') return value;
+  const status = PLAN_STATUSES.find((candidate) => candidate === value);
+  if (status !== undefined) return status;
   throw new Error(`a plan status column holds ${JSON.stringify(value)}, which is no plan status`);
 }
 
