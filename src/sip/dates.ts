@@ -124,11 +124,8 @@ export function stockholmWallClock(instant: Date): Date | undefined {
 
 /** The calendar date in Europe/Stockholm at the given instant. */
 export function stockholmDate(instant: Date): CalendarDate {
-  const offset = stockholmOffset(instant);
-  if (offset !== undefined) {
-    const local = new Date(instant.getTime() + offset);
-    return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
-  }
+  const local = stockholmWallClock(instant);
+  if (local !== undefined) return { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
   const get = numericParts(stockholmDateFormat, instant);
   return { year: get('year'), month: get('month'), day: get('day') };
 }
@@ -140,17 +137,16 @@ export function stockholmDate(instant: Date): CalendarDate {
  * the SIP rules do.
  */
 export function stockholmInstant(instant: Date): string {
-  const known = stockholmOffset(instant);
+  const local = stockholmWallClock(instant);
   let date: CalendarDate;
   let hour: number;
   let minute: number;
   let second: number;
-  if (known === undefined) {
+  if (local === undefined) {
     const get = numericParts(stockholmTimeFormat, instant);
     date = { year: get('year'), month: get('month'), day: get('day') };
     [hour, minute, second] = [get('hour'), get('minute'), get('second')];
   } else {
-    const local = new Date(instant.getTime() + known);
     date = { year: local.getUTCFullYear(), month: local.getUTCMonth() + 1, day: local.getUTCDate() };
     [hour, minute, second] = [local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds()];
   }
