@@ -95,6 +95,12 @@ function planBodyText(stored: StoredPlan, warnings: readonly Problem[] = []): st
   return text === undefined ? undefined : `{"plan":${text},${JSON.stringify(versionFacts(stored, warnings)).slice(1)}`;
 }
 
+/** JSON text written as `response.json` would have written its value: its Content-Type unless one was set. */
+function sendJsonText(response: Response, text: string): void {
+  if (!response.get('Content-Type')) response.set('Content-Type', 'application/json');
+  response.send(text);
+}
+
 /**
  * `response.json(planBody(stored, …))` as {@link planBodyText} writes it when it can: the same bytes
  * and Content-Type as `response.json` (the app sets no JSON replacer, spaces or escape).
@@ -105,8 +111,7 @@ function sendPlanBody(response: Response, stored: StoredPlan, warnings: readonly
     response.json(planBody(stored, warnings));
     return;
   }
-  if (!response.get('Content-Type')) response.set('Content-Type', 'application/json');
-  response.send(text);
+  sendJsonText(response, text);
 }
 
 export const etagOf = (version: number): string => `W/"${String(version)}"`;
@@ -297,8 +302,7 @@ export function sipRouter(dependencies: AppDependencies): Router {
       });
       // response.json of { count, offset, limit, plans }, each plan's body spliced from its stored text where there is one.
       const plans = visible.map((stored) => planBodyText(stored) ?? JSON.stringify(planBody(stored)));
-      if (!response.get('Content-Type')) response.set('Content-Type', 'application/json');
-      response.send(`${JSON.stringify({ count: visible.length, offset, limit }).slice(0, -1)},"plans":[${plans.join(',')}]}`);
+      sendJsonText(response, `${JSON.stringify({ count: visible.length, offset, limit }).slice(0, -1)},"plans":[${plans.join(',')}]}`);
     }),
   );
 
