@@ -1,13 +1,14 @@
 /**
  * Sums the `--trace-gc` logs a bench wrote with `BENCH_GC_TRACE=<dir>` (bench/support.ts): for each
  * file (one server), how many scavenges and mark-compacts V8 made and their pauses in milliseconds
- * (the main thread's, as V8 prints them), the mean and largest scavenge pause, and what the heap
+ * (the main thread's, as V8 prints them), the scavenges' pause mean, p50, p90, p99 and largest, and what the heap
  * gained from one scavenge's end to the next's when no mark-compact came between (the mean of the
  * heap's size after each, differenced): what the scavenges kept and promoted, in MB. Run with
  * `npx tsx bench/gc-trace-sum.ts <dir>`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { percentile } from './support.js';
 
 const dir = process.argv[2];
 if (dir === undefined) throw new Error('usage: npx tsx bench/gc-trace-sum.ts <dir>');
@@ -17,7 +18,7 @@ const LINE = /\d+ ms: (Scavenge|Mark-Compact|Mark-Compact \(reduce\)|Minor Mark-
 
 for (const file of readdirSync(dir).filter((name) => name.endsWith('.log')).sort()) {
   const sums = new Map<string, { count: number; pause: number }>();
-  let largest = 0;
+  const scavengePauses: number[] = [];
   /** The heap's size after the last collection, when it was a scavenge. */
   let afterScavenge: number | undefined;
   const gained: number[] = [];
@@ -32,7 +33,7 @@ for (const file of readdirSync(dir).filter((name) => name.endsWith('.log')).sort
     sum.pause += pause;
     sums.set(kind, sum);
     if (kind === 'Scavenge') {
-      largest = Math.max(largest, pause);
+      scavengePauses.push(pause);
       if (afterScavenge !== undefined) gained.push(after - afterScavenge);
       afterScavenge = after;
     } else {
@@ -44,6 +45,6 @@ for (const file of readdirSync(dir).filter((name) => name.endsWith('.log')).sort
   const scavengeLine =
     scavenges === undefined
       ? ''
-      : `; scavenge pause mean ${(scavenges.pause / scavenges.count).toFixed(1)} ms, largest ${largest.toFixed(1)} ms; heap gained per scavenge ${(gained.reduce((a, b) => a + b, 0) / Math.max(1, gained.length)).toFixed(2)} MB`;
+      : `; scavenge pause mean ${(scavenges.pause / scavenges.count).toFixed(1)} ms, p50 ${percentile(scavengePauses, 0.5).toFixed(1)}, p90 ${percentile(scavengePauses, 0.9).toFixed(1)}, p99 ${percentile(scavengePauses, 0.99).toFixed(1)}, largest ${Math.max(...scavengePauses).toFixed(1)} ms; heap gained per scavenge ${(gained.reduce((a, b) => a + b, 0) / Math.max(1, gained.length)).toFixed(2)} MB`;
   process.stdout.write(`${file}: ${parts.join(', ')}${scavengeLine}\n`);
 }
