@@ -45,6 +45,6 @@ for (const file of readdirSync(dir).filter((name) => name.endsWith('.log')).sort
   const scavengeLine =
     scavenges === undefined
       ? ''
-      : `; scavenge pause mean ${(scavenges.pause / scavenges.count).toFixed(1)} ms, p50 ${percentile(scavengePauses, 0.5).toFixed(1)}, p90 ${percentile(scavengePauses, 0.9).toFixed(1)}, p99 ${percentile(scavengePauses, 0.99).toFixed(1)}, largest ${Math.max(...scavengePauses).toFixed(1)} ms; heap gained per scavenge ${(gained.reduce((a, b) => a + b, 0) / Math.max(1, gained.length)).toFixed(2)} MB`;
+      : `; scavenge pause mean ${(scavenges.pause / scavenges.count).toFixed(1)} ms, p50 ${percentile(scavengePauses, 0.5).toFixed(1)}, p90 ${percentile(scavengePauses, 0.9).toFixed(1)}, p99 ${percentile(scavengePauses, 0.99).toFixed(1)}, largest ${scavengePauses.reduce((a, b) => Math.max(a, b), 0).toFixed(1)} ms; heap gained per scavenge ${(gained.reduce((a, b) => a + b, 0) / Math.max(1, gained.length)).toFixed(2)} MB`;
   process.stdout.write(`${file}: ${parts.join(', ')}${scavengeLine}\n`);
 }
