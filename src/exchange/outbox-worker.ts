@@ -106,7 +106,8 @@ export interface OutboxQueue {
    * Calls `wake` when deliveries are queued or put back by any instance (PostgreSQL: LISTEN/NOTIFY);
    * resolves to what stops it, or undefined where the queue cannot tell (PGlite). The worker polls
    * every {@link OutboxWorkerOptions.pollIntervalMs} all the same: for retries that come due, and in
-   * case a notification is missed (a listener's connection lost, a wake while no slot slept).
+   * case a notification is missed (a listener's connection lost). A wake while no slot sleeps is kept
+   * for the next slot that would ({@link OutboxWorker.wake}).
    */
   onQueued?(wake: () => void): Promise<(() => Promise<void>) | undefined>;
 }
@@ -229,6 +230,12 @@ export class OutboxWorker {
   private freed: (() => void) | undefined;
   private paused = false;
   private wakers = new Set<() => void>();
+  /**
+   * A wake that came while no slot slept: the next sleep returns at once instead. A notification sent
+   * while every slot was between a claim that found nothing and its sleep (the version committed after
+   * the claim's snapshot) would otherwise be lost until the next poll.
+   */
+  private wakeKept = false;
   private unlisten: Promise<(() => Promise<void>) | undefined> = Promise.resolve(undefined);
 
   constructor(private readonly options: OutboxWorkerOptions) {
@@ -252,6 +259,7 @@ export class OutboxWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.wakeKept = false;
     this.free = this.concurrency;
     this.slots = this.options.outbox.deliverBatch === undefined ? Array.from({ length: this.concurrency }, () => this.loop()) : [this.claimLoop()];
     this.unlisten = (this.options.outbox.onQueued?.(() => {
@@ -278,8 +286,16 @@ export class OutboxWorker {
     this.slots = [];
   }
 
-  /** Looks for due deliveries now rather than at the next poll (after a version was written here). */
+  /**
+   * Looks for due deliveries now rather than at the next poll (after a version was written here, or
+   * when another instance's notification arrives): wakes the slots that sleep, or, when none does,
+   * keeps the wake for the next slot that would ({@link sleep}).
+   */
   wake(): void {
+    if (this.wakers.size === 0) {
+      this.wakeKept = true;
+      return;
+    }
     for (const waker of this.wakers) waker();
     this.wakers.clear();
   }
@@ -378,6 +394,10 @@ export class OutboxWorker {
 
   private sleep(ms: number): Promise<void> {
     if (!this.running) return Promise.resolve();
+    if (this.wakeKept) {
+      this.wakeKept = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
