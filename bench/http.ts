@@ -53,7 +53,9 @@
  * rate achieved (≥ 98 % of it) and p99 ≤ 50 ms. These scenarios used autocannon's `overallRate` until
  * 2026-12-03, which is neither a constant rate nor a p99 of the requests (bench/open-loop.ts says why);
  * BENCH_AUTOCANNON_RATE=1 measures it again beside them as `<scenario> @<rate>/s (autocannon)`, for
- * comparison only (no verdict).
+ * comparison only (no verdict). Their client is bench/raw-http.ts since 2026-12-06; BENCH_UNDICI_RATE=1
+ * measures each again with undici's `Pool`, which they used before, as `<scenario> @<rate>/s (undici)`
+ * (no verdict): the load generator's own CPU a request is the difference to read.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -90,6 +92,8 @@ const RATE_ACHIEVED = 0.98;
 const OPEN_CONNECTIONS = Number(process.env.BENCH_OPEN_CONNECTIONS ?? '64');
 /** BENCH_AUTOCANNON_RATE=1: autocannon's `overallRate` at the same rates too, beside the open-loop figures (no verdict). */
 const AUTOCANNON_RATE = process.env.BENCH_AUTOCANNON_RATE === '1';
+/** BENCH_UNDICI_RATE=1: the constant-rate scenarios again with undici's `Pool` as the client, beside the raw client's (no verdict). */
+const UNDICI_RATE = process.env.BENCH_UNDICI_RATE === '1';
 /**
  * Another checkout of the adapter (a git worktree of main, say) whose server is measured beside this
  * one in the same rounds, on a scratch database of its own seeded with the same plans: each read and
@@ -440,12 +444,16 @@ try {
       ...READ_RATES.map((rate) => ({ base: 'fhir-read', rate })),
       ...SEARCH_RATES.map((rate) => ({ base: 'fhir-search', rate })),
     ].filter(({ base, rate }) => rate > 0 && base in all);
-    /** `rate`: offered at that constant rate by bench/open-loop.ts, or with `autocannon` by autocannon's `overallRate` (for comparison). */
-    type Scenario = { readonly base: string; readonly server: Served; readonly requests: autocannon.Request[]; readonly rate?: number; readonly autocannon?: true };
+    /**
+     * `rate`: offered at that constant rate by bench/open-loop.ts (with `undici`, on undici's `Pool`
+     * instead of bench/raw-http.ts), or with `autocannon` by autocannon's `overallRate` (both for comparison).
+     */
+    type Scenario = { readonly base: string; readonly server: Served; readonly requests: autocannon.Request[]; readonly rate?: number; readonly autocannon?: true; readonly undici?: true };
     const scenarios: Record<string, Scenario> = Object.fromEntries(([
       ...Object.entries(all).map(([name, requests]): readonly [string, Scenario] => [name, { base: name, server, requests }]),
       ...fixedRate.map(({ base, rate }): readonly [string, Scenario] => [`${base} @${String(rate)}/s`, { base, server, requests: all[base] ?? [], rate }]),
       ...(AUTOCANNON_RATE ? fixedRate : []).map(({ base, rate }): readonly [string, Scenario] => [`${base} @${String(rate)}/s (autocannon)`, { base, server, requests: all[base] ?? [], rate, autocannon: true }]),
+      ...(UNDICI_RATE ? fixedRate : []).map(({ base, rate }): readonly [string, Scenario] => [`${base} @${String(rate)}/s (undici)`, { base, server, requests: all[base] ?? [], rate, undici: true }]),
       ...variants.flatMap((variant) =>
         fixedRate.map(({ base, rate }): readonly [string, Scenario] => [`${base} @${String(rate)}/s {${variant.name}}`, { base, server: variant.server, requests: all[base] ?? [], rate }]),
       ),
@@ -467,7 +475,7 @@ try {
         const variant = variants.findIndex((candidate) => candidate.server === entry[1].server);
         // A scenario, its variants, the same at the aim's rate with its variants and [before], then its own [before].
         // A constant-rate scenario's [before] right after this server's rates, the closed-loop one's last.
-        const within = entry[1].server === before ? (entry[1].rate === undefined ? 0.9 : 0.52) : (entry[1].rate === undefined ? 0 : entry[1].autocannon === true ? 0.55 : 0.5) + (variant >= 0 ? 0.1 + 0.01 * variant : 0);
+        const within = entry[1].server === before ? (entry[1].rate === undefined ? 0.9 : 0.52) : (entry[1].rate === undefined ? 0 : entry[1].autocannon === true ? 0.55 : entry[1].undici === true ? 0.54 : 0.5) + (variant >= 0 ? 0.1 + 0.01 * variant : 0);
         return { entry, order: of < 0 ? 1_000 + index : of + within };
       })
       .sort((a, b) => a.order - b.order)
@@ -475,10 +483,10 @@ try {
 
     const results: Record<string, Figures[]> = Object.fromEntries(Object.keys(scenarios).map((name) => [name, []]));
     /** One run of a scenario: requests answered, the rate, p50/p99 (and the open-loop figures), errors. */
-    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'generator' | 'dbParts' | 'commits' | 'threads'> & { total: number }> => {
+    const run = async ({ base, server: target, requests, rate, autocannon: viaAutocannon, undici }: Scenario, seconds: number): Promise<Omit<Figures, 'cpu' | 'db' | 'generator' | 'dbParts' | 'commits' | 'threads'> & { total: number }> => {
       const open = openLoop[base];
       if (rate !== undefined && viaAutocannon !== true && open !== undefined) {
-        const result = await runOpenLoop({ url: target.url, rate, seconds, connections: OPEN_CONNECTIONS, headers, request: open });
+        const result = await runOpenLoop({ url: target.url, rate, seconds, connections: OPEN_CONNECTIONS, headers, request: open, client: undici === true ? 'undici' : 'raw' });
         return {
           total: result.completed, rps: result.achieved, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.dropped,
           openLoop: { p90: result.latency.p90, max: result.latency.max, lagP99: result.lag.p99, lagMax: result.lag.max, waited: result.waitedForConnection, dropped: result.dropped, sentP99: result.service.p99 },
@@ -583,7 +591,7 @@ try {
     for (const name of Object.keys(results).filter((name) => ['sip-read', 'fhir-read', 'sip-search', 'fhir-search', 'sip-read (no caches)', 'fhir-read (no caches)'].includes(scenarios[name]?.base ?? '') && closedLoop(name))) {
       write(`aim ≥ 2,000 reads/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 2000 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
     }
-    for (const name of Object.keys(results).filter((name) => scenarios[name]?.rate !== undefined && scenarios[name].autocannon !== true)) {
+    for (const name of Object.keys(results).filter((name) => scenarios[name]?.rate !== undefined && scenarios[name].autocannon !== true && scenarios[name].undici !== true)) {
       const rate = scenarios[name]?.rate ?? 0;
       const achieved = Math.min(...(results[name] ?? []).map((figures) => figures.rps));
       write(

@@ -22,8 +22,11 @@
  *    length-biased distribution, not of the requests, and its `responseTime` runs from the send, not
  *    from when the request was due.
  *
- * The wire is undici's `Pool` (a fixed number of keep-alive connections, pipelining 1); the
- * percentiles are hdr-histogram-js's, in microseconds. Only the scheduler is written here. The
+ * The wire is bench/raw-http.ts (a fixed number of keep-alive connections over `node:net`, one request
+ * in flight on each, each answer read only for its status and its end), or undici's `Pool` with
+ * `client: 'undici'` (as before 2026-12-06: the same connections, at about twice the generator's CPU a
+ * request, which the two cores then did not have for the server); the percentiles are
+ * hdr-histogram-js's, in microseconds. The
  * scheduler wakes by `setTimeout` (≈ 1 ms resolution) and sends everything already due at each wake,
  * so at 2,000/s it sends a few requests a wake; how late it woke for each request is reported as the
  * generator's own lag, so a reader can see whether the generator kept up (its lateness is in every
@@ -32,6 +35,7 @@
 import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { Pool } from 'undici';
+import { RawHttpPool, type RawOutcome } from './raw-http.js';
 
 /** One request of the load; `path` is relative to the pool's origin. */
 export interface OpenLoopRequest {
@@ -62,6 +66,8 @@ export interface OpenLoopOptions {
   readonly maxSeconds?: number;
   /** An answer's headers and body must each come within this (ms, default 30,000), or it is an error. */
   readonly timeoutMs?: number;
+  /** The HTTP client: `raw` (bench/raw-http.ts, the default) or `undici` (its `Pool`, as before 2026-12-06). */
+  readonly client?: 'raw' | 'undici';
 }
 
 /** Percentiles of a histogram, in milliseconds. */
@@ -142,6 +148,39 @@ class Backlog {
   }
 }
 
+/** The client the scheduler sends on: one request at a time on each of its connections, `done` called once per request. */
+interface Wire {
+  request(request: OpenLoopRequest, done: (outcome: RawOutcome) => void): void;
+  close(): Promise<void>;
+}
+
+function rawWire(url: string, connections: number, timeoutMs: number): Wire {
+  const pool = new RawHttpPool(url, { connections, timeoutMs });
+  return {
+    request: (request, done) => { pool.request(request, done); },
+    close: () => {
+      pool.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function undiciWire(url: string, connections: number, timeoutMs: number): Wire {
+  const pool = new Pool(url, { connections, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  return {
+    request: (request, done) => {
+      pool
+        .request({ method: request.method, path: request.path, ...(request.headers === undefined ? {} : { headers: request.headers }), ...(request.body === undefined ? {} : { body: request.body }) })
+        .then(async ({ statusCode, body }) => {
+          await body.arrayBuffer();
+          done({ statusCode });
+        })
+        .catch((error: unknown) => { done({ error: error instanceof Error ? error : new Error(String(error)) }); });
+    },
+    close: () => pool.close(),
+  };
+}
+
 /** Offers `rate` requests a second for `seconds` and measures each from its due time (see the module's header). */
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
   const connections = options.connections ?? 64;
@@ -149,7 +188,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   const interval = 1000 / options.rate;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxMs = 1000 * (options.maxSeconds ?? Math.max(3 * options.seconds, options.seconds + 10));
-  const pool = new Pool(options.url, { connections, pipelining: 1, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  const wire = options.client === 'undici' ? undiciWire(options.url, connections, timeoutMs) : rawWire(options.url, connections, timeoutMs);
   const latency = microseconds();
   const service = microseconds();
   const lag = microseconds();
@@ -185,24 +224,20 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
           }
           finishIfDone();
         };
-        pool
-          .request({ method: request.method, path: request.path, headers: { ...options.headers, ...request.headers }, ...(request.body === undefined ? {} : { body: request.body }) })
-          .then(async ({ statusCode, body }) => {
-            await body.arrayBuffer();
-            const end = performance.now();
-            lastEnd = Math.max(lastEnd, end);
+        wire.request({ method: request.method, path: request.path, headers: { ...options.headers, ...request.headers }, ...(request.body === undefined ? {} : { body: request.body }) }, (outcome) => {
+          const end = performance.now();
+          lastEnd = Math.max(lastEnd, end);
+          if ('error' in outcome) errors++;
+          else {
             completed++;
-            if (statusCode >= 200 && statusCode < 300) {
+            if (outcome.statusCode >= 200 && outcome.statusCode < 300) {
               ok++;
               record(latency, end - due);
               record(service, end - sentAt);
             } else non2xx++;
-          })
-          .catch(() => {
-            lastEnd = Math.max(lastEnd, performance.now());
-            errors++;
-          })
-          .finally(done);
+          }
+          done();
+        });
       };
       const tick = (): void => {
         const now = performance.now();
@@ -222,7 +257,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
       setTimeout(tick, Math.max(0, t0 - performance.now()));
     });
   } finally {
-    await pool.close();
+    await wire.close();
   }
   const elapsed = Math.max(0, lastEnd - t0) / 1000;
   return {

@@ -54,6 +54,16 @@ describe('runOpenLoop: a constant rate, each latency from its due time', () => {
     expect(result.waitedForConnection).toBe(0);
   });
 
+  it('measures the same server alike on undici, the client it used before, kept for comparison', async () => {
+    const started = await delayedServer();
+    server = started.server;
+    const result = await runOpenLoop({ url: started.url, rate: 50, seconds: 1, client: 'undici', request: (index) => ({ method: 'GET', path: `/r/${String(index)}` }) });
+    expect(result.completed).toBe(50);
+    expect(result.non2xx + result.errors + result.dropped).toBe(0);
+    expect(result.latency.p50).toBeGreaterThanOrEqual(10);
+    expect(result.latency.p50).toBeLessThan(40);
+  });
+
   it('counts a 300 ms stall for every request due during it, which the send-time figure hides', async () => {
     const started = await delayedServer(25);
     server = started.server;
