@@ -173,9 +173,16 @@ function undiciWire(url: string, connections: number, timeoutMs: number): Wire {
         .request({ method: request.method, path: request.path, ...(request.headers === undefined ? {} : { headers: request.headers }), ...(request.body === undefined ? {} : { body: request.body }) })
         .then(async ({ statusCode, body }) => {
           await body.arrayBuffer();
-          done({ statusCode });
+          return statusCode;
         })
-        .catch((error: unknown) => { done({ error: error instanceof Error ? error : new Error(String(error)) }); });
+        .then(
+          (statusCode) => {
+            done({ statusCode });
+          },
+          (error: unknown) => {
+            done({ error: error instanceof Error ? error : new Error(String(error)) });
+          },
+        );
     },
     close: () => pool.close(),
   };

@@ -111,16 +111,19 @@ class Connection {
   #body: BodyState | undefined;
   #closeAfter = false;
   #open = true;
+  readonly #onGone: (connection: Connection) => void;
 
+  /** `onGone` is called when the connection may no longer be used (at least once). */
   constructor(host: string, port: number, timeoutMs: number, onGone: (connection: Connection) => void) {
+    this.#onGone = onGone;
     this.#socket = connect({ host, port, noDelay: true });
     this.#socket.setTimeout(timeoutMs, () => { this.#fail(new Error(`no answer within ${String(timeoutMs)} ms`)); });
     this.#socket.on('data', (bytes: Buffer) => { this.#read(bytes); });
     this.#socket.on('error', (error) => { this.#fail(error); });
     this.#socket.on('close', () => {
       this.#open = false;
+      this.#onGone(this);
       this.#finish({ error: new Error('the connection closed before the answer ended') });
-      onGone(this);
     });
   }
 
@@ -142,12 +145,19 @@ class Connection {
   }
 
   close(): void {
+    this.#retire();
+  }
+
+  /** Closes the socket and marks the connection unusable at once, so that a request sent from an outcome's callback never takes it. */
+  #retire(): void {
+    this.#open = false;
+    this.#onGone(this);
     this.#socket.destroy();
   }
 
   #fail(error: Error): void {
+    this.#retire();
     this.#finish({ error });
-    this.#socket.destroy();
   }
 
   #finish(outcome: RawOutcome): void {
@@ -204,7 +214,7 @@ class Connection {
       return;
     }
     const statusCode = this.#statusCode;
-    if (this.#closeAfter) this.#socket.destroy();
+    if (this.#closeAfter) this.#retire();
     this.#finish({ statusCode });
   }
 }

@@ -142,6 +142,25 @@ describe('RawHttpPool against real servers on loopback', () => {
     expect(await send(pool, { method: 'GET', path: '/b' })).toEqual({ statusCode: 200 });
   });
 
+  it('opens a new connection after an answer that says Connection: close, even for a request sent from its callback', async () => {
+    const started = await rawServer(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'), (bytes) => [bytes]);
+    server = started.server;
+    let connections = 0;
+    started.server.on('connection', () => connections++);
+    const open = new RawHttpPool(started.origin, { connections: 1, timeoutMs: 5_000 });
+    pool = open;
+    const outcomes = await new Promise<RawOutcome[]>((resolve) => {
+      open.request({ method: 'GET', path: '/a' }, (first) => {
+        // Sent before the closed connection's 'close' event: it must not be given that connection.
+        open.request({ method: 'GET', path: '/b' }, (second) => {
+          resolve([first, second]);
+        });
+      });
+    });
+    expect(outcomes).toEqual([{ statusCode: 200 }, { statusCode: 200 }]);
+    expect(connections).toBe(2);
+  });
+
   it('fails a request whose connection closes before its answer ends, and opens a new connection for the next', async () => {
     let connections = 0;
     server = createNetServer((socket) => {
