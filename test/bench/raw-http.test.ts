@@ -12,9 +12,19 @@ function send(pool: RawHttpPool, request: Parameters<RawHttpPool['request']>[0])
   });
 }
 
+/** A TCP server on a loopback port, each connection handed to `handler`, with its `http://` origin. */
+async function netServer(handler: (socket: Socket) => void): Promise<{ server: NetServer; origin: string }> {
+  const server = createNetServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return { server, origin: `http://127.0.0.1:${String(address.port)}` };
+}
+
 /** A TCP server that answers every request on a connection with `answer` (raw bytes), cut into pieces as `split` says. */
-async function rawServer(answer: Buffer, split: (bytes: Buffer) => Buffer[]): Promise<{ server: NetServer; origin: string }> {
-  const server = createNetServer((socket: Socket) => {
+function rawServer(answer: Buffer, split: (bytes: Buffer) => Buffer[]): Promise<{ server: NetServer; origin: string }> {
+  return netServer((socket: Socket) => {
     let seen = '';
     socket.on('data', (bytes: Buffer) => {
       seen += bytes.toString('latin1');
@@ -25,11 +35,6 @@ async function rawServer(answer: Buffer, split: (bytes: Buffer) => Buffer[]): Pr
       }
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, origin: `http://127.0.0.1:${String(address.port)}` };
 }
 
 describe('parseHead: the status and where the body ends', () => {
@@ -163,17 +168,14 @@ describe('RawHttpPool against real servers on loopback', () => {
 
   it('fails a request whose connection closes before its answer ends, and opens a new connection for the next', async () => {
     let connections = 0;
-    server = createNetServer((socket) => {
+    const started = await netServer((socket) => {
       connections++;
       socket.once('data', () => {
         socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort');
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    pool = new RawHttpPool(`http://127.0.0.1:${String(address.port)}`, { connections: 1, timeoutMs: 5_000 });
+    server = started.server;
+    pool = new RawHttpPool(started.origin, { connections: 1, timeoutMs: 5_000 });
     const first = await send(pool, { method: 'GET', path: '/' });
     expect('error' in first && first.error.message).toMatch(/closed before the answer ended/);
     const second = await send(pool, { method: 'GET', path: '/' });
@@ -182,23 +184,17 @@ describe('RawHttpPool against real servers on loopback', () => {
   });
 
   it('fails a request with no answer within its timeout', async () => {
-    server = createNetServer((socket) => socket.resume());
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    pool = new RawHttpPool(`http://127.0.0.1:${String(address.port)}`, { connections: 1, timeoutMs: 200 });
+    const started = await netServer((socket) => socket.resume());
+    server = started.server;
+    pool = new RawHttpPool(started.origin, { connections: 1, timeoutMs: 200 });
     const outcome = await send(pool, { method: 'GET', path: '/' });
     expect('error' in outcome && outcome.error.message).toMatch(/no answer within 200 ms/);
   });
 
   it('refuses a request when every connection is busy', async () => {
-    server = createNetServer((socket) => socket.resume());
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    const busy = new RawHttpPool(`http://127.0.0.1:${String(address.port)}`, { connections: 1, timeoutMs: 5_000 });
+    const started = await netServer((socket) => socket.resume());
+    server = started.server;
+    const busy = new RawHttpPool(started.origin, { connections: 1, timeoutMs: 5_000 });
     pool = busy;
     busy.request({ method: 'GET', path: '/' }, () => undefined);
     expect(() => {
