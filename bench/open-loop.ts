@@ -35,15 +35,11 @@
 import { performance } from 'node:perf_hooks';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { Pool } from 'undici';
-import { RawHttpPool, type RawOutcome } from './raw-http.js';
+import { RawHttpPool, type RawOutcome, type RawRequest } from './raw-http.js';
 
-/** One request of the load; `path` is relative to the pool's origin. */
-export interface OpenLoopRequest {
+/** One request of the load, a GET or a POST; `path` is relative to the pool's origin, and a body given as bytes is written without encoding it at each request. */
+export interface OpenLoopRequest extends RawRequest {
   readonly method: 'GET' | 'POST';
-  readonly path: string;
-  readonly headers?: Readonly<Record<string, string>>;
-  /** The body as text, or as the bytes to send (what undici writes without encoding it at each request). */
-  readonly body?: string | Uint8Array;
 }
 
 export interface OpenLoopOptions {
