@@ -13,13 +13,8 @@ function send(pool: RawHttpPool, request: Parameters<RawHttpPool['request']>[0])
 }
 
 /** A TCP server on a loopback port, each connection handed to `handler`, with its `http://` origin. */
-async function netServer(handler: (socket: Socket) => void): Promise<{ server: NetServer; origin: string }> {
-  const server = createNetServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, origin: `http://127.0.0.1:${String(address.port)}` };
+function netServer(handler: (socket: Socket) => void): Promise<{ server: NetServer; origin: string }> {
+  return listenOnLoopback(createNetServer(handler));
 }
 
 /** A TCP server that answers every request on a connection with `answer` (raw bytes), cut into pieces as `split` says. */

@@ -6,20 +6,23 @@
 import { once } from 'node:events';
 import type { RequestListener, Server } from 'node:http';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 
-export interface Loopback {
-  readonly server: Server;
+export interface Loopback<S extends NetServer = Server> {
+  readonly server: S;
   readonly port: number;
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
   readonly origin: string;
 }
 
 /**
- * Listens on 127.0.0.1 at a free port: `server` as given, or a new server of `listener` (an Express
- * app is one, as its own `app.listen` makes it).
+ * Listens on 127.0.0.1 at a free port: `server` as given (a plain TCP server too, for a test that
+ * writes HTTP bytes itself), or a new server of `listener` (an Express app is one, as its own
+ * `app.listen` makes it).
  */
-export async function listenOnLoopback(server: Server | RequestListener): Promise<Loopback> {
+export async function listenOnLoopback(server: Server | RequestListener): Promise<Loopback>;
+export async function listenOnLoopback<S extends NetServer>(server: S): Promise<Loopback<S>>;
+export async function listenOnLoopback(server: NetServer | RequestListener): Promise<Loopback<NetServer>> {
   const listening = typeof server === 'function' ? createServer(server) : server;
   listening.listen(0, '127.0.0.1');
   await once(listening, 'listening');
