@@ -584,13 +584,9 @@ try {
     const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
     write();
     const closedLoop = (name: string): boolean => scenarios[name]?.rate === undefined && !name.endsWith(' [before]');
-    for (const name of Object.keys(results).filter((name) => ['sip-create', 'fhir-tx'].includes(scenarios[name]?.base ?? '') && closedLoop(name))) {
-      write(`aim ≥ 100 ${scenarios[name]?.base === 'fhir-tx' ? 'transactions' : 'creates'}/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 100 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
-    }
-    if (!transactions) write('aim ≥ 100 SIP transactions/s (fhir-tx): not measured — POST /fhir does not take transactions yet');
-    for (const name of Object.keys(results).filter((name) => ['sip-read', 'fhir-read', 'sip-search', 'fhir-search', 'sip-read (no caches)', 'fhir-read (no caches)'].includes(scenarios[name]?.base ?? '') && closedLoop(name))) {
-      write(`aim ≥ 2,000 reads/s with p99 ≤ 50 ms (${name}): ${verdict(medianOf(name) >= 2000 && worstP99(name) <= 50)} (${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms)`);
-    }
+    const uncachedLane = (name: string): boolean => scenarios[name]?.base.endsWith(' (no caches)') === true;
+    const aimRate = (base: string | undefined): number => (base === 'sip-create' || base === 'fhir-tx' ? 100 : 2000);
+    // The aims at their own rates first: that is what an aim of a rate with a p99 asks.
     for (const name of Object.keys(results).filter((name) => scenarios[name]?.rate !== undefined && scenarios[name].autocannon !== true && scenarios[name].undici !== true)) {
       const rate = scenarios[name]?.rate ?? 0;
       const achieved = Math.min(...(results[name] ?? []).map((figures) => figures.rps));
@@ -598,6 +594,30 @@ try {
         `aim ${{ 'fhir-tx': 'transactions', 'fhir-search': 'searches' }[scenarios[name]?.base ?? ''] ?? 'reads'} at ${String(rate)}/s offered with p99 ≤ 50 ms (${name}): ${verdict(achieved >= RATE_ACHIEVED * rate && worstP99(name) <= 50)} ` +
           `(achieved ${achieved.toFixed(0)}/s in the slowest round, worst p99 ${ms(worstP99(name))} ms, each request timed from its due time at a constant rate)`,
       );
+    }
+    if (!transactions) write('aim ≥ 100 SIP transactions/s (fhir-tx): not measured — POST /fhir does not take transactions yet');
+    // Closed-loop, every connection sends its next request as soon as its answer came: the server's top
+    // rate, with its connections' queue as the latency. Where that rate is the aim's or more but its p99
+    // is not, the p99 says how long CONNECTIONS requests wait in turn at that rate, not what a request
+    // waits at the aim's rate (Little's law: CONNECTIONS ÷ rate on average), which the line above judges.
+    for (const name of Object.keys(results).filter((name) => closedLoop(name) && !uncachedLane(name) && scenarios[name]?.base !== 'health' && scenarios[name]?.base !== 'fhir-status-page')) {
+      const base = scenarios[name]?.base;
+      const target = aimRate(base);
+      const rate = medianOf(name);
+      const what = base === 'fhir-tx' ? 'transactions' : base === 'sip-create' ? 'creates' : 'reads';
+      const figure = `${rate.toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms`;
+      if (rate < target) write(`closed loop, ${String(CONNECTIONS)} connections (${name}): NOT met, below the aim's ${target.toLocaleString('en')} ${what}/s (${figure})`);
+      else if (worstP99(name) <= 50) write(`closed loop, ${String(CONNECTIONS)} connections (${name}): met, ≥ ${target.toLocaleString('en')} ${what}/s with p99 ≤ 50 ms (${figure})`);
+      else {
+        write(
+          `closed loop, ${String(CONNECTIONS)} connections (${name}): ${figure} — the rate is ${(rate / target).toFixed(1)}× the aim's; the p99 is ${String(CONNECTIONS)} connections queued at that rate ` +
+            `(${(CONNECTIONS / rate * 1000).toFixed(0)} ms on average by Little's law), not the latency at the aim's rate${Object.values(scenarios).some((scenario) => scenario.base === base && scenario.rate === target) ? `, which "${base ?? ''} @${String(target)}/s" judges` : ''}`,
+        );
+      }
+    }
+    // The reads again with nothing remembered between requests: what the caches are worth, not the server as it runs.
+    for (const name of Object.keys(results).filter((name) => closedLoop(name) && uncachedLane(name))) {
+      write(`without caches, not the server as it runs (${name}): ${medianOf(name).toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms — ${medianOf(name) >= 2000 && worstP99(name) <= 50 ? 'would meet' : 'would not meet'} the read aim`);
     }
     write();
     write("the server's threads, ms/req (median over the rounds): its event loop on a core, the event loop waiting for a core (runnable while every core was busy), its other threads on a core (V8's garbage collector and compiler helpers, workers)");
