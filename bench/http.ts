@@ -71,7 +71,7 @@ import { createAuthenticator, issueLocalToken, loadOrCreateLocalKey, mayAccess, 
 import { checkPlan, judgeSend, judgeSendAndRecorded, parsePlan, planStatus, trafficLight, type SipPlan } from '../src/sip/index.js';
 import { createPlanStore } from '../src/store/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, processTreeResidentMemory, processTreeThreadTimes, startServe, warmUp, write, type ResidentMemory, type Served, type ThreadTimes } from './support.js';
+import { closedLoopVerdict, median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, postgresCpuParts, processTreeCpuMillis, processTreeResidentMemory, processTreeThreadTimes, startServe, warmUp, write, type ResidentMemory, type Served, type ThreadTimes } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
@@ -596,24 +596,22 @@ try {
       );
     }
     if (!transactions) write('aim ≥ 100 SIP transactions/s (fhir-tx): not measured — POST /fhir does not take transactions yet');
-    // Closed-loop, every connection sends its next request as soon as its answer came: the server's top
-    // rate, with its connections' queue as the latency. Where that rate is the aim's or more but its p99
-    // is not, the p99 says how long CONNECTIONS requests wait in turn at that rate, not what a request
-    // waits at the aim's rate (Little's law: CONNECTIONS ÷ rate on average), which the line above judges.
+    // Closed-loop: the server's top rate, with its connections' queue as the latency (closedLoopVerdict says what that p99 is).
     for (const name of Object.keys(results).filter((name) => closedLoop(name) && !uncachedLane(name) && scenarios[name]?.base !== 'health' && scenarios[name]?.base !== 'fhir-status-page')) {
       const base = scenarios[name]?.base;
-      const target = aimRate(base);
-      const rate = medianOf(name);
-      const what = base === 'fhir-tx' ? 'transactions' : base === 'sip-create' ? 'creates' : 'reads';
-      const figure = `${rate.toFixed(0)}/s, worst p99 ${String(worstP99(name))} ms`;
-      if (rate < target) write(`closed loop, ${String(CONNECTIONS)} connections (${name}): NOT met, below the aim's ${target.toLocaleString('en')} ${what}/s (${figure})`);
-      else if (worstP99(name) <= 50) write(`closed loop, ${String(CONNECTIONS)} connections (${name}): met, ≥ ${target.toLocaleString('en')} ${what}/s with p99 ≤ 50 ms (${figure})`);
-      else {
-        write(
-          `closed loop, ${String(CONNECTIONS)} connections (${name}): ${figure} — the rate is ${(rate / target).toFixed(1)}× the aim's; the p99 is ${String(CONNECTIONS)} connections queued at that rate ` +
-            `(${(CONNECTIONS / rate * 1000).toFixed(0)} ms on average by Little's law), not the latency at the aim's rate${Object.values(scenarios).some((scenario) => scenario.base === base && scenario.rate === target) ? `, which "${base ?? ''} @${String(target)}/s" judges` : ''}`,
-        );
-      }
+      const aim = aimRate(base);
+      const judgedBy = Object.values(scenarios).some((scenario) => scenario.base === base && scenario.rate === aim) ? `${base ?? ''} @${String(aim)}/s` : undefined;
+      write(
+        closedLoopVerdict({
+          name,
+          what: base === 'fhir-tx' ? 'transactions' : base === 'sip-create' ? 'creates' : 'reads',
+          rate: medianOf(name),
+          worstP99: worstP99(name),
+          connections: CONNECTIONS,
+          aimRate: aim,
+          ...(judgedBy === undefined ? {} : { judgedBy }),
+        }),
+      );
     }
     // The reads again with nothing remembered between requests: what the caches are worth, not the server as it runs.
     for (const name of Object.keys(results).filter((name) => closedLoop(name) && uncachedLane(name))) {

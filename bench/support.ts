@@ -511,3 +511,40 @@ export async function deliveryRounds<C extends { readonly name: string }>(now: C
   write(`adapter CPU ${now.name} ÷ ${before.name} per round: ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}`);
   write(`load average at the end: ${loadAverage()}`);
 }
+
+/** A closed-loop scenario's figures, as bench:http judges them against issue #11's aim of a rate with a p99. */
+export interface ClosedLoopFigures {
+  readonly name: string;
+  /** What the scenario does, in the aim's words: 'transactions', 'creates', 'reads'. */
+  readonly what: string;
+  /** The median of its rounds' requests/s. */
+  readonly rate: number;
+  /** The worst of its rounds' p99, ms. */
+  readonly worstP99: number;
+  readonly connections: number;
+  /** The aim's rate: 100 for the writes, 2,000 for the reads. */
+  readonly aimRate: number;
+  /** The constant-rate scenario that judges the aim's latency, when the run has one. */
+  readonly judgedBy?: string;
+}
+
+/**
+ * The verdict line of a closed-loop scenario. A closed loop runs the server at its top rate, so its
+ * p99 is its connections' queue at that rate (Little's law: connections ÷ rate on average, whatever a
+ * request costs), not what a request waits at the aim's rate. Below the aim's rate it is NOT met;
+ * at it or above with p99 ≤ 50 ms, met; at it or above with a longer p99, the line gives the figures
+ * and says what that p99 is, and which scenario judges the aim's latency (docs/performance.md, "The
+ * verdicts as the aims ask").
+ */
+export function closedLoopVerdict(figures: ClosedLoopFigures): string {
+  const { name, what, rate, worstP99, connections, aimRate, judgedBy } = figures;
+  const head = `closed loop, ${String(connections)} connections (${name})`;
+  const measured = `${rate.toFixed(0)}/s, worst p99 ${String(worstP99)} ms`;
+  const aim = `${aimRate.toLocaleString('en')} ${what}/s`;
+  if (rate < aimRate) return `${head}: NOT met, below the aim's ${aim} (${measured})`;
+  if (worstP99 <= 50) return `${head}: met, ≥ ${aim} with p99 ≤ 50 ms (${measured})`;
+  return (
+    `${head}: ${measured} — the rate is ${(rate / aimRate).toFixed(1)}× the aim's; the p99 is ${String(connections)} connections queued at that rate ` +
+    `(${((connections / rate) * 1000).toFixed(0)} ms on average by Little's law), not the latency at the aim's rate${judgedBy === undefined ? '' : `, which "${judgedBy}" judges`}`
+  );
+}
