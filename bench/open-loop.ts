@@ -64,6 +64,8 @@ export interface OpenLoopOptions {
   readonly timeoutMs?: number;
   /** The HTTP client: `raw` (bench/raw-http.ts, the default) or `undici` (its `Pool`, as before 2026-12-06). */
   readonly client?: 'raw' | 'undici';
+  /** Called with each answered request's due time, send time and end (`performance.now()`, ms) and its status: a time series of the run (bench/stalls.ts). */
+  readonly onAnswer?: (answer: { readonly due: number; readonly sent: number; readonly end: number; readonly statusCode: number }) => void;
 }
 
 /** Percentiles of a histogram, in milliseconds. */
@@ -233,6 +235,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
           if ('error' in outcome) errors++;
           else {
             completed++;
+            options.onAnswer?.({ due, sent: sentAt, end, statusCode: outcome.statusCode });
             if (outcome.statusCode >= 200 && outcome.statusCode < 300) {
               ok++;
               record(latency, end - due);

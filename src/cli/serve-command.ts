@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { authDisabledWarning } from '../http/auth/index.js';
 import { loadConfig, SETTING_VARIABLES, type ServerConfig } from '../http/config.js';
+import { niceHelperThreads } from '../http/helper-threads.js';
 import type { CommandIo } from './io.js';
 
 export const SERVE_USAGE = `Usage: sip-fhir serve [options]
@@ -96,6 +97,8 @@ export async function runServe(args: readonly string[], io: CommandIo): Promise<
     io.err(['sip-fhir serve: the settings are not valid:', ...settings.problems.map((problem) => `  ${problem}`)].join('\n'));
     return 2;
   }
+  // Before the server starts: its event loop first, the helpers in the time left (src/http/helper-threads.ts).
+  niceHelperThreads(settings.config.helperNice);
   if (settings.config.processes > 1) return serveInProcesses(settings.config, io);
   const { startServer } = await import('../http/server.js');
   let server;

@@ -59,6 +59,12 @@ export const serverConfigSchema = z.object({
    * PostgreSQL server with `autovacuum = off`; src/store/statistics.ts); 0 never does.
    */
   analyzeSeconds: z.coerce.number().int('must be a whole number of seconds').min(0, 'must be 0 or more').max(3_600, 'must be at most 3600 (an hour)').default(10),
+  /**
+   * `SIP_HELPER_NICE`: the nice value of the server's threads other than its event loop (V8's
+   * collector and compiler helpers, libuv's pool), set at start on Linux (src/http/helper-threads.ts),
+   * so that a concurrent collection does not keep the event loop from a core; 0 leaves them alone.
+   */
+  helperNice: z.coerce.number().int('must be a whole number').min(0, 'must be 0 or more').max(19, 'must be at most 19').default(10),
   /** `SIP_LOAD_EXAMPLES`: load the example plans into a new, empty store. */
   loadExamples: flagSchema.default(true),
   /** `SIP_AUTH_DISABLED`: no authentication at all — for local experiments only, and loudly so. */
@@ -110,6 +116,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   processes: 'SIP_PROCESSES',
   validationWorkers: 'SIP_VALIDATION_WORKERS',
   analyzeSeconds: 'SIP_ANALYZE_SECONDS',
+  helperNice: 'SIP_HELPER_NICE',
   loadExamples: 'SIP_LOAD_EXAMPLES',
   authDisabled: 'SIP_AUTH_DISABLED',
   authIssuer: 'SIP_AUTH_ISSUER',

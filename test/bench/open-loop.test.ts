@@ -82,6 +82,23 @@ describe('runOpenLoop: a constant rate, each latency from its due time', () => {
     expect(result.service.p90).toBeLessThan(100);
   });
 
+  it('hands each answer to onAnswer with its due time, send and end, so the stall can be found in the time series', async () => {
+    const started = await delayedServer(25);
+    server = started.server;
+    const answers: { due: number; sent: number; end: number; statusCode: number }[] = [];
+    const result = await runOpenLoop({ url: started.url, rate: 50, seconds: 2, connections: 1, request: (index) => ({ method: 'GET', path: `/r/${String(index)}` }), onAnswer: (answer) => answers.push(answer) });
+    expect(answers).toHaveLength(result.completed);
+    expect(answers.every((answer) => answer.statusCode === 200 && answer.due <= answer.sent && answer.sent < answer.end)).toBe(true);
+    // Due 20 ms apart, in order.
+    const dues = answers.map((answer) => answer.due).sort((a, b) => a - b);
+    const firstDue = dues[0] ?? Number.NaN;
+    expect((dues[dues.length - 1] ?? Number.NaN) - firstDue).toBeCloseTo(99 * 20, 0);
+    // The stalled request is the 25th: the slowest answer from its due time is due ≈ 24 × 20 ms after the first.
+    const slowest = answers.reduce((worst, answer) => (answer.end - answer.due > worst.end - worst.due ? answer : worst));
+    expect(slowest.end - slowest.due).toBeGreaterThanOrEqual(295);
+    expect(slowest.due - firstDue).toBeCloseTo(24 * 20, 0);
+  });
+
   it('sends a body given as bytes as it sends the same body given as text', async () => {
     const received: Buffer[] = [];
     server = createServer((request, response) => {

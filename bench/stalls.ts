@@ -1,0 +1,216 @@
+/**
+ * Where the stalls that break a round's p99 at 2,000 reads/s come from. A p99 over a 5-second round at
+ * 2,000/s is broken by a single stall of ≈ 50 ms (it delays 100 requests, 1 % of the round), and the
+ * rounds that missed had a p90 of 3–5 ms (docs/performance.md, "The tails"). This runs the FHIR read
+ * at a constant rate (bench/open-loop.ts) against `sip-fhir serve` on a scratch PostgreSQL database, as
+ * bench:http does, and samples the scheduler's statistics every BENCH_SAMPLE_MS (default 5) while it
+ * runs: the server's event loop (on a core, waiting for one), the server's other threads, the
+ * PostgreSQL backends of the database, and this process's own thread (the load generator).
+ *
+ * After each run it finds the stalls — runs of 10 ms slots in which some request fell due that took
+ * BENCH_STALL_MS (default 25) or more from its due time — and prints, for each, what every part did in
+ * it: a server whose event loop ran most of the stall was busy (its own work, or a collection); one
+ * that waited for a core was crowded out; one that did neither was waiting (for PostgreSQL, or for
+ * requests the generator had not sent). The idle share of the machine's two cores is `/proc/stat`'s.
+ *
+ * BENCH_PLANS (default 500) plans, BENCH_RATE (default 2000), BENCH_SECONDS (default 10) a run,
+ * BENCH_RUNS (default 3), after a warm-up of 4,000 reads. Linux only (reads /proc).
+ * Run with `npx tsx bench/stalls.ts`.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bundle, CarePlan } from 'fhir/r4.js';
+import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
+import { createScratchDatabase } from '../test/store/postgres-scratch.js';
+import { runOpenLoop } from './open-loop.js';
+import { newPlan, personnummer, startServe, write } from './support.js';
+
+const PLANS = Number(process.env.BENCH_PLANS ?? '500');
+const RATE = Number(process.env.BENCH_RATE ?? '2000');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? '10');
+const RUNS = Number(process.env.BENCH_RUNS ?? '3');
+const SAMPLE_MS = Number(process.env.BENCH_SAMPLE_MS ?? '5');
+const STALL_MS = Number(process.env.BENCH_STALL_MS ?? '25');
+const SLOT_MS = 10;
+/** With BENCH_RENICE=<n>, every other run has the server's threads but its event loop at that nice value (V8's helpers, libuv's pool). */
+const RENICE = process.env.BENCH_RENICE === undefined ? undefined : Number(process.env.BENCH_RENICE);
+const ORG = 'SE2321000180-1000';
+
+/** A thread's time on a core and waiting for one so far, ms (`/proc/…/schedstat`), or zeros when it is gone. */
+function schedstat(path: string): { ran: number; waited: number } {
+  try {
+    const [ran = 0, waited = 0] = readFileSync(path, 'utf8').trim().split(' ').map(Number);
+    return { ran: ran / 1e6, waited: waited / 1e6 };
+  } catch {
+    return { ran: 0, waited: 0 };
+  }
+}
+
+/** The PostgreSQL backends serving `database`, by the title PostgreSQL gives them. */
+function backendsOf(database: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return title.startsWith('postgres: ') && title.split(/[\s\0]/).includes(database);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The machine's idle time so far, ms over all cores (`/proc/stat`, in the kernel's ticks of 10 ms). */
+function idleMillis(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  return ((fields[3] ?? 0) + (fields[4] ?? 0)) * 10;
+}
+
+interface Sample {
+  readonly at: number;
+  readonly serverLoop: { ran: number; waited: number };
+  readonly serverOthers: number;
+  readonly postgres: number;
+  readonly generator: { ran: number; waited: number };
+  readonly idle: number;
+}
+
+function sample(serverPid: number, backends: readonly number[]): Sample {
+  let serverOthers = 0;
+  for (const tid of readdirSync(`/proc/${String(serverPid)}/task`)) if (tid !== String(serverPid)) serverOthers += schedstat(`/proc/${String(serverPid)}/task/${tid}/schedstat`).ran;
+  let postgres = 0;
+  for (const pid of backends) postgres += schedstat(`/proc/${String(pid)}/schedstat`).ran;
+  return {
+    at: performance.now(),
+    serverLoop: schedstat(`/proc/${String(serverPid)}/task/${String(serverPid)}/schedstat`),
+    serverOthers,
+    postgres,
+    generator: schedstat('/proc/thread-self/schedstat'),
+    idle: idleMillis(),
+  };
+}
+
+/** What each part did between two samples, ms: on a core, and waiting for one for the event loops. */
+interface Spent {
+  readonly span: number;
+  readonly serverRan: number;
+  readonly serverWaited: number;
+  readonly serverOthers: number;
+  readonly postgres: number;
+  readonly generatorRan: number;
+  readonly generatorWaited: number;
+  readonly idle: number;
+}
+
+/** What each part did between the samples that bracket [from, to]. */
+function between(samples: readonly Sample[], from: number, to: number): Spent | undefined {
+  const first = [...samples].reverse().find((s) => s.at <= from) ?? samples[0];
+  const last = samples.find((s) => s.at >= to) ?? samples[samples.length - 1];
+  if (first === undefined || last === undefined) return undefined;
+  return {
+    span: last.at - first.at,
+    serverRan: last.serverLoop.ran - first.serverLoop.ran,
+    serverWaited: last.serverLoop.waited - first.serverLoop.waited,
+    serverOthers: last.serverOthers - first.serverOthers,
+    postgres: last.postgres - first.postgres,
+    generatorRan: last.generator.ran - first.generator.ran,
+    generatorWaited: last.generator.waited - first.generator.waited,
+    idle: last.idle - first.idle,
+  };
+}
+
+/** {@link Spent} as a line, each figure divided by `per` (1 for ms, the seconds for ms a second). */
+function described(spent: Spent | undefined, per = 1): string {
+  if (spent === undefined) return 'no samples';
+  const f = (ms: number): string => (ms / per).toFixed(1);
+  return (
+    `server event loop ran ${f(spent.serverRan)}, waited ${f(spent.serverWaited)}; its other threads ran ${f(spent.serverOthers)}; ` +
+    `PostgreSQL ran ${f(spent.postgres)}; generator ran ${f(spent.generatorRan)}, waited ${f(spent.generatorWaited)}; idle (2 cores, 10 ms ticks) ${f(spent.idle)}`
+  );
+}
+
+const scratch = await createScratchDatabase();
+const database = new URL(scratch.url).pathname.slice(1);
+const dataDir = mkdtempSync(join(tmpdir(), 'sip-stalls-'));
+try {
+  const server = await startServe(scratch.url, dataDir);
+  try {
+    if (server.pid === undefined) throw new Error('the server has no pid to sample');
+    const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const carePlans: string[] = [];
+    for (let from = 0; from < PLANS; from += 10) {
+      await Promise.all(
+        Array.from({ length: Math.min(10, PLANS - from) }, async (_, offset) => {
+          const id = `sip-stalls-${String(from + offset)}`;
+          const created = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(newPlan(id, personnummer(from + offset).replace('-', ''))) });
+          if (created.status !== 201) throw new Error(`seeding ${id} answered ${String(created.status)}: ${await created.text()}`);
+          await created.arrayBuffer();
+          const found = await fetch(`${server.url}/fhir/CarePlan?identifier=${encodeURIComponent(id)}`, { headers });
+          const carePlan = ((await found.json()) as Bundle).entry?.[0]?.resource as CarePlan | undefined;
+          if (carePlan?.id === undefined) throw new Error(`no CarePlan found for ${id}`);
+          carePlans.push(carePlan.id);
+        }),
+      );
+    }
+    let next = 0;
+    const request = (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` });
+    await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: { Authorization: `Bearer ${token}` }, request });
+    const backends = backendsOf(database);
+    write(`stalls: sip-fhir serve (pid ${String(server.pid)}), ${String(PLANS)} plans, ${String(backends.length)} PostgreSQL backends; FHIR read at ${String(RATE)}/s, ${String(RUNS)} runs of ${String(SECONDS)} s; a stall: ${String(SLOT_MS)} ms slots in which a request due took ≥ ${String(STALL_MS)} ms; sampled every ${String(SAMPLE_MS)} ms`);
+
+    for (let run = 1; run <= RUNS; run++) {
+      const reniced = RENICE !== undefined && run % 2 === 0;
+      // Linux's nice value is a thread's own: setpriority on a thread id changes that thread alone.
+      for (const tid of readdirSync(`/proc/${String(server.pid)}/task`)) if (tid !== String(server.pid) && RENICE !== undefined) setPriority(Number(tid), reniced ? RENICE : 0);
+      if (RENICE !== undefined) write(`run ${String(run)}: the server's other threads at nice ${String(reniced ? RENICE : 0)}`);
+      const answers: { due: number; end: number }[] = [];
+      const samples: Sample[] = [sample(server.pid, backends)];
+      const pid = server.pid;
+      const sampler = setInterval(() => samples.push(sample(pid, backends)), SAMPLE_MS);
+      const result = await runOpenLoop({ url: server.url, rate: RATE, seconds: SECONDS, headers: { Authorization: `Bearer ${token}` }, request, onAnswer: ({ due, end }) => answers.push({ due, end }) });
+      clearInterval(sampler);
+      samples.push(sample(server.pid, backends));
+      write(`run ${String(run)}: ${result.achieved.toFixed(0)}/s, p50 ${result.latency.p50.toFixed(1)} ms, p90 ${result.latency.p90.toFixed(1)}, p99 ${result.latency.p99.toFixed(1)}, max ${result.latency.max.toFixed(1)}; generator lag p99 ${result.lag.p99.toFixed(1)} ms; ${String(result.waitedForConnection)} waited for a connection; ${String(samples.length)} samples; load ${(loadavg()[0] ?? 0).toFixed(2)}`);
+      write(`  the whole run, ms a second: ${described(between(samples, samples[0]?.at ?? 0, samples[samples.length - 1]?.at ?? 0), SECONDS)}`);
+      // Slots by due time: the worst latency of a request due in each.
+      const t0 = Math.min(...answers.map((answer) => answer.due));
+      const worst = new Map<number, number>();
+      const count = new Map<number, number>();
+      for (const { due, end } of answers) {
+        const slot = Math.floor((due - t0) / SLOT_MS);
+        worst.set(slot, Math.max(worst.get(slot) ?? 0, end - due));
+        if (end - due >= STALL_MS) count.set(slot, (count.get(slot) ?? 0) + 1);
+      }
+      const slow = [...worst.entries()].filter(([, latency]) => latency >= STALL_MS).map(([slot]) => slot).sort((a, b) => a - b);
+      const stalls: { first: number; last: number }[] = [];
+      for (const slot of slow) {
+        const open = stalls[stalls.length - 1];
+        if (open !== undefined && slot <= open.last + 1) open.last = slot;
+        else stalls.push({ first: slot, last: slot });
+      }
+      const slowRequests = [...count.values()].reduce((sum, n) => sum + n, 0);
+      write(`  ${String(stalls.length)} stalls, ${String(slowRequests)} requests ≥ ${String(STALL_MS)} ms (${((100 * slowRequests) / Math.max(1, answers.length)).toFixed(2)} %)`);
+      for (const { first, last } of stalls.sort((a, b) => (worst.get(b.first) ?? 0) - (worst.get(a.first) ?? 0)).slice(0, 8)) {
+        const from = t0 + first * SLOT_MS;
+        let peak = 0;
+        let requests = 0;
+        for (let slot = first; slot <= last; slot++) {
+          peak = Math.max(peak, worst.get(slot) ?? 0);
+          requests += count.get(slot) ?? 0;
+        }
+        // The stall as the server lived it: from the first slow request's due time to its worst one's answer.
+        const to = from + (last - first + 1) * SLOT_MS + peak;
+        const spent = between(samples, from, to);
+        write(`  at ${((from - t0) / 1000).toFixed(2)} s: ${String(requests)} requests ≥ ${String(STALL_MS)} ms, worst ${peak.toFixed(0)} ms; over the ${(spent?.span ?? 0).toFixed(0)} ms sampled around it: ${described(spent)}`);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+} finally {
+  await scratch.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
