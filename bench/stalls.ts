@@ -13,6 +13,10 @@
  * that waited for a core was crowded out; one that did neither was waiting (for PostgreSQL, or for
  * requests the generator had not sent). The idle share of the machine's two cores is `/proc/stat`'s.
  *
+ * The server runs as `npm start` runs it, its helper threads at `SIP_HELPER_NICE` (default 10, from
+ * the environment). BENCH_RENICE=<n> sets them to n in every other run and to 0 in the others, for an
+ * interleaved comparison (it found the helpers' nice: docs/performance.md, "The helpers' nice").
+ *
  * BENCH_PLANS (default 500) plans, BENCH_RATE (default 2000), BENCH_SECONDS (default 10) a run,
  * BENCH_RUNS (default 3), after a warm-up of 4,000 reads. Linux only (reads /proc).
  * Run with `npx tsx bench/stalls.ts`.
