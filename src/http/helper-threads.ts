@@ -8,8 +8,8 @@
  * answer, waits for a core meanwhile: bench/stalls.ts found that behind every stall of 40–60 ms that
  * broke a round's p99 at 2,000 reads/s. With the helpers at nice 10 or 19 and the event loop at 0, the
  * kernel runs the event loop first and the helpers in the time left (the cores were ≈ 40 % idle on
- * the whole): the share of reads slower than 25 ms fell from 1.0–1.7 % to 0.1–0.4 % in the same
- * interleaved runs, and no request waited for a connection (docs/performance.md, "The helpers' nice").
+ * the whole): the share of reads slower than 25 ms fell from 0.9–1.7 % to 0.1–0.5 % in the same
+ * interleaved runs, and the p99 from 24–34 ms to 14–19 ms (docs/performance.md, "The helpers' nice").
  *
  * How: on Linux a nice value is a thread's own (setpriority(2) on a thread id changes that thread
  * alone; sched(7), "The nice value"), so every thread of the process but the main one is set, once,
