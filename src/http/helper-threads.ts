@@ -13,11 +13,11 @@
  *
  * How: on Linux a nice value is a thread's own (setpriority(2) on a thread id changes that thread
  * alone; sched(7), "The nice value"), so every thread of the process but the main one is set, once,
- * when the server starts. Threads made later by the main thread — the validation workers
- * (`SIP_VALIDATION_WORKERS`), a libuv pool grown later — inherit the main thread's nice and keep it.
- * libuv's pool is already there at the start (node's module loader uses it), and is set too: its work
- * in the server (a token's signature check when it is not remembered, the log's writes) is short.
- * Elsewhere than Linux nothing is changed.
+ * when the server starts. Threads the main thread makes later — the validation workers
+ * (`SIP_VALIDATION_WORKERS`) — inherit its nice of 0 and keep it. libuv's pool is already there at the
+ * start (node's module loader uses it), and is set too: its work in the server (a token's signature
+ * check when it is not remembered, the log's writes) is short. Elsewhere than Linux, or where
+ * `/proc/self/task` cannot be read, nothing is changed.
  */
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -49,9 +49,15 @@ const processHost: HelperNiceHost = {
 export function niceHelperThreads(nice: number, host: HelperNiceHost = processHost): HelperNice {
   if (nice === 0) return { skipped: 'SIP_HELPER_NICE is 0' };
   if (host.platform !== 'linux') return { skipped: `a thread's own nice value is Linux's, not ${host.platform}'s` };
+  let ids: readonly string[];
+  try {
+    ids = host.threadIds();
+  } catch (error) {
+    return { skipped: `this process's threads cannot be listed: ${error instanceof Error ? error.message : String(error)}` };
+  }
   let set = 0;
   let failed = 0;
-  for (const id of host.threadIds()) {
+  for (const id of ids) {
     if (Number(id) === host.pid) continue;
     try {
       host.setPriority(Number(id), nice);

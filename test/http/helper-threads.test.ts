@@ -36,6 +36,12 @@ describe('niceHelperThreads: the threads but the event loop at a lower priority 
     expect(off.set.size + mac.set.size).toBe(0);
   });
 
+  it('leaves every thread alone, and says why, where the threads cannot be listed (a /proc not mounted)', () => {
+    const hidden = { ...host(), threadIds: () => { throw new Error("ENOENT: no such file or directory, scandir '/proc/self/task'"); } };
+    expect(niceHelperThreads(10, hidden)).toEqual({ skipped: "this process's threads cannot be listed: ENOENT: no such file or directory, scandir '/proc/self/task'" });
+    expect(hidden.set.size).toBe(0);
+  });
+
   it.runIf(process.platform === 'linux')('on Linux, in a process of its own: every other thread at the nice asked, the main thread at 0', () => {
     // The nice of each thread from /proc/self/task/<id>/stat: the 19th field, the 17th after the command's ")".
     const script = `
