@@ -18,7 +18,14 @@ async function delayedServer(stallAt?: number): Promise<{ server: Server; url: s
     const arrived = performance.now();
     if (seen === stallAt) stalledUntil = arrived + 300;
     const answerAt = Math.max(arrived + 10, stalledUntil);
-    setTimeout(() => response.end('ok'), answerAt - performance.now());
+    // A timer may fire a little before its delay (libuv counts whole milliseconds from the loop's
+    // cached time): wait again until the answer is due, so that none leaves early.
+    const answer = (): void => {
+      const wait = answerAt - performance.now();
+      if (wait > 0) setTimeout(answer, Math.ceil(wait));
+      else response.end('ok');
+    };
+    answer();
   });
   const { origin } = await listenOnLoopback(server);
   return { server, url: origin };
