@@ -23,13 +23,12 @@
  * BENCH_ROUNDS (default 8) of BENCH_BATCH (default 200) each, the load average.
  * Run with `npx tsx bench/paced-cpu.ts`.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { Bundle } from 'fhir/r4.js';
 import { PROFILE, planToBundle, readCheckedPlan } from '../src/fhir/index.js';
 import { withBundleReferences } from '../src/http/fhir-transaction.js';
 import { createValidator } from '../src/validation/index.js';
-import { median, newPlan, personnummer, write } from './support.js';
+import { median, newPlan, personnummer, threadSchedstat, write } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '8');
 const BATCH = Number(process.env.BENCH_BATCH ?? '200');
@@ -37,11 +36,15 @@ const GAPS = (process.env.BENCH_GAPS ?? '0,1,10').split(',').map(Number);
 if (GAPS.some((gap) => !Number.isFinite(gap) || gap < 0)) throw new Error(`BENCH_GAPS: milliseconds ≥ 0, comma-separated, not ${String(process.env.BENCH_GAPS)}`);
 
 /**
- * This thread's CPU time in ms, from the scheduler (`/proc/thread-self/schedstat`, nanoseconds on a
- * core): the event loop's alone. `process.cpuUsage` would add V8's helper threads, whose concurrent
- * work falls in the window when nothing is between two pieces of work and in the gap otherwise.
+ * The main thread's CPU time in ms, from the scheduler (nanoseconds on a core, {@link threadSchedstat}):
+ * the event loop's alone. `process.cpuUsage` would add V8's helper threads, whose concurrent work
+ * falls in the window when nothing is between two pieces of work and in the gap otherwise.
  */
-const cpu = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+const cpu = (): number => {
+  const times = threadSchedstat(process.pid, String(process.pid));
+  if (times === undefined) throw new Error('paced-cpu reads the scheduler statistics of Linux (/proc/<pid>/task/<tid>/schedstat)');
+  return times.ran / 1e6;
+};
 
 /** Spends `ms` reading the clock: the core stays busy and this process touches almost no memory. */
 function busyWait(ms: number): void {

@@ -28,7 +28,7 @@ import type { Bundle, CarePlan } from 'fhir/r4.js';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { runOpenLoop } from './open-loop.js';
-import { newPlan, personnummer, startServe, write } from './support.js';
+import { newPlan, personnummer, postgresBackendPids, startServe, threadSchedstat, write } from './support.js';
 
 const PLANS = Number(process.env.BENCH_PLANS ?? '500');
 const RATE = Number(process.env.BENCH_RATE ?? '2000');
@@ -41,29 +41,10 @@ const SLOT_MS = 10;
 const RENICE = process.env.BENCH_RENICE === undefined ? undefined : Number(process.env.BENCH_RENICE);
 const ORG = 'SE2321000180-1000';
 
-/** A thread's time on a core and waiting for one so far, ms (`/proc/…/schedstat`), or zeros when it is gone. */
-function schedstat(path: string): { ran: number; waited: number } {
-  try {
-    const [ran = 0, waited = 0] = readFileSync(path, 'utf8').trim().split(' ').map(Number);
-    return { ran: ran / 1e6, waited: waited / 1e6 };
-  } catch {
-    return { ran: 0, waited: 0 };
-  }
-}
-
-/** The PostgreSQL backends serving `database`, by the title PostgreSQL gives them. */
-function backendsOf(database: string): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return title.startsWith('postgres: ') && title.split(/[\s\0]/).includes(database);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+/** A thread's time on a core and waiting for one so far, ms ({@link threadSchedstat}), or zeros when it is gone. */
+function schedstat(pid: number, tid: number = pid): { ran: number; waited: number } {
+  const times = threadSchedstat(pid, String(tid));
+  return times === undefined ? { ran: 0, waited: 0 } : { ran: times.ran / 1e6, waited: times.waited / 1e6 };
 }
 
 /** The machine's idle time so far, ms over all cores (`/proc/stat`, in the kernel's ticks of 10 ms). */
@@ -83,15 +64,16 @@ interface Sample {
 
 function sample(serverPid: number, backends: readonly number[]): Sample {
   let serverOthers = 0;
-  for (const tid of readdirSync(`/proc/${String(serverPid)}/task`)) if (tid !== String(serverPid)) serverOthers += schedstat(`/proc/${String(serverPid)}/task/${tid}/schedstat`).ran;
+  for (const tid of readdirSync(`/proc/${String(serverPid)}/task`)) if (tid !== String(serverPid)) serverOthers += schedstat(serverPid, Number(tid)).ran;
   let postgres = 0;
-  for (const pid of backends) postgres += schedstat(`/proc/${String(pid)}/schedstat`).ran;
+  for (const pid of backends) postgres += schedstat(pid).ran;
   return {
     at: performance.now(),
-    serverLoop: schedstat(`/proc/${String(serverPid)}/task/${String(serverPid)}/schedstat`),
+    serverLoop: schedstat(serverPid),
     serverOthers,
     postgres,
-    generator: schedstat('/proc/thread-self/schedstat'),
+    // This process's main thread: the load generator's event loop.
+    generator: schedstat(process.pid),
     idle: idleMillis(),
   };
 }
@@ -162,7 +144,7 @@ try {
     let next = 0;
     const request = (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` });
     await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: { Authorization: `Bearer ${token}` }, request });
-    const backends = backendsOf(database);
+    const backends = postgresBackendPids(database) ?? [];
     write(`stalls: sip-fhir serve (pid ${String(server.pid)}), ${String(PLANS)} plans, ${String(backends.length)} PostgreSQL backends; FHIR read at ${String(RATE)}/s, ${String(RUNS)} runs of ${String(SECONDS)} s; a stall: ${String(SLOT_MS)} ms slots in which a request due took ≥ ${String(STALL_MS)} ms; sampled every ${String(SAMPLE_MS)} ms`);
 
     for (let run = 1; run <= RUNS; run++) {

@@ -320,7 +320,7 @@ export interface ThreadTimes {
  * One thread's `/proc/<pid>/task/<tid>/schedstat`: time on a core and time waiting on a run queue, in
  * nanoseconds (https://docs.kernel.org/scheduler/sched-stats.html, "/proc/<pid>/schedstat").
  */
-function threadSchedstat(pid: number, tid: string): { ran: number; waited: number } | undefined {
+export function threadSchedstat(pid: number, tid: string): { ran: number; waited: number } | undefined {
   try {
     const [ran, waited] = readFileSync(`/proc/${String(pid)}/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
     return ran === undefined || waited === undefined || Number.isNaN(ran) || Number.isNaN(waited) ? undefined : { ran, waited };
@@ -355,23 +355,36 @@ function threadTimesOf(pid: number): ThreadTimes | undefined {
   return { eventLoopRan: main.ran / 1e6, eventLoopWaited: main.waited / 1e6, othersRan: othersRan / 1e6 };
 }
 
-/** CPU time (ms) used so far by the PostgreSQL backends serving `database` (process title `postgres: <user> <database> …`), by pid. */
-export function postgresCpuMillis(database: string): Map<number, number> | undefined {
+/** The PostgreSQL backends serving `database` now (process title `postgres: <user> <database> …`); undefined without /proc. */
+export function postgresBackendPids(database: string): number[] | undefined {
   try {
-    const backends = new Map<number, number>();
-    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-      try {
-        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        const used = title.startsWith('postgres: ') && title.split(' ').includes(database) ? processCpuMillis(Number(pid)) : undefined;
-        if (used !== undefined) backends.set(Number(pid), used);
-      } catch {
-        // The process ended while being read.
-      }
-    }
-    return backends;
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((pid) => {
+        try {
+          const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          return title.startsWith('postgres: ') && title.split(' ').includes(database);
+        } catch {
+          // The process ended while being read.
+          return false;
+        }
+      })
+      .map(Number);
   } catch {
     return undefined;
   }
+}
+
+/** CPU time (ms) used so far by the PostgreSQL backends serving `database` ({@link postgresBackendPids}), by pid. */
+export function postgresCpuMillis(database: string): Map<number, number> | undefined {
+  const pids = postgresBackendPids(database);
+  if (pids === undefined) return undefined;
+  const backends = new Map<number, number>();
+  for (const pid of pids) {
+    const used = processCpuMillis(pid);
+    if (used !== undefined) backends.set(pid, used);
+  }
+  return backends;
 }
 
 /**
