@@ -11,7 +11,8 @@
  * - the transaction's two statements as the store sends them (captured from `SqlPlanStore` itself:
  *   the read of the plan not yet held, and the create's one `WITH` statement), and the create with its
  *   parts left out one by one (the audit entry, the texts, the derived row, the resources), so each
- *   part's cost is a difference;
+ *   part's cost is a difference; and the version's texts as one row of a scratch table instead of a
+ *   row each, as four text[] or as one joined text (what the ≈ 30 rows with their index entries cost);
  * - a statement's floor: `SELECT $1`, and an INSERT of one small row with its commit;
  * - the version's document written into copies of `plan_versions` that differ in one thing (the CHECK
  *   on the document's id and version, `json` or `text`, lz4, pglz or no compression);
@@ -140,6 +141,40 @@ function auditValues(statement: Statement): Statement {
   return { text: statement.text.replace(match[0], `VALUES (${placeholders.join(', ')})`), values };
 }
 
+/** The create without its texts, as the store sends it: the statement the one-row forms below add their row to. */
+const withoutTexts = (input: Prepared): { resources: readonly PlanResource[]; options: VersionWriteOptions } => ({ resources: input.resources, options: input.options.derived === undefined ? {} : { derived: { ...input.options.derived, texts: [] } } });
+
+/**
+ * The create with the version's texts as one row of `table` instead of a row each: `arrays` as four
+ * text[] (types, ids, heads, tails); `joined` as the types and ids as text[], every head and tail
+ * joined into one text and an int[] of where each ends. Not the store's schema: what the texts' ≈ 30
+ * rows with their index entries cost against one row (docs/performance.md, "A slow host").
+ */
+function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'joined'): Statement {
+  const texts = one.options.derived?.texts ?? [];
+  const values = [...statement.values];
+  const param = (value: unknown): string => `$${String(values.push(value))}`;
+  const key = `${param(one.plan.id)}, ${param(one.plan.version)}, ${param(one.options.derived?.deriver ?? '')}`;
+  const types = param(texts.map((text) => text.resourceType));
+  const ids = param(texts.map((text) => text.id));
+  let row: string;
+  if (form === 'arrays') {
+    row = `INSERT INTO texts_arrays (plan_id, version, deriver, resource_types, resource_ids, heads, tails) VALUES (${key}, ${types}::text[], ${ids}::text[], ${param(texts.map((text) => text.head))}::text[], ${param(texts.map((text) => text.tail))}::text[])`;
+  } else {
+    const ends: number[] = [];
+    let length = 0;
+    for (const text of texts) {
+      length += text.head.length;
+      ends.push(length);
+      length += text.tail.length;
+      ends.push(length);
+    }
+    row = `INSERT INTO texts_joined (plan_id, version, deriver, resource_types, resource_ids, joined, ends) VALUES (${key}, ${types}::text[], ${ids}::text[], ${param(texts.map((text) => text.head + text.tail).join(''))}, ${param(ends)}::int[])`;
+  }
+  const text = statement.text.replace(/\) SELECT recorded_at, /, `), text_row AS (${row}) SELECT recorded_at, `);
+  return { ...changed(statement, text), values };
+}
+
 const noAudit = (input: Prepared): { resources: readonly PlanResource[]; options: VersionWriteOptions } => ({ resources: input.resources, options: { derived: input.options.derived } });
 
 /** The document's columns of each copy of `plan_versions`: what differs between them. */
@@ -202,6 +237,9 @@ try {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   for (const ddl of [...Object.values(DOCUMENT_TABLES), ...Object.values(PLANS_TABLES), ...Object.values(AUDIT_TABLES)]) await client.query(ddl);
+  await client.query('CREATE TABLE texts_arrays (plan_id text, version integer, deriver text, resource_types text[], resource_ids text[], heads text[], tails text[], PRIMARY KEY (plan_id, version, deriver))');
+  await client.query('CREATE TABLE texts_joined (plan_id text, version integer, deriver text, resource_types text[], resource_ids text[], joined text, ends integer[], PRIMARY KEY (plan_id, version, deriver))');
+  await client.query('ALTER TABLE texts_arrays ALTER COLUMN heads SET COMPRESSION lz4, ALTER COLUMN tails SET COMPRESSION lz4; ALTER TABLE texts_joined ALTER COLUMN joined SET COMPRESSION lz4');
   const floorTable = 'CREATE TABLE floor_row (id integer)';
   await client.query(floorTable);
 
@@ -212,11 +250,13 @@ try {
     'get of the plan (not yet held)': async (one) => run('get', await getStatement(one)),
     'create as sent (all its parts)': async (one) => run('create-all', await createStatement(one)),
     'create without the audit entry': async (one) => run('create-no-audit', await createStatement(one, noAudit)),
-    '… and without the texts': async (one) => run('create-no-texts', await createStatement(one, (input) => ({ resources: input.resources, options: input.options.derived === undefined ? {} : { derived: { ...input.options.derived, texts: [] } } }))),
+    '… and without the texts': async (one) => run('create-no-texts', await createStatement(one, withoutTexts)),
     '… and without the derived row': async (one) => run('create-no-derived', await createStatement(one, (input) => ({ resources: input.resources, options: {} }))),
     '… and without the resources': async (one) => run('create-bare', await createStatement(one, () => ({ resources: [], options: {} }))),
     'create, texts without ON CONFLICT': async (one) => run('create-texts-plain', textsPlain(await createStatement(one))),
     'create, resources DISTINCT without ON CONFLICT': async (one) => run('create-resources-plain', resourcesPlain(await createStatement(one))),
+    'create, the texts as one row of arrays': async (one) => run('create-texts-arrays', textsInOneRow(await createStatement(one, withoutTexts), one, 'arrays')),
+    'create, the texts as one joined text': async (one) => run('create-texts-joined', textsInOneRow(await createStatement(one, withoutTexts), one, 'joined')),
     'create, audit entry as VALUES': async (one) => run('create-audit-values', auditValues(await createStatement(one))),
     'create, all three': async (one) => run('create-all-three', auditValues(resourcesPlain(textsPlain(await createStatement(one))))),
     "SELECT $1 (a statement's floor)": () => run('floor-select', { text: 'SELECT $1::int', values: [1] }),
@@ -322,7 +362,7 @@ try {
   write(`the create from several connections at once, PostgreSQL CPU ms per create by round: ${[...concurrent].map(([width, values]) => `${String(width)} at once ${values.map((value) => value.toFixed(3)).join(' ')} (median ${median(values).toFixed(3)})`).join('; ')}`);
 
   const plans = await client.query<{ name: string; generic_plans: string; custom_plans: string }>(
-    `SELECT name, generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name IN ('get', 'create-all') ORDER BY name`,
+    `SELECT name, generic_plans::text, custom_plans::text FROM pg_prepared_statements WHERE name = 'get' OR name LIKE 'create-%' ORDER BY name`,
   );
   write(`plans PostgreSQL chose for the prepared statements: ${plans.rows.map((row) => `${row.name} ${row.generic_plans} generic, ${row.custom_plans} custom`).join('; ')}`);
   const one = prepare();
