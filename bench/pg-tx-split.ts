@@ -145,9 +145,9 @@ function auditValues(statement: Statement): Statement {
 const withoutTexts = (input: Prepared): { resources: readonly PlanResource[]; options: VersionWriteOptions } => ({ resources: input.resources, options: input.options.derived === undefined ? {} : { derived: { ...input.options.derived, texts: [] } } });
 
 /**
- * The create with the version's texts as one row of `table` instead of a row each: `arrays` as four
- * text[] (types, ids, heads, tails); `joined` as the types and ids as text[], every head and tail
- * joined into one text and an int[] of where each ends. Not the store's schema: what the texts' ≈ 30
+ * The create with the version's texts as one row of a scratch table instead of a row each: `arrays`
+ * (`texts_arrays`) as four text[] (types, ids, heads, tails); `joined` (`texts_joined`) as the types
+ * and ids as text[], every head and tail joined into one text and an int[] of where each ends. Not the store's schema: what the texts' ≈ 30
  * rows with their index entries cost against one row (docs/performance.md, "A slow host").
  */
 function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'joined'): Statement {
