@@ -12,7 +12,8 @@
  *   the read of the plan not yet held, and the create's one `WITH` statement), and the create with its
  *   parts left out one by one (the audit entry, the texts, the derived row, the resources), so each
  *   part's cost is a difference; and the version's texts as one row of a scratch table instead of a
- *   row each, as four text[] or as one joined text (what the ≈ 30 rows with their index entries cost);
+ *   row each, as four text[], as one joined text or as one joined bytea (what the ≈ 30 rows with their
+ *   index entries cost);
  * - a statement's floor: `SELECT $1`, and an INSERT of one small row with its commit;
  * - the version's document written into copies of `plan_versions` that differ in one thing (the CHECK
  *   on the document's id and version, `json` or `text`, lz4, pglz or no compression);
@@ -147,10 +148,12 @@ const withoutTexts = (input: Prepared): { resources: readonly PlanResource[]; op
 /**
  * The create with the version's texts as one row of a scratch table instead of a row each: `arrays`
  * (`texts_arrays`) as four text[] (types, ids, heads, tails); `joined` (`texts_joined`) as the types
- * and ids as text[], every head and tail joined into one text and an int[] of where each ends. Not the store's schema: what the texts' ≈ 30
+ * and ids as text[], every head and tail joined into one text and an int[] of where each ends (in
+ * characters); `bytes` (`bytes_joined`) the same as UTF-8 bytea, the ends in bytes, which a read cuts
+ * without counting characters (bench/pg-read-split.ts). Not the store's schema: what the texts' ≈ 30
  * rows with their index entries cost against one row (docs/performance.md, "A slow host").
  */
-function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'joined'): Statement {
+function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'joined' | 'bytes'): Statement {
   const texts = one.options.derived?.texts ?? [];
   const values = [...statement.values];
   const param = (value: unknown): string => `$${String(values.push(value))}`;
@@ -161,15 +164,18 @@ function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'jo
   if (form === 'arrays') {
     row = `INSERT INTO texts_arrays (plan_id, version, deriver, resource_types, resource_ids, heads, tails) VALUES (${key}, ${types}::text[], ${ids}::text[], ${param(texts.map((text) => text.head))}::text[], ${param(texts.map((text) => text.tail))}::text[])`;
   } else {
+    // Where each piece ends: in characters for the text, in UTF-8 bytes for the bytea (as a read would cut them).
+    const measure = form === 'bytes' ? (piece: string): number => Buffer.byteLength(piece) : (piece: string): number => Array.from(piece).length;
     const ends: number[] = [];
     let length = 0;
     for (const text of texts) {
-      length += text.head.length;
+      length += measure(text.head);
       ends.push(length);
-      length += text.tail.length;
+      length += measure(text.tail);
       ends.push(length);
     }
-    row = `INSERT INTO texts_joined (plan_id, version, deriver, resource_types, resource_ids, joined, ends) VALUES (${key}, ${types}::text[], ${ids}::text[], ${param(texts.map((text) => text.head + text.tail).join(''))}, ${param(ends)}::int[])`;
+    const joined = texts.map((text) => text.head + text.tail).join('');
+    row = `INSERT INTO ${form === 'bytes' ? 'bytes_joined' : 'texts_joined'} (plan_id, version, deriver, resource_types, resource_ids, joined, ends) VALUES (${key}, ${types}::text[], ${ids}::text[], ${param(form === 'bytes' ? Buffer.from(joined) : joined)}, ${param(ends)}::int[])`;
   }
   const text = statement.text.replace(/\) SELECT recorded_at, /, `), text_row AS (${row}) SELECT recorded_at, `);
   return { ...changed(statement, text), values };
@@ -239,7 +245,8 @@ try {
   for (const ddl of [...Object.values(DOCUMENT_TABLES), ...Object.values(PLANS_TABLES), ...Object.values(AUDIT_TABLES)]) await client.query(ddl);
   await client.query('CREATE TABLE texts_arrays (plan_id text, version integer, deriver text, resource_types text[], resource_ids text[], heads text[], tails text[], PRIMARY KEY (plan_id, version, deriver))');
   await client.query('CREATE TABLE texts_joined (plan_id text, version integer, deriver text, resource_types text[], resource_ids text[], joined text, ends integer[], PRIMARY KEY (plan_id, version, deriver))');
-  await client.query('ALTER TABLE texts_arrays ALTER COLUMN heads SET COMPRESSION lz4, ALTER COLUMN tails SET COMPRESSION lz4; ALTER TABLE texts_joined ALTER COLUMN joined SET COMPRESSION lz4');
+  await client.query('CREATE TABLE bytes_joined (plan_id text, version integer, deriver text, resource_types text[], resource_ids text[], joined bytea, ends integer[], PRIMARY KEY (plan_id, version, deriver))');
+  await client.query('ALTER TABLE texts_arrays ALTER COLUMN heads SET COMPRESSION lz4, ALTER COLUMN tails SET COMPRESSION lz4; ALTER TABLE texts_joined ALTER COLUMN joined SET COMPRESSION lz4; ALTER TABLE bytes_joined ALTER COLUMN joined SET COMPRESSION lz4');
   const floorTable = 'CREATE TABLE floor_row (id integer)';
   await client.query(floorTable);
 
@@ -257,6 +264,7 @@ try {
     'create, resources DISTINCT without ON CONFLICT': async (one) => run('create-resources-plain', resourcesPlain(await createStatement(one))),
     'create, the texts as one row of arrays': async (one) => run('create-texts-arrays', textsInOneRow(await createStatement(one, withoutTexts), one, 'arrays')),
     'create, the texts as one joined text': async (one) => run('create-texts-joined', textsInOneRow(await createStatement(one, withoutTexts), one, 'joined')),
+    'create, the texts as one joined bytea': async (one) => run('create-texts-bytes', textsInOneRow(await createStatement(one, withoutTexts), one, 'bytes')),
     'create, audit entry as VALUES': async (one) => run('create-audit-values', auditValues(await createStatement(one))),
     'create, all three': async (one) => run('create-all-three', auditValues(resourcesPlain(textsPlain(await createStatement(one))))),
     "SELECT $1 (a statement's floor)": () => run('floor-select', { text: 'SELECT $1::int', values: [1] }),
