@@ -61,7 +61,12 @@ try {
   await client.query('ALTER TABLE bytes_joined ALTER COLUMN joined SET COMPRESSION lz4');
   const kept = await client.query<{ plan_id: string; version: number; deriver: string; resource_type: string; resource_id: string; head: string; tail: string }>('SELECT plan_id, version, deriver, resource_type, resource_id, head, tail FROM plan_version_texts ORDER BY plan_id, version, resource_type, resource_id');
   const byVersion = new Map<string, typeof kept.rows>();
-  for (const each of kept.rows) byVersion.set(`${each.plan_id} ${String(each.version)} ${each.deriver}`, [...(byVersion.get(`${each.plan_id} ${String(each.version)} ${each.deriver}`) ?? []), each]);
+  for (const each of kept.rows) {
+    const key = `${each.plan_id} ${String(each.version)} ${each.deriver}`;
+    const texts = byVersion.get(key);
+    if (texts === undefined) byVersion.set(key, [each]);
+    else texts.push(each);
+  }
   const patients: string[] = [];
   for (const texts of byVersion.values()) {
     const first = texts[0];
