@@ -112,7 +112,7 @@ async function getStatement(one: Prepared): Promise<Statement> {
 
 /** The texts' INSERT without ON CONFLICT (a new version's texts can meet only each other). */
 function textsPlain(statement: Statement): Statement {
-  return changed(statement, statement.text.replace(/(AS t \(resource_type, resource_id, head, tail\))\s+ON CONFLICT DO NOTHING\)/, '$1)'));
+  return changed(statement, statement.text.replace(/(AS t \(resource_type, resource_id, start, head_bytes, tail_bytes\))\s+ON CONFLICT DO NOTHING\)/, '$1)'));
 }
 /** The same statement with another text, which must differ (a pattern that no longer matches fails the bench). */
 function changed(statement: Statement, text: string): Statement {
@@ -177,7 +177,7 @@ function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'jo
     const joined = texts.map((text) => text.head + text.tail).join('');
     row = `INSERT INTO ${form === 'bytes' ? 'bytes_joined' : 'texts_joined'} (plan_id, version, deriver, resource_types, resource_ids, joined, ends) VALUES (${key}, ${types}::text[], ${ids}::text[], ${param(form === 'bytes' ? Buffer.from(joined) : joined)}, ${param(ends)}::int[])`;
   }
-  const text = statement.text.replace(/\) SELECT recorded_at, /, `), text_row AS (${row}) SELECT recorded_at, `);
+  const text = statement.text.replace(/\) SELECT recorded_at FROM version_row$/, `), text_row AS (${row}) SELECT recorded_at FROM version_row`);
   return { ...changed(statement, text), values };
 }
 

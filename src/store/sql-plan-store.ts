@@ -125,26 +125,51 @@ async function insertDerived(tx: SqlQueryable, planId: string, version: number, 
   await insertTexts(tx, planId, version, derived.deriver, derived.texts);
 }
 
-/**
- * Derived texts in rows of VALUES, {@link TEXT_ROWS_PER_STATEMENT} a statement: each text its own
- * parameter, since a version's texts run to ≈ 62 KB of JSON, which as text[] arrays pg escapes
- * element by element and PostgreSQL parses back; a parameter goes as it is.
- */
+/** Derived texts of one version, their key given by {@link textsSelect}'s caller; rows already kept stay as they are. */
 async function insertTexts(tx: SqlQueryable, planId: string, version: number, deriver: string, texts: readonly DerivedText[]): Promise<void> {
-  for (let from = 0; from < texts.length; from += TEXT_ROWS_PER_STATEMENT) {
-    const params: unknown[] = [planId, version, deriver];
-    const rows = textRows(texts.slice(from, from + TEXT_ROWS_PER_STATEMENT), (value) => `$${String(params.push(value))}`);
-    await tx.query(`INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ${rows.map((row) => `($1, $2, $3, ${row})`).join(', ')} ON CONFLICT DO NOTHING`, params);
+  const params: unknown[] = [planId, version, deriver];
+  const select = textsSelect('$1::text, $2::integer, $3::text', undefined, texts, (value) => `$${String(params.push(value))}`);
+  await tx.query(`INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) ${select} ON CONFLICT DO NOTHING`, params);
+}
+
+/**
+ * The rows of `texts` as a SELECT of `key` (the version's plan_id, version and deriver), joined with
+ * `from` when given, and each text's type, id, head and tail — every head and tail in one bytea
+ * parameter of their UTF-8, cut by byte offsets (`convert_from` checks the UTF-8 and refuses U+0000
+ * as a text parameter is refused). The statement's text is then the same whatever the number of
+ * texts: with a parameter of its own for each text (four a text, in rows of VALUES), every count of
+ * texts made a text of its own, and a server that had met many shapes of plan ran out of the
+ * statement names the pool prepares (`MAX_PREPARED_STATEMENTS`): such a create went unnamed and was
+ * planned anew each time, ≈ 1.9 ms of PostgreSQL CPU more a transaction (bench/pg-plan-cache.ts). As
+ * one parameter the texts go as they are, not escaped as text[] elements would be
+ * (https://www.postgresql.org/docs/15/arrays.html#ARRAYS-IO), and a Buffer goes in binary form.
+ */
+function textsSelect(key: string, from: string | undefined, texts: readonly DerivedText[], param: (value: unknown) => string): string {
+  const packed = packedTexts(texts);
+  const bytes = `${param(packed.bytes)}::bytea`;
+  const rows = `unnest(${param(texts.map((text) => text.resourceType))}::text[], ${param(texts.map((text) => text.id))}::text[], ${param(packed.starts)}::integer[], ${param(packed.headBytes)}::integer[], ${param(packed.tailBytes)}::integer[]) AS t (resource_type, resource_id, start, head_bytes, tail_bytes)`;
+  return `SELECT ${key}, t.resource_type, t.resource_id,
+         convert_from(substring(${bytes} FROM t.start FOR t.head_bytes), 'UTF8'), convert_from(substring(${bytes} FROM t.start + t.head_bytes FOR t.tail_bytes), 'UTF8')
+       FROM ${from === undefined ? rows : `${from} CROSS JOIN ${rows}`}`;
+}
+
+/** Every text's head then tail as UTF-8 in one buffer, with where each text starts (from 1, as `substring` counts) and its two pieces' lengths in bytes. */
+function packedTexts(texts: readonly DerivedText[]): { bytes: Buffer; starts: number[]; headBytes: number[]; tailBytes: number[] } {
+  const headBytes = texts.map((text) => Buffer.byteLength(text.head));
+  const tailBytes = texts.map((text) => Buffer.byteLength(text.tail));
+  let total = 0;
+  for (let index = 0; index < texts.length; index++) total += (headBytes[index] ?? 0) + (tailBytes[index] ?? 0);
+  const bytes = Buffer.allocUnsafe(total);
+  const starts: number[] = [];
+  let offset = 0;
+  for (const text of texts) {
+    starts.push(offset + 1);
+    offset += bytes.write(text.head, offset);
+    offset += bytes.write(text.tail, offset);
   }
+  if (offset !== total) throw new Error(`the texts took ${String(offset)} bytes where ${String(total)} were counted`);
+  return { bytes, starts, headBytes, tailBytes };
 }
-
-/** Each text's four placeholders (type, id, head, tail), bound through `param`. */
-function textRows(texts: readonly DerivedText[], param: (value: unknown) => string): string[] {
-  return texts.map((text) => `${param(text.resourceType)}, ${param(text.id)}, ${param(text.head)}, ${param(text.tail)}`);
-}
-
-/** Rows of derived texts in one INSERT: four parameters each, far below PostgreSQL's 65,535. */
-const TEXT_ROWS_PER_STATEMENT = 1_000;
 
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
   const result = value ?? fallback;
@@ -169,11 +194,10 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
 }
 
 /**
- * Writes a new version — its row, its resources, what was derived from it (with its first
- * {@link TEXT_ROWS_PER_STATEMENT} texts) and, for a new plan (`newPlan`), the plan's row with its
- * search columns, and the audit entry of the call that records it (`options.audit`) — in one
- * statement of data-modifying `WITH` queries, then its deliveries and
- * any further texts. It writes the rows the former statements wrote one at a time (one per table,
+ * Writes a new version — its row, its resources, what was derived from it with all its texts
+ * ({@link textsSelect}) and, for a new plan (`newPlan`), the plan's row with its search columns, and
+ * the audit entry of the call that records it (`options.audit`) — in one statement of data-modifying
+ * `WITH` queries, then its deliveries. It writes the rows the former statements wrote one at a time (one per table,
  * each a round trip to PostgreSQL with its own parse, bind and socket write: a third of a
  * transaction's store time on the server, docs/performance.md branch `i11-tx7`), with the same
  * constraints: a foreign key is checked at the end of the statement, when the rows it refers to are
@@ -196,24 +220,19 @@ async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string
        SELECT resource_type, resource_id, ${param(plan.id)}::text FROM unnest(${param(resources.map((id) => id.resourceType))}::text[], ${param(resources.map((id) => id.id))}::text[]) AS r (resource_type, resource_id)
        ON CONFLICT DO NOTHING)`);
   const { derived } = options;
-  const firstTexts = derived?.texts.slice(0, TEXT_ROWS_PER_STATEMENT) ?? [];
   if (derived !== undefined) {
     queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status)
        VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}, ${param(derived.standing?.trafficLight ?? null)}, ${param(derived.standing?.status ?? null)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
-    if (firstTexts.length > 0) {
-      queries.push(`text_rows AS (INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
-       SELECT d.plan_id, d.version, d.deriver, t.resource_type, t.resource_id, t.head, t.tail
-       FROM derived_row d CROSS JOIN (VALUES ${textRows(firstTexts, param).map((row) => `(${row})`).join(', ')}) AS t (resource_type, resource_id, head, tail)
+    // Only when the derived row was written (ON CONFLICT DO NOTHING RETURNING gives no row otherwise), as before.
+    queries.push(`text_rows AS (INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
+       ${textsSelect('d.plan_id, d.version, d.deriver', 'derived_row d', derived.texts, param)}
        ON CONFLICT DO NOTHING)`);
-    }
   }
   // The call's audit entry, in the version's statement: no round trip of its own, and committed with the version or not at all.
   if (options.audit !== undefined) queries.push(`audit_row AS (${auditInsert([options.audit], param)})`);
-  const kept = derived === undefined ? 'false' : 'EXISTS (SELECT 1 FROM derived_row)';
-  const [row] = await tx.query<{ recorded_at: Date | string; derived_kept: boolean }>(`WITH ${queries.join(', ')} SELECT recorded_at, ${kept} AS derived_kept FROM version_row`, params);
+  const [row] = await tx.query<{ recorded_at: Date | string }>(`WITH ${queries.join(', ')} SELECT recorded_at FROM version_row`, params);
   if (row === undefined) throw new Error(`no row returned for plan "${plan.id}" version ${String(plan.version)}`);
   await enqueueDeliveries(tx, plan.id, plan.version, options.deliverTo ?? []);
-  if (derived !== undefined && row.derived_kept) await insertTexts(tx, plan.id, plan.version, derived.deriver, derived.texts.slice(TEXT_ROWS_PER_STATEMENT));
   return { plan, version: plan.version, recordedAt: isoInstant(row.recorded_at), recordedBy };
 }
 
@@ -385,10 +404,10 @@ export class SqlPlanStore implements PlanStore {
     try {
       // The primary key of `plans` decides between concurrent creates: the loser waits for the
       // winner's commit and then fails with a unique violation. A create that is one statement
-      // (no deliveries, no more texts than one statement takes) needs no transaction around it: a
+      // (one without deliveries) needs no transaction around it: a
       // statement is atomic, and deferred keys are checked when it commits. BEGIN and COMMIT were two
       // of its round trips.
-      if ((options.deliverTo ?? []).length === 0 && (options.derived?.texts.length ?? 0) <= TEXT_ROWS_PER_STATEMENT) return await insertVersion(this.client, plan, recordedBy, resources, options, true);
+      if ((options.deliverTo ?? []).length === 0) return await insertVersion(this.client, plan, recordedBy, resources, options, true);
       return await this.client.transaction((tx) => insertVersion(tx, plan, recordedBy, resources, options, true));
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new PlanExistsError(plan.id);

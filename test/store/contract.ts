@@ -249,7 +249,7 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       expect(await opened().store.plansWithResource('CarePlan', carePlan.id)).toEqual(['sip-store-unindexed']);
     });
 
-    it('keeps every derived text of a version exactly as given, more of them than one statement carries, and none twice', async () => {
+    it('keeps every derived text of a version exactly as given, thousands of them, empty pieces too, and none twice', async () => {
       const plan = asNew(base, 'sip-store-derived-texts');
       // Quotes, backslashes, braces, commas and non-ASCII: what an array literal would have to escape.
       const texts = Array.from({ length: 2_345 }, (_, index) => ({
@@ -258,6 +258,8 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
         head: `{"resourceType":"Goal","note":[{"text":"\\ "{a,b}" NULL ${String(index)}"}],"meta":{`,
         tail: `},"description":{"text":"Mål – åäö ${String(index)} 🙂"}}`,
       }));
+      // Pieces of no bytes, at the start, between others and at the end of what the statement carries.
+      texts.push({ resourceType: 'Goal', id: 'goal-empty-both', head: '', tail: '' }, { resourceType: 'Goal', id: 'goal-empty-head', head: '', tail: '}' }, { resourceType: 'Goal', id: 'goal-empty-tail', head: '{"a":"🙂"', tail: '' });
       const derived = { deriver: 'contract-test', basis: '{"rules":[]}', texts: [...texts, ...texts.slice(0, 3)] };
       await opened().store.create(plan, 'system', planResourceIds(plan), { derived });
       const rows = await opened().sql.query<{ resource_id: string; head: string; tail: string }>(
