@@ -167,7 +167,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     ...(config.authPublicKey === undefined ? {} : { publicKey: config.authPublicKey }),
     ...(config.authOrgClaim === undefined ? {} : { orgClaim: config.authOrgClaim }),
   });
-  const store = await createPlanStore(config.databaseUrl === undefined ? { dataDir: config.dataDir } : { databaseUrl: config.databaseUrl, prepare: config.pgPrepare });
+  const store = await createPlanStore(
+    config.databaseUrl === undefined
+      ? { dataDir: config.dataDir }
+      : {
+          databaseUrl: config.databaseUrl,
+          prepare: config.pgPrepare,
+          // The store's statements are few and fixed; more than this many texts is a fault to report, and costs every new text its planning.
+          onStatementNamesFull: (max) => {
+            logger.warn({ max }, `the store has prepared ${String(max)} statement texts, its most: texts new after these are planned by PostgreSQL at every call (slower); the store should not make this many, so please report it`);
+          },
+        },
+  );
   let loadedExchange: Exchange | undefined;
   let keeper: StatisticsKeeper | undefined;
   try {

@@ -13,10 +13,23 @@ export { StatisticsKeeper, type StatisticsKeeping } from './statistics.js';
  * at a time), or the PostgreSQL server at `databaseUrl` (several processes may share it), its statements
  * prepared by name unless `prepare` is false (src/store/sql-client.ts).
  */
-export type PlanStoreOptions = { readonly dataDir: string } | { readonly databaseUrl: string; readonly prepare?: boolean };
+export type PlanStoreOptions =
+  | { readonly dataDir: string }
+  | {
+      readonly databaseUrl: string;
+      readonly prepare?: boolean;
+      /** Told once when the pool's statement names are used up (`StatementNames`): a log's warning. */
+      readonly onStatementNamesFull?: (max: number) => void;
+    };
 
 /** Opens the store; call `migrate()` before using it (every start may: it applies only what is new). */
 export async function createPlanStore(options: PlanStoreOptions): Promise<PlanStore> {
-  const client = 'databaseUrl' in options ? openPg(options.databaseUrl, options.prepare === undefined ? {} : { prepare: options.prepare }) : await openPglite(options.dataDir);
+  const client =
+    'databaseUrl' in options
+      ? openPg(options.databaseUrl, {
+          ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+          ...(options.onStatementNamesFull === undefined ? {} : { onStatementNamesFull: options.onStatementNamesFull }),
+        })
+      : await openPglite(options.dataDir);
   return new SqlPlanStore(client);
 }

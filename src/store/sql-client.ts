@@ -99,13 +99,29 @@ export const MAX_PREPARED_STATEMENTS = 256;
  */
 export class StatementNames {
   private readonly names = new Map<string, string>();
+  private told = false;
 
-  constructor(private readonly max = MAX_PREPARED_STATEMENTS) {}
+  /**
+   * @param onFull - called once, with the limit, when the first text past it is sent unnamed: from
+   * then on such texts are planned at every call (a create ≈ 1.9 ms more of PostgreSQL's CPU,
+   * bench/pg-plan-cache.ts), which an operator should hear of.
+   */
+  constructor(
+    private readonly max = MAX_PREPARED_STATEMENTS,
+    private readonly onFull?: (max: number) => void,
+  ) {}
 
   /** The name to prepare `sql` under, or undefined to send it unnamed. */
   nameOf(sql: string): string | undefined {
     const known = this.names.get(sql);
-    if (known !== undefined || this.names.size >= this.max) return known;
+    if (known !== undefined) return known;
+    if (this.names.size >= this.max) {
+      if (!this.told) {
+        this.told = true;
+        this.onFull?.(this.max);
+      }
+      return undefined;
+    }
     const name = `sip_${String(this.names.size + 1)}`;
     this.names.set(sql, name);
     return name;
@@ -131,7 +147,7 @@ export const POOL_IDLE_MILLIS = 300_000;
  * be behind a connection pooler that does not keep a session's prepared statements (PgBouncer in
  * transaction mode before 1.21). An idle connection is closed after `idleMillis` ({@link POOL_IDLE_MILLIS}).
  */
-export function openPg(databaseUrl: string, options: { maxConnections?: number; prepare?: boolean; idleMillis?: number } = {}): SqlClient {
+export function openPg(databaseUrl: string, options: { maxConnections?: number; prepare?: boolean; idleMillis?: number; onStatementNamesFull?: (max: number) => void } = {}): SqlClient {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.maxConnections ?? 10,
@@ -141,7 +157,7 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
   // An idle connection the server drops is removed from the pool, which reports it here; without a
   // listener Node would end the process. The next query opens a new connection.
   pool.on('error', () => undefined);
-  const statements = options.prepare === false ? undefined : new StatementNames();
+  const statements = options.prepare === false ? undefined : new StatementNames(MAX_PREPARED_STATEMENTS, options.onStatementNamesFull);
   const queryable = (runner: pg.Pool | pg.PoolClient): SqlQueryable => ({
     async query<Row extends object>(sql: string, params: readonly unknown[] = []) {
       const name = params.length === 0 ? undefined : statements?.nameOf(sql);

@@ -136,4 +136,15 @@ describe('StatementNames', () => {
     expect(names.nameOf('SELECT $1::text')).toBe(second);
     expect(MAX_PREPARED_STATEMENTS).toBeGreaterThanOrEqual(64);
   });
+
+  it('tells once, with its limit, when the first text past the limit goes unnamed', () => {
+    const told: number[] = [];
+    const names = new StatementNames(1, (max) => told.push(max));
+    names.nameOf('SELECT $1::integer');
+    names.nameOf('SELECT $1::integer');
+    expect(told).toEqual([]);
+    expect(names.nameOf('SELECT $1::text')).toBeUndefined();
+    expect(names.nameOf('SELECT $1::date')).toBeUndefined();
+    expect(told).toEqual([1]);
+  });
 });
