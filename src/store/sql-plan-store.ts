@@ -125,7 +125,7 @@ async function insertDerived(tx: SqlQueryable, planId: string, version: number, 
   await insertTexts(tx, planId, version, derived.deriver, derived.texts);
 }
 
-/** Derived texts of one version, their key given by {@link textsSelect}'s caller; rows already kept stay as they are. */
+/** Keeps the derived texts of a version under its deriver (migration 6); a text already kept stays as it is. */
 async function insertTexts(tx: SqlQueryable, planId: string, version: number, deriver: string, texts: readonly DerivedText[]): Promise<void> {
   const params: unknown[] = [planId, version, deriver];
   const select = textsSelect('$1::text, $2::integer, $3::text', undefined, texts, (value) => `$${String(params.push(value))}`);
@@ -197,8 +197,8 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
  * Writes a new version — its row, its resources, what was derived from it with all its texts
  * ({@link textsSelect}) and, for a new plan (`newPlan`), the plan's row with its search columns, and
  * the audit entry of the call that records it (`options.audit`) — in one statement of data-modifying
- * `WITH` queries, then its deliveries. It writes the rows the former statements wrote one at a time (one per table,
- * each a round trip to PostgreSQL with its own parse, bind and socket write: a third of a
+ * `WITH` queries, then its deliveries. It writes the rows the former statements wrote one at a time
+ * (one per table, each a round trip to PostgreSQL with its own parse, bind and socket write: a third of a
  * transaction's store time on the server, docs/performance.md branch `i11-tx7`), with the same
  * constraints: a foreign key is checked at the end of the statement, when the rows it refers to are
  * there; the texts are written only when the derived row was (`ON CONFLICT DO NOTHING RETURNING`,
@@ -403,10 +403,9 @@ export class SqlPlanStore implements PlanStore {
     if (plan.version !== 1) throw new VersionConflictError(plan.id, plan.version - 1, 0);
     try {
       // The primary key of `plans` decides between concurrent creates: the loser waits for the
-      // winner's commit and then fails with a unique violation. A create that is one statement
-      // (one without deliveries) needs no transaction around it: a
-      // statement is atomic, and deferred keys are checked when it commits. BEGIN and COMMIT were two
-      // of its round trips.
+      // winner's commit and then fails with a unique violation. A create without deliveries is one
+      // statement and needs no transaction around it: a statement is atomic, and deferred keys are
+      // checked when it commits. BEGIN and COMMIT were two of its round trips.
       if ((options.deliverTo ?? []).length === 0) return await insertVersion(this.client, plan, recordedBy, resources, options, true);
       return await this.client.transaction((tx) => insertVersion(tx, plan, recordedBy, resources, options, true));
     } catch (error) {
