@@ -19,14 +19,11 @@
  */
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdsOf } from '../src/fhir/index.js';
-import { derivedVersion } from '../src/http/derived-view.js';
-import { checkPlanWithBasis } from '../src/sip/index.js';
-import { createPlanStore, type AuditEntry, type PlanResource, type VersionWriteOptions } from '../src/store/index.js';
+import { createPlanStore } from '../src/store/index.js';
 import { SqlPlanStore } from '../src/store/sql-plan-store.js';
-import type { SqlClient } from '../src/store/sql-client.js';
 import { onServer, TEST_DATABASE_URL, withDatabase } from '../test/store/postgres-scratch.js';
-import { median, newStoredPlan, personnummer, threadSchedstat, write } from './support.js';
+import { capturingClient, transactionWrite, type Statement } from './pg-statements.js';
+import { median, threadSchedstat, write } from './support.js';
 
 const N = Number(process.env.BENCH_N ?? '100');
 const SEED = Number(process.env.BENCH_SEED ?? '200');
@@ -37,49 +34,12 @@ type Mode = (typeof MODES)[number];
 const database = `${process.env.BENCH_DATABASE_PREFIX ?? 'sip_bench_pg_plan_cache'}_${String(process.pid)}`;
 const url = withDatabase(TEST_DATABASE_URL, database);
 
-interface Statement {
-  readonly text: string;
-  readonly values: readonly unknown[];
-}
-
-/** A SqlClient that runs nothing: it keeps every statement the store sent and answers as PostgreSQL would for a new plan. */
-function capturingClient(): { client: SqlClient; take: () => Statement[] } {
-  let sent: Statement[] = [];
-  const client: SqlClient = {
-    driver: 'pg',
-    query<Row extends object>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
-      sent.push({ text: sql, values: params });
-      return Promise.resolve((sql.trimStart().startsWith('SELECT') ? [] : [{ recorded_at: new Date(), derived_kept: true }]) as unknown as Row[]);
-    },
-    transaction: (work) => work(client),
-    close: () => Promise.resolve(),
-  };
-  return {
-    client,
-    take: () => {
-      const taken = sent;
-      sent = [];
-      return taken;
-    },
-  };
-}
-
 let serial = 3_000_000;
-/** A new plan as `POST /fhir` records it: its resources, derived data and audit entry. */
-function prepare(): { plan: ReturnType<typeof newStoredPlan>; resources: readonly PlanResource[]; options: VersionWriteOptions } {
-  serial += 1;
-  const plan = newStoredPlan(`sip-plancache-${String(serial)}`, personnummer(serial));
-  const view = planEntries(plan, DEFAULT_MAPPING_OPTIONS);
-  const checked = checkPlanWithBasis(plan);
-  const audit: AuditEntry = { at: new Date().toISOString(), organization: ORGANIZATION, agent: 'bench', planId: plan.id, personIdentifier: plan.individual.identifier.value, action: 'create', what: 'POST /fhir', outcome: 'success', detail: '200' };
-  return { plan, resources: resourceIdsOf(view), options: { derived: derivedVersion(plan, view, checked.basis), audit } };
-}
-
 const capture = capturingClient();
 const spy = new SqlPlanStore(capture.client);
 /** The transaction's statements for a new plan: the store's read of it, then its create. */
 async function transactionStatements(): Promise<Statement[]> {
-  const one = prepare();
+  const one = transactionWrite('sip-plancache', ++serial, ORGANIZATION);
   await spy.get(one.plan.id);
   await spy.create(one.plan, ORGANIZATION, one.resources, one.options);
   return capture.take();
@@ -90,7 +50,7 @@ try {
   const store = await createPlanStore({ databaseUrl: url });
   await store.migrate();
   for (let index = 0; index < SEED; index++) {
-    const one = prepare();
+    const one = transactionWrite('sip-plancache', ++serial, ORGANIZATION);
     await store.create(one.plan, ORGANIZATION, one.resources, one.options);
   }
   await store.close();

@@ -27,14 +27,11 @@
 import { loadavg } from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
-import { DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdsOf } from '../src/fhir/index.js';
-import { derivedVersion } from '../src/http/derived-view.js';
-import { checkPlanWithBasis, type SipPlan } from '../src/sip/index.js';
-import { createPlanStore, type AuditEntry, type PlanResource, type VersionWriteOptions } from '../src/store/index.js';
+import { createPlanStore, type PlanResource, type VersionWriteOptions } from '../src/store/index.js';
 import { SqlPlanStore } from '../src/store/sql-plan-store.js';
-import type { SqlClient } from '../src/store/sql-client.js';
 import { onServer, TEST_DATABASE_URL, withDatabase } from '../test/store/postgres-scratch.js';
-import { median, newStoredPlan, personnummer, write } from './support.js';
+import { capturingClient, transactionWrite, type Statement, type TransactionWrite } from './pg-statements.js';
+import { median, write } from './support.js';
 
 const N = Number(process.env.BENCH_N ?? '300');
 const SEED = Number(process.env.BENCH_SEED ?? '200');
@@ -48,66 +45,36 @@ const ORGANIZATION = 'SE2321000180-1000';
 const database = `${process.env.BENCH_DATABASE_PREFIX ?? 'sip_bench_pg_tx_split'}_${String(process.pid)}`;
 const url = withDatabase(TEST_DATABASE_URL, database);
 
-/** One statement as the store sends it. */
-interface Statement {
-  readonly text: string;
-  readonly values: readonly unknown[];
-}
-
-/** A SqlClient that runs nothing: it keeps the last statement the store sent and answers as PostgreSQL would for a new plan. */
-function capturingClient(): { client: SqlClient; last: () => Statement } {
-  let last: Statement | undefined;
-  const client: SqlClient = {
-    driver: 'pg',
-    query<Row extends object>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
-      last = { text: sql, values: params };
-      // A read finds nothing (the plan is new); the version's statement returns its row.
-      return Promise.resolve((sql.trimStart().startsWith('SELECT') ? [] : [{ recorded_at: new Date(), derived_kept: true }]) as unknown as Row[]);
-    },
-    transaction: (work) => work(client),
-    close: () => Promise.resolve(),
-  };
-  return {
-    client,
-    last: () => {
-      if (last === undefined) throw new Error('the store sent no statement');
-      return last;
-    },
-  };
-}
-
 interface Named extends Statement {
   readonly name: string;
 }
 
-interface Prepared {
-  readonly plan: SipPlan;
-  readonly resources: readonly PlanResource[];
-  readonly options: VersionWriteOptions & { readonly audit: AuditEntry };
-}
+type Prepared = TransactionWrite;
 
 let serial = 2_000_000;
 /** A new plan as `POST /fhir` records it: its resources, derived data and audit entry. */
 function prepare(): Prepared {
   serial += 1;
-  const plan = newStoredPlan(`sip-txsplit-${String(serial)}`, personnummer(serial));
-  const view = planEntries(plan, DEFAULT_MAPPING_OPTIONS);
-  const checked = checkPlanWithBasis(plan);
-  const audit: AuditEntry = { at: new Date().toISOString(), organization: ORGANIZATION, agent: 'bench', planId: plan.id, personIdentifier: plan.individual.identifier.value, action: 'create', what: 'POST /fhir', outcome: 'success', detail: '200' };
-  return { plan, resources: resourceIdsOf(view), options: { derived: derivedVersion(plan, view, checked.basis), audit } };
+  return transactionWrite('sip-txsplit', serial, ORGANIZATION);
 }
 
 const capture = capturingClient();
+/** The last statement the store sent for the call just made. */
+function lastSent(): Statement {
+  const last = capture.take().at(-1);
+  if (last === undefined) throw new Error('the store sent no statement');
+  return last;
+}
 const spy = new SqlPlanStore(capture.client);
 /** The statement the store sends for `create` of `one`, with `change` applied to what it is given. */
 async function createStatement(one: Prepared, change: (input: Prepared) => { resources: readonly PlanResource[]; options: VersionWriteOptions } = (input) => input): Promise<Statement> {
   const { resources, options } = change(one);
   await spy.create(one.plan, ORGANIZATION, resources, options);
-  return capture.last();
+  return lastSent();
 }
 async function getStatement(one: Prepared): Promise<Statement> {
   await spy.get(one.plan.id);
-  return capture.last();
+  return lastSent();
 }
 
 /** The texts' INSERT without ON CONFLICT (a new version's texts can meet only each other). */
