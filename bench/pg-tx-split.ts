@@ -49,11 +49,9 @@ interface Named extends Statement {
   readonly name: string;
 }
 
-type Prepared = TransactionWrite;
-
 let serial = 2_000_000;
 /** A new plan as `POST /fhir` records it: its resources, derived data and audit entry. */
-function prepare(): Prepared {
+function prepare(): TransactionWrite {
   serial += 1;
   return transactionWrite('sip-txsplit', serial, ORGANIZATION);
 }
@@ -67,12 +65,12 @@ function lastSent(): Statement {
 }
 const spy = new SqlPlanStore(capture.client);
 /** The statement the store sends for `create` of `one`, with `change` applied to what it is given. */
-async function createStatement(one: Prepared, change: (input: Prepared) => { resources: readonly PlanResource[]; options: VersionWriteOptions } = (input) => input): Promise<Statement> {
+async function createStatement(one: TransactionWrite, change: (input: TransactionWrite) => { resources: readonly PlanResource[]; options: VersionWriteOptions } = (input) => input): Promise<Statement> {
   const { resources, options } = change(one);
   await spy.create(one.plan, ORGANIZATION, resources, options);
   return lastSent();
 }
-async function getStatement(one: Prepared): Promise<Statement> {
+async function getStatement(one: TransactionWrite): Promise<Statement> {
   await spy.get(one.plan.id);
   return lastSent();
 }
@@ -110,7 +108,7 @@ function auditValues(statement: Statement): Statement {
 }
 
 /** The create without its texts, as the store sends it: the statement the one-row forms below add their row to. */
-const withoutTexts = (input: Prepared): { resources: readonly PlanResource[]; options: VersionWriteOptions } => ({ resources: input.resources, options: input.options.derived === undefined ? {} : { derived: { ...input.options.derived, texts: [] } } });
+const withoutTexts = (input: TransactionWrite): { resources: readonly PlanResource[]; options: VersionWriteOptions } => ({ resources: input.resources, options: input.options.derived === undefined ? {} : { derived: { ...input.options.derived, texts: [] } } });
 
 /**
  * The create with the version's texts as one row of a scratch table instead of a row each: `arrays`
@@ -120,7 +118,7 @@ const withoutTexts = (input: Prepared): { resources: readonly PlanResource[]; op
  * without counting characters (bench/pg-read-split.ts). Not the store's schema: what the texts' ≈ 30
  * rows with their index entries cost against one row (docs/performance.md, "A slow host").
  */
-function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'joined' | 'bytes'): Statement {
+function textsInOneRow(statement: Statement, one: TransactionWrite, form: 'arrays' | 'joined' | 'bytes'): Statement {
   const texts = one.options.derived?.texts ?? [];
   const values = [...statement.values];
   const param = (value: unknown): string => `$${String(values.push(value))}`;
@@ -148,7 +146,7 @@ function textsInOneRow(statement: Statement, one: Prepared, form: 'arrays' | 'jo
   return { ...changed(statement, text), values };
 }
 
-const noAudit = (input: Prepared): { resources: readonly PlanResource[]; options: VersionWriteOptions } => ({ resources: input.resources, options: { derived: input.options.derived } });
+const noAudit = (input: TransactionWrite): { resources: readonly PlanResource[]; options: VersionWriteOptions } => ({ resources: input.resources, options: { derived: input.options.derived } });
 
 /** The document's columns of each copy of `plan_versions`: what differs between them. */
 const DOCUMENT_TABLES: Record<string, string> = {
@@ -220,7 +218,7 @@ try {
   /** A statement under its name, prepared on the connection the first time it runs. */
   const run = (name: string, statement: Statement): Named => ({ name, ...statement });
   /** The steps: each makes the statement it runs for a prepared new plan. */
-  const steps: Record<string, (one: Prepared) => Named | Promise<Named>> = {
+  const steps: Record<string, (one: TransactionWrite) => Named | Promise<Named>> = {
     'get of the plan (not yet held)': async (one) => run('get', await getStatement(one)),
     'create as sent (all its parts)': async (one) => run('create-all', await createStatement(one)),
     'create without the audit entry': async (one) => run('create-no-audit', await createStatement(one, noAudit)),
@@ -239,14 +237,14 @@ try {
     ...Object.fromEntries(
       Object.keys(DOCUMENT_TABLES).map((table) => [
         `version row into ${table}`,
-        (one: Prepared) =>
+        (one: TransactionWrite) =>
           run(`doc-${table}`, { text: `INSERT INTO ${table} (plan_id, version, document, model, recorded_by) VALUES ($1, $2, $3, $4, $5)`, values: [one.plan.id, one.plan.version, JSON.stringify(one.plan), 'bench', ORGANIZATION] }),
       ]),
     ),
     ...Object.fromEntries(
       Object.keys(PLANS_TABLES).map((table) => [
         `plan row into ${table}`,
-        (one: Prepared) =>
+        (one: TransactionWrite) =>
           run(`plans-${table}`, {
             text: `INSERT INTO ${table} (plan_id, version, person_identifier, status, principal_keys, next_follow_up, consent_ends, closed) VALUES ($1, 1, $2, 'draft', $3::text[], $4::date, $5::date, false)`,
             values: [one.plan.id, one.plan.individual.identifier.value, [ORGANIZATION, 'SE2321000180-2000', 'SE2321000180-3000'], '2027-01-01', '2027-06-01'],
@@ -256,7 +254,7 @@ try {
     ...Object.fromEntries(
       Object.keys(AUDIT_TABLES).map((table) => [
         `audit entry into ${table}`,
-        (one: Prepared) =>
+        (one: TransactionWrite) =>
           run(`audit-${table}`, {
             text: `INSERT INTO ${table} (at, organization, agent, plan_id, person_identifier, action, what, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
             values: [one.options.audit.at, ORGANIZATION, 'bench', one.plan.id, one.plan.individual.identifier.value, 'create', 'POST /fhir', 'success', '200'],

@@ -4,7 +4,7 @@
  * goes first alternates), each on a scratch PostgreSQL database of its own (`sip_bench_store_ab_*`,
  * created and dropped; SIP_TEST_DATABASE_URL names the server, default the local one): per create, the
  * bench process's CPU (the store's client side: pg's messages, socket writes, replies) from
- * `process.cpuUsage`, the PostgreSQL backends' CPU from /proc/<pid>/schedstat, and the wall time; four creates in
+ * `process.cpuUsage`, the PostgreSQL backends' CPU from /proc (support.ts `postgresCpuMillis`), and the wall time; four creates in
  * flight, as a loaded server has them. Each round BENCH_BATCH (default 100) plans never seen before,
  * mapped and derived before the timing; medians over BENCH_ROUNDS (default 8), the ratios, the load
  * average. Run with `BENCH_BEFORE_DIR=/work/wt/start npx tsx bench/store-create-ab.ts`.
@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { median, newPlan, personnummer, postgresBackendPids, postgresCpuBetween, threadSchedstat, write } from './support.js';
+import { median, newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, write } from './support.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '8');
 const BATCH = Number(process.env.BENCH_BATCH ?? '100');
@@ -32,21 +32,6 @@ interface Modules {
   readonly fhir: { planEntries(plan: unknown, options: unknown): unknown; resourceIdsOf(view: unknown): unknown; DEFAULT_MAPPING_OPTIONS: unknown };
   readonly sip: { parsePlan(plan: unknown): { ok: boolean; plan?: unknown } };
   readonly derived: { derivedVersion(plan: unknown, view: unknown): unknown };
-}
-
-/**
- * CPU (ms) used so far by each backend serving `database`, from `/proc/<pid>/schedstat` (nanoseconds; a
- * backend is one thread): `stat`'s 10 ms ticks over four backends moved a create's figure by 0.1 ms.
- */
-function backendsCpu(database: string): Map<number, number> | undefined {
-  const pids = postgresBackendPids(database);
-  if (pids === undefined) return undefined;
-  const used = new Map<number, number>();
-  for (const pid of pids) {
-    const ran = threadSchedstat(pid, String(pid))?.ran;
-    if (ran !== undefined) used.set(pid, ran / 1e6);
-  }
-  return used;
 }
 
 function urlOf(database: string): string {
@@ -112,7 +97,7 @@ try {
         const view = fhir.planEntries(parsed.plan, fhir.DEFAULT_MAPPING_OPTIONS);
         return { plan: parsed.plan, resources: fhir.resourceIdsOf(view), options: { derived: derived.derivedVersion(parsed.plan, view) } };
       });
-      const backends = backendsCpu(checkout.database);
+      const backends = postgresCpuMillis(checkout.database);
       const start = cpu();
       const began = performance.now();
       for (let at = 0; at < writes.length; at += 4) {
@@ -120,7 +105,7 @@ try {
       }
       const wall = performance.now() - began;
       const client = cpu() - start;
-      const postgres = postgresCpuBetween(backends, backendsCpu(checkout.database)) ?? Number.NaN;
+      const postgres = postgresCpuBetween(backends, postgresCpuMillis(checkout.database)) ?? Number.NaN;
       // Round 0 warms up (compiles, prepares the statements) and is not counted.
       if (round === 0) continue;
       const mine = figures.get(checkout.name);

@@ -375,13 +375,18 @@ export function postgresBackendPids(database: string): number[] | undefined {
   }
 }
 
-/** CPU time (ms) used so far by the PostgreSQL backends serving `database` ({@link postgresBackendPids}), by pid. */
+/**
+ * CPU time (ms) used so far by the PostgreSQL backends serving `database` ({@link postgresBackendPids}),
+ * by pid: from `schedstat` (nanoseconds; a backend is one thread) where the kernel keeps it, else from
+ * `stat`'s 10 ms ticks, which over a few backends moved a 2 ms create's figure by 0.1 ms.
+ */
 export function postgresCpuMillis(database: string): Map<number, number> | undefined {
   const pids = postgresBackendPids(database);
   if (pids === undefined) return undefined;
   const backends = new Map<number, number>();
   for (const pid of pids) {
-    const used = processCpuMillis(pid);
+    const ran = threadSchedstat(pid, String(pid))?.ran;
+    const used = ran === undefined ? processCpuMillis(pid) : ran / 1e6;
     if (used !== undefined) backends.set(pid, used);
   }
   return backends;
