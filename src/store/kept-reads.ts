@@ -6,6 +6,7 @@
 import type DataLoader from 'dataloader';
 import { coalescedLoader, type PlacedHeadRow } from './coalesced.js';
 import type { StoredVersionHead } from './plan-store.js';
+import { keptTextsJoin, TEXT_ROW_TYPES } from './kept-texts.js';
 import { DERIVED_TEXT_COLUMNS, HEAD_COLUMNS } from './plan-rows.js';
 import type { SqlQueryable } from './sql-client.js';
 
@@ -29,19 +30,31 @@ export interface KeptKey {
  * - The lookup is a `LATERAL` subquery behind `OFFSET 0`, which the planner may not flatten into a
  *   join: each key is looked up through the indexes, whatever number of keys the planner guesses.
  */
-export const KEPT_MANY = `SELECT k.n, x.* FROM generate_subscripts($1::text[], 1) AS k (n)
+export function keptMany(rowsOnly: boolean): string {
+  return `SELECT k.n, x.* FROM generate_subscripts($1::text[], 1) AS k (n)
        CROSS JOIN LATERAL (SELECT ${HEAD_COLUMNS}, ${DERIVED_TEXT_COLUMNS} FROM plan_resources r
          JOIN plans p ON p.plan_id = r.plan_id JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
-         LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $3
-         LEFT JOIN plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = $3 AND t.resource_type = r.resource_type AND t.resource_id = r.resource_id
+         LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $3${keptTextsJoin('$3', 'r.resource_type', 'r.resource_id', { rowsOnly })}
          WHERE r.resource_type = ($1::text[])[k.n] AND r.resource_id = ($2::text[])[k.n] OFFSET 0) AS x
        ORDER BY k.n, x.plan_id`;
+}
 
-/** A loader of kept heads: `one` reads a key in its own statement. */
+/** {@link keptMany} for keys of {@link TEXT_ROW_TYPES} (the CarePlan reads, as before migration 12) and for the others. */
+export const KEPT_MANY = { rows: keptMany(true), any: keptMany(false) } as const;
+
+/**
+ * A loader of kept heads: `one` reads a key in its own statement. The keys of one deriver go together,
+ * and those whose texts are rows apart from the others (kept-texts.ts), so a turn's CarePlan reads run
+ * the statement they ran before the other texts were packed.
+ */
 export function keptLoader(sql: SqlQueryable, one: (key: KeptKey) => Promise<StoredVersionHead[]>): DataLoader<KeptKey, StoredVersionHead[]> {
   return coalescedLoader<KeptKey>({
-    groupOf: (key) => key.deriver,
+    groupOf: (key) => `${TEXT_ROW_TYPES.has(key.resourceType) ? 'rows' : 'any'} ${key.deriver}`,
     one,
-    many: (keys) => sql.query<PlacedHeadRow>(KEPT_MANY, [keys.map((key) => key.resourceType), keys.map((key) => key.resourceId), keys[0]?.deriver]),
+    many: (keys) => {
+      const [first] = keys;
+      if (first === undefined) return Promise.resolve([]);
+      return sql.query<PlacedHeadRow>(TEXT_ROW_TYPES.has(first.resourceType) ? KEPT_MANY.rows : KEPT_MANY.any, [keys.map((key) => key.resourceType), keys.map((key) => key.resourceId), first.deriver]);
+    },
   });
 }

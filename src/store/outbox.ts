@@ -24,6 +24,7 @@
  * skips it: a skipped n has ended, and n+1 goes.
  */
 import { AUDIT_ROW_COLUMNS, auditRow } from './audit-writer.js';
+import { unpackTexts } from './kept-texts.js';
 import { toStored, type VersionRow } from './plan-rows.js';
 import type { AuditEntry, DerivedText, StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
@@ -260,11 +261,14 @@ export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: '
  * resource texts, as one text ({@link KEPT_TEXTS}): each text's type, id, head and tail joined by
  * U+001F, the texts by U+001E. Not `json_agg(json_build_array(…))`, which had the backend escape the
  * ≈ 60 kB of JSON text of a version into a JSON array and pg parse it back (docs/performance.md, "The
- * exchange, fourth round").
+ * exchange, fourth round"). Those are the texts kept as rows; a version derived since migration 12
+ * packs all but its CarePlan's on the derived row (src/store/kept-texts.ts), which come as the packed
+ * columns, their bytes decoded to text by the backend (for the version to deliver only, too).
  */
 const derivedColumns = (version: string, deriver: string): string => `, d.basis,
   CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || chr(31) || t.resource_id || chr(31) || t.head || chr(31) || t.tail, chr(30)) FROM plan_version_texts t
-    WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts`;
+    WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts,
+  d.text_types, d.text_ids, d.text_bounds, CASE WHEN v.version = ${version} THEN convert_from(d.texts, 'UTF8') END AS packed_texts`;
 const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
 /** The version to deliver ($1, $2) with what was derived under $3. */
@@ -302,7 +306,8 @@ const CURRENT_OF = `SELECT c.ord, cur.*,
  * and the outbox rows of version n are committed with n, before version n + 1 can be written.)
  */
 export const CLAIM_AND_READ = `WITH c AS MATERIALIZED (${CLAIM_DUE})
-  SELECT c.*, cur.version AS current_version, cur.plan, cur.document, cur.model, cur.recorded_at, cur.recorded_by, cur.basis, cur.texts
+  SELECT c.*, cur.version AS current_version, cur.plan, cur.document, cur.model, cur.recorded_at, cur.recorded_by, cur.basis, cur.texts,
+    cur.text_types, cur.text_ids, cur.text_bounds, cur.packed_texts
   FROM c LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS}${derivedColumns('c.version', '$3')}
     FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$3')} WHERE p.plan_id = c.plan_id LIMIT 1) cur ON true`;
 
@@ -313,6 +318,11 @@ interface ClaimedRow extends VersionRow {
   basis: string | null;
   /** The kept texts as {@link derivedColumns} joins them (null when none was kept). */
   texts: string | null;
+  /** The packed texts of a version derived since migration 12, their bytes as text (kept-texts.ts); null otherwise. */
+  text_types: string[] | null;
+  text_ids: string[] | null;
+  text_bounds: number[] | null;
+  packed_texts: string | null;
   held?: boolean;
   ord?: string | number;
 }
@@ -353,10 +363,10 @@ export function keptTexts(joined: string | null): DerivedText[] {
 
 /** A stored version with what was derived from it under the deriver asked for. */
 function claimedVersion(row: ClaimedRow): StoredPlan {
-  const { basis, texts, held: _held, ord: _ord, ...version } = row;
+  const { basis, texts, text_types: types, text_ids: ids, text_bounds: bounds, packed_texts: packed, held: _held, ord: _ord, ...version } = row;
   const stored = toStored(version);
   if (basis === null) return stored;
-  return { ...stored, derived: { basis, texts: keptTexts(texts) } };
+  return { ...stored, derived: { basis, texts: [...keptTexts(texts), ...unpackTexts(types, ids, bounds, packed)] } };
 }
 
 /**
@@ -397,7 +407,8 @@ async function claimedOf(sql: SqlQueryable, rows: readonly ClaimedWithCurrent[],
   for (const row of byId) {
     const { current_version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts } = row;
     if (currentVersion === null) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
-    const current: ClaimedRow = { plan_id: row.plan_id, version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts };
+    const packed = { text_types: row.text_types, text_ids: row.text_ids, text_bounds: row.text_bounds, packed_texts: row.packed_texts };
+    const current: ClaimedRow = { plan_id: row.plan_id, version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts, ...packed };
     const [version] = currentVersion === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
     if (version === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
     const stored = claimedVersion(version);

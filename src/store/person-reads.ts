@@ -8,6 +8,7 @@
  */
 import type DataLoader from 'dataloader';
 import { coalescedLoader, coalescedRowsLoader, type PlacedHeadRow } from './coalesced.js';
+import { keptTextsJoin, TEXT_ROW_TYPES } from './kept-texts.js';
 import type { PlanSearch, StoredPlan, StoredVersionHead } from './plan-store.js';
 import { BASIS_COLUMNS, DERIVED_TEXT_COLUMNS, HEAD_COLUMNS, RESOURCE_TYPE, toStored, VERSION_COLUMNS, type VersionRow } from './plan-rows.js';
 import type { SqlQueryable } from './sql-client.js';
@@ -50,7 +51,8 @@ export function personKeyOf(query: PlanSearch, limit: number): PersonKey | undef
  * index. The resource type is written into the text, not bound: bound, a custom plan knew it and the
  * generic one guessed two texts a plan where there is one; times the 1,000 persons a subscript series
  * is guessed at, the generic plan never looked cheaper and PostgreSQL planned every call anew
- * (`pg_prepared_statements`: 20 custom plans of 20). One text a type: in service only CarePlan's.
+ * (`pg_prepared_statements`: 20 custom plans of 20). One text a type: in service only CarePlan's, a
+ * row; another type's texts are read where they are kept (kept-texts.ts).
  */
 export function personsMany(resourceType: string): string {
   if (!RESOURCE_TYPE.test(resourceType)) throw new RangeError(`a resource type must be a FHIR resource type's name, not "${resourceType}"`);
@@ -58,7 +60,7 @@ export function personsMany(resourceType: string): string {
        CROSS JOIN LATERAL (SELECT ${HEAD_COLUMNS}, p.status, ${DERIVED_TEXT_COLUMNS}
          FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
          LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $2
-         LEFT JOIN plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = $2 AND t.resource_type = '${resourceType}'
+        ${keptTextsJoin('$2', `'${resourceType}'`, undefined, { rowsOnly: TEXT_ROW_TYPES.has(resourceType) })}
          WHERE p.person_identifier = ($1::text[])[k.n] ORDER BY p.plan_id LIMIT $3) AS x
        ORDER BY k.n, x.plan_id`;
 }

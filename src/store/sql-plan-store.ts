@@ -10,6 +10,7 @@ import { keptLoader, type KeptKey } from './kept-reads.js';
 import { personKeyOf, personLoader, personPlansKeyOf, personPlansLoader, type PersonKey, type PersonPlansKey } from './person-reads.js';
 import { checkReceiverIds, enqueueDeliveries, SqlOutboxStore, type OutboxStore } from './outbox.js';
 import { BASIS_COLUMNS, DERIVED_TEXT_COLUMNS, documentOf, HEAD_COLUMNS, isoInstant, RESOURCE_TYPE, toHead, toStored, VERSION_COLUMNS, type HeadRow, type VersionRow } from './plan-rows.js';
+import { keptTextsJoin, PACKED_COLUMNS, packedValues, splitTexts, TEXT_ROW_TYPES, utf8Packed } from './kept-texts.js';
 import { migrate } from './migrations.js';
 import {
   InvalidPlanError,
@@ -92,11 +93,10 @@ function derivedJoin(request: DerivedRequest | undefined, param: (value: unknown
   // A read that answers the plan (the SIP API): judged on the summary, answered with the kept traffic light and status.
   if (request.resourceType === undefined) return { columns: `, ${BASIS_COLUMNS}`, joins: basis };
   if (request.text === false) return { columns: ', d.basis, d.summary', joins: basis };
-  const byId = request.resourceId === undefined ? '' : ` AND t.resource_id = ${param(request.resourceId)}`;
+  const id = request.resourceId === undefined ? undefined : param(request.resourceId);
   return {
     columns: `, ${DERIVED_TEXT_COLUMNS}`,
-    joins: `${basis}
-       LEFT JOIN plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver} AND t.resource_type = ${param(request.resourceType)}${byId}`,
+    joins: `${basis}${keptTextsJoin(deriver, param(request.resourceType), id, { rowsOnly: TEXT_ROW_TYPES.has(request.resourceType) })}`,
   };
 }
 
@@ -117,15 +117,18 @@ function checkDerived(derived: DerivedVersion | undefined): DerivedVersion | und
 
 /** Keeps what was derived from a version (migration 6); what is kept under the same deriver stays as it is. */
 async function insertDerived(tx: SqlQueryable, planId: string, version: number, derived: DerivedVersion): Promise<void> {
+  const { rows, packed } = splitTexts(derived.texts);
+  const params: unknown[] = [planId, version, derived.deriver, derived.basis, derived.summary ?? null, derived.standing?.trafficLight ?? null, derived.standing?.status ?? null];
   const [kept] = await tx.query<{ plan_id: string }>(
-    'INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING plan_id',
-    [planId, version, derived.deriver, derived.basis, derived.summary ?? null, derived.standing?.trafficLight ?? null, derived.standing?.status ?? null],
+    `INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status, ${PACKED_COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, ${packedValues(packed, (value) => `$${String(params.push(value))}`)}) ON CONFLICT DO NOTHING RETURNING plan_id`,
+    params,
   );
-  if (kept === undefined) return;
-  await insertTexts(tx, planId, version, derived.deriver, derived.texts);
+  if (kept === undefined || rows.length === 0) return;
+  await insertTexts(tx, planId, version, derived.deriver, rows);
 }
 
-/** Keeps the derived texts of a version under its deriver (migration 6); a text already kept stays as it is. */
+/** Keeps derived texts of a version under its deriver as rows (migration 6, kept-texts.ts `TEXT_ROW_TYPES`); a text already kept stays as it is. */
 async function insertTexts(tx: SqlQueryable, planId: string, version: number, deriver: string, texts: readonly DerivedText[]): Promise<void> {
   const params: unknown[] = [planId, version, deriver];
   const select = textsSelect('$1::text, $2::integer, $3::text', undefined, texts, (value) => `$${String(params.push(value))}`);
@@ -135,8 +138,9 @@ async function insertTexts(tx: SqlQueryable, planId: string, version: number, de
 /**
  * The rows of `texts` as a SELECT of `key` (the version's plan_id, version and deriver), joined with
  * `from` when given, and each text's type, id, head and tail — every head and tail in one bytea
- * parameter of their UTF-8, cut by byte offsets (`convert_from` checks the UTF-8 and refuses U+0000
- * as a text parameter is refused). The statement's text is then the same whatever the number of
+ * parameter of their UTF-8, cut by byte offsets (kept-texts.ts `utf8Packed`, the layout the packed
+ * texts keep; `convert_from` checks the UTF-8 and refuses U+0000 as a text parameter is refused).
+ * Since migration 12 only the CarePlan's text is written so. The statement's text is then the same whatever the number of
  * texts: with a parameter of its own for each text (four a text, in rows of VALUES), every count of
  * texts made a text of its own, and a server that had met many shapes of plan ran out of the
  * statement names the pool prepares (`MAX_PREPARED_STATEMENTS`): such a create went unnamed and was
@@ -145,30 +149,13 @@ async function insertTexts(tx: SqlQueryable, planId: string, version: number, de
  * (https://www.postgresql.org/docs/15/arrays.html#ARRAYS-IO), and a Buffer goes in binary form.
  */
 function textsSelect(key: string, from: string | undefined, texts: readonly DerivedText[], param: (value: unknown) => string): string {
-  const packed = packedTexts(texts);
+  const packed = utf8Packed(texts);
   const bytes = `${param(packed.bytes)}::bytea`;
-  const rows = `unnest(${param(texts.map((text) => text.resourceType))}::text[], ${param(texts.map((text) => text.id))}::text[], ${param(packed.starts)}::integer[], ${param(packed.headBytes)}::integer[], ${param(packed.tailBytes)}::integer[]) AS t (resource_type, resource_id, start, head_bytes, tail_bytes)`;
+  // Text i's head is the bytes from bounds[2i−1] to bounds[2i], its tail from there to bounds[2i+1] (SQL counts from 1).
+  const rows = `unnest(${param(packed.types)}::text[], ${param(packed.ids)}::text[]) WITH ORDINALITY AS t (resource_type, resource_id, i) CROSS JOIN (SELECT ${param(packed.bounds)}::integer[] AS b) AS p`;
   return `SELECT ${key}, t.resource_type, t.resource_id,
-         convert_from(substring(${bytes} FROM t.start FOR t.head_bytes), 'UTF8'), convert_from(substring(${bytes} FROM t.start + t.head_bytes FOR t.tail_bytes), 'UTF8')
+         convert_from(substring(${bytes} FROM p.b[2 * t.i - 1] + 1 FOR p.b[2 * t.i] - p.b[2 * t.i - 1]), 'UTF8'), convert_from(substring(${bytes} FROM p.b[2 * t.i] + 1 FOR p.b[2 * t.i + 1] - p.b[2 * t.i]), 'UTF8')
        FROM ${from === undefined ? rows : `${from} CROSS JOIN ${rows}`}`;
-}
-
-/** Every text's head then tail as UTF-8 in one buffer, with where each text starts (from 1, as `substring` counts) and its two pieces' lengths in bytes. */
-function packedTexts(texts: readonly DerivedText[]): { bytes: Buffer; starts: number[]; headBytes: number[]; tailBytes: number[] } {
-  const headBytes = texts.map((text) => Buffer.byteLength(text.head));
-  const tailBytes = texts.map((text) => Buffer.byteLength(text.tail));
-  let total = 0;
-  for (let index = 0; index < texts.length; index++) total += (headBytes[index] ?? 0) + (tailBytes[index] ?? 0);
-  const bytes = Buffer.allocUnsafe(total);
-  const starts: number[] = [];
-  let offset = 0;
-  for (const text of texts) {
-    starts.push(offset + 1);
-    offset += bytes.write(text.head, offset);
-    offset += bytes.write(text.tail, offset);
-  }
-  if (offset !== total) throw new Error(`the texts took ${String(offset)} bytes where ${String(total)} were counted`);
-  return { bytes, starts, headBytes, tailBytes };
 }
 
 function checkLimit(name: string, value: number | undefined, fallback: number, max: number): number {
@@ -194,8 +181,8 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
 }
 
 /**
- * Writes a new version — its row, its resources, what was derived from it with all its texts
- * ({@link textsSelect}) and, for a new plan (`newPlan`), the plan's row with its search columns, and
+ * Writes a new version — its row, its resources, what was derived from it with all its texts (the
+ * CarePlan's a row by {@link textsSelect}, the others packed on the derived row: kept-texts.ts) and, for a new plan (`newPlan`), the plan's row with its search columns, and
  * the audit entry of the call that records it (`options.audit`) — in one statement of data-modifying
  * `WITH` queries, then its deliveries. It writes the rows the former statements wrote one at a time
  * (one per table, each a round trip to PostgreSQL with its own parse, bind and socket write: a third of a
@@ -203,7 +190,7 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
  * constraints: a foreign key is checked at the end of the statement, when the rows it refers to are
  * there; the texts are written only when the derived row was (`ON CONFLICT DO NOTHING RETURNING`,
  * as before). test/store/one-statement-write.test.ts holds the stored rows equal to the former
- * statements'.
+ * statements', the texts compared as kept in either place.
  */
 async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string, resources: readonly PlanResource[], options: VersionWriteOptions, newPlan = false): Promise<StoredPlan> {
   const params: unknown[] = [];
@@ -221,11 +208,12 @@ async function insertVersion(tx: SqlQueryable, plan: SipPlan, recordedBy: string
        ON CONFLICT DO NOTHING)`);
   const { derived } = options;
   if (derived !== undefined) {
-    queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status)
-       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}, ${param(derived.standing?.trafficLight ?? null)}, ${param(derived.standing?.status ?? null)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
+    const { rows, packed } = splitTexts(derived.texts);
+    queries.push(`derived_row AS (INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary, traffic_light, plan_status, ${PACKED_COLUMNS})
+       VALUES (${param(plan.id)}, ${param(plan.version)}, ${param(derived.deriver)}, ${param(derived.basis)}, ${param(derived.summary ?? null)}, ${param(derived.standing?.trafficLight ?? null)}, ${param(derived.standing?.status ?? null)}, ${packedValues(packed, param)}) ON CONFLICT DO NOTHING RETURNING plan_id, version, deriver)`);
     // Only when the derived row was written (ON CONFLICT DO NOTHING RETURNING gives no row otherwise), as before.
     queries.push(`text_rows AS (INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail)
-       ${textsSelect('d.plan_id, d.version, d.deriver', 'derived_row d', derived.texts, param)}
+       ${textsSelect('d.plan_id, d.version, d.deriver', 'derived_row d', rows, param)}
        ON CONFLICT DO NOTHING)`);
   }
   // The call's audit entry, in the version's statement: no round trip of its own, and committed with the version or not at all.
@@ -555,9 +543,11 @@ export class SqlPlanStore implements PlanStore {
 
   async keptTexts(versions: readonly VersionKey[], deriver: string, resourceType: string): Promise<(DerivedText & VersionKey)[]> {
     if (versions.length === 0) return [];
+    // The versions as `v`, with their derived rows as `d` where the texts' join reads the packed ones (kept-texts.ts).
+    const rowsOnly = TEXT_ROW_TYPES.has(resourceType);
     const rows = await this.client.query<{ plan_id: string; version: number; resource_id: string; head: string; tail: string }>(
-      `SELECT t.plan_id, t.version, t.resource_id, t.head, t.tail FROM unnest($1::text[], $2::integer[]) AS k (plan_id, version)
-       JOIN plan_version_texts t ON t.plan_id = k.plan_id AND t.version = k.version AND t.deriver = $3 AND t.resource_type = $4`,
+      `SELECT v.plan_id, v.version, t.resource_id, t.head, t.tail FROM unnest($1::text[], $2::integer[]) AS v (plan_id, version)${rowsOnly ? '' : `
+       JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $3`}${keptTextsJoin('$3', '$4', undefined, { rowsOnly, inner: true })}`,
       [versions.map((key) => key.planId), versions.map((key) => key.version), deriver, resourceType],
     );
     return rows.map((row) => ({ planId: row.plan_id, version: row.version, resourceType, id: row.resource_id, head: row.head, tail: row.tail }));

@@ -262,11 +262,58 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       texts.push({ resourceType: 'Goal', id: 'goal-empty-both', head: '', tail: '' }, { resourceType: 'Goal', id: 'goal-empty-head', head: '', tail: '}' }, { resourceType: 'Goal', id: 'goal-empty-tail', head: '{"a":"🙂"', tail: '' });
       const derived = { deriver: 'contract-test', basis: '{"rules":[]}', texts: [...texts, ...texts.slice(0, 3)] };
       await opened().store.create(plan, 'system', planResourceIds(plan), { derived });
-      const rows = await opened().sql.query<{ resource_id: string; head: string; tail: string }>(
-        'SELECT resource_id, head, tail FROM plan_version_texts WHERE plan_id = $1 AND version = 1 AND deriver = $2 ORDER BY resource_id',
-        ['sip-store-derived-texts', 'contract-test'],
-      );
-      expect(rows.map((row) => ({ resourceType: 'Goal', id: row.resource_id, head: row.head, tail: row.tail }))).toEqual(texts);
+      const kept = await opened().store.keptTexts([{ planId: plan.id, version: 1 }], 'contract-test', 'Goal');
+      const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+      expect(kept.map(({ planId: _planId, version: _version, ...text }) => text).sort(byId)).toEqual([...texts].sort(byId));
+      // And each alone, by its id.
+      for (const text of [texts[0], texts[1_234], ...texts.slice(-3)]) {
+        if (text === undefined) throw new Error('no such text');
+        const read = await opened().store.get(plan.id, 1, { derived: { deriver: 'contract-test', resourceType: 'Goal', resourceId: text.id } });
+        expect(read?.derived?.texts).toEqual([text]);
+      }
+    });
+
+    it('reads a text wherever it is kept: a row, as every text was before migration 12, or packed on the derived row, as all but the CarePlan\'s are since', async () => {
+      const packed = asNew(readExample(exampleFiles[1] ?? ''), 'sip-store-texts-packed');
+      const asRows = { ...asNew(packed, 'sip-store-texts-rows'), consents: [] };
+      const ids = planResourceIds(packed);
+      const idOf = (type: string): string => {
+        const found = ids.find((resource) => resource.resourceType === type);
+        if (found === undefined) throw new Error(`no ${type} in the plan`);
+        return found.id;
+      };
+      const textOf = (planId: string, type: string) => ({ resourceType: type, id: idOf(type), head: `{"resourceType":"${type}","of":"${planId}","meta":{`, tail: '},"text":"åäö 🙂"}' });
+      const derivedOf = (planId: string) => ({ deriver: 'both-places', basis: '{"rules":[]}', summary: '{}', texts: ['CarePlan', 'Goal', 'Patient', 'CareTeam'].map((type) => textOf(planId, type)) });
+      await opened().store.create(packed, 'system', ids, { derived: derivedOf(packed.id) });
+      // As a writer before migration 12 left it: the derived row without packed texts, every text a row.
+      await opened().store.create(asRows, 'system', ids);
+      await opened().sql.query(`INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary) VALUES ($1, 1, 'both-places', '{"rules":[]}', '{}')`, [asRows.id]);
+      for (const text of derivedOf(asRows.id).texts) {
+        await opened().sql.query(`INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ($1, 1, 'both-places', $2, $3, $4, $5)`, [asRows.id, text.resourceType, text.id, text.head, text.tail]);
+      }
+      const [rowTypes] = await opened().sql.query<{ types: string[] }>(`SELECT array_agg(DISTINCT resource_type ORDER BY resource_type) AS types FROM plan_version_texts WHERE plan_id = $1`, [packed.id]);
+      expect(rowTypes?.types).toEqual(['CarePlan']);
+      for (const type of ['CarePlan', 'Goal', 'Patient']) {
+        const id = idOf(type);
+        for (const planId of [packed.id, asRows.id]) {
+          const deriver = { deriver: 'both-places', resourceType: type };
+          expect((await opened().store.get(planId, 1, { derived: { ...deriver, resourceId: id } }))?.derived?.texts, `${planId} ${type} by id`).toEqual([textOf(planId, type)]);
+          expect((await opened().store.get(planId, undefined, { derived: deriver }))?.derived?.texts, `${planId} ${type}`).toEqual([textOf(planId, type)]);
+          expect(await opened().store.keptTexts([{ planId, version: 1 }], 'both-places', type), `${planId} ${type} keptTexts`).toEqual([{ planId, version: 1, ...textOf(planId, type) }]);
+        }
+        // The current versions holding the resource (both plans name it): alone, and two in one turn, as one statement.
+        const expected = [packed.id, asRows.id].sort().map((planId) => [planId, [textOf(planId, type)]]);
+        const heads = (found: readonly { planId: string; derived?: { texts: readonly unknown[] } }[]) => found.map((head) => [head.planId, head.derived?.texts]);
+        expect(heads(await opened().store.keptWithResource(type, id, 'both-places')), `${type} kept alone`).toEqual(expected);
+        const together = await Promise.all([opened().store.keptWithResource(type, id, 'both-places'), opened().store.keptWithResource(type, id, 'both-places')]);
+        expect(together.map(heads), `${type} kept together`).toEqual([expected, expected]);
+        // By the person (both plans are of one person's), alone and two in one turn.
+        const person = { personIdentifier: packed.individual.identifier.value, derived: { deriver: 'both-places', resourceType: type }, total: false } as const;
+        const searched = (await opened().store.searchHeads(person)).plans.filter((head) => head.planId === packed.id || head.planId === asRows.id);
+        expect(heads(searched), `${type} by person`).toEqual(expected);
+        const twice = await Promise.all([opened().store.searchHeads(person), opened().store.searchHeads({ ...person, limit: 99 })]);
+        for (const result of twice) expect(heads(result.plans.filter((head) => head.planId === packed.id || head.planId === asRows.id)), `${type} by person, together`).toEqual(expected);
+      }
     });
 
     it('keeps a version\'s judging summary, traffic light and status beside its basis and hands them back as asked; a derived row without them comes back without them', async () => {

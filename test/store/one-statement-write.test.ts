@@ -77,13 +77,26 @@ async function formerUpdate(client: SqlClient, plan: SipPlan, recordedBy: string
   });
 }
 
-/** Every row a write leaves, but the columns the server fills with the time or an identity. */
+/**
+ * Every kept text of every version, wherever it is kept: a row of plan_version_texts (the former
+ * statements kept every text so), or packed on the derived row (migration 12, src/store/kept-texts.ts:
+ * text i's head is the bytes from offset bounds[2i−1] to bounds[2i], its tail from there to bounds[2i+1]),
+ * cut out here as that migration's comment describes the columns.
+ */
+const KEPT_TEXTS = `SELECT plan_id, version, deriver, resource_type, resource_id, head, tail FROM plan_version_texts
+  UNION ALL
+  SELECT d.plan_id, d.version, d.deriver, d.text_types[s.i], d.text_ids[s.i],
+    convert_from(substring(d.texts FROM d.text_bounds[2 * s.i - 1] + 1 FOR d.text_bounds[2 * s.i] - d.text_bounds[2 * s.i - 1]), 'UTF8'),
+    convert_from(substring(d.texts FROM d.text_bounds[2 * s.i] + 1 FOR d.text_bounds[2 * s.i + 1] - d.text_bounds[2 * s.i]), 'UTF8')
+  FROM plan_version_derived d CROSS JOIN generate_subscripts(d.text_types, 1) AS s (i)`;
+
+/** Every row a write leaves, but the columns the server fills with the time or an identity; the texts as {@link KEPT_TEXTS}. */
 const DUMPS = [
   'SELECT * FROM plans ORDER BY plan_id',
   'SELECT plan_id, version, plan::text AS plan, document::text AS document, model, recorded_by FROM plan_versions ORDER BY plan_id, version',
   'SELECT * FROM plan_resources ORDER BY plan_id, resource_type, resource_id',
-  'SELECT * FROM plan_version_derived ORDER BY plan_id, version, deriver',
-  'SELECT * FROM plan_version_texts ORDER BY plan_id, version, deriver, resource_type, resource_id',
+  'SELECT plan_id, version, deriver, basis, summary, traffic_light, plan_status FROM plan_version_derived ORDER BY plan_id, version, deriver',
+  `SELECT * FROM (${KEPT_TEXTS}) AS t ORDER BY plan_id, version, deriver, resource_type, resource_id`,
   'SELECT plan_id, version, receiver_id, state, attempts, not_before, last_status, last_error, ended_at FROM outbox ORDER BY plan_id, version, receiver_id',
 ];
 
@@ -172,6 +185,13 @@ describe('a version written in one statement, against the statements it replaces
       }
     }
     expect(await dump(now.client)).toEqual(await dump(former));
+    // Kept as rows: the CarePlans' texts alone; every other text packed on its version's derived row.
+    expect(await now.client.query('SELECT DISTINCT resource_type FROM plan_version_texts')).toEqual([{ resource_type: 'CarePlan' }]);
+    const [packed] = await now.client.query<{ n: number }>('SELECT sum(cardinality(text_types))::integer AS n FROM plan_version_derived');
+    const [others] = await now.client.query<{ n: number }>(`SELECT count(*)::integer AS n FROM (${KEPT_TEXTS}) AS t WHERE resource_type <> 'CarePlan'`);
+    expect(packed?.n).toBeGreaterThan(100);
+    expect(packed?.n).toBe(others?.n);
+    expect(await former.query('SELECT count(*)::integer AS n FROM plan_version_derived WHERE texts IS NOT NULL')).toEqual([{ n: 0 }]);
   }, 120_000);
 
   it('leaves the same rows for generated plans', async () => {
@@ -227,18 +247,23 @@ describe('a version written in one statement, against the statements it replaces
     expect(await outcome(() => now.store.create(plan, 'SE2321000180-1000', resources, options))).toBe('PlanExistsError');
     expect(await outcome(() => formerCreate(former, plan, 'SE2321000180-1000', resources, options))).not.toBe('ok');
     expect(await outcome(() => now.store.update({ ...plan, version: 3 }, 1, 'SE2321000180-1000', resources, options))).toBe('VersionConflictError');
-    // A create the database refuses part of (a text PostgreSQL cannot keep) leaves nothing, with and without deliveries.
-    // A create of thousands of texts, one of them refused, too.
-    for (const [deliverTo, more] of [[[], 0], [['region-dalarna'], 0], [[], 1_200]] as const) {
-      const broken = { ...plan, id: `broken-${String(deliverTo.length)}-${String(more)}` };
+    // A create the database refuses part of (a text PostgreSQL cannot keep: the CarePlan's, a row) leaves
+    // nothing, with and without deliveries; a create of thousands of texts, one of them refused, too.
+    // The same text among the packed ones (a Goal's) is refused by the store before anything is sent.
+    for (const [deliverTo, more, refusedType] of [[[], 0, 'CarePlan'], [['region-dalarna'], 0, 'CarePlan'], [[], 1_200, 'CarePlan'], [[], 1_200, 'Goal']] as const) {
+      const broken = { ...plan, id: `broken-${String(deliverTo.length)}-${String(more)}-${refusedType}` };
       const write = writeOf(broken, 0);
-      const texts = [...(write.options.derived?.texts ?? []), ...many.slice(0, more)].map((text, index, all) => (index === all.length - (more > 0 ? 10 : 5) ? { ...text, tail: 'nul \u0000' } : text));
-      const refused: VersionWriteOptions = { deliverTo: [...deliverTo], ...(write.options.derived === undefined ? {} : { derived: { ...write.options.derived, texts } }) };
-      expect(await outcome(() => now.store.create(broken, 'SE2321000180-1000', write.resources, refused))).not.toBe('ok');
+      const texts = [...(write.options.derived?.texts ?? []), ...many.slice(0, more)];
+      const at = texts.findIndex((text) => text.resourceType === refusedType);
+      const withNul = texts.map((text, index) => (index === at ? { ...text, tail: 'nul \u0000' } : text));
+      const refused: VersionWriteOptions = { deliverTo: [...deliverTo], ...(write.options.derived === undefined ? {} : { derived: { ...write.options.derived, texts: withNul } }) };
+      const got = await outcome(() => now.store.create(broken, 'SE2321000180-1000', write.resources, refused));
+      expect(got).not.toBe('ok');
+      expect(got === 'RangeError').toBe(refusedType === 'Goal');
       expect(await outcome(() => formerCreate(former, broken, 'SE2321000180-1000', write.resources, refused))).not.toBe('ok');
     }
     expect(await dump(now.client)).toEqual(await dump(former));
-    const [count] = await now.client.query<{ n: number }>("SELECT count(*)::integer AS n FROM plan_version_texts WHERE plan_id = 'many-texts'");
+    const [count] = await now.client.query<{ n: number }>(`SELECT count(*)::integer AS n FROM (${KEPT_TEXTS}) AS t WHERE plan_id = 'many-texts'`);
     expect(count?.n).toBe(derived.texts.length + many.length);
   }, 120_000);
 });

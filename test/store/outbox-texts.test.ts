@@ -5,7 +5,8 @@
  * (texts as src/http/derived-view.ts writes them) and for texts made to be awkward (quotes,
  * backslashes, escaped control characters, non-BMP characters), the texts claimed are those written,
  * and the same as the `json_agg` statement of the start reads (a differential test against a copy of
- * it).
+ * it) — whether the version's texts are rows, as before migration 12, or all but the CarePlan's packed
+ * on its derived row (src/store/kept-texts.ts).
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,14 +21,35 @@ const RECEIVER = 'fk-texts';
 const AT = new Date('2030-01-01T00:00:00Z');
 const WRITER = 'SE2321000180-1000';
 
-/** The start's reading of a version's texts: a json_agg of arrays, parsed by the driver. */
+/**
+ * The start's reading of a version's texts: a json_agg of arrays, parsed by the driver — over the rows,
+ * and since migration 12 over the texts packed on the derived row too, cut out here as that
+ * migration's comment describes the columns (text i's head the bytes from bounds[2i−1] to bounds[2i],
+ * its tail from there to bounds[2i+1]).
+ */
 async function textsAsBefore(sql: SqlClient, planId: string, version: number, deriver: string): Promise<DerivedText[]> {
   const [row] = await sql.query<{ texts: [string, string, string, string][] | null }>(
-    `SELECT (SELECT json_agg(json_build_array(t.resource_type, t.resource_id, t.head, t.tail)) FROM plan_version_texts t
-      WHERE t.plan_id = $1 AND t.version = $2 AND t.deriver = $3) AS texts`,
+    `SELECT (SELECT json_agg(json_build_array(t.resource_type, t.resource_id, t.head, t.tail)) FROM (
+        SELECT resource_type, resource_id, head, tail FROM plan_version_texts WHERE plan_id = $1 AND version = $2 AND deriver = $3
+        UNION ALL
+        SELECT d.text_types[s.i], d.text_ids[s.i],
+          convert_from(substring(d.texts FROM d.text_bounds[2 * s.i - 1] + 1 FOR d.text_bounds[2 * s.i] - d.text_bounds[2 * s.i - 1]), 'UTF8'),
+          convert_from(substring(d.texts FROM d.text_bounds[2 * s.i] + 1 FOR d.text_bounds[2 * s.i + 1] - d.text_bounds[2 * s.i]), 'UTF8')
+        FROM plan_version_derived d CROSS JOIN generate_subscripts(d.text_types, 1) AS s (i) WHERE d.plan_id = $1 AND d.version = $2 AND d.deriver = $3
+      ) AS t (resource_type, resource_id, head, tail)) AS texts`,
     [planId, version, deriver],
   );
   return (row?.texts ?? []).map(([resourceType, id, head, tail]) => ({ resourceType, id, head, tail }));
+}
+
+/** Keeps what was derived from a version as a writer before migration 12 did: every text a row, nothing packed. */
+async function deriveAsBeforePacking(sql: SqlClient, planId: string, version: number, derived: DerivedVersion): Promise<void> {
+  await sql.transaction(async (tx) => {
+    await tx.query('INSERT INTO plan_version_derived (plan_id, version, deriver, basis, summary) VALUES ($1, $2, $3, $4, $5)', [planId, version, derived.deriver, derived.basis, derived.summary ?? null]);
+    for (const text of derived.texts) {
+      await tx.query('INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ($1, $2, $3, $4, $5, $6, $7)', [planId, version, derived.deriver, text.resourceType, text.id, text.head, text.tail]);
+    }
+  });
 }
 
 const byKey = (texts: readonly DerivedText[]): DerivedText[] => [...texts].sort((a, b) => `${a.resourceType}/${a.id}`.localeCompare(`${b.resourceType}/${b.id}`));
@@ -65,6 +87,14 @@ describe.each<Driver>(['pglite', 'postgres'])('the kept texts a claim reads on %
     const awkwardDerived: DerivedVersion = { ...derivedVersion(awkward), texts: awkwardTexts() };
     written.set(awkward.id, awkwardDerived);
     await store.create(awkward, WRITER, [], { deliverTo: [RECEIVER], derived: awkwardDerived });
+    // A version whose texts a writer before migration 12 kept, every one a row.
+    const rowsOnly = { ...readExample(first), id: 'sip-texts-as-rows', version: 1 };
+    const rowsDerived = derivedVersion(rowsOnly);
+    written.set(rowsOnly.id, rowsDerived);
+    await store.create(rowsOnly, WRITER, [], { deliverTo: [RECEIVER] });
+    await deriveAsBeforePacking(sql, rowsOnly.id, 1, rowsDerived);
+    const [asRows] = await sql.query<{ n: number }>(`SELECT count(*)::integer AS n FROM plan_version_texts WHERE plan_id = 'sip-texts-as-rows' AND resource_type <> 'CarePlan'`);
+    expect(asRows?.n).toBeGreaterThan(10);
 
     const claimed = new Map<string, readonly DerivedText[]>();
     let total = 0;

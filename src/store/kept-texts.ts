@@ -1,0 +1,133 @@
+/**
+ * Where a version's derived texts are kept (migrations 6 and 12), and the SQL that reads them back.
+ *
+ * A version's view has ≈ 30 resources. Until migration 12 each resource's text was a row of
+ * `plan_version_texts`, ≈ 30 rows and index entries a transaction; PostgreSQL spent more CPU on them
+ * than on the rest of the create (bench/pg-tx-split.ts: 2.2–2.4 ms a create as rows, 1.4–1.5 ms with
+ * the texts as one `bytea`, the gap growing with the table). Since migration 12 the texts of
+ * {@link TEXT_ROW_TYPES} stay rows — the CarePlan's is what `GET /fhir/CarePlan/{id}` and every
+ * CarePlan search answer, read alone and often — and the others go packed on the version's derived
+ * row: `text_types` and `text_ids` (text[]), `text_bounds` (integer[], 2n + 1 byte offsets: text i's
+ * head is bytes [bounds[2i−1], bounds[2i]) and its tail [bounds[2i], bounds[2i+1]), counting from 1 as
+ * SQL arrays do), and `texts` (bytea, every head and tail as UTF-8, one after the other). A read of
+ * one of them cuts its bytes out; the outbox, which sends them all, takes the bytes whole.
+ *
+ * Versions derived before migration 12 keep every text as a row, and so does any row the store keeps
+ * under another deriver; every read looks in both places, so each finds what was kept either way.
+ */
+import type { DerivedText } from './plan-store.js';
+
+/** The resource types whose texts stay a row each (`plan_version_texts`); every other type's go packed on the derived row. */
+export const TEXT_ROW_TYPES: ReadonlySet<string> = new Set(['CarePlan']);
+
+/** The packed texts as the derived row's columns take them (migration 12). */
+export interface PackedTexts {
+  readonly types: string[];
+  readonly ids: string[];
+  /** 2n + 1 byte offsets into `bytes`: 0, then each text's head end and tail end. */
+  readonly bounds: number[];
+  readonly bytes: Buffer;
+}
+
+/**
+ * A version's texts split as the store keeps them: those of {@link TEXT_ROW_TYPES} as rows, the others
+ * packed. A resource given twice is kept once, as first given — as the rows' primary key and
+ * `ON CONFLICT DO NOTHING` kept it before.
+ */
+export function splitTexts(texts: readonly DerivedText[]): { rows: DerivedText[]; packed: PackedTexts } {
+  const rows: DerivedText[] = [];
+  const others: DerivedText[] = [];
+  const seen = new Set<string>();
+  for (const text of texts) {
+    const key = `${text.resourceType}/${text.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    (TEXT_ROW_TYPES.has(text.resourceType) ? rows : others).push(text);
+  }
+  return { rows, packed: packTexts(others) };
+}
+
+/**
+ * {@link utf8Packed}, for texts to keep packed. A JavaScript string always encodes to valid UTF-8 (a
+ * lone surrogate becomes U+FFFD, as the driver sends a text parameter), but U+0000, which
+ * PostgreSQL's text refuses and `convert_from` would refuse only when the text is read, is refused
+ * here, when it is written — as a text parameter was refused. The derived texts are `JSON.stringify`
+ * output, which escapes it, so none holds one.
+ */
+export function packTexts(texts: readonly DerivedText[]): PackedTexts {
+  const refused = texts.find((text) => text.head.includes('\u0000') || text.tail.includes('\u0000'));
+  if (refused !== undefined) throw new RangeError(`the text of ${refused.resourceType}/${refused.id} holds U+0000, which a text cannot keep`);
+  return utf8Packed(texts);
+}
+
+/** Every text's head then tail as UTF-8 in one buffer, with the byte offsets where each piece ends. */
+export function utf8Packed(texts: readonly DerivedText[]): PackedTexts {
+  let total = 0;
+  for (const text of texts) total += Buffer.byteLength(text.head) + Buffer.byteLength(text.tail);
+  const bytes = Buffer.allocUnsafe(total);
+  const types: string[] = [];
+  const ids: string[] = [];
+  const bounds = [0];
+  let offset = 0;
+  for (const text of texts) {
+    types.push(text.resourceType);
+    ids.push(text.id);
+    offset += bytes.write(text.head, offset);
+    bounds.push(offset);
+    offset += bytes.write(text.tail, offset);
+    bounds.push(offset);
+  }
+  if (offset !== total) throw new Error(`the texts took ${String(offset)} bytes where ${String(total)} were counted`);
+  return { types, ids, bounds, bytes };
+}
+
+/**
+ * The packed texts from the derived row's columns, with the bytes as the text PostgreSQL decoded them
+ * to (`convert_from(d.texts, 'UTF8')`, so no hex escaping travels); the offsets are in bytes, so the
+ * text is encoded once more to cut it. Null columns (a row written before migration 12) give none.
+ */
+export function unpackTexts(types: readonly string[] | null, ids: readonly string[] | null, bounds: readonly number[] | null, text: string | null): DerivedText[] {
+  if (types === null || ids === null || bounds === null || text === null) return [];
+  if (ids.length !== types.length || bounds.length !== 2 * types.length + 1) throw new Error(`packed texts of ${String(types.length)} types, ${String(ids.length)} ids and ${String(bounds.length)} bounds`);
+  const bytes = Buffer.from(text, 'utf8');
+  const texts: DerivedText[] = [];
+  for (let index = 0; index < types.length; index++) {
+    const start = bounds[2 * index] ?? 0;
+    const middle = bounds[2 * index + 1] ?? 0;
+    const end = bounds[2 * index + 2] ?? 0;
+    texts.push({ resourceType: types[index] ?? '', id: ids[index] ?? '', head: bytes.toString('utf8', start, middle), tail: bytes.toString('utf8', middle, end) });
+  }
+  return texts;
+}
+
+/** The derived row's columns of the packed texts, for an INSERT (`d` not named). */
+export const PACKED_COLUMNS = 'text_types, text_ids, text_bounds, texts';
+
+/** The packed texts as one INSERT's values, each bound by `param`, in the order of {@link PACKED_COLUMNS}. */
+export function packedValues(packed: PackedTexts, param: (value: unknown) => string): string {
+  return `${param(packed.types)}::text[], ${param(packed.ids)}::text[], ${param(packed.bounds)}::integer[], ${param(packed.bytes)}::bytea`;
+}
+
+/**
+ * A join that brings, as `t (resource_type, resource_id, head, tail)`, the kept texts of the version
+ * `v` under the deriver whose derived row is `d` (joined before, on `deriver`): those of `type` (an SQL
+ * expression), and of `id` when given; a `LEFT JOIN` unless `inner`. `rowsOnly` when the caller knows
+ * the type is one of {@link TEXT_ROW_TYPES}: the plain join on the rows, as before migration 12, which
+ * the hot reads keep (and which needs no `d`). Otherwise the rows and the packed texts (cut out of
+ * `d.texts`, whose bytes are read once a text) in a `LATERAL` subquery behind `OFFSET 0`: kept from
+ * being flattened into the outer query, each arm is looked up by the outer row's keys, the rows
+ * through their primary key (docs/performance.md, "The texts as one row").
+ */
+export function keptTextsJoin(deriver: string, type: string, id: string | undefined, options: { readonly rowsOnly: boolean; readonly inner?: boolean }): string {
+  const join = options.inner === true ? 'JOIN' : 'LEFT JOIN';
+  if (options.rowsOnly) return ` ${join} plan_version_texts t ON t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver} AND t.resource_type = ${type}${id === undefined ? '' : ` AND t.resource_id = ${id}`}`;
+  return ` ${join} LATERAL (
+         SELECT kt.resource_type, kt.resource_id, kt.head, kt.tail FROM plan_version_texts kt
+           WHERE kt.plan_id = v.plan_id AND kt.version = v.version AND kt.deriver = ${deriver} AND kt.resource_type = ${type}${id === undefined ? '' : ` AND kt.resource_id = ${id}`}
+         UNION ALL
+         SELECT c.resource_type, c.resource_id, convert_from(substring(c.piece FROM 1 FOR c.head_bytes), 'UTF8'), convert_from(substring(c.piece FROM c.head_bytes + 1), 'UTF8')
+           FROM (SELECT d.text_types[s.i] AS resource_type, d.text_ids[s.i] AS resource_id, d.text_bounds[2 * s.i] - d.text_bounds[2 * s.i - 1] AS head_bytes,
+                   substring(d.texts FROM d.text_bounds[2 * s.i - 1] + 1 FOR d.text_bounds[2 * s.i + 1] - d.text_bounds[2 * s.i - 1]) AS piece
+                 FROM generate_subscripts(d.text_types, 1) AS s (i) WHERE d.text_types[s.i] = ${type}${id === undefined ? '' : ` AND d.text_ids[s.i] = ${id}`} OFFSET 0) c
+         OFFSET 0) t ON true`;
+}
