@@ -4,11 +4,10 @@
  * derives), then each step run N times from one connection, one at a time, and the CPU time the
  * database's backends used, per statement, from /proc: the FHIR read's statement, the same without
  * the plan document, the SIP read's, and the audit INSERT at batch sizes 1, 2 and 8. Then one kept
- * text fetched as the store keeps it (a row each, by its key) against cut from a scratch table that
- * holds each version's texts as one joined text with an int[] of where each piece ends (the form
- * bench/pg-tx-split.ts measures for the write), and from the same as UTF-8 bytes (bytea) cut by byte
- * offsets: a Patient's and the CarePlan's text, so what a read would pay for the write's saving shows
- * beside it.
+ * text, a Patient's and the CarePlan's, read by its version and key as the store keeps it
+ * (src/store/kept-texts.ts: the CarePlan's a row, the others packed on the derived row since migration
+ * 12, cut out by byte offsets) against the same from a scratch table of a row each, as every text was
+ * kept before that migration — what a read pays for the write's saving (bench/store-create-ab.ts).
  * Run with `npx tsx bench/pg-read-split.ts` (BENCH_N, default 2000).
  */
 import pg from 'pg';
@@ -16,6 +15,7 @@ import { DEFAULT_MAPPING_OPTIONS, planEntries, resourceIdsOf } from '../src/fhir
 import { currentDeriver, derivedVersion } from '../src/http/derived-view.js';
 import { checkPlanWithBasis } from '../src/sip/index.js';
 import { createPlanStore, type AuditEntry } from '../src/store/index.js';
+import { keptTextsJoin } from '../src/store/kept-texts.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { newPlan, personnummer, postgresCpuBetween, postgresCpuMillis, write } from './support.js';
 
@@ -50,69 +50,47 @@ try {
   const sipRead = `SELECT v.plan_id, v.version, v.plan, v.document::text AS document, v.model, v.recorded_at, v.recorded_by, d.basis
     FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
     LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $2 WHERE p.plan_id = $1`;
-  /** A text's length as PostgreSQL's substr counts it: in code points, not UTF-16 units. */
-  const codePoints = (text: string): number => Array.from(text).length;
-  // Each version's texts as one joined text (a scratch table, not the store's schema): keys `Type/id`,
-  // and where each head and tail ends, counted in characters as PostgreSQL's substr counts them.
-  await client.query('CREATE TABLE texts_joined (plan_id text, version integer, deriver text, keys text[], joined text, ends integer[], PRIMARY KEY (plan_id, version, deriver))');
-  await client.query('ALTER TABLE texts_joined ALTER COLUMN joined SET COMPRESSION lz4');
-  // The same as UTF-8 bytes (bytea), the ends in bytes: substring then counts no characters.
-  await client.query('CREATE TABLE bytes_joined (plan_id text, version integer, deriver text, keys text[], joined bytea, ends integer[], PRIMARY KEY (plan_id, version, deriver))');
-  await client.query('ALTER TABLE bytes_joined ALTER COLUMN joined SET COMPRESSION lz4');
-  const kept = await client.query<{ plan_id: string; version: number; deriver: string; resource_type: string; resource_id: string; head: string; tail: string }>('SELECT plan_id, version, deriver, resource_type, resource_id, head, tail FROM plan_version_texts ORDER BY plan_id, version, resource_type, resource_id');
-  const byVersion = new Map<string, typeof kept.rows>();
-  for (const each of kept.rows) {
-    const key = `${each.plan_id} ${String(each.version)} ${each.deriver}`;
-    const texts = byVersion.get(key);
-    if (texts === undefined) byVersion.set(key, [each]);
-    else texts.push(each);
-  }
+  // Every kept text, as the store hands them out (src/store/kept-texts.ts: the CarePlan's a row, the
+  // others packed on the derived row since migration 12), copied into a scratch table of one row each,
+  // as the store kept every text before that migration: the layout the packing replaced.
+  await client.query(`CREATE TABLE texts_as_rows (plan_id text, version integer, deriver text, resource_type text, resource_id text, head text, tail text,
+    PRIMARY KEY (plan_id, version, deriver, resource_type, resource_id))`);
+  await client.query('ALTER TABLE texts_as_rows ALTER COLUMN head SET COMPRESSION lz4, ALTER COLUMN tail SET COMPRESSION lz4');
+  const versionOf = new Map<string, { planId: string; version: number }>();
   const patients: string[] = [];
-  for (const texts of byVersion.values()) {
-    const first = texts[0];
-    if (first === undefined) continue;
-    const ends: number[] = [];
-    const byteEnds: number[] = [];
-    let length = 0;
-    let bytes = 0;
-    for (const text of texts) {
-      length += codePoints(text.head);
-      bytes += Buffer.byteLength(text.head);
-      ends.push(length);
-      byteEnds.push(bytes);
-      length += codePoints(text.tail);
-      bytes += Buffer.byteLength(text.tail);
-      ends.push(length);
-      byteEnds.push(bytes);
+  for (const planId of planIds) {
+    const [head] = await client.query<{ version: number }>('SELECT version FROM plans WHERE plan_id = $1', [planId]).then((result) => result.rows);
+    for (const type of ['CarePlan', 'Goal', 'Patient', 'CareTeam', 'Consent', 'Organization', 'RelatedPerson', 'Practitioner', 'Task', 'Appointment']) {
+      const { rows } = await client.query<{ resource_id: string; head: string; tail: string }>(
+        `SELECT v.plan_id, t.resource_id, t.head, t.tail FROM plan_versions v JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $3${keptTextsJoin('$3', '$4', undefined, { rowsOnly: false, inner: true })}
+          WHERE v.plan_id = $1 AND v.version = $2`,
+        [planId, head?.version, deriver, type],
+      );
+      for (const text of rows) {
+        await client.query('INSERT INTO texts_as_rows VALUES ($1, $2, $3, $4, $5, $6, $7)', [planId, head?.version, deriver, type, text.resource_id, text.head, text.tail]);
+        versionOf.set(`${type}/${text.resource_id}`, { planId, version: head?.version ?? 0 });
+        if (type === 'Patient') patients.push(text.resource_id);
+      }
     }
-    const patient = texts.find((text) => text.resource_type === 'Patient');
-    if (patient !== undefined) patients.push(patient.resource_id);
-    const keys = texts.map((text) => `${text.resource_type}/${text.resource_id}`);
-    const joined = texts.map((text) => text.head + text.tail).join('');
-    await client.query('INSERT INTO texts_joined VALUES ($1, $2, $3, $4, $5, $6)', [first.plan_id, first.version, first.deriver, keys, joined, ends]);
-    await client.query('INSERT INTO bytes_joined VALUES ($1, $2, $3, $4, $5, $6)', [first.plan_id, first.version, first.deriver, keys, Buffer.from(joined), byteEnds]);
   }
-  const versionOf = new Map([...byVersion.values()].flatMap((texts) => texts.map((text) => [`${text.resource_type}/${text.resource_id}`, { planId: text.plan_id, version: text.version }] as const)));
-  const keptRow = `SELECT t.head, t.tail FROM plan_version_texts t WHERE t.plan_id = $1 AND t.version = $2 AND t.deriver = $3 AND t.resource_type = $4 AND t.resource_id = $5`;
-  const cutFromJoined = `SELECT substr(j.joined, coalesce(j.ends[2 * k.i - 2], 0) + 1, j.ends[2 * k.i - 1] - coalesce(j.ends[2 * k.i - 2], 0)) AS head,
-      substr(j.joined, j.ends[2 * k.i - 1] + 1, j.ends[2 * k.i] - j.ends[2 * k.i - 1]) AS tail
-    FROM texts_joined j CROSS JOIN LATERAL (SELECT array_position(j.keys, $4 || '/' || $5) AS i) k
-    WHERE j.plan_id = $1 AND j.version = $2 AND j.deriver = $3`;
-  const cutFromBytes = `SELECT convert_from(substring(j.joined FROM coalesce(j.ends[2 * k.i - 2], 0) + 1 FOR j.ends[2 * k.i - 1] - coalesce(j.ends[2 * k.i - 2], 0)), 'UTF8') AS head,
-      convert_from(substring(j.joined FROM j.ends[2 * k.i - 1] + 1 FOR j.ends[2 * k.i] - j.ends[2 * k.i - 1]), 'UTF8') AS tail
-    FROM bytes_joined j CROSS JOIN LATERAL (SELECT array_position(j.keys, $4 || '/' || $5) AS i) k
-    WHERE j.plan_id = $1 AND j.version = $2 AND j.deriver = $3`;
-  const FORMS = { row: keptRow, joined: cutFromJoined, bytes: cutFromBytes } as const;
+  if (patients.length === 0) throw new Error('no Patient text was kept');
+  await client.query('ANALYZE');
+  const asRows = `SELECT t.head, t.tail FROM texts_as_rows t WHERE t.plan_id = $1 AND t.version = $2 AND t.deriver = $3 AND t.resource_type = $4 AND t.resource_id = $5`;
+  // The store's own read of one text by its version and key (as sql-plan-store.ts `derivedJoin` writes it for a vread).
+  const asKept = (rowsOnly: boolean): string => `SELECT t.head, t.tail FROM plan_versions v
+    LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $3${keptTextsJoin('$3', '$4', '$5', { rowsOnly, inner: true })}
+    WHERE v.plan_id = $1 AND v.version = $2`;
+  const FORMS = { rows: asRows, kept: asKept(false), keptRows: asKept(true) } as const;
   const textOf = (type: string, ids: readonly string[], form: keyof typeof FORMS) => (index: number): Promise<unknown> => {
     const id = ids[index % ids.length] ?? '';
     const at = versionOf.get(`${type}/${id}`);
     return client.query({ name: `${form}-${type}`, text: FORMS[form], values: [at?.planId, at?.version, deriver, type, id] });
   };
-  // The cut must give the kept text back, or the figures compare different work.
-  for (const [type, ids] of [['Patient', patients], ['CarePlan', carePlans]] as const) {
+  // Both must give the same text, or the figures compare different work.
+  for (const [type, ids, form] of [['Patient', patients, 'kept'], ['CarePlan', carePlans, 'keptRows']] as const) {
     for (let index = 0; index < ids.length; index++) {
-      const [own, cut, cutBytes] = (await Promise.all([textOf(type, ids, 'row')(index), textOf(type, ids, 'joined')(index), textOf(type, ids, 'bytes')(index)])) as [pg.QueryResult, pg.QueryResult, pg.QueryResult];
-      if (JSON.stringify(own.rows) !== JSON.stringify(cut.rows) || JSON.stringify(own.rows) !== JSON.stringify(cutBytes.rows)) throw new Error(`a text cut from a joined row is not ${type}/${ids[index] ?? ''}'s kept text`);
+      const [own, kept] = (await Promise.all([textOf(type, ids, 'rows')(index), textOf(type, ids, form)(index)])) as [pg.QueryResult, pg.QueryResult];
+      if (own.rows.length !== 1 || JSON.stringify(own.rows) !== JSON.stringify(kept.rows)) throw new Error(`the store's read of ${type}/${ids[index] ?? ''} is not its text`);
     }
   }
   const columns = ['at', 'organization', 'agent', 'plan_id', 'person_identifier', 'action', 'what', 'outcome', 'detail'];
@@ -124,12 +102,11 @@ try {
     'fhir read without the document': (index) => client.query({ name: 'fhir-nodoc', text: fhirRead(false), values: ['CarePlan', carePlans[index % PLANS], deriver] }),
     'sip read': (index) => client.query({ name: 'sip', text: sipRead, values: [planIds[index % PLANS], deriver] }),
     'SELECT 1 (a statement\'s floor)': () => client.query({ name: 'one', text: 'SELECT $1::int', values: [1] }),
-    "a Patient's kept text, its own row": textOf('Patient', patients, 'row'),
-    "a Patient's kept text, cut from one joined text": textOf('Patient', patients, 'joined'),
-    "a Patient's kept text, cut from one joined bytea": textOf('Patient', patients, 'bytes'),
-    "the CarePlan's kept text, its own row": textOf('CarePlan', carePlans, 'row'),
-    "the CarePlan's kept text, cut from one joined text": textOf('CarePlan', carePlans, 'joined'),
-    "the CarePlan's kept text, cut from one joined bytea": textOf('CarePlan', carePlans, 'bytes'),
+    "a Patient's text, a row each (before migration 12)": textOf('Patient', patients, 'rows'),
+    "a Patient's text as the store keeps it (packed)": textOf('Patient', patients, 'kept'),
+    "the CarePlan's text, a row each (before migration 12)": textOf('CarePlan', carePlans, 'rows'),
+    "the CarePlan's text as the store keeps it (a row)": textOf('CarePlan', carePlans, 'keptRows'),
+    "the CarePlan's text, read as any type (rows and packed)": textOf('CarePlan', carePlans, 'kept'),
     ...Object.fromEntries(
       [1, 2, 8].map((size) => [
         `audit INSERT of ${String(size)} (per statement)`,

@@ -13,7 +13,9 @@
  *   parts left out one by one (the audit entry, the texts, the derived row, the resources), so each
  *   part's cost is a difference; and the version's texts as one row of a scratch table instead of a
  *   row each, as four text[], as one joined text or as one joined bytea (what the ≈ 30 rows with their
- *   index entries cost);
+ *   index entries cost — measured so before migration 12; since then the store itself packs all but
+ *   the CarePlan's text on the derived row, src/store/kept-texts.ts, so "as sent" is that form and
+ *   the one-row forms are scratch tables beside a create without texts);
  * - a statement's floor: `SELECT $1`, and an INSERT of one small row with its commit;
  * - the version's document written into copies of `plan_versions` that differ in one thing (the CHECK
  *   on the document's id and version, `json` or `text`, lz4, pglz or no compression);
