@@ -291,28 +291,35 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       for (const text of derivedOf(asRows.id).texts) {
         await opened().sql.query(`INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ($1, 1, 'both-places', $2, $3, $4, $5)`, [asRows.id, text.resourceType, text.id, text.head, text.tail]);
       }
-      const [rowTypes] = await opened().sql.query<{ types: string[] }>(`SELECT array_agg(DISTINCT resource_type ORDER BY resource_type) AS types FROM plan_version_texts WHERE plan_id = $1`, [packed.id]);
-      expect(rowTypes?.types).toEqual(['CarePlan']);
+      // Derived after the version was written (`derive`, as a read of an older version keeps what it derived): packed too.
+      const derivedLater = { ...asNew(packed, 'sip-store-texts-later'), consents: [] };
+      await opened().store.create(derivedLater, 'system', ids);
+      await opened().store.derive(derivedLater.id, 1, derivedOf(derivedLater.id));
+      for (const planId of [packed.id, derivedLater.id]) {
+        const [rowTypes] = await opened().sql.query<{ types: string[] }>(`SELECT array_agg(DISTINCT resource_type ORDER BY resource_type) AS types FROM plan_version_texts WHERE plan_id = $1`, [planId]);
+        expect(rowTypes?.types).toEqual(['CarePlan']);
+      }
       for (const type of ['CarePlan', 'Goal', 'Patient']) {
         const id = idOf(type);
-        for (const planId of [packed.id, asRows.id]) {
+        for (const planId of [packed.id, asRows.id, derivedLater.id]) {
           const deriver = { deriver: 'both-places', resourceType: type };
           expect((await opened().store.get(planId, 1, { derived: { ...deriver, resourceId: id } }))?.derived?.texts, `${planId} ${type} by id`).toEqual([textOf(planId, type)]);
           expect((await opened().store.get(planId, undefined, { derived: deriver }))?.derived?.texts, `${planId} ${type}`).toEqual([textOf(planId, type)]);
           expect(await opened().store.keptTexts([{ planId, version: 1 }], 'both-places', type), `${planId} ${type} keptTexts`).toEqual([{ planId, version: 1, ...textOf(planId, type) }]);
         }
-        // The current versions holding the resource (both plans name it): alone, and two in one turn, as one statement.
-        const expected = [packed.id, asRows.id].sort().map((planId) => [planId, [textOf(planId, type)]]);
+        // The current versions holding the resource (all three plans name it): alone, and two in one turn, as one statement.
+        const expected = [packed.id, asRows.id, derivedLater.id].sort().map((planId) => [planId, [textOf(planId, type)]]);
         const heads = (found: readonly { planId: string; derived?: { texts: readonly unknown[] } }[]) => found.map((head) => [head.planId, head.derived?.texts]);
         expect(heads(await opened().store.keptWithResource(type, id, 'both-places')), `${type} kept alone`).toEqual(expected);
         const together = await Promise.all([opened().store.keptWithResource(type, id, 'both-places'), opened().store.keptWithResource(type, id, 'both-places')]);
         expect(together.map(heads), `${type} kept together`).toEqual([expected, expected]);
-        // By the person (both plans are of one person's), alone and two in one turn.
+        // By the person (all three plans are of one person's), alone and two in one turn.
         const person = { personIdentifier: packed.individual.identifier.value, derived: { deriver: 'both-places', resourceType: type }, total: false } as const;
-        const searched = (await opened().store.searchHeads(person)).plans.filter((head) => head.planId === packed.id || head.planId === asRows.id);
+        const ours = (head: { planId: string }): boolean => [packed.id, asRows.id, derivedLater.id].includes(head.planId);
+        const searched = (await opened().store.searchHeads(person)).plans.filter(ours);
         expect(heads(searched), `${type} by person`).toEqual(expected);
         const twice = await Promise.all([opened().store.searchHeads(person), opened().store.searchHeads({ ...person, limit: 99 })]);
-        for (const result of twice) expect(heads(result.plans.filter((head) => head.planId === packed.id || head.planId === asRows.id)), `${type} by person, together`).toEqual(expected);
+        for (const result of twice) expect(heads(result.plans.filter(ours)), `${type} by person, together`).toEqual(expected);
       }
     });
 
