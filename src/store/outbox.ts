@@ -268,7 +268,8 @@ export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: '
 const derivedColumns = (version: string, deriver: string): string => `, d.basis,
   CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || chr(31) || t.resource_id || chr(31) || t.head || chr(31) || t.tail, chr(30)) FROM plan_version_texts t
     WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts,
-  d.text_types, d.text_ids, d.text_bounds, CASE WHEN v.version = ${version} THEN convert_from(d.texts, 'UTF8') END AS packed_texts`;
+  CASE WHEN v.version = ${version} THEN d.text_types END AS text_types, CASE WHEN v.version = ${version} THEN d.text_ids END AS text_ids,
+  CASE WHEN v.version = ${version} THEN d.text_bounds END AS text_bounds, CASE WHEN v.version = ${version} THEN convert_from(d.texts, 'UTF8') END AS packed_texts`;
 const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
 /** The version to deliver ($1, $2) with what was derived under $3. */
@@ -318,7 +319,7 @@ interface ClaimedRow extends VersionRow {
   basis: string | null;
   /** The kept texts as {@link derivedColumns} joins them (null when none was kept). */
   texts: string | null;
-  /** The packed texts of a version derived since migration 12, their bytes as text (kept-texts.ts); null otherwise. */
+  /** The packed texts of a version derived since migration 12, their bytes as text (kept-texts.ts), for the version to deliver; null otherwise. */
   text_types: string[] | null;
   text_ids: string[] | null;
   text_bounds: number[] | null;
