@@ -9,8 +9,10 @@
  * CarePlan search answer, read alone and often — and the others go packed on the version's derived
  * row: `text_types` and `text_ids` (text[]), `text_bounds` (integer[], 2n + 1 byte offsets: text i's
  * head is bytes [bounds[2i−1], bounds[2i]) and its tail [bounds[2i], bounds[2i+1]), counting from 1 as
- * SQL arrays do), and `texts` (bytea, every head and tail as UTF-8, one after the other). A read of
- * one of them cuts its bytes out; the outbox, which sends them all, takes the bytes whole.
+ * SQL arrays do), `text_units` (the same offsets in UTF-16 code units, as JavaScript counts a string)
+ * and `texts` (bytea, every head and tail as UTF-8, one after the other). A read of one of them cuts
+ * its bytes out by `text_bounds`; the outbox, which sends them all, takes the bytes whole as text and
+ * cuts that by `text_units` ({@link unpackTexts}).
  *
  * Versions derived before migration 12 keep every text as a row, and so does any row the store keeps
  * under another deriver; every read looks in both places, so each finds what was kept either way.
@@ -26,6 +28,8 @@ export interface PackedTexts {
   readonly ids: string[];
   /** 2n + 1 byte offsets into `bytes`: 0, then each text's head end and tail end. */
   readonly bounds: number[];
+  /** The same offsets in UTF-16 code units, into the text `bytes` decode to. */
+  readonly units: number[];
   readonly bytes: Buffer;
 }
 
@@ -68,44 +72,70 @@ export function utf8Packed(texts: readonly DerivedText[]): PackedTexts {
   const types: string[] = [];
   const ids: string[] = [];
   const bounds = [0];
+  // A string's length is kept through UTF-8: a lone surrogate (one unit) comes back as U+FFFD (one unit).
+  const units = [0];
   let offset = 0;
+  let unit = 0;
   for (const text of texts) {
     types.push(text.resourceType);
     ids.push(text.id);
     offset += bytes.write(text.head, offset);
     bounds.push(offset);
+    units.push((unit += text.head.length));
     offset += bytes.write(text.tail, offset);
     bounds.push(offset);
+    units.push((unit += text.tail.length));
   }
   if (offset !== total) throw new Error(`the texts took ${String(offset)} bytes where ${String(total)} were counted`);
-  return { types, ids, bounds, bytes };
+  return { types, ids, bounds, units, bytes };
 }
 
+/** Between the types, and between the ids, of {@link packedLists}. */
+const UNIT_SEPARATOR = '\u001f';
+
 /**
- * The packed texts from the derived row's columns, with the bytes as the text PostgreSQL decoded them
- * to (`convert_from(d.texts, 'UTF8')`, so no hex escaping travels); the offsets are in bytes, so the
- * text is encoded once more to cut it. Null columns (a row written before migration 12) give none.
+ * The columns of a derived row `d` that {@link unpackTexts} reads (only `when` that SQL condition holds,
+ * when given; else null), each as one text: the types and ids
+ * joined by U+001F (neither holds one: a type is letters, an id letters, digits, `-` and `.`), the
+ * UTF-16 offsets by commas, the bytes decoded by the backend (`convert_from`, so no hex escaping
+ * travels). As text[] and integer[] the driver's array parsers took ≈ 35 µs a version, and cutting by
+ * byte offsets needed the text encoded again, ≈ 100 µs; split and sliced so, ≈ 5 µs
+ * (docs/performance.md, "A version's texts packed on its derived row").
  */
-export function unpackTexts(types: readonly string[] | null, ids: readonly string[] | null, bounds: readonly number[] | null, text: string | null): DerivedText[] {
-  if (types === null || ids === null || bounds === null || text === null) return [];
-  if (ids.length !== types.length || bounds.length !== 2 * types.length + 1) throw new Error(`packed texts of ${String(types.length)} types, ${String(ids.length)} ids and ${String(bounds.length)} bounds`);
-  const bytes = Buffer.from(text, 'utf8');
+export function packedLists(when?: string): string {
+  return PACKED_LIST_COLUMNS.map(([expression, name]) => `${when === undefined ? expression : `CASE WHEN ${when} THEN ${expression} END`} AS ${name}`).join(', ');
+}
+
+const PACKED_LIST_COLUMNS = [
+  ['array_to_string(d.text_types, chr(31))', 'text_types'],
+  ['array_to_string(d.text_ids, chr(31))', 'text_ids'],
+  ["array_to_string(d.text_units, ',')", 'text_units'],
+  ["convert_from(d.texts, 'UTF8')", 'packed_texts'],
+] as const;
+
+/** The packed texts from the columns of {@link packedLists}; null columns (a row written before migration 12) give none. */
+export function unpackTexts(types: string | null, ids: string | null, units: string | null, text: string | null): DerivedText[] {
+  if (types === null || ids === null || units === null || text === null || units === '0') return [];
+  const typeList = types.split(UNIT_SEPARATOR);
+  const idList = ids.split(UNIT_SEPARATOR);
+  const offsets = units.split(',').map(Number);
+  if (idList.length !== typeList.length || offsets.length !== 2 * typeList.length + 1 || offsets.at(-1) !== text.length) {
+    throw new Error(`packed texts of ${String(typeList.length)} types, ${String(idList.length)} ids, ${String(offsets.length)} offsets to ${String(offsets.at(-1))} and ${String(text.length)} characters`);
+  }
   const texts: DerivedText[] = [];
-  for (let index = 0; index < types.length; index++) {
-    const start = bounds[2 * index] ?? 0;
-    const middle = bounds[2 * index + 1] ?? 0;
-    const end = bounds[2 * index + 2] ?? 0;
-    texts.push({ resourceType: types[index] ?? '', id: ids[index] ?? '', head: bytes.toString('utf8', start, middle), tail: bytes.toString('utf8', middle, end) });
+  for (let index = 0; index < typeList.length; index++) {
+    const middle = offsets[2 * index + 1] ?? 0;
+    texts.push({ resourceType: typeList[index] ?? '', id: idList[index] ?? '', head: text.slice(offsets[2 * index], middle), tail: text.slice(middle, offsets[2 * index + 2]) });
   }
   return texts;
 }
 
 /** The derived row's columns of the packed texts, for an INSERT (`d` not named). */
-export const PACKED_COLUMNS = 'text_types, text_ids, text_bounds, texts';
+export const PACKED_COLUMNS = 'text_types, text_ids, text_bounds, text_units, texts';
 
 /** The packed texts as one INSERT's values, each bound by `param`, in the order of {@link PACKED_COLUMNS}. */
 export function packedValues(packed: PackedTexts, param: (value: unknown) => string): string {
-  return `${param(packed.types)}::text[], ${param(packed.ids)}::text[], ${param(packed.bounds)}::integer[], ${param(packed.bytes)}::bytea`;
+  return `${param(packed.types)}::text[], ${param(packed.ids)}::text[], ${param(packed.bounds)}::integer[], ${param(packed.units)}::integer[], ${param(packed.bytes)}::bytea`;
 }
 
 /**

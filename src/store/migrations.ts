@@ -268,15 +268,18 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'a version\'s derived texts but its CarePlan\'s packed on its derived row',
     statements: [
       // The texts of a version's resources but the CarePlan's, packed (src/store/kept-texts.ts): their
-      // types and ids, the 2n + 1 byte offsets where each head and tail starts and ends, and every head
-      // and tail as UTF-8 one after the other — one row where there were ≈ 30 rows of
+      // types and ids, the 2n + 1 byte offsets where each head and tail starts and ends (an SQL read
+      // cuts the bytes by them), the same offsets in UTF-16 code units (the outbox cuts the decoded text
+      // by them), and every head and tail as UTF-8 one after the other — one row where there were ≈ 30 rows of
       // plan_version_texts, each with its index entry. Null on rows derived before, whose texts stay
-      // rows; every read looks in both places. The CHECK keeps the four together and the arrays of one
+      // rows; every read looks in both places. The CHECK keeps the five together and the arrays of one
       // length (each IS NOT NULL spelt out: a CHECK that is null passes).
-      `ALTER TABLE plan_version_derived ADD COLUMN text_types text[], ADD COLUMN text_ids text[], ADD COLUMN text_bounds integer[], ADD COLUMN texts bytea`,
+      `ALTER TABLE plan_version_derived ADD COLUMN text_types text[], ADD COLUMN text_ids text[], ADD COLUMN text_bounds integer[], ADD COLUMN text_units integer[], ADD COLUMN texts bytea`,
       `ALTER TABLE plan_version_derived ADD CONSTRAINT plan_version_derived_packed CHECK (
-        (texts IS NULL AND text_types IS NULL AND text_ids IS NULL AND text_bounds IS NULL)
-        OR (texts IS NOT NULL AND text_types IS NOT NULL AND text_ids IS NOT NULL AND text_bounds IS NOT NULL AND cardinality(text_ids) = cardinality(text_types) AND cardinality(text_bounds) = 2 * cardinality(text_types) + 1))`,
+        (texts IS NULL AND text_types IS NULL AND text_ids IS NULL AND text_bounds IS NULL AND text_units IS NULL)
+        OR (texts IS NOT NULL AND text_types IS NOT NULL AND text_ids IS NOT NULL AND text_bounds IS NOT NULL AND text_units IS NOT NULL
+          AND cardinality(text_ids) = cardinality(text_types) AND cardinality(text_bounds) = 2 * cardinality(text_types) + 1
+          AND cardinality(text_units) = cardinality(text_bounds)))`,
       // lz4 where the server has it, as migration 10 set for the other large values.
       `DO $$
       BEGIN

@@ -24,7 +24,7 @@
  * skips it: a skipped n has ended, and n+1 goes.
  */
 import { AUDIT_ROW_COLUMNS, auditRow } from './audit-writer.js';
-import { unpackTexts } from './kept-texts.js';
+import { packedLists, unpackTexts } from './kept-texts.js';
 import { toStored, type VersionRow } from './plan-rows.js';
 import type { AuditEntry, DerivedText, StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
@@ -268,8 +268,7 @@ export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: '
 const derivedColumns = (version: string, deriver: string): string => `, d.basis,
   CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || chr(31) || t.resource_id || chr(31) || t.head || chr(31) || t.tail, chr(30)) FROM plan_version_texts t
     WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts,
-  CASE WHEN v.version = ${version} THEN d.text_types END AS text_types, CASE WHEN v.version = ${version} THEN d.text_ids END AS text_ids,
-  CASE WHEN v.version = ${version} THEN d.text_bounds END AS text_bounds, CASE WHEN v.version = ${version} THEN convert_from(d.texts, 'UTF8') END AS packed_texts`;
+  ${packedLists(`v.version = ${version}`)}`;
 const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
 const VERSION_COLUMNS = 'v.plan_id, v.version, v.plan, v.document, v.model, v.recorded_at, v.recorded_by';
 /** The version to deliver ($1, $2) with what was derived under $3. */
@@ -308,7 +307,7 @@ const CURRENT_OF = `SELECT c.ord, cur.*,
  */
 export const CLAIM_AND_READ = `WITH c AS MATERIALIZED (${CLAIM_DUE})
   SELECT c.*, cur.version AS current_version, cur.plan, cur.document, cur.model, cur.recorded_at, cur.recorded_by, cur.basis, cur.texts,
-    cur.text_types, cur.text_ids, cur.text_bounds, cur.packed_texts
+    cur.text_types, cur.text_ids, cur.text_units, cur.packed_texts
   FROM c LEFT JOIN LATERAL (SELECT ${VERSION_COLUMNS}${derivedColumns('c.version', '$3')}
     FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version ${derivedJoin('$3')} WHERE p.plan_id = c.plan_id LIMIT 1) cur ON true`;
 
@@ -319,10 +318,10 @@ interface ClaimedRow extends VersionRow {
   basis: string | null;
   /** The kept texts as {@link derivedColumns} joins them (null when none was kept). */
   texts: string | null;
-  /** The packed texts of a version derived since migration 12, their bytes as text (kept-texts.ts), for the version to deliver; null otherwise. */
-  text_types: string[] | null;
-  text_ids: string[] | null;
-  text_bounds: number[] | null;
+  /** The packed texts of a version derived since migration 12, as kept-texts.ts `packedLists` reads them, for the version to deliver; null otherwise. */
+  text_types: string | null;
+  text_ids: string | null;
+  text_units: string | null;
   packed_texts: string | null;
   held?: boolean;
   ord?: string | number;
@@ -364,10 +363,10 @@ export function keptTexts(joined: string | null): DerivedText[] {
 
 /** A stored version with what was derived from it under the deriver asked for. */
 function claimedVersion(row: ClaimedRow): StoredPlan {
-  const { basis, texts, text_types: types, text_ids: ids, text_bounds: bounds, packed_texts: packed, held: _held, ord: _ord, ...version } = row;
+  const { basis, texts, text_types: types, text_ids: ids, text_units: units, packed_texts: packed, held: _held, ord: _ord, ...version } = row;
   const stored = toStored(version);
   if (basis === null) return stored;
-  return { ...stored, derived: { basis, texts: [...keptTexts(texts), ...unpackTexts(types, ids, bounds, packed)] } };
+  return { ...stored, derived: { basis, texts: [...keptTexts(texts), ...unpackTexts(types, ids, units, packed)] } };
 }
 
 /**
@@ -408,7 +407,7 @@ async function claimedOf(sql: SqlQueryable, rows: readonly ClaimedWithCurrent[],
   for (const row of byId) {
     const { current_version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts } = row;
     if (currentVersion === null) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);
-    const packed = { text_types: row.text_types, text_ids: row.text_ids, text_bounds: row.text_bounds, packed_texts: row.packed_texts };
+    const packed = { text_types: row.text_types, text_ids: row.text_ids, text_units: row.text_units, packed_texts: row.packed_texts };
     const current: ClaimedRow = { plan_id: row.plan_id, version: currentVersion, plan, document, model, recorded_at: recordedAt, recorded_by: recordedBy, basis, texts, ...packed };
     const [version] = currentVersion === row.version ? [current] : await sql.query<ClaimedRow>(VERSION_OF, [row.plan_id, row.version, deriver ?? null]);
     if (version === undefined) throw new Error(`delivery ${String(row.id)} names plan "${row.plan_id}" version ${String(row.version)}, which the store does not hold`);

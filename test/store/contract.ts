@@ -291,6 +291,18 @@ export function planStoreContract(driver: string, open: () => Promise<OpenedStor
       for (const text of derivedOf(asRows.id).texts) {
         await opened().sql.query(`INSERT INTO plan_version_texts (plan_id, version, deriver, resource_type, resource_id, head, tail) VALUES ($1, 1, 'both-places', $2, $3, $4, $5)`, [asRows.id, text.resourceType, text.id, text.head, text.tail]);
       }
+      // The table keeps the packed columns together, their arrays of one length.
+      for (const [types, ids, bounds, units, bytes] of [
+        ['{Goal}', '{g1}', '{0,1,2}', '{0,1,2}', null],
+        ['{Goal}', '{g1,g2}', '{0,1,2}', '{0,1,2}', 'ab'],
+        ['{Goal}', '{g1}', '{0,1}', '{0,1}', 'ab'],
+        ['{Goal}', '{g1}', '{0,1,2}', '{0,1}', 'ab'],
+        ['{Goal}', '{g1}', '{0,1,2}', null, 'ab'],
+      ]) {
+        await expect(
+          opened().sql.query(`INSERT INTO plan_version_derived (plan_id, version, deriver, basis, text_types, text_ids, text_bounds, text_units, texts) VALUES ($1, 1, 'packed-check', '{}', $2, $3, $4, $5, convert_to($6, 'UTF8'))`, [asRows.id, types, ids, bounds, units, bytes]),
+        ).rejects.toThrow(/plan_version_derived_packed/);
+      }
       // Derived after the version was written (`derive`, as a read of an older version keeps what it derived): packed too.
       const derivedLater = { ...asNew(packed, 'sip-store-texts-later'), consents: [] };
       await opened().store.create(derivedLater, 'system', ids);

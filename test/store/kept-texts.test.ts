@@ -1,18 +1,21 @@
 /**
  * The packing of a version's derived texts (src/store/kept-texts.ts, migration 12), in the adapter: what
- * is packed unpacks to the same texts for any text a JavaScript string can hold but U+0000, which is
+ * is packed unpacks (by its UTF-16 offsets, as the outbox cuts it) to the same texts for any text a JavaScript string can hold but U+0000, which is
  * refused when written; the CarePlan's text stays a row; a resource given twice is kept once, as
  * first given. The SQL that cuts the packed bytes is held by the store's tests on both drivers
  * (contract.ts, one-statement-write.test.ts, outbox-texts.test.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { packTexts, splitTexts, unpackTexts, utf8Packed } from '../../src/store/kept-texts.js';
+import { packTexts, splitTexts, unpackTexts, utf8Packed, type PackedTexts } from '../../src/store/kept-texts.js';
 import type { DerivedText } from '../../src/store/plan-store.js';
 
 /** As a JavaScript string may be: any UTF-16 units, lone surrogates too, but U+0000. */
 const piece = fc.string({ unit: fc.oneof(fc.constantFrom('å', '🙂', '\ud83e', '"', '\\', '\u001e'), fc.integer({ min: 1, max: 0xffff }).map((code) => String.fromCharCode(code))), maxLength: 30 });
 const text = fc.record({ resourceType: fc.constantFrom('Goal', 'Patient', 'Task'), id: fc.stringMatching(/^[a-z0-9-]{1,12}$/), head: piece, tail: piece });
+
+/** The packed texts as `packedLists` has the backend hand them: types and ids joined by U+001F, the UTF-16 offsets by commas, the bytes decoded. */
+const unpacked = (packed: PackedTexts): DerivedText[] => unpackTexts(packed.types.join('\u001f'), packed.ids.join('\u001f'), packed.units.join(','), packed.bytes.toString('utf8'));
 
 /** What a string is once it went through UTF-8 (a lone surrogate becomes U+FFFD), as PostgreSQL would keep it. */
 const throughUtf8 = (value: string): string => Buffer.from(value, 'utf8').toString('utf8');
@@ -24,8 +27,8 @@ describe('the packed texts', () => {
         const packed = packTexts(texts);
         expect(packed.bounds).toHaveLength(2 * texts.length + 1);
         expect(packed.bounds.at(-1)).toBe(packed.bytes.length);
-        const unpacked = unpackTexts(packed.types, packed.ids, packed.bounds, packed.bytes.toString('utf8'));
-        expect(unpacked).toEqual(texts.map((each) => ({ ...each, head: throughUtf8(each.head), tail: throughUtf8(each.tail) })));
+        expect(packed.units).toHaveLength(2 * texts.length + 1);
+        expect(unpacked(packed)).toEqual(texts.map((each) => ({ ...each, head: throughUtf8(each.head), tail: throughUtf8(each.tail) })));
       }),
     );
   });
@@ -36,12 +39,16 @@ describe('the packed texts', () => {
       { resourceType: 'Goal', id: 'b', head: '', tail: '–' },
     ];
     expect(utf8Packed(texts).bounds).toEqual([0, 2, 6, 6, 9]);
+    expect(utf8Packed(texts).units).toEqual([0, 1, 3, 3, 4]);
+    expect(unpacked(utf8Packed(texts))).toEqual(texts);
   });
 
   it('refuse U+0000, naming the resource, and unpack nothing from a row that has none', () => {
     expect(() => packTexts([{ resourceType: 'Goal', id: 'g1', head: '{', tail: 'a\u0000' }])).toThrow(/Goal\/g1 holds U\+0000/);
     expect(unpackTexts(null, null, null, null)).toEqual([]);
-    expect(() => unpackTexts(['Goal'], ['g1'], [0, 1], 'ab')).toThrow(/1 types, 1 ids and 2 bounds/);
+    expect(unpacked(utf8Packed([]))).toEqual([]);
+    expect(() => unpackTexts('Goal', 'g1', '0,1', 'ab')).toThrow(/1 types, 1 ids, 2 offsets to 1 and 2 characters/);
+    expect(() => unpackTexts('Goal', 'g1', '0,1,3', 'ab')).toThrow(/3 offsets to 3 and 2 characters/);
   });
 
   it("keep the CarePlan's text a row, every other packed, and a resource given twice once, as first given", () => {
@@ -49,6 +56,6 @@ describe('the packed texts', () => {
     const goal = { resourceType: 'Goal', id: 'g', head: '{"a":1', tail: '}' };
     const { rows, packed } = splitTexts([goal, carePlan, { ...goal, head: 'second' }, { ...carePlan, tail: 'second' }]);
     expect(rows).toEqual([carePlan]);
-    expect(unpackTexts(packed.types, packed.ids, packed.bounds, packed.bytes.toString('utf8'))).toEqual([goal]);
+    expect(unpacked(packed)).toEqual([goal]);
   });
 });
