@@ -93,25 +93,25 @@ export function utf8Packed(texts: readonly DerivedText[]): PackedTexts {
 /** Between the types, and between the ids, of {@link packedLists}. */
 const UNIT_SEPARATOR = '\u001f';
 
-/**
- * The columns of a derived row `d` that {@link unpackTexts} reads (only `when` that SQL condition holds,
- * when given; else null), each as one text: the types and ids
- * joined by U+001F (neither holds one: a type is letters, an id letters, digits, `-` and `.`), the
- * UTF-16 offsets by commas, the bytes decoded by the backend (`convert_from`, so no hex escaping
- * travels). As text[] and integer[] the driver's array parsers took ≈ 35 µs a version, and cutting by
- * byte offsets needed the text encoded again, ≈ 100 µs; split and sliced so, ≈ 5 µs
- * (docs/performance.md, "A version's texts packed on its derived row").
- */
-export function packedLists(when?: string): string {
-  return PACKED_LIST_COLUMNS.map(([expression, name]) => `${when === undefined ? expression : `CASE WHEN ${when} THEN ${expression} END`} AS ${name}`).join(', ');
-}
-
 const PACKED_LIST_COLUMNS = [
   ['array_to_string(d.text_types, chr(31))', 'text_types'],
   ['array_to_string(d.text_ids, chr(31))', 'text_ids'],
   ["array_to_string(d.text_units, ',')", 'text_units'],
   ["convert_from(d.texts, 'UTF8')", 'packed_texts'],
 ] as const;
+
+/**
+ * The columns of a derived row `d` that {@link unpackTexts} reads, each as one text (only where the SQL
+ * condition `when` holds, when one is given; null elsewhere): the types and ids joined by U+001F
+ * (neither holds one: a type is letters, an id letters, digits, `-` and `.`), the UTF-16 offsets by
+ * commas, the bytes decoded by the backend (`convert_from`, so no hex escaping travels). As text[] and
+ * integer[] the driver's array parsers took ≈ 35 µs a version, and cutting by byte offsets needed the
+ * text encoded again, ≈ 100 µs; split and sliced so, ≈ 5 µs (docs/performance.md, "A version's texts
+ * packed on its derived row").
+ */
+export function packedLists(when?: string): string {
+  return PACKED_LIST_COLUMNS.map(([expression, name]) => `${when === undefined ? expression : `CASE WHEN ${when} THEN ${expression} END`} AS ${name}`).join(', ');
+}
 
 /** The packed texts from the columns of {@link packedLists}; null columns (a row written before migration 12) give none. */
 export function unpackTexts(types: string | null, ids: string | null, units: string | null, text: string | null): DerivedText[] {

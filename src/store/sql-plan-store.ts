@@ -182,8 +182,9 @@ function checkResources(resources: readonly PlanResource[]): readonly PlanResour
 
 /**
  * Writes a new version — its row, its resources, what was derived from it with all its texts (the
- * CarePlan's a row by {@link textsSelect}, the others packed on the derived row: kept-texts.ts) and, for a new plan (`newPlan`), the plan's row with its search columns, and
- * the audit entry of the call that records it (`options.audit`) — in one statement of data-modifying
+ * CarePlan's a row by {@link textsSelect}, the others packed on the derived row: kept-texts.ts) and,
+ * for a new plan (`newPlan`), the plan's row with its search columns, and the audit entry of the call
+ * that records it (`options.audit`) — in one statement of data-modifying
  * `WITH` queries, then its deliveries. It writes the rows the former statements wrote one at a time
  * (one per table, each a round trip to PostgreSQL with its own parse, bind and socket write: a third of a
  * transaction's store time on the server, docs/performance.md branch `i11-tx7`), with the same
