@@ -39,8 +39,14 @@ export function keptMany(rowsOnly: boolean): string {
        ORDER BY k.n, x.plan_id`;
 }
 
-/** {@link keptMany} for keys of {@link TEXT_ROW_TYPES} (the CarePlan reads, as before migration 12) and for the others. */
-export const KEPT_MANY = { rows: keptMany(true), any: keptMany(false) } as const;
+/**
+ * {@link keptMany} for keys of {@link TEXT_ROW_TYPES}, whose texts are rows (the CarePlan reads, as
+ * before migration 12), and for the others, whose texts may be rows or packed (kept-texts.ts).
+ */
+export const KEPT_MANY = { rows: keptMany(true), both: keptMany(false) } as const;
+
+/** Which of {@link KEPT_MANY} reads a key's text. */
+const formOf = (key: KeptKey): keyof typeof KEPT_MANY => (TEXT_ROW_TYPES.has(key.resourceType) ? 'rows' : 'both');
 
 /**
  * A loader of kept heads: `one` reads a key in its own statement. The keys of one deriver go together,
@@ -49,12 +55,12 @@ export const KEPT_MANY = { rows: keptMany(true), any: keptMany(false) } as const
  */
 export function keptLoader(sql: SqlQueryable, one: (key: KeptKey) => Promise<StoredVersionHead[]>): DataLoader<KeptKey, StoredVersionHead[]> {
   return coalescedLoader<KeptKey>({
-    groupOf: (key) => `${TEXT_ROW_TYPES.has(key.resourceType) ? 'rows' : 'any'} ${key.deriver}`,
+    groupOf: (key) => `${formOf(key)} ${key.deriver}`,
     one,
     many: (keys) => {
       const [first] = keys;
       if (first === undefined) return Promise.resolve([]);
-      return sql.query<PlacedHeadRow>(TEXT_ROW_TYPES.has(first.resourceType) ? KEPT_MANY.rows : KEPT_MANY.any, [keys.map((key) => key.resourceType), keys.map((key) => key.resourceId), first.deriver]);
+      return sql.query<PlacedHeadRow>(KEPT_MANY[formOf(first)], [keys.map((key) => key.resourceType), keys.map((key) => key.resourceId), first.deriver]);
     },
   });
 }

@@ -59,8 +59,7 @@ export function personsMany(resourceType: string): string {
   return `SELECT k.n, x.* FROM generate_subscripts($1::text[], 1) AS k (n)
        CROSS JOIN LATERAL (SELECT ${HEAD_COLUMNS}, p.status, ${DERIVED_TEXT_COLUMNS}
          FROM plans p JOIN plan_versions v ON v.plan_id = p.plan_id AND v.version = p.version
-         LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $2
-        ${keptTextsJoin('$2', `'${resourceType}'`, undefined, { rowsOnly: TEXT_ROW_TYPES.has(resourceType) })}
+         LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = $2${keptTextsJoin('$2', `'${resourceType}'`, undefined, { rowsOnly: TEXT_ROW_TYPES.has(resourceType) })}
          WHERE p.person_identifier = ($1::text[])[k.n] ORDER BY p.plan_id LIMIT $3) AS x
        ORDER BY k.n, x.plan_id`;
 }

@@ -114,7 +114,7 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) =>
       // Two derivers among the keys, and under the current one the CarePlans' texts (rows) apart from
       // the Patients' (packed, src/store/kept-texts.ts): three statements, where one a read was ten.
       expect(statements).toHaveLength(3);
-      expect(statements.filter((sql) => sql === KEPT_MANY.rows || sql === KEPT_MANY.any)).toHaveLength(2);
+      expect(statements.filter((sql) => sql === KEPT_MANY.rows || sql === KEPT_MANY.both)).toHaveLength(2);
       expect(together).toEqual(alone);
       // What each read should get, read off the plans recorded.
       for (const [index, plan] of recorded.entries()) {
@@ -141,7 +141,7 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) =>
       const first = await store.keptWithResource('CarePlan', id, currentDeriver());
       const second = await store.keptWithResource('CarePlan', id, currentDeriver());
       expect(statements).toHaveLength(2);
-      expect(statements.some((sql) => sql === KEPT_MANY.rows || sql === KEPT_MANY.any)).toBe(false);
+      expect(statements.some((sql) => sql === KEPT_MANY.rows || sql === KEPT_MANY.both)).toBe(false);
       expect(first.map((head) => head.planId)).toEqual([plan.id]);
       // Nothing is remembered between turns: a new version is read as it is.
       await store.update({ ...plan, version: 2 }, 1, 'system', planResourceIds(plan), { derived: derivedVersion({ ...plan, version: 2 }) });
@@ -157,7 +157,7 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('kept reads on %s', (driver) =>
 describe('the batched statement on PostgreSQL', () => {
   it.each([
     ['CarePlan', 'rows'],
-    ['Goal', 'any'],
+    ['Goal', 'both'],
   ] as const)('is planned once and kept as a generic plan, whatever the number of keys (%s, its texts read from %s)', async (resourceType, form) => {
     const plansMade = await plansOfTwentyCalls(KEPT_MANY[form], (recorded, call) => {
       const keys = recorded.slice(call, call + 2 + (call % 5)).map((plan) => idOf(plan, resourceType));
