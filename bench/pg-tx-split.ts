@@ -77,9 +77,9 @@ async function getStatement(one: TransactionWrite): Promise<Statement> {
   return lastSent();
 }
 
-/** The texts' INSERT without ON CONFLICT (a new version's texts can meet only each other). */
+/** The texts' INSERT (since migration 12 the CarePlan's text alone) without ON CONFLICT (a new version's texts can meet only each other). */
 function textsPlain(statement: Statement): Statement {
-  return changed(statement, statement.text.replace(/(AS t \(resource_type, resource_id, start, head_bytes, tail_bytes\))\s+ON CONFLICT DO NOTHING\)/, '$1)'));
+  return changed(statement, statement.text.replace(/(INSERT INTO plan_version_texts [^]*?AS p)\s+ON CONFLICT DO NOTHING\)/, '$1)'));
 }
 /** The same statement with another text, which must differ (a pattern that no longer matches fails the bench). */
 function changed(statement: Statement, text: string): Statement {
@@ -208,6 +208,9 @@ try {
   await store.close();
   write(`pg-tx-split: ${String(SEED)} plans recorded in ${((performance.now() - seeding) / 1000).toFixed(1)} s on ${database}`);
   const client = new pg.Client({ connectionString: url });
+  // A step that fails drops the database (`finally`, WITH (FORCE)), which ends this connection: its
+  // error event must not end the process before the step's own error is printed.
+  client.on('error', () => undefined);
   await client.connect();
   for (const ddl of [...Object.values(DOCUMENT_TABLES), ...Object.values(PLANS_TABLES), ...Object.values(AUDIT_TABLES)]) await client.query(ddl);
   await client.query('CREATE TABLE texts_arrays (plan_id text, version integer, deriver text, resource_types text[], resource_ids text[], heads text[], tails text[], PRIMARY KEY (plan_id, version, deriver))');
