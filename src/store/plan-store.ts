@@ -9,7 +9,7 @@
  */
 import type { PlanStatus, Problem, SipPlan, TrafficLight } from '../sip/index.js';
 import type { OutboxStore } from './outbox.js';
-import type { StatisticsKeeping, Vacuumed } from './statistics.js';
+import type { StatisticsKeeping, UpkeepOptions, Vacuumed } from './statistics.js';
 
 /**
  * A resource of a plan version's FHIR view, as the caller that writes the version names it
@@ -425,8 +425,9 @@ export interface PlanStore {
    * The upkeep of the store's tables autovacuum would do (statistics.ts): who does it, an `ANALYZE`
    * of each table whose rows changed past autovacuum's threshold (the tables analyzed), and a `VACUUM`
    * of each past one of its vacuum triggers (the tables vacuumed and why), for a database whose
-   * autovacuum does not (PGlite, or a server with `autovacuum = off`).
+   * autovacuum does not (PGlite, or a server with `autovacuum = off`). A table done less than
+   * `autovacuum_naptime` ago waits, as between autovacuum's rounds (`options.pauseSeconds` to change that).
    */
-  readonly statistics: { keeping(): Promise<StatisticsKeeping>; analyzeDue(): Promise<string[]>; vacuumDue(): Promise<Vacuumed[]> };
+  readonly statistics: { keeping(): Promise<StatisticsKeeping>; analyzeDue(options?: UpkeepOptions): Promise<string[]>; vacuumDue(options?: UpkeepOptions): Promise<Vacuumed[]> };
   close(): Promise<void>;
 }

@@ -369,7 +369,7 @@ export class SqlPlanStore implements PlanStore {
       return plans;
     });
     this.outbox = new SqlOutboxStore(client);
-    this.statistics = { keeping: () => statisticsKeeping(client), analyzeDue: () => analyzeDue(client), vacuumDue: () => vacuumDue(client) };
+    this.statistics = { keeping: () => statisticsKeeping(client), analyzeDue: (options) => analyzeDue(client, options), vacuumDue: (options) => vacuumDue(client, options) };
   }
 
   async migrate(options: { readonly resourcesOf?: PlanResourcesOf } = {}): Promise<void> {

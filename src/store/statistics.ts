@@ -28,6 +28,15 @@
  * (https://www.postgresql.org/docs/15/routine-vacuuming.html#VACUUM-FOR-WRAPAROUND). A PostgreSQL
  * server with autovacuum off still starts autovacuum against wraparound itself; PGlite has nothing
  * that would.
+ *
+ * Autovacuum visits a database once every `autovacuum_naptime` (one minute by default,
+ * https://www.postgresql.org/docs/15/runtime-config-autovacuum.html#GUC-AUTOVACUUM-NAPTIME), so it
+ * analyzes or vacuums a table at most that often, however fast the table grows. So does this: a table
+ * analyzed (vacuumed) less than a naptime ago waits ({@link UpkeepOptions}), while one never analyzed
+ * (vacuumed) is taken at the first look, and wraparound never waits. Without the pause a table that
+ * grows by a tenth every few seconds — the audit log under 2,000 reads a second — was analyzed at every
+ * look of the keeper, and each `ANALYZE` took PostgreSQL 70–420 ms of a core the server's requests
+ * were waiting for (docs/performance.md, "The keeper's pause").
  */
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
@@ -38,6 +47,8 @@ export interface TableActivity {
   readonly rows: number;
   /** `pg_stat_user_tables.n_mod_since_analyze`: rows inserted, updated or deleted since the last `ANALYZE`. */
   readonly modifiedSinceAnalyze: number;
+  /** Seconds since the table's last `ANALYZE`, by hand or by autovacuum; undefined when it was never analyzed. */
+  readonly secondsSinceAnalyze?: number;
 }
 
 /**
@@ -49,16 +60,30 @@ export interface AnalyzeThreshold {
   readonly base: number;
   readonly scaleFactor: number;
   readonly enabled?: boolean;
+  /** Seconds a table analyzed before waits after its last `ANALYZE` (autovacuum's naptime); 0 when absent. */
+  readonly pauseSeconds?: number;
+}
+
+/** The server's pause, as a member to spread into a table's threshold (none when the server's has none). */
+function pauseOf(server: { readonly pauseSeconds?: number }): { readonly pauseSeconds?: number } {
+  return server.pauseSeconds === undefined ? {} : { pauseSeconds: server.pauseSeconds };
+}
+
+/** Whether a table last done `secondsSince` ago (undefined: never) has waited `pauseSeconds` (none when absent). */
+function rested(secondsSince: number | undefined, pauseSeconds: number | undefined): boolean {
+  return secondsSince === undefined || !(secondsSince < (pauseSeconds ?? 0));
 }
 
 /**
  * Whether autovacuum would analyze the table now: more rows changed since its last `ANALYZE` than
  * `base + scaleFactor × rows`, a table never counted taken as empty
  * (https://www.postgresql.org/docs/15/routine-vacuuming.html#AUTOVACUUM: "analyze threshold = analyze
- * base threshold + analyze scale factor * number of tuples"); never a table whose autovacuum is off.
+ * base threshold + analyze scale factor * number of tuples"); never a table whose autovacuum is off,
+ * nor one analyzed less than `pauseSeconds` ago (a table never analyzed does not wait).
  */
 export function dueForAnalyze(activity: TableActivity, threshold: AnalyzeThreshold): boolean {
   if (threshold.enabled === false) return false;
+  if (!rested(activity.secondsSinceAnalyze, threshold.pauseSeconds)) return false;
   return activity.modifiedSinceAnalyze > threshold.base + threshold.scaleFactor * Math.max(activity.rows, 0);
 }
 
@@ -130,7 +155,7 @@ export function tableSettings(reloptions: readonly string[] | null | undefined):
 
 /** The analyze threshold of a table: its own parameters where it sets them, else the server's. */
 export function analyzeThresholdOf(server: AnalyzeThreshold, table: TableAutovacuumParameters): AnalyzeThreshold {
-  return { base: table.analyzeBase ?? server.base, scaleFactor: table.analyzeScaleFactor ?? server.scaleFactor, enabled: table.enabled ?? true };
+  return { base: table.analyzeBase ?? server.base, scaleFactor: table.analyzeScaleFactor ?? server.scaleFactor, enabled: table.enabled ?? true, ...pauseOf(server) };
 }
 
 /** Who keeps the planner's statistics of the store's tables. */
@@ -163,6 +188,8 @@ export interface VacuumThreshold {
   readonly freezeMaxAge: number;
   /** False when the table's `autovacuum_enabled` is off: then only the wraparound trigger holds. */
   readonly enabled?: boolean;
+  /** Seconds a table vacuumed before waits after its last `VACUUM` (autovacuum's naptime), but against wraparound; 0 when absent. */
+  readonly pauseSeconds?: number;
 }
 
 /**
@@ -178,6 +205,7 @@ export function vacuumThresholdOf(server: VacuumThreshold, table: TableAutovacuu
     insertScaleFactor: table.insertScaleFactor ?? server.insertScaleFactor,
     freezeMaxAge: Math.min(table.freezeMaxAge ?? server.freezeMaxAge, server.freezeMaxAge),
     enabled: table.enabled ?? true,
+    ...pauseOf(server),
   };
 }
 
@@ -192,6 +220,8 @@ export interface VacuumActivity {
   readonly insertedSinceVacuum: number;
   /** `age(pg_class.relfrozenxid)`: transactions since the table's oldest unfrozen row id. */
   readonly frozenXidAge: number;
+  /** Seconds since the table's last `VACUUM`, by hand or by autovacuum; undefined when it was never vacuumed. */
+  readonly secondsSinceVacuum?: number;
 }
 
 /** Why a table is due for `VACUUM`: the first of autovacuum's triggers it passed. */
@@ -202,11 +232,13 @@ export type VacuumReason = 'dead-rows' | 'inserted-rows' | 'wraparound';
  * "vacuum threshold = vacuum base threshold + vacuum scale factor * number of tuples", the insert
  * threshold likewise over the rows inserted since the last vacuum, and a table whose `relfrozenxid`
  * is older than `autovacuum_freeze_max_age` transactions "always"); a table never counted taken as empty.
+ * A table vacuumed less than `pauseSeconds` ago waits, but against wraparound.
  */
 export function dueForVacuum(activity: VacuumActivity, threshold: VacuumThreshold): VacuumReason | undefined {
   const rows = Math.max(activity.rows, 0);
   if (activity.frozenXidAge > threshold.freezeMaxAge) return 'wraparound';
   if (threshold.enabled === false) return undefined;
+  if (!rested(activity.secondsSinceVacuum, threshold.pauseSeconds)) return undefined;
   if (activity.deadRows > threshold.base + threshold.scaleFactor * rows) return 'dead-rows';
   if (threshold.insertBase >= 0 && activity.insertedSinceVacuum > threshold.insertBase + threshold.insertScaleFactor * rows) return 'inserted-rows';
   return undefined;
@@ -218,6 +250,33 @@ export interface Vacuumed {
   readonly reason: VacuumReason;
 }
 
+/** How long a table waits after its last `VACUUM` or `ANALYZE` before the next ({@link vacuumDue}, {@link analyzeDue}). */
+export interface UpkeepOptions {
+  /**
+   * Seconds; by default the server's `autovacuum_naptime` (60 unless set otherwise), the least time
+   * between two of autovacuum's rounds on a database. 0 takes every table past its threshold.
+   */
+  readonly pauseSeconds?: number;
+}
+
+/** `autovacuum_naptime` in seconds (its unit in `pg_settings`), or the given pause. */
+const PAUSE_SQL = `(SELECT setting::float8 FROM pg_settings WHERE name = 'autovacuum_naptime')`;
+
+/** The pause to use: the caller's, else the server's naptime, else autovacuum's default of a minute. */
+function pauseFor(options: UpkeepOptions, naptime: string | number | null | undefined): number {
+  if (options.pauseSeconds !== undefined) {
+    if (!(options.pauseSeconds >= 0)) throw new RangeError(`pauseSeconds must be 0 or more, not ${String(options.pauseSeconds)}`);
+    return options.pauseSeconds;
+  }
+  const server = Number(naptime);
+  return naptime === null || naptime === undefined || !Number.isFinite(server) ? 60 : server;
+}
+
+/** Seconds since the later of two `pg_stat_user_tables` times (undefined when both are null: never). */
+function secondsSince(value: string | number | null): number | undefined {
+  return value === null ? undefined : Number(value);
+}
+
 /**
  * Vacuums each of the store's tables (those of the current schema) that {@link dueForVacuum} finds
  * due at the table's own threshold ({@link vacuumThresholdOf}), one `VACUUM (SKIP_LOCKED)` each, outside a transaction as `VACUUM` must run, and returns them.
@@ -226,12 +285,12 @@ export interface Vacuumed {
  * moment is skipped by PostgreSQL itself (`SKIP_LOCKED`), not waited for. On PGlite the backend's
  * pending counts are flushed first.
  */
-export async function vacuumDue(client: SqlClient): Promise<Vacuumed[]> {
+export async function vacuumDue(client: SqlClient, options: UpkeepOptions = {}): Promise<Vacuumed[]> {
   if (client.driver === 'pglite') await client.query('SELECT pg_stat_force_next_flush()');
-  const [settings] = await client.query<Record<'base' | 'scale_factor' | 'insert_base' | 'insert_scale_factor' | 'freeze_max_age', string>>(
+  const [settings] = await client.query<Record<'base' | 'scale_factor' | 'insert_base' | 'insert_scale_factor' | 'freeze_max_age', string> & { naptime: number | null }>(
     `SELECT current_setting('autovacuum_vacuum_threshold') AS base, current_setting('autovacuum_vacuum_scale_factor') AS scale_factor,
             current_setting('autovacuum_vacuum_insert_threshold') AS insert_base, current_setting('autovacuum_vacuum_insert_scale_factor') AS insert_scale_factor,
-            current_setting('autovacuum_freeze_max_age') AS freeze_max_age`,
+            current_setting('autovacuum_freeze_max_age') AS freeze_max_age, ${PAUSE_SQL} AS naptime`,
   );
   const threshold: VacuumThreshold = {
     base: Number(settings?.base ?? 50),
@@ -239,9 +298,11 @@ export async function vacuumDue(client: SqlClient): Promise<Vacuumed[]> {
     insertBase: Number(settings?.insert_base ?? 1000),
     insertScaleFactor: Number(settings?.insert_scale_factor ?? 0.2),
     freezeMaxAge: Number(settings?.freeze_max_age ?? 200_000_000),
+    pauseSeconds: pauseFor(options, settings?.naptime),
   };
-  const activity = await client.query<{ table: string; rows: number; dead: string; inserted: string; frozen_age: string; reloptions: string[] | null }>(
-    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_dead_tup::text AS dead, s.n_ins_since_vacuum::text AS inserted, age(c.relfrozenxid)::text AS frozen_age, c.reloptions
+  const activity = await client.query<{ table: string; rows: number; dead: string; inserted: string; frozen_age: string; reloptions: string[] | null; since_vacuum: number | null }>(
+    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_dead_tup::text AS dead, s.n_ins_since_vacuum::text AS inserted, age(c.relfrozenxid)::text AS frozen_age, c.reloptions,
+            EXTRACT(EPOCH FROM clock_timestamp() - GREATEST(s.last_vacuum, s.last_autovacuum))::float8 AS since_vacuum
        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
       WHERE s.schemaname = current_schema() ORDER BY s.relname`,
   );
@@ -251,7 +312,7 @@ export async function vacuumDue(client: SqlClient): Promise<Vacuumed[]> {
     // is what marking its new pages all-visible would serve; its dead rows and its age still do.
     const insertedSinceVacuum = KEYED_ONLY_TABLES.includes(row.table) ? 0 : Number(row.inserted);
     const reason = dueForVacuum(
-      { table: row.table, rows: row.rows, deadRows: Number(row.dead), insertedSinceVacuum, frozenXidAge: Number(row.frozen_age) },
+      { table: row.table, rows: row.rows, deadRows: Number(row.dead), insertedSinceVacuum, frozenXidAge: Number(row.frozen_age), secondsSinceVacuum: secondsSince(row.since_vacuum) },
       vacuumThresholdOf(threshold, tableSettings(row.reloptions)),
     );
     if (reason === undefined) continue;
@@ -281,21 +342,23 @@ export const KEYED_ONLY_TABLES: readonly string[] = ['plan_version_texts'];
  * moment is left to it. On PGlite its one backend's pending counts are flushed first, so they are
  * read as they stand.
  */
-export async function analyzeDue(client: SqlClient): Promise<string[]> {
+export async function analyzeDue(client: SqlClient, options: UpkeepOptions = {}): Promise<string[]> {
   if (client.driver === 'pglite') await client.query('SELECT pg_stat_force_next_flush()');
-  const [threshold] = await client.query<{ base: string; scale_factor: string }>(
-    `SELECT current_setting('autovacuum_analyze_threshold') AS base, current_setting('autovacuum_analyze_scale_factor') AS scale_factor`,
+  const [threshold] = await client.query<{ base: string; scale_factor: string; naptime: number | null }>(
+    `SELECT current_setting('autovacuum_analyze_threshold') AS base, current_setting('autovacuum_analyze_scale_factor') AS scale_factor, ${PAUSE_SQL} AS naptime`,
   );
-  const settings: AnalyzeThreshold = { base: Number(threshold?.base ?? 50), scaleFactor: Number(threshold?.scale_factor ?? 0.1) };
-  const activity = await client.query<{ table: string; rows: number; modified: string; reloptions: string[] | null }>(
-    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_mod_since_analyze::text AS modified, c.reloptions
+  const settings: AnalyzeThreshold = { base: Number(threshold?.base ?? 50), scaleFactor: Number(threshold?.scale_factor ?? 0.1), pauseSeconds: pauseFor(options, threshold?.naptime) };
+  const activity = await client.query<{ table: string; rows: number; modified: string; reloptions: string[] | null; since_analyze: number | null }>(
+    `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_mod_since_analyze::text AS modified, c.reloptions,
+            EXTRACT(EPOCH FROM clock_timestamp() - GREATEST(s.last_analyze, s.last_autoanalyze))::float8 AS since_analyze
        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
       WHERE s.schemaname = current_schema() AND s.relname <> ALL($1::text[]) ORDER BY s.relname`,
     [KEYED_ONLY_TABLES],
   );
   const analyzed: string[] = [];
   for (const row of activity) {
-    if (!dueForAnalyze({ table: row.table, rows: row.rows, modifiedSinceAnalyze: Number(row.modified) }, analyzeThresholdOf(settings, tableSettings(row.reloptions)))) continue;
+    const activityOf: TableActivity = { table: row.table, rows: row.rows, modifiedSinceAnalyze: Number(row.modified), secondsSinceAnalyze: secondsSince(row.since_analyze) };
+    if (!dueForAnalyze(activityOf, analyzeThresholdOf(settings, tableSettings(row.reloptions)))) continue;
     if (await analyzeUnlessBusy(client, row.table)) analyzed.push(row.table);
   }
   return analyzed;

@@ -40,6 +40,34 @@ describe('dueForAnalyze: autovacuum\'s analyze threshold', () => {
 const VACUUM_DEFAULTS = { base: 50, scaleFactor: 0.2, insertBase: 1_000, insertScaleFactor: 0.2, freezeMaxAge: 200_000_000 };
 const QUIET = { table: 'plans', rows: 1_000, deadRows: 0, insertedSinceVacuum: 0, frozenXidAge: 1_000 };
 
+describe('the pause between two rounds on a table (autovacuum_naptime)', () => {
+  const changed = { table: 'audit_log', rows: 100_000, modifiedSinceAnalyze: 20_000 };
+  it('analyzes a table past its threshold only once the pause has passed since its last ANALYZE', () => {
+    expect(dueForAnalyze({ ...changed, secondsSinceAnalyze: 59.9 }, { ...DEFAULTS, pauseSeconds: 60 })).toBe(false);
+    expect(dueForAnalyze({ ...changed, secondsSinceAnalyze: 60 }, { ...DEFAULTS, pauseSeconds: 60 })).toBe(true);
+    expect(dueForAnalyze({ ...changed, secondsSinceAnalyze: 1 }, DEFAULTS)).toBe(true);
+    expect(dueForAnalyze({ ...changed, secondsSinceAnalyze: 1 }, { ...DEFAULTS, pauseSeconds: 0 })).toBe(true);
+  });
+
+  it('takes a table never analyzed at once, and one under its threshold never, whatever the pause', () => {
+    expect(dueForAnalyze(changed, { ...DEFAULTS, pauseSeconds: 3_600 })).toBe(true);
+    expect(dueForAnalyze({ ...changed, modifiedSinceAnalyze: 100, secondsSinceAnalyze: 7_200 }, { ...DEFAULTS, pauseSeconds: 60 })).toBe(false);
+  });
+
+  it('keeps the server\'s pause for a table with parameters of its own', () => {
+    expect(analyzeThresholdOf({ ...DEFAULTS, pauseSeconds: 60 }, { analyzeBase: 10 })).toEqual({ base: 10, scaleFactor: 0.1, enabled: true, pauseSeconds: 60 });
+    expect(vacuumThresholdOf({ ...VACUUM_DEFAULTS, pauseSeconds: 60 }, { vacuumBase: 10 }).pauseSeconds).toBe(60);
+  });
+
+  it('vacuums a table past a trigger only once the pause has passed since its last VACUUM, but against wraparound at once', () => {
+    const dead = { ...QUIET, deadRows: 10_000 };
+    expect(dueForVacuum({ ...dead, secondsSinceVacuum: 30 }, { ...VACUUM_DEFAULTS, pauseSeconds: 60 })).toBeUndefined();
+    expect(dueForVacuum({ ...dead, secondsSinceVacuum: 60 }, { ...VACUUM_DEFAULTS, pauseSeconds: 60 })).toBe('dead-rows');
+    expect(dueForVacuum(dead, { ...VACUUM_DEFAULTS, pauseSeconds: 60 })).toBe('dead-rows');
+    expect(dueForVacuum({ ...QUIET, frozenXidAge: 200_000_001, secondsSinceVacuum: 1 }, { ...VACUUM_DEFAULTS, pauseSeconds: 60 })).toBe('wraparound');
+  });
+});
+
 describe('dueForVacuum: autovacuum\'s three triggers', () => {
   it('dead rows past 50 + a fifth of the rows: 1,000 rows are due past 250, not at it', () => {
     expect(dueForVacuum({ ...QUIET, deadRows: 250 }, VACUUM_DEFAULTS)).toBeUndefined();
@@ -264,13 +292,19 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('the statistics on %s', (driver
 
       expect(await store.statistics.analyzeDue()).toEqual([]);
 
-      // 60 rows now: due again past 50 + 6 changed rows, not before.
+      // 60 rows now: due again past 50 + 6 changed rows, not before (no pause, so the threshold alone decides).
       await record(56, 60);
       await countsSettled(sql, ['plans'], { plans: 60 });
-      expect(await store.statistics.analyzeDue()).not.toContain('plans');
+      expect(await store.statistics.analyzeDue({ pauseSeconds: 0 })).not.toContain('plans');
       await record(1, 116);
       await countsSettled(sql, ['plans'], { plans: 60 });
-      expect(await store.statistics.analyzeDue()).toContain('plans');
+      // Past the threshold, but analyzed seconds ago: it waits out the pause, by default the server's
+      // autovacuum_naptime (a minute unless set otherwise), as between two of autovacuum's rounds.
+      const [naptime] = await sql.query<{ seconds: number }>(`SELECT setting::float8 AS seconds FROM pg_settings WHERE name = 'autovacuum_naptime'`);
+      expect(naptime?.seconds).toBeGreaterThanOrEqual(10);
+      expect(await store.statistics.analyzeDue()).not.toContain('plans');
+      expect(await store.statistics.analyzeDue({ pauseSeconds: 3_600 })).not.toContain('plans');
+      expect(await store.statistics.analyzeDue({ pauseSeconds: 0 })).toContain('plans');
     } finally {
       await close();
     }
@@ -313,6 +347,15 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('the upkeep on %s', (driver) =>
       expect(await store.statistics.vacuumDue()).toEqual([{ table: 'upkeep_scratch', reason: 'dead-rows' }]);
       expect((await vacuumCounts(sql)).upkeep_scratch).toMatchObject({ dead: 0, vacuumed: true });
       expect(await store.statistics.vacuumDue()).toEqual([]);
+
+      // 100 dead rows again, seconds after its VACUUM: the table waits out the pause (by default the
+      // server's autovacuum_naptime), then is vacuumed as soon as none is asked.
+      await sql.query('INSERT INTO upkeep_scratch SELECT generate_series(1, 100)');
+      await sql.query('DELETE FROM upkeep_scratch');
+      await vacuumCountsSettled(sql, (counts) => counts.upkeep_scratch?.dead === 100);
+      expect(await store.statistics.vacuumDue()).toEqual([]);
+      expect(await store.statistics.vacuumDue({ pauseSeconds: 3_600 })).toEqual([]);
+      expect(await store.statistics.vacuumDue({ pauseSeconds: 0 })).toEqual([{ table: 'upkeep_scratch', reason: 'dead-rows' }]);
     } finally {
       await close();
     }
