@@ -65,7 +65,7 @@ export interface AnalyzeThreshold {
 }
 
 /** The server's pause, as a member to spread into a table's threshold (none when the server's has none). */
-function pauseOf(server: { readonly pauseSeconds?: number }): { readonly pauseSeconds?: number } {
+function serverPause(server: { readonly pauseSeconds?: number }): { readonly pauseSeconds?: number } {
   return server.pauseSeconds === undefined ? {} : { pauseSeconds: server.pauseSeconds };
 }
 
@@ -155,7 +155,7 @@ export function tableSettings(reloptions: readonly string[] | null | undefined):
 
 /** The analyze threshold of a table: its own parameters where it sets them, else the server's. */
 export function analyzeThresholdOf(server: AnalyzeThreshold, table: TableAutovacuumParameters): AnalyzeThreshold {
-  return { base: table.analyzeBase ?? server.base, scaleFactor: table.analyzeScaleFactor ?? server.scaleFactor, enabled: table.enabled ?? true, ...pauseOf(server) };
+  return { base: table.analyzeBase ?? server.base, scaleFactor: table.analyzeScaleFactor ?? server.scaleFactor, enabled: table.enabled ?? true, ...serverPause(server) };
 }
 
 /** Who keeps the planner's statistics of the store's tables. */
@@ -205,7 +205,7 @@ export function vacuumThresholdOf(server: VacuumThreshold, table: TableAutovacuu
     insertScaleFactor: table.insertScaleFactor ?? server.insertScaleFactor,
     freezeMaxAge: Math.min(table.freezeMaxAge ?? server.freezeMaxAge, server.freezeMaxAge),
     enabled: table.enabled ?? true,
-    ...pauseOf(server),
+    ...serverPause(server),
   };
 }
 
@@ -259,7 +259,7 @@ export interface UpkeepOptions {
   readonly pauseSeconds?: number;
 }
 
-/** `autovacuum_naptime` in seconds (its unit in `pg_settings`), or the given pause. */
+/** The server's `autovacuum_naptime` in seconds (the unit `pg_settings` keeps it in). */
 const PAUSE_SQL = `(SELECT setting::float8 FROM pg_settings WHERE name = 'autovacuum_naptime')`;
 
 /** The pause to use: the caller's, else the server's naptime, else autovacuum's default of a minute. */
@@ -272,7 +272,7 @@ function pauseFor(options: UpkeepOptions, naptime: string | number | null | unde
   return naptime === null || naptime === undefined || !Number.isFinite(server) ? 60 : server;
 }
 
-/** Seconds since the later of two `pg_stat_user_tables` times (undefined when both are null: never). */
+/** A table's seconds since its last `VACUUM` (`ANALYZE`) as the statement measured them; undefined when it has none (never). */
 function secondsSince(value: string | number | null): number | undefined {
   return value === null ? undefined : Number(value);
 }

@@ -305,6 +305,8 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('the statistics on %s', (driver
       expect(await store.statistics.analyzeDue()).not.toContain('plans');
       expect(await store.statistics.analyzeDue({ pauseSeconds: 3_600 })).not.toContain('plans');
       expect(await store.statistics.analyzeDue({ pauseSeconds: 0 })).toContain('plans');
+      await expect(store.statistics.analyzeDue({ pauseSeconds: -1 })).rejects.toThrow(/pauseSeconds must be 0 or more, not -1/);
+      await expect(store.statistics.vacuumDue({ pauseSeconds: Number.NaN })).rejects.toThrow(/pauseSeconds must be 0 or more, not NaN/);
     } finally {
       await close();
     }
