@@ -90,12 +90,17 @@ export function utf8Packed(texts: readonly DerivedText[]): PackedTexts {
   return { types, ids, bounds, units, bytes };
 }
 
-/** Between the types, and between the ids, of {@link packedLists}. */
-const UNIT_SEPARATOR = '\u001f';
+/**
+ * U+001F, the unit separator, between the fields the store's SQL joins into one text for the adapter to
+ * cut: the types and ids of {@link packedLists}, and the fields of a text kept as a row in the outbox's
+ * aggregate (outbox.ts `keptTexts`). `FIELD_SEPARATOR_SQL` is the same character as PostgreSQL writes it.
+ */
+export const FIELD_SEPARATOR = '\u001f';
+export const FIELD_SEPARATOR_SQL = 'chr(31)';
 
 const PACKED_LIST_COLUMNS = [
-  ['array_to_string(d.text_types, chr(31))', 'text_types'],
-  ['array_to_string(d.text_ids, chr(31))', 'text_ids'],
+  [`array_to_string(d.text_types, ${FIELD_SEPARATOR_SQL})`, 'text_types'],
+  [`array_to_string(d.text_ids, ${FIELD_SEPARATOR_SQL})`, 'text_ids'],
   ["array_to_string(d.text_units, ',')", 'text_units'],
   ["convert_from(d.texts, 'UTF8')", 'packed_texts'],
 ] as const;
@@ -116,8 +121,8 @@ export function packedLists(when?: string): string {
 /** The packed texts from the columns of {@link packedLists}; null columns (a row written before migration 12) give none. */
 export function unpackTexts(types: string | null, ids: string | null, units: string | null, text: string | null): DerivedText[] {
   if (types === null || ids === null || units === null || text === null || units === '0') return [];
-  const typeList = types.split(UNIT_SEPARATOR);
-  const idList = ids.split(UNIT_SEPARATOR);
+  const typeList = types.split(FIELD_SEPARATOR);
+  const idList = ids.split(FIELD_SEPARATOR);
   const offsets = units.split(',').map(Number);
   if (idList.length !== typeList.length || offsets.length !== 2 * typeList.length + 1 || offsets.at(-1) !== text.length) {
     throw new Error(`packed texts of ${String(typeList.length)} types, ${String(idList.length)} ids, ${String(offsets.length)} offsets to ${String(offsets.at(-1))} and ${String(text.length)} characters`);

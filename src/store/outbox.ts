@@ -24,7 +24,7 @@
  * skips it: a skipped n has ended, and n+1 goes.
  */
 import { AUDIT_ROW_COLUMNS, auditRow } from './audit-writer.js';
-import { packedLists, unpackTexts } from './kept-texts.js';
+import { FIELD_SEPARATOR, FIELD_SEPARATOR_SQL, packedLists, unpackTexts } from './kept-texts.js';
 import { toStored, type VersionRow } from './plan-rows.js';
 import type { AuditEntry, DerivedText, StoredPlan } from './plan-store.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
@@ -266,7 +266,7 @@ export const CLAIM_SETTINGS: Readonly<Record<string, string>> = { enable_sort: '
  * columns, their bytes decoded to text by the backend (for the version to deliver only, too).
  */
 const derivedColumns = (version: string, deriver: string): string => `, d.basis,
-  CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || chr(31) || t.resource_id || chr(31) || t.head || chr(31) || t.tail, chr(30)) FROM plan_version_texts t
+  CASE WHEN v.version = ${version} THEN (SELECT string_agg(t.resource_type || ${FIELD_SEPARATOR_SQL} || t.resource_id || ${FIELD_SEPARATOR_SQL} || t.head || ${FIELD_SEPARATOR_SQL} || t.tail, chr(30)) FROM plan_version_texts t
     WHERE t.plan_id = v.plan_id AND t.version = v.version AND t.deriver = ${deriver}) END AS texts,
   ${packedLists(`v.version = ${version}`)}`;
 const derivedJoin = (deriver: string): string => `LEFT JOIN plan_version_derived d ON d.plan_id = v.plan_id AND d.version = v.version AND d.deriver = ${deriver}`;
@@ -327,8 +327,8 @@ interface ClaimedRow extends VersionRow {
   ord?: string | number;
 }
 
-/** Between the fields of a kept text in the claim's aggregate, and between texts (see {@link derivedColumns}). */
-const FIELD = '\u001f';
+/** Between the fields of a kept text in the claim's aggregate (kept-texts.ts), and between texts (see {@link derivedColumns}). */
+const FIELD = FIELD_SEPARATOR;
 const RECORD = '\u001e';
 
 /**
