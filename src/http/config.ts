@@ -57,7 +57,8 @@ export const serverConfigSchema = z.object({
    * `SIP_ANALYZE_SECONDS`: how often the server looks for tables of its store that autovacuum would
    * vacuum or analyze and does so, on a database whose autovacuum does not (the embedded store, or a
    * PostgreSQL server with `autovacuum = off`; src/store/statistics.ts); 0 never does. A table it did
-   * less than the server's `autovacuum_naptime` ago waits, as between two of autovacuum's rounds.
+   * less than the server's `autovacuum_naptime` ago waits, as between two of autovacuum's rounds; on
+   * PostgreSQL its `VACUUM` and `ANALYZE` run with autovacuum's cost-based delay.
    */
   analyzeSeconds: z.coerce.number().int('must be a whole number of seconds').min(0, 'must be 0 or more').max(3_600, 'must be at most 3600 (an hour)').default(10),
   /**

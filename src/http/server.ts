@@ -133,7 +133,7 @@ function statisticsKeeper(keeping: StatisticsKeeping, store: PlanStore, seconds:
       { setting: 'autovacuum', analyzeSeconds: seconds },
       seconds === 0
         ? "PostgreSQL's autovacuum is off and SIP_ANALYZE_SECONDS is 0: nothing keeps the store's planner statistics or vacuums its tables; searches may slow down as plans are added. Turn autovacuum on, or run VACUUM ANALYZE regularly"
-        : `PostgreSQL's autovacuum is off: this server looks at the store's tables every ${String(seconds)} s (SIP_ANALYZE_SECONDS) and vacuums and analyzes those past autovacuum's thresholds, each at most once an autovacuum_naptime, and no other tables. Turn autovacuum on to leave it to PostgreSQL`,
+        : `PostgreSQL's autovacuum is off: this server looks at the store's tables every ${String(seconds)} s (SIP_ANALYZE_SECONDS) and vacuums and analyzes those past autovacuum's thresholds, each at most once an autovacuum_naptime and at autovacuum's cost-based delay, and no other tables. Turn autovacuum on to leave it to PostgreSQL`,
     );
   }
   if (seconds === 0) return undefined;

@@ -16,22 +16,32 @@ export interface SqlQueryable {
 /** What a transaction is run with. */
 export interface TransactionOptions {
   /**
-   * Planner settings for this transaction only (`SET LOCAL name = value`, sent with `BEGIN` on
-   * PostgreSQL: no round trip of their own). Names and values are the code's own constants, checked
-   * against {@link SETTING}; they end with the transaction and never reach another user of the connection.
+   * Settings for this transaction only (`SET LOCAL name = value`, sent with `BEGIN` on PostgreSQL: no
+   * round trip of their own): the planner's, or the cost-based delay of an `ANALYZE`. Names and values
+   * are the code's own constants or numbers read from the server's settings, checked against
+   * {@link SETTING_NAME} and {@link SETTING_VALUE}; they end with the transaction and never reach
+   * another user of the connection.
    */
   readonly settings?: Readonly<Record<string, string>>;
 }
 
-/** A setting's name and value as {@link TransactionOptions.settings} takes them: no quoting needed. */
-const SETTING = /^[a-z_][a-z0-9_.]*$/;
+/** A setting's name as {@link TransactionOptions.settings} takes it: no quoting needed. */
+const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
+
+/** A setting's value as {@link TransactionOptions.settings} takes it: a plain word or a number, no quoting needed. */
+const SETTING_VALUE = /^(?:[a-z_][a-z0-9_.]*|-?[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?)$/;
+
+/** The settings as name and value, each checked against {@link SETTING_NAME} and {@link SETTING_VALUE}. */
+function checkedSettings(settings: Readonly<Record<string, string>> = {}): [string, string][] {
+  return Object.entries(settings).map(([name, value]) => {
+    if (!SETTING_NAME.test(name) || !SETTING_VALUE.test(value)) throw new RangeError(`a setting must be a plain name and a plain word or number, not ${name} = ${value}`);
+    return [name, value];
+  });
+}
 
 /** `SET LOCAL` statements for the settings, checked. */
 export function setLocal(settings: Readonly<Record<string, string>> = {}): string[] {
-  return Object.entries(settings).map(([name, value]) => {
-    if (!SETTING.test(name) || !SETTING.test(value)) throw new RangeError(`a transaction setting must be a plain name and value, not ${name} = ${value}`);
-    return `SET LOCAL ${name} = ${value}`;
-  });
+  return checkedSettings(settings).map(([name, value]) => `SET LOCAL ${name} = ${value}`);
 }
 
 export interface SqlClient extends SqlQueryable {
@@ -41,6 +51,13 @@ export interface SqlClient extends SqlQueryable {
    * throws, and the error passed on unchanged.
    */
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * PostgreSQL only: runs `work` on one connection of the pool outside a transaction, with `settings`
+   * set for the connection's session (`SET name = value`) until `work` ends, then reset, so no other
+   * user of the connection sees them. For a statement that cannot run in a transaction block, as
+   * `VACUUM` cannot, which `SET LOCAL` ({@link transaction}'s settings) cannot reach.
+   */
+  session?<T>(work: (connection: SqlQueryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * PostgreSQL only: calls `onNotify` for every `NOTIFY` on `channel` (a plain name), over a connection
    * of its own outside the pool, until the returned function is called. A listener whose connection
@@ -191,8 +208,25 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
         throw error;
       }
     },
+    async session(work, options) {
+      const settings = checkedSettings(options?.settings);
+      const connection = await pool.connect();
+      // A connection whose settings could not be reset is destroyed rather than returned to the pool.
+      let broken: Error | true | undefined;
+      try {
+        if (settings.length > 0) await connection.query(settings.map(([name, value]) => `SET ${name} = ${value}`).join('; '));
+        return await work(queryable(connection));
+      } finally {
+        if (settings.length > 0) {
+          await connection.query(settings.map(([name]) => `RESET ${name}`).join('; ')).catch((resetError: unknown) => {
+            broken = resetError instanceof Error ? resetError : true;
+          });
+        }
+        connection.release(broken);
+      }
+    },
     async listen(channel, onNotify) {
-      if (!SETTING.test(channel)) throw new RangeError(`a channel must be a plain name, not ${channel}`);
+      if (!SETTING_NAME.test(channel)) throw new RangeError(`a channel must be a plain name, not ${channel}`);
       const listener = new pg.Client({ connectionString: databaseUrl });
       // A broken listener only stops waking; the caller's polling goes on. Without a listener Node would end the process.
       listener.on('error', () => undefined);

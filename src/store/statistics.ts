@@ -37,6 +37,12 @@
  * grows by a tenth every few seconds — the audit log under 2,000 reads a second — was analyzed at every
  * look of the keeper, and each `ANALYZE` took PostgreSQL 70–420 ms of a core the server's requests
  * were waiting for (docs/performance.md, "The keeper's pause").
+ *
+ * On a PostgreSQL server the keeper's `VACUUM` and `ANALYZE` also run at autovacuum's pace: with its
+ * cost-based delay ({@link costDelayOf}), they sleep a moment each time they have done a share of work,
+ * so that a large table's upkeep is spread over time instead of taking a core from the server's requests
+ * all at once. On PGlite they run unthrottled: its one backend would hold every query of the server
+ * while they slept.
  */
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
@@ -103,6 +109,10 @@ export interface TableAutovacuumParameters {
   readonly insertScaleFactor?: number;
   /** `autovacuum_freeze_max_age`: taken only below the server's ("larger values are ignored"). */
   readonly freezeMaxAge?: number;
+  /** `autovacuum_vacuum_cost_delay`, in milliseconds; -1 takes the server's. */
+  readonly costDelayMs?: number;
+  /** `autovacuum_vacuum_cost_limit`; -1 takes the server's. */
+  readonly costLimit?: number;
 }
 
 const NUMERIC_PARAMETERS: Readonly<Record<string, Exclude<keyof TableAutovacuumParameters, 'enabled'>>> = {
@@ -113,6 +123,8 @@ const NUMERIC_PARAMETERS: Readonly<Record<string, Exclude<keyof TableAutovacuumP
   autovacuum_vacuum_insert_threshold: 'insertBase',
   autovacuum_vacuum_insert_scale_factor: 'insertScaleFactor',
   autovacuum_freeze_max_age: 'freezeMaxAge',
+  autovacuum_vacuum_cost_delay: 'costDelayMs',
+  autovacuum_vacuum_cost_limit: 'costLimit',
 };
 
 /**
@@ -259,6 +271,74 @@ export interface UpkeepOptions {
   readonly pauseSeconds?: number;
 }
 
+/**
+ * The server's cost-based delay settings (https://www.postgresql.org/docs/15/runtime-config-resource.html#RUNTIME-CONFIG-RESOURCE-VACUUM-COST),
+ * as `pg_settings` keeps them: delays in milliseconds.
+ */
+export interface CostSettings {
+  /** `autovacuum_vacuum_cost_delay` (default 2 ms); -1 takes {@link vacuumDelayMs}. */
+  readonly autovacuumDelayMs: number;
+  /** `vacuum_cost_delay`, a `VACUUM` by hand's (default 0: no delay). */
+  readonly vacuumDelayMs: number;
+  /** `autovacuum_vacuum_cost_limit` (default -1, which takes {@link vacuumLimit}). */
+  readonly autovacuumLimit: number;
+  /** `vacuum_cost_limit` (default 200). */
+  readonly vacuumLimit: number;
+}
+
+/**
+ * A cost-based delay: a `VACUUM` or `ANALYZE` that has spent `limit` units of cost (a page found in
+ * the shared buffers 1, one read 2, one dirtied 20) sleeps `delayMs` before it goes on.
+ */
+export interface CostDelay {
+  readonly delayMs: number;
+  readonly limit: number;
+}
+
+/**
+ * The delay autovacuum would run a table's `VACUUM` and `ANALYZE` with: the table's own
+ * `autovacuum_vacuum_cost_delay` when it sets one of 0 or more, else the server's, else (-1) the
+ * server's `vacuum_cost_delay`; the limit likewise, where only a value above 0 counts
+ * (https://www.postgresql.org/docs/15/runtime-config-autovacuum.html#GUC-AUTOVACUUM-VACUUM-COST-DELAY).
+ * Undefined when that delay is 0: no throttle.
+ */
+export function costDelayOf(server: CostSettings, table: TableAutovacuumParameters = {}): CostDelay | undefined {
+  const delayMs = table.costDelayMs !== undefined && table.costDelayMs >= 0 ? table.costDelayMs : server.autovacuumDelayMs >= 0 ? server.autovacuumDelayMs : server.vacuumDelayMs;
+  const limit = table.costLimit !== undefined && table.costLimit > 0 ? table.costLimit : server.autovacuumLimit > 0 ? server.autovacuumLimit : server.vacuumLimit;
+  return delayMs > 0 && limit > 0 ? { delayMs, limit } : undefined;
+}
+
+/** The session settings that give a `VACUUM` or `ANALYZE` the delay (none when there is none). */
+export function costDelaySettings(delay: CostDelay | undefined): Readonly<Record<string, string>> {
+  return delay === undefined ? {} : { vacuum_cost_delay: String(delay.delayMs), vacuum_cost_limit: String(Math.round(delay.limit)) };
+}
+
+/** The four cost settings, each a column, read from `pg_settings` in their stored units. */
+const COST_SQL = ['autovacuum_vacuum_cost_delay', 'vacuum_cost_delay', 'autovacuum_vacuum_cost_limit', 'vacuum_cost_limit']
+  .map((name) => `(SELECT setting::float8 FROM pg_settings WHERE name = '${name}') AS ${name}`)
+  .join(', ');
+
+/** The columns {@link COST_SQL} reads. */
+type CostSettingsRow = Partial<Record<'autovacuum_vacuum_cost_delay' | 'vacuum_cost_delay' | 'autovacuum_vacuum_cost_limit' | 'vacuum_cost_limit', number | null>>;
+
+/** The cost settings as {@link COST_SQL} read them; PostgreSQL's defaults where one is missing. */
+function costSettingsOf(row: CostSettingsRow | undefined): CostSettings {
+  return {
+    autovacuumDelayMs: row?.autovacuum_vacuum_cost_delay ?? 2,
+    vacuumDelayMs: row?.vacuum_cost_delay ?? 0,
+    autovacuumLimit: row?.autovacuum_vacuum_cost_limit ?? -1,
+    vacuumLimit: row?.vacuum_cost_limit ?? 200,
+  };
+}
+
+/**
+ * Whether the keeper's work on this database runs with autovacuum's delay: on a PostgreSQL server, not
+ * on PGlite, whose one backend would hold every query while it slept.
+ */
+function paced(client: SqlClient): boolean {
+  return client.driver === 'pg';
+}
+
 /** The server's `autovacuum_naptime` in seconds (the unit `pg_settings` keeps it in). */
 const PAUSE_SQL = `(SELECT setting::float8 FROM pg_settings WHERE name = 'autovacuum_naptime')`;
 
@@ -282,16 +362,18 @@ function secondsSince(value: string | number | null): number | undefined {
  * due at the table's own threshold ({@link vacuumThresholdOf}), one `VACUUM (SKIP_LOCKED)` each, outside a transaction as `VACUUM` must run, and returns them.
  * {@link KEYED_ONLY_TABLES} are vacuumed only for dead rows or age: their ≈ 30 rows inserted a plan
  * version would call for a `VACUUM` that serves no read. A table another instance is vacuuming at that
- * moment is skipped by PostgreSQL itself (`SKIP_LOCKED`), not waited for. On PGlite the backend's
+ * moment is skipped by PostgreSQL itself (`SKIP_LOCKED`), not waited for. On a PostgreSQL server each
+ * `VACUUM` runs with autovacuum's cost-based delay ({@link costDelayOf}). On PGlite the backend's
  * pending counts are flushed first.
  */
 export async function vacuumDue(client: SqlClient, options: UpkeepOptions = {}): Promise<Vacuumed[]> {
   if (client.driver === 'pglite') await client.query('SELECT pg_stat_force_next_flush()');
-  const [settings] = await client.query<Record<'base' | 'scale_factor' | 'insert_base' | 'insert_scale_factor' | 'freeze_max_age', string> & { naptime: number | null }>(
+  const [settings] = await client.query<Record<'base' | 'scale_factor' | 'insert_base' | 'insert_scale_factor' | 'freeze_max_age', string> & { naptime: number | null } & CostSettingsRow>(
     `SELECT current_setting('autovacuum_vacuum_threshold') AS base, current_setting('autovacuum_vacuum_scale_factor') AS scale_factor,
             current_setting('autovacuum_vacuum_insert_threshold') AS insert_base, current_setting('autovacuum_vacuum_insert_scale_factor') AS insert_scale_factor,
-            current_setting('autovacuum_freeze_max_age') AS freeze_max_age, ${PAUSE_SQL} AS naptime`,
+            current_setting('autovacuum_freeze_max_age') AS freeze_max_age, ${PAUSE_SQL} AS naptime, ${COST_SQL}`,
   );
+  const cost = costSettingsOf(settings);
   const threshold: VacuumThreshold = {
     base: Number(settings?.base ?? 50),
     scaleFactor: Number(settings?.scale_factor ?? 0.2),
@@ -311,12 +393,17 @@ export async function vacuumDue(client: SqlClient, options: UpkeepOptions = {}):
     // A keyed-only table's inserts alone call for no VACUUM: nothing reads it by an index alone, which
     // is what marking its new pages all-visible would serve; its dead rows and its age still do.
     const insertedSinceVacuum = KEYED_ONLY_TABLES.includes(row.table) ? 0 : Number(row.inserted);
+    const own = tableSettings(row.reloptions);
     const reason = dueForVacuum(
       { table: row.table, rows: row.rows, deadRows: Number(row.dead), insertedSinceVacuum, frozenXidAge: Number(row.frozen_age), secondsSinceVacuum: secondsSince(row.since_vacuum) },
-      vacuumThresholdOf(threshold, tableSettings(row.reloptions)),
+      vacuumThresholdOf(threshold, own),
     );
     if (reason === undefined) continue;
-    await client.query(`VACUUM (SKIP_LOCKED) ${quoteIdentifier(row.table)}`);
+    const vacuum = `VACUUM (SKIP_LOCKED) ${quoteIdentifier(row.table)}`;
+    const delay = paced(client) ? costDelayOf(cost, own) : undefined;
+    // VACUUM cannot run in a transaction block, where SET LOCAL would end with it: its delay is set for its connection's session, and reset after.
+    if (delay !== undefined && client.session !== undefined) await client.session((connection) => connection.query(vacuum), { settings: costDelaySettings(delay) });
+    else await client.query(vacuum);
     vacuumed.push({ table: row.table, reason });
   }
   return vacuumed;
@@ -339,14 +426,16 @@ export const KEYED_ONLY_TABLES: readonly string[] = ['plan_version_texts'];
 /**
  * Analyzes each of the store's tables (those of the current schema but {@link KEYED_ONLY_TABLES}) that
  * {@link dueForAnalyze} finds due at the table's own threshold ({@link analyzeThresholdOf}), one `ANALYZE` each, and returns their names. A table another instance is analyzing at that
- * moment is left to it. On PGlite its one backend's pending counts are flushed first, so they are
+ * moment is left to it. On a PostgreSQL server each `ANALYZE` runs with autovacuum's cost-based delay
+ * ({@link costDelayOf}). On PGlite its one backend's pending counts are flushed first, so they are
  * read as they stand.
  */
 export async function analyzeDue(client: SqlClient, options: UpkeepOptions = {}): Promise<string[]> {
   if (client.driver === 'pglite') await client.query('SELECT pg_stat_force_next_flush()');
-  const [threshold] = await client.query<{ base: string; scale_factor: string; naptime: number | null }>(
-    `SELECT current_setting('autovacuum_analyze_threshold') AS base, current_setting('autovacuum_analyze_scale_factor') AS scale_factor, ${PAUSE_SQL} AS naptime`,
+  const [threshold] = await client.query<{ base: string; scale_factor: string; naptime: number | null } & CostSettingsRow>(
+    `SELECT current_setting('autovacuum_analyze_threshold') AS base, current_setting('autovacuum_analyze_scale_factor') AS scale_factor, ${PAUSE_SQL} AS naptime, ${COST_SQL}`,
   );
+  const cost = costSettingsOf(threshold);
   const settings: AnalyzeThreshold = { base: Number(threshold?.base ?? 50), scaleFactor: Number(threshold?.scale_factor ?? 0.1), pauseSeconds: pauseFor(options, threshold?.naptime) };
   const activity = await client.query<{ table: string; rows: number; modified: string; reloptions: string[] | null; since_analyze: number | null }>(
     `SELECT s.relname AS table, c.reltuples::float8 AS rows, s.n_mod_since_analyze::text AS modified, c.reloptions,
@@ -358,20 +447,27 @@ export async function analyzeDue(client: SqlClient, options: UpkeepOptions = {})
   const analyzed: string[] = [];
   for (const row of activity) {
     const activityOf: TableActivity = { table: row.table, rows: row.rows, modifiedSinceAnalyze: Number(row.modified), secondsSinceAnalyze: secondsSince(row.since_analyze) };
-    if (!dueForAnalyze(activityOf, analyzeThresholdOf(settings, tableSettings(row.reloptions)))) continue;
-    if (await analyzeUnlessBusy(client, row.table)) analyzed.push(row.table);
+    const own = tableSettings(row.reloptions);
+    if (!dueForAnalyze(activityOf, analyzeThresholdOf(settings, own))) continue;
+    if (await analyzeUnlessBusy(client, row.table, paced(client) ? costDelayOf(cost, own) : undefined)) analyzed.push(row.table);
   }
   return analyzed;
 }
 
-/** `ANALYZE` of one table in a transaction holding the table's advisory lock; false when another instance holds it. */
-async function analyzeUnlessBusy(client: SqlClient, table: string): Promise<boolean> {
-  return client.transaction(async (tx: SqlQueryable) => {
-    const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [`${ANALYZE_LOCK}:${table}`]);
-    if (lock?.locked !== true) return false;
-    await tx.query(`ANALYZE ${quoteIdentifier(table)}`);
-    return true;
-  });
+/**
+ * `ANALYZE` of one table in a transaction holding the table's advisory lock, with the cost-based
+ * `delay` set for that transaction alone; false when another instance holds the lock.
+ */
+async function analyzeUnlessBusy(client: SqlClient, table: string, delay: CostDelay | undefined): Promise<boolean> {
+  return client.transaction(
+    async (tx: SqlQueryable) => {
+      const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [`${ANALYZE_LOCK}:${table}`]);
+      if (lock?.locked !== true) return false;
+      await tx.query(`ANALYZE ${quoteIdentifier(table)}`);
+      return true;
+    },
+    { settings: costDelaySettings(delay) },
+  );
 }
 
 /** A name as a PostgreSQL identifier, quoted (https://www.postgresql.org/docs/15/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS). */

@@ -113,7 +113,7 @@ describe('the server keeps its store\'s planner statistics', () => {
       } else {
         expect(warnings).toHaveLength(1);
         expect(warnings[0]?.level).toBe(40);
-        expect(warnings[0]?.msg).toMatch(/autovacuum is off: this server looks at the store's tables every 1 s \(SIP_ANALYZE_SECONDS\) and vacuums and analyzes those past autovacuum's thresholds, each at most once an autovacuum_naptime/);
+        expect(warnings[0]?.msg).toMatch(/autovacuum is off: this server looks at the store's tables every 1 s \(SIP_ANALYZE_SECONDS\) and vacuums and analyzes those past autovacuum's thresholds, each at most once an autovacuum_naptime and at autovacuum's cost-based delay, and no other tables/);
         // The server's pool reports its counts of changed rows within about 10 s when idle.
         await waitFor(() => lines.some(analyzedPlans), 'the plans table analyzed', 30_000);
       }

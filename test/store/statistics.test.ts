@@ -12,7 +12,7 @@ import { planResourceIds } from '../../src/fhir/index.js';
 import { currentDeriver, derivedVersion } from '../../src/http/derived-view.js';
 import { openPg, openPglite, type SqlClient } from '../../src/store/sql-client.js';
 import { SqlPlanStore } from '../../src/store/sql-plan-store.js';
-import { analyzeThresholdOf, dueForAnalyze, dueForVacuum, postgresBoolean, StatisticsKeeper, tableSettings, vacuumThresholdOf, type Vacuumed } from '../../src/store/statistics.js';
+import { analyzeThresholdOf, costDelayOf, costDelaySettings, dueForAnalyze, dueForVacuum, postgresBoolean, StatisticsKeeper, tableSettings, vacuumThresholdOf, type CostSettings, type Vacuumed } from '../../src/store/statistics.js';
 import { createScratchDatabase, type ScratchDatabase } from './postgres-scratch.js';
 
 const DEFAULTS = { base: 50, scaleFactor: 0.1 };
@@ -111,9 +111,11 @@ describe('a table\'s own autovacuum parameters (pg_class.reloptions)', () => {
         'autovacuum_vacuum_insert_scale_factor=0.5',
         'autovacuum_freeze_max_age=100000',
         'toast.autovacuum_enabled=false',
-        'autovacuum_vacuum_cost_delay=2',
+        'autovacuum_vacuum_cost_delay=2.5',
+        'autovacuum_vacuum_cost_limit=1000',
+        'log_autovacuum_min_duration=0',
       ]),
-    ).toEqual({ enabled: false, analyzeBase: 1_000, analyzeScaleFactor: 0.01, vacuumBase: 10, vacuumScaleFactor: 0, insertBase: -1, insertScaleFactor: 0.5, freezeMaxAge: 100_000 });
+    ).toEqual({ enabled: false, analyzeBase: 1_000, analyzeScaleFactor: 0.01, vacuumBase: 10, vacuumScaleFactor: 0, insertBase: -1, insertScaleFactor: 0.5, freezeMaxAge: 100_000, costDelayMs: 2.5, costLimit: 1_000 });
     expect(tableSettings(['autovacuum_enabled=1'])).toEqual({ enabled: true });
     // What PostgreSQL would not have taken is not taken here either.
     expect(tableSettings(['autovacuum_enabled=perhaps', 'autovacuum_vacuum_threshold=', 'autovacuum_analyze_threshold=many', 'noequals'])).toEqual({});
@@ -153,6 +155,34 @@ describe('a table\'s own autovacuum parameters (pg_class.reloptions)', () => {
     const off = vacuumThresholdOf(VACUUM_DEFAULTS, { enabled: false });
     expect(dueForVacuum({ ...QUIET, deadRows: 100_000, insertedSinceVacuum: 100_000 }, off)).toBeUndefined();
     expect(dueForVacuum({ ...QUIET, frozenXidAge: 200_000_001 }, off)).toBe('wraparound');
+  });
+});
+
+/** PostgreSQL 15's defaults: autovacuum's delay 2 ms, its limit -1 (the manual 200), a manual VACUUM's delay 0. */
+const COST_DEFAULTS: CostSettings = { autovacuumDelayMs: 2, vacuumDelayMs: 0, autovacuumLimit: -1, vacuumLimit: 200 };
+
+describe('costDelayOf: autovacuum\'s cost-based delay', () => {
+  it('takes autovacuum\'s delay, and the manual limit where autovacuum\'s is -1', () => {
+    expect(costDelayOf(COST_DEFAULTS)).toEqual({ delayMs: 2, limit: 200 });
+    expect(costDelayOf({ ...COST_DEFAULTS, autovacuumLimit: 1_000 })).toEqual({ delayMs: 2, limit: 1_000 });
+  });
+
+  it('takes the manual delay where autovacuum\'s is -1, and none where the delay is 0', () => {
+    expect(costDelayOf({ ...COST_DEFAULTS, autovacuumDelayMs: -1 })).toBeUndefined();
+    expect(costDelayOf({ ...COST_DEFAULTS, autovacuumDelayMs: -1, vacuumDelayMs: 5 })).toEqual({ delayMs: 5, limit: 200 });
+    expect(costDelayOf({ ...COST_DEFAULTS, autovacuumDelayMs: 0, vacuumDelayMs: 5 })).toBeUndefined();
+  });
+
+  it('puts a table\'s own delay (0 or more) and limit (above 0) over the server\'s', () => {
+    expect(costDelayOf(COST_DEFAULTS, { costDelayMs: 20, costLimit: 1 })).toEqual({ delayMs: 20, limit: 1 });
+    expect(costDelayOf(COST_DEFAULTS, { costDelayMs: 0 })).toBeUndefined();
+    expect(costDelayOf(COST_DEFAULTS, { costDelayMs: -1, costLimit: -1 })).toEqual({ delayMs: 2, limit: 200 });
+    expect(costDelayOf({ ...COST_DEFAULTS, autovacuumDelayMs: 0 }, { costDelayMs: 10 })).toEqual({ delayMs: 10, limit: 200 });
+  });
+
+  it('gives the session settings of a delay, none without one', () => {
+    expect(costDelaySettings({ delayMs: 2.5, limit: 200 })).toEqual({ vacuum_cost_delay: '2.5', vacuum_cost_limit: '200' });
+    expect(costDelaySettings(undefined)).toEqual({});
   });
 });
 
@@ -402,6 +432,56 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('a table\'s own autovacuum para
       const counts = await vacuumCounts(sql);
       expect(counts.own_high).toMatchObject({ dead: 100, vacuumed: false });
       expect(counts.own_off).toMatchObject({ dead: 100, vacuumed: false });
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe.each(['PGlite', 'PostgreSQL'] as const)('the keeper\'s pace on %s', (driver) => {
+  it('vacuums and analyzes with autovacuum\'s cost-based delay on PostgreSQL, without it on PGlite', { timeout: 120_000 }, async () => {
+    const { store, sql, close } = await freshStore(driver);
+    try {
+      if (await daemonRuns(sql)) {
+        // Such a server's own autovacuum keeps the tables, at its own pace; the server starts no keeper (src/http/server.ts).
+        expect(await store.statistics.keeping()).toEqual({ by: 'autovacuum' });
+        return;
+      }
+      // Each table sleeps 10 ms each time it has spent 1 unit of cost: at least once a page it reads.
+      // 600 rows of ≈ 530 bytes, ≈ 40 pages: deleted in paced_vacuum (dead rows), kept in paced_analyze.
+      const pacing = 'autovacuum_vacuum_cost_delay = 10, autovacuum_vacuum_cost_limit = 1';
+      for (const table of ['paced_vacuum', 'paced_analyze']) {
+        await sql.query(`CREATE TABLE ${table} (n integer, filler text) WITH (${pacing})`);
+        await sql.query(`INSERT INTO ${table} SELECT g, repeat('x', 500) FROM generate_series(1, 600) g`);
+      }
+      await sql.query('DELETE FROM paced_vacuum');
+      const [size] = await sql.query<{ pages: number }>(`SELECT (pg_relation_size('paced_analyze') / current_setting('block_size')::int)::integer AS pages`);
+      const pages = size?.pages ?? 0;
+      expect(pages).toBeGreaterThanOrEqual(30);
+      // With the delay, each pass sleeps at least 10 ms between one page and the next.
+      const floorMs = (pages - 1) * 10;
+      await vacuumCountsSettled(sql, (counts) => counts.paced_vacuum?.dead === 600 && counts.paced_analyze?.inserted === 600);
+
+      const vacuumStarted = performance.now();
+      const vacuumed = (await store.statistics.vacuumDue()).filter(({ table }) => table.startsWith('paced_'));
+      const vacuumMs = performance.now() - vacuumStarted;
+      expect(vacuumed).toEqual([{ table: 'paced_vacuum', reason: 'dead-rows' }]);
+      const analyzeStarted = performance.now();
+      const analyzed = (await store.statistics.analyzeDue()).filter((table) => table.startsWith('paced_')).sort();
+      const analyzeMs = performance.now() - analyzeStarted;
+      expect(analyzed).toEqual(['paced_analyze', 'paced_vacuum']);
+
+      if (driver === 'PostgreSQL') {
+        expect(vacuumMs).toBeGreaterThanOrEqual(floorMs);
+        expect(analyzeMs).toBeGreaterThanOrEqual(floorMs);
+        // The delay was the keeper's own: its connections are back at the server's settings.
+        const [own] = await sql.query<{ delay: string }>(`SELECT current_setting('vacuum_cost_delay') AS delay`);
+        expect(own?.delay).toBe('0');
+      } else {
+        // One backend serves every query of the process: a sleeping VACUUM would hold them all.
+        expect(vacuumMs).toBeLessThan(floorMs);
+        expect(analyzeMs).toBeLessThan(floorMs);
+      }
     } finally {
       await close();
     }
