@@ -138,8 +138,8 @@ function statisticsKeeper(keeping: StatisticsKeeping, store: PlanStore, seconds:
   }
   if (seconds === 0) return undefined;
   return new StatisticsKeeper({
-    vacuumDue: () => store.statistics.vacuumDue(),
-    analyzeDue: () => store.statistics.analyzeDue(),
+    vacuumDue: (signal) => store.statistics.vacuumDue({ signal }),
+    analyzeDue: (signal) => store.statistics.analyzeDue({ signal }),
     intervalMs: seconds * 1000,
     onVacuumed: (vacuumed, millis) => {
       logger.info({ tables: vacuumed.map(({ table }) => table), reasons: vacuumed.map(({ reason }) => reason), millis }, "vacuumed tables past autovacuum's thresholds");

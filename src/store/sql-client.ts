@@ -23,6 +23,14 @@ export interface TransactionOptions {
    * another user of the connection.
    */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * For work that may run long and can be given up, as the keeper's throttled `VACUUM`. On PostgreSQL,
+   * when it aborts, the statement the work is running is cancelled (`pg_cancel_backend`), so it
+   * rejects with SQLSTATE `57014`, and the connection is closed rather than returned to the pool: a
+   * cancel that arrived after its statement ended must not reach the next user's. Work not yet begun
+   * is not begun. PGlite cannot cancel a statement; it ignores the signal.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A setting's name as {@link TransactionOptions.settings} takes it: no quoting needed. */
@@ -37,6 +45,11 @@ function checkedSettings(settings: Readonly<Record<string, string>> = {}): [stri
     if (!SETTING_NAME.test(name) || !SETTING_VALUE.test(value)) throw new RangeError(`a setting must be a plain name and a plain word or number, not ${name} = ${value}`);
     return [name, value];
   });
+}
+
+/** A connection watched for an abort ({@link TransactionOptions.signal}): `end()` stops watching and tells whether it cancelled, once the cancel has been sent. */
+interface AbortWatch {
+  end(): Promise<boolean>;
 }
 
 /** `SET LOCAL` statements for the settings, checked. */
@@ -175,6 +188,25 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
   // listener Node would end the process. The next query opens a new connection.
   pool.on('error', () => undefined);
   const statements = options.prepare === false ? undefined : new StatementNames(MAX_PREPARED_STATEMENTS, options.onStatementNamesFull);
+  /** Cancels the connection's running statement from another connection when `signal` aborts ({@link TransactionOptions.signal}). */
+  const cancelOnAbort = async (connection: pg.PoolClient, signal: AbortSignal): Promise<AbortWatch> => {
+    const { rows } = await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const pid = rows[0]?.pid;
+    let cancelled: Promise<unknown> | undefined;
+    const cancel = (): void => {
+      cancelled = pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+    };
+    if (signal.aborted) cancel();
+    else signal.addEventListener('abort', cancel, { once: true });
+    return {
+      end: async () => {
+        signal.removeEventListener('abort', cancel);
+        if (cancelled === undefined) return false;
+        await cancelled;
+        return true;
+      },
+    };
+  };
   const queryable = (runner: pg.Pool | pg.PoolClient): SqlQueryable => ({
     async query<Row extends object>(sql: string, params: readonly unknown[] = []) {
       const name = params.length === 0 ? undefined : statements?.nameOf(sql);
@@ -188,14 +220,22 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
     ...queryable(pool),
     async transaction(work, options) {
       const begin = ['BEGIN', ...setLocal(options?.settings)].join('; ');
+      options?.signal?.throwIfAborted();
       const connection = await pool.connect();
+      let watch: AbortWatch | undefined;
       try {
+        if (options?.signal !== undefined) watch = await cancelOnAbort(connection, options.signal);
         await connection.query(begin);
         const result = await work(queryable(connection));
         await connection.query('COMMIT');
-        connection.release();
+        connection.release((await watch?.end()) === true || undefined);
         return result;
       } catch (error) {
+        if ((await watch?.end()) === true) {
+          // Cancelled: the server rolls the transaction back as the connection closes.
+          connection.release(true);
+          throw error;
+        }
         // A connection whose ROLLBACK fails is broken: destroy it rather than return it to the pool.
         await connection.query('ROLLBACK').then(
           () => {
@@ -210,14 +250,18 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
     },
     async session(work, options) {
       const settings = checkedSettings(options?.settings);
+      options?.signal?.throwIfAborted();
       const connection = await pool.connect();
-      // A connection whose settings could not be reset is destroyed rather than returned to the pool.
+      let watch: AbortWatch | undefined;
+      // A connection cancelled, or whose settings could not be reset, is destroyed rather than returned to the pool.
       let broken: Error | true | undefined;
       try {
+        if (options?.signal !== undefined) watch = await cancelOnAbort(connection, options.signal);
         if (settings.length > 0) await connection.query(settings.map(([name, value]) => `SET ${name} = ${value}`).join('; '));
         return await work(queryable(connection));
       } finally {
-        if (settings.length > 0) {
+        if ((await watch?.end()) === true) broken = true;
+        else if (settings.length > 0) {
           await connection.query(settings.map(([name]) => `RESET ${name}`).join('; ')).catch((resetError: unknown) => {
             broken = resetError instanceof Error ? resetError : true;
           });

@@ -44,7 +44,7 @@
  * all at once. On PGlite they run unthrottled: its one backend would hold every query of the server
  * while they slept.
  */
-import type { SqlClient, SqlQueryable } from './sql-client.js';
+import { sqlState, type SqlClient, type SqlQueryable } from './sql-client.js';
 
 /** What autovacuum's analyze decision reads of a table. */
 export interface TableActivity {
@@ -269,6 +269,18 @@ export interface UpkeepOptions {
    * between two of autovacuum's rounds on a database. 0 takes every table past its threshold.
    */
   readonly pauseSeconds?: number;
+  /**
+   * Gives the round up when it aborts (the keeper stopping): no further table is begun, and on
+   * PostgreSQL the `VACUUM` or `ANALYZE` under way is cancelled, as PostgreSQL cancels an autovacuum
+   * worker's at shutdown; it resolves with the tables done before. A throttled `VACUUM` of a large table
+   * may take minutes, which a server stopping should not wait out.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Whether `error` is the cancel of a round given up by `signal` (SQLSTATE 57014, query_canceled). */
+function givenUp(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && sqlState(error) === '57014';
 }
 
 /**
@@ -399,11 +411,18 @@ export async function vacuumDue(client: SqlClient, options: UpkeepOptions = {}):
       vacuumThresholdOf(threshold, own),
     );
     if (reason === undefined) continue;
+    if (options.signal?.aborted === true) break;
     const vacuum = `VACUUM (SKIP_LOCKED) ${quoteIdentifier(row.table)}`;
     const delay = paced(client) ? costDelayOf(cost, own) : undefined;
-    // VACUUM cannot run in a transaction block, where SET LOCAL would end with it: its delay is set for its connection's session, and reset after.
-    if (delay !== undefined && client.session !== undefined) await client.session((connection) => connection.query(vacuum), { settings: costDelaySettings(delay) });
-    else await client.query(vacuum);
+    try {
+      // VACUUM cannot run in a transaction block, where SET LOCAL would end with it: its delay is set for
+      // its connection's session, and reset after; the signal cancels it there.
+      if (client.session !== undefined) await client.session((connection) => connection.query(vacuum), { settings: costDelaySettings(delay), ...signalOf(options) });
+      else await client.query(vacuum);
+    } catch (error) {
+      if (givenUp(error, options.signal)) break;
+      throw error;
+    }
     vacuumed.push({ table: row.table, reason });
   }
   return vacuumed;
@@ -449,7 +468,13 @@ export async function analyzeDue(client: SqlClient, options: UpkeepOptions = {})
     const activityOf: TableActivity = { table: row.table, rows: row.rows, modifiedSinceAnalyze: Number(row.modified), secondsSinceAnalyze: secondsSince(row.since_analyze) };
     const own = tableSettings(row.reloptions);
     if (!dueForAnalyze(activityOf, analyzeThresholdOf(settings, own))) continue;
-    if (await analyzeUnlessBusy(client, row.table, paced(client) ? costDelayOf(cost, own) : undefined)) analyzed.push(row.table);
+    if (options.signal?.aborted === true) break;
+    try {
+      if (await analyzeUnlessBusy(client, row.table, paced(client) ? costDelayOf(cost, own) : undefined, options.signal)) analyzed.push(row.table);
+    } catch (error) {
+      if (givenUp(error, options.signal)) break;
+      throw error;
+    }
   }
   return analyzed;
 }
@@ -458,7 +483,7 @@ export async function analyzeDue(client: SqlClient, options: UpkeepOptions = {})
  * `ANALYZE` of one table in a transaction holding the table's advisory lock, with the cost-based
  * `delay` set for that transaction alone; false when another instance holds the lock.
  */
-async function analyzeUnlessBusy(client: SqlClient, table: string, delay: CostDelay | undefined): Promise<boolean> {
+async function analyzeUnlessBusy(client: SqlClient, table: string, delay: CostDelay | undefined, signal: AbortSignal | undefined): Promise<boolean> {
   return client.transaction(
     async (tx: SqlQueryable) => {
       const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [`${ANALYZE_LOCK}:${table}`]);
@@ -466,8 +491,13 @@ async function analyzeUnlessBusy(client: SqlClient, table: string, delay: CostDe
       await tx.query(`ANALYZE ${quoteIdentifier(table)}`);
       return true;
     },
-    { settings: costDelaySettings(delay) },
+    { settings: costDelaySettings(delay), ...(signal === undefined ? {} : { signal }) },
   );
+}
+
+/** The options' signal, as a member to spread into a statement's options (none when there is none). */
+function signalOf(options: UpkeepOptions): { readonly signal?: AbortSignal } {
+  return options.signal === undefined ? {} : { signal: options.signal };
 }
 
 /** A name as a PostgreSQL identifier, quoted (https://www.postgresql.org/docs/15/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS). */
@@ -477,10 +507,10 @@ function quoteIdentifier(name: string): string {
 
 /** What {@link StatisticsKeeper} runs, and whom it tells. */
 export interface StatisticsKeeperOptions {
-  /** One round's analyzing: the tables analyzed (`PlanStore.statistics.analyzeDue`). */
-  readonly analyzeDue: () => Promise<readonly string[]>;
+  /** One round's analyzing: the tables analyzed (`PlanStore.statistics.analyzeDue`), given up when `signal` aborts ({@link UpkeepOptions.signal}). */
+  readonly analyzeDue: (signal: AbortSignal) => Promise<readonly string[]>;
   /** One round's vacuuming, before its analyzing: the tables vacuumed (`PlanStore.statistics.vacuumDue`); none when absent. */
-  readonly vacuumDue?: () => Promise<readonly Vacuumed[]>;
+  readonly vacuumDue?: (signal: AbortSignal) => Promise<readonly Vacuumed[]>;
   /** The pause between the end of one round and the start of the next. */
   readonly intervalMs: number;
   /** Told the tables of each round that analyzed some, and how long the analyzing took. */
@@ -499,6 +529,8 @@ export class StatisticsKeeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
+  /** Aborted by {@link stop}, so that a round under way gives up its table rather than finish it. */
+  private abort = new AbortController();
 
   constructor(private readonly options: StatisticsKeeperOptions) {
     if (!(options.intervalMs > 0)) throw new RangeError(`intervalMs must be above 0, not ${String(options.intervalMs)}`);
@@ -507,14 +539,16 @@ export class StatisticsKeeper {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.abort = new AbortController();
     this.schedule();
   }
 
-  /** Stops the rounds; resolves once a round under way has ended. */
+  /** Stops the rounds; a round under way gives up the table it is at (its statement cancelled on PostgreSQL), and this resolves once it has. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.abort.abort();
     await this.running;
   }
 
@@ -533,10 +567,12 @@ export class StatisticsKeeper {
     try {
       // Vacuumed first, as autovacuum does: a VACUUM also counts the table's rows, which the analyze threshold reads.
       const vacuumStarted = performance.now();
-      const vacuumed = (await this.options.vacuumDue?.()) ?? [];
+      const { signal } = this.abort;
+      const vacuumed = (await this.options.vacuumDue?.(signal)) ?? [];
       if (vacuumed.length > 0) this.options.onVacuumed?.(vacuumed, Math.round(performance.now() - vacuumStarted));
+      if (signal.aborted) return;
       const analyzeStarted = performance.now();
-      const tables = await this.options.analyzeDue();
+      const tables = await this.options.analyzeDue(signal);
       if (tables.length > 0) this.options.onAnalyzed?.(tables, Math.round(performance.now() - analyzeStarted));
     } catch (error) {
       this.options.onError?.(error);

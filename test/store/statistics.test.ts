@@ -488,6 +488,45 @@ describe.each(['PGlite', 'PostgreSQL'] as const)('the keeper\'s pace on %s', (dr
   });
 });
 
+describe('the keeper stopping on PostgreSQL', () => {
+  it('gives up a slow VACUUM and ANALYZE when its signal aborts: cancelled, not counted, and taken at the next round', { timeout: 120_000 }, async () => {
+    const { store, sql, close } = await freshStore('PostgreSQL');
+    try {
+      if (await daemonRuns(sql)) {
+        expect(await store.statistics.keeping()).toEqual({ by: 'autovacuum' });
+        return;
+      }
+      // 100 ms a page read: ≈ 40 pages would take the VACUUM and the ANALYZE four seconds or more each.
+      await sql.query(`CREATE TABLE slow (n integer, filler text) WITH (autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1)`);
+      await sql.query(`INSERT INTO slow SELECT g, repeat('x', 500) FROM generate_series(1, 600) g`);
+      await sql.query('DELETE FROM slow WHERE n % 2 = 0');
+      await vacuumCountsSettled(sql, (counts) => counts.slow?.dead === 300);
+
+      for (const upkeep of ['vacuum', 'analyze'] as const) {
+        const stop = new AbortController();
+        setTimeout(() => {
+          stop.abort();
+        }, 300);
+        const started = performance.now();
+        const done = upkeep === 'vacuum' ? (await store.statistics.vacuumDue({ signal: stop.signal })).map(({ table }) => table) : await store.statistics.analyzeDue({ signal: stop.signal });
+        expect(done, upkeep).not.toContain('slow');
+        expect(performance.now() - started, upkeep).toBeLessThan(3_000);
+      }
+      const [counts] = await sql.query<{ vacuumed: boolean; analyzed: boolean }>(`SELECT last_vacuum IS NOT NULL AS vacuumed, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname = 'slow'`);
+      expect(counts).toEqual({ vacuumed: false, analyzed: false });
+      // No statement of the keeper is left running.
+      const running = await sql.query<{ query: string }>(`SELECT query FROM pg_stat_activity WHERE datname = current_database() AND (query LIKE 'VACUUM%' OR query LIKE 'ANALYZE%')`);
+      expect(running).toEqual([]);
+      // Given up, not lost: the next round takes the table.
+      await sql.query('ALTER TABLE slow SET (autovacuum_vacuum_cost_delay = 0)');
+      expect(await store.statistics.vacuumDue()).toContainEqual({ table: 'slow', reason: 'dead-rows' });
+      expect(await store.statistics.analyzeDue()).toContain('slow');
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('the statistics on PostgreSQL', () => {
   it('says who keeps them as the server\'s settings say', async () => {
     const { store, sql, close } = await freshStore('PostgreSQL');
@@ -596,6 +635,43 @@ describe('StatisticsKeeper', () => {
     expect(calls.slice(0, 4)).toEqual(['vacuum', 'analyze', 'vacuum', 'analyze']);
     // Told only of rounds that did something.
     expect(told).toEqual({ vacuumed: [[{ table: 'plans', reason: 'dead-rows' }]], analyzed: [['plans']] });
+  });
+
+  it('aborts the signal of the round under way when stopped, and begins no analyzing after a vacuuming given up', async () => {
+    const calls: string[] = [];
+    let vacuumStarted: (() => void) | undefined;
+    const started = new Promise<void>((resolve) => (vacuumStarted = resolve));
+    const keeper = new StatisticsKeeper({
+      intervalMs: 5,
+      vacuumDue: (signal) => {
+        calls.push('vacuum');
+        if (calls.length > 1) return Promise.resolve([]);
+        vacuumStarted?.();
+        // The first vacuuming lasts until it is given up.
+        return new Promise((resolve) => {
+          signal.addEventListener(
+            'abort',
+            () => {
+              resolve([]);
+            },
+            { once: true },
+          );
+        });
+      },
+      analyzeDue: () => {
+        calls.push('analyze');
+        return Promise.resolve([]);
+      },
+    });
+    keeper.start();
+    await started;
+    await keeper.stop();
+    expect(calls).toEqual(['vacuum']);
+    // Started again, it runs rounds with a signal not aborted.
+    keeper.start();
+    while (calls.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await keeper.stop();
+    expect(calls.slice(0, 3)).toEqual(['vacuum', 'vacuum', 'analyze']);
   });
 
   it('refuses an interval that is not above 0', () => {
