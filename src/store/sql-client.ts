@@ -228,10 +228,11 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
         await connection.query(begin);
         const result = await work(queryable(connection));
         await connection.query('COMMIT');
-        connection.release((await watch?.end()) === true || undefined);
+        // A transaction without a signal (every request's) takes no extra turn here.
+        connection.release(watch !== undefined && (await watch.end()) ? true : undefined);
         return result;
       } catch (error) {
-        if ((await watch?.end()) === true) {
+        if (watch !== undefined && (await watch.end())) {
           // Cancelled: the server rolls the transaction back as the connection closes.
           connection.release(true);
           throw error;
@@ -260,7 +261,7 @@ export function openPg(databaseUrl: string, options: { maxConnections?: number; 
         if (settings.length > 0) await connection.query(settings.map(([name, value]) => `SET ${name} = ${value}`).join('; '));
         return await work(queryable(connection));
       } finally {
-        if ((await watch?.end()) === true) broken = true;
+        if (watch !== undefined && (await watch.end())) broken = true;
         else if (settings.length > 0) {
           await connection.query(settings.map(([name]) => `RESET ${name}`).join('; ')).catch((resetError: unknown) => {
             broken = resetError instanceof Error ? resetError : true;
