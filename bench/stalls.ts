@@ -17,14 +17,19 @@
  * the environment). BENCH_RENICE=<n> sets them to n in every other run and to 0 in the others, for an
  * interleaved comparison (it found the helpers' nice: docs/performance.md, "The helpers' nice").
  *
+ * BENCH_SCENARIOS (default `read`) is a comma list of `read` (`GET /fhir/CarePlan/{id}`) and `search`
+ * (`GET /fhir/CarePlan?patient:identifier=…`, bench:http's `fhir-search`); the runs take them in turn,
+ * so `read,search` interleaves the two on one server and database.
+ *
  * BENCH_PLANS (default 500) plans, BENCH_RATE (default 2000), BENCH_SECONDS (default 10) a run,
- * BENCH_RUNS (default 3), after a warm-up of 4,000 reads. Linux only (reads /proc).
+ * BENCH_RUNS (default 3), after a warm-up of 4,000 requests of each scenario. Linux only (reads /proc).
  * Run with `npx tsx bench/stalls.ts`.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, CarePlan } from 'fhir/r4.js';
+import { personIdentifier } from '../src/fhir/write/patient.js';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { runOpenLoop } from './open-loop.js';
@@ -40,6 +45,8 @@ const SLOT_MS = 10;
 /** With BENCH_RENICE=<n>, every other run has the server's threads but its event loop at that nice value (V8's helpers, libuv's pool). */
 const RENICE = process.env.BENCH_RENICE === undefined ? undefined : Number(process.env.BENCH_RENICE);
 const ORG = 'SE2321000180-1000';
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read').split(',').map((name) => name.trim());
+for (const scenario of SCENARIOS) if (scenario !== 'read' && scenario !== 'search') throw new Error(`BENCH_SCENARIOS: ${scenario} is neither read nor search`);
 
 /** A thread's time on a core and waiting for one so far, ms ({@link threadSchedstat}), or zeros when it is gone. */
 function schedstat(pid: number, tid: number = pid): { ran: number; waited: number } {
@@ -127,11 +134,15 @@ try {
     const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
     const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
     const carePlans: string[] = [];
+    const people: string[] = [];
     for (let from = 0; from < PLANS; from += 10) {
       await Promise.all(
         Array.from({ length: Math.min(10, PLANS - from) }, async (_, offset) => {
           const id = `sip-stalls-${String(from + offset)}`;
-          const created = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(newPlan(id, personnummer(from + offset).replace('-', ''))) });
+          const plan = newPlan(id, personnummer(from + offset).replace('-', ''));
+          const person = personIdentifier(plan.individual.identifier);
+          people.push(`${person.system}|${person.value}`);
+          const created = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(plan) });
           if (created.status !== 201) throw new Error(`seeding ${id} answered ${String(created.status)}: ${await created.text()}`);
           await created.arrayBuffer();
           const found = await fetch(`${server.url}/fhir/CarePlan?identifier=${encodeURIComponent(id)}`, { headers });
@@ -142,13 +153,18 @@ try {
       );
     }
     let next = 0;
-    const request = (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` });
-    await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: { Authorization: `Bearer ${token}` }, request });
+    const requests = {
+      read: (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` }),
+      search: (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(people[(next++ * 7) % people.length] ?? '')}` }),
+    };
+    for (const scenario of new Set(SCENARIOS)) await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: { Authorization: `Bearer ${token}` }, request: requests[scenario as keyof typeof requests] });
     const backends = postgresBackendPids(database) ?? [];
-    write(`stalls: sip-fhir serve (pid ${String(server.pid)}), ${String(PLANS)} plans, ${String(backends.length)} PostgreSQL backends; FHIR read at ${String(RATE)}/s, ${String(RUNS)} runs of ${String(SECONDS)} s; a stall: ${String(SLOT_MS)} ms slots in which a request due took ≥ ${String(STALL_MS)} ms; sampled every ${String(SAMPLE_MS)} ms`);
+    write(`stalls: sip-fhir serve (pid ${String(server.pid)}), ${String(PLANS)} plans, ${String(backends.length)} PostgreSQL backends; FHIR ${SCENARIOS.join(', ')} in turn at ${String(RATE)}/s, ${String(RUNS)} runs of ${String(SECONDS)} s; a stall: ${String(SLOT_MS)} ms slots in which a request due took ≥ ${String(STALL_MS)} ms; sampled every ${String(SAMPLE_MS)} ms`);
 
     for (let run = 1; run <= RUNS; run++) {
       const reniced = RENICE !== undefined && run % 2 === 0;
+      const scenario = SCENARIOS[(run - 1) % SCENARIOS.length] as keyof typeof requests;
+      const request = requests[scenario];
       // Linux's nice value is a thread's own: setpriority on a thread id changes that thread alone.
       for (const tid of readdirSync(`/proc/${String(server.pid)}/task`)) if (tid !== String(server.pid) && RENICE !== undefined) setPriority(Number(tid), reniced ? RENICE : 0);
       if (RENICE !== undefined) write(`run ${String(run)}: the server's other threads at nice ${String(reniced ? RENICE : 0)}`);
@@ -159,7 +175,7 @@ try {
       const result = await runOpenLoop({ url: server.url, rate: RATE, seconds: SECONDS, headers: { Authorization: `Bearer ${token}` }, request, onAnswer: ({ due, end }) => answers.push({ due, end }) });
       clearInterval(sampler);
       samples.push(sample(server.pid, backends));
-      write(`run ${String(run)}: ${result.achieved.toFixed(0)}/s, p50 ${result.latency.p50.toFixed(1)} ms, p90 ${result.latency.p90.toFixed(1)}, p99 ${result.latency.p99.toFixed(1)}, max ${result.latency.max.toFixed(1)}; generator lag p99 ${result.lag.p99.toFixed(1)} ms; ${String(result.waitedForConnection)} waited for a connection; ${String(samples.length)} samples; load ${(loadavg()[0] ?? 0).toFixed(2)}`);
+      write(`run ${String(run)} (${scenario}): ${result.achieved.toFixed(0)}/s, p50 ${result.latency.p50.toFixed(1)} ms, p90 ${result.latency.p90.toFixed(1)}, p99 ${result.latency.p99.toFixed(1)}, max ${result.latency.max.toFixed(1)}; generator lag p99 ${result.lag.p99.toFixed(1)} ms; ${String(result.waitedForConnection)} waited for a connection; ${String(samples.length)} samples; load ${(loadavg()[0] ?? 0).toFixed(2)}`);
       write(`  the whole run, ms a second: ${described(between(samples, samples[0]?.at ?? 0, samples[samples.length - 1]?.at ?? 0), SECONDS)}`);
       // Slots by due time: the worst latency of a request due in each.
       const t0 = Math.min(...answers.map((answer) => answer.due));
