@@ -262,7 +262,7 @@ export interface Vacuumed {
   readonly reason: VacuumReason;
 }
 
-/** How long a table waits after its last `VACUUM` or `ANALYZE` before the next ({@link vacuumDue}, {@link analyzeDue}). */
+/** What a round of {@link vacuumDue} or {@link analyzeDue} is run with: how long a table waits after its last `VACUUM` or `ANALYZE`, and when to give up. */
 export interface UpkeepOptions {
   /**
    * Seconds; by default the server's `autovacuum_naptime` (60 unless set otherwise), the least time
@@ -325,10 +325,13 @@ export function costDelaySettings(delay: CostDelay | undefined): Readonly<Record
   return delay === undefined ? {} : { vacuum_cost_delay: String(delay.delayMs), vacuum_cost_limit: String(Math.round(delay.limit)) };
 }
 
-/** The four cost settings, each a column, read from `pg_settings` in their stored units. */
-const COST_SQL = ['autovacuum_vacuum_cost_delay', 'vacuum_cost_delay', 'autovacuum_vacuum_cost_limit', 'vacuum_cost_limit']
-  .map((name) => `(SELECT setting::float8 FROM pg_settings WHERE name = '${name}') AS ${name}`)
-  .join(', ');
+/** A server setting as a number, in the unit `pg_settings` keeps it in (null when the server has no such setting). */
+function settingSql(name: string): string {
+  return `(SELECT setting::float8 FROM pg_settings WHERE name = '${name}')`;
+}
+
+/** The four cost settings, each a column named as the setting. */
+const COST_SQL = ['autovacuum_vacuum_cost_delay', 'vacuum_cost_delay', 'autovacuum_vacuum_cost_limit', 'vacuum_cost_limit'].map((name) => `${settingSql(name)} AS ${name}`).join(', ');
 
 /** The columns {@link COST_SQL} reads. */
 type CostSettingsRow = Partial<Record<'autovacuum_vacuum_cost_delay' | 'vacuum_cost_delay' | 'autovacuum_vacuum_cost_limit' | 'vacuum_cost_limit', number | null>>;
@@ -344,15 +347,16 @@ function costSettingsOf(row: CostSettingsRow | undefined): CostSettings {
 }
 
 /**
- * Whether the keeper's work on this database runs with autovacuum's delay: on a PostgreSQL server, not
- * on PGlite, whose one backend would hold every query while it slept.
+ * The delay the keeper runs a table's `VACUUM` or `ANALYZE` with on this database: autovacuum's
+ * ({@link costDelayOf}) on a PostgreSQL server, none on PGlite, whose one backend would hold every
+ * query while it slept.
  */
-function paced(client: SqlClient): boolean {
-  return client.driver === 'pg';
+function keeperDelay(client: SqlClient, cost: CostSettings, table: TableAutovacuumParameters): CostDelay | undefined {
+  return client.driver === 'pg' ? costDelayOf(cost, table) : undefined;
 }
 
-/** The server's `autovacuum_naptime` in seconds (the unit `pg_settings` keeps it in). */
-const PAUSE_SQL = `(SELECT setting::float8 FROM pg_settings WHERE name = 'autovacuum_naptime')`;
+/** The server's `autovacuum_naptime` in seconds. */
+const PAUSE_SQL = settingSql('autovacuum_naptime');
 
 /** The pause to use: the caller's, else the server's naptime, else autovacuum's default of a minute. */
 function pauseFor(options: UpkeepOptions, naptime: string | number | null | undefined): number {
@@ -413,7 +417,7 @@ export async function vacuumDue(client: SqlClient, options: UpkeepOptions = {}):
     if (reason === undefined) continue;
     if (options.signal?.aborted === true) break;
     const vacuum = `VACUUM (SKIP_LOCKED) ${quoteIdentifier(row.table)}`;
-    const delay = paced(client) ? costDelayOf(cost, own) : undefined;
+    const delay = keeperDelay(client, cost, own);
     try {
       // VACUUM cannot run in a transaction block, where SET LOCAL would end with it: its delay is set for
       // its connection's session, and reset after; the signal cancels it there.
@@ -470,7 +474,7 @@ export async function analyzeDue(client: SqlClient, options: UpkeepOptions = {})
     if (!dueForAnalyze(activityOf, analyzeThresholdOf(settings, own))) continue;
     if (options.signal?.aborted === true) break;
     try {
-      if (await analyzeUnlessBusy(client, row.table, paced(client) ? costDelayOf(cost, own) : undefined, options.signal)) analyzed.push(row.table);
+      if (await analyzeUnlessBusy(client, row.table, keeperDelay(client, cost, own), options)) analyzed.push(row.table);
     } catch (error) {
       if (givenUp(error, options.signal)) break;
       throw error;
@@ -481,9 +485,10 @@ export async function analyzeDue(client: SqlClient, options: UpkeepOptions = {})
 
 /**
  * `ANALYZE` of one table in a transaction holding the table's advisory lock, with the cost-based
- * `delay` set for that transaction alone; false when another instance holds the lock.
+ * `delay` set for that transaction alone and cancelled when `options.signal` aborts; false when
+ * another instance holds the lock.
  */
-async function analyzeUnlessBusy(client: SqlClient, table: string, delay: CostDelay | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+async function analyzeUnlessBusy(client: SqlClient, table: string, delay: CostDelay | undefined, options: UpkeepOptions): Promise<boolean> {
   return client.transaction(
     async (tx: SqlQueryable) => {
       const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [`${ANALYZE_LOCK}:${table}`]);
@@ -491,7 +496,7 @@ async function analyzeUnlessBusy(client: SqlClient, table: string, delay: CostDe
       await tx.query(`ANALYZE ${quoteIdentifier(table)}`);
       return true;
     },
-    { settings: costDelaySettings(delay), ...(signal === undefined ? {} : { signal }) },
+    { settings: costDelaySettings(delay), ...signalOf(options) },
   );
 }
 
