@@ -11,6 +11,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import express, { Router } from 'express';
 import { rateLimit, type Store as RateLimitStore } from 'express-rate-limit';
 import helmet from 'helmet';
+import { parse as parseContentType } from 'content-type';
 import type { Logger } from 'pino';
 import { pinoHttp, stdSerializers, type Options } from 'pino-http';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,7 @@ import { parseJsonText, type SipPlan } from '../sip/index.js';
 import type { PlanStore } from '../store/plan-store.js';
 import type { Admission } from './reserved-acts.js';
 import { keepBodyText } from './body-text.js';
+import { utf8BodyText } from './utf8.js';
 import { deliveryRouter } from './delivery-routes.js';
 import type { TransactionReader } from './transaction-reader.js';
 import { createValidator, type Validator } from '../validation/index.js';
@@ -95,10 +97,30 @@ function isTransactionPost(request: Request): boolean {
 }
 
 /**
+ * Whether a body is sent as UTF-8: its Content-Type names no charset (UTF-8 is body-parser's default
+ * for text) or names UTF-8. A Content-Type that does not parse is left to body-parser's text reader,
+ * which answers it as before.
+ */
+function sentAsUtf8(request: Request): boolean {
+  const header = request.headers['content-type'];
+  if (header === undefined) return true;
+  try {
+    const charset = parseContentType(header).parameters.charset?.toLowerCase();
+    return charset === undefined || charset === 'utf-8' || charset === 'utf8';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Request bodies are read as text and parsed by the project's one JSON reader, so errors say line and
- * column. With `keepTransactionText`, the text of a `POST /fhir` body is kept beside it for the reader.
+ * column. A body sent as UTF-8 (nearly every one) is read as bytes and decoded through ICU
+ * (src/http/utf8.ts `utf8BodyText`, the same text body-parser's text reader gives, sooner); one in
+ * another charset by body-parser's text reader, as before. With `keepTransactionText`, the text of a
+ * `POST /fhir` body is kept beside it for the reader.
  */
 function jsonBody(maxBodyBytes: number, keepTransactionText: boolean): RequestHandler[] {
+  const bytes = express.raw({ type: (request) => sentAsUtf8(request as Request) && (request as Request).is(JSON_TYPES) !== false, limit: maxBodyBytes });
   const text = express.text({ type: JSON_TYPES, limit: maxBodyBytes });
   const parse: RequestHandler = (request, _response, next) => {
     if ((request.method !== 'POST' && request.method !== 'PUT') || isFormSearch(request)) {
@@ -108,7 +130,8 @@ function jsonBody(maxBodyBytes: number, keepTransactionText: boolean): RequestHa
     if (!request.is(JSON_TYPES)) {
       throw new HttpError(415, 'Unsupported Media Type', `Send the body as application/json or application/fhir+json; got ${request.headers['content-type'] ?? 'no Content-Type'}`);
     }
-    const body: unknown = request.body;
+    const sent: unknown = request.body;
+    const body = Buffer.isBuffer(sent) ? utf8BodyText(sent) : sent;
     const parsed = parseJsonText(typeof body === 'string' ? body : '');
     if (!parsed.ok) throw new HttpError(400, 'Malformed JSON', parsed.problems.map((problem) => problem.message).join('; '), parsed.problems);
     const unstorable = typeof body === 'string' && !mayHoldUnstorableText(body) ? undefined : unstorableText(parsed.value);
@@ -117,7 +140,7 @@ function jsonBody(maxBodyBytes: number, keepTransactionText: boolean): RequestHa
     if (keepTransactionText && typeof body === 'string' && isTransactionPost(request)) keepBodyText(request, body);
     next();
   };
-  return [text, parse];
+  return [bytes, text, parse];
 }
 
 /** An unpaired UTF-16 surrogate: valid in a JSON string (`"\\ud800"`), not in PostgreSQL text or jsonb. */

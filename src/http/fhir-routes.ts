@@ -42,6 +42,7 @@ import { sortOf, TopRanked, type SortKeyName } from './fhir-sort.js';
 import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead, readsNarrowed } from './narrowing.js';
 import { EVERYTHING_DOCUMENTATION, TYPE_SEARCH_DOCUMENTATION, includeParameters, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
+import { utf8Bytes } from './utf8.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -263,10 +264,14 @@ export function sendFhir(response: Response, resource: FhirResource, headers: Re
   sendFhirText(response, JSON.stringify(resource), headers);
 }
 
-/** Answers 200 with a resource already serialised (a derived text, src/http/derived-view.ts). */
+/**
+ * Answers 200 with a resource already serialised (a derived text, src/http/derived-view.ts), its
+ * UTF-8 written through ICU (src/http/utf8.ts). The Content-Type names the charset as for a text
+ * answer: Express's `type` adds it for `application/fhir+json` (test/http/utf8.test.ts).
+ */
 export function sendFhirText(response: Response, text: string, headers: Readonly<Record<string, string>> = {}): void {
   for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-  response.status(200).type(FHIR_JSON).send(text);
+  response.status(200).type(FHIR_JSON).send(utf8Bytes(text));
 }
 
 /** Every value a query parameter was given, repeated or comma-separated. */
