@@ -135,6 +135,15 @@ const STRIDE = 7_919;
 const ORG = 'SE2321000180-1000';
 /** The settings that turn off what the server remembers between requests, for the figures without it. */
 const NO_CACHES = { SIP_TOKEN_CACHE: '0', SIP_PG_PREPARE: '0' };
+/**
+ * For every server on the bench's database but the first (the one without caches, the variants, unless a
+ * variant sets it): no keeper. Where autovacuum is off (the machines' PostgreSQL), each server's keeper
+ * vacuums and analyzes the store's tables on its own, so the shared database had one keeper a server
+ * and the `[before]` server's database one. Now each has one. This was not what made the first checkout's
+ * closed-loop FHIR read cost PostgreSQL more than `[before]`'s (docs/performance.md, "UTF-8 at the edge
+ * through ICU": that stayed, unexplained).
+ */
+const NOT_KEEPING = { SIP_ANALYZE_SECONDS: '0' };
 
 /** A round's {@link ThreadTimes} per request: the difference of the readings around it ÷ the requests; undefined without both readings. */
 function threadsPerRequest(before: ThreadTimes | undefined, after: ThreadTimes | undefined, requests: number): ThreadTimes | undefined {
@@ -312,14 +321,14 @@ try {
   // The same data folder, so the same signing key: one token serves both.
   const before = beforeScratch === undefined ? undefined : await startServe(beforeScratch.url, dataDir, { cwd: resolve(BEFORE_DIR ?? '.') });
   // A second server on the same database and key, remembering nothing between requests: the figures without caches.
-  const uncached = await startServe(scratch.url, dataDir, { env: NO_CACHES });
+  const uncached = await startServe(scratch.url, dataDir, { env: { ...NOT_KEEPING, ...NO_CACHES } });
   // The same database and key again, as several processes sharing one port.
   const variants: { readonly name: string; readonly server: Served }[] = [];
   for (const variant of VARIANTS) {
     // NODE_ARGS: node's own flags for that server (e.g. --cpu-prof, which NODE_OPTIONS does not take); its server processes inherit them.
     // PG_SOCKET: the folder of PostgreSQL's Unix socket, which that server connects by instead of the URL's host.
     const { NODE_ARGS: nodeArgs, PG_SOCKET: socket, ...env } = variant.env;
-    variants.push({ name: variant.name, server: await startServe(socket === undefined ? scratch.url : bySocket(scratch.url, socket), dataDir, { env, ...(nodeArgs === undefined ? {} : { nodeArgs: nodeArgs.split(' ').filter((arg) => arg !== '') }) }) });
+    variants.push({ name: variant.name, server: await startServe(socket === undefined ? scratch.url : bySocket(scratch.url, socket), dataDir, { env: { ...NOT_KEEPING, ...env }, ...(nodeArgs === undefined ? {} : { nodeArgs: nodeArgs.split(' ').filter((arg) => arg !== '') }) }) });
   }
   const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
   let planIds: string[] = [];
