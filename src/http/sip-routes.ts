@@ -60,6 +60,7 @@ import {
   withdrawalRequestSchema,
   type PlanAnswer,
 } from './sip-schemas.js';
+import { utf8Bytes } from './utf8.js';
 
 /**
  * What the API answers of a version beside its plan: which version, and what follows from the plan —
@@ -95,10 +96,14 @@ function planBodyText(stored: StoredPlan, warnings: readonly Problem[] = []): st
   return text === undefined ? undefined : `{"plan":${text},${JSON.stringify(versionFacts(stored, warnings)).slice(1)}`;
 }
 
-/** JSON text written as `response.json` would have written its value: its Content-Type unless one was set. */
+/**
+ * JSON text written as `response.json` would have written its value: its Content-Type unless one was
+ * set (Express's `set` names the charset, as `send` names it for a text), its UTF-8 through ICU
+ * (src/http/utf8.ts).
+ */
 function sendJsonText(response: Response, text: string): void {
   if (!response.get('Content-Type')) response.set('Content-Type', 'application/json');
-  response.send(text);
+  response.send(utf8Bytes(text));
 }
 
 /**

@@ -155,4 +155,20 @@ describe('request bodies over HTTP', () => {
     expect(head.status).toBe(200);
     expect(head.headers['content-length']).toBe(read.headers['content-length']);
   });
+
+  it('answers a SIP read and search as UTF-8 with the charset named, as Express wrote a text answer', async () => {
+    await loadExamples(store);
+    const search = await request(app).get('/sip/plans?limit=50');
+    expect(search.status).toBe(200);
+    expect(search.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(search.headers['content-length'])).toBe(Buffer.byteLength(search.text, 'utf8'));
+    const { plans } = JSON.parse(search.text) as { plans: { plan: { id: string } }[] };
+    const swedish = plans.find((answer) => /[åäöÅÄÖ]/u.test(JSON.stringify(answer.plan)));
+    expect(swedish).toBeDefined();
+    const read = await request(app).get(`/sip/plans/${swedish?.plan.id ?? ''}`);
+    expect(read.status).toBe(200);
+    expect(read.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(read.headers['content-length'])).toBe(Buffer.byteLength(read.text, 'utf8'));
+    expect((JSON.parse(read.text) as { plan: unknown }).plan).toEqual(swedish?.plan);
+  });
 });
