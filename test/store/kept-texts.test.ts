@@ -43,6 +43,24 @@ describe('the packed texts', () => {
     expect(unpacked(utf8Packed(texts))).toEqual(texts);
   });
 
+  it('refuse U+0000 wherever it is, naming the first resource that holds one', () => {
+    const withNul = fc.tuple(piece, piece).map(([before, after]) => `${before}\u0000${after}`);
+    const texts = fc.array(fc.tuple(text, fc.constantFrom('none', 'head', 'tail', 'both')), { minLength: 1, maxLength: 8 });
+    fc.assert(
+      fc.property(texts, withNul, (given, nul) => {
+        const all = given.map(([each, where], index) => ({
+          ...each,
+          id: `r${String(index)}`,
+          head: where === 'head' || where === 'both' ? nul : each.head,
+          tail: where === 'tail' || where === 'both' ? nul : each.tail,
+        }));
+        const first = all.find((each) => each.head.includes('\u0000') || each.tail.includes('\u0000'));
+        if (first === undefined) expect(() => packTexts(all)).not.toThrow();
+        else expect(() => packTexts(all)).toThrow(`the text of ${first.resourceType}/${first.id} holds U+0000, which a text cannot keep`);
+      }),
+    );
+  });
+
   it('refuse U+0000, naming the resource, and unpack nothing from a row that has none', () => {
     expect(() => packTexts([{ resourceType: 'Goal', id: 'g1', head: '{', tail: 'a\u0000' }])).toThrow(/Goal\/g1 holds U\+0000/);
     expect(unpackTexts(null, null, null, null)).toEqual([]);
