@@ -139,9 +139,10 @@ const NO_CACHES = { SIP_TOKEN_CACHE: '0', SIP_PG_PREPARE: '0' };
  * For every server on the bench's database but the first (the one without caches, the variants, unless a
  * variant sets it): no keeper. Where autovacuum is off (the machines' PostgreSQL), each server's keeper
  * vacuums and analyzes the store's tables on its own, so the shared database had one keeper a server
- * and the `[before]` server's database one. Now each has one. This was not what made the first checkout's
- * closed-loop FHIR read cost PostgreSQL more than `[before]`'s (docs/performance.md, "UTF-8 at the edge
- * through ICU": that stayed, unexplained).
+ * and the `[before]` server's database one. Now each has one. What made the first checkout's closed-loop
+ * FHIR read cost PostgreSQL more than `[before]`'s was not the second keeper but when the keepers work:
+ * their `ANALYZE` after the write scenarios falls on the next closed-loop read, in most rounds the first
+ * lane's (docs/performance.md, "The bench's lanes are not alike for the closed-loop FHIR read").
  */
 const NOT_KEEPING = { SIP_ANALYZE_SECONDS: '0' };
 
