@@ -203,6 +203,28 @@ async function storedPlans(url: string): Promise<number> {
   }
 }
 
+/** The scenarios that write plans: each leaves the stores' keepers tables to vacuum and analyze. */
+const WRITES: ReadonlySet<string> = new Set(['sip-create', 'fhir-tx']);
+/**
+ * BENCH_TIDY=0 leaves what a round's writes changed to the stores' keepers. By default the bench does their
+ * work itself, unmeasured, before the first scenario after the writes: where autovacuum is off each
+ * server's keeper analyzes what the writes added 10–25 s after them, and in the bench's order that fell on
+ * the next closed-loop read, most often the first lane's, which then cost PostgreSQL up to 1.4–2× the
+ * other lane's whatever the code (docs/performance.md, "The bench's lanes are not alike").
+ */
+const TIDY = process.env.BENCH_TIDY !== '0';
+
+/** `VACUUM (ANALYZE)` of a database, as its keeper would do after the writes (unmeasured). */
+async function tidy(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('VACUUM (ANALYZE)');
+  } finally {
+    await client.end();
+  }
+}
+
 /**
  * The audit log's rows and the transactions that wrote them (each batched INSERT of the audit writer is
  * one transaction, so its rows share one `xmin`), for the commits a request costs PostgreSQL. Read
@@ -534,9 +556,17 @@ try {
       warmedUp.push(`${name} ${String(answered)} in ${seconds.toFixed(0)} s`);
     }
     write(`warm-up (not counted): ${warmedUp.join(', ')}`);
+    if (TIDY) write("after the warm-up and after each round's writes, every bench database is vacuumed and analyzed before the next scenario (unmeasured; BENCH_TIDY=0 leaves it to the stores' keepers)");
+    // The warm-up wrote too: its aftermath is tidied before the first round's first scenario.
+    let written = Object.values(scenarios).some((scenario) => WRITES.has(scenario.base));
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, scenario] of roundOrder(Object.entries(scenarios), round)) {
         const { base, server: target } = scenario;
+        if (TIDY && written && !WRITES.has(base)) {
+          await Promise.all([scratch.url, ...(beforeScratch === undefined ? [] : [beforeScratch.url])].map(tidy));
+          written = false;
+        }
+        if (WRITES.has(base)) written = true;
         if (base === 'fhir-tx') makeTransactionsReady(SECONDS);
         const database = target === before && beforeScratch !== undefined ? new URL(beforeScratch.url).pathname.slice(1) : databaseName;
         const databaseUrl = target === before && beforeScratch !== undefined ? beforeScratch.url : scratch.url;
