@@ -1,0 +1,146 @@
+/**
+ * What a FHIR read or search allocates in `sip-fhir serve`, by allocation site, over HTTP: the whole
+ * request as the server runs it (the router, auth, the store's SQL and pg's decoding, the rules, the
+ * answer's bytes, the audit entry, the log line). bench/tx-alloc.ts does the same for a transaction's
+ * steps in process, without HTTP or SQL.
+ *
+ * The server runs as bench:http runs it (`npm start`'s node options), on a scratch PostgreSQL database
+ * with BENCH_PLANS (default 1000) plans recorded through the SIP API, with bench/alloc-sampler.ts
+ * loaded: V8's sampling heap profiler in the server's own process, started and stopped by a signal
+ * around BENCH_REQUESTS (default 10,000) requests offered at BENCH_RATE (default 2000) a second
+ * (bench/open-loop.ts), after a warm-up of 4,000. For each of BENCH_SCENARIOS (default `read,search`:
+ * `GET /fhir/CarePlan/{id}` and `GET /fhir/CarePlan?patient:identifier=…`, as bench:http's) it samples
+ * twice:
+ *
+ * - **allocated**: every sampled allocation, those the scavenger freed included — what fills the young
+ *   generation, so what sets how often it is scavenged;
+ * - **promoted**: only what no scavenge freed — copied to the old space (and freed, if at all, by a
+ *   mark-compact) or still alive. What the old space gains sets how often V8 marks it.
+ *
+ * Each prints kB a request in all and the sites that allocate most themselves (a builtin such as
+ * `Buffer`'s `slice` or `JSON.parse` named with the function that called it). Sampled every
+ * BENCH_INTERVAL (default 4096) bytes on average: a figure moves by a few per cent from run to run,
+ * and a smaller interval slows the server. Linux or macOS (SIGUSR2). Run with `npx tsx bench/http-alloc.ts`.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Bundle, CarePlan } from 'fhir/r4.js';
+import { personIdentifier } from '../src/fhir/write/patient.js';
+import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
+import { createScratchDatabase } from '../test/store/postgres-scratch.js';
+import { runOpenLoop, type OpenLoopRequest } from './open-loop.js';
+import { newPlan, personnummer, startServe, write } from './support.js';
+
+const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? '10000');
+const RATE = Number(process.env.BENCH_RATE ?? '2000');
+const INTERVAL = process.env.BENCH_INTERVAL ?? '4096';
+const TOP = Number(process.env.BENCH_TOP ?? '25');
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read,search').split(',').map((name) => name.trim());
+for (const scenario of SCENARIOS) if (scenario !== 'read' && scenario !== 'search') throw new Error(`BENCH_SCENARIOS: ${scenario} is neither read nor search`);
+const ORG = 'SE2321000180-1000';
+
+/** A node of V8's sampling heap profile (`HeapProfiler.SamplingHeapProfileNode`). */
+interface ProfileNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly selfSize: number;
+  readonly children: readonly ProfileNode[];
+}
+
+/** Where a frame is: its file from the package or folder on (`pg-protocol/dist/buffer-reader.js`), and line. */
+function siteOf(node: ProfileNode): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  const file = url.includes('/node_modules/') ? url.slice(url.lastIndexOf('/node_modules/') + '/node_modules/'.length) : url.replace(/^.*\/(dist|src)\//, '$1/');
+  return `${functionName === '' ? '(anonymous)' : functionName}  ${file}:${String(lineNumber + 1)}`;
+}
+
+/** Bytes allocated by each site itself; a frame without a script (a builtin) counted as `builtin ← its caller`. */
+function bySite(head: ProfileNode): { total: number; sites: Map<string, number> } {
+  const sites = new Map<string, number>();
+  let total = 0;
+  const visit = (node: ProfileNode, caller: string): void => {
+    const here = node.callFrame.url === '' ? `${node.callFrame.functionName || '(builtin)'} ← ${caller}` : siteOf(node);
+    if (node.selfSize > 0) sites.set(here, (sites.get(here) ?? 0) + node.selfSize);
+    total += node.selfSize;
+    for (const child of node.children) visit(child, node.callFrame.url === '' ? caller : here);
+  };
+  visit(head, '(root)');
+  return { total, sites };
+}
+
+async function waitFor(path: string): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (!existsSync(path)) {
+    if (Date.now() > until) throw new Error(`the server's sampler wrote no ${path} within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const scratch = await createScratchDatabase();
+const dataDir = mkdtempSync(join(tmpdir(), 'sip-http-alloc-'));
+const allocDir = mkdtempSync(join(tmpdir(), 'sip-http-alloc-out-'));
+try {
+  const sampler = fileURLToPath(new URL('./alloc-sampler.ts', import.meta.url));
+  const server = await startServe(scratch.url, dataDir, { nodeArgs: ['--import', 'tsx', '--import', sampler], env: { SIP_ALLOC_DIR: allocDir, SIP_ALLOC_INTERVAL: INTERVAL } });
+  try {
+    const pid = server.pid;
+    if (pid === undefined) throw new Error('the server has no pid to signal');
+    const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const carePlans: string[] = [];
+    const people: string[] = [];
+    for (let from = 0; from < PLANS; from += 10) {
+      await Promise.all(
+        Array.from({ length: Math.min(10, PLANS - from) }, async (_, offset) => {
+          const id = `sip-http-alloc-${String(from + offset)}`;
+          const plan = newPlan(id, personnummer(from + offset).replace('-', ''));
+          const person = personIdentifier(plan.individual.identifier);
+          people.push(`${person.system}|${person.value}`);
+          const created = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(plan) });
+          if (created.status !== 201) throw new Error(`seeding ${id} answered ${String(created.status)}: ${await created.text()}`);
+          await created.arrayBuffer();
+          const found = await fetch(`${server.url}/fhir/CarePlan?identifier=${encodeURIComponent(id)}`, { headers });
+          const carePlan = ((await found.json()) as Bundle).entry?.[0]?.resource as CarePlan | undefined;
+          if (carePlan?.id === undefined) throw new Error(`no CarePlan found for ${id}`);
+          carePlans.push(carePlan.id);
+        }),
+      );
+    }
+    let next = 0;
+    const requests: Record<string, () => OpenLoopRequest> = {
+      read: () => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` }),
+      search: () => ({ method: 'GET', path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(people[(next++ * 7) % people.length] ?? '')}` }),
+    };
+    const auth = { Authorization: `Bearer ${token}` };
+    write(`http-alloc: sip-fhir serve (pid ${String(pid)}), ${String(PLANS)} plans; ${String(REQUESTS)} requests a sample at ${String(RATE)}/s, sampled every ${INTERVAL} bytes`);
+    for (const scenario of SCENARIOS) {
+      const request = requests[scenario];
+      if (request === undefined) continue;
+      await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: auth, request });
+      for (const promotedOnly of [false, true]) {
+        for (const file of ['started', 'profile.json', 'done']) rmSync(join(allocDir, file), { force: true });
+        writeFileSync(join(allocDir, 'command.json'), JSON.stringify({ promotedOnly }));
+        process.kill(pid, 'SIGUSR2');
+        await waitFor(join(allocDir, 'started'));
+        const result = await runOpenLoop({ url: server.url, rate: RATE, seconds: REQUESTS / RATE, headers: auth, request });
+        process.kill(pid, 'SIGUSR2');
+        await waitFor(join(allocDir, 'done'));
+        const profile = JSON.parse(readFileSync(join(allocDir, 'profile.json'), 'utf8')) as { head: ProfileNode };
+        const { total, sites } = bySite(profile.head);
+        if (result.non2xx + result.errors + result.dropped > 0) throw new Error(`${scenario}: ${String(result.non2xx)} answers outside 2xx, ${String(result.errors)} failed, ${String(result.dropped)} never sent`);
+        const answered = result.completed;
+        const kB = (bytes: number): string => (bytes / answered / 1024).toFixed(2);
+        write(`${scenario}, ${promotedOnly ? 'promoted (no scavenge freed it)' : 'allocated'}: ${kB(total)} kB a request (${result.achieved.toFixed(0)}/s, p99 ${result.latency.p99.toFixed(1)} ms)`);
+        for (const [site, bytes] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, TOP)) write(`  ${kB(bytes).padStart(7)}  ${site}`);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+} finally {
+  await scratch.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(allocDir, { recursive: true, force: true });
+}
