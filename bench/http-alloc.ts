@@ -15,7 +15,9 @@
  * - **allocated**: every sampled allocation, those the scavenger freed included — what fills the young
  *   generation, so what sets how often it is scavenged;
  * - **promoted**: only what no scavenge freed — copied to the old space (and freed, if at all, by a
- *   mark-compact) or still alive. What the old space gains sets how often V8 marks it.
+ *   mark-compact) or still alive. What the old space gains sets how often V8 marks it. This pass slows
+ *   the server (compare the two passes' p99), and a slower answer is more often still in flight at a
+ *   scavenge, so its figures are an upper bound.
  *
  * Each prints kB a request in all and the sites that allocate most themselves (a builtin such as
  * `Buffer`'s `slice` or `JSON.parse` named with the function that called it). Sampled every
@@ -26,12 +28,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Bundle, CarePlan } from 'fhir/r4.js';
-import { personIdentifier } from '../src/fhir/write/patient.js';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { runOpenLoop, type OpenLoopRequest } from './open-loop.js';
-import { newPlan, personnummer, startServe, write } from './support.js';
+import { seedOverHttp, startServe, write } from './support.js';
 
 const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? '10000');
@@ -88,26 +88,7 @@ try {
     const pid = server.pid;
     if (pid === undefined) throw new Error('the server has no pid to signal');
     const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
-    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-    const carePlans: string[] = [];
-    const people: string[] = [];
-    for (let from = 0; from < PLANS; from += 10) {
-      await Promise.all(
-        Array.from({ length: Math.min(10, PLANS - from) }, async (_, offset) => {
-          const id = `sip-http-alloc-${String(from + offset)}`;
-          const plan = newPlan(id, personnummer(from + offset).replace('-', ''));
-          const person = personIdentifier(plan.individual.identifier);
-          people.push(`${person.system}|${person.value}`);
-          const created = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(plan) });
-          if (created.status !== 201) throw new Error(`seeding ${id} answered ${String(created.status)}: ${await created.text()}`);
-          await created.arrayBuffer();
-          const found = await fetch(`${server.url}/fhir/CarePlan?identifier=${encodeURIComponent(id)}`, { headers });
-          const carePlan = ((await found.json()) as Bundle).entry?.[0]?.resource as CarePlan | undefined;
-          if (carePlan?.id === undefined) throw new Error(`no CarePlan found for ${id}`);
-          carePlans.push(carePlan.id);
-        }),
-      );
-    }
+    const { carePlans, people } = await seedOverHttp(server.url, token, PLANS, 'sip-http-alloc');
     let next = 0;
     const requests: Record<string, () => OpenLoopRequest> = {
       read: () => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` }),

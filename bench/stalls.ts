@@ -28,12 +28,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bundle, CarePlan } from 'fhir/r4.js';
-import { personIdentifier } from '../src/fhir/write/patient.js';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { runOpenLoop } from './open-loop.js';
-import { newPlan, personnummer, postgresBackendPids, startServe, threadSchedstat, write } from './support.js';
+import { postgresBackendPids, seedOverHttp, startServe, threadSchedstat, write } from './support.js';
 
 const PLANS = Number(process.env.BENCH_PLANS ?? '500');
 const RATE = Number(process.env.BENCH_RATE ?? '2000');
@@ -132,26 +130,7 @@ try {
   try {
     if (server.pid === undefined) throw new Error('the server has no pid to sample');
     const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
-    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-    const carePlans: string[] = [];
-    const people: string[] = [];
-    for (let from = 0; from < PLANS; from += 10) {
-      await Promise.all(
-        Array.from({ length: Math.min(10, PLANS - from) }, async (_, offset) => {
-          const id = `sip-stalls-${String(from + offset)}`;
-          const plan = newPlan(id, personnummer(from + offset).replace('-', ''));
-          const person = personIdentifier(plan.individual.identifier);
-          people.push(`${person.system}|${person.value}`);
-          const created = await fetch(`${server.url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(plan) });
-          if (created.status !== 201) throw new Error(`seeding ${id} answered ${String(created.status)}: ${await created.text()}`);
-          await created.arrayBuffer();
-          const found = await fetch(`${server.url}/fhir/CarePlan?identifier=${encodeURIComponent(id)}`, { headers });
-          const carePlan = ((await found.json()) as Bundle).entry?.[0]?.resource as CarePlan | undefined;
-          if (carePlan?.id === undefined) throw new Error(`no CarePlan found for ${id}`);
-          carePlans.push(carePlan.id);
-        }),
-      );
-    }
+    const { carePlans, people } = await seedOverHttp(server.url, token, PLANS, 'sip-stalls');
     let next = 0;
     const requests = {
       read: (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` }),

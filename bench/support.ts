@@ -8,6 +8,8 @@ import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Bundle, CarePlan } from 'fhir/r4.js';
+import { personIdentifier } from '../src/fhir/write/patient.js';
 import { createScratchDatabase, type ScratchDatabase } from '../test/store/postgres-scratch.js';
 import { formatDate, parsePlan, parsePlanText, stockholmDate, type SipPlan } from '../src/sip/index.js';
 
@@ -565,4 +567,39 @@ export function closedLoopVerdict(figures: ClosedLoopFigures): string {
     `${head}: ${measured} — the rate is ${(rate / aimRate).toFixed(1)}× the aim's; the p99 is ${String(connections)} connections queued at that rate ` +
     `(${((connections / rate) * 1000).toFixed(0)} ms on average by Little's law), not the latency at the aim's rate${judgedBy === undefined ? '' : `, which "${judgedBy}" judges`}`
   );
+}
+
+/** What {@link seedOverHttp} recorded: each plan's CarePlan id and its person as `system|value`. */
+export interface SeededPlans {
+  readonly carePlans: readonly string[];
+  readonly people: readonly string[];
+}
+
+/**
+ * Records `count` new plans, each of a person of its own (ids `<prefix>-<n>`), through the SIP API of
+ * the server at `url`, ten at a time, and finds each one's CarePlan id through the FHIR facade: what a
+ * bench's FHIR reads and person searches then ask for.
+ */
+export async function seedOverHttp(url: string, token: string, count: number, prefix: string): Promise<SeededPlans> {
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  const carePlans: string[] = [];
+  const people: string[] = [];
+  for (let from = 0; from < count; from += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, count - from) }, async (_, offset) => {
+        const id = `${prefix}-${String(from + offset)}`;
+        const plan = newPlan(id, personnummer(from + offset).replace('-', ''));
+        const person = personIdentifier(plan.individual.identifier);
+        people.push(`${person.system}|${person.value}`);
+        const created = await fetch(`${url}/sip/plans`, { method: 'POST', headers, body: JSON.stringify(plan) });
+        if (created.status !== 201) throw new Error(`seeding ${id} answered ${String(created.status)}: ${await created.text()}`);
+        await created.arrayBuffer();
+        const found = await fetch(`${url}/fhir/CarePlan?identifier=${encodeURIComponent(id)}`, { headers });
+        const carePlan = ((await found.json()) as Bundle).entry?.[0]?.resource as CarePlan | undefined;
+        if (carePlan?.id === undefined) throw new Error(`no CarePlan found for ${id}`);
+        carePlans.push(carePlan.id);
+      }),
+    );
+  }
+  return { carePlans, people };
 }
