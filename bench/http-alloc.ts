@@ -83,7 +83,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sip-http-alloc-'));
 const allocDir = mkdtempSync(join(tmpdir(), 'sip-http-alloc-out-'));
 try {
   const sampler = fileURLToPath(new URL('./alloc-sampler.ts', import.meta.url));
-  const server = await startServe(scratch.url, dataDir, { nodeArgs: ['--import', 'tsx', '--import', sampler], env: { SIP_ALLOC_DIR: allocDir, SIP_ALLOC_INTERVAL: INTERVAL } });
+  const server = await startServe(scratch.url, dataDir, { nodeArgs: ['--import', 'tsx', '--import', sampler], env: { BENCH_ALLOC_DIR: allocDir, BENCH_ALLOC_INTERVAL: INTERVAL } });
   try {
     const pid = server.pid;
     if (pid === undefined) throw new Error('the server has no pid to signal');
@@ -108,9 +108,9 @@ try {
         const result = await runOpenLoop({ url: server.url, rate: RATE, seconds: REQUESTS / RATE, headers: auth, request });
         process.kill(pid, 'SIGUSR2');
         await waitFor(join(allocDir, 'done'));
+        if (result.non2xx + result.errors + result.dropped > 0) throw new Error(`${scenario}: ${String(result.non2xx)} answers outside 2xx, ${String(result.errors)} failed, ${String(result.dropped)} never sent`);
         const profile = JSON.parse(readFileSync(join(allocDir, 'profile.json'), 'utf8')) as { head: ProfileNode };
         const { total, sites } = bySite(profile.head);
-        if (result.non2xx + result.errors + result.dropped > 0) throw new Error(`${scenario}: ${String(result.non2xx)} answers outside 2xx, ${String(result.errors)} failed, ${String(result.dropped)} never sent`);
         const answered = result.completed;
         const kB = (bytes: number): string => (bytes / answered / 1024).toFixed(2);
         write(`${scenario}, ${promotedOnly ? 'promoted (no scavenge freed it)' : 'allocated'}: ${kB(total)} kB a request (${result.achieved.toFixed(0)}/s, p99 ${result.latency.p99.toFixed(1)} ms)`);
