@@ -26,12 +26,13 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { HeapProfiler } from 'node:inspector';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { runOpenLoop, type OpenLoopRequest } from './open-loop.js';
-import { seedOverHttp, startServe, write } from './support.js';
+import { scriptSite, seedOverHttp, startServe, write } from './support.js';
 
 const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? '10000');
@@ -42,26 +43,12 @@ const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read,search').split(',').map(
 for (const scenario of SCENARIOS) if (scenario !== 'read' && scenario !== 'search') throw new Error(`BENCH_SCENARIOS: ${scenario} is neither read nor search`);
 const ORG = 'SE2321000180-1000';
 
-/** A node of V8's sampling heap profile (`HeapProfiler.SamplingHeapProfileNode`). */
-interface ProfileNode {
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
-  readonly selfSize: number;
-  readonly children: readonly ProfileNode[];
-}
-
-/** Where a frame is: its file from the package or folder on (`pg-protocol/dist/buffer-reader.js`), and line. */
-function siteOf(node: ProfileNode): string {
-  const { functionName, url, lineNumber } = node.callFrame;
-  const file = url.includes('/node_modules/') ? url.slice(url.lastIndexOf('/node_modules/') + '/node_modules/'.length) : url.replace(/^.*\/(dist|src)\//, '$1/');
-  return `${functionName === '' ? '(anonymous)' : functionName}  ${file}:${String(lineNumber + 1)}`;
-}
-
 /** Bytes allocated by each site itself; a frame without a script (a builtin) counted as `builtin ← its caller`. */
-function bySite(head: ProfileNode): { total: number; sites: Map<string, number> } {
+function bySite(head: HeapProfiler.SamplingHeapProfileNode): { total: number; sites: Map<string, number> } {
   const sites = new Map<string, number>();
   let total = 0;
-  const visit = (node: ProfileNode, caller: string): void => {
-    const here = node.callFrame.url === '' ? `${node.callFrame.functionName || '(builtin)'} ← ${caller}` : siteOf(node);
+  const visit = (node: HeapProfiler.SamplingHeapProfileNode, caller: string): void => {
+    const here = node.callFrame.url === '' ? `${node.callFrame.functionName || '(builtin)'} ← ${caller}` : scriptSite(node.callFrame);
     if (node.selfSize > 0) sites.set(here, (sites.get(here) ?? 0) + node.selfSize);
     total += node.selfSize;
     for (const child of node.children) visit(child, node.callFrame.url === '' ? caller : here);
@@ -109,7 +96,7 @@ try {
         process.kill(pid, 'SIGUSR2');
         await waitFor(join(allocDir, 'done'));
         if (result.non2xx + result.errors + result.dropped > 0) throw new Error(`${scenario}: ${String(result.non2xx)} answers outside 2xx, ${String(result.errors)} failed, ${String(result.dropped)} never sent`);
-        const profile = JSON.parse(readFileSync(join(allocDir, 'profile.json'), 'utf8')) as { head: ProfileNode };
+        const profile = JSON.parse(readFileSync(join(allocDir, 'profile.json'), 'utf8')) as HeapProfiler.SamplingHeapProfile;
         const { total, sites } = bySite(profile.head);
         const answered = result.completed;
         const kB = (bytes: number): string => (bytes / answered / 1024).toFixed(2);

@@ -8,6 +8,7 @@ import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { HeapProfiler } from 'node:inspector';
 import type { Bundle, CarePlan } from 'fhir/r4.js';
 import { personIdentifier } from '../src/fhir/write/patient.js';
 import { createScratchDatabase, type ScratchDatabase } from '../test/store/postgres-scratch.js';
@@ -602,4 +603,17 @@ export async function seedOverHttp(url: string, token: string, count: number, pr
     );
   }
   return { carePlans, people };
+}
+
+/**
+ * Where a frame of V8's sampling heap profile that has a script allocates: its function, and its file
+ * from the package on (`pg-protocol/dist/buffer-reader.js`) or from dist/ or src/ on, with the line —
+ * none where V8 was handed the source as one line, as tsx hands it src/. A builtin has no script
+ * (`url` empty); the benches name it by its caller (bench/tx-alloc.ts, bench/http-alloc.ts).
+ */
+export function scriptSite(frame: HeapProfiler.SamplingHeapProfileNode['callFrame']): string {
+  const { functionName, url, lineNumber } = frame;
+  const modules = url.lastIndexOf('/node_modules/');
+  const file = modules >= 0 ? url.slice(modules + '/node_modules/'.length) : /\/((?:dist|src)\/.*)$/.exec(url)?.[1] ?? url.split('/').slice(-2).join('/');
+  return `${functionName === '' ? '(anonymous)' : functionName}  ${file}${lineNumber > 0 ? `:${String(lineNumber + 1)}` : ''}`;
 }

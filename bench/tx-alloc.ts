@@ -24,7 +24,7 @@ import { readTransaction } from '../src/http/transaction-reader.js';
 import { checkPlanWithBasis } from '../src/sip/index.js';
 import { parseJson } from '../src/sip/json-text.js';
 import { createValidator } from '../src/validation/index.js';
-import { newPlan, personnummer, write } from './support.js';
+import { newPlan, personnummer, scriptSite, write } from './support.js';
 
 const PLANS = Number(process.env.BENCH_PLANS ?? '200');
 const INTERVAL = Number(process.env.BENCH_INTERVAL ?? '1024');
@@ -76,10 +76,9 @@ session.disconnect();
 
 const kB = (bytes: number): string => (bytes / PLANS / 1024).toFixed(1).padStart(7);
 const where = (node: HeapProfiler.SamplingHeapProfileNode): string => {
-  const { functionName, url, lineNumber } = node.callFrame;
-  // tsx hands V8 the source as one line, so a line number of src/ says nothing; a package's does.
+  const { functionName, url } = node.callFrame;
   if (url === '') return functionName === '' ? '(code without a source file: new Function, e.g. zod\'s compiled parsers)' : `${functionName} (builtin)`;
-  return `${functionName || '(anonymous)'}  ${url.split('/').slice(-2).join('/')}${lineNumber > 0 ? `:${String(lineNumber + 1)}` : ''}`;
+  return scriptSite(node.callFrame);
 };
 
 const underStep = new Map<string, number>();
