@@ -17,6 +17,12 @@
  * the environment). BENCH_RENICE=<n> sets them to n in every other run and to 0 in the others, for an
  * interleaved comparison (it found the helpers' nice: docs/performance.md, "The helpers' nice").
  *
+ * BENCH_PIN=1 gives the server a core of its own in every other run: all its threads on CPU 0, the
+ * database's PostgreSQL backends (those open after the warm-up, as sampled) and this process (the load
+ * generator) on CPU 1 (`taskset`, from util-linux); the other runs leave every part free to run on
+ * every CPU, as bench:http does. It tells how much of a tail is the event loop waiting for a core it
+ * shares (docs/performance.md, "A core of its own"). It cannot be combined with BENCH_RENICE.
+ *
  * BENCH_SCENARIOS (default `read`) is a comma list of `read` (`GET /fhir/CarePlan/{id}`) and `search`
  * (`GET /fhir/CarePlan?patient:identifier=…`, bench:http's `fhir-search`); the runs take them in turn,
  * so `read,search` interleaves the two on one server and database.
@@ -26,7 +32,8 @@
  * Run with `npx tsx bench/stalls.ts`.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, setPriority, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
@@ -42,6 +49,12 @@ const STALL_MS = Number(process.env.BENCH_STALL_MS ?? '25');
 const SLOT_MS = 10;
 /** With BENCH_RENICE=<n>, every other run has the server's threads but its event loop at that nice value (V8's helpers, libuv's pool). */
 const RENICE = process.env.BENCH_RENICE === undefined ? undefined : Number(process.env.BENCH_RENICE);
+/** With BENCH_PIN=1, every other run has the server alone on CPU 0, PostgreSQL's backends and the generator on CPU 1. */
+const PIN = process.env.BENCH_PIN === '1';
+if (PIN && RENICE !== undefined) throw new Error('BENCH_PIN and BENCH_RENICE each alternate the runs: give one of them');
+if (PIN && availableParallelism() < 2) throw new Error('BENCH_PIN needs two CPUs');
+/** Every CPU this process may run on at the start, as `taskset` names them: what an unpinned run gives each part. */
+const ALL_CPUS = `0-${String(availableParallelism() - 1)}`;
 const ORG = 'SE2321000180-1000';
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read').split(',').map((name) => name.trim());
 for (const scenario of SCENARIOS) if (scenario !== 'read' && scenario !== 'search') throw new Error(`BENCH_SCENARIOS: ${scenario} is neither read nor search`);
@@ -50,6 +63,14 @@ for (const scenario of SCENARIOS) if (scenario !== 'read' && scenario !== 'searc
 function schedstat(pid: number, tid: number = pid): { ran: number; waited: number } {
   const times = threadSchedstat(pid, String(tid));
   return times === undefined ? { ran: 0, waited: 0 } : { ran: times.ran / 1e6, waited: times.waited / 1e6 };
+}
+
+/**
+ * Sets the CPUs a process may run on (`taskset -p -c`), with `allThreads` every thread of it. A thread
+ * made later inherits its maker's set, so the server's threads are all set at once (`-a`).
+ */
+function pinTo(pid: number, cpus: string, allThreads = false): void {
+  execFileSync('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 /** The machine's idle time so far, ms over all cores (`/proc/stat`, in the kernel's ticks of 10 ms). */
@@ -147,6 +168,13 @@ try {
       // Linux's nice value is a thread's own: setpriority on a thread id changes that thread alone.
       for (const tid of readdirSync(`/proc/${String(server.pid)}/task`)) if (tid !== String(server.pid) && RENICE !== undefined) setPriority(Number(tid), reniced ? RENICE : 0);
       if (RENICE !== undefined) write(`run ${String(run)}: the server's other threads at nice ${String(reniced ? RENICE : 0)}`);
+      if (PIN) {
+        const pinned = run % 2 === 0;
+        pinTo(server.pid, pinned ? '0' : ALL_CPUS, true);
+        pinTo(process.pid, pinned ? '1' : ALL_CPUS, true);
+        for (const backend of backends) pinTo(backend, pinned ? '1' : ALL_CPUS);
+        write(`run ${String(run)}: ${pinned ? 'the server alone on CPU 0, PostgreSQL and the generator on CPU 1' : 'every part free to run on every CPU'}`);
+      }
       const answers: { due: number; end: number }[] = [];
       const samples: Sample[] = [sample(server.pid, backends)];
       const pid = server.pid;
