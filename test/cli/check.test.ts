@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 const EXAMPLES = path.resolve(import.meta.dirname, '../../examples');
 const valid = path.join(EXAMPLES, 'adult-psychiatry-addiction.json');
@@ -18,7 +18,7 @@ async function run(...argv: string[]): Promise<{ status: number; out: string; er
 }
 
 function tempFile(name: string, text: string): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sip-check-')), name);
+  const file = path.join(scratchFolder('sip-check-'), name);
   writeFileSync(file, text);
   return file;
 }

@@ -1,13 +1,13 @@
 /** `sip-fhir to-fhir` and `from-fhir`: output, exit status and error reporting, in process and as a real process. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { fhirNormalForm } from '../../src/fhir/index.js';
 import { readExample } from '../support/examples.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 async function run(argv: string[]): Promise<{ status: number; out: string; err: string }> {
   const out: string[] = [];
@@ -16,7 +16,7 @@ async function run(argv: string[]): Promise<{ status: number; out: string; err: 
   return { status, out: out.join('\n'), err: err.join('\n') };
 }
 
-const scratch = mkdtempSync(join(tmpdir(), 'sip-fhir-cli-'));
+const scratch = scratchFolder('sip-fhir-cli-');
 
 /** A fixed moment of sending, while every example's consent is in force: the suite passes on any day. */
 const SENT = ['--at', '2026-05-01T12:00:00+02:00'];

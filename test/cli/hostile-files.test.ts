@@ -4,12 +4,12 @@
  * stack trace. The README's "Exit status" table is the contract these tests hold.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PLAN = path.join(ROOT, 'examples', 'adult-psychiatry-addiction.json');
@@ -32,7 +32,7 @@ function argv(command: Command, input: string, ...options: string[]): string[] {
   return command === 'validate' ? [command, ...options, input] : [command, '--at', AT, ...options, input];
 }
 
-const scratch = (): string => mkdtempSync(path.join(tmpdir(), 'sip-hostile-'));
+const scratch = (): string => scratchFolder('sip-hostile-');
 
 function file(name: string, content: string | Buffer): string {
   const target = path.join(scratch(), name);

@@ -1,11 +1,11 @@
-import { chmodSync, existsSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { runToken, tokenDataDir } from '../../src/cli/token-command.js';
 import { allows, createTokenVerifier, LOCAL_ALGORITHM, LOCAL_AUDIENCE, LOCAL_ISSUER, LOCAL_KEY_FILE, loadOrCreateLocalKey } from '../../src/http/auth/index.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 const NOW = new Date('2026-03-12T10:00:00Z');
 const ORG = 'SE2120000449-HSJV';
@@ -17,7 +17,7 @@ async function run(...argv: string[]): Promise<{ status: number; out: string; er
   return { status, out, err };
 }
 
-const tempDir = (): string => mkdtempSync(path.join(tmpdir(), 'sip-token-'));
+const tempDir = (): string => scratchFolder('sip-token-');
 
 async function verifyWithLocalKey(dataDir: string, token: string, at: Date): Promise<ReturnType<ReturnType<typeof createTokenVerifier>>> {
   const localKey = await loadOrCreateLocalKey(dataDir);

@@ -1,10 +1,10 @@
 /** `sip-fhir translate` and `sip-fhir mappings`: output, exit status and where problems are named. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { parsePlan } from '../../src/sip/index.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 async function run(argv: string[]): Promise<{ status: number; out: string; err: string }> {
   const out: string[] = [];
@@ -13,7 +13,7 @@ async function run(argv: string[]): Promise<{ status: number; out: string; err: 
   return { status, out: out.join('\n'), err: err.join('\n') };
 }
 
-const scratch = mkdtempSync(join(tmpdir(), 'sip-fhir-translate-'));
+const scratch = scratchFolder('sip-fhir-translate-');
 const SAMPLE = 'mappings/modern-case-api/samples/elderly-home-help.json';
 /** A fixed moment of sending, inside every sample's consent period. */
 const SENT = ['--at', '2026-04-15T09:00:00+02:00'];

@@ -5,9 +5,8 @@
  * validate-verdicts.test.ts.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { OperationOutcome } from 'fhir/r4.js';
@@ -16,6 +15,7 @@ import type { CommandIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { runValidate, type ValidateResult } from '../../src/cli/validate-command.js';
 import type { ValidateOptions, Validator } from '../../src/validation/index.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 const OFFICIAL = path.dirname(createRequire(import.meta.url).resolve('hl7.fhir.r4.examples/package.json'));
 const PATIENT_PROFILE = 'http://hl7.org/fhir/StructureDefinition/Patient';
@@ -33,7 +33,7 @@ async function run(...argv: string[]): Promise<{ status: number; out: string; er
 }
 
 function scratch(): string {
-  return mkdtempSync(path.join(tmpdir(), 'sip-validate-'));
+  return scratchFolder('sip-validate-');
 }
 
 /** Copies official examples into a fresh folder and returns their new paths. */

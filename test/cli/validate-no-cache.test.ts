@@ -1,11 +1,11 @@
 /** `sip-fhir validate --no-cache`: the result cache can be turned off from the command line, with the same verdicts. */
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CommandIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 const OFFICIAL = path.dirname(createRequire(import.meta.url).resolve('hl7.fhir.r4.examples/package.json'));
 
@@ -22,7 +22,7 @@ describe('sip-fhir validate --no-cache', () => {
   });
 
   it('gives the verdicts and issues it gives with the cache on', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sip-no-cache-'));
+    const dir = scratchFolder('sip-no-cache-');
     copyFileSync(path.join(OFFICIAL, 'CarePlan-example.json'), path.join(dir, 'careplan.json'));
     writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ resourceType: 'Patient', contained: [{ resourceType: 'Patient', id: 'a', contained: [{ resourceType: 'Patient', id: 'b' }] }] }));
     const cached = await run('validate', '--format', 'json', dir);

@@ -6,8 +6,7 @@
  * under 64 MB whatever the count.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -16,10 +15,11 @@ import { MAX_DOCUMENT_SIZE } from '../../src/cli/files.js';
 import { main } from '../../src/cli/main.js';
 import type { ValidateResult } from '../../src/cli/validate-command.js';
 import { writeNdjsonCorpus } from '../support/ndjson-corpus.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 const exec = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, '../../src/cli/bin.ts');
-const scratch = (): string => mkdtempSync(path.join(tmpdir(), 'sip-stream-'));
+const scratch = (): string => scratchFolder('sip-stream-');
 
 async function run(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
   const out: string[] = [];

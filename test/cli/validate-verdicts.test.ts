@@ -2,14 +2,14 @@
  * `sip-fhir validate` with the real validator's verdicts, written against the contract in
  * `src/validation/api.ts`; kept apart from validate-command.test.ts, which tests plumbing only.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ValidateResult } from '../../src/cli/validate-command.js';
 import { main } from '../../src/cli/main.js';
 import { planToBundle } from '../../src/fhir/index.js';
 import { readExample } from '../support/examples.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 async function run(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
   const out: string[] = [];
@@ -18,7 +18,7 @@ async function run(...argv: string[]): Promise<{ status: number; out: string; er
   return { status, out: out.join('\n'), err: err.join('\n') };
 }
 
-const dir = mkdtempSync(path.join(tmpdir(), 'sip-validate-verdicts-'));
+const dir = scratchFolder('sip-validate-verdicts-');
 
 function write(name: string, content: unknown): string {
   const file = path.join(dir, name);

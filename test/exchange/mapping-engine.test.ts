@@ -3,8 +3,7 @@
  * with no code of its own, and every kind of broken mapping or sample is refused with its place —
  * the mapping file, the rule path, and the source location (pointer or XML path, and line).
  */
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -24,6 +23,7 @@ import { fromIso, toIso } from '../../src/exchange/mapping/dates.js';
 import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../../src/fhir/index.js';
 import { checkPlan, type SipPlan } from '../../src/sip/index.js';
 import { createValidator, hasErrors } from '../../src/validation/index.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 /** The plan written back as it would be sent when its version was recorded (an outbound translation always names the moment it sends). */
 function outboundWhenRecorded(mapping: Mapping, plan: SipPlan): OutboundResult {
@@ -207,7 +207,7 @@ describe('broken mappings are refused at load, every problem with file and rule 
   });
 
   it('loadMapping throws MappingLoadError with the issues, and names a folder that differs from the mapping', async () => {
-    const folder = join(mkdtempSync(join(tmpdir(), 'sip-mapping-')), 'other-name');
+    const folder = join(scratchFolder('sip-mapping-'), 'other-name');
     mkdirSync(folder);
     writeFileSync(join(folder, 'mapping.json'), JSON.stringify(MODERN));
     const error = await loadMapping(folder).catch((caught: unknown) => caught);
@@ -281,7 +281,7 @@ describe('broken samples are refused with their place', () => {
   });
 
   it('mappings check names a value map that misses a code the SIP needs, and a sample that fails', async () => {
-    const folder = join(mkdtempSync(join(tmpdir(), 'sip-mapping-')), 'modern-case-api');
+    const folder = join(scratchFolder('sip-mapping-'), 'modern-case-api');
     mkdirSync(join(folder, 'samples'), { recursive: true });
     writeFileSync(join(folder, 'mapping.json'), JSON.stringify(modernWith(['/valueMaps/goalStatus/entries/CANCELLED', undefined])));
     writeFileSync(join(folder, 'samples', 'bad-date.json'), MODERN_SAMPLE.replace('"validTo": "2026-08-31"', '"validTo": "2026-8-31"'));

@@ -1,5 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -17,11 +16,12 @@ import {
   resolveAuthMode,
   type TokenVerifier,
 } from '../../src/http/auth/index.js';
+import { scratchFolder } from '../support/scratch-folders.js';
 
 const NOW = new Date('2026-03-12T10:00:00Z');
 const ORG = 'SE2321000180-4PSY';
 
-const tempDir = (): string => mkdtempSync(path.join(tmpdir(), 'sip-auth-'));
+const tempDir = (): string => scratchFolder('sip-auth-');
 
 async function localVerifier(dataDir: string, at: Date): Promise<TokenVerifier> {
   const authenticator = await createAuthenticator(resolveAuthMode({ dataDir }), { clock: () => at });
