@@ -31,16 +31,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
-import { runOpenLoop, type OpenLoopRequest } from './open-loop.js';
-import { scriptSite, seedOverHttp, startServe, write } from './support.js';
+import { runOpenLoop } from './open-loop.js';
+import { scriptSite, seededRequests, seededScenarios, seedOverHttp, startServe, write } from './support.js';
 
 const PLANS = Number(process.env.BENCH_PLANS ?? '1000');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? '10000');
 const RATE = Number(process.env.BENCH_RATE ?? '2000');
 const INTERVAL = process.env.BENCH_INTERVAL ?? '4096';
 const TOP = Number(process.env.BENCH_TOP ?? '25');
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read,search').split(',').map((name) => name.trim());
-for (const scenario of SCENARIOS) if (scenario !== 'read' && scenario !== 'search') throw new Error(`BENCH_SCENARIOS: ${scenario} is neither read nor search`);
+const SCENARIOS = seededScenarios('read,search');
 const ORG = 'SE2321000180-1000';
 
 /** Bytes allocated by each site itself; a frame without a script (a builtin) counted as `builtin ← its caller`. */
@@ -75,17 +74,11 @@ try {
     const pid = server.pid;
     if (pid === undefined) throw new Error('the server has no pid to signal');
     const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
-    const { carePlans, people } = await seedOverHttp(server.url, token, PLANS, 'sip-http-alloc');
-    let next = 0;
-    const requests: Record<string, () => OpenLoopRequest> = {
-      read: () => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` }),
-      search: () => ({ method: 'GET', path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(people[(next++ * 7) % people.length] ?? '')}` }),
-    };
+    const requests = seededRequests(await seedOverHttp(server.url, token, PLANS, 'sip-http-alloc'));
     const auth = { Authorization: `Bearer ${token}` };
     write(`http-alloc: sip-fhir serve (pid ${String(pid)}), ${String(PLANS)} plans; ${String(REQUESTS)} requests a sample at ${String(RATE)}/s, sampled every ${INTERVAL} bytes`);
     for (const scenario of SCENARIOS) {
       const request = requests[scenario];
-      if (request === undefined) continue;
       await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: auth, request });
       for (const promotedOnly of [false, true]) {
         for (const file of ['started', 'profile.json', 'done']) rmSync(join(allocDir, file), { force: true });

@@ -38,7 +38,7 @@ import { join } from 'node:path';
 import { issueLocalToken, loadOrCreateLocalKey } from '../src/http/auth/index.js';
 import { createScratchDatabase } from '../test/store/postgres-scratch.js';
 import { runOpenLoop } from './open-loop.js';
-import { postgresBackendPids, seedOverHttp, startServe, threadSchedstat, write } from './support.js';
+import { postgresBackendPids, seededRequests, seededScenarios, seedOverHttp, startServe, threadSchedstat, write } from './support.js';
 
 const PLANS = Number(process.env.BENCH_PLANS ?? '500');
 const RATE = Number(process.env.BENCH_RATE ?? '2000');
@@ -56,8 +56,7 @@ if (PIN && availableParallelism() < 2) throw new Error('BENCH_PIN needs two CPUs
 /** Every CPU this process may run on at the start, as `taskset` names them: what an unpinned run gives each part. */
 const ALL_CPUS = `0-${String(availableParallelism() - 1)}`;
 const ORG = 'SE2321000180-1000';
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'read').split(',').map((name) => name.trim());
-for (const scenario of SCENARIOS) if (scenario !== 'read' && scenario !== 'search') throw new Error(`BENCH_SCENARIOS: ${scenario} is neither read nor search`);
+const SCENARIOS = seededScenarios('read');
 
 /** A thread's time on a core and waiting for one so far, ms ({@link threadSchedstat}), or zeros when it is gone. */
 function schedstat(pid: number, tid: number = pid): { ran: number; waited: number } {
@@ -151,19 +150,14 @@ try {
   try {
     if (server.pid === undefined) throw new Error('the server has no pid to sample');
     const token = await issueLocalToken({ org: ORG, scopes: 'system/*.*', ttlSeconds: 3600 }, await loadOrCreateLocalKey(dataDir), new Date());
-    const { carePlans, people } = await seedOverHttp(server.url, token, PLANS, 'sip-stalls');
-    let next = 0;
-    const requests = {
-      read: (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` }),
-      search: (): { method: 'GET'; path: string } => ({ method: 'GET', path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(people[(next++ * 7) % people.length] ?? '')}` }),
-    };
-    for (const scenario of new Set(SCENARIOS)) await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: { Authorization: `Bearer ${token}` }, request: requests[scenario as keyof typeof requests] });
+    const requests = seededRequests(await seedOverHttp(server.url, token, PLANS, 'sip-stalls'));
+    for (const scenario of new Set(SCENARIOS)) await runOpenLoop({ url: server.url, rate: RATE, seconds: 4000 / RATE, headers: { Authorization: `Bearer ${token}` }, request: requests[scenario] });
     const backends = postgresBackendPids(database) ?? [];
     write(`stalls: sip-fhir serve (pid ${String(server.pid)}), ${String(PLANS)} plans, ${String(backends.length)} PostgreSQL backends; FHIR ${SCENARIOS.join(', ')} in turn at ${String(RATE)}/s, ${String(RUNS)} runs of ${String(SECONDS)} s; a stall: ${String(SLOT_MS)} ms slots in which a request due took ≥ ${String(STALL_MS)} ms; sampled every ${String(SAMPLE_MS)} ms`);
 
     for (let run = 1; run <= RUNS; run++) {
       const reniced = RENICE !== undefined && run % 2 === 0;
-      const scenario = SCENARIOS[(run - 1) % SCENARIOS.length] as keyof typeof requests;
+      const scenario = SCENARIOS[(run - 1) % SCENARIOS.length] ?? 'read';
       const request = requests[scenario];
       // Linux's nice value is a thread's own: setpriority on a thread id changes that thread alone.
       for (const tid of readdirSync(`/proc/${String(server.pid)}/task`)) if (tid !== String(server.pid) && RENICE !== undefined) setPriority(Number(tid), reniced ? RENICE : 0);

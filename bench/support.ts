@@ -605,6 +605,31 @@ export async function seedOverHttp(url: string, token: string, count: number, pr
   return { carePlans, people };
 }
 
+/** The FHIR requests a bench offers the plans {@link seedOverHttp} recorded: a CarePlan read, and a person search as bench:http's `fhir-search`. */
+export type SeededScenario = 'read' | 'search';
+
+/** The scenarios named in BENCH_SCENARIOS (a comma list of `read` and `search`), or `fallback`; another name is refused. */
+export function seededScenarios(fallback: string): SeededScenario[] {
+  return (process.env.BENCH_SCENARIOS ?? fallback).split(',').map((name) => {
+    const scenario = name.trim();
+    if (scenario !== 'read' && scenario !== 'search') throw new Error(`BENCH_SCENARIOS: ${scenario} is neither read nor search`);
+    return scenario;
+  });
+}
+
+/**
+ * Each scenario's next request over the seeded plans: `GET /fhir/CarePlan/{id}` or
+ * `GET /fhir/CarePlan?patient:identifier=…`, striding through them (by 7, one counter for both), so
+ * that successive requests ask for different plans.
+ */
+export function seededRequests({ carePlans, people }: SeededPlans): Record<SeededScenario, () => { method: 'GET'; path: string }> {
+  let next = 0;
+  return {
+    read: () => ({ method: 'GET', path: `/fhir/CarePlan/${carePlans[(next++ * 7) % carePlans.length] ?? ''}` }),
+    search: () => ({ method: 'GET', path: `/fhir/CarePlan?patient:identifier=${encodeURIComponent(people[(next++ * 7) % people.length] ?? '')}` }),
+  };
+}
+
 /**
  * Where a frame of V8's sampling heap profile that has a script allocates: its function, and its file
  * from the package on (`pg-protocol/dist/buffer-reader.js`) or from dist/ or src/ on, with the line —
