@@ -28,7 +28,7 @@ Options:
   -h, --help            show this help
 
 Other settings: ${SETTING_VARIABLES.maxBodyBytes}, ${SETTING_VARIABLES.rateLimitPerMinute}, ${SETTING_VARIABLES.authIssuer},
-${SETTING_VARIABLES.authAudience}, ${SETTING_VARIABLES.authJwksUrl}, ${SETTING_VARIABLES.authPublicKey}, ${SETTING_VARIABLES.authOrgClaim}, ${SETTING_VARIABLES.operators},
+${SETTING_VARIABLES.authAudience}, ${SETTING_VARIABLES.authJwksUrl}, ${SETTING_VARIABLES.authPublicKey}, ${SETTING_VARIABLES.authOrgClaim}, ${SETTING_VARIABLES.authTokenEndpoint}, ${SETTING_VARIABLES.operators},
 ${SETTING_VARIABLES.deliveryConcurrency}, ${SETTING_VARIABLES.deliveryMaxAttempts}, ${SETTING_VARIABLES.deliveryMaxBackoffMs} (see the README).
 
 Exit status: 0 stopped by SIGINT or SIGTERM, 2 a bad setting, a bad receivers file or the port is taken.`;
@@ -57,7 +57,12 @@ export function banner(url: string, config: ServerConfig, authMode: string, rece
             `              npx sip-fhir token --data-dir ${config.dataDir} --org ${EXAMPLE_ORG} --scope "system/*.*"`,
             `              curl -H "Authorization: Bearer $TOKEN" ${url}/sip/plans`,
           ].join('\n')
-        : '  auth:       bearer tokens from the configured issuer',
+        : [
+            '  auth:       bearer tokens from the configured issuer',
+            ...(config.authTokenEndpoint === undefined
+              ? [`              (set ${SETTING_VARIABLES.authTokenEndpoint} to name its token endpoint to SMART clients)`]
+              : [`              its token endpoint ${config.authTokenEndpoint}, named at ${url}/fhir/.well-known/smart-configuration`]),
+          ].join('\n'),
     receivers.length === 0
       ? `  exchange:   no receivers (set ${SETTING_VARIABLES.receiversFile} to a receivers file, see receivers.example.json)`
       : [`  exchange:   ${String(receivers.length)} receiver(s) from ${config.receiversFile ?? ''}, deliveries at ${url}/exchange/deliveries`, ...receivers.map((line) => `              ${line}`)].join('\n'),

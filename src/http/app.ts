@@ -38,6 +38,7 @@ import { isFormSearch, postSearch } from './fhir-post-search.js';
 import { fhirWriteRouter } from './fhir-write-routes.js';
 import { INBOUND_BASE, inboundRouter } from './inbound-routes.js';
 import { sipRouter } from './sip-routes.js';
+import { SMART_CONFIGURATION_PATH, smartConfigurationRoute } from './smart-configuration.js';
 
 /** Who calls: the organisation (HSA-id) and agent the caller's token names, and what its scopes allow. */
 export interface Caller {
@@ -87,6 +88,12 @@ export interface AppDependencies {
   readonly routeDeliveries?: (plan: SipPlan, writtenBy: string) => readonly string[];
   /** The organisations (HSA-ids) that may use `/exchange/deliveries` (`SIP_OPERATORS`); none when not given. */
   readonly operators?: readonly string[];
+  /**
+   * The external issuer's OAuth token endpoint (`SIP_AUTH_TOKEN_ENDPOINT`), named to SMART clients at
+   * `/fhir/.well-known/smart-configuration` and in the CapabilityStatement; none when not given
+   * (src/http/smart-configuration.ts).
+   */
+  readonly tokenEndpoint?: URL;
 }
 
 export const JSON_TYPES = ['application/json', 'application/fhir+json', 'application/problem+json'];
@@ -363,6 +370,8 @@ export function createApp(given: AppDependencies): express.Express {
     response.json({ status: 'ok' });
   });
   app.use('/sip', sipRouter(dependencies));
+  // SMART discovery: JSON whatever the Accept header asks, and without a token, so before the FHIR format check and every FHIR route.
+  app.get(SMART_CONFIGURATION_PATH, smartConfigurationRoute(dependencies.tokenEndpoint));
   // _format, _pretty and Accept, which R4 allows on every interaction, before any FHIR route reads the query.
   app.use('/fhir', fhirFormat());
   app.use('/fhir', fhirReadOptions(dependencies));

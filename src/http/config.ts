@@ -3,6 +3,7 @@
  * every bad setting is named with what is wrong, all of them at once, before anything starts.
  */
 import { z } from 'zod';
+import { AuthSettingsError, resolveAuthMode, type AuthSettings } from './auth/index.js';
 
 const MIB = 1024 * 1024;
 
@@ -81,6 +82,11 @@ export const serverConfigSchema = z.object({
   authPublicKey: z.string().min(1).optional(),
   /** `SIP_AUTH_ORG_CLAIM`: the token claim holding the calling organisation's HSA-id. */
   authOrgClaim: z.string().min(1).optional(),
+  /**
+   * `SIP_AUTH_TOKEN_ENDPOINT`: the external issuer's OAuth 2.0 token endpoint, named to SMART clients at
+   * `/fhir/.well-known/smart-configuration` and in the CapabilityStatement (src/http/smart-configuration.ts).
+   */
+  authTokenEndpoint: z.url({ message: 'must be a URL' }).optional(),
   /** `SIP_OPERATORS`: the organisations (HSA-ids, comma-separated) that may list, inspect and retry deliveries; none by default. */
   operators: z
     .union([z.array(z.string()), z.string()])
@@ -126,6 +132,7 @@ export const SETTING_VARIABLES: Readonly<Record<keyof ServerConfig, string>> = {
   authJwksUrl: 'SIP_AUTH_JWKS_URL',
   authPublicKey: 'SIP_AUTH_PUBLIC_KEY',
   authOrgClaim: 'SIP_AUTH_ORG_CLAIM',
+  authTokenEndpoint: 'SIP_AUTH_TOKEN_ENDPOINT',
   operators: 'SIP_OPERATORS',
   receiversFile: 'SIP_RECEIVERS',
   deliveryConcurrency: 'SIP_DELIVERY_CONCURRENCY',
@@ -147,7 +154,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
   }
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) raw[key] = value;
   const parsed = serverConfigSchema.safeParse(raw);
-  if (parsed.success) return { ok: true, config: parsed.data };
+  if (parsed.success) {
+    const auth = authSettingsProblem(parsed.data);
+    return auth === undefined ? { ok: true, config: parsed.data } : { ok: false, problems: [auth] };
+  }
   return {
     ok: false,
     problems: parsed.error.issues.map((issue) => {
@@ -156,4 +166,46 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
       return `${variable} (${key}) ${issue.message}; got ${JSON.stringify(raw[key])}`;
     }),
   };
+}
+
+/** What the authentication settings of `config` say to src/http/auth (`resolveAuthMode`). */
+export function authSettingsOf(config: ServerConfig): AuthSettings {
+  return {
+    authDisabled: config.authDisabled,
+    dataDir: config.dataDir,
+    ...(config.authIssuer === undefined ? {} : { issuer: config.authIssuer }),
+    ...(config.authAudience === undefined ? {} : { audience: config.authAudience.split(',').map((audience) => audience.trim()) }),
+    ...(config.authJwksUrl === undefined ? {} : { jwksUrl: config.authJwksUrl }),
+    ...(config.authPublicKey === undefined ? {} : { publicKey: config.authPublicKey }),
+    ...(config.authOrgClaim === undefined ? {} : { orgClaim: config.authOrgClaim }),
+    ...(config.authTokenEndpoint === undefined ? {} : { tokenEndpoint: config.authTokenEndpoint }),
+  };
+}
+
+/** The settings' names as src/http/auth says them, and the variables that set them. */
+const AUTH_SETTING_NAMES: readonly (readonly [string, keyof ServerConfig])[] = [
+  ['issuer', 'authIssuer'],
+  ['audience', 'authAudience'],
+  ['jwksUrl', 'authJwksUrl'],
+  ['publicKey', 'authPublicKey'],
+  ['orgClaim', 'authOrgClaim'],
+  ['tokenEndpoint', 'authTokenEndpoint'],
+  ['authDisabled', 'authDisabled'],
+];
+
+/**
+ * Why the authentication settings name no consistent mode (an issuer without an audience, a token
+ * endpoint without an issuer …), said with the variables that set them; undefined when they do. Checked
+ * with the other settings, so a half configuration stops the start as a bad setting (exit 2), before
+ * the store is opened.
+ */
+function authSettingsProblem(config: ServerConfig): string | undefined {
+  try {
+    resolveAuthMode(authSettingsOf(config));
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof AuthSettingsError)) throw error;
+    const names = AUTH_SETTING_NAMES.map(([name, key]) => `${name} is ${SETTING_VARIABLES[key]}`).join(', ');
+    return `the authentication settings do not fit together: ${error.message} (${names}; see the README, "Authentication")`;
+  }
 }

@@ -43,6 +43,7 @@ import { ignoredParameters, occurrences, single } from './query-params.js';
 import { isNarrowed, narrowedRead, readsNarrowed } from './narrowing.js';
 import { EVERYTHING_DOCUMENTATION, TYPE_SEARCH_DOCUMENTATION, includeParameters, searchableTypes, typeSearchParameters } from './fhir-search-parameters.js';
 import { utf8Bytes } from './utf8.js';
+import { withTokenEndpoint } from './smart-configuration.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 
@@ -292,7 +293,8 @@ export function baseUrl(request: Request): string {
   return `${request.protocol}://${request.get('host') ?? 'localhost'}${request.baseUrl}`;
 }
 
-export function capabilityStatement(base: string, at: Date): CapabilityStatement {
+/** What the facade supports, at `base`, as of `at`; its security names `tokenEndpoint` when the server knows the issuer's (src/http/smart-configuration.ts). */
+export function capabilityStatement(base: string, at: Date, tokenEndpoint?: URL): CapabilityStatement {
   const resource = (type: string): CapabilityStatementRestResource => {
     const profile = PROFILE_OF_TYPE[type];
     const carePlan = type === 'CarePlan';
@@ -387,11 +389,14 @@ export function capabilityStatement(base: string, at: Date): CapabilityStatement
     rest: [
       {
         mode: 'server',
-        security: {
-          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
-          description:
-            'Bearer tokens with SMART backend services scopes (system/CarePlan.read or system/*.read; system/AuditEvent.read for the audit log); the organisation the token names must be a party to the plan',
-        },
+        security: withTokenEndpoint(
+          {
+            service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+            description:
+              'Bearer tokens with SMART backend services scopes (system/CarePlan.read or system/*.read; system/AuditEvent.read for the audit log); the organisation the token names must be a party to the plan',
+          },
+          tokenEndpoint,
+        ),
         resource: [...WRITTEN_RESOURCE_TYPES.map(resource), auditEventCapability()],
       },
     ],
@@ -433,7 +438,7 @@ export function fhirRouter(dependencies: AppDependencies, router: Router = Route
   }
 
   router.get('/metadata', (request, response) => {
-    response.status(200).type(FHIR_JSON).send(JSON.stringify(withWriteCapabilities(capabilityStatement(baseUrl(request), clock()))));
+    response.status(200).type(FHIR_JSON).send(JSON.stringify(withWriteCapabilities(capabilityStatement(baseUrl(request), clock(), dependencies.tokenEndpoint))));
   });
 
   const searchCarePlans = route('search', async (request, response, caller, subject) => {

@@ -74,7 +74,7 @@ export function withWriteCapabilities(statement: CapabilityStatement): Capabilit
             security: {
               ...rest.security,
               description:
-                'Bearer tokens with SMART backend services scopes: system/CarePlan.read (v2 .rs) to read and search, system/CarePlan.write (v2 .c to record a new plan, .u to change one) for a transaction; the organisation the token names must be a party to the plan',
+                'Bearer tokens with SMART backend services scopes: system/CarePlan.read (v2 .rs) to read and search, system/CarePlan.write (v2 .c to record a new plan, .u to change one) for a transaction, system/AuditEvent.read (v2 .rs) for the audit log; the organisation the token names must be a party to the plan',
             },
           }),
       resource: (rest.resource ?? []).map((resource) => ({ ...resource, operation: [...(resource.operation ?? []), validate] })),

@@ -271,6 +271,8 @@ interface FhirOperation {
   readonly takesResource?: boolean;
   /** Takes search parameters as an `application/x-www-form-urlencoded` form (a search by POST). */
   readonly takesForm?: boolean;
+  /** Answers 200 with a JSON document that is not a FHIR resource (SMART discovery), described so. */
+  readonly answersJson?: string;
 }
 
 /**
@@ -279,6 +281,12 @@ interface FhirOperation {
  */
 export const FHIR_OPERATIONS: readonly FhirOperation[] = [
   { method: 'get', path: '/fhir/metadata', summary: 'The CapabilityStatement: the resource types, searches and SIP profiles supported' },
+  {
+    method: 'get',
+    path: '/fhir/.well-known/smart-configuration',
+    summary: "SMART discovery (application/json): the external issuer's token endpoint, the client credentials grant with private_key_jwt, the scopes; 404 when the server signs its own tokens (sip-fhir token)",
+    answersJson: 'The SMART configuration (SMART App Launch 2.2, "Conformance"): token_endpoint, grant_types_supported, token_endpoint_auth_methods_supported, scopes_supported, capabilities',
+  },
   { method: 'get', path: '/fhir/CarePlan', summary: 'Search the plans as a searchset Bundle (_id, identifier, patient, patient:identifier, status, date, _lastUpdated, _include, _revinclude, _sort, _count, _offset, _summary, _elements)', scope: READ },
   {
     method: 'post',
@@ -427,7 +435,10 @@ function fhirOperation(operation: FhirOperation): JsonObject {
       ? { requestBody: { required: false, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', additionalProperties: { type: 'string' } } } } } }
       : {}),
     responses: {
-      '200': { description: 'A FHIR R4 resource', content: { [FHIR_JSON]: { schema: ref('FhirResource') } } },
+      '200':
+        operation.answersJson === undefined
+          ? { description: 'A FHIR R4 resource', content: { [FHIR_JSON]: { schema: ref('FhirResource') } } }
+          : { description: operation.answersJson, content: { 'application/json': { schema: { type: 'object' } } } },
       default: { description: 'An error: an OperationOutcome (400, 401, 403, 404, 422, 429 …)', content: { [FHIR_JSON]: { schema: ref('OperationOutcome') } } },
     },
   };

@@ -20,7 +20,7 @@ import { createApp, type Caller } from './app.js';
 import { createAppServer, listen } from './node-server.js';
 import { transactionReaderPool } from './transaction-reader.js';
 import { loadMappings } from './inbound-routes.js';
-import type { ServerConfig } from './config.js';
+import { authSettingsOf, type ServerConfig } from './config.js';
 import { AuthError, allows, createAuthenticator, mayAccess, resolveAuthMode, wwwAuthenticate, type Authenticator } from './auth/index.js';
 import { HttpError } from './problem.js';
 
@@ -158,15 +158,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // The service's own log is batched (logger.ts); a logger handed in (tests) is used as it is.
   let ownLog: ServiceLog | undefined;
   const logger = options.logger ?? (ownLog = serviceLog()).logger;
-  const mode = resolveAuthMode({
-    authDisabled: config.authDisabled,
-    dataDir: config.dataDir,
-    ...(config.authIssuer === undefined ? {} : { issuer: config.authIssuer }),
-    ...(config.authAudience === undefined ? {} : { audience: config.authAudience.split(',').map((audience) => audience.trim()) }),
-    ...(config.authJwksUrl === undefined ? {} : { jwksUrl: config.authJwksUrl }),
-    ...(config.authPublicKey === undefined ? {} : { publicKey: config.authPublicKey }),
-    ...(config.authOrgClaim === undefined ? {} : { orgClaim: config.authOrgClaim }),
-  });
+  const mode = resolveAuthMode(authSettingsOf(config));
   const store = await createPlanStore(
     config.databaseUrl === undefined
       ? { dataDir: config.dataDir }
@@ -224,6 +216,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       rateLimitPerMinute: config.rateLimitPerMinute,
       ...(options.rateLimitStore === undefined ? {} : { rateLimitStore: options.rateLimitStore }),
       authenticate: authenticateWith(authenticator),
+      ...(mode.mode === 'external' && mode.tokenEndpoint !== undefined ? { tokenEndpoint: mode.tokenEndpoint } : {}),
       mayAccess: (plan, caller, at) => {
         if (authenticator.mode === 'disabled') return { allowed: true };
         const decision = mayAccess(plan, caller.organization, at);

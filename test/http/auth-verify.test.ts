@@ -231,6 +231,14 @@ describe('auth settings', () => {
   it('uses an external issuer when issuer, audience and one key are configured', () => {
     const mode = resolveAuthMode({ dataDir, issuer: ISSUER, audience: AUDIENCE, jwksUrl: 'https://idp.example.se/jwks' });
     expect(mode).toMatchObject({ mode: 'external', issuer: ISSUER, audience: [AUDIENCE], orgClaim: 'hsa_id', clockToleranceSeconds: 30 });
+    expect(mode).not.toHaveProperty('tokenEndpoint');
+  });
+
+  it("keeps an external issuer's token endpoint, https or on localhost", () => {
+    const https = resolveAuthMode({ dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'https://idp.example.se/oauth2/token' });
+    expect(https).toMatchObject({ mode: 'external', tokenEndpoint: new URL('https://idp.example.se/oauth2/token') });
+    const loopback = resolveAuthMode({ dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'http://127.0.0.1:9000/token' });
+    expect(loopback).toMatchObject({ mode: 'external', tokenEndpoint: new URL('http://127.0.0.1:9000/token') });
   });
 
   it('turns authentication off only when told, and says so loudly', async () => {
@@ -252,6 +260,10 @@ describe('auth settings', () => {
     { name: 'authDisabled beside an issuer', settings: { dataDir, authDisabled: true, issuer: ISSUER }, message: /choose one/ },
     { name: 'orgClaim alone (local mode has its own claim)', settings: { dataDir, orgClaim: 'org' }, message: /issuer is required/ },
     { name: 'a clock tolerance of an hour', settings: { dataDir, clockToleranceSeconds: 3600 }, message: /clockToleranceSeconds/ },
+    { name: 'a token endpoint without an issuer (the local key has none)', settings: { dataDir, tokenEndpoint: 'https://idp.example.se/token' }, message: /tokenEndpoint is an external issuer's.*sip-fhir token/ },
+    { name: 'a token endpoint with authentication off', settings: { dataDir, authDisabled: true, tokenEndpoint: 'https://idp.example.se/token' }, message: /tokenEndpoint is set while authDisabled is/ },
+    { name: 'a token endpoint over plain http', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'http://idp.example.se/token' }, message: /tokenEndpoint must be https/ },
+    { name: 'a token endpoint that is no URL', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'idp token' }, message: /tokenEndpoint is not a URL/ },
   ];
   for (const bad of BAD) {
     it(`refuses ${bad.name}`, () => {

@@ -65,6 +65,39 @@ describe('settings', () => {
     expect(result).toMatchObject({ ok: true, config: { port: 9100, host: '127.0.0.1', dataDir: './data', maxBodyBytes: 2 * 1024 * 1024, loadExamples: true, authDisabled: false } });
   });
 
+  it('names authentication settings that do not fit together with their variables, before anything starts', () => {
+    const halfIssuer = loadConfig({ SIP_AUTH_ISSUER: 'https://idp.example.se' });
+    expect(halfIssuer.ok).toBe(false);
+    if (halfIssuer.ok) return;
+    expect(halfIssuer.problems).toHaveLength(1);
+    expect(halfIssuer.problems[0]).toMatch(/^the authentication settings do not fit together: audience is required .*audience is SIP_AUTH_AUDIENCE/);
+    const endpointAlone = loadConfig({ SIP_AUTH_TOKEN_ENDPOINT: 'https://idp.example.se/token' });
+    expect(endpointAlone.ok).toBe(false);
+    if (endpointAlone.ok) return;
+    expect(endpointAlone.problems[0]).toMatch(/tokenEndpoint is an external issuer's.*tokenEndpoint is SIP_AUTH_TOKEN_ENDPOINT/);
+    const notUrl = loadConfig({ SIP_AUTH_TOKEN_ENDPOINT: 'token please' });
+    expect(notUrl.ok).toBe(false);
+    if (notUrl.ok) return;
+    expect(notUrl.problems.join('\n')).toMatch(/SIP_AUTH_TOKEN_ENDPOINT \(authTokenEndpoint\) must be a URL/);
+    const whole = loadConfig({ SIP_AUTH_ISSUER: 'https://idp.example.se', SIP_AUTH_AUDIENCE: 'sip', SIP_AUTH_PUBLIC_KEY: 'pem', SIP_AUTH_TOKEN_ENDPOINT: 'https://idp.example.se/token' });
+    expect(whole).toMatchObject({ ok: true, config: { authTokenEndpoint: 'https://idp.example.se/token' } });
+  });
+
+  it('sip-fhir serve refuses authentication settings that do not fit together with exit 2, not as an internal error', async () => {
+    const err: string[] = [];
+    const saved = process.env.SIP_AUTH_ISSUER;
+    process.env.SIP_AUTH_ISSUER = 'https://idp.example.se';
+    try {
+      const status = await main(['serve', '--port', '0'], { out: () => undefined, err: (text) => err.push(text) });
+      expect(status).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.SIP_AUTH_ISSUER;
+      else process.env.SIP_AUTH_ISSUER = saved;
+    }
+    expect(err.join('\n')).toMatch(/the settings are not valid:\n {2}the authentication settings do not fit together: audience is required/);
+    expect(err.join('\n')).not.toMatch(/internal error/);
+  });
+
   it('sip-fhir serve refuses bad settings with exit 2 and the reason on stderr', async () => {
     const err: string[] = [];
     const status = await main(['serve', '--port', 'eighty'], { out: () => undefined, err: (text) => err.push(text) });
@@ -87,5 +120,14 @@ describe('the start-up banner', () => {
         '              npx sip-fhir token --data-dir ./data --org SE2321000180-1000 --scope "system/*.*"',
       ]),
     );
+  });
+
+  it("names an external issuer's token endpoint and where SMART clients find it, or the setting that would", () => {
+    const external = { dataDir: './data', authIssuer: 'https://idp.example.se', authAudience: 'sip', authPublicKey: 'pem' };
+    const named = banner('http://127.0.0.1:8080', serverConfigSchema.parse({ ...external, authTokenEndpoint: 'https://idp.example.se/token' }), 'external');
+    expect(named).toContain('its token endpoint https://idp.example.se/token, named at http://127.0.0.1:8080/fhir/.well-known/smart-configuration');
+    const unnamed = banner('http://127.0.0.1:8080', serverConfigSchema.parse(external), 'external');
+    expect(unnamed).toContain('(set SIP_AUTH_TOKEN_ENDPOINT to name its token endpoint to SMART clients)');
+    expect(banner('http://127.0.0.1:8080', serverConfigSchema.parse({ dataDir: './data' }), 'local')).not.toContain('token endpoint');
   });
 });

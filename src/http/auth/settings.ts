@@ -2,7 +2,8 @@
  * How the service authenticates callers, decided once at start:
  *
  * - **external**: `issuer`, `audience` and exactly one of `jwksUrl` or `publicKey` are set; bearer
- *   tokens from that issuer are verified;
+ *   tokens from that issuer are verified. `tokenEndpoint`, when set, is the issuer's OAuth token
+ *   endpoint, which the server names to SMART clients (src/http/smart-configuration.ts);
  * - **local** (the default): none of them is set; the server verifies tokens signed by its own key in
  *   the data folder (`sip-fhir token` issues them), so a fresh install is never open;
  * - **disabled**: `authDisabled: true` and nothing else about tokens; every request is let through and
@@ -40,6 +41,11 @@ export interface AuthSettings {
   readonly orgClaim?: string;
   /** Allowed clock skew in seconds (0–300); `DEFAULT_CLOCK_TOLERANCE_SECONDS` when absent. */
   readonly clockToleranceSeconds?: number;
+  /**
+   * The external issuer's OAuth 2.0 token endpoint, where SMART Backend Services clients get their
+   * tokens; https (http only on localhost). External mode only: the local key has no token endpoint.
+   */
+  readonly tokenEndpoint?: string;
   /** Where the local signing key lives (local mode). */
   readonly dataDir: string;
 }
@@ -57,6 +63,8 @@ export type AuthMode =
       readonly algorithms: readonly string[];
       readonly orgClaim: string;
       readonly clockToleranceSeconds: number;
+      /** The issuer's token endpoint, when configured. */
+      readonly tokenEndpoint?: URL;
     };
 
 /** Settings that name no consistent mode. */
@@ -65,6 +73,22 @@ export class AuthSettingsError extends Error {
 }
 
 const nonEmpty = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
+
+/**
+ * `value` as a URL the server may trust for keys or name for tokens: https, or http on localhost
+ * (for testing), since anything else could be swapped or read on the way.
+ */
+function secureUrl(name: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new AuthSettingsError(`${name} is not a URL`);
+  }
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new AuthSettingsError(`${name} must be https (http only on localhost)`);
+  return url;
+}
 
 /** Decides the mode from the settings, or says what is missing or contradictory. */
 export function resolveAuthMode(settings: AuthSettings): AuthMode {
@@ -85,25 +109,20 @@ export function resolveAuthMode(settings: AuthSettings): AuthMode {
 
   if (settings.authDisabled === true) {
     if (named.length > 0) throw new AuthSettingsError(`authDisabled is set together with ${named.join(', ')}: choose one`);
+    if (settings.tokenEndpoint !== undefined) throw new AuthSettingsError('tokenEndpoint is set while authDisabled is: a token endpoint is an external issuer\'s, set with issuer, audience and its key');
     return { mode: 'disabled' };
   }
-  if (named.length === 0) return { mode: 'local', dataDir: settings.dataDir, clockToleranceSeconds: tolerance };
+  if (named.length === 0) {
+    if (settings.tokenEndpoint !== undefined) throw new AuthSettingsError('tokenEndpoint is an external issuer\'s: set issuer, audience and jwksUrl or publicKey with it (tokens signed by the local key come from `sip-fhir token`, not from a token endpoint)');
+    return { mode: 'local', dataDir: settings.dataDir, clockToleranceSeconds: tolerance };
+  }
 
   if (!nonEmpty(settings.issuer)) throw new AuthSettingsError('issuer is required when tokens come from an external issuer');
   if (audience.length === 0 || !audience.every((item) => nonEmpty(item))) throw new AuthSettingsError('audience is required when tokens come from an external issuer');
   if (external.jwksUrl === external.publicKey) throw new AuthSettingsError('set exactly one of jwksUrl and publicKey');
   let key: ExternalKey;
   if (settings.jwksUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(settings.jwksUrl);
-    } catch {
-      throw new AuthSettingsError('jwksUrl is not a URL');
-    }
-    // Keys fetched over plain HTTP could be swapped on the way; localhost is allowed for testing.
-    const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new AuthSettingsError('jwksUrl must be https (http only on localhost)');
-    key = { jwksUrl: url };
+    key = { jwksUrl: secureUrl('jwksUrl', settings.jwksUrl) };
   } else {
     key = { publicKey: settings.publicKey ?? '' };
   }
@@ -112,7 +131,8 @@ export function resolveAuthMode(settings: AuthSettings): AuthMode {
   if (algorithms.length === 0 || refused.length > 0) throw new AuthSettingsError(`algorithms must be some of ${DEFAULT_ALGORITHMS.join(', ')}`);
   const orgClaim = settings.orgClaim ?? DEFAULT_ORG_CLAIM;
   if (!nonEmpty(orgClaim)) throw new AuthSettingsError('orgClaim must not be empty');
-  return { mode: 'external', issuer: settings.issuer ?? '', audience, key, algorithms, orgClaim, clockToleranceSeconds: tolerance };
+  const tokenEndpoint = settings.tokenEndpoint === undefined ? undefined : secureUrl('tokenEndpoint', settings.tokenEndpoint);
+  return { mode: 'external', issuer: settings.issuer ?? '', audience, key, algorithms, orgClaim, clockToleranceSeconds: tolerance, ...(tokenEndpoint === undefined ? {} : { tokenEndpoint }) };
 }
 
 /** What the server prints at every start when authentication is disabled. */
