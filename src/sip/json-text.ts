@@ -4,8 +4,11 @@
  * `validate` command can use it without loading the SIP model.
  */
 
-/** The parsed value, or why the text is not acceptable JSON, located in the file. */
-export type JsonText = { ok: true; value: unknown } | { ok: false; message: string };
+/**
+ * The parsed value, or why the text is not acceptable JSON, located in the file; where the fault is a
+ * member of the parsed document (a property given twice), also its JSON pointer.
+ */
+export type JsonText = { ok: true; value: unknown } | { ok: false; message: string; pointer?: string };
 
 /** How many characters V8 quotes on either side of an unexpected token. */
 const V8_CONTEXT = 10;
@@ -173,14 +176,107 @@ function stringEnd(text: string, start: number): number {
   return text.length;
 }
 
+/**
+ * The object members of a parsed JSON value, counted: what `JSON.parse` kept, one per distinct name of
+ * each object.
+ */
+function memberCount(value: unknown): number {
+  let count = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item !== 'object' || item === null) continue;
+    if (Array.isArray(item)) {
+      for (const element of item as unknown[]) if (typeof element === 'object' && element !== null) pending.push(element);
+      continue;
+    }
+    for (const name in item) {
+      count += 1;
+      const member = (item as Record<string, unknown>)[name];
+      if (typeof member === 'object' && member !== null) pending.push(member);
+    }
+  }
+  return count;
+}
+
+/** How many times a quote is followed at once by a colon: once for every member name so written, and once for each `\":` inside a string. */
+function quoteColonCount(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('":'); at >= 0; at = text.indexOf('":', at + 2)) count += 1;
+  return count;
+}
+
+/** A quote, whitespace, a colon: a member name written with whitespace before its colon (or such text inside a string). */
+const SPACE_BEFORE_COLON = /"[ \t\r\n]+:/;
+
+/**
+ * Whether valid JSON `text`, parsed as `value`, may give one object a member name twice, which
+ * `JSON.parse` takes silently, keeping the last. Without whitespace before any colon, every member
+ * name adds one to {@link quoteColonCount}, so a count equal to the members `JSON.parse` kept means
+ * that no name was dropped: three passes of native string search and one walk of the value, a few
+ * per cent of `JSON.parse`'s time, where the exact scan ({@link repeatedName}) takes most of it.
+ */
+export function mayRepeatName(text: string, value: unknown): boolean {
+  return SPACE_BEFORE_COLON.test(text) || quoteColonCount(text) !== memberCount(value);
+}
+
+/** `token` as a JSON pointer's reference token (RFC 6901 §3). */
+function pointerToken(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/**
+ * The first member name that valid JSON `text` gives twice in one object: the offset of its second
+ * occurrence, the name (escapes decoded, so `"\u0061"` repeats `"a"`), and the JSON pointer of the
+ * member it repeats. RFC 8259 §4 asks that names be unique and leaves what a reader does with a
+ * repeated one open; `JSON.parse` keeps the last. FHIR's JSON has every property once
+ * (https://hl7.org/fhir/R4/json.html), and the HL7 validator refuses a repeated one
+ * (`DUPLICATE_JSON_PROPERTY`), so the project's reader refuses it too.
+ */
+export function repeatedName(text: string): { offset: number; name: string; pointer: string } | undefined {
+  /** Each open object (its names so far) or array, with the member or element being read in it. */
+  const scopes: { readonly names: Set<string> | undefined; step: number | string }[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const code = text.charCodeAt(at);
+    if (code === 0x22 /* " */) {
+      const end = stringEnd(text, at);
+      const scope = scopes[scopes.length - 1];
+      let next = end;
+      while (isJsonSpace(text.charCodeAt(next))) next += 1;
+      if (scope?.names !== undefined && text.charCodeAt(next) === 0x3a /* : */) {
+        const name = JSON.parse(text.slice(at, end)) as string;
+        if (scope.names.has(name)) {
+          const pointer = [...scopes.slice(0, -1).map((open) => `/${pointerToken(String(open.step))}`), `/${pointerToken(name)}`].join('');
+          return { offset: at, name, pointer };
+        }
+        scope.names.add(name);
+        scope.step = name;
+      }
+      at = end;
+      continue;
+    }
+    if (code === 0x7b /* { */) scopes.push({ names: new Set(), step: '' });
+    else if (code === 0x5b /* [ */) scopes.push({ names: undefined, step: 0 });
+    else if (code === 0x7d /* } */ || code === 0x5d /* ] */) scopes.pop();
+    else if (code === 0x2c /* , */) {
+      const scope = scopes[scopes.length - 1];
+      if (scope !== undefined && scope.names === undefined) scope.step = Number(scope.step) + 1;
+    }
+    at += 1;
+  }
+  return undefined;
+}
+
 /** V8's reason without its position or quoted snippet, which the line and column replace. */
 function reasonOf(detail: string): string {
   return detail.replace(/\s*in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
 }
 
 /**
- * Parses JSON text. A syntax error, and a number out of the double range, become a message naming
- * the line and column; `firstLine` is the file line the text starts on (an `.ndjson` line).
+ * Parses JSON text. A syntax error, a number out of the double range and a member name given twice
+ * in one object ({@link repeatedName}) become a message naming the line and column; `firstLine` is
+ * the file line the text starts on (an `.ndjson` line).
  */
 export function parseJson(text: string, firstLine = 1): JsonText {
   let value: unknown;
@@ -190,6 +286,14 @@ export function parseJson(text: string, firstLine = 1): JsonText {
     const detail = error instanceof Error ? error.message : String(error);
     const offset = jsonErrorOffset(detail, text);
     return { ok: false, message: `Malformed JSON${where(text, offset, firstLine)}: ${reasonOf(detail)}` };
+  }
+  const repeated = mayRepeatName(text, value) ? repeatedName(text) : undefined;
+  if (repeated !== undefined) {
+    return {
+      ok: false,
+      message: `Malformed JSON${where(text, repeated.offset, firstLine)}: the property ${JSON.stringify(repeated.name)} is given twice in one object (at ${repeated.pointer}); JSON readers would keep only one of the two values`,
+      pointer: repeated.pointer,
+    };
   }
   const huge = outOfRangeNumber(text);
   if (huge === undefined) return { ok: true, value };

@@ -10,12 +10,13 @@ import { toPointer, type Problem } from './problem.js';
 export type ParseResult = { ok: true; plan: SipPlan } | { ok: false; problems: Problem[] };
 
 /**
- * Parses JSON text (see `parseJson`): malformed JSON, and a number out of the double range, are one
- * `json.malformed` problem naming the line and column.
+ * Parses JSON text (see `parseJson`): malformed JSON, a number out of the double range and a property
+ * given twice in one object are one `json.malformed` problem naming the line and column (and, for a
+ * repeated property, its JSON pointer).
  */
 export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; problems: Problem[] } {
   const json = parseJson(text);
-  return json.ok ? json : { ok: false, problems: [{ code: 'json.malformed', severity: 'error', pointer: '', message: json.message }] };
+  return json.ok ? json : { ok: false, problems: [{ code: 'json.malformed', severity: 'error', pointer: json.pointer ?? '', message: json.message }] };
 }
 
 function describeReceived(input: unknown): string {

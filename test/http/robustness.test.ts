@@ -166,6 +166,28 @@ describe.each(DRIVERS)('bad input on %s', (_name, driver) => {
     }
   });
 
+  it('a property given twice in one object is refused with 400, its line, column and pointer, and nothing is recorded', async () => {
+    const id = 'sip-fuzz-twice';
+    const text = JSON.stringify(planToBundle(freshPlan(id), DEFAULT_MAPPING_OPTIONS, NOW));
+    const carePlanAt = text.indexOf('"resourceType":"CarePlan"');
+    expect(carePlanAt).toBeGreaterThan(0);
+    // The CarePlan's status given twice: JSON.parse would keep the second silently.
+    const twice = `${text.slice(0, carePlanAt)}"status":"revoked",${text.slice(carePlanAt)}`;
+    for (const path of ['/fhir', '/fhir/$validate']) {
+      const response = await fetch(`${test.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${test.token}`, 'Content-Type': 'application/fhir+json' }, body: twice });
+      expect(response.status, path).toBe(400);
+      const diagnostics = ((await response.json()) as { issue: { diagnostics?: string }[] }).issue[0]?.diagnostics;
+      expect(diagnostics, path).toMatch(/at line 1, column \d+: the property "status" is given twice in one object \(at \/entry\/\d+\/resource\/status\)/);
+    }
+    const plan = { ...freshPlan(id), notes: 'en' };
+    const sip = JSON.stringify(plan).replace('"notes":"en"', '"notes":"en","notes":"två"');
+    const problem = await fetch(`${test.url}/sip/plans`, { method: 'POST', headers: { Authorization: `Bearer ${test.token}`, 'Content-Type': 'application/json' }, body: sip });
+    expect(problem.status).toBe(400);
+    expect(await problem.json()).toMatchObject({ problems: [{ code: 'json.malformed', pointer: '/notes' }] });
+    const stored = await fetch(`${test.url}/sip/plans/${id}`, { headers: { Authorization: `Bearer ${test.token}` } });
+    expect(stored.status).toBe(404);
+  });
+
   it('arbitrary text and bytes sent as application/json', async () => {
     await property(fc.tuple(fc.constantFrom(...WRITE_PATHS), fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.uint8Array({ maxLength: 200 }))), ([path, body]) => ({
       method: PUT_PATHS.has(path) ? 'PUT' : 'POST',

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { firstInvalidUtf8 } from '../../src/cli/files.js';
 import { DEFAULT_MAPPING_OPTIONS, planToBundle } from '../../src/fhir/index.js';
 import { parsePlanText } from '../../src/sip/index.js';
-import { mayHoldOutOfRange, outOfRangeNumber, parseJson } from '../../src/sip/json-text.js';
+import { visit } from 'jsonc-parser';
+import { lineAndColumn, mayHoldOutOfRange, mayRepeatName, outOfRangeNumber, parseJson, repeatedName } from '../../src/sip/json-text.js';
 
 describe('outOfRangeNumber', () => {
   it('finds a number beyond ±1.8e308, however it is written, and where', () => {
@@ -113,6 +114,97 @@ describe('parseJson', () => {
 
   it('gives the value of valid JSON', () => {
     expect(parseJson('{"a": [1, "x", null]}')).toEqual({ ok: true, value: { a: [1, 'x', null] } });
+  });
+});
+
+describe('a property given twice in one object', () => {
+  it('is refused with its line, column and JSON pointer, wherever it is', () => {
+    expect(parseJson('{"resourceType":"Patient","active":true,"active":false}')).toEqual({
+      ok: false,
+      message: 'Malformed JSON at line 1, column 41: the property "active" is given twice in one object (at /active); JSON readers would keep only one of the two values',
+      pointer: '/active',
+    });
+    expect(parseJson('{\n  "name": [\n    {"family": "Berg"},\n    {"given": ["Åsa"], "given": ["Eva"]}\n  ]\n}')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('at line 4, column 24: the property "given" is given twice in one object (at /name/1/given)') as unknown,
+      pointer: '/name/1/given',
+    });
+    // The same name written two ways, with whitespace before the colon; names that need escaping in a pointer (RFC 6901).
+    expect(parseJson('{"a": 1, "\\u0061" : 2}')).toMatchObject({ ok: false, pointer: '/a' });
+    expect(parseJson('{"x/y": {"~": 1, "~": 2}}')).toMatchObject({ ok: false, pointer: '/x~1y/~0' });
+    // An .ndjson line starts lower in its file.
+    expect(parseJson('{"a":1,"a":2}', 9)).toMatchObject({ ok: false, message: expect.stringContaining('at line 9, column 8') as unknown });
+  });
+
+  it('is told from the same name in sibling objects, in nested objects, and from "\\":" inside strings', () => {
+    const text = '{"a": {"a": 1}, "b": [{"c": 1}, {"c": 2}], "d": "he said \\": ok\\"", "e" :{"a": "\\":"}}';
+    expect(mayRepeatName(text, JSON.parse(text))).toBe(true);
+    expect(repeatedName(text)).toBeUndefined();
+    expect(parseJson(text)).toMatchObject({ ok: true });
+  });
+
+  it('lets the examples and their Bundles through on the quick look alone', () => {
+    const texts = readdirSync('examples')
+      .filter((name) => name.endsWith('.json'))
+      .flatMap((name) => {
+        const text = readFileSync(join('examples', name), 'utf8');
+        const parsed = parsePlanText(text);
+        return parsed.ok ? [JSON.stringify(parsed.plan), JSON.stringify(planToBundle(parsed.plan, DEFAULT_MAPPING_OPTIONS))] : [];
+      });
+    expect(texts.length).toBeGreaterThanOrEqual(16);
+    for (const text of texts) expect(mayRepeatName(text, JSON.parse(text))).toBe(false);
+  });
+
+  /** The offset of the first repeated name's second occurrence, by jsonc-parser (Microsoft's, not this project's): the oracle. */
+  const firstRepeat = (text: string): number | undefined => {
+    const open: Set<string>[] = [];
+    let found: number | undefined;
+    visit(text, {
+      onObjectBegin: () => {
+        open.push(new Set());
+      },
+      onObjectEnd: () => {
+        open.pop();
+      },
+      onObjectProperty: (name, offset) => {
+        const names = open[open.length - 1];
+        if (names === undefined) return;
+        if (names.has(name) && found === undefined) found = offset;
+        names.add(name);
+      },
+    });
+    return found;
+  };
+
+  /** Names from a few letters (so they repeat often), some escaped, some with a quote and colon in them; whitespace and strings that hold `":`. */
+  const name = fc.constantFrom('"a"', '"b"', '"\\u0061"', '"a\\":"', '"x/y"', '"c"');
+  const space = fc.constantFrom('', ' ', '\n', '\t ');
+  const scalar = fc.constantFrom('1', 'true', 'null', '"v"', '"he said \\": no"', '"\\"\\":"', '"a"');
+  const valueText: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      scalar,
+      fc.array(fc.tuple(space, tie('value')), { maxLength: 4 }).map((items) => `[${items.map((item) => item.join('')).join(',')}]`),
+      fc.array(fc.tuple(name, space, space, tie('value')), { maxLength: 4 }).map((members) => `{${members.map(([key, before, after, value]) => `${key}${before}:${after}${value}`).join(',')}}`),
+    ),
+  })).value;
+
+  it('is found exactly where jsonc-parser finds it, and the quick look never misses one', () => {
+    fc.assert(
+      fc.property(valueText, (text) => {
+        const expected = firstRepeat(text);
+        const parsed = parseJson(text);
+        if (expected === undefined) {
+          expect(parsed.ok).toBe(true);
+          return;
+        }
+        expect(mayRepeatName(text, JSON.parse(text))).toBe(true);
+        expect(repeatedName(text)?.offset).toBe(expected);
+        const { line, column } = lineAndColumn(text, expected);
+        expect(parsed).toMatchObject({ ok: false, message: expect.stringContaining(`at line ${String(line)}, column ${String(column)}: the property`) as unknown });
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
