@@ -1,3 +1,4 @@
+import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,11 @@ const clock = (): Date => NOW;
 const ISSUER = 'https://idp.example.se';
 const AUDIENCE = 'https://sip.example.se/fhir';
 const ORG = 'SE2321000180-1000';
+/** A key pair made when the file loads, for the settings' checks (the verification tests make theirs in beforeAll). */
+const SETTINGS_KEYS = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+const PUBLIC_PEM = SETTINGS_KEYS.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const PRIVATE_PEM = SETTINGS_KEYS.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const PRIVATE_JWK: JsonWebKey = SETTINGS_KEYS.privateKey.export({ format: 'jwk' });
 
 let issuerKey: { privateKey: CryptoKey; publicKey: CryptoKey };
 let otherKey: { privateKey: CryptoKey; publicKey: CryptoKey };
@@ -235,9 +241,9 @@ describe('auth settings', () => {
   });
 
   it("keeps an external issuer's token endpoint, https or on localhost", () => {
-    const https = resolveAuthMode({ dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'https://idp.example.se/oauth2/token' });
+    const https = resolveAuthMode({ dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: PUBLIC_PEM, tokenEndpoint: 'https://idp.example.se/oauth2/token' });
     expect(https).toMatchObject({ mode: 'external', tokenEndpoint: new URL('https://idp.example.se/oauth2/token') });
-    const loopback = resolveAuthMode({ dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'http://127.0.0.1:9000/token' });
+    const loopback = resolveAuthMode({ dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: PUBLIC_PEM, tokenEndpoint: 'http://127.0.0.1:9000/token' });
     expect(loopback).toMatchObject({ mode: 'external', tokenEndpoint: new URL('http://127.0.0.1:9000/token') });
   });
 
@@ -260,10 +266,14 @@ describe('auth settings', () => {
     { name: 'authDisabled beside an issuer', settings: { dataDir, authDisabled: true, issuer: ISSUER }, message: /choose one/ },
     { name: 'orgClaim alone (local mode has its own claim)', settings: { dataDir, orgClaim: 'org' }, message: /issuer is required/ },
     { name: 'a clock tolerance of an hour', settings: { dataDir, clockToleranceSeconds: 3600 }, message: /clockToleranceSeconds/ },
+    { name: 'a key that is no PEM public key', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'garbage' }, message: /publicKey is not a PEM public key/ },
+    { name: 'a private key in PEM', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: PRIVATE_PEM }, message: /publicKey is not a PEM public key/ },
+    { name: 'a PEM public key that does not read', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n' }, message: /publicKey cannot be read/ },
+    { name: 'a private JWK', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: PRIVATE_JWK }, message: /publicKey is a private key/ },
     { name: 'a token endpoint without an issuer (the local key has none)', settings: { dataDir, tokenEndpoint: 'https://idp.example.se/token' }, message: /tokenEndpoint is an external issuer's.*sip-fhir token/ },
     { name: 'a token endpoint with authentication off', settings: { dataDir, authDisabled: true, tokenEndpoint: 'https://idp.example.se/token' }, message: /tokenEndpoint is set while authDisabled is/ },
-    { name: 'a token endpoint over plain http', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'http://idp.example.se/token' }, message: /tokenEndpoint must be https/ },
-    { name: 'a token endpoint that is no URL', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: 'pem', tokenEndpoint: 'idp token' }, message: /tokenEndpoint is not a URL/ },
+    { name: 'a token endpoint over plain http', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: PUBLIC_PEM, tokenEndpoint: 'http://idp.example.se/token' }, message: /tokenEndpoint must be https/ },
+    { name: 'a token endpoint that is no URL', settings: { dataDir, issuer: ISSUER, audience: AUDIENCE, publicKey: PUBLIC_PEM, tokenEndpoint: 'idp token' }, message: /tokenEndpoint is not a URL/ },
   ];
   for (const bad of BAD) {
     it(`refuses ${bad.name}`, () => {

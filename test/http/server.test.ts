@@ -3,6 +3,7 @@
  * has in the file; settings checked before anything starts, every bad one named; `sip-fhir serve`
  * refusing bad settings with exit 2.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,11 +76,16 @@ describe('settings', () => {
     expect(endpointAlone.ok).toBe(false);
     if (endpointAlone.ok) return;
     expect(endpointAlone.problems[0]).toMatch(/tokenEndpoint is an external issuer's.*tokenEndpoint is SIP_AUTH_TOKEN_ENDPOINT/);
+    // A key that cannot be read stopped nothing before: every token was then refused with a 503.
+    const badKey = loadConfig({ SIP_AUTH_ISSUER: 'https://idp.example.se', SIP_AUTH_AUDIENCE: 'sip', SIP_AUTH_PUBLIC_KEY: 'garbage' });
+    expect(badKey.ok).toBe(false);
+    if (badKey.ok) return;
+    expect(badKey.problems[0]).toMatch(/publicKey is not a PEM public key.*publicKey is SIP_AUTH_PUBLIC_KEY/);
     const notUrl = loadConfig({ SIP_AUTH_TOKEN_ENDPOINT: 'token please' });
     expect(notUrl.ok).toBe(false);
     if (notUrl.ok) return;
     expect(notUrl.problems.join('\n')).toMatch(/SIP_AUTH_TOKEN_ENDPOINT \(authTokenEndpoint\) must be a URL/);
-    const whole = loadConfig({ SIP_AUTH_ISSUER: 'https://idp.example.se', SIP_AUTH_AUDIENCE: 'sip', SIP_AUTH_PUBLIC_KEY: 'pem', SIP_AUTH_TOKEN_ENDPOINT: 'https://idp.example.se/token' });
+    const whole = loadConfig({ SIP_AUTH_ISSUER: 'https://idp.example.se', SIP_AUTH_AUDIENCE: 'sip', SIP_AUTH_PUBLIC_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(), SIP_AUTH_TOKEN_ENDPOINT: 'https://idp.example.se/token' });
     expect(whole).toMatchObject({ ok: true, config: { authTokenEndpoint: 'https://idp.example.se/token' } });
   });
 

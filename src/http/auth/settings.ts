@@ -12,6 +12,7 @@
  * Half a configuration (an issuer without a key, a key without an audience, `authDisabled` beside an
  * issuer) is an error, never a silent fall-back to another mode.
  */
+import { createPublicKey } from 'node:crypto';
 import type { JWK } from 'jose';
 
 /** The claim holding the calling organisation's HSA-id, unless `orgClaim` names another. */
@@ -90,6 +91,23 @@ function secureUrl(name: string, value: string): URL {
   return url;
 }
 
+/**
+ * Refuses `key` unless it is a public key jose can verify with: a PEM SPKI (`-----BEGIN PUBLIC KEY-----`, what
+ * jose's `importSPKI` reads) or a public JWK. Checked at start, so a key that cannot be read stops the
+ * start, where it had let every token be refused (503, as if a key set could not be fetched).
+ */
+function checkedPublicKey(key: string | JWK): void {
+  if (typeof key !== 'string' && typeof key.d === 'string') throw new AuthSettingsError("publicKey is a private key: give the issuer's public key");
+  if (typeof key === 'string' && !key.trimStart().startsWith('-----BEGIN PUBLIC KEY-----')) {
+    throw new AuthSettingsError('publicKey is not a PEM public key: it must begin with -----BEGIN PUBLIC KEY----- (SPKI)');
+  }
+  try {
+    createPublicKey(typeof key === 'string' ? { key, format: 'pem' } : { key: { ...key }, format: 'jwk' });
+  } catch {
+    throw new AuthSettingsError('publicKey cannot be read as a public key (a PEM SPKI or a public JWK)');
+  }
+}
+
 /** Decides the mode from the settings, or says what is missing or contradictory. */
 export function resolveAuthMode(settings: AuthSettings): AuthMode {
   const audience = settings.audience === undefined ? [] : typeof settings.audience === 'string' ? [settings.audience] : [...settings.audience];
@@ -131,6 +149,7 @@ export function resolveAuthMode(settings: AuthSettings): AuthMode {
   if (algorithms.length === 0 || refused.length > 0) throw new AuthSettingsError(`algorithms must be some of ${DEFAULT_ALGORITHMS.join(', ')}`);
   const orgClaim = settings.orgClaim ?? DEFAULT_ORG_CLAIM;
   if (!nonEmpty(orgClaim)) throw new AuthSettingsError('orgClaim must not be empty');
+  if ('publicKey' in key) checkedPublicKey(key.publicKey);
   const tokenEndpoint = settings.tokenEndpoint === undefined ? undefined : secureUrl('tokenEndpoint', settings.tokenEndpoint);
   return { mode: 'external', issuer: settings.issuer ?? '', audience, key, algorithms, orgClaim, clockToleranceSeconds: tolerance, ...(tokenEndpoint === undefined ? {} : { tokenEndpoint }) };
 }
