@@ -70,15 +70,17 @@ describe('outOfRangeNumber on generated texts', () => {
   });
 });
 
+/** Each example plan as its file has it, as a client would send it (compact), and its FHIR Bundle as the server is sent one: HSA-ids and uuids throughout. */
+const EXAMPLES = readdirSync('examples')
+  .filter((name) => name.endsWith('.json'))
+  .flatMap((name) => {
+    const file = readFileSync(join('examples', name), 'utf8');
+    const parsed = parsePlanText(file);
+    return parsed.ok ? [{ file, plan: JSON.stringify(parsed.plan), bundle: JSON.stringify(planToBundle(parsed.plan, DEFAULT_MAPPING_OPTIONS)) }] : [];
+  });
+
 describe('mayHoldOutOfRange: the look before the exact scan', () => {
-  /** The examples' plans and their FHIR Bundles, as the server is sent them: HSA-ids and uuids throughout. */
-  const texts = readdirSync('examples')
-    .filter((name) => name.endsWith('.json'))
-    .flatMap((name) => {
-      const text = readFileSync(join('examples', name), 'utf8');
-      const parsed = parsePlanText(text);
-      return parsed.ok ? [text, JSON.stringify(planToBundle(parsed.plan, DEFAULT_MAPPING_OPTIONS))] : [];
-    });
+  const texts = EXAMPLES.flatMap(({ file, bundle }) => [file, bundle]);
 
   it('lets the examples and their Bundles through without the scan, though the expression alone matches each (their HSA-ids)', () => {
     expect(texts.length).toBeGreaterThanOrEqual(16);
@@ -144,13 +146,7 @@ describe('a property given twice in one object', () => {
   });
 
   it('lets the examples and their Bundles through on the quick look alone', () => {
-    const texts = readdirSync('examples')
-      .filter((name) => name.endsWith('.json'))
-      .flatMap((name) => {
-        const text = readFileSync(join('examples', name), 'utf8');
-        const parsed = parsePlanText(text);
-        return parsed.ok ? [JSON.stringify(parsed.plan), JSON.stringify(planToBundle(parsed.plan, DEFAULT_MAPPING_OPTIONS))] : [];
-      });
+    const texts = EXAMPLES.flatMap(({ plan, bundle }) => [plan, bundle]);
     expect(texts.length).toBeGreaterThanOrEqual(16);
     for (const text of texts) expect(mayRepeatName(text, JSON.parse(text))).toBe(false);
   });
