@@ -213,8 +213,10 @@ const SPACE_BEFORE_COLON = /"[ \t\r\n]+:/;
  * Whether valid JSON `text`, parsed as `value`, may give one object a member name twice, which
  * `JSON.parse` takes silently, keeping the last. Without whitespace before any colon, every member
  * name adds one to {@link quoteColonCount}, so a count equal to the members `JSON.parse` kept means
- * that no name was dropped: three passes of native string search and one walk of the value, a few
- * per cent of `JSON.parse`'s time, where the exact scan ({@link repeatedName}) takes most of it.
+ * that no name was dropped. Two passes of native string search and one walk of the value: ≈ 0.11 ms
+ * on a 63 kB SIP Bundle, a fifth of `JSON.parse`'s time or less, where the exact scan
+ * ({@link repeatedName}) takes about as long as `JSON.parse` (docs/performance.md, "What the JSON
+ * reader's look for a repeated property costs").
  */
 export function mayRepeatName(text: string, value: unknown): boolean {
   return SPACE_BEFORE_COLON.test(text) || quoteColonCount(text) !== memberCount(value);
