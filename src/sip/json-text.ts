@@ -1,8 +1,9 @@
 /**
  * JSON text to a value, with every failure located by line and column: the one JSON reader behind
- * the library's `parseJsonText` and every command of the CLI. It depends on nothing else, so the
- * `validate` command can use it without loading the SIP model.
+ * the library's `parseJsonText` and every command of the CLI. It depends only on problem.ts's JSON
+ * pointers, which import nothing, so the `validate` command can use it without loading the SIP model.
  */
+import { toPointer } from './problem.js';
 
 /**
  * The parsed value, or why the text is not acceptable JSON, located in the file; where the fault is a
@@ -222,11 +223,6 @@ export function mayRepeatName(text: string, value: unknown): boolean {
   return SPACE_BEFORE_COLON.test(text) || quoteColonCount(text) !== memberCount(value);
 }
 
-/** `token` as a JSON pointer's reference token (RFC 6901 §3). */
-function pointerToken(token: string): string {
-  return token.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
 /**
  * The first member name that valid JSON `text` gives twice in one object: the offset of its second
  * occurrence, the name (escapes decoded, so `"\u0061"` repeats `"a"`), and the JSON pointer of the
@@ -249,8 +245,7 @@ export function repeatedName(text: string): { offset: number; name: string; poin
       if (scope?.names !== undefined && text.charCodeAt(next) === 0x3a /* : */) {
         const name = JSON.parse(text.slice(at, end)) as string;
         if (scope.names.has(name)) {
-          const pointer = [...scopes.slice(0, -1).map((open) => `/${pointerToken(String(open.step))}`), `/${pointerToken(name)}`].join('');
-          return { offset: at, name, pointer };
+          return { offset: at, name, pointer: toPointer([...scopes.slice(0, -1).map((open) => open.step), name]) };
         }
         scope.names.add(name);
         scope.step = name;
