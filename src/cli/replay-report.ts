@@ -80,7 +80,7 @@ export const expectationSchema = z
 
 export type Expectation = z.infer<typeof expectationSchema>;
 
-/** The expectation when none is given: any 2xx answer. */
+/** The expectation when none is given: a 2xx answer, whichever. */
 export const DEFAULT_EXPECTATION: Expectation = { status: '2xx' };
 
 /** The verdict on one item, as the reports write it. */

@@ -1,6 +1,6 @@
 /**
- * `sip-fhir translate --from <fhir|sip|NAME> --to <fhir|sip|NAME> <file|folder>`: any format to any
- * other, always through the SIP model (mappings/README.md). The plan is checked against the SIP rules
+ * `sip-fhir translate --from <fhir|sip|NAME> --to <fhir|sip|NAME> <file|folder>`: from each format to
+ * each other, always through the SIP model (mappings/README.md). The plan is checked against the SIP rules
  * on the way in; toward a receiver (FHIR or a municipal system) it is judged as `to-fhir` judges it,
  * its consent at the moment of sending (`--at`, default now). What the target has no place for is
  * reported on stderr, the result goes to stdout (one file) or to `--out` (a folder).

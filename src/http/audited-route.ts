@@ -36,7 +36,7 @@ export interface VersionAudit {
    * stands now (the subject's plan, person and action filled in), its detail `status`: the status the
    * route will answer. Once `write` resolves the entry is committed with the version, and the call is
    * not audited again when it answers that status. When `write` throws, its transaction and the entry
-   * with it rolled back, and the failure is audited as any other.
+   * with it rolled back, and the failure is audited like every other.
    */
   recording<T>(status: number, write: (entry: AuditEntry) => Promise<T>): Promise<T>;
 }

@@ -518,7 +518,7 @@ function serviceOperation(operation: (typeof SERVICE_OPERATIONS)[number]): JsonO
   };
 }
 
-/** The outbox for operators (src/http/delivery-routes.ts): any valid token, of an organisation listed in SIP_OPERATORS. */
+/** The outbox for operators (src/http/delivery-routes.ts): a valid token of an organisation listed in SIP_OPERATORS. */
 const EXCHANGE_OPERATIONS: readonly {
   readonly method: 'get' | 'post';
   readonly path: string;

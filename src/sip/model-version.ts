@@ -26,6 +26,8 @@ export function planModelVersion(): string {
 
 /** The version of a model with this schema and revision. */
 export function modelVersionOf(schema: z.ZodType, revision: number): string {
+  // `unrepresentable: 'any'` is zod's option name, not a TypeScript `any`: the model's transforms have no
+  // JSON Schema, and zod throws on them without it. Changing it would change every model version's hash.
   const shape = JSON.stringify(z.toJSONSchema(schema, { unrepresentable: 'any', io: 'output' }));
   return `${String(revision)}:${createHash('sha256').update(shape).digest('hex').slice(0, 32)}`;
 }

@@ -85,7 +85,7 @@ export class ExtensionContexts {
     return [...new Set([...holder.paths, ...(holder.type === undefined ? [] : [holder.type])])];
   }
 
-  /** Whether `expression` names one of the paths, its first step taken as any type it is derived from. */
+  /** Whether `expression` names one of the paths, its first step taken as each type it is derived from. */
   #matchesElement(expression: string, paths: readonly string[]): boolean {
     return paths.some((path) => {
       if (path === expression) return true;
